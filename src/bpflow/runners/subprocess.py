@@ -1,0 +1,197 @@
+"""The default runner: each job is ``python -m <module>`` in its own process group.
+
+Why a process group: a job may start helpers (a converter, a simulator) and a timeout must stop
+all of them, not just the Python process, or orphans keep writing into the bucket after the
+workflow has rolled the stage back. The job leads its own session (``start_new_session``), so
+``killpg`` reaches everything it spawned, unless a helper deliberately starts its own session.
+
+When the job's main process exits, whatever it left running in its group is killed too, as a
+container runtime tears the container down. The group is signalled while the leader is still an
+unreaped zombie, so its pid (= the group id) cannot have been reused by an unrelated process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import IO
+
+from bpflow.errors import JobStartError
+from bpflow.runners.base import TAIL_BYTES, JobResult, JobSpec, check_available, new_execution_id, resolve, tail
+
+READ_CHUNK = 65536
+READER_JOIN_SECONDS = 5.0
+
+# runpy's own one-line error when ``python -m`` cannot find the module: the job never started.
+_RUNPY_NOT_FOUND = re.compile(r"^[^\n]*: (No module named |Error while finding module specification for )")
+
+
+class _TailReader(threading.Thread):
+    """Drains one pipe to EOF, keeping only the last ``limit`` bytes.
+
+    Draining on a thread is what keeps a chatty job from blocking on a full pipe (and the runner
+    from deadlocking on it) while memory stays bounded whatever the job prints.
+    """
+
+    def __init__(self, pipe: IO[bytes], limit: int) -> None:
+        super().__init__(daemon=True)
+        self._pipe = pipe
+        self._limit = limit
+        self._buf = bytearray()
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        try:
+            while chunk := self._pipe.read1(READ_CHUNK):  # type: ignore[attr-defined]
+                with self._lock:
+                    self._buf += chunk
+                    if len(self._buf) > 2 * self._limit:
+                        del self._buf[: len(self._buf) - self._limit]
+        except (OSError, ValueError):
+            pass  # pipe closed under us: keep what we have
+
+    def text(self) -> str:
+        with self._lock:
+            return tail(bytes(self._buf), self._limit)
+
+
+class SubprocessRunner:
+    """Runs jobs as local child processes with the env contract (os.environ + spec env on top)."""
+
+    name = "subprocess"
+
+    def __init__(
+        self, *, python: str | None = None, grace_seconds: float = 2.0, tail_bytes: int = TAIL_BYTES
+    ) -> None:
+        self.python = python or sys.executable
+        self.grace_seconds = grace_seconds
+        self.tail_bytes = tail_bytes
+
+    def run(self, spec: JobSpec) -> JobResult:
+        check_available()
+        execution_id = new_execution_id(spec.name)
+        module, job_env = resolve(spec, execution_id)
+        env = dict(os.environ)
+        env["PYTHONUNBUFFERED"] = "1"  # a killed job's last lines still reach the tail
+        env.update(job_env)
+        argv = [self.python, "-m", module]
+
+        started = time.monotonic()
+        proc = _spawn(argv, env)
+        readers = [_TailReader(proc.stdout, self.tail_bytes), _TailReader(proc.stderr, self.tail_bytes)]  # type: ignore[arg-type]
+        for reader in readers:
+            reader.start()
+
+        try:
+            timed_out = not _wait_exited(proc, spec.timeout_seconds)
+            if timed_out:
+                _signal_group(proc.pid, signal.SIGTERM)
+                _wait_exited(proc, self.grace_seconds)
+        finally:  # also on KeyboardInterrupt in the caller: never leave a job running unsupervised
+            _signal_group(proc.pid, signal.SIGKILL)  # stragglers after a timeout, or leftovers of a finished job
+            returncode = proc.wait()
+        duration = time.monotonic() - started
+
+        for reader in readers:
+            reader.join(READER_JOIN_SECONDS)  # a helper that escaped the group may hold a pipe open
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+        stdout_tail, stderr_tail = readers[0].text(), readers[1].text()
+
+        if not timed_out and returncode == 1 and _RUNPY_NOT_FOUND.match(stderr_tail.strip()) and "\n" not in stderr_tail.strip():
+            raise JobStartError(
+                f"job module {module!r} not found: {stderr_tail.strip()}",
+                code="job_module_not_found",
+                retryable=False,
+                details={"job": spec.name, "module": module},
+            )
+        return JobResult(
+            name=spec.name,
+            exit_code=None if timed_out else _exit_code(returncode),
+            duration_seconds=duration,
+            timed_out=timed_out,
+            stdout_tail=stdout_tail,
+            stderr_tail=stderr_tail,
+            execution_id=execution_id,
+        )
+
+
+def _spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start the job; failing to exec is a start failure, retryable unless it cannot ever work."""
+    try:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except (FileNotFoundError, PermissionError) as exc:
+        raise JobStartError(f"cannot execute {argv[0]}: {exc}", code="runner_exec_failed", retryable=False) from exc
+    except OSError as exc:  # EAGAIN / ENOMEM from fork: the machine is busy, a retry may work
+        raise JobStartError(f"cannot start job process: {exc}", code="runner_exec_failed", retryable=True) from exc
+
+
+def _wait_exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Wait until the process has exited, WITHOUT reaping it; True if it exited in time.
+
+    Leaving it a zombie keeps its pid, which is also its process-group id, reserved, so the
+    ``killpg`` that follows cannot hit a recycled group. Linux uses a pidfd; other Unixes poll
+    ``waitid(WNOWAIT)``; as a last resort the process is reaped (small reuse window).
+    """
+    if proc.returncode is not None:
+        return True
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is not None:
+        try:
+            fd = pidfd_open(proc.pid)
+        except OSError:
+            fd = None
+        if fd is not None:
+            try:  # poll, not select: a busy worker may hold descriptors beyond FD_SETSIZE
+                poller = select.poll()
+                poller.register(fd, select.POLLIN)
+                return bool(poller.poll(max(0, int(timeout * 1000))))
+            finally:
+                os.close(fd)
+    waitid = getattr(os, "waitid", None)
+    if waitid is not None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                    return True
+            except ChildProcessError:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+    try:
+        proc.wait(timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is already gone
+
+
+def _exit_code(returncode: int) -> int:
+    """A death by signal N is reported as 128+N, as shells and container runtimes do (137 = SIGKILL)."""
+    return 128 - returncode if returncode < 0 else returncode
