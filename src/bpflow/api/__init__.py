@@ -1,0 +1,1 @@
+"""The HTTP service: CloudEvents ingestion, REST, and metrics."""

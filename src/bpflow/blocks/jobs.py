@@ -1,0 +1,162 @@
+"""run_job: launch a job through the configured runner with the retry policy, and account for it.
+
+The line drawn here is the reference's: a job that could not be *started* is retried with
+backoff (a flaky launcher); a job that started and failed is reported, never relaunched blindly.
+When the start finally fails, the stage's own data outputs are rolled back and the standard
+``.failed`` marker is written before the error propagates.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from bpflow import observe
+from bpflow.blocks import markers
+from bpflow.blocks.retry import RetryPolicy, is_retryable
+from bpflow.engine.durable import sleep, step
+from bpflow.errors import JobStartError
+from bpflow.runners import get_runner
+from bpflow.runners.base import JobResult, JobSpec
+
+if TYPE_CHECKING:
+    from bpflow.engine.registry import Run
+
+
+@dataclass
+class JobOutcome:
+    job: str
+    exit_code: int | None
+    duration_seconds: float
+    timed_out: bool
+    timeout_seconds: float
+    execution_id: str
+    stdout_tail: str
+    stderr_tail: str
+    attempts: int
+
+    @property
+    def succeeded(self) -> bool:
+        return not self.timed_out and self.exit_code == 0
+
+    @property
+    def failed(self) -> bool:
+        return not self.succeeded
+
+    def summary(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["stdout_tail"] = self.stdout_tail[-1000:]
+        out["stderr_tail"] = self.stderr_tail[-2000:]
+        return out
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def job_env(run: "Run", job: str, extra: dict[str, Any] | None) -> dict[str, str]:
+    """The env contract of DESIGN principle 4 plus the stage's own options (all strings)."""
+    env = {
+        "BPFLOW_BUCKET_URL": run.bucket.url,
+        "BUCKET": run.bucket_name,
+        "BPFLOW_RUN_ID": run.run_id,
+        "BPFLOW_JOB_NAME": job,
+    }
+    if run.scene_id:
+        env["SCENE_ID"] = run.scene_id
+    for k, v in (extra or {}).items():
+        if v is None:
+            continue
+        env[k] = ("true" if v else "false") if isinstance(v, bool) else str(v)
+    return env
+
+
+def _launch(run: "Run", job: str, env: dict[str, str], timeout_seconds: float, runner_name: str | None) -> dict[str, Any]:
+    """One launch attempt, as a step: the job's result, or the start error as data."""
+    started = time.time()
+    observe.emit(
+        "job_invocation", event="start", workflow=run.workflow, job=job, scene_id=run.scene_id, timeout_seconds=timeout_seconds,
+        duration_seconds=0, timeout_usage_ratio=0, timed_out=False, status="STARTED", start_time=_iso(started), end_time=None,
+    )
+    try:
+        result: JobResult = get_runner(runner_name).run(JobSpec(name=job, env=env, timeout_seconds=timeout_seconds))
+    except JobStartError as exc:
+        return {"start_error": exc.to_dict(), "retryable": exc.retryable, "started": started}
+    _record_completion(run, job, result, timeout_seconds, started)
+    return {"result": asdict(result), "started": started}
+
+
+def _record_completion(run: "Run", job: str, result: JobResult, timeout_seconds: float, started: float) -> None:
+    """Inside the launch step, so a replayed workflow does not count the job twice."""
+    status = "SUCCEEDED" if result.succeeded else "FAILED"
+    ratio = result.duration_seconds / timeout_seconds if timeout_seconds else 0.0
+    observe.JOB_DURATION.labels(run.workflow, job, status).observe(result.duration_seconds)
+    observe.JOB_TIMEOUT_RATIO.labels(run.workflow, job).observe(ratio)
+    observe.emit(
+        "job_invocation", event="complete", workflow=run.workflow, job=job, scene_id=run.scene_id, timeout_seconds=timeout_seconds,
+        duration_seconds=round(result.duration_seconds, 3), timeout_usage_ratio=round(ratio, 4),
+        timed_out=result.timed_out or result.duration_seconds >= timeout_seconds, status=status,
+        execution_name=result.execution_id, start_time=_iso(started), end_time=_iso(started + result.duration_seconds),
+    )
+
+
+def run_job(
+    run: "Run",
+    job: str,
+    *,
+    timeout_seconds: float,
+    env: dict[str, Any] | None = None,
+    outputs: str | None = None,
+    failure_marker: str | None = None,
+    retry: str = "default",
+    runner: str | None = None,
+) -> JobOutcome:
+    """Run ``job`` to completion. Raises JobStartError (after rollback) when it never started."""
+    policy = RetryPolicy.from_policy(retry)
+    full_env = job_env(run, job, env)
+    delays = policy.delays()
+    attempt = 0
+    while True:
+        attempt += 1
+        got = step(f"job {job} attempt {attempt}", _launch, run, job, full_env, timeout_seconds, runner)
+        if "result" in got:
+            return _account(run, job, got, timeout_seconds, attempt)
+        err = got["start_error"]
+        if got["retryable"] and attempt <= len(delays):
+            sleep(delays[attempt - 1])
+            continue
+        observe.RETRIES_EXHAUSTED.labels(run.workflow, job).inc()
+        observe.emit("job_retry_exhausted", workflow=run.workflow, job=job, scene_id=run.scene_id, retry_max=policy.max_retries, attempts=attempt, error=err.get("message"))
+        observe.emit(
+            "job_invocation", event="complete", workflow=run.workflow, job=job, scene_id=run.scene_id, timeout_seconds=timeout_seconds,
+            duration_seconds=0, timeout_usage_ratio=0, timed_out=False, status="FAILED", start_time=_iso(got["started"]), end_time=_iso(time.time()),
+        )
+        start_error = JobStartError(err.get("message", "job could not be started"), code=err.get("code", "job_start_failed"), retryable=False, details={"job": job, "attempts": attempt})
+        if outputs is not None:
+            markers.rollback_outputs(run, outputs)
+            markers.write_failure(
+                run,
+                failure_marker or outputs.rstrip("/") + "/.failed",
+                job_name=job,
+                code=f"{job.removesuffix('-job').replace('-', '_')}_start_failed",
+                message=start_error.message,
+                config_context={"output_prefix": outputs},
+            )
+        raise start_error
+
+
+def _account(run: "Run", job: str, got: dict[str, Any], timeout_seconds: float, attempts: int) -> JobOutcome:
+    res = got["result"]
+    return JobOutcome(
+        job=job,
+        exit_code=res["exit_code"],
+        duration_seconds=float(res["duration_seconds"]),
+        timed_out=bool(res["timed_out"]),
+        timeout_seconds=timeout_seconds,
+        execution_id=res.get("execution_id", ""),
+        stdout_tail=res.get("stdout_tail", ""),
+        stderr_tail=res.get("stderr_tail", ""),
+        attempts=attempts,
+    )

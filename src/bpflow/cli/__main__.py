@@ -1,0 +1,3 @@
+from bpflow.cli import main
+
+main()

@@ -1,0 +1,63 @@
+"""Long-running processes: ``bpflow up`` (everything) and ``bpflow worker`` (runs only)."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import signal
+import threading
+
+from bpflow.cli import err_console
+from bpflow.engine.runtime import Runtime, api_token
+from bpflow.errors import ConfigError
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_up(*, host: str | None, port: int | None, watch: bool) -> None:
+    import uvicorn
+
+    from bpflow.api.app import create_app
+
+    rt = Runtime()
+    _setup_logging(rt.options.log_level)
+    host = host or rt.settings.bpflow_http_host
+    port = port or rt.settings.bpflow_http_port
+    if api_token(rt.settings) is None:
+        if not _is_loopback(host):
+            raise ConfigError(
+                f"refusing to bind {host} without BPFLOW_API_TOKEN: set a token, or bind to 127.0.0.1",
+                field="BPFLOW_HTTP_HOST",
+            )
+        err_console.print("[yellow]no BPFLOW_API_TOKEN set: serving on loopback only[/yellow]")
+    rt.launch(role="all", watch=watch)
+    err_console.print(f"bpflow up: bucket {rt.bucket.url}, http://{host}:{port}")
+    try:
+        uvicorn.run(create_app(rt), host=host, port=port, log_level="warning")
+    finally:
+        rt.shutdown()
+
+
+def serve_worker() -> None:
+    rt = Runtime()
+    _setup_logging(rt.options.log_level)
+    rt.launch(role="worker")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    err_console.print(f"bpflow worker: bucket {rt.bucket.url}")
+    try:
+        stop.wait()
+    finally:
+        rt.shutdown()

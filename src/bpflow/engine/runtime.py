@@ -1,0 +1,221 @@
+"""One process's runtime: bucket, trigger map, DBOS, dispatcher and event sources.
+
+``bpflow up`` launches everything in one process (the embedded default); ``bpflow worker`` only
+executes queued runs against a shared PostgreSQL database. Either way the same workflow code runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from dbos import DBOS, DBOSConfig
+from sqlalchemy import event as sa_event
+
+from bpflow import __version__
+from bpflow.config import Settings, load_settings
+from bpflow.engine.dispatcher import QUEUE_NAME, Dispatcher
+from bpflow.engine.registry import import_workflow_modules, registered
+from bpflow.errors import BpflowError, ConfigError
+from bpflow.storage import Bucket, open_bucket
+from bpflow.triggers import TriggerMap
+
+log = logging.getLogger("bpflow.runtime")
+
+_CURRENT: "Runtime | None" = None
+
+
+def current_runtime() -> "Runtime":
+    if _CURRENT is None:
+        raise BpflowError("the bpflow runtime is not launched in this process", code="runtime_not_launched")
+    return _CURRENT
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    database_url: str
+    sqlite_path: str | None
+    executor_id: str | None
+    app_version: str
+    worker_concurrency: int
+    queue_poll_seconds: float
+    scan_interval_seconds: float
+    scan_lookback_seconds: float
+    watch: bool
+    workflow_modules: tuple[str, ...]
+    log_level: str
+
+
+def engine_options(settings: Settings) -> EngineOptions:
+    mods = tuple(m.strip() for m in (settings.bpflow_workflow_modules or "").split(",") if m.strip())
+    return EngineOptions(
+        database_url=settings.database_url,
+        sqlite_path=str(settings.sqlite_path) if settings.sqlite_path else None,
+        executor_id=settings.bpflow_executor_id or None,
+        app_version=settings.bpflow_app_version or __version__,
+        worker_concurrency=settings.bpflow_worker_concurrency,
+        queue_poll_seconds=settings.bpflow_queue_poll_seconds,
+        scan_interval_seconds=settings.bpflow_scan_interval_seconds,
+        scan_lookback_seconds=settings.bpflow_scan_lookback_seconds,
+        watch=settings.bpflow_watch,
+        workflow_modules=mods,
+        log_level=settings.bpflow_log_level,
+    )
+
+
+def api_token(settings: Settings) -> str | None:
+    secret = settings.bpflow_api_token
+    value = secret.get_secret_value() if secret is not None else ""
+    return value or None
+
+
+def _sqlite_engine(url: str) -> sa.Engine:
+    """WAL + synchronous=NORMAL: survives a killed process (what durability here is about) and
+    doubles SQLite's commit rate over the default rollback journal."""
+    engine = sa.create_engine(url, pool_size=20, max_overflow=10)
+
+    @sa_event.listens_for(engine, "connect")
+    def _on_connect(conn: Any, _record: Any) -> None:
+        conn.isolation_level = "IMMEDIATE"
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+
+    return engine
+
+
+class Runtime:
+    def __init__(self, settings: Settings | None = None, *, env: Mapping[str, str] | None = None) -> None:
+        self.env: dict[str, str] = dict(os.environ if env is None else env)
+        self.settings = settings or load_settings(self.env)
+        self.options = engine_options(self.settings)
+        self.bucket: Bucket = open_bucket(self.settings.bucket_url)
+        self.triggers = TriggerMap.default(env=self.env)
+        self.dispatcher = Dispatcher(self)
+        self.scan_lookback_seconds = self.options.scan_lookback_seconds
+        self._client: Any = None
+        self._watcher: Any = None
+        self._scanner: Any = None
+        self.launched_at: datetime | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def launch(self, *, role: str = "all", watch: bool | None = None, scan: bool | None = None) -> "Runtime":
+        """role ``all`` (bpflow up), ``worker`` (executes runs, no watcher/scan), or ``client``
+        (CLI commands: enqueue runs for the workers, execute nothing)."""
+        global _CURRENT
+        if _CURRENT is not None and _CURRENT is not self:
+            raise BpflowError("another bpflow runtime is already launched in this process", code="runtime_busy")
+        if role == "worker" and self.options.sqlite_path:
+            raise ConfigError(
+                "bpflow worker needs a shared PostgreSQL database (BPFLOW_DATABASE_URL=postgresql://...); "
+                "with the embedded SQLite default run everything in one process with `bpflow up`",
+                field="BPFLOW_DATABASE_URL",
+            )
+        _CURRENT = self
+        import_workflow_modules(self.options.workflow_modules)
+        if role == "client":
+            self._connect_client()
+            return self
+        self._launch_dbos(role)
+        self.bucket.add_listener(self.dispatcher.on_write)
+        self.dispatcher.start()
+        from bpflow.engine.schedules import apply_schedules
+
+        apply_schedules(self)
+        if role == "all":
+            self._start_sources(watch=self.options.watch if watch is None else watch, scan=True if scan is None else scan)
+        self.launched_at = datetime.now().astimezone()
+        log.info("bpflow runtime launched (role=%s, workflows=%s)", role, ",".join(registered()))
+        return self
+
+    def _launch_dbos(self, role: str) -> None:
+        opts = self.options
+        if opts.sqlite_path:
+            os.makedirs(os.path.dirname(opts.sqlite_path), exist_ok=True)
+        cfg: DBOSConfig = {
+            "name": "bpflow",
+            "system_database_url": opts.database_url,
+            "application_version": opts.app_version,
+            "log_level": opts.log_level if opts.log_level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING",
+            "console_log_level": "WARNING",
+            "scheduler_polling_interval_sec": 5.0,
+            "notification_listener_polling_interval_sec": 0.05,
+        }
+        if opts.sqlite_path:
+            cfg["system_database_engine"] = _sqlite_engine(opts.database_url)
+        executor_id = opts.executor_id or ("local" if opts.sqlite_path else socket.gethostname())
+        cfg["executor_id"] = executor_id
+        DBOS(config=cfg)
+        DBOS.launch()
+        DBOS.register_queue(
+            QUEUE_NAME,
+            worker_concurrency=opts.worker_concurrency,
+            polling_interval_sec=opts.queue_poll_seconds,
+            on_conflict="always_update",
+        )
+
+    def _connect_client(self) -> None:
+        from dbos import DBOSClient
+
+        opts = self.options
+        if opts.sqlite_path and not os.path.exists(opts.sqlite_path):
+            raise BpflowError(
+                f"no bpflow database at {opts.sqlite_path}: start the runtime once with `bpflow up`",
+                code="runtime_not_initialised",
+            )
+        engine = _sqlite_engine(opts.database_url) if opts.sqlite_path else None
+        self._client = DBOSClient(system_database_url=opts.database_url, system_database_engine=engine, application_name="bpflow")
+
+        def enqueue(wf: Any, run_id: str, payload: dict[str, Any]) -> None:
+            options: dict[str, Any] = {"workflow_name": wf.name, "queue_name": QUEUE_NAME, "workflow_id": run_id, "app_version": opts.app_version}
+            if wf.timeout_seconds:
+                options["workflow_timeout"] = wf.timeout_seconds
+            self._client.enqueue(options, payload)  # type: ignore[arg-type]
+
+        self.dispatcher = Dispatcher(self, enqueue=enqueue)
+
+    def _start_sources(self, *, watch: bool, scan: bool) -> None:
+        from bpflow.storage.local import LocalBucket
+
+        if watch and isinstance(self.bucket, LocalBucket):
+            from bpflow.events.watcher import BucketWatcher
+
+            self._watcher = BucketWatcher(self.bucket, self.dispatcher)
+            self._watcher.start()
+        if scan and self.options.scan_interval_seconds > 0:
+            from bpflow.events.scan import Scanner
+
+            self._scanner = Scanner(self, self.options.scan_interval_seconds)
+            self._scanner.start()
+
+    def shutdown(self) -> None:
+        global _CURRENT
+        for src in (self._watcher, self._scanner):
+            if src is not None:
+                src.stop()
+        self._watcher = self._scanner = None
+        self.dispatcher.stop()
+        self.bucket.remove_listener(self.dispatcher.on_write)
+        try:
+            if self._client is not None:
+                self._client.destroy()
+                self._client = None
+            else:
+                DBOS.destroy(destroy_registry=False)
+        finally:
+            if _CURRENT is self:
+                _CURRENT = None
+            self.bucket.close()
+
+    def __enter__(self) -> "Runtime":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()

@@ -1,0 +1,1 @@
+"""Event model and the sources that feed the dispatcher."""

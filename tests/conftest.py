@@ -1,0 +1,78 @@
+"""Shared fixtures: real services (tests/services.py) and a launched bpflow runtime.
+
+DBOS is one runtime per process, so tests that launch one run sequentially and shut it down.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest_plugins = ["tests.services"]
+
+REPO = Path(__file__).resolve().parent.parent
+CHAIN_TRIGGERS = str(REPO / "tests" / "fixtures" / "chain_triggers.yaml")
+
+
+def runtime_env(home: Path, **extra: str) -> dict[str, str]:
+    """A complete environment for one isolated bpflow home (its own bucket and database)."""
+    env = dict(os.environ)
+    for k in list(env):
+        if k.startswith("BPFLOW_"):
+            del env[k]
+    env.update(
+        {
+            "BPFLOW_HOME": str(home),
+            "BPFLOW_TRIGGER_FILES": CHAIN_TRIGGERS,
+            "BPFLOW_WORKFLOW_MODULES": "tests.fixtures.chain",
+            "BPFLOW_SCAN_INTERVAL_SECONDS": "3600",
+            "BPFLOW_TEST_SIDE_EFFECTS": str(home / "side_effects.log"),
+            "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
+        }
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def make_runtime(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    from bpflow.engine.runtime import Runtime
+
+    started: list[Runtime] = []
+
+    def make(role: str = "all", watch: bool = False, **extra: str) -> Runtime:
+        env = runtime_env(tmp_path / "home", **extra)
+        saved = dict(os.environ)
+        os.environ.update(env)  # jobs run by the in-process paths read os.environ
+        rt = Runtime(env=env)
+        rt._saved_environ = saved  # type: ignore[attr-defined]
+        rt.launch(role=role, watch=watch)
+        started.append(rt)
+        return rt
+
+    yield make
+    for rt in reversed(started):
+        rt.shutdown()
+        os.environ.clear()
+        os.environ.update(rt._saved_environ)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def runtime(make_runtime: Callable[..., Any]) -> Any:
+    return make_runtime()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Poll until ``predicate`` is truthy; fail loudly with what was being waited for."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s: {getattr(predicate, '__name__', predicate)}")
