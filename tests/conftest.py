@@ -30,7 +30,7 @@ def runtime_env(home: Path, **extra: str) -> dict[str, str]:
             "BPFLOW_HOME": str(home),
             "BPFLOW_TRIGGER_FILES": CHAIN_TRIGGERS,
             "BPFLOW_WORKFLOW_MODULES": "tests.fixtures.chain",
-            "BPFLOW_SCAN_INTERVAL_SECONDS": "3600",
+            "BPFLOW_SCAN_INTERVAL_SECONDS": "0",
             "BPFLOW_TEST_SIDE_EFFECTS": str(home / "side_effects.log"),
             "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
         }

@@ -98,7 +98,7 @@ class _Handler(FileSystemEventHandler):
 class BucketWatcher:
     def __init__(self, bucket: LocalBucket, dispatcher: "Dispatcher") -> None:
         self.bucket = bucket
-        self.observer = Observer()
+        self.observer = Observer(timeout=0.02)  # how often the emitter hands events over
         self.observer.schedule(_Handler(bucket, dispatcher), str(bucket.root), recursive=True)
 
     def start(self) -> None:
