@@ -41,6 +41,7 @@ def runtime_env(home: Path, **extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def make_runtime(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    from bpflow.config import reset_settings_cache
     from bpflow.engine.runtime import Runtime
 
     started: list[Runtime] = []
@@ -49,6 +50,7 @@ def make_runtime(tmp_path: Path) -> Iterator[Callable[..., Any]]:
         env = runtime_env(tmp_path / "home", **extra)
         saved = dict(os.environ)
         os.environ.update(env)  # jobs run by the in-process paths read os.environ
+        reset_settings_cache()
         rt = Runtime(env=env)
         rt._saved_environ = saved  # type: ignore[attr-defined]
         rt.launch(role=role, watch=watch)
@@ -60,6 +62,7 @@ def make_runtime(tmp_path: Path) -> Iterator[Callable[..., Any]]:
         rt.shutdown()
         os.environ.clear()
         os.environ.update(rt._saved_environ)  # type: ignore[attr-defined]
+        reset_settings_cache()
 
 
 @pytest.fixture

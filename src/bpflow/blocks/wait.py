@@ -6,26 +6,17 @@ Here a marker counts only if it was written after the waiting run was created.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
 from bpflow.engine.durable import now_epoch, sleep, step
-from bpflow.errors import MarkerTimeout
+from bpflow.blocks.retry import PollSchedule
+from bpflow.errors import ConfigError, MarkerTimeout
 
 if TYPE_CHECKING:
     from bpflow.engine.registry import Run
-
-
-def wait_schedule(policy: str) -> list[float]:
-    """Delays between checks for a named polling policy (``polling.yaml``)."""
-    from bpflow.policy import load_policy
-
-    spec = load_policy("polling")[policy]
-    if "delays" in spec:
-        return [float(d) for d in spec["delays"]][: int(spec.get("max_attempts", len(spec["delays"])))]
-    interval = float(spec.get("interval_seconds", 10))
-    return [interval] * int(spec.get("max_attempts", 1))
 
 
 def run_created_at(run: "Run") -> float:
@@ -53,14 +44,16 @@ def wait_for_marker(
 ) -> dict[str, Any]:
     """Return the marker's stat once a fresh one exists; raise MarkerTimeout otherwise.
 
-    ``delays`` (or the named ``policy``) gives the pause before each re-check; the first check is
-    immediate. ``deadline_seconds`` caps the total wait whatever the schedule says.
+    ``delays`` (or the named ``policy`` of ``polling.yaml``) gives the pause before each re-check;
+    the first check is immediate. ``deadline_seconds`` caps the total wait whatever the schedule says.
     """
-    schedule = list(delays) if delays is not None else wait_schedule(policy or "job_status")
+    schedule: Iterable[float] = delays if delays is not None else PollSchedule.from_policy(policy or "job_status").delays()
+    if deadline_seconds is None and delays is None and PollSchedule.from_policy(policy or "job_status").max_attempts is None:
+        raise ConfigError(f"waiting for {key} on an unbounded schedule needs a deadline", field="deadline_seconds")
     since = run_created_at(run) if newer_than is None else newer_than
     start = now_epoch()
     checks = 0
-    for pause in [0.0, *schedule]:
+    for pause in itertools.chain([0.0], schedule):
         if pause:
             if deadline_seconds is not None:
                 remaining = deadline_seconds - (now_epoch() - start)

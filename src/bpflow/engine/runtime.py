@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,6 +69,18 @@ def engine_options(settings: Settings) -> EngineOptions:
         workflow_modules=mods,
         log_level=settings.bpflow_log_level,
     )
+
+
+def _wait_for_queue_worker(queue: str, timeout: float = 3.0) -> None:
+    """DBOS notices a newly registered queue on its next check (up to 1 s later); launch returns
+    only once this process is really taking runs, so a freshly started runtime is ready."""
+    name = f"queue-worker-{queue}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(t.name == name and t.is_alive() for t in threading.enumerate()):
+            return
+        time.sleep(0.01)
+    log.warning("queue worker for %s not started after %.1fs", queue, timeout)
 
 
 def api_token(settings: Settings) -> str | None:
@@ -160,6 +174,7 @@ class Runtime:
             polling_interval_sec=opts.queue_poll_seconds,
             on_conflict="always_update",
         )
+        _wait_for_queue_worker(QUEUE_NAME)
 
     def _connect_client(self) -> None:
         from dbos import DBOSClient
