@@ -8,6 +8,7 @@ When the start finally fails, the stage's own data outputs are rolled back and t
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -17,6 +18,7 @@ from bpflow import observe
 from bpflow.blocks import markers
 from bpflow.blocks.retry import RetryPolicy, is_retryable
 from bpflow.engine.durable import sleep, step
+from bpflow.engine.runtime import current_runtime
 from bpflow.errors import JobStartError
 from bpflow.runners import get_runner
 from bpflow.runners.base import JobResult, JobSpec
@@ -36,6 +38,7 @@ class JobOutcome:
     stdout_tail: str
     stderr_tail: str
     attempts: int
+    log_path: str = ""
 
     @property
     def succeeded(self) -> bool:
@@ -81,7 +84,8 @@ def _launch(run: "Run", job: str, env: dict[str, str], timeout_seconds: float, r
         duration_seconds=0, timeout_usage_ratio=0, timed_out=False, status="STARTED", start_time=_iso(started), end_time=None,
     )
     try:
-        result: JobResult = get_runner(runner_name).run(JobSpec(name=job, env=env, timeout_seconds=timeout_seconds))
+        log_dir = os.path.join(current_runtime().settings.home, "logs", "jobs")
+        result: JobResult = get_runner(runner_name).run(JobSpec(name=job, env=env, timeout_seconds=timeout_seconds, log_dir=log_dir))
     except JobStartError as exc:
         return {"start_error": exc.to_dict(), "retryable": exc.retryable, "started": started}
     _record_completion(run, job, result, timeout_seconds, started)
@@ -159,4 +163,5 @@ def _account(run: "Run", job: str, got: dict[str, Any], timeout_seconds: float, 
         stdout_tail=res.get("stdout_tail", ""),
         stderr_tail=res.get("stderr_tail", ""),
         attempts=attempts,
+        log_path=res.get("log_path", ""),
     )

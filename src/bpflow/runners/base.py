@@ -31,6 +31,8 @@ class JobSpec:
     env: dict[str, str]
     timeout_seconds: float
     module: str | None = None
+    log_dir: str | None = None
+    """Where a runner keeps the job's whole output (``<execution_id>.log``); None keeps tails only."""
 
 
 @dataclass
@@ -42,6 +44,7 @@ class JobResult:
     stdout_tail: str
     stderr_tail: str
     execution_id: str = field(default="")
+    log_path: str = field(default="")
 
     @property
     def succeeded(self) -> bool:

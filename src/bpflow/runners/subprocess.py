@@ -39,9 +39,10 @@ class _TailReader(threading.Thread):
     from deadlocking on it) while memory stays bounded whatever the job prints.
     """
 
-    def __init__(self, pipe: IO[bytes], limit: int) -> None:
+    def __init__(self, pipe: IO[bytes], limit: int, sink: "_LogSink | None" = None) -> None:
         super().__init__(daemon=True)
         self._pipe = pipe
+        self._sink = sink
         self._limit = limit
         self._buf = bytearray()
         self._lock = threading.Lock()
@@ -49,6 +50,8 @@ class _TailReader(threading.Thread):
     def run(self) -> None:
         try:
             while chunk := self._pipe.read1(READ_CHUNK):  # type: ignore[attr-defined]
+                if self._sink is not None:
+                    self._sink.write(chunk)
                 with self._lock:
                     self._buf += chunk
                     if len(self._buf) > 2 * self._limit:
@@ -59,6 +62,26 @@ class _TailReader(threading.Thread):
     def text(self) -> str:
         with self._lock:
             return tail(bytes(self._buf), self._limit)
+
+
+class _LogSink:
+    """The job's whole output (both streams), kept on disk for ``bpflow logs`` and operators;
+    the result itself only carries the tails."""
+
+    def __init__(self, path: str) -> None:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self.path = path
+        self._fh = open(path, "ab")  # noqa: SIM115 - closed in close()
+        self._lock = threading.Lock()
+
+    def write(self, chunk: bytes) -> None:
+        with self._lock:
+            self._fh.write(chunk)
+            self._fh.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._fh.close()
 
 
 class SubprocessRunner:
@@ -84,7 +107,8 @@ class SubprocessRunner:
 
         started = time.monotonic()
         proc = _spawn(argv, env)
-        readers = [_TailReader(proc.stdout, self.tail_bytes), _TailReader(proc.stderr, self.tail_bytes)]  # type: ignore[arg-type]
+        sink = _LogSink(os.path.join(spec.log_dir, f"{execution_id}.log")) if spec.log_dir else None
+        readers = [_TailReader(proc.stdout, self.tail_bytes, sink), _TailReader(proc.stderr, self.tail_bytes, sink)]  # type: ignore[arg-type]
         for reader in readers:
             reader.start()
 
@@ -107,6 +131,8 @@ class SubprocessRunner:
                 except OSError:
                     pass
         stdout_tail, stderr_tail = readers[0].text(), readers[1].text()
+        if sink is not None:
+            sink.close()
 
         if not timed_out and returncode == 1 and _RUNPY_NOT_FOUND.match(stderr_tail.strip()) and "\n" not in stderr_tail.strip():
             raise JobStartError(
@@ -123,6 +149,7 @@ class SubprocessRunner:
             stdout_tail=stdout_tail,
             stderr_tail=stderr_tail,
             execution_id=execution_id,
+            log_path=sink.path if sink is not None else "",
         )
 
 
