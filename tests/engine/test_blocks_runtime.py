@@ -46,7 +46,13 @@ def test_runner_down_then_up_within_budget_succeeds(make_runtime: Any, fast_poli
     down.write_text("outage")
     _seed_outputs(rt.bucket, "up1")
     run_id = rt.dispatcher.start_manual("test-job-outputs", {"scene_id": "up1"}).run_ids[0]
-    threading.Timer(0.5, down.unlink).start()  # the outage ends after the first retries
+
+    def refused_once() -> bool:
+        steps = DBOS.list_workflow_steps(run_id) if DBOS.get_workflow_status(run_id) else []
+        return any(s["function_name"] == "job test-copy-job attempt 1" and "start_error" in (s["output"] or {}) for s in steps)
+
+    wait_until(refused_once, timeout=30)
+    down.unlink()  # the outage ends while retries remain
     result = _result(run_id)
     assert result["status"] == "SUCCESS" and result["exit_code"] == 0
     assert result["attempts"] >= 2

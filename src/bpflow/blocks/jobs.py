@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bpflow import observe
 from bpflow.blocks import markers
-from bpflow.blocks.retry import RetryPolicy, is_retryable
+from bpflow.blocks.retry import RetryPolicy
 from bpflow.engine.durable import sleep, step
 from bpflow.engine.runtime import current_runtime
 from bpflow.errors import JobStartError

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import traceback
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from bpflow.blocks.clock import iso_z, utc_now
 from bpflow.engine.durable import step
 from bpflow.storage import ObjectInfo
 
@@ -24,7 +24,7 @@ CONTROL_NAMES = (".circuit_breaker.json", ".canary_rollback")
 
 
 def utc_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_z(utc_now())
 
 
 def is_control_object(key: str) -> bool:

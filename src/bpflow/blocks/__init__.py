@@ -1,0 +1,1 @@
+"""Building blocks every workflow composes: retries, timeouts, idempotency, breakers, routing."""
