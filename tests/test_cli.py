@@ -70,3 +70,34 @@ def test_usage_errors_exit_2_without_traceback(tmp_path: Path) -> None:
     assert "BPFLOW_HTTP_PORT" in proc.stderr and "Traceback" not in proc.stderr
     proc = bpflow("emit", "x.y", "--data", "[1,", env=runtime_env(tmp_path))
     assert proc.returncode == 2 and "data" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_emit_custom_event_and_manual_run_reach_a_running_runtime(runtime: object, tmp_path: Path) -> None:
+    import os
+
+    from tests.conftest import wait_until
+
+    env = dict(os.environ)  # the launched runtime's environment: same database and bucket
+    proc = bpflow("emit", "bpflow.test.ping", "--id", "emit-1", "--data", '{"scene_id": "emit1"}', "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["run_ids"] == ["test-custom:bpflow.test.ping:emit-1"]
+    bucket = runtime.bucket  # type: ignore[attr-defined]
+    wait_until(lambda: bucket.exists("scenes/emit1/test/custom.json"), timeout=30)
+
+    proc = bpflow("emit", "manual", "--workflow", "test-custom", "--id", "m1", "--data", '{"scene_id": "emit2"}', env=env)
+    assert proc.returncode == 0, proc.stderr
+    wait_until(lambda: bucket.exists("scenes/emit2/test/custom.json"), timeout=30)
+
+
+def test_scan_dispatches_a_missed_object(runtime: object) -> None:
+    import os
+
+    from tests.conftest import wait_until
+
+    bucket = runtime.bucket  # type: ignore[attr-defined]
+    runtime.bucket.remove_listener(runtime.dispatcher.on_write)  # type: ignore[attr-defined]  # the event is "lost"
+    bucket.write_json("scenes/missed/test/input.json", {})
+    proc = bpflow("scan", "--json", env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["dispatched"] >= 1
+    wait_until(lambda: bucket.exists("scenes/missed/test/a/.a_complete"), timeout=60)
