@@ -8,6 +8,8 @@ workflow. Each module exposes ``main() -> int`` and follows the env contract in 
 
 from __future__ import annotations
 
+import importlib.util
+
 from bpflow.errors import JobStartError
 
 JOBS: dict[str, str] = {
@@ -23,14 +25,22 @@ def register_job(name: str, module: str) -> None:
     JOBS[name] = module
 
 
+def conventional_module(name: str) -> str:
+    """``text-scene-gen-job`` → ``bpflow.jobs.text_scene_gen``: a new job module needs no registry edit."""
+    return "bpflow.jobs." + name.removesuffix("-job").replace("-", "_")
+
+
 def job_module(name: str) -> str:
-    """The module that implements ``name``. An unknown job is a configuration mistake: no retry helps."""
-    try:
+    """The module that implements ``name``: the registry first, then the naming convention.
+    An unknown job is a configuration mistake: no retry helps."""
+    if name in JOBS:
         return JOBS[name]
-    except KeyError:
-        raise JobStartError(
-            f"unknown job {name!r}", code="unknown_job", retryable=False, details={"known": sorted(JOBS)}
-        ) from None
+    module = conventional_module(name)
+    if all(part.isidentifier() for part in module.split(".")) and importlib.util.find_spec(module) is not None:
+        return module
+    raise JobStartError(
+        f"unknown job {name!r}", code="unknown_job", retryable=False, details={"known": sorted(JOBS)}
+    )
 
 
-__all__ = ["JOBS", "job_module", "register_job"]
+__all__ = ["JOBS", "conventional_module", "job_module", "register_job"]
