@@ -1,0 +1,65 @@
+"""Starting a downstream stage from inside a workflow, and waiting for its result.
+
+An orchestrator starts a stage with the run id the stage's own trigger would use (DESIGN
+principle 2), so when the marker event also arrives, both attach to one run: a stage never runs
+twice whoever starts it first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dbos import DBOS, SetWorkflowID, SetWorkflowTimeout
+
+from bpflow.blocks import markers
+from bpflow.engine.durable import now_epoch, sleep, step
+from bpflow.engine.registry import find_workflow
+from bpflow.errors import StageFailed, WorkflowNotFound
+from bpflow.events.model import ObjectEvent
+from bpflow.ids import object_run_id
+
+if TYPE_CHECKING:
+    from bpflow.engine.registry import Run
+
+TERMINAL_FAILURES = ("ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
+
+
+def start_stage(run: "Run", workflow: str, trigger_key: str, *, extra: dict[str, Any] | None = None) -> str:
+    """Start (or attach to) the run that ``trigger_key``'s current version starts in ``workflow``."""
+    from bpflow.engine.dispatcher import QUEUE_NAME
+
+    wf = find_workflow(workflow)
+    if wf is None:
+        raise WorkflowNotFound(f"stage {workflow} is not implemented in this build", field="workflow")
+    info = markers.stat(run, trigger_key)
+    if info is None:
+        raise StageFailed(f"cannot start {workflow}: trigger object {trigger_key} does not exist", code="stage_trigger_missing")
+    run_id = object_run_id(workflow, trigger_key, info["generation"])
+    payload = ObjectEvent(bucket=run.bucket_name, name=trigger_key, generation=info["generation"], source="orchestrator").payload()
+    payload.update(extra or {})
+    with SetWorkflowID(run_id), SetWorkflowTimeout(wf.timeout_seconds):
+        DBOS.enqueue_workflow(QUEUE_NAME, wf.dbos_fn, payload)
+    return run_id
+
+
+def _status(run_id: str) -> dict[str, Any] | None:
+    st = DBOS.get_workflow_status(run_id)
+    if st is None:
+        return None
+    return {"status": st.status, "error": str(st.error) if st.error is not None else None}
+
+
+def await_stage(run: "Run", run_id: str, *, timeout_seconds: float, poll_seconds: float = 0.5) -> dict[str, Any]:
+    """The stage's outcome dict; a stage that errored, was cancelled or ran out of time gives
+    ``{"status": "FAILED", "error": ...}`` so the caller decides (fail fast, fall back, ...)."""
+    start = now_epoch()
+    while True:
+        st = step(f"status {run_id}", _status, run_id)
+        if st is not None and st["status"] == "SUCCESS":
+            result = step(f"result {run_id}", lambda: DBOS.retrieve_workflow(run_id).get_result())
+            return result if isinstance(result, dict) else {"status": "SUCCESS", "result": result}
+        if st is not None and st["status"] in TERMINAL_FAILURES:
+            return {"status": "FAILED", "error": st["error"] or st["status"], "run_id": run_id}
+        if now_epoch() - start >= timeout_seconds:
+            return {"status": "FAILED", "error": f"timed out after {timeout_seconds:.0f}s waiting for {run_id}", "run_id": run_id, "timed_out": True}
+        sleep(poll_seconds)
