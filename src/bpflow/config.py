@@ -490,8 +490,9 @@ class Settings(BaseSettings):
         "TEXT_BACKEND_ALLOWLIST", list(TEXT_BACKENDS), group=SOURCE,
         doc="Allowed Stage 1 text backends (comma list; entries trimmed and lower-cased).", min_length=1,
     )
-    text_gen_runtime: Annotated[Literal["vm", "cloudrun", "runpod"], BeforeValidator(_lower)] = _setting(
-        "TEXT_GEN_RUNTIME", "vm", group=SOURCE, doc="Stage 1 runtime profile (vm, cloudrun, runpod)."
+    text_gen_runtime: Annotated[Literal["local", "vm", "cloudrun", "runpod"], BeforeValidator(_lower)] = _setting(
+        "TEXT_GEN_RUNTIME", "local", group=SOURCE,
+        doc="Stage 1 runtime: local (embedded default: the job runner), vm, cloudrun, runpod (the seed's default was vm).",
     )
     text_scene_gen_job_name: str = _setting(
         "TEXT_SCENE_GEN_JOB_NAME", "text-scene-gen-job", group=SOURCE, doc="Job name for text scene generation."
