@@ -165,3 +165,26 @@ def test_wait_for_marker_respects_its_deadline(runtime: Any) -> None:
     with pytest.raises(MarkerTimeout):
         wait_for_marker(run, "scenes/w2/never", policy="regen3d_marker", deadline_seconds=0.3, newer_than=0)
     assert time.monotonic() - t0 < 5
+
+
+def test_job_invocation_and_retry_exhausted_events(make_runtime: Any, fast_policy: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    import json as _json
+    import logging
+
+    caplog.set_level(logging.INFO, logger="bpflow.metrics")
+    rt = make_runtime(**fast_policy)
+    rt.bucket.write_json("scenes/ev1/test/input.json", {})
+    ok = rt.dispatcher.start_manual("test-job-outputs", {"scene_id": "ev1"}).run_ids[0]
+    _result(ok)
+    Path(fast_policy["BPFLOW_RUNNER_DOWN_FILE"]).write_text("outage")
+    bad = rt.dispatcher.start_manual("test-job-outputs", {"scene_id": "ev2"}).run_ids[0]
+    wait_until(lambda: DBOS.get_workflow_status(bad).status == "ERROR", timeout=60)
+
+    records = [_json.loads(r.getMessage()) for r in caplog.records if r.name == "bpflow.metrics"]
+    complete = [r for r in records if r["bp_metric"] == "job_invocation" and r["event"] == "complete" and r["run_id"] == ok]
+    assert len(complete) == 1
+    rec = complete[0]
+    assert rec["status"] == "SUCCEEDED" and rec["job"] == "test-copy-job" and rec["workflow"] == "test-job-outputs"
+    assert rec["timeout_seconds"] == 60 and 0 <= rec["timeout_usage_ratio"] < 1 and rec["timed_out"] is False
+    exhausted = [r for r in records if r["bp_metric"] == "job_retry_exhausted" and r["scene_id"] == "ev2"]
+    assert len(exhausted) == 1 and exhausted[0]["retry_max"] == 3 and exhausted[0]["error"] == "runner unavailable"

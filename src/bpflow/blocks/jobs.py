@@ -80,7 +80,7 @@ def _launch(run: "Run", job: str, env: dict[str, str], timeout_seconds: float, r
     """One launch attempt, as a step: the job's result, or the start error as data."""
     started = time.time()
     observe.emit(
-        "job_invocation", event="start", workflow=run.workflow, job=job, scene_id=run.scene_id, timeout_seconds=timeout_seconds,
+        "job_invocation", event="start", workflow=run.workflow, run_id=run.run_id, job=job, scene_id=run.scene_id, timeout_seconds=timeout_seconds,
         duration_seconds=0, timeout_usage_ratio=0, timed_out=False, status="STARTED", start_time=_iso(started), end_time=None,
     )
     try:
@@ -99,7 +99,7 @@ def _record_completion(run: "Run", job: str, result: JobResult, timeout_seconds:
     observe.JOB_DURATION.labels(run.workflow, job, status).observe(result.duration_seconds)
     observe.JOB_TIMEOUT_RATIO.labels(run.workflow, job).observe(ratio)
     observe.emit(
-        "job_invocation", event="complete", workflow=run.workflow, job=job, scene_id=run.scene_id, timeout_seconds=timeout_seconds,
+        "job_invocation", event="complete", workflow=run.workflow, run_id=run.run_id, job=job, scene_id=run.scene_id, timeout_seconds=timeout_seconds,
         duration_seconds=round(result.duration_seconds, 3), timeout_usage_ratio=round(ratio, 4),
         timed_out=result.timed_out or result.duration_seconds >= timeout_seconds, status=status,
         execution_name=result.execution_id, start_time=_iso(started), end_time=_iso(started + result.duration_seconds),
@@ -134,7 +134,7 @@ def run_job(
         observe.RETRIES_EXHAUSTED.labels(run.workflow, job).inc()
         observe.emit("job_retry_exhausted", workflow=run.workflow, job=job, scene_id=run.scene_id, retry_max=policy.max_retries, attempts=attempt, error=err.get("message"))
         observe.emit(
-            "job_invocation", event="complete", workflow=run.workflow, job=job, scene_id=run.scene_id, timeout_seconds=timeout_seconds,
+            "job_invocation", event="complete", workflow=run.workflow, run_id=run.run_id, job=job, scene_id=run.scene_id, timeout_seconds=timeout_seconds,
             duration_seconds=0, timeout_usage_ratio=0, timed_out=False, status="FAILED", start_time=_iso(got["started"]), end_time=_iso(time.time()),
         )
         start_error = JobStartError(err.get("message", "job could not be started"), code=err.get("code", "job_start_failed"), retryable=False, details={"job": job, "attempts": attempt})
