@@ -112,6 +112,110 @@ def scan(
         fail(exc, as_json=json_output)
 
 
+@app.command()
+def validate(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="A scene_request.json ('-' reads stdin).")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print {valid, problems} as JSON.")] = False,
+) -> None:
+    """Check a scene request as the source orchestrator would; print every problem with its field."""
+    from bpflow.cli.validate_cmd import validate_command
+
+    try:
+        raise typer.Exit(validate_command(file, json_output=json_output))
+    except BpflowError as exc:
+        fail(exc, as_json=json_output)
+
+
+# -- operator commands: status, runs, rerun, logs -------------------------------------------------
+#: Errors about the thing asked for (exit 1); any other BpflowError is a usage error (exit 2).
+_SUBJECT_FAILURES = frozenset({"scene_not_found", "run_not_found", "not_implemented", "trigger_missing", "rerun_unsupported", "runtime_not_initialised"})
+
+
+def _ops_fail(exc: BpflowError, as_json: bool) -> None:
+    fail(exc, as_json=as_json, code=1 if exc.code in _SUBJECT_FAILURES else 2)
+
+
+@app.command()
+def status(
+    scene: Annotated[Optional[str], typer.Argument(metavar="[SCENE]", help="A scene id; without it, one line per scene.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many scenes in the summary.")] = 200,
+    json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """A scene's stage table (state, started, duration, attempts, marker, error code), or every scene."""
+    from bpflow.cli.status_cmd import status_command
+
+    try:
+        raise typer.Exit(status_command(scene, json_output=json_output, limit=limit))
+    except BpflowError as exc:
+        _ops_fail(exc, json_output)
+
+
+@app.command()
+def runs(
+    workflow: Annotated[Optional[str], typer.Option("--workflow", help="Only this workflow.")] = None,
+    status_: Annotated[Optional[str], typer.Option("--status", help="queued, running, succeeded, skipped, failed, cancelled (or an engine status).")] = None,
+    scene: Annotated[Optional[str], typer.Option("--scene", help="Only runs of this scene.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many runs.")] = 50,
+    json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List runs, newest first."""
+    from bpflow.cli.runs_cmd import runs_command
+
+    try:
+        raise typer.Exit(runs_command(workflow=workflow, status=status_, scene=scene, limit=limit, json_output=json_output))
+    except BpflowError as exc:
+        _ops_fail(exc, json_output)
+
+
+@app.command()
+def rerun(
+    workflow: Annotated[str, typer.Argument(metavar="WORKFLOW", help="A workflow (or stage) name, e.g. usd-assembly-pipeline.")],
+    scene: Annotated[str, typer.Option("--scene", help="The scene to rerun it for.")],
+    force: Annotated[bool, typer.Option("--force", help="Run again even if this input version already ran (new run id).")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Start a stage again for the scene's current input version (attaches to that run if it exists)."""
+    from bpflow.cli.rerun_cmd import rerun_command
+
+    try:
+        raise typer.Exit(rerun_command(workflow, scene=scene, force=force, json_output=json_output))
+    except BpflowError as exc:
+        _ops_fail(exc, json_output)
+
+
+@app.command()
+def logs(
+    run_id: Annotated[str, typer.Argument(metavar="RUN", help="A run id (see `bpflow runs`).")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """A run's steps and the whole log of every job it launched (exit 1 if the run failed)."""
+    from bpflow.cli.logs_cmd import logs_command
+
+    try:
+        raise typer.Exit(logs_command(run_id, json_output=json_output))
+    except BpflowError as exc:
+        _ops_fail(exc, json_output)
+
+
+@app.command()
+def submit(
+    prompt: Annotated[str, typer.Argument(help="What the scene should contain, e.g. \"a kitchen with a fridge, a table and two mugs\".")],
+    seeds: Annotated[int, typer.Option("--seeds", help="Number of variants (seed_count).")] = 1,
+    tier: Annotated[str, typer.Option("--tier", help="Quality tier: standard or premium.")] = "standard",
+    backend: Annotated[Optional[str], typer.Option("--backend", help="Text backend (default TEXT_BACKEND_DEFAULT).")] = None,
+    scene_id: Annotated[Optional[str], typer.Option("--scene-id", help="Scene id (default: made from the prompt).")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the scene until it completes or fails.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Submit a text scene request (writes scenes/<id>/prompts/scene_request.json); prints the scene id last."""
+    from bpflow.cli.submit_cmd import submit_command
+
+    try:
+        raise typer.Exit(submit_command(prompt, seeds=seeds, tier=tier, backend=backend, scene_id=scene_id, wait=wait, json_output=json_output))
+    except BpflowError as exc:
+        fail(exc, as_json=json_output)
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,90 @@
+"""``bpflow validate FILE``: check a scene request before dropping it into the bucket.
+
+Why: the orchestrator reports only the first problem of a bad request (in a failure marker, after
+a round trip through the bucket); a user fixing a request wants every problem at once, each with
+its field. The checks are exactly the orchestrator's (:func:`bpflow.source.validate_request`),
+with the current environment's settings (allowlist, max seeds, default mode, bucket).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+
+from bpflow.cli import console, err_console
+from bpflow.config import get_settings
+from bpflow.contracts import Problem
+from bpflow.source import RequestInvalid, parse_request
+from bpflow.source.request import MAX_REQUEST_BYTES
+
+EXIT_VALID = 0
+EXIT_INVALID = 1
+EXIT_UNREADABLE = 2
+
+#: Files up to this size are read whole (so the size problem states the real size); beyond it
+#: only enough to prove the request is too large.
+_READ_WHOLE = 16 * 1024 * 1024
+_REQUEST_PATH = re.compile(r"(?:^|/)scenes/([^/]+)/prompts/scene_request\.json$")
+
+
+def _read(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read(_READ_WHOLE)
+    p = Path(path)
+    with p.open("rb") as fh:
+        return fh.read(_READ_WHOLE if p.stat().st_size <= _READ_WHOLE else MAX_REQUEST_BYTES + 1)
+
+
+def scene_id_from_path(path: str) -> str | None:
+    """A file at ``.../scenes/<id>/prompts/scene_request.json`` is checked against ``<id>``, as
+    the orchestrator would; any other path skips that check."""
+    m = _REQUEST_PATH.search(Path(path).as_posix()) if path != "-" else None
+    return m.group(1) if m else None
+
+
+def _print_problems(path: str, problems: list[Problem]) -> None:
+    console.print(Text.assemble(("invalid", "bold red"), f" {path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"))
+    table = Table(show_header=True, header_style="bold")
+    for col in ("#", "field", "code", "problem"):
+        table.add_column(col, overflow="fold")
+    for i, p in enumerate(problems, 1):
+        table.add_row(str(i), Text(p.field), Text(p.code), Text(p.message))
+    console.print(table)
+
+
+def validate_command(path: str, json_output: bool) -> int:
+    try:
+        raw = _read(path)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if json_output:
+            print(json.dumps({"valid": False, "problems": [{"field": "$", "code": "unreadable", "message": f"cannot read {path}: {reason}"}]}))
+        else:
+            err_console.print(Text.assemble(("error", "red"), f" cannot read {path}: {reason}"))
+        return EXIT_UNREADABLE
+    path_scene = scene_id_from_path(path)
+    try:
+        request = parse_request(raw, scene_id_from_path=path_scene, settings=get_settings())
+    except RequestInvalid as exc:
+        if json_output:
+            print(json.dumps({"valid": False, "problems": [p.to_dict() for p in exc.problems], "scene_id_from_path": path_scene}, indent=2))
+        else:
+            _print_problems(path, exc.problems)
+        return EXIT_INVALID
+    if json_output:
+        print(json.dumps({"valid": True, "problems": [], "scene_id_from_path": path_scene, "request": request.to_dict()}, indent=2))
+    else:
+        seeds = f"{request.seed_count} seed{'s' if request.seed_count != 1 else ''}"
+        console.print(
+            Text.assemble(
+                ("valid", "bold green"),
+                f" {path}: scene {request.scene_id}, {request.source_mode} mode, backend {request.text_backend}, "
+                f"{request.quality_tier} tier, {seeds}",
+            )
+        )
+    return EXIT_VALID
