@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bpflow.errors import BpflowError
 
@@ -21,8 +22,8 @@ def fail(exc: BpflowError, *, as_json: bool = False, code: int = 2) -> None:
     if as_json:
         print(json.dumps({"error": exc.to_dict()}))
     else:
-        field = f" [{exc.field}]" if exc.field else ""
-        err_console.print(f"[red]error[/red] {exc.code}{field}: {exc.message}")
+        field = f" \\[{escape(exc.field)}]" if exc.field else ""
+        err_console.print(f"[red]error[/red] {escape(exc.code)}{field}: {escape(exc.message)}")
     raise typer.Exit(code)
 
 
@@ -212,6 +213,21 @@ def submit(
 
     try:
         raise typer.Exit(submit_command(prompt, seeds=seeds, tier=tier, backend=backend, scene_id=scene_id, wait=wait, json_output=json_output))
+    except BpflowError as exc:
+        fail(exc, as_json=json_output)
+
+
+@app.command()
+def demo(
+    prompt: Annotated[str, typer.Option(help="The scene request's prompt.")] = "a kitchen with a fridge, a table and two mugs",
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600.0,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON (progress goes to stderr).")] = False,
+) -> None:
+    """Run one text request through every stage this build has, on the embedded default."""
+    from bpflow.cli.demo_cmd import demo_command
+
+    try:
+        raise typer.Exit(demo_command(prompt=prompt, timeout=timeout, json_output=json_output))
     except BpflowError as exc:
         fail(exc, as_json=json_output)
 
