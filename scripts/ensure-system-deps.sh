@@ -7,6 +7,10 @@ need=()
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need+=(postgresql)
 fi
+# Debian's chromium for the dashboard's browser tests (Playwright drives /usr/bin/chromium).
+if [ ! -x /usr/bin/chromium ]; then
+  need+=(chromium)
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -122,6 +122,7 @@ class Dispatcher:
     # -- the decisions ----------------------------------------------------------------------------
     def dispatch_object(self, event: ObjectEvent) -> Dispatched:
         out = Dispatched()
+        observe.EVENTS_RECEIVED.labels(event.source).inc()
         matches = self.rt.triggers.match_object(event.name, env=self.rt.env)
         if not matches:
             observe.EVENTS.labels(event.source, "ignored").inc()
@@ -133,6 +134,7 @@ class Dispatcher:
 
     def dispatch_custom(self, event: CustomEvent) -> Dispatched:
         out = Dispatched()
+        observe.EVENTS_RECEIVED.labels(event.source).inc()
         rows = self.rt.triggers.match_event_type(event.type, env=self.rt.env)
         if not rows:
             observe.EVENTS.labels(event.source, "ignored").inc()

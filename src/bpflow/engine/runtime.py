@@ -119,6 +119,11 @@ class Runtime:
         self._scanner: Any = None
         self.launched_at: datetime | None = None
 
+    @property
+    def client(self) -> Any:
+        """The ``DBOSClient`` of a ``client``-role runtime (CLI commands read runs through it); None otherwise."""
+        return self._client
+
     # -- lifecycle ---------------------------------------------------------------------------------
     def launch(self, *, role: str = "all", watch: bool | None = None, scan: bool | None = None) -> "Runtime":
         """role ``all`` (bpflow up), ``worker`` (executes runs, no watcher/scan), or ``client``

@@ -1,0 +1,184 @@
+"""REST under ``/api/``: scenes, runs, markers, events, triggers, reruns, cancel, emit.
+
+Every answer is built by the same ``bpflow.status`` functions as the CLI and the dashboard, so
+``bpflow status SCENE --json`` and ``GET /api/scenes/SCENE`` agree. Mutations go through the
+:class:`~bpflow.api.security.Guard`; errors are ``{"error": {code, message, field?}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any, Optional
+
+from fastapi import APIRouter, Body, Depends, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from bpflow.api.recent import RecentDispatches
+from bpflow.api.security import Guard
+from bpflow.api.submit import submit_request
+from bpflow.engine.registry import registered
+from bpflow.errors import InvalidObjectKey, ObjectNotFound, ValidationFailed
+from bpflow.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
+from bpflow.status.dag import load_dag
+from bpflow.status.ops import list_breakers, list_locks
+from bpflow.status.rerun import rerun_stage
+from bpflow.status.run_logs import run_logs
+from bpflow.status.runs import RunReader, query_runs
+from bpflow.status.scene_status import MAX_MARKER_BYTES, scene_status, scene_summaries
+from bpflow.storage.base import check_key
+from bpflow.triggers import validate_scene_id
+
+if TYPE_CHECKING:
+    from bpflow.engine.runtime import Runtime
+
+
+class RerunBody(BaseModel):
+    workflow: str = Field(description="Workflow (or stage) name, e.g. usd-assembly-pipeline.")
+    force: bool = Field(False, description="Run again even if this input version already ran (new run id).")
+
+
+class EmitBody(BaseModel):
+    type: str = Field(description="Event type, e.g. manual.geniesim.job.completed.")
+    data: dict[str, Any] = Field(default_factory=dict)
+    id: Optional[str] = Field(None, description="Event id; the same id attaches to the same run.")
+    workflow: Optional[str] = Field(None, description="Start this workflow directly (manual trigger).")
+
+
+def check_run_id(run_id: str) -> str:
+    """Run ids embed object keys; one with a ``..`` segment cannot exist and is refused."""
+    if not run_id or ".." in run_id.replace(":", "/").replace("@", "/").split("/"):
+        raise ValidationFailed(f"invalid run id {run_id!r}", field="run_id")
+    return run_id
+
+
+def read_marker(rt: "Runtime", scene_id: str, path: str) -> dict[str, Any]:
+    """A scene object's content for the marker viewer: JSON parsed, text as text, capped."""
+    validate_scene_id(scene_id)
+    try:
+        key = check_key(f"scenes/{scene_id}/{path}")
+    except InvalidObjectKey as exc:
+        raise ValidationFailed(exc.message, field="path") from None
+    info = rt.bucket.stat(key)
+    if info is None:
+        raise ObjectNotFound(f"no object {key}", code="marker_not_found", field="path")
+    truncated = info.size > MAX_MARKER_BYTES
+    raw = rt.bucket.read(key)[:MAX_MARKER_BYTES]
+    body: Any
+    kind = "text"
+    try:
+        body = json.loads(raw)
+        kind = "json"
+    except ValueError:
+        body = raw.decode("utf-8", "replace")
+    return {"key": key, "scene_id": scene_id, "path": path, "generation": info.generation, "updated": info.updated.timestamp(), "size": info.size, "kind": kind, "truncated": truncated, "body": body}
+
+
+def emit_event(rt: "Runtime", body: EmitBody) -> dict[str, Any]:
+    """What ``bpflow emit`` does, for the API: a manual run, a storage event, or a custom event."""
+    if body.workflow is not None:
+        run_id = None if body.id is None else f"{body.workflow}:manual:{body.id}"
+        out = rt.dispatcher.start_manual(body.workflow, {"type": body.type, "data": body.data, **body.data}, run_id=run_id)
+    elif body.type == OBJECT_FINALIZED:
+        name, generation = body.data.get("name"), body.data.get("generation")
+        if not isinstance(name, str) or not name:
+            raise ValidationFailed("data.name is required for a storage event", field="data.name")
+        try:
+            gen = int(str(generation))
+        except ValueError:
+            raise ValidationFailed("data.generation must be an integer", field="data.generation") from None
+        out = rt.dispatcher.dispatch_object(ObjectEvent(bucket=str(body.data.get("bucket", "")), name=name, generation=gen, source="api"))
+    else:
+        out = rt.dispatcher.dispatch_custom(CustomEvent(type=body.type, id=body.id or uuid.uuid4().hex, data=body.data, source="api"))
+    return out.to_dict()
+
+
+def triggers_table(rt: "Runtime") -> list[dict[str, Any]]:
+    implemented = set(registered())
+    return [{**row.to_dict(env=rt.env), "implemented": row.workflow in implemented} for row in rt.triggers.rows]
+
+
+def build_router(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRouter:
+    api = APIRouter(prefix="/api", tags=["api"])
+    # A dependency runs before the body is validated: a request without the token gets 401,
+    # whatever its body.
+    mutation = [Depends(guard.require)]
+
+    @api.get("/dag", summary="The stage DAG the views use")
+    def dag() -> dict[str, Any]:
+        d = load_dag(rt.env)
+        implemented = set(registered())
+        out = d.to_dict()
+        for st in out["stages"]:
+            st["implemented"] = st["workflow"] in implemented
+        return out
+
+    @api.get("/scenes", summary="One line per scene, newest first")
+    def scenes(limit: int = Query(200, ge=1, le=5000)) -> dict[str, Any]:
+        return {"dag": load_dag(rt.env).name, "scenes": scene_summaries(rt, limit=limit)}
+
+    @api.post("/scenes", status_code=201, dependencies=mutation, summary="Submit a scene request (validated first; nothing is written if invalid)")
+    def submit(doc: dict[str, Any] = Body(..., description="A scene_request.json v1 document; scene_id is generated from the prompt when missing.")) -> dict[str, Any]:
+        return submit_request(rt, doc).to_dict()
+
+    @api.get("/scenes/{scene_id}", summary="A scene's stage table")
+    def scene(scene_id: str) -> dict[str, Any]:
+        return scene_status(rt, validate_scene_id(scene_id)).to_dict()
+
+    @api.get("/scenes/{scene_id}/markers/{path:path}", summary="A marker's (or any scene object's) content")
+    def marker(scene_id: str, path: str) -> dict[str, Any]:
+        return read_marker(rt, scene_id, path)
+
+    @api.post("/scenes/{scene_id}/rerun", dependencies=mutation, summary="Start a stage again for the scene's current input version")
+    def rerun(scene_id: str, body: RerunBody) -> dict[str, Any]:
+        return rerun_stage(rt, body.workflow, validate_scene_id(scene_id), force=body.force).to_dict()
+
+    @api.get("/runs", summary="Runs, newest first")
+    def runs(
+        workflow: Optional[str] = None,
+        status: Optional[str] = None,
+        scene: Optional[str] = None,
+        limit: int = Query(50, ge=1, le=10000),
+    ) -> list[dict[str, Any]]:
+        reader = RunReader(rt)
+        found = reader.refine_timings(query_runs(reader, workflow=workflow, status=status, scene=scene, limit=limit))
+        return [r.to_dict() for r in found]
+
+    @api.get("/runs/{run_id:path}/logs", summary="A run's steps and its jobs' whole logs")
+    def logs(run_id: str) -> dict[str, Any]:
+        return run_logs(rt, check_run_id(run_id))
+
+    @api.post("/runs/{run_id:path}/cancel", dependencies=mutation, summary="Cancel a queued or running run")
+    def cancel(run_id: str) -> dict[str, Any]:
+        return RunReader(rt).cancel(check_run_id(run_id)).to_dict()
+
+    @api.get("/runs/{run_id:path}", summary="One run with its steps")
+    def run(run_id: str) -> dict[str, Any]:
+        reader = RunReader(rt)
+        info = reader.get(check_run_id(run_id))
+        return {"run": info.to_dict(), "steps": [s.to_dict() for s in reader.steps(run_id)]}
+
+    @api.get("/events", summary="Runs the dispatcher of this process started recently")
+    def events(limit: int = Query(100, ge=1, le=500)) -> list[dict[str, Any]]:
+        return recent.latest(limit)
+
+    @api.post("/emit", status_code=202, dependencies=mutation, summary="Emit a custom event, a storage event, or start a workflow by hand")
+    def emit(body: EmitBody) -> JSONResponse:
+        result = emit_event(rt, body)
+        return JSONResponse(status_code=202 if result["run_ids"] or not result["not_implemented"] else 409, content=result)
+
+    @api.get("/triggers", summary="The trigger map, with what this build implements")
+    def triggers() -> list[dict[str, Any]]:
+        return triggers_table(rt)
+
+    @api.get("/locks", summary="Scene locks currently held")
+    def locks() -> list[dict[str, Any]]:
+        return list_locks(rt.bucket)
+
+    @api.get("/breakers", summary="Genie Sim circuit breakers")
+    def breakers() -> list[dict[str, Any]]:
+        return list_breakers(rt.bucket)
+
+    return api
+

@@ -1,0 +1,166 @@
+"""What every request and response of the HTTP service goes through.
+
+* Mutations need ``Authorization: Bearer $BPFLOW_API_TOKEN``; the dashboard's forms use a session
+  cookie instead, obtained by typing the token once on ``/login``. The cookie holds an HMAC of the
+  token, never the token, so no response carries the secret, and it is ``SameSite=Strict``
+  (plus an Origin check) so another site cannot post forms with it. Without a configured token
+  the service only binds to loopback (``bpflow up`` refuses otherwise) and mutations are open to
+  local clients, though still not to forms posted from another site.
+* A scene id in the path (``/api/scenes/<id>/...``, ``/scenes/<id>/...``) is checked before
+  routing, on the raw path, so ``..`` or an encoded ``/`` is a 400 on every endpoint, including
+  ones added later.
+* Every response body is scrubbed of configured secrets (``Settings.secret_values()``): markers,
+  run outputs and job logs are written by code that might print a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from fastapi import HTTPException, Request
+
+from bpflow.errors import BpflowError, InvalidSceneId
+from bpflow.status.scrub import Scrubber
+from bpflow.triggers import validate_scene_id
+
+SESSION_COOKIE = "bpflow_session"
+SCENE_PREFIXES = ("/api/scenes/", "/scenes/")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def unauthorized(message: str = "missing or wrong bearer token") -> HTTPException:
+    return HTTPException(status_code=401, detail={"code": "unauthorized", "message": message}, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Guard:
+    """Who may change things."""
+
+    def __init__(self, token: str | None) -> None:
+        self.token = token
+        self.session_value = hmac.new(token.encode(), b"bpflow dashboard session", hashlib.sha256).hexdigest() if token else None
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None
+
+    def token_matches(self, given: str) -> bool:
+        return self.token is not None and hmac.compare_digest(given.encode(), self.token.encode())
+
+    def _same_origin(self, request: Request) -> bool:
+        origin = request.headers.get("origin") or request.headers.get("referer")
+        if not origin:
+            return True
+        return urlsplit(origin).netloc == request.headers.get("host", "")
+
+    def authorized(self, request: Request) -> bool:
+        if self.token is None:
+            # Open on loopback, but a page from another site must not post to it (browsers send
+            # Origin on cross-site posts; curl and SDKs send none).
+            return self._same_origin(request)
+        header = request.headers.get("authorization", "")
+        if hmac.compare_digest(header.encode(), f"Bearer {self.token}".encode()):
+            return True
+        cookie = request.cookies.get(SESSION_COOKIE, "")
+        return bool(cookie) and self.session_value is not None and hmac.compare_digest(cookie.encode(), self.session_value.encode()) and self._same_origin(request)
+
+    def require(self, request: Request) -> None:
+        if not self.authorized(request):
+            raise unauthorized()
+
+
+def path_scene_error(raw_path: str) -> InvalidSceneId | None:
+    """The invalid scene id in a ``/api/scenes/<id>`` or ``/scenes/<id>`` path, if any."""
+    for prefix in SCENE_PREFIXES:
+        if raw_path.startswith(prefix):
+            segment = raw_path[len(prefix) :].split("/", 1)[0]
+            if not segment:
+                return None
+            try:
+                validate_scene_id(unquote(segment))
+            except InvalidSceneId as exc:
+                return exc
+            return None
+    return None
+
+
+class SceneIdGuard:
+    """ASGI middleware: 400 for a bad scene id in the path, before any route sees it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = scope.get("raw_path") or scope.get("path", "").encode()
+            exc = path_scene_error(raw.decode("latin-1").split("?", 1)[0])
+            if exc is not None:
+                body = json.dumps({"error": exc.to_dict()}).encode()
+                await send({"type": "http.response.start", "status": 400, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+_TEXTUAL = (b"text/", b"application/json", b"application/javascript", b"application/problem+json", b"image/svg")
+
+
+class ScrubSecrets:
+    """ASGI middleware: replace configured secrets in every textual response body."""
+
+    def __init__(self, app: ASGIApp, scrubber: Scrubber) -> None:
+        self.app = app
+        self.scrubber = scrubber
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.scrubber:
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+        textual = False
+
+        async def wrapped(message: Message) -> None:
+            nonlocal start, textual
+            if message["type"] == "http.response.start":
+                start = message
+                ctype = dict(message.get("headers") or []).get(b"content-type", b"")
+                textual = ctype.startswith(_TEXTUAL)
+                if not textual:
+                    await send(message)
+                return
+            if message["type"] == "http.response.body" and textual:
+                chunks.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                body = self.scrubber.bytes(b"".join(chunks))
+                assert start is not None
+                headers = [(k, v) for k, v in (start.get("headers") or []) if k.lower() != b"content-length"]
+                headers.append((b"content-length", str(len(body)).encode()))
+                await send({**start, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(message)
+
+        await self.app(scope, receive, wrapped)
+
+
+def http_status(exc: BpflowError) -> int:
+    """The HTTP status of a bpflow error, by its code."""
+    code = exc.code
+    if code in ("scene_not_found", "run_not_found", "object_not_found", "workflow_not_found", "marker_not_found"):
+        return 404
+    if code in ("precondition_failed", "scene_exists", "not_implemented", "trigger_missing", "rerun_unsupported", "rerun_refused"):
+        return 409
+    if exc.retryable:
+        return 503
+    return 400

@@ -1,0 +1,47 @@
+"""``bpflow runs [--workflow W] [--status S] [--scene ID]``: recent runs, newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from bpflow.cli import console, print_json
+from bpflow.errors import BpflowError
+from bpflow.status import fmt
+from bpflow.status.runs import RunInfo, query_runs
+from bpflow.status.scrub import Scrubber
+from bpflow.status.session import open_session
+
+def runs_table(runs: list[RunInfo]) -> Table:
+    table = Table(title="runs", title_justify="left", header_style="bold")
+    for col in ("run", "workflow", "scene", "state", "created", "duration", "error"):
+        table.add_column(col, overflow="fold")
+    for r in runs:
+        table.add_row(
+            r.run_id,
+            r.workflow,
+            r.scene_id or "",
+            Text(f"{fmt.symbol(r.state)} {r.state}", style=fmt.style(r.state)),
+            fmt.timestamp(r.created_at),
+            fmt.duration(r.duration()),
+            Text(r.error_code or (r.message if r.state == "failed" else ""), style="red"),
+        )
+    return table
+
+
+def runs_command(*, workflow: str | None, status: str | None, scene: str | None, limit: int, json_output: bool) -> int:
+    with open_session() as session:
+        if session.reader is None:
+            raise BpflowError("no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised")
+        scrub = Scrubber.from_settings(session.rt.settings)
+        runs = session.reader.refine_timings(query_runs(session.reader, workflow=workflow, status=status, scene=scene, limit=limit))
+    if json_output:
+        out: list[dict[str, Any]] = [r.to_dict() for r in runs]
+        print_json(scrub.obj(out))
+    elif not runs:
+        console.print("no runs match")
+    else:
+        console.print(runs_table(runs))
+    return 0
