@@ -191,7 +191,7 @@ def test_every_profile_named_in_the_table_exists() -> None:
 def test_step_job_names() -> None:
     assert stage_job_name("usd-assembly", "convert") == "usd-assembly-job"
     assert stage_job_name("usd-assembly", "usd") == "usd-assembly-job"
-    assert stage_job_name("variation-assets", "isaac-refresh") == "isaac-lab-job"
+    assert stage_job_name("variation-assets", "isaac-refresh") == "isaac-lab-refresh-job"
     assert stage_job_name("arena-export") == "arena-export-job"
 
 
