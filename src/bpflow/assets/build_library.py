@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bpflow.assets.geometry import Color, Part, arc_handle, box, box_from_bottom, cylinder, lathe, sphere
+from bpflow.assets.geometry import Color, Part, arc_handle, box_from_bottom, cylinder, lathe, sphere
 
 LICENSE_ID = "CC0-1.0"
 AUTHOR = "bpflow contributors (procedural)"

@@ -8,6 +8,7 @@ When the start finally fails, the stage's own data outputs are rolled back and t
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -47,6 +48,19 @@ class JobOutcome:
     @property
     def failed(self) -> bool:
         return not self.succeeded
+
+    @property
+    def job_error(self) -> dict[str, Any] | None:
+        """The job's own structured error: the last ``{"error": {...}}`` JSON line it printed on
+        stderr (``bpflow.jobs._env.run_main`` prints one for every typed failure), if any."""
+        for line in reversed(self.stderr_tail.strip().splitlines()):
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
+                return doc["error"]
+        return None
 
     def summary(self) -> dict[str, Any]:
         out = asdict(self)

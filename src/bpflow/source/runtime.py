@@ -13,7 +13,6 @@ a missing ``RUNPOD_API_KEY``; ``local`` and ``cloudrun`` failures are final.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -68,15 +67,8 @@ def _missing_runner(runtime: str, opts: SourceOptions) -> Stage1RuntimeUnavailab
 
 
 def job_error(outcome: JobOutcome) -> dict[str, Any] | None:
-    """The job's own structured error: the last JSON line it printed on stderr, if any."""
-    for line in reversed(outcome.stderr_tail.strip().splitlines()):
-        try:
-            data = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(data, dict) and isinstance(data.get("error"), dict):
-            return data["error"]
-    return None
+    """The job's own structured error (kept as a function for call sites that map over results)."""
+    return outcome.job_error
 
 
 def _describe(outcome: JobOutcome, scene_id: str) -> str:

@@ -18,7 +18,6 @@ error (``StageFailed`` / ``JobStartError``).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -97,7 +96,7 @@ class Stage:
         if result is not None:
             if result.timed_out:
                 code = code.replace("_failed", "_timeout")
-            context.update(exit_code=result.exit_code, timed_out=result.timed_out, timeout_seconds=result.timeout_seconds, log=result.log_path, job_error=_job_error(result.stderr_tail))
+            context.update(exit_code=result.exit_code, timed_out=result.timed_out, timeout_seconds=result.timeout_seconds, log=result.log_path, job_error=result.job_error)
         markers.write_failure(
             self.run,
             self.run.scene(marker),
@@ -133,18 +132,6 @@ class Stage:
 
     def missing(self, *keys: str) -> list[str]:
         return [k for k in keys if not markers.exists(self.run, self.run.scene(k))]
-
-
-def _job_error(stderr: str) -> dict[str, Any] | None:
-    """The job's own structured error (its last ``{"action": "error"}`` line), if it printed one."""
-    for line in reversed(stderr.strip().splitlines()):
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(doc, dict) and doc.get("action") == "error":
-            return doc.get("error")
-    return None
 
 
 def _convert(s: Stage) -> JobOutcome:
