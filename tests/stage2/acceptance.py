@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pxr import Usd, UsdGeom, UsdPhysics
+from pxr import Gf, Usd, UsdGeom, UsdPhysics
 
 ARTICULATED = {"refrigerator", "fridge", "freezer", "cabinet", "oven", "stove", "microwave", "dishwasher", "drawer", "dresser", "nightstand", "wardrobe"}
 POSITION_TOL = 1e-6
@@ -34,6 +34,27 @@ def _corners(bbox: Any) -> np.ndarray:
     m = np.array(bbox.GetMatrix(), dtype=float)
     pts = np.array([[x, y, z, 1.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
     return (pts @ m)[:, :3]
+
+
+def _oriented_corners(prim: Usd.Prim) -> np.ndarray:
+    """The object's box from its mesh points in its own frame, carried to world by its matrix: an
+    oriented box, so a rotated object is judged by its real extent, not a world-aligned envelope."""
+    to_world = UsdGeom.Xformable(prim).ComputeLocalToWorldTransform(Usd.TimeCode.Default())
+    to_own = to_world.GetInverse()
+    pts = []
+    for part in Usd.PrimRange(prim):
+        if not part.IsA(UsdGeom.Gprim):
+            continue
+        m = UsdGeom.Xformable(part).ComputeLocalToWorldTransform(Usd.TimeCode.Default()) * to_own
+        if part.IsA(UsdGeom.Mesh):
+            local = list(UsdGeom.Mesh(part).GetPointsAttr().Get() or [])
+        else:  # cubes, cylinders…: the 8 corners of their extent
+            ext = UsdGeom.Boundable.ComputeExtentFromPlugins(UsdGeom.Boundable(part), Usd.TimeCode.Default())
+            local = [] if ext is None else [Gf.Vec3f(x, y, z) for x in (ext[0][0], ext[1][0]) for y in (ext[0][1], ext[1][1]) for z in (ext[0][2], ext[1][2])]
+        pts.extend(list(m.Transform(Gf.Vec3d(p))) for p in local)
+    assert pts, f"{prim.GetPath()} has no geometry"
+    arr = np.asarray(pts, dtype=float)
+    return _corners(Gf.BBox3d(Gf.Range3d(Gf.Vec3d(*arr.min(0)), Gf.Vec3d(*arr.max(0))), to_world))
 
 
 def _axes(corners: np.ndarray) -> list[np.ndarray]:
@@ -95,7 +116,7 @@ def check_scene(scene_path: Path, manifest: dict[str, Any], layout: dict[str, An
         joints_seen[obj["id"]] = limited
         if obj["category"] in ARTICULATED:
             assert limited > 0, f"{obj['id']} ({obj['category']}) has no limited joint"
-        corners[obj["id"]] = _corners(cache.ComputeWorldBound(prim))
+        corners[obj["id"]] = _oriented_corners(prim)
     for (a, ca), (b, cb) in itertools.combinations(sorted(corners.items()), 2):
         assert overlap_depth(ca, cb) <= TOUCH_TOL, f"{a} and {b} interpenetrate"
     return {"objects": len(prims), "joints": joints_seen}

@@ -14,7 +14,7 @@ import numpy as np
 from pxr import Usd, UsdGeom, UsdPhysics
 
 from bpflow.stage2.obb import Box, penetration
-from bpflow.stage2.usd_util import bbox_cache
+from bpflow.stage2.usd_util import bbox_cache, oriented_world_bound
 
 OBJECTS_PATH = "/World/Objects"
 POSITION_TOLERANCE = 1e-6
@@ -68,7 +68,7 @@ def translation(prim: Usd.Prim) -> np.ndarray:
 
 def world_boxes(prims: dict[str, Usd.Prim]) -> dict[str, Box]:
     cache = bbox_cache()
-    return {oid: Box.from_bbox3d(cache.ComputeWorldBound(p)) for oid, p in prims.items()}
+    return {oid: Box.from_bbox3d(oriented_world_bound(p, cache)) for oid, p in prims.items()}
 
 
 def overlapping_pairs(boxes: dict[str, Box], tolerance: float = OVERLAP_TOLERANCE) -> list[tuple[str, str, float]]:

@@ -101,6 +101,19 @@ def world_range(prim: Usd.Prim) -> tuple[Vec3, Vec3] | None:
     return _corners(bbox_cache().ComputeWorldBound(prim))
 
 
+def oriented_world_bound(prim: Usd.Prim, cache: UsdGeom.BBoxCache | None = None) -> Gf.BBox3d:
+    """The prim's geometry as an ORIENTED box in world space: its own-space range carried by its
+    local-to-world matrix. ``ComputeWorldBound`` (and ``ComputeUntransformedBound``, which here
+    returns that world box under an inverse matrix) folds a rotated object into an axis-aligned
+    envelope, which makes two rotated objects that merely sit close look interpenetrating."""
+    cache = cache or bbox_cache()
+    own = Gf.Range3d()
+    for part in Usd.PrimRange(prim):
+        if part.IsA(UsdGeom.Gprim):  # each piece of geometry, in the object's own frame
+            own.UnionWith(cache.ComputeRelativeBound(part, prim).ComputeAlignedRange())
+    return Gf.BBox3d(own, UsdGeom.Xformable(prim).ComputeLocalToWorldTransform(Usd.TimeCode.Default()))
+
+
 def stage_meters_per_unit(stage: Usd.Stage) -> float:
     return float(UsdGeom.GetStageMetersPerUnit(stage)) if stage.HasAuthoredMetadata(UsdGeom.Tokens.metersPerUnit) else 1.0
 
