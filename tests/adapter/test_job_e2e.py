@@ -7,7 +7,6 @@ pxr, and the bucket is checked for anything written outside the scene.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -233,7 +232,6 @@ def test_catalog_in_postgresql_is_shared_by_runs(tmp_path: Path, bucket: LocalBu
         catalog.close()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("bpflow.jobs.text_scene_gen") is None, reason="text-scene-gen not built")
 def test_adapts_what_text_scene_gen_really_writes(tmp_path: Path, bucket: LocalBucket) -> None:
     scene = "kitchen_real"
     bucket.write_json(f"scenes/{scene}/prompts/scene_request.json", {
