@@ -441,6 +441,13 @@ class Settings(BaseSettings):
     bpflow_policy_dir: Path | None = _setting(
         "BPFLOW_POLICY_DIR", None, group=RUNTIME, doc="Directory of retry/timeout policy YAML overriding the packaged ones."
     )
+    bpflow_image_reconstructor: str | None = _setting(
+        "BPFLOW_IMAGE_RECONSTRUCTOR", None, group=RUNTIME,
+        doc="Image → Stage 1 backend (fixture:<dir> or module:factory); unset, image requests fail clearly.",
+    )
+    bpflow_stage_dag: str | None = _setting(
+        "BPFLOW_STAGE_DAG", None, group=RUNTIME, doc="YAML stage DAG shown by bpflow status and the dashboard (default: the text path)."
+    )
     bpflow_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = _setting(
         "BPFLOW_LOG_LEVEL", "INFO", group=RUNTIME, doc="Log level."
     )
