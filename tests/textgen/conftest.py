@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.textgen.openai_stub_server import StubServer, running
+from tests.textgen.openai_local_server import ChatServer, running
 
 #: Every variable that could point a test at a real provider or service.
 PROVIDER_ENV = (
@@ -29,6 +29,6 @@ def no_real_providers(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def stub() -> Iterator[StubServer]:
+def llm_server() -> Iterator[ChatServer]:
     with running() as server:
         yield server

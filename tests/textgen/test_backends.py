@@ -10,7 +10,7 @@ import pytest
 from bpflow.textgen.backends import BackendConfig, resolve_backend, run_backend
 from bpflow.textgen.core import GenerationRequest, LLMOptions
 from bpflow.textgen.physics import check_layout
-from tests.textgen.openai_stub_server import Reply, StubServer
+from tests.textgen.openai_local_server import Reply, ChatServer
 
 ALL = ["internal", "scenesmith", "sage", "hybrid_serial"]
 REQ = GenerationRequest("be1", "a kitchen with a fridge, a table and two mugs", {}, "standard", 3, "openrouter_qwen_primary")
@@ -87,25 +87,25 @@ def test_action_demo_only_for_sage() -> None:
 # --- live servers ----------------------------------------------------------------------------
 
 
-def test_sage_live_keeps_a_valid_remote_layout(stub: StubServer) -> None:
+def test_sage_live_keeps_a_valid_remote_layout(llm_server: ChatServer) -> None:
     base = run("internal")
-    stub.script("/sage", Reply(200, {"objects": copy.deepcopy(base["objects"]), "request_id": "sage-42"}))
-    pkg = run("sage", BackendConfig(sage_url=stub.base_url + "/sage", sage_timeout_seconds=10))
+    llm_server.script("/sage", Reply(200, {"objects": copy.deepcopy(base["objects"]), "request_id": "sage-42"}))
+    pkg = run("sage", BackendConfig(sage_url=llm_server.base_url + "/sage", sage_timeout_seconds=10))
     assert pkg["sage"]["live_used"] is True and pkg["sage"]["live_invocation"] == {"request_id": "sage-42", "layout_source": "remote"}
     assert pkg["quality_gate_report"]["generation_mode"] == "sage_live"
     assert [o["transform"]["position"] for o in pkg["objects"]] == [o["transform"]["position"] for o in base["objects"]]
-    (sent,) = stub.received("/sage")
+    (sent,) = llm_server.received("/sage")
     assert sent["body"]["source_backend"] == "internal" and len(sent["body"]["base_scene"]["objects"]) == len(base["objects"])
     assert sent["body"]["base_scene"]["room_box"] == base["layout_plan"]["room_box"]
 
 
-def test_sage_live_layout_that_interpenetrates_is_re_placed(stub: StubServer) -> None:
+def test_sage_live_layout_that_interpenetrates_is_re_placed(llm_server: ChatServer) -> None:
     objects = copy.deepcopy(run("internal")["objects"])
     for o in objects:
         o["transform"]["position"] = {"x": 0.0, "y": 0.0, "z": 0.0}  # everything in one spot
         o["parent_support_id"] = "room_floor"
-    stub.script("/sage", Reply(200, {"package": {"objects": objects}}))
-    pkg = run("sage", BackendConfig(sage_url=stub.base_url + "/sage"))
+    llm_server.script("/sage", Reply(200, {"package": {"objects": objects}}))
+    pkg = run("sage", BackendConfig(sage_url=llm_server.base_url + "/sage"))
     assert pkg["sage"]["live_invocation"]["layout_source"] == "local_replaced"
     assert valid(pkg)
 
@@ -116,33 +116,33 @@ def test_sage_live_layout_that_interpenetrates_is_re_placed(stub: StubServer) ->
     (Reply(200, {"objects": []}), "invalid_shape:no_objects"),
     (Reply(200, [1, 2, 3]), "invalid_shape:not_an_object"),
 ])
-def test_sage_live_failure_falls_back_to_local_refinement(stub: StubServer, reply: Reply, reason: str) -> None:
-    stub.script("/sage", reply)
-    pkg = run("sage", BackendConfig(sage_url=stub.base_url + "/sage"))
+def test_sage_live_failure_falls_back_to_local_refinement(llm_server: ChatServer, reply: Reply, reason: str) -> None:
+    llm_server.script("/sage", reply)
+    pkg = run("sage", BackendConfig(sage_url=llm_server.base_url + "/sage"))
     assert pkg["sage"]["live_used"] is False and pkg["sage"]["live_error"] == reason
     assert pkg["quality_gate_report"]["generation_mode"] == "sage_refined"
     assert valid(pkg)
 
 
-def test_scenesmith_live_objects_without_poses_are_placed_locally(stub: StubServer) -> None:
+def test_scenesmith_live_objects_without_poses_are_placed_locally(llm_server: ChatServer) -> None:
     remote = [{"name": "desk", "category": "desk", "sim_role": "static"}, {"name": "monitor"}, {"name": "keyboard"},
               {"name": "office chair", "category": "office_chair"}, {"name": "ceiling_light"},
               {"name": "lamp", "dimensions_est": {"width": 0.2, "height": 0.5, "depth": 0.2}}]
-    stub.script("/smith", Reply(200, {"objects": remote, "room_type": "office", "request_id": "ss-1"}))
-    url = "http://user:pw@" + stub.base_url.removeprefix("http://") + "/smith"
+    llm_server.script("/smith", Reply(200, {"objects": remote, "room_type": "office", "request_id": "ss-1"}))
+    url = "http://user:pw@" + llm_server.base_url.removeprefix("http://") + "/smith"
     pkg = run("scenesmith", BackendConfig(scenesmith_url=url))
     assert pkg["provider_used"] == "scenesmith" and pkg["quality_gate_report"]["generation_mode"] == "scenesmith_live"
     assert pkg["room_type"] == "office"
     assert sorted(o["name"] for o in pkg["objects"]) == ["desk", "keyboard", "lamp", "monitor", "office_chair"]
     assert pkg["scenesmith"]["live_invocation"]["layout_source"] == "local_replaced"
     assert "pw" not in pkg["scenesmith"]["server_url"]
-    (sent,) = stub.received("/smith")
+    (sent,) = llm_server.received("/smith")
     assert sent["body"]["pipeline_stages"][-1] == "manipuland" and sent["body"]["constraints"]["object_density"] == "high"
     assert valid(pkg)
 
 
 def test_unreachable_live_server_falls_back() -> None:
-    gone = StubServer().start()
+    gone = ChatServer().start()
     url = gone.base_url + "/sage"
     gone.stop()
     pkg = run("hybrid_serial", BackendConfig(sage_url=url, scenesmith_url=url, sage_timeout_seconds=5,

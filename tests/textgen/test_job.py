@@ -15,7 +15,7 @@ from bpflow.jobs import text_scene_gen
 from bpflow.storage.local import LocalBucket
 from tests.conftest import REPO
 from tests.textgen.conftest import PROVIDER_ENV
-from tests.textgen.openai_stub_server import GOOD_KITCHEN, StubServer, chat, plan_reply, rate_limited, server_error
+from tests.textgen.openai_local_server import GOOD_KITCHEN, ChatServer, chat, plan_reply, rate_limited, server_error
 
 KEY = "sk-or-v1-THIS-IS-A-TEST-KEY-9f8e7d6c"
 SCENE = "kitchen_one"
@@ -96,26 +96,26 @@ def test_job_without_a_key_plans_with_the_template_and_writes_every_output(bucke
     assert [line["action"] for line in logs] == ["start", "completed"]
 
 
-def test_job_plans_with_the_llm_through_malformed_and_429_answers(bucket: LocalBucket, stub: StubServer) -> None:
+def test_job_plans_with_the_llm_through_malformed_and_429_answers(bucket: LocalBucket, llm_server: ChatServer) -> None:
     put_request(bucket)
-    stub.script_chat(chat("I would put a fridge somewhere."), rate_limited("0"), plan_reply(GOOD_KITCHEN))
-    proc = run_job(bucket, TEXT_OPENROUTER_API_KEY=KEY, TEXT_OPENROUTER_BASE_URL=stub.openai_base_url,
-                   TEXT_OPENROUTER_MODEL_CHAIN="stub/model-a", TEXT_GEN_LLM_RETRY_BACKOFF_SECONDS="0")
+    llm_server.script_chat(chat("I would put a fridge somewhere."), rate_limited("0"), plan_reply(GOOD_KITCHEN))
+    proc = run_job(bucket, TEXT_OPENROUTER_API_KEY=KEY, TEXT_OPENROUTER_BASE_URL=llm_server.openai_base_url,
+                   TEXT_OPENROUTER_MODEL_CHAIN="llm_server/model-a", TEXT_GEN_LLM_RETRY_BACKOFF_SECONDS="0")
     assert proc.returncode == 0, proc.stderr
     out = textgen(bucket)
     marker, pkg = out[".textgen_complete"], out["package.json"]
     assert (marker["generation_mode"], marker["llm_attempts"], marker["llm_fallback_used"]) == ("llm", 3, False)
-    assert marker["provider_used"] == "openrouter:stub/model-a" and marker["llm_failure_reason"] is None
+    assert marker["provider_used"] == "openrouter:llm_server/model-a" and marker["llm_failure_reason"] is None
     assert [r.get("outcome") for r in pkg["planning"]["llm_attempt_log"] if "outcome" in r] == ["not_json", "http_429", "ok"]
     assert "espresso_machine" in [o["name"] for o in pkg["objects"]]
-    assert len(stub.received()) == 3
+    assert len(llm_server.received()) == 3
     assert validate("textgen_package", pkg) == []
 
 
-def test_job_falls_back_after_every_attempt_fails(bucket: LocalBucket, stub: StubServer) -> None:
+def test_job_falls_back_after_every_attempt_fails(bucket: LocalBucket, llm_server: ChatServer) -> None:
     put_request(bucket)
-    stub.script_chat(*[server_error(500)] * 2, chat("not json"), server_error(503))
-    proc = run_job(bucket, TEXT_OPENROUTER_API_KEY=KEY, TEXT_OPENROUTER_BASE_URL=stub.openai_base_url,
+    llm_server.script_chat(*[server_error(500)] * 2, chat("not json"), server_error(503))
+    proc = run_job(bucket, TEXT_OPENROUTER_API_KEY=KEY, TEXT_OPENROUTER_BASE_URL=llm_server.openai_base_url,
                    TEXT_OPENROUTER_MODEL_CHAIN='["m1", "m2"]', TEXT_GEN_LLM_MAX_ATTEMPTS="2",
                    TEXT_GEN_LLM_RETRY_BACKOFF_SECONDS="0")
     assert proc.returncode == 0, proc.stderr
@@ -125,15 +125,15 @@ def test_job_falls_back_after_every_attempt_fails(bucket: LocalBucket, stub: Stu
     assert marker["provider_used"] == "none"
 
 
-def test_no_api_key_appears_in_any_output_or_log(bucket: LocalBucket, stub: StubServer) -> None:
+def test_no_api_key_appears_in_any_output_or_log(bucket: LocalBucket, llm_server: ChatServer) -> None:
     put_request(bucket, text_backend="sage")
-    stub.script_chat(server_error(401), plan_reply(GOOD_KITCHEN))
+    llm_server.script_chat(server_error(401), plan_reply(GOOD_KITCHEN))
     sage_url = f"http://svc:{KEY}@127.0.0.1:9/sage"  # a credential in a URL, and nothing listening
-    proc = run_job(bucket, TEXT_OPENROUTER_API_KEY=KEY, OPENAI_API_KEY=KEY + "-openai", TEXT_OPENROUTER_BASE_URL=stub.openai_base_url,
+    proc = run_job(bucket, TEXT_OPENROUTER_API_KEY=KEY, OPENAI_API_KEY=KEY + "-openai", TEXT_OPENROUTER_BASE_URL=llm_server.openai_base_url,
                    TEXT_OPENROUTER_MODEL_CHAIN="m1", TEXT_OPENROUTER_INCLUDE_LEGACY_FALLBACK="false",
                    TEXT_GEN_LLM_RETRY_BACKOFF_SECONDS="0", SAGE_SERVER_URL=sage_url, SAGE_TIMEOUT_SECONDS="5")
     assert proc.returncode == 0, proc.stderr
-    assert stub.received()[0]["headers"]["authorization"] == f"Bearer {KEY}"  # the key was really used
+    assert llm_server.received()[0]["headers"]["authorization"] == f"Bearer {KEY}"  # the key was really used
     blobs = [bucket.read(info.key).decode() for info in bucket.list("")] + [proc.stdout, proc.stderr]
     assert textgen(bucket)["package.json"]["sage"]["live_error"].startswith("transport_error")
     for blob in blobs:

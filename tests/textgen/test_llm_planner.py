@@ -14,15 +14,15 @@ from bpflow.textgen.backends import BackendConfig, run_backend
 from bpflow.textgen.core import GenerationRequest, LLMOptions
 from bpflow.textgen.llm_planner import PlanRejected, parse_plan, plan_with_llm, resolve_chain
 from bpflow.textgen.physics import check_layout
-from tests.textgen.openai_stub_server import GOOD_KITCHEN, StubServer, chat, plan_reply, rate_limited, server_error
+from tests.textgen.openai_local_server import GOOD_KITCHEN, ChatServer, chat, plan_reply, rate_limited, server_error
 
 KEY = "sk-test-SECRET-0123456789"
 
 
-def chain_for(stub: StubServer, models: str = "m-one", **extra: str) -> list[Any]:
+def chain_for(llm_server: ChatServer, models: str = "m-one", **extra: str) -> list[Any]:
     env = {
         "TEXT_OPENROUTER_API_KEY": KEY,
-        "TEXT_OPENROUTER_BASE_URL": stub.openai_base_url,
+        "TEXT_OPENROUTER_BASE_URL": llm_server.openai_base_url,
         "TEXT_OPENROUTER_MODEL_CHAIN": models,
         "TEXT_OPENROUTER_INCLUDE_LEGACY_FALLBACK": "false",
         **extra,
@@ -41,9 +41,9 @@ class Sleeps:
         self.calls.append(seconds)
 
 
-def run(stub: StubServer, *, models: str = "m-one", rounds: int = 3, backoff: float = 2.0) -> tuple[Any, Sleeps]:
+def run(llm_server: ChatServer, *, models: str = "m-one", rounds: int = 3, backoff: float = 2.0) -> tuple[Any, Sleeps]:
     sleeps = Sleeps()
-    result = plan_with_llm(chain_for(stub, models), "a kitchen with a fridge, a table and two mugs", target=12,
+    result = plan_with_llm(chain_for(llm_server, models), "a kitchen with a fridge, a table and two mugs", target=12,
                            tier="standard", seed=1, rounds=rounds, backoff_seconds=backoff, timeout=10, sleep=sleeps)
     return result, sleeps
 
@@ -82,50 +82,50 @@ def test_legacy_fallback_appends_openai_after_the_openrouter_models() -> None:
 # --- attempts against the server -------------------------------------------------------------
 
 
-def test_good_plan_first_try(stub: StubServer) -> None:
-    stub.script_chat(plan_reply(GOOD_KITCHEN))
-    result, sleeps = run(stub)
+def test_good_plan_first_try(llm_server: ChatServer) -> None:
+    llm_server.script_chat(plan_reply(GOOD_KITCHEN))
+    result, sleeps = run(llm_server)
     assert result.plan is not None and result.failure_reason is None
     assert (result.attempts, result.provider, sleeps.calls) == (1, "openrouter:m-one", [])
     names = [o.name for o in result.plan.objects]
     assert names.count("mug") == 2 and "refrigerator" in names and "espresso_machine" in names
     espresso = next(o for o in result.plan.objects if o.name == "espresso_machine")
     assert (espresso.dims_source, espresso.width) == ("llm", 0.3)
-    sent = stub.received()[0]
+    sent = llm_server.received()[0]
     assert sent["headers"]["authorization"] == f"Bearer {KEY}"
     assert sent["body"]["model"] == "m-one"
     assert sent["body"]["response_format"] == {"type": "json_object"}
     assert "two mugs" in sent["body"]["messages"][-1]["content"]
 
 
-def test_malformed_answers_count_as_failed_attempts_then_success(stub: StubServer) -> None:
-    stub.script_chat(chat("Sure! Here is your kitchen: a fridge and a table."), chat(json.dumps({"objects": "fridge"})),
+def test_malformed_answers_count_as_failed_attempts_then_success(llm_server: ChatServer) -> None:
+    llm_server.script_chat(chat("Sure! Here is your kitchen: a fridge and a table."), chat(json.dumps({"objects": "fridge"})),
                      plan_reply(GOOD_KITCHEN))
-    result, sleeps = run(stub, rounds=3, backoff=2.0)
+    result, sleeps = run(llm_server, rounds=3, backoff=2.0)
     assert result.attempts == 3 and result.plan is not None
     assert [r["outcome"] for r in result.log if "outcome" in r] == ["not_json", "objects_not_a_list", "ok"]
     assert sleeps.calls == [2.0, 4.0]  # linear backoff between rounds
 
 
-def test_429_with_retry_after_waits_as_asked_then_succeeds(stub: StubServer) -> None:
-    stub.script_chat(rate_limited("7"), plan_reply(GOOD_KITCHEN))
-    result, sleeps = run(stub, rounds=2, backoff=0.5)
+def test_429_with_retry_after_waits_as_asked_then_succeeds(llm_server: ChatServer) -> None:
+    llm_server.script_chat(rate_limited("7"), plan_reply(GOOD_KITCHEN))
+    result, sleeps = run(llm_server, rounds=2, backoff=0.5)
     assert result.attempts == 2 and result.plan is not None
     first = result.log[0]
     assert (first["outcome"], first["status_code"], first["retry_after_seconds"]) == ("http_429", 429, 7.0)
     assert sleeps.calls == [7.0]
 
 
-def test_429_moves_on_to_the_next_model_within_the_round(stub: StubServer) -> None:
-    stub.script_chat(rate_limited("30"), plan_reply(GOOD_KITCHEN))
-    result, sleeps = run(stub, models="m-one,m-two", rounds=3)
+def test_429_moves_on_to_the_next_model_within_the_round(llm_server: ChatServer) -> None:
+    llm_server.script_chat(rate_limited("30"), plan_reply(GOOD_KITCHEN))
+    result, sleeps = run(llm_server, models="m-one,m-two", rounds=3)
     assert (result.attempts, result.provider, sleeps.calls) == (2, "openrouter:m-two", [])
-    assert [r["body"]["model"] for r in stub.received()] == ["m-one", "m-two"]
+    assert [r["body"]["model"] for r in llm_server.received()] == ["m-one", "m-two"]
 
 
-def test_all_attempts_failing_reports_the_last_reason(stub: StubServer) -> None:
-    stub.script_chat(server_error(500), server_error(503), chat(""), chat(json.dumps({"objects": []})))
-    result, sleeps = run(stub, models="m-one,m-two", rounds=2, backoff=1.0)
+def test_all_attempts_failing_reports_the_last_reason(llm_server: ChatServer) -> None:
+    llm_server.script_chat(server_error(500), server_error(503), chat(""), chat(json.dumps({"objects": []})))
+    result, sleeps = run(llm_server, models="m-one,m-two", rounds=2, backoff=1.0)
     assert result.plan is None
     assert result.attempts == 4
     assert [r["outcome"] for r in result.log if "outcome" in r] == ["http_500", "http_503", "empty_response", "no_usable_objects"]
@@ -134,7 +134,7 @@ def test_all_attempts_failing_reports_the_last_reason(stub: StubServer) -> None:
 
 
 def test_unreachable_server_is_a_connection_error() -> None:
-    gone = StubServer().start()
+    gone = ChatServer().start()
     chain = chain_for(gone)
     gone.stop()  # nothing listens on that port any more
     result = plan_with_llm(chain, "a kitchen", target=12, tier="premium", seed=1, rounds=1, backoff_seconds=0, timeout=5,
@@ -145,11 +145,11 @@ def test_unreachable_server_is_a_connection_error() -> None:
 # --- the whole scene from an LLM plan --------------------------------------------------------
 
 
-def test_llm_scene_keeps_the_prompts_objects_and_is_physically_valid(stub: StubServer) -> None:
-    stub.script_chat(plan_reply([{"name": "fridge", "category": "refrigerator", "sim_role": "articulated_appliance"},
+def test_llm_scene_keeps_the_prompts_objects_and_is_physically_valid(llm_server: ChatServer) -> None:
+    llm_server.script_chat(plan_reply([{"name": "fridge", "category": "refrigerator", "sim_role": "articulated_appliance"},
                                  {"name": "painting", "category": "painting", "sim_role": "static"},
                                  {"name": "table", "category": "table", "sim_role": "static"}], room_type="Kitchen"))
-    llm = LLMOptions(enabled=True, chain=tuple(chain_for(stub)), rounds=1, backoff_seconds=0, sleep=Sleeps())
+    llm = LLMOptions(enabled=True, chain=tuple(chain_for(llm_server)), rounds=1, backoff_seconds=0, sleep=Sleeps())
     req = GenerationRequest("llm1", "a kitchen with a fridge, a table and two mugs", {}, "standard", 1, "openrouter_qwen_primary")
     pkg = run_backend("internal", req, llm, BackendConfig())
     assert pkg["used_llm"] is True and pkg["provider_used"] == "openrouter:m-one"
@@ -163,13 +163,13 @@ def test_llm_scene_keeps_the_prompts_objects_and_is_physically_valid(stub: StubS
     assert check_layout(pkg["objects"], pkg["layout_plan"]["room_box"]).ok
 
 
-def test_disabled_llm_makes_no_call(stub: StubServer) -> None:
-    llm = LLMOptions(enabled=False, chain=tuple(chain_for(stub)))
+def test_disabled_llm_makes_no_call(llm_server: ChatServer) -> None:
+    llm = LLMOptions(enabled=False, chain=tuple(chain_for(llm_server)))
     req = GenerationRequest("llm2", "a bedroom", {}, "standard", 1, "openrouter_qwen_primary")
     pkg = run_backend("internal", req, llm, BackendConfig())
     assert (pkg["used_llm"], pkg["llm_attempts"], pkg["llm_failure_reason"]) == (False, 0, "llm_disabled")
     assert pkg["fallback_strategy"] == "deterministic_template" and pkg["provider_used"] == "none"
-    assert stub.received() == []
+    assert llm_server.received() == []
 
 
 # --- parsing and repair ----------------------------------------------------------------------

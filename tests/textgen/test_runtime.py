@@ -12,7 +12,7 @@ from typing import Any
 from bpflow.textgen.geometry import Box, Footprint, penetration
 from tests.conftest import wait_until
 from tests.source.conftest import REQUEST, request_body, stage1_only, wait_for_run  # noqa: F401 - fixture
-from tests.textgen.openai_stub_server import GOOD_KITCHEN, StubServer, plan_reply, rate_limited
+from tests.textgen.openai_local_server import GOOD_KITCHEN, ChatServer, plan_reply, rate_limited
 
 KEY = "sk-runtime-test-key-5a4b3c2d1e"
 
@@ -28,13 +28,13 @@ def layout_interpenetrations(layout: dict[str, Any]) -> list[tuple[str, str]]:
     return [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :] if penetration(boxes[a], boxes[b]) > 2e-4]
 
 
-def test_request_in_bucket_runs_llm_planning_on_the_runtime(make_runtime: Any, stage1_only: None, stub: StubServer) -> None:
-    stub.script_chat(rate_limited("0"), plan_reply(GOOD_KITCHEN))
+def test_request_in_bucket_runs_llm_planning_on_the_runtime(make_runtime: Any, stage1_only: None, llm_server: ChatServer) -> None:
+    llm_server.script_chat(rate_limited("0"), plan_reply(GOOD_KITCHEN))
     rt = make_runtime(
         TEXT_GEN_USE_LLM="true", TEXT_BACKEND_DEFAULT="internal", TEXT_ASSET_RETRIEVAL_MODE="lexical_primary",
         TEXT_ASSET_GENERATION_ENABLED="false", TEXT_ASSET_REPLICATION_ENABLED="false",
-        TEXT_OPENROUTER_API_KEY=KEY, TEXT_OPENROUTER_BASE_URL=stub.openai_base_url,
-        TEXT_OPENROUTER_MODEL_CHAIN="stub/planner", TEXT_OPENROUTER_INCLUDE_LEGACY_FALLBACK="false",
+        TEXT_OPENROUTER_API_KEY=KEY, TEXT_OPENROUTER_BASE_URL=llm_server.openai_base_url,
+        TEXT_OPENROUTER_MODEL_CHAIN="llm_server/planner", TEXT_OPENROUTER_INCLUDE_LEGACY_FALLBACK="false",
         TEXT_GEN_LLM_RETRY_BACKOFF_SECONDS="0",
     )
     scene = "rt_llm_kitchen"
@@ -42,7 +42,7 @@ def test_request_in_bucket_runs_llm_planning_on_the_runtime(make_runtime: Any, s
     marker_key = f"scenes/{scene}/textgen/.textgen_complete"
     wait_until(lambda: rt.bucket.exists(marker_key), timeout=120)
     marker = json.loads(rt.bucket.read(marker_key))
-    assert (marker["generation_mode"], marker["llm_attempts"], marker["provider_used"]) == ("llm", 2, "openrouter:stub/planner")
+    assert (marker["generation_mode"], marker["llm_attempts"], marker["provider_used"]) == ("llm", 2, "openrouter:llm_server/planner")
     package = json.loads(rt.bucket.read(f"scenes/{scene}/textgen/package.json"))
     assert package["quality_gate_report"]["metrics"]["interpenetrating_pairs"] == 0
     wait_for_run("source-orchestrator", scene)

@@ -30,6 +30,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bpflow.errors import ConfigError
 from bpflow.adapter.embeddings import Embedder, as_blob, from_blob
 from bpflow.adapter.library import LibraryEntry
 
@@ -179,7 +180,9 @@ class Catalog:
         elif self.engine.dialect.name == "sqlite":
             from sqlalchemy.dialects.sqlite import insert
         else:  # pragma: no cover - only the two databases bpflow runs on
-            raise NotImplementedError(f"catalog upserts are not implemented for {self.engine.dialect.name}")
+            raise ConfigError(
+                f"the asset catalog needs SQLite or PostgreSQL, not {self.engine.dialect.name}", field="BPFLOW_DATABASE_URL"
+            )
         return insert
 
     def upsert(self, rows: Sequence[CatalogRow], *, keep_embedding_if_same_descriptor: bool = False) -> int:

