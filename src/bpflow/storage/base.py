@@ -70,6 +70,25 @@ def literal_prefix(pattern: str) -> str:
     return pattern[:cut]
 
 
+def normalise_prefix(prefix: str) -> str:
+    """A key prefix inside a remote bucket: ``""`` or ``"some/path/"`` (validated like a key)."""
+    prefix = prefix.strip("/")
+    if not prefix:
+        return ""
+    check_key(prefix)
+    return prefix + "/"
+
+
+def split_bucket_url(url: str, scheme: str) -> tuple[str, str]:
+    """``<scheme>://name[/prefix]`` → (name, prefix)."""
+    from bpflow.errors import ConfigError
+
+    if not url.startswith(f"{scheme}://"):
+        raise ConfigError(f"not a {scheme}:// bucket URL: {url!r}", field="BPFLOW_BUCKET_URL")
+    name, _, prefix = url[len(scheme) + 3:].partition("/")
+    return name, prefix
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str
@@ -180,3 +199,22 @@ class Bucket(ABC):
 
     def close(self) -> None:
         """Release clients and connections; backends override when they hold any."""
+
+
+class RemoteBucket(Bucket):
+    """An object-store bucket, optionally narrowed to a key prefix: what S3 and GCS share."""
+
+    scheme: str = ""
+
+    def __init__(self, name: str, prefix: str) -> None:
+        from bpflow.errors import ConfigError
+
+        super().__init__()
+        if not name:
+            raise ConfigError(f"{self.scheme}:// bucket name is empty", field="BPFLOW_BUCKET_URL")
+        self.name = name
+        self.prefix = normalise_prefix(prefix)
+        self.url = f"{self.scheme}://{name}/{self.prefix}" if self.prefix else f"{self.scheme}://{name}"
+
+    def _full(self, key: str) -> str:
+        return self.prefix + key

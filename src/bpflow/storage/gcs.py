@@ -29,7 +29,7 @@ from google.cloud import storage
 from google.cloud.storage.retry import DEFAULT_RETRY
 
 from bpflow.errors import ConfigError, ObjectNotFound, PreconditionFailed, StorageError
-from bpflow.storage.base import Bucket, ObjectInfo, check_key
+from bpflow.storage.base import ObjectInfo, RemoteBucket, check_key, split_bucket_url
 
 DEFAULT_EMULATOR_PROJECT = "bpflow-local"
 _READ_ATTEMPTS = 20
@@ -39,8 +39,10 @@ policy (``blocks/``) decides what happens after that, so a dead endpoint surface
 retryable StorageError instead of stalling a worker for two minutes."""
 
 
-class GCSBucket(Bucket):
+class GCSBucket(RemoteBucket):
     """A bucket (optionally a key prefix inside it) on Google Cloud Storage or fake-gcs-server."""
+
+    scheme = "gs"
 
     def __init__(
         self,
@@ -51,12 +53,7 @@ class GCSBucket(Bucket):
         project: str | None = None,
         client: storage.Client | None = None,
     ) -> None:
-        super().__init__()
-        if not name:
-            raise ConfigError("GCS bucket name is empty", field="BPFLOW_BUCKET_URL")
-        self.name = name
-        self.prefix = _normalise_prefix(prefix)
-        self.url = f"gs://{name}/{self.prefix}" if self.prefix else f"gs://{name}"
+        super().__init__(name, prefix)
         self.endpoint_url = endpoint_url
         self._client = client if client is not None else make_client(endpoint_url, project)
         self._bucket = self._client.bucket(name)
@@ -64,15 +61,10 @@ class GCSBucket(Bucket):
     @classmethod
     def from_url(cls, url: str) -> GCSBucket:
         """``gs://name`` or ``gs://name/some/prefix``; the endpoint comes from the env."""
-        if not url.startswith("gs://"):
-            raise ConfigError(f"not a GCS URL: {url!r}", field="BPFLOW_BUCKET_URL")
-        name, _, prefix = url[len("gs://"):].partition("/")
+        name, prefix = split_bucket_url(url, "gs")
         return cls(name, prefix=prefix, endpoint_url=endpoint_from_env())
 
     # -- mapping -----------------------------------------------------------------------------
-    def _full(self, key: str) -> str:
-        return self.prefix + key
-
     def _info(self, key: str, blob: storage.Blob) -> ObjectInfo:
         updated: datetime | None = blob.updated
         updated = updated.astimezone(timezone.utc) if updated is not None else datetime.now(timezone.utc)
@@ -188,14 +180,6 @@ def make_client(endpoint_url: str | None = None, project: str | None = None) -> 
             "or BPFLOW_GCS_ENDPOINT_URL / STORAGE_EMULATOR_HOST for an emulator",
             field="BPFLOW_BUCKET_URL",
         ) from exc
-
-
-def _normalise_prefix(prefix: str) -> str:
-    prefix = prefix.strip("/")
-    if not prefix:
-        return ""
-    check_key(prefix)
-    return prefix + "/"
 
 
 def _raise(exc: Exception, key: str) -> NoReturn:

@@ -49,8 +49,8 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
-from bpflow.errors import ConfigError, ObjectNotFound, PreconditionFailed, StorageError
-from bpflow.storage.base import Bucket, ObjectInfo, check_key
+from bpflow.errors import ObjectNotFound, PreconditionFailed, StorageError
+from bpflow.storage.base import ObjectInfo, RemoteBucket, check_key, split_bucket_url
 
 S3Client = Any  # boto3 clients are generated at runtime; mypy-boto3-s3 stubs are optional
 
@@ -71,8 +71,10 @@ class _Lost(Exception):
     """Internal: a conditional request lost against a concurrent writer (412/409, or 404 on If-Match)."""
 
 
-class S3Bucket(Bucket):
+class S3Bucket(RemoteBucket):
     """A bucket (optionally a key prefix inside it) on S3 or an S3-compatible store."""
+
+    scheme = "s3"
 
     def __init__(
         self,
@@ -83,12 +85,7 @@ class S3Bucket(Bucket):
         region: str | None = None,
         client: S3Client | None = None,
     ) -> None:
-        super().__init__()
-        if not name:
-            raise ConfigError("S3 bucket name is empty", field="BPFLOW_BUCKET_URL")
-        self.name = name
-        self.prefix = _normalise_prefix(prefix)
-        self.url = f"s3://{name}/{self.prefix}" if self.prefix else f"s3://{name}"
+        super().__init__(name, prefix)
         self.endpoint_url = endpoint_url
         self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         self._client: S3Client = client if client is not None else self._make_client()
@@ -96,9 +93,7 @@ class S3Bucket(Bucket):
     @classmethod
     def from_url(cls, url: str) -> S3Bucket:
         """``s3://name`` or ``s3://name/some/prefix``; the endpoint and region come from the env."""
-        if not url.startswith("s3://"):
-            raise ConfigError(f"not an S3 URL: {url!r}", field="BPFLOW_BUCKET_URL")
-        name, _, prefix = url[len("s3://"):].partition("/")
+        name, prefix = split_bucket_url(url, "s3")
         endpoint = os.environ.get("BPFLOW_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None
         return cls(name, prefix=prefix, endpoint_url=endpoint)
 
@@ -115,9 +110,6 @@ class S3Bucket(Bucket):
         return session.client("s3", endpoint_url=self.endpoint_url, config=config)
 
     # -- key mapping -------------------------------------------------------------------------
-    def _full(self, key: str) -> str:
-        return self.prefix + key
-
     def _info(self, key: str, last_modified: datetime, size: int, metadata: Mapping[str, str]) -> ObjectInfo:
         updated = last_modified.astimezone(timezone.utc)
         meta = {k: v for k, v in metadata.items() if k != GENERATION_META}
@@ -291,14 +283,6 @@ class S3Bucket(Bucket):
 
     def close(self) -> None:
         self._client.close()
-
-
-def _normalise_prefix(prefix: str) -> str:
-    prefix = prefix.strip("/")
-    if not prefix:
-        return ""
-    check_key(prefix)
-    return prefix + "/"
 
 
 def _generation(metadata: Mapping[str, str], updated: datetime) -> int:
