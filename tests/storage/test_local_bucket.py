@@ -130,3 +130,29 @@ def test_open_bucket_file_url_and_bare_path(root: Path) -> None:
     by_url.write("x.txt", b"1")
     assert by_path.read("x.txt") == b"1"
     assert by_url.url == f"file://{root.resolve()}"
+
+
+def test_creates_and_deletes_racing_in_one_folder_never_lose_a_write(tmp_path: Path) -> None:
+    """A delete prunes empty folders; a create in the same folder must never find it gone."""
+    import threading
+
+    from bpflow.storage.local import LocalBucket
+
+    bucket = LocalBucket(tmp_path / "bucket")
+    errors: list[BaseException] = []
+
+    def churn(i: int) -> None:
+        try:
+            for n in range(150):
+                key = f"scenes/s/locks/w{i}-{n}.lock"
+                bucket.create(key, b"{}")
+                assert bucket.delete(key)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=churn, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

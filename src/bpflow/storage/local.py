@@ -83,13 +83,15 @@ class LocalBucket(Bucket):
 
     def _write(self, key: str, data: bytes, if_generation_match: int | None, content_type: str) -> ObjectInfo:
         path = self.path_for(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except (NotADirectoryError, FileExistsError) as exc:
-            raise StorageError(f"cannot create parent folder for {key}: {exc}", retryable=False) from exc
         tmp = self._tmp_file(data)
         try:
             with self._locked():
+                # Under the lock: a concurrent delete prunes empty folders, which must not
+                # remove this folder between its creation and the link/rename below.
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except (NotADirectoryError, FileExistsError) as exc:
+                    raise StorageError(f"cannot create parent folder for {key}: {exc}", retryable=False) from exc
                 current = self.stat(key)
                 if if_generation_match == 0 and current is not None:
                     raise PreconditionFailed(f"object already exists: {key}", field="key")
@@ -133,7 +135,7 @@ class LocalBucket(Bucket):
                 path.unlink()
             except FileNotFoundError:
                 return False
-        self._prune_empty_parents(path.parent)
+            self._prune_empty_parents(path.parent)
         return True
 
     def _prune_empty_parents(self, folder: Path) -> None:
