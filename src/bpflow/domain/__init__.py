@@ -1,0 +1,1 @@
+"""Domain logic (no orchestration): what a stage computes, independent of buckets and workflows."""
