@@ -1,5 +1,5 @@
-"""The seed's cameras: ``front``, ``left`` and ``right`` fixed around the work surface, aimed at
-its centre, and ``wrist`` on the hand (added with the robot)."""
+"""The seed's cameras: ``front`` (over the arm's shoulder), ``left`` and ``right`` (flanking the
+work surface), all aimed at the work centre, and ``wrist`` on the hand (added with the robot)."""
 
 from __future__ import annotations
 
@@ -37,10 +37,12 @@ def add_cameras(spec: mujoco.MjSpec, mount: dict[str, Any]) -> tuple[str, ...]:
     toward = centre[:2] - base[:2]
     toward = toward / (np.linalg.norm(toward) or 1.0)
     side = np.array([-toward[1], toward[0]])
+    # "front" looks over the arm's shoulder (the side the arm stands on is open floor by
+    # construction; the far side of a surface is often a wall); left/right flank the surface
     places = {
-        "front": np.r_[centre[:2] + toward * 0.9, centre[2] + 0.65],
-        "left": np.r_[centre[:2] + side * 0.9 - toward * 0.1, centre[2] + 0.55],
-        "right": np.r_[centre[:2] - side * 0.9 - toward * 0.1, centre[2] + 0.55],
+        "front": np.r_[base[:2] - toward * 0.45, centre[2] + 0.85],
+        "left": np.r_[centre[:2] + side * 0.7 - toward * 0.2, centre[2] + 0.6],
+        "right": np.r_[centre[:2] - side * 0.7 - toward * 0.2, centre[2] + 0.6],
     }
     for name, pos in places.items():
         spec.worldbody.add_camera(name=name, pos=[float(v) for v in pos], quat=look_at_quat(pos, centre), fovy=60)

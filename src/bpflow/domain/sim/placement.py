@@ -18,7 +18,9 @@ import numpy as np
 from bpflow.domain.sim.robot import REACH_M
 from bpflow.domain.sim.usd_read import ObjectSpec, SceneReadError, SceneSpec
 
-STANDOFF_M = 0.15
+STANDOFF_M = 0.13
+GRIPPER_SPAN = 0.076
+"""Widest object (across its narrowest horizontal direction) the Panda's 8 cm gripper takes."""
 PEDESTAL_HALF = 0.11
 
 
@@ -35,6 +37,18 @@ def aabb(obj: ObjectSpec) -> tuple[np.ndarray, np.ndarray]:
         return obj.body.pos.copy(), obj.body.pos.copy()
     allp = np.vstack(pts)
     return allp.min(axis=0), allp.max(axis=0)
+
+
+def narrowest(points: np.ndarray) -> tuple[float, float]:
+    """(width, yaw) of a point set across its narrowest horizontal direction (7.5° steps)."""
+    if len(points) == 0:
+        return 0.0, 0.0
+    best = (np.inf, 0.0)
+    for yaw in np.linspace(0.0, np.pi, 24, endpoint=False):
+        w = float(np.ptp(points[:, :2] @ np.array([np.cos(yaw), np.sin(yaw)])))
+        if w < best[0] - 1e-6:
+            best = (w, float(yaw))
+    return best
 
 
 def support_of(scene: SceneSpec, target: ObjectSpec) -> ObjectSpec | None:
@@ -76,12 +90,41 @@ def floor_top(scene: SceneSpec) -> float:
 
 
 def mount_robot(scene: SceneSpec, target_ids: list[str] | None = None) -> dict[str, Any]:
-    """The arm's base position, yaw and the work surface; raises when nothing is in reach."""
-    targets = [scene.object(t) for t in target_ids] if target_ids else [o for o in scene.objects if o.dynamic]
-    if not targets:
-        targets = [o for o in scene.objects if o.kind == "articulated"]
-    if not targets:
+    """The arm's base position, yaw and the work surface; raises when nothing is in reach.
+
+    With ``target_ids`` every one of them must be reachable from one place. Without, the
+    movable objects are grouped by the surface they rest on and the arm goes to the surface
+    with the most of them (ties: the first in scene order) — all of them reachable, else as
+    many as one place reaches, down to a single object."""
+    if target_ids:
+        return _mount(scene, [scene.object(t) for t in target_ids])
+    from bpflow.domain.sim.scene import outline
+
+    dynamic = [o for o in scene.objects if o.dynamic]
+    graspable = [o for o in dynamic if narrowest(outline(o.body))[0] <= GRIPPER_SPAN]
+    movable = graspable or dynamic or [o for o in scene.objects if o.kind == "articulated"]
+    if not movable:
         raise SceneReadError("the scene has no movable or articulated object to work on", code="no_task_objects", field="objects")
+    groups: dict[str, list[ObjectSpec]] = {}
+    for o in movable:
+        s = support_of(scene, o)
+        groups.setdefault(s.id if s is not None else "", []).append(o)
+    ordered = sorted(groups.values(), key=lambda g: -len(g))
+    for group in ordered:
+        for size in range(len(group), 0, -1):
+            for start in range(0, len(group) - size + 1):
+                try:
+                    return _mount(scene, group[start : start + size])
+                except SceneReadError:
+                    continue
+    raise SceneReadError(
+        f"no place beside any work surface puts one of {[o.id for o in movable]} within the arm's reach ({REACH_M} m)",
+        code="unreachable_objects",
+        field="objects",
+    )
+
+
+def _mount(scene: SceneSpec, targets: list[ObjectSpec]) -> dict[str, Any]:
     supports = [support_of(scene, t) for t in targets]
     surface = next((s for s in supports if s is not None), None)
     ground = floor_top(scene)
@@ -130,6 +173,7 @@ def mount_robot(scene: SceneSpec, target_ids: list[str] | None = None) -> dict[s
             "floor": ground,
             "work_center": np.array([centroid[0], centroid[1], top]),
             "reach": far,
+            "target_ids": [t.id for t in targets],
         }
         if best is None or far < best[0]:
             best = (far, plan)

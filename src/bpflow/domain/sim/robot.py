@@ -33,7 +33,7 @@ GRIPPER_OPEN = 0.04
 GRIPPER_CLOSED = 0.0
 HOME_Q = (0.0, -0.3, 0.0, -2.2, 0.0, 2.0, 0.785)
 """A folded pose with the hand above the base, pointing down (found by IK, kept as a seed)."""
-REACH_M = 0.80
+REACH_M = 0.76
 """Horizontal distance from the base axis the planner trusts the arm to reach (Panda: 0.855)."""
 SHOULDER_M = 0.333
 PROVENANCE = {
@@ -108,6 +108,7 @@ class RobotHandle:
     arm_qpos: np.ndarray
     arm_dof: np.ndarray
     finger_qpos: np.ndarray
+    finger_dof: np.ndarray
     arm_act: np.ndarray
     finger_act: np.ndarray
     site_id: int
@@ -129,6 +130,7 @@ class RobotHandle:
             arm_qpos=np.array([model.jnt_qposadr[jid(j)] for j in ARM_JOINTS]),
             arm_dof=np.array([model.jnt_dofadr[jid(j)] for j in ARM_JOINTS]),
             finger_qpos=np.array([model.jnt_qposadr[jid(j)] for j in FINGER_JOINTS]),
+            finger_dof=np.array([model.jnt_dofadr[jid(j)] for j in FINGER_JOINTS]),
             arm_act=np.array([aid(a) for a in ARM_ACTUATORS]),
             finger_act=np.array([aid(a) for a in FINGER_ACTUATORS]),
             site_id=mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, PREFIX + EE_SITE),

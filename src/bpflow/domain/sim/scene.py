@@ -70,6 +70,8 @@ class SimObject:
     joints: list[SimJoint] = field(default_factory=list)
     qpos_adr: int | None = None
     """Start of the free joint's 7 qpos entries (dynamic objects only)."""
+    points: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    """The collider outline (box corners, hull points) in the body's frame."""
 
     @property
     def dynamic(self) -> bool:
@@ -116,6 +118,18 @@ class _Builder:
             g.mass = float(mass)
         else:
             g.density = 0.0 if body is self.spec.worldbody else 1000.0
+
+
+def outline(body: BodySpec) -> np.ndarray:
+    """World points bounding the body's colliders (box corners and hull points)."""
+    pts = [np.zeros((0, 3))]
+    for c in body.colliders:
+        if c.kind == "box" and c.half is not None:
+            corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float) * c.half
+            pts.append(corners @ c.rot.T + c.pos)
+        elif c.points is not None:
+            pts.append(c.points)
+    return np.vstack(pts)
 
 
 def _thicken(pts: np.ndarray) -> np.ndarray:
@@ -204,6 +218,8 @@ def build_spec(scene: SceneSpec) -> tuple[mujoco.MjSpec, dict[str, dict[str, Any
                     armature=0.01,
                 )
                 joints.append((jname, child.name, j))
+                # a part resting in its frame must not fight it (USD: jointed bodies do not collide)
+                spec.add_exclude(bodyname1=base.name, bodyname2=child.name)
             names[obj.id] = {"body": base.name, "joints": joints}
     return spec, names
 
@@ -231,7 +247,8 @@ class SimScene:
                 jid = int(self.model.body_jntadr[bid])
                 qadr = int(self.model.jnt_qposadr[jid])
             mass = float(self.model.body_subtreemass[bid]) if obj.kind == "dynamic" else float((obj.body.mass or 0.0) + sum(p.mass or 0.0 for p in obj.parts))
-            self.objects[obj.id] = SimObject(obj.id, obj.category, obj.sim_role, obj.kind, n["body"], bid, mass, obj.size.copy(), joints, qadr)
+            local = (outline(obj.body) - obj.body.pos) @ obj.body.rot
+            self.objects[obj.id] = SimObject(obj.id, obj.category, obj.sim_role, obj.kind, n["body"], bid, mass, obj.size.copy(), joints, qadr, local)
         self.robot = None
         if robot is not None:
             from bpflow.domain.sim.robot import RobotHandle
@@ -254,6 +271,12 @@ class SimScene:
 
     def quat(self, object_id: str) -> np.ndarray:
         return self.data.xquat[self.objects[object_id].body_id].copy()
+
+    def world_points(self, object_id: str) -> np.ndarray:
+        """The object's collider outline where it is now (world frame)."""
+        o = self.objects[object_id]
+        rot = self.data.xmat[o.body_id].reshape(3, 3)
+        return o.points @ rot.T + self.data.xpos[o.body_id]
 
     def speed(self, object_id: str) -> float:
         o = self.objects[object_id]
