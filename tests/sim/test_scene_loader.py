@@ -72,9 +72,11 @@ def test_robot_is_mounted_beside_the_work_surface_with_the_seed_cameras(tmp_path
 
 def test_objects_out_of_reach_are_refused(tmp_path: Path) -> None:
     usd, manifest = write_scene(tmp_path, cubes=[{"id": "a", "xy": (-0.55, -0.35)}, {"id": "b", "xy": (0.55, 0.35)}])
-    with pytest.raises(SceneReadError) as err:
-        load_scene(usd, manifest, robot=True)
+    with pytest.raises(SceneReadError) as err:  # no one place reaches both
+        load_scene(usd, manifest, robot=True, target_ids=["a", "b"])
     assert err.value.code == "unreachable_objects"
+    sim = load_scene(usd, manifest, robot=True)  # left to itself, the arm serves one of them
+    assert len(sim.mount["target_ids"]) == 1
 
 
 def test_bad_inputs_get_named_errors(tmp_path: Path) -> None:
