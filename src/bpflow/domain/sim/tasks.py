@@ -108,7 +108,9 @@ def derive_tasks(sim: SimScene, *, seed: int = 0, max_tasks: int | None = None) 
             skipped[oid] = "no free, reachable spot to place it on its support surface"
             continue
         o = sim.objects[oid]
-        tasks.append(Task(f"pick_place_{oid}", "pick_place", oid, f"pick up the {o.category} and place it on the {sim.mount.get('surface_id') or 'floor'}", spot))
+        surface = sim.objects.get(str(sim.mount.get("surface_id")))
+        where = surface.category if surface is not None else "floor"
+        tasks.append(Task(f"pick_place_{oid}", "pick_place", oid, f"pick up the {o.category} and place it on the {where}", spot))
         if max_tasks is not None and len(tasks) >= max_tasks:
             break
     return tasks, skipped
