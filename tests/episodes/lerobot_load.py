@@ -32,6 +32,7 @@ def main(root: str) -> int:
                 "action": list(item["action"].shape),
                 "images": {c: list(item[c].shape) for c in cams},
                 "image_mean": {c: float(item[c].float().mean()) for c in cams},
+                "image_std": {c: float(item[c].float().std()) for c in cams},
                 "task": item["task"],
             }
         )

@@ -59,6 +59,7 @@ def write_scene(
     cubes: list[dict[str, Any]] | None = None,
     drawer: bool = False,
     table: bool = True,
+    table_size: tuple[float, float] = (1.2, 0.8),
     scene_id: str = "simtest",
 ) -> tuple[Path, dict[str, Any]]:
     """Write ``folder/usd/scene.usda`` and return it with the matching manifest body.
@@ -87,7 +88,7 @@ def write_scene(
         body = UsdPhysics.RigidBodyAPI.Apply(t)
         body.CreateKinematicEnabledAttr(True)
         UsdPhysics.MassAPI.Apply(t).CreateMassAttr(30.0)
-        _box(stage, "/World/Objects/obj_table/Top", (0.0, 0.0, 0.0), (1.2, 0.8, TABLE_TOP), up=up)
+        _box(stage, "/World/Objects/obj_table/Top", (0.0, 0.0, 0.0), (table_size[0], table_size[1], TABLE_TOP), up=up)
         # the collider's translate is relative to the object: re-set it to the centre
         UsdGeom.Xformable(stage.GetPrimAtPath("/World/Objects/obj_table/Top")).GetOrderedXformOps()[0].Set(Gf.Vec3d(0, 0, 0))
         _material(stage, t, 0.8)

@@ -194,7 +194,10 @@ def generate(usd: Path, manifest: dict[str, Any] | None, out_dir: Path, config: 
     video_info = outcomes[0].video_info if outcomes else {}
     sample = {k: np.concatenate([o.image_sample[k] for o in outcomes if k in o.image_sample]) for k in video_info}
     successes = sum(1 for o in outcomes if o.success)
+    tier = (extra_info.get("data_pack") or {}).get("tier", "core") if isinstance(extra_info.get("data_pack"), dict) else "core"
     info_extra = {
+        "data_pack": {"tier": tier},
+        "tier_compliance": {"tier": tier, "episodes_per_variation": config.episodes_per_task, "cameras": list(video_info), "image_size": [config.height, config.width], "fps": config.fps},
         **extra_info,
         "data_quality": {"level": extra_info.get("data_quality", {}).get("level", "production") if isinstance(extra_info.get("data_quality"), dict) else "production", "success_rate": round(successes / len(outcomes), 4), "episodes_validated": sum(1 for c in certificates.values() if c["validation_passed"]), "quality_gate": report["summary"]},
         "lineage": {**lineage, "robot": PROVENANCE, "physics": quality.physics_parameters(), "quality_gates": report["thresholds"]},

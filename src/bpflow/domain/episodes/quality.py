@@ -66,7 +66,7 @@ def certificate(outcome: Any, config: Any) -> dict[str, Any]:
     }
 
 
-def _result(name: str, value: Any, threshold: Any, passed: bool, *, blocking: bool = True) -> dict[str, Any]:
+def result(name: str, value: Any, threshold: Any, passed: bool, *, blocking: bool = True) -> dict[str, Any]:
     return {"name": name, "value": value, "threshold": threshold, "passed": bool(passed), "blocking": blocking}
 
 
@@ -79,11 +79,11 @@ def evaluate(certificates: list[dict[str, Any]], *, min_success_rate: float = MI
     limits = sum(int((c.get("slis") or {}).get("joint_limit_violations", 0)) for c in certificates)
     collisions = sum(int((c.get("slis") or {}).get("collision_frames", 0)) for c in certificates)
     return [
-        _result("episode_count", n, ">= 1", n >= 1),
-        _result("success_rate", round(rate, 4), f">= {min_success_rate}", rate >= min_success_rate),
-        _result("video_decodable", {"undecodable_episodes": undecodable}, "all episodes", not undecodable),
-        _result("joint_limit_violations", limits, "== 0", limits == 0),
-        _result("collision_frames", collisions, "reported", True, blocking=False),
+        result("episode_count", n, ">= 1", n >= 1),
+        result("success_rate", round(rate, 4), f">= {min_success_rate}", rate >= min_success_rate),
+        result("video_decodable", {"undecodable_episodes": undecodable}, "all episodes", not undecodable),
+        result("joint_limit_violations", limits, "== 0", limits == 0),
+        result("collision_frames", collisions, "reported", True, blocking=False),
     ]
 
 
