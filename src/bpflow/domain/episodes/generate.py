@@ -48,6 +48,8 @@ class GenerationConfig:
     workers: int = 1
     seed: int = 0
     render: bool = True
+    object_ids: tuple[str, ...] | None = None
+    """Only the tasks on these objects (a Genie Sim bundle's tasks); one the scene cannot offer is an error."""
 
 
 @dataclass
@@ -134,7 +136,14 @@ def plan_work(sim: Any, config: GenerationConfig) -> tuple[list[Any], dict[str, 
     """Tasks, why other objects got none, and the episode list ``(index, task, seed)``."""
     from bpflow.domain.sim.tasks import derive_tasks
 
-    tasks, skipped = derive_tasks(sim, seed=config.seed, max_tasks=config.max_tasks)
+    tasks, skipped = derive_tasks(sim, seed=config.seed, max_tasks=None if config.object_ids is not None else config.max_tasks)
+    if config.object_ids is not None:
+        offered = {t.object_id for t in tasks}
+        missing = [o for o in config.object_ids if o not in offered]
+        if missing:
+            why = "; ".join(f"{o}: {skipped.get(o, 'not in the scene')}" for o in missing)
+            raise EpisodeGenerationError(f"tasks the scene cannot offer ({why})", code="task_not_executable", field="suggested_tasks")
+        tasks = [t for t in tasks if t.object_id in config.object_ids]
     if not tasks:
         why = "; ".join(f"{k}: {v}" for k, v in sorted(skipped.items())) or "the scene has no movable object"
         raise EpisodeGenerationError(f"no pickable object the arm can work on ({why})", code="no_pickable_objects", field="objects")
