@@ -63,3 +63,17 @@ def await_stage(run: "Run", run_id: str, *, timeout_seconds: float, poll_seconds
         if now_epoch() - start >= timeout_seconds:
             return {"status": "FAILED", "error": f"timed out after {timeout_seconds:.0f}s waiting for {run_id}", "run_id": run_id, "timed_out": True}
         sleep(poll_seconds)
+
+
+def start_run(run: "Run", workflow: str, run_id: str, payload: dict[str, Any]) -> str:
+    """Start (or attach to) ``workflow`` with a caller-chosen run id and a direct argument, the way
+    the reference starts a workflow execution with a JSON argument (export → import, poller →
+    import, canary → export). The same id from any starter means one run."""
+    from bpflow.engine.dispatcher import QUEUE_NAME
+
+    wf = find_workflow(workflow)
+    if wf is None:
+        raise WorkflowNotFound(f"stage {workflow} is not implemented in this build", field="workflow")
+    with SetWorkflowID(run_id), SetWorkflowTimeout(wf.timeout_seconds):
+        DBOS.enqueue_workflow(QUEUE_NAME, wf.dbos_fn, payload)
+    return run_id

@@ -38,13 +38,15 @@ class DeliveryMarkerExists(ValidationFailed):
 
 
 def bucket_key(value: str, bucket_name: str, field: str) -> str:
-    """A ``gs://bucket/key`` URI or a plain key → the key (the reference used URIs as keys)."""
+    """A ``gs://bucket/key`` URI or a plain key → the key (the reference used URIs as keys).
+    Scene keys start with ``scenes/``, which also finds the key when the bucket "name" is a
+    local path."""
     value = value.strip()
     if value.startswith("gs://"):
-        name, _, key = value[5:].partition("/")
-        if name != bucket_name:
-            raise ValidationFailed(f"{field}={value!r} is in bucket {name!r}, not {bucket_name!r}", field=field)
-        value = key
+        at = value.find("/scenes/")
+        if at < 0:
+            raise ValidationFailed(f"{field}={value!r} does not name an object under scenes/ (bucket {bucket_name!r})", field=field)
+        value = value[at + 1 :]
     return value.rstrip("/")
 
 

@@ -160,7 +160,9 @@ def build(
             "environment_type": environment,
             "suggested_tasks": suggested,
             "robot_config": {"type": robot_type, "base_position": base, "workspace_bounds": [lo, hi]},
-            "metadata": {"generated_at": now, "task_source": "bpflow.domain.sim.tasks.derive_tasks"},
+            # No timestamp: the submission idempotency hash covers this file, so the same
+            # scene must export the same bytes.
+            "metadata": {"task_source": "bpflow.domain.sim.tasks.derive_tasks"},
         },
         "merged_scene_manifest.json": merged,
         "legal/asset_provenance.json": {

@@ -1,0 +1,67 @@
+"""Which Genie Sim jobs are complete but not imported: one pass over ``scenes/*/geniesim/job.json``.
+
+Kept apart from the workflow so the scan can be measured on its own (``poller_scan_10k_s``).
+A job is due when its job.json says ``completed`` and the scene's ``.geniesim_import_complete``
+does not name that job. The reference skipped a scene as soon as any import had completed, so a
+second job of the scene was never imported; here the marker must name the job.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bpflow.storage.base import Bucket
+
+JOB_KEY = re.compile(r"^scenes/([^/]+)/geniesim/job\.json$")
+
+
+@dataclass
+class Scan:
+    due: list[dict[str, Any]] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"due": self.due, "skipped": self.skipped, "unreadable": self.unreadable}
+
+
+def scan(bucket: Bucket) -> Scan:
+    out = Scan()
+    keys: list[tuple[str, str]] = []
+    imported: dict[str, str] = {}
+    for info in bucket.list("scenes/"):
+        m = JOB_KEY.match(info.key)
+        if m:
+            keys.append((info.key, m.group(1)))
+        elif info.key.endswith("/geniesim/.geniesim_import_complete"):
+            imported[info.key.split("/")[1]] = info.key
+    for key, scene in keys:
+        try:
+            job = json.loads(bucket.read(key))
+        except (ValueError, UnicodeDecodeError) as exc:
+            out.unreadable[key] = f"not JSON: {exc}"
+            continue
+        if not isinstance(job, dict):
+            out.unreadable[key] = "not a JSON object"
+            continue
+        job_id, status = job.get("job_id"), job.get("status", "unknown")
+        if not job_id:
+            out.skipped[key] = "no job_id"
+            continue
+        if status != "completed":
+            out.skipped[key] = f"status {status}"
+            continue
+        scene_id = str(job.get("scene_id") or scene)
+        if scene_id in imported:
+            try:
+                marker = json.loads(bucket.read(imported[scene_id]))
+            except ValueError:
+                marker = {}
+            if not isinstance(marker, dict) or marker.get("job_id") in (None, job_id):
+                out.skipped[key] = "imported"
+                continue
+        out.due.append({"job_id": str(job_id), "scene_id": scene_id, "status": "completed"})
+    return out

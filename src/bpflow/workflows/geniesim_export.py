@@ -1,0 +1,276 @@
+"""genie-sim-export-pipeline — Stage 4, Genie Sim path. Trigger: ``scenes/*/variation_assets/.variation_pipeline_complete``.
+
+Circuit breaker → canary route (rollback marker) → region → scene config → skip when
+``geniesim/.geniesim_complete`` exists → preflight (scene manifest) → ``genie-sim-export-job``
+→ provenance report → submission idempotency → ``genie-sim-gpu-job`` (the Genie Sim runtime)
+→ job.json: ``completed`` → import pipeline, then ``.geniesim_complete``; ``failed`` →
+``.failed`` and raise; anything else → ``.geniesim_submitted`` (the poller finishes it).
+Reference: spec-geniesim-episodes-arena-training.md §2.1, §1.4–§1.7.
+
+Decisions (docs/decisions.md, "Genie Sim"): the breaker follows DESIGN.md (opens at the
+threshold; a half-open trial is the next real run, not a probe); a rollback marker routes the
+scene's next exports to the stable image instead of stopping them; the wait for the import is
+the import run itself (bounded by its timeout) and the marker must name this job; a breaker-open
+stop is a SKIPPED outcome carrying the reference's message.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bpflow.blocks import canary, idempotency, markers
+from bpflow.blocks.circuit_breaker import CircuitBreaker
+from bpflow.blocks.jobs import JobOutcome, run_job
+from bpflow.blocks.lock import scene_lock
+from bpflow.blocks.routing import RegionRouter
+from bpflow.blocks.stages import await_stage, start_run
+from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
+from bpflow.config import get_settings, parse_bool
+from bpflow.domain.geniesim import regions, runtime
+from bpflow.engine.durable import step
+from bpflow.engine.registry import Outcome, Run, workflow
+from bpflow.engine.runtime import current_runtime
+from bpflow.errors import JobStartError, StageFailed
+
+NAME = "genie-sim-export-pipeline"
+IMPORT = "genie-sim-import-pipeline"
+EXPORT_JOB, GPU_JOB = "genie-sim-export-job", "genie-sim-gpu-job"
+TRIGGER = re.compile(r"scenes/[^/]+/variation_assets/\.variation_pipeline_complete")
+SLA_SECONDS = 14400
+IMPORT_TIMEOUT = stage_timeout(IMPORT, "genie-sim-import-job") + 600
+TIMEOUT = stage_timeout(NAME, EXPORT_JOB) + stage_timeout(NAME, GPU_JOB) + IMPORT_TIMEOUT
+
+
+def _breaker(run: Run) -> CircuitBreaker:
+    return CircuitBreaker(run.bucket, str(run.scene_id))
+
+
+def breaker_check(run: Run) -> dict[str, Any]:
+    def _do() -> dict[str, Any]:
+        d = _breaker(run).check()
+        return {"allowed": d.allowed, "trial": d.trial, "message": d.message}
+
+    return step("circuit breaker check", _do)
+
+
+def breaker_failure(run: Run, reason: str) -> None:
+    step(f"circuit breaker failure {reason}", lambda: _breaker(run).record_failure(reason))
+
+
+def breaker_success(run: Run) -> None:
+    step("circuit breaker success", lambda: _breaker(run).record_success())
+
+
+def choose_region(run: Run) -> dict[str, Any]:
+    def _do() -> dict[str, Any]:
+        rt = current_runtime()
+        d = RegionRouter(None, None, lambda r: regions.healthy(rt.settings.home, r, rt.env)).choose()
+        return {"region": d.region, "reason": d.reason, "failures": d.failures, "runner": regions.runner_for(d.region, rt.env)}
+
+    return step("region routing", _do)
+
+
+def canary_route(run: Run, enabled: bool) -> dict[str, Any]:
+    """The image for this run. A rollback marker sends the scene back to stable (it stays there
+    until an operator deletes the marker)."""
+    marker = str(run.param("canary_rollback_marker", "CANARY_ROLLBACK_MARKER", "") or "")
+
+    def _do() -> dict[str, Any]:
+        r = canary.route(run.bucket, str(run.scene_id), canary_enabled=enabled, rollback_marker=marker or None)
+        stable = canary.CanaryConfig.from_settings().stable_image_tag
+        return {"rolled_back": r.skip, "canary_enabled": r.canary_enabled and not r.skip, "image_tag": stable if r.skip else r.image_tag, "rollback_marker": r.rollback_marker, "message": r.message}
+
+    return step("canary route", _do)
+
+
+def scene_config(run: Run) -> dict[str, Any]:
+    def _do() -> dict[str, Any]:
+        try:
+            body = run.bucket.read_json_or_none(run.scene("config.json"))
+        except ValueError:
+            return {}  # unparseable: defaults (the reference then treated Genie Sim as enabled)
+        return body if isinstance(body, dict) else {}
+
+    return step("read scene config", _do)
+
+
+def task_config(run: Run) -> dict[str, Any]:
+    def _do() -> dict[str, Any]:
+        try:
+            body = run.bucket.read_json_or_none(run.scene("geniesim/task_config.json"))
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}
+
+    return step("read task_config", _do)
+
+
+def read_job(run: Run) -> dict[str, Any]:
+    """job.json as the workflow consumes it; unreadable → job ``unknown``, ``submitted``."""
+    def _do() -> dict[str, Any]:
+        try:
+            job = run.bucket.read_json_or_none(run.scene("geniesim/job.json"))
+        except ValueError:
+            job = None
+        if not isinstance(job, dict):
+            return {"job_id": "unknown", "status": "submitted", "episodes_prefix": None, "failure_reason": "unknown", "failure_details": None, "job_metrics": None}
+        arts = job.get("artifacts") if isinstance(job.get("artifacts"), dict) else {}
+        return {"job_id": str(job.get("job_id") or "unknown"), "status": str(job.get("status") or "submitted"), "episodes_prefix": arts.get("episodes_path") or arts.get("episodes_prefix"), "failure_reason": job.get("failure_reason") or "unknown", "failure_details": job.get("failure_details"), "job_metrics": job.get("job_metrics") if isinstance(job.get("job_metrics"), dict) else None}
+
+    return step("read job.json", _do)
+
+
+def keep_or_write_failure(run: Run, result: JobOutcome, **context: Any) -> None:
+    """The reference's rule: a ``.failed`` the job wrote during this run is kept; otherwise the
+    generic one is written (with the job's own error). The legacy marker always follows."""
+    from bpflow.blocks.wait import run_created_at
+
+    key = run.scene("geniesim/.failed")
+    existing = markers.stat(run, key)
+    if existing is None or existing["updated"] < run_created_at(run):
+        job_error = result.job_error or {}
+        message = "Genie Sim export failed" + (f": {job_error['message']}" if job_error.get("message") else "")
+        markers.write_failure(run, key, job_name=EXPORT_JOB, code="geniesim_export_failed", message=message, execution_id=result.execution_id, config_context={**context, "job_error": result.job_error, "log": result.log_path})
+    markers.write_marker(run, run.scene("geniesim/.geniesim_failed"), status="failed")
+
+
+def submission_inputs(run: Run, config: dict[str, Any]) -> dict[str, Any]:
+    robot_type = str(config.get("robot_type") or run.param("robot_type", None, "franka"))
+    robot_types = config.get("robot_types") or run.param("robot_types", None, None) or [robot_type]
+    per_task = config.get("episodes_per_task", run.param("episodes_per_task", "EPISODES_PER_TASK", idempotency.DEFAULT_EPISODES_PER_TASK))
+    thresholds = config.get("quality_thresholds", run.param("quality_thresholds", None, {}))
+    return {"robot_type": robot_type, "robot_types": list(robot_types), "episodes_per_task": per_task, "quality_thresholds": thresholds if isinstance(thresholds, dict) else {}}
+
+
+@workflow(NAME, timeout_seconds=TIMEOUT)
+def geniesim_export(run: Run) -> Outcome:
+    if not TRIGGER.fullmatch(run.object_name or "") or run.scene_id is None:
+        return Outcome.skipped(f"Not a replicator completion marker file or Genie Sim disabled: {run.object_name}")
+    scene = run.scene_id
+    gate = breaker_check(run)
+    if not gate["allowed"]:
+        return Outcome.skipped(gate["message"], scene_id=scene)
+    route = canary_route(run, parse_bool(run.param("canary_enabled", None, False), False, strict=False))
+    region = choose_region(run)
+    config = scene_config(run)
+    if config.get("use_geniesim") is False:
+        return Outcome.skipped(f"Not a replicator completion marker file or Genie Sim disabled: {run.object_name}", scene_id=scene)
+    with scene_lock(run, "genie-sim-export", ttl_seconds=TIMEOUT) as lock:
+        if not lock.acquired:
+            return Outcome.skipped(lock.message, scene_id=scene)
+        if markers.exists(run, run.scene("geniesim/.geniesim_complete")):
+            return Outcome.skipped(f"Genie Sim already complete for scene {scene}", scene_id=scene)
+        if not markers.exists(run, run.scene("assets/scene_manifest.json")):
+            markers.write_failure(run, run.scene("geniesim/.failed"), job_name=NAME, code="PREFLIGHT_MISSING_SCENE_MANIFEST", message=f"scene_manifest.json not found at scenes/{scene}/assets/scene_manifest.json")
+            raise StageFailed(f"Pre-flight failed: scene_manifest.json missing for {scene}", code="preflight_missing_scene_manifest", field="assets/scene_manifest.json")
+        inputs = submission_inputs(run, config)
+        return export_and_submit(run, scene, inputs, route, region, gate["trial"])
+
+
+def export_and_submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[str, Any], region: dict[str, Any], trial: bool) -> Outcome:
+    geniesim = run.scene("geniesim")
+    env = {
+        "ASSETS_PREFIX": run.scene("assets"), "GENIESIM_PREFIX": geniesim, "VARIATION_ASSETS_PREFIX": run.scene("variation_assets"),
+        "REPLICATOR_PREFIX": run.scene("replicator"), "USD_PREFIX": run.scene("usd"), "ROBOT_TYPE": inputs["robot_type"],
+        "MAX_TASKS": str(run.param("max_tasks", None, "50")), "FILTER_COMMERCIAL": "true", "COPY_USD": "true", "REQUIRE_QUALITY_GATES": "true",
+        "ENABLE_MULTI_ROBOT": "true", "ENABLE_VLA_PACKAGES": "true", "GENIESIM_REGION": region["region"],
+    }
+    try:
+        result = run_job(run, EXPORT_JOB, timeout_seconds=stage_timeout(NAME, EXPORT_JOB), env=env, retry=stage_retry_profile(NAME, EXPORT_JOB), runner=region["runner"])
+    except JobStartError as exc:
+        markers.rollback_outputs(run, geniesim)
+        markers.write_failure(run, run.scene("geniesim/.failed"), job_name=EXPORT_JOB, code="geniesim_export_start_failed", message=exc.message, config_context={"geniesim_prefix": geniesim})
+        breaker_failure(run, "geniesim_export_start_failed")
+        raise
+    if result.failed:
+        breaker_failure(run, "geniesim_export_failed")
+        keep_or_write_failure(run, result, robot_type=inputs["robot_type"], filter_commercial=True, max_tasks=env["MAX_TASKS"])
+        return Outcome.failed(f"Genie Sim export failed for scene {scene}", scene_id=scene, job_error=result.job_error)
+    provenance = run.scene("geniesim/legal/asset_provenance.json")
+    if not markers.exists(run, provenance):
+        raise StageFailed(f"Missing asset provenance report at gs://{run.bucket_name}/{provenance}", code="provenance_missing", field="legal/asset_provenance.json")
+    hashed = idempotency.build_inputs(scene, task_config(run), inputs["robot_types"], inputs["episodes_per_task"], inputs["quality_thresholds"])
+    marker = step("read idempotency marker", lambda: idempotency.read_marker(run.bucket, scene, hashed))
+    allow_retry = bool(run.param("allow_idempotent_retry", "ALLOW_IDEMPOTENT_RETRY", None))
+    action = idempotency.decide(marker, allow_retry)
+    if action == "skip":
+        return Outcome.skipped(idempotency.skip_message(scene, marker or {}), scene_id=scene)
+    if action == "raise":
+        raise idempotency.blocked_error(scene, marker or {})
+    job = submit(run, scene, inputs, route, region)
+    step("write idempotency marker", lambda: idempotency.write_marker(run.bucket, scene, hashed, job["job_id"], job["status"]))
+    metrics = job["job_metrics"]
+    if job["status"] == "completed" and metrics and (metrics.get("duration_seconds") or 0) > SLA_SECONDS:
+        raise StageFailed(f"Genie Sim job SLA breached for scene {scene} (job: {job['job_id']})", code="geniesim_sla_violation", details={"duration_seconds": metrics.get("duration_seconds"), "sla_seconds": SLA_SECONDS})
+    job_path = run.scene("geniesim/job.json")
+    if job["status"] == "completed":
+        return import_and_complete(run, scene, job, inputs, route, region, trial)
+    if job["status"] == "failed":
+        body = markers.failure_body(run, job_name="genie-sim-submit-job", code="geniesim_submit_failed", message=str(job["failure_reason"]))
+        body["error"]["details"] = job["failure_details"]
+        body["context"].update(job_id=job["job_id"], job_metadata_path=job_path)
+        step("write failure geniesim/.failed", lambda: run.bucket.write_json(run.scene("geniesim/.failed"), body) and None)
+        raise StageFailed(f"Genie Sim submission failed for scene {scene}", code="geniesim_submit_failed", details={"job_id": job["job_id"], "reason": job["failure_reason"]})
+    marker_key = run.scene("geniesim/.geniesim_submitted")
+    markers.write_marker(run, marker_key, status=job["status"], job_id=job["job_id"], job_metadata_path=job_path, region=region["region"])
+    return Outcome.success(f"Genie Sim job {job['job_id']} submitted for scene {scene}", markers=[marker_key], scene_id=scene, job_id=job["job_id"], job_status=job["status"], region=region["region"], image_tag=route["image_tag"])
+
+
+def submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[str, Any], region: dict[str, Any]) -> dict[str, Any]:
+    """Run the Genie Sim runtime; a job that did not leave a fresh job.json is a submission failure."""
+    s = get_settings()
+    geniesim = run.scene("geniesim")
+    mode = str(run.param("geniesim_runtime", "GENIESIM_RUNTIME", "local")).lower()
+    runtime.ensure_registered()
+    runner = runtime.REMOTE_RUNNER if mode == runtime.REMOTE else region["runner"]
+    canary_ids = str(run.param("canary_scene_ids", None, "") or "")
+    env = {
+        "GENIESIM_PREFIX": geniesim, "JOB_OUTPUT_PATH": run.scene("geniesim/job.json"), "ROBOT_TYPE": inputs["robot_type"],
+        "EPISODES_PER_TASK": str(inputs["episodes_per_task"]), "NUM_VARIATIONS": "5", "OUTPUT_PREFIX": run.scene("episodes"),
+        "GENIESIM_RUNTIME": mode, "GENIESIM_ASYNC": str(run.param("geniesim_async", "GENIESIM_ASYNC", "false")).lower(),
+        "GENIESIM_REGION": region["region"], "GENIESIM_IMAGE_TAG": route["image_tag"],
+        "CANARY_ENABLED": "true" if route["canary_enabled"] else "false",
+        "CANARY_TAGS": str(run.param("canary_tags", "CANARY_TAGS", "") or ""), "CANARY_SCENE_IDS": canary_ids,
+        "CANARY_PERCENT": str(run.param("canary_percent", "CANARY_PERCENT", "0")),
+        "CANARY_RELEASE_CHANNEL": str(run.param("canary_release_channel", "CANARY_RELEASE_CHANNEL", s.canary_release_channel)) if route["canary_enabled"] else "stable",
+        "CANARY_ROLLBACK_MARKER": route["rollback_marker"],
+        "GENIESIM_HOST": s.geniesim_host, "GENIESIM_PORT": str(s.geniesim_port), "GENIESIM_ROOT": s.geniesim_root, "ISAAC_SIM_PATH": s.isaac_sim_path,
+    }
+    before = markers.stat(run, run.scene("geniesim/job.json"))
+    try:
+        result = run_job(run, GPU_JOB, timeout_seconds=stage_timeout(NAME, GPU_JOB), env=env, retry=stage_retry_profile(NAME, GPU_JOB), runner=runner)
+    except JobStartError as exc:
+        markers.rollback_outputs(run, geniesim)
+        markers.write_failure(run, run.scene("geniesim/.failed"), job_name=GPU_JOB, code="geniesim_gpu_start_failed", message=exc.message, config_context={"geniesim_prefix": geniesim, "runtime": mode})
+        breaker_failure(run, "geniesim_gpu_start_failed")
+        raise
+    after = markers.stat(run, run.scene("geniesim/job.json"))
+    fresh = after is not None and (before is None or after["generation"] != before["generation"])
+    if result.failed and not fresh:
+        breaker_failure(run, "geniesim_submission_failed")
+        raise StageFailed(f"Genie Sim submission failed for scene {scene}", code="geniesim_submission_failed", details={"job_error": result.job_error, "exit_code": result.exit_code, "log": result.log_path})
+    return read_job(run)
+
+
+def import_and_complete(run: Run, scene: str, job: dict[str, Any], inputs: dict[str, Any], route: dict[str, Any], region: dict[str, Any], trial: bool) -> Outcome:
+    """Start the import (the breaker trial this run holds covers it) and wait for it."""
+    job_path = run.scene("geniesim/job.json")
+    import_run = start_run(run, IMPORT, f"{IMPORT}:{scene}:{job['job_id']}", {"job_id": job["job_id"], "scene_id": scene, "status": "completed", "local_episodes_prefix": job["episodes_prefix"], "job_metadata_path": job_path, "breaker_trial_of": run.run_id if trial else None})
+    result = await_stage(run, import_run, timeout_seconds=IMPORT_TIMEOUT)
+    done = markers.read_json(run, run.scene("geniesim/.geniesim_import_complete"))
+    if result.get("status") not in ("SUCCESS", "SKIPPED") or not isinstance(done, dict) or done.get("job_id") != job["job_id"]:
+        raise StageFailed(f"Genie Sim import did not complete for scene {scene} (job: {job['job_id']})", code="geniesim_import_incomplete", details={"import_run": import_run, "import_result": result})
+    key = run.scene("geniesim/.geniesim_complete")
+    markers.write_marker(run, key, robot_type=inputs["robot_type"], commercial_only=True, ready_for_geniesim=True, job_id=job["job_id"], dataset=result.get("output_path"), episodes_imported=result.get("episodes_imported"), region=region["region"], image_tag=route["image_tag"])
+    breaker_success(run)
+    return Outcome.success(
+        f"Genie Sim export completed for scene {scene}",
+        markers=[key],
+        scene_id=scene,
+        job_id=job["job_id"],
+        region=region["region"],
+        image_tag=route["image_tag"],
+        outputs={name: run.scene(f"geniesim/{name}.json") for name in ("scene_graph", "asset_index", "task_config")} | {"scene_config": run.scene("geniesim/scene_config.yaml"), "dataset": result.get("output_path")},
+        next_steps=["Arena export starts from geniesim/.geniesim_complete", "Training starts from blueprintpipeline.episodes.imported"],
+    )
