@@ -150,3 +150,38 @@ def test_runtime_refuses_a_bundle_with_an_unknown_asset(bucket: LocalBucket, tmp
     assert failed["error"]["field"] == "task_config.json:suggested_tasks[0].target_object"
     assert "gb_obj_ghost" in failed["reason"] and not bucket.exists(f"{g}/job.json")
     assert not list(bucket.list("scenes/gb/episodes/"))
+
+
+def test_bpflow_validate_checks_a_bundle_folder(bucket: LocalBucket, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    upload_scene(bucket, tmp_path, "gc")
+    _ok(_export(bucket, "gc"))
+    folder = bucket.root / "scenes/gc/geniesim"
+    ok = subprocess.run([sys.executable, "-m", "bpflow.cli", "validate", str(folder), "--json"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["status"] == "passed", ok.stderr
+    ai = json.loads((folder / "asset_index.json").read_text())
+    ai["assets"] = [a for a in ai["assets"] if a["asset_id"] != "gc_obj_a"]
+    (folder / "asset_index.json").write_text(json.dumps(ai))
+    bad = subprocess.run([sys.executable, "-m", "bpflow.cli", "validate", str(folder), "--json"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1
+    fields = {p["field"] for p in json.loads(bad.stdout)["problems"]}
+    assert {"scene_graph.json:nodes[].asset_id", "task_config.json:suggested_tasks[0].target_object"} <= fields
+    assert "Traceback" not in bad.stderr
+
+
+def test_provenance_gate_fails_the_job_without_a_report_unless_allowed(bucket: LocalBucket, tmp_path: Path) -> None:
+    upload_scene(bucket, tmp_path, "gp")
+    _ok(_export(bucket, "gp"))
+    bucket.delete("scenes/gp/geniesim/legal/asset_provenance.json")
+    r = run(bucket, "gp", "genie-sim-gpu-job", **SMALL)
+    assert r.exit_code == 1
+    job = read(bucket, "scenes/gp/geniesim/job.json")
+    assert job["status"] == "failed" and job["failure_reason"] == "Asset provenance missing"
+    assert read(bucket, "scenes/gp/geniesim/.failed")["reason"] == "Asset provenance missing"
+    assert not bucket.exists("scenes/gp/geniesim/.canary_rollback")  # not a canary
+    # the same failed bundle is retried (a failed job never dedupes), here with the override
+    _ok(run(bucket, "gp", "genie-sim-gpu-job", ALLOW_MISSING_ASSET_PROVENANCE="true", **SMALL))
+    job = read(bucket, "scenes/gp/geniesim/job.json")
+    assert job["status"] == "completed" and job["provenance_gate"]["status"] == "missing_allowed"

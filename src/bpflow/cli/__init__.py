@@ -115,10 +115,11 @@ def scan(
 
 @app.command()
 def validate(
-    file: Annotated[str, typer.Argument(metavar="FILE", help="A scene_request.json ('-' reads stdin).")],
+    file: Annotated[str, typer.Argument(metavar="FILE", help="A scene_request.json ('-' reads stdin), or a Genie Sim bundle folder (scenes/<id>/geniesim/).")],
     json_output: Annotated[bool, typer.Option("--json", help="Print {valid, problems} as JSON.")] = False,
 ) -> None:
-    """Check a scene request as the source orchestrator would; print every problem with its field."""
+    """Check a scene request as the source orchestrator would (or a Genie Sim bundle as the runtime
+    would); print every problem with its field."""
     from bpflow.cli.validate_cmd import validate_command
 
     try:

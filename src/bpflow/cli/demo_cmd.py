@@ -27,6 +27,7 @@ def _demo_env(home: Path) -> dict[str, str]:
     for key in ("BPFLOW_BUCKET_URL", "BPFLOW_DATABASE_URL"):
         env.pop(key, None)  # the demo always runs on the embedded default
     env.setdefault("BPFLOW_SCAN_INTERVAL_SECONDS", "0")
+    env.setdefault("EPISODES_PER_TASK", "2")  # Genie Sim local runtime: a demo, not a dataset
     return env
 
 

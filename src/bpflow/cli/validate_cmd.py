@@ -57,7 +57,28 @@ def _print_problems(path: str, problems: list[Problem]) -> None:
     console.print(table)
 
 
+def validate_bundle_command(path: str, json_output: bool) -> int:
+    """A Genie Sim bundle folder (``scenes/<id>/geniesim/``): schemas and the cross-file rules,
+    exactly what genie-sim-export-job checks before it succeeds and the runtime before it runs."""
+    from bpflow.domain.geniesim.contracts import BundleInvalid, bundle_problems, load_bundle_dir
+
+    try:
+        problems = bundle_problems(load_bundle_dir(Path(path)))
+    except BundleInvalid as exc:
+        problems = exc.problems
+    checks = ["jsonschema(scene_graph)", "jsonschema(asset_index)", "jsonschema(task_config)", "jsonschema(export_manifest)", "export_completion_marker", "export_consistency(scene_graph, asset_index, task_config)"]
+    if json_output:
+        print(json.dumps({"valid": not problems, "status": "failed" if problems else "passed", "bundle": path, "checks": checks, "problems": [p.to_dict() for p in problems]}, indent=2))
+    elif problems:
+        _print_problems(path, problems)
+    else:
+        console.print(Text.assemble(("valid", "bold green"), f" {path}: Genie Sim bundle ({', '.join(checks)})"))
+    return EXIT_INVALID if problems else EXIT_VALID
+
+
 def validate_command(path: str, json_output: bool) -> int:
+    if path != "-" and Path(path).is_dir():
+        return validate_bundle_command(path, json_output)
     try:
         raw = _read(path)
     except OSError as exc:
