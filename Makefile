@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps venv-train test bench demo clean
+.PHONY: install system-deps venv-train test bench bench-geniesim demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: install system-deps venv-train
 bench: install
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.demo
+	$(BIN)/python -m bench.geniesim
+
+# Genie Sim figures alone: export bundle time on the demo scene, poller scan over 10,000 scenes.
+bench-geniesim: install
+	$(BIN)/python -m bench.geniesim
 
 # One text request through every stage this build has, on the embedded default (./bpflow-data/demo).
 demo: install
