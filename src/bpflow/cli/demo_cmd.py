@@ -1,5 +1,6 @@
 """``bpflow demo`` (``make demo``): one text request through every stage this build has, on the
-embedded default, with live per-stage progress, then the stage table and the USD path.
+embedded default, with live per-stage progress, then the stage table, the USD path and Stage 4's
+episodes (count, success rate, the LeRobot dataset's folder).
 
 It runs the whole runtime in this process on a home of its own (``$BPFLOW_HOME/demo``), so a
 ``bpflow up`` on the main home is never disturbed, and exits non-zero if any stage failed.
@@ -27,7 +28,23 @@ def _demo_env(home: Path) -> dict[str, str]:
     for key in ("BPFLOW_BUCKET_URL", "BPFLOW_DATABASE_URL"):
         env.pop(key, None)  # the demo always runs on the embedded default
     env.setdefault("BPFLOW_SCAN_INTERVAL_SECONDS", "0")
+    # Stage 4 stays quick: 2 episodes for each of at most 2 tasks (the seed's default is 10)
+    env.setdefault("EPISODES_PER_VARIATION", "2")
+    env.setdefault("EPISODE_MAX_TASKS", "2")
     return env
+
+
+def _episodes(rt: Any, scene_id: str) -> dict[str, Any] | None:
+    """Stage 4's figures for the demo's last lines: episodes, successes, where the dataset is."""
+    try:
+        summary = rt.bucket.read_json_or_none(f"scenes/{scene_id}/episodes/episodes_summary.json")
+    except ValueError:
+        return None
+    if not isinstance(summary, dict):
+        return None
+    root = rt.bucket.path_for(f"scenes/{scene_id}/episodes/lerobot") if hasattr(rt.bucket, "path_for") else f"scenes/{scene_id}/episodes/lerobot"
+    keys = ("episodes", "successful", "success_rate", "wall_seconds")
+    return {"dataset_path": str(root), **{k: summary.get(k) for k in keys}, "tasks": [t.get("task_id") for t in summary.get("tasks", [])]}
 
 
 def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
@@ -57,6 +74,7 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
         watch_scene(scene_id, timeout=timeout, console=out)
         wall = time.monotonic() - started
         status = scene_status(rt, scene_id)
+        episodes = _episodes(rt, scene_id)
     finally:
         rt.shutdown()
         os.environ.clear()
@@ -73,6 +91,7 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
         "stages": {s.name: {"state": s.state, "seconds": s.duration_seconds, "error_code": s.error_code} for s in stages},
         "usd_path": str(usd) if usd is not None and Path(usd).exists() else None,
         "failed": [s.name for s in failed],
+        "episodes": episodes,
     }
     if json_output:
         print_json(result)
@@ -86,4 +105,9 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
         console.print(table)
         console.print(f"scene id: {scene_id}")
         console.print(f"USD: {result['usd_path'] or 'not produced'}")
+        if episodes:
+            console.print(f"episodes: {episodes['episodes']} ({episodes['successful']} succeeded, success rate {episodes['success_rate']:.0%})")
+            console.print(f"dataset (LeRobot v3.0): {episodes['dataset_path']}")
+        else:
+            console.print("episodes: not produced")
     return 1 if failed or result["usd_path"] is None else 0
