@@ -3,12 +3,14 @@ embedded default, with live per-stage progress, then the stage table, the USD pa
 episodes (count, success rate, the LeRobot dataset's folder).
 
 It runs the whole runtime in this process on a home of its own (``$BPFLOW_HOME/demo``), so a
-``bpflow up`` on the main home is never disturbed, and exits non-zero if any stage failed.
+``bpflow up`` on the main home is never disturbed, and exits non-zero if any stage failed. The
+default prompt always makes the same scene (``DEMO_SCENE_ID``); a rerun clears the demo home.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,9 @@ from rich.table import Table
 from bpflow.cli import console, err_console, print_json
 
 DEFAULT_PROMPT = "a kitchen with a fridge, a table and two mugs"
+DEMO_SCENE_ID = "a-kitchen-with-a-fridge-a-table-and-two-a9af27"
+"""The default prompt's scene id. Stage 1 seeds its layout from the scene id, so a fixed id
+makes the demo's scene — and its robot figures — the same on every run and machine."""
 OK_STATES = {"succeeded", "skipped", "not_implemented", "not_run", "pending"}
 
 
@@ -55,6 +60,9 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
     from bpflow.status.scene_status import scene_status
 
     home = get_settings().home / "demo"
+    scene_id = DEMO_SCENE_ID if prompt == DEFAULT_PROMPT else None
+    if scene_id is not None and (home / "bucket" / "scenes" / scene_id).exists():
+        shutil.rmtree(home)  # a rerun starts over: the same scene again, from nothing
     env = _demo_env(home)
     saved = dict(os.environ)
     os.environ.clear()
@@ -65,7 +73,7 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
     started = time.monotonic()
     try:
         rt.launch(role="all", watch=False)
-        request = build_request(prompt, settings=settings)
+        request = build_request(prompt, settings=settings, scene_id=scene_id)
         scene_id = request["scene_id"]
         key = f"scenes/{scene_id}/prompts/scene_request.json"
         rt.bucket.write_json(key, request)  # the write is the trigger
