@@ -12,7 +12,6 @@ Per-episode figures are normalised to 10 s of simulated time.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys

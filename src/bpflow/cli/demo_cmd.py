@@ -41,15 +41,14 @@ def _demo_env(home: Path) -> dict[str, str]:
 
 def _episodes(rt: Any, scene_id: str) -> dict[str, Any] | None:
     """Stage 4's figures for the demo's last lines: episodes, successes, where the dataset is."""
-    try:
-        summary = rt.bucket.read_json_or_none(f"scenes/{scene_id}/episodes/episodes_summary.json")
-    except ValueError:
+    from bpflow.api.episodes import episode_list
+
+    listed = episode_list(rt, scene_id)
+    if listed is None:
         return None
-    if not isinstance(summary, dict):
-        return None
-    root = rt.bucket.path_for(f"scenes/{scene_id}/episodes/lerobot") if hasattr(rt.bucket, "path_for") else f"scenes/{scene_id}/episodes/lerobot"
-    keys = ("episodes", "successful", "success_rate", "wall_seconds")
-    return {"dataset_path": str(root), **{k: summary.get(k) for k in keys}, "tasks": [t.get("task_id") for t in summary.get("tasks", [])]}
+    root = rt.bucket.path_for(listed["dataset"]) if hasattr(rt.bucket, "path_for") else listed["dataset"]
+    tasks = sorted({r["task_id"] for r in listed["rows"]})
+    return {"dataset_path": str(root), "episodes": listed["episodes"], "successful": listed["successful"], "success_rate": listed["success_rate"], "tasks": tasks}
 
 
 def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:

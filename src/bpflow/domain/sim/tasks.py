@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from bpflow.domain.sim.placement import GRIPPER_SPAN, aabb, narrowest
+from bpflow.domain.sim.placement import GRIPPER_SPAN, narrowest
 from bpflow.domain.sim.robot import REACH_M
 from bpflow.domain.sim.scene import SimScene
+from bpflow.domain.sim.usd_read import aabb
 
 MAX_GRASP_WIDTH = GRIPPER_SPAN
 MIN_REACH = 0.25
