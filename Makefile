@@ -28,8 +28,9 @@ test: install system-deps venv-train
 	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
-bench: install
+bench: install system-deps
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.episodes
 	$(BIN)/python -m bench.demo
 	$(BIN)/python -m bench.geniesim
 

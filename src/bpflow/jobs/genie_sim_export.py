@@ -53,6 +53,7 @@ def _scene_tags(bucket: Bucket, scene: str) -> list[str]:
 
 def build_bundle(bucket: Bucket, scene: str, ws: Workspace, *, assets: str, usd_prefix: str, variation: str, robot_type: str, max_tasks: int, filter_commercial: bool, copy_usd: bool, geniesim: str) -> tuple[dict[str, bytes], dict[str, int]]:
     """Every bundle file (relative path → bytes), validated, plus its statistics."""
+    from bpflow.domain.episodes.generate import SETTLE_S
     from bpflow.domain.geniesim import bundle as gb
     from bpflow.domain.geniesim.contracts import validate_bundle
     from bpflow.domain.sim import load_scene
@@ -69,6 +70,8 @@ def build_bundle(bucket: Bucket, scene: str, ws: Workspace, *, assets: str, usd_
         raise ValidationFailed(f"{usd_key} is missing", code="usd_missing", field="USD_PREFIX")
     ws.fetch_prefix(usd_prefix)
     sim = load_scene(ws.path(usd_key), manifest, robot=True)
+    sim.reset()
+    sim.settle(SETTLE_S)  # tasks and poses where objects come to rest, as the runtime will see them
     tasks, skipped = derive_tasks(sim, seed=0, max_tasks=max_tasks)
     bundle_usd = "usd/scene.usda" if copy_usd else usd_key
     docs = gb.build(scene, manifest, sim, tasks, robot_type=robot_type, usd_path=bundle_usd, variation_assets=variation_assets, scene_tags=_scene_tags(bucket, scene), max_tasks=max_tasks, filter_commercial=filter_commercial, robot_provenance=dict(PROVENANCE))

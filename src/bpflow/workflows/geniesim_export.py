@@ -173,7 +173,7 @@ def export_and_submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[
     env = {
         "ASSETS_PREFIX": run.scene("assets"), "GENIESIM_PREFIX": geniesim, "VARIATION_ASSETS_PREFIX": run.scene("variation_assets"),
         "REPLICATOR_PREFIX": run.scene("replicator"), "USD_PREFIX": run.scene("usd"), "ROBOT_TYPE": inputs["robot_type"],
-        "MAX_TASKS": str(run.param("max_tasks", None, "50")), "FILTER_COMMERCIAL": "true", "COPY_USD": "true", "REQUIRE_QUALITY_GATES": "true",
+        "MAX_TASKS": str(run.param("max_tasks", "GENIESIM_MAX_TASKS", "50")), "FILTER_COMMERCIAL": "true", "COPY_USD": "true", "REQUIRE_QUALITY_GATES": "true",
         "ENABLE_MULTI_ROBOT": "true", "ENABLE_VLA_PACKAGES": "true", "GENIESIM_REGION": region["region"],
     }
     try:
