@@ -30,15 +30,20 @@ class Scan:
 
 def scan(bucket: Bucket) -> Scan:
     out = Scan()
-    keys: list[tuple[str, str]] = []
-    imported: dict[str, str] = {}
+    keys: list[tuple[str, str, float]] = []
+    imported: dict[str, tuple[str, float]] = {}
     for info in bucket.list("scenes/"):
         m = JOB_KEY.match(info.key)
         if m:
-            keys.append((info.key, m.group(1)))
+            keys.append((info.key, m.group(1), info.updated.timestamp()))
         elif info.key.endswith("/geniesim/.geniesim_import_complete"):
-            imported[info.key.split("/")[1]] = info.key
-    for key, scene in keys:
+            imported[info.key.split("/")[1]] = (info.key, info.updated.timestamp())
+    for key, scene, updated in keys:
+        if scene in imported and imported[scene][1] >= updated:
+            # The import workflow writes its marker after the import job's last job.json
+            # update; a job.json written since then is a newer job and is read below.
+            out.skipped[key] = "imported"
+            continue
         try:
             job = json.loads(bucket.read(key))
         except (ValueError, UnicodeDecodeError) as exc:
@@ -57,7 +62,7 @@ def scan(bucket: Bucket) -> Scan:
         scene_id = str(job.get("scene_id") or scene)
         if scene_id in imported:
             try:
-                marker = json.loads(bucket.read(imported[scene_id]))
+                marker = json.loads(bucket.read(imported[scene_id][0]))
             except ValueError:
                 marker = {}
             if not isinstance(marker, dict) or marker.get("job_id") in (None, job_id):
