@@ -38,7 +38,7 @@ def test_export_bundle_is_complete_valid_and_checksummed(bucket: LocalBucket, tm
     _ok(_export(bucket, "gx"))
     g = G.format(s="gx")
     keys = {i.key[len(g) + 1 :] for i in bucket.list(g + "/")}
-    assert {"scene_graph.json", "asset_index.json", "task_config.json", "scene_config.yaml", "merged_scene_manifest.json", "legal/asset_provenance.json", "export_manifest.json", "_GENIESIM_EXPORT_COMPLETE", "usd/scene.usda"} <= keys
+    assert {"scene_graph.json", "asset_index.json", "task_config.json", "scene_config.yaml", "merged_scene_manifest.json", "legal/asset_provenance.json", "export_manifest.json", "_GENIESIM_EXPORT_COMPLETE", "usd/usd/scene.usda"} <= keys
     tc = read(bucket, f"{g}/task_config.json")
     assert {t["target_object"] for t in tc["suggested_tasks"]} == {"gx_obj_a", "gx_obj_b"}
     assert tc["robot_config"]["type"] == "franka"

@@ -15,6 +15,7 @@ the field.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from bpflow.errors import ValidationFailed
@@ -51,6 +52,17 @@ def _scene_tags(bucket: Bucket, scene: str) -> list[str]:
     return normalize_tags(config.get("tags"), config.get("scene_tags"))
 
 
+def usd_dependencies(ws: Workspace, usd_key: str) -> list[str]:
+    """Bucket keys of the scene layer and everything it references (sublayers, references,
+    payloads, textures) that resolved locally."""
+    from pxr import UsdUtils
+
+    layers, assets, _unresolved = UsdUtils.ComputeAllDependencies(str(ws.path(usd_key)))
+    keys = {ws.key_of(Path(layer.realPath)) for layer in layers if layer.realPath}
+    keys.update(ws.key_of(Path(a)) for a in assets if a and Path(a).is_file())
+    return sorted(keys)
+
+
 def build_bundle(bucket: Bucket, scene: str, ws: Workspace, *, assets: str, usd_prefix: str, variation: str, robot_type: str, max_tasks: int, filter_commercial: bool, copy_usd: bool, geniesim: str) -> tuple[dict[str, bytes], dict[str, int]]:
     """Every bundle file (relative path → bytes), validated, plus its statistics."""
     from bpflow.domain.episodes.generate import SETTLE_S
@@ -69,11 +81,13 @@ def build_bundle(bucket: Bucket, scene: str, ws: Workspace, *, assets: str, usd_
     if not bucket.exists(usd_key):
         raise ValidationFailed(f"{usd_key} is missing", code="usd_missing", field="USD_PREFIX")
     ws.fetch_prefix(usd_prefix)
+    ws.fetch_prefix(assets)  # the scene USD references its objects' layers under assets/
     sim = load_scene(ws.path(usd_key), manifest, robot=True)
     sim.reset()
     sim.settle(SETTLE_S)  # tasks and poses where objects come to rest, as the runtime will see them
     tasks, skipped = derive_tasks(sim, seed=0, max_tasks=max_tasks)
-    bundle_usd = "usd/scene.usda" if copy_usd else usd_key
+    scene_root = f"scenes/{scene}/"
+    bundle_usd = f"usd/{usd_key[len(scene_root):]}" if copy_usd else usd_key
     docs = gb.build(scene, manifest, sim, tasks, robot_type=robot_type, usd_path=bundle_usd, variation_assets=variation_assets, scene_tags=_scene_tags(bucket, scene), max_tasks=max_tasks, filter_commercial=filter_commercial, robot_provenance=dict(PROVENANCE))
     stats = docs.pop("_stats")
     if not stats["tasks"]:
@@ -83,11 +97,12 @@ def build_bundle(bucket: Bucket, scene: str, ws: Workspace, *, assets: str, usd_
     files: dict[str, bytes] = {rel: (json.dumps(docs[rel], indent=2, sort_keys=True) + "\n").encode() for rel in ORDER if rel in docs}
     files["scene_config.yaml"] = gb.scene_config_yaml(scene, robot_type, bundle_usd, stats).encode()
     if copy_usd:
-        for info in bucket.list(f"{usd_prefix}/"):
-            rel = info.key[len(usd_prefix) + 1 :]
-            if rel.startswith("."):
-                continue  # stage markers are not part of the scene
-            files[f"usd/{rel}"] = bucket.read(info.key)
+        # The scene layer and every layer/asset it pulls in, at the same relative places, so
+        # the bundle's usd/ opens on its own (references like ../assets/obj_x/simready.usda).
+        for key in usd_dependencies(ws, usd_key):
+            if not key.startswith(scene_root):
+                raise ValidationFailed(f"the scene USD depends on {key}, outside the scene's prefix", code="usd_dependency_outside_scene", field="USD_PREFIX")
+            files[f"usd/{key[len(scene_root):]}"] = ws.path(key).read_bytes()
     warnings = [f"object {k} has no task: {v}" for k, v in sorted(skipped.items())]
     manifest_doc = gb.export_manifest(scene, geniesim, files, robot_type=robot_type, max_tasks=max_tasks, filter_commercial=filter_commercial, stats=stats, warnings=warnings)
     validate_bundle({"scene_graph": docs["scene_graph.json"], "asset_index": docs["asset_index.json"], "task_config": docs["task_config.json"], "completion": docs["_GENIESIM_EXPORT_COMPLETE"], "export_manifest": manifest_doc})

@@ -182,10 +182,14 @@ def simulate(ctx: Ctx, docs: dict[str, Any], job_id: str) -> dict[str, Any]:
                 raise ValidationFailed(f"task {t.get('task_id')} targets {t['target_object']}, which has no simulated object", code="task_not_executable", field="suggested_tasks")
             object_ids.append(str(oid))
         config = generation_config(object_ids)
-        usd_rel = str(nodes[next(iter(nodes))]["usd_path"]) if nodes else "usd/scene.usda"
+        usd_rel = str(nodes[next(iter(nodes))]["usd_path"]) if nodes else "usd/usd/scene.usda"
         usd_key = usd_rel if usd_rel.startswith("scenes/") else f"{ctx.geniesim}/{usd_rel}"
         with Workspace(ctx.bucket) as ws:
-            ws.fetch_prefix(usd_key.rsplit("/", 1)[0])
+            if usd_key.startswith(f"{ctx.geniesim}/usd/"):
+                ws.fetch_prefix(f"{ctx.geniesim}/usd")  # the bundle's self-contained copy
+            else:  # COPY_USD=false: the scene's own USD and the asset layers it references
+                ws.fetch_prefix(usd_key.rsplit("/", 1)[0])
+                ws.fetch_prefix(f"scenes/{ctx.scene}/assets")
             if not ws.path(usd_key).is_file():
                 raise ValidationFailed(f"{usd_key} (the bundle's USD) is missing", code="usd_missing", field="usd_path")
             out = Path(tempfile.mkdtemp(prefix="geniesim-", dir=ws.root))
