@@ -76,10 +76,9 @@ def main() -> int:
     root, scene = demo_scene(home)
     times = export_bundle_s(root, scene)
     figures["geniesim_export_bundle_s"] = round(statistics.median(times), 3)
-    out = HERE / "results.json"
-    data = json.loads(out.read_text()) if out.exists() else {}
-    data.update(figures)
-    out.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    from bench import merge_results
+
+    out = merge_results(figures)
     print(f"{'poller_scan_10k_s':34s} {figures['poller_scan_10k_s']}   (target <= {SCAN_TARGET_S})")
     print(f"{'geniesim_export_bundle_s':34s} {figures['geniesim_export_bundle_s']}   (demo scene {scene}, median of 3: {[round(t, 2) for t in times]})")
     print(f"written to {out}")
