@@ -46,3 +46,16 @@ def test_demo_runs_every_implemented_stage_and_its_usd_is_sound(tmp_path: Path) 
     assert info["total_episodes"] == episodes["episodes"]
     seen = lerobot_load(Path(episodes["dataset_path"]))
     assert seen["episodes"] == episodes["episodes"] and seen["frames"] == info["total_frames"]
+
+    # Stage 4, Genie Sim path: the text request reached geniesim/.geniesim_complete through the
+    # export bundle, the local runtime and the import; LeRobot loads the imported dataset
+    for stage in ("genie-sim-export", "genie-sim-import"):
+        assert states[stage] == "succeeded", states
+    done = json.loads((scene / "geniesim" / ".geniesim_complete").read_text())
+    job = json.loads((scene / "geniesim" / "job.json").read_text())
+    assert done["job_id"] == job["job_id"] and job["status"] == "completed"
+    manifest = json.loads((scene / "geniesim" / "import_manifest.json").read_text())
+    imported = scene.parent.parent / manifest["output_dir"] / "lerobot"
+    assert manifest["episodes"]["passed_validation"] >= 1
+    seen = lerobot_load(imported)
+    assert seen["episodes"] == manifest["episodes"]["passed_validation"]
