@@ -111,10 +111,15 @@ def test_local_runtime_records_episodes_job_json_and_dedupes(bucket: LocalBucket
     assert bucket.exists(f"{out}/raw/lerobot/meta/info.json") and bucket.exists(f"{out}/config/task_config.json")
     rec = read(bucket, f"{g}/job_idempotency.json")
     assert not schema_problems("job_idempotency", rec) and rec["key"] == job["idempotency"]["key"]
-    # the same bundle again: a duplicate GPU job does nothing
+    # a re-export of the unchanged scene keeps the bundle, so the runtime's key is unchanged and
+    # a duplicate GPU job does nothing
+    manifest_before = bucket.stat(f"{g}/export_manifest.json")
+    r = _ok(_export(bucket, "gr"))
+    assert '"action": "bundle_unchanged"' in r.stdout_tail and bucket.stat(f"{g}/export_manifest.json") == manifest_before
     before = bucket.stat(f"{g}/job.json")
     r = _ok(run(bucket, "gr", "genie-sim-gpu-job", **SMALL))
-    assert '"action": "duplicate_job"' in r.stdout_tail and bucket.stat(f"{g}/job.json") == before
+    assert '"action": "duplicate_job"' in r.stdout_tail and '"status": "SKIPPED"' in r.stdout_tail
+    assert bucket.stat(f"{g}/job.json") == before
     # import: filtered LeRobot dataset, manifest with checksums, create-only delivery marker
     env = {"GENIE_SIM_JOB_ID": job["job_id"]}
     _ok(run(bucket, "gr", "genie-sim-import-job", **env))

@@ -52,6 +52,42 @@ def _scene_tags(bucket: Bucket, scene: str) -> list[str]:
     return normalize_tags(config.get("tags"), config.get("scene_tags"))
 
 
+TIME_KEYS = frozenset({"generated_at", "export_timestamp", "timestamp"})
+
+
+def _timeless(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _timeless(v) for k, v in value.items() if k not in TIME_KEYS}
+    if isinstance(value, list):
+        return [_timeless(v) for v in value]
+    return value
+
+
+def content_digest(files: dict[str, bytes]) -> str:
+    """What the bundle says, without when it was written: equal for re-exports of an unchanged
+    scene, so the export can keep the bundle (and the runtime's idempotency key) as it is."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for rel in sorted(files):
+        data = files[rel]
+        if rel.endswith(".json") or rel == "_GENIESIM_EXPORT_COMPLETE":
+            data = json.dumps(_timeless(json.loads(data)), sort_keys=True, separators=(",", ":")).encode()
+        h.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+def unchanged(bucket: Bucket, geniesim: str, digest: str) -> bool:
+    """The stored bundle has the same content and every file of its inventory is still there."""
+    try:
+        old = bucket.read_json_or_none(f"{geniesim}/export_manifest.json")
+    except ValueError:
+        return False
+    if not isinstance(old, dict) or old.get("bundle_content_sha256") != digest:
+        return False
+    return all(isinstance(e, dict) and bucket.exists(f"{geniesim}/{e.get('path')}") for e in old.get("file_inventory") or [])
+
+
 def usd_dependencies(ws: Workspace, usd_key: str) -> list[str]:
     """Bucket keys of the scene layer and everything it references (sublayers, references,
     payloads, textures) that resolved locally."""
@@ -104,7 +140,7 @@ def build_bundle(bucket: Bucket, scene: str, ws: Workspace, *, assets: str, usd_
                 raise ValidationFailed(f"the scene USD depends on {key}, outside the scene's prefix", code="usd_dependency_outside_scene", field="USD_PREFIX")
             files[f"usd/{key[len(scene_root):]}"] = ws.path(key).read_bytes()
     warnings = [f"object {k} has no task: {v}" for k, v in sorted(skipped.items())]
-    manifest_doc = gb.export_manifest(scene, geniesim, files, robot_type=robot_type, max_tasks=max_tasks, filter_commercial=filter_commercial, stats=stats, warnings=warnings)
+    manifest_doc = gb.export_manifest(scene, geniesim, files, robot_type=robot_type, max_tasks=max_tasks, filter_commercial=filter_commercial, stats=stats, warnings=warnings, content_sha256=content_digest(files))
     validate_bundle({"scene_graph": docs["scene_graph.json"], "asset_index": docs["asset_index.json"], "task_config": docs["task_config.json"], "completion": docs["_GENIESIM_EXPORT_COMPLETE"], "export_manifest": manifest_doc})
     files["export_manifest.json"] = (json.dumps(manifest_doc, indent=2, sort_keys=True) + "\n").encode()
     return files, stats
@@ -128,6 +164,10 @@ def _main() -> int:
         raise ValidationFailed(f"MAX_TASKS must be ≥ 1, not {max_tasks}", field="MAX_TASKS")
     with Workspace(bucket) as ws:
         files, stats = build_bundle(bucket, scene, ws, assets=assets, usd_prefix=usd_prefix, variation=variation, robot_type=robot_type, max_tasks=max_tasks, filter_commercial=env_bool("FILTER_COMMERCIAL", True), copy_usd=env_bool("COPY_USD", True), geniesim=geniesim)
+    digest = json.loads(files["export_manifest.json"])["bundle_content_sha256"]
+    if unchanged(bucket, geniesim, digest):
+        log_json(action="bundle_unchanged", status="SKIPPED", scene_id=scene, bundle_content_sha256=digest, message="the stored bundle has the same content; kept as it is")
+        return 0
     for rel, data in files.items():  # dict order: bundle, usd/, export_manifest.json last
         ctype = "application/json" if rel.endswith(".json") or rel == "_GENIESIM_EXPORT_COMPLETE" else "text/yaml" if rel.endswith(".yaml") else "application/octet-stream"
         bucket.write(f"{geniesim}/{rel}", data, content_type=ctype)

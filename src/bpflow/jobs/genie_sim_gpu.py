@@ -292,7 +292,7 @@ def _main() -> int:
         return run_tasks(ctx, docs, worker_job, ids, job["submitted_at"], job["canary"], job["provenance_gate"])
     previous = duplicate_of(ctx, ids["key"])
     if previous:
-        log_json(action="duplicate_job", scene_id=ctx.scene, job_id=previous, key=ids["key"], message="a job with the same idempotency key exists; nothing to do")
+        log_json(action="duplicate_job", status="SKIPPED", scene_id=ctx.scene, job_id=previous, key=ids["key"], message="a job with the same idempotency key exists; nothing to do")
         return 0
     job_id = f"local-{uuid.uuid4()}"
     submitted_at = iso_z(utc_now())

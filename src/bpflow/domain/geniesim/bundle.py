@@ -197,7 +197,7 @@ def scene_config_yaml(scene_id: str, robot_type: str, usd_path: str, stats: dict
     return str(yaml.safe_dump({"scene": {"id": scene_id, "usd_path": usd_path, "coordinate_system": "z_up_right_handed", "meters_per_unit": 1.0}, "robot": {"type": robot_type}, "statistics": stats}, sort_keys=True))
 
 
-def export_manifest(scene_id: str, output_dir: str, files: dict[str, bytes], *, robot_type: str, max_tasks: int, filter_commercial: bool, stats: dict[str, int], warnings: list[str]) -> dict[str, Any]:
+def export_manifest(scene_id: str, output_dir: str, files: dict[str, bytes], *, robot_type: str, max_tasks: int, filter_commercial: bool, stats: dict[str, int], warnings: list[str], content_sha256: str) -> dict[str, Any]:
     """The manifest over ``files`` (relative path → bytes, every other bundle file); its own
     checksum is over its canonical JSON without that entry, so a reader can verify it too."""
     import hashlib
@@ -226,6 +226,7 @@ def export_manifest(scene_id: str, output_dir: str, files: dict[str, bytes], *, 
         "geniesim_compatibility": {"version": "3.0", "isaac_sim_version": "5.1.0", "formats": {"scene_graph": "json", "asset_index": "json", "task_config": "json", "scene_config": "yaml"}},
         "file_inventory": [{"path": r, "size_bytes": len(files[r])} for r in rels],
         "checksums": {"files": {r: {"sha256": hashlib.sha256(files[r]).hexdigest(), "size_bytes": len(files[r])} for r in rels}},
+        "bundle_content_sha256": content_sha256,
     }
     body["checksums"]["files"]["export_manifest.json"] = {"sha256": sha256_json(body)}
     return body
