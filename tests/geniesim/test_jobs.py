@@ -140,6 +140,20 @@ def test_local_runtime_records_episodes_job_json_and_dedupes(bucket: LocalBucket
     _ok(run(bucket, "gr", "genie-sim-import-job", ALLOW_IDEMPOTENT_RETRY="true", **env))
     again = read(bucket, f"{out}/import_manifest.json")
     assert again["delivery"]["marker_exists"] is True and again["delivery"]["marker"] == marker
+    # an import that died after the marker but before its manifest is finished, not skipped
+    bucket.delete(f"{out}/import_manifest.json")
+    _ok(run(bucket, "gr", "genie-sim-import-job", **env))
+    assert read(bucket, f"{out}/import_manifest.json")["delivery"]["marker"] == marker
+    # bad parameters: a typed error naming the variable, nothing written elsewhere
+    r = run(bucket, "gr", "genie-sim-import-job")
+    assert r.exit_code == 2 and job_error(r)["field"] == "GENIE_SIM_JOB_ID"
+    r = run(bucket, "gr", "genie-sim-import-job", LOCAL_EPISODES_PREFIX="gs://b/scenes/other/episodes/x", **env)
+    assert r.exit_code == 2 and job_error(r)["field"] == "LOCAL_EPISODES_PREFIX"
+    r = run(bucket, "gr", "genie-sim-import-job", MIN_QUALITY_SCORE="high", ALLOW_IDEMPOTENT_RETRY="true", **env)
+    assert r.exit_code == 2 and job_error(r)["field"] == "MIN_QUALITY_SCORE"
+    r = run(bucket, "gr", "genie-sim-import-job", GENIE_SIM_JOB_ID="local-nope")
+    assert r.exit_code == 2 and job_error(r)["code"] in ("job_id_mismatch", "episodes_missing")
+    assert not list(bucket.list("scenes/other/"))
 
 
 def test_runtime_refuses_a_bundle_with_an_unknown_asset(bucket: LocalBucket, tmp_path: Path) -> None:

@@ -77,6 +77,13 @@ def test_text_scene_to_geniesim_complete_with_region_failover_and_duplicates(mak
     # duplicate import (the poller, an operator): the import marker turns it into SKIPPED
     again = outcome(_manual(rt, IMPORT, {"job_id": job["job_id"], "scene_id": "gs-ok", "status": "completed"}))
     assert again["status"] == "SKIPPED" and "already completed" in again["message"]
+    # ... and so does the custom event manual.geniesim.job.completed (payload under data)
+    from bpflow.events.model import CustomEvent
+    from bpflow.ids import event_run_id
+
+    rt.dispatcher.dispatch_custom(CustomEvent(type="manual.geniesim.job.completed", id="op-1", data={"job_id": job["job_id"], "scene_id": "gs-ok", "status": "completed"}))
+    by_event = outcome(event_run_id(IMPORT, "manual.geniesim.job.completed", "op-1"))
+    assert by_event["status"] == "SKIPPED" and by_event["job_id"] == job["job_id"]
     # duplicate export event after the stage marker is gone: the submission marker skips the GPU job
     b.delete("scenes/gs-ok/geniesim/.geniesim_complete")
     dup = outcome(_trigger(b, "gs-ok"))
