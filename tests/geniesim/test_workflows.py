@@ -203,4 +203,14 @@ def test_bad_inputs_end_in_the_reference_markers(make_runtime: Callable[..., Any
     assert not b.exists("scenes/gs-remote/geniesim/task_config.json")  # rolled back
     assert read(b, "scenes/gs-remote/geniesim/.circuit_breaker.json")["last_failure_reason"] == "geniesim_gpu_start_failed"
     assert not [i.key for i in b.list("scenes/") if not i.key.startswith(("scenes/gs-noman/", "scenes/gs-remote/"))]
+    # not the trigger, Genie Sim disabled by the scene, an import nobody can resolve
+    other = outcome(_manual(rt, EXPORT, {"data": {"bucket": "local", "name": "scenes/gs-x/usd/.usd_complete"}}))
+    assert other["status"] == "SKIPPED" and other["message"].startswith("Not a replicator completion marker file")
+    b.write_json("scenes/gs-remote/config.json", {"use_geniesim": False})
+    off = outcome(_trigger(b, "gs-remote"))
+    assert off["status"] == "SKIPPED" and "Genie Sim disabled" in off["message"]
+    st = finished(_manual(rt, IMPORT, {"status": "completed"}))
+    assert st.status == "ERROR" and "job_id is required and could not be resolved" in str(st.error)
+    st = finished(_manual(rt, IMPORT, {"job_id": "j", "scene_id": "../etc", "status": "completed"}))
+    assert st.status == "ERROR" and "not a valid scene id" in str(st.error)
     settle()
