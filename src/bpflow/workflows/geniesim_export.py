@@ -161,6 +161,8 @@ def geniesim_export(run: Run) -> Outcome:
             return Outcome.skipped(lock.message, scene_id=scene)
         if markers.exists(run, run.scene("geniesim/.geniesim_complete")):
             return Outcome.skipped(f"Genie Sim already complete for scene {scene}", scene_id=scene)
+        for key in ("geniesim/.failed", "geniesim/.geniesim_failed"):
+            markers.delete(run, run.scene(key))  # a new attempt: last attempt's failure is history
         if not markers.exists(run, run.scene("assets/scene_manifest.json")):
             markers.write_failure(run, run.scene("geniesim/.failed"), job_name=NAME, code="PREFLIGHT_MISSING_SCENE_MANIFEST", message=f"scene_manifest.json not found at scenes/{scene}/assets/scene_manifest.json")
             raise StageFailed(f"Pre-flight failed: scene_manifest.json missing for {scene}", code="preflight_missing_scene_manifest", field="assets/scene_manifest.json")
