@@ -22,7 +22,8 @@ from sqlalchemy import event as sa_event
 
 from bpflow import __version__
 from bpflow.config import Settings, load_settings
-from bpflow.engine.dispatcher import QUEUE_NAME, Dispatcher
+from bpflow.engine.dispatcher import Dispatcher
+from bpflow.engine.queues import STAGE_WORK, TIERS
 from bpflow.engine.registry import import_workflow_modules, registered
 from bpflow.errors import BpflowError, ConfigError
 from bpflow.storage import Bucket, open_bucket
@@ -46,6 +47,7 @@ class EngineOptions:
     executor_id: str | None
     app_version: str
     worker_concurrency: int
+    orchestrator_concurrency: int
     queue_poll_seconds: float
     scan_interval_seconds: float
     scan_lookback_seconds: float
@@ -62,6 +64,7 @@ def engine_options(settings: Settings) -> EngineOptions:
         executor_id=settings.bpflow_executor_id or None,
         app_version=settings.bpflow_app_version or __version__,
         worker_concurrency=settings.bpflow_worker_concurrency,
+        orchestrator_concurrency=settings.bpflow_orchestrator_concurrency or settings.bpflow_worker_concurrency,
         queue_poll_seconds=settings.bpflow_queue_poll_seconds,
         scan_interval_seconds=settings.bpflow_scan_interval_seconds,
         scan_lookback_seconds=settings.bpflow_scan_lookback_seconds,
@@ -173,13 +176,15 @@ class Runtime:
         cfg["executor_id"] = executor_id
         DBOS(config=cfg)
         DBOS.launch()
-        DBOS.register_queue(
-            QUEUE_NAME,
-            worker_concurrency=opts.worker_concurrency,
-            polling_interval_sec=opts.queue_poll_seconds,
-            on_conflict="always_update",
-        )
-        _wait_for_queue_worker(QUEUE_NAME)
+        for tier in TIERS:
+            DBOS.register_queue(
+                tier.name,
+                worker_concurrency=opts.worker_concurrency if tier is STAGE_WORK else opts.orchestrator_concurrency,
+                polling_interval_sec=opts.queue_poll_seconds,
+                on_conflict="always_update",
+            )
+        for tier in TIERS:
+            _wait_for_queue_worker(tier.name)
 
     def _connect_client(self) -> None:
         from dbos import DBOSClient
@@ -194,7 +199,7 @@ class Runtime:
         self._client = DBOSClient(system_database_url=opts.database_url, system_database_engine=engine, application_name="bpflow")
 
         def enqueue(wf: Any, run_id: str, payload: dict[str, Any]) -> None:
-            options: dict[str, Any] = {"workflow_name": wf.name, "queue_name": QUEUE_NAME, "workflow_id": run_id, "app_version": opts.app_version}
+            options: dict[str, Any] = {"workflow_name": wf.name, "queue_name": wf.queue.name, "workflow_id": run_id, "app_version": opts.app_version}
             if wf.timeout_seconds:
                 options["workflow_timeout"] = wf.timeout_seconds
             self._client.enqueue(options, payload)  # type: ignore[arg-type]
