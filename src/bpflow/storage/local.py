@@ -8,6 +8,7 @@ timestamps: a request restored with ``cp -p`` or from a backup is a new version,
 deleted-then-restored key never reuses an old generation (the entry outlives the file). ctime
 is what catches those writers, because no program can set it. A key the ledger has never seen
 starts at its mtime, so a bucket written before the ledger keeps its generations (and run ids).
+``updated`` stays the file's mtime: what the writer says about its age (a restored marker is old).
 
 Writes made through bpflow assign the generation under an exclusive flock and record it at once.
 Create-only uses ``link(2)``, which the kernel makes atomic. Temporary files, the lock and the
@@ -51,7 +52,7 @@ class LocalBucket(Bucket):
         return ObjectInfo(
             key=key,
             size=st.st_size,
-            updated=datetime.fromtimestamp(generation / 1e9, tz=timezone.utc),
+            updated=datetime.fromtimestamp(st.st_mtime_ns / 1e9, tz=timezone.utc),  # what the file says
             generation=generation,
             bucket=str(self.root),
         )
