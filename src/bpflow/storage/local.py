@@ -42,6 +42,9 @@ class LocalBucket(Bucket):
         (self._internal / "tmp").mkdir(parents=True, exist_ok=True)
         self._lock_path = self._internal / "write.lock"
         self._ledger = self._internal / "generations"
+        # key → (identity, generation) this process has seen. An identity gets one generation,
+        # ever (ctime never goes back), so a match needs no ledger read.
+        self._known: dict[str, tuple[tuple[int, ...], int]] = {}
 
     # -- helpers ---------------------------------------------------------------------------
     def path_for(self, key: str) -> Path:
@@ -79,8 +82,12 @@ class LocalBucket(Bucket):
 
     def _generation(self, key: str, st: os.stat_result, *, locked: bool) -> int:
         identity = _identity(st)
+        known = self._known.get(key)
+        if known is not None and known[0] == identity:
+            return known[1]
         entry = self._entry(key)
         if entry is not None and entry[1] == identity:
+            self._remember(key, identity, entry[0])
             return entry[0]
         if not locked:
             with self._locked():
@@ -91,12 +98,19 @@ class LocalBucket(Bucket):
         else:
             generation = max(time.time_ns(), entry[0] + 1)
         self._record(key, generation, identity)
+        self._remember(key, identity, generation)
         return generation
 
+    def _remember(self, key: str, identity: tuple[int, ...], generation: int) -> None:
+        if len(self._known) >= 100_000:
+            self._known.clear()
+        self._known[key] = (identity, generation)
+
     def _next_generation(self, key: str, current: ObjectInfo | None) -> int:
-        entry = self._entry(key)
-        floor = max(entry[0] if entry else 0, current.generation if current else 0)
-        return max(time.time_ns(), floor + 1)
+        if current is not None:  # its generation is the ledger's latest for the key
+            return max(time.time_ns(), current.generation + 1)
+        entry = self._entry(key)  # deleted keys keep their entry: never reuse a generation
+        return max(time.time_ns(), (entry[0] if entry else 0) + 1)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -169,6 +183,7 @@ class LocalBucket(Bucket):
                     os.replace(tmp, path)
                 st = os.stat(path)
                 self._record(key, gen, _identity(st))
+                self._remember(key, _identity(st), gen)
                 info = self._info(key, st, locked=True)
         finally:
             try:
