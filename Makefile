@@ -32,6 +32,7 @@ bench: install system-deps
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.episodes
 	$(BIN)/python -m bench.demo
+	$(BIN)/python -m bench.batch
 	$(BIN)/python -m bench.geniesim
 
 # Genie Sim figures alone: export bundle time on the demo scene, poller scan over 10,000 scenes.

@@ -410,6 +410,11 @@ class Settings(BaseSettings):
     bpflow_worker_concurrency: int = _setting(
         "BPFLOW_WORKER_CONCURRENCY", 8, group=RUNTIME, doc="Runs one worker process executes at once.", ge=1
     )
+    bpflow_orchestrator_concurrency: int | None = _setting(
+        "BPFLOW_ORCHESTRATOR_CONCURRENCY", None, group=RUNTIME,
+        doc="Orchestrator runs (they wait on stage runs; Stage 1 of the text path runs in them) one worker "
+        "process executes at once, per orchestrator queue. Default: BPFLOW_WORKER_CONCURRENCY.", ge=1,
+    )
     bpflow_queue_poll_seconds: float = _setting(
         "BPFLOW_QUEUE_POLL_SECONDS", 0.01, group=RUNTIME, doc="How often a worker polls the run queue.", gt=0
     )

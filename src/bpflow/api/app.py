@@ -14,6 +14,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 
 from bpflow import __version__, observe
 from bpflow.api.dashboard import TEMPLATES, build_dashboard
@@ -70,19 +71,32 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_response(request, 400, error)
 
 
+def _dispatch_all(rt: Runtime, parsed: list[Any]) -> list[dict[str, Any]]:
+    results = []
+    for ev in parsed:
+        if isinstance(ev, ObjectEvent):
+            results.append({"type": "object", "name": ev.name, **rt.dispatcher.dispatch_object(ev).to_dict()})
+        else:
+            results.append({"type": ev.type, "id": ev.id, **rt.dispatcher.dispatch_custom(ev).to_dict()})
+    return results
+
+
 def create_app(rt: Runtime) -> FastAPI:
     guard = Guard(api_token(rt.settings))
     recent = RecentDispatches()
     rt.dispatcher.on_started.append(recent.record)
     if rt.client is None:
         observe.set_active_runs_source(RunReader(rt).count_active)
+        observe.set_queue_health_source(RunReader(rt).queue_health)
 
     app = FastAPI(title="bpflow", version=__version__, description="Durable, event-driven scene pipeline: REST API and dashboard.")
     _install_error_handlers(app)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "bucket": redact_text(rt.bucket.url), "auth": "token" if guard.enabled else "none (loopback only)"}
+        queues = {q.queue: q.to_dict() for q in RunReader(rt).queue_health()}
+        status = "stalled" if any(q["stalled"] for q in queues.values()) else "ok"
+        return {"status": status, "version": __version__, "bucket": redact_text(rt.bucket.url), "auth": "token" if guard.enabled else "none (loopback only)", "queues": queues}
 
     @app.post("/events", status_code=202, tags=["service"], summary="CloudEvents ingestion (binary or structured mode)")
     async def events(request: Request) -> JSONResponse:
@@ -94,12 +108,7 @@ def create_app(rt: Runtime) -> FastAPI:
             observe.EVENTS_RECEIVED.labels("http").inc()
             observe.EVENTS.labels("http", "rejected").inc()
             return _error(400, exc)
-        results = []
-        for ev in parsed:
-            if isinstance(ev, ObjectEvent):
-                results.append({"type": "object", "name": ev.name, **rt.dispatcher.dispatch_object(ev).to_dict()})
-            else:
-                results.append({"type": ev.type, "id": ev.id, **rt.dispatcher.dispatch_custom(ev).to_dict()})
+        results = await run_in_threadpool(_dispatch_all, rt, parsed)  # database work: off the event loop
         return JSONResponse(status_code=202, content={"events": results})
 
     @app.get("/metrics", tags=["service"], summary="Prometheus metrics")

@@ -24,7 +24,6 @@ from bpflow.blocks.circuit_breaker import CircuitBreaker
 from bpflow.blocks.jobs import JobOutcome, run_job
 from bpflow.blocks.lock import scene_lock
 from bpflow.blocks.routing import RegionRouter
-from bpflow.blocks.stages import await_stage, start_run
 from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
 from bpflow.config import get_settings, parse_bool
 from bpflow.domain.geniesim import regions, runtime
@@ -32,13 +31,14 @@ from bpflow.engine.durable import step
 from bpflow.engine.registry import Outcome, Run, workflow
 from bpflow.engine.runtime import current_runtime
 from bpflow.errors import JobStartError, StageFailed
+from bpflow.workflows.geniesim_import import import_episodes
 
 NAME = "genie-sim-export-pipeline"
 IMPORT = "genie-sim-import-pipeline"
 EXPORT_JOB, GPU_JOB = "genie-sim-export-job", "genie-sim-gpu-job"
 TRIGGER = re.compile(r"scenes/[^/]+/variation_assets/\.variation_pipeline_complete")
 SLA_SECONDS = 14400
-IMPORT_TIMEOUT = stage_timeout(IMPORT, "genie-sim-import-job") + 600
+IMPORT_TIMEOUT = stage_timeout(IMPORT, "genie-sim-import-job") + 600  # the import runs inline
 TIMEOUT = stage_timeout(NAME, EXPORT_JOB) + stage_timeout(NAME, GPU_JOB) + IMPORT_TIMEOUT
 
 
@@ -256,15 +256,20 @@ def submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[str, Any], 
 
 
 def import_and_complete(run: Run, scene: str, job: dict[str, Any], inputs: dict[str, Any], route: dict[str, Any], region: dict[str, Any], trial: bool) -> Outcome:
-    """Start the import (the breaker trial this run holds covers it) and wait for it."""
+    """Import the job's episodes inline, in this durable run (the breaker trial this run holds
+    covers it): a stage run never waits on another run of its own queue tier."""
     job_path = run.scene("geniesim/job.json")
-    import_run = start_run(run, IMPORT, f"{IMPORT}:{scene}:{job['job_id']}", {"job_id": job["job_id"], "scene_id": scene, "status": "completed", "local_episodes_prefix": job["episodes_prefix"], "job_metadata_path": job_path, "breaker_trial_of": run.run_id if trial else None})
-    result = await_stage(run, import_run, timeout_seconds=IMPORT_TIMEOUT)
+    payload = {"data": {"bucket": run.bucket_name}, "job_id": job["job_id"], "scene_id": scene, "status": "completed", "local_episodes_prefix": job["episodes_prefix"], "job_metadata_path": job_path, "breaker_trial_of": run.run_id if trial else None}
+    for key in ("min_quality_score", "allow_idempotent_retry", "trigger_training"):
+        if run.payload.get(key) is not None:
+            payload[key] = run.payload[key]
+    imported = import_episodes(Run(run_id=run.run_id, workflow=run.workflow, payload=payload))
+    result = imported.to_dict()
     done = markers.read_json(run, run.scene("geniesim/.geniesim_import_complete"))
-    if result.get("status") not in ("SUCCESS", "SKIPPED") or not isinstance(done, dict) or done.get("job_id") != job["job_id"]:
-        raise StageFailed(f"Genie Sim import did not complete for scene {scene} (job: {job['job_id']})", code="geniesim_import_incomplete", details={"import_run": import_run, "import_result": result})
+    if imported.status not in ("SUCCESS", "SKIPPED") or not isinstance(done, dict) or done.get("job_id") != job["job_id"]:
+        raise StageFailed(f"Genie Sim import did not complete for scene {scene} (job: {job['job_id']})", code="geniesim_import_incomplete", details={"import_result": result})
     key = run.scene("geniesim/.geniesim_complete")
-    markers.write_marker(run, key, robot_type=inputs["robot_type"], commercial_only=True, ready_for_geniesim=True, job_id=job["job_id"], dataset=result.get("output_path"), episodes_imported=result.get("episodes_imported"), region=region["region"], image_tag=route["image_tag"])
+    markers.write_marker(run, key, robot_type=inputs["robot_type"], commercial_only=True, ready_for_geniesim=True, job_id=job["job_id"], dataset=result.get("output_path") or done.get("output_path"), episodes_imported=result.get("episodes_imported", done.get("episodes_imported")), region=region["region"], image_tag=route["image_tag"])
     breaker_success(run)
     return Outcome.success(
         f"Genie Sim export completed for scene {scene}",
@@ -273,6 +278,6 @@ def import_and_complete(run: Run, scene: str, job: dict[str, Any], inputs: dict[
         job_id=job["job_id"],
         region=region["region"],
         image_tag=route["image_tag"],
-        outputs={name: run.scene(f"geniesim/{name}.json") for name in ("scene_graph", "asset_index", "task_config")} | {"scene_config": run.scene("geniesim/scene_config.yaml"), "dataset": result.get("output_path")},
+        outputs={name: run.scene(f"geniesim/{name}.json") for name in ("scene_graph", "asset_index", "task_config")} | {"scene_config": run.scene("geniesim/scene_config.yaml"), "dataset": result.get("output_path") or done.get("output_path")},
         next_steps=["Arena export starts from geniesim/.geniesim_complete", "Training starts from blueprintpipeline.episodes.imported"],
     )

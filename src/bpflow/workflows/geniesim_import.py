@@ -17,11 +17,13 @@ training run.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bpflow.blocks import idempotency, markers
 from bpflow.blocks.circuit_breaker import CircuitBreaker
 from bpflow.blocks.jobs import run_job
+from bpflow.blocks.lock import scene_lock
 from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
 from bpflow.config import parse_bool
 from bpflow.engine.durable import step
@@ -116,8 +118,6 @@ def read_manifest(run: Run, key: str, job_id: str) -> dict[str, Any]:
             raw = run.bucket.read(key)
         except Exception as exc:  # noqa: BLE001 - any read failure means "missing" to the reference
             return {"error": "missing", "detail": str(exc)}
-        import json
-
         try:
             body = json.loads(raw)
         except ValueError:
@@ -140,6 +140,12 @@ def read_manifest(run: Run, key: str, job_id: str) -> dict[str, Any]:
 
 @workflow(NAME, timeout_seconds=TIMEOUT)
 def geniesim_import(run: Run) -> Outcome:
+    return import_episodes(run)
+
+
+def import_episodes(run: Run) -> Outcome:
+    """The import, for this workflow and inline for the export workflow (which must not wait on
+    another run of its own queue tier, docs/decisions.md "Runtime under load")."""
     ev = parse_event(run.payload)
     scene = run.scene_id if ev["scene_id"] not in (None, "", "unknown") else None
     if ev["scene_id"] not in (None, "", "unknown") and scene is None:
@@ -174,12 +180,21 @@ def geniesim_import(run: Run) -> Outcome:
     quality_gate_preflight(run)
     if ev["status"] != "completed":
         return Outcome.skipped(f"Job status is {ev['status']}", job_id=job_id, scene_id=scene)
+    with scene_lock(run, "genie-sim-import", ttl_seconds=TIMEOUT) as lock:
+        if not lock.acquired:  # another import of this scene is running (export inline, poller)
+            return Outcome.skipped(lock.message, job_id=job_id, scene_id=scene)
+        if idempotency.import_done(step("re-read import marker", lambda: idempotency.read_import_marker(run.bucket, scene, job_id))):
+            return Outcome.skipped("Idempotency marker indicates import already completed.", job_id=job_id, scene_id=scene)
+        return run_import(run, scene, job_id, job_path, output_prefix, artifacts_by_robot)
+
+
+def run_import(run: Run, scene: str, job_id: str, job_path: str, output_prefix: str, artifacts_by_robot: Any) -> Outcome:
     env = {
         "GENIE_SIM_JOB_ID": job_id, "WAIT_FOR_COMPLETION": str(run.param("wait_for_completion", None, "true")),
         "MIN_QUALITY_SCORE": str(run.param("min_quality_score", "MIN_QUALITY_SCORE", "0.85")),
         "ENABLE_VALIDATION": str(run.param("enable_validation", None, "true")), "FILTER_LOW_QUALITY": str(run.param("filter_low_quality", None, "true")),
         "JOB_METADATA_PATH": job_path, "LOCAL_EPISODES_PREFIX": output_prefix, "OUTPUT_PREFIX": run.scene("episodes"),
-        "ARTIFACTS_BY_ROBOT": "" if artifacts_by_robot is None else __import__("json").dumps(artifacts_by_robot, separators=(",", ":")),
+        "ARTIFACTS_BY_ROBOT": "" if artifacts_by_robot is None else json.dumps(artifacts_by_robot, separators=(",", ":")),
         "ENABLE_FIREBASE_UPLOAD": "true", "ALLOW_IDEMPOTENT_RETRY": run.param("allow_idempotent_retry", "ALLOW_IDEMPOTENT_RETRY", None),
     }
     try:
