@@ -161,13 +161,7 @@ def test_async_job_completes_through_the_poller(make_runtime: Callable[..., Any]
     assert first["status"] == "SUCCESS" and first["job_status"] == "submitted"
     sub = read(b, "scenes/gs-async/geniesim/.geniesim_submitted")
     assert sub["job_id"] == first["job_id"]
-    # a duplicate export event while the job runs: the submission marker says "submitted", so the
-    # GPU job is launched again and finds its own job (same idempotency key): SKIPPED
-    dup = outcome(_trigger(b, "gs-async"))
-    assert dup["status"] == "SUCCESS" and dup["job_id"] == first["job_id"], dup
-    logs = rt.settings.home / "logs" / "jobs"
-    gpu_logs = [p.read_text() for p in logs.glob("genie-sim-gpu-job-*.log")]
-    assert len(gpu_logs) == 2 and sum('"status": "SKIPPED"' in t for t in gpu_logs) == 1
+    assert not b.exists("scenes/gs-async/geniesim/.geniesim_complete")
     # the detached runtime finishes on its own
     wait_until(lambda: read(b, "scenes/gs-async/geniesim/job.json")["status"] == "completed", timeout=240, interval=0.5)
     # a second scene's job.json is not JSON: the poll still imports gs-async, then reports it
@@ -182,6 +176,14 @@ def test_async_job_completes_through_the_poller(make_runtime: Callable[..., Any]
     b.delete("scenes/gs-junk/geniesim/job.json")
     again = outcome(_manual(rt, POLLER, {"bucket": "local"}))
     assert again["started"] == []
+    # a duplicate export event (stage marker removed): the bundle is unchanged, the submission
+    # marker still says "submitted", so the GPU job is launched again and finds its own job
+    # (same idempotency key): SKIPPED; the import marker skips the import
+    b.delete("scenes/gs-async/geniesim/.geniesim_complete")
+    dup = outcome(_trigger(b, "gs-async"))
+    assert dup["status"] == "SUCCESS" and dup["job_id"] == first["job_id"], dup
+    gpu_logs = [p.read_text() for p in (rt.settings.home / "logs" / "jobs").glob("genie-sim-gpu-job-*.log")]
+    assert len(gpu_logs) == 2 and sum('"status": "SKIPPED"' in t for t in gpu_logs) == 1
     settle()
 
 

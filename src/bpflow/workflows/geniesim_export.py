@@ -3,15 +3,15 @@
 Circuit breaker → canary route (rollback marker) → region → scene config → skip when
 ``geniesim/.geniesim_complete`` exists → preflight (scene manifest) → ``genie-sim-export-job``
 → provenance report → submission idempotency → ``genie-sim-gpu-job`` (the Genie Sim runtime)
-→ job.json: ``completed`` → import pipeline, then ``.geniesim_complete``; ``failed`` →
+→ job.json: ``completed`` → the import (inline), then ``.geniesim_complete``; ``failed`` →
 ``.failed`` and raise; anything else → ``.geniesim_submitted`` (the poller finishes it).
 Reference: spec-geniesim-episodes-arena-training.md §2.1, §1.4–§1.7.
 
 Decisions (docs/decisions.md, "Genie Sim"): the breaker follows DESIGN.md (opens at the
 threshold; a half-open trial is the next real run, not a probe); a rollback marker routes the
-scene's next exports to the stable image instead of stopping them; the wait for the import is
-the import run itself (bounded by its timeout) and the marker must name this job; a breaker-open
-stop is a SKIPPED outcome carrying the reference's message.
+scene's next exports to the stable image instead of stopping them; the import runs inline in
+this durable run (a stage run never waits on a run of its own queue tier) and its marker must
+name this job; a breaker-open stop is a SKIPPED outcome carrying the reference's message.
 """
 
 from __future__ import annotations
