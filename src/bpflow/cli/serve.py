@@ -12,8 +12,19 @@ from bpflow.engine.runtime import Runtime, api_token
 from bpflow.errors import ConfigError
 
 
+class _ScrubbingFormatter(logging.Formatter):
+    """Service log lines go through the same secret scrubber as pages and markers."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from bpflow.status.scrub import Scrubber
+
+        return Scrubber.for_process().text(super().format(record))
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(_ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
 
 
 def _is_loopback(host: str) -> bool:
