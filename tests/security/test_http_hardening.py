@@ -275,3 +275,10 @@ def test_docs_when_enabled_load_nothing_from_another_origin(make_api: Any) -> No
     for ref in refs:
         assert api.client.get(ref).status_code == 200, ref
     assert "SwaggerUIBundle" in api.client.get("/docs/assets/swagger-ui-bundle.js").text
+
+
+def test_docs_when_enabled_still_need_the_token(make_api: Any) -> None:
+    api = make_api(BPFLOW_API_DOCS="true", BPFLOW_API_TOKEN=TOKEN)
+    assert api.client.get("/docs").status_code == 401
+    assert api.client.get("/docs/assets/swagger-ui-bundle.js").status_code == 401
+    assert api.client.get("/docs", headers=api.auth()).status_code == 200

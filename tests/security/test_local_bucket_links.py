@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,3 +78,35 @@ def test_the_marker_endpoint_does_not_serve_files_outside_the_bucket(api: Api, o
             assert resp.json()["error"]["code"] == "object_outside_bucket"
     scene = api.client.get("/api/scenes/x")
     assert "SENTINEL-outside-bucket" not in scene.text
+
+
+def _runs(rt: object, scene: str) -> list[str]:
+    from dbos import DBOS
+
+    return [w.workflow_id for w in DBOS.list_workflows(name="test-stage-a") if f"scenes/{scene}/" in w.workflow_id]
+
+
+def test_the_scan_and_the_watcher_do_not_follow_links_out(make_runtime: Any, tmp_path: Path) -> None:
+    from bpflow.events.scan import scan_once
+    from tests.conftest import wait_until
+
+    rt = make_runtime(watch=True)
+    root = Path(rt.bucket.root)
+    outside = tmp_path / "elsewhere"
+    (outside / "test").mkdir(parents=True)
+    (outside / "test" / "input.json").write_text("{}")
+    (root / "scenes").mkdir(exist_ok=True)
+    os.symlink(outside, root / "scenes" / "evil")  # the watcher sees the link appear
+    (outside / "test" / "late.json").write_text("{}")
+    os.replace(outside / "test" / "late.json", outside / "test" / "input.json")  # and a write behind it
+    (root / "scenes" / "lnk" / "test").mkdir(parents=True)
+    os.symlink(outside / "test" / "input.json", root / "scenes" / "lnk" / "test" / "input.json")  # a file link out
+    # A real drop after those: once its run exists, the watcher has handled the events before it.
+    control = root / "scenes" / "ok" / "test" / "input.json"
+    control.parent.mkdir(parents=True)
+    control.write_text("{}")
+    wait_until(lambda: _runs(rt, "ok"), timeout=30)
+    rt.dispatcher.drain()
+    assert scan_once(rt, lookback_seconds=3600) == 1  # the control only
+    rt.dispatcher.drain()
+    assert _runs(rt, "evil") == [] and _runs(rt, "lnk") == []
