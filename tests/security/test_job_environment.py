@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bpflow.jobs import register_job
+from bpflow.jobs import JOBS
 from bpflow.jobs.env_needs import LLM_KEY_ENV
 from bpflow.runners import JobSpec, SubprocessRunner
 from bpflow.runners.job_env import job_process_env
@@ -29,8 +29,8 @@ SERVICE_SECRETS = {
 }
 
 
-def run_dump(job: str, tmp_path: Path, **contract: str) -> dict[str, str]:
-    register_job(job, DUMP_MODULE)
+def run_dump(job: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **contract: str) -> dict[str, str]:
+    monkeypatch.setitem(JOBS, job, DUMP_MODULE)  # undone after the test: later tests run the real job
     env = {"PYTHONPATH": str(REPO), "BPFLOW_BUCKET_URL": f"file://{tmp_path / 'bucket'}", "SCENE_ID": "s1", **contract}
     result = SubprocessRunner().run(JobSpec(name=job, env=env, timeout_seconds=60))
     assert result.succeeded, result.stderr_tail
@@ -47,8 +47,8 @@ def service_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BPFLOW_JOB_ENV_PASSTHROUGH", raising=False)
 
 
-def test_a_job_that_dumps_its_env_sees_no_undeclared_secret(service_env: None, tmp_path: Path) -> None:
-    seen = run_dump("env-dump-job", tmp_path)
+def test_a_job_that_dumps_its_env_sees_no_undeclared_secret(service_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = run_dump("env-dump-job", tmp_path, monkeypatch)
     leaked = {k for k, v in seen.items() if "SENTINEL" in v}
     assert leaked == set(), leaked
     # The contract and the allowlist are there.
@@ -57,9 +57,9 @@ def test_a_job_that_dumps_its_env_sees_no_undeclared_secret(service_env: None, t
     assert seen["BPFLOW_RUNNER_DOWN_FILE"] == "/nonexistent/down"
 
 
-def test_the_text_planner_gets_the_llm_keys_it_declares_but_never_the_api_token(service_env: None, tmp_path: Path) -> None:
+def test_the_text_planner_gets_the_llm_keys_it_declares_but_never_the_api_token(service_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "OPENAI_API_KEY" in LLM_KEY_ENV
-    seen = run_dump("text-scene-gen-job", tmp_path)
+    seen = run_dump("text-scene-gen-job", tmp_path, monkeypatch)
     assert seen["OPENAI_API_KEY"] == SERVICE_SECRETS["OPENAI_API_KEY"]
     assert seen["TEXT_OPENROUTER_API_KEY"] == SERVICE_SECRETS["TEXT_OPENROUTER_API_KEY"]
     for name in ("BPFLOW_API_TOKEN", "AWS_SECRET_ACCESS_KEY", "HF_TOKEN", "SOME_VENDOR_PASSWORD"):
@@ -68,7 +68,7 @@ def test_the_text_planner_gets_the_llm_keys_it_declares_but_never_the_api_token(
 
 def test_operator_passthrough_adds_names_but_cannot_add_the_api_token(service_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("BPFLOW_JOB_ENV_PASSTHROUGH", "UNRELATED_SETTING, BPFLOW_API_TOKEN")
-    seen = run_dump("env-dump-job", tmp_path, BPFLOW_API_TOKEN="from-the-contract")
+    seen = run_dump("env-dump-job", tmp_path, monkeypatch, BPFLOW_API_TOKEN="from-the-contract")
     assert seen["UNRELATED_SETTING"] == "SENTINEL-unrelated"
     assert "BPFLOW_API_TOKEN" not in seen
 

@@ -1,11 +1,13 @@
 """What every request and response of the HTTP service goes through.
 
-* Mutations need ``Authorization: Bearer $BPFLOW_API_TOKEN``; the dashboard's forms use a session
-  cookie instead, obtained by typing the token once on ``/login``. The cookie holds an HMAC of the
-  token, never the token, so no response carries the secret, and it is ``SameSite=Strict``
-  (plus an Origin check) so another site cannot post forms with it. Without a configured token
-  the service only binds to loopback (``bpflow up`` refuses otherwise) and mutations are open to
-  local clients, though still not to forms posted from another site.
+* With a token configured, every route but ``/healthz`` needs ``Authorization: Bearer
+  $BPFLOW_API_TOKEN`` (``http_guards.RequireToken``); the dashboard uses a session cookie instead,
+  obtained by typing the token once on ``/login`` (rate-limited per client). The cookie holds an
+  expiry and an HMAC of the token and that expiry, never the token, so no response carries the
+  secret, it dies by itself and with a token change, and it is ``SameSite=Strict`` (plus an Origin
+  check) so another site cannot post forms with it. Without a configured token the service only
+  binds to loopback (``bpflow up`` refuses otherwise) and everything is open to local clients,
+  though not to forms posted from another site nor to another Host name (DNS rebinding).
 * A scene id in the path (``/api/scenes/<id>/...``, ``/scenes/<id>/...``) is checked before
   routing, on the raw path, so ``..`` or an encoded ``/`` is a 400 on every endpoint, including
   ones added later.
