@@ -7,8 +7,8 @@ this process may use), ``EPISODE_MAX_TASKS``, ``EPISODE_CAMERAS`` (comma list, d
 ``front,wrist``), ``EPISODE_IMAGE_SIZE`` (square, default 128), ``EPISODE_FPS`` (25),
 ``EPISODE_SEED`` (0).
 
-Outputs under ``EPISODES_PREFIX``: ``lerobot/`` (the dataset), ``certificates/episode_NNNNNN/
-quality_certificate.json``, ``episodes_summary.json``; and
+Outputs under ``EPISODES_PREFIX`` (a rerun replaces the previous ones): ``lerobot/`` (the
+dataset), ``certificates/episode_NNNNNN/quality_certificate.json``, ``episodes_summary.json``; and
 ``scenes/{scene}/episode-generation-job/quality_gate_report.json``. Inputs are checked before
 any work: a missing manifest or USD, a USD that does not open, a scene with no pickable object
 the arm can reach end the job with a typed error (exit 2), and nothing is written. Never writes
@@ -106,6 +106,7 @@ def _main() -> int:
             "generated_at": iso_z(utc_now()),
         }
         result = generate(ws.path(usd_key), manifest, out, config, lineage=lineage, extra_info=extra, scene_id=scene)
+        _clear_previous(bucket, episodes)
         for path in sorted(p for p in out.rglob("*") if p.is_file()):
             rel = path.relative_to(out).as_posix()
             bucket.write(f"{episodes}/{rel}", path.read_bytes(), content_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
@@ -113,6 +114,13 @@ def _main() -> int:
     s = result["summary"]
     log_json(action="episodes_complete", scene_id=scene, episodes=s["episodes"], successful=s["successful"], success_rate=s["success_rate"], can_proceed=s["quality_gate"]["can_proceed"], wall_seconds=s["wall_seconds"])
     return 0
+
+
+def _clear_previous(bucket: Bucket, episodes: str) -> None:
+    """A rerun replaces the last dataset whole: a smaller one must not keep stale episodes."""
+    for sub in ("lerobot/", "certificates/"):
+        for info in list(bucket.list(f"{episodes}/{sub}")):
+            bucket.delete(info.key)
 
 
 def _mujoco_version() -> str:

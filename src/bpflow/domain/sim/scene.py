@@ -12,6 +12,7 @@ API (stable; the physics acceptance gate builds on it)::
     sim.dynamic_ids()              # ids of free bodies
     sim.position("mug_1")          # world position of the object's body (np.ndarray, 3)
     sim.settle(3.0)                # step N seconds with the arm (if any) holding its pose
+    sim.drive_joint(joint, 0.25, 1.0)  # push a part towards a joint value (bounded PD force)
     sim.max_penetration()          # deepest current contact penetration, metres (≥ 0)
     sim.reset()                    # back to the loaded state (mj_resetData + initial poses)
 
@@ -298,6 +299,18 @@ class SimScene:
 
     def joint_value(self, joint: SimJoint) -> float:
         return float(self.data.qpos[joint.qpos_adr])
+
+    def drive_joint(self, joint: SimJoint, target: float, seconds: float, *, stiffness: float = 200.0, damping: float = 20.0, max_force: float = 100.0) -> float:
+        """Push an articulated part towards ``target`` (rad or m) with a bounded PD force for
+        ``seconds`` of simulated time — a hand opening a door — and return where it ended."""
+        dt = float(self.model.opt.timestep)
+        for _ in range(max(1, int(round(seconds / dt)))):
+            q = float(self.data.qpos[joint.qpos_adr])
+            qd = float(self.data.qvel[joint.dof_adr])
+            self.data.qfrc_applied[joint.dof_adr] = float(np.clip(stiffness * (target - q) - damping * qd, -max_force, max_force))
+            mujoco.mj_step(self.model, self.data)
+        self.data.qfrc_applied[joint.dof_adr] = 0.0
+        return self.joint_value(joint)
 
 
 def load_scene(usd_path: str | Path, manifest: dict[str, Any] | None = None, *, robot: bool = False, target_ids: list[str] | None = None) -> SimScene:
