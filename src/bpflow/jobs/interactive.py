@@ -60,7 +60,7 @@ def _one(ws: Workspace, env: Stage2Env, obj: SceneObject, simready: dict[str, An
     if size_attr is None:
         return {**entry, "status": "error", "reason": "simready layer has no bp:size"}
     size = (float(size_attr[0]), float(size_attr[1]), float(size_attr[2]))
-    parts = plan_parts(obj.kind, obj.name, obj.description, size, axes_for(up_axis))
+    parts = plan_parts(obj.category, obj.name, obj.description, size, axes_for(up_axis))
     if not parts:
         return {**entry, "status": "static", "reason": f"no articulation rule for category {obj.category!r}"}
     out_key = f"{env.assets}/interactive/obj_{obj.id}/{INTERACTIVE_NAME}"
