@@ -660,6 +660,88 @@ RECIPES: tuple[Recipe, ...] = (
 )
 
 
+# -- physics authoring -----------------------------------------------------------------------------
+# Every part is solid in its recipe's material unless listed here. A closed box standing for a
+# hollow carcass (a cabinet body, a bed frame) is a ``shell`` of panels of the given thickness; a
+# part made of several materials and air (an appliance body, upholstery, a filled bottle) has a
+# ``bulk`` density: its typical mass over its closed volume. Simready reads these attributes
+# instead of guessing from how much of its box a mesh fills.
+
+PartPhysics = tuple[str, str, float]
+"""(construction, material, value): ("solid", m, 0), ("shell", m, thickness m), ("bulk", "", kg/m³)."""
+
+
+def _shell(material: str, thickness: float) -> PartPhysics:
+    return ("shell", material, thickness)
+
+
+def _bulk(density: float) -> PartPhysics:
+    return ("bulk", "", density)
+
+
+def _solid(material: str) -> PartPhysics:
+    return ("solid", material, 0.0)
+
+
+#: asset id -> {part name prefix: physics}; the longest matching prefix wins.
+PART_PHYSICS: dict[str, dict[str, PartPhysics]] = {
+    "chair_office_01": {"Column": _shell("steel", 0.003), "Spoke": _solid("plastic"), "Wheel": _solid("plastic"),
+                        "Spine": _solid("plastic"), "Seat": _bulk(120), "Back": _bulk(120)},
+    "stool_bar_01": {"Base": _shell("steel", 0.003), "Pole": _shell("steel", 0.002), "Seat": _solid("wood")},
+    "counter_kitchen_01": {"Body": _shell("mdf", 0.018), "Plinth": _shell("mdf", 0.018), "Handle": _shell("steel", 0.002),
+                           "Top": _solid("stone")},
+    "cabinet_tall_01": {"": _solid("wood"), "Side": _solid("mdf"), "Top": _solid("mdf"), "Bottom": _solid("mdf"),
+                        "Back": _solid("plywood"), "Shelf": _solid("mdf"), "Handle": _shell("steel", 0.002)},
+    "cabinet_drawers_01": {"": _solid("mdf"), "Pull": _shell("steel", 0.002)},
+    "nightstand_01": {"": _solid("wood"), "Knob": _solid("steel")},
+    "fridge_01": {"Body": _bulk(90), "Fridge": _bulk(250), "Freezer": _bulk(250), "FreezerHandle": _shell("steel", 0.002),
+                  "FridgeHandle": _shell("steel", 0.002), "Liner": _bulk(90)},
+    "oven_01": {"Body": _bulk(150), "Door": _bulk(650), "Handle": _shell("steel", 0.002), "Panel": _bulk(300),
+                "Burner": _bulk(2000)},
+    "microwave_01": {"Body": _bulk(200), "Door": _bulk(800), "Controls": _bulk(500), "Handle": _solid("plastic")},
+    "dishwasher_01": {"Body": _bulk(120), "Door": _bulk(400), "Handle": _solid("plastic")},
+    "washing_machine_01": {"Body": _bulk(250), "Door": _bulk(1000), "Panel": _bulk(300)},
+    "sink_kitchen_01": {"Cabinet": _shell("mdf", 0.018), "Top": _solid("stone"), "Basin": _shell("stainless_steel", 0.0012),
+                        "Faucet": _shell("steel", 0.002), "Spout": _shell("steel", 0.002)},
+    "sofa_01": {"": _bulk(45), "Leg": _solid("wood")},
+    "armchair_01": {"": _bulk(45), "Leg": _solid("wood")},
+    "bed_double_01": {"Frame": _shell("softwood", 0.012), "Mattress": _bulk(50), "Headboard": _shell("softwood", 0.012),
+                      "Pillow": _bulk(30), "Leg": _solid("wood")},
+    "desk_office_01": {"Side": _solid("mdf"), "Modesty": _solid("mdf"), "DrawerUnit": _shell("mdf", 0.015),
+                       "Pull": _shell("steel", 0.002)},
+    "lamp_floor_01": {"Base": _shell("steel", 0.004), "Pole": _shell("steel", 0.0015), "Shade": _shell("fabric", 0.002)},
+    "lamp_desk_01": {"Base": _solid("steel"), "Arm": _shell("steel", 0.0015), "Shade": _shell("steel", 0.001)},
+    "bottle_01": {"Body": _bulk(900), "Cap": _solid("plastic")},
+    "jar_01": {"Body": _bulk(700), "Lid": _shell("steel", 0.001)},
+    "box_cardboard_01": {"Box": _shell("cardboard", 0.004)},
+    "keyboard_01": {"Base": _bulk(600)},
+    "plant_potted_01": {"Pot": _bulk(700), "Foliage": _bulk(40)},
+    "knife_chef_01": {"Handle": _solid("plastic")},
+    "knife_block_01": {"Block": _bulk(500), "Handle": _solid("plastic")},
+    "television_01": {"Panel": _bulk(250)},
+    "tv_stand_01": {"Body": _shell("wood", 0.018), "Leg": _solid("steel")},
+    "toolbox_01": {"Box": _shell("steel", 0.0012), "Lid": _shell("steel", 0.0012), "Handle": _solid("plastic")},
+    "workbench_01": {"Leg": _shell("steel", 0.003)},
+    "toilet_01": {"Bowl": _shell("ceramic", 0.01), "Tank": _shell("ceramic", 0.008), "Seat": _bulk(300)},
+    "bathtub_01": {"": _shell("ceramic", 0.006)},
+    "barrel_01": {"Body": _shell("steel", 0.0012)},
+    "cone_safety_01": {"Base": _bulk(500), "Cone": _shell("plastic", 0.003)},
+    "clock_alarm_01": {"": _bulk(400)},
+    "phone_01": {"": _solid("glass")},
+}
+
+#: Recipe materials as the density table spells them.
+MATERIAL_NAMES = {"metal": "steel", "organic": "food"}
+
+
+def part_physics(recipe: "Recipe", part_name: str) -> PartPhysics:
+    table = PART_PHYSICS.get(recipe.asset_id, {})
+    prefixes = sorted((p for p in table if part_name.startswith(p)), key=len, reverse=True)
+    if prefixes:
+        return table[prefixes[0]]
+    return _solid(MATERIAL_NAMES.get(recipe.material, recipe.material))
+
+
 # -- writing -----------------------------------------------------------------------------------
 
 
@@ -704,6 +786,15 @@ def usda_text(recipe: Recipe, parts: list[Part]) -> str:
         low, high = part.bounds()
         mesh.CreateExtentAttr(Vt.Vec3fArray([Gf.Vec3f(*low), Gf.Vec3f(*high)]))
         mesh.CreateDisplayColorAttr(Vt.Vec3fArray([Gf.Vec3f(*part.color)]))
+        construction, material, value = part_physics(recipe, part.name)
+        prim = mesh.GetPrim()
+        prim.CreateAttribute("bp:construction", Sdf.ValueTypeNames.Token, custom=True).Set(construction)
+        if material:
+            prim.CreateAttribute("bp:material", Sdf.ValueTypeNames.Token, custom=True).Set(material)
+        if construction == "shell":
+            prim.CreateAttribute("bp:shell_thickness", Sdf.ValueTypeNames.Float, custom=True).Set(value)
+        elif construction == "bulk":
+            prim.CreateAttribute("bp:bulk_density", Sdf.ValueTypeNames.Float, custom=True).Set(value)
     layer = stage.GetRootLayer()
     assert isinstance(layer, Sdf.Layer)
     return str(layer.ExportToString())
