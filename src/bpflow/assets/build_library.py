@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bpflow.assets.geometry import Color, Part, arc_handle, box_from_bottom, cylinder, lathe, sphere
+from bpflow.assets.geometry import Color, Part, arc_handle, box_from_bottom, cylinder, lathe, lathe_wall_pieces, sphere
 
 LICENSE_ID = "CC0-1.0"
 AUTHOR = "bpflow contributors (procedural)"
@@ -270,7 +270,9 @@ def _mug(handle_radius: float, height: float, radius: float) -> list[Part]:
     body = lathe("Body", CERAMIC, [(0.0, 0.0), (radius, 0.0), (radius, height), (radius - wall, height),
                                    (radius - wall, floor), (0.0, floor)], 24)
     handle = arc_handle("Handle", CERAMIC, (radius + 0.003, height * 0.52, 0.0), handle_radius, 0.01)
-    return [body, handle]
+    pieces = lathe_wall_pieces("Collide", CERAMIC, [(floor, radius, radius - wall), (height, radius, radius - wall)],
+                               (floor, radius))
+    return [body, handle, *pieces]
 
 
 def mug() -> list[Part]:
@@ -284,7 +286,9 @@ def tall_mug() -> list[Part]:
 def bowl() -> list[Part]:
     profile = [(0.0, 0.0), (0.045, 0.0), (0.07, 0.03), (0.09, 0.075), (0.09, 0.08), (0.084, 0.08), (0.065, 0.035),
                (0.04, 0.007), (0.0, 0.007)]
-    return [lathe("Body", CERAMIC, profile, 28)]
+    pieces = lathe_wall_pieces("Collide", CERAMIC, [(0.007, 0.0467, 0.04), (0.035, 0.0722, 0.065), (0.08, 0.09, 0.084)],
+                               (0.007, 0.045))
+    return [lathe("Body", CERAMIC, profile, 28), *pieces]
 
 
 def plate() -> list[Part]:
@@ -343,7 +347,9 @@ def potted_plant() -> list[Part]:
 
 def trash_bin() -> list[Part]:
     profile = [(0.0, 0.0), (0.14, 0.0), (0.16, 0.45), (0.15, 0.45), (0.133, 0.01), (0.0, 0.01)]
-    return [lathe("Bin", GREY, profile, 24)]
+    pieces = lathe_wall_pieces("Collide", GREY, [(0.01, 0.1404, 0.133), (0.45, 0.16, 0.15)], (0.01, 0.14),
+                               collision_for="Bin")
+    return [lathe("Bin", GREY, profile, 24), *pieces]
 
 
 def pallet() -> list[Part]:
@@ -398,7 +404,9 @@ def serving_tray() -> list[Part]:
 
 
 def drinking_glass() -> list[Part]:
-    return [lathe("Body", GLASS, [(0.0, 0.0), (0.032, 0.0), (0.037, 0.12), (0.034, 0.12), (0.029, 0.006), (0.0, 0.006)], 20)]
+    pieces = lathe_wall_pieces("Collide", GLASS, [(0.006, 0.0323, 0.029), (0.12, 0.037, 0.034)], (0.006, 0.032))
+    return [lathe("Body", GLASS, [(0.0, 0.0), (0.032, 0.0), (0.037, 0.12), (0.034, 0.12), (0.029, 0.006), (0.0, 0.006)], 20),
+            *pieces]
 
 
 def armchair() -> list[Part]:
@@ -430,12 +438,14 @@ def tv_stand() -> list[Part]:
 
 def wicker_basket() -> list[Part]:
     profile = [(0.0, 0.0), (0.16, 0.0), (0.2, 0.3), (0.19, 0.3), (0.152, 0.01), (0.0, 0.01)]
-    return [lathe("Body", CARDBOARD, profile, 20)]
+    pieces = lathe_wall_pieces("Collide", CARDBOARD, [(0.01, 0.1613, 0.152), (0.3, 0.2, 0.19)], (0.01, 0.16))
+    return [lathe("Body", CARDBOARD, profile, 20), *pieces]
 
 
 def bucket() -> list[Part]:
     profile = [(0.0, 0.0), (0.11, 0.0), (0.14, 0.28), (0.133, 0.28), (0.104, 0.008), (0.0, 0.008)]
-    return [lathe("Body", GREY, profile, 24), arc_handle("Bail", STEEL, (0.0, 0.28, 0.0), 0.13, 0.006, 10)]
+    pieces = lathe_wall_pieces("Collide", GREY, [(0.008, 0.1108, 0.104), (0.28, 0.14, 0.133)], (0.008, 0.11))
+    return [lathe("Body", GREY, profile, 24), arc_handle("Bail", STEEL, (0.0, 0.28, 0.0), 0.13, 0.006, 10), *pieces]
 
 
 def toolbox() -> list[Part]:
@@ -746,7 +756,8 @@ def part_physics(recipe: "Recipe", part_name: str) -> PartPhysics:
 
 
 def asset_bounds(parts: list[Part]) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    lows, highs = zip(*(p.bounds() for p in parts), strict=True)
+    """The bound of the visible parts (collision pieces are guides, inside the visual)."""
+    lows, highs = zip(*(p.bounds() for p in parts if not p.collision_for), strict=True)
     x0, y0, z0 = (min(v[i] for v in lows) for i in range(3))
     x1, y1, z1 = (max(v[i] for v in highs) for i in range(3))
     return (x0, y0, z0), (x1, y1, z1)
@@ -758,7 +769,7 @@ def _centred(parts: list[Part]) -> list[Part]:
     dx, dz = -(x0 + x1) / 2.0, -(z0 + z1) / 2.0
     out = []
     for part in parts:
-        moved = Part(part.name, part.color, counts=part.counts, indices=part.indices)
+        moved = replace(part, points=[])
         for x, y, z in part.points:
             moved.add_point(x + dx, y - y0, z + dz)
         out.append(moved)
@@ -778,7 +789,12 @@ def usda_text(recipe: Recipe, parts: list[Part]) -> str:
     root.GetPrim().SetCustomDataByKey("bpflow:license", LICENSE_ID)
     root.GetPrim().SetCustomDataByKey("bpflow:category", recipe.category)
     for part in parts:
-        mesh = UsdGeom.Mesh.Define(stage, f"/{recipe.asset_id}/{part.name}")
+        parent = f"/{recipe.asset_id}/Moving/{part.group}" if part.group else f"/{recipe.asset_id}"
+        if part.collision_for:
+            parent = f"/{recipe.asset_id}/Collision"
+        if parent != f"/{recipe.asset_id}" and not stage.GetPrimAtPath(parent):
+            UsdGeom.Xform.Define(stage, parent)
+        mesh = UsdGeom.Mesh.Define(stage, f"{parent}/{part.name}")
         mesh.CreatePointsAttr(Vt.Vec3fArray([Gf.Vec3f(*p) for p in part.points]))
         mesh.CreateFaceVertexCountsAttr(Vt.IntArray(part.counts))
         mesh.CreateFaceVertexIndicesAttr(Vt.IntArray(part.indices))
@@ -786,8 +802,12 @@ def usda_text(recipe: Recipe, parts: list[Part]) -> str:
         low, high = part.bounds()
         mesh.CreateExtentAttr(Vt.Vec3fArray([Gf.Vec3f(*low), Gf.Vec3f(*high)]))
         mesh.CreateDisplayColorAttr(Vt.Vec3fArray([Gf.Vec3f(*part.color)]))
-        construction, material, value = part_physics(recipe, part.name)
         prim = mesh.GetPrim()
+        if part.collision_for:
+            mesh.CreatePurposeAttr(UsdGeom.Tokens.guide)
+            prim.CreateAttribute("bp:collision_for", Sdf.ValueTypeNames.String, custom=True).Set(part.collision_for)
+            continue
+        construction, material, value = part_physics(recipe, part.name)
         prim.CreateAttribute("bp:construction", Sdf.ValueTypeNames.Token, custom=True).Set(construction)
         if material:
             prim.CreateAttribute("bp:material", Sdf.ValueTypeNames.Token, custom=True).Set(material)

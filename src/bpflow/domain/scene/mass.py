@@ -30,6 +30,8 @@ class PartMaterial:
     density: float
     """kg/m³ of the material (solid, shell) or of the closed volume (bulk)."""
     thickness: float = 0.0
+    name: str = ""
+    """The material's name (for friction tables); empty for a bulk mix."""
 
 
 @dataclass(frozen=True)
