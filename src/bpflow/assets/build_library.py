@@ -56,6 +56,64 @@ class Recipe:
 # -- recipes -----------------------------------------------------------------------------------
 
 
+# -- articulated assets ------------------------------------------------------------------------
+# A body with moving parts is authored as a hollow carcass of panels plus one group per moving part
+# (``Moving/<part>``: its panel(s) and handle), and a joint row saying how the group moves. The
+# interactive stage turns these groups into links: the inside stays open, neighbouring doors keep
+# the gap they are modelled with, and a 3-drawer cabinet has the 3 drawers it shows.
+
+PANEL = 0.018
+
+
+@dataclass(frozen=True)
+class Joint:
+    """How one moving group moves, in the recipe's own coordinates (before centring)."""
+
+    kind: str
+    """``revolute`` (limits in degrees) or ``prismatic`` (metres)."""
+    axis: str
+    anchor: tuple[float, float, float]
+    lower: float
+    upper: float
+
+
+def grouped(group: str, *parts: Part) -> list[Part]:
+    for part in parts:
+        part.group = group
+    return list(parts)
+
+
+def carcass(color: Color, w: float, h: float, d: float, y0: float = 0.0, z_back: float | None = None,
+            t: float = PANEL) -> list[Part]:
+    """An open-fronted box of panels: sides, top, bottom and back; the front is at z = +d/2."""
+    zb = -d / 2 if z_back is None else z_back
+    depth = d / 2 - zb
+    zc = zb + depth / 2
+    return [
+        box_from_bottom("SideL", color, -w / 2 + t / 2, y0, zc, (t, h, depth)),
+        box_from_bottom("SideR", color, w / 2 - t / 2, y0, zc, (t, h, depth)),
+        box_from_bottom("Bottom", color, 0, y0, zc + t / 2, (w - 2 * t, t, depth - t)),
+        box_from_bottom("Top", color, 0, y0 + h - t, zc + t / 2, (w - 2 * t, t, depth - t)),
+        box_from_bottom("Back", color, 0, y0 + t, zb + t / 2, (w - 2 * t, h - 2 * t, t)),
+    ]
+
+
+def drawer(name: str, color: Color, pull: Color, x: float, y0: float, z_front: float, w: float, h: float, depth: float,
+           t: float = 0.012) -> list[Part]:
+    """A drawer: a front with a pull and an open-topped box behind it."""
+    zc = z_front - 0.02 - depth / 2
+    return grouped(
+        name,
+        box_from_bottom(f"{name}_Front", color, x, y0, z_front - 0.01, (w, h, 0.02)),
+        box_from_bottom(f"{name}_Pull", pull, x, y0 + h * 0.6, z_front + 0.01, (min(0.2, w * 0.5), 0.02, 0.02)),
+        box_from_bottom(f"{name}_Floor", color, x, y0 + 0.01, zc, (w - 0.04, t, depth)),
+        box_from_bottom(f"{name}_SideL", color, x - w / 2 + 0.02 + t / 2, y0 + 0.01, zc, (t, h * 0.7, depth)),
+        box_from_bottom(f"{name}_SideR", color, x + w / 2 - 0.02 - t / 2, y0 + 0.01, zc, (t, h * 0.7, depth)),
+        box_from_bottom(f"{name}_Back", color, x, y0 + 0.01, zc - depth / 2 + t / 2, (w - 0.04 - 2 * t, h * 0.7, t)),
+    )
+
+
+
 def _legs(color: Color, half_x: float, half_z: float, height: float, side: float, y0: float = 0.0) -> list[Part]:
     return [
         box_from_bottom(f"Leg{i}", color, sx * half_x, y0, sz * half_z, (side, height, side))
@@ -124,61 +182,72 @@ def kitchen_counter() -> list[Part]:
 
 
 def tall_cabinet() -> list[Part]:
-    return [
-        box_from_bottom("Body", WOOD, 0, 0, -0.01, (0.8, 1.8, 0.48)),
-        box_from_bottom("DoorL", WOOD, -0.2, 0.02, 0.24, (0.39, 1.76, 0.02)),
-        box_from_bottom("DoorR", WOOD, 0.2, 0.02, 0.24, (0.39, 1.76, 0.02)),
-        box_from_bottom("HandleL", STEEL, -0.04, 0.85, 0.26, (0.02, 0.16, 0.02)),
-        box_from_bottom("HandleR", STEEL, 0.04, 0.85, 0.26, (0.02, 0.16, 0.02)),
-    ]
+    w, h, d = 0.8, 1.8, 0.46  # the carcass; the doors hang 2 cm in front of it
+    parts = carcass(WOOD, w, h, d)
+    parts += [box_from_bottom(f"Shelf{i}", WOOD, 0, 0.6 * (i + 1), 0.0, (w - 2 * PANEL, PANEL, d - 2 * PANEL))
+              for i in range(2)]
+    door_w, gap = 0.39, 0.01
+    for i, sign in enumerate((-1, 1)):
+        x = sign * (gap / 2 + door_w / 2)
+        parts += grouped(f"door_{i}",
+                         box_from_bottom(f"Door{i}", WOOD, x, 0.02, d / 2 + 0.01, (door_w, 1.76, 0.02)),
+                         box_from_bottom(f"Handle{i}", STEEL, sign * 0.04, 0.85, d / 2 + 0.03, (0.02, 0.16, 0.02)))
+    return parts
 
 
 def drawer_cabinet() -> list[Part]:
-    parts = [box_from_bottom("Body", WHITE, 0, 0, -0.01, (0.6, 0.9, 0.48))]
+    w, h, d = 0.6, 0.9, 0.46
+    parts = carcass(WHITE, w, h, d)
     for i in range(3):
-        y0 = 0.03 + i * 0.29
-        parts.append(box_from_bottom(f"Drawer{i}", WHITE, 0, y0, 0.24, (0.56, 0.26, 0.02)))
-        parts.append(box_from_bottom(f"Pull{i}", STEEL, 0, y0 + 0.2, 0.26, (0.2, 0.02, 0.02)))
+        parts += drawer(f"drawer_{i}", WHITE, STEEL, 0, 0.03 + i * 0.29, d / 2 + 0.02, 0.56, 0.26, 0.38)
     return parts
 
 
 def refrigerator() -> list[Part]:
-    return [
-        box_from_bottom("Body", WHITE, 0, 0, -0.025, (0.9, 1.8, 0.7)),
-        box_from_bottom("FreezerDoor", WHITE, 0, 1.22, 0.345, (0.88, 0.57, 0.04)),
-        box_from_bottom("FridgeDoor", WHITE, 0, 0.02, 0.345, (0.88, 1.18, 0.04)),
-        box_from_bottom("FreezerHandle", STEEL, -0.38, 1.3, 0.38, (0.03, 0.3, 0.03)),
-        box_from_bottom("FridgeHandle", STEEL, -0.38, 0.75, 0.38, (0.03, 0.4, 0.03)),
-    ]
+    w, h, d = 0.9, 1.8, 0.66
+    parts = carcass(WHITE, w, h, d, t=0.04)
+    parts.append(box_from_bottom("Divider", WHITE, 0, 1.19, 0.0, (w - 0.08, 0.04, d - 0.04)))
+    parts += grouped("door_0", box_from_bottom("FreezerDoor", WHITE, 0, 1.22, d / 2 + 0.02, (0.88, 0.57, 0.04)),
+                     box_from_bottom("FreezerHandle", STEEL, -0.38, 1.3, d / 2 + 0.055, (0.03, 0.3, 0.03)))
+    parts += grouped("door_1", box_from_bottom("FridgeDoor", WHITE, 0, 0.02, d / 2 + 0.02, (0.88, 1.18, 0.04)),
+                     box_from_bottom("FridgeHandle", STEEL, -0.38, 0.75, d / 2 + 0.055, (0.03, 0.4, 0.03)))
+    return parts
 
 
 def oven() -> list[Part]:
+    w, d = 0.76, 0.6
     parts = [
-        box_from_bottom("Body", STEEL, 0, 0, 0, (0.76, 0.9, 0.62)),
-        box_from_bottom("Door", BLACK, 0, 0.1, 0.32, (0.7, 0.55, 0.02)),
-        box_from_bottom("Handle", STEEL, 0, 0.6, 0.345, (0.6, 0.025, 0.03)),
-        box_from_bottom("Panel", BLACK, 0, 0.9, -0.27, (0.76, 0.1, 0.08)),
+        box_from_bottom("Plinth", STEEL, 0, 0, 0.0, (w, 0.1, d)),
+        box_from_bottom("SideL", STEEL, -w / 2 + 0.02, 0.1, 0.0, (0.04, 0.76, d)),
+        box_from_bottom("SideR", STEEL, w / 2 - 0.02, 0.1, 0.0, (0.04, 0.76, d)),
+        box_from_bottom("Back", STEEL, 0, 0.1, -d / 2 + 0.02, (w - 0.08, 0.76, 0.04)),
+        box_from_bottom("Top", STEEL, 0, 0.86, 0.0, (w, 0.04, d)),
+        box_from_bottom("Panel", BLACK, 0, 0.9, -0.25, (w, 0.1, 0.08)),
     ]
-    for i, (x, z) in enumerate(((-0.18, -0.12), (0.18, -0.12), (-0.18, 0.14), (0.18, 0.14))):
+    parts += grouped("door_0", box_from_bottom("Door", BLACK, 0, 0.1, d / 2 + 0.01, (0.7, 0.55, 0.02)),
+                     box_from_bottom("Handle", STEEL, 0, 0.6, d / 2 + 0.035, (0.6, 0.025, 0.03)))
+    for i, (x, z) in enumerate(((-0.18, -0.1), (0.18, -0.1), (-0.18, 0.14), (0.18, 0.14))):
         parts.append(cylinder(f"Burner{i}", BLACK, (x, 0.9, z), 0.09, 0.015, 16))
     return parts
 
 
 def microwave() -> list[Part]:
-    return [
-        box_from_bottom("Body", GREY, 0, 0, -0.01, (0.5, 0.3, 0.36)),
-        box_from_bottom("Door", BLACK, -0.06, 0.02, 0.18, (0.36, 0.26, 0.02)),
-        box_from_bottom("Controls", GREY, 0.185, 0.02, 0.18, (0.11, 0.26, 0.02)),
-        box_from_bottom("Handle", STEEL, 0.11, 0.05, 0.2, (0.02, 0.2, 0.02)),
-    ]
+    w, h, d = 0.5, 0.3, 0.34
+    parts = carcass(GREY, w, h, d, t=0.02)
+    parts.append(box_from_bottom("Wall", GREY, 0.12, 0.02, 0.0, (0.02, h - 0.04, d - 0.02)))
+    parts.append(box_from_bottom("Controls", GREY, 0.185, 0.02, d / 2 + 0.01, (0.11, 0.26, 0.02)))
+    parts += grouped("door_0", box_from_bottom("Door", BLACK, -0.06, 0.02, d / 2 + 0.01, (0.36, 0.26, 0.02)),
+                     box_from_bottom("Handle", STEEL, 0.1, 0.05, d / 2 + 0.03, (0.02, 0.2, 0.02)))
+    return parts
 
 
 def dishwasher() -> list[Part]:
-    return [
-        box_from_bottom("Body", STEEL, 0, 0, -0.01, (0.6, 0.85, 0.58)),
-        box_from_bottom("Door", STEEL, 0, 0.08, 0.29, (0.58, 0.7, 0.02)),
-        box_from_bottom("Handle", BLACK, 0, 0.7, 0.31, (0.4, 0.025, 0.02)),
-    ]
+    w, h, d = 0.6, 0.85, 0.56
+    parts = carcass(STEEL, w, h - 0.08, d, y0=0.08, t=0.02)
+    parts.append(box_from_bottom("Plinth", BLACK, 0, 0, 0.0, (w, 0.08, d)))
+    parts += grouped("door_0", box_from_bottom("Door", STEEL, 0, 0.08, d / 2 + 0.01, (0.58, 0.7, 0.02)),
+                     box_from_bottom("Handle", BLACK, 0, 0.7, d / 2 + 0.03, (0.4, 0.025, 0.02)))
+    return parts
 
 
 def kitchen_sink() -> list[Part]:
@@ -230,12 +299,10 @@ def double_bed() -> list[Part]:
 
 
 def nightstand() -> list[Part]:
-    return [
-        box_from_bottom("Body", WOOD, 0, 0.08, -0.01, (0.45, 0.45, 0.38)),
-        box_from_bottom("Drawer", WOOD, 0, 0.33, 0.19, (0.41, 0.17, 0.02)),
-        box_from_bottom("Knob", STEEL, 0, 0.4, 0.21, (0.04, 0.03, 0.02)),
-        *_legs(DARK_WOOD, 0.19, 0.15, 0.08, 0.04),
-    ]
+    w, h, d = 0.45, 0.45, 0.36
+    parts = carcass(WOOD, w, h, d, y0=0.08)
+    parts += drawer("drawer_0", WOOD, STEEL, 0, 0.3, d / 2 + 0.02, 0.41, 0.17, 0.28)
+    return [*parts, *_legs(DARK_WOOD, 0.19, 0.15, 0.08, 0.04)]
 
 
 def office_desk() -> list[Part]:
@@ -449,11 +516,17 @@ def bucket() -> list[Part]:
 
 
 def toolbox() -> list[Part]:
-    return [
-        box_from_bottom("Box", RED, 0, 0, 0, (0.45, 0.2, 0.22)),
-        box_from_bottom("Lid", RED, 0, 0.2, 0, (0.46, 0.03, 0.23)),
-        box_from_bottom("Handle", BLACK, 0, 0.23, 0, (0.2, 0.03, 0.03)),
+    w, h, d, t = 0.45, 0.2, 0.22, 0.01
+    parts = [
+        box_from_bottom("Bottom", RED, 0, 0, 0, (w, t, d)),
+        box_from_bottom("SideL", RED, -w / 2 + t / 2, t, 0, (t, h - t, d)),
+        box_from_bottom("SideR", RED, w / 2 - t / 2, t, 0, (t, h - t, d)),
+        box_from_bottom("Front", RED, 0, t, d / 2 - t / 2, (w - 2 * t, h - t, t)),
+        box_from_bottom("Back", RED, 0, t, -d / 2 + t / 2, (w - 2 * t, h - t, t)),
     ]
+    parts += grouped("lid", box_from_bottom("Lid", RED, 0, h, 0, (w + 0.01, 0.03, d + 0.01)),
+                     box_from_bottom("Handle", BLACK, 0, h + 0.03, 0, (0.2, 0.03, 0.03)))
+    return parts
 
 
 def wrench() -> list[Part]:
@@ -492,9 +565,11 @@ def workbench() -> list[Part]:
 
 
 def washing_machine() -> list[Part]:
+    door = _door_disc()
+    door.group = "door_0"
     return [
         box_from_bottom("Body", WHITE, 0, 0, -0.01, (0.6, 0.85, 0.58)),
-        _door_disc(),
+        door,
         box_from_bottom("Panel", GREY, 0, 0.75, 0.285, (0.6, 0.1, 0.02)),
     ]
 
@@ -502,7 +577,7 @@ def washing_machine() -> list[Part]:
 def _door_disc() -> Part:
     """A porthole door: a disc facing +z on the machine's front."""
     disc = cylinder("Door", GLASS, (0.0, 0.0, 0.0), 0.17, 0.03, 24)
-    turned = Part("Door", GLASS, counts=disc.counts, indices=disc.indices)
+    turned = Part("Door", GLASS, counts=disc.counts, indices=disc.indices, group="door_0")
     for x, y, z in disc.points:  # a quarter turn about x stands the disc up, axis along +z
         turned.add_point(x, 0.4 - z, 0.28 + y)
     return turned
@@ -670,6 +745,22 @@ RECIPES: tuple[Recipe, ...] = (
 )
 
 
+#: asset id -> {moving group: joint} (recipe coordinates; centring shifts the anchors with the parts).
+JOINTS: dict[str, dict[str, Joint]] = {
+    "cabinet_tall_01": {"door_0": Joint("revolute", "Y", (-0.4, 0.9, 0.25), -110.0, 0.0),
+                        "door_1": Joint("revolute", "Y", (0.4, 0.9, 0.25), 0.0, 110.0)},
+    "cabinet_drawers_01": {f"drawer_{i}": Joint("prismatic", "Z", (0.0, 0.16 + i * 0.29, 0.25), 0.0, 0.3) for i in range(3)},
+    "nightstand_01": {"drawer_0": Joint("prismatic", "Z", (0.0, 0.38, 0.2), 0.0, 0.22)},
+    "fridge_01": {"door_0": Joint("revolute", "Y", (0.45, 1.5, 0.37), 0.0, 110.0),
+                  "door_1": Joint("revolute", "Y", (0.45, 0.6, 0.37), 0.0, 110.0)},
+    "oven_01": {"door_0": Joint("revolute", "X", (0.0, 0.1, 0.32), 0.0, 90.0)},
+    "microwave_01": {"door_0": Joint("revolute", "Y", (-0.24, 0.15, 0.19), -110.0, 0.0)},
+    "dishwasher_01": {"door_0": Joint("revolute", "X", (0.0, 0.08, 0.3), 0.0, 90.0)},
+    "washing_machine_01": {"door_0": Joint("revolute", "Y", (-0.17, 0.4, 0.31), -110.0, 0.0)},
+    "toolbox_01": {"lid": Joint("revolute", "X", (0.0, 0.2, -0.115), -80.0, 0.0)},
+}
+
+
 # -- physics authoring -----------------------------------------------------------------------------
 # Every part is solid in its recipe's material unless listed here. A closed box standing for a
 # hollow carcass (a cabinet body, a bed frame) is a ``shell`` of panels of the given thickness; a
@@ -700,16 +791,15 @@ PART_PHYSICS: dict[str, dict[str, PartPhysics]] = {
     "stool_bar_01": {"Base": _shell("steel", 0.003), "Pole": _shell("steel", 0.002), "Seat": _solid("wood")},
     "counter_kitchen_01": {"Body": _shell("mdf", 0.018), "Plinth": _shell("mdf", 0.018), "Handle": _shell("steel", 0.002),
                            "Top": _solid("stone")},
-    "cabinet_tall_01": {"": _solid("wood"), "Side": _solid("mdf"), "Top": _solid("mdf"), "Bottom": _solid("mdf"),
-                        "Back": _solid("plywood"), "Shelf": _solid("mdf"), "Handle": _shell("steel", 0.002)},
+    "cabinet_tall_01": {"": _solid("mdf"), "Back": _solid("plywood"), "Handle": _shell("steel", 0.002)},
     "cabinet_drawers_01": {"": _solid("mdf"), "Pull": _shell("steel", 0.002)},
-    "nightstand_01": {"": _solid("wood"), "Knob": _solid("steel")},
-    "fridge_01": {"Body": _bulk(90), "Fridge": _bulk(250), "Freezer": _bulk(250), "FreezerHandle": _shell("steel", 0.002),
-                  "FridgeHandle": _shell("steel", 0.002), "Liner": _bulk(90)},
-    "oven_01": {"Body": _bulk(150), "Door": _bulk(650), "Handle": _shell("steel", 0.002), "Panel": _bulk(300),
+    "nightstand_01": {"": _solid("wood"), "Pull": _shell("steel", 0.002)},
+    "fridge_01": {"": _bulk(400), "Fridge": _bulk(250), "Freezer": _bulk(250), "FreezerHandle": _shell("steel", 0.002),
+                  "FridgeHandle": _shell("steel", 0.002)},
+    "oven_01": {"": _bulk(450), "Door": _bulk(650), "Handle": _shell("steel", 0.002), "Panel": _bulk(300),
                 "Burner": _bulk(2000)},
-    "microwave_01": {"Body": _bulk(200), "Door": _bulk(800), "Controls": _bulk(500), "Handle": _solid("plastic")},
-    "dishwasher_01": {"Body": _bulk(120), "Door": _bulk(400), "Handle": _solid("plastic")},
+    "microwave_01": {"": _bulk(700), "Door": _bulk(800), "Controls": _bulk(500), "Handle": _solid("plastic")},
+    "dishwasher_01": {"": _bulk(500), "Plinth": _bulk(300), "Door": _bulk(400), "Handle": _solid("plastic")},
     "washing_machine_01": {"Body": _bulk(250), "Door": _bulk(1000), "Panel": _bulk(300)},
     "sink_kitchen_01": {"Cabinet": _shell("mdf", 0.018), "Top": _solid("stone"), "Basin": _shell("stainless_steel", 0.0012),
                         "Faucet": _shell("steel", 0.002), "Spout": _shell("steel", 0.002)},
@@ -730,7 +820,7 @@ PART_PHYSICS: dict[str, dict[str, PartPhysics]] = {
     "knife_block_01": {"Block": _bulk(500), "Handle": _solid("plastic")},
     "television_01": {"Panel": _bulk(250)},
     "tv_stand_01": {"Body": _shell("wood", 0.018), "Leg": _solid("steel")},
-    "toolbox_01": {"Box": _shell("steel", 0.0012), "Lid": _shell("steel", 0.0012), "Handle": _solid("plastic")},
+    "toolbox_01": {"": _shell("steel", 0.001), "Handle": _solid("plastic")},
     "workbench_01": {"Leg": _shell("steel", 0.003)},
     "toilet_01": {"Bowl": _shell("ceramic", 0.01), "Tank": _shell("ceramic", 0.008), "Seat": _bulk(300)},
     "bathtub_01": {"": _shell("ceramic", 0.006)},
@@ -744,8 +834,10 @@ PART_PHYSICS: dict[str, dict[str, PartPhysics]] = {
 MATERIAL_NAMES = {"metal": "steel", "organic": "food"}
 
 
-def part_physics(recipe: "Recipe", part_name: str) -> PartPhysics:
+def part_physics(recipe: "Recipe", part_name: str, group: str = "") -> PartPhysics:
     table = PART_PHYSICS.get(recipe.asset_id, {})
+    if group and part_name.startswith(group + "_"):
+        part_name = part_name[len(group) + 1:]
     prefixes = sorted((p for p in table if part_name.startswith(p)), key=len, reverse=True)
     if prefixes:
         return table[prefixes[0]]
@@ -763,10 +855,15 @@ def asset_bounds(parts: list[Part]) -> tuple[tuple[float, float, float], tuple[f
     return (x0, y0, z0), (x1, y1, z1)
 
 
-def _centred(parts: list[Part]) -> list[Part]:
-    """Shift parts so the whole asset stands on y = 0 centred on x = z = 0 (the library convention)."""
+def centring_shift(parts: list[Part]) -> tuple[float, float, float]:
+    """The translation that stands the asset on y = 0 centred on x = z = 0 (the library convention)."""
     (x0, y0, z0), (x1, _, z1) = asset_bounds(parts)
-    dx, dz = -(x0 + x1) / 2.0, -(z0 + z1) / 2.0
+    return -(x0 + x1) / 2.0, -y0, -(z0 + z1) / 2.0
+
+
+def _centred(parts: list[Part]) -> list[Part]:
+    dx, dy, dz = centring_shift(parts)
+    y0 = -dy
     out = []
     for part in parts:
         moved = replace(part, points=[])
@@ -776,7 +873,7 @@ def _centred(parts: list[Part]) -> list[Part]:
     return out
 
 
-def usda_text(recipe: Recipe, parts: list[Part]) -> str:
+def usda_text(recipe: Recipe, parts: list[Part], shift: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> str:
     from pxr import Gf, Sdf, Usd, UsdGeom, Vt
 
     stage = Usd.Stage.CreateInMemory(f"{recipe.asset_id}.usda")
@@ -793,7 +890,15 @@ def usda_text(recipe: Recipe, parts: list[Part]) -> str:
         if part.collision_for:
             parent = f"/{recipe.asset_id}/Collision"
         if parent != f"/{recipe.asset_id}" and not stage.GetPrimAtPath(parent):
-            UsdGeom.Xform.Define(stage, parent)
+            group = UsdGeom.Xform.Define(stage, parent).GetPrim()
+            joint = JOINTS.get(recipe.asset_id, {}).get(part.group) if part.group else None
+            if joint is not None:
+                anchor = tuple(round(a + d, 4) + 0.0 for a, d in zip(joint.anchor, shift, strict=True))
+                group.CreateAttribute("bp:joint", Sdf.ValueTypeNames.Token, custom=True).Set(joint.kind)
+                group.CreateAttribute("bp:axis", Sdf.ValueTypeNames.Token, custom=True).Set(joint.axis)
+                group.CreateAttribute("bp:anchor", Sdf.ValueTypeNames.Double3, custom=True).Set(Gf.Vec3d(*anchor))
+                group.CreateAttribute("bp:lower", Sdf.ValueTypeNames.Double, custom=True).Set(joint.lower)
+                group.CreateAttribute("bp:upper", Sdf.ValueTypeNames.Double, custom=True).Set(joint.upper)
         mesh = UsdGeom.Mesh.Define(stage, f"{parent}/{part.name}")
         mesh.CreatePointsAttr(Vt.Vec3fArray([Gf.Vec3f(*p) for p in part.points]))
         mesh.CreateFaceVertexCountsAttr(Vt.IntArray(part.counts))
@@ -807,7 +912,7 @@ def usda_text(recipe: Recipe, parts: list[Part]) -> str:
             mesh.CreatePurposeAttr(UsdGeom.Tokens.guide)
             prim.CreateAttribute("bp:collision_for", Sdf.ValueTypeNames.String, custom=True).Set(part.collision_for)
             continue
-        construction, material, value = part_physics(recipe, part.name)
+        construction, material, value = part_physics(recipe, part.name, part.group)
         prim.CreateAttribute("bp:construction", Sdf.ValueTypeNames.Token, custom=True).Set(construction)
         if material:
             prim.CreateAttribute("bp:material", Sdf.ValueTypeNames.Token, custom=True).Set(material)
@@ -855,11 +960,13 @@ def build(out_dir: Path = DEFAULT_OUT) -> list[Path]:
     (out_dir / "LICENSE").write_text(LICENSE_NOTE.replace("This asset was", "Every asset in this folder was"))
     written = []
     for recipe in RECIPES:
-        parts = _centred(recipe.build())
+        raw = recipe.build()
+        shift = centring_shift(raw)
+        parts = _centred(raw)
         folder = out_dir / recipe.asset_id
         folder.mkdir(exist_ok=True)
         usd_path = folder / f"{recipe.asset_id}.usda"
-        usd_path.write_text(usda_text(recipe, parts))
+        usd_path.write_text(usda_text(recipe, parts, shift))
         (folder / "metadata.json").write_text(json.dumps(metadata(recipe, parts), indent=2, sort_keys=True) + "\n")
         (folder / "LICENSE").write_text(LICENSE_NOTE)
         written.append(usd_path)
