@@ -113,7 +113,8 @@ def _assemble(bucket: Bucket, ws: Workspace, env: Stage2Env, manifest: Manifest,
     placed, box = build_scene(scene_key=scene_key, local_path=ws.path(scene_key), manifest=manifest, layout=layout, sources=sources)
     stage = Usd.Stage.Open(str(ws.path(scene_key)))
     centers = {p.id: p.placement.center for p in placed}
-    problems = check_scene(stage, centers, {p.id for p in placed if p.source.articulated})
+    resting = {frozenset((o.id, o.support_id)) for o in manifest.objects if o.support_id}
+    problems = check_scene(stage, centers, {p.id for p in placed if p.source.articulated}, resting)
     bypass = env_bool("BYPASS_QUALITY_GATES", False)
     passed = not problems
     ws.publish(scene_key, content_type="text/plain")
