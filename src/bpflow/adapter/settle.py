@@ -66,8 +66,18 @@ def model_triangles(model: Path) -> np.ndarray:
     return np.vstack([p.triangles for p in parts]) if parts else np.zeros((0, 3, 3))
 
 
+#: A seat is flat when the surface under the whole footprint varies by at most this (m).
+FLAT_TOL = 0.004
+
+
 def _ok(rest: Rest) -> bool:
     return rest.covered and rest.stable
+
+
+def _flat(rest: Rest) -> bool:
+    """The best seat: the whole footprint on one level (a bbox footprint may hold a narrower base
+    than the box, so a seat that is only stable around the box centre can still tip the object)."""
+    return rest.covered and rest.spread <= FLAT_TOL
 
 
 def _search(field: HeightField, u: float, v: float, hx: float, hz: float, rel: float,
@@ -79,14 +89,17 @@ def _search(field: HeightField, u: float, v: float, hx: float, hz: float, rel: f
     if grid.size == 0:
         return None
     order = np.argsort(np.hypot(grid[:, 0] - u, grid[:, 1] - v))
+    fallback: tuple[float, float, Rest] | None = None
     for a, b in grid[order]:
         fp = Footprint(float(a), float(b), hx, hz, rel)
         if not all(footprints_clear(fp, other, ITEM_GAP) for other in taken):
             continue
         rest = field.rest(float(a), float(b), hx, hz, rel)
-        if _ok(rest):
+        if _flat(rest):
             return float(a), float(b), rest
-    return None
+        if fallback is None and _ok(rest):
+            fallback = (float(a), float(b), rest)
+    return fallback
 
 
 def settle_on_supports(items: list[Materialized], model_of: Callable[[Materialized], Path]) -> list[Settled]:
@@ -117,7 +130,7 @@ def settle_on_supports(items: list[Materialized], model_of: Callable[[Materializ
         mine = taken.setdefault(support_id, [])
         rest = field.rest(u, v, hx, hz, rel)
         nu, nv = u, v
-        if not _ok(rest) or not all(footprints_clear(Footprint(u, v, hx, hz, rel), o, ITEM_GAP) for o in mine):
+        if not _flat(rest) or not all(footprints_clear(Footprint(u, v, hx, hz, rel), o, ITEM_GAP) for o in mine):
             found = _search(field, u, v, hx, hz, rel, mine)
             if found is not None:
                 nu, nv, rest = found

@@ -31,6 +31,7 @@ from bpflow.stage2.inputs import load_layout, load_manifest, read_json_optional,
 from bpflow.stage2.layout import Layout
 from bpflow.stage2.manifest import Manifest
 from bpflow.stage2.placement import resolve_placement
+from bpflow.stage2.swing import clamp_swings
 from bpflow.stage2.workspace import Workspace
 from bpflow.storage import Bucket
 
@@ -112,6 +113,10 @@ def _assemble(bucket: Bucket, ws: Workspace, env: Stage2Env, manifest: Manifest,
     scene_key = f"{env.usd}/scene.usda"
     placed, box = build_scene(scene_key=scene_key, local_path=ws.path(scene_key), manifest=manifest, layout=layout, sources=sources)
     stage = Usd.Stage.Open(str(ws.path(scene_key)))
+    clamps = clamp_swings(stage, {p.id: p.prim_path for p in placed}, {p.id for p in placed if p.source.articulated},
+                          box.lo, box.hi, manifest.up_axis)
+    if clamps:
+        stage.GetRootLayer().Save()
     centers = {p.id: p.placement.center for p in placed}
     resting = {frozenset((o.id, o.support_id)) for o in manifest.objects if o.support_id}
     problems = check_scene(stage, centers, {p.id for p in placed if p.source.articulated}, resting)
@@ -139,6 +144,7 @@ def _assemble(bucket: Bucket, ws: Workspace, env: Stage2Env, manifest: Manifest,
         "room": {"min": list(box.lo), "max": list(box.hi), "wall_thickness_m": box.thickness, "source": box.source},
         "quality_gate": {"gate": GATE, "passed": passed, "problems": len(problems), "bypassed": report["bypassed"]},
         "articulation_warnings": art_problems,
+        "joint_clamps": [c.to_dict() for c in clamps],
     }
     for p in problems:
         log_json(action="quality_problem", **p)

@@ -1,0 +1,111 @@
+"""Door swing against the room: a hinged part may open only as far as the room lets it.
+
+A cabinet backed into a corner cannot open its door 110°: the door would pass through the side
+wall (or the fridge next to it). Once the scene is assembled, every revolute joint's part is
+swept from closed toward its open limit in small steps; the first step at which a point of the
+part leaves the room or enters another object's box is where a real door would stop, so the
+limit is set just before it (written as an override in ``scene.usda``). Prismatic drawers slide
+straight out of the front, where placement already keeps the door clearance free.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pxr import Gf, Usd, UsdGeom, UsdPhysics
+
+STEP_DEG = 2.0
+MARGIN_DEG = 2.0
+#: How far a swept point may pass a wall or neighbour box before it counts as a hit (m).
+TOLERANCE = 0.005
+
+
+@dataclass(frozen=True)
+class Clamp:
+    object_id: str
+    joint: str
+    before_deg: float
+    after_deg: float
+    blocked_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"object_id": self.object_id, "joint": self.joint, "before_deg": round(self.before_deg, 3),
+                "after_deg": round(self.after_deg, 3), "blocked_by": self.blocked_by}
+
+
+def _points(bbox: Gf.BBox3d) -> np.ndarray:
+    """A 3×3×3 grid over an oriented box, in world space."""
+    rng, m = bbox.GetRange(), bbox.GetMatrix()
+    lo, hi = rng.GetMin(), rng.GetMax()
+    pts = [m.Transform(Gf.Vec3d(lo[0] + (hi[0] - lo[0]) * a, lo[1] + (hi[1] - lo[1]) * b, lo[2] + (hi[2] - lo[2]) * c))
+           for a in (0, 0.5, 1) for b in (0, 0.5, 1) for c in (0, 0.5, 1)]
+    return np.array([list(p) for p in pts], dtype=float)
+
+
+def _rotate(points: np.ndarray, pivot: np.ndarray, axis: np.ndarray, angle: float) -> np.ndarray:
+    k = axis / np.linalg.norm(axis)
+    v = points - pivot
+    c, s = math.cos(angle), math.sin(angle)
+    return pivot + v * c + np.cross(k, v) * s + np.outer(v @ k, k) * (1 - c)
+
+
+def _hit(points: np.ndarray, room_lo: np.ndarray, room_hi: np.ndarray, horizontal: list[int],
+         others: dict[str, tuple[np.ndarray, np.ndarray]]) -> str | None:
+    for axis in horizontal:
+        if (points[:, axis] < room_lo[axis] - TOLERANCE).any() or (points[:, axis] > room_hi[axis] + TOLERANCE).any():
+            return "wall"
+    for oid, (lo, hi) in others.items():
+        inside = ((points > lo + TOLERANCE) & (points < hi - TOLERANCE)).all(axis=1)
+        if inside.any():
+            return oid
+    return None
+
+
+def clamp_swings(stage: Usd.Stage, objects: dict[str, str], articulated: set[str], room_lo: tuple[float, float, float],
+                 room_hi: tuple[float, float, float], up_axis: str) -> list[Clamp]:
+    """Limit every revolute joint of the ``articulated`` objects (``objects``: id → prim path)
+    to the swing the room allows; returns what was changed."""
+    cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
+    xf = UsdGeom.XformCache()
+    boxes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for oid, path in objects.items():
+        rng = cache.ComputeWorldBound(stage.GetPrimAtPath(path)).ComputeAlignedRange()
+        boxes[oid] = (np.array(list(rng.GetMin())), np.array(list(rng.GetMax())))
+    horizontal = [0, 2] if up_axis == "Y" else [0, 1]
+    lo, hi = np.array(room_lo, dtype=float), np.array(room_hi, dtype=float)
+    out: list[Clamp] = []
+    for oid in sorted(articulated):
+        prim = stage.GetPrimAtPath(objects[oid])
+        joints = prim.GetChild("Joints")
+        others = {k: v for k, v in boxes.items() if k != oid}
+        for jp in joints.GetChildren() if joints else []:
+            if not jp.IsA(UsdPhysics.RevoluteJoint):
+                continue
+            joint = UsdPhysics.RevoluteJoint(jp)
+            body0, body1 = joint.GetBody0Rel().GetTargets(), joint.GetBody1Rel().GetTargets()
+            if not body0 or not body1:
+                continue
+            base, part = stage.GetPrimAtPath(body0[0]), stage.GetPrimAtPath(body1[0])
+            to_world = xf.GetLocalToWorldTransform(base)
+            pivot = np.array(list(to_world.Transform(Gf.Vec3d(*joint.GetLocalPos0Attr().Get()))))
+            letter = str(joint.GetAxisAttr().Get() or "X")
+            axis = np.array(list(to_world.TransformDir(Gf.Vec3d(*(1.0 if c == letter else 0.0 for c in "XYZ")))))
+            lower, upper = float(joint.GetLowerLimitAttr().Get()), float(joint.GetUpperLimitAttr().Get())
+            opening = upper if abs(upper) >= abs(lower) else lower
+            points = _points(cache.ComputeWorldBound(part))
+            allowed, blocker = abs(opening), ""
+            angle = STEP_DEG
+            while angle <= abs(opening) + 1e-9:
+                what = _hit(_rotate(points, pivot, axis, math.radians(math.copysign(angle, opening))), lo, hi, horizontal, others)
+                if what is not None:
+                    allowed, blocker = max(0.0, angle - STEP_DEG - MARGIN_DEG), what
+                    break
+                angle += STEP_DEG
+            if allowed < abs(opening):
+                limit = math.copysign(allowed, opening)
+                (joint.GetUpperLimitAttr() if opening == upper else joint.GetLowerLimitAttr()).Set(float(limit))
+                out.append(Clamp(oid, jp.GetName(), opening, limit, blocker))
+    return out
