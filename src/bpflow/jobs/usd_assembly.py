@@ -31,6 +31,7 @@ from bpflow.stage2.inputs import load_layout, load_manifest, read_json_optional,
 from bpflow.stage2.layout import Layout
 from bpflow.stage2.manifest import Manifest
 from bpflow.stage2.placement import resolve_placement
+from bpflow.stage2.physics_gate import POLICIES, REPORT_NAME, decide, run_gate
 from bpflow.stage2.swing import clamp_swings
 from bpflow.stage2.workspace import Workspace
 from bpflow.storage import Bucket
@@ -148,6 +149,19 @@ def _assemble(bucket: Bucket, ws: Workspace, env: Stage2Env, manifest: Manifest,
     }
     for p in problems:
         log_json(action="quality_problem", **p)
+    policy = env_str("PHYSICS_ACCEPTANCE", "strict")
+    if policy not in POLICIES:
+        raise ValidationFailed(f"PHYSICS_ACCEPTANCE must be one of {list(POLICIES)}, got {policy!r}", code="invalid_env", field="PHYSICS_ACCEPTANCE")
+    if policy != "off" and (passed or bypass):
+        raw_manifest = read_json_optional(bucket, f"{env.assets}/scene_manifest.json")
+        physics = run_gate(ws.path(scene_key), raw_manifest if isinstance(raw_manifest, dict) else None,
+                           read_json_optional(bucket, f"{env.assets}/simready_physics.json"), env.scene_id)
+        physics.update(policy=policy, written_by=stamp())
+        bucket.write_json(f"{env.usd}/{REPORT_NAME}", physics)
+        summary["physics_acceptance"] = {"policy": policy, "passed": physics["passed"], "report": f"{env.usd}/{REPORT_NAME}",
+                                         "summary": physics["summary"], "failures": physics["failures"]}
+        log_json(action="physics_acceptance", passed=physics["passed"], **physics["summary"])
+        summary["physics_acceptance"]["body"] = physics
     return summary, passed or bypass
 
 
@@ -190,7 +204,14 @@ def _main() -> int:
     }
     if not convert_only:
         body["scene_usda"] = f"{env.usd}/scene.usda"
+    physics = body.get("physics_acceptance")
+    if isinstance(physics, dict):
+        physics_body = physics.pop("body")
+        if physics["policy"] == "strict" and not physics["passed"]:
+            body["status"] = "failed"
     bucket.write_json(f"{env.usd}/usd_assembly_manifest.json", body)
+    if isinstance(physics, dict):
+        decide(physics["policy"], physics_body)  # a failing scene ends here, with its report written
     log_json(action="complete" if ok else "quality_gate_failed", convert_only=convert_only)
     return 0 if ok else EXIT_FAILED
 

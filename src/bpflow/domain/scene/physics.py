@@ -42,7 +42,7 @@ PHYSICS: dict[str, PhysicsRow] = {
     "appliance": _static(30, 130), "oven": _static(30, 130), "stove": _static(30, 130),
     "dishwasher": _static(30, 80), "washer": _static(50, 110), "dryer": _static(30, 80),
     "microwave": _static(8, 25), "centrifuge": _static(8, 40),
-    "sofa": _static(30, 130), "tv_stand": _static(15, 80), "bookshelf": _static(15, 90), "shelf": _static(8, 70),
+    "sofa": _static(20, 130), "tv_stand": _static(15, 80), "bookshelf": _static(15, 90), "shelf": _static(8, 70),
     "bed": _static(40, 150), "hospital_bed": _static(60, 200), "wardrobe": _static(40, 160),
     "dresser": _static(25, 110), "nightstand": _static(5, 35), "desk": _static(15, 90), "table": _static(10, 70),
     "filing_cabinet": _static(15, 70), "lab_bench": _static(50, 250), "fume_hood": _static(100, 400),

@@ -205,6 +205,9 @@ def build_spec(scene: SceneSpec) -> tuple[mujoco.MjSpec, dict[str, dict[str, Any
                     armature=0.01,
                 )
                 joints.append((jname, child.name, j))
+                # UsdPhysics joints leave collisionEnabled false: the bodies a joint connects do not
+                # collide (MuJoCo's parent filter skips it here, the base being welded to the world)
+                spec.add_exclude(bodyname1=base.name, bodyname2=child.name)
             names[obj.id] = {"body": base.name, "joints": joints}
     return spec, names
 
