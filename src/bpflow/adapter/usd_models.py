@@ -147,7 +147,10 @@ def thin_covering_usd(dims: Dims) -> str:
 MAX_ANISOTROPY = 1.25
 #: A uniformly scaled asset whose longest side comes out under this fraction of the planned
 #: longest side is the wrong shape for the slot: it is not used.
-MIN_MAIN_EXTENT = 0.5
+MIN_MAIN_EXTENT = 0.4
+#: Library assets are modelled at real size: one that keeps its own proportions is never blown
+#: up past it (a generic slot bigger than the thing just leaves room around it).
+MAX_UNIFORM_SCALE = 1.0
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ def choose_fit(info: AssetInfo, dims: Dims, max_height: float | None = None) -> 
         if aniso <= MAX_ANISOTROPY:
             fits.append(Fit(turn, (ratios[0], ratios[1], ratios[2]), dims, aniso, "stretch"))
             continue
-        s = min(ratios[0], ratios[2])  # the footprint stays inside the planned one
+        s = min(ratios[0], ratios[2], MAX_UNIFORM_SCALE)  # the footprint stays inside the planned one
         if max_height is not None and s * size[1] > max_height:
             s = max_height / size[1]
         fits.append(Fit(turn, (s, s, s), (s * size[0], s * size[1], s * size[2]), aniso, "uniform"))

@@ -58,7 +58,7 @@ class Recipe:
 
 # -- articulated assets ------------------------------------------------------------------------
 # A body with moving parts is authored as a hollow carcass of panels plus one group per moving part
-# (``Moving/<part>``: its panel(s) and handle), and a joint row saying how the group moves. The
+# (meshes tagged ``bp:moving_part = "<part>"``: its panel(s) and handle) and a joint in ``Articulation/<part>`` saying how it moves. The
 # interactive stage turns these groups into links: the inside stays open, neighbouring doors keep
 # the gap they are modelled with, and a 3-drawer cabinet has the 3 drawers it shows.
 
@@ -885,20 +885,22 @@ def usda_text(recipe: Recipe, parts: list[Part], shift: tuple[float, float, floa
     Usd.ModelAPI(root.GetPrim()).SetAssetName(recipe.asset_id)
     root.GetPrim().SetCustomDataByKey("bpflow:license", LICENSE_ID)
     root.GetPrim().SetCustomDataByKey("bpflow:category", recipe.category)
+    for group, joint in JOINTS.get(recipe.asset_id, {}).items():
+        if not any(p.group == group for p in parts):
+            continue
+        if not stage.GetPrimAtPath(f"/{recipe.asset_id}/Articulation"):
+            UsdGeom.Scope.Define(stage, f"/{recipe.asset_id}/Articulation")
+        spec = UsdGeom.Scope.Define(stage, f"/{recipe.asset_id}/Articulation/{group}").GetPrim()
+        anchor = tuple(round(a + d, 4) + 0.0 for a, d in zip(joint.anchor, shift, strict=True))
+        spec.CreateAttribute("bp:joint", Sdf.ValueTypeNames.Token, custom=True).Set(joint.kind)
+        spec.CreateAttribute("bp:axis", Sdf.ValueTypeNames.Token, custom=True).Set(joint.axis)
+        spec.CreateAttribute("bp:anchor", Sdf.ValueTypeNames.Double3, custom=True).Set(Gf.Vec3d(*anchor))
+        spec.CreateAttribute("bp:lower", Sdf.ValueTypeNames.Double, custom=True).Set(joint.lower)
+        spec.CreateAttribute("bp:upper", Sdf.ValueTypeNames.Double, custom=True).Set(joint.upper)
     for part in parts:
-        parent = f"/{recipe.asset_id}/Moving/{part.group}" if part.group else f"/{recipe.asset_id}"
-        if part.collision_for:
-            parent = f"/{recipe.asset_id}/Collision"
-        if parent != f"/{recipe.asset_id}" and not stage.GetPrimAtPath(parent):
-            group = UsdGeom.Xform.Define(stage, parent).GetPrim()
-            joint = JOINTS.get(recipe.asset_id, {}).get(part.group) if part.group else None
-            if joint is not None:
-                anchor = tuple(round(a + d, 4) + 0.0 for a, d in zip(joint.anchor, shift, strict=True))
-                group.CreateAttribute("bp:joint", Sdf.ValueTypeNames.Token, custom=True).Set(joint.kind)
-                group.CreateAttribute("bp:axis", Sdf.ValueTypeNames.Token, custom=True).Set(joint.axis)
-                group.CreateAttribute("bp:anchor", Sdf.ValueTypeNames.Double3, custom=True).Set(Gf.Vec3d(*anchor))
-                group.CreateAttribute("bp:lower", Sdf.ValueTypeNames.Double, custom=True).Set(joint.lower)
-                group.CreateAttribute("bp:upper", Sdf.ValueTypeNames.Double, custom=True).Set(joint.upper)
+        parent = f"/{recipe.asset_id}/Collision" if part.collision_for else f"/{recipe.asset_id}"
+        if part.collision_for and not stage.GetPrimAtPath(parent):
+            UsdGeom.Xform.Define(stage, parent)
         mesh = UsdGeom.Mesh.Define(stage, f"{parent}/{part.name}")
         mesh.CreatePointsAttr(Vt.Vec3fArray([Gf.Vec3f(*p) for p in part.points]))
         mesh.CreateFaceVertexCountsAttr(Vt.IntArray(part.counts))
@@ -908,6 +910,8 @@ def usda_text(recipe: Recipe, parts: list[Part], shift: tuple[float, float, floa
         mesh.CreateExtentAttr(Vt.Vec3fArray([Gf.Vec3f(*low), Gf.Vec3f(*high)]))
         mesh.CreateDisplayColorAttr(Vt.Vec3fArray([Gf.Vec3f(*part.color)]))
         prim = mesh.GetPrim()
+        if part.group:
+            prim.CreateAttribute("bp:moving_part", Sdf.ValueTypeNames.Token, custom=True).Set(part.group)
         if part.collision_for:
             mesh.CreatePurposeAttr(UsdGeom.Tokens.guide)
             prim.CreateAttribute("bp:collision_for", Sdf.ValueTypeNames.String, custom=True).Set(part.collision_for)

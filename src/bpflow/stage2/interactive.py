@@ -187,18 +187,18 @@ def build_interactive_authored(
 
     source = Usd.Stage.Open(str(simready_local))
     src_root = source.GetDefaultPrim()
-    group_paths = [p.group_path for p in parts]
+    member_paths = {path for p in parts for path in p.members}
     pairs = usd_parts_with_prims(source, up_axis, src_root)
-    moving = {p.name: [(m, prim) for m, prim in pairs if prim.GetPath().HasPrefix(p.group_path)] for p in parts}
-    still = [(m, prim) for m, prim in pairs if not any(prim.GetPath().HasPrefix(g) for g in group_paths)]
+    moving = {p.name: [(m, prim) for m, prim in pairs if prim.GetPath() in p.members] for p in parts}
+    still = [(m, prim) for m, prim in pairs if prim.GetPath() not in member_paths]
 
     stage, root = new_stage(out_local, up_axis)
     UsdPhysics.ArticulationRootAPI.Apply(root)
     rel = relative_asset_path(out_key, simready_key)
     base = stage.DefinePrim("/Root/Base")
     base.GetReferences().AddReference(rel)
-    for group in group_paths:  # the moving groups leave the base
-        stage.OverridePrim(Sdf.Path("/Root/Base").AppendPath(group.MakeRelativePath(src_root.GetPath()))).SetActive(False)
+    for member in sorted(member_paths):  # the moving parts' meshes leave the base
+        stage.OverridePrim(Sdf.Path("/Root/Base").AppendPath(member.MakeRelativePath(src_root.GetPath()))).SetActive(False)
     UsdPhysics.RigidBodyAPI.Apply(base).CreateKinematicEnabledAttr(False)
     part_masses = {p.name: _group_mass(moving[p.name], total_mass, 0.1 / len(parts)) for p in parts}
     moving_mass = sum(m.mass for m in part_masses.values() if m is not None)
@@ -221,8 +221,9 @@ def build_interactive_authored(
         UsdPhysics.RigidBodyAPI.Apply(body)
         _author_mass(body, part_masses[part.name], total_mass * 0.1 / len(parts))
         visual = UsdGeom.Xform.Define(stage, f"/Root/Parts/{part.name}/Geom")
-        visual.GetPrim().GetReferences().AddReference(rel, part.group_path)
         visual.AddTransformOp(UsdGeom.XformOp.PrecisionDouble).Set(part.parent_matrix)
+        for member in part.members:  # each mesh, with the colliders simready put on it
+            stage.DefinePrim(visual.GetPath().AppendChild(member.name)).GetReferences().AddReference(rel, member)
         if material:
             UsdShade.MaterialBindingAPI.Apply(body).Bind(material, UsdShade.Tokens.weakerThanDescendants, "physics")
         schema = UsdPhysics.RevoluteJoint if part.joint == "revolute" else UsdPhysics.PrismaticJoint

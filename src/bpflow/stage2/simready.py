@@ -176,6 +176,11 @@ def build_simready(
     else:
         density = choose_density(obj.kind, obj.material_hint, volume)
         mass = max(volume.volume_m3 * density.density_kg_m3, 1e-3)
+        hint = obj.physics_hints.get("mass_kg")
+        if density.source == "default" and isinstance(hint, (int, float)) and not isinstance(hint, bool) and 0 < hint < 1e4:
+            # no table knows the thing, the planner does: its typical mass beats a guessed density
+            mass = float(hint)
+            density = DensityChoice(mass / max(volume.volume_m3, 1e-12), "planner_mass", density.material, "physics_hints.mass_kg")
         props = _mass_props(parts, None, mass)
     verdict = mass_verdict(row, mass)
     surface = surface_for(density.material)
