@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps test bench demo clean
+.PHONY: install system-deps test bench bench-physics demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: install system-deps
 bench: install
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.demo
+
+# The physics acceptance batch: 30 prompts over 10 room types, simulated in MuJoCo (figures in bench/results.json).
+bench-physics: install
+	$(BIN)/python -m bench.physics
 
 # One text request through every stage this build has, on the embedded default (./bpflow-data/demo).
 demo: install

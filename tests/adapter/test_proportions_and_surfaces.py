@@ -83,3 +83,18 @@ def test_bowl_planned_on_the_oven_panel_drops_to_the_cooktop(materializer: Mater
         assert cooktop - 1e-3 <= item.obj.position[1] <= cooktop + 0.02  # on the cooktop (or a burner), not 0.9
         assert item.obj.surface_local_se2 is not None
     assert moved[0].moved_m > 0.05  # off the back panel
+
+
+def test_furniture_reuses_the_right_kind_rather_than_another_kind() -> None:
+    lib = "package://bpflow/assets/library"
+    chairs = {f"{lib}/chair_dining_01/chair_dining_01.usda", f"{lib}/chair_office_01/chair_office_01.usda",
+              f"{lib}/armchair_01/armchair_01.usda"}
+    o = planned("c4", "chair_004", "chair", (0.45, 0.9, 0.5), role="static")
+    d = select_asset(o, "dining_room", package_entries(), None, RetrievalSettings(mode="lexical_primary"), chairs,
+                     lambda p: True)
+    assert d.selected is not None and d.selected.path in chairs and d.duplicate_reused  # not the bar stool
+    washer = planned("w2", "washer", "washer", (0.6, 0.85, 0.6), role="articulated_appliance")
+    used = {f"{lib}/washing_machine_01/washing_machine_01.usda"}
+    d = select_asset(washer, "laundry", package_entries(), None, RetrievalSettings(mode="lexical_primary"), used,
+                     lambda p: True)
+    assert d.selected is not None and "washing_machine_01" in d.selected.path  # not the dishwasher

@@ -612,7 +612,10 @@ def safety_cone() -> list[Part]:
 
 
 def apple() -> list[Part]:
-    return [sphere("Fruit", RED, (0.0, 0.04, 0.0), 0.04, 14, 8), cylinder("Stem", DARK_WOOD, (0, 0.078, 0), 0.004, 0.015, 6)]
+    # a sphere with its bottom flattened (a real apple sits on its base, it does not roll away)
+    profile = [(0.0, 0.0), (0.016, 0.0), (0.028, 0.008), (0.037, 0.022), (0.04, 0.04), (0.037, 0.058), (0.028, 0.072),
+               (0.015, 0.079), (0.0, 0.08)]
+    return [lathe("Fruit", RED, profile, 14), cylinder("Stem", DARK_WOOD, (0, 0.078, 0), 0.004, 0.015, 6)]
 
 
 def tv_remote() -> list[Part]:

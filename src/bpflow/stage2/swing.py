@@ -4,8 +4,8 @@ A cabinet backed into a corner cannot open its door 110°: the door would pass t
 wall (or the fridge next to it). Once the scene is assembled, every revolute joint's part is
 swept from closed toward its open limit in small steps; the first step at which a point of the
 part leaves the room or enters another object's box is where a real door would stop, so the
-limit is set just before it (written as an override in ``scene.usda``). Prismatic drawers slide
-straight out of the front, where placement already keeps the door clearance free.
+limit is set just before it (written as an override in ``scene.usda``). Drawers (prismatic
+joints) are swept the same way along their slide.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 from pxr import Gf, Usd, UsdGeom, UsdPhysics
 
 STEP_DEG = 2.0
+STEP_M = 0.01
 MARGIN_DEG = 2.0
 #: How far a swept point may pass a wall or neighbour box before it counts as a hit (m).
 TOLERANCE = 0.005
@@ -64,6 +65,10 @@ def _hit(points: np.ndarray, room_lo: np.ndarray, room_hi: np.ndarray, horizonta
     return None
 
 
+def _units_per_metre(stage: Usd.Stage) -> float:
+    return 1.0 / float(UsdGeom.GetStageMetersPerUnit(stage) or 1.0)
+
+
 def clamp_swings(stage: Usd.Stage, objects: dict[str, str], articulated: set[str], room_lo: tuple[float, float, float],
                  room_hi: tuple[float, float, float], up_axis: str) -> list[Clamp]:
     """Limit every revolute joint of the ``articulated`` objects (``objects``: id → prim path)
@@ -82,9 +87,10 @@ def clamp_swings(stage: Usd.Stage, objects: dict[str, str], articulated: set[str
         joints = prim.GetChild("Joints")
         others = {k: v for k, v in boxes.items() if k != oid}
         for jp in joints.GetChildren() if joints else []:
-            if not jp.IsA(UsdPhysics.RevoluteJoint):
+            revolute = jp.IsA(UsdPhysics.RevoluteJoint)
+            if not revolute and not jp.IsA(UsdPhysics.PrismaticJoint):
                 continue
-            joint = UsdPhysics.RevoluteJoint(jp)
+            joint = UsdPhysics.RevoluteJoint(jp) if revolute else UsdPhysics.PrismaticJoint(jp)
             body0, body1 = joint.GetBody0Rel().GetTargets(), joint.GetBody1Rel().GetTargets()
             if not body0 or not body1:
                 continue
@@ -96,14 +102,19 @@ def clamp_swings(stage: Usd.Stage, objects: dict[str, str], articulated: set[str
             lower, upper = float(joint.GetLowerLimitAttr().Get()), float(joint.GetUpperLimitAttr().Get())
             opening = upper if abs(upper) >= abs(lower) else lower
             points = _points(cache.ComputeWorldBound(part))
+            step = STEP_DEG if revolute else STEP_M * _units_per_metre(stage)
+            margin = MARGIN_DEG if revolute else 0.0
             allowed, blocker = abs(opening), ""
-            angle = STEP_DEG
-            while angle <= abs(opening) + 1e-9:
-                what = _hit(_rotate(points, pivot, axis, math.radians(math.copysign(angle, opening))), lo, hi, horizontal, others)
+            amount = step
+            while amount <= abs(opening) + 1e-9:
+                signed = math.copysign(amount, opening)
+                moved = (_rotate(points, pivot, axis, math.radians(signed)) if revolute
+                         else points + axis / np.linalg.norm(axis) * signed)
+                what = _hit(moved, lo, hi, horizontal, others)
                 if what is not None:
-                    allowed, blocker = max(0.0, angle - STEP_DEG - MARGIN_DEG), what
+                    allowed, blocker = max(0.0, amount - step - margin), what
                     break
-                angle += STEP_DEG
+                amount += step
             if allowed < abs(opening):
                 limit = math.copysign(allowed, opening)
                 (joint.GetUpperLimitAttr() if opening == upper else joint.GetLowerLimitAttr()).Set(float(limit))

@@ -38,7 +38,7 @@ PHYSICS: dict[str, PhysicsRow] = {
     # heavy or fixed furniture and appliances
     "counter": _static(40, 350), "island": _static(60, 400), "sink": _static(15, 150),
     "refrigerator": _static(50, 160), "fridge": _static(50, 160), "freezer": _static(40, 120),
-    "display_fridge": _static(80, 300), "cabinet": _static(20, 130), "tool_cabinet": _static(30, 160),
+    "display_fridge": _static(80, 300), "cabinet": _static(10, 130), "tool_cabinet": _static(30, 160),
     "appliance": _static(30, 130), "oven": _static(30, 130), "stove": _static(30, 130),
     "dishwasher": _static(30, 80), "washer": _static(50, 110), "dryer": _static(30, 80),
     "microwave": _static(8, 25), "centrifuge": _static(8, 40),
@@ -51,13 +51,13 @@ PHYSICS: dict[str, PhysicsRow] = {
     "vanity": _static(15, 90), "medical_cart": _static(10, 60), "barrel": _static(5, 70),
     "floor_lamp": _static(2, 12), "plant": _static(2, 30), "television": _static(4, 30), "monitor": _static(2, 10),
     # light furniture a robot can push or carry
-    "chair": _dyn(3, 16), "stool": _dyn(2, 15), "armchair": _dyn(10, 50), "office_chair": _dyn(8, 25),
+    "chair": _dyn(2, 25), "stool": _dyn(2, 15), "armchair": _dyn(10, 50), "office_chair": _dyn(5, 25),
     "coffee_table": _dyn(8, 45), "side_table": _dyn(3, 20), "pallet": _dyn(10, 40), "crate": _dyn(2, 25),
     "hand_truck": _dyn(5, 25), "safety_cone": _dyn(0.5, 5), "shopping_cart": _dyn(8, 35), "iv_stand": _dyn(2, 12),
     # containers: their inside is the point
     "trash_bin": _dyn(0.3, 8, True), "laundry_basket": _dyn(0.3, 4, True), "basket": _dyn(0.2, 4, True),
     "bin": _dyn(0.3, 8, True), "bucket": _dyn(0.3, 4, True), "mug": _dyn(0.15, 0.7, True),
-    "cup": _dyn(0.1, 0.6, True), "glass": _dyn(0.08, 0.6, True), "bowl": _dyn(0.1, 1.5, True),
+    "cup": _dyn(0.1, 0.6, True), "glass": _dyn(0.08, 0.8, True), "bowl": _dyn(0.1, 1.5, True),
     "pot": _dyn(0.5, 4, True), "vase": _dyn(0.2, 4, True), "beaker": _dyn(0.05, 0.5, True),
     "jar": _dyn(0.1, 2), "kettle": _dyn(0.4, 3),
     # things carried by hand
@@ -65,7 +65,7 @@ PHYSICS: dict[str, PhysicsRow] = {
     "pan": _dyn(0.4, 3.5), "book": _dyn(0.1, 2.5), "box": _dyn(0.2, 12), "toolbox": _dyn(1, 15),
     "lamp": _dyn(0.5, 5), "wrench": _dyn(0.05, 1.2), "tool": _dyn(0.05, 1.5), "utensil": _dyn(0.01, 0.2),
     "knife": _dyn(0.05, 0.4), "fruit": _dyn(0.05, 0.5), "pillow": _dyn(0.2, 2.0), "towel": _dyn(0.1, 1.5),
-    "remote": _dyn(0.05, 0.3), "phone": _dyn(0.1, 0.35), "keyboard": _dyn(0.3, 1.5), "mouse": _dyn(0.05, 0.25),
+    "remote": _dyn(0.05, 0.35), "phone": _dyn(0.1, 0.35), "keyboard": _dyn(0.3, 1.5), "mouse": _dyn(0.05, 0.3),
     "laptop": _dyn(0.8, 3.5), "block": _dyn(0.4, 3.5), "board": _dyn(0.2, 2.5), "alarm_clock": _dyn(0.08, 0.8),
     "can": _dyn(0.02, 0.6),
 }
@@ -76,7 +76,7 @@ ALIASES: dict[str, str] = {"trash_can": "trash_bin", "wastebasket": "trash_bin",
 
 #: Rows for categories the table does not know, by how the object is used.
 MANIPULABLE_DEFAULT = PhysicsRow((0.005, 30.0), dynamic=True)
-STATIC_DEFAULT = PhysicsRow((1.0, 500.0), dynamic=False)
+STATIC_DEFAULT = PhysicsRow((0.05, 500.0), dynamic=False)
 ARTICULATED_ROLES = frozenset({"articulated_furniture", "articulated_appliance"})
 MOVABLE_ROLES = frozenset({"manipulable_object", "deformable_object", "clutter"})
 
