@@ -83,7 +83,8 @@ def scene_for(bucket: LocalBucket, scene_id: str, prompt: str, home: Path) -> di
         if result.exit_code != 0:
             report = _read(bucket, f"scenes/{scene_id}/usd/physics_report.json") if job == "usd-assembly-job" else None
             return {"scene_id": scene_id, "prompt": prompt, "ok": False, "failed_job": job,
-                    "error": result.stderr_tail[-600:], "report": report, "seconds": time.monotonic() - started}
+                    "error": f"exit {result.exit_code}: {result.stderr_tail[-600:]}{result.stdout_tail[-600:]}", "report": report,
+                    "seconds": time.monotonic() - started}
     return {"scene_id": scene_id, "prompt": prompt, "ok": True, "seconds": time.monotonic() - started,
             "report": _read(bucket, f"scenes/{scene_id}/usd/physics_report.json")}
 

@@ -108,6 +108,15 @@ def settle_on_supports(items: list[Materialized], model_of: Callable[[Materializ
     fields: dict[str, HeightField | None] = {}
     taken: dict[str, list[Footprint]] = {}
     out: list[Settled] = []
+    pending: dict[str, dict[str, Footprint]] = {}
+    for item in items:  # every supported object's planned spot, in its support's frame
+        sid = item.obj.parent_support_id or ""
+        if sid in by_id and sid not in FLOOR_IDS:
+            sup = by_id[sid].obj
+            frame = Footprint(sup.position[0], sup.position[2], 0.0, 0.0, yaw_of(sup.rotation))
+            pu, pv = frame.to_local(item.obj.position[0], item.obj.position[2])
+            pending.setdefault(sid, {})[item.obj.id] = Footprint(pu, pv, item.obj.dimensions[0] / 2, item.obj.dimensions[2] / 2,
+                                                                 yaw_of(item.obj.rotation) - yaw_of(sup.rotation))
     for item in items:
         obj = item.obj
         support_id = obj.parent_support_id or ""
@@ -127,7 +136,9 @@ def settle_on_supports(items: list[Materialized], model_of: Callable[[Materializ
         u, v = frame.to_local(obj.position[0], obj.position[2])
         rel = yaw_of(obj.rotation) - s_yaw
         hx, hz = obj.dimensions[0] / 2.0, obj.dimensions[2] / 2.0
-        mine = taken.setdefault(support_id, [])
+        settled = taken.setdefault(support_id, [])
+        # clear of what already settled here, and of where the others on this support still stand
+        mine = settled + [fp for oid, fp in pending.get(support_id, {}).items() if oid != obj.id]
         rest = field.rest(u, v, hx, hz, rel)
         nu, nv = u, v
         if not _flat(rest) or not all(footprints_clear(Footprint(u, v, hx, hz, rel), o, ITEM_GAP) for o in mine):
@@ -138,7 +149,8 @@ def settle_on_supports(items: list[Materialized], model_of: Callable[[Materializ
                 log.warning("object %s: no stable spot on %s; resting at the highest point under it", obj.id, support_id)
         if not math.isfinite(rest.height):
             continue
-        mine.append(Footprint(nu, nv, hx, hz, rel))
+        settled.append(Footprint(nu, nv, hx, hz, rel))
+        pending.get(support_id, {}).pop(obj.id, None)
         wx, wz = frame.to_world(nu, nv)
         y = top_of_frame + rest.height
         se2 = {"x": round(nu, 6), "z": round(nv, 6), "yaw_rad": round(rel, 6)}

@@ -102,7 +102,7 @@ def _side_doors(axes: Axes, w: float, h: float, d: float, count: int, limit: flo
                 lower=lower,
                 upper=upper,
                 center=_vec(axes, center_x, 0.0, d / 2 - t / 2),
-                size=_size(axes, door_w, h, t),
+                size=_size(axes, door_w, h - 2 * DOOR_GAP, t),  # clear of the floor it stands on
                 pivot=_vec(axes, hinge_x, 0.0, d / 2),
                 mass_fraction=DOOR_MASS_FRACTION / count,
             )

@@ -62,6 +62,34 @@ def _vec3f(v: tuple[float, float, float]) -> Gf.Vec3f:
     return Gf.Vec3f(*map(float, v))
 
 
+def _root_joint(stage: Usd.Stage, scope: Sdf.Path, base: Usd.Prim) -> None:
+    """The fixed joint holding the base to the world (the assembly anchors it where the object stands)."""
+    fixed = UsdPhysics.FixedJoint.Define(stage, scope.AppendChild("RootJoint"))
+    fixed.CreateBody1Rel().SetTargets([base.GetPath()])
+    fixed.CreateLocalPos0Attr(Gf.Vec3f(0, 0, 0))
+    fixed.CreateLocalRot0Attr(Gf.Quatf(1, 0, 0, 0))
+    fixed.CreateLocalPos1Attr(Gf.Vec3f(0, 0, 0))
+    fixed.CreateLocalRot1Attr(Gf.Quatf(1, 0, 0, 0))
+
+
+def _define_joint(stage: Usd.Stage, scope: Sdf.Path, name: str, kind: str, axis: str, limits: tuple[float, float],
+                  base: Usd.Prim, body: Usd.Prim, pos0: tuple[float, float, float],
+                  pos1: tuple[float, float, float]) -> UsdPhysics.Joint:
+    """One limited revolute/prismatic joint from ``base`` to ``body`` (anchor given in each body)."""
+    schema = UsdPhysics.RevoluteJoint if kind == "revolute" else UsdPhysics.PrismaticJoint
+    joint = schema.Define(stage, scope.AppendChild(f"{name}_joint"))
+    joint.CreateAxisAttr(axis)
+    joint.CreateLowerLimitAttr(float(limits[0]))
+    joint.CreateUpperLimitAttr(float(limits[1]))
+    joint.CreateBody0Rel().SetTargets([base.GetPath()])
+    joint.CreateBody1Rel().SetTargets([body.GetPath()])
+    joint.CreateLocalPos0Attr(_vec3f(pos0))
+    joint.CreateLocalRot0Attr(Gf.Quatf(1, 0, 0, 0))
+    joint.CreateLocalPos1Attr(_vec3f(pos1))
+    joint.CreateLocalRot1Attr(Gf.Quatf(1, 0, 0, 0))
+    return joint
+
+
 def build_interactive(
     *,
     object_id: str,
@@ -83,12 +111,7 @@ def build_interactive(
     material = UsdShade.Material(stage.GetPrimAtPath("/Root/Base/Looks/PhysicsMaterial"))
 
     joints_scope = UsdGeom.Scope.Define(stage, "/Root/Joints")
-    fixed = UsdPhysics.FixedJoint.Define(stage, joints_scope.GetPath().AppendChild("RootJoint"))
-    fixed.CreateBody1Rel().SetTargets([base.GetPath()])
-    fixed.CreateLocalPos0Attr(Gf.Vec3f(0, 0, 0))
-    fixed.CreateLocalRot0Attr(Gf.Quatf(1, 0, 0, 0))
-    fixed.CreateLocalPos1Attr(Gf.Vec3f(0, 0, 0))
-    fixed.CreateLocalRot1Attr(Gf.Quatf(1, 0, 0, 0))
+    _root_joint(stage, joints_scope.GetPath(), base)
 
     records: list[JointRecord] = []
     UsdGeom.Xform.Define(stage, "/Root/Parts")
@@ -101,17 +124,8 @@ def build_interactive(
         UsdPhysics.CollisionAPI.Apply(geom.GetPrim())
         if material:
             UsdShade.MaterialBindingAPI.Apply(body).Bind(material, UsdShade.Tokens.weakerThanDescendants, "physics")
-        schema = UsdPhysics.RevoluteJoint if part.joint == "revolute" else UsdPhysics.PrismaticJoint
-        joint = schema.Define(stage, joints_scope.GetPath().AppendChild(f"{part.name}_joint"))
-        joint.CreateAxisAttr(part.axis)
-        joint.CreateLowerLimitAttr(float(part.lower))
-        joint.CreateUpperLimitAttr(float(part.upper))
-        joint.CreateBody0Rel().SetTargets([base.GetPath()])
-        joint.CreateBody1Rel().SetTargets([body.GetPath()])
-        joint.CreateLocalPos0Attr(_vec3f(part.pivot))
-        joint.CreateLocalRot0Attr(Gf.Quatf(1, 0, 0, 0))
-        joint.CreateLocalPos1Attr(_vec3f(tuple(p - c for p, c in zip(part.pivot, part.center))))  # type: ignore[arg-type]
-        joint.CreateLocalRot1Attr(Gf.Quatf(1, 0, 0, 0))
+        joint = _define_joint(stage, joints_scope.GetPath(), part.name, part.joint, part.axis, (part.lower, part.upper),
+                              base, body, part.pivot, tuple(p - c for p, c in zip(part.pivot, part.center)))  # type: ignore[arg-type]
         set_custom(body, "bp:part", part.name, Sdf.ValueTypeNames.String)
         records.append(JointRecord(part.name, part.joint, part.axis, part.lower, part.upper, str(joint.GetPath()).replace("/Root/", "", 1), part.center, part.size, part.pivot))
     set_custom(root, "bp:object_id", object_id, Sdf.ValueTypeNames.String)
@@ -207,12 +221,7 @@ def build_interactive_authored(
     material = UsdShade.Material(stage.GetPrimAtPath("/Root/Base/Looks/PhysicsMaterial"))
 
     joints_scope = UsdGeom.Scope.Define(stage, "/Root/Joints")
-    fixed = UsdPhysics.FixedJoint.Define(stage, joints_scope.GetPath().AppendChild("RootJoint"))
-    fixed.CreateBody1Rel().SetTargets([base.GetPath()])
-    for attr in (fixed.CreateLocalPos0Attr, fixed.CreateLocalPos1Attr):
-        attr(Gf.Vec3f(0, 0, 0))
-    for attr in (fixed.CreateLocalRot0Attr, fixed.CreateLocalRot1Attr):
-        attr(Gf.Quatf(1, 0, 0, 0))
+    _root_joint(stage, joints_scope.GetPath(), base)
 
     records: list[JointRecord] = []
     UsdGeom.Xform.Define(stage, "/Root/Parts")
@@ -226,17 +235,9 @@ def build_interactive_authored(
             stage.DefinePrim(visual.GetPath().AppendChild(member.name)).GetReferences().AddReference(rel, member)
         if material:
             UsdShade.MaterialBindingAPI.Apply(body).Bind(material, UsdShade.Tokens.weakerThanDescendants, "physics")
-        schema = UsdPhysics.RevoluteJoint if part.joint == "revolute" else UsdPhysics.PrismaticJoint
-        joint = schema.Define(stage, joints_scope.GetPath().AppendChild(f"{part.name}_joint"))
-        joint.CreateAxisAttr(part.axis)
-        joint.CreateLowerLimitAttr(float(part.lower))
-        joint.CreateUpperLimitAttr(float(part.upper))
-        joint.CreateBody0Rel().SetTargets([base.GetPath()])
-        joint.CreateBody1Rel().SetTargets([body.GetPath()])
-        joint.CreateLocalPos0Attr(_vec3f(part.anchor))
-        joint.CreateLocalRot0Attr(Gf.Quatf(1, 0, 0, 0))
-        joint.CreateLocalPos1Attr(_vec3f(part.anchor))  # the part's frame is the object's at rest
-        joint.CreateLocalRot1Attr(Gf.Quatf(1, 0, 0, 0))
+        # the part's frame is the object's at rest: the anchor is the same point in both bodies
+        joint = _define_joint(stage, joints_scope.GetPath(), part.name, part.joint, part.axis, (part.lower, part.upper),
+                              base, body, part.anchor, part.anchor)
         set_custom(body, "bp:part", part.name, Sdf.ValueTypeNames.String)
         records.append(JointRecord(part.name, part.joint, part.axis, part.lower, part.upper,
                                    str(joint.GetPath()).replace("/Root/", "", 1), part.center, part.size, part.anchor))

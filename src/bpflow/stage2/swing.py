@@ -37,13 +37,15 @@ class Clamp:
                 "after_deg": round(self.after_deg, 3), "blocked_by": self.blocked_by}
 
 
-def _points(bbox: Gf.BBox3d) -> np.ndarray:
-    """A 3×3×3 grid over an oriented box, in world space."""
+def _points(bbox: Gf.BBox3d, spacing: float = 0.03) -> np.ndarray:
+    """A grid over an oriented box (at most ``spacing`` apart, corners included), in world space:
+    dense enough that a neighbour's corner cannot slip between two samples of a door."""
     rng, m = bbox.GetRange(), bbox.GetMatrix()
-    lo, hi = rng.GetMin(), rng.GetMax()
-    pts = [m.Transform(Gf.Vec3d(lo[0] + (hi[0] - lo[0]) * a, lo[1] + (hi[1] - lo[1]) * b, lo[2] + (hi[2] - lo[2]) * c))
-           for a in (0, 0.5, 1) for b in (0, 0.5, 1) for c in (0, 0.5, 1)]
-    return np.array([list(p) for p in pts], dtype=float)
+    lo, hi = np.array(list(rng.GetMin())), np.array(list(rng.GetMax()))
+    axes = [np.linspace(lo[i], hi[i], max(2, min(40, int(np.ceil((hi[i] - lo[i]) / spacing)) + 1))) for i in range(3)]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    mat = np.array(m, dtype=float)  # row-vector convention
+    return np.hstack([grid, np.ones((len(grid), 1))]) @ mat[:, :3]
 
 
 def _rotate(points: np.ndarray, pivot: np.ndarray, axis: np.ndarray, angle: float) -> np.ndarray:
