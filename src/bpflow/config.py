@@ -904,6 +904,9 @@ class Settings(BaseSettings):
     enable_scene_generation_scheduler: TrueOnlyBool = _setting(
         "ENABLE_SCENE_GENERATION_SCHEDULER", False, group=FLAGS, doc="Daily scene-generation schedule (off by default)."
     )
+    enable_delivery_integrity_audit: TrueOnlyBool = _setting(
+        "ENABLE_DELIVERY_INTEGRITY_AUDIT", False, group=FLAGS, doc="Weekly delivery checksum audit schedule (off by default)."
+    )
 
     # ---------------------------------------------------------------- secrets
     bpflow_api_token: SecretStr | None = _secret("BPFLOW_API_TOKEN", "Bearer token required by the HTTP API when set.")
