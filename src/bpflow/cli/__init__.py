@@ -129,7 +129,7 @@ def validate(
 
 # -- operator commands: status, runs, rerun, logs -------------------------------------------------
 #: Errors about the thing asked for (exit 1); any other BpflowError is a usage error (exit 2).
-_SUBJECT_FAILURES = frozenset({"scene_not_found", "run_not_found", "not_implemented", "trigger_missing", "rerun_unsupported", "runtime_not_initialised"})
+_SUBJECT_FAILURES = frozenset({"schedule_not_installed", "scene_not_found", "run_not_found", "not_implemented", "trigger_missing", "rerun_unsupported", "runtime_not_initialised"})
 
 
 def _ops_fail(exc: BpflowError, as_json: bool) -> None:
@@ -164,6 +164,21 @@ def runs(
 
     try:
         raise typer.Exit(runs_command(workflow=workflow, status=status_, scene=scene, limit=limit, json_output=json_output))
+    except BpflowError as exc:
+        _ops_fail(exc, json_output)
+
+
+@app.command()
+def schedules(
+    action: Annotated[Optional[str], typer.Argument(metavar="[pause|resume]", help="Pause or resume WORKFLOW's schedule.")] = None,
+    workflow: Annotated[Optional[str], typer.Argument(metavar="[WORKFLOW]", help="A schedule row's workflow.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Every schedule: cron, time zone, enabled/paused, last and next run (local and UTC)."""
+    from bpflow.cli.schedules_cmd import schedules_command
+
+    try:
+        raise typer.Exit(schedules_command(action=action, workflow=workflow, json_output=json_output))
     except BpflowError as exc:
         _ops_fail(exc, json_output)
 
