@@ -26,6 +26,7 @@ test: install system-deps
 bench: install
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.demo
+	$(BIN)/python -m bench.automation
 
 # One text request through every stage this build has, on the embedded default (./bpflow-data/demo).
 demo: install

@@ -44,7 +44,7 @@ def test_tampered_and_missing_files_fail_the_audit_and_are_reported(make_runtime
     b.delete("deliveries/zeta/2026-01/b.json")
 
     status, error = run_audit(rt)
-    assert status == "ERROR" and "Delivery integrity audit failed" in str(error)
+    assert status == "ERROR" and "Delivery integrity audit execution failed" in str(error)
     report = reports(rt)[-1]
     assert report["bundle_count"] == 3 and report["pass_count"] == 2 and report["fail_count"] == 1
     by = {x["bundle_id"]: x for x in report["bundles"]}

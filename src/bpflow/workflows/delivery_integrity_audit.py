@@ -5,14 +5,23 @@ under the audit prefix. Reference: spec-maintenance-queues-retrieval-policy.md Â
 
 from __future__ import annotations
 
-from bpflow import observe
-from bpflow.blocks.jobs import run_job
+from bpflow.blocks.jobs import JobOutcome
+from bpflow.blocks.maintenance import MaintenanceWords, run_maintenance_job
 from bpflow.blocks.timeouts import stage_timeout
 from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobFailed, JobTimeout
 
 NAME = "delivery-integrity-audit"
 JOB = "dataset-delivery-integrity-audit-job"
+
+
+def _detail(result: JobOutcome) -> str:
+    err = result.job_error or {}
+    if err.get("message"):
+        return str(err["message"])
+    return "integrity failures found (see the audit report)" if result.exit_code == 1 else f"exit code {result.exit_code}"
+
+
+WORDS = MaintenanceWords("Delivery integrity audit", "Audit execution timed out after {seconds}s", _detail)
 
 
 @workflow(NAME, timeout_seconds=stage_timeout(NAME, JOB) + 300)
@@ -25,16 +34,6 @@ def delivery_integrity_audit(run: Run) -> Outcome:
         "MAX_BUNDLES": run.param("max_bundles", "MAX_BUNDLES", "100"),
         "MAX_FILES_PER_BUNDLE": run.param("max_files_per_bundle", "MAX_FILES_PER_BUNDLE", "0"),
     }
-    report = {"workflow": NAME, "job": JOB, "delivery_bucket": bucket}
-    observe.emit("maintenance_job", event="start", **report, **{k.lower(): v for k, v in options.items()})
-    result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env={"BUCKET": bucket, **options}, retry="maintenance")
-    if result.timed_out:
-        observe.emit("maintenance_job", event="timeout", **report, execution=result.execution_id, error=f"Audit execution timed out after {result.timeout_seconds:.0f}s")
-        raise JobTimeout(f"Delivery integrity audit timed out: {result.execution_id}")
-    if result.failed:
-        err = result.job_error or {}
-        message = err.get("message") or ("integrity failures found (see the audit report)" if result.exit_code == 1 else f"exit code {result.exit_code}")
-        observe.emit("maintenance_job", event="failed", **report, execution=result.execution_id, error=message)
-        raise JobFailed(f"Delivery integrity audit failed: {result.execution_id} - {message}", code="delivery_integrity_failed")
-    observe.emit("maintenance_job", event="complete", **report)
+    result = run_maintenance_job(run, NAME, JOB, report={"workflow": NAME, "job": JOB, "delivery_bucket": bucket}, options=options,
+                                 env={"BUCKET": bucket}, words=WORDS)
     return Outcome.success(f"Delivery integrity audit triggered for bucket {bucket}", execution=result.execution_id)
