@@ -208,3 +208,27 @@ def test_the_schedule_fires_at_nine_new_york_across_dst_and_two_firings_make_one
     for fired, day in expected.items():
         summary = rt.bucket.read_json(f"{P}/runs/{day}/run_summary.json")
         assert summary["status"] == "PAUSED" and summary["run_id"] == f"{WF}:0 9 * * *@{fired}"
+
+
+def test_the_llm_rewords_a_prompt_and_any_failure_keeps_the_base_prompt() -> None:
+    import json as _json
+
+    from bpflow.config import load_settings
+    from bpflow.domain.automation.llm import make_expander
+    from tests.textgen.openai_local_server import chat, running, server_error
+
+    with running() as server:
+        settings = load_settings({"OPENAI_API_KEY": "sk-local-test", "OPENAI_BASE_URL": server.openai_base_url})
+        assert make_expander(load_settings({}), "openai_primary", max_attempts=2) is None  # no key: no LLM at all
+        expand = make_expander(settings, "openai_primary", max_attempts=2, timeout=10)
+        base = choose_prompt("2026-08-01", 1, "openai_primary", []).base_prompt
+        room = base.split(" with ", 1)[0].split()[-1]
+        server.script_chat(chat(_json.dumps({"prompt": f"A sunlit {room} where a robot tidies up"})))
+        cand = choose_prompt("2026-08-01", 1, "openai_primary", [], expand=expand)
+        assert cand.used_llm and cand.prompt == f"A sunlit {room} where a robot tidies up" and cand.llm_provider == "openai"
+        assert cand.base_prompt == base and server.received()[0]["body"]["messages"][1]["content"] == base
+
+        server.script_chat(server_error(), chat(_json.dumps({"prompt": "a spaceship bridge"})))
+        fallback = choose_prompt("2026-08-01", 1, "openai_primary", [], expand=expand)
+        assert not fallback.used_llm and fallback.prompt == base and fallback.llm_attempts == 2
+        assert fallback.llm_failure_reason == "openai:room_dropped"
