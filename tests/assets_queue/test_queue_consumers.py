@@ -218,3 +218,32 @@ def test_a_replication_item_naming_a_path_outside_assets_copies_nothing(tmp_path
     wait_until(lambda: finished_runs("asset-replication-pipeline"), timeout=60)
     run = finished_runs("asset-replication-pipeline")[0]
     assert run.status == "ERROR"
+
+
+def test_the_minilm_consumer_writes_vectors_the_retrieval_finds_by_meaning(make_runtime: Any) -> None:
+    """The real MiniLM model (offline) through the queue: the catalog's vectors rank a paraphrase first."""
+    from bpflow.adapter.ann import AnnIndex
+    from bpflow.adapter.embeddings import MiniLMEmbedder
+
+    rt = make_runtime(ENABLE_ASSET_EMBEDDING="true", TEXT_ASSET_EMBEDDING_BACKEND="minilm", HF_HUB_OFFLINE="1")
+    b = rt.bucket
+    texts = {"mug": "a ceramic coffee mug with a handle", "fridge": "a tall steel refrigerator with two doors",
+             "sofa": "a soft three seat couch for the living room", "plant": "a green potted houseplant"}
+    assets = [{"asset_id": f"text::sem::{k}", "descriptor_text": v, "class_name": k, "usd_path": f"scenes/sem/assets/{k}/model.usd"}
+              for k, v in texts.items()]
+    b.write_json(f"{EMB.queue}/sem.json", {"scene_id": "sem", "assets": assets})
+    wait_until(lambda: b.exists(f"{EMB.processed}/sem.json") or b.exists(f"{EMB.failed}/sem.json"), timeout=300)
+    assert b.read_json(f"{EMB.processed}/sem.json")["result"]["upserted"] == 4
+    catalog = Catalog.open(rt.settings.database_url)
+    try:
+        rows = [r for r in catalog.rows("assets-v1") if r.asset_id.startswith("text::sem::")]
+    finally:
+        catalog.close()
+    assert {r.embedding_model for r in rows} == {"all-MiniLM-L6-v2"} and all(r.embedding.shape == (384,) for r in rows)
+    import numpy as np
+
+    index = AnnIndex(rows, np.stack([r.embedding for r in rows]))
+    embedder = MiniLMEmbedder()
+    for query, expected in (("a cup for drinking tea", "mug"), ("a fridge to keep food cold", "fridge"), ("somewhere comfortable to sit", "sofa"), ("a flower in a pot", "plant")):
+        (best, _score), *_ = index.search(embedder.embed([query])[0], 1)
+        assert best.asset_id == f"text::sem::{expected}", query
