@@ -40,6 +40,7 @@ def filed(bucket: Any, root: str) -> int:
 
 
 def main() -> int:
+    only = sys.argv[1] if len(sys.argv) > 1 else "all"  # "queues" skips the (slow) batch
     home = Path(tempfile.mkdtemp(prefix="bpflow-bench-auto-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("BPFLOW_")}
     env.update(OFFLINE, BPFLOW_HOME=str(home), BPFLOW_SCAN_INTERVAL_SECONDS="0", BPFLOW_LOG_LEVEL="WARNING",
@@ -76,15 +77,22 @@ def main() -> int:
             b.write_json(f"automation/asset_replication/queue/{i:05d}.json", {"scene_id": f"r{i}", "assets": [{"files": files}]})
         wait_for(lambda: filed(b, "automation/asset_replication") == n, 900)
         results["replicate_items_per_s"] = round(n / (time.perf_counter() - t0), 1)
+        # Let the runs of the duplicate-free events settle (skips after the work) before going on.
+        wait_for(lambda: not DBOS.list_workflows(status=["PENDING", "ENQUEUED"]), 300)
 
-        scenes = [{"schema_version": "v1", "scene_id": f"bench_b20_{i:02d}", "source_mode": "text", "text_backend": "internal",
-                   "prompt": PROMPTS[i % 4], "quality_tier": "standard", "seed_count": 1} for i in range(20)]
-        b.write_json("batches/bench20/manifest.json", {"scenes": scenes})
-        t0 = time.perf_counter()
-        run_id = rt.dispatcher.start_manual("scene-batch", {"manifest_object": "batches/bench20/manifest.json", "poll_seconds": 1}).run_ids[0]
-        result = DBOS.retrieve_workflow(run_id).get_result()
-        results["batch_20_wall_s"] = round(time.perf_counter() - t0, 1)
-        results["batch_20_failed"] = result.get("failed")
+        if only != "queues":
+            scenes = [{"schema_version": "v1", "scene_id": f"bench_b20_{i:02d}", "source_mode": "text", "text_backend": "internal",
+                       "prompt": PROMPTS[i % 4], "quality_tier": "standard", "seed_count": 1} for i in range(20)]
+            b.write_json("batches/bench20/manifest.json", {"scenes": scenes})
+            t0 = time.perf_counter()
+            run_id = rt.dispatcher.start_manual("scene-batch", {"manifest_object": "batches/bench20/manifest.json", "poll_seconds": 1}).run_ids[0]
+            try:
+                DBOS.retrieve_workflow(run_id).get_result()
+            except Exception as exc:  # noqa: BLE001 - a failed scene still gives a wall time; the count says so
+                print(f"batch ended with an error: {exc}")
+            results["batch_20_wall_s"] = round(time.perf_counter() - t0, 1)
+            report = b.read_json("batches/bench20/batch_report.json")
+            results["batch_20_failed"] = report["failed"]
     finally:
         rt.shutdown()
     out = HERE / "results.json"

@@ -109,12 +109,18 @@ def finish(bucket: Bucket, paths: QueuePaths, key: str, held: Claim, result: dic
 
 
 def drain(bucket: Bucket, paths: QueuePaths, first: str | None, limit: int) -> Iterator[str]:
-    """The queue objects a consumer run should try: its own object first, then the backlog."""
+    """The queue objects a consumer run should try: its own object first, then the backlog
+    from its own position on, wrapping around, so consumers started together by a burst spread
+    over the backlog instead of all racing for its head."""
     seen: set[str] = set()
     if first:
         seen.add(first)
         yield first
-    for key in pending(bucket, paths, limit):
+    backlog = pending(bucket, paths, 10_000)
+    if first:
+        at = sum(1 for k in backlog if k < first)
+        backlog = backlog[at:] + backlog[:at]
+    for key in backlog:
         if len(seen) >= limit:
             return
         if key not in seen:
