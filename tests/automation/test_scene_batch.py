@@ -12,7 +12,7 @@ from typing import Any
 from dbos import DBOS
 
 from tests.conftest import runtime_env, wait_until
-from tests.source.conftest import OFFLINE_STAGE1, request_body, stage1_only  # noqa: F401 - fixture
+from tests.source.conftest import OFFLINE_STAGE1, request_body
 
 WF = "scene-batch"
 PROMPTS = ["a kitchen with a fridge, a table and two mugs", "an office with a desk, a chair and a monitor",
@@ -40,7 +40,7 @@ def max_overlap(runs: list[Any]) -> int:
     return best
 
 
-def test_a_batch_of_20_scenes_completes_with_bounded_parallelism(make_runtime: Any, stage1_only: None, tmp_path: Path) -> None:  # noqa: F811
+def test_a_batch_of_20_scenes_completes_with_bounded_parallelism(make_runtime: Any, stage1_only: None, tmp_path: Path) -> None:
     rt = make_runtime(**OFFLINE_STAGE1)
     scenes = [request_body(f"b20_{i:02d}", prompt=PROMPTS[i % len(PROMPTS)]) for i in range(20)]
     rt.bucket.write_json("batches/b20/manifest.json", {"scenes": scenes})
@@ -90,7 +90,7 @@ def test_a_manifest_that_is_not_json_fails_clearly_and_writes_only_its_report(ma
     assert status == "ERROR" and "Manifest scene list is empty" in str(error)
 
 
-def test_invalid_entries_are_reported_and_never_written_while_the_rest_run(make_runtime: Any, stage1_only: None) -> None:  # noqa: F811
+def test_invalid_entries_are_reported_and_never_written_while_the_rest_run(make_runtime: Any, stage1_only: None) -> None:
     rt = make_runtime(**OFFLINE_STAGE1)
     rt.bucket.write_json("scenes/taken/prompts/scene_request.json", request_body("taken", prompt="somebody else's kitchen with a mug"))
     taken_before = rt.bucket.read("scenes/taken/prompts/scene_request.json")

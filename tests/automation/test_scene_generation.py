@@ -10,7 +10,7 @@ from typing import Any
 from dbos import DBOS
 
 from tests.conftest import wait_until
-from tests.source.conftest import OFFLINE_STAGE1, stage1_only  # noqa: F401 - fixture
+from tests.source.conftest import OFFLINE_STAGE1
 
 WF = "scene-generation-pipeline"
 FAST_RETRY = "max_retries: 2\nbase_delay_seconds: 0.2\nmax_delay_seconds: 1\nbackoff_factor: 2\n"
@@ -24,7 +24,7 @@ def run_generation(rt: Any, payload: dict[str, Any]) -> tuple[str, Any]:
     return "ERROR", status.error
 
 
-def test_generated_scenes_go_through_the_source_orchestrator(make_runtime: Any, stage1_only: None) -> None:  # noqa: F811
+def test_generated_scenes_go_through_the_source_orchestrator(make_runtime: Any, stage1_only: None) -> None:
     rt = make_runtime(**OFFLINE_STAGE1)
     status, result = run_generation(rt, {"scenes_per_run": 2})
     assert status == "SUCCESS" and result["message"] == "Generated 2 scenes successfully"

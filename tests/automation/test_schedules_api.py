@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.conftest import make_api  # noqa: F401 - fixture
 
 
-def test_schedules_are_listed_and_paused_from_the_api_and_the_dashboard(make_api: Any) -> None:  # noqa: F811
+def test_schedules_are_listed_and_paused_from_the_api_and_the_dashboard(make_api: Any) -> None:
     api = make_api(ENABLE_TEXT_AUTONOMY_DAILY="true", BPFLOW_API_TOKEN="tok-sched-1")
     rows = {r["workflow"]: r for r in api.client.get("/api/schedules").json()}
     assert rows["text-autonomy-daily"]["state"] == "active" and rows["text-autonomy-daily"]["next_run"]["utc"]

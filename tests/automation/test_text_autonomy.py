@@ -21,7 +21,7 @@ from bpflow.engine.schedules import fire_times
 from bpflow.errors import ConfigError
 from bpflow.storage.local import LocalBucket
 from tests.conftest import wait_until
-from tests.source.conftest import OFFLINE_STAGE1, stage1_only  # noqa: F401 - fixture
+from tests.source.conftest import OFFLINE_STAGE1
 
 P = "automation/text_daily"
 WF = "text-autonomy-daily"
@@ -114,7 +114,7 @@ def test_the_emitter_emits_once_per_date_and_keeps_other_state_keys(tmp_path: Pa
 
 
 # -- on the runtime ------------------------------------------------------------------------------------
-def test_a_daily_run_emits_its_quota_through_the_source_orchestrator(make_runtime: Any, stage1_only: None) -> None:  # noqa: F811
+def test_a_daily_run_emits_its_quota_through_the_source_orchestrator(make_runtime: Any, stage1_only: None) -> None:
     rt = make_runtime(**BASE_ENV, TEXT_DAILY_QUOTA="2")
     status, result = run_daily(rt, "2026-03-10")
     assert status == "SUCCESS", result
@@ -142,7 +142,7 @@ def test_a_daily_run_emits_its_quota_through_the_source_orchestrator(make_runtim
     assert {k.key.split("/")[1] for k in b.list("scenes/")} == set(index["scene_ids"])
 
 
-def test_three_failed_days_pause_the_loop_until_the_marker_is_removed(make_runtime: Any, stage1_only: None) -> None:  # noqa: F811
+def test_three_failed_days_pause_the_loop_until_the_marker_is_removed(make_runtime: Any, stage1_only: None) -> None:
     rt = make_runtime(**BASE_ENV, TEXT_DAILY_QUOTA="1", TEXT_AUTONOMY_SEED_COUNT="17")  # the orchestrator rejects 17 seeds
     b = rt.bucket
     for n, day in enumerate(("2026-06-01", "2026-06-02", "2026-06-03"), start=1):
