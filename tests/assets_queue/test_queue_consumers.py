@@ -134,6 +134,7 @@ def test_a_queue_object_that_is_not_json_is_filed_as_failed_and_nothing_else_mov
     wait_until(lambda: b.exists(f"{EMB.failed}/broken.json"), timeout=120)
     result = b.read_json(f"{EMB.failed}/broken.json")
     assert result["result"]["errors"][0].startswith("invalid_json:")
+    wait_until(lambda: finished_runs("asset-embedding-pipeline"), timeout=60)
     assert not b.exists(key)
     assert b.read("scenes/keep/assets/obj/model.usd") == b"#usda 1.0\n"
 
@@ -247,3 +248,18 @@ def test_the_minilm_consumer_writes_vectors_the_retrieval_finds_by_meaning(make_
     for query, expected in (("a cup for drinking tea", "mug"), ("a fridge to keep food cold", "fridge"), ("somewhere comfortable to sit", "sofa"), ("a flower in a pot", "plant")):
         (best, _score), *_ = index.search(embedder.embed([query])[0], 1)
         assert best.asset_id == f"text::sem::{expected}", query
+
+
+def test_an_item_claimed_by_a_consumer_that_died_is_taken_over_and_processed_once(embedding_rt: Any) -> None:
+    """A worker killed mid-item leaves its claim and the queue object; once the claim has
+    expired, the next event for the object processes it (exactly once)."""
+    rt = embedding_rt
+    b = rt.bucket
+    key = f"{EMB.queue}/orphan.json"
+    b.write_json(EMB.claim_key(key), {"run_id": "killed-worker", "expires_at": 1.0})  # long expired
+    b.write_json(key, embedding_item(7))
+    wait_until(lambda: b.exists(f"{EMB.processed}/orphan.json"), timeout=120)
+    assert not b.exists(EMB.claim_key(key)) and not b.exists(key)
+    records = [r for r in job_log_records(rt, "asset-embedding-job") if r.get("queue_object") == key and r.get("action") == "item_processed"]
+    assert len(records) == 1
+    wait_until(lambda: [w for w in finished_runs("asset-embedding-pipeline") if w.status == "SUCCESS"], timeout=60)
