@@ -18,10 +18,11 @@ from bpflow.blocks.jobs import run_job
 from bpflow.blocks.routing import RegionRouter
 from bpflow.blocks.timeouts import stage_timeout
 from bpflow.config import parse_bool
+from bpflow.domain.automation.daily import publish_request
 from bpflow.domain.automation.generation import COMPLETE_MARKER, FAILED_MARKER, PREFIX, run_dir
 from bpflow.engine.durable import step
 from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import PreconditionFailed, StageFailed, ValidationFailed
+from bpflow.errors import StageFailed, ValidationFailed
 from bpflow.runners.base import check_available, job_module
 
 NAME = "scene-generation-pipeline"
@@ -37,10 +38,7 @@ def _job_healthy(_region: str) -> bool:
 
 
 def _publish(run: Run, folder: str, scene_id: str) -> str:
-    body = run.bucket.read_json(f"{folder}/requests/{scene_id}.json")
-    try:
-        run.bucket.create_json(f"scenes/{scene_id}/prompts/scene_request.json", body)
-    except PreconditionFailed:
+    if publish_request(run.bucket, scene_id, run.bucket.read_json(f"{folder}/requests/{scene_id}.json")) == "existing":
         return "existing"
     run.bucket.write_json(f"scenes/{scene_id}/{COMPLETE_MARKER}", {
         "scene_id": scene_id, "completed_at": iso_z(utc_now()), "source": JOB, "ready_for": "source-orchestrator", "run_id": run.run_id})

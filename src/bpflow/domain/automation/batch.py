@@ -131,8 +131,7 @@ def submit_scene(bucket: Any, scene_id: str, request: dict[str, Any], *, retry: 
     A retry clears the previous verdict first, so the wait cannot read the old failure, then
     rewrites the request: a new generation, hence a new source-orchestrator run.
     """
-    from bpflow.domain.automation.daily import FAILED_MARKER, STATUS
-    from bpflow.errors import PreconditionFailed
+    from bpflow.domain.automation.daily import FAILED_MARKER, STATUS, publish_request
 
     key = f"scenes/{scene_id}/prompts/scene_request.json"
     if retry:
@@ -140,9 +139,6 @@ def submit_scene(bucket: Any, scene_id: str, request: dict[str, Any], *, retry: 
         bucket.delete(f"scenes/{scene_id}/{STATUS}")
         bucket.write_json(key, request)
         return "submitted"
-    try:
-        bucket.create_json(key, request)
+    if publish_request(bucket, scene_id, request) == "published":
         return "submitted"
-    except PreconditionFailed:
-        current = bucket.read_json_or_none(key)
-        return "existing" if current == request else "conflict"
+    return "existing" if bucket.read_json_or_none(key) == request else "conflict"

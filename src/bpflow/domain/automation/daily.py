@@ -28,14 +28,19 @@ def read_index(bucket: Bucket, paths: DailyPaths) -> tuple[list[str], str | None
     return [str(i) for i in ids], None
 
 
-def publish(bucket: Bucket, paths: DailyPaths, scene_id: str) -> str:
-    """Copy the emitter's draft to the trigger path, create-only: ``published`` or ``existing``."""
-    body = bucket.read_json(paths.request_draft(scene_id))
+def publish_request(bucket: Bucket, scene_id: str, body: dict[str, Any]) -> str:
+    """Write a scene's request to its trigger path, create-only: ``published`` or ``existing``
+    (a re-run never re-triggers a scene, and never overwrites someone else's request)."""
     try:
         bucket.create_json(f"scenes/{scene_id}/prompts/scene_request.json", body)
     except PreconditionFailed:
         return "existing"
     return "published"
+
+
+def publish(bucket: Bucket, paths: DailyPaths, scene_id: str) -> str:
+    """Publish the emitter's draft of ``scene_id``."""
+    return publish_request(bucket, scene_id, bucket.read_json(paths.request_draft(scene_id)))
 
 
 def scene_outcome(bucket: Bucket, scene_id: str) -> dict[str, Any] | None:
