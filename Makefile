@@ -33,6 +33,7 @@ bench: install system-deps
 	$(BIN)/python -m bench.episodes
 	$(BIN)/python -m bench.demo
 	$(BIN)/python -m bench.batch
+	$(BIN)/python -m bench.automation
 
 # The physics acceptance batch: 30 prompts over 10 room types, simulated in MuJoCo (figures in bench/results.json).
 bench-physics: install

@@ -21,7 +21,7 @@ from bpflow import __version__
 from bpflow.api import dag_svg
 from bpflow.api.episodes import episode_list, episodes_router
 from bpflow.api.recent import RecentDispatches
-from bpflow.api.rest import check_run_id, read_marker, triggers_table
+from bpflow.api.rest import change_schedule, check_run_id, read_marker, schedule_table, triggers_table
 from bpflow.api.security import SESSION_COOKIE, Guard
 from bpflow.api.submit import FORM_FIELDS, RequestRejected, SceneExists, request_from_form, submit_request
 from bpflow.engine.registry import registered
@@ -150,7 +150,12 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
 
     @ui.get("/triggers", response_class=HTMLResponse, summary="The trigger map")
     def triggers_page(request: Request) -> HTMLResponse:
-        return page(request, "triggers.html", rows=triggers_table(rt), recent=recent.latest(30))
+        return page(request, "triggers.html", rows=triggers_table(rt), recent=recent.latest(30), schedules=schedule_table(rt))
+
+    @ui.post("/schedules/{workflow}/{action}", dependencies=mutation, summary="Pause or resume a schedule (dashboard form)")
+    def schedule_form(workflow: str, action: str) -> RedirectResponse:
+        change_schedule(rt, workflow, action)
+        return RedirectResponse("/triggers#schedules", status_code=303)
 
     @ui.get("/ops", response_class=HTMLResponse, summary="Locks held and circuit breakers")
     def ops_page(request: Request) -> HTMLResponse:
