@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps venv-train test bench bench-geniesim demo clean
+.PHONY: install system-deps venv-train test bench bench-physics bench-geniesim demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,7 +33,12 @@ bench: install system-deps
 	$(BIN)/python -m bench.episodes
 	$(BIN)/python -m bench.demo
 	$(BIN)/python -m bench.batch
+	$(BIN)/python -m bench.automation
 	$(BIN)/python -m bench.geniesim
+
+# The physics acceptance batch: 30 prompts over 10 room types, simulated in MuJoCo (figures in bench/results.json).
+bench-physics: install
+	$(BIN)/python -m bench.physics
 
 # Genie Sim figures alone: export bundle time on the demo scene, poller scan over 10,000 scenes.
 bench-geniesim: install

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from bpflow.errors import ObjectNotFound, PreconditionFailed, StorageError
 from bpflow.storage.base import Bucket, ObjectInfo
+from bpflow.storage.containment import contained_path, is_contained
 
 INTERNAL_DIR = ".bpflow"
 
@@ -48,7 +49,8 @@ class LocalBucket(Bucket):
 
     # -- helpers ---------------------------------------------------------------------------
     def path_for(self, key: str) -> Path:
-        return self.root / key
+        """The key's path; refuses (ObjectOutsideBucket) one that a symlink leads out of the root."""
+        return contained_path(self.root, key)
 
     def _info(self, key: str, st: os.stat_result, *, locked: bool = False) -> ObjectInfo:
         generation = self._generation(key, st, locked=locked)
@@ -222,7 +224,7 @@ class LocalBucket(Bucket):
         # Walk only the deepest folder the prefix names, then filter on the full prefix.
         base_rel = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         base = self.root / base_rel if base_rel else self.root
-        if not base.is_dir():
+        if not base.is_dir() or not is_contained(self.root, base):
             return
         found: list[tuple[str, os.stat_result]] = []
         for dirpath, dirnames, filenames in os.walk(base):
@@ -234,6 +236,8 @@ class LocalBucket(Bucket):
                 key = f"{rel_dir}/{name}" if rel_dir else name
                 if not key.startswith(prefix):
                     continue
+                if os.path.islink(os.path.join(dirpath, name)) and not is_contained(self.root, os.path.join(dirpath, name)):
+                    continue  # a link out of the bucket is not an object of it
                 try:
                     st = os.stat(os.path.join(dirpath, name))
                 except FileNotFoundError:

@@ -49,6 +49,7 @@ class GenerationConfig:
     workers: int = 1
     seed: int = 0
     render: bool = True
+    task_kinds: tuple[str, ...] = ("pick_place",)
     object_ids: tuple[str, ...] | None = None
     """Only the tasks on these objects (a Genie Sim bundle's tasks); one the scene cannot offer is an error."""
 
@@ -139,7 +140,7 @@ def plan_work(sim: Any, config: GenerationConfig) -> tuple[list[Any], dict[str, 
 
     sim.reset()
     sim.settle(SETTLE_S)  # judge objects where they come to rest, not where the layout put them
-    tasks, skipped = derive_tasks(sim, seed=config.seed, max_tasks=None if config.object_ids is not None else config.max_tasks)
+    tasks, skipped = derive_tasks(sim, seed=config.seed, max_tasks=None if config.object_ids is not None else config.max_tasks, kinds=config.task_kinds)
     if config.object_ids is not None:
         offered = {t.object_id for t in tasks}
         missing = [o for o in config.object_ids if o not in offered]
