@@ -84,26 +84,17 @@ def canary_route(run: Run, enabled: bool) -> dict[str, Any]:
     return step("canary route", _do)
 
 
-def scene_config(run: Run) -> dict[str, Any]:
+def scene_object(run: Run, rel: str) -> dict[str, Any]:
+    """A scene JSON object, ``{}`` when missing or unparseable (the reference's reading of both
+    ``config.json`` — Genie Sim then stays enabled — and ``task_config.json`` for the hash)."""
     def _do() -> dict[str, Any]:
         try:
-            body = run.bucket.read_json_or_none(run.scene("config.json"))
-        except ValueError:
-            return {}  # unparseable: defaults (the reference then treated Genie Sim as enabled)
-        return body if isinstance(body, dict) else {}
-
-    return step("read scene config", _do)
-
-
-def task_config(run: Run) -> dict[str, Any]:
-    def _do() -> dict[str, Any]:
-        try:
-            body = run.bucket.read_json_or_none(run.scene("geniesim/task_config.json"))
+            body = run.bucket.read_json_or_none(run.scene(rel))
         except ValueError:
             return {}
         return body if isinstance(body, dict) else {}
 
-    return step("read task_config", _do)
+    return step(f"read {rel}", _do)
 
 
 def read_job(run: Run) -> dict[str, Any]:
@@ -153,7 +144,7 @@ def geniesim_export(run: Run) -> Outcome:
         return Outcome.skipped(gate["message"], scene_id=scene)
     route = canary_route(run, parse_bool(run.param("canary_enabled", None, False), False, strict=False))
     region = choose_region(run)
-    config = scene_config(run)
+    config = scene_object(run, "config.json")
     if config.get("use_geniesim") is False:
         return Outcome.skipped(f"Not a replicator completion marker file or Genie Sim disabled: {run.object_name}", scene_id=scene)
     with scene_lock(run, "genie-sim-export", ttl_seconds=TIMEOUT) as lock:
@@ -192,7 +183,7 @@ def export_and_submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[
     provenance = run.scene("geniesim/legal/asset_provenance.json")
     if not markers.exists(run, provenance):
         raise StageFailed(f"Missing asset provenance report at gs://{run.bucket_name}/{provenance}", code="provenance_missing", field="legal/asset_provenance.json")
-    hashed = idempotency.build_inputs(scene, task_config(run), inputs["robot_types"], inputs["episodes_per_task"], inputs["quality_thresholds"])
+    hashed = idempotency.build_inputs(scene, scene_object(run, "geniesim/task_config.json"), inputs["robot_types"], inputs["episodes_per_task"], inputs["quality_thresholds"])
     marker = step("read idempotency marker", lambda: idempotency.read_marker(run.bucket, scene, hashed))
     allow_retry = bool(run.param("allow_idempotent_retry", "ALLOW_IDEMPOTENT_RETRY", None))
     action = idempotency.decide(marker, allow_retry)
