@@ -216,3 +216,19 @@ def test_bad_inputs_end_in_the_reference_markers(make_runtime: Callable[..., Any
     st = finished(_manual(rt, IMPORT, {"job_id": "j", "scene_id": "../etc", "status": "completed"}))
     assert st.status == "ERROR" and "not a valid scene id" in str(st.error)
     settle()
+
+
+def test_a_job_whose_episodes_all_fail_is_blocked_by_the_quality_gate(make_runtime: Callable[..., Any], tmp_path: Path) -> None:
+    rt = _runtime(make_runtime)
+    b = rt.bucket
+    # too heavy to lift: the runtime records the failed grasp, honestly
+    upload_scene(b, tmp_path, "gs-heavy", cubes=[{"id": "anvil", "xy": (0.1, 0.05), "mass": 8.0}])
+    st = finished(_trigger(b, "gs-heavy"))
+    assert st.status == "ERROR" and "Quality gate failed" in str(st.error)
+    job = read(b, "scenes/gs-heavy/geniesim/job.json")
+    assert job["status"] == "completed" and job["job_metrics"]["quality_pass_rate"] == 0.0
+    blocked = read(b, "scenes/gs-heavy/geniesim/.failed")
+    assert blocked["error"]["code"] == "quality_gate_failed" and "none of the job's 1 episode certificates passed" in blocked["error"]["reason"]
+    assert not b.exists("scenes/gs-heavy/geniesim/.geniesim_import_complete")
+    assert not b.exists("scenes/gs-heavy/geniesim/.geniesim_complete")
+    settle()

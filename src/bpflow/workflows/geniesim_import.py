@@ -66,13 +66,28 @@ def _key(run: Run, value: str | None) -> str | None:
     return value.rstrip("/")
 
 
-def quality_gate_preflight(run: Run) -> None:
-    """§1.8, the intended algorithm: the episode stage's report if present, else the first
-    certificate under ``episodes/``; failing either blocks the import with a marker."""
+def _cert_passes(cert: Any) -> bool:
+    return isinstance(cert, dict) and cert.get("validation_passed") is True and cert.get("recommended_use") != "testing"
+
+
+def quality_gate_preflight(run: Run, output_prefix: str) -> None:
+    """The job's own certificates (``{output}/raw/certificates/``) when it has any: at least one
+    episode must pass (the import then filters episode by episode). Otherwise §1.8, the intended
+    algorithm: the episode stage's report if present, else the first certificate under
+    ``episodes/``. Failing blocks the import with a marker."""
     scene = run.scene_id
     report_key = run.scene("episode-generation-job/quality_gate_report.json")
 
     def _do() -> dict[str, Any]:
+        own = [i.key for i in run.bucket.list(f"{output_prefix}/raw/certificates/") if i.key.endswith("quality_certificate.json")]
+        if own:
+            for key in own:
+                try:
+                    if _cert_passes(run.bucket.read_json(key)):
+                        return {"passed": True, "why": ""}
+                except ValueError:
+                    continue
+            return {"passed": False, "why": f"none of the job's {len(own)} episode certificates passed"}
         try:
             report = run.bucket.read_json_or_none(report_key)
         except ValueError:
@@ -87,7 +102,7 @@ def quality_gate_preflight(run: Run) -> None:
                     cert = run.bucket.read_json(info.key)
                 except ValueError:
                     return {"passed": False, "why": f"{info.key} is not JSON"}
-                ok = isinstance(cert, dict) and cert.get("validation_passed") is True and cert.get("recommended_use") != "testing"
+                ok = _cert_passes(cert)
                 return {"passed": ok, "why": "" if ok else f"{info.key} did not pass"}
         return {"passed": False, "why": f"Missing quality gate report and quality certificates for scene {scene}"}
 
@@ -177,7 +192,7 @@ def import_episodes(run: Run) -> Outcome:
         arts = meta.get("artifacts") if isinstance(meta.get("artifacts"), dict) else {}
         prefix = _key(run, arts.get("episodes_prefix") or arts.get("episodes_path"))
     output_prefix = prefix or run.scene(f"episodes/geniesim_{job_id}")
-    quality_gate_preflight(run)
+    quality_gate_preflight(run, output_prefix)
     if ev["status"] != "completed":
         return Outcome.skipped(f"Job status is {ev['status']}", job_id=job_id, scene_id=scene)
     with scene_lock(run, "genie-sim-import", ttl_seconds=TIMEOUT) as lock:
