@@ -159,6 +159,7 @@ def build_spec(scene: SceneSpec) -> tuple[mujoco.MjSpec, dict[str, dict[str, Any
     spec = mujoco.MjSpec()
     spec.modelname = _safe(scene.scene_id or "scene")
     spec.option.timestep = TIMESTEP
+    spec.compiler.degree = False  # joint ranges are given in radians
     spec.option.gravity = [0.0, 0.0, -float(scene.gravity)]
     spec.option.cone = mujoco.mjtCone.mjCONE_ELLIPTIC
     spec.option.impratio = 10.0
