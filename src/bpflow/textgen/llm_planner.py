@@ -265,8 +265,11 @@ def call_once(entry: ChainEntry, prompt: str, *, target: int, tier: str, seed: i
 
 def plan_with_llm(chain: list[ChainEntry], prompt: str, *, target: int, tier: str, seed: int, rounds: int,
                   backoff_seconds: float, timeout: float = DEFAULT_TIMEOUT_SECONDS,
-                  sleep: Callable[[float], None] = time.sleep) -> LLMResult:
-    """Try the chain for up to ``rounds`` rounds; the first usable plan wins."""
+                  sleep: Callable[[float], None] = time.sleep,
+                  call: Callable[[ChainEntry], LLMPlan] | None = None) -> LLMResult:
+    """Try the chain for up to ``rounds`` rounds; the first usable plan wins. ``call`` replaces
+    the text prompt's chat call (the image path sends a photo instead), keeping this loop's
+    accounting, backoff and Retry-After handling."""
     import openai
 
     result = LLMResult(None, None, 0, "llm_generation_failed" if chain else "llm_no_api_key")
@@ -278,7 +281,7 @@ def plan_with_llm(chain: list[ChainEntry], prompt: str, *, target: int, tier: st
             record: dict[str, Any] = {"round": round_index, "provider": entry.provider, "model": entry.model}
             started = time.monotonic()
             try:
-                plan = call_once(entry, prompt, target=target, tier=tier, seed=seed, timeout=timeout)
+                plan = call(entry) if call is not None else call_once(entry, prompt, target=target, tier=tier, seed=seed, timeout=timeout)
             except PlanRejected as exc:
                 record["outcome"] = exc.reason
             except openai.APIStatusError as exc:
