@@ -66,10 +66,15 @@ def submit_command(
         print_json({"scene_id": sid, "request_object": key, "generation": info.generation, "bucket": settings.bucket_url, "request": request, "dispatch": dispatch})
         return _follow(sid) if wait else 0
     err_console.print(f"wrote [bold]{key}[/bold] (generation {info.generation}) to {settings.bucket_url}", soft_wrap=True)
-    if dispatch["enqueued"]:
-        err_console.print(f"started {', '.join(dispatch['run_ids'])}", soft_wrap=True)
+    return _report(sid, list(dispatch.get("run_ids") or []), dispatch.get("reason"), wait)
+
+
+def _report(sid: str, started: list[str], reason: Any, wait: bool) -> int:
+    """The human output's tail: what started, the optional follow, the scene id alone last."""
+    if started:
+        err_console.print(f"started {', '.join(started)}", soft_wrap=True)
     else:
-        err_console.print(f"[yellow]not enqueued now ({dispatch.get('reason')}); bpflow up will start it from the bucket[/yellow]", soft_wrap=True)
+        err_console.print(f"[yellow]not enqueued now ({reason}); bpflow up will start it from the bucket[/yellow]", soft_wrap=True)
     code = _follow(sid) if wait else 0
     console.file.flush()
     print(sid)
@@ -121,12 +126,4 @@ def submit_image_command(path: Path, prompt: str | None, *, tier: str, scene_id:
                     "dispatch": dispatch, "image_dispatch": image_dispatch})
         return _follow(sid) if wait else 0
     err_console.print(f"uploaded [bold]{image_key}[/bold] ({checked.format} {checked.width}x{checked.height}) and wrote [bold]{key}[/bold] to {settings.bucket_url}", soft_wrap=True)
-    started = dispatch.get("run_ids", []) + image_dispatch.get("run_ids", [])
-    if started:
-        err_console.print(f"started {', '.join(started)}", soft_wrap=True)
-    else:
-        err_console.print(f"[yellow]not enqueued now ({dispatch.get('reason')}); bpflow up will start it from the bucket[/yellow]", soft_wrap=True)
-    code = _follow(sid) if wait else 0
-    console.file.flush()
-    print(sid)
-    return code
+    return _report(sid, list(dispatch.get("run_ids") or []) + list(image_dispatch.get("run_ids") or []), dispatch.get("reason"), wait)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpflow.textgen.llm_planner import ChainEntry, LLMPlan, LLMResult, PlanRejected, _strip_to_json, parse_plan, plan_with_llm
+from bpflow.textgen.llm_planner import ChainEntry, LLMPlan, LLMResult, _strip_to_json, chat_content, parse_plan, plan_with_llm
 
 VISION_PROMPT = """You look at one photo of an indoor room and describe its contents for a robot simulation.
 Answer with a single compact JSON object and nothing else, shaped as:
@@ -61,30 +61,15 @@ def parse_vision(content: str | None) -> VisionPlan:
 
 def call_vision(entry: ChainEntry, png: bytes, *, seed: int, timeout: float, sink: list[VisionPlan]) -> LLMPlan:
     """One chat-completions call with the photo attached; raises the SDK's error or PlanRejected."""
-    import openai
-
-    client = openai.OpenAI(api_key=entry.api_key, base_url=entry.base_url, max_retries=0, timeout=timeout,
-                           default_headers=dict(entry.headers) or None)
-    try:
-        response = client.chat.completions.create(
-            model=entry.model,
-            messages=[
-                {"role": "system", "content": VISION_PROMPT},
-                {"role": "user", "content": [
-                    {"type": "text", "text": "Describe this room."},
-                    {"type": "image_url", "image_url": {"url": data_url(png), "detail": "high"}},
-                ]},
-            ],
-            response_format={"type": "json_object"},
-            seed=seed,
-        )
-    finally:
-        client.close()
-    choices = getattr(response, "choices", None) or []
-    if not choices:
-        raise PlanRejected("empty_response")
-    content = getattr(choices[0].message, "content", None)
-    vision = parse_vision(content if isinstance(content, str) else None)
+    messages = [
+        {"role": "system", "content": VISION_PROMPT},
+        {"role": "user", "content": [
+            {"type": "text", "text": "Describe this room."},
+            {"type": "image_url", "image_url": {"url": data_url(png), "detail": "high"}},
+        ]},
+    ]
+    content = chat_content(entry, messages, timeout=timeout, seed=seed)
+    vision = parse_vision(content)
     sink.append(vision)
     return vision.plan
 
