@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bench.batch import PROMPTS
 from bpflow.engine.runtime import Runtime
 from bpflow.events.model import ObjectEvent
 from bpflow.storage.local import LocalBucket
@@ -23,15 +24,6 @@ from tests.conftest import runtime_env, wait_until
 from tests.engine.test_processes import BPFLOW, _log_says, _process
 from tests.source.conftest import OFFLINE_STAGE1, REQUEST, request_body
 
-#: Kitchens, laundry, bathroom, garage, office: every articulated category the planner uses there
-#: must have a Stage-2 rule, or the interactive gate fails the scene.
-PROMPTS = (
-    "a kitchen with a fridge, a cabinet and two mugs",
-    "a laundry room with a washer and a dryer",
-    "a bathroom with a vanity and a towel",
-    "a garage with a toolbox and a tool cabinet",
-    "an office with a desk, a chair and a filing cabinet",
-)
 #: Stage 1 offline, and jobs on threads of the worker (the real job code, without paying an
 #: interpreter start and the USD imports eleven times per scene): what is under test is scheduling.
 SMALL = {**OFFLINE_STAGE1, "BPFLOW_RUNNER": "inprocess"}

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("bpflow.dispatcher")
 
 
-
 @dataclass
 class Dispatched:
     """What one event led to: runs started or attached, and workflows that matched but were not run."""

@@ -35,6 +35,45 @@ REQUEST_ORCHESTRATORS = QueueTier("bpflow-requests", 2)
 TIERS: tuple[QueueTier, ...] = (STAGE_WORK, SCENE_ORCHESTRATORS, REQUEST_ORCHESTRATORS)
 
 
+#: A queue whose oldest queued run has waited this long is reported stalled (/healthz, status,
+#: ``bpflow_queue_stalled``): either the queue is wedged or its limit is far below the load.
+STALL_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class QueueHealth:
+    """What an operator needs to see a stalled runtime: per queue, queued and running runs and
+    how long the oldest queued one has waited."""
+
+    queue: str
+    queued: int
+    running: int
+    oldest_queued_age_seconds: float | None
+
+    @property
+    def stalled(self) -> bool:
+        return (self.oldest_queued_age_seconds or 0.0) >= STALL_SECONDS
+
+    def to_dict(self) -> dict[str, object]:
+        age = self.oldest_queued_age_seconds
+        return {
+            "queued": self.queued, "running": self.running,
+            "oldest_queued_age_seconds": None if age is None else round(age, 1), "stalled": self.stalled,
+        }
+
+
+def queue_health(rows: list[tuple[str | None, str, float]], now: float) -> list[QueueHealth]:
+    """From (queue name, engine status, created at in epoch seconds) of every active run."""
+    out = []
+    for tier in TIERS:
+        mine = [(status, created) for queue, status, created in rows if queue == tier.name]
+        waiting = [created for status, created in mine if status == "ENQUEUED"]
+        running = sum(1 for status, _ in mine if status == "PENDING")
+        oldest = max(0.0, now - min(waiting)) if waiting else None
+        out.append(QueueHealth(tier.name, len(waiting), running, oldest))
+    return out
+
+
 class WaitOrderError(BpflowError):
     """A run tried to wait on a run of its own tier or above: that wait could deadlock."""
 

@@ -76,9 +76,10 @@ class Run:
         """The exact object version this run acts on, when its payload names one."""
         raw = self.data.get("generation")
         try:
-            return int(str(raw)) if raw not in (None, "") and self.object_name else None
+            generation = int(str(raw)) if raw not in (None, "") and self.object_name else None
         except ValueError:
             return None
+        return generation or None  # 0: a manual payload that names no version
 
     @cached_property
     def scene_id(self) -> str | None:

@@ -86,6 +86,40 @@ def _wait_for_queue_worker(queue: str, timeout: float = 3.0) -> None:
     log.warning("queue worker for %s not started after %.1fs", queue, timeout)
 
 
+def _move_runs_to_their_tier() -> None:
+    """Runs queued before the queue tiers existed sit in ``bpflow-runs`` whatever they are: an
+    orchestrator there would take a stage slot again after an upgrade, and a database stuck that
+    way would stay stuck. Move every queued or running run to its workflow's tier. DBOS has no
+    API to change a run's queue, so this writes its system table (guarded: a DBOS that changed its
+    tables only loses this repair, never the launch)."""
+    from bpflow.engine.registry import registered, find_workflow
+
+    moves = {}
+    for name in registered():
+        wf = find_workflow(name)
+        if wf is not None and wf.queue is not STAGE_WORK:
+            moves[name] = wf.queue.name
+    if not moves:
+        return
+    try:
+        from dbos._dbos import _get_dbos_instance
+        from dbos._schemas.system_database import SystemSchema
+
+        sys_db = _get_dbos_instance()._sys_db
+        table = SystemSchema.workflow_status
+        with sys_db.engine.begin() as conn:
+            for name, queue in moves.items():
+                done = conn.execute(
+                    table.update()
+                    .where(table.c.name == name, table.c.queue_name == STAGE_WORK.name, table.c.status.in_(("ENQUEUED", "PENDING")))
+                    .values(queue_name=queue)
+                )
+                if done.rowcount:
+                    log.warning("moved %d queued %s run(s) from %s to %s", done.rowcount, name, STAGE_WORK.name, queue)
+    except Exception:  # noqa: BLE001 - a repair of old data must never stop the runtime
+        log.warning("could not move runs queued before the queue tiers to their tier", exc_info=True)
+
+
 def api_token(settings: Settings) -> str | None:
     secret = settings.bpflow_api_token
     value = secret.get_secret_value() if secret is not None else ""
@@ -176,6 +210,7 @@ class Runtime:
         cfg["executor_id"] = executor_id
         DBOS(config=cfg)
         DBOS.launch()
+        _move_runs_to_their_tier()
         for tier in TIERS:
             DBOS.register_queue(
                 tier.name,

@@ -5,7 +5,8 @@ Env (the reference's): ``BUCKET``, ``SCENE_ID``, ``ASSETS_PREFIX``, ``USD_PREFIX
 ``BUNDLE_TIER``, ``DATA_QUALITY_LEVEL``; bpflow's: ``BPFLOW_SIM_WORKERS`` (default: the cores
 this process may use), ``EPISODE_MAX_TASKS``, ``EPISODE_CAMERAS`` (comma list, default
 ``front,wrist``), ``EPISODE_IMAGE_SIZE`` (square, default 128), ``EPISODE_FPS`` (25),
-``EPISODE_SEED`` (0).
+``EPISODE_SEED`` (0), ``EPISODE_TASKS`` (task kinds, default ``pick_place``; ``close_drawer``
+is opt-in).
 
 Outputs under ``EPISODES_PREFIX`` (a rerun replaces the previous ones): ``lerobot/`` (the
 dataset), ``certificates/episode_NNNNNN/quality_certificate.json``, ``episodes_summary.json``; and
@@ -60,7 +61,13 @@ def _config() -> Any:
     unknown = [c for c in cameras if c not in ALL]
     if unknown:
         raise ValidationFailed(f"EPISODE_CAMERAS names unknown cameras {unknown} (known: {list(ALL)})", field="EPISODE_CAMERAS")
+    from bpflow.domain.sim.tasks import DEFAULT_KINDS, KINDS
+
+    kinds = tuple(k.strip() for k in (env_str("EPISODE_TASKS", ",".join(DEFAULT_KINDS)) or "").split(",") if k.strip())
+    if not kinds or any(k not in KINDS for k in kinds):
+        raise ValidationFailed(f"EPISODE_TASKS must list task kinds from {list(KINDS)}, not {kinds}", field="EPISODE_TASKS")
     return GenerationConfig(
+        task_kinds=kinds,
         episodes_per_task=per_task,
         max_tasks=max_tasks or None,
         fps=env_int("EPISODE_FPS", 25),

@@ -27,6 +27,7 @@ from typing import IO
 from bpflow.errors import JobStartError
 from bpflow.runners import lifeline
 from bpflow.runners.base import TAIL_BYTES, JobResult, JobSpec, check_available, new_execution_id, resolve, tail
+from bpflow.runners.job_env import job_process_env
 
 READ_CHUNK = 65536
 READER_JOIN_SECONDS = 5.0
@@ -88,7 +89,7 @@ class _LogSink:
 
 
 class SubprocessRunner:
-    """Runs jobs as local child processes with the env contract (os.environ + spec env on top)."""
+    """Runs jobs as local child processes with the env contract (an allowlist of os.environ + spec env on top)."""
 
     name = "subprocess"
 
@@ -103,9 +104,8 @@ class SubprocessRunner:
         check_available()
         execution_id = new_execution_id(spec.name)
         module, job_env = resolve(spec, execution_id)
-        env = dict(os.environ)
+        env = job_process_env(spec.name, job_env)  # an allowlist of os.environ, never the API token
         env["PYTHONUNBUFFERED"] = "1"  # a killed job's last lines still reach the tail
-        env.update(job_env)
         argv = [self.python, "-m", "bpflow.job_entry", module]
         fence_dir = os.path.join(os.path.dirname(spec.log_dir or "."), "attempts")
         fence_key = f"{job_env.get('BPFLOW_RUN_ID', execution_id)}/{spec.name}"

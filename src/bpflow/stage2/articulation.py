@@ -32,6 +32,8 @@ from bpflow.stage2.density import canonical_category, canonical_kind
 from bpflow.stage2.placement import Axes, Vec3
 
 DOOR_MASS_FRACTION = 0.15
+DOOR_GAP = 0.006
+"""Space between two doors of one body (m), as real cabinets have."""
 DRAWER_MASS_FRACTION = 0.06
 LID_MASS_FRACTION = 0.12
 
@@ -84,9 +86,9 @@ def _side_doors(axes: Axes, w: float, h: float, d: float, count: int, limit: flo
     t = min(0.04, 0.1 * d)
     front = np.asarray(axes.to_scene(0.0, 0.0, 1.0))
     parts = []
-    door_w = w / count
+    door_w = (w - DOOR_GAP * (count - 1)) / count  # neighbouring doors keep a gap, or they jam
     for i in range(count):
-        left_edge = -w / 2 + i * door_w
+        left_edge = -w / 2 + i * (door_w + DOOR_GAP)
         hinge_on_right = count == 1 or i == count - 1
         hinge_x = left_edge + door_w if hinge_on_right else left_edge
         center_x = left_edge + door_w / 2
@@ -100,7 +102,7 @@ def _side_doors(axes: Axes, w: float, h: float, d: float, count: int, limit: flo
                 lower=lower,
                 upper=upper,
                 center=_vec(axes, center_x, 0.0, d / 2 - t / 2),
-                size=_size(axes, door_w, h, t),
+                size=_size(axes, door_w, h - 2 * DOOR_GAP, t),  # clear of the floor it stands on
                 pivot=_vec(axes, hinge_x, 0.0, d / 2),
                 mass_fraction=DOOR_MASS_FRACTION / count,
             )

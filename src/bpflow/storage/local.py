@@ -8,6 +8,7 @@ timestamps: a request restored with ``cp -p`` or from a backup is a new version,
 deleted-then-restored key never reuses an old generation (the entry outlives the file). ctime
 is what catches those writers, because no program can set it. A key the ledger has never seen
 starts at its mtime, so a bucket written before the ledger keeps its generations (and run ids).
+``updated`` stays the file's mtime: what the writer says about its age (a restored marker is old).
 
 Writes made through bpflow assign the generation under an exclusive flock and record it at once.
 Create-only uses ``link(2)``, which the kernel makes atomic. Temporary files, the lock and the
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from bpflow.errors import ObjectNotFound, PreconditionFailed, StorageError
 from bpflow.storage.base import Bucket, ObjectInfo
+from bpflow.storage.containment import contained_path, is_contained
 
 INTERNAL_DIR = ".bpflow"
 
@@ -41,17 +43,21 @@ class LocalBucket(Bucket):
         (self._internal / "tmp").mkdir(parents=True, exist_ok=True)
         self._lock_path = self._internal / "write.lock"
         self._ledger = self._internal / "generations"
+        # key → (identity, generation) this process has seen. An identity gets one generation,
+        # ever (ctime never goes back), so a match needs no ledger read.
+        self._known: dict[str, tuple[tuple[int, ...], int]] = {}
 
     # -- helpers ---------------------------------------------------------------------------
     def path_for(self, key: str) -> Path:
-        return self.root / key
+        """The key's path; refuses (ObjectOutsideBucket) one that a symlink leads out of the root."""
+        return contained_path(self.root, key)
 
     def _info(self, key: str, st: os.stat_result, *, locked: bool = False) -> ObjectInfo:
         generation = self._generation(key, st, locked=locked)
         return ObjectInfo(
             key=key,
             size=st.st_size,
-            updated=datetime.fromtimestamp(generation / 1e9, tz=timezone.utc),
+            updated=datetime.fromtimestamp(st.st_mtime_ns / 1e9, tz=timezone.utc),  # what the file says
             generation=generation,
             bucket=str(self.root),
         )
@@ -78,8 +84,12 @@ class LocalBucket(Bucket):
 
     def _generation(self, key: str, st: os.stat_result, *, locked: bool) -> int:
         identity = _identity(st)
+        known = self._known.get(key)
+        if known is not None and known[0] == identity:
+            return known[1]
         entry = self._entry(key)
         if entry is not None and entry[1] == identity:
+            self._remember(key, identity, entry[0])
             return entry[0]
         if not locked:
             with self._locked():
@@ -90,12 +100,19 @@ class LocalBucket(Bucket):
         else:
             generation = max(time.time_ns(), entry[0] + 1)
         self._record(key, generation, identity)
+        self._remember(key, identity, generation)
         return generation
 
+    def _remember(self, key: str, identity: tuple[int, ...], generation: int) -> None:
+        if len(self._known) >= 100_000:
+            self._known.clear()
+        self._known[key] = (identity, generation)
+
     def _next_generation(self, key: str, current: ObjectInfo | None) -> int:
-        entry = self._entry(key)
-        floor = max(entry[0] if entry else 0, current.generation if current else 0)
-        return max(time.time_ns(), floor + 1)
+        if current is not None:  # its generation is the ledger's latest for the key
+            return max(time.time_ns(), current.generation + 1)
+        entry = self._entry(key)  # deleted keys keep their entry: never reuse a generation
+        return max(time.time_ns(), (entry[0] if entry else 0) + 1)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -168,6 +185,7 @@ class LocalBucket(Bucket):
                     os.replace(tmp, path)
                 st = os.stat(path)
                 self._record(key, gen, _identity(st))
+                self._remember(key, _identity(st), gen)
                 info = self._info(key, st, locked=True)
         finally:
             try:
@@ -206,7 +224,7 @@ class LocalBucket(Bucket):
         # Walk only the deepest folder the prefix names, then filter on the full prefix.
         base_rel = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         base = self.root / base_rel if base_rel else self.root
-        if not base.is_dir():
+        if not base.is_dir() or not is_contained(self.root, base):
             return
         found: list[tuple[str, os.stat_result]] = []
         for dirpath, dirnames, filenames in os.walk(base):
@@ -218,6 +236,8 @@ class LocalBucket(Bucket):
                 key = f"{rel_dir}/{name}" if rel_dir else name
                 if not key.startswith(prefix):
                     continue
+                if os.path.islink(os.path.join(dirpath, name)) and not is_contained(self.root, os.path.join(dirpath, name)):
+                    continue  # a link out of the bucket is not an object of it
                 try:
                     st = os.stat(os.path.join(dirpath, name))
                 except FileNotFoundError:

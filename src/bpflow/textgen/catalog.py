@@ -121,8 +121,9 @@ CATEGORY_SPECS: dict[str, CategorySpec] = {
     "vanity": _f(0.8, 0.85, 0.5, 35.0, wall=True, support=True),
     "bath_mat": _f(0.8, 0.01, 0.5, 0.5, material="fabric"),
     # -- things that sit on a top face (surface) -----------------------------------------
-    "mug": _s(0.08, 0.10, 0.08, 0.35, rests_on=_KITCHEN_TOPS + _BED_SIDE, material="ceramic"),
-    "cup": _s(0.08, 0.10, 0.08, 0.25, rests_on=_KITCHEN_TOPS + _BED_SIDE, material="ceramic"),
+    # width with the handle: a 8 cm mug is 12 cm across handle included
+    "mug": _s(0.12, 0.10, 0.08, 0.35, rests_on=_KITCHEN_TOPS + _BED_SIDE, material="ceramic"),
+    "cup": _s(0.11, 0.09, 0.08, 0.25, rests_on=_KITCHEN_TOPS + _BED_SIDE, material="ceramic"),
     "glass": _s(0.07, 0.12, 0.07, 0.2, rests_on=_KITCHEN_TOPS + _BED_SIDE, material="glass"),
     "plate": _s(0.26, 0.03, 0.26, 0.45, rests_on=_KITCHEN_TOPS, material="ceramic"),
     "dish": _s(0.24, 0.04, 0.24, 0.4, rests_on=_KITCHEN_TOPS, material="ceramic"),
