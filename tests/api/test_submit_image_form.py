@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.domain.imagegen.bad_images import good_jpeg, good_png
+from tests.domain.imagegen.bad_images import good_jpeg, good_png, noisy
 
 
 def test_photo_form_uploads_and_submits(api: Any) -> None:
@@ -17,6 +17,11 @@ def test_photo_form_uploads_and_submits(api: Any) -> None:
     assert b.read("scenes/form-photo/images/Living-Room.jpg") == good_jpeg()
     req = b.read_json("scenes/form-photo/prompts/scene_request.json")
     assert req["source_mode"] == "image" and req["image"]["gcs_uri"] == "scenes/form-photo/images/Living-Room.jpg" and req["quality_tier"] == "premium"
+    big = noisy("PNG", (400, 300))  # a photo past the dashboard's 64 KB form limit
+    assert len(big) > 64 * 1024
+    resp = c.post("/submit/image", data={"scene_id": "form-big"}, files={"image": ("big.png", big, "image/png")}, follow_redirects=False)
+    assert resp.status_code == 303, resp.text[:300]
+    assert b.read("scenes/form-big/images/big.png") == big
 
 
 def test_photo_form_refuses_bad_input_and_writes_nothing(api: Any) -> None:
