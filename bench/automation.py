@@ -92,7 +92,7 @@ def main() -> int:
                 print(f"batch ended with an error: {exc}")
             results["scene_batch_20_wall_s"] = round(time.perf_counter() - t0, 1)
             report = b.read_json("batches/bench20/batch_report.json")
-            results["batch_20_failed"] = report["failed"]
+            results["scene_batch_20_failed"] = report["failed"]
     finally:
         rt.shutdown()
     out = HERE / "results.json"
