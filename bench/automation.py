@@ -4,7 +4,7 @@
   200 objects dropped at once, local hash embedder;
 - replicate_items_per_s: queue objects (2 assets, 4 files each) copied and verified per second
   to a second local folder, 100 objects;
-- batch_20_wall_s: a 20-scene manifest through scene-batch (max_concurrent 3), offline Stage 1,
+- scene_batch_20_wall_s: a 20-scene manifest through scene-batch (max_concurrent 3), offline Stage 1,
   every stage this build has.
 Merged into bench/results.json.
 """
@@ -90,9 +90,9 @@ def main() -> int:
                 DBOS.retrieve_workflow(run_id).get_result()
             except Exception as exc:  # noqa: BLE001 - a failed scene still gives a wall time; the count says so
                 print(f"batch ended with an error: {exc}")
-            results["batch_20_wall_s"] = round(time.perf_counter() - t0, 1)
+            results["scene_batch_20_wall_s"] = round(time.perf_counter() - t0, 1)
             report = b.read_json("batches/bench20/batch_report.json")
-            results["batch_20_failed"] = report["failed"]
+            results["scene_batch_20_failed"] = report["failed"]
     finally:
         rt.shutdown()
     out = HERE / "results.json"

@@ -641,6 +641,10 @@ class TriggerMap:
             hits = unique
         return hits
 
+    def triggered_by(self, key: str) -> set[str]:
+        """Every workflow a row of which names ``key`` as its trigger, enabled or not."""
+        return {self.rows[ri].workflow for ri, *_ in self._candidates(key)}
+
     def match_object(self, key: str, env: Mapping[str, str] | None = None) -> list[ObjectMatch]:
         """Workflows to start for a write of object ``key``: enabled rows only, valid scene ids only.
 

@@ -31,8 +31,8 @@ def version_gone(run: "Run") -> str | None:
     object version to honour); else why the run must not act."""
     wanted = run.object_generation
     key = run.object_name
-    if wanted is None or key is None:
-        return None
+    if wanted is None or key is None or not _is_trigger(run, key):
+        return None  # no version named, or an object that is not this workflow's trigger (its own filter answers)
     current = _generation(run, key)
     if current == wanted:
         return None
@@ -46,6 +46,12 @@ def version_gone(run: "Run") -> str | None:
     if current == wanted:
         return None
     return f"superseded: {key} is at generation {current}, this run is for generation {wanted}; nothing rewritten"
+
+
+def _is_trigger(run: "Run", key: str) -> bool:
+    from bpflow.engine.runtime import current_runtime
+
+    return run.workflow in current_runtime().triggers.triggered_by(key)
 
 
 def _generation(run: "Run", key: str) -> int | None:
