@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from bpflow.ids import object_run_id
 from bpflow.storage import Bucket
@@ -23,8 +24,8 @@ TINY = {
 }
 
 
-def upload_scene(bucket: Bucket, tmp: Path, scene: str, cubes: list[dict] | None = None) -> None:
-    usd, body = write_scene(tmp / scene, scene_id=scene, cubes=cubes or [{"id": "light", "xy": (0.1, 0.05), "mass": 0.1}])
+def upload_scene(bucket: Bucket, tmp: Path, scene: str, cubes: list[dict] | None = None, **scene_kw: Any) -> None:
+    usd, body = write_scene(tmp / scene, scene_id=scene, cubes=cubes or [{"id": "light", "xy": (0.1, 0.05), "mass": 0.1}], **scene_kw)
     bucket.write(f"scenes/{scene}/usd/scene.usda", usd.read_bytes(), content_type="text/plain")
     bucket.write_json(f"scenes/{scene}/assets/scene_manifest.json", body)
 
