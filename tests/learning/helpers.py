@@ -36,5 +36,5 @@ def record_episodes(bucket: Bucket, tmp: Path, scene: str, cubes: list[dict] | N
     key = f"scenes/{scene}/usd/.usd_complete"
     info = bucket.write_json(key, {"scene_id": scene, "status": "completed"})
     result = outcome(object_run_id("episode-generation-pipeline", key, info.generation), timeout=900)
-    assert result["status"] == "SUCCESS", result
+    assert result["status"] == "SUCCESS", (result, bucket.read_json_or_none(f"scenes/{scene}/episodes/quality_gate_verdict.json"), bucket.read_json_or_none(f"scenes/{scene}/episodes/episodes_summary.json"))
     return result
