@@ -27,7 +27,39 @@ def _demo_env(home: Path) -> dict[str, str]:
     for key in ("BPFLOW_BUCKET_URL", "BPFLOW_DATABASE_URL"):
         env.pop(key, None)  # the demo always runs on the embedded default
     env.setdefault("BPFLOW_SCAN_INTERVAL_SECONDS", "0")
+    for key, value in LEARNING_DEFAULTS.items():
+        env.setdefault(key, value)
     return env
+
+
+#: The learning loop in the demo: episodes are handed to training, a short LeRobot run on the
+#: CPU, then the closed-loop evaluation (each can be overridden from the environment).
+LEARNING_DEFAULTS = {"TRIGGER_TRAINING": "true", "TRAINING_MAX_STEPS": "10", "BATCH_SIZE": "8", "EVAL_EPISODES": "2", "EVAL_VIDEOS": "2"}
+
+
+def _learning(bucket: Any, scene_id: str) -> dict[str, Any]:
+    """Where the dataset and the model are, and how the policy did (from the stage markers)."""
+
+    def read(key: str) -> dict[str, Any]:
+        try:
+            body = bucket.read_json_or_none(f"scenes/{scene_id}/{key}")
+        except ValueError:
+            body = None
+        return body if isinstance(body, dict) else {}
+
+    def path(key: Any) -> str | None:
+        if not isinstance(key, str) or not key:
+            return None
+        return str(bucket.path_for(key)) if hasattr(bucket, "path_for") else key
+
+    episodes, trained, evaluated = read("episodes/.episodes_complete"), read("training/.training_complete"), read("evaluation/.evaluation_complete")
+    return {
+        "dataset_path": path(episodes.get("dataset")),
+        "model_path": path(trained.get("model_path")),
+        "evaluation_report": path(evaluated.get("report")),
+        "success_rate": evaluated.get("success_rate"),
+        "expert_success_rate": evaluated.get("expert_success_rate"),
+    }
 
 
 def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
@@ -73,6 +105,7 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
         "stages": {s.name: {"state": s.state, "seconds": s.duration_seconds, "error_code": s.error_code} for s in stages},
         "usd_path": str(usd) if usd is not None and Path(usd).exists() else None,
         "failed": [s.name for s in failed],
+        **_learning(rt.bucket, scene_id),
     }
     if json_output:
         print_json(result)
@@ -86,4 +119,9 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
         console.print(table)
         console.print(f"scene id: {scene_id}")
         console.print(f"USD: {result['usd_path'] or 'not produced'}")
+        console.print(f"dataset: {result['dataset_path'] or 'not produced'}")
+        console.print(f"model: {result['model_path'] or 'not produced'}")
+        rate = result["success_rate"]
+        expert = result["expert_success_rate"]
+        console.print("evaluation: " + ("not run" if rate is None else f"success rate {rate:.0%} (scripted expert {expert or 0:.0%}) — {result['evaluation_report']}"))
     return 1 if failed or result["usd_path"] is None else 0

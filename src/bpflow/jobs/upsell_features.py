@@ -36,7 +36,8 @@ def _main() -> int:
     try:
         with Workspace(bucket) as ws:
             dataset = f"{scene_path}/episodes/lerobot"
-            if not ws.fetch_prefix(dataset):
+            got = [k for sub in ("meta", "data", "videos") for k in ws.fetch_prefix(f"{dataset}/{sub}")]  # not training/ checkpoints
+            if not got:
                 raise ValidationFailed(f"no dataset under {dataset}/", code="upsell_dataset_missing", field="episodes/lerobot")
             doc, svgs = analyse(Path(ws.root / dataset), read_summary(bucket, scene), tier)
     except BpflowError as exc:
