@@ -33,8 +33,9 @@ test: install system-deps venv-train
 	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
-bench: install venv-train
+bench: install system-deps venv-train
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.episodes
 	$(BIN)/python -m bench.demo
 	$(BIN)/python -m bench.learning --quick
 

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bpflow import __version__
 from bpflow.api import dag_svg
+from bpflow.api.episodes import episode_list, episodes_router
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.rest import check_run_id, read_marker, triggers_table
 from bpflow.api.security import SESSION_COOKIE, Guard
@@ -70,6 +71,7 @@ def _live(request: Request) -> str:
 def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRouter:
     ui = APIRouter(tags=["dashboard"])
     mutation = [Depends(guard.require)]
+    ui.include_router(episodes_router(rt))
 
     def page(request: Request, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
         partial = request.query_params.get("partial") == "1"
@@ -103,6 +105,7 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
         return page(
             request, "scene.html", partial_template="_scene.html",
             scene=status, layout=dag_svg.layout(dag, status.stages), rerunnable=rerunnable, scene_id=scene_id,
+            episodes=episode_list(rt, scene_id),
         )
 
     @ui.get("/scenes/{scene_id}/markers/{path:path}", response_class=HTMLResponse, summary="A marker's content")

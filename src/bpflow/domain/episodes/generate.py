@@ -31,6 +31,7 @@ FEATURES = {
     "action": {"shape": [8], "names": ["joint1", "joint2", "joint3", "joint4", "joint5", "joint6", "joint7", "gripper"]},
 }
 DATASET_DIR = "lerobot"
+SETTLE_S = 1.0
 
 
 class EpisodeGenerationError(ValidationFailed):
@@ -134,6 +135,8 @@ def plan_work(sim: Any, config: GenerationConfig) -> tuple[list[Any], dict[str, 
     """Tasks, why other objects got none, and the episode list ``(index, task, seed)``."""
     from bpflow.domain.sim.tasks import derive_tasks
 
+    sim.reset()
+    sim.settle(SETTLE_S)  # judge objects where they come to rest, not where the layout put them
     tasks, skipped = derive_tasks(sim, seed=config.seed, max_tasks=config.max_tasks)
     if not tasks:
         why = "; ".join(f"{k}: {v}" for k, v in sorted(skipped.items())) or "the scene has no movable object"

@@ -4,7 +4,7 @@ Per frame (``fps``, physics in between at the model's timestep): the arm's 7 joi
 and the gripper opening (``state``), their velocities, the end-effector pose (position + wxyz
 quaternion), the commanded action (7 joint targets + gripper opening) and one RGB image per
 camera. The episode's initial pose is randomised from its seed (the target object shifted up to
-±2 cm and turned up to ±0.3 rad about the vertical, then settled) so episodes of one task
+±2 cm and turned up to ±0.3 rad about the vertical, then settled for 1 s) so episodes of one task
 differ. Measured as it runs: contacts between the arm and anything but the target object
 (``collision_frames``), frames with an arm joint outside its limits, the object's highest point.
 The outcome comes from :func:`skills.judge_pick_place` — physics, not the script's opinion.
@@ -32,7 +32,7 @@ STATE_NAMES = [*(f"joint{i}" for i in range(1, 8)), "gripper"]
 EE_NAMES = ["x", "y", "z", "qw", "qx", "qy", "qz"]
 SHIFT_M = 0.02
 TURN_RAD = 0.3
-SETTLE_S = 0.3
+SETTLE_S = 1.0
 
 
 @dataclass

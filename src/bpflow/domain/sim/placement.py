@@ -16,27 +16,12 @@ import mujoco
 import numpy as np
 
 from bpflow.domain.sim.robot import REACH_M
-from bpflow.domain.sim.usd_read import ObjectSpec, SceneReadError, SceneSpec
+from bpflow.domain.sim.usd_read import ObjectSpec, SceneReadError, SceneSpec, aabb, outline
 
 STANDOFF_M = 0.13
 GRIPPER_SPAN = 0.076
 """Widest object (across its narrowest horizontal direction) the Panda's 8 cm gripper takes."""
 PEDESTAL_HALF = 0.11
-
-
-def aabb(obj: ObjectSpec) -> tuple[np.ndarray, np.ndarray]:
-    pts = []
-    for b in [obj.body, *obj.parts]:
-        for c in b.colliders:
-            if c.kind == "box" and c.half is not None:
-                corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float) * c.half
-                pts.append(corners @ c.rot.T + c.pos)
-            elif c.points is not None:
-                pts.append(c.points)
-    if not pts:
-        return obj.body.pos.copy(), obj.body.pos.copy()
-    allp = np.vstack(pts)
-    return allp.min(axis=0), allp.max(axis=0)
 
 
 def narrowest(points: np.ndarray) -> tuple[float, float]:
@@ -98,8 +83,6 @@ def mount_robot(scene: SceneSpec, target_ids: list[str] | None = None) -> dict[s
     many as one place reaches, down to a single object."""
     if target_ids:
         return _mount(scene, [scene.object(t) for t in target_ids])
-    from bpflow.domain.sim.scene import outline
-
     dynamic = [o for o in scene.objects if o.dynamic]
     graspable = [o for o in dynamic if narrowest(outline(o.body))[0] <= GRIPPER_SPAN]
     movable = graspable or dynamic or [o for o in scene.objects if o.kind == "articulated"]

@@ -209,3 +209,22 @@ class IKSolver:
             if err < tol and float(np.linalg.norm(e[3:])) < 2e-2:
                 break
         return self.config.q[:7].copy(), err
+
+    def solve_robust(self, pos_base: np.ndarray, rot_base: np.ndarray, q_arm: np.ndarray, *, tol: float = 0.01) -> tuple[np.ndarray, float]:
+        """:meth:`solve` from ``q_arm``, then, if it stalls in a local minimum, from the home
+        pose turned towards the target (and with the wrist turned a quarter either way)."""
+        q, err = self.solve(pos_base, rot_base, q_arm)
+        if err <= tol:
+            return q, err
+        best = (q, err)
+        turn = float(np.arctan2(pos_base[1], pos_base[0]))
+        for wrist in (0.0, 1.5, -1.5):
+            seed = np.array(HOME_Q, dtype=float)
+            seed[0] = np.clip(turn, -2.8, 2.8)
+            seed[6] = np.clip(seed[6] + wrist, -2.8, 2.8)
+            q, err = self.solve(pos_base, rot_base, seed)
+            if err < best[1]:
+                best = (q, err)
+            if err <= tol:
+                break
+        return best

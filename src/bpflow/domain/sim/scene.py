@@ -38,7 +38,7 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from bpflow.domain.sim.usd_read import BodySpec, Collider, ObjectSpec, SceneReadError, SceneSpec, manifest_roles, read_scene
+from bpflow.domain.sim.usd_read import BodySpec, Collider, ObjectSpec, SceneReadError, SceneSpec, manifest_roles, outline, read_scene
 
 TIMESTEP = 0.002
 JOINT_DAMPING = {"hinge": 0.5, "slide": 5.0}
@@ -118,18 +118,6 @@ class _Builder:
             g.mass = float(mass)
         else:
             g.density = 0.0 if body is self.spec.worldbody else 1000.0
-
-
-def outline(body: BodySpec) -> np.ndarray:
-    """World points bounding the body's colliders (box corners and hull points)."""
-    pts = [np.zeros((0, 3))]
-    for c in body.colliders:
-        if c.kind == "box" and c.half is not None:
-            corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float) * c.half
-            pts.append(corners @ c.rot.T + c.pos)
-        elif c.points is not None:
-            pts.append(c.points)
-    return np.vstack(pts)
 
 
 def _thicken(pts: np.ndarray) -> np.ndarray:

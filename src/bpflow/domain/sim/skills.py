@@ -3,8 +3,8 @@
 Pick-and-place, as segments of the end-effector site (world frame):
 
 1. ``approach`` — 15 cm above the object, fingers open across its narrow side;
-2. ``descend`` — straight down to the grasp height (pads around the object's middle, tips
-   kept 5 mm above the support);
+2. ``descend`` — straight down to the grasp height (the palm 1 cm above the object's top,
+   the finger tips at least 5 mm above the support);
 3. ``close`` — close the fingers and hold;
 4. ``lift`` — straight up 15 cm;
 5. ``carry`` — across to 15 cm above the place spot (vertical approach and retreat keep the
@@ -30,7 +30,13 @@ from bpflow.domain.sim.tasks import Task, grasp_axis, surface_top
 
 HOVER = 0.15
 TIP_BELOW_SITE = 0.05
+PALM_ABOVE_SITE = 0.037
+"""The hand's underside is 3.7 cm above the site; the pads reach 4.5 cm below the palm's level."""
 IK_TOLERANCE = 0.01
+JOINT_SPEED = 0.8
+"""rad/s the shoulder joints sustain against their damping within their torque limits."""
+CATCH_UP_S = 1.5
+CATCH_UP_RAD = 0.01
 LIFT_MIN = 0.05
 PLACE_TOLERANCE = 0.05
 REST_SPEED = 0.03
@@ -83,7 +89,9 @@ def _plan_with_yaw(sim: SimScene, ik: IKSolver, task: Task, yaw: float) -> Plan:
     size = sim.objects[task.object_id].size
     top = surface_top(sim)
     half_h = float(size[2]) / 2
-    grasp_z = max(pos[2] + 0.005, top + TIP_BELOW_SITE + 0.005)
+    top_z = float(sim.world_points(task.object_id)[:, 2].max())
+    # the palm stays 1 cm above the object's top, the finger tips 5 mm above the support
+    grasp_z = max(top_z + PALM_ABOVE_SITE - 0.01 - 0.045, top + TIP_BELOW_SITE + 0.005)
     rot = robot.rot_to_base(grasp_rotation(yaw))
     place = np.array([task.place_xy[0], task.place_xy[1], 0.0])
     place_z = grasp_z - pos[2] + (top + half_h)  # same grip height above the resting centre
@@ -94,8 +102,8 @@ def _plan_with_yaw(sim: SimScene, ik: IKSolver, task: Task, yaw: float) -> Plan:
         ("lift", np.array([pos[0], pos[1], grasp_z + HOVER]), GRIPPER_CLOSED, 1.0),
         ("carry", np.array([place[0], place[1], place_z + HOVER]), GRIPPER_CLOSED, 1.6),
         ("lower", np.array([place[0], place[1], place_z + 0.005]), GRIPPER_CLOSED, 1.0),
-        ("open", None, GRIPPER_OPEN, 0.6),
-        ("retreat", np.array([place[0], place[1], place_z + HOVER]), GRIPPER_OPEN, 0.8),
+        ("open", None, GRIPPER_OPEN, 1.0),
+        ("retreat", np.array([place[0], place[1], place_z + HOVER]), GRIPPER_OPEN, 1.2),
     ]
     q = sim.data.ctrl[robot.arm_act].copy()
     plan = Plan([])
@@ -109,8 +117,8 @@ def _plan_with_yaw(sim: SimScene, ik: IKSolver, task: Task, yaw: float) -> Plan:
                     q, _ = ik.solve(robot.to_base(here + (target - here) * k / steps), rot, q, iterations=60)
                     via.append(q.copy())
             q_new, err = ik.solve(robot.to_base(target), rot, q)
-            if err > IK_TOLERANCE:  # a local minimum: start again from the home pose
-                q_new, err = ik.solve(robot.to_base(target), rot, np.asarray(HOME_Q))
+            if err > IK_TOLERANCE:  # a local minimum: start again from the home pose (and variants)
+                q_new, err = ik.solve_robust(robot.to_base(target), rot, np.asarray(HOME_Q), tol=IK_TOLERANCE)
                 via = []
             plan.ik_errors[name] = round(err, 4)
             if err > IK_TOLERANCE:
@@ -129,14 +137,21 @@ def actions(sim: SimScene, plan: Plan, fps: int, *, hold: float = 0.4) -> Iterat
     q_prev = sim.data.ctrl[robot.arm_act].copy()
     g_prev = float(sim.data.ctrl[robot.finger_act[0]])
     for seg in plan.segments:
-        n = max(1, int(round(seg.duration * fps)))
         path = [q_prev, *seg.via, seg.q]
+        travel = float(sum(np.max(np.abs(b - a)) for a, b in zip(path, path[1:])))
+        # the arm's joint damping caps its speed near JOINT_SPEED: long moves get more time
+        n = max(1, int(round(max(seg.duration, travel / JOINT_SPEED) * fps)))
         for i in range(1, n + 1):
             s = _min_jerk(i / n) * (len(path) - 1)
             k = min(int(s), len(path) - 2)
             q = path[k] + (path[k + 1] - path[k]) * (s - k)
             g = g_prev + (seg.gripper - g_prev) * min(1.0, 2.0 * i / n)
             yield seg.name, np.r_[q, g]
+        # then hold the target until the servos caught up (bounded), so the next move starts there
+        for _ in range(int(CATCH_UP_S * fps)):
+            if float(np.max(np.abs(sim.data.qpos[robot.arm_qpos] - seg.q))) < CATCH_UP_RAD:
+                break
+            yield seg.name, np.r_[seg.q, seg.gripper]
         q_prev, g_prev = seg.q, seg.gripper
     for _ in range(int(round(hold * fps))):
         yield "hold", np.r_[q_prev, g_prev]

@@ -4,7 +4,7 @@
   gripper across its narrowest horizontal direction (≤ 7.6 cm), tall enough for the pads to
   grip from above (≥ 3 cm), and within the arm's reach from the mount. The
   place target is a free spot of the same support surface: inside its top (5 cm from the
-  edges), 15–25 cm from the object's start, 10 cm clear of every other object, reachable.
+  edges), 15–25 cm from the object's start, its footprint 4 cm clear of every other object's, reachable.
   Weight is *not* filtered: a too-heavy object is attempted and the physics records the failed
   lift, which is the honest outcome.
 
@@ -22,12 +22,15 @@ import numpy as np
 from bpflow.domain.sim.placement import GRIPPER_SPAN, narrowest
 from bpflow.domain.sim.robot import REACH_M
 from bpflow.domain.sim.scene import SimScene
+from bpflow.domain.sim.usd_read import aabb
 
 MAX_GRASP_WIDTH = GRIPPER_SPAN
 MIN_REACH = 0.25
+HOVER_CLEARANCE = 0.25
+"""Free height the hand needs above an object's top for the vertical approach and retreat."""
 MIN_HEIGHT = 0.03
 """The finger pads grip a band ≥ 1.5 cm above their tips, which stay 5 mm off the surface."""
-PLACE_CLEARANCE = 0.10
+PLACE_CLEARANCE = 0.04
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,26 @@ def grasp_width(sim: SimScene, object_id: str) -> float:
     return grasp_axis(sim, object_id)[1]
 
 
+def _fixed_boxes(sim: SimScene, skip: str | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """World AABBs of everything that does not move as a whole (furniture, appliances)."""
+    out = []
+    for spec in sim.scene.objects:
+        if spec.dynamic or spec.id == skip:
+            continue
+        lo, hi = aabb(spec)
+        out.append((spec.id, lo, hi))
+    return out
+
+
+def _blocked(boxes: list[tuple[str, np.ndarray, np.ndarray]], lo: np.ndarray, hi: np.ndarray, *, margin: float, floor_z: float, ceiling_z: float) -> str | None:
+    """The first fixed object intruding into the column above ``lo..hi`` (xy grown by ``margin``)
+    between ``floor_z`` and ``ceiling_z``: the fingers' vertical approach would hit it."""
+    for oid, blo, bhi in boxes:
+        if blo[0] < hi[0] + margin and bhi[0] > lo[0] - margin and blo[1] < hi[1] + margin and bhi[1] > lo[1] - margin and bhi[2] > floor_z and blo[2] < ceiling_z:
+            return oid
+    return None
+
+
 def pickable(sim: SimScene, object_id: str) -> tuple[bool, str]:
     o = sim.objects[object_id]
     if not o.dynamic:
@@ -72,6 +95,13 @@ def pickable(sim: SimScene, object_id: str) -> tuple[bool, str]:
     d = float(np.linalg.norm(sim.position(object_id)[:2] - sim.robot.base_pos[:2]))
     if not MIN_REACH <= d <= REACH_M:
         return False, f"out of reach ({d:.2f} m from the arm's base)"
+    pts = sim.world_points(object_id)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    if lo[2] < surface_top(sim) - 0.02 or lo[2] > surface_top(sim) + 0.05:
+        return False, f"not resting on the work surface (bottom at {lo[2]:.2f} m, surface at {surface_top(sim):.2f} m)"
+    hit = _blocked(_fixed_boxes(sim), lo, hi, margin=0.03, floor_z=lo[2] + 0.03, ceiling_z=hi[2] + HOVER_CLEARANCE)
+    if hit is not None:
+        return False, f"no clear approach from above ({hit} is in the way)"
     return True, ""
 
 
@@ -79,15 +109,26 @@ def _place_spot(sim: SimScene, object_id: str, rng: np.random.Generator) -> tupl
     assert sim.robot is not None
     lo, hi = sim.mount["surface_min"], sim.mount["surface_max"]
     start = sim.position(object_id)[:2]
-    others = [sim.position(o)[:2] for o in sim.dynamic_ids() if o != object_id]
+    others = []
+    for o in sim.dynamic_ids():
+        if o != object_id:
+            q = sim.world_points(o)
+            others.append((q.min(axis=0)[:2], q.max(axis=0)[:2]))
     base = sim.robot.base_pos[:2]
+    fixed = _fixed_boxes(sim, skip=sim.mount.get("surface_id"))
+    pts = sim.world_points(object_id)
+    half = (pts.max(axis=0) - pts.min(axis=0))[:2] / 2
+    height = float(np.ptp(pts[:, 2])) if len(pts) else 0.1
     for _ in range(400):
         p = np.array([rng.uniform(lo[0] + 0.05, hi[0] - 0.05), rng.uniform(lo[1] + 0.05, hi[1] - 0.05)])
         if not 0.15 <= np.linalg.norm(p - start) <= 0.25:
             continue
-        if any(np.linalg.norm(p - q) < PLACE_CLEARANCE for q in others):
+        if any(np.all(p - half - PLACE_CLEARANCE < qhi) and np.all(p + half + PLACE_CLEARANCE > qlo) for qlo, qhi in others):
             continue
         if not MIN_REACH + 0.05 <= np.linalg.norm(p - base) <= REACH_M - 0.1:
+            continue
+        top = surface_top(sim)
+        if _blocked(fixed, np.r_[p - half, top], np.r_[p + half, top + height], margin=0.04, floor_z=top + 0.01, ceiling_z=top + height + HOVER_CLEARANCE) is not None:
             continue
         return float(p[0]), float(p[1])
     return None

@@ -288,19 +288,29 @@ def _joint(frame: _Frame, stage: Usd.Stage, joint_prim: Usd.Prim, object_id: str
     return str(body1[0]), JointSpec(name=name, type="hinge" if is_rev else "slide", anchor=anchor, axis=axis / norm, lower=float(lo), upper=float(hi))
 
 
+def outline(body: BodySpec) -> np.ndarray:
+    """World points bounding the body's colliders (box corners and hull points)."""
+    pts = [np.zeros((0, 3))]
+    for c in body.colliders:
+        if c.kind == "box" and c.half is not None:
+            corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float) * c.half
+            pts.append(corners @ c.rot.T + c.pos)
+        elif c.points is not None:
+            pts.append(c.points)
+    return np.vstack(pts)
+
+
+def aabb(obj: ObjectSpec) -> tuple[np.ndarray, np.ndarray]:
+    """World axis-aligned bounds of an object's colliders, parts included."""
+    allp = np.vstack([outline(b) for b in [obj.body, *obj.parts]])
+    if len(allp) == 0:
+        return obj.body.pos.copy(), obj.body.pos.copy()
+    return allp.min(axis=0), allp.max(axis=0)
+
+
 def _aabb_size(body: BodySpec, parts: list[BodySpec]) -> np.ndarray:
-    pts = []
-    for b in [body, *parts]:
-        for c in b.colliders:
-            if c.kind == "box" and c.half is not None:
-                corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float) * c.half
-                pts.append(corners @ c.rot.T + c.pos)
-            elif c.points is not None:
-                pts.append(c.points)
-    if not pts:
-        return np.zeros(3)
-    allp = np.vstack(pts)
-    return allp.max(axis=0) - allp.min(axis=0)
+    allp = np.vstack([outline(b) for b in [body, *parts]])
+    return allp.max(axis=0) - allp.min(axis=0) if len(allp) else np.zeros(3)
 
 
 def _object(frame: _Frame, stage: Usd.Stage, prim: Usd.Prim) -> ObjectSpec:
