@@ -76,3 +76,15 @@ def test_payload_errors_follow_the_reference_order(payload: dict) -> None:
         assert err is not None and err["code"] == "missing_output_path"
     else:
         assert err is None
+
+
+def test_the_training_venv_is_ready_and_bpflow_config_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from bpflow.cli.config_cmd import config_command
+    from bpflow.domain.training.venv import readiness
+
+    probed = readiness(probe=True)
+    assert probed["ready"] is True and probed["lerobot"] == "0.4.4", probed  # make venv-train (CI too)
+    assert config_command(json_output=True) == 0
+    assert json.loads(capsys.readouterr().out)["training_venv"]["ready"] is True
