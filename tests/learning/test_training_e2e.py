@@ -12,21 +12,23 @@ from pathlib import Path
 from typing import Any
 
 import av
-import pytest
 
+from fastapi.testclient import TestClient
+
+from bpflow.api.app import create_app
 from bpflow.events.model import CustomEvent
 from bpflow.ids import event_run_id, object_run_id
 from bpflow.storage import Bucket
-from tests.conftest import wait_until
 from tests.learning.helpers import TINY, record_episodes
 from tests.stage2.helpers import outcome, settle
 
 EVENT = "blueprintpipeline.episodes.imported"
 
 
-def emit(rt: Any, data: dict[str, Any], *, wrapped: bool = True) -> str:
+def emit(rt: Any, data: dict[str, Any]) -> str:
+    """What ``bpflow emit`` and the Genie Sim import do: a custom event on the engine's bus."""
     event_id = uuid.uuid4().hex
-    rt.dispatcher.dispatch_custom(CustomEvent(type=EVENT, id=event_id, data=data if wrapped else data, source="test"))
+    rt.dispatcher.dispatch_custom(CustomEvent(type=EVENT, id=event_id, data=data, source="test"))
     return event_run_id("training-pipeline", EVENT, event_id)
 
 
@@ -68,5 +70,16 @@ def test_imported_episodes_train_a_policy_that_the_evaluation_runs_in_the_scene(
         assert sum(1 for _ in c.decode(video=0)) == task["trials"][0]["frames"]
     done = bucket.read_json("scenes/learn/evaluation/.evaluation_complete")
     assert done["success_rate"] == report["success_rate"] and done["model_path"] == model
-    # the same event delivered twice is the same run: no second training
+    # the dashboard: the loss curve as a chart, the report, the trial videos
+    client = TestClient(create_app(rt))
+    html = client.get("/scenes/learn").text
+    assert 'id="loss-chart"' in html and "/scenes/learn/training/loss_curve.svg" in html and 'id="evaluation-table"' in html
+    chart = client.get("/scenes/learn/training/loss_curve.svg")
+    assert chart.status_code == 200 and chart.headers["content-type"].startswith("image/svg+xml") and b"<path" in chart.content
+    url = "/scenes/learn/evaluation/videos/" + video.split("/evaluation/videos/", 1)[1]
+    assert url in html
+    played = client.get(url)
+    assert played.status_code == 200 and played.headers["content-type"] == "video/mp4" and played.content == bucket.read(video)
+    for bad in ("../report.json", "x/../../training/.training_complete", "report.json", "%2e%2e/report.json"):
+        assert client.get(f"/scenes/learn/evaluation/videos/{bad}").status_code in (400, 404), bad  # refused, never served
     settle(timeout=600)
