@@ -88,3 +88,19 @@ def test_the_training_venv_is_ready_and_bpflow_config_says_so(capsys: pytest.Cap
     assert probed["ready"] is True and probed["lerobot"] == "0.4.4", probed  # make venv-train (CI too)
     assert config_command(json_output=True) == 0
     assert json.loads(capsys.readouterr().out)["training_venv"]["ready"] is True
+
+
+def test_llm_affordance_answers_are_parsed_strictly() -> None:
+    from bpflow.domain.arena.affordances import refine_with_llm
+
+    objects = {"mug": {"category": "mug", "size_m": [0.08, 0.08, 0.1], "kind": "dynamic"}, "table": {"category": "table", "size_m": [1, 1, 0.75], "kind": "static"}}
+    asked: list[str] = []
+
+    def ask(prompt: str) -> str:
+        asked.append(prompt)
+        return '{"mug": ["grasp", "fly"], "table": ["place_on"], "ghost": ["grasp"]}'
+
+    assert refine_with_llm(objects, ask) == {"mug": ["grasp"], "table": ["place_on"]}
+    assert '"category": "mug"' in asked[0]
+    assert refine_with_llm(objects, lambda _p: "sure! here you go") == {}
+    assert refine_with_llm(objects, lambda _p: '["grasp"]') == {}

@@ -78,10 +78,10 @@ def _knobs(run: Run, fields: dict[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     for env_name, default in DEFAULTS.items():
         value = fields.get(env_name.lower())
-        out[env_name] = str(value if value is not None else run.param("", env_name, default))
+        out[env_name] = str(value if value is not None else run.param(env_name.lower(), env_name, default))
     for env_name in OPTIONAL:
         value = fields.get(env_name.lower())
-        value = value if value is not None else run.param("", env_name, None)
+        value = value if value is not None else run.param(env_name.lower(), env_name, None)
         if value is not None:
             out[env_name] = str(value)
     return out
