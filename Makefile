@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps venv-train test bench bench-learning demo clean
+.PHONY: install system-deps venv-train test bench bench-physics bench-learning demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,7 +37,13 @@ bench: install system-deps venv-train
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.episodes
 	$(BIN)/python -m bench.demo
+	$(BIN)/python -m bench.batch
+	$(BIN)/python -m bench.automation
 	$(BIN)/python -m bench.learning --quick
+
+# The physics acceptance batch: 30 prompts over 10 room types, simulated in MuJoCo (figures in bench/results.json).
+bench-physics: install
+	$(BIN)/python -m bench.physics
 
 # One text request through every stage this build has, on the embedded default (./bpflow-data/demo).
 demo: install venv-train

@@ -88,10 +88,9 @@ def main() -> int:
         figures["dataset_write_s_per_1000_frames"] = _dataset_write_s(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    out = HERE / "results.json"
-    data = json.loads(out.read_text()) if out.exists() else {}
-    data.update(figures)
-    out.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    from bench import merge_results
+
+    out = merge_results(figures)
     print(f"{'episode_sim_s':34s} {figures['episode_sim_s']}   (one 10 s episode, no rendering)")
     print(f"{'episode_render_s':34s} {figures['episode_render_s']}   (two cameras at 128x128)")
     print(f"{'episodes_per_min':34s} {figures['episodes_per_min']}   (target >= {TARGET_EPISODES_PER_MIN}; {figures['episodes_bench']})")

@@ -15,7 +15,7 @@ from tests.stage2.helpers import finished, outcome, settle
 from tests.sim.simscenes import write_scene
 
 WORKFLOW = "episode-generation-pipeline"
-SMALL = {"EPISODES_PER_VARIATION": "1", "BPFLOW_SIM_WORKERS": "1", "EPISODE_IMAGE_SIZE": "32", "EPISODE_CAMERAS": "front,wrist"}
+SMALL = {"EPISODES_PER_VARIATION": "1", "EPISODE_MAX_TASKS": "0", "BPFLOW_SIM_WORKERS": "1", "EPISODE_IMAGE_SIZE": "32", "EPISODE_CAMERAS": "front,wrist"}
 
 
 def _upload(bucket: Bucket, tmp: Path, scene: str, *, manifest: bool = True, usd_text: str | None = None, **scene_kw: Any) -> None:

@@ -52,6 +52,10 @@ def test_a_drawer_moves_within_its_limits_when_pushed(tmp_path: Path) -> None:
         sim.data.qfrc_applied[joint.dof_adr] = force
         sim.settle(1.0)
         assert sim.joint_value(joint) == pytest.approx(bound, abs=0.01)
+    sim.data.qfrc_applied[joint.dof_adr] = 0.0
+    middle = (lo + hi) / 2
+    assert sim.drive_joint(joint, middle, 1.5) == pytest.approx(middle, abs=0.01)
+    assert sim.drive_joint(joint, hi + 1.0, 1.5) == pytest.approx(hi, abs=0.01)  # the limit holds
     # a free cube is unaffected by forces on the drawer
     assert "drawers" not in sim.dynamic_ids()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import parse_qsl, quote, urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -22,7 +22,7 @@ from bpflow.api import dag_svg
 from bpflow.api.episodes import episode_list, episodes_router
 from bpflow.api.learning import learning_router, learning_view
 from bpflow.api.recent import RecentDispatches
-from bpflow.api.rest import check_run_id, read_marker, triggers_table
+from bpflow.api.rest import change_schedule, check_run_id, read_marker, schedule_table, triggers_table
 from bpflow.api.security import SESSION_COOKIE, Guard
 from bpflow.api.submit import FORM_FIELDS, RequestRejected, SceneExists, request_from_form, submit_request
 from bpflow.engine.registry import registered
@@ -58,8 +58,8 @@ async def read_form(request: Request) -> dict[str, str]:
     """An urlencoded form (all the dashboard posts), parsed without a multipart dependency;
     a repeated field keeps its last value, as a browser's single inputs never repeat."""
     body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        body = b""
+    if len(body) > MAX_FORM_BYTES:  # reported, never silently emptied (the HTTP layer refuses it first)
+        raise HTTPException(status_code=413, detail={"code": "request_too_large", "message": f"form larger than {MAX_FORM_BYTES} bytes"})
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
@@ -153,7 +153,12 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
 
     @ui.get("/triggers", response_class=HTMLResponse, summary="The trigger map")
     def triggers_page(request: Request) -> HTMLResponse:
-        return page(request, "triggers.html", rows=triggers_table(rt), recent=recent.latest(30))
+        return page(request, "triggers.html", rows=triggers_table(rt), recent=recent.latest(30), schedules=schedule_table(rt))
+
+    @ui.post("/schedules/{workflow}/{action}", dependencies=mutation, summary="Pause or resume a schedule (dashboard form)")
+    def schedule_form(workflow: str, action: str) -> RedirectResponse:
+        change_schedule(rt, workflow, action)
+        return RedirectResponse("/triggers#schedules", status_code=303)
 
     @ui.get("/ops", response_class=HTMLResponse, summary="Locks held and circuit breakers")
     def ops_page(request: Request) -> HTMLResponse:
@@ -203,11 +208,17 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
         target = next if next.startswith("/") and not next.startswith("//") else "/"
         if not guard.enabled:
             return RedirectResponse(target, status_code=303)
-        if not guard.token_matches(token):
+        client = request.client.host if request.client else "?"
+        wait = guard.logins.retry_after(client)
+        if wait is not None:
+            return page(request, "login.html", status_code=429, next=target, error=f"Too many wrong tokens from this address; try again in {wait} s.")
+        if not guard.same_origin(request) or not guard.token_matches(token):
+            guard.logins.failed(client)
             return page(request, "login.html", status_code=401, next=target, error="That is not the API token.")
         resp = RedirectResponse(target, status_code=303)
-        assert guard.session_value is not None
-        resp.set_cookie(SESSION_COOKIE, guard.session_value, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+        resp.set_cookie(
+            SESSION_COOKIE, guard.new_session(), max_age=guard.session_seconds, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+        )
         return resp
 
     @ui.post("/logout", include_in_schema=False)

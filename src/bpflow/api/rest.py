@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.security import Guard
 from bpflow.api.submit import submit_request
+from bpflow.contracts.json_limits import JsonTooDeep, loads_bounded
 from bpflow.engine.registry import registered
 from bpflow.errors import InvalidObjectKey, ObjectNotFound, ValidationFailed
 from bpflow.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
@@ -68,9 +69,9 @@ def read_marker(rt: "Runtime", scene_id: str, path: str) -> dict[str, Any]:
     body: Any
     kind = "text"
     try:
-        body = json.loads(raw)
+        body = loads_bounded(raw)
         kind = "json"
-    except ValueError:
+    except (ValueError, JsonTooDeep):
         body = raw.decode("utf-8", "replace")
     return {"key": key, "scene_id": scene_id, "path": path, "generation": info.generation, "updated": info.updated.timestamp(), "size": info.size, "kind": kind, "truncated": truncated, "body": body}
 
@@ -97,6 +98,25 @@ def emit_event(rt: "Runtime", body: EmitBody) -> dict[str, Any]:
 def triggers_table(rt: "Runtime") -> list[dict[str, Any]]:
     implemented = set(registered())
     return [{**row.to_dict(env=rt.env), "implemented": row.workflow in implemented} for row in rt.triggers.rows]
+
+
+def schedule_table(rt: "Runtime") -> list[dict[str, Any]]:
+    from dbos import DBOS
+
+    from bpflow.engine.schedules import schedule_rows
+
+    return schedule_rows(rt, DBOS)
+
+
+def change_schedule(rt: "Runtime", workflow: str, action: str) -> dict[str, Any]:
+    from dbos import DBOS
+
+    from bpflow.engine.schedules import set_paused
+
+    if action not in ("pause", "resume"):
+        raise ValidationFailed(f"unknown schedule action {action!r} (use pause or resume)", field="action")
+    set_paused(DBOS, workflow, action == "pause")
+    return next(r for r in schedule_table(rt) if r["workflow"] == workflow)
 
 
 def build_router(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRouter:
@@ -171,6 +191,14 @@ def build_router(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRo
     @api.get("/triggers", summary="The trigger map, with what this build implements")
     def triggers() -> list[dict[str, Any]]:
         return triggers_table(rt)
+
+    @api.get("/schedules", summary="Every schedule: cron, zone, state, last and next run (local and UTC)")
+    def schedules() -> list[dict[str, Any]]:
+        return schedule_table(rt)
+
+    @api.post("/schedules/{workflow}/{action}", dependencies=mutation, summary="Pause or resume an installed schedule")
+    def schedule_action(workflow: str, action: str) -> dict[str, Any]:
+        return change_schedule(rt, workflow, action)
 
     @api.get("/locks", summary="Scene locks currently held")
     def locks() -> list[dict[str, Any]]:

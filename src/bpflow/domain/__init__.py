@@ -1,1 +1,1 @@
-"""Domain logic (no orchestration): what a stage computes, independent of buckets and workflows."""
+"""The physical world the pipeline reasons about, free of I/O (see DESIGN.md: domain/)."""

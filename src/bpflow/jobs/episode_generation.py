@@ -5,10 +5,11 @@ Env (the reference's): ``BUCKET``, ``SCENE_ID``, ``ASSETS_PREFIX``, ``USD_PREFIX
 ``BUNDLE_TIER``, ``DATA_QUALITY_LEVEL``; bpflow's: ``BPFLOW_SIM_WORKERS`` (default: the cores
 this process may use), ``EPISODE_MAX_TASKS``, ``EPISODE_CAMERAS`` (comma list, default
 ``front,wrist``), ``EPISODE_IMAGE_SIZE`` (square, default 128), ``EPISODE_FPS`` (25),
-``EPISODE_SEED`` (0).
+``EPISODE_SEED`` (0), ``EPISODE_TASKS`` (task kinds, default ``pick_place``; ``close_drawer``
+is opt-in).
 
-Outputs under ``EPISODES_PREFIX``: ``lerobot/`` (the dataset), ``certificates/episode_NNNNNN/
-quality_certificate.json``, ``episodes_summary.json``; and
+Outputs under ``EPISODES_PREFIX`` (a rerun replaces the previous ones): ``lerobot/`` (the
+dataset), ``certificates/episode_NNNNNN/quality_certificate.json``, ``episodes_summary.json``; and
 ``scenes/{scene}/episode-generation-job/quality_gate_report.json``. Inputs are checked before
 any work: a missing manifest or USD, a USD that does not open, a scene with no pickable object
 the arm can reach end the job with a typed error (exit 2), and nothing is written. Never writes
@@ -60,7 +61,13 @@ def _config() -> Any:
     unknown = [c for c in cameras if c not in ALL]
     if unknown:
         raise ValidationFailed(f"EPISODE_CAMERAS names unknown cameras {unknown} (known: {list(ALL)})", field="EPISODE_CAMERAS")
+    from bpflow.domain.sim.tasks import DEFAULT_KINDS, KINDS
+
+    kinds = tuple(k.strip() for k in (env_str("EPISODE_TASKS", ",".join(DEFAULT_KINDS)) or "").split(",") if k.strip())
+    if not kinds or any(k not in KINDS for k in kinds):
+        raise ValidationFailed(f"EPISODE_TASKS must list task kinds from {list(KINDS)}, not {kinds}", field="EPISODE_TASKS")
     return GenerationConfig(
+        task_kinds=kinds,
         episodes_per_task=per_task,
         max_tasks=max_tasks or None,
         fps=env_int("EPISODE_FPS", 25),
@@ -106,6 +113,7 @@ def _main() -> int:
             "generated_at": iso_z(utc_now()),
         }
         result = generate(ws.path(usd_key), manifest, out, config, lineage=lineage, extra_info=extra, scene_id=scene)
+        _clear_previous(bucket, episodes)
         for path in sorted(p for p in out.rglob("*") if p.is_file()):
             rel = path.relative_to(out).as_posix()
             bucket.write(f"{episodes}/{rel}", path.read_bytes(), content_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
@@ -113,6 +121,13 @@ def _main() -> int:
     s = result["summary"]
     log_json(action="episodes_complete", scene_id=scene, episodes=s["episodes"], successful=s["successful"], success_rate=s["success_rate"], can_proceed=s["quality_gate"]["can_proceed"], wall_seconds=s["wall_seconds"])
     return 0
+
+
+def _clear_previous(bucket: Bucket, episodes: str) -> None:
+    """A rerun replaces the last dataset whole: a smaller one must not keep stale episodes."""
+    for sub in ("lerobot/", "certificates/"):
+        for info in list(bucket.list(f"{episodes}/{sub}")):
+            bucket.delete(info.key)
 
 
 def _mujoco_version() -> str:

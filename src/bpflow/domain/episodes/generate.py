@@ -49,6 +49,7 @@ class GenerationConfig:
     workers: int = 1
     seed: int = 0
     render: bool = True
+    task_kinds: tuple[str, ...] = ("pick_place",)
 
 
 @dataclass
@@ -137,7 +138,7 @@ def plan_work(sim: Any, config: GenerationConfig) -> tuple[list[Any], dict[str, 
 
     sim.reset()
     sim.settle(SETTLE_S)  # judge objects where they come to rest, not where the layout put them
-    tasks, skipped = derive_tasks(sim, seed=config.seed, max_tasks=config.max_tasks)
+    tasks, skipped = derive_tasks(sim, seed=config.seed, max_tasks=config.max_tasks, kinds=config.task_kinds)
     if not tasks:
         why = "; ".join(f"{k}: {v}" for k, v in sorted(skipped.items())) or "the scene has no movable object"
         raise EpisodeGenerationError(f"no pickable object the arm can work on ({why})", code="no_pickable_objects", field="objects")

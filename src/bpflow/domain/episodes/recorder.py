@@ -128,12 +128,20 @@ class Recorder:
         assert robot is not None
         started = time.monotonic()
         sim.reset()
-        initial = self._randomise(task, np.random.default_rng(seed))
-        plan = skills.plan_pick_place(sim, self.ik, task)
+        rng = np.random.default_rng(seed)
+        if task.kind == "close_drawer":
+            sim.settle(SETTLE_S)
+            start_value = skills.open_drawer(sim, task, float(rng.uniform(0.7, 0.9)))
+            initial = [start_value]
+            plan = skills.plan_push(sim, self.ik, task)
+            target_body = int(sim.model.jnt_bodyid[sim.joint_by_name(str(task.joint)).joint_id])
+        else:
+            initial = self._randomise(task, rng)
+            plan = skills.plan_pick_place(sim, self.ik, task)
+            target_body = sim.objects[task.object_id].body_id
         substeps = max(1, int(round(1.0 / cfg.fps / sim.model.opt.timestep)))
         start = sim.position(task.object_id)
         max_z = float(start[2])
-        target_body = sim.objects[task.object_id].body_id
         rows: dict[str, list[np.ndarray]] = {"state": [], "velocity": [], "ee": [], "action": []}
         images: dict[str, list[np.ndarray]] = {c: [] for c in self.cameras}
         collisions = violations = 0
@@ -160,7 +168,10 @@ class Recorder:
                 collisions += 1
             if np.any(d.qpos[robot.arm_qpos] < self.arm_range[:, 0] - 1e-3) or np.any(d.qpos[robot.arm_qpos] > self.arm_range[:, 1] + 1e-3):
                 violations += 1
-        judgement = skills.judge_pick_place(sim, task, start=start, max_z=max_z, plan_error=plan.error)
+        if task.kind == "close_drawer":
+            judgement = skills.judge_close(sim, task, start_value=initial[0], plan_error=plan.error)
+        else:
+            judgement = skills.judge_pick_place(sim, task, start=start, max_z=max_z, plan_error=plan.error)
         n = len(rows["state"])
         return EpisodeRecord(
             task=task,

@@ -115,24 +115,37 @@ def _mount(scene: SceneSpec, targets: list[ObjectSpec]) -> dict[str, Any]:
         slo, shi = aabb(surface)
         top = float(shi[2])
     else:
-        pts = np.array([o.body.pos for o in targets])
-        slo, shi = pts.min(axis=0) - 0.3, pts.max(axis=0) + 0.3
+        boxes = [aabb(o) for o in targets]
+        slo = np.min([b[0] for b in boxes], axis=0)
+        shi = np.max([b[1] for b in boxes], axis=0)
+        if not any(o.kind == "articulated" for o in targets):  # loose objects on the floor
+            slo, shi = slo - 0.3, shi + 0.3
         top = ground
     centres = np.array([(lambda b: (b[0] + b[1]) / 2)(aabb(t)) for t in targets])
+    # a drawer the arm works on slides out towards it: stand clear of its whole travel
+    travel = max((max(abs(p.joint.lower), abs(p.joint.upper)) for t in targets for p in t.parts if p.joint is not None and p.joint.type == "slide"), default=0.0)
+    standoff = STANDOFF_M + (travel + 0.12 if travel > 0 else 0.0)
+    opens = _opening_direction(targets)
     centroid = centres.mean(axis=0)
     room = _room_box(scene)
     others = [aabb(o) for o in scene.objects if o is not surface and not o.dynamic]
     best: tuple[float, dict[str, Any]] | None = None
     for axis, side in ((0, -1), (0, 1), (1, -1), (1, 1)):
+        if opens is not None and side * opens[axis] < 0.7:
+            continue  # a drawer is worked from the side it slides out of
         base = centroid[:2].copy()
         edge = slo[axis] if side < 0 else shi[axis]
-        base[axis] = edge + side * STANDOFF_M
+        base[axis] = edge + side * standoff
         other = 1 - axis
         base[other] = float(np.clip(centroid[other], slo[other] + 0.05, shi[other] - 0.05)) if shi[other] - slo[other] > 0.1 else centroid[other]
         inward = np.zeros(2)
         inward[axis] = -side
         yaw = float(np.arctan2(inward[1], inward[0]))
-        dists = np.linalg.norm(centres[:, :2] - base, axis=1)
+        # movable objects are reached at their centre; furniture at its nearest face
+        dists = np.array([
+            float(np.linalg.norm(np.clip(base, aabb(t)[0][:2], aabb(t)[1][:2]) - base)) if t.kind == "articulated" else float(np.linalg.norm(c[:2] - base))
+            for t, c in zip(targets, centres)
+        ])
         far = float(dists.max())
         if far > REACH_M:
             continue
@@ -167,6 +180,20 @@ def _mount(scene: SceneSpec, targets: list[ObjectSpec]) -> dict[str, Any]:
             field="objects",
         )
     return best[1]
+
+
+def _opening_direction(targets: list[ObjectSpec]) -> np.ndarray | None:
+    """The horizontal direction the first drawer of the targets slides out along, if any."""
+    for t in targets:
+        for p in t.parts:
+            j = p.joint
+            if j is not None and j.type == "slide":
+                closed, opened = (j.lower, j.upper) if abs(j.lower) <= abs(j.upper) else (j.upper, j.lower)
+                d = j.axis[:2] * np.sign(opened - closed)
+                n = float(np.linalg.norm(d))
+                if n > 1e-6:
+                    return d / n
+    return None
 
 
 def add_pedestal(spec: mujoco.MjSpec, mount: dict[str, Any]) -> None:

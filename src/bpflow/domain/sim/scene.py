@@ -12,6 +12,7 @@ API (stable; the physics acceptance gate builds on it)::
     sim.dynamic_ids()              # ids of free bodies
     sim.position("mug_1")          # world position of the object's body (np.ndarray, 3)
     sim.settle(3.0)                # step N seconds with the arm (if any) holding its pose
+    sim.drive_joint(joint, 0.25, 1.0)  # push a part towards a joint value (bounded PD force)
     sim.max_penetration()          # deepest current contact penetration, metres (≥ 0)
     sim.reset()                    # back to the loaded state (mj_resetData + initial poses)
 
@@ -158,6 +159,7 @@ def build_spec(scene: SceneSpec) -> tuple[mujoco.MjSpec, dict[str, dict[str, Any
     spec = mujoco.MjSpec()
     spec.modelname = _safe(scene.scene_id or "scene")
     spec.option.timestep = TIMESTEP
+    spec.compiler.degree = False  # joint ranges are given in radians
     spec.option.gravity = [0.0, 0.0, -float(scene.gravity)]
     spec.option.cone = mujoco.mjtCone.mjCONE_ELLIPTIC
     spec.option.impratio = 10.0
@@ -251,6 +253,16 @@ class SimScene:
             self.robot.set_home(self.model, self.data)
         mujoco.mj_forward(self.model, self.data)
 
+    def reset_forward(self) -> None:
+        mujoco.mj_forward(self.model, self.data)
+
+    def joint_by_name(self, name: str) -> SimJoint:
+        for o in self.objects.values():
+            for j in o.joints:
+                if j.name == name:
+                    return j
+        raise KeyError(name)
+
     def dynamic_ids(self) -> list[str]:
         return [oid for oid, o in self.objects.items() if o.dynamic]
 
@@ -265,6 +277,23 @@ class SimScene:
         o = self.objects[object_id]
         rot = self.data.xmat[o.body_id].reshape(3, 3)
         return o.points @ rot.T + self.data.xpos[o.body_id]
+
+    def body_points(self, body_id: int) -> np.ndarray:
+        """World corners of a body's box geoms and vertices of its mesh geoms, as they are now."""
+        m, d = self.model, self.data
+        pts = [np.zeros((0, 3))]
+        corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)
+        for g in range(m.ngeom):
+            if m.geom_bodyid[g] != body_id:
+                continue
+            rot = d.geom_xmat[g].reshape(3, 3)
+            if m.geom_type[g] == mujoco.mjtGeom.mjGEOM_BOX:
+                pts.append((corners * m.geom_size[g]) @ rot.T + d.geom_xpos[g])
+            elif m.geom_type[g] == mujoco.mjtGeom.mjGEOM_MESH:
+                mid = m.geom_dataid[g]
+                start, n = m.mesh_vertadr[mid], m.mesh_vertnum[mid]
+                pts.append(m.mesh_vert[start : start + n] @ rot.T + d.geom_xpos[g])
+        return np.vstack(pts)
 
     def speed(self, object_id: str) -> float:
         o = self.objects[object_id]
@@ -298,6 +327,18 @@ class SimScene:
 
     def joint_value(self, joint: SimJoint) -> float:
         return float(self.data.qpos[joint.qpos_adr])
+
+    def drive_joint(self, joint: SimJoint, target: float, seconds: float, *, stiffness: float = 200.0, damping: float = 20.0, max_force: float = 100.0) -> float:
+        """Push an articulated part towards ``target`` (rad or m) with a bounded PD force for
+        ``seconds`` of simulated time — a hand opening a door — and return where it ended."""
+        dt = float(self.model.opt.timestep)
+        for _ in range(max(1, int(round(seconds / dt)))):
+            q = float(self.data.qpos[joint.qpos_adr])
+            qd = float(self.data.qvel[joint.dof_adr])
+            self.data.qfrc_applied[joint.dof_adr] = float(np.clip(stiffness * (target - q) - damping * qd, -max_force, max_force))
+            mujoco.mj_step(self.model, self.data)
+        self.data.qfrc_applied[joint.dof_adr] = 0.0
+        return self.joint_value(joint)
 
 
 def load_scene(usd_path: str | Path, manifest: dict[str, Any] | None = None, *, robot: bool = False, target_ids: list[str] | None = None) -> SimScene:

@@ -204,3 +204,105 @@ def judge_pick_place(sim: SimScene, task: Task, *, start: np.ndarray, max_z: flo
     else:
         reason = "ok"
     return Judgement(ok, lifted, placed, at_rest, lift, err, speed, reason)
+
+
+# -- drawers -----------------------------------------------------------------------------------
+
+CLOSED_TOLERANCE = 0.015
+
+
+def _drawer_ends(sim: SimScene, task: Task) -> tuple[Any, float, float]:
+    """(joint, closed value, open value): closed is the end of the range nearest zero."""
+    assert task.joint is not None
+    j = sim.joint_by_name(task.joint)
+    lo, hi = j.range
+    closed, opened = (lo, hi) if abs(lo) <= abs(hi) else (hi, lo)
+    return j, closed, opened
+
+
+def open_drawer(sim: SimScene, task: Task, fraction: float) -> float:
+    """Set the drawer ``fraction`` of the way open (a kinematic set-up, then forward)."""
+    j, closed, opened = _drawer_ends(sim, task)
+    value = closed + (opened - closed) * fraction
+    sim.data.qpos[j.qpos_adr] = value
+    sim.data.qvel[j.dof_adr] = 0.0
+    sim.reset_forward()
+    return value
+
+
+def _front(sim: SimScene, task: Task) -> tuple[np.ndarray, np.ndarray, float]:
+    """The drawer front's centre (world), its outward direction (the way it opens, horizontal)
+    and how far it now is from closed."""
+    j, closed, opened = _drawer_ends(sim, task)
+    body = int(sim.model.jnt_bodyid[j.joint_id])
+    axis = sim.data.xmat[body].reshape(3, 3) @ sim.model.jnt_axis[j.joint_id]
+    out = axis * np.sign(opened - closed)
+    out[2] = 0.0
+    out = out / (np.linalg.norm(out) or 1.0)
+    pts = sim.body_points(body)
+    proj = pts @ out
+    face = pts[proj > proj.max() - 0.005]
+    return face.mean(axis=0), out, abs(sim.joint_value(j) - closed)
+
+
+def plan_push(sim: SimScene, ik: IKSolver, task: Task) -> Plan:
+    """Closed fingers, flat against the drawer's front, push it along its axis until shut."""
+    robot = sim.robot
+    assert robot is not None
+    centre, out, travel = _front(sim, task)
+    yaw = float(np.arctan2(out[1], out[0])) + np.pi / 2  # the fingers' flat side faces the front
+    site_z = centre[2] + 0.02
+    start = np.array([centre[0], centre[1], site_z]) + out * 0.06
+    end = np.array([centre[0], centre[1], site_z]) - out * (travel + 0.01)
+    waypoints = [
+        ("approach", start + np.array([0.0, 0.0, HOVER]), GRIPPER_CLOSED, 1.6),
+        ("descend", start, GRIPPER_CLOSED, 1.0),
+        ("push", end, GRIPPER_CLOSED, 1.5),
+        ("back", end + out * 0.08, GRIPPER_CLOSED, 0.8),
+        ("retreat", end + out * 0.08 + np.array([0.0, 0.0, 0.06]), GRIPPER_CLOSED, 0.8),
+    ]
+    best = Plan([])
+    for candidate in (yaw, yaw + np.pi):
+        plan = _follow(sim, ik, waypoints, robot.rot_to_base(grasp_rotation(candidate)))
+        if plan.error is None:
+            return plan
+        best = plan
+    return best
+
+
+def _follow(sim: SimScene, ik: IKSolver, waypoints: list[tuple[str, np.ndarray | None, float, float]], rot: np.ndarray) -> Plan:
+    robot = sim.robot
+    assert robot is not None
+    q = sim.data.ctrl[robot.arm_act].copy()
+    plan = Plan([])
+    here: np.ndarray | None = None
+    for name, target, grip, dur in waypoints:
+        via: list[np.ndarray] = []
+        if target is not None:
+            if here is not None:
+                steps = int(np.ceil(np.linalg.norm(target - here) / 0.02))
+                for k in range(1, steps):
+                    q, _ = ik.solve(robot.to_base(here + (target - here) * k / steps), rot, q, iterations=60)
+                    via.append(q.copy())
+            q_new, err = ik.solve(robot.to_base(target), rot, q)
+            if err > IK_TOLERANCE:
+                q_new, err = ik.solve_robust(robot.to_base(target), rot, np.asarray(HOME_Q), tol=IK_TOLERANCE)
+                via = []
+            plan.ik_errors[name] = round(err, 4)
+            if err > IK_TOLERANCE:
+                plan.error = f"ik_unreachable: {name} waypoint {np.round(target, 3).tolist()} missed by {err:.3f} m"
+                return plan
+            q, here = q_new, target
+        plan.segments.append(Segment(name, q.copy(), grip, dur, via))
+    return plan
+
+
+def judge_close(sim: SimScene, task: Task, *, start_value: float, plan_error: str | None) -> Judgement:
+    """Closed within 1.5 cm of its closed end, having moved there from where it started."""
+    j, closed, _ = _drawer_ends(sim, task)
+    final = sim.joint_value(j)
+    gap = abs(final - closed)
+    moved = abs(final - start_value)
+    ok = plan_error is None and gap <= CLOSED_TOLERANCE
+    reason = plan_error or ("ok" if ok else f"not closed ({gap * 100:.1f} cm still open)")
+    return Judgement(ok, False, bool(gap <= CLOSED_TOLERANCE), True, moved, gap, 0.0, reason)

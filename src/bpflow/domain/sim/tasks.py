@@ -8,8 +8,9 @@
   Weight is *not* filtered: a too-heavy object is attempted and the physics records the failed
   lift, which is the honest outcome.
 
-Drawer/door opening is not derived yet (see docs/decisions.md): the scene's articulated parts
-have no handles to grasp.
+* ``close_drawer`` for every drawer (a slide joint of an articulated object) whose front the
+  arm can reach: the drawer starts 70–90 % open and the closed fingers push it shut along its
+  axis. Opening (pulling) and doors are not derived: the parts have no handles to grasp.
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ class Task:
     object_id: str
     description: str
     place_xy: tuple[float, float] | None = None
+    joint: str | None = None
+    """For ``close_drawer``: the MuJoCo name of the drawer's slide joint."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"task_id": self.task_id, "kind": self.kind, "object_id": self.object_id, "description": self.description, "place_xy": list(self.place_xy) if self.place_xy else None}
+        return {"task_id": self.task_id, "kind": self.kind, "object_id": self.object_id, "description": self.description, "place_xy": list(self.place_xy) if self.place_xy else None, "joint": self.joint}
 
 
 def grasp_axis(sim: SimScene, object_id: str) -> tuple[float, float, np.ndarray]:
@@ -134,12 +137,17 @@ def _place_spot(sim: SimScene, object_id: str, rng: np.random.Generator) -> tupl
     return None
 
 
-def derive_tasks(sim: SimScene, *, seed: int = 0, max_tasks: int | None = None) -> tuple[list[Task], dict[str, str]]:
+KINDS = ("pick_place", "close_drawer")
+DEFAULT_KINDS = ("pick_place",)
+"""``close_drawer`` is opt-in (``EPISODE_TASKS``) until its mount handles drawers on the floor."""
+
+
+def derive_tasks(sim: SimScene, *, seed: int = 0, max_tasks: int | None = None, kinds: tuple[str, ...] = DEFAULT_KINDS) -> tuple[list[Task], dict[str, str]]:
     """The scene's tasks and, per object that got none, why (for the report and errors)."""
     rng = np.random.default_rng(seed)
     tasks: list[Task] = []
     skipped: dict[str, str] = {}
-    for oid in sorted(sim.dynamic_ids()):
+    for oid in sorted(sim.dynamic_ids()) if "pick_place" in kinds else []:
         ok, why = pickable(sim, oid)
         if not ok:
             skipped[oid] = why
@@ -153,8 +161,43 @@ def derive_tasks(sim: SimScene, *, seed: int = 0, max_tasks: int | None = None) 
         where = surface.category if surface is not None else "floor"
         tasks.append(Task(f"pick_place_{oid}", "pick_place", oid, f"pick up the {o.category} and place it on the {where}", spot))
         if max_tasks is not None and len(tasks) >= max_tasks:
+            return tasks, skipped
+    for task, why in drawer_tasks(sim) if "close_drawer" in kinds else []:
+        if task is None:
+            skipped[why[0]] = why[1]
+            continue
+        tasks.append(task)
+        if max_tasks is not None and len(tasks) >= max_tasks:
             break
     return tasks, skipped
+
+
+def drawer_tasks(sim: SimScene) -> list[tuple[Task | None, tuple[str, str]]]:
+    """``close_drawer`` for every slide joint of an articulated object whose front the arm can
+    push along its whole travel (checked by planning it), else why not."""
+    from bpflow.domain.sim import skills
+    from bpflow.domain.sim.robot import IKSolver
+
+    out: list[tuple[Task | None, tuple[str, str]]] = []
+    ik: IKSolver | None = None
+    for oid in sorted(sim.objects):
+        o = sim.objects[oid]
+        for j in o.joints:
+            if j.type != "slide":
+                continue
+            task = Task(f"close_drawer_{oid}_{j.name.rsplit('/', 1)[-1]}", "close_drawer", oid, f"push the {o.category}'s drawer closed", joint=j.name)
+            ik = ik or IKSolver()
+            saved = sim.data.qpos.copy()
+            skills.open_drawer(sim, task, 0.8)
+            plan = skills.plan_push(sim, ik, task)
+            sim.data.qpos[:] = saved
+            sim.data.qvel[:] = 0.0
+            sim.reset_forward()
+            if plan.error:
+                out.append((None, (f"{oid}/{j.name.rsplit('/', 1)[-1]}", f"drawer not reachable for a push ({plan.error})")))
+            else:
+                out.append((task, ("", "")))
+    return out
 
 
 def surface_top(sim: SimScene) -> float:

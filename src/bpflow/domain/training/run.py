@@ -91,6 +91,7 @@ def train(dataset: Path, work: Path, settings: TrainSettings, *, job_name: str, 
         "TORCH_NUM_THREADS": n,
         "PYTHONUNBUFFERED": "1",
     }
+    work.mkdir(parents=True, exist_ok=True)
     log_path = work / "train.log"
     started = time.monotonic()
     with log_path.open("w") as log:
