@@ -71,7 +71,7 @@ def test_imported_episodes_train_a_policy_that_the_evaluation_runs_in_the_scene(
     done = bucket.read_json("scenes/learn/evaluation/.evaluation_complete")
     assert done["success_rate"] == report["success_rate"] and done["model_path"] == model
     # the dashboard: the loss curve as a chart, the report, the trial videos
-    client = TestClient(create_app(rt))
+    client = TestClient(create_app(rt), base_url="http://127.0.0.1")  # a host the service serves
     html = client.get("/scenes/learn").text
     assert 'id="loss-chart"' in html and "/scenes/learn/training/loss_curve.svg" in html and 'id="evaluation-table"' in html
     chart = client.get("/scenes/learn/training/loss_curve.svg")
