@@ -448,7 +448,7 @@ class Settings(BaseSettings):
     )
     bpflow_image_reconstructor: str | None = _setting(
         "BPFLOW_IMAGE_RECONSTRUCTOR", None, group=RUNTIME,
-        doc="Image → Stage 1 backend (fixture:<dir> or module:factory); unset, image requests fail clearly.",
+        doc="Image → Stage 1 backend: vision (default when unset: a vision LLM through the text planner's provider keys), fixture:<dir> or module:factory.",
     )
     bpflow_stage_dag: str | None = _setting(
         "BPFLOW_STAGE_DAG", None, group=RUNTIME, doc="YAML stage DAG shown by bpflow status and the dashboard (default: the text path)."

@@ -11,6 +11,7 @@ from typing import Any
 from bpflow.contracts import validate
 from bpflow.ids import object_run_id
 from tests.conftest import wait_until
+from tests.domain.imagegen.bad_images import good_jpeg
 from tests.source.conftest import REPO_BUNDLE, REQUEST, finished, read_json, request_body, runs_of, tiny_png, wait_for_run
 
 FIXTURE = f"fixture:{REPO_BUNDLE}"
@@ -60,14 +61,15 @@ def test_image_request_reconstructs_once_and_stops_after_stage1(source_runtime: 
 def test_without_a_reconstructor_the_image_path_fails_clearly(source_runtime: Any, stage1_only: None) -> None:
     rt = source_runtime()
     image = "scenes/img2/images/photo.jpg"
-    rt.bucket.write(image, b"\xff\xd8\xff\xe0" + b"\x00" * 64)
+    rt.bucket.write(image, good_jpeg())
     rt.bucket.write_json(REQUEST.format("img2"), _image_request("img2", image))
     result = wait_for_run("source-orchestrator", "img2")
     assert result["status"] == "FAILED" and result["error_code"] == "image_reconstruction_unavailable"
     marker = read_json(rt, "scenes/img2/.source_orchestrator_failed")
     assert marker["error"]["code"] == "image_reconstruction_unavailable"
-    assert marker["failed_stage"] == "image_source_generation" and marker["error"]["field"] == "BPFLOW_IMAGE_RECONSTRUCTOR"
-    assert "BPFLOW_IMAGE_RECONSTRUCTOR" in marker["error"]["message"]
+    # The default reconstructor is the vision LLM; with no key it says which key to set.
+    assert marker["failed_stage"] == "image_source_generation" and marker["error"]["field"] == "OPENROUTER_API_KEY"
+    assert "OPENROUTER_API_KEY" in marker["error"]["message"]
     own = read_json(rt, "scenes/img2/.orchestrator_failed")
     assert own["error"]["code"] == "image_reconstruction_unavailable" and own["error"]["stage"] == "reconstruction"
     assert not rt.bucket.exists("scenes/img2/assets/.regen3d_complete")
@@ -87,7 +89,7 @@ def test_a_file_that_is_not_an_image_is_refused(source_runtime: Any, stage1_only
 def test_legacy_chain_runs_stage1_only_and_records_the_missing_chain(source_runtime: Any, stage1_only: None) -> None:
     rt = source_runtime(BPFLOW_IMAGE_RECONSTRUCTOR=FIXTURE, IMAGE_PATH_MODE="legacy_chain")
     image = "scenes/img4/images/photo.jpeg"
-    rt.bucket.write(image, tiny_png())
+    rt.bucket.write(image, good_jpeg())
     rt.bucket.write_json(REQUEST.format("img4"), _image_request("img4", image))
     result = wait_for_run("source-orchestrator", "img4")
     legacy = wait_for_run("image-to-scene-pipeline", "img4")

@@ -21,6 +21,7 @@ from bpflow import __version__
 from bpflow.api import dag_svg
 from bpflow.api.episodes import episode_list, episodes_router
 from bpflow.api.learning import learning_router, learning_view
+from bpflow.api.submit_image import image_submit_router
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.rest import change_schedule, check_run_id, read_marker, schedule_table, triggers_table
 from bpflow.api.security import SESSION_COOKIE, Guard
@@ -90,6 +91,8 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
         template = ctx.pop("partial_template", None) if partial else None
         ctx.pop("partial_template", None)
         return TEMPLATES.TemplateResponse(request, template or name, {**base, **ctx}, status_code=status_code)
+
+    ui.include_router(image_submit_router(rt, page, mutation))
 
     @ui.get("/", response_class=HTMLResponse, summary="Scenes, with per-stage progress")
     def scenes_page(request: Request) -> HTMLResponse:

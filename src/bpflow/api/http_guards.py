@@ -30,6 +30,8 @@ WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::", "[::]"})
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_FORM_BYTES = 64 * 1024
+#: Multipart routes that carry a file, with their own limit (the photo form: a 20 MB photo).
+UPLOAD_LIMITS: dict[str, int] = {"/submit/image": 20 * 1024 * 1024 + 64 * 1024}
 
 #: Paths a client may use without the token (exact, or a prefix ending in "/").
 PUBLIC_PATHS = ("/healthz", "/login", "/logout", "/static/")
@@ -153,6 +155,8 @@ class BodyLimit:
         path = scope.get("path", "")
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
         limit = self.max_form_bytes if ctype in ("application/x-www-form-urlencoded", "multipart/form-data") else self.max_bytes
+        if ctype == "multipart/form-data" and path in UPLOAD_LIMITS:
+            limit = UPLOAD_LIMITS[path]
         too_large = f"request body larger than {limit} bytes"
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:

@@ -204,7 +204,7 @@ def drawer_cabinet() -> list[Part]:
 
 
 def refrigerator() -> list[Part]:
-    w, h, d = 0.9, 1.8, 0.66
+    w, h, d = 0.9, 1.8, 0.7
     parts = carcass(WHITE, w, h, d, t=0.04)
     parts.append(box_from_bottom("Divider", WHITE, 0, 1.19, 0.0, (w - 0.08, 0.04, d - 0.04)))
     parts += grouped("door_0", box_from_bottom("FreezerDoor", WHITE, 0, 1.22, d / 2 + 0.02, (0.88, 0.57, 0.04)),
@@ -754,8 +754,8 @@ JOINTS: dict[str, dict[str, Joint]] = {
                         "door_1": Joint("revolute", "Y", (0.4, 0.9, 0.25), 0.0, 110.0)},
     "cabinet_drawers_01": {f"drawer_{i}": Joint("prismatic", "Z", (0.0, 0.16 + i * 0.29, 0.25), 0.0, 0.3) for i in range(3)},
     "nightstand_01": {"drawer_0": Joint("prismatic", "Z", (0.0, 0.38, 0.2), 0.0, 0.22)},
-    "fridge_01": {"door_0": Joint("revolute", "Y", (0.45, 1.5, 0.37), 0.0, 110.0),
-                  "door_1": Joint("revolute", "Y", (0.45, 0.6, 0.37), 0.0, 110.0)},
+    "fridge_01": {"door_0": Joint("revolute", "Y", (0.45, 1.5, 0.39), 0.0, 110.0),
+                  "door_1": Joint("revolute", "Y", (0.45, 0.6, 0.39), 0.0, 110.0)},
     "oven_01": {"door_0": Joint("revolute", "X", (0.0, 0.1, 0.32), 0.0, 90.0)},
     "microwave_01": {"door_0": Joint("revolute", "Y", (-0.24, 0.15, 0.19), -110.0, 0.0)},
     "dishwasher_01": {"door_0": Joint("revolute", "X", (0.0, 0.08, 0.3), 0.0, 90.0)},

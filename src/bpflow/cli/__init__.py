@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
@@ -249,18 +250,24 @@ def logs(
 
 @app.command()
 def submit(
-    prompt: Annotated[str, typer.Argument(help="What the scene should contain, e.g. \"a kitchen with a fridge, a table and two mugs\".")],
+    prompt: Annotated[Optional[str], typer.Argument(help="What the scene should contain, e.g. \"a kitchen with a fridge, a table and two mugs\" (optional with --image).")] = None,
     seeds: Annotated[int, typer.Option("--seeds", help="Number of variants (seed_count).")] = 1,
     tier: Annotated[str, typer.Option("--tier", help="Quality tier: standard or premium.")] = "standard",
     backend: Annotated[Optional[str], typer.Option("--backend", help="Text backend (default TEXT_BACKEND_DEFAULT).")] = None,
     scene_id: Annotated[Optional[str], typer.Option("--scene-id", help="Scene id (default: made from the prompt).")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Follow the scene until it completes or fails.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    image: Annotated[Optional[Path], typer.Option("--image", help="A room photo (PNG/JPEG): uploaded to scenes/<id>/images/ and submitted as an image request.")] = None,
 ) -> None:
-    """Submit a text scene request (writes scenes/<id>/prompts/scene_request.json); prints the scene id last."""
-    from bpflow.cli.submit_cmd import submit_command
+    """Submit a scene request (writes scenes/<id>/prompts/scene_request.json; with --image, the photo
+    under scenes/<id>/images/ first); prints the scene id last."""
+    from bpflow.cli.submit_cmd import submit_command, submit_image_command
 
     try:
+        if image is not None:
+            raise typer.Exit(submit_image_command(image, prompt, tier=tier, scene_id=scene_id, wait=wait, json_output=json_output))
+        if not prompt:
+            raise BpflowError("a prompt is required (or --image PATH for an image request)", code="invalid_arguments", field="prompt")
         raise typer.Exit(submit_command(prompt, seeds=seeds, tier=tier, backend=backend, scene_id=scene_id, wait=wait, json_output=json_output))
     except BpflowError as exc:
         fail(exc, as_json=json_output)

@@ -12,13 +12,15 @@ line of stdout, so ``SCENE=$(bpflow submit "...")`` works in scripts.
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 from bpflow.cli import console, err_console, print_json
 from bpflow.config import get_settings
 from bpflow.errors import BpflowError
 from bpflow.events.model import ObjectEvent
-from bpflow.source.request import build_request, parse_request
+from bpflow.source.request import build_request, new_scene_id, parse_request
 from bpflow.storage import open_bucket
 
 REQUEST_OBJECT = "scenes/{scene_id}/prompts/scene_request.json"
@@ -64,10 +66,15 @@ def submit_command(
         print_json({"scene_id": sid, "request_object": key, "generation": info.generation, "bucket": settings.bucket_url, "request": request, "dispatch": dispatch})
         return _follow(sid) if wait else 0
     err_console.print(f"wrote [bold]{key}[/bold] (generation {info.generation}) to {settings.bucket_url}", soft_wrap=True)
-    if dispatch["enqueued"]:
-        err_console.print(f"started {', '.join(dispatch['run_ids'])}", soft_wrap=True)
+    return _report(sid, list(dispatch.get("run_ids") or []), dispatch.get("reason"), wait)
+
+
+def _report(sid: str, started: list[str], reason: Any, wait: bool) -> int:
+    """The human output's tail: what started, the optional follow, the scene id alone last."""
+    if started:
+        err_console.print(f"started {', '.join(started)}", soft_wrap=True)
     else:
-        err_console.print(f"[yellow]not enqueued now ({dispatch.get('reason')}); bpflow up will start it from the bucket[/yellow]", soft_wrap=True)
+        err_console.print(f"[yellow]not enqueued now ({reason}); bpflow up will start it from the bucket[/yellow]", soft_wrap=True)
     code = _follow(sid) if wait else 0
     console.file.flush()
     print(sid)
@@ -81,3 +88,42 @@ def _follow(scene_id: str) -> int:
         err_console.print("[red]--wait needs bpflow.cli.progress, which is not part of this build[/red]", soft_wrap=True)
         return 1
     return int(watch_scene(scene_id, console=err_console))
+
+
+def image_object_key(scene_id: str, path: Path) -> str:
+    """``scenes/<id>/images/<safe stem>.<ext>``: one safe path segment, the extension lower-cased."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip(".-")[:80] or "photo"
+    return f"scenes/{scene_id}/images/{stem}{path.suffix.lower()}"
+
+
+def submit_image_command(path: Path, prompt: str | None, *, tier: str, scene_id: str | None, wait: bool, json_output: bool) -> int:
+    """Upload a photo and submit the image request that names it. The photo is checked here
+    first (type, size, pixels, decodability), so a bad file fails before anything is written."""
+    from bpflow.domain.imagegen.decode import check_image
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BpflowError(f"cannot read {path}: {exc.strerror or exc}", code="image_unreadable", field="--image") from None
+    checked = check_image(data, path.name)
+    settings = get_settings()
+    sid = scene_id or new_scene_id(prompt or path.stem)
+    image_key = image_object_key(sid, path)
+    request = build_request(prompt or "", scene_id=sid, tier=tier, source_mode="image", image_uri=image_key, settings=settings)
+    if not prompt:
+        request.pop("prompt", None)
+    body = json.dumps(request, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    parse_request(body.encode("utf-8"), scene_id_from_path=sid, settings=settings)
+    bucket = open_bucket(settings.bucket_url)
+    image_info = bucket.write(image_key, data, content_type="image/png" if checked.format == "PNG" else "image/jpeg")
+    key = REQUEST_OBJECT.format(scene_id=sid)
+    info = bucket.write(key, body, content_type="application/json")
+    image_dispatch = _enqueue(image_info.bucket or bucket.url, image_key, image_info.generation)
+    dispatch = _enqueue(info.bucket or bucket.url, key, info.generation)
+    if json_output:
+        print_json({"scene_id": sid, "image_object": image_key, "request_object": key, "generation": info.generation, "bucket": settings.bucket_url,
+                    "image": {"format": checked.format, "width": checked.width, "height": checked.height}, "request": request,
+                    "dispatch": dispatch, "image_dispatch": image_dispatch})
+        return _follow(sid) if wait else 0
+    err_console.print(f"uploaded [bold]{image_key}[/bold] ({checked.format} {checked.width}x{checked.height}) and wrote [bold]{key}[/bold] to {settings.bucket_url}", soft_wrap=True)
+    return _report(sid, list(dispatch.get("run_ids") or []) + list(image_dispatch.get("run_ids") or []), dispatch.get("reason"), wait)

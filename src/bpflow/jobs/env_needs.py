@@ -23,6 +23,15 @@ PROVIDER_KEY_ENV: tuple[str, ...] = ("SAM3D_API_KEY", "TEXT_SAM3D_API_KEY", "HUN
 JOB_ENV: dict[str, tuple[str, ...]] = {
     "text-scene-gen-job": LLM_KEY_ENV,
     "text-scene-adapter-job": PROVIDER_KEY_ENV,
+    # the image path (issue 16): the vision planner uses the text planner's keys; the legacy
+    # chain and the experimental paths read the reference's optional variables
+    "image-scene-gen-job": (*LLM_KEY_ENV, "PROVIDER_POLICY", "TEXT_GEN_QUALITY_TIER", "TEXT_GEN_LLM_TIMEOUT_SECONDS",
+                            "TEXT_GEN_MIN_OBJECT_COUNT", "TEXT_GEN_MAX_COLLISION_RATE_PCT", "TEXT_GEN_MIN_STABILITY_PCT",
+                            "TEXT_GEN_MIN_FAITHFULNESS_SCORE"),
+    "regen3d-adapter-job": ("REGEN3D_PREFIX", "ENVIRONMENT_TYPE", "SCALE_FACTOR", "SKIP_INVENTORY", "BYPASS_QUALITY_GATES"),
+    "scale-job": ("METRIC_METADATA_PATH",),
+    "dream2flow-inference-job": ("VIDEO_API_ENDPOINT", "DREAM2FLOW_VIDEO_CHECKPOINT", "INFERENCE_TIMEOUT_SECONDS"),
+    "dwm-inference-job": ("DWM_API_ENDPOINT", "DWM_CHECKPOINT_PATH", "INFERENCE_TIMEOUT_SECONDS"),
     "arena-export-job": ("OPENAI_API_KEY",),  # USE_LLM_AFFORDANCES refines affordances with it
 }
 

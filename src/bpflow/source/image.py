@@ -4,7 +4,9 @@ Image → 3D reconstruction needs a GPU model this build does not ship, so it si
 :class:`ImageReconstructor` interface. A deployment names its reconstructor with
 ``BPFLOW_IMAGE_RECONSTRUCTOR``:
 
-* unset: no reconstructor; the image path fails with ``image_reconstruction_unavailable``;
+* unset or ``vision``: the vision-LLM reconstructor (``bpflow.source.image_vision``): a
+  vision-capable LLM plans the room and the text path places, gates and retrieves it; with no
+  LLM key configured it fails with ``image_reconstruction_unavailable``;
 * ``fixture:<dir>``: :class:`FixtureReconstructor`, which supplies a recorded bundle (tests,
   demos) after checking the image is a real PNG/JPEG;
 * ``<module>:<factory>``: a plug-in; ``factory()`` returns an ``ImageReconstructor``.
@@ -61,14 +63,28 @@ class ImageReconstructor(Protocol):
 
 
 def read_image(bucket: Bucket, image_object: str) -> bytes:
-    """The image bytes, refused unless they really are a PNG or JPEG."""
+    """The image bytes, refused (with the reason as the code) unless they are a PNG or JPEG this
+    pipeline accepts: size and pixel limits, matching extension, fully decodable."""
+    from bpflow.domain.imagegen.decode import ImageRejected, check_image
+
     try:
         data = bucket.read(image_object)
     except ObjectNotFound:
         raise ImageReconstructionFailed(f"image {image_object} does not exist", code="image_missing", field="image.gcs_uri") from None
-    if not (data.startswith(PNG_MAGIC) or data.startswith(JPEG_MAGIC)):
-        raise ImageReconstructionFailed(f"image {image_object} is not a PNG or JPEG file", code="invalid_image", field="image.gcs_uri")
+    try:
+        check_image(data, image_object)
+    except ImageRejected as exc:
+        raise ImageReconstructionFailed(exc.message, code=exc.code, field="image.gcs_uri") from None
     return data
+
+
+def _check_upload(bucket: Bucket, image_object: str) -> dict[str, Any]:
+    """One step: the upload's verdict as data (the workflow decides on plain values)."""
+    try:
+        read_image(bucket, image_object)
+    except SourceError as exc:
+        return {"error": {"code": exc.code, "message": exc.message, "field": exc.field, "stage": "reconstruction"}}
+    return {}
 
 
 class FixtureReconstructor:
@@ -151,12 +167,22 @@ def _reconstruct(bucket: Bucket, spec: str | None, scene_id: str, image_object: 
 def reconstruct_stage1(run: "Run", scene_id: str, image_object: str, generation: int, reconstructor: str | None) -> dict[str, Any]:
     """Reconstruct, check the bundle, then write ``.reconstruction_complete`` and the Stage-2
     trigger ``assets/.regen3d_complete``. Raises a SourceError naming what went wrong."""
-    got = step(f"reconstruct {image_object}", _reconstruct, run.bucket, reconstructor, scene_id, image_object, generation)
+    from bpflow.source.image_vision import VISION, run_vision
+
+    checked = step(f"check image {image_object}", _check_upload, run.bucket, image_object)
+    if "error" in checked:
+        err = checked["error"]
+        raise ImageReconstructionFailed(err["message"], code=err["code"], field=err.get("field"), stage="reconstruction")
+    vision = (reconstructor or VISION) == VISION
+    if vision:
+        got = {"summary": run_vision(run, scene_id, image_object, generation)}
+    else:
+        got = step(f"reconstruct {image_object}", _reconstruct, run.bucket, reconstructor, scene_id, image_object, generation)
     if "error" in got:
         err = got["error"]
         cls = ImageReconstructionUnavailable if err["code"] == ImageReconstructionUnavailable.code else ImageReconstructionFailed
         raise cls(err["message"], code=err["code"], field=err.get("field"), stage="reconstruction")
-    check = step(f"check stage1 outputs {scene_id}", check_stage1_outputs, run.bucket, scene_id, text=False)
+    check = step(f"check stage1 outputs {scene_id}", check_stage1_outputs, run.bucket, scene_id, text=vision)
     if check["problems"]:
         raise ImageReconstructionFailed(
             f"reconstruction bundle for scene {scene_id} breaks its contracts: {summarize(check['problems'], check['problem_count'])}",
@@ -165,7 +191,11 @@ def reconstruct_stage1(run: "Run", scene_id: str, image_object: str, generation:
         )
     base = f"scenes/{scene_id}/"
     markers.write_marker(run, base + RECONSTRUCTION_COMPLETE, scene_id=scene_id, input_object=image_object, input_generation=generation, reconstructor=got["summary"].get("reconstructor"))
-    fields = regen3d_marker_fields(source="image_reconstruction", objects_count=check["objects_count"], quality_tier=None, provider=check["provider"], seed=1)
+    if vision and check["marker"]:
+        fields = {**check["marker"], "source": "image_reconstruction"}
+        fields.pop("scene_id", None)
+    else:
+        fields = regen3d_marker_fields(source="image_reconstruction", objects_count=check["objects_count"], quality_tier=None, provider=check["provider"], seed=1)
     fields = {k: v for k, v in fields.items() if v is not None}
     markers.write_marker(run, base + "assets/.regen3d_complete", scene_id=scene_id, **fields)
     return {"objects_count": check["objects_count"], **got["summary"]}

@@ -242,31 +242,35 @@ def _user_message(prompt: str, target: int) -> str:
 
 def call_once(entry: ChainEntry, prompt: str, *, target: int, tier: str, seed: int, timeout: float) -> LLMPlan:
     """One chat-completions call; raises the SDK's error or ``PlanRejected``."""
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": _user_message(prompt, target)}]
+    return parse_plan(chat_content(entry, messages, timeout=timeout, seed=seed, reasoning_effort="high" if tier == "premium" else "medium"))
+
+
+def chat_content(entry: ChainEntry, messages: list[dict[str, Any]], *, timeout: float, **options: Any) -> str | None:
+    """One JSON-mode chat-completions call (SDK retries off); the answer's text, or
+    ``PlanRejected("empty_response")`` when it has no choice. SDK errors propagate."""
     import openai
 
     client = openai.OpenAI(api_key=entry.api_key, base_url=entry.base_url, max_retries=0, timeout=timeout,
                            default_headers=dict(entry.headers) or None)
     try:
-        response = client.chat.completions.create(
-            model=entry.model,
-            messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": _user_message(prompt, target)}],
-            response_format={"type": "json_object"},
-            reasoning_effort="high" if tier == "premium" else "medium",
-            seed=seed,
-        )
+        response = client.chat.completions.create(model=entry.model, messages=messages, response_format={"type": "json_object"}, **options)
     finally:
         client.close()
     choices = getattr(response, "choices", None) or []
     if not choices:
         raise PlanRejected("empty_response")
     content = getattr(choices[0].message, "content", None)
-    return parse_plan(content if isinstance(content, str) else None)
+    return content if isinstance(content, str) else None
 
 
 def plan_with_llm(chain: list[ChainEntry], prompt: str, *, target: int, tier: str, seed: int, rounds: int,
                   backoff_seconds: float, timeout: float = DEFAULT_TIMEOUT_SECONDS,
-                  sleep: Callable[[float], None] = time.sleep) -> LLMResult:
-    """Try the chain for up to ``rounds`` rounds; the first usable plan wins."""
+                  sleep: Callable[[float], None] = time.sleep,
+                  call: Callable[[ChainEntry], LLMPlan] | None = None) -> LLMResult:
+    """Try the chain for up to ``rounds`` rounds; the first usable plan wins. ``call`` replaces
+    the text prompt's chat call (the image path sends a photo instead), keeping this loop's
+    accounting, backoff and Retry-After handling."""
     import openai
 
     result = LLMResult(None, None, 0, "llm_generation_failed" if chain else "llm_no_api_key")
@@ -278,7 +282,7 @@ def plan_with_llm(chain: list[ChainEntry], prompt: str, *, target: int, tier: st
             record: dict[str, Any] = {"round": round_index, "provider": entry.provider, "model": entry.model}
             started = time.monotonic()
             try:
-                plan = call_once(entry, prompt, target=target, tier=tier, seed=seed, timeout=timeout)
+                plan = call(entry) if call is not None else call_once(entry, prompt, target=target, tier=tier, seed=seed, timeout=timeout)
             except PlanRejected as exc:
                 record["outcome"] = exc.reason
             except openai.APIStatusError as exc:

@@ -36,7 +36,7 @@ IK_TOLERANCE = 0.01
 JOINT_SPEED = 0.8
 """rad/s the shoulder joints sustain against their damping within their torque limits."""
 CATCH_UP_S = 1.5
-CATCH_UP_RAD = 0.01
+CATCH_UP_RAD = 0.003
 LIFT_MIN = 0.05
 PLACE_TOLERANCE = 0.05
 REST_SPEED = 0.03
@@ -97,7 +97,7 @@ def _plan_with_yaw(sim: SimScene, ik: IKSolver, task: Task, yaw: float) -> Plan:
     place_z = grasp_z - pos[2] + (top + half_h)  # same grip height above the resting centre
     waypoints = [
         ("approach", np.array([pos[0], pos[1], grasp_z + HOVER]), GRIPPER_OPEN, 1.6),
-        ("descend", np.array([pos[0], pos[1], grasp_z]), GRIPPER_OPEN, 1.0),
+        ("descend", np.array([pos[0], pos[1], grasp_z]), GRIPPER_OPEN, 1.5),
         ("close", None, GRIPPER_CLOSED, 0.8),
         ("lift", np.array([pos[0], pos[1], grasp_z + HOVER]), GRIPPER_CLOSED, 1.0),
         ("carry", np.array([place[0], place[1], place_z + HOVER]), GRIPPER_CLOSED, 1.6),

@@ -1,0 +1,14 @@
+"""dream2flow-preparation-job (see ``bpflow.jobs._prep``: env, inputs, outputs, failures)."""
+
+from __future__ import annotations
+
+from bpflow.jobs._env import run_main
+from bpflow.jobs._prep import DREAM2FLOW, prepare
+
+
+def main() -> int:
+    return run_main(lambda: prepare(DREAM2FLOW))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
