@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps venv-train test bench bench-physics bench-geniesim demo clean
+.PHONY: install system-deps venv-train test bench bench-physics bench-geniesim bench-learning demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,18 +23,24 @@ system-deps:
 venv-train:
 	PY=$(PY) ./scripts/ensure-venv-train.sh
 
+# The learning loop's long benchmark: 50 scripted episodes of one pick-and-place task → LeRobot
+# ACT (CPU config) → closed-loop success rate in the same scene (tens of minutes on 2 cores).
+bench-learning: install venv-train
+	$(BIN)/python -m bench.learning
+
 # pytest exit code 5 means "no tests collected": that is a failure here, never a pass.
 test: install system-deps venv-train
 	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
-bench: install system-deps
+bench: install system-deps venv-train
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.episodes
 	$(BIN)/python -m bench.demo
 	$(BIN)/python -m bench.batch
 	$(BIN)/python -m bench.automation
 	$(BIN)/python -m bench.geniesim
+	$(BIN)/python -m bench.learning --quick
 
 # The physics acceptance batch: 30 prompts over 10 room types, simulated in MuJoCo (figures in bench/results.json).
 bench-physics: install
@@ -45,7 +51,7 @@ bench-geniesim: install
 	$(BIN)/python -m bench.geniesim
 
 # One text request through every stage this build has, on the embedded default (./bpflow-data/demo).
-demo: install
+demo: install venv-train
 	$(BIN)/bpflow demo
 
 clean:

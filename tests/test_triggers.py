@@ -40,6 +40,7 @@ SEED_TABLE_WORKFLOWS = {
     "variation-assets-pipeline",
 }
 EXTRA_WORKFLOWS = {"asset-replication-pipeline", "delivery-integrity-audit", "image-to-scene-orchestrator", "image-to-scene-pipeline"}
+BEYOND_SEED = {"policy-evaluation-pipeline"}  # issue 13: the learning loop's closed-loop evaluation
 
 IMAGE = "scenes/*/images/*.{png,jpg,jpeg}"
 REGEN = "scenes/*/assets/.regen3d_complete"
@@ -110,9 +111,9 @@ def names(matches: list[ObjectMatch]) -> set[str]:
 def test_every_seed_row_and_the_three_extras_are_present(tmap: TriggerMap) -> None:
     got = set(tmap.names())
     assert SEED_TABLE_WORKFLOWS <= got
-    assert got == SEED_TABLE_WORKFLOWS | EXTRA_WORKFLOWS
+    assert got == SEED_TABLE_WORKFLOWS | EXTRA_WORKFLOWS | BEYOND_SEED
     assert len(SEED_TABLE_WORKFLOWS) == 21
-    assert len(tmap.rows) == 25  # one row per workflow, no duplicates
+    assert len(tmap.rows) == 25 + len(BEYOND_SEED)  # one row per workflow, no duplicates
 
 
 @pytest.mark.parametrize("workflow", sorted(EXPECTED))
@@ -515,7 +516,7 @@ def test_extra_file_loads(tmp_path: Path) -> None:
     f = tmp_path / "more.yaml"
     f.write_text(EXTRA_YAML)
     m = TriggerMap.load([f])
-    assert len(m.rows) == 27
+    assert len(m.rows) == 27 + len(BEYOND_SEED)
     assert m.match_object("scenes/s/usd/scene.usda", {}) == [ObjectMatch("thumbnail-pipeline", "scenes/*/usd/scene.usda", "s")]
     assert m.match_object("scenes/s/usd/scene.usda", {"ENABLE_THUMBNAILS": "no"}) == []
     assert "nightly-report" in {t.workflow for t in m.schedules({})}
@@ -541,7 +542,7 @@ def test_default_reads_env_list(tmp_path: Path) -> None:
             m = TriggerMap.default({"BPFLOW_TRIGGER_FILES": f"{a}{sep} {b}"})
             assert {"wf-a", "wf-b"} <= set(m.names())
             assert TriggerMap.default({"BPFLOW_TRIGGER_FILES": f"{a}{sep} {b}"}) is m  # cached
-        assert len(TriggerMap.default({}).rows) == 25
+        assert len(TriggerMap.default({}).rows) == 25 + len(BEYOND_SEED)
     finally:
         TriggerMap.clear_cache()
 

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from bpflow import __version__
 from bpflow.api import dag_svg
 from bpflow.api.episodes import episode_list, episodes_router
+from bpflow.api.learning import learning_router, learning_view
 from bpflow.api.submit_image import image_submit_router
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.rest import change_schedule, check_run_id, read_marker, schedule_table, triggers_table
@@ -73,6 +74,7 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
     ui = APIRouter(tags=["dashboard"])
     mutation = [Depends(guard.require)]
     ui.include_router(episodes_router(rt))
+    ui.include_router(learning_router(rt))
 
     def page(request: Request, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
         partial = request.query_params.get("partial") == "1"
@@ -109,6 +111,7 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
             request, "scene.html", partial_template="_scene.html",
             scene=status, layout=dag_svg.layout(dag, status.stages), rerunnable=rerunnable, scene_id=scene_id,
             episodes=episode_list(rt, scene_id),
+            learning=learning_view(rt, scene_id),
         )
 
     @ui.get("/scenes/{scene_id}/markers/{path:path}", response_class=HTMLResponse, summary="A marker's content")

@@ -277,7 +277,7 @@ def submit(
 @app.command()
 def demo(
     prompt: Annotated[str, typer.Option(help="The scene request's prompt.")] = "a kitchen with a fridge, a table and two mugs",
-    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600.0,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 1800.0,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON (progress goes to stderr).")] = False,
 ) -> None:
     """Run one text request through every stage this build has, on the embedded default."""

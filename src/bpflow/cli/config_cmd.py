@@ -60,6 +60,9 @@ def config_command(json_output: bool = False, *, env: Mapping[str, str] | None =
         return EXIT_CONFIG_ERROR
 
     payload = config_payload(settings)
+    from bpflow.domain.training.venv import readiness
+
+    payload["training_venv"] = readiness()  # issue 13: is LeRobot's venv there to train and evaluate?
     if json_output:
         # Plain print, not rich: rich would wrap long lines and add markup-aware escaping.
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
@@ -89,4 +92,6 @@ def config_command(json_output: bool = False, *, env: Mapping[str, str] | None =
     console.print(f"{len(sources)} settings, {set_count} from env, {len(sources) - set_count} defaults")
     for note in settings.notes:
         console.print(Text(f"note: {note}", style="yellow"))
+    venv = payload["training_venv"]
+    console.print(Text(f"training venv: ready at {venv['path']}", style="green") if venv["ready"] else Text(f"training venv: not ready — {venv['reason']}", style="yellow"))
     return EXIT_OK

@@ -38,6 +38,8 @@ def _demo_env(home: Path) -> dict[str, str]:
     env.setdefault("EPISODE_MAX_TASKS", "2")
     env.setdefault("EPISODES_PER_TASK", "2")  # the Genie Sim local runtime, likewise
     env.setdefault("GENIESIM_MAX_TASKS", "2")
+    for key, value in LEARNING_DEFAULTS.items():
+        env.setdefault(key, value)
     return env
 
 
@@ -51,6 +53,35 @@ def _episodes(rt: Any, scene_id: str) -> dict[str, Any] | None:
     root = rt.bucket.path_for(listed["dataset"]) if hasattr(rt.bucket, "path_for") else listed["dataset"]
     tasks = sorted({r["task_id"] for r in listed["rows"]})
     return {"dataset_path": str(root), "episodes": listed["episodes"], "successful": listed["successful"], "success_rate": listed["success_rate"], "tasks": tasks}
+
+
+#: The learning loop in the demo: episodes are handed to training, a short LeRobot run on the
+#: CPU, then the closed-loop evaluation (each can be overridden from the environment).
+LEARNING_DEFAULTS = {"TRIGGER_TRAINING": "true", "TRAINING_MAX_STEPS": "10", "BATCH_SIZE": "8", "EVAL_EPISODES": "2", "EVAL_VIDEOS": "2"}
+
+
+def _learning(bucket: Any, scene_id: str) -> dict[str, Any]:
+    """Where the dataset and the model are, and how the policy did (from the stage markers)."""
+
+    def read(key: str) -> dict[str, Any]:
+        try:
+            body = bucket.read_json_or_none(f"scenes/{scene_id}/{key}")
+        except ValueError:
+            body = None
+        return body if isinstance(body, dict) else {}
+
+    def path(key: Any) -> str | None:
+        if not isinstance(key, str) or not key:
+            return None
+        return str(bucket.path_for(key)) if hasattr(bucket, "path_for") else key
+
+    trained, evaluated = read("training/.training_complete"), read("evaluation/.evaluation_complete")
+    return {
+        "model_path": path(trained.get("model_path")),
+        "evaluation_report": path(evaluated.get("report")),
+        "success_rate": evaluated.get("success_rate"),
+        "expert_success_rate": evaluated.get("expert_success_rate"),
+    }
 
 
 def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
@@ -101,6 +132,7 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
         "usd_path": str(usd) if usd is not None and Path(usd).exists() else None,
         "failed": [s.name for s in failed],
         "episodes": episodes,
+        "learning": _learning(rt.bucket, scene_id),
     }
     if json_output:
         print_json(result)
@@ -119,4 +151,8 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
             console.print(f"dataset (LeRobot v3.0): {episodes['dataset_path']}")
         else:
             console.print("episodes: not produced")
+        learning = result["learning"]
+        console.print(f"model: {learning['model_path'] or 'not produced'}")
+        rate, expert = learning["success_rate"], learning["expert_success_rate"]
+        console.print("evaluation: " + ("not run" if rate is None else f"success rate {rate:.0%} (scripted expert {expert or 0:.0%}) — {learning['evaluation_report']}"))
     return 1 if failed or result["usd_path"] is None else 0

@@ -32,6 +32,7 @@ JOB_ENV: dict[str, tuple[str, ...]] = {
     "scale-job": ("METRIC_METADATA_PATH",),
     "dream2flow-inference-job": ("VIDEO_API_ENDPOINT", "DREAM2FLOW_VIDEO_CHECKPOINT", "INFERENCE_TIMEOUT_SECONDS"),
     "dwm-inference-job": ("DWM_API_ENDPOINT", "DWM_CHECKPOINT_PATH", "INFERENCE_TIMEOUT_SECONDS"),
+    "arena-export-job": ("OPENAI_API_KEY",),  # USE_LLM_AFFORDANCES refines affordances with it
 }
 
 

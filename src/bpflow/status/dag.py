@@ -215,6 +215,32 @@ TEXT_DAG: Final = Dag(
 )
 
 
+#: Issue 13, the learning loop: shown when the episodes are handed to training
+#: (``TRIGGER_TRAINING=true``; otherwise nothing would ever start these stages).
+LEARNING_STAGES: Final = (
+    Stage(
+        name="training",
+        workflow="training-pipeline",
+        complete=("training/.training_complete",),
+        failed=("training/.failed", "episodes/lerobot/.failed"),  # the gate's block; {output_path}/.failed of the hand-off
+        upstream=("episode-generation",),
+        title="training",
+        description="Stage 5: LeRobot trains a policy on the episodes (CPU, .venv-train).",
+    ),
+    Stage(
+        name="policy-evaluation",
+        workflow="policy-evaluation-pipeline",
+        trigger="training/.training_complete",
+        complete=("evaluation/.evaluation_complete",),
+        failed=("evaluation/.failed",),
+        upstream=("training",),
+        title="evaluation",
+        description="The trained policy, closed-loop in the scene's simulation, judged by physics.",
+    ),
+)
+TEXT_DAG_LEARNING: Final = Dag(name="text-learning", title="Text path with the learning loop", stages=(*TEXT_DAG.stages, *LEARNING_STAGES))
+
+
 def _str_tuple(raw: Any, where: str, key: str) -> tuple[str, ...]:
     if raw is None:
         return ()
@@ -274,7 +300,8 @@ def load_dag(env: Mapping[str, str] | None = None) -> Dag:
     """The DAG this process shows: ``BPFLOW_STAGE_DAG`` if set, else the packaged text path."""
     path = (os.environ if env is None else env).get(STAGE_DAG_ENV, "").strip()
     if not path:
-        return TEXT_DAG
+        learning = (os.environ if env is None else env).get("TRIGGER_TRAINING", "").strip().lower() == "true"
+        return TEXT_DAG_LEARNING if learning else TEXT_DAG
     cached = _CACHE.get(path)
     if cached is None:
         try:

@@ -143,7 +143,7 @@ def episode_generation(run: Run) -> Outcome:
                 return _fail(run, "quality_gate_failed", "Production SLIs failed; quality gate blocked delivery", gate, GATE_JOB, episodes_prefix=prefix, success_rate=summary.get("success_rate"))
             gate_passed = True
         marker = run.scene("episodes/.episodes_complete")
-        markers.write_marker(
+        generation = markers.write_marker(
             run,
             marker,
             physics_validated=bool(gate_passed and summary.get("can_proceed") is True),
@@ -157,9 +157,23 @@ def episode_generation(run: Run) -> Outcome:
             warnings=warnings,
             execution_id=result.execution_id,
         )
+        if parse_bool(run.param("trigger_training", "TRIGGER_TRAINING", "false"), False):
+            _hand_to_training(run, prefix, int(summary.get("episodes") or 0), generation)
         return Outcome.success(
             f"Episode generation completed for scene {scene}",
             markers=[marker],
             scene_id=scene,
             outputs={"episodes_path": prefix, "completion_marker": marker, "physics_validated": bool(gate_passed and summary.get("can_proceed") is True)},
         )
+
+
+def _hand_to_training(run: Run, prefix: str, episodes: int, generation: int) -> None:
+    """Issue 13: with ``trigger_training`` (payload → env ``TRIGGER_TRAINING``, default off), hand
+    the fresh dataset to training-pipeline the way the Genie Sim import does, with the
+    ``blueprintpipeline.episodes.imported`` event; its id is this marker version, so a duplicate
+    run starts one training."""
+    from bpflow.blocks.events import emit_event
+
+    job_id = f"episodes-{run.scene_id}-{generation}"
+    dataset = f"{prefix}/lerobot"  # the dataset itself: training's {output_path}/.failed stays out of episodes/.failed
+    emit_event(run, "blueprintpipeline.episodes.imported", job_id, {"job_id": job_id, "scene_id": run.scene_id, "output_path": dataset, "episode_count": episodes, "source": NAME})

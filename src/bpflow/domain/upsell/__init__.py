@@ -1,0 +1,1 @@
+"""Upsell features (premium tiers): analytics of a scene's recorded episodes."""
