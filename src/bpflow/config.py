@@ -410,6 +410,11 @@ class Settings(BaseSettings):
     bpflow_worker_concurrency: int = _setting(
         "BPFLOW_WORKER_CONCURRENCY", 8, group=RUNTIME, doc="Runs one worker process executes at once.", ge=1
     )
+    bpflow_orchestrator_concurrency: int | None = _setting(
+        "BPFLOW_ORCHESTRATOR_CONCURRENCY", None, group=RUNTIME,
+        doc="Orchestrator runs (they wait on stage runs; Stage 1 of the text path runs in them) one worker "
+        "process executes at once, per orchestrator queue. Default: BPFLOW_WORKER_CONCURRENCY.", ge=1,
+    )
     bpflow_queue_poll_seconds: float = _setting(
         "BPFLOW_QUEUE_POLL_SECONDS", 0.01, group=RUNTIME, doc="How often a worker polls the run queue.", gt=0
     )
@@ -450,6 +455,23 @@ class Settings(BaseSettings):
     )
     bpflow_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = _setting(
         "BPFLOW_LOG_LEVEL", "INFO", group=RUNTIME, doc="Log level."
+    )
+    bpflow_allowed_hosts: CommaList = _setting(
+        "BPFLOW_ALLOWED_HOSTS", [], group=RUNTIME,
+        doc="Extra Host header names the HTTP service answers (besides localhost, 127.0.0.1, [::1] and the bound host); '*' turns the check off.",
+    )
+    bpflow_metrics_public: TruthyBool = _setting(
+        "BPFLOW_METRICS_PUBLIC", False, group=RUNTIME, doc="Serve /metrics without the API token when a token is set."
+    )
+    bpflow_api_docs: TruthyBool = _setting(
+        "BPFLOW_API_DOCS", False, group=RUNTIME, doc="Serve the interactive API docs (/docs, Swagger UI from local assets)."
+    )
+    bpflow_job_env_passthrough: CommaList = _setting(
+        "BPFLOW_JOB_ENV_PASSTHROUGH", [], group=RUNTIME,
+        doc="Comma list of extra service env variables every job process receives (jobs get an allowlist only).",
+    )
+    bpflow_session_hours: float = _setting(
+        "BPFLOW_SESSION_HOURS", 12.0, group=RUNTIME, doc="How long a dashboard sign-in lasts.", gt=0
     )
 
     # ---------------------------------------------------------------- regions & buckets

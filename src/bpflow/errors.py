@@ -66,6 +66,13 @@ class InvalidObjectKey(StorageError):
     retryable = False
 
 
+class ObjectOutsideBucket(StorageError):
+    """A key of a directory bucket resolves (through a symlink) outside the bucket's root."""
+
+    code = "object_outside_bucket"
+    retryable = False
+
+
 class InvalidSceneId(BpflowError):
     code = "invalid_scene_id"
 

@@ -29,7 +29,7 @@ class Api:
         assert resp.status_code == 201, resp.text
 
         def terminal() -> dict[str, Any] | None:
-            r = self.client.get(f"/api/scenes/{scene_id}")
+            r = self.client.get(f"/api/scenes/{scene_id}", headers=headers or {})
             body = r.json() if r.status_code == 200 else None
             return body if body and body["state"] in ("succeeded", "failed", "stalled") else None
 
@@ -42,7 +42,7 @@ def make_api(make_runtime: Callable[..., Any]) -> Callable[..., Api]:
 
     def make(**extra: str) -> Api:
         rt = make_runtime(**chain_values(**extra))
-        return Api(rt, TestClient(create_app(rt)))
+        return Api(rt, TestClient(create_app(rt), base_url="http://127.0.0.1"))
 
     return make
 

@@ -75,6 +75,8 @@ def read_pid(path: Path) -> int:
 def test_subprocess_success_and_env_contract(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FIXTURE_INHERITED", "from-parent")
     monkeypatch.setenv("FIXTURE_OVERRIDE", "parent")
+    # Jobs get an allowlist of the service env: the operator names extra variables to pass on.
+    monkeypatch.setenv("BPFLOW_JOB_ENV_PASSTHROUGH", "FIXTURE_INHERITED,FIXTURE_OVERRIDE")
     result = SubprocessRunner().run(
         spec(
             "ok",
@@ -93,7 +95,7 @@ def test_subprocess_success_and_env_contract(monkeypatch: pytest.MonkeyPatch, tm
     assert env["BPFLOW_RUN_ID"] == "wf:scenes/scene-1/x@1"
     assert env["BPFLOW_JOB_NAME"] == FIXTURE_JOB
     assert env["BPFLOW_EXECUTION_ID"] == result.execution_id and result.execution_id.startswith(FIXTURE_JOB + "-")
-    assert env["FIXTURE_INHERITED"] == "from-parent"  # os.environ passes through
+    assert env["FIXTURE_INHERITED"] == "from-parent"  # a passthrough name of os.environ reaches the job
     assert env["FIXTURE_OVERRIDE"] == "spec"  # the spec env wins
     assert result.duration_seconds > 0
 

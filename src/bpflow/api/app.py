@@ -14,26 +14,24 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 
 from bpflow import __version__, observe
 from bpflow.api.dashboard import TEMPLATES, build_dashboard
+from bpflow.api.docs import install_docs
+from bpflow.api.http_guards import BodyLimit, HostCheck, RequireToken, SecurityHeaders, allowed_hosts
+from bpflow.api.ingest import deliver
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.rest import build_router
 from bpflow.api.security import Guard, SceneIdGuard, ScrubSecrets, http_status
 from bpflow.config import redact_text
 from bpflow.engine.runtime import Runtime, api_token
 from bpflow.errors import BpflowError, InvalidSceneId
-from bpflow.events.cloudevents import parse_http
-from bpflow.events.model import ObjectEvent
 from bpflow.status.runs import RunReader
 from bpflow.status.scrub import Scrubber
 
 #: Paths answered in JSON even when an error happens; everything else is a dashboard page.
 _MACHINE_PREFIXES = ("/api/", "/events", "/metrics", "/healthz", "/openapi.json", "/docs")
-
-
-def _error(status: int, exc: BpflowError) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": exc.to_dict()})
 
 
 def _wants_html(request: Request) -> bool:
@@ -70,37 +68,36 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_response(request, 400, error)
 
 
-def create_app(rt: Runtime) -> FastAPI:
-    guard = Guard(api_token(rt.settings))
+def create_app(rt: Runtime, *, bind_host: str | None = None) -> FastAPI:
+    """The service. ``bind_host``: the address ``bpflow up`` listens on (default: the
+    configured one), whose name the Host check accepts besides the loopback names."""
+    settings = rt.settings
+    guard = Guard(api_token(settings), session_hours=settings.bpflow_session_hours)
     recent = RecentDispatches()
     rt.dispatcher.on_started.append(recent.record)
     if rt.client is None:
         observe.set_active_runs_source(RunReader(rt).count_active)
+        observe.set_queue_health_source(RunReader(rt).queue_health)
 
-    app = FastAPI(title="bpflow", version=__version__, description="Durable, event-driven scene pipeline: REST API and dashboard.")
+    app = FastAPI(
+        title="bpflow", version=__version__, description="Durable, event-driven scene pipeline: REST API and dashboard.",
+        docs_url=None, redoc_url=None,
+    )
     _install_error_handlers(app)
+    install_docs(app, settings.bpflow_api_docs)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "bucket": redact_text(rt.bucket.url), "auth": "token" if guard.enabled else "none (loopback only)"}
+        queues = {q.queue: q.to_dict() for q in RunReader(rt).queue_health()}
+        status = "stalled" if any(q["stalled"] for q in queues.values()) else "ok"
+        return {"status": status, "version": __version__, "bucket": redact_text(rt.bucket.url), "auth": "token" if guard.enabled else "none (loopback only)", "queues": queues}
 
     @app.post("/events", status_code=202, tags=["service"], summary="CloudEvents ingestion (binary or structured mode)")
     async def events(request: Request) -> JSONResponse:
         guard.require(request)
         body = await request.body()
-        try:
-            parsed = parse_http(dict(request.headers), body)
-        except BpflowError as exc:
-            observe.EVENTS_RECEIVED.labels("http").inc()
-            observe.EVENTS.labels("http", "rejected").inc()
-            return _error(400, exc)
-        results = []
-        for ev in parsed:
-            if isinstance(ev, ObjectEvent):
-                results.append({"type": "object", "name": ev.name, **rt.dispatcher.dispatch_object(ev).to_dict()})
-            else:
-                results.append({"type": ev.type, "id": ev.id, **rt.dispatcher.dispatch_custom(ev).to_dict()})
-        return JSONResponse(status_code=202, content={"events": results})
+        status, content = await run_in_threadpool(deliver, rt, dict(request.headers), body)
+        return JSONResponse(status_code=status, content=content)
 
     @app.get("/metrics", tags=["service"], summary="Prometheus metrics")
     def metrics() -> PlainTextResponse:
@@ -114,8 +111,13 @@ def create_app(rt: Runtime) -> FastAPI:
     def scene_path_with_slash(rest: str) -> None:
         """Reached only when no route matched: the scene id must then have held a '/'."""
         raise InvalidSceneId(f"invalid scene id {rest!r}: a scene id is one path segment", field="scene_id", details={"scene_id": rest})
-    # The middleware added last is the outermost: secrets are scrubbed from every answer, the 400 included.
+    # The middleware added last is the outermost: secrets are scrubbed from every answer, the 400 included;
+    # the Host check and the token come before any body is read or any route runs.
     app.add_middleware(SceneIdGuard)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(RequireToken, guard=guard, metrics_public=settings.bpflow_metrics_public)
+    app.add_middleware(HostCheck, allowed=allowed_hosts(bind_host or settings.bpflow_http_host, settings.bpflow_allowed_hosts))
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(ScrubSecrets, scrubber=Scrubber.from_settings(rt.settings))
     return app
 

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import parse_qsl, quote, urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from bpflow import __version__
 from bpflow.api import dag_svg
+from bpflow.api.episodes import episode_list, episodes_router
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.rest import change_schedule, check_run_id, read_marker, schedule_table, triggers_table
 from bpflow.api.security import SESSION_COOKIE, Guard
@@ -56,8 +57,8 @@ async def read_form(request: Request) -> dict[str, str]:
     """An urlencoded form (all the dashboard posts), parsed without a multipart dependency;
     a repeated field keeps its last value, as a browser's single inputs never repeat."""
     body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        body = b""
+    if len(body) > MAX_FORM_BYTES:  # reported, never silently emptied (the HTTP layer refuses it first)
+        raise HTTPException(status_code=413, detail={"code": "request_too_large", "message": f"form larger than {MAX_FORM_BYTES} bytes"})
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
@@ -70,6 +71,7 @@ def _live(request: Request) -> str:
 def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRouter:
     ui = APIRouter(tags=["dashboard"])
     mutation = [Depends(guard.require)]
+    ui.include_router(episodes_router(rt))
 
     def page(request: Request, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
         partial = request.query_params.get("partial") == "1"
@@ -103,6 +105,7 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
         return page(
             request, "scene.html", partial_template="_scene.html",
             scene=status, layout=dag_svg.layout(dag, status.stages), rerunnable=rerunnable, scene_id=scene_id,
+            episodes=episode_list(rt, scene_id),
         )
 
     @ui.get("/scenes/{scene_id}/markers/{path:path}", response_class=HTMLResponse, summary="A marker's content")
@@ -202,11 +205,17 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
         target = next if next.startswith("/") and not next.startswith("//") else "/"
         if not guard.enabled:
             return RedirectResponse(target, status_code=303)
-        if not guard.token_matches(token):
+        client = request.client.host if request.client else "?"
+        wait = guard.logins.retry_after(client)
+        if wait is not None:
+            return page(request, "login.html", status_code=429, next=target, error=f"Too many wrong tokens from this address; try again in {wait} s.")
+        if not guard.same_origin(request) or not guard.token_matches(token):
+            guard.logins.failed(client)
             return page(request, "login.html", status_code=401, next=target, error="That is not the API token.")
         resp = RedirectResponse(target, status_code=303)
-        assert guard.session_value is not None
-        resp.set_cookie(SESSION_COOKIE, guard.session_value, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+        resp.set_cookie(
+            SESSION_COOKIE, guard.new_session(), max_age=guard.session_seconds, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+        )
         return resp
 
     @ui.post("/logout", include_in_schema=False)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.security import Guard
 from bpflow.api.submit import submit_request
+from bpflow.contracts.json_limits import JsonTooDeep, loads_bounded
 from bpflow.engine.registry import registered
 from bpflow.errors import InvalidObjectKey, ObjectNotFound, ValidationFailed
 from bpflow.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
@@ -68,9 +69,9 @@ def read_marker(rt: "Runtime", scene_id: str, path: str) -> dict[str, Any]:
     body: Any
     kind = "text"
     try:
-        body = json.loads(raw)
+        body = loads_bounded(raw)
         kind = "json"
-    except ValueError:
+    except (ValueError, JsonTooDeep):
         body = raw.decode("utf-8", "replace")
     return {"key": key, "scene_id": scene_id, "path": path, "generation": info.generation, "updated": info.updated.timestamp(), "size": info.size, "kind": kind, "truncated": truncated, "body": body}
 

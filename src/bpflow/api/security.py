@@ -1,11 +1,13 @@
 """What every request and response of the HTTP service goes through.
 
-* Mutations need ``Authorization: Bearer $BPFLOW_API_TOKEN``; the dashboard's forms use a session
-  cookie instead, obtained by typing the token once on ``/login``. The cookie holds an HMAC of the
-  token, never the token, so no response carries the secret, and it is ``SameSite=Strict``
-  (plus an Origin check) so another site cannot post forms with it. Without a configured token
-  the service only binds to loopback (``bpflow up`` refuses otherwise) and mutations are open to
-  local clients, though still not to forms posted from another site.
+* With a token configured, every route but ``/healthz`` needs ``Authorization: Bearer
+  $BPFLOW_API_TOKEN`` (``http_guards.RequireToken``); the dashboard uses a session cookie instead,
+  obtained by typing the token once on ``/login`` (rate-limited per client). The cookie holds an
+  expiry and an HMAC of the token and that expiry, never the token, so no response carries the
+  secret, it dies by itself and with a token change, and it is ``SameSite=Strict`` (plus an Origin
+  check) so another site cannot post forms with it. Without a configured token the service only
+  binds to loopback (``bpflow up`` refuses otherwise) and everything is open to local clients,
+  though not to forms posted from another site nor to another Host name (DNS rebinding).
 * A scene id in the path (``/api/scenes/<id>/...``, ``/scenes/<id>/...``) is checked before
   routing, on the raw path, so ``..`` or an encoded ``/`` is a 400 on every endpoint, including
   ones added later.
@@ -18,6 +20,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
+import threading
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -42,12 +48,71 @@ def unauthorized(message: str = "missing or wrong bearer token") -> HTTPExceptio
     return HTTPException(status_code=401, detail={"code": "unauthorized", "message": message}, headers={"WWW-Authenticate": "Bearer"})
 
 
-class Guard:
-    """Who may change things."""
+class LoginLimiter:
+    """Failed sign-ins per client in a sliding window: guessing the token from one address is
+    limited to ``max_failures`` tries a ``window_seconds``."""
 
-    def __init__(self, token: str | None) -> None:
+    def __init__(self, max_failures: int = 10, window_seconds: float = 60.0) -> None:
+        self.max_failures = max_failures
+        self.window = window_seconds
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        times = self._failures.setdefault(client, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+    def retry_after(self, client: str) -> int | None:
+        """Seconds until ``client`` may try again, or None when it may now."""
+        now = time.monotonic()
+        with self._lock:
+            times = self._recent(client, now)
+            if len(times) < self.max_failures:
+                if not times:
+                    self._failures.pop(client, None)
+                return None
+            return max(1, math.ceil(times[0] + self.window - now))
+
+    def failed(self, client: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._recent(client, now).append(now)
+            if len(self._failures) > 10_000:  # bounded memory whatever the number of clients
+                for key in [k for k, v in self._failures.items() if not v][:5_000]:
+                    del self._failures[key]
+
+
+class Guard:
+    """Who may read and change things.
+
+    The session cookie is ``<expiry>.<HMAC(token, expiry)>``: it expires by itself, and a new
+    token invalidates every cookie made with the old one (revocation = rotating the token).
+    """
+
+    def __init__(self, token: str | None, *, session_hours: float = 12.0) -> None:
         self.token = token
-        self.session_value = hmac.new(token.encode(), b"bpflow dashboard session", hashlib.sha256).hexdigest() if token else None
+        self.session_seconds = int(session_hours * 3600)
+        self.logins = LoginLimiter()
+
+    def _session_sig(self, expires: int) -> str:
+        assert self.token is not None
+        return hmac.new(self.token.encode(), f"bpflow dashboard session|{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def new_session(self) -> str:
+        """A fresh cookie value, valid for ``session_seconds``."""
+        expires = int(time.time()) + self.session_seconds
+        return f"{expires}.{self._session_sig(expires)}"
+
+    def session_valid(self, cookie: str) -> bool:
+        if self.token is None or not cookie:
+            return False
+        expires_raw, _, sig = cookie.partition(".")
+        if not expires_raw.isascii() or not expires_raw.isdigit() or len(expires_raw) > 12:
+            return False
+        expires = int(expires_raw)
+        return expires > time.time() and hmac.compare_digest(sig.encode(), self._session_sig(expires).encode())
 
     @property
     def enabled(self) -> bool:
@@ -57,10 +122,16 @@ class Guard:
         return self.token is not None and hmac.compare_digest(given.encode(), self.token.encode())
 
     def _same_origin(self, request: Request) -> bool:
+        if request.headers.get("sec-fetch-site", "") == "cross-site":
+            return False
         origin = request.headers.get("origin") or request.headers.get("referer")
         if not origin:
             return True
         return urlsplit(origin).netloc == request.headers.get("host", "")
+
+    def same_origin(self, request: Request) -> bool:
+        """Not posted by another site's page (browsers send Origin / Sec-Fetch-Site on those)."""
+        return self._same_origin(request)
 
     def authorized(self, request: Request) -> bool:
         if self.token is None:
@@ -70,8 +141,7 @@ class Guard:
         header = request.headers.get("authorization", "")
         if hmac.compare_digest(header.encode(), f"Bearer {self.token}".encode()):
             return True
-        cookie = request.cookies.get(SESSION_COOKIE, "")
-        return bool(cookie) and self.session_value is not None and hmac.compare_digest(cookie.encode(), self.session_value.encode()) and self._same_origin(request)
+        return self.session_valid(request.cookies.get(SESSION_COOKIE, "")) and self._same_origin(request)
 
     def require(self, request: Request) -> None:
         if not self.authorized(request):

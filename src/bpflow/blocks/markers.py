@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks.clock import iso_z, utc_now
 from bpflow.engine.durable import step
+from bpflow.status.scrub import Scrubber
 from bpflow.storage import ObjectInfo
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def failure_body(
 
 
 def _write(run: "Run", key: str, body: dict[str, Any]) -> int:
-    return run.bucket.write_json(key, body).generation
+    return run.bucket.write_json(key, Scrubber.for_process().obj(body)).generation
 
 
 def write_marker(run: "Run", key: str, **fields: Any) -> int:
@@ -88,7 +89,7 @@ def write_failure(run: "Run", key: str, **kwargs: Any) -> dict[str, Any]:
 
     def _do() -> dict[str, Any]:
         try:
-            run.bucket.write_json(key, body)
+            run.bucket.write_json(key, Scrubber.for_process().obj(body))  # a job's stderr tail may print a key
         except Exception as exc:  # noqa: BLE001 - the original failure matters more
             log.warning("could not write failure marker %s: %s", key, exc)
         return body

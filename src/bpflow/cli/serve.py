@@ -12,8 +12,19 @@ from bpflow.engine.runtime import Runtime, api_token
 from bpflow.errors import ConfigError
 
 
+class _ScrubbingFormatter(logging.Formatter):
+    """Service log lines go through the same secret scrubber as pages and markers."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from bpflow.status.scrub import Scrubber
+
+        return Scrubber.for_process().text(super().format(record))
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(_ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
 
 
 def _is_loopback(host: str) -> bool:
@@ -25,6 +36,26 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+MIN_TOKEN_LENGTH = 16
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Beyond loopback the token is the only thing between the network and the service: there
+    must be one, and one long enough not to be guessed (the sign-in is rate-limited, the API not)."""
+    if _is_loopback(host):
+        return
+    if token is None:
+        raise ConfigError(
+            f"refusing to bind {host} without BPFLOW_API_TOKEN: set a token, or bind to 127.0.0.1",
+            field="BPFLOW_HTTP_HOST",
+        )
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"refusing to bind {host} with a BPFLOW_API_TOKEN of {len(token)} characters: use at least {MIN_TOKEN_LENGTH} (e.g. `openssl rand -hex 24`)",
+            field="BPFLOW_API_TOKEN",
+        )
+
+
 def serve_up(*, host: str | None, port: int | None, watch: bool) -> None:
     import uvicorn
 
@@ -34,17 +65,14 @@ def serve_up(*, host: str | None, port: int | None, watch: bool) -> None:
     _setup_logging(rt.options.log_level)
     host = host or rt.settings.bpflow_http_host
     port = port or rt.settings.bpflow_http_port
-    if api_token(rt.settings) is None:
-        if not _is_loopback(host):
-            raise ConfigError(
-                f"refusing to bind {host} without BPFLOW_API_TOKEN: set a token, or bind to 127.0.0.1",
-                field="BPFLOW_HTTP_HOST",
-            )
+    token = api_token(rt.settings)
+    check_bind(host, token)
+    if token is None:
         err_console.print("[yellow]no BPFLOW_API_TOKEN set: serving on loopback only[/yellow]")
     rt.launch(role="all", watch=watch)
     err_console.print(f"bpflow up: bucket {rt.bucket.url}, http://{host}:{port}")
     try:
-        uvicorn.run(create_app(rt), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(rt, bind_host=host), host=host, port=port, log_level="warning")
     finally:
         rt.shutdown()
 

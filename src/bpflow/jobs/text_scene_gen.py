@@ -30,6 +30,7 @@ from typing import Any
 from bpflow.blocks.clock import iso_z, utc_now
 from bpflow.config import Settings, load_settings
 from bpflow.errors import ConfigError, InvalidSceneId, ObjectNotFound
+from bpflow.jobs.env_needs import LLM_KEY_ENV
 from bpflow.jobs._env import env_bool, env_int, env_raw, env_str, job_bucket, log_json, require_env, run_main
 from bpflow.source.request import RequestInvalid, SceneRequest, parse_request
 from bpflow.storage import Bucket
@@ -53,8 +54,7 @@ SETTINGS_ENV = (
     "TEXT_OPENROUTER_MODEL_CHAIN", "TEXT_OPENROUTER_INCLUDE_LEGACY_FALLBACK", "TEXT_OPENROUTER_HTTP_REFERER",
     "TEXT_OPENROUTER_APP_TITLE", "OPENAI_BASE_URL", "OPENAI_MODEL", "ANTHROPIC_MODEL", "GEMINI_MODEL",
     "SCENESMITH_RUNTIME_MODE", "SCENESMITH_SERVER_URL", "SCENESMITH_TIMEOUT_SECONDS", "SAGE_RUNTIME_MODE",
-    "SAGE_SERVER_URL", "SAGE_TIMEOUT_SECONDS", "TEXT_SAGE_ACTION_DEMO_ENABLED", "OPENAI_API_KEY", "GEMINI_API_KEY",
-    "GOOGLE_API_KEY", "ANTHROPIC_API_KEY", "TEXT_OPENROUTER_API_KEY", "OPENROUTER_API_KEY",
+    "SAGE_SERVER_URL", "SAGE_TIMEOUT_SECONDS", "TEXT_SAGE_ACTION_DEMO_ENABLED", *LLM_KEY_ENV,
 )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks.clock import iso_z, utc_now
 from bpflow.engine.durable import step
+from bpflow.status.scrub import Scrubber
 
 if TYPE_CHECKING:
     from bpflow.engine.registry import Run
@@ -135,7 +136,7 @@ def write_body(run: "Run", key: str, body: dict[str, Any]) -> bool:
 
     def _do() -> bool:
         try:
-            run.bucket.write_json(key, body)
+            run.bucket.write_json(key, Scrubber.for_process().obj(body))
         except Exception as exc:  # noqa: BLE001 - see docstring
             log.warning("could not write %s: %s", key, exc)
             return False

@@ -7,11 +7,11 @@ when, or why its Genie Sim stages are being skipped.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from bpflow.blocks.circuit_breaker import CircuitBreaker
+from bpflow.contracts.json_limits import loads_bounded
 from bpflow.errors import BpflowError
 from bpflow.storage import Bucket
 
@@ -25,8 +25,8 @@ def list_locks(bucket: Bucket, *, now: float | None = None) -> list[dict[str, An
     out = []
     for info in bucket.glob(LOCK_GLOB):
         try:
-            body = json.loads(bucket.read(info.key))
-        except (BpflowError, ValueError):
+            body = loads_bounded(bucket.read(info.key))
+        except (BpflowError, ValueError):  # JsonTooDeep is a BpflowError
             body = {}
         body = body if isinstance(body, dict) else {}
         expires = body.get("expires_at")

@@ -19,12 +19,12 @@ orchestrator) is ``running`` while that run is active and its upstream stages ar
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bpflow.contracts.json_limits import JsonTooDeep, loads_bounded
 from bpflow.engine.registry import registered
 from bpflow.errors import BpflowError
 from bpflow.status.dag import Dag, Stage, load_dag
@@ -176,8 +176,8 @@ def _read_body(bucket: Bucket, info: ObjectInfo) -> Any:
     except BpflowError:
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
+        return loads_bounded(raw)
+    except (ValueError, JsonTooDeep):  # not JSON, or nested past any real marker: shown as text
         return raw.decode("utf-8", "replace")
 
 

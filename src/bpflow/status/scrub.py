@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
 from markupsafe import escape
 
 from bpflow.config import MASK, Settings
+from bpflow.status.secret_env import env_secret_values
 
 #: Shorter values are not scrubbed: masking every two-letter match would wreck every page,
 #: and no real credential is that short.
@@ -39,6 +40,9 @@ def _spellings(secret: str) -> set[str]:
     return forms
 
 
+_PROCESS: dict[int, tuple[Settings, "Scrubber"]] = {}
+
+
 class Scrubber:
     def __init__(self, secrets: Iterable[str]) -> None:
         forms: set[str] = set()
@@ -50,8 +54,28 @@ class Scrubber:
         self._bytes = [f.encode("utf-8") for f in self._text]
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Scrubber":
-        return cls(settings.secret_values())
+    def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None) -> "Scrubber":
+        """Settings' secrets plus the environment's (``env``, default ``os.environ``): secret-named
+        variables and credential files' contents."""
+        return cls([*settings.secret_values(), *env_secret_values(env)])
+
+    @classmethod
+    def for_process(cls) -> "Scrubber":
+        """The scrubber of this process's runtime (or settings), built once per settings object:
+        what marker writers and log formatters use."""
+        from bpflow.config import get_settings
+        from bpflow.engine.runtime import current_runtime
+
+        try:
+            settings = current_runtime().settings
+        except Exception:  # noqa: BLE001 - no runtime in this process (a job, the CLI)
+            settings = get_settings()
+        cached = _PROCESS.get(id(settings))
+        if cached is None or cached[0] is not settings:
+            _PROCESS.clear()
+            cached = (settings, cls.from_settings(settings))
+            _PROCESS[id(settings)] = cached
+        return cached[1]
 
     def __bool__(self) -> bool:
         return bool(self._text)

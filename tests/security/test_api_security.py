@@ -19,7 +19,7 @@ def fill(route: str, **values: str) -> str:
 
 
 def operations(api: Api) -> list[tuple[str, str]]:
-    spec = api.client.get("/openapi.json").json()
+    spec = api.client.get("/openapi.json", headers=api.auth()).json()
     return [(path, method) for path, ops in spec["paths"].items() for method in ops]
 
 
@@ -63,12 +63,12 @@ def test_a_scene_id_with_dots_or_slash_is_400_on_every_endpoint(secured_api: Api
         url = fill(path, scene_id="a/b", path="test/input.json")
         assert client.request(method, url, headers=auth, json={"workflow": "test-stage-a"}).status_code == 400, url
     for url in ("/api/runs?scene=..", "/api/runs?scene=a/b", "/runs?scene=..", "/api/runs?scene=%2E%2E"):
-        assert client.get(url).status_code == 400, url
+        assert client.get(url, headers=auth).status_code == 400, url
     resp = client.post("/api/scenes", json={"schema_version": "v1", "scene_id": "../x", "prompt": "p"}, headers=auth)
     assert resp.status_code == 400 and resp.json()["error"]["field"] == "scene_id"
     resp = client.post("/submit", data={"scene_id": "a/b", "prompt": "p", "seed_count": "1"}, headers=auth)
     assert resp.status_code == 400 and 'data-field="scene_id"' in resp.text
-    resp = client.get("/api/scenes/k1/markers/..%2F..%2Fbpflow.sqlite")
+    resp = client.get("/api/scenes/k1/markers/..%2F..%2Fbpflow.sqlite", headers=auth)
     assert resp.status_code == 400
     assert not any(p.name == "x" for p in Path(secured_api.rt.bucket.root).rglob("*"))
 
@@ -91,6 +91,7 @@ def _assert_clean(resp: Any, where: str) -> None:
 def test_no_page_or_response_contains_a_configured_secret(make_api: Any) -> None:
     api = make_api(BPFLOW_API_TOKEN=TOKEN, **SENTINELS)
     rt, client = api.rt, api.client
+    client.headers.update(api.auth())  # with a token set, reads need it too
     done = api.run_scene("leaky", f"a room described with {SENTINELS['OPENAI_API_KEY']} inside", headers=api.auth())
     failed = api.run_scene("leaky-fail", f"FAIL {SENTINELS['RUNPOD_API_KEY']}", headers=api.auth())
     assert done["state"] == "succeeded" and failed["state"] == "failed"
@@ -130,7 +131,10 @@ def test_no_page_or_response_contains_a_configured_secret(make_api: Any) -> None
 
 def test_the_dashboard_signs_in_with_a_session_cookie_not_the_token(secured_api: Api) -> None:
     client = secured_api.client
-    assert client.get("/submit").status_code == 200
+    # Pages need the sign-in too: the form sends the browser to /login, and back after.
+    first = client.get("/submit", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == "/login?next=%2Fsubmit"
+    assert client.get("/login?next=/submit").status_code == 200
     wrong = client.post("/login", data={"token": "wrong", "next": "/submit"})
     assert wrong.status_code == 401
     resp = client.post("/login", data={"token": TOKEN, "next": "/submit"}, follow_redirects=False)
