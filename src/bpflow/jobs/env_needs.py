@@ -20,9 +20,20 @@ LLM_KEY_ENV: tuple[str, ...] = (
 #: refusal can say which one is set), plus a Hugging Face token for embedding models.
 PROVIDER_KEY_ENV: tuple[str, ...] = ("SAM3D_API_KEY", "TEXT_SAM3D_API_KEY", "HUNYUAN_API_KEY", "TEXT_HUNYUAN_API_KEY", "HF_TOKEN")
 
+#: The replication consumer writes to a second bucket (ASSET_REPLICATION_TARGET), which may be of
+#: another backend than the primary one: it needs that backend's credentials too.
+REPLICATION_TARGET_ENV: tuple[str, ...] = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_CA_BUNDLE",
+    "GOOGLE_APPLICATION_CREDENTIALS", "STORAGE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CONFIG",
+)
+
 JOB_ENV: dict[str, tuple[str, ...]] = {
     "text-scene-gen-job": LLM_KEY_ENV,
     "text-scene-adapter-job": PROVIDER_KEY_ENV,
+    "text-request-emitter-job": LLM_KEY_ENV,  # the optional LLM rewording of the day's prompts
+    "asset-replication-job": REPLICATION_TARGET_ENV,
+    "dataset-delivery-integrity-audit-job": ("CHECKSUMS_HMAC_KEY",),
 }
 
 
