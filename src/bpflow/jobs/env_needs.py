@@ -28,12 +28,27 @@ REPLICATION_TARGET_ENV: tuple[str, ...] = (
     "GOOGLE_APPLICATION_CREDENTIALS", "STORAGE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CONFIG",
 )
 
+#: Tuning knobs the automation jobs read that are not bpflow settings (the reference's names).
+EMBEDDING_ENV: tuple[str, ...] = (
+    "TEXT_ASSET_EMBEDDING_BACKEND", "TEXT_ASSET_EMBEDDING_MAX_ITEMS", "TEXT_ASSET_EMBEDDING_BATCH_SIZE",
+    "TEXT_ASSET_EMBEDDING_DRY_RUN", "TEXT_ASSET_EMBEDDING_FAIL_ON_ERROR", "QUEUE_CLAIM_TTL_SECONDS", "HF_TOKEN",
+)
+REPLICATION_ENV: tuple[str, ...] = (
+    "TEXT_ASSET_REPLICATION_MAX_ITEMS", "TEXT_ASSET_REPLICATION_DRY_RUN", "TEXT_ASSET_REPLICATION_FAIL_ON_ERROR",
+    "QUEUE_CLAIM_TTL_SECONDS",
+)
+EMITTER_ENV: tuple[str, ...] = ("TEXT_PROMPT_USE_LLM", "TEXT_PROMPT_LLM_MAX_ATTEMPTS")
+AUDIT_ENV: tuple[str, ...] = ("CHECKSUMS_HMAC_KEY", "CHECKSUMS_FILENAME", "MAX_FAILURE_DETAILS", "REQUIRE_CHECKSUM_SIGNATURE")
+
 JOB_ENV: dict[str, tuple[str, ...]] = {
     "text-scene-gen-job": LLM_KEY_ENV,
-    "text-scene-adapter-job": PROVIDER_KEY_ENV,
-    "text-request-emitter-job": LLM_KEY_ENV,  # the optional LLM rewording of the day's prompts
-    "asset-replication-job": REPLICATION_TARGET_ENV,
-    "dataset-delivery-integrity-audit-job": ("CHECKSUMS_HMAC_KEY",),
+    # The adapter embeds queries with the same backend the embedding consumer uses.
+    "text-scene-adapter-job": (*PROVIDER_KEY_ENV, "TEXT_ASSET_EMBEDDING_BACKEND"),
+    "text-request-emitter-job": (*LLM_KEY_ENV, *EMITTER_ENV),  # the optional LLM rewording of the day's prompts
+    "asset-embedding-job": EMBEDDING_ENV,
+    "asset-replication-job": (*REPLICATION_ENV, *REPLICATION_TARGET_ENV),
+    "scene-generation-job": ("SCENE_GENERATION_TEXT_BACKEND", "SCENE_GENERATION_QUALITY_TIER"),
+    "dataset-delivery-integrity-audit-job": AUDIT_ENV,
 }
 
 
