@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from dbos import DBOS
 
 from tests.conftest import runtime_env, wait_until
@@ -40,6 +41,7 @@ def max_overlap(runs: list[Any]) -> int:
     return best
 
 
+@pytest.mark.timeout(1200)  # a load-bound machine must not fail it: the wall time is measured in bench/
 def test_a_batch_of_20_scenes_completes_with_bounded_parallelism(make_runtime: Any, stage1_only: None, tmp_path: Path) -> None:
     rt = make_runtime(**OFFLINE_STAGE1)
     scenes = [request_body(f"b20_{i:02d}", prompt=PROMPTS[i % len(PROMPTS)]) for i in range(20)]

@@ -232,3 +232,20 @@ def test_the_llm_rewords_a_prompt_and_any_failure_keeps_the_base_prompt() -> Non
         fallback = choose_prompt("2026-08-01", 1, "openai_primary", [], expand=expand)
         assert not fallback.used_llm and fallback.prompt == base and fallback.llm_attempts == 2
         assert fallback.llm_failure_reason == "openai:room_dropped"
+
+
+def test_a_scene_that_never_finishes_times_out_and_the_run_still_persists(make_runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reference B5 decided: past the per-scene deadline the scene counts as FAILED
+    (source_orchestrator_timeout); state and summary are written and the lock released."""
+    from bpflow.engine import registry
+
+    registry.import_workflow_modules()
+    monkeypatch.delitem(registry._WORKFLOWS, "source-orchestrator")  # nobody picks the request up
+    rt = make_runtime(**BASE_ENV, TEXT_AUTONOMY_SOURCE_WAIT_TIMEOUT_SECONDS="2")
+    status, error = run_daily(rt, "2026-09-01")
+    assert status == "ERROR" and "source_orchestrator_timeout: textauto_20260901_001_" in str(error)
+    paths = DailyPaths(P, "2026-09-01")
+    summary = rt.bucket.read_json(paths.summary)
+    assert summary["status"] == "FAILED" and summary["scenes"][0]["timed_out"] is True
+    assert rt.bucket.read_json(paths.state)["consecutive_failures"] == 1
+    assert not rt.bucket.exists(paths.workflow_lock)

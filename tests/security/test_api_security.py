@@ -35,7 +35,8 @@ def test_every_mutation_without_the_token_is_401(secured_api: Api) -> None:
     bucket_root = Path(secured_api.rt.bucket.root)
     before = files_under(bucket_root)
     for path, method in mutations:
-        url = fill(path, scene_id="k1", run_id="test-stage-a:scenes/k1/test/input.json@1", path="test/input.json")
+        url = fill(path, scene_id="k1", run_id="test-stage-a:scenes/k1/test/input.json@1", path="test/input.json",
+                   workflow="retention-cleanup", action="pause")
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}, {"Authorization": f"Basic {TOKEN}"}):
             resp = secured_api.client.request(method, url, headers=headers, json={"schema_version": "v1", "scene_id": "k1", "prompt": "x", "workflow": "test-stage-a", "type": "bpflow.test.ping"})
             assert resp.status_code == 401, (method, url, headers, resp.status_code, resp.text[:200])
