@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bpflow import __version__
 from bpflow.api import dag_svg
+from bpflow.api.http_guards import MAX_FORM_BYTES
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.rest import check_run_id, read_marker, triggers_table
 from bpflow.api.security import SESSION_COOKIE, Guard
@@ -48,8 +49,6 @@ _env.filters["urlpath"] = lambda v: quote(str(v), safe="/:@")
 _env.filters["label"] = lambda v: str(v).replace("_", " ")
 _env.filters["rel"] = lambda key, scene_id: fmt.scene_relative(scene_id, key)
 
-
-MAX_FORM_BYTES = 64 * 1024
 
 
 async def read_form(request: Request) -> dict[str, str]:
