@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps test bench demo clean
+.PHONY: install system-deps venv-train test bench bench-physics demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,14 +18,26 @@ install: $(STAMP)
 system-deps:
 	./scripts/ensure-system-deps.sh
 
+# LeRobot's own venv (CUDA torch, several GB), cached in ~/.cache/bpflow by the pinned
+# requirements and linked as ./.venv-train: the tests load bpflow's datasets with LeRobot there.
+venv-train:
+	PY=$(PY) ./scripts/ensure-venv-train.sh
+
 # pytest exit code 5 means "no tests collected": that is a failure here, never a pass.
-test: install system-deps
+test: install system-deps venv-train
 	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
-bench: install
+bench: install system-deps
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.episodes
 	$(BIN)/python -m bench.demo
+	$(BIN)/python -m bench.batch
+	$(BIN)/python -m bench.automation
+
+# The physics acceptance batch: 30 prompts over 10 room types, simulated in MuJoCo (figures in bench/results.json).
+bench-physics: install
+	$(BIN)/python -m bench.physics
 
 # One text request through every stage this build has, on the embedded default (./bpflow-data/demo).
 demo: install

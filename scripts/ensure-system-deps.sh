@@ -12,6 +12,13 @@ if [ ! -x /usr/bin/chromium ]; then
   need+=(chromium)
 fi
 
+# Mesa's EGL (llvmpipe) for MuJoCo's offscreen rendering of the episode cameras (MUJOCO_GL=egl).
+for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri; do
+  if ! dpkg -s "$pkg" >/dev/null 2>&1; then
+    need+=("$pkg")
+  fi
+done
+
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -33,6 +33,12 @@ def runtime_env(home: Path, **extra: str) -> dict[str, str]:
             "BPFLOW_SCAN_INTERVAL_SECONDS": "0",
             "BPFLOW_TEST_SIDE_EFFECTS": str(home / "side_effects.log"),
             "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
+            # Stage 4 runs on every usd/.usd_complete: keep its robot episodes tiny in tests
+            "EPISODES_PER_VARIATION": "1",
+            "EPISODE_MAX_TASKS": "1",
+            "EPISODE_CAMERAS": "front",
+            "EPISODE_IMAGE_SIZE": "32",
+            "BPFLOW_SIM_WORKERS": "1",
         }
     )
     env.update(extra)

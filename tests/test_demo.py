@@ -1,4 +1,5 @@
-"""`make demo`'s command end to end: the demo's own usd/scene.usda passes the issue's checks."""
+"""`make demo`'s command end to end: the demo's own usd/scene.usda passes the issue's checks, and
+its Stage 4 dataset opens with pyarrow, PyAV and LeRobot."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.episodes.checks import check_dataset, lerobot_load
 from tests.stage2.acceptance import check_scene
 
 
@@ -18,7 +20,7 @@ def test_demo_runs_every_implemented_stage_and_its_usd_is_sound(tmp_path: Path) 
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(proc.stdout)
     states = {name: st["state"] for name, st in result["stages"].items()}
-    for stage in ("source-orchestrator", "text-scene-gen", "text-scene-adapter", "usd-assembly", "variation-assets"):
+    for stage in ("source-orchestrator", "text-scene-gen", "text-scene-adapter", "usd-assembly", "variation-assets", "episode-generation"):
         assert states[stage] == "succeeded", states
     assert result["failed"] == []
     assert "Traceback" not in proc.stderr
@@ -31,5 +33,16 @@ def test_demo_runs_every_implemented_stage_and_its_usd_is_sound(tmp_path: Path) 
     assert checked["objects"] == len(manifest["objects"]) >= 4  # fridge, table, two mugs at least
     categories = [o["category"] for o in manifest["objects"]]
     assert sum(1 for c in categories if c == "mug") >= 2 and any(c in ("fridge", "refrigerator") for c in categories), categories
-    for marker in ("usd/.usd_complete", "replicator/.replicator_complete", "isaac_lab/.isaac_lab_complete", "variation_assets/.variation_pipeline_complete"):
+    for marker in ("usd/.usd_complete", "replicator/.replicator_complete", "isaac_lab/.isaac_lab_complete", "variation_assets/.variation_pipeline_complete", "episodes/.episodes_complete"):
         assert (scene / marker).exists(), marker
+
+    # Stage 4: a LeRobot v3.0 dataset of the demo scene, measured success ≥ 80 %, that PyAV
+    # decodes frame by frame and LeRobot itself loads
+    episodes = result["episodes"]
+    assert Path(episodes["dataset_path"]) == scene / "episodes" / "lerobot"
+    assert episodes["episodes"] >= 2 and episodes["success_rate"] >= 0.8, episodes
+    assert json.loads((scene / "episodes" / ".episodes_complete").read_text())["physics_validated"] is True
+    info = check_dataset(Path(episodes["dataset_path"]))
+    assert info["total_episodes"] == episodes["episodes"]
+    seen = lerobot_load(Path(episodes["dataset_path"]))
+    assert seen["episodes"] == episodes["episodes"] and seen["frames"] == info["total_frames"]

@@ -39,7 +39,7 @@ SEED_TABLE_WORKFLOWS = {
     "usd-assembly-pipeline",
     "variation-assets-pipeline",
 }
-EXTRA_WORKFLOWS = {"asset-replication-pipeline", "image-to-scene-orchestrator", "image-to-scene-pipeline"}
+EXTRA_WORKFLOWS = {"asset-replication-pipeline", "delivery-integrity-audit", "image-to-scene-orchestrator", "image-to-scene-pipeline"}
 
 IMAGE = "scenes/*/images/*.{png,jpg,jpeg}"
 REGEN = "scenes/*/assets/.regen3d_complete"
@@ -85,6 +85,7 @@ FLAG_ON: dict[str, dict[str, str]] = {
     "dwm-preparation-pipeline": {"ENABLE_DWM": "true"},
     "scene-generation-pipeline": {"ENABLE_SCENE_GENERATION_SCHEDULER": "true"},
     "text-autonomy-daily": {"ENABLE_TEXT_AUTONOMY_DAILY": "true"},
+    "delivery-integrity-audit": {"ENABLE_DELIVERY_INTEGRITY_AUDIT": "true"},
     "image-to-scene-pipeline": {"IMAGE_PATH_MODE": "legacy_chain"},
 }
 
@@ -111,7 +112,7 @@ def test_every_seed_row_and_the_three_extras_are_present(tmap: TriggerMap) -> No
     assert SEED_TABLE_WORKFLOWS <= got
     assert got == SEED_TABLE_WORKFLOWS | EXTRA_WORKFLOWS
     assert len(SEED_TABLE_WORKFLOWS) == 21
-    assert len(tmap.rows) == 24  # one row per workflow, no duplicates
+    assert len(tmap.rows) == 25  # one row per workflow, no duplicates
 
 
 @pytest.mark.parametrize("workflow", sorted(EXPECTED))
@@ -378,7 +379,11 @@ def test_image_path_mode_selects_exactly_one_image_workflow(tmap: TriggerMap, mo
 def test_text_autonomy_pause_flag(tmap: TriggerMap) -> None:
     row = tmap.get("text-autonomy-daily")
     assert row.is_enabled({"ENABLE_TEXT_AUTONOMY_DAILY": "true"})
-    assert not row.is_enabled({"ENABLE_TEXT_AUTONOMY_DAILY": "true", "TEXT_AUTONOMY_SCHEDULER_PAUSED": "true"})
+    # Paused is installed-but-not-firing (bpflow schedules shows it and can resume it), not disabled.
+    paused = {"ENABLE_TEXT_AUTONOMY_DAILY": "true", "TEXT_AUTONOMY_SCHEDULER_PAUSED": "true"}
+    assert row.is_enabled(paused) and row.is_paused(paused)
+    assert not row.is_paused({"ENABLE_TEXT_AUTONOMY_DAILY": "true", "TEXT_AUTONOMY_SCHEDULER_PAUSED": "1"})
+    assert row.to_dict(paused)["paused"] is True
 
 
 # --------------------------------------------------------------------------------------------
@@ -510,7 +515,7 @@ def test_extra_file_loads(tmp_path: Path) -> None:
     f = tmp_path / "more.yaml"
     f.write_text(EXTRA_YAML)
     m = TriggerMap.load([f])
-    assert len(m.rows) == 26
+    assert len(m.rows) == 27
     assert m.match_object("scenes/s/usd/scene.usda", {}) == [ObjectMatch("thumbnail-pipeline", "scenes/*/usd/scene.usda", "s")]
     assert m.match_object("scenes/s/usd/scene.usda", {"ENABLE_THUMBNAILS": "no"}) == []
     assert "nightly-report" in {t.workflow for t in m.schedules({})}
@@ -536,7 +541,7 @@ def test_default_reads_env_list(tmp_path: Path) -> None:
             m = TriggerMap.default({"BPFLOW_TRIGGER_FILES": f"{a}{sep} {b}"})
             assert {"wf-a", "wf-b"} <= set(m.names())
             assert TriggerMap.default({"BPFLOW_TRIGGER_FILES": f"{a}{sep} {b}"}) is m  # cached
-        assert len(TriggerMap.default({}).rows) == 24
+        assert len(TriggerMap.default({}).rows) == 25
     finally:
         TriggerMap.clear_cache()
 

@@ -410,6 +410,11 @@ class Settings(BaseSettings):
     bpflow_worker_concurrency: int = _setting(
         "BPFLOW_WORKER_CONCURRENCY", 8, group=RUNTIME, doc="Runs one worker process executes at once.", ge=1
     )
+    bpflow_orchestrator_concurrency: int | None = _setting(
+        "BPFLOW_ORCHESTRATOR_CONCURRENCY", None, group=RUNTIME,
+        doc="Orchestrator runs (they wait on stage runs; Stage 1 of the text path runs in them) one worker "
+        "process executes at once, per orchestrator queue. Default: BPFLOW_WORKER_CONCURRENCY.", ge=1,
+    )
     bpflow_queue_poll_seconds: float = _setting(
         "BPFLOW_QUEUE_POLL_SECONDS", 0.01, group=RUNTIME, doc="How often a worker polls the run queue.", gt=0
     )
@@ -750,6 +755,18 @@ class Settings(BaseSettings):
     text_asset_replication_target_prefix: Prefix = _setting(
         "TEXT_ASSET_REPLICATION_TARGET_PREFIX", "assets", group=RETRIEVAL, doc="Replication object-key prefix."
     )
+    text_asset_replication_processed_prefix: Prefix = _setting(
+        "TEXT_ASSET_REPLICATION_PROCESSED_PREFIX", "automation/asset_replication/processed", group=RETRIEVAL,
+        doc="Replication success results.",
+    )
+    text_asset_replication_failed_prefix: Prefix = _setting(
+        "TEXT_ASSET_REPLICATION_FAILED_PREFIX", "automation/asset_replication/failed", group=RETRIEVAL,
+        doc="Replication failure results.",
+    )
+    asset_replication_target: str | None = _setting(
+        "ASSET_REPLICATION_TARGET", None, group=RETRIEVAL,
+        doc="Bucket URL the replication consumer copies assets to (a folder, s3://... or gs://...).",
+    )
     text_asset_generation_enabled: TruthyBool = _setting(
         "TEXT_ASSET_GENERATION_ENABLED", True, group=RETRIEVAL, doc="Generation-provider fallback on retrieval miss."
     )
@@ -908,6 +925,9 @@ class Settings(BaseSettings):
     )
     enable_scene_generation_scheduler: TrueOnlyBool = _setting(
         "ENABLE_SCENE_GENERATION_SCHEDULER", False, group=FLAGS, doc="Daily scene-generation schedule (off by default)."
+    )
+    enable_delivery_integrity_audit: TrueOnlyBool = _setting(
+        "ENABLE_DELIVERY_INTEGRITY_AUDIT", False, group=FLAGS, doc="Weekly delivery checksum audit schedule (off by default)."
     )
 
     # ---------------------------------------------------------------- secrets

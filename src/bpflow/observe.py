@@ -109,6 +109,45 @@ _ACTIVE_RUNS = _ActiveRunsCollector()
 REGISTRY.register(_ACTIVE_RUNS)
 
 
+QueueSource = Callable[[], list[Any]]
+
+
+class _QueueCollector(Collector):
+    """``bpflow_queue_runs{queue,status}``, ``bpflow_queue_oldest_queued_age_seconds{queue}`` and
+    ``bpflow_queue_stalled{queue}``, asked of the engine at scrape time: a stalled runtime shows."""
+
+    def __init__(self) -> None:
+        self.source: QueueSource | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        runs = GaugeMetricFamily("bpflow_queue_runs", "Runs queued (waiting for a slot) and running, by run queue", labels=["queue", "status"])
+        age = GaugeMetricFamily("bpflow_queue_oldest_queued_age_seconds", "How long the oldest queued run of a queue has waited (0 when none waits)", labels=["queue"])
+        stalled = GaugeMetricFamily("bpflow_queue_stalled", "1 when a queue's oldest queued run has waited past the stall threshold", labels=["queue"])
+        source = self.source
+        health: list[Any] = []
+        if source is not None:
+            try:
+                health = source()
+            except Exception:  # noqa: BLE001 - a scrape must not fail because the database blinked
+                log.warning("could not read queue health for /metrics", exc_info=True)
+        for q in health:
+            runs.add_metric([q.queue, "queued"], q.queued)
+            runs.add_metric([q.queue, "running"], q.running)
+            age.add_metric([q.queue], q.oldest_queued_age_seconds or 0.0)
+            stalled.add_metric([q.queue], 1.0 if q.stalled else 0.0)
+        yield runs
+        yield age
+        yield stalled
+
+
+_QUEUES = _QueueCollector()
+REGISTRY.register(_QUEUES)
+
+
+def set_queue_health_source(source: QueueSource | None) -> None:
+    _QUEUES.source = source
+
+
 def set_active_runs_source(source: ActiveRuns | None) -> None:
     """Where ``bpflow_runs_active`` comes from (the HTTP service sets it once the engine runs)."""
     _ACTIVE_RUNS.source = source

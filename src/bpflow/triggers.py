@@ -60,6 +60,7 @@ _ROW_KEYS: Final[frozenset[str]] = frozenset(
         "kind",
         "patterns",
         "schedule",
+        "paused",
         "schedule_env",
         "timezone",
         "timezone_env",
@@ -297,6 +298,12 @@ class Trigger:
     schedule_env: str | None = None
     timezone_env: str | None = None
     source: str = field(default="", compare=False)
+    #: (schedule rows) installed but not firing while this rule holds (same forms as ``enabled``).
+    paused_rule: dict[str, Any] | None = field(default=None, hash=False, compare=True)
+
+    def is_paused(self, env: Mapping[str, str] | None = None) -> bool:
+        """Whether the row's own rule keeps its schedule paused (an operator may also pause it)."""
+        return self.paused_rule is not None and evaluate_rule(self.paused_rule, os.environ if env is None else env)
 
     def is_enabled(self, env: Mapping[str, str] | None = None) -> bool:
         """Whether this row may start runs under ``env`` (default: the process environment)."""
@@ -332,6 +339,7 @@ class Trigger:
             "event_type": self.event_type,
             "enabled": self.is_enabled(e),
             "enabled_when": self.enabled_when,
+            "paused": self.is_paused(e),
             "also_manual": self.also_manual,
             "description": self.description,
             "source": self.source,
@@ -414,9 +422,11 @@ def _parse_row(raw: Any, source: str, index: int) -> Trigger:
         forbid("patterns", "event_type")
     elif kind == "event":
         event_type = _require_str(raw, "event_type", where)
-        forbid("patterns", "schedule", "schedule_env", "timezone", "timezone_env")
+        forbid("patterns", "schedule", "schedule_env", "timezone", "timezone_env", "paused")
     else:
-        forbid("patterns", "schedule", "schedule_env", "timezone", "timezone_env", "event_type")
+        forbid("patterns", "schedule", "schedule_env", "timezone", "timezone_env", "event_type", "paused")
+    if kind == "object":
+        forbid("paused")
 
     also_manual = raw.get("also_manual", False)
     if not isinstance(also_manual, bool):
@@ -441,6 +451,7 @@ def _parse_row(raw: Any, source: str, index: int) -> Trigger:
         schedule_env=raw.get("schedule_env"),
         timezone_env=raw.get("timezone_env"),
         source=source,
+        paused_rule=_normalise_rule(raw.get("paused"), where),
     )
 
 

@@ -117,3 +117,49 @@ def test_namespaces_are_separate(catalog: Catalog, namespace: str) -> None:
     sync_library(catalog, package_entries()[:2], LocalHashEmbedder(), namespace, no_sidecar)
     sync_library(catalog, package_entries()[:1], LocalHashEmbedder(), namespace + "-b", no_sidecar)
     assert len(catalog.rows(namespace, LIBRARY)) == 2 and len(catalog.rows(namespace + "-b", LIBRARY)) == 1
+
+
+def _fresh_databases(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    import sqlalchemy as sa
+
+    if kind == "sqlite":
+        for i in range(5):
+            yield f"sqlite:///{tmp_path}/fresh{i}.sqlite"
+        return
+    postgres_url = request.getfixturevalue("postgres_url")
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    for _ in range(5):
+        name = f"fresh_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+        yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    admin.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+def test_workers_creating_the_tables_at_once_all_succeed(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """A fresh database, several workers starting together: every one gets its tables."""
+    import threading
+
+    from bpflow.adapter.catalog import engine_for
+
+    for url in _fresh_databases(kind, tmp_path, request):
+        catalogs = [Catalog(engine_for(url)) for _ in range(8)]
+        barrier = threading.Barrier(len(catalogs))
+        errors: list[BaseException] = []
+
+        def create(cat: Catalog) -> None:
+            barrier.wait()
+            try:
+                cat.ensure_schema()
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=create, args=(c,)) for c in catalogs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for cat in catalogs:
+            cat.close()
+        assert errors == []

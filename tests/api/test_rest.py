@@ -122,7 +122,7 @@ def test_rest_endpoints(api: Api) -> None:
     assert c.get("/api/runs", params={"status": "bogus"}).status_code == 400
     run_a = next(r for r in runs if r["workflow"] == "test-stage-a")
     detail = c.get(f"/api/runs/{run_a['run_id']}").json()
-    assert [s["name"] for s in detail["steps"]][:2] == ["lock scenes/rest-1/locks/test-stage-a.lock", "job test-copy-job attempt 1"]
+    assert [s["name"] for s in detail["steps"]][:3] == ["version scenes/rest-1/test/input.json", "lock scenes/rest-1/locks/test-stage-a.lock", "job test-copy-job attempt 1"]
     logs = c.get(f"/api/runs/{run_a['run_id']}/logs").json()
     assert logs["jobs"][0]["exit_code"] == 0 and logs["jobs"][0]["log_available"]
     assert c.get("/api/runs/test-stage-a:scenes/rest-1/nope@1").status_code == 404

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from bpflow.blocks import markers
+from bpflow.engine.queues import SCENE_ORCHESTRATORS
 from bpflow.engine.registry import Outcome, Run, workflow
 from bpflow.source.errors import SourceError
 from bpflow.source.stages import STAGES, StageDef, run_downstream
@@ -61,7 +62,7 @@ def ds_arena(run: Run) -> Outcome:
     return Outcome(wanted, f"arena stand-in returned {wanted}")
 
 
-@workflow("test-ds-driver", timeout_seconds=120)
+@workflow("test-ds-driver", timeout_seconds=120, queue=SCENE_ORCHESTRATORS)
 def ds_driver(run: Run) -> Outcome:
     """Runs the orchestrator's stage sequence over the stand-ins for ``scene_id``."""
     stages = tuple(s if s.name != run.payload.get("missing") else StageDef(s.name, "test-ds-not-in-this-build", s.trigger) for s in TEST_STAGES)
@@ -78,7 +79,7 @@ def ds_driver(run: Run) -> Outcome:
     return Outcome.success(**details)
 
 
-@workflow("test-image-orchestrator", timeout_seconds=120)
+@workflow("test-image-orchestrator", timeout_seconds=120, queue=SCENE_ORCHESTRATORS)
 def image_orchestrator_stand_in(run: Run) -> Outcome:
     """An image orchestrator whose Stages 2-5 are the stand-ins: the real reconstruction (the
     configured reconstructor, the real checks and markers), then the stand-in stages."""

@@ -78,6 +78,87 @@ def overlap_depth(a: np.ndarray, b: np.ndarray) -> float:
     return float(depth)
 
 
+def _world_points_and_triangles(prim: Usd.Prim) -> tuple[np.ndarray, np.ndarray]:
+    """Every rendered mesh point under ``prim`` in world space, and its triangles (k×3×3)."""
+    pts, tris = [], []
+    for part in Usd.PrimRange(prim):
+        if not part.IsA(UsdGeom.Mesh) or UsdGeom.Imageable(part).ComputePurpose() == "guide":
+            continue
+        m = UsdGeom.Xformable(part).ComputeLocalToWorldTransform(Usd.TimeCode.Default())
+        mesh = UsdGeom.Mesh(part)
+        world = np.asarray([list(m.Transform(Gf.Vec3d(p))) for p in mesh.GetPointsAttr().Get()], dtype=float)
+        pts.append(world)
+        at = 0
+        idx = list(mesh.GetFaceVertexIndicesAttr().Get())
+        for n in mesh.GetFaceVertexCountsAttr().Get():
+            ring = idx[at:at + n]
+            at += n
+            tris += [world[[ring[0], ring[k], ring[k + 1]]] for k in range(1, n - 1)]
+    return np.vstack(pts), np.asarray(tris)
+
+
+def _hull2d(points: np.ndarray) -> list[tuple[float, float]]:
+    """Convex hull (monotone chain), counter-clockwise."""
+    pts = sorted(set(map(tuple, np.round(points, 6))))
+    if len(pts) < 3:
+        return pts
+
+    def cross(o: tuple[float, float], p: tuple[float, float], q: tuple[float, float]) -> float:
+        return (p[0] - o[0]) * (q[1] - o[1]) - (p[1] - o[1]) * (q[0] - o[0])
+
+    lower: list[tuple[float, float]] = []
+    upper: list[tuple[float, float]] = []
+    for p in pts:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    for p in reversed(pts):
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    return lower[:-1] + upper[:-1]
+
+
+def _inside(hull: list[tuple[float, float]], p: tuple[float, float]) -> bool:
+    if len(hull) < 3:
+        return False
+    return all((q[0] - o[0]) * (p[1] - o[1]) - (q[1] - o[1]) * (p[0] - o[0]) >= -1e-9
+               for o, q in zip(hull, hull[1:] + hull[:1], strict=True))
+
+
+def assert_rests_on(obj: Usd.Prim, support: Usd.Prim, up: int) -> None:
+    """The object's lowest point touches the support's real surface under it: the highest
+    support triangle below the object's footprint is within TOUCH_TOL... 5 mm of its bottom,
+    and no part of that surface rises into it (sampled on a grid over its footprint)."""
+    pts, _ = _world_points_and_triangles(obj)
+    _, tris = _world_points_and_triangles(support)
+    a, b = [i for i in range(3) if i != up]
+    bottom = float(pts[:, up].min())
+    base = pts[pts[:, up] <= bottom + 0.005][:, [a, b]]  # what the object stands on: its lowest points
+    lo, hi = base.min(0), base.max(0)
+    hull = _hull2d(base)
+    grid = np.array([(u, v) for u in np.linspace(lo[0], hi[0], 9) for v in np.linspace(lo[1], hi[1], 9)
+                     if _inside(hull, (u, v))] or [tuple(base.mean(0))])
+    p0, p1, p2 = tris[:, 0], tris[:, 1], tris[:, 2]
+    surface = np.full(len(grid), -np.inf)
+    for i, (u, v) in enumerate(grid):
+        d = (p1[:, b] - p2[:, b]) * (p0[:, a] - p2[:, a]) + (p2[:, a] - p1[:, a]) * (p0[:, b] - p2[:, b])
+        ok = np.abs(d) > 1e-12
+        l1 = np.where(ok, ((p1[:, b] - p2[:, b]) * (u - p2[:, a]) + (p2[:, a] - p1[:, a]) * (v - p2[:, b])) / np.where(ok, d, 1), -1)
+        l2 = np.where(ok, ((p2[:, b] - p0[:, b]) * (u - p2[:, a]) + (p0[:, a] - p2[:, a]) * (v - p2[:, b])) / np.where(ok, d, 1), -1)
+        l3 = 1 - l1 - l2
+        inside = ok & (l1 >= -1e-9) & (l2 >= -1e-9) & (l3 >= -1e-9)
+        if inside.any():
+            h = l1 * p0[:, up] + l2 * p1[:, up] + l3 * p2[:, up]
+            below = inside & (h <= bottom + 0.05)  # surfaces under the object, not a panel beside it
+            if below.any():
+                surface[i] = h[below].max()
+    assert np.isfinite(surface).any(), f"{obj.GetPath()} is not over {support.GetPath()}"
+    top = float(surface[np.isfinite(surface)].max())
+    assert top <= bottom + 0.005, f"{obj.GetPath()} sinks {top - bottom:.4f} m into {support.GetPath()}"
+    assert top >= bottom - 0.005, f"{obj.GetPath()} floats {bottom - top:.4f} m above {support.GetPath()}"
+
+
 def check_scene(scene_path: Path, manifest: dict[str, Any], layout: dict[str, Any]) -> dict[str, Any]:
     stage = Usd.Stage.Open(str(scene_path))
     assert stage is not None, f"cannot open {scene_path}"
@@ -117,6 +198,12 @@ def check_scene(scene_path: Path, manifest: dict[str, Any], layout: dict[str, An
         if obj["category"] in ARTICULATED:
             assert limited > 0, f"{obj['id']} ({obj['category']}) has no limited joint"
         corners[obj["id"]] = _oriented_corners(prim)
+    resting = {frozenset((o["id"], (o.get("placement") or {}).get("parent_support_id"))) for o in manifest["objects"]}
     for (a, ca), (b, cb) in itertools.combinations(sorted(corners.items()), 2):
+        if frozenset((a, b)) in resting:  # boxes may overlap: the object stands on the real surface
+            top, bottom = (a, b) if any(o["id"] == a and (o.get("placement") or {}).get("parent_support_id") == b
+                                         for o in manifest["objects"]) else (b, a)
+            assert_rests_on(prims[top], prims[bottom], up)
+            continue
         assert overlap_depth(ca, cb) <= TOUCH_TOL, f"{a} and {b} interpenetrate"
     return {"objects": len(prims), "joints": joints_seen}

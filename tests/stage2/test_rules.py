@@ -129,6 +129,10 @@ def test_density_depends_on_what_the_volume_measured() -> None:
     ("dishwasher", "dw", "revolute", 1),
     ("microwave", "mw", "revolute", 1),
     ("nightstand", "ns", "prismatic", 2),
+    ("washer", "washer", "revolute", 1),
+    ("dryer", "dryer_001", "revolute", 1),
+    ("vanity", "vanity", "revolute", 2),
+    ("filing_cabinet", "filing_cabinet", "prismatic", 3),
 ])
 def test_parts_open_out_of_the_front(up_axis: str, category: str, name: str, kind: str, count: int) -> None:
     axes = axes_for(up_axis)

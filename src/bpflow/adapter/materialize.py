@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import posixpath
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,8 @@ class Materialized:
     license: str = ""
     validation: dict[str, Any] | None = None
     files: list[str] = field(default_factory=list)
+    fit: dict[str, Any] | None = None
+    """How a retrieved asset was mapped onto its slot (``usd_models.Fit``); None otherwise."""
 
     @property
     def model_key(self) -> str:
@@ -98,7 +100,8 @@ class Materializer:
     """Writes object directories for one scene; scratch files live under ``workdir``."""
 
     def __init__(self, bucket: Bucket, assets_prefix: str, room_type: str, workdir: Path, *,
-                 soft_repair: bool = False) -> None:
+                 soft_repair: bool = False, max_height: float | None = None) -> None:
+        self.max_height = max_height
         self.bucket = bucket
         self.assets_prefix = assets_prefix
         self.room_type = room_type
@@ -162,6 +165,8 @@ class Materializer:
             "mesh_bounds": {"export": {"center": [0.0, 0.0, 0.0], "size": [w, h, d]}},
             "source": source,
         }
+        if item.fit is not None:
+            out["fit"] = item.fit
         if item.library_asset_id:
             out["asset"] = {"library_asset_id": item.library_asset_id, "license": item.license,
                             "source_path": item.source_path}
@@ -203,6 +208,8 @@ class Materializer:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         info = usd_models.inspect_asset(bundle_dir / main)
+        how = usd_models.choose_fit(info, obj.dimensions, self.max_height)
+        planned, obj = obj, replace(obj, dimensions=how.dims)
         item = Materialized(
             obj, object_dir(self.assets_prefix, obj.id), source="retrieved", model_or_library="text_asset_library",
             materialization="retrieved_asset_bundle", retrieval_method=decision.method, retrieval_mode=decision.mode,
@@ -213,9 +220,10 @@ class Materializer:
         item.validation = validate(obj.category, obj.name, candidate.path, self.room_type, obj.dimensions,
                                    "retrieved_asset_bundle")
         if self.soft_repair and not item.validation["passed"]:
-            repaired = self.placeholder(obj, decision, "asset_validation_soft_repair")
+            repaired = self.placeholder(planned, decision, "asset_validation_soft_repair")
             assert repaired.validation is not None
             repaired.validation.update({"soft_repair_applied": True, "passed": True, "status": "pass"})
             return repaired
-        return self._finish(item, scratch, usd_models.reference_usd(f"{RETRIEVED_DIR}/{main}", info, obj.dimensions))
+        item.fit = how.to_dict()
+        return self._finish(item, scratch, usd_models.reference_usd(f"{RETRIEVED_DIR}/{main}", info, obj.dimensions, how))
 

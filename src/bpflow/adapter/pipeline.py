@@ -30,6 +30,7 @@ from bpflow.adapter.errors import AssetUnusable, InvalidTextPackage, MissingStag
 from bpflow.adapter.library import LibraryEntry, scan_library
 from bpflow.adapter.materialize import Materialized, Materializer, is_thin_covering
 from bpflow.adapter.package import TextPackage, parse_package
+from bpflow.adapter.settle import settle_on_supports
 from bpflow.adapter.select import AnnSearcher, Decision, RetrievalSettings, select_asset
 from bpflow.assets import is_package_ref, resolve_package_ref
 from bpflow.blocks.clock import iso_z
@@ -37,6 +38,9 @@ from bpflow.errors import ObjectNotFound
 from bpflow.storage import Bucket
 
 log = logging.getLogger("bpflow.adapter")
+
+#: Space kept between an object's top and the ceiling when an asset keeps its own proportions (m).
+HEADROOM = 0.05
 
 
 @dataclass(frozen=True)
@@ -247,8 +251,11 @@ def run_adapter(bucket: Bucket, cfg: AdapterConfig, *, now: Callable[[], datetim
             searcher = build_searcher(bucket, cfg, entries, catalog, catalog_error)
         exists = PathChecker(bucket)
         with tempfile.TemporaryDirectory(prefix="bpflow-adapter-") as tmp:
-            materializer = Materializer(bucket, cfg.assets_prefix, pkg.room_type, Path(tmp), soft_repair=cfg.soft_repair)
+            room_height = float(pkg.room_box["max"][1]) - float(pkg.room_box["min"][1])
+            materializer = Materializer(bucket, cfg.assets_prefix, pkg.room_type, Path(tmp), soft_repair=cfg.soft_repair,
+                                        max_height=room_height - HEADROOM)
             items, decisions = materialize_all(pkg, cfg, materializer, entries, searcher, exists)
+            settled = settle_on_supports(items, lambda item: Path(tmp) / f"obj_{item.obj.id}" / "model.usd")
         provenance = [item.provenance(cfg.scene_id) for item in items]
         manifest_key = f"{cfg.assets_prefix}/{outputs.MANIFEST_NAME}"
         layout_key = f"{cfg.layout_prefix}/{outputs.LAYOUT_NAME}"
@@ -304,6 +311,7 @@ def run_adapter(bucket: Bucket, cfg: AdapterConfig, *, now: Callable[[], datetim
             "catalog": {k: v for k, v in catalog_status.items() if k != "assets"} | {"assets_count": len(catalog_status["assets"])},
             "embedding": embedding_status,
             "replication": replication_status,
+            "settled_on_supports": [s.to_dict() for s in settled],
         },
         "regen3d_marker": outputs.stage1_marker(pkg, len(items)),
         "completed_at": iso_z(clock()),

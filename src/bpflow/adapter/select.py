@@ -35,6 +35,7 @@ from bpflow.adapter.tokenize import jaccard, token_set, tokens
 
 MODES = ("lexical_primary", "ann_shadow", "ann_primary")
 ARTICULATED_ROLES = frozenset({"articulated_furniture", "articulated_appliance", "interactive"})
+HAND_HELD_ROLES = frozenset({"manipulable_object", "deformable_object", "clutter"})
 
 
 def normalize_mode(mode: str | None) -> str:
@@ -328,12 +329,38 @@ def _decide(obj: SceneObject, query: QuerySpec, entries: Sequence[LibraryEntry],
     return decision
 
 
+def _word(text: str) -> str:
+    return "_".join(tokens(text)) if text else ""
+
+
+def honours_kind(candidate: Candidate, obj: SceneObject, entries: Sequence[LibraryEntry]) -> bool:
+    """Whether the candidate is the planned kind of thing: its category or one of its tags is the
+    object's category or name (``mug_002`` counts as ``mug``)."""
+    entry = next((e for e in entries if e.path == candidate.path), None)
+    names = {_word(str(candidate.metadata.get("class_name") or ""))}
+    if entry is not None:
+        names |= {_word(entry.category), *(_word(t) for t in entry.tags)}
+    base = obj.name.rsplit("_", 1)[0] if obj.name.rsplit("_", 1)[-1].isdigit() else obj.name
+    wanted = {_word(obj.category), _word(obj.name), _word(base)} - {""}
+    return bool(wanted & names)
+
+
 def select_asset(obj: SceneObject, room_type: str, entries: Sequence[LibraryEntry], searcher: AnnSearcher | None,
                  settings: RetrievalSettings, used_paths: Collection[str], exists: Callable[[str], bool]) -> Decision:
     """The decision for one object (see the module docstring for the duplicate rule)."""
     query = query_spec(obj, room_type)
     used = () if settings.allow_duplicate_paths else used_paths
     decision = _decide(obj, query, entries, searcher, settings, used, exists)
+    if (decision.selected is not None and used and obj.sim_role not in HAND_HELD_ROLES
+            and not honours_kind(decision.selected, obj, entries)):
+        # furniture and appliances: the right kind of thing already used beats a different kind
+        # (a second washer, not a dishwasher standing in for one; a chair, not a stool). A small
+        # hand-held thing may still take a similar stand-in (a glass for a third mug).
+        again = _decide(obj, query, entries, searcher, settings, (), exists)
+        if again.selected is not None and honours_kind(again.selected, obj, entries):
+            again.duplicate_reused = True
+            again.latency_ms += decision.latency_ms
+            return again
     if decision.selected is None and used:
         again = _decide(obj, query, entries, searcher, settings, (), exists)
         if again.selected is not None:

@@ -142,23 +142,86 @@ def thin_covering_usd(dims: Dims) -> str:
     return _export(layer, "thin_covering_usd")
 
 
-def fit(info: AssetInfo, dims: Dims) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    """(translate, scale) that map the asset's (turned) bound onto the planned box at the origin."""
+#: Largest per-axis stretch allowed when fitting an asset to its planned box: beyond it the
+#: asset keeps its own proportions (one uniform scale) instead of being distorted.
+MAX_ANISOTROPY = 1.25
+#: A uniformly scaled asset whose longest side comes out under this fraction of the planned
+#: longest side is the wrong shape for the slot: it is not used.
+MIN_MAIN_EXTENT = 0.4
+#: Library assets are modelled at real size: one that keeps its own proportions is never blown
+#: up past it (a generic slot bigger than the thing just leaves room around it).
+MAX_UNIFORM_SCALE = 1.0
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How an asset is mapped onto its slot: a quarter turn about up (or none), then a scale
+    (per axis when the stretch is at most MAX_ANISOTROPY, else uniform), giving ``dims``."""
+
+    turn_deg: float
+    scale: tuple[float, float, float]
+    dims: Dims
+    anisotropy: float
+    """max/min of the per-axis ratios planned ÷ asset (1 = same proportions)."""
+    mode: str
+    """``stretch`` (the planned box exactly) or ``uniform`` (the asset's own proportions)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"turn_deg": self.turn_deg, "scale": [round(v, 6) for v in self.scale],
+                "dims": [round(v, 6) for v in self.dims], "anisotropy": round(self.anisotropy, 4), "mode": self.mode}
+
+
+def _turned_bounds(info: AssetInfo, turn_deg: float) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
     lo, hi = info.low, info.high
     if info.z_up:  # rotateX(-90): (x, y, z) -> (x, z, -y)
         lo, hi = (lo[0], lo[2], -hi[1]), (hi[0], hi[2], -lo[1])
-    scale = []
+    if turn_deg:  # rotateY(90): (x, y, z) -> (z, y, -x)
+        lo, hi = (lo[2], lo[1], -hi[0]), (hi[2], hi[1], -lo[0])
+    return lo, hi
+
+
+def choose_fit(info: AssetInfo, dims: Dims, max_height: float | None = None) -> Fit:
+    """The mapping of ``info`` onto the planned ``dims`` that distorts it least; AssetUnusable
+    when even that is the wrong shape for the slot (proportions are kept, never faked)."""
+    fits: list[Fit] = []
+    for turn in (0.0, 90.0):
+        lo, hi = _turned_bounds(info, turn)
+        size = [max(hi[a] - lo[a], 1e-9) for a in range(3)]
+        ratios = [dims[a] / size[a] for a in range(3)]
+        aniso = max(ratios) / min(ratios)
+        if aniso <= MAX_ANISOTROPY:
+            fits.append(Fit(turn, (ratios[0], ratios[1], ratios[2]), dims, aniso, "stretch"))
+            continue
+        s = min(ratios[0], ratios[2], MAX_UNIFORM_SCALE)  # the footprint stays inside the planned one
+        if max_height is not None and s * size[1] > max_height:
+            s = max_height / size[1]
+        fits.append(Fit(turn, (s, s, s), (s * size[0], s * size[1], s * size[2]), aniso, "uniform"))
+    # The least stretched exact fit; else the uniform fit that fills the planned footprint best.
+    best = min(fits, key=lambda f: (f.mode != "stretch", f.anisotropy if f.mode == "stretch" else -f.dims[0] * f.dims[2]))
+    if best.mode == "uniform" and max(best.dims[0], best.dims[2]) < MIN_MAIN_EXTENT * max(dims[0], dims[2]):
+        raise AssetUnusable(f"asset proportions {best.dims} do not fit the planned {dims} "
+                            f"(anisotropy {best.anisotropy:.2f})", field="dimensions_est")
+    return best
+
+
+def fit(info: AssetInfo, dims: Dims, turn_deg: float = 0.0, scale: tuple[float, float, float] | None = None
+        ) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """(translate, scale) that map the asset's (turned) bound onto a box of ``dims`` at the
+    origin: per axis, or with the given ``scale``."""
+    lo, hi = _turned_bounds(info, turn_deg)
+    out_scale = []
     translate = []
     for axis in range(3):
         size = hi[axis] - lo[axis]
-        s = dims[axis] / size if size > 1e-9 else 1.0
-        scale.append(s)
+        s = scale[axis] if scale is not None else (dims[axis] / size if size > 1e-9 else 1.0)
+        out_scale.append(s)
         translate.append(-s * (lo[axis] + hi[axis]) / 2.0 + 0.0)  # + 0.0 turns -0.0 into 0.0
-    return (translate[0], translate[1], translate[2]), (scale[0], scale[1], scale[2])
+    return (translate[0], translate[1], translate[2]), (out_scale[0], out_scale[1], out_scale[2])
 
 
-def reference_usd(asset_rel: str, info: AssetInfo, dims: Dims) -> str:
-    """``Root/Geom`` referencing ``asset_rel`` (relative to model.usd), fitted to ``dims``."""
+def reference_usd(asset_rel: str, info: AssetInfo, dims: Dims, how: Fit | None = None) -> str:
+    """``Root/Geom`` referencing ``asset_rel`` (relative to model.usd), fitted to ``dims``
+    (or as ``how`` says: its turn and scale)."""
     from pxr import Gf, Sdf, Vt
 
     layer = _new_layer()
@@ -167,11 +230,15 @@ def reference_usd(asset_rel: str, info: AssetInfo, dims: Dims) -> str:
     geom.typeName = "Xform"
     prim_path = Sdf.Path() if info.default_prim else Sdf.Path(info.prim_path)
     geom.referenceList.Prepend(Sdf.Reference(f"./{asset_rel}", prim_path))
-    translate, scale = fit(info, dims)
+    turn = how.turn_deg if how else 0.0
+    translate, scale = fit(info, how.dims if how else dims, turn, how.scale if how else None)
     names = Sdf.ValueTypeNames
     _attr(geom, "xformOp:translate", names.Double3, Gf.Vec3d(*translate))
     _attr(geom, "xformOp:scale", names.Float3, Gf.Vec3f(*scale))
     order = ["xformOp:translate", "xformOp:scale"]
+    if turn:
+        _attr(geom, "xformOp:rotateY", names.Float, float(turn))
+        order.append("xformOp:rotateY")
     if info.z_up:
         _attr(geom, "xformOp:rotateX", names.Float, -90.0)
         order.append("xformOp:rotateX")

@@ -77,6 +77,7 @@ def create_app(rt: Runtime, *, bind_host: str | None = None) -> FastAPI:
     rt.dispatcher.on_started.append(recent.record)
     if rt.client is None:
         observe.set_active_runs_source(RunReader(rt).count_active)
+        observe.set_queue_health_source(RunReader(rt).queue_health)
 
     app = FastAPI(
         title="bpflow", version=__version__, description="Durable, event-driven scene pipeline: REST API and dashboard.",
@@ -87,7 +88,9 @@ def create_app(rt: Runtime, *, bind_host: str | None = None) -> FastAPI:
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "bucket": redact_text(rt.bucket.url), "auth": "token" if guard.enabled else "none (loopback only)"}
+        queues = {q.queue: q.to_dict() for q in RunReader(rt).queue_health()}
+        status = "stalled" if any(q["stalled"] for q in queues.values()) else "ok"
+        return {"status": status, "version": __version__, "bucket": redact_text(rt.bucket.url), "auth": "token" if guard.enabled else "none (loopback only)", "queues": queues}
 
     @app.post("/events", status_code=202, tags=["service"], summary="CloudEvents ingestion (binary or structured mode)")
     async def events(request: Request) -> JSONResponse:

@@ -19,9 +19,10 @@ from starlette.concurrency import run_in_threadpool
 
 from bpflow import __version__
 from bpflow.api import dag_svg
+from bpflow.api.episodes import episode_list, episodes_router
 from bpflow.api.http_guards import MAX_FORM_BYTES
 from bpflow.api.recent import RecentDispatches
-from bpflow.api.rest import check_run_id, read_marker, triggers_table
+from bpflow.api.rest import change_schedule, check_run_id, read_marker, schedule_table, triggers_table
 from bpflow.api.security import SESSION_COOKIE, Guard
 from bpflow.api.submit import FORM_FIELDS, RequestRejected, SceneExists, request_from_form, submit_request
 from bpflow.engine.registry import registered
@@ -69,6 +70,7 @@ def _live(request: Request) -> str:
 def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRouter:
     ui = APIRouter(tags=["dashboard"])
     mutation = [Depends(guard.require)]
+    ui.include_router(episodes_router(rt))
 
     def page(request: Request, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
         partial = request.query_params.get("partial") == "1"
@@ -102,6 +104,7 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
         return page(
             request, "scene.html", partial_template="_scene.html",
             scene=status, layout=dag_svg.layout(dag, status.stages), rerunnable=rerunnable, scene_id=scene_id,
+            episodes=episode_list(rt, scene_id),
         )
 
     @ui.get("/scenes/{scene_id}/markers/{path:path}", response_class=HTMLResponse, summary="A marker's content")
@@ -146,7 +149,12 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
 
     @ui.get("/triggers", response_class=HTMLResponse, summary="The trigger map")
     def triggers_page(request: Request) -> HTMLResponse:
-        return page(request, "triggers.html", rows=triggers_table(rt), recent=recent.latest(30))
+        return page(request, "triggers.html", rows=triggers_table(rt), recent=recent.latest(30), schedules=schedule_table(rt))
+
+    @ui.post("/schedules/{workflow}/{action}", dependencies=mutation, summary="Pause or resume a schedule (dashboard form)")
+    def schedule_form(workflow: str, action: str) -> RedirectResponse:
+        change_schedule(rt, workflow, action)
+        return RedirectResponse("/triggers#schedules", status_code=303)
 
     @ui.get("/ops", response_class=HTMLResponse, summary="Locks held and circuit breakers")
     def ops_page(request: Request) -> HTMLResponse:

@@ -100,6 +100,25 @@ def triggers_table(rt: "Runtime") -> list[dict[str, Any]]:
     return [{**row.to_dict(env=rt.env), "implemented": row.workflow in implemented} for row in rt.triggers.rows]
 
 
+def schedule_table(rt: "Runtime") -> list[dict[str, Any]]:
+    from dbos import DBOS
+
+    from bpflow.engine.schedules import schedule_rows
+
+    return schedule_rows(rt, DBOS)
+
+
+def change_schedule(rt: "Runtime", workflow: str, action: str) -> dict[str, Any]:
+    from dbos import DBOS
+
+    from bpflow.engine.schedules import set_paused
+
+    if action not in ("pause", "resume"):
+        raise ValidationFailed(f"unknown schedule action {action!r} (use pause or resume)", field="action")
+    set_paused(DBOS, workflow, action == "pause")
+    return next(r for r in schedule_table(rt) if r["workflow"] == workflow)
+
+
 def build_router(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["api"])
     # A dependency runs before the body is validated: a request without the token gets 401,
@@ -172,6 +191,14 @@ def build_router(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRo
     @api.get("/triggers", summary="The trigger map, with what this build implements")
     def triggers() -> list[dict[str, Any]]:
         return triggers_table(rt)
+
+    @api.get("/schedules", summary="Every schedule: cron, zone, state, last and next run (local and UTC)")
+    def schedules() -> list[dict[str, Any]]:
+        return schedule_table(rt)
+
+    @api.post("/schedules/{workflow}/{action}", dependencies=mutation, summary="Pause or resume an installed schedule")
+    def schedule_action(workflow: str, action: str) -> dict[str, Any]:
+        return change_schedule(rt, workflow, action)
 
     @api.get("/locks", summary="Scene locks currently held")
     def locks() -> list[dict[str, Any]]:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bpflow.assets.geometry import Color, Part, arc_handle, box_from_bottom, cylinder, lathe, sphere
+from bpflow.assets.geometry import Color, Part, arc_handle, box_from_bottom, cylinder, lathe, lathe_wall_pieces, sphere
 
 LICENSE_ID = "CC0-1.0"
 AUTHOR = "bpflow contributors (procedural)"
@@ -54,6 +54,64 @@ class Recipe:
 
 
 # -- recipes -----------------------------------------------------------------------------------
+
+
+# -- articulated assets ------------------------------------------------------------------------
+# A body with moving parts is authored as a hollow carcass of panels plus one group per moving part
+# (meshes tagged ``bp:moving_part = "<part>"``: its panel(s) and handle) and a joint in ``Articulation/<part>`` saying how it moves. The
+# interactive stage turns these groups into links: the inside stays open, neighbouring doors keep
+# the gap they are modelled with, and a 3-drawer cabinet has the 3 drawers it shows.
+
+PANEL = 0.018
+
+
+@dataclass(frozen=True)
+class Joint:
+    """How one moving group moves, in the recipe's own coordinates (before centring)."""
+
+    kind: str
+    """``revolute`` (limits in degrees) or ``prismatic`` (metres)."""
+    axis: str
+    anchor: tuple[float, float, float]
+    lower: float
+    upper: float
+
+
+def grouped(group: str, *parts: Part) -> list[Part]:
+    for part in parts:
+        part.group = group
+    return list(parts)
+
+
+def carcass(color: Color, w: float, h: float, d: float, y0: float = 0.0, z_back: float | None = None,
+            t: float = PANEL) -> list[Part]:
+    """An open-fronted box of panels: sides, top, bottom and back; the front is at z = +d/2."""
+    zb = -d / 2 if z_back is None else z_back
+    depth = d / 2 - zb
+    zc = zb + depth / 2
+    return [
+        box_from_bottom("SideL", color, -w / 2 + t / 2, y0, zc, (t, h, depth)),
+        box_from_bottom("SideR", color, w / 2 - t / 2, y0, zc, (t, h, depth)),
+        box_from_bottom("Bottom", color, 0, y0, zc + t / 2, (w - 2 * t, t, depth - t)),
+        box_from_bottom("Top", color, 0, y0 + h - t, zc + t / 2, (w - 2 * t, t, depth - t)),
+        box_from_bottom("Back", color, 0, y0 + t, zb + t / 2, (w - 2 * t, h - 2 * t, t)),
+    ]
+
+
+def drawer(name: str, color: Color, pull: Color, x: float, y0: float, z_front: float, w: float, h: float, depth: float,
+           t: float = 0.012) -> list[Part]:
+    """A drawer: a front with a pull and an open-topped box behind it."""
+    zc = z_front - 0.02 - depth / 2
+    return grouped(
+        name,
+        box_from_bottom(f"{name}_Front", color, x, y0, z_front - 0.01, (w, h, 0.02)),
+        box_from_bottom(f"{name}_Pull", pull, x, y0 + h * 0.6, z_front + 0.01, (min(0.2, w * 0.5), 0.02, 0.02)),
+        box_from_bottom(f"{name}_Floor", color, x, y0 + 0.01, zc, (w - 0.04, t, depth)),
+        box_from_bottom(f"{name}_SideL", color, x - w / 2 + 0.02 + t / 2, y0 + 0.01, zc, (t, h * 0.7, depth)),
+        box_from_bottom(f"{name}_SideR", color, x + w / 2 - 0.02 - t / 2, y0 + 0.01, zc, (t, h * 0.7, depth)),
+        box_from_bottom(f"{name}_Back", color, x, y0 + 0.01, zc - depth / 2 + t / 2, (w - 0.04 - 2 * t, h * 0.7, t)),
+    )
+
 
 
 def _legs(color: Color, half_x: float, half_z: float, height: float, side: float, y0: float = 0.0) -> list[Part]:
@@ -124,61 +182,72 @@ def kitchen_counter() -> list[Part]:
 
 
 def tall_cabinet() -> list[Part]:
-    return [
-        box_from_bottom("Body", WOOD, 0, 0, -0.01, (0.8, 1.8, 0.48)),
-        box_from_bottom("DoorL", WOOD, -0.2, 0.02, 0.24, (0.39, 1.76, 0.02)),
-        box_from_bottom("DoorR", WOOD, 0.2, 0.02, 0.24, (0.39, 1.76, 0.02)),
-        box_from_bottom("HandleL", STEEL, -0.04, 0.85, 0.26, (0.02, 0.16, 0.02)),
-        box_from_bottom("HandleR", STEEL, 0.04, 0.85, 0.26, (0.02, 0.16, 0.02)),
-    ]
+    w, h, d = 0.8, 1.8, 0.46  # the carcass; the doors hang 2 cm in front of it
+    parts = carcass(WOOD, w, h, d)
+    parts += [box_from_bottom(f"Shelf{i}", WOOD, 0, 0.6 * (i + 1), 0.0, (w - 2 * PANEL, PANEL, d - 2 * PANEL))
+              for i in range(2)]
+    door_w, gap = 0.39, 0.01
+    for i, sign in enumerate((-1, 1)):
+        x = sign * (gap / 2 + door_w / 2)
+        parts += grouped(f"door_{i}",
+                         box_from_bottom(f"Door{i}", WOOD, x, 0.02, d / 2 + 0.01, (door_w, 1.76, 0.02)),
+                         box_from_bottom(f"Handle{i}", STEEL, sign * 0.04, 0.85, d / 2 + 0.03, (0.02, 0.16, 0.02)))
+    return parts
 
 
 def drawer_cabinet() -> list[Part]:
-    parts = [box_from_bottom("Body", WHITE, 0, 0, -0.01, (0.6, 0.9, 0.48))]
+    w, h, d = 0.6, 0.9, 0.46
+    parts = carcass(WHITE, w, h, d)
     for i in range(3):
-        y0 = 0.03 + i * 0.29
-        parts.append(box_from_bottom(f"Drawer{i}", WHITE, 0, y0, 0.24, (0.56, 0.26, 0.02)))
-        parts.append(box_from_bottom(f"Pull{i}", STEEL, 0, y0 + 0.2, 0.26, (0.2, 0.02, 0.02)))
+        parts += drawer(f"drawer_{i}", WHITE, STEEL, 0, 0.03 + i * 0.29, d / 2 + 0.02, 0.56, 0.26, 0.38)
     return parts
 
 
 def refrigerator() -> list[Part]:
-    return [
-        box_from_bottom("Body", WHITE, 0, 0, -0.025, (0.9, 1.8, 0.7)),
-        box_from_bottom("FreezerDoor", WHITE, 0, 1.22, 0.345, (0.88, 0.57, 0.04)),
-        box_from_bottom("FridgeDoor", WHITE, 0, 0.02, 0.345, (0.88, 1.18, 0.04)),
-        box_from_bottom("FreezerHandle", STEEL, -0.38, 1.3, 0.38, (0.03, 0.3, 0.03)),
-        box_from_bottom("FridgeHandle", STEEL, -0.38, 0.75, 0.38, (0.03, 0.4, 0.03)),
-    ]
+    w, h, d = 0.9, 1.8, 0.66
+    parts = carcass(WHITE, w, h, d, t=0.04)
+    parts.append(box_from_bottom("Divider", WHITE, 0, 1.19, 0.0, (w - 0.08, 0.04, d - 0.04)))
+    parts += grouped("door_0", box_from_bottom("FreezerDoor", WHITE, 0, 1.22, d / 2 + 0.02, (0.88, 0.57, 0.04)),
+                     box_from_bottom("FreezerHandle", STEEL, -0.38, 1.3, d / 2 + 0.055, (0.03, 0.3, 0.03)))
+    parts += grouped("door_1", box_from_bottom("FridgeDoor", WHITE, 0, 0.02, d / 2 + 0.02, (0.88, 1.18, 0.04)),
+                     box_from_bottom("FridgeHandle", STEEL, -0.38, 0.75, d / 2 + 0.055, (0.03, 0.4, 0.03)))
+    return parts
 
 
 def oven() -> list[Part]:
+    w, d = 0.76, 0.6
     parts = [
-        box_from_bottom("Body", STEEL, 0, 0, 0, (0.76, 0.9, 0.62)),
-        box_from_bottom("Door", BLACK, 0, 0.1, 0.32, (0.7, 0.55, 0.02)),
-        box_from_bottom("Handle", STEEL, 0, 0.6, 0.345, (0.6, 0.025, 0.03)),
-        box_from_bottom("Panel", BLACK, 0, 0.9, -0.27, (0.76, 0.1, 0.08)),
+        box_from_bottom("Plinth", STEEL, 0, 0, 0.0, (w, 0.1, d)),
+        box_from_bottom("SideL", STEEL, -w / 2 + 0.02, 0.1, 0.0, (0.04, 0.76, d)),
+        box_from_bottom("SideR", STEEL, w / 2 - 0.02, 0.1, 0.0, (0.04, 0.76, d)),
+        box_from_bottom("Back", STEEL, 0, 0.1, -d / 2 + 0.02, (w - 0.08, 0.76, 0.04)),
+        box_from_bottom("Top", STEEL, 0, 0.86, 0.0, (w, 0.04, d)),
+        box_from_bottom("Panel", BLACK, 0, 0.9, -0.25, (w, 0.1, 0.08)),
     ]
-    for i, (x, z) in enumerate(((-0.18, -0.12), (0.18, -0.12), (-0.18, 0.14), (0.18, 0.14))):
+    parts += grouped("door_0", box_from_bottom("Door", BLACK, 0, 0.1, d / 2 + 0.01, (0.7, 0.55, 0.02)),
+                     box_from_bottom("Handle", STEEL, 0, 0.6, d / 2 + 0.035, (0.6, 0.025, 0.03)))
+    for i, (x, z) in enumerate(((-0.18, -0.1), (0.18, -0.1), (-0.18, 0.14), (0.18, 0.14))):
         parts.append(cylinder(f"Burner{i}", BLACK, (x, 0.9, z), 0.09, 0.015, 16))
     return parts
 
 
 def microwave() -> list[Part]:
-    return [
-        box_from_bottom("Body", GREY, 0, 0, -0.01, (0.5, 0.3, 0.36)),
-        box_from_bottom("Door", BLACK, -0.06, 0.02, 0.18, (0.36, 0.26, 0.02)),
-        box_from_bottom("Controls", GREY, 0.185, 0.02, 0.18, (0.11, 0.26, 0.02)),
-        box_from_bottom("Handle", STEEL, 0.11, 0.05, 0.2, (0.02, 0.2, 0.02)),
-    ]
+    w, h, d = 0.5, 0.3, 0.34
+    parts = carcass(GREY, w, h, d, t=0.02)
+    parts.append(box_from_bottom("Wall", GREY, 0.12, 0.02, 0.0, (0.02, h - 0.04, d - 0.02)))
+    parts.append(box_from_bottom("Controls", GREY, 0.185, 0.02, d / 2 + 0.01, (0.11, 0.26, 0.02)))
+    parts += grouped("door_0", box_from_bottom("Door", BLACK, -0.06, 0.02, d / 2 + 0.01, (0.36, 0.26, 0.02)),
+                     box_from_bottom("Handle", STEEL, 0.1, 0.05, d / 2 + 0.03, (0.02, 0.2, 0.02)))
+    return parts
 
 
 def dishwasher() -> list[Part]:
-    return [
-        box_from_bottom("Body", STEEL, 0, 0, -0.01, (0.6, 0.85, 0.58)),
-        box_from_bottom("Door", STEEL, 0, 0.08, 0.29, (0.58, 0.7, 0.02)),
-        box_from_bottom("Handle", BLACK, 0, 0.7, 0.31, (0.4, 0.025, 0.02)),
-    ]
+    w, h, d = 0.6, 0.85, 0.56
+    parts = carcass(STEEL, w, h - 0.08, d, y0=0.08, t=0.02)
+    parts.append(box_from_bottom("Plinth", BLACK, 0, 0, 0.0, (w, 0.08, d)))
+    parts += grouped("door_0", box_from_bottom("Door", STEEL, 0, 0.08, d / 2 + 0.01, (0.58, 0.7, 0.02)),
+                     box_from_bottom("Handle", BLACK, 0, 0.7, d / 2 + 0.03, (0.4, 0.025, 0.02)))
+    return parts
 
 
 def kitchen_sink() -> list[Part]:
@@ -230,12 +299,10 @@ def double_bed() -> list[Part]:
 
 
 def nightstand() -> list[Part]:
-    return [
-        box_from_bottom("Body", WOOD, 0, 0.08, -0.01, (0.45, 0.45, 0.38)),
-        box_from_bottom("Drawer", WOOD, 0, 0.33, 0.19, (0.41, 0.17, 0.02)),
-        box_from_bottom("Knob", STEEL, 0, 0.4, 0.21, (0.04, 0.03, 0.02)),
-        *_legs(DARK_WOOD, 0.19, 0.15, 0.08, 0.04),
-    ]
+    w, h, d = 0.45, 0.45, 0.36
+    parts = carcass(WOOD, w, h, d, y0=0.08)
+    parts += drawer("drawer_0", WOOD, STEEL, 0, 0.3, d / 2 + 0.02, 0.41, 0.17, 0.28)
+    return [*parts, *_legs(DARK_WOOD, 0.19, 0.15, 0.08, 0.04)]
 
 
 def office_desk() -> list[Part]:
@@ -270,7 +337,9 @@ def _mug(handle_radius: float, height: float, radius: float) -> list[Part]:
     body = lathe("Body", CERAMIC, [(0.0, 0.0), (radius, 0.0), (radius, height), (radius - wall, height),
                                    (radius - wall, floor), (0.0, floor)], 24)
     handle = arc_handle("Handle", CERAMIC, (radius + 0.003, height * 0.52, 0.0), handle_radius, 0.01)
-    return [body, handle]
+    pieces = lathe_wall_pieces("Collide", CERAMIC, [(floor, radius, radius - wall), (height, radius, radius - wall)],
+                               (floor, radius))
+    return [body, handle, *pieces]
 
 
 def mug() -> list[Part]:
@@ -284,7 +353,9 @@ def tall_mug() -> list[Part]:
 def bowl() -> list[Part]:
     profile = [(0.0, 0.0), (0.045, 0.0), (0.07, 0.03), (0.09, 0.075), (0.09, 0.08), (0.084, 0.08), (0.065, 0.035),
                (0.04, 0.007), (0.0, 0.007)]
-    return [lathe("Body", CERAMIC, profile, 28)]
+    pieces = lathe_wall_pieces("Collide", CERAMIC, [(0.007, 0.0467, 0.04), (0.035, 0.0722, 0.065), (0.08, 0.09, 0.084)],
+                               (0.007, 0.045))
+    return [lathe("Body", CERAMIC, profile, 28), *pieces]
 
 
 def plate() -> list[Part]:
@@ -343,7 +414,9 @@ def potted_plant() -> list[Part]:
 
 def trash_bin() -> list[Part]:
     profile = [(0.0, 0.0), (0.14, 0.0), (0.16, 0.45), (0.15, 0.45), (0.133, 0.01), (0.0, 0.01)]
-    return [lathe("Bin", GREY, profile, 24)]
+    pieces = lathe_wall_pieces("Collide", GREY, [(0.01, 0.1404, 0.133), (0.45, 0.16, 0.15)], (0.01, 0.14),
+                               collision_for="Bin")
+    return [lathe("Bin", GREY, profile, 24), *pieces]
 
 
 def pallet() -> list[Part]:
@@ -398,7 +471,9 @@ def serving_tray() -> list[Part]:
 
 
 def drinking_glass() -> list[Part]:
-    return [lathe("Body", GLASS, [(0.0, 0.0), (0.032, 0.0), (0.037, 0.12), (0.034, 0.12), (0.029, 0.006), (0.0, 0.006)], 20)]
+    pieces = lathe_wall_pieces("Collide", GLASS, [(0.006, 0.0323, 0.029), (0.12, 0.037, 0.034)], (0.006, 0.032))
+    return [lathe("Body", GLASS, [(0.0, 0.0), (0.032, 0.0), (0.037, 0.12), (0.034, 0.12), (0.029, 0.006), (0.0, 0.006)], 20),
+            *pieces]
 
 
 def armchair() -> list[Part]:
@@ -430,20 +505,28 @@ def tv_stand() -> list[Part]:
 
 def wicker_basket() -> list[Part]:
     profile = [(0.0, 0.0), (0.16, 0.0), (0.2, 0.3), (0.19, 0.3), (0.152, 0.01), (0.0, 0.01)]
-    return [lathe("Body", CARDBOARD, profile, 20)]
+    pieces = lathe_wall_pieces("Collide", CARDBOARD, [(0.01, 0.1613, 0.152), (0.3, 0.2, 0.19)], (0.01, 0.16))
+    return [lathe("Body", CARDBOARD, profile, 20), *pieces]
 
 
 def bucket() -> list[Part]:
     profile = [(0.0, 0.0), (0.11, 0.0), (0.14, 0.28), (0.133, 0.28), (0.104, 0.008), (0.0, 0.008)]
-    return [lathe("Body", GREY, profile, 24), arc_handle("Bail", STEEL, (0.0, 0.28, 0.0), 0.13, 0.006, 10)]
+    pieces = lathe_wall_pieces("Collide", GREY, [(0.008, 0.1108, 0.104), (0.28, 0.14, 0.133)], (0.008, 0.11))
+    return [lathe("Body", GREY, profile, 24), arc_handle("Bail", STEEL, (0.0, 0.28, 0.0), 0.13, 0.006, 10), *pieces]
 
 
 def toolbox() -> list[Part]:
-    return [
-        box_from_bottom("Box", RED, 0, 0, 0, (0.45, 0.2, 0.22)),
-        box_from_bottom("Lid", RED, 0, 0.2, 0, (0.46, 0.03, 0.23)),
-        box_from_bottom("Handle", BLACK, 0, 0.23, 0, (0.2, 0.03, 0.03)),
+    w, h, d, t = 0.45, 0.2, 0.22, 0.01
+    parts = [
+        box_from_bottom("Bottom", RED, 0, 0, 0, (w, t, d)),
+        box_from_bottom("SideL", RED, -w / 2 + t / 2, t, 0, (t, h - t, d)),
+        box_from_bottom("SideR", RED, w / 2 - t / 2, t, 0, (t, h - t, d)),
+        box_from_bottom("Front", RED, 0, t, d / 2 - t / 2, (w - 2 * t, h - t, t)),
+        box_from_bottom("Back", RED, 0, t, -d / 2 + t / 2, (w - 2 * t, h - t, t)),
     ]
+    parts += grouped("lid", box_from_bottom("Lid", RED, 0, h, 0, (w + 0.01, 0.03, d + 0.01)),
+                     box_from_bottom("Handle", BLACK, 0, h + 0.03, 0, (0.2, 0.03, 0.03)))
+    return parts
 
 
 def wrench() -> list[Part]:
@@ -482,9 +565,11 @@ def workbench() -> list[Part]:
 
 
 def washing_machine() -> list[Part]:
+    door = _door_disc()
+    door.group = "door_0"
     return [
         box_from_bottom("Body", WHITE, 0, 0, -0.01, (0.6, 0.85, 0.58)),
-        _door_disc(),
+        door,
         box_from_bottom("Panel", GREY, 0, 0.75, 0.285, (0.6, 0.1, 0.02)),
     ]
 
@@ -492,7 +577,7 @@ def washing_machine() -> list[Part]:
 def _door_disc() -> Part:
     """A porthole door: a disc facing +z on the machine's front."""
     disc = cylinder("Door", GLASS, (0.0, 0.0, 0.0), 0.17, 0.03, 24)
-    turned = Part("Door", GLASS, counts=disc.counts, indices=disc.indices)
+    turned = Part("Door", GLASS, counts=disc.counts, indices=disc.indices, group="door_0")
     for x, y, z in disc.points:  # a quarter turn about x stands the disc up, axis along +z
         turned.add_point(x, 0.4 - z, 0.28 + y)
     return turned
@@ -527,7 +612,10 @@ def safety_cone() -> list[Part]:
 
 
 def apple() -> list[Part]:
-    return [sphere("Fruit", RED, (0.0, 0.04, 0.0), 0.04, 14, 8), cylinder("Stem", DARK_WOOD, (0, 0.078, 0), 0.004, 0.015, 6)]
+    # a sphere with its bottom flattened (a real apple sits on its base, it does not roll away)
+    profile = [(0.0, 0.0), (0.016, 0.0), (0.028, 0.008), (0.037, 0.022), (0.04, 0.04), (0.037, 0.058), (0.028, 0.072),
+               (0.015, 0.079), (0.0, 0.08)]
+    return [lathe("Fruit", RED, profile, 14), cylinder("Stem", DARK_WOOD, (0, 0.078, 0), 0.004, 0.015, 6)]
 
 
 def tv_remote() -> list[Part]:
@@ -660,30 +748,135 @@ RECIPES: tuple[Recipe, ...] = (
 )
 
 
+#: asset id -> {moving group: joint} (recipe coordinates; centring shifts the anchors with the parts).
+JOINTS: dict[str, dict[str, Joint]] = {
+    "cabinet_tall_01": {"door_0": Joint("revolute", "Y", (-0.4, 0.9, 0.25), -110.0, 0.0),
+                        "door_1": Joint("revolute", "Y", (0.4, 0.9, 0.25), 0.0, 110.0)},
+    "cabinet_drawers_01": {f"drawer_{i}": Joint("prismatic", "Z", (0.0, 0.16 + i * 0.29, 0.25), 0.0, 0.3) for i in range(3)},
+    "nightstand_01": {"drawer_0": Joint("prismatic", "Z", (0.0, 0.38, 0.2), 0.0, 0.22)},
+    "fridge_01": {"door_0": Joint("revolute", "Y", (0.45, 1.5, 0.37), 0.0, 110.0),
+                  "door_1": Joint("revolute", "Y", (0.45, 0.6, 0.37), 0.0, 110.0)},
+    "oven_01": {"door_0": Joint("revolute", "X", (0.0, 0.1, 0.32), 0.0, 90.0)},
+    "microwave_01": {"door_0": Joint("revolute", "Y", (-0.24, 0.15, 0.19), -110.0, 0.0)},
+    "dishwasher_01": {"door_0": Joint("revolute", "X", (0.0, 0.08, 0.3), 0.0, 90.0)},
+    "washing_machine_01": {"door_0": Joint("revolute", "Y", (-0.17, 0.4, 0.31), -110.0, 0.0)},
+    "toolbox_01": {"lid": Joint("revolute", "X", (0.0, 0.2, -0.115), -80.0, 0.0)},
+}
+
+
+# -- physics authoring -----------------------------------------------------------------------------
+# Every part is solid in its recipe's material unless listed here. A closed box standing for a
+# hollow carcass (a cabinet body, a bed frame) is a ``shell`` of panels of the given thickness; a
+# part made of several materials and air (an appliance body, upholstery, a filled bottle) has a
+# ``bulk`` density: its typical mass over its closed volume. Simready reads these attributes
+# instead of guessing from how much of its box a mesh fills.
+
+PartPhysics = tuple[str, str, float]
+"""(construction, material, value): ("solid", m, 0), ("shell", m, thickness m), ("bulk", "", kg/m³)."""
+
+
+def _shell(material: str, thickness: float) -> PartPhysics:
+    return ("shell", material, thickness)
+
+
+def _bulk(density: float) -> PartPhysics:
+    return ("bulk", "", density)
+
+
+def _solid(material: str) -> PartPhysics:
+    return ("solid", material, 0.0)
+
+
+#: asset id -> {part name prefix: physics}; the longest matching prefix wins.
+PART_PHYSICS: dict[str, dict[str, PartPhysics]] = {
+    "chair_office_01": {"Column": _shell("steel", 0.003), "Spoke": _solid("plastic"), "Wheel": _solid("plastic"),
+                        "Spine": _solid("plastic"), "Seat": _bulk(120), "Back": _bulk(120)},
+    "stool_bar_01": {"Base": _shell("steel", 0.003), "Pole": _shell("steel", 0.002), "Seat": _solid("wood")},
+    "counter_kitchen_01": {"Body": _shell("mdf", 0.018), "Plinth": _shell("mdf", 0.018), "Handle": _shell("steel", 0.002),
+                           "Top": _solid("stone")},
+    "cabinet_tall_01": {"": _solid("mdf"), "Back": _solid("plywood"), "Handle": _shell("steel", 0.002)},
+    "cabinet_drawers_01": {"": _solid("mdf"), "Pull": _shell("steel", 0.002)},
+    "nightstand_01": {"": _solid("wood"), "Pull": _shell("steel", 0.002)},
+    "fridge_01": {"": _bulk(400), "Fridge": _bulk(250), "Freezer": _bulk(250), "FreezerHandle": _shell("steel", 0.002),
+                  "FridgeHandle": _shell("steel", 0.002)},
+    "oven_01": {"": _bulk(450), "Door": _bulk(650), "Handle": _shell("steel", 0.002), "Panel": _bulk(300),
+                "Burner": _bulk(2000)},
+    "microwave_01": {"": _bulk(700), "Door": _bulk(800), "Controls": _bulk(500), "Handle": _solid("plastic")},
+    "dishwasher_01": {"": _bulk(500), "Plinth": _bulk(300), "Door": _bulk(400), "Handle": _solid("plastic")},
+    "washing_machine_01": {"Body": _bulk(250), "Door": _bulk(1000), "Panel": _bulk(300)},
+    "sink_kitchen_01": {"Cabinet": _shell("mdf", 0.018), "Top": _solid("stone"), "Basin": _shell("stainless_steel", 0.0012),
+                        "Faucet": _shell("steel", 0.002), "Spout": _shell("steel", 0.002)},
+    "sofa_01": {"": _bulk(45), "Leg": _solid("wood")},
+    "armchair_01": {"": _bulk(45), "Leg": _solid("wood")},
+    "bed_double_01": {"Frame": _shell("softwood", 0.012), "Mattress": _bulk(50), "Headboard": _shell("softwood", 0.012),
+                      "Pillow": _bulk(30), "Leg": _solid("wood")},
+    "desk_office_01": {"Side": _solid("mdf"), "Modesty": _solid("mdf"), "DrawerUnit": _shell("mdf", 0.015),
+                       "Pull": _shell("steel", 0.002)},
+    "lamp_floor_01": {"Base": _shell("steel", 0.004), "Pole": _shell("steel", 0.0015), "Shade": _shell("fabric", 0.002)},
+    "lamp_desk_01": {"Base": _solid("steel"), "Arm": _shell("steel", 0.0015), "Shade": _shell("steel", 0.001)},
+    "bottle_01": {"Body": _bulk(900), "Cap": _solid("plastic")},
+    "jar_01": {"Body": _bulk(700), "Lid": _shell("steel", 0.001)},
+    "box_cardboard_01": {"Box": _shell("cardboard", 0.004)},
+    "keyboard_01": {"Base": _bulk(600)},
+    "plant_potted_01": {"Pot": _bulk(700), "Foliage": _bulk(40)},
+    "knife_chef_01": {"Handle": _solid("plastic")},
+    "knife_block_01": {"Block": _bulk(500), "Handle": _solid("plastic")},
+    "television_01": {"Panel": _bulk(250)},
+    "tv_stand_01": {"Body": _shell("wood", 0.018), "Leg": _solid("steel")},
+    "toolbox_01": {"": _shell("steel", 0.001), "Handle": _solid("plastic")},
+    "workbench_01": {"Leg": _shell("steel", 0.003)},
+    "toilet_01": {"Bowl": _shell("ceramic", 0.01), "Tank": _shell("ceramic", 0.008), "Seat": _bulk(300)},
+    "bathtub_01": {"": _shell("ceramic", 0.006)},
+    "barrel_01": {"Body": _shell("steel", 0.0012)},
+    "cone_safety_01": {"Base": _bulk(500), "Cone": _shell("plastic", 0.003)},
+    "clock_alarm_01": {"": _bulk(400)},
+    "phone_01": {"": _solid("glass")},
+}
+
+#: Recipe materials as the density table spells them.
+MATERIAL_NAMES = {"metal": "steel", "organic": "food"}
+
+
+def part_physics(recipe: "Recipe", part_name: str, group: str = "") -> PartPhysics:
+    table = PART_PHYSICS.get(recipe.asset_id, {})
+    if group and part_name.startswith(group + "_"):
+        part_name = part_name[len(group) + 1:]
+    prefixes = sorted((p for p in table if part_name.startswith(p)), key=len, reverse=True)
+    if prefixes:
+        return table[prefixes[0]]
+    return _solid(MATERIAL_NAMES.get(recipe.material, recipe.material))
+
+
 # -- writing -----------------------------------------------------------------------------------
 
 
 def asset_bounds(parts: list[Part]) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    lows, highs = zip(*(p.bounds() for p in parts), strict=True)
+    """The bound of the visible parts (collision pieces are guides, inside the visual)."""
+    lows, highs = zip(*(p.bounds() for p in parts if not p.collision_for), strict=True)
     x0, y0, z0 = (min(v[i] for v in lows) for i in range(3))
     x1, y1, z1 = (max(v[i] for v in highs) for i in range(3))
     return (x0, y0, z0), (x1, y1, z1)
 
 
-def _centred(parts: list[Part]) -> list[Part]:
-    """Shift parts so the whole asset stands on y = 0 centred on x = z = 0 (the library convention)."""
+def centring_shift(parts: list[Part]) -> tuple[float, float, float]:
+    """The translation that stands the asset on y = 0 centred on x = z = 0 (the library convention)."""
     (x0, y0, z0), (x1, _, z1) = asset_bounds(parts)
-    dx, dz = -(x0 + x1) / 2.0, -(z0 + z1) / 2.0
+    return -(x0 + x1) / 2.0, -y0, -(z0 + z1) / 2.0
+
+
+def _centred(parts: list[Part]) -> list[Part]:
+    dx, dy, dz = centring_shift(parts)
+    y0 = -dy
     out = []
     for part in parts:
-        moved = Part(part.name, part.color, counts=part.counts, indices=part.indices)
+        moved = replace(part, points=[])
         for x, y, z in part.points:
             moved.add_point(x + dx, y - y0, z + dz)
         out.append(moved)
     return out
 
 
-def usda_text(recipe: Recipe, parts: list[Part]) -> str:
+def usda_text(recipe: Recipe, parts: list[Part], shift: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> str:
     from pxr import Gf, Sdf, Usd, UsdGeom, Vt
 
     stage = Usd.Stage.CreateInMemory(f"{recipe.asset_id}.usda")
@@ -695,8 +888,23 @@ def usda_text(recipe: Recipe, parts: list[Part]) -> str:
     Usd.ModelAPI(root.GetPrim()).SetAssetName(recipe.asset_id)
     root.GetPrim().SetCustomDataByKey("bpflow:license", LICENSE_ID)
     root.GetPrim().SetCustomDataByKey("bpflow:category", recipe.category)
+    for group, joint in JOINTS.get(recipe.asset_id, {}).items():
+        if not any(p.group == group for p in parts):
+            continue
+        if not stage.GetPrimAtPath(f"/{recipe.asset_id}/Articulation"):
+            UsdGeom.Scope.Define(stage, f"/{recipe.asset_id}/Articulation")
+        spec = UsdGeom.Scope.Define(stage, f"/{recipe.asset_id}/Articulation/{group}").GetPrim()
+        anchor = tuple(round(a + d, 4) + 0.0 for a, d in zip(joint.anchor, shift, strict=True))
+        spec.CreateAttribute("bp:joint", Sdf.ValueTypeNames.Token, custom=True).Set(joint.kind)
+        spec.CreateAttribute("bp:axis", Sdf.ValueTypeNames.Token, custom=True).Set(joint.axis)
+        spec.CreateAttribute("bp:anchor", Sdf.ValueTypeNames.Double3, custom=True).Set(Gf.Vec3d(*anchor))
+        spec.CreateAttribute("bp:lower", Sdf.ValueTypeNames.Double, custom=True).Set(joint.lower)
+        spec.CreateAttribute("bp:upper", Sdf.ValueTypeNames.Double, custom=True).Set(joint.upper)
     for part in parts:
-        mesh = UsdGeom.Mesh.Define(stage, f"/{recipe.asset_id}/{part.name}")
+        parent = f"/{recipe.asset_id}/Collision" if part.collision_for else f"/{recipe.asset_id}"
+        if part.collision_for and not stage.GetPrimAtPath(parent):
+            UsdGeom.Xform.Define(stage, parent)
+        mesh = UsdGeom.Mesh.Define(stage, f"{parent}/{part.name}")
         mesh.CreatePointsAttr(Vt.Vec3fArray([Gf.Vec3f(*p) for p in part.points]))
         mesh.CreateFaceVertexCountsAttr(Vt.IntArray(part.counts))
         mesh.CreateFaceVertexIndicesAttr(Vt.IntArray(part.indices))
@@ -704,6 +912,21 @@ def usda_text(recipe: Recipe, parts: list[Part]) -> str:
         low, high = part.bounds()
         mesh.CreateExtentAttr(Vt.Vec3fArray([Gf.Vec3f(*low), Gf.Vec3f(*high)]))
         mesh.CreateDisplayColorAttr(Vt.Vec3fArray([Gf.Vec3f(*part.color)]))
+        prim = mesh.GetPrim()
+        if part.group:
+            prim.CreateAttribute("bp:moving_part", Sdf.ValueTypeNames.Token, custom=True).Set(part.group)
+        if part.collision_for:
+            mesh.CreatePurposeAttr(UsdGeom.Tokens.guide)
+            prim.CreateAttribute("bp:collision_for", Sdf.ValueTypeNames.String, custom=True).Set(part.collision_for)
+            continue
+        construction, material, value = part_physics(recipe, part.name, part.group)
+        prim.CreateAttribute("bp:construction", Sdf.ValueTypeNames.Token, custom=True).Set(construction)
+        if material:
+            prim.CreateAttribute("bp:material", Sdf.ValueTypeNames.Token, custom=True).Set(material)
+        if construction == "shell":
+            prim.CreateAttribute("bp:shell_thickness", Sdf.ValueTypeNames.Float, custom=True).Set(value)
+        elif construction == "bulk":
+            prim.CreateAttribute("bp:bulk_density", Sdf.ValueTypeNames.Float, custom=True).Set(value)
     layer = stage.GetRootLayer()
     assert isinstance(layer, Sdf.Layer)
     return str(layer.ExportToString())
@@ -744,11 +967,13 @@ def build(out_dir: Path = DEFAULT_OUT) -> list[Path]:
     (out_dir / "LICENSE").write_text(LICENSE_NOTE.replace("This asset was", "Every asset in this folder was"))
     written = []
     for recipe in RECIPES:
-        parts = _centred(recipe.build())
+        raw = recipe.build()
+        shift = centring_shift(raw)
+        parts = _centred(raw)
         folder = out_dir / recipe.asset_id
         folder.mkdir(exist_ok=True)
         usd_path = folder / f"{recipe.asset_id}.usda"
-        usd_path.write_text(usda_text(recipe, parts))
+        usd_path.write_text(usda_text(recipe, parts, shift))
         (folder / "metadata.json").write_text(json.dumps(metadata(recipe, parts), indent=2, sort_keys=True) + "\n")
         (folder / "LICENSE").write_text(LICENSE_NOTE)
         written.append(usd_path)

@@ -35,6 +35,11 @@ class Part:
     points: list[Vec3] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
     indices: list[int] = field(default_factory=list)
+    collision_for: str = ""
+    """Set on a convex collision piece (guide purpose, never rendered nor massed): the visual
+    part it stands in for, which then collides through its pieces only."""
+    group: str = ""
+    """The moving part (``door_0``, ``drawer_1``, ``lid``) this mesh belongs to; empty = the body."""
 
     def add_face(self, *ids: int) -> None:
         self.counts.append(len(ids))
@@ -139,3 +144,54 @@ def arc_handle(name: str, color: Color, center: Vec3, radius: float, thickness: 
     part.add_face(*sections[0])
     part.add_face(*reversed(sections[-1]))
     return part
+
+
+def _signed_volume(part: Part) -> float:
+    total, at = 0.0, 0
+    for n in part.counts:
+        ring = part.indices[at : at + n]
+        at += n
+        a = part.points[ring[0]]
+        for k in range(1, n - 1):
+            b, c = part.points[ring[k]], part.points[ring[k + 1]]
+            total += (a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0])
+                      + a[2] * (b[0] * c[1] - b[1] * c[0])) / 6.0
+    return total
+
+
+def hexahedron(name: str, color: Color, corners: Sequence[Vec3], collision_for: str = "") -> Part:
+    """A closed six-faced solid from 8 corners in box order (index = a + 2b + 4c over its three
+    edge directions), wound outwards whatever the handedness of those directions."""
+    part = Part(name, color, collision_for=collision_for)
+    for x, y, z in corners:
+        part.add_point(x, y, z)
+    faces = ((0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3))
+    for face in faces:
+        part.add_face(*face)
+    if _signed_volume(part) < 0:
+        part.counts, part.indices = [], []
+        for face in faces:
+            part.add_face(*reversed(face))
+    return part
+
+
+def lathe_wall_pieces(name: str, color: Color, rings: Sequence[tuple[float, float, float]], floor: tuple[float, float],
+                      sectors: int = 12, center: Vec3 = (0.0, 0.0, 0.0), collision_for: str = "Body") -> list[Part]:
+    """A thin-walled container's convex decomposition: its floor as one prism and its wall as
+    ``sectors`` convex blocks per band between consecutive ``rings`` (height, outer radius,
+    inner radius). This is what keeps its inside open to a simulator that collides every
+    mesh as its convex hull."""
+    cx, cy, cz = center
+    floor_y, floor_r = floor
+    pieces = [cylinder(f"{name}Floor", color, center, floor_r, floor_y, sectors)]
+    pieces[0].collision_for = collision_for
+    for band, ((y0, o0, i0), (y1, o1, i1)) in enumerate(zip(rings, rings[1:], strict=False)):
+        for k in range(sectors):
+            a0, a1 = 2 * math.pi * k / sectors, 2 * math.pi * (k + 1) / sectors
+            corners = []
+            for y, ro, ri in ((y0, o0, i0), (y1, o1, i1)):
+                for r in (ri, ro):
+                    for a in (a0, a1):
+                        corners.append((cx + r * math.cos(a), cy + y, cz - r * math.sin(a)))
+            pieces.append(hexahedron(f"{name}Wall{band}_{k}", color, corners, collision_for))
+    return pieces

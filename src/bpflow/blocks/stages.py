@@ -13,6 +13,7 @@ from dbos import DBOS, SetWorkflowID, SetWorkflowTimeout
 
 from bpflow.blocks import markers
 from bpflow.engine.durable import now_epoch, sleep, step
+from bpflow.engine.queues import check_wait
 from bpflow.engine.registry import find_workflow
 from bpflow.errors import StageFailed, WorkflowNotFound
 from bpflow.events.model import ObjectEvent
@@ -26,11 +27,12 @@ TERMINAL_FAILURES = ("ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
 
 def start_stage(run: "Run", workflow: str, trigger_key: str, *, extra: dict[str, Any] | None = None) -> str:
     """Start (or attach to) the run that ``trigger_key``'s current version starts in ``workflow``."""
-    from bpflow.engine.dispatcher import QUEUE_NAME
-
     wf = find_workflow(workflow)
     if wf is None:
         raise WorkflowNotFound(f"stage {workflow} is not implemented in this build", field="workflow")
+    caller = find_workflow(run.workflow)
+    if caller is not None:  # the caller waits on this run: it must be schedulable meanwhile
+        check_wait(caller.name, caller.queue, wf.name, wf.queue)
     info = markers.stat(run, trigger_key)
     if info is None:
         raise StageFailed(f"cannot start {workflow}: trigger object {trigger_key} does not exist", code="stage_trigger_missing")
@@ -38,7 +40,7 @@ def start_stage(run: "Run", workflow: str, trigger_key: str, *, extra: dict[str,
     payload = ObjectEvent(bucket=run.bucket_name, name=trigger_key, generation=info["generation"], source="orchestrator").payload()
     payload.update(extra or {})
     with SetWorkflowID(run_id), SetWorkflowTimeout(wf.timeout_seconds):
-        DBOS.enqueue_workflow(QUEUE_NAME, wf.dbos_fn, payload)
+        DBOS.enqueue_workflow(wf.queue.name, wf.dbos_fn, payload)
     return run_id
 
 

@@ -129,7 +129,7 @@ def validate(
 
 # -- operator commands: status, runs, rerun, logs -------------------------------------------------
 #: Errors about the thing asked for (exit 1); any other BpflowError is a usage error (exit 2).
-_SUBJECT_FAILURES = frozenset({"scene_not_found", "run_not_found", "not_implemented", "trigger_missing", "rerun_unsupported", "runtime_not_initialised"})
+_SUBJECT_FAILURES = frozenset({"batch_not_found", "schedule_not_installed", "scene_not_found", "run_not_found", "not_implemented", "trigger_missing", "rerun_unsupported", "runtime_not_initialised"})
 
 
 def _ops_fail(exc: BpflowError, as_json: bool) -> None:
@@ -164,6 +164,55 @@ def runs(
 
     try:
         raise typer.Exit(runs_command(workflow=workflow, status=status_, scene=scene, limit=limit, json_output=json_output))
+    except BpflowError as exc:
+        _ops_fail(exc, json_output)
+
+
+@app.command()
+def schedules(
+    action: Annotated[Optional[str], typer.Argument(metavar="[pause|resume]", help="Pause or resume WORKFLOW's schedule.")] = None,
+    workflow: Annotated[Optional[str], typer.Argument(metavar="[WORKFLOW]", help="A schedule row's workflow.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Every schedule: cron, time zone, enabled/paused, last and next run (local and UTC)."""
+    from bpflow.cli.schedules_cmd import schedules_command
+
+    try:
+        raise typer.Exit(schedules_command(action=action, workflow=workflow, json_output=json_output))
+    except BpflowError as exc:
+        _ops_fail(exc, json_output)
+
+
+batch_app = typer.Typer(no_args_is_help=True, help="Scene batches: start one from a manifest object, print its results table.")
+app.add_typer(batch_app, name="batch")
+
+
+@batch_app.command("start")
+def batch_start(
+    manifest: Annotated[str, typer.Argument(metavar="MANIFEST_OBJECT", help="Bucket object listing the scene requests.")],
+    max_concurrent: Annotated[Optional[int], typer.Option(help="Scenes in flight at once (default 3).")] = None,
+    retry_attempts: Annotated[Optional[int], typer.Option(help="Attempts per scene in total (default 1).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Start the scene-batch workflow for a manifest."""
+    from bpflow.cli.batch_cmd import batch_start as start
+
+    try:
+        raise typer.Exit(start(manifest, max_concurrent=max_concurrent, retry_attempts=retry_attempts, json_output=json_output))
+    except BpflowError as exc:
+        _ops_fail(exc, json_output)
+
+
+@batch_app.command("status")
+def batch_status(
+    batch_id: Annotated[str, typer.Argument(metavar="BATCH_ID", help="The batch id (batches/<id>/).")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """The batch's results table: one row per scene with its outcome, attempts and error."""
+    from bpflow.cli.batch_cmd import batch_status as status_of
+
+    try:
+        raise typer.Exit(status_of(batch_id, json_output=json_output))
     except BpflowError as exc:
         _ops_fail(exc, json_output)
 

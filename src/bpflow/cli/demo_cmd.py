@@ -1,13 +1,16 @@
 """``bpflow demo`` (``make demo``): one text request through every stage this build has, on the
-embedded default, with live per-stage progress, then the stage table and the USD path.
+embedded default, with live per-stage progress, then the stage table, the USD path and Stage 4's
+episodes (count, success rate, the LeRobot dataset's folder).
 
 It runs the whole runtime in this process on a home of its own (``$BPFLOW_HOME/demo``), so a
-``bpflow up`` on the main home is never disturbed, and exits non-zero if any stage failed.
+``bpflow up`` on the main home is never disturbed, and exits non-zero if any stage failed. The
+default prompt always makes the same scene (``DEMO_SCENE_ID``); a rerun clears the demo home.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,9 @@ from rich.table import Table
 from bpflow.cli import console, err_console, print_json
 
 DEFAULT_PROMPT = "a kitchen with a fridge, a table and two mugs"
+DEMO_SCENE_ID = "a-kitchen-with-a-fridge-a-table-and-two-a9af27"
+"""The default prompt's scene id. Stage 1 seeds its layout from the scene id, so a fixed id
+makes the demo's scene — and its robot figures — the same on every run and machine."""
 OK_STATES = {"succeeded", "skipped", "not_implemented", "not_run", "pending"}
 
 
@@ -27,7 +33,22 @@ def _demo_env(home: Path) -> dict[str, str]:
     for key in ("BPFLOW_BUCKET_URL", "BPFLOW_DATABASE_URL"):
         env.pop(key, None)  # the demo always runs on the embedded default
     env.setdefault("BPFLOW_SCAN_INTERVAL_SECONDS", "0")
+    # Stage 4 stays quick: 2 episodes for each of at most 2 tasks (the seed's default is 10)
+    env.setdefault("EPISODES_PER_VARIATION", "2")
+    env.setdefault("EPISODE_MAX_TASKS", "2")
     return env
+
+
+def _episodes(rt: Any, scene_id: str) -> dict[str, Any] | None:
+    """Stage 4's figures for the demo's last lines: episodes, successes, where the dataset is."""
+    from bpflow.api.episodes import episode_list
+
+    listed = episode_list(rt, scene_id)
+    if listed is None:
+        return None
+    root = rt.bucket.path_for(listed["dataset"]) if hasattr(rt.bucket, "path_for") else listed["dataset"]
+    tasks = sorted({r["task_id"] for r in listed["rows"]})
+    return {"dataset_path": str(root), "episodes": listed["episodes"], "successful": listed["successful"], "success_rate": listed["success_rate"], "tasks": tasks}
 
 
 def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
@@ -38,6 +59,9 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
     from bpflow.status.scene_status import scene_status
 
     home = get_settings().home / "demo"
+    scene_id = DEMO_SCENE_ID if prompt == DEFAULT_PROMPT else None
+    if scene_id is not None and (home / "bucket" / "scenes" / scene_id).exists():
+        shutil.rmtree(home)  # a rerun starts over: the same scene again, from nothing
     env = _demo_env(home)
     saved = dict(os.environ)
     os.environ.clear()
@@ -48,7 +72,7 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
     started = time.monotonic()
     try:
         rt.launch(role="all", watch=False)
-        request = build_request(prompt, settings=settings)
+        request = build_request(prompt, settings=settings, scene_id=scene_id)
         scene_id = request["scene_id"]
         key = f"scenes/{scene_id}/prompts/scene_request.json"
         rt.bucket.write_json(key, request)  # the write is the trigger
@@ -57,6 +81,7 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
         watch_scene(scene_id, timeout=timeout, console=out)
         wall = time.monotonic() - started
         status = scene_status(rt, scene_id)
+        episodes = _episodes(rt, scene_id)
     finally:
         rt.shutdown()
         os.environ.clear()
@@ -73,6 +98,7 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
         "stages": {s.name: {"state": s.state, "seconds": s.duration_seconds, "error_code": s.error_code} for s in stages},
         "usd_path": str(usd) if usd is not None and Path(usd).exists() else None,
         "failed": [s.name for s in failed],
+        "episodes": episodes,
     }
     if json_output:
         print_json(result)
@@ -86,4 +112,9 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
         console.print(table)
         console.print(f"scene id: {scene_id}")
         console.print(f"USD: {result['usd_path'] or 'not produced'}")
+        if episodes:
+            console.print(f"episodes: {episodes['episodes']} ({episodes['successful']} succeeded, success rate {episodes['success_rate']:.0%})")
+            console.print(f"dataset (LeRobot v3.0): {episodes['dataset_path']}")
+        else:
+            console.print("episodes: not produced")
     return 1 if failed or result["usd_path"] is None else 0

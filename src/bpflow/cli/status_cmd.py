@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bpflow.cli import console, err_console, print_json
+from bpflow.engine.queues import QueueHealth
 from bpflow.status import fmt
 from bpflow.status.dag import load_dag
 from bpflow.status.scene_status import SceneStatus, scene_status, scene_summaries
@@ -62,6 +63,17 @@ def _summary_table(lines: list[dict]) -> Table:
     return table
 
 
+def _queue_table(queues: list[QueueHealth]) -> Table:
+    """Queued work that is not progressing must show: counts and the oldest queued run's wait."""
+    table = Table(title="run queues", title_justify="left", header_style="bold")
+    for col in ("queue", "queued", "running", "oldest queued"):
+        table.add_column(col)
+    for q in queues:
+        age = "" if q.oldest_queued_age_seconds is None else fmt.duration(q.oldest_queued_age_seconds)
+        table.add_row(q.queue, str(q.queued), str(q.running), Text(age + (" (stalled)" if q.stalled else ""), style="red" if q.stalled else ""))
+    return table
+
+
 def status_command(scene: str | None, *, json_output: bool, limit: int) -> int:
     if scene is not None:
         validate_scene_id(scene)
@@ -71,9 +83,13 @@ def status_command(scene: str | None, *, json_output: bool, limit: int) -> int:
             err_console.print("[yellow]no bpflow database yet (start `bpflow up`): showing markers only[/yellow]")
         if scene is None:
             lines = scene_summaries(session.rt, reader=session.reader, with_runs=session.has_runs, limit=limit)
+            queues = session.reader.queue_health() if session.reader is not None else []
             if json_output:
-                print_json(scrub.obj({"dag": load_dag(session.rt.env).name, "runs_available": session.has_runs, "scenes": lines}))
-            elif not lines:
+                print_json(scrub.obj({"dag": load_dag(session.rt.env).name, "runs_available": session.has_runs, "queues": {q.queue: q.to_dict() for q in queues}, "scenes": lines}))
+                return EXIT_OK
+            if queues:
+                console.print(_queue_table(queues))
+            if not lines:
                 console.print("no scenes yet")
             else:
                 console.print(_summary_table(lines))

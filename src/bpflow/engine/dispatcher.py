@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bpflow.dispatcher")
 
-QUEUE_NAME = "bpflow-runs"
-
 
 @dataclass
 class Dispatched:
@@ -40,9 +38,12 @@ class Dispatched:
     run_ids: list[str] = field(default_factory=list)
     not_implemented: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+    """Objects named at a generation the bucket does not show (yet): nothing started, no run id
+    used up; re-checked for a few seconds, then left to the watcher and the scan."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_ids": self.run_ids, "not_implemented": self.not_implemented, "rejected": self.rejected}
+        return {"run_ids": self.run_ids, "not_implemented": self.not_implemented, "rejected": self.rejected, "deferred": self.deferred}
 
 
 class _Memo:
@@ -68,9 +69,15 @@ class _Memo:
             self._d.pop(key, None)
 
 
+#: Sources whose event was read off the bucket a moment ago: the version is visible by construction.
+_FROM_THE_BUCKET = frozenset({"bucket-write", "watcher", "scan"})
+#: Pauses before re-checking an event whose object version is not visible yet (then it is dropped).
+NOT_VISIBLE_RETRIES = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
 def _enqueue_in_process(wf: WorkflowDef, run_id: str, payload: dict[str, Any]) -> None:
     with SetWorkflowID(run_id), SetWorkflowTimeout(wf.timeout_seconds):
-        DBOS.enqueue_workflow(QUEUE_NAME, wf.dbos_fn, payload)
+        DBOS.enqueue_workflow(wf.queue.name, wf.dbos_fn, payload)
 
 
 class Dispatcher:
@@ -80,6 +87,8 @@ class Dispatcher:
         self._memo = _Memo()
         self._inbox: queue.Queue[ObjectEvent | None] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._retries: dict[tuple[str, int], int] = {}
+        self._retries_lock = threading.Lock()
         self.on_started: list[Any] = []  # callbacks (run_id, event) for benchmarks and the UI
 
     # -- sources hand events here -------------------------------------------------------------
@@ -127,10 +136,40 @@ class Dispatcher:
         if not matches:
             observe.EVENTS.labels(event.source, "ignored").inc()
             return out
+        if event.source not in _FROM_THE_BUCKET and not self._visible(event):
+            out.deferred.append(f"{event.name}@{event.generation}")
+            return out
         for m in matches:
             run_id = object_run_id(m.workflow, event.name, event.generation)
             self._start(m.workflow, run_id, event.payload(), event.received_at, out, source=event.source)
         return out
+
+    def _visible(self, event: ObjectEvent) -> bool:
+        """Whether the bucket shows ``event``'s version (or a newer one, which the run records as
+        superseded). An event that arrived before its object must not use up the run id: the
+        run would find nothing and end, and the object landing later would attach to that
+        finished run and never run. So it is re-checked for a few seconds, then dropped; the
+        watcher or the scan dispatches the object once it is there."""
+        info = self.rt.bucket.stat(event.name)
+        if info is not None and info.generation >= event.generation:
+            with self._retries_lock:
+                self._retries.pop((event.name, event.generation), None)
+            return True
+        with self._retries_lock:
+            attempt = self._retries.get((event.name, event.generation), 0)
+            if attempt < len(NOT_VISIBLE_RETRIES):
+                self._retries[(event.name, event.generation)] = attempt + 1
+            else:
+                self._retries.pop((event.name, event.generation), None)
+        if attempt < len(NOT_VISIBLE_RETRIES):
+            observe.EVENTS.labels(event.source, "deferred").inc()
+            timer = threading.Timer(NOT_VISIBLE_RETRIES[attempt], self.submit, [event])
+            timer.daemon = True
+            timer.start()
+        else:
+            observe.EVENTS.labels(event.source, "not_visible").inc()
+            log.info("dropped %s@%s: that version never appeared in the bucket", event.name, event.generation)
+        return False
 
     def dispatch_custom(self, event: CustomEvent) -> Dispatched:
         out = Dispatched()

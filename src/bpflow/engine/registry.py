@@ -17,6 +17,7 @@ from typing import Any
 from dbos import DBOS
 
 from bpflow import observe
+from bpflow.engine.queues import STAGE_WORK, QueueTier
 from bpflow.errors import InvalidSceneId, WorkflowNotFound
 from bpflow.storage import Bucket
 
@@ -70,6 +71,16 @@ class Run:
     def generation(self) -> str:
         return str(self.data.get("generation") or "0")
 
+    @property
+    def object_generation(self) -> int | None:
+        """The exact object version this run acts on, when its payload names one."""
+        raw = self.data.get("generation")
+        try:
+            generation = int(str(raw)) if raw not in (None, "") and self.object_name else None
+        except ValueError:
+            return None
+        return generation or None  # 0: a manual payload that names no version
+
     @cached_property
     def scene_id(self) -> str | None:
         from bpflow.triggers import validate_scene_id
@@ -119,17 +130,28 @@ class WorkflowDef:
     dbos_fn: Callable[[dict[str, Any]], dict[str, Any]]
     body: Callable[[Run], Outcome]
     timeout_seconds: float | None
+    queue: QueueTier = STAGE_WORK
+    """The tier it runs in (``engine.queues``): above every tier of the runs it waits on."""
 
 
 _WORKFLOWS: dict[str, WorkflowDef] = {}
 
 
-def workflow(name: str, *, timeout_seconds: float | None = None) -> Callable[[Callable[[Run], Outcome]], Callable[[Run], Outcome]]:
+def version_gone(run: Run) -> str | None:
+    from bpflow.blocks.version import version_gone as check
+
+    return check(run)
+
+
+def workflow(
+    name: str, *, timeout_seconds: float | None = None, queue: QueueTier = STAGE_WORK
+) -> Callable[[Callable[[Run], Outcome]], Callable[[Run], Outcome]]:
     def decorate(body: Callable[[Run], Outcome]) -> Callable[[Run], Outcome]:
         def run_workflow(payload: dict[str, Any]) -> dict[str, Any]:
             run = Run(run_id=DBOS.workflow_id or "", workflow=name, payload=payload)
             try:
-                outcome = body(run)
+                gone = version_gone(run)
+                outcome = Outcome.skipped(gone, version_mismatch=True) if gone is not None else body(run)
             except Exception:
                 observe.RUNS.labels(name, "ERROR").inc()
                 raise
@@ -139,7 +161,7 @@ def workflow(name: str, *, timeout_seconds: float | None = None) -> Callable[[Ca
         run_workflow.__name__ = run_workflow.__qualname__ = "wf_" + name.replace("-", "_")
         run_workflow.__module__ = body.__module__
         dbos_fn = DBOS.workflow(name=name)(run_workflow)
-        _WORKFLOWS[name] = WorkflowDef(name, dbos_fn, body, timeout_seconds)
+        _WORKFLOWS[name] = WorkflowDef(name, dbos_fn, body, timeout_seconds, queue)
         return body
 
     return decorate

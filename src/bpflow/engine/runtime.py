@@ -22,7 +22,8 @@ from sqlalchemy import event as sa_event
 
 from bpflow import __version__
 from bpflow.config import Settings, load_settings
-from bpflow.engine.dispatcher import QUEUE_NAME, Dispatcher
+from bpflow.engine.dispatcher import Dispatcher
+from bpflow.engine.queues import STAGE_WORK, TIERS
 from bpflow.engine.registry import import_workflow_modules, registered
 from bpflow.errors import BpflowError, ConfigError
 from bpflow.storage import Bucket, open_bucket
@@ -46,6 +47,7 @@ class EngineOptions:
     executor_id: str | None
     app_version: str
     worker_concurrency: int
+    orchestrator_concurrency: int
     queue_poll_seconds: float
     scan_interval_seconds: float
     scan_lookback_seconds: float
@@ -62,6 +64,7 @@ def engine_options(settings: Settings) -> EngineOptions:
         executor_id=settings.bpflow_executor_id or None,
         app_version=settings.bpflow_app_version or __version__,
         worker_concurrency=settings.bpflow_worker_concurrency,
+        orchestrator_concurrency=settings.bpflow_orchestrator_concurrency or settings.bpflow_worker_concurrency,
         queue_poll_seconds=settings.bpflow_queue_poll_seconds,
         scan_interval_seconds=settings.bpflow_scan_interval_seconds,
         scan_lookback_seconds=settings.bpflow_scan_lookback_seconds,
@@ -81,6 +84,40 @@ def _wait_for_queue_worker(queue: str, timeout: float = 3.0) -> None:
             return
         time.sleep(0.01)
     log.warning("queue worker for %s not started after %.1fs", queue, timeout)
+
+
+def _move_runs_to_their_tier() -> None:
+    """Runs queued before the queue tiers existed sit in ``bpflow-runs`` whatever they are: an
+    orchestrator there would take a stage slot again after an upgrade, and a database stuck that
+    way would stay stuck. Move every queued or running run to its workflow's tier. DBOS has no
+    API to change a run's queue, so this writes its system table (guarded: a DBOS that changed its
+    tables only loses this repair, never the launch)."""
+    from bpflow.engine.registry import registered, find_workflow
+
+    moves = {}
+    for name in registered():
+        wf = find_workflow(name)
+        if wf is not None and wf.queue is not STAGE_WORK:
+            moves[name] = wf.queue.name
+    if not moves:
+        return
+    try:
+        from dbos._dbos import _get_dbos_instance
+        from dbos._schemas.system_database import SystemSchema
+
+        sys_db = _get_dbos_instance()._sys_db
+        table = SystemSchema.workflow_status
+        with sys_db.engine.begin() as conn:
+            for name, queue in moves.items():
+                done = conn.execute(
+                    table.update()
+                    .where(table.c.name == name, table.c.queue_name == STAGE_WORK.name, table.c.status.in_(("ENQUEUED", "PENDING")))
+                    .values(queue_name=queue)
+                )
+                if done.rowcount:
+                    log.warning("moved %d queued %s run(s) from %s to %s", done.rowcount, name, STAGE_WORK.name, queue)
+    except Exception:  # noqa: BLE001 - a repair of old data must never stop the runtime
+        log.warning("could not move runs queued before the queue tiers to their tier", exc_info=True)
 
 
 def api_token(settings: Settings) -> str | None:
@@ -173,13 +210,16 @@ class Runtime:
         cfg["executor_id"] = executor_id
         DBOS(config=cfg)
         DBOS.launch()
-        DBOS.register_queue(
-            QUEUE_NAME,
-            worker_concurrency=opts.worker_concurrency,
-            polling_interval_sec=opts.queue_poll_seconds,
-            on_conflict="always_update",
-        )
-        _wait_for_queue_worker(QUEUE_NAME)
+        _move_runs_to_their_tier()
+        for tier in TIERS:
+            DBOS.register_queue(
+                tier.name,
+                worker_concurrency=opts.worker_concurrency if tier is STAGE_WORK else opts.orchestrator_concurrency,
+                polling_interval_sec=opts.queue_poll_seconds,
+                on_conflict="always_update",
+            )
+        for tier in TIERS:
+            _wait_for_queue_worker(tier.name)
 
     def _connect_client(self) -> None:
         from dbos import DBOSClient
@@ -194,7 +234,7 @@ class Runtime:
         self._client = DBOSClient(system_database_url=opts.database_url, system_database_engine=engine, application_name="bpflow")
 
         def enqueue(wf: Any, run_id: str, payload: dict[str, Any]) -> None:
-            options: dict[str, Any] = {"workflow_name": wf.name, "queue_name": QUEUE_NAME, "workflow_id": run_id, "app_version": opts.app_version}
+            options: dict[str, Any] = {"workflow_name": wf.name, "queue_name": wf.queue.name, "workflow_id": run_id, "app_version": opts.app_version}
             if wf.timeout_seconds:
                 options["workflow_timeout"] = wf.timeout_seconds
             self._client.enqueue(options, payload)  # type: ignore[arg-type]

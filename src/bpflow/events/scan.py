@@ -59,9 +59,13 @@ class Scanner:
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        # First at start-up: files dropped while no process was running are recovered at once,
+        # not one interval later (and a restart must not reset that clock).
+        while True:
             try:
                 n = scan_once(self.rt)
                 log.debug("reconciliation scan handed over %d objects", n)
             except Exception:
                 log.exception("reconciliation scan failed")
+            if self._stop.wait(self.interval):
+                return

@@ -1,7 +1,9 @@
 """Files dropped into a local bucket by another program start their workflows.
 
 inotify (through watchdog) reports a file once it is closed after writing or moved into place,
-so a half-written file is never dispatched. Writes made through bpflow are seen here too; they
+so a half-written file is never dispatched. A created file without a close event yet counts only
+once no process has it open for writing (a slow writer that creates the file, then writes it
+half a second later, is dispatched on its close, not while it is still empty). Writes made through bpflow are seen here too; they
 carry the same generation, so the dispatcher treats them as the same event.
 """
 
@@ -89,10 +91,37 @@ class _Handler(FileSystemEventHandler):
             st = os.stat(path)
         except OSError:
             return
-        if (st.st_size, st.st_mtime_ns) != seen:  # still being written: wait for its close event
+        if (st.st_size, st.st_mtime_ns) != seen or _open_for_writing(path):  # still being written: wait for its close
             self._pending_created(path)
             return
         self._submit(path)
+
+
+def _open_for_writing(path: str) -> bool:
+    """Whether a process (that we may inspect) holds ``path`` open for writing. inotify cannot
+    say: a file created in a folder that is itself brand new is opened before the watch on that
+    folder exists, so its open is never reported, only its close."""
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return False
+    for pid in pids:
+        fd_dir = f"/proc/{pid}/fd"
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"{fd_dir}/{fd}") != path:
+                    continue
+                with open(f"/proc/{pid}/fdinfo/{fd}") as info:
+                    flags = int(next(line for line in info if line.startswith("flags:")).split()[1], 8)
+            except (OSError, StopIteration, ValueError):
+                continue
+            if flags & (os.O_WRONLY | os.O_RDWR):
+                return True
+    return False
 
 
 class BucketWatcher:

@@ -20,10 +20,13 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from bpflow.errors import BpflowError, ConfigError
 from bpflow.storage import Bucket, open_bucket
+
+if TYPE_CHECKING:
+    from bpflow.config import Settings
 
 TRUTHY = frozenset({"1", "true", "yes", "y", "on"})
 
@@ -114,6 +117,14 @@ def require_env(name: str) -> str:
 def job_bucket() -> Bucket:
     """The bucket the job works on, from ``BPFLOW_BUCKET_URL`` (``BUCKET`` is only its name)."""
     return open_bucket(require_env("BPFLOW_BUCKET_URL"))
+
+
+def job_settings() -> "Settings":
+    """The seed settings as this job sees its env (in-process jobs have no os.environ of their own)."""
+    from bpflow.config import Settings, load_settings
+
+    names = {str(f.validation_alias) for f in Settings.model_fields.values()}
+    return load_settings({n: v for n in sorted(names) if (v := env_raw(n)) is not None})
 
 
 def job_stdout() -> TextSink:

@@ -26,7 +26,8 @@ from bpflow.jobs._env import EXIT_FAILED, env_bool, env_str, job_bucket, log_jso
 from bpflow.stage2.articulation import plan_parts
 from bpflow.stage2.env import Stage2Env, load_env
 from bpflow.stage2.inputs import load_manifest, read_json_optional, stamp
-from bpflow.stage2.interactive import INTERACTIVE_NAME, build_interactive, opened_joint_count
+from bpflow.stage2.asset_parts import authored_parts
+from bpflow.stage2.interactive import INTERACTIVE_NAME, build_interactive, build_interactive_authored, opened_joint_count
 from bpflow.stage2.manifest import SceneObject
 from bpflow.stage2.placement import axes_for
 from bpflow.stage2.workspace import Workspace
@@ -60,16 +61,25 @@ def _one(ws: Workspace, env: Stage2Env, obj: SceneObject, simready: dict[str, An
     if size_attr is None:
         return {**entry, "status": "error", "reason": "simready layer has no bp:size"}
     size = (float(size_attr[0]), float(size_attr[1]), float(size_attr[2]))
-    parts = plan_parts(obj.kind, obj.name, obj.description, size, axes_for(up_axis))
-    if not parts:
-        return {**entry, "status": "static", "reason": f"no articulation rule for category {obj.category!r}"}
     out_key = f"{env.assets}/interactive/obj_{obj.id}/{INTERACTIVE_NAME}"
-    joints = build_interactive(object_id=obj.id, simready_key=key, out_key=out_key, out_local=ws.path(out_key), up_axis=up_axis, parts=parts, total_mass=float(mass_attr or 1.0))
+    own = authored_parts(layer, root) if root else []
+    if own:  # the asset models its doors and drawers: they are what moves
+        joints = build_interactive_authored(object_id=obj.id, simready_key=key, simready_local=local, out_key=out_key,
+                                            out_local=ws.path(out_key), up_axis=up_axis, parts=own,
+                                            total_mass=float(mass_attr or 1.0))
+        source, count = "asset_parts", len(own)
+    else:
+        parts = plan_parts(obj.category, obj.name, obj.description, size, axes_for(up_axis))
+        if not parts:
+            return {**entry, "status": "static", "reason": f"no articulation rule for category {obj.category!r}"}
+        joints = build_interactive(object_id=obj.id, simready_key=key, out_key=out_key, out_local=ws.path(out_key), up_axis=up_axis, parts=parts, total_mass=float(mass_attr or 1.0))
+        source, count = "category_rules", len(parts)
     composed = opened_joint_count(ws.path(out_key))
-    if composed != len(parts):
-        return {**entry, "status": "error", "reason": f"wrote {len(parts)} joints but {composed} compose"}
+    if composed != count:
+        return {**entry, "status": "error", "reason": f"wrote {count} joints but {composed} compose"}
     ws.publish(out_key, content_type="text/plain")
-    return {**entry, "status": "ok", "is_articulated": True, "usd_path": out_key, "joints": [j.to_dict() for j in joints]}
+    return {**entry, "status": "ok", "is_articulated": True, "usd_path": out_key, "articulation_source": source,
+            "joints": [j.to_dict() for j in joints]}
 
 
 def _main() -> int:

@@ -28,10 +28,10 @@ from __future__ import annotations
 from bpflow.adapter.pipeline import AdapterConfig, run_adapter
 from bpflow.adapter.rollout import PromotionRule
 from bpflow.adapter.select import RetrievalSettings
+from bpflow.config import Settings
 from bpflow.blocks.clock import check_scene_id
-from bpflow.config import Settings, load_settings
 from bpflow.errors import ConfigError
-from bpflow.jobs._env import env_bool, env_int, env_raw, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.jobs._env import env_bool, env_int, env_str, job_bucket, job_settings, log_json, require_env, run_main
 from bpflow.storage import check_key
 
 PROVIDER_ENV = {
@@ -39,12 +39,6 @@ PROVIDER_ENV = {
     "hunyuan3d": (("HUNYUAN_API_KEY", "TEXT_HUNYUAN_API_KEY"),
                   ("TEXT_HUNYUAN_API_HOST", "HUNYUAN_API_HOST", "TEXT_HUNYUAN_BASE_URL")),
 }
-
-
-def job_settings() -> Settings:
-    """The seed settings as this job sees its env (in-process jobs have no os.environ of their own)."""
-    names = {str(f.validation_alias) for f in Settings.model_fields.values()}
-    return load_settings({n: v for n in sorted(names) if (v := env_raw(n)) is not None})
 
 
 def scene_prefix(name: str, scene_id: str, default: str) -> str:

@@ -31,6 +31,8 @@ from bpflow.stage2.inputs import load_layout, load_manifest, read_json_optional,
 from bpflow.stage2.layout import Layout
 from bpflow.stage2.manifest import Manifest
 from bpflow.stage2.placement import resolve_placement
+from bpflow.stage2.physics_gate import POLICIES, REPORT_NAME, decide, run_gate
+from bpflow.stage2.swing import clamp_swings
 from bpflow.stage2.workspace import Workspace
 from bpflow.storage import Bucket
 
@@ -112,8 +114,13 @@ def _assemble(bucket: Bucket, ws: Workspace, env: Stage2Env, manifest: Manifest,
     scene_key = f"{env.usd}/scene.usda"
     placed, box = build_scene(scene_key=scene_key, local_path=ws.path(scene_key), manifest=manifest, layout=layout, sources=sources)
     stage = Usd.Stage.Open(str(ws.path(scene_key)))
+    clamps = clamp_swings(stage, {p.id: p.prim_path for p in placed}, {p.id for p in placed if p.source.articulated},
+                          box.lo, box.hi, manifest.up_axis)
+    if clamps:
+        stage.GetRootLayer().Save()
     centers = {p.id: p.placement.center for p in placed}
-    problems = check_scene(stage, centers, {p.id for p in placed if p.source.articulated})
+    resting = {frozenset((o.id, o.support_id)) for o in manifest.objects if o.support_id}
+    problems = check_scene(stage, centers, {p.id for p in placed if p.source.articulated}, resting)
     bypass = env_bool("BYPASS_QUALITY_GATES", False)
     passed = not problems
     ws.publish(scene_key, content_type="text/plain")
@@ -138,9 +145,23 @@ def _assemble(bucket: Bucket, ws: Workspace, env: Stage2Env, manifest: Manifest,
         "room": {"min": list(box.lo), "max": list(box.hi), "wall_thickness_m": box.thickness, "source": box.source},
         "quality_gate": {"gate": GATE, "passed": passed, "problems": len(problems), "bypassed": report["bypassed"]},
         "articulation_warnings": art_problems,
+        "joint_clamps": [c.to_dict() for c in clamps],
     }
     for p in problems:
         log_json(action="quality_problem", **p)
+    policy = env_str("PHYSICS_ACCEPTANCE", "strict")
+    if policy not in POLICIES:
+        raise ValidationFailed(f"PHYSICS_ACCEPTANCE must be one of {list(POLICIES)}, got {policy!r}", code="invalid_env", field="PHYSICS_ACCEPTANCE")
+    if policy != "off" and (passed or bypass):
+        raw_manifest = read_json_optional(bucket, f"{env.assets}/scene_manifest.json")
+        physics = run_gate(ws.path(scene_key), raw_manifest if isinstance(raw_manifest, dict) else None,
+                           read_json_optional(bucket, f"{env.assets}/simready_physics.json"), env.scene_id)
+        physics.update(policy=policy, written_by=stamp())
+        bucket.write_json(f"{env.usd}/{REPORT_NAME}", physics)
+        summary["physics_acceptance"] = {"policy": policy, "passed": physics["passed"], "report": f"{env.usd}/{REPORT_NAME}",
+                                         "summary": physics["summary"], "failures": physics["failures"]}
+        log_json(action="physics_acceptance", passed=physics["passed"], **physics["summary"])
+        summary["physics_acceptance"]["body"] = physics
     return summary, passed or bypass
 
 
@@ -183,7 +204,14 @@ def _main() -> int:
     }
     if not convert_only:
         body["scene_usda"] = f"{env.usd}/scene.usda"
+    physics = body.get("physics_acceptance")
+    if isinstance(physics, dict):
+        physics_body = physics.pop("body")
+        if physics["policy"] == "strict" and not physics["passed"]:
+            body["status"] = "failed"
     bucket.write_json(f"{env.usd}/usd_assembly_manifest.json", body)
+    if isinstance(physics, dict):
+        decide(physics["policy"], physics_body)  # a failing scene ends here, with its report written
     log_json(action="complete" if ok else "quality_gate_failed", convert_only=convert_only)
     return 0 if ok else EXIT_FAILED
 

@@ -6,7 +6,9 @@ workflow has rolled the stage back. The job leads its own session (``start_new_s
 ``killpg`` reaches everything it spawned, unless a helper deliberately starts its own session.
 
 When the job's main process exits, whatever it left running in its group is killed too, as a
-container runtime tears the container down. The group is signalled while the leader is still an
+container runtime tears the container down. A job also dies with its worker (``lifeline``: a
+parent-death signal and a pipe the job watches), and an older attempt of the same job step left by
+a crashed worker is killed before the step runs again. The group is signalled while the leader is still an
 unreaped zombie, so its pid (= the group id) cannot have been reused by an unrelated process.
 """
 
@@ -23,6 +25,7 @@ import time
 from typing import IO
 
 from bpflow.errors import JobStartError
+from bpflow.runners import lifeline
 from bpflow.runners.base import TAIL_BYTES, JobResult, JobSpec, check_available, new_execution_id, resolve, tail
 from bpflow.runners.job_env import job_process_env
 
@@ -103,10 +106,22 @@ class SubprocessRunner:
         module, job_env = resolve(spec, execution_id)
         env = job_process_env(spec.name, job_env)  # an allowlist of os.environ, never the API token
         env["PYTHONUNBUFFERED"] = "1"  # a killed job's last lines still reach the tail
-        argv = [self.python, "-m", module]
+        argv = [self.python, "-m", "bpflow.job_entry", module]
+        fence_dir = os.path.join(os.path.dirname(spec.log_dir or "."), "attempts")
+        fence_key = f"{job_env.get('BPFLOW_RUN_ID', execution_id)}/{spec.name}"
+        lifeline.fence_previous(fence_dir, fence_key)
+        read_end, write_end = lifeline.lifeline_pipe()
+        env.update(lifeline.lifeline_env(read_end))
 
         started = time.monotonic()
-        proc = _spawn(argv, env)
+        try:
+            proc = _spawn(argv, env, pass_fds=(read_end,))
+        except JobStartError:
+            os.close(write_end)
+            raise
+        finally:
+            os.close(read_end)
+        lifeline.record_attempt(fence_dir, fence_key, proc.pid)
         sink = _LogSink(os.path.join(spec.log_dir, f"{execution_id}.log")) if spec.log_dir else None
         readers = [_TailReader(proc.stdout, self.tail_bytes, sink), _TailReader(proc.stderr, self.tail_bytes, sink)]  # type: ignore[arg-type]
         for reader in readers:
@@ -120,6 +135,8 @@ class SubprocessRunner:
         finally:  # also on KeyboardInterrupt in the caller: never leave a job running unsupervised
             _signal_group(proc.pid, signal.SIGKILL)  # stragglers after a timeout, or leftovers of a finished job
             returncode = proc.wait()
+            os.close(write_end)
+            lifeline.clear_attempt(fence_dir, fence_key)
         duration = time.monotonic() - started
 
         for reader in readers:
@@ -153,7 +170,7 @@ class SubprocessRunner:
         )
 
 
-def _spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _spawn(argv: list[str], env: dict[str, str], pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
     """Start the job; failing to exec is a start failure, retryable unless it cannot ever work."""
     try:
         return subprocess.Popen(
@@ -164,6 +181,7 @@ def _spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
             env=env,
             start_new_session=True,
             close_fds=True,
+            pass_fds=pass_fds,
         )
     except (FileNotFoundError, PermissionError) as exc:
         raise JobStartError(f"cannot execute {argv[0]}: {exc}", code="runner_exec_failed", retryable=False) from exc

@@ -37,6 +37,7 @@ class Intake:
     image: dict[str, Any] | None
     error: dict[str, Any] | None
     missing: bool = False
+    superseded_by: int | None = None
 
     @property
     def source_mode(self) -> str:
@@ -57,9 +58,12 @@ def _read_and_check(run: "Run") -> dict[str, Any]:
 
     key = run.object_name or ""
     try:
-        raw = run.bucket.read(key)
+        raw, info = run.bucket.read_with_info(key)
     except ObjectNotFound:
         return {"digest": "", "request": None, "image": None, "error": None, "missing": True}
+    if run.object_generation is not None and info.generation != run.object_generation:
+        # Rewritten since the run started: these bytes are another version's, not this run's.
+        return {"digest": "", "request": None, "image": None, "error": None, "missing": True, "superseded_by": info.generation}
     digest = hashlib.sha256(raw).hexdigest()[:20]
     try:
         req = parse_request(raw, scene_id_from_path=run.scene_id, settings=current_runtime().settings, request_generation=run.generation)

@@ -76,13 +76,20 @@ def prim_names(ids: list[str]) -> dict[str, str]:
     return out
 
 
-def _scale_masses(prim: Usd.Prim, factor: float) -> None:
+def _scale_masses(prim: Usd.Prim, scale: float) -> None:
+    """A body scaled by ``scale``: mass × s³, centre of mass × s, inertia × s⁵."""
     for p in Usd.PrimRange(prim):
         if p.HasAPI(UsdPhysics.MassAPI):
-            attr = UsdPhysics.MassAPI(p).GetMassAttr()
-            mass = attr.Get()
+            api = UsdPhysics.MassAPI(p)
+            mass = api.GetMassAttr().Get()
             if mass:
-                attr.Set(float(mass) * factor)
+                api.GetMassAttr().Set(float(mass) * scale**3)
+            com = api.GetCenterOfMassAttr().Get() if api.GetCenterOfMassAttr().HasAuthoredValue() else None
+            if com is not None:
+                api.GetCenterOfMassAttr().Set(Gf.Vec3f(*(float(c) * scale for c in com)))
+            inertia = api.GetDiagonalInertiaAttr().Get() if api.GetDiagonalInertiaAttr().HasAuthoredValue() else None
+            if inertia is not None:
+                api.GetDiagonalInertiaAttr().Set(Gf.Vec3f(*(float(i) * scale**5 for i in inertia)))
 
 
 def _anchor_root_joint(stage: Usd.Stage, prim: Usd.Prim, placement: Placement) -> None:
@@ -103,7 +110,7 @@ def _place(stage: Usd.Stage, scene_key: str, obj: SceneObject, name: str, source
     scale = fit_scale(source.size, placement.half_extents)
     set_transform(prim, translate=placement.center, orient=placement.rotation_wxyz, scale=scale)
     if abs(scale - 1.0) > 1e-9:
-        _scale_masses(prim, scale**3)
+        _scale_masses(prim, scale)
     if source.articulated:
         _anchor_root_joint(stage, prim, placement)
     for attr, value, vtype in (

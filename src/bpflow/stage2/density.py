@@ -48,6 +48,8 @@ MATERIAL_DENSITY: dict[str, float] = {
     "fabric": 300.0,  # loose woven textile incl. air
     "foam": 30.0,  # polyurethane foam 20-40
     "food": 900.0,  # fruit and vegetables 800-1000
+    "terracotta": 1900.0,  # fired clay 1800-2000
+    "wicker": 600.0,  # rattan / willow cane
 }
 
 #: category → (bulk density kg/m³, main material). Bulk = typical mass ÷ outer envelope.

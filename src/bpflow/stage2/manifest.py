@@ -41,6 +41,8 @@ class SceneObject:
     articulation_candidate: bool = False
     articulation_required: bool = False
     index: int = 0
+    support_id: str | None = None
+    """The object it rests on (``placement.parent_support_id``), None for the floor."""
 
     @property
     def kind(self) -> str:
@@ -159,7 +161,14 @@ def _object(raw: Any, i: int, problems: Problems, seen: set[str], unit: float) -
         articulation_candidate=flag(art.get("candidate")),
         articulation_required=flag(art.get("required")) or flag(raw.get("articulation_required")),
         index=i,
+        support_id=_support(raw),
     )
+
+
+def _support(raw: dict[str, Any]) -> str | None:
+    placement = raw.get("placement") if isinstance(raw.get("placement"), dict) else {}
+    value = placement.get("parent_support_id")
+    return value if isinstance(value, str) and value and value not in ("room_floor", "floor") else None
 
 
 def _room(raw: Any, problems: Problems, unit: float) -> Room | None:

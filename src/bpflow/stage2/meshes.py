@@ -78,13 +78,19 @@ def _gprim_mesh(prim: Usd.Prim) -> trimesh.Trimesh | None:
 
 def usd_parts(stage: Usd.Stage, target_up: str, root: Usd.Prim | None = None) -> list[trimesh.Trimesh]:
     """Every rendered gprim of ``stage`` (under ``root``) as a mesh in metres, in ``target_up``."""
+    return [mesh for mesh, _ in usd_parts_with_prims(stage, target_up, root)]
+
+
+def usd_parts_with_prims(stage: Usd.Stage, target_up: str, root: Usd.Prim | None = None,
+                         purposes: tuple[str, ...] = BOUND_PURPOSES) -> list[tuple[trimesh.Trimesh, Usd.Prim]]:
+    """Like :func:`usd_parts`, each mesh with the prim it came from (for its authored physics)."""
     mpu = stage_meters_per_unit(stage)
     fix = up_axis_correction(stage_up_axis(stage), target_up)
     cache = UsdGeom.XformCache()
-    parts: list[trimesh.Trimesh] = []
+    parts: list[tuple[trimesh.Trimesh, Usd.Prim]] = []
     prims = Usd.PrimRange(root, Usd.TraverseInstanceProxies()) if root is not None else Usd.PrimRange.Stage(stage, Usd.TraverseInstanceProxies())
     for prim in prims:
-        if not prim.IsA(UsdGeom.Gprim) or UsdGeom.Imageable(prim).ComputePurpose() not in BOUND_PURPOSES:
+        if not prim.IsA(UsdGeom.Gprim) or UsdGeom.Imageable(prim).ComputePurpose() not in purposes:
             continue
         mesh = _gprim_mesh(prim)
         if mesh is None or len(mesh.vertices) == 0:
@@ -92,7 +98,7 @@ def usd_parts(stage: Usd.Stage, target_up: str, root: Usd.Prim | None = None) ->
         m = np.array(cache.GetLocalToWorldTransform(prim), dtype=float)  # row-vector convention
         v = np.hstack([mesh.vertices, np.ones((len(mesh.vertices), 1))]) @ m
         verts = (v[:, :3] * mpu) @ fix.T
-        parts.append(trimesh.Trimesh(vertices=verts, faces=mesh.faces.copy(), process=False))
+        parts.append((trimesh.Trimesh(vertices=verts, faces=mesh.faces.copy(), process=False), prim))
     return parts
 
 
@@ -126,14 +132,15 @@ class VolumeEstimate:
 
 
 def estimate_volume(parts: list[trimesh.Trimesh], scale: float = 1.0) -> VolumeEstimate:
-    """Volume of the parts after a uniform ``scale``."""
+    """Volume of the union of the parts after a uniform ``scale`` (overlaps count once)."""
+    from bpflow.domain.scene.mass import closed, exclusive_pieces
+
     total = 0.0
     kinds: set[str] = set()
-    for part in parts:
-        watertight = part.is_watertight and part.is_winding_consistent
-        vol = abs(float(part.volume)) if watertight else 0.0
-        if watertight and vol > 0:
-            total += vol
+    for part, piece in zip(parts, exclusive_pieces(parts), strict=True):
+        whole = trimesh.Trimesh(part.vertices, part.faces, process=True)
+        if closed(whole) or (whole.is_watertight and whole.is_winding_consistent and whole.volume < 0):
+            total += abs(float(piece.volume)) if len(piece.faces) else 0.0
             kinds.add("mesh")
         else:
             total += float(np.prod(part.extents))

@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics, UsdShade
 
+from bpflow.domain.scene.mass import BULK, MassProperties, PartMaterial, mass_properties
+from bpflow.domain.scene.physics import mass_verdict, physics_row
 from bpflow.errors import ValidationFailed
-from bpflow.stage2.collision import approximation_for
-from bpflow.stage2.density import choose_density
+from bpflow.stage2.collision import CONVEX_DECOMPOSITION, CONVEX_HULL, approximation_for
+from bpflow.stage2.density import MATERIAL_DENSITY, DensityChoice, choose_density
 from bpflow.stage2.manifest import SceneObject
-from bpflow.stage2.meshes import estimate_volume, up_axis_correction, usd_parts
+from bpflow.stage2.meshes import estimate_volume, up_axis_correction, usd_parts_with_prims
 from bpflow.stage2.placement import quat_from_matrix
 from bpflow.stage2.surface import surface_for
 from bpflow.stage2.usd_util import add_box, new_stage, relative_asset_path, set_custom, set_transform, stage_meters_per_unit, stage_up_axis
@@ -50,10 +52,18 @@ class PhysicsRecord:
     size_m: tuple[float, float, float]
     collider_count: int
     estimation_source: str = "deterministic"
+    mass_check: str = "ok"
+    """``ok``, ``too_light`` or ``too_heavy`` against the category's plausible range."""
+    mass_range_kg: tuple[float, float] = (0.0, 0.0)
+    center_of_mass: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    diagonal_inertia: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    dynamic: bool = False
 
     def to_dict(self) -> dict[str, object]:
         out = asdict(self)
         out["size_m"] = list(self.size_m)
+        for key in ("mass_range_kg", "center_of_mass", "diagonal_inertia"):
+            out[key] = [round(float(v), 6) for v in out[key]]
         return out
 
 
@@ -68,10 +78,61 @@ def visual_root(visual: Usd.Stage, name: str) -> Usd.Prim:
     return roots[0]
 
 
-def _apply_colliders(stage: Usd.Stage, geom_root: Usd.Prim, approximation: str) -> int:
-    count = 0
+def authored_materials(prims: list[Usd.Prim]) -> list[PartMaterial] | None:
+    """Each part's construction and material as the asset authored them (``bp:construction``,
+    ``bp:material``, ``bp:shell_thickness``, ``bp:bulk_density``); None when any part has none."""
+    out = []
+    for prim in prims:
+        attr = prim.GetAttribute("bp:construction")
+        construction = attr.Get() if attr else None
+        if not construction:
+            return None
+        if construction == BULK:
+            density = prim.GetAttribute("bp:bulk_density").Get()
+            if not density:
+                return None
+            out.append(PartMaterial(BULK, float(density)))
+            continue
+        material = prim.GetAttribute("bp:material").Get() if prim.GetAttribute("bp:material") else None
+        if str(material) not in MATERIAL_DENSITY:
+            return None
+        thickness = prim.GetAttribute("bp:shell_thickness").Get() if prim.GetAttribute("bp:shell_thickness") else None
+        out.append(PartMaterial(str(construction), MATERIAL_DENSITY[str(material)], float(thickness or 0.0), str(material)))
+    return out
+
+
+def _mass_props(parts: list, materials: list[PartMaterial] | None, mass: float) -> MassProperties | None:  # type: ignore[type-arg]
+    """Centre of mass and inertia: from the authored materials, else the parts as one uniform
+    solid scaled to ``mass`` (None when the parts enclose nothing)."""
+    try:
+        if materials is not None:
+            return mass_properties(parts, materials)
+        unit = mass_properties(parts, [PartMaterial("solid", 1.0)] * len(parts))
+    except ValueError:
+        return None
+    factor = mass / unit.mass
+    return MassProperties(mass, unit.center_of_mass, unit.inertia * factor, unit.volume)
+
+
+def _collision_pieces(geom_root: Usd.Prim) -> tuple[list[Usd.Prim], set[str]]:
+    """The asset's authored convex collision pieces and the visual parts they stand in for."""
+    pieces, covered = [], set()
     for prim in Usd.PrimRange(geom_root):
-        if not prim.IsA(UsdGeom.Gprim) or prim.IsInstanceProxy():
+        attr = prim.GetAttribute("bp:collision_for")
+        if prim.IsA(UsdGeom.Mesh) and attr and attr.Get():
+            pieces.append(prim)
+            covered.add(str(attr.Get()))
+    return pieces, covered
+
+
+def _apply_colliders(stage: Usd.Stage, geom_root: Usd.Prim, approximation: str) -> int:
+    pieces, covered = _collision_pieces(geom_root)
+    for piece in pieces:
+        UsdPhysics.CollisionAPI.Apply(piece)
+        UsdPhysics.MeshCollisionAPI.Apply(piece).CreateApproximationAttr(CONVEX_HULL)
+    count = len(pieces)
+    for prim in Usd.PrimRange(geom_root):
+        if not prim.IsA(UsdGeom.Gprim) or prim.IsInstanceProxy() or prim.GetName() in covered:
             continue
         if UsdGeom.Imageable(prim).ComputePurpose() not in (UsdGeom.Tokens.default_, UsdGeom.Tokens.render):
             continue
@@ -96,17 +157,35 @@ def build_simready(
     if visual is None:
         raise ValidationFailed(f"object {obj.id!r}: {visual_key} does not open as USD", code="asset_invalid", field=f"objects[{obj.index}].asset.path")
     source_root = visual_root(visual, visual_key)
-    parts = usd_parts(visual, up_axis, source_root)
+    pairs = usd_parts_with_prims(visual, up_axis, source_root)
+    parts = [mesh for mesh, _ in pairs]
     if not parts:
         raise ValidationFailed(f"object {obj.id!r}: {visual_key} has no geometry", code="asset_invalid", field=f"objects[{obj.index}].asset.path")
     verts = np.vstack([p.vertices for p in parts])
     lo, hi = verts.min(axis=0), verts.max(axis=0)
     center, size = (lo + hi) / 2, hi - lo
     volume = estimate_volume(parts)
-    density = choose_density(obj.kind, obj.material_hint, volume)
-    mass = max(volume.volume_m3 * density.density_kg_m3, 1e-3)
+    row = physics_row(obj.sim_role, obj.category, obj.name, obj.kind)
+    materials = authored_materials([prim for _, prim in pairs])
+    props = _mass_props(parts, materials, 1.0) if materials is not None else None
+    if props is not None:  # the asset says what each part is made of: no guessing
+        named = [m for m in materials or [] if m.name]
+        main = max(named, key=lambda m: m.density).name if named else "composite"
+        density = DensityChoice(props.mass / max(props.volume, 1e-12), "authored", main, "asset")
+        mass = max(props.mass, 1e-3)
+    else:
+        density = choose_density(obj.kind, obj.material_hint, volume)
+        mass = max(volume.volume_m3 * density.density_kg_m3, 1e-3)
+        hint = obj.physics_hints.get("mass_kg")
+        if density.source == "default" and isinstance(hint, (int, float)) and not isinstance(hint, bool) and 0 < hint < 1e4:
+            # no table knows the thing, the planner does: its typical mass beats a guessed density
+            mass = float(hint)
+            density = DensityChoice(mass / max(volume.volume_m3, 1e-12), "planner_mass", density.material, "physics_hints.mass_kg")
+        props = _mass_props(parts, None, mass)
+    verdict = mass_verdict(row, mass)
     surface = surface_for(density.material)
-    approximation = approximation_for(obj.kind)
+    approximation = CONVEX_DECOMPOSITION if row.concave else approximation_for(obj.kind)
+    kinematic = not row.dynamic
 
     stage, root = new_stage(out_local, up_axis)
     geom = stage.DefinePrim("/Root/Geom", "Xform")
@@ -132,8 +211,17 @@ def build_simready(
         colliders = 1
 
     body = UsdPhysics.RigidBodyAPI.Apply(root)
-    body.CreateKinematicEnabledAttr(obj.is_static)
-    UsdPhysics.MassAPI.Apply(root).CreateMassAttr(float(mass))
+    body.CreateKinematicEnabledAttr(kinematic)
+    mass_api = UsdPhysics.MassAPI.Apply(root)
+    mass_api.CreateMassAttr(float(mass))
+    com = (0.0, 0.0, 0.0)
+    diag = (0.0, 0.0, 0.0)
+    if props is not None:
+        com = tuple(float(c - m) for c, m in zip(props.center_of_mass, center, strict=True))  # type: ignore[assignment]
+        diag, axes = props.principal()
+        mass_api.CreateCenterOfMassAttr(Gf.Vec3f(*com))
+        mass_api.CreateDiagonalInertiaAttr(Gf.Vec3f(*diag))
+        mass_api.CreatePrincipalAxesAttr(Gf.Quatf(float(axes[0]), float(axes[1]), float(axes[2]), float(axes[3])))
     material = UsdShade.Material.Define(stage, "/Root/Looks/PhysicsMaterial")
     phys = UsdPhysics.MaterialAPI.Apply(material.GetPrim())
     phys.CreateStaticFrictionAttr(surface.static_friction)
@@ -152,6 +240,7 @@ def build_simready(
         ("bp:density_kg_m3", float(density.density_kg_m3), Sdf.ValueTypeNames.Double),
         ("bp:material", density.material, Sdf.ValueTypeNames.String),
         ("bp:collision_approximation", approximation, Sdf.ValueTypeNames.String),
+        ("bp:mass_check", verdict, Sdf.ValueTypeNames.String),
     ):
         set_custom(root, name, value, vtype)
     stage.GetRootLayer().Save()
@@ -169,7 +258,13 @@ def build_simready(
         dynamic_friction=surface.dynamic_friction,
         restitution=surface.restitution,
         collision_approximation=approximation,
-        kinematic=obj.is_static,
+        kinematic=kinematic,
         size_m=(float(size[0]), float(size[1]), float(size[2])),
         collider_count=colliders,
+        mass_check=verdict,
+        mass_range_kg=row.mass_kg,
+        center_of_mass=com,  # type: ignore[arg-type]
+        diagonal_inertia=diag,  # type: ignore[arg-type]
+        dynamic=not kinematic,
     )
+

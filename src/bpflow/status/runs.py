@@ -300,6 +300,13 @@ class RunReader:
             info = self.get(run_id)
         return info
 
+    def queue_health(self) -> list[Any]:
+        """Per run queue: queued and running counts and the oldest queued run's age."""
+        from bpflow.engine.queues import TIERS, queue_health
+
+        rows = self._api.list_workflows(status=["ENQUEUED", "PENDING"], queue_name=[t.name for t in TIERS], load_input=False, load_output=False)
+        return queue_health([(st.queue_name, st.status, (st.created_at or 0) / 1000.0) for st in rows], time.time())
+
     def count_active(self) -> dict[tuple[str, str], int]:
         """(workflow, status) → number of queued or running runs, for the metrics gauge."""
         counts: dict[tuple[str, str], int] = {}

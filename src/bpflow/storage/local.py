@@ -1,15 +1,24 @@
 """A directory used as a bucket: the embedded default.
 
-Generation = the file's mtime in nanoseconds. Writes made through bpflow set it explicitly to
-``max(now, previous + 1)`` under an exclusive flock, so it strictly increases per key; a file
-dropped in by another program gets its own mtime, which is what the watcher and the
-reconciliation scan see. Create-only uses ``link(2)``, which the kernel makes atomic.
-Temporary files and the lock live in ``<root>/.bpflow/``, which listings never show.
+Generations come from a ledger, not from timestamps: ``<root>/.bpflow/generations/`` keeps, per
+key, the last generation handed out and the identity of the file it was given to (inode, size,
+mtime, ctime). A file whose identity differs from its ledger entry is a new version and gets
+``max(now, last + 1)``, so generations strictly increase per key whatever a writer does to
+timestamps: a request restored with ``cp -p`` or from a backup is a new version, and a
+deleted-then-restored key never reuses an old generation (the entry outlives the file). ctime
+is what catches those writers, because no program can set it. A key the ledger has never seen
+starts at its mtime, so a bucket written before the ledger keeps its generations (and run ids).
+``updated`` stays the file's mtime: what the writer says about its age (a restored marker is old).
+
+Writes made through bpflow assign the generation under an exclusive flock and record it at once.
+Create-only uses ``link(2)``, which the kernel makes atomic. Temporary files, the lock and the
+ledger live in ``<root>/.bpflow/``, which listings never show.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import time
 import uuid
@@ -33,20 +42,77 @@ class LocalBucket(Bucket):
         self._internal = self.root / INTERNAL_DIR
         (self._internal / "tmp").mkdir(parents=True, exist_ok=True)
         self._lock_path = self._internal / "write.lock"
+        self._ledger = self._internal / "generations"
+        # key → (identity, generation) this process has seen. An identity gets one generation,
+        # ever (ctime never goes back), so a match needs no ledger read.
+        self._known: dict[str, tuple[tuple[int, ...], int]] = {}
 
     # -- helpers ---------------------------------------------------------------------------
     def path_for(self, key: str) -> Path:
         """The key's path; refuses (ObjectOutsideBucket) one that a symlink leads out of the root."""
         return contained_path(self.root, key)
 
-    def _info(self, key: str, st: os.stat_result) -> ObjectInfo:
+    def _info(self, key: str, st: os.stat_result, *, locked: bool = False) -> ObjectInfo:
+        generation = self._generation(key, st, locked=locked)
         return ObjectInfo(
             key=key,
             size=st.st_size,
-            updated=datetime.fromtimestamp(st.st_mtime_ns / 1e9, tz=timezone.utc),
-            generation=st.st_mtime_ns,
+            updated=datetime.fromtimestamp(st.st_mtime_ns / 1e9, tz=timezone.utc),  # what the file says
+            generation=generation,
             bucket=str(self.root),
         )
+
+    # -- the generation ledger ---------------------------------------------------------------
+    def _entry_path(self, key: str) -> Path:
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+        return self._ledger / digest[:2] / digest[2:]
+
+    def _entry(self, key: str) -> tuple[int, tuple[int, ...]] | None:
+        """(generation, file identity) last recorded for ``key``."""
+        try:
+            fields = [int(v) for v in self._entry_path(key).read_text().split()]
+        except (FileNotFoundError, ValueError):
+            return None
+        return (fields[0], tuple(fields[1:])) if len(fields) == 5 else None
+
+    def _record(self, key: str, generation: int, identity: tuple[int, ...]) -> None:
+        path = self._entry_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._internal / "tmp" / uuid.uuid4().hex
+        tmp.write_text(" ".join(str(v) for v in (generation, *identity)))
+        os.replace(tmp, path)
+
+    def _generation(self, key: str, st: os.stat_result, *, locked: bool) -> int:
+        identity = _identity(st)
+        known = self._known.get(key)
+        if known is not None and known[0] == identity:
+            return known[1]
+        entry = self._entry(key)
+        if entry is not None and entry[1] == identity:
+            self._remember(key, identity, entry[0])
+            return entry[0]
+        if not locked:
+            with self._locked():
+                return self._generation(key, st, locked=True)
+        # Under the lock: another process may have recorded this very version meanwhile.
+        if entry is None:
+            generation = st.st_mtime_ns  # first sight: keep what the key had before the ledger
+        else:
+            generation = max(time.time_ns(), entry[0] + 1)
+        self._record(key, generation, identity)
+        self._remember(key, identity, generation)
+        return generation
+
+    def _remember(self, key: str, identity: tuple[int, ...], generation: int) -> None:
+        if len(self._known) >= 100_000:
+            self._known.clear()
+        self._known[key] = (identity, generation)
+
+    def _next_generation(self, key: str, current: ObjectInfo | None) -> int:
+        if current is not None:  # its generation is the ledger's latest for the key
+            return max(time.time_ns(), current.generation + 1)
+        entry = self._entry(key)  # deleted keys keep their entry: never reuse a generation
+        return max(time.time_ns(), (entry[0] if entry else 0) + 1)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -77,11 +143,14 @@ class LocalBucket(Bucket):
         return data, self._info(key, st)
 
     def stat(self, key: str) -> ObjectInfo | None:
+        return self._stat_locked(key, locked=False)
+
+    def _stat_locked(self, key: str, *, locked: bool = True) -> ObjectInfo | None:
         try:
             st = os.stat(self.path_for(key))
         except (FileNotFoundError, NotADirectoryError):
             return None
-        return self._info(key, st) if _is_file(st) else None
+        return self._info(key, st, locked=locked) if _is_file(st) else None
 
     def _write(self, key: str, data: bytes, if_generation_match: int | None, content_type: str) -> ObjectInfo:
         path = self.path_for(key)
@@ -94,7 +163,7 @@ class LocalBucket(Bucket):
                     path.parent.mkdir(parents=True, exist_ok=True)
                 except (NotADirectoryError, FileExistsError) as exc:
                     raise StorageError(f"cannot create parent folder for {key}: {exc}", retryable=False) from exc
-                current = self.stat(key)
+                current = self._stat_locked(key)
                 if if_generation_match == 0 and current is not None:
                     raise PreconditionFailed(f"object already exists: {key}", field="key")
                 if if_generation_match not in (None, 0):
@@ -104,29 +173,31 @@ class LocalBucket(Bucket):
                             f"found {current.generation if current else 'none'}",
                             field="key",
                         )
-                gen = time.time_ns()
-                if current is not None and gen <= current.generation:
-                    gen = current.generation + 1
+                gen = self._next_generation(key, current)
                 os.utime(tmp, ns=(gen, gen))
                 if if_generation_match == 0:
                     try:
                         os.link(tmp, path)  # atomic create-only, even against foreign writers
                     except FileExistsError:
                         raise PreconditionFailed(f"object already exists: {key}", field="key") from None
+                    os.unlink(tmp)  # before the stat: dropping a link changes the file's ctime
                 else:
                     os.replace(tmp, path)
                 st = os.stat(path)
+                self._record(key, gen, _identity(st))
+                self._remember(key, _identity(st), gen)
+                info = self._info(key, st, locked=True)
         finally:
             try:
                 os.unlink(tmp)
             except FileNotFoundError:
                 pass
-        return self._info(key, st)
+        return info
 
     def _delete(self, key: str, if_generation_match: int | None) -> bool:
         path = self.path_for(key)
         with self._locked():
-            current = self.stat(key)
+            current = self._stat_locked(key)
             if current is None:
                 if if_generation_match not in (None, 0):
                     raise PreconditionFailed(f"object not found for conditional delete: {key}", field="key")
@@ -176,6 +247,11 @@ class LocalBucket(Bucket):
         found.sort(key=lambda kv: kv[0])
         for key, st in found:
             yield self._info(key, st)
+
+
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    """What changes whenever the file's content may have: ctime cannot be set by any writer."""
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _is_file(st: os.stat_result) -> bool:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bpflow.domain.scene import categories
+
 # Simulation roles (the reference's five).
 STATIC = "static"
-ART_FURNITURE = "articulated_furniture"
-ART_APPLIANCE = "articulated_appliance"
+ART_FURNITURE = categories.ARTICULATED_FURNITURE
+ART_APPLIANCE = categories.ARTICULATED_APPLIANCE
 MANIPULABLE = "manipulable_object"
 DEFORMABLE = "deformable_object"
 SIM_ROLES: tuple[str, ...] = (STATIC, ART_FURNITURE, ART_APPLIANCE, MANIPULABLE, DEFORMABLE)
@@ -119,8 +121,9 @@ CATEGORY_SPECS: dict[str, CategorySpec] = {
     "vanity": _f(0.8, 0.85, 0.5, 35.0, wall=True, support=True),
     "bath_mat": _f(0.8, 0.01, 0.5, 0.5, material="fabric"),
     # -- things that sit on a top face (surface) -----------------------------------------
-    "mug": _s(0.08, 0.10, 0.08, 0.35, rests_on=_KITCHEN_TOPS + _BED_SIDE, material="ceramic"),
-    "cup": _s(0.08, 0.10, 0.08, 0.25, rests_on=_KITCHEN_TOPS + _BED_SIDE, material="ceramic"),
+    # width with the handle: a 8 cm mug is 12 cm across handle included
+    "mug": _s(0.12, 0.10, 0.08, 0.35, rests_on=_KITCHEN_TOPS + _BED_SIDE, material="ceramic"),
+    "cup": _s(0.11, 0.09, 0.08, 0.25, rests_on=_KITCHEN_TOPS + _BED_SIDE, material="ceramic"),
     "glass": _s(0.07, 0.12, 0.07, 0.2, rests_on=_KITCHEN_TOPS + _BED_SIDE, material="glass"),
     "plate": _s(0.26, 0.03, 0.26, 0.45, rests_on=_KITCHEN_TOPS, material="ceramic"),
     "dish": _s(0.24, 0.04, 0.24, 0.4, rests_on=_KITCHEN_TOPS, material="ceramic"),
@@ -371,6 +374,21 @@ ROOM_CATALOGS: dict[str, tuple[Entry, ...]] = {
     ),
 }
 
+
+def _table_role(name: str, category: str, role: str) -> str:
+    """The category table decides articulation: a row with a motion rule makes the object
+    articulated (with the table's role), and no articulated role survives without a rule."""
+    row = categories.lookup(category, name)
+    if row is not None and row.articulated:
+        return row.sim_role
+    return STATIC if role in ARTICULATED_ROLES else role
+
+
+ROOM_CATALOGS = {
+    room: tuple((name, category, _table_role(name, category, role)) for name, category, role in entries)
+    for room, entries in ROOM_CATALOGS.items()
+}
+
 #: Composite entries expand into their parts (the reference's decomposition).
 COMPOSITES: dict[str, tuple[Entry, ...]] = {
     "fruit_bowl": (("bowl", "bowl", STATIC), ("apple", "fruit", MANIPULABLE), ("banana", "fruit", MANIPULABLE),
@@ -555,16 +573,6 @@ SYNONYMS: dict[str, tuple[str, str]] = {
     "backpack": ("bag", "bag"),
 }
 
-#: Categories whose doors / drawers / lids move, when no catalog entry says otherwise.
-_ARTICULATED_CATEGORIES: dict[str, str] = {
-    "refrigerator": ART_APPLIANCE, "appliance": ART_APPLIANCE, "dishwasher": ART_APPLIANCE,
-    "washer": ART_APPLIANCE, "dryer": ART_APPLIANCE, "microwave": ART_APPLIANCE, "centrifuge": ART_APPLIANCE,
-    "display_fridge": ART_APPLIANCE, "cabinet": ART_FURNITURE, "wardrobe": ART_FURNITURE,
-    "dresser": ART_FURNITURE, "nightstand": ART_FURNITURE, "filing_cabinet": ART_FURNITURE,
-    "fume_hood": ART_FURNITURE, "tool_cabinet": ART_FURNITURE, "vanity": ART_FURNITURE,
-    "toolbox": ART_FURNITURE, "hospital_bed": ART_FURNITURE,
-}
-
 
 def default_role(name: str, category: str) -> str:
     """The role an object has when nobody said: catalog first, then what the category implies
@@ -573,8 +581,9 @@ def default_role(name: str, category: str) -> str:
         for entry_name, entry_category, role in entries:
             if entry_name == name and entry_category == category:
                 return role
-    if category in _ARTICULATED_CATEGORIES:
-        return _ARTICULATED_CATEGORIES[category]
+    row = categories.lookup(category, name)
+    if row is not None and row.articulated:
+        return row.sim_role
     spec, _ = spec_for(name, category, STATIC)
     if spec.placement == SURFACE and spec.mass_kg <= 5.0:
         return DEFORMABLE if is_soft_body(category) else MANIPULABLE

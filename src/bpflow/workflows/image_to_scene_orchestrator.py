@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bpflow.engine.queues import SCENE_ORCHESTRATORS
 from bpflow.engine.registry import Outcome, Run, workflow
 from bpflow.source.errors import SourceError
 from bpflow.source.image import as_generation, reconstruct_stage1
@@ -22,7 +23,7 @@ from bpflow.source.stages import SUCCEEDED, run_downstream
 FAILURE_MARKER = ".orchestrator_failed"
 
 
-@workflow("image-to-scene-orchestrator")
+@workflow("image-to-scene-orchestrator", queue=SCENE_ORCHESTRATORS)
 def image_to_scene_orchestrator(run: Run) -> Outcome:
     started = begin_image_run(run, FAILURE_MARKER)
     if isinstance(started, Outcome):

@@ -6,14 +6,13 @@ maintenance retry policy, bounds it by its timeout and reports start/complete/fa
 
 from __future__ import annotations
 
-from bpflow import observe
-from bpflow.blocks.jobs import run_job
+from bpflow.blocks.maintenance import MaintenanceWords, run_maintenance_job
 from bpflow.blocks.timeouts import stage_timeout
 from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobFailed, JobTimeout
 
 NAME = "retention-cleanup"
 JOB = "retention-cleanup-job"
+WORDS = MaintenanceWords("Retention cleanup", "Cleanup execution timed out after {seconds}s", lambda r: f"exit code {r.exit_code}")
 
 
 @workflow(NAME, timeout_seconds=stage_timeout(NAME, JOB) + 300)
@@ -24,16 +23,6 @@ def retention_cleanup(run: Run) -> Outcome:
         "PIPELINE_MARKER_RETENTION_DAYS": run.param("marker_retention_days", "PIPELINE_MARKER_RETENTION_DAYS", "30"),
         "PIPELINE_RETENTION_DRY_RUN": run.param("dry_run", "PIPELINE_RETENTION_DRY_RUN", "false"),
     }
-    report = {"workflow": NAME, "job": JOB, "bucket": bucket}
-    observe.emit("maintenance_job", event="start", **report, **{k.lower(): v for k, v in options.items()})
-
-    result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env={"GCS_BUCKET": bucket, **options}, retry="maintenance")
-
-    if result.timed_out:
-        observe.emit("maintenance_job", event="timeout", **report, execution=result.execution_id, error=f"Cleanup execution timed out after {result.timeout_seconds:.0f}s")
-        raise JobTimeout(f"Retention cleanup execution timed out: {result.execution_id}")
-    if result.failed:
-        observe.emit("maintenance_job", event="failed", **report, execution=result.execution_id, error=result.stderr_tail[-500:])
-        raise JobFailed(f"Retention cleanup execution failed: {result.execution_id} - exit code {result.exit_code}")
-    observe.emit("maintenance_job", event="complete", **report, **{k.lower(): v for k, v in options.items()})
+    result = run_maintenance_job(run, NAME, JOB, report={"workflow": NAME, "job": JOB, "bucket": bucket}, options=options,
+                                 env={"GCS_BUCKET": bucket}, words=WORDS)
     return Outcome.success(f"Retention cleanup triggered for bucket {bucket}", execution=result.execution_id)

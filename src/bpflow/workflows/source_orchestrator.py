@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bpflow.blocks import markers
 from bpflow.blocks.lock import scene_lock
+from bpflow.engine.queues import REQUEST_ORCHESTRATORS
 from bpflow.engine.registry import Outcome, Run, workflow
 from bpflow.errors import BpflowError
 from bpflow.source.compat import STAGE as IMAGE_STAGE
@@ -28,7 +29,7 @@ from bpflow.source.textpath import run_child
 TEXT_STAGE = "text_source_generation"
 
 
-@workflow("source-orchestrator")
+@workflow("source-orchestrator", queue=REQUEST_ORCHESTRATORS)
 def source_orchestrator(run: Run) -> Outcome:
     if not is_request_trigger(run.object_name) or run.scene_id is None:
         return Outcome.skipped(f"Not a scene_request trigger: {run.object_name}")
@@ -38,6 +39,8 @@ def source_orchestrator(run: Run) -> Outcome:
             return Outcome.skipped(f"Duplicate event for generation {run.generation} (lock exists at {lock.key})", scene_id=run.scene_id)
         markers.delete(run, run.scene(FAILED))
         intake = read_request(run)
+        if intake.superseded_by is not None:
+            return Outcome.skipped(f"superseded: {run.object_name} was rewritten (generation {intake.superseded_by}); nothing rewritten", scene_id=run.scene_id)
         if intake.missing:
             return Outcome.skipped(f"{run.object_name} no longer exists; nothing to do", scene_id=run.scene_id)
         # Identical content written twice while the first is still running: run it once.

@@ -1,0 +1,1 @@
+"""The one scene model: categories and what they imply for every stage."""

@@ -1,0 +1,25 @@
+"""asset-embedding-pipeline — Trigger: automation/asset_embedding/queue/*.json (opt-in).
+
+Embed the assets of one queue object into the catalog, file the item under processed/ or
+failed/. Reference: spec-maintenance-queues-retrieval-policy.md §1.3, §2.4, §2.7.
+"""
+
+from __future__ import annotations
+
+from bpflow.blocks.timeouts import stage_timeout
+from bpflow.config import get_settings
+from bpflow.domain.assets_queue.pipeline import consume_queue_object
+from bpflow.domain.assets_queue.queue import QueuePaths
+from bpflow.engine.registry import Outcome, Run, workflow
+
+NAME = "asset-embedding-pipeline"
+JOB = "asset-embedding-job"
+
+
+@workflow(NAME, timeout_seconds=stage_timeout(NAME, JOB) + 300)
+def asset_embedding(run: Run) -> Outcome:
+    settings = get_settings()
+    prefix = str(run.param("queue_prefix", "TEXT_ASSET_EMBEDDING_QUEUE_PREFIX", settings.text_asset_embedding_queue_prefix))
+    paths = QueuePaths.of(prefix, settings.text_asset_embedding_processed_prefix, settings.text_asset_embedding_failed_prefix)
+    return consume_queue_object(run, workflow=NAME, job=JOB, paths=paths, what="an embedding",
+                                env={"TEXT_ASSET_EMBEDDING_QUEUE_PREFIX": paths.queue})

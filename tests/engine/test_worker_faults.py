@@ -1,0 +1,74 @@
+"""A worker killed mid-job, and files dropped while no worker ran, with real `bpflow up` processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from bpflow.storage.local import LocalBucket
+from tests.conftest import runtime_env, wait_until
+from tests.engine.test_processes import BPFLOW, _free_port, _log_says, _process
+
+
+def _job_processes(home: Path, scene: str) -> list[int]:
+    """Live (not zombie) processes whose environment says they are this scene's job."""
+    wanted = {f"BPFLOW_HOME={home}".encode(), f"SCENE_ID={scene}".encode(), b"BPFLOW_JOB_NAME=test-copy-job"}
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            env = set((entry / "environ").read_bytes().split(b"\0"))
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if wanted <= env and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_jobs_die_with_a_killed_worker_and_the_run_resumes(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = runtime_env(home)
+    log = tmp_path / "up.log"
+    args = [*BPFLOW, "up", "--port", str(_free_port())]
+    bucket = LocalBucket(home / "bucket")
+    bucket.write_json("scenes/kill1/test/input.json", {"v": 1})
+    with _process(args, env, log) as first:
+        wait_until(lambda: _log_says(log, "bpflow up:"), timeout=60)
+        started = subprocess.run(
+            [*BPFLOW, "emit", "manual", "--workflow", "test-job-outputs", "--id", "kill1", "--data", json.dumps({"scene_id": "kill1", "sleep": 600})],
+            env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert started.returncode == 0, started.stderr
+        jobs = wait_until(lambda: _job_processes(home, "kill1"), timeout=60)
+        os.kill(first.pid, signal.SIGKILL)  # the worker only: its jobs lead their own sessions
+        first.wait()
+        deadline = time.monotonic() + 2.0
+        while _job_processes(home, "kill1") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _job_processes(home, "kill1") == [], f"job processes {jobs} outlived their worker"
+
+
+def test_a_file_dropped_while_down_is_picked_up_at_start(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = runtime_env(home, BPFLOW_SCAN_INTERVAL_SECONDS="3600")  # only a start-up scan can find it
+    log = tmp_path / "up.log"
+    args = [*BPFLOW, "up", "--port", str(_free_port())]
+    bucket = LocalBucket(home / "bucket")
+    with _process(args, env, log):
+        wait_until(lambda: _log_says(log, "bpflow up:"), timeout=60)
+    path = bucket.path_for("scenes/down1/test/input.json")
+    path.parent.mkdir(parents=True)
+    path.write_text('{"dropped": "while down"}')  # no watcher, no event: nobody is running
+    ready_lines = log.read_text().count("bpflow up:")
+    with _process(args, env, log):
+        wait_until(lambda: log.read_text().count("bpflow up:") > ready_lines, timeout=60)
+        ready = time.monotonic()
+        wait_until(lambda: bucket.exists("scenes/down1/test/a/.a_complete"), timeout=120)
+        picked_up = time.monotonic() - ready
+    print(f"picked up and completed {picked_up:.1f}s after start-up")
