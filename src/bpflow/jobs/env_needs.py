@@ -23,6 +23,13 @@ PROVIDER_KEY_ENV: tuple[str, ...] = ("SAM3D_API_KEY", "TEXT_SAM3D_API_KEY", "HUN
 JOB_ENV: dict[str, tuple[str, ...]] = {
     "text-scene-gen-job": LLM_KEY_ENV,
     "text-scene-adapter-job": PROVIDER_KEY_ENV,
+    # The daily emitter expands prompts with the same LLM providers.
+    "text-request-emitter-job": LLM_KEY_ENV,
+    # Signs and checks the checksum manifests of a delivery.
+    "dataset-delivery-integrity-audit-job": ("CHECKSUMS_HMAC_KEY",),
+    # Replicates assets to Backblaze B2; embeds them with models a Hugging Face token may gate.
+    "asset-replication-job": ("B2_KEY_ID", "B2_APPLICATION_KEY"),
+    "asset-embedding-job": ("HF_TOKEN",),
 }
 
 
