@@ -8,7 +8,8 @@ from typing import Any
 
 def test_schedules_are_listed_and_paused_from_the_api_and_the_dashboard(make_api: Any) -> None:
     api = make_api(ENABLE_TEXT_AUTONOMY_DAILY="true", BPFLOW_API_TOKEN="tok-sched-1")
-    headers = {"Authorization": "Bearer tok-sched-1"}
+    headers = {"Authorization": "Bearer tok-sched-1"}  # with a token set, reads need it too
+    assert api.client.get("/api/schedules").status_code == 401
     rows = {r["workflow"]: r for r in api.client.get("/api/schedules", headers=headers).json()}
     assert rows["text-autonomy-daily"]["state"] == "active" and rows["text-autonomy-daily"]["next_run"]["utc"]
     assert api.client.post("/api/schedules/text-autonomy-daily/pause").status_code == 401

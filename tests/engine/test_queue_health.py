@@ -39,7 +39,7 @@ def test_healthz_status_and_metrics_show_queued_work(make_runtime: Any, tmp_path
     reader = RunReader(rt)
     wait_until(lambda: [q for q in reader.queue_health() if q.queue == "bpflow-runs" and q.queued == 1 and q.running == 1])
 
-    client = TestClient(create_app(rt))
+    client = TestClient(create_app(rt), base_url="http://127.0.0.1")  # a loopback Host (DNS-rebinding check)
     body = client.get("/healthz").json()
     runs = body["queues"]["bpflow-runs"]
     assert runs["queued"] == 1 and runs["running"] == 1 and runs["oldest_queued_age_seconds"] >= 0

@@ -159,7 +159,8 @@ def test_gate_statuses(make_runtime: Any, metrics_log: pytest.LogCaptureFixture)
 
 def test_simready_failure_is_tolerated(make_runtime: Any, metrics_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(JOBS, "simready-job", "tests.runners.jobs_fixture")
-    rt = make_runtime(BPFLOW_WORKFLOW_MODULES=MODULES, FIXTURE_MODE="exit", FIXTURE_EXIT_CODE="3")
+    # Jobs get an allowlist of the service env: the fixture's switches are passed on by name.
+    rt = make_runtime(BPFLOW_WORKFLOW_MODULES=MODULES, FIXTURE_MODE="exit", FIXTURE_EXIT_CODE="3", BPFLOW_JOB_ENV_PASSTHROUGH="FIXTURE_MODE,FIXTURE_EXIT_CODE")
     b = rt.bucket
     p = prepare(rt, "srfail", baseline_isaac=True)
     status, result = finish(trigger(rt, "srfail"))

@@ -22,6 +22,7 @@ from bpflow.api import dag_svg
 from bpflow.api.episodes import episode_list, episodes_router
 from bpflow.api.learning import learning_router, learning_view
 from bpflow.api.submit_image import image_submit_router
+from bpflow.api.http_guards import MAX_FORM_BYTES
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.rest import change_schedule, check_run_id, read_marker, schedule_table, triggers_table
 from bpflow.api.security import SESSION_COOKIE, Guard
@@ -51,8 +52,6 @@ _env.filters["urlpath"] = lambda v: quote(str(v), safe="/:@")
 _env.filters["label"] = lambda v: str(v).replace("_", " ")
 _env.filters["rel"] = lambda key, scene_id: fmt.scene_relative(scene_id, key)
 
-
-MAX_FORM_BYTES = 64 * 1024
 
 
 async def read_form(request: Request) -> dict[str, str]:

@@ -46,7 +46,7 @@ JOB_ENV: dict[str, tuple[str, ...]] = {
     "text-scene-adapter-job": (*PROVIDER_KEY_ENV, "TEXT_ASSET_EMBEDDING_BACKEND"),
     "text-request-emitter-job": (*LLM_KEY_ENV, *EMITTER_ENV),  # the optional LLM rewording of the day's prompts
     "asset-embedding-job": EMBEDDING_ENV,
-    "asset-replication-job": (*REPLICATION_ENV, *REPLICATION_TARGET_ENV),
+    "asset-replication-job": (*REPLICATION_ENV, *REPLICATION_TARGET_ENV, "B2_KEY_ID", "B2_APPLICATION_KEY"),
     "scene-generation-job": ("SCENE_GENERATION_TEXT_BACKEND", "SCENE_GENERATION_QUALITY_TIER"),
     "dataset-delivery-integrity-audit-job": AUDIT_ENV,
     # the image path (issue 16): the vision planner uses the text planner's keys; the legacy

@@ -6,7 +6,8 @@ The service's environment holds the API token, LLM keys and cloud credentials. A
   zone, temp dirs, proxies, CA bundles, the Python/venv variables and the numeric-library knobs;
 * bpflow's configuration: every non-secret setting of ``bpflow.config`` and every other
   ``BPFLOW_*`` variable that does not look like a credential;
-* the credential variables of the configured bucket's backend (``Bucket.CREDENTIAL_ENV``);
+* the credential variables of the backend of every bucket URL in sight (the job's bucket, a
+  replication target): ``bpflow.storage.credential_env``;
 * what its job declares (``bpflow.jobs.env_needs``) and what the operator adds with
   ``BPFLOW_JOB_ENV_PASSTHROUGH``;
 * then the job's own env contract on top.
@@ -33,7 +34,8 @@ BASE_NAMES = frozenset({
     "PYTHONPATH", "PYTHONHOME", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "PYTHONWARNINGS", "PYTHONIOENCODING",
     "VIRTUAL_ENV", "LD_LIBRARY_PATH", "CI",
     "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-    "XDG_CACHE_HOME", "HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TORCH_HOME", "MUJOCO_GL",
+    "XDG_CACHE_HOME", "HF_HOME", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "SENTENCE_TRANSFORMERS_HOME",
+    "TORCH_HOME", "MUJOCO_GL", "PYOPENGL_PLATFORM",
 })
 BASE_PREFIXES = ("LC_",)
 
@@ -74,8 +76,10 @@ def job_process_env(job: str, contract: Mapping[str, str], service_env: Mapping[
     """The whole environment of a job process: allowlisted service variables, then ``contract``."""
     source = os.environ if service_env is None else service_env
     passthrough = [n.strip() for n in source.get(PASSTHROUGH_ENV, "").split(",") if n.strip()]
-    bucket_url = contract.get("BPFLOW_BUCKET_URL") or source.get("BPFLOW_BUCKET_URL")
-    extra = frozenset([*declared_env(job), *passthrough, *_bucket_credentials(bucket_url)])
+    # Every bucket the job may open (its own, a replication target, ...) brings its backend's credentials.
+    urls = {v for v in (*contract.values(), *source.values()) if v.startswith(("s3://", "gs://"))}
+    urls.add(contract.get("BPFLOW_BUCKET_URL") or source.get("BPFLOW_BUCKET_URL") or "")
+    extra = frozenset([*declared_env(job), *passthrough, *(n for url in urls for n in _bucket_credentials(url))])
     env = {k: v for k, v in source.items() if allowed(k, extra)}
     env.update(contract)
     for name in NEVER:
