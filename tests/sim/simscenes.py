@@ -61,11 +61,13 @@ def write_scene(
     table: bool = True,
     table_size: tuple[float, float] = (1.2, 0.8),
     scene_id: str = "simtest",
+    back_wall_y: float | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Write ``folder/usd/scene.usda`` and return it with the matching manifest body.
 
     ``cubes``: ``[{"id", "xy": (x, y), "size": 0.05, "mass": 0.1}]`` placed on the table top
-    (or the floor without a table)."""
+    (or the floor without a table). ``back_wall_y``: a 10 cm thick, 2.5 m high room wall whose
+    inner face is at that y (spanning the room's width)."""
     cubes = cubes if cubes is not None else [{"id": "cube_a", "xy": (0.0, 0.0)}]
     path = folder / "usd" / "scene.usda"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +81,8 @@ def write_scene(
     phys.CreateGravityMagnitudeAttr(9.81)
     UsdGeom.Xform.Define(stage, "/World/Room")
     _box(stage, "/World/Room/Floor", (0.0, 0.0, -0.05), (6.0, 6.0, 0.1), up=up)
+    if back_wall_y is not None:
+        _box(stage, "/World/Room/BackWall", (0.0, back_wall_y + 0.05, 1.25), (6.0, 0.1, 2.5), up=up)
     UsdGeom.Scope.Define(stage, "/World/Objects")
     objects: list[dict[str, Any]] = []
     top = TABLE_TOP if table else 0.0

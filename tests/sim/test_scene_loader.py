@@ -101,3 +101,26 @@ def test_bad_inputs_get_named_errors(tmp_path: Path) -> None:
     with pytest.raises(SceneReadError) as err:
         load_scene(empty)
     assert err.value.code == "sim_scene_empty"
+
+
+def test_the_arm_is_not_mounted_against_a_wall_when_another_edge_reaches(tmp_path: Path) -> None:
+    """A mug at the back of a counter pushed against the wall: the nearest edge (the counter's
+    end, 15 cm from the wall) would pin the arm's elbow against the wall so the hand never gets
+    down to the mug; the arm stands at the front edge instead and the pick succeeds."""
+    from bpflow.domain.episodes.recorder import Recorder, RecordConfig
+    from bpflow.domain.sim.placement import ARM_WALL_CLEARANCE, wall_distance
+    from bpflow.domain.sim.tasks import derive_tasks
+
+    usd, manifest = write_scene(tmp_path, cubes=[{"id": "a", "xy": (-0.45, 0.2)}], table_size=(1.2, 0.6), back_wall_y=0.35)
+    sim = load_scene(usd, manifest, robot=True)
+    base = sim.mount["base"]
+    assert base[1] < -0.3  # the front edge, facing the wall
+    assert wall_distance(sim.scene, base[:2]) >= ARM_WALL_CLEARANCE
+    tasks, skipped = derive_tasks(sim, max_tasks=1)
+    assert tasks, skipped
+    rec = Recorder(sim, RecordConfig(fps=25, cameras=(), width=32, height=32, render=False))
+    try:
+        result = rec.run(tasks[0], 0)
+    finally:
+        rec.close()
+    assert result.judgement.success, result.judgement

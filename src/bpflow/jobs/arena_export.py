@@ -85,7 +85,8 @@ def _main() -> int:
     scene = require_env("SCENE_ID")
     arena = (env_str("ARENA_PREFIX", f"scenes/{scene}/arena") or "").rstrip("/")
     usd_prefix = (env_str("USD_PREFIX", f"scenes/{scene}/usd") or "").rstrip("/")
-    for name, prefix in (("ARENA_PREFIX", arena), ("USD_PREFIX", usd_prefix)):
+    assets = (env_str("ASSETS_PREFIX", f"scenes/{scene}/assets") or "").rstrip("/")
+    for name, prefix in (("ARENA_PREFIX", arena), ("USD_PREFIX", usd_prefix), ("ASSETS_PREFIX", assets)):
         if not prefix.startswith(f"scenes/{scene}/"):
             raise ValidationFailed(f"{name}={prefix!r} is outside the scene's prefix scenes/{scene}/", field=name)
     source = env_str("TRIGGER_SOURCE", "usd")
@@ -96,6 +97,7 @@ def _main() -> int:
     manifest = read_manifest(bucket, scene)
     with Workspace(bucket) as ws:
         ws.fetch_prefix(usd_prefix)
+        ws.fetch_prefix(assets)  # the scene USD references its objects' simready layers under assets/
         usd = ws.root / usd_prefix / "scene.usda"
         if not usd.is_file():
             raise ValidationFailed(f"{usd_prefix}/scene.usda is missing", code="usd_missing", field="USD_PREFIX")

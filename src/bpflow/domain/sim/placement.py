@@ -4,7 +4,9 @@ The work surface is the static object (or articulated base) under the target obj
 none under them (objects on the floor) the floor is the surface. Each of the surface's four
 edges is a candidate: the base goes 0.15 m outside the edge, level with the surface, at the
 point of the edge nearest the targets' centroid. The chosen edge keeps every target within
-reach and the pedestal's footprint clear of other objects and inside the room; among those, the
+reach and the pedestal's footprint clear of other objects and walls and inside the room; among those, an
+edge whose base stands ``ARM_WALL_CLEARANCE`` clear of every wall beats one next to a wall (the
+arm's elbow swings out sideways and would press into the wall, stalling the reach), then the
 one with the nearest farthest target wins. Deterministic: ties keep the first edge.
 """
 
@@ -22,6 +24,9 @@ STANDOFF_M = 0.13
 GRIPPER_SPAN = 0.076
 """Widest object (across its narrowest horizontal direction) the Panda's 8 cm gripper takes."""
 PEDESTAL_HALF = 0.11
+ARM_WALL_CLEARANCE = 0.3
+"""Horizontal room the Panda's elbow needs on every side of its base while it reaches down to a
+surface beside it; a base nearer a wall than this gets the arm pinned against the wall."""
 
 
 def narrowest(points: np.ndarray) -> tuple[float, float]:
@@ -62,6 +67,25 @@ def _room_box(scene: SceneSpec) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     allp = np.vstack(pts)
     return allp.min(axis=0), allp.max(axis=0)
+
+
+def _walls(scene: SceneSpec) -> list[tuple[np.ndarray, np.ndarray]]:
+    """World AABBs of the room's upright boxes (walls, not the floor/ceiling slabs)."""
+    out = []
+    for c in scene.room:
+        if c.kind == "box" and c.half is not None:
+            ext = np.abs(c.rot) @ c.half
+            if ext[2] >= min(ext[0], ext[1]):
+                out.append((c.pos - ext, c.pos + ext))
+    return out
+
+
+def wall_distance(scene: SceneSpec, xy: np.ndarray) -> float:
+    """Horizontal distance from ``xy`` to the nearest wall's face (inf with no walls)."""
+    best = np.inf
+    for lo, hi in _walls(scene):
+        best = min(best, float(np.linalg.norm(np.clip(xy, lo[:2], hi[:2]) - xy)))
+    return best
 
 
 def floor_top(scene: SceneSpec) -> float:
@@ -129,7 +153,7 @@ def _mount(scene: SceneSpec, targets: list[ObjectSpec]) -> dict[str, Any]:
     centroid = centres.mean(axis=0)
     room = _room_box(scene)
     others = [aabb(o) for o in scene.objects if o is not surface and not o.dynamic]
-    best: tuple[float, dict[str, Any]] | None = None
+    best: tuple[tuple[bool, float], dict[str, Any]] | None = None
     for axis, side in ((0, -1), (0, 1), (1, -1), (1, 1)):
         if opens is not None and side * opens[axis] < 0.7:
             continue  # a drawer is worked from the side it slides out of
@@ -171,8 +195,12 @@ def _mount(scene: SceneSpec, targets: list[ObjectSpec]) -> dict[str, Any]:
             "reach": far,
             "target_ids": [t.id for t in targets],
         }
-        if best is None or far < best[0]:
-            best = (far, plan)
+        to_wall = wall_distance(scene, base)
+        if to_wall < PEDESTAL_HALF:
+            continue  # the pedestal would stand in a wall
+        rank = (to_wall < ARM_WALL_CLEARANCE, far)
+        if best is None or rank < best[0]:
+            best = (rank, plan)
     if best is None:
         raise SceneReadError(
             f"no place beside the work surface puts {[t.id for t in targets]} within the arm's reach ({REACH_M} m)",
