@@ -76,8 +76,18 @@ def validate_bundle_command(path: str, json_output: bool) -> int:
     return EXIT_INVALID if problems else EXIT_VALID
 
 
+def _is_bundle_folder(path: str) -> bool:
+    """A folder is validated as a Genie Sim bundle only when it holds a bundle file; any other
+    folder stays what it was before bundles existed: something that is not a readable request."""
+    from bpflow.domain.geniesim.contracts import BUNDLE_JSON, COMPLETION_MARKER
+
+    folder = Path(path)
+    names = [f"{n}.json" for n in (*BUNDLE_JSON, "export_manifest")] + [COMPLETION_MARKER]
+    return folder.is_dir() and any((folder / n).is_file() for n in names)
+
+
 def validate_command(path: str, json_output: bool) -> int:
-    if path != "-" and Path(path).is_dir():
+    if path != "-" and _is_bundle_folder(path):
         return validate_bundle_command(path, json_output)
     try:
         raw = _read(path)
