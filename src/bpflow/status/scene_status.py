@@ -529,7 +529,9 @@ def _waiting(rt: "Runtime", dag: Dag, done: dict[str, StageStatus], now: float, 
             continue
         ups = [done[u] for u in stage.upstream]
         if not ups:
-            waiting[stage.name] = True  # the first stage: the request is there, its run comes
+            # A first stage waits while nothing else happened yet (the request is there, its run
+            # comes); once later stages have their own markers, nothing will start it any more.
+            waiting[stage.name] = all(done[o.name].state in (PENDING, NOT_IMPLEMENTED) for o in dag.stages)
             continue
         if any(u.state not in (SUCCEEDED, RUNNING, PENDING) for u in ups) or any(u.state == PENDING and not waiting[u.name] for u in ups):
             waiting[stage.name] = False  # an upstream failed, was skipped, cannot run or will not start
