@@ -110,7 +110,7 @@ class SceneRerun:
                     f"To run it again: bpflow rerun {r.workflow} --scene {r.scene_id} --force"
                 )
             else:
-                out.append(f"{r.scene_id}: started {r.run_id}" + (" (forced: new run id)" if force else ""))
+                out.append(f"{r.scene_id}: started {r.run_id}")
         for n in self.not_rerun:
             out.append(f"{n['scene_id']}: not rerun: {n['reason']}")
         return out

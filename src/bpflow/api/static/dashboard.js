@@ -33,8 +33,8 @@
   }
 
   // Log search: keep the lines that match (highlighted), open the logs that have any.
-  var search = document.getElementById("log-search");
-  function applySearch() {
+  function applySearch(typed) {
+    var search = document.getElementById("log-search");
     if (!search) return;
     var term = search.value.trim().toLowerCase(), hits = 0, logs = 0;
     document.querySelectorAll("pre.log").forEach(function (pre) {
@@ -58,13 +58,25 @@
       });
       if (!found) pre.textContent = "(no line matches)";
       var details = pre.closest("details");
-      if (details && found) details.open = true;
+      if (typed && details && found) details.open = true;
       hits += found; if (found) logs++;
     });
     var count = document.getElementById("log-search-count");
     if (count) count.textContent = term ? hits + " matching line" + (hits === 1 ? "" : "s") + " in " + logs + " log" + (logs === 1 ? "" : "s") : "";
   }
-  if (search) search.addEventListener("input", applySearch);
+  document.addEventListener("input", function (ev) { if (ev.target.id === "log-search") applySearch(true); });
+  // The search box lives in the live region: its text, focus and caret survive a refresh.
+  function keepSearch(el) {
+    var box = el.querySelector("#log-search");
+    if (!box) return function () {};
+    var value = box.value, focused = document.activeElement === box, start = box.selectionStart, end = box.selectionEnd;
+    return function () {
+      var again = el.querySelector("#log-search");
+      if (!again) return;
+      again.value = value;
+      if (focused) { again.focus(); try { again.setSelectionRange(start, end); } catch (e) { /* not a text field */ } }
+    };
+  }
   document.addEventListener("click", function (ev) {
     var b = ev.target.closest("[data-logs]");
     if (!b) return;
@@ -81,7 +93,7 @@
       fetch(el.getAttribute("data-live"), {cache: "no-store", headers: {"Accept": "text/html"}})
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
         .then(function (html) {
-          if (html !== last) { last = html; el.innerHTML = html; restoreOpen(el); localTimes(el); applySearch(); }
+          if (html !== last) { var restore = keepSearch(el); last = html; el.innerHTML = html; restore(); restoreOpen(el); localTimes(el); applySearch(); }
           if (dot) { dot.classList.remove("stale"); dot.textContent = "live"; }
         })
         .catch(function () { if (dot) { dot.classList.add("stale"); dot.textContent = "reconnecting"; } })
