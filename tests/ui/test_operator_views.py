@@ -6,25 +6,15 @@ writes a screenshot under test-artifacts/."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import wait_until
-from tests.ui.conftest import ARTIFACTS, LiveServer, start_server, stop_server
+from tests.ui.conftest import ARTIFACTS, LiveServer
 
 PAGED = 250
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    srv = start_server(tmp_path_factory.mktemp("ops-ui"))
-    try:
-        yield srv
-    finally:
-        stop_server(srv)
 
 
 def _shot(page: Any, name: str) -> None:
@@ -33,20 +23,20 @@ def _shot(page: Any, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def failed_run(server: LiveServer) -> dict[str, Any]:
+def failed_run(live_server: LiveServer) -> dict[str, Any]:
     """A scene whose stage A job fails, through the API like any client."""
-    resp = httpx.post(server.url + "/api/scenes", json={"schema_version": "v1", "scene_id": "ops-broken", "prompt": "FAIL: exit non-zero"}, timeout=30)
+    resp = httpx.post(live_server.url + "/api/scenes", json={"schema_version": "v1", "scene_id": "ops-broken", "prompt": "FAIL: exit non-zero"}, timeout=30)
     assert resp.status_code == 201, resp.text
 
     def failed() -> dict[str, Any] | None:
-        rows = server.get("/api/runs", params={"workflow": "test-stage-a", "scene": "ops-broken", "status": "failed"}).json()
+        rows = live_server.get("/api/runs", params={"workflow": "test-stage-a", "scene": "ops-broken", "status": "failed"}).json()
         return rows[0] if rows else None
 
     return wait_until(failed, timeout=90)
 
 
-def test_two_seed_request_from_the_form_links_parent_and_seeds(page: Any, server: LiveServer) -> None:
-    page.goto(server.url + "/submit")
+def test_two_seed_request_from_the_form_links_parent_and_seeds(page: Any, live_server: LiveServer) -> None:
+    page.goto(live_server.url + "/submit")
     page.fill("#prompt", "a bakery with two ovens")
     page.fill("#scene_id", "ui-seeds")
     page.fill("#seed_count", "2")
@@ -67,7 +57,7 @@ def test_two_seed_request_from_the_form_links_parent_and_seeds(page: Any, server
     parent.click()
     page.wait_for_url("**/scenes/ui-seeds")
     # The scenes list shows the link both ways too.
-    page.goto(server.url + "/?q=ui-seeds")
+    page.goto(live_server.url + "/?q=ui-seeds")
     assert page.locator("tr[data-scene=ui-seeds] a.seed-link").count() == 2
     assert page.locator("tr[data-scene=ui-seeds-s001] a.parent-link").get_attribute("href") == "/scenes/ui-seeds"
     # Times read in the browser's zone, UTC on hover.
@@ -75,14 +65,14 @@ def test_two_seed_request_from_the_form_links_parent_and_seeds(page: Any, server
     assert first.get_attribute("data-local") == "1" and first.get_attribute("title").endswith("UTC")
 
 
-def test_page_through_250_scenes_with_search_and_state_filter(page: Any, server: LiveServer) -> None:
+def test_page_through_250_scenes_with_search_and_state_filter(page: Any, live_server: LiveServer) -> None:
     # Scenes as a bucket listing sees them, written straight into the folder (no runs needed):
     # each has stage B's marker, which starts nothing.
     for i in range(PAGED):
-        folder = server.bucket_root / "scenes" / f"paged-{i:03d}" / "test" / "b"
+        folder = live_server.bucket_root / "scenes" / f"paged-{i:03d}" / "test" / "b"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / ".b_complete").write_text(json.dumps({"status": "completed", "i": i}))
-    page.goto(server.url + "/")
+    page.goto(live_server.url + "/")
     page.fill("#scene-search", "paged-")
     page.click("#scenes-filter button")
     seen: list[str] = []
@@ -107,21 +97,21 @@ def test_page_through_250_scenes_with_search_and_state_filter(page: Any, server:
     cursor = None
     while True:
         params = {"q": "paged-", "limit": "100", **({"after": cursor} if cursor else {})}
-        body = server.get("/api/scenes", params=params).json()
+        body = live_server.get("/api/scenes", params=params).json()
         ids += [s["scene_id"] for s in body["scenes"]]
         cursor = body["next"]
         if not cursor:
             break
     assert sorted(ids) == sorted(seen)
     # A state filter that matches none of them, and one that matches all.
-    page.goto(server.url + "/?q=paged-&state=failed")
+    page.goto(live_server.url + "/?q=paged-&state=failed")
     page.locator(".empty", has_text="No scenes match").wait_for()
-    page.goto(server.url + "/?q=paged-00&state=succeeded")
+    page.goto(live_server.url + "/?q=paged-00&state=succeeded")
     assert page.locator("#scenes-table tbody tr[data-state=succeeded]").count() == 10
 
 
-def test_filter_runs_by_state(page: Any, server: LiveServer, failed_run: dict[str, Any]) -> None:
-    page.goto(server.url + "/runs")
+def test_filter_runs_by_state(page: Any, live_server: LiveServer, failed_run: dict[str, Any]) -> None:
+    page.goto(live_server.url + "/runs")
     page.select_option("#run-state-filter", "failed")
     page.click("#runs-filter button")
     page.wait_for_url("**/runs?*status=failed*")
@@ -137,8 +127,8 @@ def test_filter_runs_by_state(page: Any, server: LiveServer, failed_run: dict[st
     assert states.count() >= 1 and {states.nth(i).get_attribute("data-state") for i in range(states.count())} == {"succeeded"}
 
 
-def test_retry_a_failed_run_from_its_page(page: Any, server: LiveServer, failed_run: dict[str, Any]) -> None:
-    page.goto(server.url + f"/runs/{failed_run['short_id'][:6]}")  # a short id prefix is a URL too
+def test_retry_a_failed_run_from_its_page(page: Any, live_server: LiveServer, failed_run: dict[str, Any]) -> None:
+    page.goto(live_server.url + f"/runs/{failed_run['short_id'][:6]}")  # a short id prefix is a URL too
     page.locator("#run-state[data-state=failed]").wait_for()
     # Job logs come first, the failing one open; the storage steps are folded away.
     failing = page.locator("details.job-log[data-failed=true]")
@@ -156,8 +146,8 @@ def test_retry_a_failed_run_from_its_page(page: Any, server: LiveServer, failed_
     page.locator("#run-state[data-state=failed]").wait_for(timeout=90_000)  # the same input fails the same way
     assert page.locator("details.job-log[data-failed=true][open]").count() == 1
     _shot(page, "ops-run-retried.png")
-    runs = server.get("/api/runs", params={"workflow": "test-stage-a", "scene": "ops-broken"}).json()
+    runs = live_server.get("/api/runs", params={"workflow": "test-stage-a", "scene": "ops-broken"}).json()
     assert len(runs) == 2 and any(r["run_id"].startswith(failed_run["run_id"] + ":rerun:") for r in runs)
     # The page's favicon is served.
-    icon = server.get("/favicon.ico")
+    icon = live_server.get("/favicon.ico")
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")

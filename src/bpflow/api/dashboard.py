@@ -137,6 +137,7 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
             st.name
             for st in status.stages
             if st.implemented and st.workflow in rt.triggers and rt.triggers.get(st.workflow).kind == "object" and (st.job is None)
+            and not (status.parent and st is status.stages[0])  # a seed's first stage is its parent's run
         }
         return page(
             request, "scene.html", partial_template="_scene.html",

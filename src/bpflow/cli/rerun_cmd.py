@@ -43,7 +43,7 @@ def cancel_command(run_ref: str, *, json_output: bool) -> int:
     with open_session() as session:
         if session.reader is None:
             raise BpflowError("no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised")
-        info = RunReader(session.rt).cancel(session.reader.resolve(run_ref))
+        info = session.reader.cancel(session.reader.resolve(run_ref))
     if json_output:
         print_json(info.to_dict())
     else:
