@@ -32,7 +32,7 @@ def _submit_wait(prompt: str, scene: str, timeout: int = 120) -> tuple[Any, floa
     return proc, time.monotonic() - start
 
 
-def test_submit_two_seeds_wait_ends_with_success_and_the_scenes_link_both_ways(chain: Any) -> None:
+def test_submit_two_seeds_wait_succeeds_links_both_ways_and_reruns_in_the_seeds(chain: Any) -> None:
     proc, took = _submit_wait("a workshop with two benches", "seeds-ok")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "seeds-ok"
@@ -56,6 +56,20 @@ def test_submit_two_seeds_wait_ends_with_success_and_the_scenes_link_both_ways(c
     wide = bpflow("runs", "--workflow", "test-stage-b", env={**chain.env, "COLUMNS": ""})
     assert "test-stage-b:scenes/seeds-ok-s001/test/a/.a_complete@" in wide.stdout
 
+    # `rerun` with the parent's id reruns the stage in each seed, and says so.
+    attached = bpflow("rerun", "test-stage-a", "--scene", "seeds-ok")
+    assert attached.returncode == 0, attached.stderr
+    out = attached.stdout
+    assert "seeds-ok is a multi-seed request: test-stage-a runs in its seeds" in out
+    assert "seeds-ok-s001: test-stage-a already has a run for this input version" in out
+    assert "bpflow rerun test-stage-a --scene seeds-ok-s002 --force" in out
+    forced = json.loads(bpflow("rerun", "test-stage-a", "--scene", "seeds-ok", "--force", "--json").stdout)
+    assert [r["scene_id"] for r in forced["seeds"]] == ["seeds-ok-s001", "seeds-ok-s002"]
+    assert all(not r["attached"] and ":rerun:" in r["run_id"] for r in forced["seeds"])
+    reader = RunReader(chain)
+    for r in forced["seeds"]:
+        wait_until(lambda r=r: (info := reader.find(r["run_id"])) is not None and info.state == "succeeded", timeout=60)
+
 
 def test_submit_two_seeds_wait_ends_with_failure_within_its_timeout(chain: Any) -> None:
     proc, took = _submit_wait("FAIL both seeds", "seeds-bad", timeout=90)
@@ -63,25 +77,6 @@ def test_submit_two_seeds_wait_ends_with_failure_within_its_timeout(chain: Any) 
     assert took < 90
     assert "seed seeds-bad-s001 failed" in proc.stderr and "Traceback" not in proc.stderr
     assert json.loads(bpflow("status", "seeds-bad", "--json").stdout)["state"] == "failed"
-
-
-def test_rerun_with_a_parent_id_reruns_the_stage_in_each_seed(chain: Any) -> None:
-    assert _submit_wait("a quiet library", "seeds-rr")[0].returncode == 0
-    attached = bpflow("rerun", "test-stage-a", "--scene", "seeds-rr")
-    assert attached.returncode == 0, attached.stderr
-    out = attached.stdout
-    assert "seeds-rr is a multi-seed request: test-stage-a runs in its seeds" in out
-    assert "seeds-rr-s001: test-stage-a already has a run for this input version" in out
-    assert "bpflow rerun test-stage-a --scene seeds-rr-s002 --force" in out
-    forced = json.loads(bpflow("rerun", "test-stage-a", "--scene", "seeds-rr", "--force", "--json").stdout)
-    assert [r["scene_id"] for r in forced["seeds"]] == ["seeds-rr-s001", "seeds-rr-s002"]
-    assert all(not r["attached"] and ":rerun:" in r["run_id"] for r in forced["seeds"])
-    reader = RunReader(chain)
-    for r in forced["seeds"]:
-        wait_until(lambda r=r: (info := reader.find(r["run_id"])) is not None and info.state == "succeeded", timeout=60)
-    # The request's own first stage still reruns in the parent.
-    own = json.loads(bpflow("rerun", "intake", "--scene", "seeds-rr", "--json").stdout)
-    assert own["scene_id"] == "seeds-rr" and own["attached"] is True
 
 
 def _colliding_ids(prefix: str, count: int = 2) -> list[str]:

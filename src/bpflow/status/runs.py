@@ -267,11 +267,15 @@ class RunReader:
         limit: int | None = 200,
         load_input: bool = True,
         created_until_ms: int | None = None,
+        created_from_ms: int | None = None,
     ) -> list[RunInfo]:
-        """Newest first; ``created_until_ms`` keeps runs created at or before that instant."""
+        """Newest first; ``created_from_ms`` / ``created_until_ms`` keep runs created in that
+        closed interval (epoch milliseconds)."""
         kwargs: dict[str, Any] = {"sort_desc": True, "limit": limit, "load_input": load_input, "load_output": True}
         if created_until_ms is not None:
             kwargs["end_time"] = datetime.fromtimestamp(created_until_ms / 1000.0, tz=timezone.utc).isoformat()
+        if created_from_ms is not None:
+            kwargs["start_time"] = datetime.fromtimestamp(created_from_ms / 1000.0, tz=timezone.utc).isoformat()
         if workflows:
             kwargs["name"] = workflows
         if prefixes:
@@ -420,25 +424,32 @@ def runs_page(
     filtered = state is not None or scene is not None
     batch = min(max(limit * 5, 500), 20_000) if filtered else limit + 1
     cursor = None if before is None else decode_run_cursor(before)
+    query: dict[str, Any] = {"workflows": [workflow] if workflow else None, "prefixes": prefixes, "statuses": statuses}
+
+    def fetch(until_ms: int | None) -> tuple[list[RunInfo], int | None]:
+        """Runs created at or before ``until_ms``, newest first, always with *every* run of the
+        oldest instant fetched (the engine orders by time only, and SQLite keeps whole seconds):
+        so the next batch can start strictly before that instant. None when nothing is older."""
+        rows = reader.list(**query, limit=batch, created_until_ms=until_ms)
+        if len(rows) < batch:
+            return rows, None
+        boundary = min(_created_ms(r) for r in rows)
+        ties = reader.list(**query, limit=None, created_from_ms=boundary, created_until_ms=boundary)
+        merged = {r.run_id: r for r in (*rows, *ties)}
+        return list(merged.values()), boundary - 1
+
     out: list[RunInfo] = []
+    until = None if cursor is None else cursor[0]
     while True:
-        rows = reader.list(
-            workflows=[workflow] if workflow else None, prefixes=prefixes, statuses=statuses, limit=batch,
-            created_until_ms=None if cursor is None else cursor[0],
-        )
-        exhausted = len(rows) < batch
+        rows, until = fetch(until)
         rows.sort(key=lambda r: (_created_ms(r), r.run_id), reverse=True)
-        if cursor is not None:
-            rows = [r for r in rows if (_created_ms(r), r.run_id) < cursor]
         for r in rows:
+            if cursor is not None and (_created_ms(r), r.run_id) >= cursor:
+                continue
             if (state is None or r.state == state) and (scene is None or r.scene_id == scene):
                 out.append(r)
                 if len(out) > limit:
                     page = out[:limit]
                     return RunsPage(page, encode_run_cursor(page[-1]))
-        if not rows or exhausted:
+        if until is None or until < 0:
             return RunsPage(out, None)
-        last = (_created_ms(rows[-1]), rows[-1].run_id)
-        if cursor is not None and last >= cursor:
-            return RunsPage(out, None)  # a batch of one instant's runs larger than the batch: stop rather than loop
-        cursor = last
