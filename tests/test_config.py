@@ -16,7 +16,7 @@ from hypothesis import assume, given, settings as hsettings, strategies as st
 from pydantic import SecretStr
 
 from bpflow.cli.config_cmd import config_command
-from bpflow.config import (
+from bpflow.core.config import (
     GROUPS,
     MASK,
     Settings,
@@ -29,7 +29,7 @@ from bpflow.config import (
     reset_settings_cache,
     url_credentials,
 )
-from bpflow.errors import ConfigError
+from bpflow.core.errors import ConfigError
 
 SENTINEL = "sk-SENTINEL-123"
 

@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bpflow.storage.local import LocalBucket
+from bpflow.core.storage.local import LocalBucket
 from tests.conftest import runtime_env, wait_until
 from tests.engine.test_processes import BPFLOW, _free_port, _log_says, _process
 

@@ -1,6 +1,6 @@
 """A job module for runner tests: one real process doing what FIXTURE_MODE says.
 
-It follows the same contract as the shipped jobs (env via ``bpflow.jobs._env``, ``main() -> int``),
+It follows the same contract as the shipped jobs (env via ``bpflow.core.jobkit``, ``main() -> int``),
 so the runners are exercised exactly as with a real job.
 """
 
@@ -12,8 +12,8 @@ import subprocess
 import sys
 import time
 
-from bpflow.errors import ConfigError
-from bpflow.jobs._env import env_int, env_str, job_stderr, job_stdout, log_json, run_main
+from bpflow.core.errors import ConfigError
+from bpflow.core.jobkit import env_int, env_str, job_stderr, job_stdout, log_json, run_main
 
 CONTRACT_VARS = (
     "BUCKET",

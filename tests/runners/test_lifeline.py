@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from bpflow.runners import lifeline
-from bpflow.runners.base import JobSpec
-from bpflow.runners.subprocess import SubprocessRunner
+from bpflow.core.runners import lifeline
+from bpflow.core.runners.base import JobSpec
+from bpflow.core.runners.subprocess import SubprocessRunner
 
 
 def _alive(pid: int) -> bool:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bpflow.errors import ConfigError, JobStartError, StorageError
+from bpflow.core.errors import ConfigError, JobStartError, StorageError
 from bpflow.jobs import JOBS, register_job
-from bpflow.jobs._env import env_bool, env_int, env_str, job_context, run_main
-from bpflow.runners import InProcessRunner, JobSpec, Runner, SubprocessRunner, get_runner
-from bpflow.storage.local import LocalBucket
+from bpflow.core.jobkit import env_bool, env_int, env_str, job_context, run_main
+from bpflow.core.runners import InProcessRunner, JobSpec, Runner, SubprocessRunner, get_runner
+from bpflow.core.storage.local import LocalBucket
 
 from . import jobs_fixture
 

@@ -16,7 +16,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from bpflow import __version__, observe
+from bpflow import __version__
+from bpflow.core import observe
 from bpflow.api.dashboard import TEMPLATES, build_dashboard
 from bpflow.api.docs import install_docs
 from bpflow.api.http_guards import BodyLimit, HostCheck, RequireToken, SecurityHeaders, allowed_hosts
@@ -24,11 +25,11 @@ from bpflow.api.ingest import deliver
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.rest import build_router
 from bpflow.api.security import Guard, SceneIdGuard, ScrubSecrets, http_status
-from bpflow.config import redact_text
-from bpflow.engine.runtime import Runtime, api_token
-from bpflow.errors import BpflowError, InvalidSceneId
-from bpflow.status.runs import RunReader
-from bpflow.status.scrub import Scrubber
+from bpflow.core.config import redact_text
+from bpflow.core.engine.runtime import Runtime, api_token
+from bpflow.core.errors import BpflowError, InvalidSceneId
+from bpflow.ops.runs import RunReader
+from bpflow.core.scrub import Scrubber
 
 #: Paths answered in JSON even when an error happens; everything else is a dashboard page.
 _MACHINE_PREFIXES = ("/api/", "/events", "/metrics", "/healthz", "/openapi.json", "/docs")

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 from dbos import DBOS, SetWorkflowID, SetWorkflowTimeout
 
 from bpflow.blocks import markers
-from bpflow.engine.durable import now_epoch, sleep, step
-from bpflow.engine.queues import check_wait
-from bpflow.engine.registry import find_workflow
-from bpflow.errors import StageFailed, WorkflowNotFound
-from bpflow.events.model import ObjectEvent
-from bpflow.ids import object_run_id
+from bpflow.core.engine.durable import now_epoch, sleep, step
+from bpflow.core.engine.queues import check_wait
+from bpflow.core.engine.registry import find_workflow
+from bpflow.core.errors import StageFailed, WorkflowNotFound
+from bpflow.core.events.model import ObjectEvent
+from bpflow.core.ids import object_run_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 TERMINAL_FAILURES = ("ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
 

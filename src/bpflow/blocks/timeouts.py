@@ -15,8 +15,8 @@ import math
 import os
 from typing import Any
 
-from bpflow.errors import ConfigError
-from bpflow.policy import load_policy, require_positive
+from bpflow.core.errors import ConfigError
+from bpflow.core.policy import load_policy, require_positive
 
 log = logging.getLogger("bpflow.timeouts")
 

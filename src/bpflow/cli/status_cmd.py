@@ -10,13 +10,13 @@ from rich.table import Table
 from rich.text import Text
 
 from bpflow.cli import console, err_console, print_json
-from bpflow.engine.queues import QueueHealth
-from bpflow.status import fmt
-from bpflow.status.dag import load_dag
-from bpflow.status.scene_status import SceneStatus, scene_status, scene_summaries
-from bpflow.status.scrub import Scrubber
-from bpflow.status.session import open_session
-from bpflow.triggers import validate_scene_id
+from bpflow.core.engine.queues import QueueHealth
+from bpflow.ops import fmt
+from bpflow.ops.dag import load_dag
+from bpflow.ops.scene_status import SceneStatus, scene_status, scene_summaries
+from bpflow.core.scrub import Scrubber
+from bpflow.ops.session import open_session
+from bpflow.core.triggers import validate_scene_id
 
 EXIT_OK, EXIT_FAILED = 0, 1
 

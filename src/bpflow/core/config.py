@@ -16,7 +16,7 @@ Rules that hold for every variable (recorded decisions, see the report):
   ``strict`` ("true only if the lower-cased value equals ``true``"; ``1``/``yes``/``on`` are
   *false*, as in the reference's workflow YAML and setup scripts), or the job-side truthy set
   (``1,true,yes,y,on`` true, ``0,false,no,n,off`` false, anything else is an error).
-* **Invalid values fail at load time** with :class:`bpflow.errors.ConfigError` naming the
+* **Invalid values fail at load time** with :class:`bpflow.core.errors.ConfigError` naming the
   variable and the reason (never a raw pydantic traceback, never a secret's value), instead of
   failing the first scene that happens to need the value.
 * **Secrets** are :class:`pydantic.SecretStr`; :meth:`Settings.redacted` shows them as ``"***"``
@@ -51,7 +51,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from bpflow.errors import ConfigError
+from bpflow.core.errors import ConfigError
 
 __all__ = [
     "FALSY",

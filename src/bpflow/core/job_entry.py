@@ -1,7 +1,7 @@
-"""The job side of the lifeline: ``python -m bpflow.job_entry <job module>``.
+"""The job side of the lifeline: ``python -m bpflow.core.job_entry <job module>``.
 
-Ties the job to the worker that started it (see ``bpflow.runners.lifeline``), then runs the job
-module exactly as ``python -m <job module>`` would. Kept outside ``bpflow.runners`` so starting a
+Ties the job to the worker that started it (see ``bpflow.core.runners.lifeline``), then runs the job
+module exactly as ``python -m <job module>`` would. Kept outside ``bpflow.core.runners`` so starting a
 job imports nothing but this.
 """
 
@@ -48,7 +48,7 @@ def _start_lifeline() -> None:
 
 def main() -> None:
     if len(sys.argv) < 2:
-        sys.exit("usage: python -m bpflow.job_entry <job module> [args...]")
+        sys.exit("usage: python -m bpflow.core.job_entry <job module> [args...]")
     module = sys.argv[1]
     _die_with_parent()
     _start_lifeline()

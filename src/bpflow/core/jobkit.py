@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
-from bpflow.errors import BpflowError, ConfigError
-from bpflow.storage import Bucket, open_bucket
+from bpflow.core.errors import BpflowError, ConfigError
+from bpflow.core.storage import Bucket, open_bucket
 
 if TYPE_CHECKING:
-    from bpflow.config import Settings
+    from bpflow.core.config import Settings
 
 TRUTHY = frozenset({"1", "true", "yes", "y", "on"})
 
@@ -121,7 +121,7 @@ def job_bucket() -> Bucket:
 
 def job_settings() -> "Settings":
     """The seed settings as this job sees its env (in-process jobs have no os.environ of their own)."""
-    from bpflow.config import Settings, load_settings
+    from bpflow.core.config import Settings, load_settings
 
     names = {str(f.validation_alias) for f in Settings.model_fields.values()}
     return load_settings({n: v for n in sorted(names) if (v := env_raw(n)) is not None})

@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 from markupsafe import escape
 
-from bpflow.config import MASK, Settings
-from bpflow.status.secret_env import env_secret_values
+from bpflow.core.config import MASK, Settings
+from bpflow.core.secret_env import env_secret_values
 
 #: Shorter values are not scrubbed: masking every two-letter match would wreck every page,
 #: and no real credential is that short.
@@ -63,8 +63,8 @@ class Scrubber:
     def for_process(cls) -> "Scrubber":
         """The scrubber of this process's runtime (or settings), built once per settings object:
         what marker writers and log formatters use."""
-        from bpflow.config import get_settings
-        from bpflow.engine.runtime import current_runtime
+        from bpflow.core.config import get_settings
+        from bpflow.core.engine.runtime import current_runtime
 
         try:
             settings = current_runtime().settings

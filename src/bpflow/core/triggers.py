@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from bpflow.errors import ConfigError, InvalidSceneId, WorkflowNotFound
+from bpflow.core.errors import ConfigError, InvalidSceneId, WorkflowNotFound
 
 __all__ = [
     "SCENE_ID_PATTERN",
@@ -518,7 +518,7 @@ class TriggerMap:
         """The packaged map plus ``extra_files`` (same row format). A workflow already defined —
         by the package or an earlier extra file — is an error naming the file and the workflow,
         because silently replacing a row would change what runs without anyone noticing."""
-        packaged = resources.files("bpflow").joinpath(_PACKAGED_FILE)
+        packaged = resources.files("bpflow.core").joinpath(_PACKAGED_FILE)
         rows = _read_rows(packaged.read_text(encoding="utf-8"), f"bpflow/{_PACKAGED_FILE}")
         seen: dict[str, str] = {}
         for row in rows:

@@ -4,7 +4,7 @@ Everything here reads what the pipeline already records (markers in the bucket, 
 engine's database), so the CLI, the dashboard, the API and the demo show the same truth.
 """
 
-from bpflow.status.dag import TEXT_DAG, Dag, Stage, load_dag
-from bpflow.status.scene_status import SceneNotFound, SceneStatus, StageStatus, scene_status, scene_summaries
+from bpflow.ops.dag import TEXT_DAG, Dag, Stage, load_dag
+from bpflow.ops.scene_status import SceneNotFound, SceneStatus, StageStatus, scene_status, scene_summaries
 
 __all__ = ["TEXT_DAG", "Dag", "SceneNotFound", "SceneStatus", "Stage", "StageStatus", "load_dag", "scene_status", "scene_summaries"]

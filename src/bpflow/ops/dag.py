@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import yaml
 
-from bpflow.errors import ConfigError
+from bpflow.core.errors import ConfigError
 
 STAGE_DAG_ENV: Final = "BPFLOW_STAGE_DAG"
 

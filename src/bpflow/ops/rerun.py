@@ -13,18 +13,18 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from bpflow.engine.registry import find_workflow
-from bpflow.errors import BpflowError, WorkflowNotFound
-from bpflow.events.model import ObjectEvent
-from bpflow.ids import object_run_id
-from bpflow.status.dag import load_dag
-from bpflow.status.runs import RunReader
-from bpflow.storage import ObjectInfo
-from bpflow.storage.base import literal_prefix
-from bpflow.triggers import compile_pattern, validate_scene_id
+from bpflow.core.engine.registry import find_workflow
+from bpflow.core.errors import BpflowError, WorkflowNotFound
+from bpflow.core.events.model import ObjectEvent
+from bpflow.core.ids import object_run_id
+from bpflow.ops.dag import load_dag
+from bpflow.ops.runs import RunReader
+from bpflow.core.storage import ObjectInfo
+from bpflow.core.storage.base import literal_prefix
+from bpflow.core.triggers import compile_pattern, validate_scene_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 _SCENE_PATTERN = "scenes/*/"
 

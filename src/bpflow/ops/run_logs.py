@@ -12,11 +12,11 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bpflow.status.runs import RunReader, StepInfo
-from bpflow.status.scrub import Scrubber
+from bpflow.ops.runs import RunReader, StepInfo
+from bpflow.core.scrub import Scrubber
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 #: Bigger logs are cut to their last MAX_LOG_BYTES (with a note), so one runaway job cannot
 #: exhaust the API process; the file itself is untouched.

@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bpflow.errors import BpflowError, ValidationFailed
-from bpflow.triggers import validate_scene_id
+from bpflow.core.errors import BpflowError, ValidationFailed
+from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 ACTIVE = ("ENQUEUED", "PENDING", "DELAYED")
 FAILED_STATUSES = ("ERROR", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
@@ -302,7 +302,7 @@ class RunReader:
 
     def queue_health(self) -> list[Any]:
         """Per run queue: queued and running counts and the oldest queued run's age."""
-        from bpflow.engine.queues import TIERS, queue_health
+        from bpflow.core.engine.queues import TIERS, queue_health
 
         rows = self._api.list_workflows(status=["ENQUEUED", "PENDING"], queue_name=[t.name for t in TIERS], load_input=False, load_output=False)
         return queue_health([(st.queue_name, st.status, (st.created_at or 0) / 1000.0) for st in rows], time.time())

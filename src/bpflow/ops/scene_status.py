@@ -24,16 +24,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bpflow.contracts.json_limits import JsonTooDeep, loads_bounded
-from bpflow.engine.registry import registered
-from bpflow.errors import BpflowError
-from bpflow.status.dag import Dag, Stage, load_dag
-from bpflow.status.runs import RunInfo, RunReader, StepInfo
-from bpflow.storage import Bucket, ObjectInfo
-from bpflow.triggers import validate_scene_id
+from bpflow.core.contracts.json_limits import JsonTooDeep, loads_bounded
+from bpflow.core.engine.registry import registered
+from bpflow.core.errors import BpflowError
+from bpflow.ops.dag import Dag, Stage, load_dag
+from bpflow.ops.runs import RunInfo, RunReader, StepInfo
+from bpflow.core.storage import Bucket, ObjectInfo
+from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, NOT_IMPLEMENTED = "pending", "running", "succeeded", "failed", "skipped", "not_implemented"
 STATES = (PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, NOT_IMPLEMENTED)

@@ -13,11 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bpflow.errors import BpflowError
-from bpflow.status.runs import RunReader
+from bpflow.core.errors import BpflowError
+from bpflow.ops.runs import RunReader
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 
 @dataclass
@@ -32,8 +32,8 @@ class Session:
 
 @contextmanager
 def open_session() -> Iterator[Session]:
-    from bpflow.engine.registry import import_workflow_modules
-    from bpflow.engine.runtime import Runtime, current_runtime
+    from bpflow.core.engine.registry import import_workflow_modules
+    from bpflow.core.engine.runtime import Runtime, current_runtime
 
     try:
         rt = current_runtime()

@@ -18,10 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.blocks.clock import scene_key
-from bpflow.config import Settings, get_settings
-from bpflow.errors import ConfigError, InvalidObjectKey, StorageError
-from bpflow.storage.base import Bucket
+from bpflow.state.cas_json import scene_key
+from bpflow.core.config import Settings, get_settings
+from bpflow.core.errors import ConfigError, InvalidObjectKey, StorageError
+from bpflow.core.storage.base import Bucket
 
 log = logging.getLogger("bpflow.canary")
 
@@ -112,7 +112,7 @@ class CanaryConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> CanaryConfig:
-        """From ``CANARY_*`` and ``GENIESIM_*IMAGE_TAG`` (parsed by ``bpflow.config``)."""
+        """From ``CANARY_*`` and ``GENIESIM_*IMAGE_TAG`` (parsed by ``bpflow.core.config``)."""
         s = settings or get_settings()
         return cls(
             enabled=s.canary_enabled,

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from bpflow.errors import ObjectNotFound, PreconditionFailed
-from bpflow.storage.base import Bucket
+from bpflow.core.errors import ObjectNotFound, PreconditionFailed
+from bpflow.core.storage.base import Bucket
 
 log = logging.getLogger("bpflow.blocks")
 
@@ -64,7 +64,7 @@ def parse_iso(value: Any) -> datetime | None:
 # -- scene keys ------------------------------------------------------------------------------
 def check_scene_id(scene_id: str) -> str:
     """Reject ids that would escape or alias another scene's prefix (``..``, ``a/b``)."""
-    from bpflow.triggers import validate_scene_id
+    from bpflow.core.triggers import validate_scene_id
 
     return validate_scene_id(scene_id)
 

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, cast
 
-from bpflow.blocks.clock import iso_z, parse_iso, read_versioned_json, scene_key, update_json, utc_now
-from bpflow.config import get_settings
-from bpflow.errors import ConfigError
-from bpflow.storage.base import Bucket
+from bpflow.state.cas_json import iso_z, parse_iso, read_versioned_json, scene_key, update_json, utc_now
+from bpflow.core.config import get_settings
+from bpflow.core.errors import ConfigError
+from bpflow.core.storage.base import Bucket
 
 log = logging.getLogger("bpflow.circuit_breaker")
 

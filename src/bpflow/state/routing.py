@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bpflow.config import get_settings
+from bpflow.core.config import get_settings
 
 Reason = Literal["primary_healthy", "secondary_healthy", "both_unhealthy"]
 HealthCheck = Callable[[str], bool]

@@ -8,7 +8,7 @@ breach is reported where it happens, naming the exact field (``objects[2].transf
 Schemas live in ``contracts/schemas/<name>.json`` (package data). They share definitions through
 ``common.json`` (referenced by its ``$id``). A few rules JSON Schema cannot express (ids unique
 within a file, a rotation matrix being a rotation, ``min <= max``) are checked in code after the
-schema, in :mod:`bpflow.contracts.rules`.
+schema, in :mod:`bpflow.core.contracts.rules`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
-from bpflow.errors import ValidationFailed
+from bpflow.core.errors import ValidationFailed
 
 __all__ = [
     "Problem",
@@ -100,7 +100,7 @@ _ID_PREFIX = "urn:bpflow:contract:"
 
 
 def _schema_dir() -> Traversable:
-    return resources.files("bpflow.contracts").joinpath("schemas")
+    return resources.files("bpflow.core.contracts").joinpath("schemas")
 
 
 @lru_cache(maxsize=1)
@@ -196,7 +196,7 @@ def validate(name: str, obj: Any) -> list[Problem]:
     Schema problems come first, in document order; rules checked in code follow, and only when
     the schema passed (they assume its shape).
     """
-    from bpflow.contracts.rules import extra_rules
+    from bpflow.core.contracts.rules import extra_rules
 
     problems: list[Problem] = []
     for error in sorted(_validator(name).iter_errors(obj), key=_path_key):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bpflow.errors import ValidationFailed
+from bpflow.core.errors import ValidationFailed
 
 #: Deeper than any document bpflow writes or reads (scene requests nest ~5 levels).
 MAX_JSON_DEPTH = 64

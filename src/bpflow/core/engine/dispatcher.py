@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from dbos import DBOS, SetWorkflowID, SetWorkflowTimeout
 
-from bpflow import observe
-from bpflow.engine.registry import WorkflowDef, find_workflow
-from bpflow.events.model import CustomEvent, ObjectEvent
-from bpflow.ids import event_run_id, manual_run_id, object_run_id
-from bpflow.storage import ObjectInfo
+from bpflow.core import observe
+from bpflow.core.engine.registry import WorkflowDef, find_workflow
+from bpflow.core.events.model import CustomEvent, ObjectEvent
+from bpflow.core.ids import event_run_id, manual_run_id, object_run_id
+from bpflow.core.storage import ObjectInfo
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 log = logging.getLogger("bpflow.dispatcher")
 

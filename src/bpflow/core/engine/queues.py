@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bpflow.errors import BpflowError
+from bpflow.core.errors import BpflowError
 
 
 @dataclass(frozen=True)

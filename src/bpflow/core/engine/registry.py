@@ -16,10 +16,10 @@ from typing import Any
 
 from dbos import DBOS
 
-from bpflow import observe
-from bpflow.engine.queues import STAGE_WORK, QueueTier
-from bpflow.errors import InvalidSceneId, WorkflowNotFound
-from bpflow.storage import Bucket
+from bpflow.core import observe
+from bpflow.core.engine.queues import STAGE_WORK, QueueTier
+from bpflow.core.errors import InvalidSceneId, WorkflowNotFound
+from bpflow.core.storage import Bucket
 
 log = logging.getLogger("bpflow.engine")
 
@@ -83,7 +83,7 @@ class Run:
 
     @cached_property
     def scene_id(self) -> str | None:
-        from bpflow.triggers import validate_scene_id
+        from bpflow.core.triggers import validate_scene_id
 
         explicit = self.payload.get("scene_id") or self.data.get("scene_id")
         if explicit is None and self.object_name and self.object_name.startswith("scenes/"):
@@ -97,7 +97,7 @@ class Run:
 
     @property
     def bucket(self) -> Bucket:
-        from bpflow.engine.runtime import current_runtime
+        from bpflow.core.engine.runtime import current_runtime
 
         return current_runtime().bucket
 
@@ -116,7 +116,7 @@ class Run:
         if value is not None:
             return value
         if env_name:
-            from bpflow.engine.runtime import current_runtime
+            from bpflow.core.engine.runtime import current_runtime
 
             env_value = current_runtime().env.get(env_name)
             if env_value is not None:
@@ -138,7 +138,7 @@ _WORKFLOWS: dict[str, WorkflowDef] = {}
 
 
 def version_gone(run: Run) -> str | None:
-    from bpflow.blocks.version import version_gone as check
+    from bpflow.core.engine.version import version_gone as check
 
     return check(run)
 

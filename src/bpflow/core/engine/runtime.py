@@ -21,13 +21,13 @@ from dbos import DBOS, DBOSConfig
 from sqlalchemy import event as sa_event
 
 from bpflow import __version__
-from bpflow.config import Settings, load_settings
-from bpflow.engine.dispatcher import Dispatcher
-from bpflow.engine.queues import STAGE_WORK, TIERS
-from bpflow.engine.registry import import_workflow_modules, registered
-from bpflow.errors import BpflowError, ConfigError
-from bpflow.storage import Bucket, open_bucket
-from bpflow.triggers import TriggerMap
+from bpflow.core.config import Settings, load_settings
+from bpflow.core.engine.dispatcher import Dispatcher
+from bpflow.core.engine.queues import STAGE_WORK, TIERS
+from bpflow.core.engine.registry import import_workflow_modules, registered
+from bpflow.core.errors import BpflowError, ConfigError
+from bpflow.core.storage import Bucket, open_bucket
+from bpflow.core.triggers import TriggerMap
 
 log = logging.getLogger("bpflow.runtime")
 
@@ -92,7 +92,7 @@ def _move_runs_to_their_tier() -> None:
     way would stay stuck. Move every queued or running run to its workflow's tier. DBOS has no
     API to change a run's queue, so this writes its system table (guarded: a DBOS that changed its
     tables only loses this repair, never the launch)."""
-    from bpflow.engine.registry import registered, find_workflow
+    from bpflow.core.engine.registry import registered, find_workflow
 
     moves = {}
     for name in registered():
@@ -182,7 +182,7 @@ class Runtime:
         self._launch_dbos(role)
         self.bucket.add_listener(self.dispatcher.on_write)
         self.dispatcher.start()
-        from bpflow.engine.schedules import apply_schedules
+        from bpflow.core.engine.schedules import apply_schedules
 
         apply_schedules(self)
         if role == "all":
@@ -242,15 +242,15 @@ class Runtime:
         self.dispatcher = Dispatcher(self, enqueue=enqueue)
 
     def _start_sources(self, *, watch: bool, scan: bool) -> None:
-        from bpflow.storage.local import LocalBucket
+        from bpflow.core.storage.local import LocalBucket
 
         if watch and isinstance(self.bucket, LocalBucket):
-            from bpflow.events.watcher import BucketWatcher
+            from bpflow.core.events.watcher import BucketWatcher
 
             self._watcher = BucketWatcher(self.bucket, self.dispatcher)
             self._watcher.start()
         if scan and self.options.scan_interval_seconds > 0:
-            from bpflow.events.scan import Scanner
+            from bpflow.core.events.scan import Scanner
 
             self._scanner = Scanner(self, self.options.scan_interval_seconds)
             self._scanner.start()

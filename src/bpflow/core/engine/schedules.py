@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from dbos import DBOS
 
-from bpflow.engine.registry import find_workflow
-from bpflow.ids import schedule_run_id
+from bpflow.core.engine.registry import find_workflow
+from bpflow.core.ids import schedule_run_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 log = logging.getLogger("bpflow.schedules")
 
@@ -31,7 +31,7 @@ def schedule_payload(workflow: str, cron: str, fire_time: datetime, bucket: str)
 
 @DBOS.workflow(name="bpflow-schedule-tick")
 def schedule_tick(scheduled_time: datetime, context: Any) -> None:
-    from bpflow.engine.runtime import current_runtime
+    from bpflow.core.engine.runtime import current_runtime
 
     rt = current_runtime()
     workflow, cron = context["workflow"], context["schedule"]
@@ -138,7 +138,7 @@ def schedule_rows(rt: "Runtime", api: Any, now: datetime | None = None) -> list[
 
 def set_paused(api: Any, workflow: str, paused: bool) -> None:
     """Pause or resume an installed schedule (kept across restarts, see apply_schedules)."""
-    from bpflow.errors import BpflowError
+    from bpflow.core.errors import BpflowError
 
     name = SCHEDULE_PREFIX + workflow
     if api.get_schedule(name) is None:

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bpflow.engine.durable import now_epoch, sleep, step
+from bpflow.core.engine.durable import now_epoch, sleep, step
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 #: How long a run waits for its version to become visible, and how often it looks.
 VISIBLE_WAIT_SECONDS = 10.0
@@ -49,7 +49,7 @@ def version_gone(run: "Run") -> str | None:
 
 
 def _is_trigger(run: "Run", key: str) -> bool:
-    from bpflow.engine.runtime import current_runtime
+    from bpflow.core.engine.runtime import current_runtime
 
     return run.workflow in current_runtime().triggers.triggered_by(key)
 

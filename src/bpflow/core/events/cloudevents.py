@@ -23,9 +23,9 @@ from cloudevents.core.bindings.http import HTTPMessage, from_binary, from_struct
 from cloudevents.core.exceptions import BaseCloudEventException, CloudEventValidationError
 from cloudevents.core.formats.json import JSONFormat
 
-from bpflow.contracts.json_limits import MAX_JSON_DEPTH, JsonTooDeep, json_depth, loads_bounded
-from bpflow.errors import ValidationFailed
-from bpflow.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
+from bpflow.core.contracts.json_limits import MAX_JSON_DEPTH, JsonTooDeep, json_depth, loads_bounded
+from bpflow.core.errors import ValidationFailed
+from bpflow.core.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
 
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"

@@ -12,10 +12,10 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from bpflow.events.model import ObjectEvent
+from bpflow.core.events.model import ObjectEvent
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 log = logging.getLogger("bpflow.scan")
 

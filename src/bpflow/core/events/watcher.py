@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from watchdog.events import FileClosedEvent, FileMovedEvent, FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from bpflow.events.model import ObjectEvent
-from bpflow.storage.local import INTERNAL_DIR, LocalBucket
+from bpflow.core.events.model import ObjectEvent
+from bpflow.core.storage.local import INTERNAL_DIR, LocalBucket
 
 if TYPE_CHECKING:
-    from bpflow.engine.dispatcher import Dispatcher
+    from bpflow.core.engine.dispatcher import Dispatcher
 
 log = logging.getLogger("bpflow.watcher")
 

@@ -18,13 +18,13 @@ from typing import Any
 
 import yaml
 
-from bpflow.config import get_settings
-from bpflow.errors import ConfigError
+from bpflow.core.config import get_settings
+from bpflow.core.errors import ConfigError
 
 POLICY_NAMES = ("retry_policy", "adaptive_timeouts", "timeouts", "polling")
 POLICY_DIR_ENV = "BPFLOW_POLICY_DIR"
 
-#: The env overrides (read through ``bpflow.config``, which parses and range-checks them).
+#: The env overrides (read through ``bpflow.core.config``, which parses and range-checks them).
 #: ``PIPELINE_RETRY_MAX`` counts total attempts, as in the reference tool that reads it, so
 #: it sets ``max_retries`` to one less. They tune the top level (the "default" profile) only.
 RETRY_ENV_OVERRIDES = ("PIPELINE_RETRY_MAX", "PIPELINE_RETRY_BASE_DELAY", "PIPELINE_RETRY_MAX_DELAY")
@@ -35,7 +35,7 @@ def load_policy(name: str) -> dict[str, Any]:
     """The named policy: packaged YAML, deep-merged user override, env overrides, validated.
 
     The override file is re-read on each call (the files are tiny), so editing it takes effect
-    without a restart; env values come from the process settings (``bpflow.config``). The
+    without a restart; env values come from the process settings (``bpflow.core.config``). The
     caller gets its own copy to keep.
     """
     if name not in POLICY_NAMES:

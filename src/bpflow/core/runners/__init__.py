@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from bpflow.errors import ConfigError
-from bpflow.runners.base import JobResult, JobSpec, Runner
-from bpflow.runners.inprocess import InProcessRunner
-from bpflow.runners.subprocess import SubprocessRunner
+from bpflow.core.errors import ConfigError
+from bpflow.core.runners.base import JobResult, JobSpec, Runner
+from bpflow.core.runners.inprocess import InProcessRunner
+from bpflow.core.runners.subprocess import SubprocessRunner
 
 DEFAULT_RUNNER = "subprocess"
 

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from bpflow.errors import JobStartError
+from bpflow.core.errors import JobStartError
 from bpflow.jobs import job_module
 
 TAIL_BYTES = 8192

@@ -1,7 +1,7 @@
 """Runs a job's ``main()`` on a thread of the current process: for tests and benchmarks only.
 
 It keeps the env contract without touching ``os.environ`` (which concurrent jobs would race
-on): the job's env and output streams live in context variables that ``bpflow.jobs._env``
+on): the job's env and output streams live in context variables that ``bpflow.core.jobkit``
 reads first. Its limits are the reason it is not a production runner: a thread cannot be
 killed, so on timeout the job is abandoned (it keeps running in the background until it
 returns) and reported ``timed_out``; a job that reads ``os.environ`` directly or ``print``s
@@ -18,9 +18,9 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bpflow.errors import JobStartError
-from bpflow.jobs._env import job_context
-from bpflow.runners.base import TAIL_BYTES, JobResult, JobSpec, check_available, new_execution_id, resolve, tail
+from bpflow.core.errors import JobStartError
+from bpflow.core.jobkit import job_context
+from bpflow.core.runners.base import TAIL_BYTES, JobResult, JobSpec, check_available, new_execution_id, resolve, tail
 
 
 class _TailWriter(io.TextIOBase):

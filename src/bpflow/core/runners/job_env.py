@@ -4,10 +4,10 @@ The service's environment holds the API token, LLM keys and cloud credentials. A
 
 * the process basics: ``PATH``, ``HOME``, user and shell names, locale (``LANG``, ``LC_*``), time
   zone, temp dirs, proxies, CA bundles, the Python/venv variables and the numeric-library knobs;
-* bpflow's configuration: every non-secret setting of ``bpflow.config`` and every other
+* bpflow's configuration: every non-secret setting of ``bpflow.core.config`` and every other
   ``BPFLOW_*`` variable that does not look like a credential;
 * the credential variables of the backend of every bucket URL in sight (the job's bucket, a
-  replication target): ``bpflow.storage.credential_env``;
+  replication target): ``bpflow.core.storage.credential_env``;
 * what its job declares (``bpflow.jobs.env_needs``) and what the operator adds with
   ``BPFLOW_JOB_ENV_PASSTHROUGH``;
 * then the job's own env contract on top.
@@ -49,7 +49,7 @@ def looks_secret(name: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _config_names() -> frozenset[str]:
-    from bpflow.config import env_fields
+    from bpflow.core.config import env_fields
 
     return frozenset(f.env for f in env_fields() if not f.secret)
 
@@ -57,7 +57,7 @@ def _config_names() -> frozenset[str]:
 def _bucket_credentials(bucket_url: str | None) -> tuple[str, ...]:
     if not bucket_url:
         return ()
-    from bpflow.storage import credential_env
+    from bpflow.core.storage import credential_env
 
     return credential_env(bucket_url)
 

@@ -1,6 +1,6 @@
-"""Jobs die with the worker that started them (the worker side; the job side is ``bpflow.job_entry``).
+"""Jobs die with the worker that started them (the worker side; the job side is ``bpflow.core.job_entry``).
 
-A job runs as ``python -m bpflow.job_entry <module>`` in its own process group (so a
+A job runs as ``python -m bpflow.core.job_entry <module>`` in its own process group (so a
 timeout can stop its helpers too). That group would outlive a killed worker and go on writing the
 outputs a resumed run is about to write again, so the job is tied to its worker twice:
 
@@ -22,7 +22,7 @@ import os
 import signal
 from pathlib import Path
 
-from bpflow.job_entry import LIFELINE_FD_ENV, PARENT_PID_ENV
+from bpflow.core.job_entry import LIFELINE_FD_ENV, PARENT_PID_ENV
 
 
 

@@ -24,10 +24,10 @@ import threading
 import time
 from typing import IO
 
-from bpflow.errors import JobStartError
-from bpflow.runners import lifeline
-from bpflow.runners.base import TAIL_BYTES, JobResult, JobSpec, check_available, new_execution_id, resolve, tail
-from bpflow.runners.job_env import job_process_env
+from bpflow.core.errors import JobStartError
+from bpflow.core.runners import lifeline
+from bpflow.core.runners.base import TAIL_BYTES, JobResult, JobSpec, check_available, new_execution_id, resolve, tail
+from bpflow.core.runners.job_env import job_process_env
 
 READ_CHUNK = 65536
 READER_JOIN_SECONDS = 5.0
@@ -106,7 +106,7 @@ class SubprocessRunner:
         module, job_env = resolve(spec, execution_id)
         env = job_process_env(spec.name, job_env)  # an allowlist of os.environ, never the API token
         env["PYTHONUNBUFFERED"] = "1"  # a killed job's last lines still reach the tail
-        argv = [self.python, "-m", "bpflow.job_entry", module]
+        argv = [self.python, "-m", "bpflow.core.job_entry", module]
         fence_dir = os.path.join(os.path.dirname(spec.log_dir or "."), "attempts")
         fence_key = f"{job_env.get('BPFLOW_RUN_ID', execution_id)}/{spec.name}"
         lifeline.fence_previous(fence_dir, fence_key)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bpflow.storage.base import Bucket, ObjectInfo, check_key, glob_to_regex, literal_prefix
+from bpflow.core.storage.base import Bucket, ObjectInfo, check_key, glob_to_regex, literal_prefix
 
 __all__ = ["Bucket", "ObjectInfo", "check_key", "credential_env", "glob_to_regex", "literal_prefix", "open_bucket"]
 
 #: Variables a client library of each remote backend reads for credentials and endpoints: what a
-#: job working on such a bucket must receive (``bpflow.runners.job_env``).
+#: job working on such a bucket must receive (``bpflow.core.runners.job_env``).
 S3_CREDENTIAL_ENV: tuple[str, ...] = (
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
     "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_CONFIG_FILE",
@@ -32,22 +32,22 @@ def credential_env(url: str) -> tuple[str, ...]:
 
 def open_bucket(url: str) -> Bucket:
     """``file:///abs/path`` (or a bare path), ``s3://name``, ``gs://name``."""
-    from bpflow.errors import ConfigError
+    from bpflow.core.errors import ConfigError
 
     if url.startswith("s3://"):
-        from bpflow.storage.s3 import S3Bucket
+        from bpflow.core.storage.s3 import S3Bucket
 
         return S3Bucket.from_url(url)
     if url.startswith("gs://"):
-        from bpflow.storage.gcs import GCSBucket
+        from bpflow.core.storage.gcs import GCSBucket
 
         return GCSBucket.from_url(url)
     if url.startswith("file://"):
-        from bpflow.storage.local import LocalBucket
+        from bpflow.core.storage.local import LocalBucket
 
         return LocalBucket(url[len("file://"):])
     if "://" in url:
         raise ConfigError(f"unsupported bucket URL scheme: {url!r} (use file://, s3:// or gs://)", field="BPFLOW_BUCKET_URL")
-    from bpflow.storage.local import LocalBucket
+    from bpflow.core.storage.local import LocalBucket
 
     return LocalBucket(url)

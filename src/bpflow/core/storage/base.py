@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bpflow.errors import InvalidObjectKey, ObjectNotFound
+from bpflow.core.errors import InvalidObjectKey, ObjectNotFound
 
 WriteListener = Callable[["ObjectInfo"], None]
 
@@ -81,7 +81,7 @@ def normalise_prefix(prefix: str) -> str:
 
 def split_bucket_url(url: str, scheme: str) -> tuple[str, str]:
     """``<scheme>://name[/prefix]`` → (name, prefix)."""
-    from bpflow.errors import ConfigError
+    from bpflow.core.errors import ConfigError
 
     if not url.startswith(f"{scheme}://"):
         raise ConfigError(f"not a {scheme}:// bucket URL: {url!r}", field="BPFLOW_BUCKET_URL")
@@ -207,7 +207,7 @@ class RemoteBucket(Bucket):
     scheme: str = ""
 
     def __init__(self, name: str, prefix: str) -> None:
-        from bpflow.errors import ConfigError
+        from bpflow.core.errors import ConfigError
 
         super().__init__()
         if not name:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bpflow.errors import ObjectOutsideBucket
+from bpflow.core.errors import ObjectOutsideBucket
 
 
 def is_contained(root: Path, path: str | os.PathLike[str]) -> bool:

@@ -28,8 +28,8 @@ from google.auth.exceptions import DefaultCredentialsError, TransportError
 from google.cloud import storage
 from google.cloud.storage.retry import DEFAULT_RETRY
 
-from bpflow.errors import ConfigError, ObjectNotFound, PreconditionFailed, StorageError
-from bpflow.storage.base import ObjectInfo, RemoteBucket, check_key, split_bucket_url
+from bpflow.core.errors import ConfigError, ObjectNotFound, PreconditionFailed, StorageError
+from bpflow.core.storage.base import ObjectInfo, RemoteBucket, check_key, split_bucket_url
 
 DEFAULT_EMULATOR_PROJECT = "bpflow-local"
 _READ_ATTEMPTS = 20

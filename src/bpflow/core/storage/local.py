@@ -27,9 +27,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bpflow.errors import ObjectNotFound, PreconditionFailed, StorageError
-from bpflow.storage.base import Bucket, ObjectInfo
-from bpflow.storage.containment import contained_path, is_contained
+from bpflow.core.errors import ObjectNotFound, PreconditionFailed, StorageError
+from bpflow.core.storage.base import Bucket, ObjectInfo
+from bpflow.core.storage.containment import contained_path, is_contained
 
 INTERNAL_DIR = ".bpflow"
 

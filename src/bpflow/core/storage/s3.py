@@ -49,8 +49,8 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
-from bpflow.errors import ObjectNotFound, PreconditionFailed, StorageError
-from bpflow.storage.base import ObjectInfo, RemoteBucket, check_key, split_bucket_url
+from bpflow.core.errors import ObjectNotFound, PreconditionFailed, StorageError
+from bpflow.core.storage.base import ObjectInfo, RemoteBucket, check_key, split_bucket_url
 
 S3Client = Any  # boto3 clients are generated at runtime; mypy-boto3-s3 stubs are optional
 

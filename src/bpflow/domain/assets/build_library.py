@@ -1,4 +1,4 @@
-"""Build the packaged asset library: ``python -m bpflow.assets.build_library [OUT_DIR]``.
+"""Build the packaged asset library: ``python -m bpflow.domain.assets.build_library [OUT_DIR]``.
 
 Why a generator instead of downloaded models: the library ships inside the wheel under a
 licence we can grant (CC0), must stay small, and must be reproducible, so every asset is
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bpflow.assets.geometry import Color, Part, arc_handle, box_from_bottom, cylinder, lathe, lathe_wall_pieces, sphere
+from bpflow.domain.assets.mesh_parts import Color, Part, arc_handle, box_from_bottom, cylinder, lathe, lathe_wall_pieces, sphere
 
 LICENSE_ID = "CC0-1.0"
 AUTHOR = "bpflow contributors (procedural)"
@@ -948,12 +948,12 @@ def metadata(recipe: Recipe, parts: list[Part]) -> dict[str, object]:
         "license": LICENSE_ID,
         "author": AUTHOR,
         "file": f"{recipe.asset_id}.usda",
-        "generator": "bpflow.assets.build_library",
+        "generator": "bpflow.domain.assets.build_library",
     }
 
 
 LICENSE_NOTE = (
-    "This asset was generated procedurally by bpflow.assets.build_library.\n"
+    "This asset was generated procedurally by bpflow.domain.assets.build_library.\n"
     f"Author: {AUTHOR}.\n"
     "License: CC0-1.0 (Creative Commons Zero v1.0 Universal): no rights reserved; you may copy,\n"
     "modify and distribute it, even commercially, without asking permission.\n"

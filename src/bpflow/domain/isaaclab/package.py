@@ -14,9 +14,9 @@ from typing import Any
 import yaml
 from pxr import Usd
 
-from bpflow.stage2.isaac_code import REWARD_FUNCTIONS, RANDOMIZATIONS, class_name, env_cfg_py, init_py, task_py, train_cfg_yaml
-from bpflow.stage2.isaac_task import Placed, Robot, scene_rotation, to_isaac
-from bpflow.stage2.placement import Vec3, axes_for
+from bpflow.domain.isaaclab.code import REWARD_FUNCTIONS, RANDOMIZATIONS, class_name, env_cfg_py, init_py, task_py, train_cfg_yaml
+from bpflow.domain.isaaclab.tasks import Placed, Robot, scene_rotation, to_isaac
+from bpflow.domain.scene.pose import Vec3, axes_for
 
 
 def _region_isaac(region: dict[str, Any], up_axis: str) -> tuple[list[float], list[float]]:

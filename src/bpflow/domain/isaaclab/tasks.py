@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from bpflow.errors import ConfigError
-from bpflow.stage2.layout import Layout
-from bpflow.stage2.manifest import Manifest
-from bpflow.stage2.placement import Quat, Vec3, axes_for, resolve_placement, rotate
-from bpflow.stage2.spawn import Obstacle, Spawn, convex_hull, plan_spawn
+from bpflow.core.errors import ConfigError
+from bpflow.domain.scene.layout import Layout
+from bpflow.domain.scene.manifest import Manifest
+from bpflow.domain.scene.pose import Quat, Vec3, axes_for, resolve_placement, rotate
+from bpflow.domain.isaaclab.spawn import Obstacle, Spawn, convex_hull, plan_spawn
 
 #: ROBOT_TYPE → (footprint radius m, reach m, shoulder height m).
 ROBOTS: dict[str, tuple[float, float, float]] = {

@@ -22,10 +22,10 @@ from typing import Any
 
 from pxr import Sdf
 
-from bpflow.stage2.density import canonical_category
-from bpflow.stage2.placement import axes_for
-from bpflow.stage2.scene_read import SceneItem
-from bpflow.stage2.usd_util import add_mesh, new_stage, set_custom
+from bpflow.domain.scene.density import canonical_category
+from bpflow.domain.scene.pose import axes_for
+from bpflow.domain.usd.scene_read import SceneItem
+from bpflow.domain.usd.usd_util import add_mesh, new_stage, set_custom
 
 SUPPORTS = frozenset({"table", "desk", "counter", "island", "cabinet", "drawer", "dresser", "nightstand", "shelf", "bookshelf", "stool", "bench", "dishwasher", "washing_machine"})
 CONTAINERS = frozenset({"mug", "cup", "bowl", "pot", "pan", "jar", "basket", "bucket", "vase", "glass", "sink", "trash_can"})

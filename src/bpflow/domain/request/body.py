@@ -3,7 +3,7 @@
 Why separate and strict: a request is written by people and by other tools, and whatever is
 ambiguous here (a BOM, a duplicate key, ``NaN``, a lone surrogate, 100 000 nested brackets)
 would otherwise surface later as a crash in a worker or a file no downstream writer can store.
-Every rejection is a :class:`~bpflow.contracts.Problem` that names the field when it can.
+Every rejection is a :class:`~bpflow.core.contracts.Problem` that names the field when it can.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from bpflow.contracts import Problem, format_path, show
+from bpflow.core.contracts import Problem, format_path, show
 
 __all__ = ["MAX_DEPTH", "MAX_REQUEST_BYTES", "decode_request", "unstorable_value"]
 

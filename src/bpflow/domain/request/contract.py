@@ -56,17 +56,17 @@ import secrets
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from bpflow.config import TEXT_BACKENDS
-from bpflow.contracts import Problem, format_path, json_type, show
-from bpflow.errors import BpflowError
-from bpflow.source.decode import MAX_REQUEST_BYTES, decode_request
-from bpflow.triggers import SCENE_ID_PATTERN
+from bpflow.core.config import TEXT_BACKENDS
+from bpflow.core.contracts import Problem, format_path, json_type, show
+from bpflow.core.errors import BpflowError
+from bpflow.domain.request.body import MAX_REQUEST_BYTES, decode_request
+from bpflow.core.triggers import SCENE_ID_PATTERN
 
 if TYPE_CHECKING:
-    from bpflow.config import Settings
+    from bpflow.core.config import Settings
 
 __all__ = [
     "CODE_INVALID_IMAGE_URI",
@@ -341,7 +341,7 @@ def _check(
     request_generation: int | str | None,
 ) -> tuple[SceneRequest | None, list[Problem]]:
     if settings is None:
-        from bpflow.config import get_settings
+        from bpflow.core.config import get_settings
 
         settings = get_settings()
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
@@ -551,6 +551,13 @@ def build_request(
         request["image"] = {"gcs_uri": image_uri}
     parse_request(json.dumps(request).encode("utf-8", "surrogatepass"), scene_id_from_path=None, settings=settings)
     return request
+
+
+def image_object_key(scene_id: str, path: PurePath) -> str:
+    """``scenes/<id>/images/<safe stem>.<ext>``: one safe path segment, the extension lower-cased.
+    Beside the contract because the CLI and the upload form both name the photo this way."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip(".-")[:80] or "photo"
+    return f"scenes/{scene_id}/images/{stem}{path.suffix.lower()}"
 
 
 def child_scene_id(scene_id: str, index: int) -> str:

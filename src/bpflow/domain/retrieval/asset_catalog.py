@@ -30,9 +30,9 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bpflow.errors import ConfigError
-from bpflow.adapter.embeddings import Embedder, as_blob, from_blob
-from bpflow.adapter.library import LibraryEntry
+from bpflow.core.errors import ConfigError
+from bpflow.domain.retrieval.embeddings import Embedder, as_blob, from_blob
+from bpflow.domain.retrieval.library import LibraryEntry
 
 ASSETS_TABLE = "bpflow_asset_catalog"
 SCENES_TABLE = "bpflow_scene_catalog"

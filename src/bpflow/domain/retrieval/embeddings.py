@@ -39,8 +39,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from bpflow.adapter.errors import EmbedderUnavailable
-from bpflow.adapter.tokenize import tokens
+from bpflow.domain.retrieval.errors import EmbedderUnavailable
+from bpflow.domain.retrieval.tokenize import tokens
 
 LOCAL_MODEL = "bpflow-local-hash-v1"
 MINILM_MODEL = "all-MiniLM-L6-v2"

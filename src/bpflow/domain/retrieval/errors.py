@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bpflow.errors import BpflowError, ValidationFailed
+from bpflow.core.errors import BpflowError, ValidationFailed
 
 
 class InvalidTextPackage(ValidationFailed):

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from bpflow.adapter.library import LibraryEntry
-from bpflow.adapter.tokenize import tokens
+from bpflow.domain.retrieval.library import LibraryEntry
+from bpflow.domain.retrieval.tokenize import tokens
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "refrigerator": ("fridge", "refrigerator"),

@@ -17,9 +17,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from bpflow.adapter.materialize import Materialized, is_thin_covering
-from bpflow.adapter.package import SceneObject, TextPackage
-from bpflow.adapter.select import Decision
+from bpflow.domain.retrieval.materialize import Materialized, is_thin_covering
+from bpflow.domain.retrieval.planned_package import SceneObject, TextPackage
+from bpflow.domain.retrieval.select import Decision
 
 MANIFEST_NAME = "scene_manifest.json"
 LAYOUT_NAME = "scene_layout_scaled.json"

@@ -22,20 +22,20 @@ from typing import Any
 
 import numpy as np
 
-from bpflow.adapter import outputs, queues, rollout
-from bpflow.adapter.ann import AnnIndex
-from bpflow.adapter.catalog import SCENE_OBJECT, Catalog, CatalogRow, memory_library, sha256, sync_library
-from bpflow.adapter.embeddings import make_embedder
-from bpflow.adapter.errors import AssetUnusable, InvalidTextPackage, MissingStageInput
-from bpflow.adapter.library import LibraryEntry, scan_library
-from bpflow.adapter.materialize import Materialized, Materializer, is_thin_covering
-from bpflow.adapter.package import TextPackage, parse_package
-from bpflow.adapter.settle import settle_on_supports
-from bpflow.adapter.select import AnnSearcher, Decision, RetrievalSettings, select_asset
-from bpflow.assets import is_package_ref, resolve_package_ref
-from bpflow.blocks.clock import iso_z
-from bpflow.errors import ObjectNotFound
-from bpflow.storage import Bucket
+from bpflow.domain.retrieval import outputs, queues, rollout
+from bpflow.domain.retrieval.ann import AnnIndex
+from bpflow.domain.retrieval.asset_catalog import SCENE_OBJECT, Catalog, CatalogRow, memory_library, sha256, sync_library
+from bpflow.domain.retrieval.embeddings import make_embedder
+from bpflow.domain.retrieval.errors import AssetUnusable, InvalidTextPackage, MissingStageInput
+from bpflow.domain.retrieval.library import LibraryEntry, scan_library
+from bpflow.domain.retrieval.materialize import Materialized, Materializer, is_thin_covering
+from bpflow.domain.retrieval.planned_package import TextPackage, parse_package
+from bpflow.domain.retrieval.settle import settle_on_supports
+from bpflow.domain.retrieval.select import AnnSearcher, Decision, RetrievalSettings, select_asset
+from bpflow.domain.assets import is_package_ref, resolve_package_ref
+from bpflow.state.cas_json import iso_z
+from bpflow.core.errors import ObjectNotFound
+from bpflow.core.storage import Bucket
 
 log = logging.getLogger("bpflow.adapter")
 

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpflow.adapter.errors import InvalidTextPackage
-from bpflow.textgen.catalog import canonical_room_type
+from bpflow.domain.retrieval.errors import InvalidTextPackage
+from bpflow.domain.textgen.room_catalog import canonical_room_type
 
 OBJECT_ID = re.compile(r"^[a-zA-Z0-9_\-]{1,100}$")
 

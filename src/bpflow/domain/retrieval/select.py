@@ -25,13 +25,13 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpflow.adapter.catalog import CatalogRow
-from bpflow.adapter.embeddings import Embedder
-from bpflow.adapter.lexical import LexicalHit, choose
-from bpflow.adapter.library import LibraryEntry
-from bpflow.adapter.ann import AnnIndex
-from bpflow.adapter.package import SceneObject
-from bpflow.adapter.tokenize import jaccard, token_set, tokens
+from bpflow.domain.retrieval.asset_catalog import CatalogRow
+from bpflow.domain.retrieval.embeddings import Embedder
+from bpflow.domain.retrieval.lexical import LexicalHit, choose
+from bpflow.domain.retrieval.library import LibraryEntry
+from bpflow.domain.retrieval.ann import AnnIndex
+from bpflow.domain.retrieval.planned_package import SceneObject
+from bpflow.domain.retrieval.tokenize import jaccard, token_set, tokens
 
 MODES = ("lexical_primary", "ann_shadow", "ann_primary")
 ARTICULATED_ROLES = frozenset({"articulated_furniture", "articulated_appliance", "interactive"})

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from bpflow.adapter.materialize import Materialized
+from bpflow.domain.retrieval.materialize import Materialized
 from bpflow.domain.scene.surfaces import HeightField, Rest
-from bpflow.textgen.geometry import Footprint, footprints_clear
+from bpflow.domain.textgen.geometry import Footprint, footprints_clear
 
 log = logging.getLogger("bpflow.adapter.settle")
 
@@ -59,7 +59,7 @@ def model_triangles(model: Path) -> np.ndarray:
     """The triangles of a written ``model.usd`` in its own frame (metres, y up, centred)."""
     from pxr import Usd
 
-    from bpflow.stage2.meshes import usd_parts
+    from bpflow.domain.usd.meshes import usd_parts
 
     stage = Usd.Stage.Open(str(model))
     parts = usd_parts(stage, "Y", stage.GetDefaultPrim())

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bpflow.adapter.errors import AssetUnusable
+from bpflow.domain.retrieval.errors import AssetUnusable
 
 Dims = tuple[float, float, float]
 
@@ -100,7 +100,7 @@ def _export(layer: Any, materialization: str) -> str:
     layer.GetPrimAtPath("/Root").customData = {"bpflow": {"materialization": materialization}}
     text = str(layer.ExportToString())
     if " = [\n" in text or "= \n" in text:
-        # The symptom of usearch loaded before pxr (see bpflow.adapter.ann): refuse to write it.
+        # The symptom of usearch loaded before pxr (see bpflow.domain.retrieval.ann): refuse to write it.
         raise RuntimeError("pxr wrote a malformed USD layer (integer values missing): import pxr before usearch")
     return text
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bpflow.adapter.tokenize import token_set
+from bpflow.domain.retrieval.tokenize import token_set
 
 PASS_SCORE = 0.70
 WEIGHTS = {"type_match": 0.30, "style_consistency": 0.15, "single_object": 0.15, "completeness": 0.15,

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bpflow.domain.scene.categories import DRAWER_UNIT, Articulation, Motion, articulation_of
-from bpflow.stage2.density import canonical_category, canonical_kind
-from bpflow.stage2.placement import Axes, Vec3
+from bpflow.domain.scene.density import canonical_category, canonical_kind
+from bpflow.domain.scene.pose import Axes, Vec3
 
 DOOR_MASS_FRACTION = 0.15
 DOOR_GAP = 0.006

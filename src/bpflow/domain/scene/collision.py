@@ -8,7 +8,7 @@ or chair must let objects and legs go under it, a shelf must have open compartme
 
 from __future__ import annotations
 
-from bpflow.stage2.density import canonical_category
+from bpflow.domain.scene.density import canonical_category
 
 CONVEX_HULL = "convexHull"
 CONVEX_DECOMPOSITION = "convexDecomposition"

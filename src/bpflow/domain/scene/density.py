@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # meshes pulls in trimesh, which jobs that only read categories do not need
-    from bpflow.stage2.meshes import VolumeEstimate
+    from bpflow.domain.usd.meshes import VolumeEstimate
 
 #: Solid material densities, kg/m³.
 MATERIAL_DENSITY: dict[str, float] = {

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpflow.errors import ValidationFailed
+from bpflow.core.errors import ValidationFailed
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.stage2.fields import Problems, matrix3, number, parse_json_object, quat_wxyz, vec3
+from bpflow.domain.scene.fields import Problems, matrix3, number, parse_json_object, quat_wxyz, vec3
 
 CODE = "invalid_layout"
 LAYOUT_FILES = ("scene_layout_scaled.json", "scene_layout.json")

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpflow.config import parse_bool
-from bpflow.stage2.fields import Problems, number, parse_json_object, quat_wxyz, text, vec3
+from bpflow.core.config import parse_bool
+from bpflow.domain.scene.fields import Problems, number, parse_json_object, quat_wxyz, text, vec3
 
 CODE = "invalid_manifest"
 ID_PATTERN = re.compile(r"^[a-zA-Z0-9_\-]+$")
@@ -47,7 +47,7 @@ class SceneObject:
     @property
     def kind(self) -> str:
         """The category the Stage-2 tables use (see ``density.canonical_kind``)."""
-        from bpflow.stage2.density import canonical_kind
+        from bpflow.domain.scene.density import canonical_kind
 
         return canonical_kind(self.category, self.name)
 

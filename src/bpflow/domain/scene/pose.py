@@ -18,9 +18,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bpflow.errors import ValidationFailed
-from bpflow.stage2.layout import LayoutObject
-from bpflow.stage2.manifest import SceneObject
+from bpflow.core.errors import ValidationFailed
+from bpflow.domain.scene.layout import LayoutObject
+from bpflow.domain.scene.manifest import SceneObject
 
 Vec3 = tuple[float, float, float]
 Quat = tuple[float, float, float, float]

@@ -20,12 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bpflow.config import TEXT_BACKENDS, redact_url
-from bpflow.textgen.catalog import MANIPULABLE
-from bpflow.textgen.core import GeneratedScene, GenerationRequest, LLMOptions, generate_scene
-from bpflow.textgen.package import build_package
-from bpflow.textgen.records import build_records
-from bpflow.textgen.remote import SCENESMITH_STAGES, RemoteFailure, post_json, scene_from_remote
+from bpflow.core.config import TEXT_BACKENDS, redact_url
+from bpflow.domain.textgen.room_catalog import MANIPULABLE
+from bpflow.domain.textgen.generate import GeneratedScene, GenerationRequest, LLMOptions, generate_scene
+from bpflow.domain.textgen.package import build_package
+from bpflow.domain.textgen.records import build_records
+from bpflow.domain.textgen.remote import SCENESMITH_STAGES, RemoteFailure, post_json, scene_from_remote
 
 INTERNAL, SCENESMITH, SAGE, HYBRID = "internal", "scenesmith", "sage", "hybrid_serial"
 SAGE_REFINED_COUNT = 3

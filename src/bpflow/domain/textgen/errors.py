@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bpflow.errors import BpflowError
+from bpflow.core.errors import BpflowError
 
 
 class TextgenInputError(BpflowError):

@@ -15,12 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bpflow.textgen.errors import PlacementFailed
-from bpflow.textgen.llm_planner import ChainEntry, LLMResult, plan_with_llm
-from bpflow.textgen.model import PlannedObject, ScenePlan
-from bpflow.textgen.placement import PlacementResult, place_objects
-from bpflow.textgen.room import RoomLayout
-from bpflow.textgen.template_planner import (
+from bpflow.domain.textgen.errors import PlacementFailed
+from bpflow.domain.textgen.llm_planner import ChainEntry, LLMResult, plan_with_llm
+from bpflow.domain.textgen.model import PlannedObject, ScenePlan
+from bpflow.domain.textgen.packing import PlacementResult, place_objects
+from bpflow.domain.textgen.room import RoomLayout
+from bpflow.domain.textgen.template_planner import (
     compose_objects,
     constraint_str,
     prompt_objects,

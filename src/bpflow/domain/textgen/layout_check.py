@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpflow.textgen.geometry import Box, Footprint, contains, penetration, quaternion_yaw
+from bpflow.domain.textgen.geometry import Box, Footprint, contains, penetration, quaternion_yaw
 
 TOLERANCE = 2e-4
 FLOOR_IDS = (None, "", "room_floor")

@@ -26,10 +26,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bpflow.config import DEFAULT_OPENROUTER_BASE_URL, Settings
-from bpflow.textgen.catalog import SIM_ROLES, canonical_room_type, canonical_token, default_role
-from bpflow.textgen.model import PlannedObject
-from bpflow.textgen.template_planner import MAX_OBJECTS, make_object
+from bpflow.core.config import DEFAULT_OPENROUTER_BASE_URL, Settings
+from bpflow.domain.textgen.room_catalog import SIM_ROLES, canonical_room_type, canonical_token, default_role
+from bpflow.domain.textgen.model import PlannedObject
+from bpflow.domain.textgen.template_planner import MAX_OBJECTS, make_object
 
 ANTHROPIC_OPENAI_BASE_URL = "https://api.anthropic.com/v1/"
 GEMINI_OPENAI_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai/"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpflow.textgen.catalog import CategorySpec
+from bpflow.domain.textgen.room_catalog import CategorySpec
 
 
 @dataclass(frozen=True)

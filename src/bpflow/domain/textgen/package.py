@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bpflow.textgen.core import GeneratedScene
-from bpflow.textgen.records import CONVENTIONS, build_records
-from bpflow.textgen.reports import (
+from bpflow.domain.textgen.generate import GeneratedScene
+from bpflow.domain.textgen.records import CONVENTIONS, build_records
+from bpflow.domain.textgen.reports import (
     critic_scores,
     faithfulness_report,
     placement_graph,

@@ -26,10 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpflow.textgen.catalog import FLOOR, SURFACE
-from bpflow.textgen.geometry import Footprint, contains, footprints_clear, normalize_angle
-from bpflow.textgen.model import Placed, PlannedObject
-from bpflow.textgen.room import RoomLayout
+from bpflow.domain.textgen.room_catalog import FLOOR, SURFACE
+from bpflow.domain.textgen.geometry import Footprint, contains, footprints_clear, normalize_angle
+from bpflow.domain.textgen.model import Placed, PlannedObject
+from bpflow.domain.textgen.room import RoomLayout
 
 WALL_CLEARANCE = 0.03
 FURNITURE_GAP = 0.05

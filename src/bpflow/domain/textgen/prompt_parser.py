@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bpflow.textgen.catalog import object_vocabulary
+from bpflow.domain.textgen.room_catalog import object_vocabulary
 
 MAX_PER_ITEM = 12
 MAX_REQUIRED = 48

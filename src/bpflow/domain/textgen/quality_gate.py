@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.textgen.errors import QualityGateFailed
+from bpflow.domain.textgen.errors import QualityGateFailed
 
 _INTENSIFIERS = re.compile(r"\b(very|highly|extremely|cinematic|ultra|hyper)\b", re.IGNORECASE)
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bpflow.textgen.catalog import (
+from bpflow.domain.textgen.room_catalog import (
     ARTICULATED_ROLES,
     COMPOSITES,
     DEFORMABLE,
@@ -32,9 +32,9 @@ from bpflow.textgen.catalog import (
     room_catalog,
     spec_for,
 )
-from bpflow.textgen.errors import TextgenInputError
-from bpflow.textgen.model import PlannedObject, ScenePlan
-from bpflow.textgen.prompt_parser import parse_mentions
+from bpflow.domain.textgen.errors import TextgenInputError
+from bpflow.domain.textgen.model import PlannedObject, ScenePlan
+from bpflow.domain.textgen.prompt_parser import parse_mentions
 
 STANDARD, PREMIUM = "standard", "premium"
 TIER_TARGETS = {False: {STANDARD: 12, PREMIUM: 18}, True: {STANDARD: 30, PREMIUM: 40}}

@@ -22,11 +22,11 @@ from typing import Any
 
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdLux, UsdPhysics
 
-from bpflow.stage2.manifest import Manifest, SceneObject
-from bpflow.stage2.layout import Layout
-from bpflow.stage2.placement import Placement, fit_scale, resolve_placement
-from bpflow.stage2.room import RoomBox, build_room, room_box
-from bpflow.stage2.usd_util import new_stage, relative_asset_path, set_custom, set_transform
+from bpflow.domain.scene.manifest import Manifest, SceneObject
+from bpflow.domain.scene.layout import Layout
+from bpflow.domain.scene.pose import Placement, fit_scale, resolve_placement
+from bpflow.domain.usd.room_shell import RoomBox, build_room, room_box
+from bpflow.domain.usd.usd_util import new_stage, relative_asset_path, set_custom, set_transform
 
 OBJECTS = "/World/Objects"
 GRAVITY = 9.81

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from pxr import Gf, Sdf, Usd, UsdGeom
 
-from bpflow.stage2.usd_util import BOUND_PURPOSES
+from bpflow.domain.usd.usd_util import BOUND_PURPOSES
 
 Vec3 = tuple[float, float, float]
 

@@ -13,8 +13,8 @@ from itertools import combinations
 import numpy as np
 from pxr import Usd, UsdGeom, UsdPhysics
 
-from bpflow.stage2.obb import Box, penetration
-from bpflow.stage2.usd_util import bbox_cache, oriented_world_bound
+from bpflow.domain.scene.obb import Box, penetration
+from bpflow.domain.usd.usd_util import bbox_cache, oriented_world_bound
 
 OBJECTS_PATH = "/World/Objects"
 POSITION_TOLERANCE = 1e-6

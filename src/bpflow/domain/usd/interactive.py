@@ -21,12 +21,12 @@ from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics, UsdShade
 
 from typing import TYPE_CHECKING
 
-from bpflow.stage2.articulation import PartSpec
-from bpflow.stage2.usd_util import add_box, new_stage, relative_asset_path, set_custom, set_transform
+from bpflow.domain.scene.articulation import PartSpec
+from bpflow.domain.usd.usd_util import add_box, new_stage, relative_asset_path, set_custom, set_transform
 
 if TYPE_CHECKING:
     from bpflow.domain.scene.mass import MassProperties
-    from bpflow.stage2.asset_parts import AuthoredPart
+    from bpflow.domain.usd.asset_parts import AuthoredPart
 
 INTERACTIVE_NAME = "interactive.usda"
 
@@ -154,7 +154,7 @@ def _group_mass(pairs: list, total_mass: float, share: float) -> "MassProperties
     """Mass properties of some of the object's meshes: from their authored materials, else a
     uniform solid holding ``share`` of the object's mass."""
     from bpflow.domain.scene.mass import MassProperties, PartMaterial, mass_properties
-    from bpflow.stage2.simready import authored_materials
+    from bpflow.domain.usd.simready import authored_materials
 
     if not pairs:
         return None
@@ -197,7 +197,7 @@ def build_interactive_authored(
     with those groups switched off (so its colliders are the carcass: the inside stays open),
     each group becomes ``Parts/<name>`` (its own meshes and colliders, its own mass), joined to
     the base at the authored hinge or slide."""
-    from bpflow.stage2.meshes import usd_parts_with_prims
+    from bpflow.domain.usd.meshes import usd_parts_with_prims
 
     source = Usd.Stage.Open(str(simready_local))
     src_root = source.GetDefaultPrim()

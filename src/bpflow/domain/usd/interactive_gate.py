@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.stage2.manifest import ARTICULATED_ROLES, flag
+from bpflow.domain.scene.manifest import ARTICULATED_ROLES, flag
 
 POLICIES = ("warn", "strict", "hybrid_strict")
 DEFAULT_POLICY = "hybrid_strict"

@@ -15,8 +15,8 @@ import numpy as np
 import trimesh
 from pxr import Usd, UsdGeom
 
-from bpflow.errors import ValidationFailed
-from bpflow.stage2.usd_util import BOUND_PURPOSES, stage_meters_per_unit, stage_up_axis
+from bpflow.core.errors import ValidationFailed
+from bpflow.domain.usd.usd_util import BOUND_PURPOSES, stage_meters_per_unit, stage_up_axis
 
 
 def up_axis_correction(source_up: str, target_up: str) -> np.ndarray:

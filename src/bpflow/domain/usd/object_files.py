@@ -11,9 +11,9 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from bpflow.errors import ValidationFailed
-from bpflow.stage2.manifest import SceneObject
-from bpflow.storage import Bucket
+from bpflow.core.errors import ValidationFailed
+from bpflow.domain.scene.manifest import SceneObject
+from bpflow.core.storage import Bucket
 
 USD_EXTENSIONS = (".usd", ".usda", ".usdc", ".usdz")
 MESH_EXTENSIONS = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")

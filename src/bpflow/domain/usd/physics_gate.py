@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bpflow.errors import ValidationFailed
+from bpflow.core.errors import ValidationFailed
 
 POLICIES = ("strict", "warn", "off")
 REPORT_NAME = "physics_report.json"

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bpflow.errors import ConfigError, InvalidSceneId
-from bpflow.jobs._env import env_str, require_env
-from bpflow.triggers import validate_scene_id
+from bpflow.core.errors import ConfigError, InvalidSceneId
+from bpflow.core.jobkit import env_str, require_env
+from bpflow.core.triggers import validate_scene_id
 
 #: env name → the scene-relative default folder (spec §2.2 "derived prefixes").
 PREFIX_DEFAULTS: dict[str, str] = {

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from pxr import Usd, UsdGeom, UsdPhysics
 
-from bpflow.stage2.layout import Layout
-from bpflow.stage2.manifest import Manifest
-from bpflow.stage2.placement import Axes, Vec3, axes_for
-from bpflow.stage2.usd_util import add_box
+from bpflow.domain.scene.layout import Layout
+from bpflow.domain.scene.manifest import Manifest
+from bpflow.domain.scene.pose import Axes, Vec3, axes_for
+from bpflow.domain.usd.usd_util import add_box
 
 ROOM_MARGIN = 0.5
 DEFAULT_HEIGHT = 2.7

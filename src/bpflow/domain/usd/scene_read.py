@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from pxr import Usd
 
-from bpflow.stage2.checks import object_prims
-from bpflow.stage2.env import Stage2Env
-from bpflow.stage2.usd_util import world_range
-from bpflow.stage2.workspace import Workspace
+from bpflow.domain.usd.checks import object_prims
+from bpflow.domain.usd.prefixes import Stage2Env
+from bpflow.domain.usd.usd_util import world_range
+from bpflow.domain.usd.workspace import Workspace
 
 Vec3 = tuple[float, float, float]
 

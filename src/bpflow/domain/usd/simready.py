@@ -19,14 +19,14 @@ from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics, UsdShade
 
 from bpflow.domain.scene.mass import BULK, MassProperties, PartMaterial, mass_properties
 from bpflow.domain.scene.physics import mass_verdict, physics_row
-from bpflow.errors import ValidationFailed
-from bpflow.stage2.collision import CONVEX_DECOMPOSITION, CONVEX_HULL, approximation_for
-from bpflow.stage2.density import MATERIAL_DENSITY, DensityChoice, choose_density
-from bpflow.stage2.manifest import SceneObject
-from bpflow.stage2.meshes import estimate_volume, up_axis_correction, usd_parts_with_prims
-from bpflow.stage2.placement import quat_from_matrix
-from bpflow.stage2.surface import surface_for
-from bpflow.stage2.usd_util import add_box, new_stage, relative_asset_path, set_custom, set_transform, stage_meters_per_unit, stage_up_axis
+from bpflow.core.errors import ValidationFailed
+from bpflow.domain.scene.collision import CONVEX_DECOMPOSITION, CONVEX_HULL, approximation_for
+from bpflow.domain.scene.density import MATERIAL_DENSITY, DensityChoice, choose_density
+from bpflow.domain.scene.manifest import SceneObject
+from bpflow.domain.usd.meshes import estimate_volume, up_axis_correction, usd_parts_with_prims
+from bpflow.domain.scene.pose import quat_from_matrix
+from bpflow.domain.scene.contact import surface_for
+from bpflow.domain.usd.usd_util import add_box, new_stage, relative_asset_path, set_custom, set_transform, stage_meters_per_unit, stage_up_axis
 
 SIMREADY_NAME = "simready.usda"
 

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from bpflow.errors import ObjectNotFound
-from bpflow.storage import Bucket
+from bpflow.core.errors import ObjectNotFound
+from bpflow.core.storage import Bucket
 
 
 class Workspace:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.stage3.palette import COLOR_SET, MATERIAL_SET, SCALE_SET, VariantPlan
-from bpflow.stage3.requests import VariationRequest
-from bpflow.stage3.sources import SourceObject
+from bpflow.domain.variation.palette import COLOR_SET, MATERIAL_SET, SCALE_SET, VariantPlan
+from bpflow.domain.variation.requests import VariationRequest
+from bpflow.domain.variation.sources import SourceObject
 
 SOURCE = "variation-gen-job"
 UNKNOWN_LICENSE = "unknown"

@@ -3,14 +3,14 @@
 The workflow passes these prefixes to its jobs as env vars, and the jobs accept overrides of
 them; both sides derive them from here so a renamed object cannot make the workflow look for
 something the job never writes. (The guard on prefixes a job is given is Stage 2's
-``bpflow.stage2.env.check_prefix``: both stages refuse the same escapes.)
+``bpflow.domain.usd.prefixes.check_prefix``: both stages refuse the same escapes.)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bpflow.blocks.clock import scene_key
+from bpflow.state.cas_json import scene_key
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bpflow.errors import ConfigError, ValidationFailed
+from bpflow.core.errors import ConfigError, ValidationFailed
 
 PRIORITIES = ("required", "recommended", "optional")
 DEFAULT_PRIORITY = "recommended"

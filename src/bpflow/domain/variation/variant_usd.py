@@ -22,8 +22,8 @@ from pathlib import Path
 
 from pxr import Gf, Kind, Sdf, Usd, UsdGeom, UsdShade
 
-from bpflow.stage3.palette import COLOR_SET, MATERIAL_SET, SCALE_SET, VARIANT_SETS, Look, VariantPlan
-from bpflow.stage3.sources import SourceMissing
+from bpflow.domain.variation.palette import COLOR_SET, MATERIAL_SET, SCALE_SET, VARIANT_SETS, Look, VariantPlan
+from bpflow.domain.variation.sources import SourceMissing
 
 ROOT = Sdf.Path("/Root")
 ASSET = ROOT.AppendChild("Asset")

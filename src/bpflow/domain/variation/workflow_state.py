@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.stage3.paths import Stage3Paths
-from bpflow.storage import Bucket
+from bpflow.state.cas_json import iso_z, utc_now
+from bpflow.domain.variation.paths import Stage3Paths
+from bpflow.core.storage import Bucket
 
 COMPLETE_CONTENT_TYPE = "text/plain"
 

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks.stages import start_stage
 from bpflow.blocks.wait import wait_for_marker
-from bpflow.errors import BpflowError, MarkerTimeout
-from bpflow.source.errors import SourceError
-from bpflow.source.options import SourceOptions
-from bpflow.source.stages import NOT_IMPLEMENTED, chain_missing, implemented, wait_stage
+from bpflow.core.errors import BpflowError, MarkerTimeout
+from bpflow.workflows._orchestrator.errors import SourceError
+from bpflow.workflows._orchestrator.options import SourceOptions
+from bpflow.workflows._orchestrator.downstream import NOT_IMPLEMENTED, chain_missing, implemented, wait_stage
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 STAGE = "image_source_generation"
 ORCHESTRATOR, LEGACY_CHAIN = "orchestrator", "legacy_chain"

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
 from bpflow.blocks.stages import await_stage, start_stage
-from bpflow.engine.durable import step
-from bpflow.engine.registry import find_workflow
-from bpflow.errors import BpflowError
-from bpflow.source.errors import StageFailedForSeed
+from bpflow.core.engine.durable import step
+from bpflow.core.engine.registry import find_workflow
+from bpflow.core.errors import BpflowError
+from bpflow.workflows._orchestrator.errors import StageFailedForSeed
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 SUCCEEDED, SKIPPED, FAILED = "SUCCEEDED", "SKIPPED", "FAILED"
 NOT_IMPLEMENTED, NOT_RUN, DELEGATED = "NOT_IMPLEMENTED", "NOT_RUN", "DELEGATED"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bpflow.errors import BpflowError
+from bpflow.core.errors import BpflowError
 
 
 class SourceError(BpflowError):

@@ -4,7 +4,7 @@ A request with ``seed_count > 1`` runs once per seed, each seed as its own child
 ``<scene_id>-s001`` ... whose request lives under ``internal/`` (a path that starts nothing, so
 the fan-out can never recurse). A single-seed request runs in place: the child is the scene.
 The request bodies themselves (child request, variants index) come from
-:mod:`bpflow.source.request`, the contract's one owner.
+:mod:`bpflow.domain.request.contract`, the contract's one owner.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bpflow.source.request import child_scene_id
+from bpflow.domain.request.contract import child_scene_id
 
 CHILD_REQUEST = "internal/scene_request.generated.json"
 VARIANTS_INDEX = "variants/index.json"

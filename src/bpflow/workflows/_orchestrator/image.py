@@ -4,7 +4,7 @@ Image → 3D reconstruction needs a GPU model this build does not ship, so it si
 :class:`ImageReconstructor` interface. A deployment names its reconstructor with
 ``BPFLOW_IMAGE_RECONSTRUCTOR``:
 
-* unset or ``vision``: the vision-LLM reconstructor (``bpflow.source.image_vision``): a
+* unset or ``vision``: the vision-LLM reconstructor (``bpflow.workflows._orchestrator.image_vision``): a
   vision-capable LLM plans the room and the text path places, gates and retrieves it; with no
   LLM key configured it fails with ``image_reconstruction_unavailable``;
 * ``fixture:<dir>``: :class:`FixtureReconstructor`, which supplies a recorded bundle (tests,
@@ -25,16 +25,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bpflow.blocks import markers
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.engine.durable import step
-from bpflow.errors import BpflowError, ObjectNotFound
-from bpflow.source.errors import ImageReconstructionFailed, ImageReconstructionUnavailable, SourceError
-from bpflow.source.options import RECONSTRUCTOR_ENV
-from bpflow.source.verify import check_stage1_outputs, regen3d_marker_fields, summarize
-from bpflow.storage import Bucket
+from bpflow.state.cas_json import iso_z, utc_now
+from bpflow.core.engine.durable import step
+from bpflow.core.errors import BpflowError, ObjectNotFound
+from bpflow.workflows._orchestrator.errors import ImageReconstructionFailed, ImageReconstructionUnavailable, SourceError
+from bpflow.workflows._orchestrator.options import RECONSTRUCTOR_ENV
+from bpflow.workflows._orchestrator.verify import check_stage1_outputs, regen3d_marker_fields, summarize
+from bpflow.core.storage import Bucket
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 #: The placeholder a recorded bundle uses wherever the scene id belongs.
 SCENE_PLACEHOLDER = "__SCENE_ID__"
@@ -167,7 +167,7 @@ def _reconstruct(bucket: Bucket, spec: str | None, scene_id: str, image_object: 
 def reconstruct_stage1(run: "Run", scene_id: str, image_object: str, generation: int, reconstructor: str | None) -> dict[str, Any]:
     """Reconstruct, check the bundle, then write ``.reconstruction_complete`` and the Stage-2
     trigger ``assets/.regen3d_complete``. Raises a SourceError naming what went wrong."""
-    from bpflow.source.image_vision import VISION, run_vision
+    from bpflow.workflows._orchestrator.image_vision import VISION, run_vision
 
     checked = step(f"check image {image_object}", _check_upload, run.bucket, image_object)
     if "error" in checked:

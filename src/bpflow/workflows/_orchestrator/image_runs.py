@@ -9,17 +9,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
-from bpflow.blocks.clock import read_versioned_json
-from bpflow.engine.durable import step
-from bpflow.engine.registry import Outcome
-from bpflow.source.errors import SourceError
-from bpflow.source.image import RECONSTRUCTION_COMPLETE, as_generation, image_scene_id, recorded_generation
-from bpflow.source.markers import error_body, failed_body, write_body
-from bpflow.source.options import SourceOptions, options_step
-from bpflow.storage import Bucket
+from bpflow.state.cas_json import read_versioned_json
+from bpflow.core.engine.durable import step
+from bpflow.core.engine.registry import Outcome
+from bpflow.workflows._orchestrator.errors import SourceError
+from bpflow.workflows._orchestrator.image import RECONSTRUCTION_COMPLETE, as_generation, image_scene_id, recorded_generation
+from bpflow.workflows._orchestrator.markers import error_body, failed_body, write_body
+from bpflow.workflows._orchestrator.options import SourceOptions, options_step
+from bpflow.core.storage import Bucket
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 
 def _read_marker(bucket: Bucket, key: str) -> dict[str, Any] | None:

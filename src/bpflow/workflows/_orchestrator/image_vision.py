@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks.jobs import run_job
 from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
-from bpflow.errors import JobStartError
-from bpflow.source.errors import ImageReconstructionFailed, ImageReconstructionUnavailable
+from bpflow.core.errors import JobStartError
+from bpflow.workflows._orchestrator.errors import ImageReconstructionFailed, ImageReconstructionUnavailable
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 VISION = "vision"
 GEN_JOB = "image-scene-gen-job"
@@ -27,8 +27,8 @@ BUDGET_STEP = "image-to-scene"
 
 
 def vision_env(run: "Run", scene_id: str, image_object: str, generation: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    from bpflow.source.options import gen_job_env, retrieval_env
-    from bpflow.engine.runtime import current_runtime
+    from bpflow.workflows._orchestrator.options import gen_job_env, retrieval_env
+    from bpflow.core.engine.runtime import current_runtime
 
     settings = current_runtime().settings
     base = {
@@ -44,7 +44,7 @@ def vision_env(run: "Run", scene_id: str, image_object: str, generation: int) ->
 
 def run_vision(run: "Run", scene_id: str, image_object: str, generation: int) -> dict[str, Any]:
     """Run both jobs; raise the stage's typed failure naming the job's own reason."""
-    from bpflow.engine.durable import step
+    from bpflow.core.engine.durable import step
 
     gen_env, adapter_env = step(f"vision env {scene_id}", vision_env, run, scene_id, image_object, generation)
     timeout = stage_timeout(run.workflow, BUDGET_STEP)

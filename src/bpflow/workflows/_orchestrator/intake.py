@@ -13,12 +13,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bpflow.engine.durable import step
-from bpflow.errors import ObjectNotFound
-from bpflow.source.request import RequestInvalid, parse_request
+from bpflow.core.engine.durable import step
+from bpflow.core.errors import ObjectNotFound
+from bpflow.domain.request.contract import RequestInvalid, parse_request
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 REQUEST_TRIGGER = re.compile(r"^scenes/[^/]+/prompts/scene_request\.json$")
 
@@ -54,7 +54,7 @@ class Intake:
 
 
 def _read_and_check(run: "Run") -> dict[str, Any]:
-    from bpflow.engine.runtime import current_runtime
+    from bpflow.core.engine.runtime import current_runtime
 
     key = run.object_name or ""
     try:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.engine.durable import step
-from bpflow.status.scrub import Scrubber
+from bpflow.state.cas_json import iso_z, utc_now
+from bpflow.core.engine.durable import step
+from bpflow.core.scrub import Scrubber
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 log = logging.getLogger("bpflow.source")
 

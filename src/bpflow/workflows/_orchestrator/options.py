@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
-from bpflow.config import RETRIEVAL, Settings, env_fields
-from bpflow.engine.durable import step
-from bpflow.engine.registry import find_workflow
-from bpflow.policy import load_policy
+from bpflow.core.config import RETRIEVAL, Settings, env_fields
+from bpflow.core.engine.durable import step
+from bpflow.core.engine.registry import find_workflow
+from bpflow.core.policy import load_policy
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 WORKFLOW = "source-orchestrator"
 
@@ -200,7 +200,7 @@ def options_step(run: "Run") -> SourceOptions:
     """The snapshot, taken once per run as a durable step (a replay reads the recorded one)."""
 
     def _load() -> dict[str, Any]:
-        from bpflow.engine.runtime import current_runtime
+        from bpflow.core.engine.runtime import current_runtime
 
         rt = current_runtime()
         return load_options(rt.settings, rt.env, run.bucket_name).to_dict()

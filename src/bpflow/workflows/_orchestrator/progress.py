@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
-from bpflow.engine.registry import Outcome
-from bpflow.source.intake import Intake
-from bpflow.source.markers import COMPLETE, FAILED, INCOMPLETE, STATUS, failure_body, status_body, write_body
-from bpflow.source.stages import NOT_IMPLEMENTED
+from bpflow.core.engine.registry import Outcome
+from bpflow.workflows._orchestrator.intake import Intake
+from bpflow.workflows._orchestrator.markers import COMPLETE, FAILED, INCOMPLETE, STATUS, failure_body, status_body, write_body
+from bpflow.workflows._orchestrator.downstream import NOT_IMPLEMENTED
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 
 @dataclass

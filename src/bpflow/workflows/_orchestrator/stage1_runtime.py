@@ -2,7 +2,7 @@
 
 Each runtime is a job runner: ``local`` (the embedded default) is whatever ``BPFLOW_RUNNER``
 names, ``vm`` / ``cloudrun`` / ``runpod`` are runners of those names that a deployment registers
-(``bpflow.runners.register_runner``). A runtime whose runner this build does not have fails
+(``bpflow.core.runners.register_runner``). A runtime whose runner this build does not have fails
 with ``stage1_runtime_unavailable`` naming what is missing, it never pretends.
 
 The reference's fallback rule is kept exactly: only a *transient* failure of the ``vm`` or
@@ -17,14 +17,14 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks.jobs import JobOutcome, run_job
-from bpflow.engine.durable import step
-from bpflow.errors import JobStartError
-from bpflow.source.errors import SourceError, Stage1Failed, Stage1RuntimeUnavailable
-from bpflow.source.fanout import Child
-from bpflow.source.options import SourceOptions
+from bpflow.core.engine.durable import step
+from bpflow.core.errors import JobStartError
+from bpflow.workflows._orchestrator.errors import SourceError, Stage1Failed, Stage1RuntimeUnavailable
+from bpflow.workflows._orchestrator.fanout import Child
+from bpflow.workflows._orchestrator.options import SourceOptions
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 LOCAL, VM, CLOUDRUN, RUNPOD = "local", "vm", "cloudrun", "runpod"
 RUNTIMES = (LOCAL, VM, CLOUDRUN, RUNPOD)
@@ -44,7 +44,7 @@ class Stage1Result:
 
 
 def _runner_registered(name: str) -> bool:
-    from bpflow.runners import RUNNERS
+    from bpflow.core.runners import RUNNERS
 
     return name in RUNNERS
 
@@ -58,7 +58,7 @@ def _missing_runner(runtime: str, opts: SourceOptions) -> Stage1RuntimeUnavailab
     tag = "transient" if runtime in (VM, RUNPOD) else "non_transient"
     return Stage1RuntimeUnavailable(
         f"[{runtime}_{tag}] TEXT_GEN_RUNTIME={runtime} needs a '{runtime}' job runner that reaches {where}; "
-        f"this build has none (register one with bpflow.runners.register_runner('{runtime}', ...) "
+        f"this build has none (register one with bpflow.core.runners.register_runner('{runtime}', ...) "
         f"or set TEXT_GEN_RUNTIME=local)",
         field="TEXT_GEN_RUNTIME",
         transient=runtime in (VM, RUNPOD),

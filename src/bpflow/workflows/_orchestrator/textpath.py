@@ -10,23 +10,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
-from bpflow.engine.durable import step
-from bpflow.source.errors import Stage1Failed
-from bpflow.source.fanout import Child
-from bpflow.source.intake import Intake
-from bpflow.source.options import SourceOptions
-from bpflow.source.request import child_request
-from bpflow.source.runtime import run_stage1
-from bpflow.source.stages import run_downstream
-from bpflow.source.verify import check_stage1_outputs, summarize
-from bpflow.storage import Bucket
+from bpflow.core.engine.durable import step
+from bpflow.workflows._orchestrator.errors import Stage1Failed
+from bpflow.workflows._orchestrator.fanout import Child
+from bpflow.workflows._orchestrator.intake import Intake
+from bpflow.workflows._orchestrator.options import SourceOptions
+from bpflow.domain.request.contract import child_request
+from bpflow.workflows._orchestrator.stage1_runtime import run_stage1
+from bpflow.workflows._orchestrator.downstream import run_downstream
+from bpflow.workflows._orchestrator.verify import check_stage1_outputs, summarize
+from bpflow.core.storage import Bucket
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 
 def _write_child_request(bucket: Bucket, request: dict[str, Any], child: Child) -> int:
-    from bpflow.engine.runtime import current_runtime
+    from bpflow.core.engine.runtime import current_runtime
 
     body = child_request(request, child.seed, settings=current_runtime().settings)
     return bucket.write_json(child.request_object, body).generation

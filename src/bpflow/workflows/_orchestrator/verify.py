@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bpflow.errors import ObjectNotFound
-from bpflow.storage import Bucket
+from bpflow.core.errors import ObjectNotFound
+from bpflow.core.storage import Bucket
 
 MAX_PROBLEMS = 25
 
@@ -34,7 +34,7 @@ def _problem(field: str, message: str, code: str) -> dict[str, str]:
 
 
 def _validate(schema: str, obj: Any) -> list[dict[str, str]]:
-    from bpflow.contracts import validate
+    from bpflow.core.contracts import validate
 
     return [{"field": p.field, "message": p.message, "code": p.code} for p in validate(schema, obj)]
 
@@ -92,7 +92,7 @@ class _Checker:
     def text_marker(self, scene_id: str, objects_count: int) -> dict[str, Any] | None:
         """The adapter's own ``.regen3d_complete`` body (from its summary), checked against the
         scene and the manifest it describes."""
-        from bpflow.adapter.outputs import stage1_marker_body
+        from bpflow.domain.retrieval.outputs import stage1_marker_body
 
         rel = "textgen/adapter_summary.json"
         summary = self.load(rel, None)
