@@ -148,6 +148,7 @@ GLOBS: dict[str, str] = {
 TARGET_DIRS = ("src", "tests", "bench", "docs", "tools", "scripts")
 TARGET_FILES = ("README.md", "Makefile", "pyproject.toml")
 SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".json", ".html", ".js", ".sh", ".txt", ".cfg", ".ini"}
+NAMES = {"LICENSE"}  # the asset library's licence files name the module that generated them
 SKIP_PARTS = {".venv", ".venv-train", "__pycache__", ".git", "node_modules", "bpflow.egg-info"}
 
 
@@ -321,7 +322,7 @@ def targets() -> list[Path]:
     out: list[Path] = []
     for d in TARGET_DIRS:
         for p in sorted((ROOT / d).rglob("*")):
-            if p.is_file() and p.suffix in SUFFIXES and not SKIP_PARTS & set(p.parts) and p.resolve() != me:
+            if p.is_file() and (p.suffix in SUFFIXES or p.name in NAMES) and not SKIP_PARTS & set(p.parts) and p.resolve() != me:
                 out.append(p)
     out += [ROOT / f for f in TARGET_FILES if (ROOT / f).is_file()]
     out += sorted(p for p in ROOT.glob("*.y*ml") if p.is_file())
