@@ -41,6 +41,11 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@cache
+def _modules() -> frozenset[str]:
+    return frozenset(_module_name(p) for p in SRC.rglob("*.py"))
+
+
 def _imports(path: Path) -> set[str]:
     """Every ``bpflow…`` module the file imports (``from a import b`` counts ``a.b`` when that is a module)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -55,10 +60,7 @@ def _imports(path: Path) -> set[str]:
                 continue
             for alias in node.names:
                 sub = f"{module}.{alias.name}"
-                is_module = (SRC.parent / Path(*sub.split("."))).with_suffix(".py").is_file() or (
-                    SRC.parent / Path(*sub.split(".")) / "__init__.py"
-                ).is_file()
-                found.add(sub if is_module else module)
+                found.add(sub if sub in _modules() else module)
     return found
 
 
