@@ -46,15 +46,27 @@ def _start_lifeline() -> None:
         threading.Thread(target=_watch, args=(int(raw),), name="bpflow-lifeline", daemon=True).start()
 
 
+def tie_to_supervisor() -> None:
+    """Die with the process that supervises this job (parent-death signal + lifeline pipe).
+
+    Also used by the pre-forked launcher (``bpflow.runners.zygote``), whose children are jobs
+    too: there the parent is the launcher and the lifeline pipe still leads to the worker."""
+    _die_with_parent()
+    _start_lifeline()
+
+
+def run_as_main(module: str) -> None:
+    """What ``python -m <module>`` does, including its one-line error for a missing module."""
+    runpy._run_module_as_main(module, alter_argv=True)  # type: ignore[attr-defined]
+
+
 def main() -> None:
     if len(sys.argv) < 2:
         sys.exit("usage: python -m bpflow.job_entry <job module> [args...]")
     module = sys.argv[1]
-    _die_with_parent()
-    _start_lifeline()
+    tie_to_supervisor()
     del sys.argv[1]
-    # What ``python -m <module>`` does, including its one-line error for a missing module.
-    runpy._run_module_as_main(module, alter_argv=True)  # type: ignore[attr-defined]
+    run_as_main(module)
 
 
 if __name__ == "__main__":

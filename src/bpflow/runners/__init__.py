@@ -14,12 +14,14 @@ from bpflow.errors import ConfigError
 from bpflow.runners.base import JobResult, JobSpec, Runner
 from bpflow.runners.inprocess import InProcessRunner
 from bpflow.runners.subprocess import SubprocessRunner
+from bpflow.runners.zygote import ZygoteRunner
 
 DEFAULT_RUNNER = "subprocess"
 
 RUNNERS: dict[str, Callable[[], Runner]] = {
     "inprocess": InProcessRunner,
     "subprocess": SubprocessRunner,
+    "zygote": ZygoteRunner,
 }
 
 
@@ -48,6 +50,7 @@ __all__ = [
     "JobSpec",
     "Runner",
     "SubprocessRunner",
+    "ZygoteRunner",
     "get_runner",
     "register_runner",
 ]

@@ -151,13 +151,8 @@ class SubprocessRunner:
         if sink is not None:
             sink.close()
 
-        if not timed_out and returncode == 1 and _RUNPY_NOT_FOUND.match(stderr_tail.strip()) and "\n" not in stderr_tail.strip():
-            raise JobStartError(
-                f"job module {module!r} not found: {stderr_tail.strip()}",
-                code="job_module_not_found",
-                retryable=False,
-                details={"job": spec.name, "module": module},
-            )
+        if not timed_out:
+            module_not_found(spec.name, module, returncode, stderr_tail)
         return JobResult(
             name=spec.name,
             exit_code=None if timed_out else _exit_code(returncode),
@@ -167,6 +162,18 @@ class SubprocessRunner:
             stderr_tail=stderr_tail,
             execution_id=execution_id,
             log_path=sink.path if sink is not None else "",
+        )
+
+
+def module_not_found(job: str, module: str, returncode: int, stderr_tail: str) -> None:
+    """runpy's one-line error and exit 1: the module does not exist, so the job never started."""
+    text = stderr_tail.strip()
+    if returncode == 1 and _RUNPY_NOT_FOUND.match(text) and "\n" not in text:
+        raise JobStartError(
+            f"job module {module!r} not found: {text}",
+            code="job_module_not_found",
+            retryable=False,
+            details={"job": job, "module": module},
         )
 
 
