@@ -105,7 +105,7 @@ class Server:
                 if fd == self.control.fileno():
                     if not self._accept(poller):
                         self._kill_all()
-                        return
+                        os._exit(0)  # at once: no interpreter teardown while the worker is gone
                 elif fd in self.jobs_by_pidfd:
                     self._reap(poller, self.jobs_by_pidfd[fd])
                 elif fd in self.jobs_by_sock:
