@@ -404,7 +404,8 @@ class Settings(BaseSettings):
     bpflow_http_host: str = _setting("BPFLOW_HTTP_HOST", "127.0.0.1", group=RUNTIME, doc="HTTP API/dashboard bind address.")
     bpflow_http_port: int = _setting("BPFLOW_HTTP_PORT", 8080, group=RUNTIME, doc="HTTP API/dashboard port.", ge=1, le=65535)
     bpflow_runner: Lower = _setting(
-        "BPFLOW_RUNNER", "subprocess", group=RUNTIME, doc="Where jobs run (inprocess, subprocess, ...).",
+        "BPFLOW_RUNNER", "zygote", group=RUNTIME,
+        doc="Where jobs run: zygote (a process per job, forked from a warm launcher), subprocess (a fresh interpreter per job), inprocess (tests).",
         pattern=r"^[a-z][a-z0-9_-]*$",
     )
     bpflow_worker_concurrency: int = _setting(

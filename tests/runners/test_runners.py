@@ -310,7 +310,8 @@ def _raise(exc: Exception) -> Callable[[], int]:
 
 def test_get_runner(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BPFLOW_RUNNER", raising=False)
-    assert isinstance(get_runner(), SubprocessRunner)
+    assert isinstance(get_runner(), ZygoteRunner)
+    assert isinstance(get_runner("subprocess"), SubprocessRunner)
     assert isinstance(get_runner("inprocess"), InProcessRunner)
     monkeypatch.setenv("BPFLOW_RUNNER", "inprocess")
     assert isinstance(get_runner(), InProcessRunner)
