@@ -416,6 +416,12 @@ class Settings(BaseSettings):
         doc="Orchestrator runs (they wait on stage runs; Stage 1 of the text path runs in them) one worker "
         "process executes at once, per orchestrator queue. Default: BPFLOW_WORKER_CONCURRENCY.", ge=1,
     )
+    bpflow_worker_classes: str = _setting(
+        "BPFLOW_WORKER_CLASSES", "cpu,sim,train,gpu", group=RUNTIME,
+        doc="Job classes this worker takes (comma-separated: cpu, sim, train, gpu; jobs/classes.py). On PostgreSQL "
+        "each class has its own stage queue, so a GPU machine can take only gpu work; cpu also takes the orchestrators.",
+        pattern=r"^[a-z, ]+$",
+    )
     bpflow_queue_poll_seconds: float = _setting(
         "BPFLOW_QUEUE_POLL_SECONDS", 0.01, group=RUNTIME, doc="How often a worker polls the run queue.", gt=0
     )
