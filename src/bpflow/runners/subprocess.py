@@ -139,30 +139,38 @@ class SubprocessRunner:
             lifeline.clear_attempt(fence_dir, fence_key)
         duration = time.monotonic() - started
 
-        for reader in readers:
-            reader.join(READER_JOIN_SECONDS)  # a helper that escaped the group may hold a pipe open
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
-        stdout_tail, stderr_tail = readers[0].text(), readers[1].text()
-        if sink is not None:
-            sink.close()
+        return collect(spec.name, module, execution_id, readers, (proc.stdout, proc.stderr), sink, returncode, timed_out, duration)
 
-        if not timed_out:
-            module_not_found(spec.name, module, returncode, stderr_tail)
-        return JobResult(
-            name=spec.name,
-            exit_code=None if timed_out else _exit_code(returncode),
-            duration_seconds=duration,
-            timed_out=timed_out,
-            stdout_tail=stdout_tail,
-            stderr_tail=stderr_tail,
-            execution_id=execution_id,
-            log_path=sink.path if sink is not None else "",
-        )
+
+def collect(
+    job: str, module: str, execution_id: str, readers: "list[_TailReader]", pipes: tuple[IO[bytes] | None, ...],
+    sink: "_LogSink | None", returncode: int, timed_out: bool, duration: float,
+) -> JobResult:
+    """The end of a process job, whichever runner started it: drain and close its output, keep
+    the log, tell a missing module (a start failure) from a job that ran, build the result."""
+    for reader in readers:
+        reader.join(READER_JOIN_SECONDS)  # a helper that escaped the group may hold a pipe open
+    for pipe in pipes:
+        if pipe is not None:
+            try:
+                pipe.close()
+            except OSError:
+                pass
+    stdout_tail, stderr_tail = readers[0].text(), readers[1].text()
+    if sink is not None:
+        sink.close()
+    if not timed_out:
+        module_not_found(job, module, returncode, stderr_tail)
+    return JobResult(
+        name=job,
+        exit_code=None if timed_out else _exit_code(returncode),
+        duration_seconds=duration,
+        timed_out=timed_out,
+        stdout_tail=stdout_tail,
+        stderr_tail=stderr_tail,
+        execution_id=execution_id,
+        log_path=sink.path if sink is not None else "",
+    )
 
 
 def module_not_found(job: str, module: str, returncode: int, stderr_tail: str) -> None:

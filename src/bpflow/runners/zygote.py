@@ -41,7 +41,7 @@ from bpflow.errors import JobStartError
 from bpflow.runners import lifeline
 from bpflow.runners.base import TAIL_BYTES, JobResult, JobSpec, check_available, new_execution_id, resolve
 from bpflow.runners.job_env import job_process_env
-from bpflow.runners.subprocess import READER_JOIN_SECONDS, SubprocessRunner, _LogSink, _TailReader, _exit_code, module_not_found
+from bpflow.runners.subprocess import SubprocessRunner, _LogSink, _TailReader, collect
 from bpflow.runners.zygote_server import MAX_MESSAGE, PRELOAD_ENV
 
 log = logging.getLogger("bpflow.runners")
@@ -233,29 +233,7 @@ class ZygoteRunner:
             lifeline.clear_attempt(fence_dir, fence_key)
         duration = time.monotonic() - started
 
-        for reader in readers:
-            reader.join(READER_JOIN_SECONDS)
-        for pipe in (stdout, stderr):
-            try:
-                pipe.close()
-            except OSError:
-                pass
-        stdout_tail, stderr_tail = readers[0].text(), readers[1].text()
-        if sink is not None:
-            sink.close()
-        returncode = _returncode(status)
-        if not timed_out:
-            module_not_found(spec.name, module, returncode, stderr_tail)
-        return JobResult(
-            name=spec.name,
-            exit_code=None if timed_out else _exit_code(returncode),
-            duration_seconds=duration,
-            timed_out=timed_out,
-            stdout_tail=stdout_tail,
-            stderr_tail=stderr_tail,
-            execution_id=execution_id,
-            log_path=sink.path if sink is not None else "",
-        )
+        return collect(spec.name, module, execution_id, readers, (stdout, stderr), sink, _returncode(status), timed_out, duration)
 
     @staticmethod
     def _started(sock: socket.socket) -> int:
