@@ -19,6 +19,14 @@ from bpflow.storage.local import LocalBucket
 from tests.conftest import REPO, runtime_env, wait_until
 from tests.engine.test_processes import BPFLOW, _free_port, _log_says, _process
 
+def _get(url: str) -> str | None:
+    """The body, or None while the server is not listening yet (its log line comes first)."""
+    try:
+        return urllib.request.urlopen(url, timeout=30).read().decode()  # type: ignore[no-any-return]
+    except OSError:
+        return None
+
+
 WORKERS = {"cls-up": "cpu", "cls-sim": "sim", "cls-train": "train"}
 
 
@@ -54,8 +62,9 @@ def test_each_run_goes_to_a_worker_of_its_class(tmp_path: Path, postgres_url: st
             wait_until(lambda: _log_says(logs[name], procs[name][1]) or proc.poll() is not None, timeout=120)
             assert proc.poll() is None, logs[name].read_text()
         saved = dict(os.environ)
+        client = Runtime(env=base)
         try:
-            client = Runtime(env=base).launch(role="client")
+            client.launch(role="client")
             started = {c: client.dispatcher.start_manual(f"test-class-{c}", {"scene_id": f"c-{c}"}, run_id=f"test-class-{c}:manual:1")
                        for c in ("cpu", "sim", "train", "gpu")}
             assert all(d.run_ids for d in started.values()), started
@@ -66,19 +75,20 @@ def test_each_run_goes_to_a_worker_of_its_class(tmp_path: Path, postgres_url: st
             assert ran_on == {"cpu": "cls-up", "sim": "cls-sim", "train": "cls-train"}
 
             # the gpu run waits in its class queue, and says so instead of waiting silently
-            health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30).read())
+            health = json.loads(wait_until(lambda: _get(f"http://127.0.0.1:{port}/healthz"), timeout=60))
             gpu = health["queues"]["bpflow-runs-gpu"]
             assert gpu["queued"] == 1 and gpu["consumers"] == 0 and gpu["no_consumer"] is True
             assert health["status"] == "no_consumer" and any("bpflow-runs-gpu" in p for p in health["problems"])
             assert health["queues"]["bpflow-runs-sim"]["consumers"] == 1 and not health["queues"]["bpflow-runs"]["no_consumer"]
-            metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30).read().decode()
+            metrics = _get(f"http://127.0.0.1:{port}/metrics")
             assert 'bpflow_queue_no_consumer{queue="bpflow-runs-gpu"} 1.0' in metrics
             out = subprocess.run([*BPFLOW, "status", "--json"], env=base, capture_output=True, text=True, timeout=120)
             assert out.returncode == 0, out.stderr
             assert json.loads(out.stdout)["queues"]["bpflow-runs-gpu"]["no_consumer"] is True
             assert not bucket.exists("scenes/c-gpu/where/gpu.json")
-            client.client.cancel_workflow("test-class-gpu:manual:1")  # leave nothing queued in the shared database
-            client.shutdown()
         finally:
+            if client.client is not None:
+                client.client.cancel_workflow("test-class-gpu:manual:1")  # leave nothing queued in the shared database
+                client.shutdown()
             os.environ.clear()
             os.environ.update(saved)
