@@ -107,7 +107,7 @@ class SubprocessRunner:
         env = job_process_env(spec.name, job_env)  # an allowlist of os.environ, never the API token
         env["PYTHONUNBUFFERED"] = "1"  # a killed job's last lines still reach the tail
         argv = [self.python, "-m", "bpflow.job_entry", module]
-        fence_dir = os.path.join(os.path.dirname(spec.log_dir or "."), "attempts")
+        fence_dir = lifeline.fence_dir(spec.log_dir)
         fence_key = f"{job_env.get('BPFLOW_RUN_ID', execution_id)}/{spec.name}"
         lifeline.fence_previous(fence_dir, fence_key)
         read_end, write_end = lifeline.lifeline_pipe()

@@ -178,7 +178,7 @@ class ZygoteRunner:
         env["PYTHONUNBUFFERED"] = "1"
         if any(env.get(name) != launcher.startup_value(name) for name in STARTUP_ENV):
             return self._fallback.run(spec)
-        fence_dir = os.path.join(os.path.dirname(spec.log_dir or "."), "attempts")
+        fence_dir = lifeline.fence_dir(spec.log_dir)
         fence_key = f"{job_env.get('BPFLOW_RUN_ID', execution_id)}/{spec.name}"
         lifeline.fence_previous(fence_dir, fence_key)
         read_end, write_end = lifeline.lifeline_pipe()
