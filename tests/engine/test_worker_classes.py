@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bpflow.core.engine.runtime import Runtime
-from bpflow.jobs.classes import check_class, parse_classes
+from bpflow.core.job_classes import check_class, parse_classes
 from bpflow.core.errors import ConfigError
 from bpflow.core.storage.local import LocalBucket
 from tests.conftest import REPO, runtime_env, wait_until

@@ -418,7 +418,7 @@ class Settings(BaseSettings):
     )
     bpflow_worker_classes: str = _setting(
         "BPFLOW_WORKER_CLASSES", "cpu,sim,train,gpu", group=RUNTIME,
-        doc="Job classes this worker takes (comma-separated: cpu, sim, train, gpu; jobs/classes.py). On PostgreSQL "
+        doc="Job classes this worker takes (comma-separated: cpu, sim, train, gpu; core/job_classes.py). On PostgreSQL "
         "each class has its own stage queue, so a GPU machine can take only gpu work; cpu also takes the orchestrators.",
         pattern=r"^[a-z, ]+$",
     )

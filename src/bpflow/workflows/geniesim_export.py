@@ -25,7 +25,7 @@ from bpflow.state.circuit_breaker import CircuitBreaker
 from bpflow.blocks.jobs import JobOutcome, run_job
 from bpflow.blocks.lock import scene_lock
 from bpflow.state.routing import RegionRouter
-from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 from bpflow.core.config import get_settings, parse_bool
 from bpflow.domain.geniesim import regions, runtime
 from bpflow.core.engine.durable import step

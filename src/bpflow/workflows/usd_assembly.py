@@ -26,7 +26,7 @@ from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, run_job
 from bpflow.blocks.lock import scene_lock
 from bpflow.blocks.retry import PollSchedule
-from bpflow.blocks.timeouts import stage_job_name, stage_retry_profile, stage_timeout
+from bpflow.core.policy.timeouts import stage_job_name, stage_retry_profile, stage_timeout
 from bpflow.blocks.wait import wait_for_marker
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.durable import now_epoch, step

@@ -26,7 +26,7 @@ from typing import Any
 from bpflow.core import observe
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, run_job
-from bpflow.blocks.timeouts import stage_job_name, stage_timeout
+from bpflow.core.policy.timeouts import stage_job_name, stage_timeout
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.durable import now_epoch, step
 from bpflow.core.engine.registry import Outcome, Run, workflow

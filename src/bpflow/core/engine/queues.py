@@ -15,7 +15,7 @@ tier has its own slots, so the lowest tier always progresses, then the one above
 on SQLite with one process and on PostgreSQL with N workers alike (each worker takes up to its
 per-tier limit from every queue).
 
-**Job classes** (``bpflow.jobs.classes``) split the stage-work tier on PostgreSQL: a stage run
+**Job classes** (``bpflow.core.job_classes``) split the stage-work tier on PostgreSQL: a stage run
 of class ``sim`` goes to ``bpflow-runs-sim``, ``cpu`` stays on ``bpflow-runs``. A worker listens
 (``DBOS.listen_queues``) to the stage queues of its classes, and to the orchestrator tiers only
 if it takes ``cpu`` (orchestrators and Stage 1 are light work). The split stays inside tier 0, so
@@ -52,7 +52,7 @@ def split_by_class(enabled: bool) -> None:
 
 def queue_name(tier: QueueTier, job_class: str) -> str:
     """The DBOS queue of a run of ``tier`` whose jobs need ``job_class``."""
-    from bpflow.jobs.classes import CPU
+    from bpflow.core.job_classes import CPU
 
     if not _SPLIT_CLASSES or tier is not STAGE_WORK or job_class == CPU:
         return tier.name
@@ -61,7 +61,7 @@ def queue_name(tier: QueueTier, job_class: str) -> str:
 
 def queues_of(classes: tuple[str, ...]) -> list[tuple[QueueTier, str]]:
     """(tier, queue name) of every queue a worker taking ``classes`` listens to."""
-    from bpflow.jobs.classes import CLASSES, CPU
+    from bpflow.core.job_classes import CLASSES, CPU
 
     out: list[tuple[QueueTier, str]] = []
     for tier in TIERS:
@@ -72,7 +72,7 @@ def queues_of(classes: tuple[str, ...]) -> list[tuple[QueueTier, str]]:
 
 
 def all_queues() -> list[str]:
-    from bpflow.jobs.classes import CLASSES
+    from bpflow.core.job_classes import CLASSES
 
     return [name for _, name in queues_of(CLASSES)]
 

@@ -137,7 +137,7 @@ class WorkflowDef:
     def queue_name(self) -> str:
         """The DBOS queue its runs go to: its tier, split by its job class where workers are."""
         from bpflow.core.engine.queues import queue_name
-        from bpflow.jobs.classes import workflow_class
+        from bpflow.core.job_classes import workflow_class
 
         return queue_name(self.queue, workflow_class(self.name))
 
@@ -156,7 +156,7 @@ def workflow(
 ) -> Callable[[Callable[[Run], Outcome]], Callable[[Run], Outcome]]:
     """``job_class`` overrides the class derived from the jobs the timeouts table lists for it."""
     if job_class is not None:
-        from bpflow.jobs.classes import declare_workflow_class
+        from bpflow.core.job_classes import declare_workflow_class
 
         declare_workflow_class(name, job_class)
 

@@ -26,7 +26,7 @@ from bpflow.core.engine.dispatcher import Dispatcher
 from bpflow.core.engine.queues import STAGE_WORK, queues_of, split_by_class
 from bpflow.core.engine.registry import import_workflow_modules, registered
 from bpflow.core.errors import BpflowError, ConfigError
-from bpflow.jobs.classes import CLASSES, parse_classes
+from bpflow.core.job_classes import CLASSES, parse_classes
 from bpflow.core.storage import Bucket, open_bucket
 from bpflow.core.triggers import TriggerMap
 

@@ -59,7 +59,7 @@ def workflow_class(workflow: str) -> str:
     """The class of the heaviest job ``workflow`` runs (``cpu`` when it runs none we know)."""
     if workflow in WORKFLOW_CLASS:
         return WORKFLOW_CLASS[workflow]
-    from bpflow.blocks.timeouts import workflow_jobs
+    from bpflow.core.policy.timeouts import workflow_jobs
 
     return heaviest(job_class(job) for job in workflow_jobs(workflow))
 
