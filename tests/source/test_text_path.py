@@ -88,6 +88,13 @@ def test_a_request_stopped_after_stage1_completes_with_the_later_stages_not_requ
     assert read_json(rt, "scenes/only1/.source_orchestrator_complete")["source_type"] == "text"
     assert runs_of("usd-assembly-pipeline", "only1") == []  # nor did the .regen3d_complete trigger start it
     assert not rt.bucket.exists("scenes/only1/.source_orchestrator_failed")
+    # `bpflow status`, the dashboard and `submit --wait` see a finished scene, not one waiting for Stage 2
+    from bpflow.status.scene_status import scene_status
+
+    seen = scene_status(rt, "only1")
+    by = {st.name: st for st in seen.stages}
+    assert seen.state == "succeeded" and by["text-scene-adapter"].state == "succeeded"
+    assert by["usd-assembly"].state == "not_implemented" and by["usd-assembly"].detail == "not requested"
 
 
 def test_three_seeds_fan_out_to_children_and_an_index(source_runtime: Any, stage1_only: None) -> None:
