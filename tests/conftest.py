@@ -48,6 +48,8 @@ def runtime_env(home: Path, **extra: str) -> dict[str, str]:
 #: Stop the pipeline after Stage 3 (``BPFLOW_LAST_STAGE``): tests about Stages 1-3 do not start
 #: robot episodes, Genie Sim, arena export or training behind their backs.
 THROUGH_STAGE3 = {"BPFLOW_LAST_STAGE": "3"}
+#: Stop after Stage 4: robot-episode tests do not start the arena export, training, evaluation.
+THROUGH_STAGE4 = {"BPFLOW_LAST_STAGE": "4"}
 
 
 @pytest.fixture
