@@ -61,8 +61,8 @@ def runtime_defaults() -> dict[str, str]:
 
 @pytest.fixture
 def make_runtime(tmp_path: Path, runtime_defaults: dict[str, str]) -> Iterator[Callable[..., Any]]:
-    from bpflow.config import reset_settings_cache
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.config import reset_settings_cache
+    from bpflow.core.engine.runtime import Runtime
 
     started: list[Runtime] = []
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from bpflow import runners
-from bpflow.contracts import validate
-from bpflow.events.model import ObjectEvent
-from bpflow.runners import SubprocessRunner
+from bpflow.core import runners
+from bpflow.core.contracts import validate
+from bpflow.core.events.model import ObjectEvent
+from bpflow.core.runners import SubprocessRunner
 from tests.conftest import wait_until
 from tests.source.conftest import GATED_GEN_JOB, REPO_BUNDLE, REQUEST, finished, read_json, request_body, result_of, runs_of, tiny_png, wait_for_run
 from tests.source.test_stage1_runtime import UnreachableVM
@@ -89,7 +89,7 @@ def test_a_request_stopped_after_stage1_completes_with_the_later_stages_not_requ
     assert runs_of("usd-assembly-pipeline", "only1") == []  # nor did the .regen3d_complete trigger start it
     assert not rt.bucket.exists("scenes/only1/.source_orchestrator_failed")
     # `bpflow status`, the dashboard and `submit --wait` see a finished scene, not one waiting for Stage 2
-    from bpflow.status.scene_status import scene_status
+    from bpflow.ops.scene_status import scene_status
 
     seen = scene_status(rt, "only1")
     by = {st.name: st for st in seen.stages}
