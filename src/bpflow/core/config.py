@@ -416,6 +416,12 @@ class Settings(BaseSettings):
         doc="Orchestrator runs (they wait on stage runs; Stage 1 of the text path runs in them) one worker "
         "process executes at once, per orchestrator queue. Default: BPFLOW_WORKER_CONCURRENCY.", ge=1,
     )
+    bpflow_last_stage: Literal["1", "2", "3", "4", "5"] = _setting(
+        "BPFLOW_LAST_STAGE", "5", group=RUNTIME,
+        doc="The last pipeline stage that runs: 3 stops after the simulation-ready scene (no robot "
+        "episodes, Genie Sim, arena, training), 4 stops before Stage 5. Later stages are recorded as "
+        "not requested, never as failed; their trigger rows are disabled (triggers.yaml).",
+    )
     bpflow_worker_classes: str = _setting(
         "BPFLOW_WORKER_CLASSES", "cpu,sim,train,gpu", group=RUNTIME,
         doc="Job classes this worker takes (comma-separated: cpu, sim, train, gpu; core/job_classes.py). On PostgreSQL "

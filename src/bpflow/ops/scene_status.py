@@ -399,6 +399,10 @@ def _evaluate(ctx: _Ctx, stage: Stage, done: dict[str, StageStatus]) -> StageSta
         from_marker(any_marker)
     if st.state == PENDING and not st.implemented:
         st.state = NOT_IMPLEMENTED
+    elif st.state == PENDING and not _requested(ctx, stage):
+        # Its trigger row is off here (e.g. BPFLOW_LAST_STAGE stops the pipeline before it):
+        # nothing will start it, so the scene must not wait for it.
+        st.state, st.detail = NOT_IMPLEMENTED, "not requested"
     _timing(ctx, stage, st, runs, latest, done)
     return st
 
@@ -426,6 +430,14 @@ def _timing(ctx: _Ctx, stage: Stage, st: StageStatus, runs: list[RunInfo], lates
         st.started_at = max(ups) if ups else (latest.started_at or latest.created_at)
         if st.started_at is not None:
             st.duration_seconds = max(0.0, ctx.now - st.started_at)
+
+
+def _requested(ctx: _Ctx, stage: Stage) -> bool:
+    """Whether the trigger map lets the stage's workflow run under the runtime's settings."""
+    triggers, env = getattr(ctx.rt, "triggers", None), getattr(ctx.rt, "env", None)
+    if triggers is None or stage.workflow not in triggers:
+        return True
+    return bool(triggers.get(stage.workflow).is_enabled(env))
 
 
 def _reachable(stage: Stage, done: dict[str, StageStatus], reach: dict[str, bool]) -> bool:
