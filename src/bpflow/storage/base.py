@@ -223,6 +223,18 @@ class Bucket(ABC):
             if info.key > start_after:
                 yield Listed(info.key, info.size, info.updated.timestamp())
 
+    def list_folders(self, prefix: str, *, start_after: str = "") -> Iterator[str]:
+        """Names of the "folders" right under ``prefix`` (which ends with "/") that hold at least
+        one object, after ``start_after``, in the order of their keys (``name + "/"``): a page of
+        scene ids without listing the scenes' objects. Backends with a delimiter listing override."""
+        last = None
+        after = prefix + start_after + "/" if start_after else ""
+        for entry in self.list_keys(prefix, start_after=after):
+            name, sep, _ = entry.key[len(prefix):].partition("/")
+            if sep and name != last and name != start_after:
+                last = name
+                yield name
+
     def glob_keys(self, patterns: Iterable[str], *, start_after: str = "") -> Iterator[Listed]:
         """Objects matching any of ``patterns`` (``glob`` syntax), in key order, without
         generations: one listing of the patterns' common literal prefix, however many patterns."""

@@ -229,6 +229,25 @@ class LocalBucket(Bucket):
         for key, st in self._walk(prefix, start_after, None):
             yield Listed(key, st.st_size, st.st_mtime_ns / 1e9)
 
+    def list_folders(self, prefix: str, *, start_after: str = "") -> Iterator[str]:
+        """One ``scandir`` of the folder; a sub-folder counts once it holds an object (the walk
+        stops at its first file)."""
+        base = self.root / prefix.rstrip("/") if prefix.strip("/") else self.root
+        if not base.is_dir() or not is_contained(self.root, base):
+            return
+        try:
+            with os.scandir(base) as it:
+                names = sorted(e.name + "/" for e in it if e.is_dir(follow_symlinks=False))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        after = start_after + "/" if start_after else ""
+        for sort_name in names:
+            name = sort_name[:-1]
+            if sort_name <= after or (base == self.root and name == INTERNAL_DIR):
+                continue
+            if next(self._walk(prefix + sort_name, "", None), None) is not None:
+                yield name
+
     def glob_keys(self, patterns: Iterable[str], *, start_after: str = "") -> Iterator[Listed]:
         pats = sorted(set(patterns))
         if not pats:
