@@ -169,7 +169,7 @@ class SceneStatus:
 # -- reading the bucket -------------------------------------------------------------------------
 
 
-def _read_body(bucket: Bucket, info: ObjectInfo) -> Any:
+def _read_body(bucket: Bucket, info: ObjectInfo | Listed) -> Any:
     if info.size > MAX_MARKER_BYTES:
         return None
     try:
@@ -187,8 +187,8 @@ def _marker(bucket: Bucket, scene_id: str, rel: str, kind: str, with_body: bool,
         entry = listing.get(rel)
         if entry is None:
             return None
-        if not with_body:  # a summary shows no generation: none looked up (a HEAD each on S3)
-            return MarkerInfo(key=entry.key, kind=kind, updated=entry.updated_s, generation=0, size=entry.size)
+        # A summary shows no generation: none looked up (a HEAD each on S3); bodies by one GET.
+        return MarkerInfo(key=entry.key, kind=kind, updated=entry.updated_s, generation=0, size=entry.size, body=_read_body(bucket, entry) if with_body else None)
     info = bucket.stat(f"scenes/{scene_id}/{rel}")
     if info is None:
         return None
@@ -564,10 +564,11 @@ def scene_summaries_page(
 def _prompt(bucket: Bucket, scene_id: str, dag: Dag, listing: dict[str, Listed] | None = None) -> str | None:
     """The request's prompt, so a list of scenes reads as what was asked for."""
     root = dag.stages[0].trigger if dag.stages else None
-    if listing is not None and (not root or root not in listing):
-        return None  # the page's listing shows no request: no stat to find that out
-    request = _request(bucket, scene_id, dag)
-    body = request["body"] if request else None
+    if listing is not None:  # the page's listing says whether there is a request: no stat
+        body = _read_body(bucket, listing[root]) if root and root in listing else None
+    else:
+        request = _request(bucket, scene_id, dag)
+        body = request["body"] if request else None
     prompt = body.get("prompt") if isinstance(body, dict) else None
     return prompt[:160] if isinstance(prompt, str) else None
 
