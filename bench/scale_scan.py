@@ -53,15 +53,23 @@ def layout(i: int, now: float) -> tuple[str, list[tuple[str, str]], float]:
 
 
 def write_local(root: Path, scenes: int, now: float) -> None:
-    """Files written directly (no bucket API): 400,000 files in well under a minute."""
+    """Files written directly (no bucket API, no ledger): plain system calls, one folder each."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     for i in range(scenes):
         scene, files, ts = layout(i, now)
-        base = root / "scenes" / scene
+        base = f"{root}/scenes/{scene}/"
+        made: set[str] = set()
         for rel, body in files:
-            path = base / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(body)
-            os.utime(path, (ts, ts))
+            folder = rel.rpartition("/")[0]
+            if folder not in made:
+                os.makedirs(base + folder, exist_ok=True)
+                made.add(folder)
+            fd = os.open(base + rel, flags, 0o644)
+            try:
+                os.write(fd, body.encode())
+                os.utime(fd, (ts, ts))
+            finally:
+                os.close(fd)
 
 
 _MOTO = r"""
@@ -137,7 +145,7 @@ def main() -> int:
     scenes = int(os.environ.get("BENCH_SCENES", 100_000))
     s3_scenes = int(os.environ.get("BENCH_S3_SCENES", scenes))
     now = time.time()
-    figures: dict[str, Any] = {"scan_bench_scenes": scenes, "scan_bench_load": round(os.getloadavg()[0], 1)}
+    figures: dict[str, Any] = {"scan_bench_scenes": scenes, "scan_bench_load_at_start": round(os.getloadavg()[0], 1)}
     with tempfile.TemporaryDirectory(prefix="bpflow-scale-scan-") as tmp:
         t0 = time.monotonic()
         write_local(Path(tmp), scenes, now)
