@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -78,6 +79,7 @@ def poller_scan_s() -> float:
         assert len(found.due) == SCENES // 2, len(found.due)
     print(f"{'poller_scan_10k_cold_s':34s} {round(cold, 3)}   (first scan, new bucket handle)")
     CPU["poller_scan_10k_cpu_s"] = round(statistics.median(cpus), 3)
+    shutil.rmtree(root, ignore_errors=True)
     return statistics.median(walls)
 
 
