@@ -111,10 +111,10 @@ def peak_rss_mb() -> float:
 
 def measure(bucket: Any, label: str, scenes: int) -> dict[str, Any]:
     import bpflow.workflows  # noqa: F401 - registers the workflows, so stages count as implemented
-    from bpflow.events.scan import scan_once
-    from bpflow.status.dag import load_dag
-    from bpflow.status.scene_status import scene_summaries_page
-    from bpflow.triggers import TriggerMap
+    from bpflow.core.events.scan import scan_once
+    from bpflow.ops.dag import load_dag
+    from bpflow.ops.scene_status import scene_summaries_page
+    from bpflow.core.triggers import TriggerMap
 
     env = dict(os.environ)
     rt = SimpleNamespace(bucket=bucket, env=env, triggers=TriggerMap.default(env=env), scan_lookback_seconds=DAY, dispatcher=CountingDispatcher())
@@ -142,7 +142,7 @@ def measure(bucket: Any, label: str, scenes: int) -> dict[str, Any]:
 
 
 def main() -> int:
-    from bpflow.storage.local import LocalBucket
+    from bpflow.core.storage.local import LocalBucket
 
     scenes = int(os.environ.get("BENCH_SCENES", 100_000))
     s3_scenes = int(os.environ.get("BENCH_S3_SCENES", 10_000))
@@ -170,7 +170,7 @@ def main() -> int:
 
 
 def s3_figures(scenes: int, now: float) -> dict[str, Any]:
-    from bpflow.storage.s3 import S3Bucket
+    from bpflow.core.storage.s3 import S3Bucket
 
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
     t0 = time.monotonic()

@@ -47,8 +47,8 @@ def runtime_env(home: Path, **extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def make_runtime(tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    from bpflow.config import reset_settings_cache
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.config import reset_settings_cache
+    from bpflow.core.engine.runtime import Runtime
 
     started: list[Runtime] = []
 

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from dbos import DBOS
 
-from bpflow.adapter.catalog import Catalog
+from bpflow.domain.retrieval.asset_catalog import Catalog
 from bpflow.domain.assets_queue.queue import QueuePaths, claim, finish, pending
-from bpflow.events.model import ObjectEvent
-from bpflow.storage.local import LocalBucket
+from bpflow.core.events.model import ObjectEvent
+from bpflow.core.storage.local import LocalBucket
 from tests.conftest import wait_until
 
 EMB = QueuePaths.of("automation/asset_embedding/queue")
@@ -226,8 +226,8 @@ def test_a_replication_item_naming_a_path_outside_assets_copies_nothing(tmp_path
 
 def test_the_minilm_consumer_writes_vectors_the_retrieval_finds_by_meaning(make_runtime: Any) -> None:
     """The real MiniLM model (offline) through the queue: the catalog's vectors rank a paraphrase first."""
-    from bpflow.adapter.ann import AnnIndex
-    from bpflow.adapter.embeddings import MiniLMEmbedder
+    from bpflow.domain.retrieval.ann import AnnIndex
+    from bpflow.domain.retrieval.embeddings import MiniLMEmbedder
 
     rt = make_runtime(ENABLE_ASSET_EMBEDDING="true", TEXT_ASSET_EMBEDDING_BACKEND="minilm", HF_HUB_OFFLINE="1")
     b = rt.bucket

@@ -16,9 +16,9 @@ from bpflow.blocks.timeouts import (
     stage_retry_profile,
     stage_timeout,
 )
-from bpflow.config import reset_settings_cache
-from bpflow.errors import ConfigError
-from bpflow.policy import load_policy
+from bpflow.core.config import reset_settings_cache
+from bpflow.core.errors import ConfigError
+from bpflow.core.policy import load_policy
 from tests.blocks import use_env
 
 ENV_VARS = (

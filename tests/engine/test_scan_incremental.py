@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bpflow.events.model import ObjectEvent
-from bpflow.events.scan import Scanner, scan_once
+from bpflow.core.events.model import ObjectEvent
+from bpflow.core.events.scan import Scanner, scan_once
 
 
 def _drop(rt: Any, scene: str, age_s: float = 0.0) -> Path:

@@ -93,7 +93,7 @@ DOWNSTREAM = (
 
 @pytest.fixture
 def stage1_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bpflow.engine import registry
+    from bpflow.core.engine import registry
 
     registry.import_workflow_modules()  # register first, so a later launch cannot re-add them
     for name in DOWNSTREAM:
@@ -122,8 +122,8 @@ register_job(GATED_GEN_JOB, "tests.source.jobs_fixture")
 def launched_runtime(home: Path, **env: str) -> Iterator[Any]:
     """One runtime for a whole test module (make_runtime is per test): the tests of a module
     that need the same settings share it, each on its own scenes."""
-    from bpflow.config import reset_settings_cache
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.config import reset_settings_cache
+    from bpflow.core.engine.runtime import Runtime
 
     full = runtime_env(home, **env)
     saved = dict(os.environ)

@@ -7,8 +7,8 @@ orchestrator, with the reference's Stage-3 payload, so a test can race it agains
 from __future__ import annotations
 
 from bpflow.blocks.stages import await_stage, start_stage
-from bpflow.engine.queues import SCENE_ORCHESTRATORS
-from bpflow.engine.registry import Outcome, Run, workflow
+from bpflow.core.engine.queues import SCENE_ORCHESTRATORS
+from bpflow.core.engine.registry import Outcome, Run, workflow
 
 STAGE3 = "variation-assets-pipeline"
 
@@ -23,7 +23,7 @@ def stage3_orchestrator(run: Run) -> Outcome:
 @workflow("test-stage23-orchestrator", timeout_seconds=600, queue=SCENE_ORCHESTRATORS)
 def stage23_orchestrator(run: Run) -> Outcome:
     """Stages 2 and 3 with the source orchestrator's own stage table (same triggers, same payloads)."""
-    from bpflow.source.stages import STAGES
+    from bpflow.workflows._orchestrator.downstream import STAGES
 
     out: dict[str, dict[str, str]] = {}
     for stage in STAGES[:2]:

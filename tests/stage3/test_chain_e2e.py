@@ -14,10 +14,10 @@ import pytest
 from dbos import DBOS
 from pxr import Usd
 
-from bpflow.engine.dispatcher import _Memo
-from bpflow.events.model import ObjectEvent
-from bpflow.stage3.paths import Stage3Paths
-from bpflow.storage.local import LocalBucket
+from bpflow.core.engine.dispatcher import _Memo
+from bpflow.core.events.model import ObjectEvent
+from bpflow.domain.variation.paths import Stage3Paths
+from bpflow.core.storage.local import LocalBucket
 from tests.conftest import wait_until
 
 pytest.importorskip("bpflow.workflows.usd_assembly", reason="the Stage-2 workflow is not in this build yet")

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bpflow.storage.base import Bucket, glob_to_regex
-from bpflow.storage.local import LocalBucket
+from bpflow.core.storage.base import Bucket, glob_to_regex
+from bpflow.core.storage.local import LocalBucket
 from tests.services import MakeBucket
 
 KEYS = [
