@@ -20,6 +20,7 @@ from bpflow.state.circuit_breaker import CircuitBreaker
 from bpflow.core.storage.local import LocalBucket
 from tests.conftest import runtime_env, wait_until
 from tests.engine.test_processes import BPFLOW, _free_port, _log_says, _process
+from tests.engine.test_worker_faults import _job_processes
 from tests.geniesim.scenes import SMALL, read, upload_scene
 from tests.geniesim.test_workflows import IMPORT, NO_TRAINING, PROBE, _runtime, _trigger
 from tests.stage2.helpers import finished, outcome, settle
@@ -65,20 +66,7 @@ def test_a_bad_sla_setting_is_a_clear_error(make_runtime: Callable[..., Any], tm
 
 
 def _gpu_jobs(home: Path) -> list[int]:
-    """Live processes whose environment says they are this home's Genie Sim GPU job."""
-    wanted = {f"BPFLOW_HOME={home}".encode(), b"BPFLOW_JOB_NAME=genie-sim-gpu-job"}
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            env = set((entry / "environ").read_bytes().split(b"\0"))
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if wanted <= env and state != "Z":
-            found.append(int(entry.name))
-    return found
+    return _job_processes(home, None, "genie-sim-gpu-job")
 
 
 def test_worker_killed_mid_genie_sim_job_completes_once_after_restart(tmp_path: Path) -> None:
