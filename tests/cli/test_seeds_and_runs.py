@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bpflow.status.runs import RunReader, short_run_id
+from bpflow.ops.runs import RunReader, short_run_id
 from tests.cli.test_ops_commands import bpflow
 from tests.conftest import runtime_env, wait_until
 from tests.fixtures.ops_env import chain_values
@@ -156,7 +156,7 @@ def test_times_in_another_zone(chain: Any) -> None:
 
 
 def test_the_scan_logs_one_summary_line_per_pass(chain: Any, caplog: pytest.LogCaptureFixture) -> None:
-    from bpflow.events.scan import Scanner
+    from bpflow.core.events.scan import Scanner
 
     for i in range(3):
         chain.bucket.write_json(f"scenes/scan-{i}/test/unimplemented.json", {})

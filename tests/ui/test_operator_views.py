@@ -92,6 +92,7 @@ def test_page_through_250_scenes_with_search_and_state_filter(page: Any, live_se
     assert pages == 5 and len(seen) == PAGED and len(set(seen)) == PAGED
     assert all(s.startswith("paged-") for s in seen)
     assert page.locator("#first-page").count() == 1
+    assert seen == sorted(seen)  # pages in scene-id order
     # The same through the API: keyset pages of 100, no hard limit.
     ids: list[str] = []
     cursor = None
@@ -99,7 +100,7 @@ def test_page_through_250_scenes_with_search_and_state_filter(page: Any, live_se
         params = {"q": "paged-", "limit": "100", **({"after": cursor} if cursor else {})}
         body = live_server.get("/api/scenes", params=params).json()
         ids += [s["scene_id"] for s in body["scenes"]]
-        cursor = body["next"]
+        cursor = body["next_after"]
         if not cursor:
             break
     assert sorted(ids) == sorted(seen)

@@ -27,21 +27,21 @@ from bpflow.api.recent import RecentDispatches
 from bpflow.api.rest import change_schedule, read_marker, resolve_run, schedule_table, triggers_table
 from bpflow.api.security import SESSION_COOKIE, Guard
 from bpflow.api.submit import FORM_FIELDS, RequestRejected, SceneExists, request_from_form, submit_request
-from bpflow.engine.registry import registered
-from bpflow.source.request import PROVIDER_POLICIES, QUALITY_TIERS, SOURCE_MODES, TEXT_BACKENDS
-from bpflow.status import fmt
-from bpflow.status.dag import load_dag
-from bpflow.status.ops import list_breakers, list_locks
-from bpflow.status.rerun import rerun_scene
-from bpflow.status.run_logs import run_logs
-from bpflow.status.runs import RUN_STATES, RunReader, short_run_id
-from bpflow.status.runs import runs_page as find_runs
-from bpflow.status.scene_list import scene_page as find_scenes
-from bpflow.status.scene_status import SCENE_STATES, scene_status
-from bpflow.triggers import validate_scene_id
+from bpflow.core.engine.registry import registered
+from bpflow.domain.request.contract import PROVIDER_POLICIES, QUALITY_TIERS, SOURCE_MODES, TEXT_BACKENDS
+from bpflow.ops import fmt
+from bpflow.ops.dag import load_dag
+from bpflow.ops.coordination import list_breakers, list_locks
+from bpflow.ops.rerun import rerun_scene
+from bpflow.ops.run_logs import run_logs
+from bpflow.ops.runs import RUN_STATES, RunReader, short_run_id
+from bpflow.ops.runs import runs_page as find_runs
+from bpflow.ops.scene_list import find_scenes
+from bpflow.ops.scene_status import SCENE_STATES, scene_status
+from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 _env = TEMPLATES.env
@@ -122,10 +122,10 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
         q, state, after = (q or "").strip() or None, state or None, after or None
         found = find_scenes(rt, q=q, state=state, after=after, limit=limit)
         params = {k: v for k, v in (("q", q), ("state", state), ("limit", str(limit) if limit != 50 else None)) if v}
-        next_url = "/?" + urlencode({**params, "after": found.next_cursor}) if found.next_cursor else None
+        next_url = "/?" + urlencode({**params, "after": found.next_after}) if found.next_after else None
         first_url = ("/?" + urlencode(params)) if params else "/"
         return page(
-            request, "scenes.html", partial_template="_scenes.html", scenes=found.scenes, scanned=found.matched_before,
+            request, "scenes.html", partial_template="_scenes.html", scenes=found.scenes,
             filters={"q": q or "", "state": state or ""}, states=SCENE_STATES, next_url=next_url, first_url=first_url if after else None,
         )
 

@@ -1,6 +1,6 @@
 """REST under ``/api/``: scenes, runs, markers, events, triggers, reruns, cancel, emit.
 
-Every answer is built by the same ``bpflow.status`` functions as the CLI and the dashboard, so
+Every answer is built by the same ``bpflow.ops`` functions as the CLI and the dashboard, so
 ``bpflow status SCENE --json`` and ``GET /api/scenes/SCENE`` agree. Mutations go through the
 :class:`~bpflow.api.security.Guard`; errors are ``{"error": {code, message, field?}}``.
 """
@@ -18,22 +18,22 @@ from pydantic import BaseModel, Field
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.security import Guard
 from bpflow.api.submit import submit_request
-from bpflow.contracts.json_limits import JsonTooDeep, loads_bounded
-from bpflow.engine.registry import registered
-from bpflow.errors import InvalidObjectKey, ObjectNotFound, ValidationFailed
-from bpflow.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
-from bpflow.status.dag import load_dag
-from bpflow.status.ops import list_breakers, list_locks
-from bpflow.status.rerun import rerun_scene, retry_run
-from bpflow.status.run_logs import run_logs
-from bpflow.status.runs import RunReader, runs_page
-from bpflow.status.scene_list import scene_page
-from bpflow.status.scene_status import MAX_MARKER_BYTES, scene_status
-from bpflow.storage.base import check_key
-from bpflow.triggers import validate_scene_id
+from bpflow.core.contracts.json_limits import JsonTooDeep, loads_bounded
+from bpflow.core.engine.registry import registered
+from bpflow.core.errors import InvalidObjectKey, ObjectNotFound, ValidationFailed
+from bpflow.core.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
+from bpflow.ops.dag import load_dag
+from bpflow.ops.coordination import list_breakers, list_locks
+from bpflow.ops.rerun import rerun_scene, retry_run
+from bpflow.ops.run_logs import run_logs
+from bpflow.ops.runs import RunReader, runs_page
+from bpflow.ops.scene_list import find_scenes
+from bpflow.ops.scene_status import MAX_MARKER_BYTES, scene_status
+from bpflow.core.storage.base import check_key
+from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 
 class RerunBody(BaseModel):
@@ -109,7 +109,7 @@ def triggers_table(rt: "Runtime") -> list[dict[str, Any]]:
 def schedule_table(rt: "Runtime") -> list[dict[str, Any]]:
     from dbos import DBOS
 
-    from bpflow.engine.schedules import schedule_rows
+    from bpflow.core.engine.schedules import schedule_rows
 
     return schedule_rows(rt, DBOS)
 
@@ -117,7 +117,7 @@ def schedule_table(rt: "Runtime") -> list[dict[str, Any]]:
 def change_schedule(rt: "Runtime", workflow: str, action: str) -> dict[str, Any]:
     from dbos import DBOS
 
-    from bpflow.engine.schedules import set_paused
+    from bpflow.core.engine.schedules import set_paused
 
     if action not in ("pause", "resume"):
         raise ValidationFailed(f"unknown schedule action {action!r} (use pause or resume)", field="action")
@@ -140,15 +140,15 @@ def build_router(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRo
             st["implemented"] = st["workflow"] in implemented
         return out
 
-    @api.get("/scenes", summary="One line per scene, newest first: text search, state filter, keyset paging")
+    @api.get("/scenes", summary="One line per scene, a page in scene-id order: text search, state filter (next page: ?after=<next_after>)")
     def scenes(
         limit: int = Query(200, ge=1, le=5000),
+        after: Optional[str] = Query(None, max_length=200, description="The previous page's 'next_after'."),
         q: Optional[str] = Query(None, description="Part of the scene id or of its prompt (case-insensitive)."),
         state: Optional[str] = Query(None, description="pending, running, succeeded, failed or stalled."),
-        after: Optional[str] = Query(None, description="The previous page's 'next' cursor."),
     ) -> dict[str, Any]:
-        page = scene_page(rt, q=q, state=state, after=after, limit=limit)
-        return {"dag": load_dag(rt.env).name, "scenes": page.scenes, "next": page.next_cursor}
+        page = find_scenes(rt, q=q, state=state, after=after, limit=limit)
+        return {"dag": load_dag(rt.env).name, "scenes": page.scenes, "next_after": page.next_after}
 
     @api.post("/scenes", status_code=201, dependencies=mutation, summary="Submit a scene request (validated first; nothing is written if invalid)")
     def submit(doc: dict[str, Any] = Body(..., description="A scene_request.json v1 document; scene_id is generated from the prompt when missing.")) -> dict[str, Any]:

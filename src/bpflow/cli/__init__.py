@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from bpflow.errors import BpflowError
+from bpflow.core.errors import BpflowError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="bpflow: durable, event-driven scene pipeline orchestration.")
 
@@ -35,7 +35,7 @@ TzOption = Annotated[Optional[str], typer.Option("--tz", help="Show times in thi
 
 
 def use_tz(tz: str | None) -> None:
-    from bpflow.status import fmt
+    from bpflow.ops import fmt
 
     fmt.set_zone(tz)
 

@@ -8,10 +8,10 @@ again. For a multi-seed request the stage is rerun in each seed scene.
 from __future__ import annotations
 
 from bpflow.cli import console, print_json
-from bpflow.errors import BpflowError
-from bpflow.status.rerun import rerun_scene, retry_run
-from bpflow.status.runs import RunReader
-from bpflow.status.session import open_session
+from bpflow.core.errors import BpflowError
+from bpflow.ops.rerun import rerun_scene, retry_run
+from bpflow.ops.runs import RunReader
+from bpflow.ops.session import open_session
 
 
 def rerun_command(workflow: str, *, scene: str, force: bool, json_output: bool) -> int:
