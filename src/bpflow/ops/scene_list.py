@@ -72,7 +72,7 @@ def find_scenes(
         markers = page_markers(rt.bucket, dag, ids)
         for scene_id in ids:
             listing = markers.get(scene_id, {})
-            prompt = scene_prompt(rt.bucket, scene_id, dag, listing)
+            prompt = scene_prompt(rt.bucket, scene_id, dag, listing) if needle is not None else None
             if needle is not None and needle not in scene_id.lower() and needle not in (prompt or "").lower():
                 continue
             status = scene_status(rt, scene_id, dag=dag, reader=None, runs=grouped.get(scene_id, []), details=False, now=now, must_exist=False, listing=listing, seed_runs=grouped)
@@ -82,7 +82,7 @@ def find_scenes(
                 return ScenePage(out, out[-1]["scene_id"])
             line = status.summary()
             line["updated"] = max((e.updated_s for e in listing.values()), default=None)
-            line["prompt"] = prompt
+            line["prompt"] = prompt if needle is not None else scene_prompt(rt.bucket, scene_id, dag, listing)
             out.append(line)
         if more is None:
             return ScenePage(out, None)
