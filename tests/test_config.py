@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 import json
+import os
 import re
 import string
 from pathlib import Path
@@ -12,7 +11,9 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from hypothesis import assume, given, settings as hsettings, strategies as st
+from hypothesis import assume, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from bpflow.cli.config_cmd import config_command

@@ -16,8 +16,8 @@ from pxr import Usd
 
 from bpflow.core.engine.dispatcher import _Memo
 from bpflow.core.events.model import ObjectEvent
-from bpflow.domain.variation.paths import Stage3Paths
 from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.variation.paths import Stage3Paths
 from tests.conftest import wait_until
 
 pytest.importorskip("bpflow.workflows.usd_assembly", reason="the Stage-2 workflow is not in this build yet")

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from bpflow.core.engine.registry import Run
 
 
-def emit_event(run: "Run", event_type: str, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
+def emit_event(run: Run, event_type: str, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
     """Dispatch ``event_type`` with ``data``; returns the dispatcher's answer (run ids started)."""
     from bpflow.core.engine.runtime import current_runtime
     from bpflow.core.events.model import CustomEvent

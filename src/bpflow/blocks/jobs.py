@@ -12,12 +12,12 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bpflow.core import observe
 from bpflow.blocks import markers
 from bpflow.blocks.retry import RetryPolicy
+from bpflow.core import observe
 from bpflow.core.engine.durable import sleep, step
 from bpflow.core.engine.runtime import current_runtime
 from bpflow.core.errors import JobStartError
@@ -70,10 +70,10 @@ class JobOutcome:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def job_env(run: "Run", job: str, extra: dict[str, Any] | None) -> dict[str, str]:
+def job_env(run: Run, job: str, extra: dict[str, Any] | None) -> dict[str, str]:
     """The env contract of DESIGN principle 4 plus the stage's own options (all strings)."""
     env = {
         "BPFLOW_BUCKET_URL": run.bucket.url,
@@ -90,7 +90,7 @@ def job_env(run: "Run", job: str, extra: dict[str, Any] | None) -> dict[str, str
     return env
 
 
-def _launch(run: "Run", job: str, env: dict[str, str], timeout_seconds: float, runner_name: str | None) -> dict[str, Any]:
+def _launch(run: Run, job: str, env: dict[str, str], timeout_seconds: float, runner_name: str | None) -> dict[str, Any]:
     """One launch attempt, as a step: the job's result, or the start error as data."""
     started = time.time()
     observe.emit(
@@ -106,7 +106,7 @@ def _launch(run: "Run", job: str, env: dict[str, str], timeout_seconds: float, r
     return {"result": asdict(result), "started": started}
 
 
-def _record_completion(run: "Run", job: str, result: JobResult, timeout_seconds: float, started: float) -> None:
+def _record_completion(run: Run, job: str, result: JobResult, timeout_seconds: float, started: float) -> None:
     """Inside the launch step, so a replayed workflow does not count the job twice."""
     status = "SUCCEEDED" if result.succeeded else "FAILED"
     ratio = result.duration_seconds / timeout_seconds if timeout_seconds else 0.0
@@ -121,7 +121,7 @@ def _record_completion(run: "Run", job: str, result: JobResult, timeout_seconds:
 
 
 def run_job(
-    run: "Run",
+    run: Run,
     job: str,
     *,
     timeout_seconds: float,
@@ -165,7 +165,7 @@ def run_job(
         raise start_error
 
 
-def _account(run: "Run", job: str, got: dict[str, Any], timeout_seconds: float, attempts: int) -> JobOutcome:
+def _account(run: Run, job: str, got: dict[str, Any], timeout_seconds: float, attempts: int) -> JobOutcome:
     res = got["result"]
     return JobOutcome(
         job=job,

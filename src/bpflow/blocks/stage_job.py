@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, run_job
-from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 from bpflow.core.engine.durable import step
 from bpflow.core.errors import JobStartError
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 
 if TYPE_CHECKING:
     from bpflow.core.engine.registry import Run
 
 
-def legacy_marker(run: "Run", key: str, **fields: Any) -> None:
+def legacy_marker(run: Run, key: str, **fields: Any) -> None:
     """The reference's small hand-built marker ``{scene_id, status, timestamp, ...}``; a write
     error is logged by the step and swallowed (the reference swallows these)."""
     body = {"scene_id": run.scene_id, "status": "failed", "timestamp": markers.utc_iso(), **fields}
@@ -36,7 +36,7 @@ def legacy_marker(run: "Run", key: str, **fields: Any) -> None:
     step(f"write legacy {key}", _do)
 
 
-def launch(run: "Run", job: str, env: dict[str, Any], *, rollback: str | None, failed_marker: str, code: str,
+def launch(run: Run, job: str, env: dict[str, Any], *, rollback: str | None, failed_marker: str, code: str,
            config_context: dict[str, Any], legacy: str | None = None, legacy_fields: dict[str, Any] | None = None) -> JobOutcome:
     """Run ``job``; a start failure cleans ``rollback``, writes the markers and re-raises."""
     try:
@@ -50,7 +50,7 @@ def launch(run: "Run", job: str, env: dict[str, Any], *, rollback: str | None, f
         raise
 
 
-def record_failure(run: "Run", result: JobOutcome, *, failed_marker: str, code: str, message: str, config_context: dict[str, Any],
+def record_failure(run: Run, result: JobOutcome, *, failed_marker: str, code: str, message: str, config_context: dict[str, Any],
                    keep_existing: bool = True) -> bool:
     """Write ``failed_marker`` for a job that ran and failed, unless one is already there and
     ``keep_existing`` (the job's richer marker wins). True when this call wrote it."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 #: rich style and a one-character symbol per stage / scene / run state.
 STATE_STYLE: dict[str, tuple[str, str]] = {
@@ -39,7 +39,7 @@ def timestamp(epoch: float | None, *, short: bool = False) -> str:
     if epoch is None:
         return ""
     try:
-        dt = datetime.fromtimestamp(float(epoch), tz=timezone.utc)
+        dt = datetime.fromtimestamp(float(epoch), tz=UTC)
     except (OverflowError, OSError, ValueError, TypeError):
         return str(epoch)  # a hand-written or damaged object: show it as it is
     return dt.strftime("%H:%M:%SZ" if short else "%Y-%m-%d %H:%M:%SZ")

@@ -17,11 +17,11 @@ from bpflow.core.engine.registry import find_workflow
 from bpflow.core.errors import BpflowError, WorkflowNotFound
 from bpflow.core.events.model import ObjectEvent
 from bpflow.core.ids import object_run_id
-from bpflow.ops.dag import load_dag
-from bpflow.ops.runs import RunReader
 from bpflow.core.storage import ObjectInfo
 from bpflow.core.storage.base import literal_prefix
 from bpflow.core.triggers import compile_pattern, validate_scene_id
+from bpflow.ops.dag import load_dag
+from bpflow.ops.runs import RunReader
 
 if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
@@ -47,7 +47,7 @@ class RerunResult:
         return asdict(self)
 
 
-def resolve_workflow(rt: "Runtime", name: str) -> str:
+def resolve_workflow(rt: Runtime, name: str) -> str:
     """A workflow name, or a stage name of the DAG (``usd-assembly`` → ``usd-assembly-pipeline``)."""
     stage = load_dag(rt.env).get(name)
     workflow = stage.workflow if stage is not None and name not in rt.triggers else name
@@ -55,7 +55,7 @@ def resolve_workflow(rt: "Runtime", name: str) -> str:
     return workflow
 
 
-def current_trigger(rt: "Runtime", workflow: str, scene_id: str) -> ObjectInfo:
+def current_trigger(rt: Runtime, workflow: str, scene_id: str) -> ObjectInfo:
     """The newest existing object of ``scene_id`` that matches one of the workflow's patterns."""
     row = rt.triggers.get(workflow)
     if row.kind != "object":
@@ -81,7 +81,7 @@ def current_trigger(rt: "Runtime", workflow: str, scene_id: str) -> ObjectInfo:
     return max(found, key=lambda i: (i.updated, i.key))
 
 
-def rerun_stage(rt: "Runtime", name: str, scene_id: str, *, force: bool = False) -> RerunResult:
+def rerun_stage(rt: Runtime, name: str, scene_id: str, *, force: bool = False) -> RerunResult:
     validate_scene_id(scene_id)
     workflow = resolve_workflow(rt, name)
     if find_workflow(workflow) is None:

@@ -219,7 +219,7 @@ class StepInfo:
 class RunReader:
     """Read (and cancel) runs through whichever DBOS handle this process has."""
 
-    def __init__(self, rt: "Runtime") -> None:
+    def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         client = getattr(rt, "client", None)
         if client is None:

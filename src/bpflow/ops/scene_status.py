@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 from bpflow.core.contracts.json_limits import JsonTooDeep, loads_bounded
 from bpflow.core.engine.registry import registered
 from bpflow.core.errors import BpflowError
-from bpflow.ops.dag import Dag, Stage, load_dag
-from bpflow.ops.runs import RunInfo, RunReader, StepInfo
 from bpflow.core.storage import Bucket, ObjectInfo
 from bpflow.core.triggers import validate_scene_id
+from bpflow.ops.dag import Dag, Stage, load_dag
+from bpflow.ops.runs import RunInfo, RunReader, StepInfo
 
 if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
@@ -231,7 +231,7 @@ def list_scene_ids(bucket: Bucket) -> dict[str, float]:
 # -- runs ---------------------------------------------------------------------------------------
 
 
-def _event_workflows(rt: "Runtime", dag: Dag) -> list[str]:
+def _event_workflows(rt: Runtime, dag: Dag) -> list[str]:
     """Workflows of the DAG not started by an object (their run ids do not name the scene)."""
     out = []
     for wf in dag.workflows():
@@ -240,7 +240,7 @@ def _event_workflows(rt: "Runtime", dag: Dag) -> list[str]:
     return out
 
 
-def scene_runs(rt: "Runtime", reader: RunReader, dag: Dag, scene_id: str) -> list[RunInfo]:
+def scene_runs(rt: Runtime, reader: RunReader, dag: Dag, scene_id: str) -> list[RunInfo]:
     runs = reader.list(prefixes=[f"{wf}:scenes/{scene_id}/" for wf in dag.workflows()], limit=500)
     event_wfs = _event_workflows(rt, dag)
     if event_wfs:
@@ -279,7 +279,7 @@ Implemented = Callable[[Stage], bool]
 
 class _Ctx:
     def __init__(
-        self, rt: "Runtime", reader: RunReader | None, dag: Dag, scene_id: str, runs: list[RunInfo], details: bool, now: float, implemented: Implemented
+        self, rt: Runtime, reader: RunReader | None, dag: Dag, scene_id: str, runs: list[RunInfo], details: bool, now: float, implemented: Implemented
     ) -> None:
         self.rt, self.reader, self.dag, self.scene_id, self.details, self.now = rt, reader, dag, scene_id, details, now
         self.is_implemented = implemented
@@ -479,7 +479,7 @@ def _request(bucket: Bucket, scene_id: str, dag: Dag) -> dict[str, Any] | None:
 
 
 def scene_status(
-    rt: "Runtime",
+    rt: Runtime,
     scene_id: str,
     *,
     dag: Dag | None = None,
@@ -519,7 +519,7 @@ def scene_status(
 
 
 def scene_summaries(
-    rt: "Runtime", *, reader: RunReader | None = None, with_runs: bool = True, limit: int = 200, dag: Dag | None = None, now: float | None = None
+    rt: Runtime, *, reader: RunReader | None = None, with_runs: bool = True, limit: int = 200, dag: Dag | None = None, now: float | None = None
 ) -> list[dict[str, Any]]:
     """One line per scene under ``scenes/*/``, newest first (at most ``limit`` scenes).
     ``with_runs=False`` judges from markers alone (no database reachable)."""

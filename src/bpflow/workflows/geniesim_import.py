@@ -20,16 +20,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bpflow.state import idempotency
 from bpflow.blocks import markers
-from bpflow.state.circuit_breaker import CircuitBreaker
 from bpflow.blocks.jobs import run_job
 from bpflow.blocks.lock import scene_lock
-from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import JobStartError, StageFailed, ValidationFailed
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
+from bpflow.state import idempotency
+from bpflow.state.circuit_breaker import CircuitBreaker
 
 NAME = "genie-sim-import-pipeline"
 JOB = "genie-sim-import-job"

@@ -26,12 +26,12 @@ from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, run_job
 from bpflow.blocks.lock import scene_lock
 from bpflow.blocks.retry import PollSchedule
-from bpflow.core.policy.timeouts import stage_job_name, stage_retry_profile, stage_timeout
 from bpflow.blocks.wait import wait_for_marker
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.durable import now_epoch, step
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import JobStartError, MarkerTimeout, StageFailed
+from bpflow.core.policy.timeouts import stage_job_name, stage_retry_profile, stage_timeout
 from bpflow.domain.usd import interactive_gate as gate
 
 NAME = "usd-assembly-pipeline"
@@ -55,7 +55,7 @@ class Flags:
     require_isaac: bool
 
     @classmethod
-    def of(cls, run: Run) -> "Flags":
+    def of(cls, run: Run) -> Flags:
         return cls(
             policy=str(run.param("interactive_failure_policy", "INTERACTIVE_FAILURE_POLICY", gate.DEFAULT_POLICY)),
             # the reference's booleans (§0.2): payload, env, default; true only when it reads "true"

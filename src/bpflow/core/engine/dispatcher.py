@@ -81,7 +81,7 @@ def _enqueue_in_process(wf: WorkflowDef, run_id: str, payload: dict[str, Any]) -
 
 
 class Dispatcher:
-    def __init__(self, runtime: "Runtime", enqueue: Callable[[WorkflowDef, str, dict[str, Any]], None] | None = None) -> None:
+    def __init__(self, runtime: Runtime, enqueue: Callable[[WorkflowDef, str, dict[str, Any]], None] | None = None) -> None:
         self.rt = runtime
         self._enqueue = enqueue or _enqueue_in_process
         self._memo = _Memo()

@@ -34,15 +34,15 @@ class Outcome:
     details: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def success(cls, message: str = "", markers: Iterable[str] = (), **details: Any) -> "Outcome":
+    def success(cls, message: str = "", markers: Iterable[str] = (), **details: Any) -> Outcome:
         return cls(SUCCESS, message, list(markers), details)
 
     @classmethod
-    def skipped(cls, message: str, **details: Any) -> "Outcome":
+    def skipped(cls, message: str, **details: Any) -> Outcome:
         return cls(SKIPPED, message, [], details)
 
     @classmethod
-    def failed(cls, message: str, markers: Iterable[str] = (), **details: Any) -> "Outcome":
+    def failed(cls, message: str, markers: Iterable[str] = (), **details: Any) -> Outcome:
         return cls(FAILED, message, list(markers), details)
 
     def to_dict(self) -> dict[str, Any]:

@@ -32,10 +32,10 @@ from bpflow.core.triggers import TriggerMap
 
 log = logging.getLogger("bpflow.runtime")
 
-_CURRENT: "Runtime | None" = None
+_CURRENT: Runtime | None = None
 
 
-def current_runtime() -> "Runtime":
+def current_runtime() -> Runtime:
     if _CURRENT is None:
         raise BpflowError("the bpflow runtime is not launched in this process", code="runtime_not_launched")
     return _CURRENT
@@ -95,7 +95,7 @@ def _move_runs_to_their_tier() -> None:
     way would stay stuck. Move every queued or running run to its workflow's tier. DBOS has no
     API to change a run's queue, so this writes its system table (guarded: a DBOS that changed its
     tables only loses this repair, never the launch)."""
-    from bpflow.core.engine.registry import registered, find_workflow
+    from bpflow.core.engine.registry import find_workflow, registered
 
     moves = {}
     for name in registered():
@@ -166,7 +166,7 @@ class Runtime:
         return self._client
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    def launch(self, *, role: str = "all", watch: bool | None = None, scan: bool | None = None) -> "Runtime":
+    def launch(self, *, role: str = "all", watch: bool | None = None, scan: bool | None = None) -> Runtime:
         """role ``all`` (bpflow up), ``worker`` (executes runs, no watcher/scan), or ``client``
         (CLI commands: enqueue runs for the workers, execute nothing)."""
         global _CURRENT
@@ -290,7 +290,7 @@ class Runtime:
                 _CURRENT = None
             self.bucket.close()
 
-    def __enter__(self) -> "Runtime":
+    def __enter__(self) -> Runtime:
         return self
 
     def __exit__(self, *exc: object) -> None:

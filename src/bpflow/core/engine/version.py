@@ -26,7 +26,7 @@ VISIBLE_WAIT_SECONDS = 10.0
 VISIBLE_POLL_SECONDS = 0.5
 
 
-def version_gone(run: "Run") -> str | None:
+def version_gone(run: Run) -> str | None:
     """None when the run's trigger object is at exactly its generation (or the run has no
     object version to honour); else why the run must not act."""
     wanted = run.object_generation
@@ -48,13 +48,13 @@ def version_gone(run: "Run") -> str | None:
     return f"superseded: {key} is at generation {current}, this run is for generation {wanted}; nothing rewritten"
 
 
-def _is_trigger(run: "Run", key: str) -> bool:
+def _is_trigger(run: Run, key: str) -> bool:
     from bpflow.core.engine.runtime import current_runtime
 
     return run.workflow in current_runtime().triggers.triggered_by(key)
 
 
-def _generation(run: "Run", key: str) -> int | None:
+def _generation(run: Run, key: str) -> int | None:
     def _do() -> int | None:
         info = run.bucket.stat(key)
         return None if info is None else info.generation

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bpflow.core.events.model import ObjectEvent
@@ -20,10 +20,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("bpflow.scan")
 
 
-def scan_once(rt: "Runtime", lookback_seconds: float | None = None) -> int:
+def scan_once(rt: Runtime, lookback_seconds: float | None = None) -> int:
     """Dispatch every enabled trigger object in the window; returns how many were handed over."""
     lookback = rt.scan_lookback_seconds if lookback_seconds is None else lookback_seconds
-    since = datetime.now(timezone.utc) - timedelta(seconds=lookback)
+    since = datetime.now(UTC) - timedelta(seconds=lookback)
     patterns = sorted({p for row in rt.triggers.rows if row.kind == "object" and row.is_enabled(rt.env) for p in row.patterns})
     seen: set[str] = set()
     count = 0
@@ -45,7 +45,7 @@ def _listing_glob(pattern: str) -> str:
 
 
 class Scanner:
-    def __init__(self, rt: "Runtime", interval_seconds: float) -> None:
+    def __init__(self, rt: Runtime, interval_seconds: float) -> None:
         self.rt = rt
         self.interval = interval_seconds
         self._stop = threading.Event()

@@ -30,7 +30,7 @@ SETTLE_SECONDS = 0.1
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, bucket: LocalBucket, dispatcher: "Dispatcher") -> None:
+    def __init__(self, bucket: LocalBucket, dispatcher: Dispatcher) -> None:
         self.bucket = bucket
         self.dispatcher = dispatcher
         self.root = str(bucket.root)
@@ -125,7 +125,7 @@ def _open_for_writing(path: str) -> bool:
 
 
 class BucketWatcher:
-    def __init__(self, bucket: LocalBucket, dispatcher: "Dispatcher") -> None:
+    def __init__(self, bucket: LocalBucket, dispatcher: Dispatcher) -> None:
         self.bucket = bucket
         self.observer = Observer(timeout=0.02)  # how often the emitter hands events over
         self.observer.schedule(_Handler(bucket, dispatcher), str(bucket.root), recursive=True)

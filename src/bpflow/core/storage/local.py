@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bpflow.core.errors import ObjectNotFound, PreconditionFailed, StorageError
@@ -57,7 +57,7 @@ class LocalBucket(Bucket):
         return ObjectInfo(
             key=key,
             size=st.st_size,
-            updated=datetime.fromtimestamp(st.st_mtime_ns / 1e9, tz=timezone.utc),  # what the file says
+            updated=datetime.fromtimestamp(st.st_mtime_ns / 1e9, tz=UTC),  # what the file says
             generation=generation,
             bucket=str(self.root),
         )

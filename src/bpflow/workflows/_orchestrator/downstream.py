@@ -103,7 +103,7 @@ def _stop(down: Downstream, rest: Sequence[StageDef], state: str = NOT_RUN) -> D
     return down
 
 
-def _run_stage(run: "Run", scene_id: str, stage: StageDef, budgets: dict[str, float]) -> tuple[str, dict[str, Any]]:
+def _run_stage(run: Run, scene_id: str, stage: StageDef, budgets: dict[str, float]) -> tuple[str, dict[str, Any]]:
     """Start (or attach to) the stage's run and wait for its outcome dict."""
     try:
         run_id = start_stage(run, stage.workflow, f"scenes/{scene_id}/{stage.trigger}", extra=stage.payload)
@@ -114,7 +114,7 @@ def _run_stage(run: "Run", scene_id: str, stage: StageDef, budgets: dict[str, fl
     return run_id, wait_stage(run, run_id, budgets.get(stage.workflow, 3600.0))
 
 
-def wait_stage(run: "Run", run_id: str, budget_seconds: float) -> dict[str, Any]:
+def wait_stage(run: Run, run_id: str, budget_seconds: float) -> dict[str, Any]:
     """await_stage with a polling backoff, bounded by ``budget_seconds`` in total."""
     left = budget_seconds
     for poll, span in STAGE_POLLS:
@@ -126,7 +126,7 @@ def wait_stage(run: "Run", run_id: str, budget_seconds: float) -> dict[str, Any]
 
 
 def run_downstream(
-    run: "Run",
+    run: Run,
     scene_id: str,
     *,
     budgets: dict[str, float],

@@ -53,7 +53,7 @@ class Intake:
         return bool(self.image and self.image.get("usable"))
 
 
-def _read_and_check(run: "Run") -> dict[str, Any]:
+def _read_and_check(run: Run) -> dict[str, Any]:
     from bpflow.core.engine.runtime import current_runtime
 
     key = run.object_name or ""
@@ -76,5 +76,5 @@ def _read_and_check(run: "Run") -> dict[str, Any]:
     return {"digest": digest, "request": req.to_dict(), "image": image, "error": None}
 
 
-def read_request(run: "Run") -> Intake:
+def read_request(run: Run) -> Intake:
     return Intake(**step(f"read and validate {run.object_name}", _read_and_check, run))

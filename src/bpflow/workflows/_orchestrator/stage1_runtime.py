@@ -113,7 +113,7 @@ def _job_env(child: Child, runtime: str, opts: SourceOptions) -> tuple[dict[str,
     return gen, adapter
 
 
-def _run_jobs(run: "Run", child: Child, opts: SourceOptions, runtime: str) -> Stage1Result:
+def _run_jobs(run: Run, child: Child, opts: SourceOptions, runtime: str) -> Stage1Result:
     """text-scene-gen then text-scene-adapter for one child, on ``runtime``'s runner."""
     runner = None if runtime == LOCAL else runtime
     retry = opts.job_retry_profile if runtime == LOCAL else REMOTE_RETRY_PROFILE
@@ -143,7 +143,7 @@ def _run_jobs(run: "Run", child: Child, opts: SourceOptions, runtime: str) -> St
     return result
 
 
-def _run_on(run: "Run", child: Child, opts: SourceOptions, runtime: str) -> Stage1Result:
+def _run_on(run: Run, child: Child, opts: SourceOptions, runtime: str) -> Stage1Result:
     if runtime == RUNPOD and not opts.runpod_key_set:
         raise Stage1RuntimeUnavailable(
             "[runpod_non_transient] RUNPOD_API_KEY is required when TEXT_GEN_RUNTIME=runpod",
@@ -155,7 +155,7 @@ def _run_on(run: "Run", child: Child, opts: SourceOptions, runtime: str) -> Stag
     return _run_jobs(run, child, opts, runtime)
 
 
-def run_stage1(run: "Run", child: Child, opts: SourceOptions) -> Stage1Result:
+def run_stage1(run: Run, child: Child, opts: SourceOptions) -> Stage1Result:
     """Stage 1 for one child on the configured runtime; raises a SourceError on failure."""
     runtime = opts.text_gen_runtime
     if runtime not in RUNTIMES:
