@@ -30,7 +30,6 @@ from bpflow.core.config import get_settings, parse_bool
 from bpflow.domain.geniesim import regions, runtime
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
-from bpflow.core.engine.runtime import current_runtime
 from bpflow.core.errors import JobStartError, StageFailed
 from bpflow.workflows.geniesim_import import import_episodes
 
@@ -65,9 +64,9 @@ def breaker_success(run: Run) -> None:
 
 def choose_region(run: Run) -> dict[str, Any]:
     def _do() -> dict[str, Any]:
-        rt = current_runtime()
-        d = RegionRouter(None, None, lambda r: regions.healthy(rt.settings.home, r, rt.env)).choose()
-        return {"region": d.region, "reason": d.reason, "failures": d.failures, "runner": regions.runner_for(d.region, rt.env)}
+        env = dict(run.context.env)
+        d = RegionRouter(None, None, lambda r: regions.healthy(run.settings.home, r, env)).choose()
+        return {"region": d.region, "reason": d.reason, "failures": d.failures, "runner": regions.runner_for(d.region, env)}
 
     return step("region routing", _do)
 

@@ -49,9 +49,7 @@ def version_gone(run: "Run") -> str | None:
 
 
 def _is_trigger(run: "Run", key: str) -> bool:
-    from bpflow.core.engine.runtime import current_runtime
-
-    return run.workflow in current_runtime().triggers.triggered_by(key)
+    return run.workflow in run.context.triggered_by(key)
 
 
 def _generation(run: "Run", key: str) -> int | None:

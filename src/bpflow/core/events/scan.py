@@ -10,17 +10,32 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bpflow.core.events.model import ObjectEvent
 
 if TYPE_CHECKING:
-    from bpflow.core.engine.runtime import Runtime
+    from bpflow.core.storage import Bucket
+    from bpflow.core.triggers import TriggerMap
+
+
+class ScanSource(Protocol):
+    """What a scan needs (the runtime passes itself): the bucket, the trigger map under an env,
+    the look-back window and where events go. Declared here so the scan never imports the runtime."""
+
+    bucket: "Bucket"
+    triggers: "TriggerMap"
+    env: Mapping[str, str]
+    scan_lookback_seconds: float
+
+    @property
+    def submit(self) -> Callable[[ObjectEvent], Any]: ...
 
 log = logging.getLogger("bpflow.scan")
 
 
-def scan_once(rt: "Runtime", lookback_seconds: float | None = None) -> int:
+def scan_once(rt: ScanSource, lookback_seconds: float | None = None) -> int:
     """Dispatch every enabled trigger object in the window; returns how many were handed over."""
     lookback = rt.scan_lookback_seconds if lookback_seconds is None else lookback_seconds
     since = datetime.now(timezone.utc) - timedelta(seconds=lookback)
@@ -32,7 +47,7 @@ def scan_once(rt: "Runtime", lookback_seconds: float | None = None) -> int:
             if info.key in seen or info.updated < since:
                 continue
             seen.add(info.key)
-            rt.dispatcher.submit(ObjectEvent(bucket=rt.bucket.url, name=info.key, generation=info.generation, source="scan"))
+            rt.submit(ObjectEvent(bucket=rt.bucket.url, name=info.key, generation=info.generation, source="scan"))
             count += 1
     return count
 
@@ -45,7 +60,7 @@ def _listing_glob(pattern: str) -> str:
 
 
 class Scanner:
-    def __init__(self, rt: "Runtime", interval_seconds: float) -> None:
+    def __init__(self, rt: ScanSource, interval_seconds: float) -> None:
         self.rt = rt
         self.interval = interval_seconds
         self._stop = threading.Event()
