@@ -20,6 +20,7 @@ from bpflow.core import observe
 from bpflow.core.engine.context import RunContext
 from bpflow.core.engine.context import installed as installed_context
 from bpflow.core.engine.queues import STAGE_WORK, QueueTier
+from bpflow.core.engine.version import version_gone as check_version
 from bpflow.core.errors import InvalidSceneId, WorkflowNotFound
 from bpflow.core.storage import Bucket
 
@@ -154,9 +155,7 @@ _WORKFLOWS: dict[str, WorkflowDef] = {}
 
 
 def version_gone(run: Run) -> str | None:
-    from bpflow.core.engine.version import version_gone as check
-
-    return check(run)
+    return check_version(run)
 
 
 def workflow(
