@@ -178,7 +178,7 @@ SEED_DEFAULTS: list[tuple[str, Any]] = [
     ("BPFLOW_HTTP_HOST", "127.0.0.1"),
     ("BPFLOW_HTTP_PORT", 8080),
     ("BPFLOW_API_TOKEN", None),
-    ("BPFLOW_RUNNER", "subprocess"),
+    ("BPFLOW_RUNNER", "zygote"),
     ("BPFLOW_WORKER_CONCURRENCY", 8),
     ("BPFLOW_QUEUE_POLL_SECONDS", 0.01),
     ("BPFLOW_SCAN_INTERVAL_SECONDS", 30),

@@ -29,7 +29,6 @@ KNOWN_VIOLATIONS: set[tuple[str, str]] = {
     ("bpflow.blocks.preparation", "bpflow.workflows._orchestrator.options"),
     # The asset queues are drained by durable code that lives in domain/ today (belongs in blocks/ or workflows/).
     ("bpflow.domain.assets_queue.pipeline", "bpflow.blocks.jobs"),
-    ("bpflow.domain.assets_queue.pipeline", "bpflow.blocks.timeouts"),
     ("bpflow.domain.assets_queue.queue", "bpflow.blocks.lock"),
 }
 

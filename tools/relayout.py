@@ -46,6 +46,8 @@ MOVES: list[tuple[str, str]] = [
     ("engine", "core/engine"),
     ("contracts", "core/contracts"),
     ("jobs/_env.py", "core/jobkit.py"),
+    ("jobs/classes.py", "core/job_classes.py"),
+    ("blocks/timeouts.py", "core/policy/timeouts.py"),
     ("blocks/version.py", "core/engine/version.py"),
     ("status/scrub.py", "core/scrub.py"),
     ("status/secret_env.py", "core/secret_env.py"),

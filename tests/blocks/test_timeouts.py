@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bpflow.blocks.retry import RetryPolicy
-from bpflow.blocks.timeouts import (
+from bpflow.core.policy.timeouts import (
     select_timeout,
     stage_job_name,
     stage_retry_profile,

@@ -7,6 +7,8 @@ so the runners are exercised exactly as with a real job.
 from __future__ import annotations
 
 import json
+import os
+import random
 import signal
 import subprocess
 import sys
@@ -57,6 +59,15 @@ def _run() -> int:
         return 0
     if mode == "leftover":  # leaves a grandchild holding our pipes, then exits 0
         _spawn_sleeper()
+        return 0
+    if mode == "state":  # what a fresh process would show: own session, default handlers, fresh seeds
+        log_json(
+            pid=os.getpid(), pgid=os.getpgid(0), sid=os.getsid(0), ppid=os.getppid(),
+            sigterm_default=signal.getsignal(signal.SIGTERM) == signal.SIG_DFL,
+            sigint_python=signal.getsignal(signal.SIGINT) is signal.default_int_handler,
+            random=random.random(), hash=hash("bpflow"), threads=len(os.listdir("/proc/self/task")),
+            env=sorted(os.environ), cwd=os.getcwd(), argv0=sys.argv[0],
+        )
         return 0
     if mode == "big_output":
         size = env_int("FIXTURE_BYTES", 5_000_000)

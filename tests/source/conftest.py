@@ -16,7 +16,7 @@ from dbos import DBOS
 
 from bpflow.jobs import register_job
 
-from tests.conftest import runtime_env, wait_until
+from tests.conftest import THROUGH_STAGE3, runtime_env, wait_until
 
 #: Stage 1 without any network service, as spec-text-stage1-and-artifacts §4C recommends.
 OFFLINE_STAGE1 = {
@@ -65,6 +65,12 @@ def result_of(run_id: str) -> dict[str, Any]:
 
 def read_json(rt: Any, key: str) -> Any:
     return json.loads(rt.bucket.read(key))
+
+
+@pytest.fixture
+def runtime_defaults() -> dict[str, str]:
+    """The source and image paths are tested through Stage 3 at most: Stages 4-5 are not requested."""
+    return dict(THROUGH_STAGE3)
 
 
 @pytest.fixture

@@ -33,3 +33,12 @@ def stage23_orchestrator(run: Run) -> Outcome:
         if result.get("status") != "SUCCESS":
             break
     return Outcome.success(**out)
+
+
+@workflow("test-downstream-orchestrator", timeout_seconds=600, queue=SCENE_ORCHESTRATORS)
+def downstream_orchestrator(run: Run) -> Outcome:
+    """The source orchestrator's Stages 2-5 (``run_downstream``) for a scene, arena required."""
+    from bpflow.workflows._orchestrator.downstream import run_downstream
+
+    down = run_downstream(run, str(run.payload["scene_id"]), budgets={}, arena_required=True)
+    return Outcome.success(states=down.states, runs=down.runs)

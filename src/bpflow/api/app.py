@@ -89,9 +89,12 @@ def create_app(rt: Runtime, *, bind_host: str | None = None) -> FastAPI:
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, Any]:
-        queues = {q.queue: q.to_dict() for q in RunReader(rt).queue_health()}
-        status = "stalled" if any(q["stalled"] for q in queues.values()) else "ok"
-        return {"status": status, "version": __version__, "bucket": redact_text(rt.bucket.url), "auth": "token" if guard.enabled else "none (loopback only)", "queues": queues}
+        health = RunReader(rt).queue_health()
+        queues = {q.queue: q.to_dict() for q in health}
+        problems = [f"{q.queue}: {q.queued} queued, no consumer" for q in health if q.no_consumer]
+        status = "stalled" if any(q.stalled for q in health) else "no_consumer" if problems else "ok"
+        return {"status": status, "version": __version__, "bucket": redact_text(rt.bucket.url), "auth": "token" if guard.enabled else "none (loopback only)",
+                "queues": queues, "problems": problems}
 
     @app.post("/events", status_code=202, tags=["service"], summary="CloudEvents ingestion (binary or structured mode)")
     async def events(request: Request) -> JSONResponse:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bpflow.core import observe
 from bpflow.blocks.jobs import JobOutcome, run_job
-from bpflow.blocks.timeouts import stage_timeout
+from bpflow.core.policy.timeouts import stage_timeout
 from bpflow.core.errors import JobFailed, JobTimeout
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from bpflow.blocks import markers
 from bpflow.blocks.lock import scene_lock
 from bpflow.blocks.stage_job import launch, legacy_marker, record_failure
-from bpflow.blocks.timeouts import stage_timeout
+from bpflow.core.policy.timeouts import stage_timeout
 from bpflow.blocks.wait import wait_for_marker
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome

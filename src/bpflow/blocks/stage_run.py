@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, StartFailure, run_job
-from bpflow.blocks.timeouts import stage_job_name, stage_retry_profile, stage_timeout
+from bpflow.core.policy.timeouts import stage_job_name, stage_retry_profile, stage_timeout
 from bpflow.core.engine.durable import step
 from bpflow.core.errors import JobStartError, StageFailed
 

@@ -40,7 +40,7 @@ def start_stage(run: "Run", workflow: str, trigger_key: str, *, extra: dict[str,
     payload = ObjectEvent(bucket=run.bucket_name, name=trigger_key, generation=info["generation"], source="orchestrator").payload()
     payload.update(extra or {})
     with SetWorkflowID(run_id), SetWorkflowTimeout(wf.timeout_seconds):
-        DBOS.enqueue_workflow(wf.queue.name, wf.dbos_fn, payload)
+        DBOS.enqueue_workflow(wf.queue_name, wf.dbos_fn, payload)
     return run_id
 
 
@@ -76,5 +76,5 @@ def start_run(run: "Run", workflow: str, run_id: str, payload: dict[str, Any]) -
     if wf is None:
         raise WorkflowNotFound(f"stage {workflow} is not implemented in this build", field="workflow")
     with SetWorkflowID(run_id), SetWorkflowTimeout(wf.timeout_seconds):
-        DBOS.enqueue_workflow(wf.queue.name, wf.dbos_fn, payload)
+        DBOS.enqueue_workflow(wf.queue_name, wf.dbos_fn, payload)
     return run_id

@@ -404,7 +404,8 @@ class Settings(BaseSettings):
     bpflow_http_host: str = _setting("BPFLOW_HTTP_HOST", "127.0.0.1", group=RUNTIME, doc="HTTP API/dashboard bind address.")
     bpflow_http_port: int = _setting("BPFLOW_HTTP_PORT", 8080, group=RUNTIME, doc="HTTP API/dashboard port.", ge=1, le=65535)
     bpflow_runner: Lower = _setting(
-        "BPFLOW_RUNNER", "subprocess", group=RUNTIME, doc="Where jobs run (inprocess, subprocess, ...).",
+        "BPFLOW_RUNNER", "zygote", group=RUNTIME,
+        doc="Where jobs run: zygote (a process per job, forked from a warm launcher), subprocess (a fresh interpreter per job), inprocess (tests).",
         pattern=r"^[a-z][a-z0-9_-]*$",
     )
     bpflow_worker_concurrency: int = _setting(
@@ -414,6 +415,18 @@ class Settings(BaseSettings):
         "BPFLOW_ORCHESTRATOR_CONCURRENCY", None, group=RUNTIME,
         doc="Orchestrator runs (they wait on stage runs; Stage 1 of the text path runs in them) one worker "
         "process executes at once, per orchestrator queue. Default: BPFLOW_WORKER_CONCURRENCY.", ge=1,
+    )
+    bpflow_last_stage: Literal["1", "2", "3", "4", "5"] = _setting(
+        "BPFLOW_LAST_STAGE", "5", group=RUNTIME,
+        doc="The last pipeline stage that runs: 3 stops after the simulation-ready scene (no robot "
+        "episodes, Genie Sim, arena, training), 4 stops before Stage 5. Later stages are recorded as "
+        "not requested, never as failed; their trigger rows are disabled (triggers.yaml).",
+    )
+    bpflow_worker_classes: str = _setting(
+        "BPFLOW_WORKER_CLASSES", "cpu,sim,train,gpu", group=RUNTIME,
+        doc="Job classes this worker takes (comma-separated: cpu, sim, train, gpu; core/job_classes.py). On PostgreSQL "
+        "each class has its own stage queue, so a GPU machine can take only gpu work; cpu also takes the orchestrators.",
+        pattern=r"^[a-z, ]+$",
     )
     bpflow_queue_poll_seconds: float = _setting(
         "BPFLOW_QUEUE_POLL_SECONDS", 0.01, group=RUNTIME, doc="How often a worker polls the run queue.", gt=0

@@ -123,6 +123,8 @@ class _QueueCollector(Collector):
         runs = GaugeMetricFamily("bpflow_queue_runs", "Runs queued (waiting for a slot) and running, by run queue", labels=["queue", "status"])
         age = GaugeMetricFamily("bpflow_queue_oldest_queued_age_seconds", "How long the oldest queued run of a queue has waited (0 when none waits)", labels=["queue"])
         stalled = GaugeMetricFamily("bpflow_queue_stalled", "1 when a queue's oldest queued run has waited past the stall threshold", labels=["queue"])
+        consumers = GaugeMetricFamily("bpflow_queue_consumers", "Live workers listening to a queue (BPFLOW_WORKER_CLASSES)", labels=["queue"])
+        no_consumer = GaugeMetricFamily("bpflow_queue_no_consumer", "1 when a queue has queued runs and no live worker takes it", labels=["queue"])
         source = self.source
         health: list[Any] = []
         if source is not None:
@@ -135,9 +137,14 @@ class _QueueCollector(Collector):
             runs.add_metric([q.queue, "running"], q.running)
             age.add_metric([q.queue], q.oldest_queued_age_seconds or 0.0)
             stalled.add_metric([q.queue], 1.0 if q.stalled else 0.0)
+            if q.consumers is not None:
+                consumers.add_metric([q.queue], q.consumers)
+            no_consumer.add_metric([q.queue], 1.0 if q.no_consumer else 0.0)
         yield runs
         yield age
         yield stalled
+        yield consumers
+        yield no_consumer
 
 
 _QUEUES = _QueueCollector()

@@ -302,10 +302,13 @@ class RunReader:
 
     def queue_health(self) -> list[Any]:
         """Per run queue: queued and running counts and the oldest queued run's age."""
-        from bpflow.core.engine.queues import TIERS, queue_health
+        from bpflow.core.engine.consumers import live_consumers, system_engine
+        from bpflow.core.engine.queues import all_queues, queue_health
 
-        rows = self._api.list_workflows(status=["ENQUEUED", "PENDING"], queue_name=[t.name for t in TIERS], load_input=False, load_output=False)
-        return queue_health([(st.queue_name, st.status, (st.created_at or 0) / 1000.0) for st in rows], time.time())
+        queues = all_queues()
+        rows = self._api.list_workflows(status=["ENQUEUED", "PENDING"], queue_name=queues, load_input=False, load_output=False)
+        consumers = live_consumers(system_engine(self.rt.client))
+        return queue_health([(st.queue_name, st.status, (st.created_at or 0) / 1000.0) for st in rows], time.time(), consumers, queues)
 
     def count_active(self) -> dict[tuple[str, str], int]:
         """(workflow, status) → number of queued or running runs, for the metrics gauge."""

@@ -31,7 +31,7 @@ from typing import Any
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
-from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow

@@ -14,7 +14,7 @@ import re
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
-from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 from bpflow.core.engine.registry import Outcome, Run, workflow
 
 NAME = "policy-evaluation-pipeline"

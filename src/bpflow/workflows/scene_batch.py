@@ -14,7 +14,7 @@ from typing import Any
 from bpflow.state.cas_json import iso_z, utc_now
 from bpflow.blocks.jobs import run_job
 from bpflow.blocks.lock import release, try_acquire
-from bpflow.blocks.timeouts import stage_timeout
+from bpflow.core.policy.timeouts import stage_timeout
 from bpflow.domain.automation.batch import (
     FAILED, INVALID, QUEUED, SKIPPED, SUCCESS, BatchPaths, batch_id_for, dlq_body, report_body, submit_scene,
 )

@@ -16,7 +16,7 @@ from bpflow.blocks import markers
 from bpflow.state.cas_json import iso_z, utc_now
 from bpflow.blocks.jobs import run_job
 from bpflow.state.routing import RegionRouter
-from bpflow.blocks.timeouts import stage_timeout
+from bpflow.core.policy.timeouts import stage_timeout
 from bpflow.core.config import parse_bool
 from bpflow.domain.automation.daily import publish_request
 from bpflow.domain.automation.generation import COMPLETE_MARKER, FAILED_MARKER, PREFIX, run_dir

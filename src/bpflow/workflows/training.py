@@ -29,7 +29,7 @@ from bpflow.blocks import markers
 from bpflow.blocks.jobs import StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
 from bpflow.blocks.quality_preflight import preflight
-from bpflow.blocks.timeouts import parse_override, stage_retry_profile, stage_timeout
+from bpflow.core.policy.timeouts import parse_override, stage_retry_profile, stage_timeout
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import StageFailed, ValidationFailed
 from bpflow.core.triggers import validate_scene_id

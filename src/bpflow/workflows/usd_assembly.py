@@ -17,7 +17,7 @@ from bpflow.blocks.lock import scene_lock
 from bpflow.blocks.params import flag, recorded_params
 from bpflow.blocks.retry import PollSchedule
 from bpflow.blocks.stage_run import StageRun
-from bpflow.blocks.timeouts import stage_timeout
+from bpflow.core.policy.timeouts import stage_timeout
 from bpflow.blocks.wait import wait_for_marker
 from bpflow.core.engine.durable import now_epoch
 from bpflow.core.engine.registry import Outcome, Run, workflow

@@ -12,7 +12,7 @@ from bpflow.blocks import markers
 from bpflow.blocks.invocation import Invocation
 from bpflow.blocks.jobs import JobOutcome, StartFailure, run_job
 from bpflow.blocks.params import flag, recorded_params
-from bpflow.blocks.timeouts import stage_job_name, stage_timeout
+from bpflow.core.policy.timeouts import stage_job_name, stage_timeout
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import JobStartError

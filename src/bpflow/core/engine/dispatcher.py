@@ -87,7 +87,7 @@ NOT_VISIBLE_RETRIES = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 def _enqueue_in_process(wf: WorkflowDef, run_id: str, payload: dict[str, Any]) -> None:
     with SetWorkflowID(run_id), SetWorkflowTimeout(wf.timeout_seconds):
-        DBOS.enqueue_workflow(wf.queue.name, wf.dbos_fn, payload)
+        DBOS.enqueue_workflow(wf.queue_name, wf.dbos_fn, payload)
 
 
 class Dispatcher:

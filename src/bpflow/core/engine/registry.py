@@ -150,6 +150,14 @@ class WorkflowDef:
     queue: QueueTier = STAGE_WORK
     """The tier it runs in (``engine.queues``): above every tier of the runs it waits on."""
 
+    @property
+    def queue_name(self) -> str:
+        """The DBOS queue its runs go to: its tier, split by its job class where workers are."""
+        from bpflow.core.engine.queues import queue_name
+        from bpflow.core.job_classes import workflow_class
+
+        return queue_name(self.queue, workflow_class(self.name))
+
 
 _WORKFLOWS: dict[str, WorkflowDef] = {}
 
@@ -159,8 +167,14 @@ def version_gone(run: Run) -> str | None:
 
 
 def workflow(
-    name: str, *, timeout_seconds: float | None = None, queue: QueueTier = STAGE_WORK
+    name: str, *, timeout_seconds: float | None = None, queue: QueueTier = STAGE_WORK, job_class: str | None = None
 ) -> Callable[[Callable[[Run], Outcome]], Callable[[Run], Outcome]]:
+    """``job_class`` overrides the class derived from the jobs the timeouts table lists for it."""
+    if job_class is not None:
+        from bpflow.core.job_classes import declare_workflow_class
+
+        declare_workflow_class(name, job_class)
+
     def decorate(body: Callable[[Run], Outcome]) -> Callable[[Run], Outcome]:
         def run_workflow(payload: dict[str, Any]) -> dict[str, Any]:
             run = Run(run_id=DBOS.workflow_id or "", workflow=name, payload=payload, ctx=installed_context())

@@ -25,9 +25,10 @@ from bpflow.core.config import Settings, load_settings
 from bpflow.core.engine import context as run_context
 from bpflow.core.engine.context import RunContext
 from bpflow.core.engine.dispatcher import Dispatcher
-from bpflow.core.engine.queues import STAGE_WORK, TIERS
+from bpflow.core.engine.queues import STAGE_WORK, queues_of, split_by_class
 from bpflow.core.engine.registry import import_workflow_modules, registered
 from bpflow.core.errors import BpflowError, ConfigError
+from bpflow.core.job_classes import CLASSES, parse_classes
 from bpflow.core.storage import Bucket, open_bucket
 from bpflow.core.triggers import TriggerMap
 
@@ -56,6 +57,7 @@ class EngineOptions:
     watch: bool
     workflow_modules: tuple[str, ...]
     log_level: str
+    worker_classes: tuple[str, ...] = ()
 
 
 def engine_options(settings: Settings) -> EngineOptions:
@@ -73,6 +75,7 @@ def engine_options(settings: Settings) -> EngineOptions:
         watch=settings.bpflow_watch,
         workflow_modules=mods,
         log_level=settings.bpflow_log_level,
+        worker_classes=parse_classes(settings.bpflow_worker_classes),
     )
 
 
@@ -156,6 +159,7 @@ class Runtime:
         self._client: Any = None
         self._watcher: Any = None
         self._scanner: Any = None
+        self._heartbeat: Any = None
         self.launched_at: datetime | None = None
 
     def submit(self, event: Any) -> Any:
@@ -194,6 +198,7 @@ class Runtime:
             )
         _CURRENT = self
         run_context.install(self.run_context())
+        split_by_class(not self.options.sqlite_path)  # one SQLite process takes every class: no split
         import_workflow_modules(self.options.workflow_modules)
         if role == "client":
             self._connect_client()
@@ -228,17 +233,25 @@ class Runtime:
         executor_id = opts.executor_id or ("local" if opts.sqlite_path else socket.gethostname())
         cfg["executor_id"] = executor_id
         DBOS(config=cfg)
+        classes = opts.worker_classes if opts.sqlite_path is None else CLASSES  # SQLite: one process takes all
+        mine = queues_of(classes)
+        if set(classes) != set(CLASSES):
+            DBOS.listen_queues([name for _, name in mine])  # DBOS dequeues only these here
         DBOS.launch()
         _move_runs_to_their_tier()
-        for tier in TIERS:
+        for tier, name in queues_of(CLASSES):  # every queue exists, whoever listens to it
             DBOS.register_queue(
-                tier.name,
+                name,
                 worker_concurrency=opts.worker_concurrency if tier is STAGE_WORK else opts.orchestrator_concurrency,
                 polling_interval_sec=opts.queue_poll_seconds,
                 on_conflict="always_update",
             )
-        for tier in TIERS:
-            _wait_for_queue_worker(tier.name)
+        for _, name in mine:
+            _wait_for_queue_worker(name)
+        from bpflow.core.engine.consumers import Heartbeat, system_engine
+
+        self._heartbeat = Heartbeat(system_engine(), executor_id, classes, [name for _, name in mine])
+        self._heartbeat.start()
 
     def _connect_client(self) -> None:
         from dbos import DBOSClient
@@ -253,7 +266,7 @@ class Runtime:
         self._client = DBOSClient(system_database_url=opts.database_url, system_database_engine=engine, application_name="bpflow")
 
         def enqueue(wf: Any, run_id: str, payload: dict[str, Any]) -> None:
-            options: dict[str, Any] = {"workflow_name": wf.name, "queue_name": wf.queue.name, "workflow_id": run_id, "app_version": opts.app_version}
+            options: dict[str, Any] = {"workflow_name": wf.name, "queue_name": wf.queue_name, "workflow_id": run_id, "app_version": opts.app_version}
             if wf.timeout_seconds:
                 options["workflow_timeout"] = wf.timeout_seconds
             self._client.enqueue(options, payload)  # type: ignore[arg-type]
@@ -281,6 +294,9 @@ class Runtime:
                 src.stop()
         self._watcher = self._scanner = None
         self.dispatcher.stop()
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
         self.bucket.remove_listener(self.dispatcher.on_write)
         try:
             if self._client is not None:

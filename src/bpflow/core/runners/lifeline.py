@@ -37,6 +37,17 @@ def lifeline_env(read_end: int) -> dict[str, str]:
     return {LIFELINE_FD_ENV: str(read_end), PARENT_PID_ENV: str(os.getpid())}
 
 
+def fence_dir(log_dir: str | None) -> str:
+    """Where attempts are recorded: beside the jobs' logs under the bpflow home, or, for a
+    runner given no log folder (tests, benchmarks), a per-user temporary folder, never the
+    current directory."""
+    if log_dir:
+        return os.path.join(os.path.dirname(log_dir), "attempts")
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), f"bpflow-attempts-{os.getuid()}")
+
+
 def _fence_path(fence_dir: str, key: str) -> Path:
     return Path(fence_dir) / hashlib.sha256(key.encode()).hexdigest()[:32]
 

@@ -107,7 +107,7 @@ class SubprocessRunner:
         env = job_process_env(spec.name, job_env)  # an allowlist of os.environ, never the API token
         env["PYTHONUNBUFFERED"] = "1"  # a killed job's last lines still reach the tail
         argv = [self.python, "-m", "bpflow.core.job_entry", module]
-        fence_dir = os.path.join(os.path.dirname(spec.log_dir or "."), "attempts")
+        fence_dir = lifeline.fence_dir(spec.log_dir)
         fence_key = f"{job_env.get('BPFLOW_RUN_ID', execution_id)}/{spec.name}"
         lifeline.fence_previous(fence_dir, fence_key)
         read_end, write_end = lifeline.lifeline_pipe()
@@ -139,34 +139,49 @@ class SubprocessRunner:
             lifeline.clear_attempt(fence_dir, fence_key)
         duration = time.monotonic() - started
 
-        for reader in readers:
-            reader.join(READER_JOIN_SECONDS)  # a helper that escaped the group may hold a pipe open
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
-        stdout_tail, stderr_tail = readers[0].text(), readers[1].text()
-        if sink is not None:
-            sink.close()
+        return collect(spec.name, module, execution_id, readers, (proc.stdout, proc.stderr), sink, returncode, timed_out, duration)
 
-        if not timed_out and returncode == 1 and _RUNPY_NOT_FOUND.match(stderr_tail.strip()) and "\n" not in stderr_tail.strip():
-            raise JobStartError(
-                f"job module {module!r} not found: {stderr_tail.strip()}",
-                code="job_module_not_found",
-                retryable=False,
-                details={"job": spec.name, "module": module},
-            )
-        return JobResult(
-            name=spec.name,
-            exit_code=None if timed_out else _exit_code(returncode),
-            duration_seconds=duration,
-            timed_out=timed_out,
-            stdout_tail=stdout_tail,
-            stderr_tail=stderr_tail,
-            execution_id=execution_id,
-            log_path=sink.path if sink is not None else "",
+
+def collect(
+    job: str, module: str, execution_id: str, readers: "list[_TailReader]", pipes: tuple[IO[bytes] | None, ...],
+    sink: "_LogSink | None", returncode: int, timed_out: bool, duration: float,
+) -> JobResult:
+    """The end of a process job, whichever runner started it: drain and close its output, keep
+    the log, tell a missing module (a start failure) from a job that ran, build the result."""
+    for reader in readers:
+        reader.join(READER_JOIN_SECONDS)  # a helper that escaped the group may hold a pipe open
+    for pipe in pipes:
+        if pipe is not None:
+            try:
+                pipe.close()
+            except OSError:
+                pass
+    stdout_tail, stderr_tail = readers[0].text(), readers[1].text()
+    if sink is not None:
+        sink.close()
+    if not timed_out:
+        module_not_found(job, module, returncode, stderr_tail)
+    return JobResult(
+        name=job,
+        exit_code=None if timed_out else _exit_code(returncode),
+        duration_seconds=duration,
+        timed_out=timed_out,
+        stdout_tail=stdout_tail,
+        stderr_tail=stderr_tail,
+        execution_id=execution_id,
+        log_path=sink.path if sink is not None else "",
+    )
+
+
+def module_not_found(job: str, module: str, returncode: int, stderr_tail: str) -> None:
+    """runpy's one-line error and exit 1: the module does not exist, so the job never started."""
+    text = stderr_tail.strip()
+    if returncode == 1 and _RUNPY_NOT_FOUND.match(text) and "\n" not in text:
+        raise JobStartError(
+            f"job module {module!r} not found: {text}",
+            code="job_module_not_found",
+            retryable=False,
+            details={"job": job, "module": module},
         )
 
 

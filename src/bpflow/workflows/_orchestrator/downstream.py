@@ -3,7 +3,9 @@
 Each stage is started with the run id its marker trigger would use (``blocks.stages``), so the
 marker-driven chain and the orchestrator never run a stage twice. A stage whose workflow is not
 part of this build is recorded as ``NOT_IMPLEMENTED`` and the chain stops there: the stages after
-it are ``NOT_RUN``. The caller decides what that means (never "complete").
+it are ``NOT_RUN``. The caller decides what that means (never "complete"). A stage whose trigger
+row is disabled (``BPFLOW_LAST_STAGE`` stops the pipeline before it) is ``NOT_REQUESTED``, and so
+is every stage after it: the operator asked for less, so the scene is done, not incomplete.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ if TYPE_CHECKING:
 
 SUCCEEDED, SKIPPED, FAILED = "SUCCEEDED", "SKIPPED", "FAILED"
 NOT_IMPLEMENTED, NOT_RUN, DELEGATED = "NOT_IMPLEMENTED", "NOT_RUN", "DELEGATED"
+NOT_REQUESTED = "NOT_REQUESTED"
 #: States after which a scene still counts as done (a non-blocking arena may fail or skip).
-DONE_STATES = (SUCCEEDED, SKIPPED, DELEGATED)
+DONE_STATES = (SUCCEEDED, SKIPPED, DELEGATED, NOT_REQUESTED)
 
 #: How often a stage's run is polled: (poll interval, for how long). Quick stages are seen
 #: within a tenth of a second, long ones cost one status read per 10 s (the reference: 30 s).
@@ -85,9 +88,22 @@ def implemented(workflow: str) -> bool:
     return step(f"implemented {workflow}", lambda: find_workflow(workflow) is not None)
 
 
-def _stop(down: Downstream, rest: Sequence[StageDef]) -> Downstream:
+def requested(workflow: str) -> bool:
+    """Whether the trigger map lets ``workflow`` run under this runtime's settings (the map decides
+    what runs, DESIGN principle 1). Recorded as a step, like :func:`implemented`."""
+
+    def check() -> bool:
+        from bpflow.core.engine.runtime import current_runtime
+
+        rt = current_runtime()
+        return workflow not in rt.triggers or rt.triggers.get(workflow).is_enabled(rt.env)
+
+    return step(f"requested {workflow}", check)
+
+
+def _stop(down: Downstream, rest: Sequence[StageDef], state: str = NOT_RUN) -> Downstream:
     for stage in rest:
-        down.states.setdefault(stage.name, NOT_RUN)
+        down.states.setdefault(stage.name, state)
     return down
 
 
@@ -127,6 +143,8 @@ def run_downstream(
     if not markers.exists(run, f"scenes/{scene_id}/assets/scene_manifest.json"):
         raise StageFailedForSeed(f"Stage 1 output incomplete: scene_manifest.json missing for {scene_id}", code="stage1_output_incomplete")
     for index, stage in enumerate(stages):
+        if not requested(stage.workflow):
+            return _stop(down, stages[index:], NOT_REQUESTED)
         if delegate_after_stage3 and index >= 2:
             # legacy_chain: Stages 4-5 are left to the marker triggers, if this build has them.
             down.states[stage.name] = DELEGATED if implemented(stage.workflow) else NOT_IMPLEMENTED

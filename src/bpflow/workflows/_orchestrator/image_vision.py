@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks.jobs import run_job
-from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 from bpflow.core.errors import JobStartError
 from bpflow.workflows._orchestrator.errors import ImageReconstructionFailed, ImageReconstructionUnavailable
 

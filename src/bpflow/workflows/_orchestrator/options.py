@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 from bpflow.core.config import RETRIEVAL, Settings, env_fields
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import find_workflow

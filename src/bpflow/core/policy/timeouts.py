@@ -134,3 +134,12 @@ def stage_job_name(workflow: str, job: str | None = None) -> str:
     when the table does not say otherwise."""
     _, spec, job_spec = _job_spec(workflow, job)
     return str(job_spec.get("job") or job or next(iter(spec["jobs"])))
+
+
+def workflow_jobs(workflow: str) -> tuple[str, ...]:
+    """The container jobs a workflow runs by the table (none for a workflow it does not list)."""
+    try:
+        name, spec = _workflow_spec(load_policy("timeouts"), workflow)
+    except ConfigError:
+        return ()
+    return tuple(stage_job_name(name, step) for step in spec["jobs"])
