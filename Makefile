@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps venv-train test bench bench-physics bench-geniesim bench-learning demo clean
+.PHONY: install system-deps venv-train test bench bench-physics bench-geniesim bench-learning bench-scale-scan demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -50,6 +50,11 @@ bench-physics: install
 # Genie Sim figures alone: export bundle time on the demo scene, poller scan over 10,000 scenes.
 bench-geniesim: install
 	$(BIN)/python -m bench.geniesim
+
+# The reconciliation scan and the status listing over 100,000 scenes' markers, in a local bucket
+# and in the S3 emulator (scan_100k_s, status_list_100k_s, peak RSS).
+bench-scale-scan: install
+	$(BIN)/python -m bench.scale_scan
 
 # One text request through every stage this build has, on the embedded default (./bpflow-data/demo).
 demo: install venv-train

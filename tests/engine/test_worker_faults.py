@@ -16,9 +16,10 @@ from tests.conftest import runtime_env, wait_until
 from tests.engine.test_processes import BPFLOW, _free_port, _log_says, _process
 
 
-def _job_processes(home: Path, scene: str) -> list[int]:
-    """Live (not zombie) processes whose environment says they are this scene's job."""
-    wanted = {f"BPFLOW_HOME={home}".encode(), f"SCENE_ID={scene}".encode(), b"BPFLOW_JOB_NAME=test-copy-job"}
+def _job_processes(home: Path, scene: str | None, job: str = "test-copy-job") -> list[int]:
+    """Live (not zombie) processes whose environment says they are this home's ``job`` (for
+    ``scene``, when given)."""
+    wanted = {f"BPFLOW_HOME={home}".encode(), f"BPFLOW_JOB_NAME={job}".encode()} | ({f"SCENE_ID={scene}".encode()} if scene else set())
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

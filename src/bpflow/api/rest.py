@@ -28,7 +28,7 @@ from bpflow.ops.dag import load_dag
 from bpflow.ops.rerun import rerun_stage
 from bpflow.ops.run_logs import run_logs
 from bpflow.ops.runs import RunReader, query_runs
-from bpflow.ops.scene_status import MAX_MARKER_BYTES, scene_status, scene_summaries
+from bpflow.ops.scene_status import MAX_MARKER_BYTES, scene_status, scene_summaries_page
 
 if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
@@ -133,9 +133,10 @@ def build_router(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIRout
             st["implemented"] = st["workflow"] in implemented
         return out
 
-    @api.get("/scenes", summary="One line per scene, newest first")
-    def scenes(limit: int = Query(200, ge=1, le=5000)) -> dict[str, Any]:
-        return {"dag": load_dag(rt.env).name, "scenes": scene_summaries(rt, limit=limit)}
+    @api.get("/scenes", summary="One line per scene, a page in scene-id order (next page: ?after=<next_after>)")
+    def scenes(limit: int = Query(200, ge=1, le=5000), after: str | None = Query(None, max_length=200)) -> dict[str, Any]:
+        lines, next_after = scene_summaries_page(rt, limit=limit, after=after)
+        return {"dag": load_dag(rt.env).name, "scenes": lines, "next_after": next_after}
 
     @api.post("/scenes", status_code=201, dependencies=mutation, summary="Submit a scene request (validated first; nothing is written if invalid)")
     def submit(doc: dict[str, Any] = Body(..., description="A scene_request.json v1 document; scene_id is generated from the prompt when missing.")) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from bpflow.core.contracts.json_limits import JsonTooDeep, loads_bounded
 from bpflow.core.engine.registry import registered
 from bpflow.core.errors import BpflowError
 from bpflow.core.storage import Bucket, ObjectInfo
+from bpflow.core.storage.base import Listed
 from bpflow.core.triggers import validate_scene_id
 from bpflow.ops.dag import Dag, Stage, load_dag
 from bpflow.ops.runs import RunInfo, RunReader, StepInfo
@@ -168,7 +169,7 @@ class SceneStatus:
 # -- reading the bucket -------------------------------------------------------------------------
 
 
-def _read_body(bucket: Bucket, info: ObjectInfo) -> Any:
+def _read_body(bucket: Bucket, info: ObjectInfo | Listed) -> Any:
     if info.size > MAX_MARKER_BYTES:
         return None
     try:
@@ -181,7 +182,13 @@ def _read_body(bucket: Bucket, info: ObjectInfo) -> Any:
         return raw.decode("utf-8", "replace")
 
 
-def _marker(bucket: Bucket, scene_id: str, rel: str, kind: str, with_body: bool) -> MarkerInfo | None:
+def _marker(bucket: Bucket, scene_id: str, rel: str, kind: str, with_body: bool, listing: dict[str, Listed] | None = None) -> MarkerInfo | None:
+    if listing is not None:  # a page of summaries: the page's listing says what exists
+        entry = listing.get(rel)
+        if entry is None:
+            return None
+        # A summary shows no generation: none looked up (a HEAD each on S3); bodies by one GET.
+        return MarkerInfo(key=entry.key, kind=kind, updated=entry.updated_s, generation=0, size=entry.size, body=_read_body(bucket, entry) if with_body else None)
     info = bucket.stat(f"scenes/{scene_id}/{rel}")
     if info is None:
         return None
@@ -207,25 +214,43 @@ def failure_code(body: Any) -> tuple[str | None, str | None]:
     return (str(code) if code else None), (str(msg) if msg else None)
 
 
-def list_scene_ids(bucket: Bucket) -> dict[str, float]:
-    """Scene id → last update of any of its objects, newest first. Invalid ids are skipped."""
-    latest: dict[str, float] = {}
-    for info in bucket.list("scenes/"):
-        parts = info.key.split("/", 2)
-        if len(parts) < 3:
-            continue
-        scene = parts[1]
-        ts = info.updated.timestamp()
-        if ts > latest.get(scene, 0.0):
-            latest[scene] = ts
-    valid = {}
-    for scene, ts in latest.items():
+def scene_page(bucket: Bucket, *, limit: int, after: str | None = None) -> tuple[list[str], str | None]:
+    """One page of scene ids, in id order, after the cursor ``after``; and the next page's cursor
+    (None on the last page). Invalid ids are skipped.
+
+    Id order, not newest first: newest first needs every object of every scene listed before the
+    first line can be shown (100,000 scenes: hundreds of thousands of objects), while a page in id
+    order is one folder listing (one request on S3), whatever the bucket holds."""
+    ids: list[str] = []
+    for name in bucket.list_folders("scenes/", start_after=after or ""):
         try:
-            validate_scene_id(scene)
+            validate_scene_id(name)
         except BpflowError:
             continue
-        valid[scene] = ts
-    return dict(sorted(valid.items(), key=lambda kv: (-kv[1], kv[0])))
+        ids.append(name)
+        if len(ids) > limit:
+            break
+    return ids[:limit], (ids[limit - 1] if len(ids) > limit else None)
+
+
+def page_markers(bucket: Bucket, dag: Dag, ids: list[str]) -> dict[str, dict[str, Listed]]:
+    """Scene → {marker path: listing entry} for a page of scenes (contiguous in id order): one
+    listing of the DAG's marker names over the page, instead of a stat per stage per scene."""
+    if not ids:
+        return {}
+    rels = {rel for st in dag.stages for rel in (*st.complete, *st.failed)}
+    if dag.stages and dag.stages[0].trigger:
+        rels.add(dag.stages[0].trigger)
+    wanted = set(ids)
+    last = f"scenes/{ids[-1]}/"
+    out: dict[str, dict[str, Listed]] = {scene: {} for scene in ids}
+    for entry in bucket.glob_keys([f"scenes/*/{rel}" for rel in rels], start_after=f"scenes/{ids[0]}/"):
+        if entry.key > last and not entry.key.startswith(last):
+            break
+        _, scene, rel = entry.key.split("/", 2)
+        if scene in wanted:
+            out[scene][rel] = entry
+    return out
 
 
 # -- runs ---------------------------------------------------------------------------------------
@@ -287,6 +312,7 @@ class _Ctx:
         for r in sorted(runs, key=lambda r: (r.created_at or 0.0, r.run_id)):
             self.by_workflow.setdefault(r.workflow, []).append(r)
         self._steps: dict[str, list[StepInfo]] = {}
+        self.listing: dict[str, Listed] | None = None  # set for a page of summaries
 
     def steps(self, run_id: str) -> list[StepInfo]:
         if self.reader is None or not self.details:
@@ -336,8 +362,8 @@ def _evaluate(ctx: _Ctx, stage: Stage, done: dict[str, StageStatus]) -> StageSta
     latest = runs[-1] if runs else None
     active = next((r for r in reversed(runs) if r.active), None)
     since = latest.created_at if latest is not None else None
-    comp = [_marker(ctx.rt.bucket, ctx.scene_id, rel, "complete", ctx.details) for rel in stage.complete]
-    fails = [_marker(ctx.rt.bucket, ctx.scene_id, rel, "failed", True) for rel in stage.failed]
+    comp = [_marker(ctx.rt.bucket, ctx.scene_id, rel, "complete", ctx.details, ctx.listing) for rel in stage.complete]
+    fails = [_marker(ctx.rt.bucket, ctx.scene_id, rel, "failed", True, ctx.listing) for rel in stage.failed]
     newest_fail = max((m for m in fails if m is not None), key=lambda m: m.updated, default=None)
     any_marker = _newer_wins(comp[0] if comp else None, newest_fail)
     fresh_marker = _newer_wins(_fresh(comp[0] if comp else None, since), _fresh(newest_fail, since))
@@ -489,6 +515,7 @@ def scene_status(
     now: float | None = None,
     must_exist: bool = True,
     implemented: Implemented = implemented_in_this_build,
+    listing: dict[str, Listed] | None = None,
 ) -> SceneStatus:
     """The stage table of one scene. ``runs=None`` reads them; pass a list (possibly empty, when no
     database is reachable) to skip the query. ``details`` adds steps-based timings and bodies."""
@@ -504,6 +531,7 @@ def scene_status(
     if must_exist and updated is None and not runs:
         raise SceneNotFound(f"no scene {scene_id!r}: no objects under scenes/{scene_id}/ and no runs", field="scene_id", details={"scene_id": scene_id})
     ctx = _Ctx(rt, reader, dag, scene_id, runs, details, now, implemented)
+    ctx.listing = listing
     done: dict[str, StageStatus] = {}
     for stage in dag.stages:
         done[stage.name] = _evaluate(ctx, stage, done)
@@ -519,27 +547,40 @@ def scene_status(
 
 
 def scene_summaries(
-    rt: Runtime, *, reader: RunReader | None = None, with_runs: bool = True, limit: int = 200, dag: Dag | None = None, now: float | None = None
+    rt: Runtime, *, reader: RunReader | None = None, with_runs: bool = True, limit: int = 200, dag: Dag | None = None, now: float | None = None, after: str | None = None
 ) -> list[dict[str, Any]]:
-    """One line per scene under ``scenes/*/``, newest first (at most ``limit`` scenes).
-    ``with_runs=False`` judges from markers alone (no database reachable)."""
+    """One line per scene under ``scenes/*/``, a page in id order (at most ``limit`` scenes after
+    the cursor ``after``). ``with_runs=False`` judges from markers alone (no database reachable)."""
+    return scene_summaries_page(rt, reader=reader, with_runs=with_runs, limit=limit, dag=dag, now=now, after=after)[0]
+
+
+def scene_summaries_page(
+    rt: Runtime, *, reader: RunReader | None = None, with_runs: bool = True, limit: int = 200, dag: Dag | None = None, now: float | None = None, after: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """``scene_summaries`` and the cursor of the next page (None on the last)."""
     dag = dag or load_dag(rt.env)
-    ids = list_scene_ids(rt.bucket)
-    grouped = all_scene_runs(reader or RunReader(rt), dag) if with_runs else {}
+    ids, next_after = scene_page(rt.bucket, limit=limit, after=after)
+    markers = page_markers(rt.bucket, dag, ids)
+    grouped = all_scene_runs(reader or RunReader(rt), dag) if with_runs and ids else {}
     out = []
-    for scene_id, updated in list(ids.items())[:limit]:
-        status = scene_status(rt, scene_id, dag=dag, reader=None, runs=grouped.get(scene_id, []), details=False, now=now, must_exist=False)
+    for scene_id in ids:
+        listing = markers.get(scene_id, {})
+        status = scene_status(rt, scene_id, dag=dag, reader=None, runs=grouped.get(scene_id, []), details=False, now=now, must_exist=False, listing=listing)
         line = status.summary()
-        line["updated"] = updated
-        line["prompt"] = _prompt(rt.bucket, scene_id, dag)
+        line["updated"] = max((e.updated_s for e in listing.values()), default=None)
+        line["prompt"] = _prompt(rt.bucket, scene_id, dag, listing)
         out.append(line)
-    return out
+    return out, next_after
 
 
-def _prompt(bucket: Bucket, scene_id: str, dag: Dag) -> str | None:
+def _prompt(bucket: Bucket, scene_id: str, dag: Dag, listing: dict[str, Listed] | None = None) -> str | None:
     """The request's prompt, so a list of scenes reads as what was asked for."""
-    request = _request(bucket, scene_id, dag)
-    body = request["body"] if request else None
+    root = dag.stages[0].trigger if dag.stages else None
+    if listing is not None:  # the page's listing says whether there is a request: no stat
+        body = _read_body(bucket, listing[root]) if root and root in listing else None
+    else:
+        request = _request(bucket, scene_id, dag)
+        body = request["body"] if request else None
     prompt = body.get("prompt") if isinstance(body, dict) else None
     return prompt[:160] if isinstance(prompt, str) else None
 

@@ -9,9 +9,10 @@ for ``key@generation`` names one version of one object, forever).
 from __future__ import annotations
 
 import json
+import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -70,6 +71,11 @@ def literal_prefix(pattern: str) -> str:
     return pattern[:cut]
 
 
+def common_literal_prefix(patterns: Iterable[str]) -> str:
+    """The longest prefix every pattern's matches share (what one listing can cover)."""
+    return os.path.commonprefix([literal_prefix(p) for p in patterns])
+
+
 def normalise_prefix(prefix: str) -> str:
     """A key prefix inside a remote bucket: ``""`` or ``"some/path/"`` (validated like a key)."""
     prefix = prefix.strip("/")
@@ -87,6 +93,19 @@ def split_bucket_url(url: str, scheme: str) -> tuple[str, str]:
         raise ConfigError(f"not a {scheme}:// bucket URL: {url!r}", field="BPFLOW_BUCKET_URL")
     name, _, prefix = url[len(scheme) + 3:].partition("/")
     return name, prefix
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One object as a listing sees it, without its generation.
+
+    Working out a generation costs a HEAD per object on S3 and a ledger read on the local
+    backend, while a scan mostly wants to know which objects exist and when they changed, so it
+    can look closer at the few that matter (``Bucket.stat`` gives their generation)."""
+
+    key: str
+    size: int
+    updated_s: float  # POSIX seconds, the same instant as ObjectInfo.updated
 
 
 @dataclass(frozen=True)
@@ -196,6 +215,36 @@ class Bucket(ABC):
         for info in self._list(literal_prefix(pattern)):
             if rx.match(info.key):
                 yield info
+
+    def list_keys(self, prefix: str = "", *, start_after: str = "") -> Iterator[Listed]:
+        """Objects under ``prefix`` after ``start_after``, in key order, without generations.
+        Backends whose listing is dearer with generations (local, S3) override this."""
+        for info in self._list(prefix):
+            if info.key > start_after:
+                yield Listed(info.key, info.size, info.updated.timestamp())
+
+    def list_folders(self, prefix: str, *, start_after: str = "") -> Iterator[str]:
+        """Names of the "folders" right under ``prefix`` (which ends with "/") that hold at least
+        one object, after ``start_after``, in the order of their keys (``name + "/"``): a page of
+        scene ids without listing the scenes' objects. Backends with a delimiter listing override."""
+        last = None
+        after = prefix + start_after + "/" if start_after else ""
+        for entry in self.list_keys(prefix, start_after=after):
+            name, sep, _ = entry.key[len(prefix):].partition("/")
+            if sep and name != last and name != start_after:
+                last = name
+                yield name
+
+    def glob_keys(self, patterns: Iterable[str], *, start_after: str = "") -> Iterator[Listed]:
+        """Objects matching any of ``patterns`` (``glob`` syntax), in key order, without
+        generations: one listing of the patterns' common literal prefix, however many patterns."""
+        pats = sorted(set(patterns))
+        if not pats:
+            return
+        rxs = [glob_to_regex(p) for p in pats]
+        for entry in self.list_keys(common_literal_prefix(pats), start_after=start_after):
+            if any(rx.match(entry.key) for rx in rxs):
+                yield entry
 
     def close(self) -> None:
         """Release clients and connections; backends override when they hold any."""

@@ -20,15 +20,16 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import stat as _stat
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bpflow.core.errors import ObjectNotFound, PreconditionFailed, StorageError
-from bpflow.core.storage.base import Bucket, ObjectInfo
+from bpflow.core.storage.base import Bucket, Listed, ObjectInfo, check_key, common_literal_prefix, glob_to_regex
 from bpflow.core.storage.containment import contained_path, is_contained
 
 INTERNAL_DIR = ".bpflow"
@@ -221,32 +222,224 @@ class LocalBucket(Bucket):
             folder = folder.parent
 
     def _list(self, prefix: str) -> Iterator[ObjectInfo]:
-        # Walk only the deepest folder the prefix names, then filter on the full prefix.
+        for key, st in self._walk(prefix, "", None):
+            yield self._info(key, st)
+
+    def list_keys(self, prefix: str = "", *, start_after: str = "") -> Iterator[Listed]:
+        for key, st in self._walk(prefix, start_after, None):
+            yield Listed(key, st.st_size, st.st_mtime_ns / 1e9)
+
+    def list_folders(self, prefix: str, *, start_after: str = "") -> Iterator[str]:
+        """One ``scandir`` of the folder; a sub-folder counts once it holds an object (the walk
+        stops at its first file)."""
+        base = self.root / prefix.rstrip("/") if prefix.strip("/") else self.root
+        if not base.is_dir() or not is_contained(self.root, base):
+            return
+        try:
+            with os.scandir(base) as it:
+                names = sorted(e.name + "/" for e in it if e.is_dir(follow_symlinks=False))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        after = start_after + "/" if start_after else ""
+        for sort_name in names:
+            name = sort_name[:-1]
+            if sort_name <= after or (base == self.root and name == INTERNAL_DIR):
+                continue
+            if next(self._walk(prefix + sort_name, "", None), None) is not None:
+                yield name
+
+    def glob_keys(self, patterns: Iterable[str], *, start_after: str = "") -> Iterator[Listed]:
+        pats = sorted(set(patterns))
+        if not pats:
+            return
+        for key, st in self._walk(common_literal_prefix(pats), start_after, _SegmentMatcher(pats)):
+            yield Listed(key, st.st_size, st.st_mtime_ns / 1e9)
+
+    def read(self, key: str) -> bytes:
+        """The body alone: no generation to work out, so no ledger read (the poller reads
+        thousands of job.json files and needs none of their generations). Containment is checked
+        on the opened file itself where /proc shows it: one readlink instead of a realpath walk."""
+        check_key(key)
+        try:
+            fd = os.open(self.root / key if _PROC_FD else self.path_for(key), os.O_RDONLY | os.O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise ObjectNotFound(f"object not found: {key}", field="key") from None
+        with open(fd, "rb") as fh:
+            if _PROC_FD and not _inside(self.root, os.readlink(f"/proc/self/fd/{fd}")):
+                self.path_for(key)  # raises ObjectOutsideBucket, the same error as everywhere
+            if not _is_file(os.fstat(fd)):
+                raise ObjectNotFound(f"object not found: {key}", field="key")
+            return fh.read()
+
+    def _walk(self, prefix: str, start_after: str, matcher: _SegmentMatcher | None) -> Iterator[tuple[str, os.stat_result]]:
+        """(key, stat) of each regular file under ``prefix`` after ``start_after``, in key order.
+
+        Key order without collecting and sorting every key: each folder's entries are sorted by
+        name, with "/" appended to folder names, and since every key below folder ``d`` starts
+        with ``d/`` that is the order of the keys themselves. Whole folders before
+        ``start_after`` are skipped unopened, and with a ``matcher`` so are folders no pattern
+        can reach (a marker scan never opens ``episodes/`` or ``assets/`` contents it does not
+        name). Symlinked folders are never followed; a file link must resolve inside the root."""
         base_rel = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         base = self.root / base_rel if base_rel else self.root
         if not base.is_dir() or not is_contained(self.root, base):
             return
-        found: list[tuple[str, os.stat_result]] = []
-        for dirpath, dirnames, filenames in os.walk(base):
-            rel_dir = os.path.relpath(dirpath, self.root)
-            rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
-            if rel_dir == "":
-                dirnames[:] = [d for d in dirnames if d != INTERNAL_DIR]
-            for name in filenames:
-                key = f"{rel_dir}/{name}" if rel_dir else name
-                if not key.startswith(prefix):
+        parts = base_rel.split("/") if base_rel else []
+        state = matcher.start(parts) if matcher is not None else None
+        if matcher is not None and state is None:
+            return
+        yield from self._walk_dir(str(base), base_rel + "/" if base_rel else "", len(parts), prefix, start_after, matcher, state)
+
+    def _walk_dir(
+        self, path: str, rel: str, depth: int, prefix: str, start_after: str, matcher: _SegmentMatcher | None, state: tuple[tuple[int, bool], ...] | None
+    ) -> Iterator[tuple[str, os.stat_result]]:
+        tails = matcher.literal_tails(state, depth) if matcher is not None and state is not None else None
+        if tails is not None:
+            yield from self._probe(path, rel, tails, prefix, start_after)
+            return
+        try:
+            with os.scandir(path) as it:
+                entries = [(e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e) for e in it]
+        except (FileNotFoundError, NotADirectoryError):
+            return  # pruned or replaced while we walked
+        entries.sort(key=lambda pair: pair[0])
+        for sort_name, entry in entries:
+            key = rel + sort_name
+            if key <= start_after and not (sort_name.endswith("/") and start_after.startswith(key)):
+                continue  # this object, or every key in this folder, comes at or before start_after
+            is_dir = sort_name.endswith("/")
+            if not (key.startswith(prefix) or (is_dir and prefix.startswith(key))):
+                continue
+            if depth == 0 and entry.name == INTERNAL_DIR:
+                continue
+            child_state = None
+            if matcher is not None:
+                assert state is not None
+                child_state = matcher.step(state, depth, entry.name, is_dir=is_dir, key=key)
+                if child_state is None:
                     continue
-                if os.path.islink(os.path.join(dirpath, name)) and not is_contained(self.root, os.path.join(dirpath, name)):
-                    continue  # a link out of the bucket is not an object of it
-                try:
-                    st = os.stat(os.path.join(dirpath, name))
-                except FileNotFoundError:
-                    continue
-                if _is_file(st):
-                    found.append((key, st))
-        found.sort(key=lambda kv: kv[0])
-        for key, st in found:
-            yield self._info(key, st)
+            if is_dir:
+                yield from self._walk_dir(entry.path, key, depth + 1, prefix, start_after, matcher, child_state)
+                continue
+            if entry.is_symlink() and not is_contained(self.root, entry.path):
+                continue  # a link out of the bucket is not an object of it
+            try:
+                st = entry.stat()
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            if _is_file(st):
+                yield key, st
+
+
+    def _probe(self, path: str, rel: str, tails: list[str], prefix: str, start_after: str) -> Iterator[tuple[str, os.stat_result]]:
+        """Every pattern left names exact paths below this folder: look them up instead of
+        listing it (a scene folder holds thousands of files; its markers are a handful of lstats)."""
+        real_dirs: dict[str, bool] = {}
+        for tail in tails:
+            key = rel + tail
+            if key <= start_after or not key.startswith(prefix):
+                continue
+            parts = tail.split("/")
+            ok = True
+            for i in range(1, len(parts)):  # the walk never follows a symlinked folder: neither does this
+                sub = "/".join(parts[:i])
+                if sub not in real_dirs:
+                    try:
+                        real_dirs[sub] = _stat.S_ISDIR(os.lstat(os.path.join(path, sub)).st_mode)
+                    except OSError:
+                        real_dirs[sub] = False
+                if not real_dirs[sub]:
+                    ok = False
+                    break
+            if not ok:
+                continue
+            full = os.path.join(path, tail)
+            try:
+                st = os.lstat(full)
+                if _stat.S_ISLNK(st.st_mode):
+                    if not is_contained(self.root, full):
+                        continue  # a link out of the bucket is not an object of it
+                    st = os.stat(full)
+            except OSError:
+                continue
+            if _is_file(st):
+                yield key, st
+
+
+class _SegmentMatcher:
+    """Glob patterns matched one path segment at a time, so a walk can skip folders early.
+
+    The walk carries the patterns still alive (index, and whether a ``**`` segment was passed,
+    after which anything deeper may match and the full pattern decides). The per-depth tables are
+    memoised: one dict lookup per entry for literal segments, one regex per distinct wildcard."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self.full = [glob_to_regex(p) for p in patterns]
+        self.segs = [p.split("/") for p in patterns]
+        self._tables: dict[tuple[tuple[tuple[int, bool], ...], int], _Table] = {}
+
+    def start(self, parts: list[str]) -> tuple[tuple[int, bool], ...] | None:
+        state: tuple[tuple[int, bool], ...] = tuple((i, False) for i in range(len(self.segs)))
+        for depth, name in enumerate(parts):
+            nxt = self.step(state, depth, name, is_dir=True, key="")
+            if nxt is None:
+                return None
+            state = nxt
+        return state
+
+    def literal_tails(self, state: tuple[tuple[int, bool], ...], depth: int) -> list[str] | None:
+        """The exact remaining paths when every alive pattern is literal from ``depth`` on, in
+        key order; None when some segment needs a listing."""
+        table = self._tables.get((state, depth))
+        if table is None:
+            table = self._tables[(state, depth)] = _Table(self, state, depth)
+        return table.tails
+
+    def step(self, state: tuple[tuple[int, bool], ...], depth: int, name: str, *, is_dir: bool, key: str) -> tuple[tuple[int, bool], ...] | None:
+        """The state below folder ``name``, or for a file a non-None value when it matches."""
+        table = self._tables.get((state, depth))
+        if table is None:
+            table = self._tables[(state, depth)] = _Table(self, state, depth)
+        hits = [*table.literal.get(name, ()), *table.any_name, *table.starred]
+        for rx, idxs in table.wild:
+            if rx.match(name):
+                hits.extend(idxs)
+        if not hits:
+            return None
+        if is_dir:
+            alive = tuple(sorted({(i, starred) for i, starred in hits if starred or len(self.segs[i]) > depth + 1}))
+            return alive or None
+        return ((0, False),) if any(self.full[i].match(key) for i, _ in hits) else None
+
+
+class _Table:
+    """For one (alive patterns, depth): what segment each alive pattern wants there."""
+
+    def __init__(self, m: _SegmentMatcher, state: tuple[tuple[int, bool], ...], depth: int) -> None:
+        self.literal: dict[str, list[tuple[int, bool]]] = {}
+        self.any_name: list[tuple[int, bool]] = []
+        self.starred: list[tuple[int, bool]] = []
+        wild: dict[str, list[tuple[int, bool]]] = {}
+        for i, starred in state:
+            segs = m.segs[i]
+            if starred:
+                self.starred.append((i, True))
+                continue
+            if depth >= len(segs):
+                continue
+            seg = segs[depth]
+            if "**" in seg:
+                self.starred.append((i, True))
+            elif seg == "*":
+                self.any_name.append((i, False))
+            elif any(ch in seg for ch in "*?[{"):
+                wild.setdefault(seg, []).append((i, False))
+            else:
+                self.literal.setdefault(seg, []).append((i, False))
+        self.wild = [(glob_to_regex(seg), idxs) for seg, idxs in wild.items()]
+        rests = [m.segs[i][depth:] for i, starred in state if not starred]
+        literal = all(not any(ch in seg for ch in "*?[{") for rest in rests for seg in rest) and not self.starred
+        self.tails: list[str] | None = sorted({"/".join(rest) for rest in rests if rest}) if literal and rests else None
 
 
 def _identity(st: os.stat_result) -> tuple[int, ...]:
@@ -254,7 +447,13 @@ def _identity(st: os.stat_result) -> tuple[int, ...]:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _is_file(st: os.stat_result) -> bool:
-    import stat as _stat
+_PROC_FD = os.path.isdir("/proc/self/fd")
 
+
+def _inside(root: Path, real: str) -> bool:
+    base = str(root)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def _is_file(st: os.stat_result) -> bool:
     return _stat.S_ISREG(st.st_mode)

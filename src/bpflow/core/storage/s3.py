@@ -52,7 +52,7 @@ from botocore.exceptions import (
 )
 
 from bpflow.core.errors import ObjectNotFound, PreconditionFailed, StorageError
-from bpflow.core.storage.base import ObjectInfo, RemoteBucket, check_key, split_bucket_url
+from bpflow.core.storage.base import Listed, ObjectInfo, RemoteBucket, check_key, split_bucket_url
 
 S3Client = Any  # boto3 clients are generated at runtime; mypy-boto3-s3 stubs are optional
 
@@ -269,6 +269,38 @@ class S3Bucket(RemoteBucket):
                     info = self._listed_info(key, entry)
                     if info is not None:
                         yield info
+        except ClientError as exc:
+            _raise(exc, prefix)
+        except BotoCoreError as exc:
+            _raise(exc, prefix)
+
+    def list_keys(self, prefix: str = "", *, start_after: str = "") -> Iterator[Listed]:
+        """LIST alone, no HEAD: key, size and LastModified are all in the listing."""
+        paginator = self._client.get_paginator("list_objects_v2")
+        kwargs: dict[str, Any] = {"Bucket": self.name, "Prefix": self._full(prefix)}
+        if start_after:
+            kwargs["StartAfter"] = self._full(start_after)
+        try:
+            for page in paginator.paginate(**kwargs):
+                for entry in page.get("Contents", []):
+                    yield Listed(entry["Key"][len(self.prefix):], int(entry["Size"]), entry["LastModified"].timestamp())
+        except ClientError as exc:
+            _raise(exc, prefix)
+        except BotoCoreError as exc:
+            _raise(exc, prefix)
+
+    def list_folders(self, prefix: str, *, start_after: str = "") -> Iterator[str]:
+        """A delimiter listing: one request per 1,000 folders, none of their objects listed."""
+        paginator = self._client.get_paginator("list_objects_v2")
+        kwargs: dict[str, Any] = {"Bucket": self.name, "Prefix": self._full(prefix), "Delimiter": "/"}
+        if start_after:
+            kwargs["StartAfter"] = self._full(prefix + start_after + "/")
+        try:
+            for page in paginator.paginate(**kwargs):
+                for cp in page.get("CommonPrefixes", []):
+                    name = cp["Prefix"][len(self._full(prefix)):].rstrip("/")
+                    if name and name != start_after:  # the cursor's own folder reappears after its StartAfter
+                        yield name
         except ClientError as exc:
             _raise(exc, prefix)
         except BotoCoreError as exc:
