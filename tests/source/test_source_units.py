@@ -83,7 +83,7 @@ def test_only_vm_launch_or_timeout_failures_and_any_runpod_failure_are_transient
 
 def _bundle_bucket(tmp_path: Path, scene: str) -> LocalBucket:
     bucket = LocalBucket(str(tmp_path / "bucket"))
-    bucket.write("scenes/%s/images/a.png" % scene, tiny_png())
+    bucket.write(f"scenes/{scene}/images/a.png", tiny_png())
     FixtureReconstructor(REPO_BUNDLE).reconstruct(bucket, scene_id=scene, image_object=f"scenes/{scene}/images/a.png", image_generation=1)
     return bucket
 
