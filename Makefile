@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps venv-train test bench bench-physics bench-geniesim bench-learning bench-scale-scan demo clean
+.PHONY: install system-deps venv-train lint test bench bench-physics bench-geniesim bench-learning bench-scale-scan demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,8 +28,18 @@ venv-train:
 bench-learning: install venv-train
 	$(BIN)/python -m bench.learning
 
+# The gate, before pytest: ruff lint, mypy (strict on core/ and blocks/), the import-layer and
+# import-cycle tests. FORMAT_CHECK=1 adds `ruff format --check` (on once the tree has been formatted).
+FORMAT_CHECK ?= 0
+LINT_PATHS := src tests bench tools
+lint: install
+	$(BIN)/ruff check $(LINT_PATHS)
+	@if [ "$(FORMAT_CHECK)" = "1" ]; then $(BIN)/ruff format --check $(LINT_PATHS); fi
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_import_layers.py tests/test_import_cycles.py
+
 # pytest exit code 5 means "no tests collected": that is a failure here, never a pass.
-test: install system-deps venv-train
+test: install system-deps venv-train lint
 	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
