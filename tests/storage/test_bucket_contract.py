@@ -15,7 +15,7 @@ import pytest
 
 from bpflow.core.errors import InvalidObjectKey, ObjectNotFound, PreconditionFailed
 from bpflow.core.storage.base import Bucket, ObjectInfo
-from tests.services import MakeBucket
+from tests.support.services import MakeBucket
 
 KINDS = ["local", "s3", "gcs"]
 T = TypeVar("T")

@@ -62,7 +62,7 @@ def job_error(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 
 def validate(name: str, obj: Any) -> list[Any]:
-    contracts = pytest.importorskip("bpflow.core.contracts")
+    from bpflow.core import contracts
     return contracts.validate(name, obj)
 
 

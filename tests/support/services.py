@@ -14,7 +14,7 @@ Missing-service rule: when a server binary or package is missing, the fixture FA
 message if the env var ``CI`` is set (so CI can never silently skip the backends), and otherwise
 skips the test naming the missing service.
 
-Enable with ``pytest_plugins = ["tests.services"]`` in ``tests/conftest.py``.
+Enable with ``pytest_plugins = ["tests.support.services"]`` in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
