@@ -84,6 +84,11 @@ def render_thumbnail(scene: ViewerScene, width: int = 320, height: int = 200, *,
     return _png(img.resize((width, height), Image.Resampling.LANCZOS))
 
 
+def placeholder_png(width: int = 320, height: int = 200) -> bytes:
+    """The picture of a scene not assembled yet: the background alone."""
+    return _png(Image.new("RGB", (width, height), BACKGROUND))
+
+
 def _png(img: Image.Image) -> bytes:
     out = io.BytesIO()
     img.save(out, format="PNG", optimize=True)
