@@ -128,7 +128,7 @@ def test_viewer_draws_every_manifest_object_names_them_on_hover_and_toggles_coll
     assert page.evaluate("() => window.bpflowViewer.collidersVisible") is False
 
 
-def test_scene_glb_and_thumbnail_are_served_and_cached(assembled: LiveServer) -> None:
+def test_scene_glb_and_thumbnail_are_served_and_cached(page: Any, assembled: LiveServer) -> None:
     glb = assembled.get(f"/scenes/{SCENE}/viewer/scene.glb")
     assert glb.status_code == 200 and glb.headers["content-type"] == "model/gltf-binary" and glb.content[:4] == b"glTF"
     again = assembled.get(f"/scenes/{SCENE}/viewer/scene.glb")
@@ -140,11 +140,18 @@ def test_scene_glb_and_thumbnail_are_served_and_cached(assembled: LiveServer) ->
     missing = assembled.get("/scenes/no-such-scene/thumbnail.png")
     assert missing.status_code == 404
     assert assembled.get("/scenes/no-such-scene/thumbnail.png?fallback=true").headers["x-bpflow-thumbnail"] == "none"
+    # the scenes list shows it
+    page.goto(assembled.url + "/")
+    thumb = page.locator(f"#scenes-table tr[data-scene='{SCENE}'] img.thumb")
+    page.wait_for_function("img => img.complete && img.naturalWidth === 320", arg=thumb.element_handle(), timeout=30_000)
+    shot(page, "scenes-list-thumbnails.png")
 
 
 def test_artifacts_tree_pretty_json_download_and_a_refused_traversal(page: Any, assembled: LiveServer) -> None:
     # from the scene page's DAG: the usd-assembly node leads to its outputs
     page.goto(f"{assembled.url}/scenes/{SCENE}")
+    assert page.locator("nav.scene-tabs a").count() == 5
+    shot(page, "scene-page-tabs.png")
     page.locator("svg.dag a[data-outputs=usd-assembly]").click()
     page.wait_for_url(f"**/scenes/{SCENE}/artifacts?stage=usd-assembly")
     usd_dir = page.locator("details.art-dir[data-dir='usd/']")
@@ -188,13 +195,13 @@ def test_episodes_page_plays_videos_and_charts_trajectories(page: Any, assembled
     page.wait_for_function("v => v.readyState >= 2 && v.duration > 0", arg=video.element_handle(), timeout=30_000)
     for chart in ("#chart-state", "#chart-action"):
         page.locator(f"{chart}[data-points]").wait_for(timeout=30_000)
-    traj = assembled.get(f"/api/scenes/{SCENE}/episodes/0/trajectory").json()
+    traj = assembled.get(f"/api/scenes/{SCENE}/trajectory?episode=0").json()
     state = page.locator("#chart-state")
     assert int(state.get_attribute("data-points")) == len(traj["t"]) > 10
     assert int(state.get_attribute("data-series")) == len(traj["series"]["observation.state"]["names"]) == 8
     assert page.locator("#chart-state canvas").count() == 1
     shot(page, "episodes-trajectories-page.png", full_page=True)
-    assert assembled.get(f"/api/scenes/{SCENE}/episodes/999/trajectory").status_code == 404
+    assert assembled.get(f"/api/scenes/{SCENE}/trajectory?episode=999").status_code == 404
 
 
 def test_learning_page_draws_the_loss_curve_and_the_evaluation(page: Any, assembled: LiveServer) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow.parquet as pq
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from bpflow.api.episodes import VIDEO_ROOT, episode_list
@@ -114,8 +114,8 @@ def scene_views_router(rt: "Runtime", page: "Callable[..., HTMLResponse]") -> AP
     def episodes_page(request: Request, scene_id: str) -> HTMLResponse:
         return page(request, "episodes.html", scene_id=scene_id, episodes=episode_list(rt, validate_scene_id(scene_id)))
 
-    @router.get("/api/scenes/{scene_id}/episodes/{episode}/trajectory", summary="One episode's joint positions and actions over time")
-    def trajectory_json(scene_id: str, episode: int) -> dict[str, Any]:
+    @router.get("/api/scenes/{scene_id}/trajectory", summary="One episode's joint positions and actions over time")
+    def trajectory_json(scene_id: str, episode: int = Query(0, ge=0, le=10_000_000)) -> dict[str, Any]:
         return trajectory(rt, scene_id, episode)
 
     @router.get("/scenes/{scene_id}/learning", response_class=HTMLResponse, summary="Training loss and the closed-loop evaluation")
