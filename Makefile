@@ -40,6 +40,7 @@ test: install system-deps venv-train
 
 bench: install system-deps venv-train
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.job_start
 	$(BIN)/python -m bench.episodes
 	$(BIN)/python -m bench.demo
 	$(BIN)/python -m bench.batch

@@ -36,8 +36,8 @@ def demo_scene(home: str) -> tuple[Path, str]:
 
 
 def export_bundle_s(bucket_root: Path, scene: str) -> list[float]:
-    from bpflow.runners.base import JobSpec
-    from bpflow.runners.inprocess import InProcessRunner
+    from bpflow.core.runners.base import JobSpec
+    from bpflow.core.runners.inprocess import InProcessRunner
 
     times = []
     for i in range(3):
@@ -52,7 +52,7 @@ def export_bundle_s(bucket_root: Path, scene: str) -> list[float]:
 
 def poller_scan_s() -> float:
     from bpflow.domain.geniesim.poller import scan
-    from bpflow.storage.local import LocalBucket
+    from bpflow.core.storage.local import LocalBucket
 
     root = Path(tempfile.mkdtemp(prefix="bpflow-poller-bench-"))
     for i in range(SCENES):

@@ -16,12 +16,12 @@ from PIL import Image
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics
 
 import bpflow.domain.viewer.cache as cache_mod
-from bpflow.assets import LIBRARY_DIR
+from bpflow.domain.assets import LIBRARY_DIR
 from bpflow.domain.viewer.cache import SceneUsdMissing, ViewerCache
 from bpflow.domain.viewer.glb import accessor_array, read_glb, to_glb
 from bpflow.domain.viewer.scene_parts import SceneUnreadable, read_scene
 from bpflow.domain.viewer.thumbnail import BACKGROUND, placeholder_png, render_thumbnail
-from bpflow.storage.local import LocalBucket
+from bpflow.core.storage.local import LocalBucket
 
 MUG = LIBRARY_DIR / "mug_01" / "mug_01.usda"
 

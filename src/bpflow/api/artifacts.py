@@ -18,16 +18,16 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from bpflow.contracts.json_limits import JsonTooDeep, loads_bounded
-from bpflow.errors import InvalidObjectKey, ObjectNotFound, ValidationFailed
-from bpflow.status.dag import load_dag
-from bpflow.storage.base import ObjectInfo, check_key
-from bpflow.triggers import validate_scene_id
+from bpflow.core.contracts.json_limits import JsonTooDeep, loads_bounded
+from bpflow.core.errors import InvalidObjectKey, ObjectNotFound, ValidationFailed
+from bpflow.ops.dag import load_dag
+from bpflow.core.storage.base import ObjectInfo, check_key
+from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 #: Opened in the page up to this size; bigger objects are offered for download only.
 MAX_PREVIEW_BYTES = 512 * 1024

@@ -30,19 +30,19 @@ from bpflow.api.recent import RecentDispatches
 from bpflow.api.rest import change_schedule, check_run_id, read_marker, schedule_table, triggers_table
 from bpflow.api.security import SESSION_COOKIE, Guard
 from bpflow.api.submit import FORM_FIELDS, RequestRejected, SceneExists, request_from_form, submit_request
-from bpflow.engine.registry import registered
-from bpflow.source.request import PROVIDER_POLICIES, QUALITY_TIERS, SOURCE_MODES, TEXT_BACKENDS
-from bpflow.status import fmt
-from bpflow.status.dag import load_dag
-from bpflow.status.ops import list_breakers, list_locks
-from bpflow.status.rerun import rerun_stage
-from bpflow.status.run_logs import run_logs
-from bpflow.status.runs import RUN_STATES, RunReader, query_runs
-from bpflow.status.scene_status import scene_status, scene_summaries
-from bpflow.triggers import validate_scene_id
+from bpflow.core.engine.registry import registered
+from bpflow.domain.request.contract import PROVIDER_POLICIES, QUALITY_TIERS, SOURCE_MODES, TEXT_BACKENDS
+from bpflow.ops import fmt
+from bpflow.ops.dag import load_dag
+from bpflow.ops.coordination import list_breakers, list_locks
+from bpflow.ops.rerun import rerun_stage
+from bpflow.ops.run_logs import run_logs
+from bpflow.ops.runs import RUN_STATES, RunReader, query_runs
+from bpflow.ops.scene_status import scene_status, scene_summaries
+from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 _env = TEMPLATES.env

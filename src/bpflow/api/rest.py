@@ -1,6 +1,6 @@
 """REST under ``/api/``: scenes, runs, markers, events, triggers, reruns, cancel, emit.
 
-Every answer is built by the same ``bpflow.status`` functions as the CLI and the dashboard, so
+Every answer is built by the same ``bpflow.ops`` functions as the CLI and the dashboard, so
 ``bpflow status SCENE --json`` and ``GET /api/scenes/SCENE`` agree. Mutations go through the
 :class:`~bpflow.api.security.Guard`; errors are ``{"error": {code, message, field?}}``.
 """
@@ -18,21 +18,21 @@ from pydantic import BaseModel, Field
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.security import Guard
 from bpflow.api.submit import submit_request
-from bpflow.contracts.json_limits import JsonTooDeep, loads_bounded
-from bpflow.engine.registry import registered
-from bpflow.errors import InvalidObjectKey, ObjectNotFound, ValidationFailed
-from bpflow.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
-from bpflow.status.dag import load_dag
-from bpflow.status.ops import list_breakers, list_locks
-from bpflow.status.rerun import rerun_stage
-from bpflow.status.run_logs import run_logs
-from bpflow.status.runs import RunReader, query_runs
-from bpflow.status.scene_status import MAX_MARKER_BYTES, scene_status, scene_summaries
-from bpflow.storage.base import check_key
-from bpflow.triggers import validate_scene_id
+from bpflow.core.contracts.json_limits import JsonTooDeep, loads_bounded
+from bpflow.core.engine.registry import registered
+from bpflow.core.errors import InvalidObjectKey, ObjectNotFound, ValidationFailed
+from bpflow.core.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
+from bpflow.ops.dag import load_dag
+from bpflow.ops.coordination import list_breakers, list_locks
+from bpflow.ops.rerun import rerun_stage
+from bpflow.ops.run_logs import run_logs
+from bpflow.ops.runs import RunReader, query_runs
+from bpflow.ops.scene_status import MAX_MARKER_BYTES, scene_status, scene_summaries
+from bpflow.core.storage.base import check_key
+from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 
 class RerunBody(BaseModel):
@@ -103,7 +103,7 @@ def triggers_table(rt: "Runtime") -> list[dict[str, Any]]:
 def schedule_table(rt: "Runtime") -> list[dict[str, Any]]:
     from dbos import DBOS
 
-    from bpflow.engine.schedules import schedule_rows
+    from bpflow.core.engine.schedules import schedule_rows
 
     return schedule_rows(rt, DBOS)
 
@@ -111,7 +111,7 @@ def schedule_table(rt: "Runtime") -> list[dict[str, Any]]:
 def change_schedule(rt: "Runtime", workflow: str, action: str) -> dict[str, Any]:
     from dbos import DBOS
 
-    from bpflow.engine.schedules import set_paused
+    from bpflow.core.engine.schedules import set_paused
 
     if action not in ("pause", "resume"):
         raise ValidationFailed(f"unknown schedule action {action!r} (use pause or resume)", field="action")

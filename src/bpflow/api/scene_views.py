@@ -21,13 +21,13 @@ from fastapi.responses import HTMLResponse
 
 from bpflow.api.episodes import VIDEO_ROOT, episode_list
 from bpflow.api.learning import _json, learning_view
-from bpflow.errors import ObjectNotFound
-from bpflow.triggers import validate_scene_id
+from bpflow.core.errors import ObjectNotFound
+from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 #: The series a trajectory chart shows: (dataset feature, label).
 TRAJECTORY_FEATURES = (("observation.state", "joint positions"), ("action", "actions"))

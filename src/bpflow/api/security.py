@@ -30,9 +30,9 @@ from urllib.parse import unquote, urlsplit
 
 from fastapi import HTTPException, Request
 
-from bpflow.errors import BpflowError, InvalidSceneId, ObjectNotFound
-from bpflow.status.scrub import Scrubber
-from bpflow.triggers import validate_scene_id
+from bpflow.core.errors import BpflowError, InvalidSceneId, ObjectNotFound
+from bpflow.core.scrub import Scrubber
+from bpflow.core.triggers import validate_scene_id
 
 SESSION_COOKIE = "bpflow_session"
 SCENE_PREFIXES = ("/api/scenes/", "/scenes/")

@@ -15,12 +15,12 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from bpflow.domain.viewer.cache import SceneUsdMissing, ViewerCache
 from bpflow.domain.viewer.thumbnail import placeholder_png
-from bpflow.triggers import validate_scene_id
+from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 
 def viewer_router(rt: "Runtime", page: "Callable[..., HTMLResponse]") -> APIRouter:

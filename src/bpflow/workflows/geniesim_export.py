@@ -19,18 +19,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bpflow.blocks import canary, idempotency, markers
-from bpflow.blocks.circuit_breaker import CircuitBreaker
+from bpflow.state import canary, idempotency
+from bpflow.blocks import markers
+from bpflow.state.circuit_breaker import CircuitBreaker
 from bpflow.blocks.jobs import JobOutcome, run_job
 from bpflow.blocks.lock import scene_lock
-from bpflow.blocks.routing import RegionRouter
-from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
-from bpflow.config import get_settings, parse_bool
+from bpflow.state.routing import RegionRouter
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.config import get_settings, parse_bool
 from bpflow.domain.geniesim import regions, runtime
-from bpflow.engine.durable import step
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.engine.runtime import current_runtime
-from bpflow.errors import JobStartError, StageFailed
+from bpflow.core.engine.durable import step
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.engine.runtime import current_runtime
+from bpflow.core.errors import JobStartError, StageFailed
 from bpflow.workflows.geniesim_import import import_episodes
 
 NAME = "genie-sim-export-pipeline"

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpflow.storage.base import Bucket
+from bpflow.core.storage.base import Bucket
 
 JOB_KEY = re.compile(r"^scenes/([^/]+)/geniesim/job\.json$")
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from bpflow.domain.viewer.glb import to_glb
 from bpflow.domain.viewer.scene_parts import ViewerScene, read_scene
 from bpflow.domain.viewer.thumbnail import render_thumbnail
-from bpflow.errors import ObjectNotFound
-from bpflow.stage2.workspace import Workspace
-from bpflow.storage import Bucket
+from bpflow.core.errors import ObjectNotFound
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.core.storage import Bucket
 
 #: Bumped when the conversion changes, so cached files of an older converter are not served.
 CONVERTER_VERSION = 1

@@ -2,7 +2,7 @@
 frame (metres, Y up), with the world transform already applied, grouped by scene object.
 
 The geometry comes from the same reader the assembly measures masses with
-(``stage2.meshes.usd_parts_with_prims``), so what the viewer shows is what the pipeline measured.
+(``domain.usd.meshes.usd_parts_with_prims``), so what the viewer shows is what the pipeline measured.
 Guide-purpose gprims are the objects' collision proxies: they are kept, marked ``collider``, and
 the viewer shows them only when its colliders toggle is on.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from pxr import Usd, UsdGeom, UsdPhysics
 
-from bpflow.errors import ValidationFailed
-from bpflow.stage2.checks import OBJECTS_PATH
-from bpflow.stage2.meshes import usd_parts_with_prims
+from bpflow.core.errors import ValidationFailed
+from bpflow.domain.usd.checks import OBJECTS_PATH
+from bpflow.domain.usd.meshes import usd_parts_with_prims
 
 ROOM_PATH = "/World/Room"
 _ALL_PURPOSES = (UsdGeom.Tokens.default_, UsdGeom.Tokens.render, UsdGeom.Tokens.proxy, UsdGeom.Tokens.guide)
