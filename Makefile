@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps venv-train lint test bench bench-physics bench-geniesim bench-learning bench-scale-scan demo clean
+.PHONY: install vendor system-deps venv-train lint test bench bench-physics bench-geniesim bench-learning bench-scale-scan demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The dashboard's front-end parts (three.js, htmx, uPlot), pinned in frontend/package-lock.json:
+# npm ci, then copy the served files into src/bpflow/api/static/vendor/ (committed; install needs no node).
+vendor:
+	$(PY) tools/vendor_frontend.py
 
 system-deps:
 	./scripts/ensure-system-deps.sh

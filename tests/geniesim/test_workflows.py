@@ -157,7 +157,9 @@ def test_failed_canary_writes_rollback_marker_and_next_export_runs_stable(make_r
 
 
 def test_async_job_completes_through_the_poller(make_runtime: Callable[..., Any], tmp_path: Path) -> None:
-    rt = _runtime(make_runtime, GENIESIM_ASYNC="true")
+    # TRIGGER_TRAINING: episode-generation hands its own dataset to training, so this import must
+    # not start a second training for the scene (docs/decisions.md, "one training per scene").
+    rt = _runtime(make_runtime, GENIESIM_ASYNC="true", TRIGGER_TRAINING="true")
     b = rt.bucket
     upload_scene(b, tmp_path, "gs-async")
     first = outcome(_trigger(b, "gs-async"))
@@ -175,6 +177,8 @@ def test_async_job_completes_through_the_poller(make_runtime: Callable[..., Any]
     imp = outcome(f"{IMPORT}:gs-async:{first['job_id']}")
     assert imp["status"] == "SUCCESS" and imp["episodes_imported"] == 1
     assert read(b, "scenes/gs-async/geniesim/.geniesim_complete")["job_id"] == first["job_id"]
+    settle()
+    assert list(b.list("scenes/gs-async/test/episodes_imported/")) == []  # one training per scene
     # the next poll finds nothing to do for it
     b.delete("scenes/gs-junk/geniesim/job.json")
     again = outcome(_manual(rt, POLLER, {"bucket": "local"}))

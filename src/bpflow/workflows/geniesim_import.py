@@ -236,7 +236,10 @@ def run_import(run: Run, scene: str, job_id: str, job_path: str, output_prefix: 
     except Exception as exc:  # noqa: BLE001 - delivery is best effort; the import itself succeeded
         body = {"scene_id": scene, "job_id": job_id, "output_path": output_path, "import_manifest_path": delivery_copy, "status": "failed", "timestamp": markers.utc_iso(), "error": {"code": "dataset_delivery_trigger_failed", "message": str(exc), "type": "workflow_failure"}, "context": {"workflow_execution_id": run.run_id}}
         step("write .dataset_delivery_failed", lambda: run.bucket.write_json(run.scene("geniesim/.dataset_delivery_failed"), body) and None)
-    if parse_bool(run.param("trigger_training", None, True), True, strict=False):
+    # One training per scene: when episode-generation already hands its dataset to training
+    # (TRIGGER_TRAINING=true, e.g. `make demo`), the import does not start a second one.
+    handed_off = parse_bool(run.param("local_training_handoff", "TRIGGER_TRAINING", "false"), False, strict=False)
+    if parse_bool(run.param("trigger_training", None, not handed_off), not handed_off, strict=False):
         emit(run, IMPORTED_EVENT, f"{scene}:{job_id}", {"job_id": job_id, "scene_id": scene, "output_path": output_path, "episode_count": count})
     step("circuit breaker success", lambda: _breaker(run).record_success() and None)
     written = [complete]

@@ -1,12 +1,13 @@
-"""variation-assets-pipeline — Stage 3 (trigger and markers: ``core/stages.yaml``; spec §6). Make variants
-of the assets the replicator selected (variation-gen), give them physics (simready, a failure tolerated),
-refresh the Isaac Lab package with them, and require one Isaac pass (the Stage-2 baseline or this refresh,
-under require_isaac) before the completion marker that starts Stage 4: SUCCESS, SUCCESS_NO_ASSETS or
-FAILED_REQUIRED_ISAAC. No scene lock (a run id is one version of the trigger). Unlike the reference a failed
-run leaves ``.failed``, and the refresh counts only when its plan carries this run's id.
+"""variation-assets-pipeline — Stage 3 (trigger, markers: ``core/stages.yaml``; spec §6). Make variants of the assets the
+replicator selected (variation-gen), give them physics (simready, a failure tolerated), refresh the Isaac Lab package with
+them, and require one Isaac pass (Stage-2 baseline or this refresh) before the marker that starts Stage 4: SUCCESS,
+SUCCESS_NO_ASSETS or FAILED_REQUIRED_ISAAC. No scene lock (a run id is one version of the trigger). Unlike the reference
+a failed run leaves ``.failed``, and the refresh counts only when its plan carries this run's id.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 from bpflow.blocks import markers
 from bpflow.blocks.invocation import Invocation
@@ -26,32 +27,26 @@ NAME, TRIGGER = STAGE.workflow, STAGE.trigger_re
 VARIATION_GEN, SIMREADY, ISAAC_REFRESH = "variation-gen", "simready", "isaac-refresh"
 SUCCESS, NO_ASSETS, FAILED_REQUIRED_ISAAC, FAILED = "SUCCESS", "SUCCESS_NO_ASSETS", "FAILED_REQUIRED_ISAAC", "FAILED"
 SUCCEEDED, SKIPPED = "SUCCEEDED", "SKIPPED"  # per-job states, as the reference names them
+#: The reference's metric budget: variation-gen + simready (+ the refresh when enabled), by refresh_enabled.
+BUDGET = {refresh: sum(stage_timeout(NAME, s) for s in (VARIATION_GEN, SIMREADY, ISAAC_REFRESH)[: 3 if refresh else 2]) for refresh in (True, False)}
 PARAMS = {"enable_stage3_isaac_refresh": ("ENABLE_STAGE3_ISAAC_REFRESH", "true"), "require_isaac": ("REQUIRE_ISAAC", "true")}
-
-
-def _pipeline_timeout(refresh_enabled: bool) -> int:
-    """The reference's metric budget: variation-gen + simready (+ the refresh when enabled)."""
-    return sum(stage_timeout(NAME, s) for s in (VARIATION_GEN, SIMREADY, ISAAC_REFRESH)[: 3 if refresh_enabled else 2])
 
 
 def _job(run: Run, step_name: str, env: dict[str, object], start_failure: StartFailure | None, job: str | None = None) -> JobOutcome:
     return run_job(run, job or stage_job_name(NAME, step_name), timeout_seconds=stage_timeout(NAME, step_name), env=env, on_start_failure=start_failure)
 
 
-@workflow(NAME, timeout_seconds=_pipeline_timeout(True) + 300)
+@workflow(NAME, timeout_seconds=BUDGET[True] + 300)
 def variation_assets(run: Run) -> Outcome:
     if run.scene_id is None or run.object_name != f"scenes/{run.scene_id}/{STAGE.trigger}":
         return Outcome.skipped(f"Not a replicator completion marker: {run.object_name or ''}")
     p, params = Stage3Paths(run.scene_id), recorded_params(run, PARAMS)
     refresh_enabled, require_isaac = flag(params["enable_stage3_isaac_refresh"], True), flag(params["require_isaac"], True)
-    inv = Invocation(run, NAME, _pipeline_timeout(refresh_enabled))
+    inv = Invocation(run, NAME, BUDGET[refresh_enabled])
     resume = step("detect resume", state.has_earlier_output, run.bucket, p)
     inv.emit("start", "STARTED", enable_stage3_isaac_refresh=refresh_enabled, require_isaac=require_isaac, resume=resume)
     ctx = {"variation_assets_prefix": p.variation_assets}
-
-    def rolled_back(marker: str, code: str) -> StartFailure:
-        return StartFailure(marker, code, rollback=p.variation_assets, context=ctx)
-
+    rolled_back = partial(StartFailure, rollback=p.variation_assets, context=ctx)
     try:  # a job that cannot start has rolled the variation outputs back and written its marker
         result = _job(run, VARIATION_GEN, p.variation_gen_env(resume), rolled_back(p.failed_marker, "variation_gen_start_failed"))
         if result.failed:
@@ -90,8 +85,7 @@ def variation_assets(run: Run) -> Outcome:
 
 
 def _isaac_refresh(run: Run, inv: Invocation, p: Stage3Paths) -> str:
-    """SUCCEEDED only when the job succeeded AND its refresh plan is this run's. A refresh that
-    cannot start is a warning, never fatal on its own (reference §6.3 step 12)."""
+    """SUCCEEDED only when the job succeeded AND its plan is this run's; never fatal on its own (§6.3 step 12)."""
     try:
         result = _job(run, ISAAC_REFRESH, p.refresh_env(), None, REFRESH_JOB)
     except JobStartError as exc:
