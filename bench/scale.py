@@ -185,21 +185,20 @@ def main() -> int:
     only = os.environ.get("SCALE_ONLY", "chain,text").split(",")
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "database": "PostgreSQL (throwaway cluster)",
                               "bucket": "local directory", "worker_concurrency": CONCURRENCY, "job_sleep_s": JOB_SLEEP_S}
+    kinds = {
+        "chain": (chain_run, "runs_per_s", {"job": f"bench-sleep-job: sleeps {JOB_SLEEP_S} s on a thread (a remote job), in-process runner"}),
+        "text": (text_run, "scenes_per_min", {"path": "request → source orchestrator's terminal status; offline Stage 1, "
+                                                       "tests' tiny Stage 4 settings, subprocess runner"}),
+    }
     with throwaway_postgres() as pg_url:
-        if "chain" in only:
+        for kind, (measure, figure, about) in kinds.items():
+            if kind not in only:
+                continue
             rows = []
             for n in WORKER_COUNTS:
-                rows.append(chain_run(pg_url, n))
-                print(f"chain  {n} worker(s): {rows[-1]}", flush=True)
-            report["chain"] = {"rows": rows, "speedup": speedups(rows, "runs_per_s"),
-                               "job": f"bench-sleep-job: sleeps {JOB_SLEEP_S} s on a thread (a remote job), in-process runner"}
-        if "text" in only:
-            rows = []
-            for n in WORKER_COUNTS:
-                rows.append(text_run(pg_url, n))
-                print(f"text   {n} worker(s): {rows[-1]}", flush=True)
-            report["text"] = {"rows": rows, "speedup": speedups(rows, "scenes_per_min"),
-                              "path": "request → source orchestrator's terminal status; offline Stage 1, tests' tiny Stage 4 settings, subprocess runner"}
+                rows.append(measure(pg_url, n))
+                print(f"{kind:6s} {n} worker(s): {rows[-1]}", flush=True)
+            report[kind] = {"rows": rows, "speedup": speedups(rows, figure), **about}
     target = report.get("chain", {}).get("speedup", {}).get("2")
     if target is not None:
         report["target_2_workers_ge_1.8x"] = target >= 1.8
