@@ -20,6 +20,7 @@ import platform
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -70,25 +71,29 @@ def load() -> float:
 def run(python: str, argv: list[str], env: dict[str, str]) -> tuple[dict[str, Any] | None, str]:
     """Runs one contender in its own session; whatever it leaves behind (Prefect's server, Dagster's
     daemon and code server) is killed with the session."""
-    proc = subprocess.Popen([python, *argv], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        out, err = "", f"timed out after {TIMEOUT_S} s"
-    finally:
+    with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
+        # Files, not pipes: a server the contender leaves behind (Prefect's) would hold a pipe open.
+        proc = subprocess.Popen([python, *argv], cwd=REPO, env=env, stdout=out_f, stderr=err_f, text=True, start_new_session=True)
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
+            proc.wait(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            err_f.write(f"\ntimed out after {TIMEOUT_S} s")
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+        out_f.seek(0)
+        err_f.seek(0)
+        out, err = out_f.read(), err_f.read()
     for line in reversed(out.strip().splitlines()):
         if line.startswith("{"):
             try:
                 return json.loads(line), ""
             except ValueError:
                 break
-    return None, (err or out)[-1500:] or f"exit {proc.returncode} without a result"
+    return None, (err or out)[-3000:] or f"exit {proc.returncode} without a result"
 
 
 def ratios(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -138,6 +143,8 @@ def main() -> int:
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     env["DAGSTER_DISABLE_TELEMETRY"] = "1"
     results: dict[str, dict[str, Any]] = {}
+    if os.environ.get("BENCH_PEERS_ONLY") and OUT.exists():  # a partial rerun updates its rows only
+        results = json.loads(OUT.read_text()).get("results", {})
     venvs: dict[str, tuple[Path | None, str]] = {}
     for c in contenders():
         key, peer = c["key"], c["peer"]
@@ -164,7 +171,8 @@ def main() -> int:
             entry.update(status="ok", **doc)
         results[key] = entry
         shown = (doc or {}).get("chain", {}).get("per_stage_ms") or (doc or {}).get("latency") or entry.get("error", "")
-        print(f"{key:20s} {entry['status']:8s} load {before}→{entry['load_after']}  {str(shown)[:160]}", flush=True)
+        shown = str(shown).strip().splitlines()[-1] if entry["status"] != "ok" and str(shown).strip() else shown
+        print(f"{key:20s} {entry['status']:8s} load {before}→{entry['load_after']}  {str(shown)[:300]}", flush=True)
 
     ratio = ratios(results)
     report = {
