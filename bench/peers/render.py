@@ -37,7 +37,7 @@ def render(report: dict[str, Any]) -> str:
     work, mach = report.get("workload", {}), report.get("machine", {})
     lines = [
         f"Same machine, one invocation, one contender after the other: a {work.get('stages', 6)}-stage chain of no-op jobs × "
-        f"{work.get('scenes', '?')} scenes, each scene triggered on its own; median of {work.get('repetitions', '?')} repetitions. "
+        f"{work.get('scenes', '?')} scenes, each scene triggered on its own; median of {work.get('repetitions', '?')} repetition(s). "
         f"Measured {report.get('measured_at', '?')} on {mach.get('cpus', '?')} cores / {mach.get('memory_gb', '?')} GB, "
         f"Python {mach.get('python', '?')}, shared with other work (load average beside each figure: timings inflated alike).",
         "",
@@ -48,7 +48,8 @@ def render(report: dict[str, Any]) -> str:
     for key in sorted(results, key=lambda k: CHAIN_ORDER.index(k) if k in CHAIN_ORDER else len(CHAIN_ORDER)):
         entry = results[key]
         if entry.get("status") != "ok":
-            missing.append(f"- {key} ({entry.get('pinned', '')}): {entry.get('status')}: {str(entry.get('error', '')).strip().splitlines()[-1:] or ''}")
+            last = (str(entry.get("error", "")).strip().splitlines() or [""])[-1]
+            missing.append(f"- {key} ({entry.get('pinned', '')}): {entry.get('status')}: `{last[:200]}` (whole error in bench/peers.json)")
             continue
         chain = entry.get("chain")
         if not chain:

@@ -45,7 +45,7 @@ def test_the_table_names_every_contender_its_version_ratio_and_load() -> None:
     assert rows["bpflow: file dropped by another process"].startswith("| bpflow: file dropped by another process | 100.0 | 300.0 (p95)")
     assert "17,000.0 | 31,000.0 (max of 4)" in text
     # a peer that could not install is said so, with pip's last line, not dropped
-    assert "- dagster-memory (dagster==1.13.29): not_installable: ['ERROR: No matching distribution']" in text
+    assert "- dagster-memory (dagster==1.13.29): not_installable: `ERROR: No matching distribution`" in text
     assert "`subprocess_per_stage_ms<=10` not met" in text and "make bench-peers" in text
 
 
