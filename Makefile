@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps venv-train test bench bench-physics bench-geniesim bench-learning bench-peers bench-scale demo clean
+.PHONY: install vendor system-deps venv-train test bench bench-physics bench-geniesim bench-learning bench-peers bench-scale bench-scale-scan demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The dashboard's front-end parts (three.js, htmx, uPlot), pinned in frontend/package-lock.json:
+# npm ci, then copy the served files into src/bpflow/api/static/vendor/ (committed; install needs no node).
+vendor:
+	$(PY) tools/vendor_frontend.py
 
 system-deps:
 	./scripts/ensure-system-deps.sh
@@ -35,6 +40,7 @@ test: install system-deps venv-train
 
 bench: install system-deps venv-train
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.job_start
 	$(BIN)/python -m bench.episodes
 	$(BIN)/python -m bench.demo
 	$(BIN)/python -m bench.batch
@@ -60,6 +66,11 @@ bench-peers: install
 # no-op chain (jobs sleep, standing for remote work) and scenes/min of the text path. bench/scale.json.
 bench-scale: install system-deps
 	nice -n 10 $(BIN)/python -m bench.scale
+
+# The reconciliation scan and the status listing over 100,000 scenes' markers, in a local bucket
+# and in the S3 emulator (scan_100k_s, status_list_100k_s, peak RSS).
+bench-scale-scan: install
+	$(BIN)/python -m bench.scale_scan
 
 # One text request through every stage this build has, on the embedded default (./bpflow-data/demo).
 demo: install venv-train

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import run_job
-from bpflow.engine.registry import Outcome, Run, workflow
+from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.jobs import register_job
 
 STAGES = 6

@@ -103,7 +103,7 @@ class Cluster:
             return False
 
     def bucket(self) -> Any:
-        from bpflow.storage.local import LocalBucket
+        from bpflow.core.storage.local import LocalBucket
 
         return LocalBucket(self.home / "bucket")
 
@@ -143,8 +143,8 @@ def chain_run(pg_url: str, workers: int) -> dict[str, Any]:
 
 
 def text_run(pg_url: str, workers: int) -> dict[str, Any]:
-    from bpflow.config import load_settings
-    from bpflow.source.request import build_request
+    from bpflow.core.config import load_settings
+    from bpflow.domain.request.contract import build_request
 
     cluster = Cluster(pg_url, workers, "text", dict(OFFLINE_TEXT))
     load = os.getloadavg()[0]

@@ -7,7 +7,7 @@ import sys
 import time
 
 from bpflow.jobs import noop
-from bpflow.jobs._env import env_str
+from bpflow.core.jobkit import env_str
 
 
 def main() -> int:

@@ -37,7 +37,7 @@ from typing import NoReturn
 
 import pytest
 
-from bpflow.storage.base import Bucket
+from bpflow.core.storage.base import Bucket
 
 MakeBucket = Callable[[str], Bucket]
 
@@ -366,18 +366,18 @@ def make_bucket(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         name = f"bpflow-test-{uuid.uuid4().hex[:16]}"
         bucket: Bucket
         if kind == "local":
-            from bpflow.storage.local import LocalBucket
+            from bpflow.core.storage.local import LocalBucket
 
             bucket = LocalBucket(tmp_path_factory.mktemp("bucket"))
         elif kind == "s3":
             endpoint = request.getfixturevalue("s3_server")
-            from bpflow.storage.s3 import S3Bucket
+            from bpflow.core.storage.s3 import S3Bucket
 
             bucket = S3Bucket(name, endpoint_url=endpoint, region="us-east-1")
             bucket._client.create_bucket(Bucket=name)  # noqa: SLF001 - test setup on the same client
         elif kind == "gcs":
             endpoint = request.getfixturevalue("gcs_server")
-            from bpflow.storage.gcs import GCSBucket, make_client
+            from bpflow.core.storage.gcs import GCSBucket, make_client
 
             client = make_client(endpoint)
             client.create_bucket(name)

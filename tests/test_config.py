@@ -16,7 +16,7 @@ from hypothesis import assume, given, settings as hsettings, strategies as st
 from pydantic import SecretStr
 
 from bpflow.cli.config_cmd import config_command
-from bpflow.config import (
+from bpflow.core.config import (
     GROUPS,
     MASK,
     Settings,
@@ -29,7 +29,7 @@ from bpflow.config import (
     reset_settings_cache,
     url_credentials,
 )
-from bpflow.errors import ConfigError
+from bpflow.core.errors import ConfigError
 
 SENTINEL = "sk-SENTINEL-123"
 
@@ -178,7 +178,7 @@ SEED_DEFAULTS: list[tuple[str, Any]] = [
     ("BPFLOW_HTTP_HOST", "127.0.0.1"),
     ("BPFLOW_HTTP_PORT", 8080),
     ("BPFLOW_API_TOKEN", None),
-    ("BPFLOW_RUNNER", "subprocess"),
+    ("BPFLOW_RUNNER", "zygote"),
     ("BPFLOW_WORKER_CONCURRENCY", 8),
     ("BPFLOW_QUEUE_POLL_SECONDS", 0.01),
     ("BPFLOW_SCAN_INTERVAL_SECONDS", 30),

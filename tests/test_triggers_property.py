@@ -8,7 +8,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bpflow.triggers import SCENE_ID_PATTERN, TriggerMap, validate_scene_id
+from bpflow.core.triggers import SCENE_ID_PATTERN, TriggerMap, validate_scene_id
 
 TMAP = TriggerMap.load()
 USD = "scenes/*/usd/.usd_complete"

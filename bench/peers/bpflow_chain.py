@@ -89,7 +89,7 @@ def main() -> int:
 
     import bpflow
     from bench import chain
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
     rt = Runtime(env=env).launch(role="all")
     doc: dict[str, Any] = {"name": f"bpflow ({runner} runner{'' if watch else ', watcher off'})", "version": bpflow.__version__}

@@ -12,7 +12,7 @@ from typing import Any
 from dbos import DBOS
 
 from bpflow.cli.schedules_cmd import schedules_command
-from bpflow.engine.schedules import schedule_rows
+from bpflow.core.engine.schedules import schedule_rows
 from tests.conftest import runtime_env
 
 

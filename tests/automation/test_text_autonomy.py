@@ -17,9 +17,9 @@ from dbos import DBOS
 from bpflow.domain.automation.emitter import EmitOptions, emit
 from bpflow.domain.automation.prompts import choose_prompt, novelty
 from bpflow.domain.automation.state import AUTO_PAUSE, DailyPaths, decide_status, next_state, parse_state
-from bpflow.engine.schedules import fire_times
-from bpflow.errors import ConfigError
-from bpflow.storage.local import LocalBucket
+from bpflow.core.engine.schedules import fire_times
+from bpflow.core.errors import ConfigError
+from bpflow.core.storage.local import LocalBucket
 from tests.conftest import wait_until
 from tests.source.conftest import OFFLINE_STAGE1
 
@@ -213,7 +213,7 @@ def test_the_schedule_fires_at_nine_new_york_across_dst_and_two_firings_make_one
 def test_the_llm_rewords_a_prompt_and_any_failure_keeps_the_base_prompt() -> None:
     import json as _json
 
-    from bpflow.config import load_settings
+    from bpflow.core.config import load_settings
     from bpflow.domain.automation.llm import make_expander
     from tests.textgen.openai_local_server import chat, running, server_error
 
@@ -237,7 +237,7 @@ def test_the_llm_rewords_a_prompt_and_any_failure_keeps_the_base_prompt() -> Non
 def test_a_scene_that_never_finishes_times_out_and_the_run_still_persists(make_runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Reference B5 decided: past the per-scene deadline the scene counts as FAILED
     (source_orchestrator_timeout); state and summary are written and the lock released."""
-    from bpflow.engine import registry
+    from bpflow.core.engine import registry
 
     registry.import_workflow_modules()
     monkeypatch.delitem(registry._WORKFLOWS, "source-orchestrator")  # nobody picks the request up

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bpflow.blocks.circuit_breaker import BreakerDecision, CircuitBreaker, breaker_key
-from bpflow.config import reset_settings_cache
-from bpflow.errors import ConfigError
-from bpflow.storage.local import LocalBucket
+from bpflow.state.circuit_breaker import BreakerDecision, CircuitBreaker, breaker_key
+from bpflow.core.config import reset_settings_cache
+from bpflow.core.errors import ConfigError
+from bpflow.core.storage.local import LocalBucket
 from tests.blocks import use_env
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bpflow.blocks import idempotency as idem
-from bpflow.config import load_settings
-from bpflow.errors import InvalidSceneId, ValidationFailed
-from bpflow.storage.local import LocalBucket
+from bpflow.state import idempotency as idem
+from bpflow.core.config import load_settings
+from bpflow.core.errors import InvalidSceneId, ValidationFailed
+from bpflow.core.storage.local import LocalBucket
 
 NOW = datetime(2024, 1, 1, 0, 0, 0, tzinfo=timezone.utc)
 

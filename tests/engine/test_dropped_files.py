@@ -68,7 +68,7 @@ def test_the_watcher_leaves_the_runtimes_own_writes_to_the_bucket_listener(make_
     """A write through the runtime's Bucket was dispatched when it was made; the watcher must not
     dispatch it again. Writes by any other writer (another Bucket, e.g. a job's; a `cp -p` over
     our own file) still reach the dispatcher through the watcher."""
-    from bpflow.storage.local import LocalBucket
+    from bpflow.core.storage.local import LocalBucket
 
     rt = make_runtime(watch=True)
     seen: list[tuple[str, str]] = []

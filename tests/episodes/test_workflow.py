@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bpflow.ids import object_run_id
-from bpflow.storage import Bucket
+from bpflow.core.ids import object_run_id
+from bpflow.core.storage import Bucket
 from tests.stage2.helpers import finished, outcome, settle
 from tests.sim.simscenes import write_scene
 

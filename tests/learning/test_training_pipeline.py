@@ -9,8 +9,8 @@ from typing import Any
 
 from dbos import DBOS
 
-from bpflow.events.model import CustomEvent
-from bpflow.ids import event_run_id
+from bpflow.core.events.model import CustomEvent
+from bpflow.core.ids import event_run_id
 from tests.stage2.helpers import finished, outcome
 
 EVENT = "blueprintpipeline.episodes.imported"

@@ -1,6 +1,6 @@
 """The issue's acceptance checks on a composed ``usd/scene.usda``, written with pxr directly.
 
-Deliberately independent of ``bpflow.stage2.checks`` (the job's own quality gate): the test
+Deliberately independent of ``bpflow.domain.usd.checks`` (the job's own quality gate): the test
 must not trust the code it tests. Interpenetration is decided by projecting box corners on
 every separating-axis candidate, a different computation from the job's radius formula.
 """

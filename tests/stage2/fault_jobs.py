@@ -15,7 +15,7 @@ import importlib
 import time
 
 from bpflow.jobs import conventional_module
-from bpflow.jobs._env import env_bool, job_bucket, require_env, run_main
+from bpflow.core.jobkit import env_bool, job_bucket, require_env, run_main
 
 FAULT_FILE = "scenes/{scene}/test/faults.json"
 

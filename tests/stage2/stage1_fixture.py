@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import trimesh
 
-from bpflow.stage2.usd_util import add_box, add_mesh, new_stage
-from bpflow.storage import Bucket
+from bpflow.domain.usd.usd_util import add_box, add_mesh, new_stage
+from bpflow.core.storage import Bucket
 
 ROOM_MIN = (-2.5, 0.0, -2.0)
 ROOM_MAX = (2.5, 2.7, 2.0)

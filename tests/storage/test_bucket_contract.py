@@ -13,8 +13,8 @@ from typing import TypeVar
 
 import pytest
 
-from bpflow.errors import InvalidObjectKey, ObjectNotFound, PreconditionFailed
-from bpflow.storage.base import Bucket, ObjectInfo
+from bpflow.core.errors import InvalidObjectKey, ObjectNotFound, PreconditionFailed
+from bpflow.core.storage.base import Bucket, ObjectInfo
 from tests.services import MakeBucket
 
 KINDS = ["local", "s3", "gcs"]

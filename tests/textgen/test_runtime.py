@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bpflow.textgen.geometry import Box, Footprint, penetration
+from bpflow.domain.textgen.geometry import Box, Footprint, penetration
 from tests.conftest import wait_until
 from tests.source.conftest import REQUEST, request_body, stage1_only, wait_for_run  # noqa: F401 - fixture
 from tests.textgen.openai_local_server import GOOD_KITCHEN, ChatServer, plan_reply, rate_limited

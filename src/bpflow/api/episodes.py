@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, Response
 
-from bpflow.triggers import validate_scene_id
+from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 VIDEO_ROOT = "episodes/lerobot/"
 

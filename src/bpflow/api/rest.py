@@ -1,6 +1,6 @@
 """REST under ``/api/``: scenes, runs, markers, events, triggers, reruns, cancel, emit.
 
-Every answer is built by the same ``bpflow.status`` functions as the CLI and the dashboard, so
+Every answer is built by the same ``bpflow.ops`` functions as the CLI and the dashboard, so
 ``bpflow status SCENE --json`` and ``GET /api/scenes/SCENE`` agree. Mutations go through the
 :class:`~bpflow.api.security.Guard`; errors are ``{"error": {code, message, field?}}``.
 """
@@ -18,21 +18,21 @@ from pydantic import BaseModel, Field
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.security import Guard
 from bpflow.api.submit import submit_request
-from bpflow.contracts.json_limits import JsonTooDeep, loads_bounded
-from bpflow.engine.registry import registered
-from bpflow.errors import InvalidObjectKey, ObjectNotFound, ValidationFailed
-from bpflow.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
-from bpflow.status.dag import load_dag
-from bpflow.status.ops import list_breakers, list_locks
-from bpflow.status.rerun import rerun_stage
-from bpflow.status.run_logs import run_logs
-from bpflow.status.runs import RunReader, query_runs
-from bpflow.status.scene_status import MAX_MARKER_BYTES, scene_status, scene_summaries
-from bpflow.storage.base import check_key
-from bpflow.triggers import validate_scene_id
+from bpflow.core.contracts.json_limits import JsonTooDeep, loads_bounded
+from bpflow.core.engine.registry import registered
+from bpflow.core.errors import InvalidObjectKey, ObjectNotFound, ValidationFailed
+from bpflow.core.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
+from bpflow.ops.dag import load_dag
+from bpflow.ops.coordination import list_breakers, list_locks
+from bpflow.ops.rerun import rerun_stage
+from bpflow.ops.run_logs import run_logs
+from bpflow.ops.runs import RunReader, query_runs
+from bpflow.ops.scene_status import MAX_MARKER_BYTES, scene_status, scene_summaries_page
+from bpflow.core.storage.base import check_key
+from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 
 class RerunBody(BaseModel):
@@ -103,7 +103,7 @@ def triggers_table(rt: "Runtime") -> list[dict[str, Any]]:
 def schedule_table(rt: "Runtime") -> list[dict[str, Any]]:
     from dbos import DBOS
 
-    from bpflow.engine.schedules import schedule_rows
+    from bpflow.core.engine.schedules import schedule_rows
 
     return schedule_rows(rt, DBOS)
 
@@ -111,7 +111,7 @@ def schedule_table(rt: "Runtime") -> list[dict[str, Any]]:
 def change_schedule(rt: "Runtime", workflow: str, action: str) -> dict[str, Any]:
     from dbos import DBOS
 
-    from bpflow.engine.schedules import set_paused
+    from bpflow.core.engine.schedules import set_paused
 
     if action not in ("pause", "resume"):
         raise ValidationFailed(f"unknown schedule action {action!r} (use pause or resume)", field="action")
@@ -134,9 +134,10 @@ def build_router(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRo
             st["implemented"] = st["workflow"] in implemented
         return out
 
-    @api.get("/scenes", summary="One line per scene, newest first")
-    def scenes(limit: int = Query(200, ge=1, le=5000)) -> dict[str, Any]:
-        return {"dag": load_dag(rt.env).name, "scenes": scene_summaries(rt, limit=limit)}
+    @api.get("/scenes", summary="One line per scene, a page in scene-id order (next page: ?after=<next_after>)")
+    def scenes(limit: int = Query(200, ge=1, le=5000), after: str | None = Query(None, max_length=200)) -> dict[str, Any]:
+        lines, next_after = scene_summaries_page(rt, limit=limit, after=after)
+        return {"dag": load_dag(rt.env).name, "scenes": lines, "next_after": next_after}
 
     @api.post("/scenes", status_code=201, dependencies=mutation, summary="Submit a scene request (validated first; nothing is written if invalid)")
     def submit(doc: dict[str, Any] = Body(..., description="A scene_request.json v1 document; scene_id is generated from the prompt when missing.")) -> dict[str, Any]:

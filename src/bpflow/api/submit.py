@@ -1,7 +1,7 @@
 """Submitting a scene request over HTTP (``POST /api/scenes``) or the dashboard's form.
 
 The request is checked exactly as the source orchestrator will check it
-(:func:`bpflow.source.request.validate_request`, with this deployment's settings) before anything is
+(:func:`bpflow.domain.request.contract.validate_request`, with this deployment's settings) before anything is
 written, so a bad request is refused on the spot with every problem and its field, and writes
 nothing. A valid one is written create-only to ``scenes/<id>/prompts/scene_request.json``: an
 existing scene is never overwritten by a submit (a rerun is the way to run it again).
@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bpflow.errors import BpflowError, PreconditionFailed, ValidationFailed
-from bpflow.source.request import CODE_INVALID_REQUEST, SCHEMA_VERSION, new_scene_id, validate_request
+from bpflow.core.errors import BpflowError, PreconditionFailed, ValidationFailed
+from bpflow.domain.request.contract import CODE_INVALID_REQUEST, SCHEMA_VERSION, new_scene_id, validate_request
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 REQUEST_KEY = "scenes/{scene_id}/prompts/scene_request.json"
 

@@ -15,17 +15,17 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from bpflow import observe
+from bpflow.core import observe
 from bpflow.blocks import markers
 from bpflow.blocks.retry import RetryPolicy
-from bpflow.engine.durable import sleep, step
-from bpflow.engine.runtime import current_runtime
-from bpflow.errors import JobStartError
-from bpflow.runners import get_runner
-from bpflow.runners.base import JobResult, JobSpec
+from bpflow.core.engine.durable import sleep, step
+from bpflow.core.engine.runtime import current_runtime
+from bpflow.core.errors import JobStartError
+from bpflow.core.runners import get_runner
+from bpflow.core.runners.base import JobResult, JobSpec
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 
 @dataclass
@@ -52,7 +52,7 @@ class JobOutcome:
     @property
     def job_error(self) -> dict[str, Any] | None:
         """The job's own structured error: the last ``{"error": {...}}`` JSON line it printed on
-        stderr (``bpflow.jobs._env.run_main`` prints one for every typed failure), if any."""
+        stderr (``bpflow.core.jobkit.run_main`` prints one for every typed failure), if any."""
         for line in reversed(self.stderr_tail.strip().splitlines()):
             try:
                 doc = json.loads(line)

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks.markers import utc_iso
-from bpflow.engine.durable import step
-from bpflow.errors import ObjectNotFound, PreconditionFailed
+from bpflow.core.engine.durable import step
+from bpflow.core.errors import ObjectNotFound, PreconditionFailed
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 
 @dataclass

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bpflow import observe
+from bpflow.core import observe
 from bpflow.blocks.jobs import JobOutcome, run_job
-from bpflow.blocks.timeouts import stage_timeout
-from bpflow.errors import JobFailed, JobTimeout
+from bpflow.core.policy.timeouts import stage_timeout
+from bpflow.core.errors import JobFailed, JobTimeout
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ import logging
 import traceback
 from typing import TYPE_CHECKING, Any
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.engine.durable import step
-from bpflow.status.scrub import Scrubber
-from bpflow.storage import ObjectInfo
+from bpflow.state.cas_json import iso_z, utc_now
+from bpflow.core.engine.durable import step
+from bpflow.core.scrub import Scrubber
+from bpflow.core.storage import ObjectInfo
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 log = logging.getLogger("bpflow.markers")
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks.markers import utc_iso
-from bpflow.engine.durable import step
-from bpflow.errors import BpflowError, ObjectNotFound, StorageError
+from bpflow.core.engine.durable import step
+from bpflow.core.errors import BpflowError, ObjectNotFound, StorageError
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 REPORT = "episode-generation-job/quality_gate_report.json"
 

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, run_job
-from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
-from bpflow.engine.durable import step
-from bpflow.errors import JobStartError
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.engine.durable import step
+from bpflow.core.errors import JobStartError
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 
 def legacy_marker(run: "Run", key: str, **fields: Any) -> None:

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 from dbos import DBOS, SetWorkflowID, SetWorkflowTimeout
 
 from bpflow.blocks import markers
-from bpflow.engine.durable import now_epoch, sleep, step
-from bpflow.engine.queues import check_wait
-from bpflow.engine.registry import find_workflow
-from bpflow.errors import StageFailed, WorkflowNotFound
-from bpflow.events.model import ObjectEvent
-from bpflow.ids import object_run_id
+from bpflow.core.engine.durable import now_epoch, sleep, step
+from bpflow.core.engine.queues import check_wait
+from bpflow.core.engine.registry import find_workflow
+from bpflow.core.errors import StageFailed, WorkflowNotFound
+from bpflow.core.events.model import ObjectEvent
+from bpflow.core.ids import object_run_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 TERMINAL_FAILURES = ("ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
 
@@ -40,7 +40,7 @@ def start_stage(run: "Run", workflow: str, trigger_key: str, *, extra: dict[str,
     payload = ObjectEvent(bucket=run.bucket_name, name=trigger_key, generation=info["generation"], source="orchestrator").payload()
     payload.update(extra or {})
     with SetWorkflowID(run_id), SetWorkflowTimeout(wf.timeout_seconds):
-        DBOS.enqueue_workflow(wf.queue.name, wf.dbos_fn, payload)
+        DBOS.enqueue_workflow(wf.queue_name, wf.dbos_fn, payload)
     return run_id
 
 
@@ -76,5 +76,5 @@ def start_run(run: "Run", workflow: str, run_id: str, payload: dict[str, Any]) -
     if wf is None:
         raise WorkflowNotFound(f"stage {workflow} is not implemented in this build", field="workflow")
     with SetWorkflowID(run_id), SetWorkflowTimeout(wf.timeout_seconds):
-        DBOS.enqueue_workflow(wf.queue.name, wf.dbos_fn, payload)
+        DBOS.enqueue_workflow(wf.queue_name, wf.dbos_fn, payload)
     return run_id

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from bpflow.errors import BpflowError
+from bpflow.core.errors import BpflowError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="bpflow: durable, event-driven scene pipeline orchestration.")
 console = Console()

@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from bpflow.domain.delivery.audit import AuditOptions, audit_bundle, find_manifests
-from bpflow.errors import ConfigError
-from bpflow.jobs._env import env_bool, env_int, env_str, job_bucket, log_json, run_main
-from bpflow.storage import open_bucket
+from bpflow.core.errors import ConfigError
+from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, log_json, run_main
+from bpflow.core.storage import open_bucket
 
 
 def _count(name: str, default: int) -> int:

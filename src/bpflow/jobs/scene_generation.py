@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from bpflow.domain.automation.generation import generate, run_dir
-from bpflow.errors import ConfigError
-from bpflow.jobs._env import env_bool, env_int, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.errors import ConfigError
+from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, log_json, require_env, run_main
 
 MAX_SCENES = 100
 

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from bpflow.domain.automation.emitter import EmitOptions, emit
 from bpflow.domain.automation.llm import make_expander
 from bpflow.domain.automation.state import RUN_DATE, DailyPaths
-from bpflow.errors import ConfigError
-from bpflow.jobs._env import env_bool, env_int, env_str, job_bucket, job_settings, log_json, require_env, run_main
+from bpflow.core.errors import ConfigError
+from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, job_settings, log_json, require_env, run_main
 
 
 def resolve_run_date(tz_name: str) -> str:

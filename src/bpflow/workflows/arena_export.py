@@ -20,10 +20,10 @@ import re
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import run_job
 from bpflow.blocks.lock import scene_lock
-from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
-from bpflow.config import parse_bool
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobStartError
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.config import parse_bool
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import JobStartError
 
 NAME = "arena-export-pipeline"
 JOB = "arena-export-job"

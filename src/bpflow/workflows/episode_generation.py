@@ -31,11 +31,11 @@ from typing import Any
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, run_job
 from bpflow.blocks.lock import scene_lock
-from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
-from bpflow.config import parse_bool
-from bpflow.engine.durable import step
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobStartError
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.config import parse_bool
+from bpflow.core.engine.durable import step
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import JobStartError
 
 NAME = "episode-generation-pipeline"
 JOB, GATE_JOB = "episode-generation-job", "quality-gate-job"

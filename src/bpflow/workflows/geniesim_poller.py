@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from bpflow.blocks.stages import start_run
 from bpflow.domain.geniesim.poller import scan
-from bpflow.engine.durable import step
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import ValidationFailed
+from bpflow.core.engine.durable import step
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import ValidationFailed
 
 NAME = "genie-sim-import-poller"
 IMPORT = "genie-sim-import-pipeline"

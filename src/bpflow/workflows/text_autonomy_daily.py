@@ -14,17 +14,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bpflow.blocks import markers
-from bpflow.blocks.clock import iso_z, parse_iso, read_versioned_json, update_json, utc_now
+from bpflow.state.cas_json import iso_z, parse_iso, read_versioned_json, update_json, utc_now
 from bpflow.blocks.jobs import JobOutcome, run_job
 from bpflow.blocks.lock import release, try_acquire
-from bpflow.config import get_settings
+from bpflow.core.config import get_settings
 from bpflow.domain.automation.daily import publish, read_index, scene_outcome
 from bpflow.domain.automation.state import (
     AUTO_PAUSE, FAILED, PAUSED, RUN_DATE, SCHEMA_VERSION, SKIPPED, WORKFLOW, DailyPaths, decide_status, next_state, parse_state,
 )
-from bpflow.engine.durable import now_epoch, sleep, step
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobStartError, StageFailed, ValidationFailed
+from bpflow.core.engine.durable import now_epoch, sleep, step
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import JobStartError, StageFailed, ValidationFailed
 
 #: The lock outlives a crashed run by this much at most, then the next run of the date takes it.
 LOCK_TTL_SECONDS = 2 * 86400

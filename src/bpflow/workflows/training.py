@@ -29,10 +29,10 @@ from bpflow.blocks import markers
 from bpflow.blocks.jobs import run_job
 from bpflow.blocks.lock import scene_lock
 from bpflow.blocks.quality_preflight import preflight
-from bpflow.blocks.timeouts import parse_override, stage_retry_profile, stage_timeout
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobStartError, StageFailed, ValidationFailed
-from bpflow.triggers import validate_scene_id
+from bpflow.core.policy.timeouts import parse_override, stage_retry_profile, stage_timeout
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import JobStartError, StageFailed, ValidationFailed
+from bpflow.core.triggers import validate_scene_id
 
 NAME = "training-pipeline"
 JOB = "training-job"

@@ -22,10 +22,10 @@ from bpflow.blocks import markers
 from bpflow.blocks.jobs import run_job
 from bpflow.blocks.lock import scene_lock
 from bpflow.blocks.quality_preflight import preflight
-from bpflow.blocks.timeouts import select_timeout, stage_retry_profile
-from bpflow.config import parse_bool
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobStartError
+from bpflow.core.policy.timeouts import select_timeout, stage_retry_profile
+from bpflow.core.config import parse_bool
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import JobStartError
 
 NAME = "upsell-features-pipeline"
 JOB = "upsell-features-job"

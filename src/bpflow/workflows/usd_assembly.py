@@ -26,13 +26,13 @@ from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, run_job
 from bpflow.blocks.lock import scene_lock
 from bpflow.blocks.retry import PollSchedule
-from bpflow.blocks.timeouts import stage_job_name, stage_retry_profile, stage_timeout
+from bpflow.core.policy.timeouts import stage_job_name, stage_retry_profile, stage_timeout
 from bpflow.blocks.wait import wait_for_marker
-from bpflow.config import parse_bool
-from bpflow.engine.durable import now_epoch, step
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobStartError, MarkerTimeout, StageFailed
-from bpflow.stage2 import gate
+from bpflow.core.config import parse_bool
+from bpflow.core.engine.durable import now_epoch, step
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import JobStartError, MarkerTimeout, StageFailed
+from bpflow.domain.usd import interactive_gate as gate
 
 NAME = "usd-assembly-pipeline"
 STEPS = ("convert", "simready", "interactive", "usd", "replicator", "isaac-lab")

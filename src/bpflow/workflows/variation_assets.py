@@ -23,18 +23,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow import observe
+from bpflow.core import observe
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, run_job
-from bpflow.blocks.timeouts import stage_job_name, stage_timeout
-from bpflow.config import parse_bool
-from bpflow.engine.durable import now_epoch, step
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobStartError, StageFailed
-from bpflow.source.runtime import job_error
-from bpflow.stage3 import state
-from bpflow.stage3.isaac_refresh import REFRESH_JOB, refresh_result
-from bpflow.stage3.paths import Stage3Paths
+from bpflow.core.policy.timeouts import stage_job_name, stage_timeout
+from bpflow.core.config import parse_bool
+from bpflow.core.engine.durable import now_epoch, step
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import JobStartError, StageFailed
+from bpflow.workflows._orchestrator.stage1_runtime import job_error
+from bpflow.domain.variation import workflow_state as state
+from bpflow.domain.variation.isaac_refresh import REFRESH_JOB, refresh_result
+from bpflow.domain.variation.paths import Stage3Paths
 
 NAME = "variation-assets-pipeline"
 TRIGGER_SUFFIX = "/replicator/.replicator_complete"

@@ -13,8 +13,8 @@ import hashlib
 from dataclasses import replace
 from typing import Any
 
-from bpflow.adapter.catalog import SCENE_OBJECT, Catalog, CatalogRow
-from bpflow.adapter.embeddings import Embedder
+from bpflow.domain.retrieval.asset_catalog import SCENE_OBJECT, Catalog, CatalogRow
+from bpflow.domain.retrieval.embeddings import Embedder
 from bpflow.domain.assets_queue.paths import asset_path_error
 
 

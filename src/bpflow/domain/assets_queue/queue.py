@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, utc_now
+from bpflow.state.cas_json import iso_z, utc_now
 from bpflow.blocks.lock import release, try_acquire
-from bpflow.errors import ObjectNotFound
-from bpflow.storage import Bucket
+from bpflow.core.errors import ObjectNotFound
+from bpflow.core.storage import Bucket
 
 SCHEMA_VERSION = "v1"
 

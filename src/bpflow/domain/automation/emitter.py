@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, read_versioned_json, update_json, utc_now
+from bpflow.state.cas_json import iso_z, read_versioned_json, update_json, utc_now
 from bpflow.domain.automation.prompts import DEDUPE_WINDOW, Candidate, choose_prompt
 from bpflow.domain.automation.state import EMITTER_JOB, SCHEMA_VERSION, DailyPaths, parse_state
-from bpflow.errors import ConfigError, PreconditionFailed
-from bpflow.storage import Bucket
+from bpflow.core.errors import ConfigError, PreconditionFailed
+from bpflow.core.storage import Bucket
 
 BACKENDS = frozenset({"internal", "scenesmith", "sage", "hybrid_serial"})
 TIERS = frozenset({"standard", "premium"})

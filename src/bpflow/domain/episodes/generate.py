@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from bpflow.errors import ValidationFailed
+from bpflow.core.errors import ValidationFailed
 
 FEATURES = {
     "observation.state": {"shape": [8], "names": ["joint1", "joint2", "joint3", "joint4", "joint5", "joint6", "joint7", "gripper"]},

@@ -12,7 +12,7 @@ import numpy as np
 
 from bpflow.domain.evaluation.wire import read_msg, write_msg
 from bpflow.domain.training.venv import find_train_venv
-from bpflow.errors import BpflowError
+from bpflow.core.errors import BpflowError
 
 SERVER = Path(__file__).with_name("policy_server.py")
 

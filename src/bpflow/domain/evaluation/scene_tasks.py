@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from bpflow.domain.sim.tasks import Task, derive_tasks
-from bpflow.errors import ObjectNotFound, ValidationFailed
-from bpflow.storage import Bucket
+from bpflow.core.errors import ObjectNotFound, ValidationFailed
+from bpflow.core.storage import Bucket
 
 
 def summary_tasks(summary: Any) -> list[Task] | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bpflow.blocks.clock import iso_z, utc_now
+from bpflow.state.cas_json import iso_z, utc_now
 from bpflow.domain.geniesim.contracts import sha256_json
 
 EXPORTER_VERSION = "1.0.0"

@@ -19,8 +19,8 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 
-from bpflow.contracts import Problem, _problems_from
-from bpflow.errors import ValidationFailed
+from bpflow.core.contracts import Problem, _problems_from
+from bpflow.core.errors import ValidationFailed
 
 BUNDLE_JSON = ("scene_graph", "asset_index", "task_config")
 SCHEMAS = ("scene_graph", "asset_index", "task_config", "export_manifest", "job_idempotency", "job_output")
@@ -54,7 +54,7 @@ class BundleInvalid(ValidationFailed):
 # -- schemas ---------------------------------------------------------------------------------
 @lru_cache(maxsize=None)
 def schema(name: str) -> dict[str, Any]:
-    text = resources.files("bpflow.contracts").joinpath("schemas", "geniesim", f"{name}.schema.json").read_text(encoding="utf-8")
+    text = resources.files("bpflow.core.contracts").joinpath("schemas", "geniesim", f"{name}.schema.json").read_text(encoding="utf-8")
     body: dict[str, Any] = json.loads(text)
     return body
 

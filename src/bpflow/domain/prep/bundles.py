@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bpflow.errors import ValidationFailed
+from bpflow.core.errors import ValidationFailed
 
 REACH_Q = (0.6, 0.4, 0.0, -1.6, 0.0, 2.1, 0.785)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
-from bpflow.errors import ValidationFailed
+from bpflow.core.errors import ValidationFailed
 
 PREFIX = "robot/"
 ARM_JOINTS = tuple(f"robot:panda0_joint{i}" for i in range(1, 8))

@@ -19,7 +19,7 @@ from typing import Any
 from bpflow.domain.training.loss_curve import parse_log
 from bpflow.domain.training.settings import StepPlan, TrainSettings, lerobot_argv, plan_steps
 from bpflow.domain.training.venv import find_train_venv
-from bpflow.errors import BpflowError, ValidationFailed
+from bpflow.core.errors import BpflowError, ValidationFailed
 
 
 class TrainingFailed(BpflowError):

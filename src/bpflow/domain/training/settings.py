@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bpflow.errors import ValidationFailed
+from bpflow.core.errors import ValidationFailed
 
 ARCHITECTURES = ("act", "diffusion")
 CPU_POLICY: dict[str, dict[str, str]] = {

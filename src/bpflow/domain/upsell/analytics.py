@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from bpflow.domain.upsell import charts
-from bpflow.errors import ValidationFailed
+from bpflow.core.errors import ValidationFailed
 
 TIERS_WITH_CAMERAS = ("enterprise", "foundation")
 
