@@ -167,6 +167,7 @@ def main() -> int:
         started = time.monotonic()
         doc, error = run(python, c["argv"], env)
         entry: dict[str, Any] = {"pinned": version_pin, "load_before": before, "load_after": load(),
+                                 "measured_at": datetime.now(timezone.utc).isoformat(timespec="minutes"),
                                  "seconds": round(time.monotonic() - started, 1)}
         if doc is None:
             entry.update(status="failed", error=error)

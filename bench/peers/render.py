@@ -44,6 +44,9 @@ def render(report: dict[str, Any]) -> str:
         "| contender | version | per stage (ms) | wall (s) | bpflow in-process ÷ it | bpflow default (zygote) ÷ it | load |",
         "|---|---|---|---|---|---|---|",
     ]
+    if len({e.get("measured_at", "")[:13] for e in results.values() if e.get("status") == "ok"}) > 1:
+        lines[0] += (" Some rows were re-measured in a later, partial run (`BENCH_PEERS_ONLY`): read each ratio"
+                     " with the two rows' loads.")
     missing = []
     for key in sorted(results, key=lambda k: CHAIN_ORDER.index(k) if k in CHAIN_ORDER else len(CHAIN_ORDER)):
         entry = results[key]
