@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
-from bpflow.blocks.jobs import JobOutcome, run_job
+from bpflow.blocks.jobs import JobOutcome, StartFailure, run_job
 from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 from bpflow.core.engine.durable import step
 from bpflow.core.errors import JobStartError
@@ -39,12 +39,10 @@ def legacy_marker(run: "Run", key: str, **fields: Any) -> None:
 def launch(run: "Run", job: str, env: dict[str, Any], *, rollback: str | None, failed_marker: str, code: str,
            config_context: dict[str, Any], legacy: str | None = None, legacy_fields: dict[str, Any] | None = None) -> JobOutcome:
     """Run ``job``; a start failure cleans ``rollback``, writes the markers and re-raises."""
+    failure = StartFailure(failed_marker, code, rollback=rollback, context=config_context)
     try:
-        return run_job(run, job, timeout_seconds=stage_timeout(run.workflow, job), env=env, retry=stage_retry_profile(run.workflow, job))
+        return run_job(run, job, timeout_seconds=stage_timeout(run.workflow, job), env=env, retry=stage_retry_profile(run.workflow, job), on_start_failure=failure)
     except JobStartError as exc:
-        if rollback:
-            markers.rollback_outputs(run, rollback)
-        markers.write_failure(run, failed_marker, job_name=job, code=code, message=exc.message, config_context=config_context)
         if legacy:
             legacy_marker(run, legacy, error=exc.message, **(legacy_fields or {}))
         raise

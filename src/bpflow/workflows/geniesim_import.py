@@ -120,11 +120,10 @@ def emit(run: Run, event_type: str, event_id: str, data: dict[str, Any]) -> dict
     """Publish a custom event on the engine's bus. In the workflow body, not a step: starting
     the subscribers is a child-workflow start DBOS records, and the event id (scene + job)
     fixes their run ids, so a replay or a duplicate import never starts them twice."""
-    from bpflow.core.engine.runtime import current_runtime
     from bpflow.core.events.model import CustomEvent
 
     when = step(f"time of {event_type}", markers.utc_iso)
-    out = current_runtime().dispatcher.dispatch_custom(CustomEvent(type=event_type, id=event_id, data=data, source="geniesim-import", time=when))
+    out = run.context.dispatch_custom(CustomEvent(type=event_type, id=event_id, data=data, source="geniesim-import", time=when))
     return {"type": event_type, "id": event_id, **out.to_dict()}
 
 

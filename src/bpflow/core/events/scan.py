@@ -20,12 +20,27 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bpflow.core.events.model import ObjectEvent
 
 if TYPE_CHECKING:
-    from bpflow.core.engine.runtime import Runtime
+    from bpflow.core.storage import Bucket
+    from bpflow.core.triggers import TriggerMap
+
+
+class ScanSource(Protocol):
+    """What a scan needs (the runtime passes itself): the bucket, the trigger map under an env,
+    the look-back window and where events go. Declared here so the scan never imports the runtime."""
+
+    bucket: "Bucket"
+    triggers: "TriggerMap"
+    env: Mapping[str, str]
+    scan_lookback_seconds: float
+
+    @property
+    def submit(self) -> Callable[[ObjectEvent], Any]: ...
 
 log = logging.getLogger("bpflow.scan")
 
@@ -36,7 +51,7 @@ OVERLAP_S = 300.0
 FULL_EVERY = 120  # passes; at the default 30 s interval, the whole window once an hour
 
 
-def scan_once(rt: "Runtime", lookback_seconds: float | None = None, *, since_s: float | None = None) -> int:
+def scan_once(rt: ScanSource, lookback_seconds: float | None = None, *, since_s: float | None = None) -> int:
     """Dispatch every enabled trigger object updated in the window; returns how many were handed
     over. The window is the look-back, narrowed to ``since_s`` (POSIX seconds) when given."""
     lookback = rt.scan_lookback_seconds if lookback_seconds is None else lookback_seconds
@@ -51,7 +66,7 @@ def scan_once(rt: "Runtime", lookback_seconds: float | None = None, *, since_s: 
         info = rt.bucket.stat(entry.key)  # the generation: only for the few objects in the window
         if info is None:
             continue  # deleted since the listing
-        rt.dispatcher.submit(ObjectEvent(bucket=rt.bucket.url, name=info.key, generation=info.generation, source="scan"))
+        rt.submit(ObjectEvent(bucket=rt.bucket.url, name=info.key, generation=info.generation, source="scan"))
         count += 1
     return count
 
@@ -67,7 +82,7 @@ class Scanner:
     """The periodic scan: a full look-back pass at start-up and every ``full_every`` passes,
     incremental passes in between."""
 
-    def __init__(self, rt: "Runtime", interval_seconds: float, *, overlap_seconds: float = OVERLAP_S, full_every: int = FULL_EVERY) -> None:
+    def __init__(self, rt: ScanSource, interval_seconds: float, *, overlap_seconds: float = OVERLAP_S, full_every: int = FULL_EVERY) -> None:
         self.rt = rt
         self.interval = interval_seconds
         self.overlap = overlap_seconds

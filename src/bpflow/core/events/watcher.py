@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
 from watchdog.events import FileClosedEvent, FileMovedEvent, FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -22,8 +23,8 @@ from watchdog.observers import Observer
 from bpflow.core.events.model import ObjectEvent
 from bpflow.core.storage.local import INTERNAL_DIR, LocalBucket
 
-if TYPE_CHECKING:
-    from bpflow.core.engine.dispatcher import Dispatcher
+#: Hands an event to the dispatcher (``Dispatcher.submit``): the watcher needs nothing else of it.
+Submit = Callable[[ObjectEvent], Any]
 
 log = logging.getLogger("bpflow.watcher")
 
@@ -32,9 +33,9 @@ SETTLE_SECONDS = 0.1
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, bucket: LocalBucket, dispatcher: "Dispatcher") -> None:
+    def __init__(self, bucket: LocalBucket, submit: Submit) -> None:
         self.bucket = bucket
-        self.dispatcher = dispatcher
+        self.submit = submit
         self.root = str(bucket.root)
         self.internal = os.path.join(self.root, INTERNAL_DIR) + os.sep
         self._pending: dict[str, tuple[int, int]] = {}
@@ -61,7 +62,7 @@ class _Handler(FileSystemEventHandler):
         except Exception:  # an invalid key (e.g. a stray name) is simply not an event
             return
         if info is not None:
-            self.dispatcher.submit(ObjectEvent(bucket=self.bucket.url, name=key, generation=info.generation, source="watcher"))
+            self.submit(ObjectEvent(bucket=self.bucket.url, name=key, generation=info.generation, source="watcher"))
 
     def on_closed(self, event: FileSystemEvent) -> None:
         if isinstance(event, FileClosedEvent) and not event.is_directory:
@@ -141,10 +142,10 @@ def _open_for_writing(path: str) -> bool:
 
 
 class BucketWatcher:
-    def __init__(self, bucket: LocalBucket, dispatcher: "Dispatcher") -> None:
+    def __init__(self, bucket: LocalBucket, submit: Submit) -> None:
         self.bucket = bucket
         self.observer = Observer(timeout=0.02)  # how often the emitter hands events over
-        self.observer.schedule(_Handler(bucket, dispatcher), str(bucket.root), recursive=True)
+        self.observer.schedule(_Handler(bucket, submit), str(bucket.root), recursive=True)
 
     def start(self) -> None:
         self.observer.start()

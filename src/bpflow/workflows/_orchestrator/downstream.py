@@ -19,6 +19,7 @@ from bpflow.blocks.stages import await_stage, start_stage
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import find_workflow
 from bpflow.core.errors import BpflowError
+from bpflow.core.stages import STAGES as MODEL
 from bpflow.workflows._orchestrator.errors import StageFailedForSeed
 
 if TYPE_CHECKING:
@@ -44,19 +45,22 @@ class StageDef:
     """The trigger object, relative to the scene."""
     payload: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, stage: str, payload: dict[str, Any] | None = None) -> "StageDef":
+        spec = MODEL[stage]
+        return cls(spec.status_name, spec.workflow, spec.trigger or "", dict(payload or {}))
 
-#: The order and exact payloads of §2.3.F.
+
+#: The order and exact payloads of §2.3.F (names, workflows and triggers: ``core/stages.yaml``).
 STAGES = (
-    StageDef("usd_assembly", "usd-assembly-pipeline", "assets/.regen3d_complete",
-             {"interactive_failure_policy": "hybrid_strict", "require_replicator": True, "require_isaac": True}),
-    StageDef("variation_assets", "variation-assets-pipeline", "replicator/.replicator_complete",
-             {"enable_stage3_isaac_refresh": True, "require_isaac": True}),
-    StageDef("geniesim_export", "genie-sim-export-pipeline", "variation_assets/.variation_pipeline_complete"),
-    StageDef("arena_export", "arena-export-pipeline", "geniesim/.geniesim_complete"),
+    StageDef.of("usd-assembly", {"interactive_failure_policy": "hybrid_strict", "require_replicator": True, "require_isaac": True}),
+    StageDef.of("variation-assets", {"enable_stage3_isaac_refresh": True, "require_isaac": True}),
+    StageDef.of("genie-sim-export"),
+    StageDef.of("arena-export"),
 )
-ARENA = "arena_export"
+ARENA = MODEL["arena-export"].status_name
 #: The workflows that carry a scene from Stage 1 to ``geniesim/.geniesim_complete`` by markers.
-LEGACY_CHAIN = ("usd-assembly-pipeline", "variation-assets-pipeline", "genie-sim-export-pipeline", "genie-sim-import-pipeline")
+LEGACY_CHAIN = tuple(MODEL[n].workflow for n in ("usd-assembly", "variation-assets", "genie-sim-export", "genie-sim-import"))
 
 
 @dataclass

@@ -28,9 +28,8 @@ BUDGET_STEP = "image-to-scene"
 
 def vision_env(run: "Run", scene_id: str, image_object: str, generation: int) -> tuple[dict[str, Any], dict[str, Any]]:
     from bpflow.workflows._orchestrator.options import gen_job_env, retrieval_env
-    from bpflow.core.engine.runtime import current_runtime
 
-    settings = current_runtime().settings
+    settings = run.settings
     base = {
         "SCENE_ID": scene_id,
         "TEXTGEN_PREFIX": f"scenes/{scene_id}/textgen",

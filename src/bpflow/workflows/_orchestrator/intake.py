@@ -54,7 +54,6 @@ class Intake:
 
 
 def _read_and_check(run: "Run") -> dict[str, Any]:
-    from bpflow.core.engine.runtime import current_runtime
 
     key = run.object_name or ""
     try:
@@ -66,7 +65,7 @@ def _read_and_check(run: "Run") -> dict[str, Any]:
         return {"digest": "", "request": None, "image": None, "error": None, "missing": True, "superseded_by": info.generation}
     digest = hashlib.sha256(raw).hexdigest()[:20]
     try:
-        req = parse_request(raw, scene_id_from_path=run.scene_id, settings=current_runtime().settings, request_generation=run.generation)
+        req = parse_request(raw, scene_id_from_path=run.scene_id, settings=run.settings, request_generation=run.generation)
     except RequestInvalid as exc:
         error = {"code": exc.code, "field": exc.field, "stage": exc.stage, "message": exc.message, "problems": exc.details.get("problems", [])}
         return {"digest": digest, "request": None, "image": None, "error": error}

@@ -200,9 +200,6 @@ def options_step(run: "Run") -> SourceOptions:
     """The snapshot, taken once per run as a durable step (a replay reads the recorded one)."""
 
     def _load() -> dict[str, Any]:
-        from bpflow.core.engine.runtime import current_runtime
-
-        rt = current_runtime()
-        return load_options(rt.settings, rt.env, run.bucket_name).to_dict()
+        return load_options(run.settings, dict(run.context.env), run.bucket_name).to_dict()
 
     return SourceOptions.from_dict(step("source options", _load))

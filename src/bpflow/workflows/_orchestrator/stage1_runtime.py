@@ -71,19 +71,6 @@ def job_error(outcome: JobOutcome) -> dict[str, Any] | None:
     return outcome.job_error
 
 
-def _describe(outcome: JobOutcome, scene_id: str) -> str:
-    if outcome.timed_out:
-        what = f"timed out after {outcome.timeout_seconds:.0f}s"
-    else:
-        what = f"exited {outcome.exit_code}"
-    err = job_error(outcome)
-    if err:
-        field_ = f" [{err['field']}]" if err.get("field") else ""
-        return f"{outcome.job} {what} for scene {scene_id}: {err.get('code', 'error')}{field_}: {err.get('message', '')}"[:1000]
-    last = outcome.stderr_tail.strip().splitlines()[-1:] or [""]
-    return f"{outcome.job} {what} for scene {scene_id}: {last[0]}"[:1000]
-
-
 def _is_transient(runtime: str, *, start_failed: bool, timed_out: bool) -> bool:
     if runtime == RUNPOD:
         return True
@@ -135,10 +122,10 @@ def _run_jobs(run: "Run", child: Child, opts: SourceOptions, runtime: str) -> St
         result.jobs.append({"job": job, "exit_code": outcome.exit_code, "duration_seconds": round(outcome.duration_seconds, 3), "execution_id": outcome.execution_id, "log_path": outcome.log_path})
         if outcome.failed:
             raise Stage1Failed(
-                f"[{runtime}] {_describe(outcome, child.scene_id)}",
+                f"[{runtime}] {outcome.describe(child.scene_id)}",
                 code="stage1_job_timeout" if outcome.timed_out else "stage1_job_failed",
                 transient=_is_transient(runtime, start_failed=False, timed_out=outcome.timed_out),
-                details={"job": job, "runtime": runtime, "exit_code": outcome.exit_code, "job_error": job_error(outcome)},
+                details={"job": job, "runtime": runtime, "exit_code": outcome.exit_code, "job_error": outcome.job_error},
             )
     return result
 
