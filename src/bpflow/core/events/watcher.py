@@ -3,8 +3,10 @@
 inotify (through watchdog) reports a file once it is closed after writing or moved into place,
 so a half-written file is never dispatched. A created file without a close event yet counts only
 once no process has it open for writing (a slow writer that creates the file, then writes it
-half a second later, is dispatched on its close, not while it is still empty). Writes made through bpflow are seen here too; they
-carry the same generation, so the dispatcher treats them as the same event.
+half a second later, is dispatched on its close, not while it is still empty). Writes made through
+this runtime's Bucket were dispatched when they were made: the watcher recognises them by the file's
+identity (``LocalBucket.notified``) and leaves them alone. Writes by other bpflow processes (a job)
+are dispatched here; their generation is the one the writer recorded.
 """
 
 from __future__ import annotations
@@ -44,9 +46,16 @@ class _Handler(FileSystemEventHandler):
             return None
         return os.path.relpath(path, self.root).replace(os.sep, "/")
 
+    def _ours(self, key: str, path: str) -> bool:
+        """A write this runtime's Bucket made and already dispatched (a stat; no ledger read)."""
+        try:
+            return self.bucket.notified(key, os.stat(path))
+        except OSError:
+            return False
+
     def _submit(self, path: str) -> None:
         key = self._key(path)
-        if key is None:
+        if key is None or self._ours(key, path):
             return
         try:
             info = self.bucket.stat(key)
@@ -69,8 +78,12 @@ class _Handler(FileSystemEventHandler):
         # A file written in place is followed by a close event; one renamed or linked into the
         # bucket from outside arrives complete with none. Give the close event a moment, then
         # dispatch whatever is still waiting and no longer changing.
-        if not event.is_directory:
-            self._pending_created(str(event.src_path))
+        if event.is_directory:
+            return
+        path = str(event.src_path)
+        key = self._key(path)  # the bucket's own temporary files and ledger are never objects
+        if key is not None and not self._ours(key, path):
+            self._pending_created(path)
 
     def _pending_created(self, path: str) -> None:
         try:
@@ -87,6 +100,9 @@ class _Handler(FileSystemEventHandler):
         with self._lock:
             seen = self._pending.pop(path, None)
         if seen is None:  # a close event already dispatched it
+            return
+        key = self._key(path)
+        if key is None or self._ours(key, path):  # before the costly look for writers in /proc
             return
         try:
             st = os.stat(path)

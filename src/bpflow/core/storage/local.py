@@ -47,6 +47,9 @@ class LocalBucket(Bucket):
         # key → (identity, generation) this process has seen. An identity gets one generation,
         # ever (ctime never goes back), so a match needs no ledger read.
         self._known: dict[str, tuple[tuple[int, ...], int]] = {}
+        # key → identity of the last version written through this Bucket while it had listeners:
+        # those were told at once, so the file watcher need not dispatch that version again.
+        self._notified: dict[str, tuple[int, ...]] = {}
 
     # -- helpers ---------------------------------------------------------------------------
     def path_for(self, key: str) -> Path:
@@ -108,6 +111,12 @@ class LocalBucket(Bucket):
         if len(self._known) >= 100_000:
             self._known.clear()
         self._known[key] = (identity, generation)
+
+    def notified(self, key: str, st: os.stat_result) -> bool:
+        """Whether the file ``st`` describes is the version of ``key`` this Bucket wrote and told
+        its listeners about. Any other writer, even of the same bytes, changes the file's
+        identity (its ctime at least), so a foreign version is never mistaken for ours."""
+        return self._notified.get(key) == _identity(st)
 
     def _next_generation(self, key: str, current: ObjectInfo | None) -> int:
         if current is not None:  # its generation is the ledger's latest for the key
@@ -187,6 +196,10 @@ class LocalBucket(Bucket):
                 st = os.stat(path)
                 self._record(key, gen, _identity(st))
                 self._remember(key, _identity(st), gen)
+                if self._listeners:
+                    if len(self._notified) >= 10_000:
+                        self._notified.clear()
+                    self._notified[key] = _identity(st)
                 info = self._info(key, st, locked=True)
         finally:
             try:
