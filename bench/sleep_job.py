@@ -6,8 +6,8 @@ from __future__ import annotations
 import sys
 import time
 
-from bpflow.jobs import noop
 from bpflow.core.jobkit import env_str
+from bpflow.jobs import noop
 
 
 def main() -> int:

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +167,7 @@ def main() -> int:
         started = time.monotonic()
         doc, error = run(python, c["argv"], env)
         entry: dict[str, Any] = {"pinned": version_pin, "load_before": before, "load_after": load(),
-                                 "measured_at": datetime.now(timezone.utc).isoformat(timespec="minutes"),
+                                 "measured_at": datetime.now(UTC).isoformat(timespec="minutes"),
                                  "seconds": round(time.monotonic() - started, 1)}
         if doc is None:
             entry.update(status="failed", error=error)
@@ -180,7 +180,7 @@ def main() -> int:
 
     ratio = ratios(results)
     report = {
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "workload": {"scenes": int(os.environ.get("BENCH_SCENES", 100)), "stages": 6, "repetitions": int(os.environ.get("BENCH_REPS", 3)),
                      "job": "no-op", "per_stage_ms": "median repetition's wall time / (scenes × stages)"},

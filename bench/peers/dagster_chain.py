@@ -15,10 +15,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import STAGES, chain_figures, emit, workload  # noqa: E402
-
 import dagster as dg  # noqa: E402
-
+from common import STAGES, chain_figures, emit, workload  # noqa: E402
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 """Dagster's console logger prints every event at DEBUG by default: bpflow and the others run at WARNING."""

@@ -10,7 +10,6 @@ Run with the Dagster peer venv's python.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal

@@ -14,9 +14,8 @@ from importlib.metadata import version
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import CONCURRENCY, STAGES, chain_figures, emit, wait_for, workload  # noqa: E402
-
 import sqlalchemy as sa  # noqa: E402
+from common import CONCURRENCY, STAGES, chain_figures, emit, wait_for, workload  # noqa: E402
 from dbos import DBOS, DBOSConfig  # noqa: E402
 from sqlalchemy import event as sa_event  # noqa: E402
 
