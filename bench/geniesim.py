@@ -55,8 +55,8 @@ def export_bundle_s(bucket_root: Path, scene: str) -> list[float]:
 
 
 def poller_scan_s() -> float:
-    from bpflow.domain.geniesim.poller import scan
     from bpflow.core.storage.local import LocalBucket
+    from bpflow.domain.geniesim.poller import scan
 
     root = Path(tempfile.mkdtemp(prefix="bpflow-poller-bench-"))
     for i in range(SCENES):

@@ -23,8 +23,8 @@ from typing import Any
 
 from bpflow.core.runners.base import JobSpec
 from bpflow.core.runners.inprocess import InProcessRunner
-from bpflow.domain.request.contract import build_request
 from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.request.contract import build_request
 
 HERE = Path(__file__).resolve().parent
 

@@ -112,9 +112,9 @@ def peak_rss_mb() -> float:
 def measure(bucket: Any, label: str, scenes: int) -> dict[str, Any]:
     import bpflow.workflows  # noqa: F401 - registers the workflows, so stages count as implemented
     from bpflow.core.events.scan import scan_once
+    from bpflow.core.triggers import TriggerMap
     from bpflow.ops.dag import load_dag
     from bpflow.ops.scene_status import scene_summaries_page
-    from bpflow.core.triggers import TriggerMap
 
     env = dict(os.environ)
     rt = SimpleNamespace(bucket=bucket, env=env, triggers=TriggerMap.default(env=env), scan_lookback_seconds=DAY, dispatcher=CountingDispatcher())

@@ -1,4 +1,4 @@
-"""Shared fixtures: real services (tests/services.py) and a launched bpflow runtime.
+"""Shared fixtures: real services (tests/support/services.py) and a launched bpflow runtime.
 
 DBOS is one runtime per process, so tests that launch one run sequentially and shut it down.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.services"]
+pytest_plugins = ["tests.support.services"]
 
 REPO = Path(__file__).resolve().parent.parent
 CHAIN_TRIGGERS = str(REPO / "tests" / "fixtures" / "chain_triggers.yaml")

@@ -8,13 +8,9 @@ __version__`` (the root package) is allowed everywhere.
 
 from __future__ import annotations
 
-import ast
-from functools import cache
-from pathlib import Path
-
 import pytest
 
-SRC = Path(__file__).resolve().parent.parent / "src" / "bpflow"
+from tests.support.imports import SRC, edges
 
 #: Lowest first: a package may import itself and anything before it.
 LAYERS = ("core", "state", "domain", "blocks", "jobs", "workflows", "ops", "api", "cli")
@@ -33,48 +29,9 @@ KNOWN_VIOLATIONS: set[tuple[str, str]] = {
 }
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-@cache
-def _modules() -> frozenset[str]:
-    return frozenset(_module_name(p) for p in SRC.rglob("*.py"))
-
-
-def _imports(path: Path) -> set[str]:
-    """Every ``bpflow…`` module the file imports (``from a import b`` counts ``a.b`` when that is a module)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.split(".")[0] == "bpflow")
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, f"{path}: relative import (the layout rule reads absolute ones)"
-            module = node.module or ""
-            if module.split(".")[0] != "bpflow":
-                continue
-            for alias in node.names:
-                sub = f"{module}.{alias.name}"
-                found.add(sub if sub in _modules() else module)
-    return found
-
-
 def _layer(module: str) -> str | None:
     parts = module.split(".")
     return parts[1] if len(parts) > 1 and parts[1] in LAYERS else None
-
-
-@cache
-def _edges() -> tuple[tuple[str, str], ...]:
-    out = []
-    for path in sorted(SRC.rglob("*.py")):
-        importer = _module_name(path)
-        out += [(importer, imported) for imported in sorted(_imports(path))]
-    return tuple(out)
 
 
 def _violates(importer: str, imported: str) -> bool:
@@ -97,14 +54,14 @@ def test_every_top_level_package_has_a_layer() -> None:
 
 
 def test_each_package_imports_only_the_layers_below_it() -> None:
-    violations = {(a, b) for a, b in _edges() if _violates(a, b)}
+    violations = {(a, b) for a, b in edges() if _violates(a, b)}
     new = sorted(violations - KNOWN_VIOLATIONS)
     assert new == [], "imports of a higher layer (see DESIGN.md 'Layout'):\n" + "\n".join(f"  {a} -> {b}" for a, b in new)
 
 
 def test_known_violations_still_exist() -> None:
     """The allowlist shrinks: a fixed violation must leave it, so it cannot come back unnoticed."""
-    violations = {(a, b) for a, b in _edges() if _violates(a, b)}
+    violations = {(a, b) for a, b in edges() if _violates(a, b)}
     gone = sorted(KNOWN_VIOLATIONS - violations)
     assert gone == [], f"fixed: remove from KNOWN_VIOLATIONS: {gone}"
 

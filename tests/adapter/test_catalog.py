@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bpflow.core.storage.local import LocalBucket
 from bpflow.domain.retrieval.ann import AnnIndex
 from bpflow.domain.retrieval.asset_catalog import LIBRARY, SCENE_OBJECT, Catalog, CatalogRow, sync_library
 from bpflow.domain.retrieval.embeddings import LocalHashEmbedder
 from bpflow.domain.retrieval.library import LibraryEntry, bucket_entries, package_entries
-from bpflow.core.storage.local import LocalBucket
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])

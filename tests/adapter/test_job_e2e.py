@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from bpflow.core.storage.local import LocalBucket
 from bpflow.domain.retrieval.asset_catalog import LIBRARY, SCENE_OBJECT, Catalog
 from bpflow.domain.retrieval.outputs import stage1_marker_body
 from bpflow.domain.retrieval.usd_models import measure_model
-from bpflow.core.storage.local import LocalBucket
 from tests.adapter.conftest import SCENE, seed_scene
 
 ALLOWED_OUTSIDE = ("automation/asset_embedding/queue/", "automation/asset_replication/queue/",
@@ -61,7 +61,7 @@ def read(bucket: LocalBucket, key: str) -> Any:
 
 
 def validate(name: str, doc: Any) -> None:
-    contracts = pytest.importorskip("bpflow.core.contracts")
+    from bpflow.core import contracts
     assert contracts.validate(name, doc) == [], name
 
 

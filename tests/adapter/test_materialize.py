@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from bpflow.core.storage.local import LocalBucket
 from bpflow.domain.retrieval.errors import AssetUnusable
 from bpflow.domain.retrieval.library import bucket_entries, package_entries
 from bpflow.domain.retrieval.materialize import Materializer
 from bpflow.domain.retrieval.planned_package import parse_object
 from bpflow.domain.retrieval.select import RetrievalSettings, select_asset
 from bpflow.domain.retrieval.usd_models import measure_model
-from bpflow.core.storage.local import LocalBucket
 
 ASSETS = "scenes/s1/assets"
 

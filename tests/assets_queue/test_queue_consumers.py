@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from dbos import DBOS
 
-from bpflow.domain.retrieval.asset_catalog import Catalog
-from bpflow.domain.assets_queue.queue import QueuePaths, claim, finish, pending
 from bpflow.core.events.model import ObjectEvent
 from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.assets_queue.queue import QueuePaths, claim, finish, pending
+from bpflow.domain.retrieval.asset_catalog import Catalog
 from tests.conftest import wait_until
 
 EMB = QueuePaths.of("automation/asset_embedding/queue")

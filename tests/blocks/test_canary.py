@@ -11,6 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bpflow.core.config import reset_settings_cache
+from bpflow.core.errors import ConfigError, StorageError
+from bpflow.core.storage.base import ObjectInfo
+from bpflow.core.storage.local import LocalBucket
 from bpflow.state.canary import (
     CanaryConfig,
     assign,
@@ -19,10 +23,6 @@ from bpflow.state.canary import (
     rollback_marker_key,
     route,
 )
-from bpflow.core.config import reset_settings_cache
-from bpflow.core.errors import ConfigError, StorageError
-from bpflow.core.storage.base import ObjectInfo
-from bpflow.core.storage.local import LocalBucket
 from tests.blocks import use_env
 
 CANARY_ENV = (

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from bpflow.core.config import load_settings
 from bpflow.core.contracts import validate
-from bpflow.domain.request import RequestInvalid, build_request, child_request, parse_request, validate_request
 from bpflow.core.triggers import SCENE_ID_PATTERN
+from bpflow.domain.request import RequestInvalid, build_request, child_request, parse_request, validate_request
 
 SETTINGS = load_settings({})
 FIELDS = ("schema_version", "scene_id", "source_mode", "text_backend", "prompt", "quality_tier", "seed_count",

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from bench.batch import PROMPTS
+
 from bpflow.core.engine.runtime import Runtime
 from bpflow.core.events.model import ObjectEvent
 from bpflow.core.storage.local import LocalBucket

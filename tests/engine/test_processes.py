@@ -8,11 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from bpflow.core.engine.runtime import Runtime
 from bpflow.core.events.model import ObjectEvent

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from bpflow.core.engine.runtime import Runtime
-from bpflow.core.job_classes import check_class, parse_classes
 from bpflow.core.errors import ConfigError
+from bpflow.core.job_classes import check_class, parse_classes
 from bpflow.core.storage.local import LocalBucket
 from tests.conftest import REPO, runtime_env, wait_until
 from tests.engine.test_processes import BPFLOW, _free_port, _log_says, _process
+
 
 def _get(url: str) -> str | None:
     """The body, or None while the server is not listening yet (its log line comes first)."""

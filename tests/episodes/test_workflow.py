@@ -11,8 +11,8 @@ from typing import Any
 
 from bpflow.core.ids import object_run_id
 from bpflow.core.storage import Bucket
-from tests.stage2.helpers import finished, outcome, settle
 from tests.sim.simscenes import write_scene
+from tests.stage2.helpers import outcome, settle
 
 WORKFLOW = "episode-generation-pipeline"
 SMALL = {"EPISODES_PER_VARIATION": "1", "EPISODE_MAX_TASKS": "0", "BPFLOW_SIM_WORKERS": "1", "EPISODE_IMAGE_SIZE": "32", "EPISODE_CAMERAS": "front,wrist"}

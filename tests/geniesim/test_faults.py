@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from dbos import DBOS
 
-from bpflow.state.circuit_breaker import CircuitBreaker
 from bpflow.core.storage.local import LocalBucket
+from bpflow.state.circuit_breaker import CircuitBreaker
 from tests.conftest import runtime_env, wait_until
 from tests.engine.test_processes import BPFLOW, _free_port, _log_says, _process
 from tests.engine.test_worker_faults import _job_processes

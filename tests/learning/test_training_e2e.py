@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import av
-
 from fastapi.testclient import TestClient
 
 from bpflow.api.app import create_app

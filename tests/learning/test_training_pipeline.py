@@ -4,7 +4,6 @@ quality-gate preflight, too few episodes, a job that fails, a duplicate event.""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from dbos import DBOS

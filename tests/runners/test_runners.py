@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from bpflow.core.errors import ConfigError, JobStartError, StorageError
-from bpflow.jobs import JOBS, register_job
 from bpflow.core.jobkit import env_bool, env_int, env_str, job_context, run_main
 from bpflow.core.runners import InProcessRunner, JobSpec, Runner, SubprocessRunner, ZygoteRunner, get_runner
 from bpflow.core.storage.local import LocalBucket
+from bpflow.jobs import JOBS, register_job
 
 from . import jobs_fixture
 

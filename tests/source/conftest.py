@@ -15,7 +15,6 @@ import pytest
 from dbos import DBOS
 
 from bpflow.jobs import register_job
-
 from tests.conftest import THROUGH_STAGE3, runtime_env, wait_until
 
 #: Stage 1 without any network service, as spec-text-stage1-and-artifacts §4C recommends.

@@ -15,8 +15,8 @@ from typing import Any
 from bpflow.blocks import markers
 from bpflow.core.engine.queues import SCENE_ORCHESTRATORS
 from bpflow.core.engine.registry import Outcome, Run, workflow
-from bpflow.workflows._orchestrator.errors import SourceError
 from bpflow.workflows._orchestrator.downstream import STAGES, StageDef, run_downstream
+from bpflow.workflows._orchestrator.errors import SourceError
 
 STAND_INS = ("test-ds-usd", "test-ds-variation", "test-ds-export", "test-ds-arena")
 #: The orchestrator's own stage definitions (names, payloads), pointed at the stand-ins, with

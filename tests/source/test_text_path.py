@@ -15,7 +15,18 @@ from bpflow.core.contracts import validate
 from bpflow.core.events.model import ObjectEvent
 from bpflow.core.runners import SubprocessRunner
 from tests.conftest import wait_until
-from tests.source.conftest import GATED_GEN_JOB, REPO_BUNDLE, REQUEST, finished, read_json, request_body, result_of, runs_of, tiny_png, wait_for_run
+from tests.source.conftest import (
+    GATED_GEN_JOB,
+    REPO_BUNDLE,
+    REQUEST,
+    finished,
+    read_json,
+    request_body,
+    result_of,
+    runs_of,
+    tiny_png,
+    wait_for_run,
+)
 from tests.source.test_stage1_runtime import UnreachableVM
 
 STAGE1_OUTPUTS = {

@@ -171,7 +171,6 @@ def check_scene(scene_path: Path, manifest: dict[str, Any], layout: dict[str, An
     ids = [o["id"] for o in manifest["objects"]]
     assert sorted(prims) == sorted(ids), "one prim per manifest object"
     layout_by_id = {o["id"]: o for o in layout["objects"]}
-    cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
     corners = {}
     joints_seen: dict[str, int] = {}
     for obj in manifest["objects"]:

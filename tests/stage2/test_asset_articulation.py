@@ -10,9 +10,9 @@ import pytest
 from pxr import Usd, UsdPhysics
 
 from bpflow.domain.assets import LIBRARY_DIR
+from bpflow.domain.scene.manifest import SceneObject
 from bpflow.domain.usd.asset_parts import authored_parts
 from bpflow.domain.usd.interactive import build_interactive_authored, opened_joint_count
-from bpflow.domain.scene.manifest import SceneObject
 from bpflow.domain.usd.simready import build_simready
 
 

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bpflow.core.errors import ValidationFailed
+from bpflow.core.storage.local import LocalBucket
 from bpflow.domain.scene.layout import parse_layout
 from bpflow.domain.scene.manifest import parse_manifest
-from bpflow.core.storage.local import LocalBucket
 from tests.stage2.jobrun import job_error, run
 from tests.stage2.stage1_fixture import KITCHEN, layout, manifest, write_stage1_scene
 

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from dbos import DBOS
 from pxr import Usd
 
+import bpflow.workflows.usd_assembly  # noqa: E402,F401 - the Stage-2 workflow this chain runs
 from bpflow.core.engine.dispatcher import _Memo
 from bpflow.core.events.model import ObjectEvent
-from bpflow.domain.variation.paths import Stage3Paths
 from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.variation.paths import Stage3Paths
 from tests.conftest import wait_until
-
-pytest.importorskip("bpflow.workflows.usd_assembly", reason="the Stage-2 workflow is not in this build yet")
 from tests.stage2.stage1_fixture import regen3d_marker, write_stage1_scene  # noqa: E402
 
 MODULES = "tests.fixtures.chain,tests.stage3.orchestrate"

@@ -10,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bpflow.core.errors import ConfigError, ValidationFailed
-from bpflow.domain.variation.requests import PRIORITIES, asset_id, distinct_ids, parse_manifest, parse_priority_filter, select
+from bpflow.domain.variation.requests import (
+    PRIORITIES,
+    asset_id,
+    distinct_ids,
+    parse_manifest,
+    parse_priority_filter,
+    select,
+)
 
 ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 

@@ -16,9 +16,9 @@ from dbos import DBOS
 
 from bpflow.core.engine.dispatcher import _Memo
 from bpflow.core.events.model import ObjectEvent
-from bpflow.jobs import JOBS
-from bpflow.domain.variation.paths import Stage3Paths
 from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.variation.paths import Stage3Paths
+from bpflow.jobs import JOBS
 from tests.conftest import wait_until
 from tests.stage3.stage2_fixture import replicator_complete, write_stage2_outputs
 

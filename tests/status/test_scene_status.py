@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
+from bpflow.core.storage.local import LocalBucket
+from bpflow.core.triggers import TriggerMap
 from bpflow.ops.dag import TEXT_DAG, Stage
 from bpflow.ops.runs import RunInfo, run_state
 from bpflow.ops.scene_status import SceneNotFound, scene_status, scene_summaries, scene_summaries_page
-from bpflow.core.storage.local import LocalBucket
-from bpflow.core.triggers import TriggerMap
 
 ALL = lambda stage: True  # noqa: E731 - every stage implemented
 ORCH = "source-orchestrator"

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from bpflow.core.storage.base import Bucket, glob_to_regex
 from bpflow.core.storage.local import LocalBucket
-from tests.services import MakeBucket
+from tests.support.services import MakeBucket
 
 KEYS = [
     "a.b", "a/b", "a/b.c", "a-1/x", "a/c/d", "top.json",

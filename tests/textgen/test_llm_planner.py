@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from bpflow.core.config import load_settings
 from bpflow.domain.textgen.backends import BackendConfig, run_backend
 from bpflow.domain.textgen.generate import GenerationRequest, LLMOptions
-from bpflow.domain.textgen.llm_planner import PlanRejected, parse_plan, plan_with_llm, resolve_chain
 from bpflow.domain.textgen.layout_check import check_layout
+from bpflow.domain.textgen.llm_planner import PlanRejected, parse_plan, plan_with_llm, resolve_chain
 from tests.textgen.openai_local_server import GOOD_KITCHEN, ChatServer, chat, plan_reply, rate_limited, server_error
 
 KEY = "sk-test-SECRET-0123456789"

@@ -81,7 +81,7 @@ def test_scene_is_physically_plausible(room: str, prompt: str, tier: str, seed: 
 
 
 def test_packages_validate_against_their_contract() -> None:
-    contracts = pytest.importorskip("bpflow.core.contracts")
+    from bpflow.core import contracts
     for case in scenes()[::7]:
         pkg = generate(*case)
         pkg["quality_gate_report"]["status"] = "passed"  # what the job writes after the gate

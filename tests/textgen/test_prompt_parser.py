@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bpflow.domain.textgen.room_catalog import object_vocabulary
 from bpflow.domain.textgen.errors import TextgenInputError
 from bpflow.domain.textgen.prompt_parser import MAX_PER_ITEM, MAX_REQUIRED, parse_mentions, singular_forms
+from bpflow.domain.textgen.room_catalog import object_vocabulary
 from bpflow.domain.textgen.template_planner import prompt_objects, resolve_room_type, target_object_count
 
 

@@ -17,7 +17,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from bpflow import __version__
-from bpflow.core import observe
 from bpflow.api.dashboard import TEMPLATES, build_dashboard
 from bpflow.api.docs import install_docs
 from bpflow.api.http_guards import BodyLimit, HostCheck, RequireToken, SecurityHeaders, allowed_hosts
@@ -25,11 +24,12 @@ from bpflow.api.ingest import deliver
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.rest import build_router
 from bpflow.api.security import Guard, SceneIdGuard, ScrubSecrets, http_status
+from bpflow.core import observe
 from bpflow.core.config import redact_text
 from bpflow.core.engine.runtime import Runtime, api_token
 from bpflow.core.errors import BpflowError, InvalidSceneId
-from bpflow.ops.runs import RunReader
 from bpflow.core.scrub import Scrubber
+from bpflow.ops.runs import RunReader
 
 #: Paths answered in JSON even when an error happens; everything else is a dashboard page.
 _MACHINE_PREFIXES = ("/api/", "/events", "/metrics", "/healthz", "/openapi.json", "/docs")

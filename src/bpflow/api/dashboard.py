@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -19,26 +19,29 @@ from starlette.concurrency import run_in_threadpool
 
 from bpflow import __version__
 from bpflow.api import dag_svg
+from bpflow.api.artifacts import artifacts_router, human_bytes
 from bpflow.api.episodes import episode_list, episodes_router
-from bpflow.api.learning import learning_router, learning_view
-from bpflow.api.submit_image import image_submit_router
 from bpflow.api.http_guards import MAX_FORM_BYTES
+from bpflow.api.learning import learning_router, learning_view
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.rest import change_schedule, read_marker, resolve_run, schedule_table, triggers_table
+from bpflow.api.scene_views import scene_views_router
 from bpflow.api.security import SESSION_COOKIE, Guard
 from bpflow.api.submit import FORM_FIELDS, RequestRejected, SceneExists, request_from_form, submit_request
+from bpflow.api.submit_image import image_submit_router
+from bpflow.api.viewer import viewer_router
 from bpflow.core.engine.registry import registered
+from bpflow.core.triggers import validate_scene_id
 from bpflow.domain.request.contract import PROVIDER_POLICIES, QUALITY_TIERS, SOURCE_MODES, TEXT_BACKENDS
 from bpflow.ops import fmt
-from bpflow.ops.dag import load_dag
 from bpflow.ops.coordination import list_breakers, list_locks
+from bpflow.ops.dag import load_dag
 from bpflow.ops.rerun import rerun_scene
 from bpflow.ops.run_logs import run_logs
 from bpflow.ops.runs import RUN_STATES, RunReader, short_run_id
 from bpflow.ops.runs import runs_page as find_runs
 from bpflow.ops.scene_list import find_scenes
 from bpflow.ops.scene_status import SCENE_STATES, scene_status
-from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
@@ -56,6 +59,7 @@ _env.filters["rel"] = lambda key, scene_id: fmt.scene_relative(scene_id, key)
 _env.filters["when"] = fmt.time_html
 _env.filters["short_id"] = short_run_id
 STATIC = Path(__file__).parent / "static"
+_env.filters["bytes"] = human_bytes
 
 
 
@@ -83,7 +87,7 @@ def _failing_job(jobs: list[dict[str, Any]]) -> int | None:
     return len(jobs) - 1 if jobs else None
 
 
-def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRouter:
+def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIRouter:
     ui = APIRouter(tags=["dashboard"])
     mutation = [Depends(guard.require)]
     ui.include_router(episodes_router(rt))
@@ -106,6 +110,9 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
         return TEMPLATES.TemplateResponse(request, template or name, {**base, **ctx}, status_code=status_code)
 
     ui.include_router(image_submit_router(rt, page, mutation))
+    ui.include_router(artifacts_router(rt, page))
+    ui.include_router(viewer_router(rt, page))
+    ui.include_router(scene_views_router(rt, page))
 
     @ui.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:
@@ -114,9 +121,9 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
     @ui.get("/", response_class=HTMLResponse, summary="Scenes, with per-stage progress: search, state filter, pages")
     def scenes_page(
         request: Request,
-        q: Optional[str] = None,
-        state: Optional[str] = None,
-        after: Optional[str] = None,
+        q: str | None = None,
+        state: str | None = None,
+        after: str | None = None,
         limit: int = Query(50, ge=1, le=500),
     ) -> HTMLResponse:
         q, state, after = (q or "").strip() or None, state or None, after or None
@@ -161,11 +168,11 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
     @ui.get("/runs", response_class=HTMLResponse, summary="Runs, with filters")
     def runs_page(
         request: Request,
-        workflow: Optional[str] = None,
-        status: Optional[str] = None,
-        scene: Optional[str] = None,
+        workflow: str | None = None,
+        status: str | None = None,
+        scene: str | None = None,
         limit: int = Query(50, ge=1, le=1000),
-        before: Optional[str] = None,
+        before: str | None = None,
     ) -> HTMLResponse:
         workflow, status, scene, before = workflow or None, status or None, scene or None, before or None
         reader = RunReader(rt)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 VIDEO_ROOT = "episodes/lerobot/"
 
 
-def episode_list(rt: "Runtime", scene_id: str) -> dict[str, Any] | None:
+def episode_list(rt: Runtime, scene_id: str) -> dict[str, Any] | None:
     """The summary's figures and one row per episode (None before the stage wrote anything)."""
     try:
         summary = rt.bucket.read_json_or_none(f"scenes/{scene_id}/episodes/episodes_summary.json")
@@ -55,7 +55,7 @@ def episode_list(rt: "Runtime", scene_id: str) -> dict[str, Any] | None:
     }
 
 
-def episodes_router(rt: "Runtime") -> APIRouter:
+def episodes_router(rt: Runtime) -> APIRouter:
     router = APIRouter(tags=["dashboard"])
 
     @router.get("/scenes/{scene_id}/episodes/videos/{path:path}", summary="One episode camera video (MP4)")

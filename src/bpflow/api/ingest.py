@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
 
 
-def deliver(rt: "Runtime", headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+def deliver(rt: Runtime, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
     """(HTTP status, JSON answer) of one delivery. Blocking (the dispatcher enqueues in the
     database): call it off the event loop."""
     try:

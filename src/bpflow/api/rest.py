@@ -7,9 +7,8 @@ Every answer is built by the same ``bpflow.ops`` functions as the CLI and the da
 
 from __future__ import annotations
 
-import json
 import uuid
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 from fastapi.responses import JSONResponse
@@ -22,15 +21,15 @@ from bpflow.core.contracts.json_limits import JsonTooDeep, loads_bounded
 from bpflow.core.engine.registry import registered
 from bpflow.core.errors import InvalidObjectKey, ObjectNotFound, ValidationFailed
 from bpflow.core.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
-from bpflow.ops.dag import load_dag
+from bpflow.core.storage.base import check_key
+from bpflow.core.triggers import validate_scene_id
 from bpflow.ops.coordination import list_breakers, list_locks
+from bpflow.ops.dag import load_dag
 from bpflow.ops.rerun import rerun_scene, retry_run
 from bpflow.ops.run_logs import run_logs
 from bpflow.ops.runs import RunReader, runs_page
 from bpflow.ops.scene_list import find_scenes
 from bpflow.ops.scene_status import MAX_MARKER_BYTES, scene_status
-from bpflow.core.storage.base import check_key
-from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
@@ -44,8 +43,8 @@ class RerunBody(BaseModel):
 class EmitBody(BaseModel):
     type: str = Field(description="Event type, e.g. manual.geniesim.job.completed.")
     data: dict[str, Any] = Field(default_factory=dict)
-    id: Optional[str] = Field(None, description="Event id; the same id attaches to the same run.")
-    workflow: Optional[str] = Field(None, description="Start this workflow directly (manual trigger).")
+    id: str | None = Field(None, description="Event id; the same id attaches to the same run.")
+    workflow: str | None = Field(None, description="Start this workflow directly (manual trigger).")
 
 
 def check_run_id(run_id: str) -> str:
@@ -55,12 +54,12 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-def resolve_run(rt: "Runtime", ref: str) -> str:
+def resolve_run(rt: Runtime, ref: str) -> str:
     """A full run id from a run id or a unique prefix of its short id (URLs, API, forms)."""
     return RunReader(rt).resolve(check_run_id(ref))
 
 
-def read_marker(rt: "Runtime", scene_id: str, path: str) -> dict[str, Any]:
+def read_marker(rt: Runtime, scene_id: str, path: str) -> dict[str, Any]:
     """A scene object's content for the marker viewer: JSON parsed, text as text, capped."""
     validate_scene_id(scene_id)
     try:
@@ -82,7 +81,7 @@ def read_marker(rt: "Runtime", scene_id: str, path: str) -> dict[str, Any]:
     return {"key": key, "scene_id": scene_id, "path": path, "generation": info.generation, "updated": info.updated.timestamp(), "size": info.size, "kind": kind, "truncated": truncated, "body": body}
 
 
-def emit_event(rt: "Runtime", body: EmitBody) -> dict[str, Any]:
+def emit_event(rt: Runtime, body: EmitBody) -> dict[str, Any]:
     """What ``bpflow emit`` does, for the API: a manual run, a storage event, or a custom event."""
     if body.workflow is not None:
         run_id = None if body.id is None else f"{body.workflow}:manual:{body.id}"
@@ -101,12 +100,12 @@ def emit_event(rt: "Runtime", body: EmitBody) -> dict[str, Any]:
     return out.to_dict()
 
 
-def triggers_table(rt: "Runtime") -> list[dict[str, Any]]:
+def triggers_table(rt: Runtime) -> list[dict[str, Any]]:
     implemented = set(registered())
     return [{**row.to_dict(env=rt.env), "implemented": row.workflow in implemented} for row in rt.triggers.rows]
 
 
-def schedule_table(rt: "Runtime") -> list[dict[str, Any]]:
+def schedule_table(rt: Runtime) -> list[dict[str, Any]]:
     from dbos import DBOS
 
     from bpflow.core.engine.schedules import schedule_rows
@@ -114,7 +113,7 @@ def schedule_table(rt: "Runtime") -> list[dict[str, Any]]:
     return schedule_rows(rt, DBOS)
 
 
-def change_schedule(rt: "Runtime", workflow: str, action: str) -> dict[str, Any]:
+def change_schedule(rt: Runtime, workflow: str, action: str) -> dict[str, Any]:
     from dbos import DBOS
 
     from bpflow.core.engine.schedules import set_paused
@@ -125,7 +124,7 @@ def change_schedule(rt: "Runtime", workflow: str, action: str) -> dict[str, Any]
     return next(r for r in schedule_table(rt) if r["workflow"] == workflow)
 
 
-def build_router(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRouter:
+def build_router(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["api"])
     # A dependency runs before the body is validated: a request without the token gets 401,
     # whatever its body.
@@ -143,9 +142,9 @@ def build_router(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRo
     @api.get("/scenes", summary="One line per scene, a page in scene-id order: text search, state filter (next page: ?after=<next_after>)")
     def scenes(
         limit: int = Query(200, ge=1, le=5000),
-        after: Optional[str] = Query(None, max_length=200, description="The previous page's 'next_after'."),
-        q: Optional[str] = Query(None, description="Part of the scene id or of its prompt (case-insensitive)."),
-        state: Optional[str] = Query(None, description="pending, running, succeeded, failed or stalled."),
+        after: str | None = Query(None, max_length=200, description="The previous page's 'next_after'."),
+        q: str | None = Query(None, description="Part of the scene id or of its prompt (case-insensitive)."),
+        state: str | None = Query(None, description="pending, running, succeeded, failed or stalled."),
     ) -> dict[str, Any]:
         page = find_scenes(rt, q=q, state=state, after=after, limit=limit)
         return {"dag": load_dag(rt.env).name, "scenes": page.scenes, "next_after": page.next_after}
@@ -169,11 +168,11 @@ def build_router(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRo
     @api.get("/runs", summary="Runs, newest first (keyset paging: the X-Next-Cursor header is the next page's 'before')")
     def runs(
         response: Response,
-        workflow: Optional[str] = None,
-        status: Optional[str] = None,
-        scene: Optional[str] = None,
+        workflow: str | None = None,
+        status: str | None = None,
+        scene: str | None = None,
         limit: int = Query(50, ge=1, le=10000),
-        before: Optional[str] = Query(None, description="The previous page's X-Next-Cursor."),
+        before: str | None = Query(None, description="The previous page's X-Next-Cursor."),
     ) -> list[dict[str, Any]]:
         reader = RunReader(rt)
         page = runs_page(reader, workflow=workflow or None, status=status or None, scene=scene or None, limit=limit, before=before)

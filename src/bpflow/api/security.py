@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from fastapi import HTTPException, Request
 
-from bpflow.core.errors import BpflowError, InvalidSceneId
+from bpflow.core.errors import BpflowError, InvalidSceneId, ObjectNotFound
 from bpflow.core.scrub import Scrubber
 from bpflow.core.triggers import validate_scene_id
 
@@ -227,7 +227,7 @@ class ScrubSecrets:
 def http_status(exc: BpflowError) -> int:
     """The HTTP status of a bpflow error, by its code."""
     code = exc.code
-    if code in ("scene_not_found", "run_not_found", "object_not_found", "workflow_not_found", "marker_not_found"):
+    if code in ("scene_not_found", "run_not_found", "object_not_found", "workflow_not_found", "marker_not_found") or isinstance(exc, ObjectNotFound):
         return 404
     if code in ("precondition_failed", "scene_exists", "not_implemented", "trigger_missing", "rerun_unsupported", "rerun_refused", "run_active", "ambiguous_run_id"):
         return 409

@@ -50,7 +50,7 @@ class Submitted:
         return {"scene_id": self.scene_id, "object": self.key, "generation": self.generation, "request": self.request}
 
 
-def check_request(rt: "Runtime", doc: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
+def check_request(rt: Runtime, doc: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The document to write (a missing ``scene_id`` generated from the prompt) and its problems."""
     if not isinstance(doc, dict):
         return {}, [{"field": "$", "message": "the request must be a JSON object", "code": CODE_INVALID_REQUEST}]
@@ -63,7 +63,7 @@ def check_request(rt: "Runtime", doc: Any) -> tuple[dict[str, Any], list[dict[st
     return doc, [p.to_dict() for p in problems]
 
 
-def submit_request(rt: "Runtime", doc: Any, *, form_problems: list[dict[str, str]] | None = None) -> Submitted:
+def submit_request(rt: Runtime, doc: Any, *, form_problems: list[dict[str, str]] | None = None) -> Submitted:
     """Validate and write one request document; raises :class:`RequestRejected` with every
     problem (``form_problems`` first) and writes nothing when there is any."""
     doc, problems = check_request(rt, doc)

@@ -92,7 +92,7 @@ def release(bucket: Any, key: str, generation: int) -> bool:
 
 
 @contextmanager
-def scene_lock(run: "Run", name: str, *, ttl_seconds: float) -> Iterator[Lock]:
+def scene_lock(run: Run, name: str, *, ttl_seconds: float) -> Iterator[Lock]:
     key = run.scene(f"locks/{name}.lock")
     got = step(
         f"lock {key}",

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 from bpflow.blocks import markers
 from bpflow.blocks.lock import scene_lock
 from bpflow.blocks.stage_job import launch, legacy_marker, record_failure
-from bpflow.core.policy.timeouts import stage_timeout
 from bpflow.blocks.wait import wait_for_marker
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome
 from bpflow.core.errors import JobStartError, MarkerTimeout
+from bpflow.core.policy.timeouts import stage_timeout
 
 if TYPE_CHECKING:
     from bpflow.core.engine.registry import Run
@@ -66,7 +66,7 @@ def _usd_budget() -> float:
     return workflow_budget_seconds("usd-assembly-pipeline")
 
 
-def run_preparation(run: "Run", prep: Prep) -> Outcome:
+def run_preparation(run: Run, prep: Prep) -> Outcome:
     name = run.object_name or ""
     if not TRIGGER.fullmatch(name):
         return Outcome.skipped(f"Not a completion marker file: {name}")
@@ -120,7 +120,7 @@ def run_preparation(run: "Run", prep: Prep) -> Outcome:
         )
 
 
-def _drop_inference_outputs(run: "Run", prefix: str) -> list[str]:
+def _drop_inference_outputs(run: Run, prefix: str) -> list[str]:
     gone = []
     for info in run.bucket.list(prefix + "/"):
         if info.key.endswith("/inference.json") and run.bucket.delete(info.key):

@@ -61,7 +61,7 @@ def judge_certificate(cert: Any) -> tuple[bool, str]:
     return True, "certificate passed"
 
 
-def _evaluate(run: "Run", scene: str) -> dict[str, Any]:
+def _evaluate(run: Run, scene: str) -> dict[str, Any]:
     bucket = run.bucket
     report_key = f"scenes/{scene}/{REPORT}"
     try:
@@ -86,7 +86,7 @@ def _evaluate(run: "Run", scene: str) -> dict[str, Any]:
     return {"passed": False, "source": "", "reason": f"Missing quality gate report and quality certificates for scene {scene}"}
 
 
-def preflight(run: "Run", scene: str, *, blocked: str, marker: str) -> Verdict:
+def preflight(run: Run, scene: str, *, blocked: str, marker: str) -> Verdict:
     """Run the gate for ``scene``; on failure write ``marker`` and raise QualityGateBlocked.
 
     ``blocked`` names what is blocked (``import`` | ``training`` | ``upsell``)."""

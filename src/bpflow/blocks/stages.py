@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 TERMINAL_FAILURES = ("ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
 
 
-def start_stage(run: "Run", workflow: str, trigger_key: str, *, extra: dict[str, Any] | None = None) -> str:
+def start_stage(run: Run, workflow: str, trigger_key: str, *, extra: dict[str, Any] | None = None) -> str:
     """Start (or attach to) the run that ``trigger_key``'s current version starts in ``workflow``."""
     wf = find_workflow(workflow)
     if wf is None:
@@ -51,7 +51,7 @@ def _status(run_id: str) -> dict[str, Any] | None:
     return {"status": st.status, "error": str(st.error) if st.error is not None else None}
 
 
-def await_stage(run: "Run", run_id: str, *, timeout_seconds: float, poll_seconds: float = 0.5) -> dict[str, Any]:
+def await_stage(run: Run, run_id: str, *, timeout_seconds: float, poll_seconds: float = 0.5) -> dict[str, Any]:
     """The stage's outcome dict; a stage that errored, was cancelled or ran out of time gives
     ``{"status": "FAILED", "error": ...}`` so the caller decides (fail fast, fall back, ...)."""
     start = now_epoch()
@@ -67,7 +67,7 @@ def await_stage(run: "Run", run_id: str, *, timeout_seconds: float, poll_seconds
         sleep(poll_seconds)
 
 
-def start_run(run: "Run", workflow: str, run_id: str, payload: dict[str, Any]) -> str:
+def start_run(run: Run, workflow: str, run_id: str, payload: dict[str, Any]) -> str:
     """Start (or attach to) ``workflow`` with a caller-chosen run id and a direct argument, the way
     the reference starts a workflow execution with a JSON argument (poller → import, canary →
     export). The same id from any starter means one run. Fire and forget: a caller that waits

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -31,7 +31,7 @@ PIPE_WIDTH = 400
 console = _console()
 err_console = _console(stderr=True)
 
-TzOption = Annotated[Optional[str], typer.Option("--tz", help="Show times in this zone: UTC (default), local, or an IANA name such as Europe/Paris.")]
+TzOption = Annotated[str | None, typer.Option("--tz", help="Show times in this zone: UTC (default), local, or an IANA name such as Europe/Paris.")]
 
 
 def use_tz(tz: str | None) -> None:
@@ -57,7 +57,7 @@ def print_json(obj: Any) -> None:
 @app.command()
 def triggers(
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
-    explain: Annotated[Optional[str], typer.Option("--explain", metavar="OBJECT_NAME", help="Which workflows this object would start.")] = None,
+    explain: Annotated[str | None, typer.Option("--explain", metavar="OBJECT_NAME", help="Which workflows this object would start.")] = None,
 ) -> None:
     """Print the trigger map (every workflow, what starts it, whether it is enabled)."""
     from bpflow.cli.triggers_cmd import triggers_command
@@ -70,7 +70,7 @@ def triggers(
 
 @app.command()
 def config(
-    match: Annotated[Optional[str], typer.Argument(metavar="[FILTER]", help="Only variables or sections containing this text (case-insensitive), e.g. geniesim, TEXT_GEN, storage.")] = None,
+    match: Annotated[str | None, typer.Argument(metavar="[FILTER]", help="Only variables or sections containing this text (case-insensitive), e.g. geniesim, TEXT_GEN, storage.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Print the effective configuration, secrets redacted (optionally only what FILTER matches)."""
@@ -84,8 +84,8 @@ def config(
 
 @app.command()
 def up(
-    host: Annotated[Optional[str], typer.Option(help="Bind address (BPFLOW_HTTP_HOST).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (BPFLOW_HTTP_PORT).")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (BPFLOW_HTTP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (BPFLOW_HTTP_PORT).")] = None,
     watch: Annotated[bool, typer.Option(help="Watch a local bucket for dropped files.")] = True,
 ) -> None:
     """Run everything in one process: ingestion, dispatcher, scheduler, worker and HTTP service."""
@@ -112,8 +112,8 @@ def worker() -> None:
 def emit(
     event_type: Annotated[str, typer.Argument(metavar="TYPE", help="Event type, e.g. manual.geniesim.job.completed.")],
     data: Annotated[str, typer.Option("--data", help="Event data as a JSON object.")] = "{}",
-    event_id: Annotated[Optional[str], typer.Option("--id", help="Event id (default: random). Same id → same run.")] = None,
-    workflow: Annotated[Optional[str], typer.Option("--workflow", help="Start this workflow directly (manual trigger).")] = None,
+    event_id: Annotated[str | None, typer.Option("--id", help="Event id (default: random). Same id → same run.")] = None,
+    workflow: Annotated[str | None, typer.Option("--workflow", help="Start this workflow directly (manual trigger).")] = None,
     json_output: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Emit a custom event (or a manual run with --workflow); prints the run ids it started."""
@@ -127,7 +127,7 @@ def emit(
 
 @app.command()
 def scan(
-    lookback: Annotated[Optional[float], typer.Option(help="Seconds to look back (default BPFLOW_SCAN_LOOKBACK_SECONDS).")] = None,
+    lookback: Annotated[float | None, typer.Option(help="Seconds to look back (default BPFLOW_SCAN_LOOKBACK_SECONDS).")] = None,
     json_output: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Run one reconciliation pass now: dispatch trigger objects whose event was missed."""
@@ -165,10 +165,10 @@ def _ops_fail(exc: BpflowError, as_json: bool) -> None:
 
 @app.command()
 def status(
-    scene: Annotated[Optional[str], typer.Argument(metavar="[SCENE]", help="A scene id; without it, one line per scene.")] = None,
+    scene: Annotated[str | None, typer.Argument(metavar="[SCENE]", help="A scene id; without it, one line per scene.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many scenes in the summary.")] = 200,
-    search: Annotated[Optional[str], typer.Option("--search", help="Only scenes whose id or prompt contains this text.")] = None,
-    state: Annotated[Optional[str], typer.Option("--state", help="Only scenes in this state: pending, running, succeeded, failed, stalled.")] = None,
+    search: Annotated[str | None, typer.Option("--search", help="Only scenes whose id or prompt contains this text.")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="Only scenes in this state: pending, running, succeeded, failed, stalled.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     tz: TzOption = None,
 ) -> None:
@@ -184,11 +184,11 @@ def status(
 
 @app.command()
 def runs(
-    workflow: Annotated[Optional[str], typer.Option("--workflow", help="Only this workflow.")] = None,
-    status_: Annotated[Optional[str], typer.Option("--status", help="queued, running, succeeded, skipped, failed, cancelled (or an engine status).")] = None,
-    scene: Annotated[Optional[str], typer.Option("--scene", help="Only runs of this scene.")] = None,
+    workflow: Annotated[str | None, typer.Option("--workflow", help="Only this workflow.")] = None,
+    status_: Annotated[str | None, typer.Option("--status", help="queued, running, succeeded, skipped, failed, cancelled (or an engine status).")] = None,
+    scene: Annotated[str | None, typer.Option("--scene", help="Only runs of this scene.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many runs.")] = 50,
-    before: Annotated[Optional[str], typer.Option("--before", help="The next page: the cursor the previous page printed.")] = None,
+    before: Annotated[str | None, typer.Option("--before", help="The next page: the cursor the previous page printed.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     tz: TzOption = None,
 ) -> None:
@@ -204,8 +204,8 @@ def runs(
 
 @app.command()
 def schedules(
-    action: Annotated[Optional[str], typer.Argument(metavar="[pause|resume]", help="Pause or resume WORKFLOW's schedule.")] = None,
-    workflow: Annotated[Optional[str], typer.Argument(metavar="[WORKFLOW]", help="A schedule row's workflow.")] = None,
+    action: Annotated[str | None, typer.Argument(metavar="[pause|resume]", help="Pause or resume WORKFLOW's schedule.")] = None,
+    workflow: Annotated[str | None, typer.Argument(metavar="[WORKFLOW]", help="A schedule row's workflow.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Every schedule: cron, time zone, enabled/paused, last and next run (local and UTC)."""
@@ -224,8 +224,8 @@ app.add_typer(batch_app, name="batch")
 @batch_app.command("start")
 def batch_start(
     manifest: Annotated[str, typer.Argument(metavar="MANIFEST_OBJECT", help="Bucket object listing the scene requests.")],
-    max_concurrent: Annotated[Optional[int], typer.Option(help="Scenes in flight at once (default 3).")] = None,
-    retry_attempts: Annotated[Optional[int], typer.Option(help="Attempts per scene in total (default 1).")] = None,
+    max_concurrent: Annotated[int | None, typer.Option(help="Scenes in flight at once (default 3).")] = None,
+    retry_attempts: Annotated[int | None, typer.Option(help="Attempts per scene in total (default 1).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Start the scene-batch workflow for a manifest."""
@@ -313,15 +313,15 @@ def cancel(
 
 @app.command()
 def submit(
-    prompt: Annotated[Optional[str], typer.Argument(help="What the scene should contain, e.g. \"a kitchen with a fridge, a table and two mugs\" (optional with --image).")] = None,
+    prompt: Annotated[str | None, typer.Argument(help="What the scene should contain, e.g. \"a kitchen with a fridge, a table and two mugs\" (optional with --image).")] = None,
     seeds: Annotated[int, typer.Option("--seeds", help="Number of variants (seed_count).")] = 1,
     tier: Annotated[str, typer.Option("--tier", help="Quality tier: standard or premium.")] = "standard",
-    backend: Annotated[Optional[str], typer.Option("--backend", help="Text backend (default TEXT_BACKEND_DEFAULT).")] = None,
-    scene_id: Annotated[Optional[str], typer.Option("--scene-id", help="Scene id (default: made from the prompt).")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="Text backend (default TEXT_BACKEND_DEFAULT).")] = None,
+    scene_id: Annotated[str | None, typer.Option("--scene-id", help="Scene id (default: made from the prompt).")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Follow the scene (and its seeds) until it completes (exit 0), fails (1) or --timeout passes (124).")] = False,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", min=1, help="With --wait: give up after this many seconds (default 3600).")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="With --wait: give up after this many seconds (default 3600).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    image: Annotated[Optional[Path], typer.Option("--image", help="A room photo (PNG/JPEG): uploaded to scenes/<id>/images/ and submitted as an image request.")] = None,
+    image: Annotated[Path | None, typer.Option("--image", help="A room photo (PNG/JPEG): uploaded to scenes/<id>/images/ and submitted as an image request.")] = None,
 ) -> None:
     """Submit a scene request (writes scenes/<id>/prompts/scene_request.json; with --image, the photo
     under scenes/<id>/images/ first); prints the scene id last."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 from bpflow.cli import console, print_json
 from bpflow.core.errors import BpflowError
 from bpflow.ops.rerun import rerun_scene, retry_run
-from bpflow.ops.runs import RunReader
 from bpflow.ops.session import open_session
 
 

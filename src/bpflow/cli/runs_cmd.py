@@ -9,10 +9,11 @@ from rich.text import Text
 
 from bpflow.cli import console, err_console, print_json
 from bpflow.core.errors import BpflowError
+from bpflow.core.scrub import Scrubber
 from bpflow.ops import fmt
 from bpflow.ops.runs import RunInfo, runs_page
-from bpflow.core.scrub import Scrubber
 from bpflow.ops.session import open_session
+
 
 def runs_table(runs: list[RunInfo]) -> Table:
     table = Table(title="runs", title_justify="left", header_style="bold")

@@ -11,13 +11,13 @@ from rich.text import Text
 
 from bpflow.cli import console, err_console, print_json
 from bpflow.core.engine.queues import QueueHealth
+from bpflow.core.scrub import Scrubber
+from bpflow.core.triggers import validate_scene_id
 from bpflow.ops import fmt
 from bpflow.ops.dag import load_dag
 from bpflow.ops.scene_list import find_scenes
 from bpflow.ops.scene_status import SceneStatus, scene_status
-from bpflow.core.scrub import Scrubber
 from bpflow.ops.session import open_session
-from bpflow.core.triggers import validate_scene_id
 
 EXIT_OK, EXIT_FAILED = 0, 1
 

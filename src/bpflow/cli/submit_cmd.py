@@ -19,8 +19,8 @@ from bpflow.cli import console, err_console, print_json
 from bpflow.core.config import get_settings
 from bpflow.core.errors import BpflowError
 from bpflow.core.events.model import ObjectEvent
-from bpflow.domain.request.contract import build_request, image_object_key, new_scene_id, parse_request
 from bpflow.core.storage import open_bucket
+from bpflow.domain.request.contract import build_request, image_object_key, new_scene_id, parse_request
 
 REQUEST_OBJECT = "scenes/{scene_id}/prompts/scene_request.json"
 

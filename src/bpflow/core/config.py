@@ -1181,7 +1181,7 @@ class Settings(BaseSettings):
         credential query values embedded in URL-valued settings (both as written and
         percent-decoded). Longest first, so a scrubber replacing in order never leaves a tail."""
         found: set[str] = set()
-        for name, field in type(self).model_fields.items():
+        for name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 plain = value.get_secret_value()

@@ -119,7 +119,7 @@ def job_bucket() -> Bucket:
     return open_bucket(require_env("BPFLOW_BUCKET_URL"))
 
 
-def job_settings() -> "Settings":
+def job_settings() -> Settings:
     """The seed settings as this job sees its env (in-process jobs have no os.environ of their own)."""
     from bpflow.core.config import Settings, load_settings
 

@@ -40,7 +40,7 @@ def _spellings(secret: str) -> set[str]:
     return forms
 
 
-_PROCESS: dict[int, tuple[Settings, "Scrubber"]] = {}
+_PROCESS: dict[int, tuple[Settings, Scrubber]] = {}
 
 
 class Scrubber:
@@ -54,13 +54,13 @@ class Scrubber:
         self._bytes = [f.encode("utf-8") for f in self._text]
 
     @classmethod
-    def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None) -> "Scrubber":
+    def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None) -> Scrubber:
         """Settings' secrets plus the environment's (``env``, default ``os.environ``): secret-named
         variables and credential files' contents."""
         return cls([*settings.secret_values(), *env_secret_values(env)])
 
     @classmethod
-    def for_process(cls) -> "Scrubber":
+    def for_process(cls) -> Scrubber:
         """The scrubber of this process's runtime (or settings), built once per settings object:
         what marker writers and log formatters use."""
         from bpflow.core.config import get_settings

@@ -19,12 +19,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bpflow.state.cas_json import iso_z, utc_now
 from bpflow.core.errors import BpflowError, ObjectNotFound, ValidationFailed
 from bpflow.core.jobkit import env_int, env_str, job_bucket, log_json, require_env
-from bpflow.jobs.text_scene_gen import env_float, scene_prefix
-from bpflow.domain.usd.workspace import Workspace
 from bpflow.core.triggers import validate_scene_id
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.jobs.text_scene_gen import env_float, scene_prefix
+from bpflow.state.cas_json import iso_z, utc_now
 
 
 @dataclass(frozen=True)

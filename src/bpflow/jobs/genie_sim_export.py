@@ -20,8 +20,8 @@ from typing import Any
 
 from bpflow.core.errors import ValidationFailed
 from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, log_json, require_env, run_main
-from bpflow.domain.usd.workspace import Workspace
 from bpflow.core.storage import Bucket
+from bpflow.domain.usd.workspace import Workspace
 
 ORDER = ("scene_graph.json", "asset_index.json", "task_config.json", "scene_config.yaml", "merged_scene_manifest.json", "legal/asset_provenance.json", "_GENIESIM_EXPORT_COMPLETE")
 

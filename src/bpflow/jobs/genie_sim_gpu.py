@@ -35,10 +35,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bpflow.state.cas_json import iso_z, utc_now
 from bpflow.core.errors import BpflowError, ValidationFailed
 from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, log_json, require_env, run_main
 from bpflow.domain.usd.workspace import Workspace
+from bpflow.state.cas_json import iso_z, utc_now
 
 ASYNC_WORKER_ENV = "GENIESIM_ASYNC_JOB_ID"
 CONTENT_TYPES = {".json": "application/json", ".parquet": "application/vnd.apache.parquet", ".mp4": "video/mp4"}

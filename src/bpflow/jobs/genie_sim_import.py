@@ -22,13 +22,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bpflow.state.cas_json import iso_z, utc_now
 from bpflow.core.config import parse_bool
-from bpflow.domain.geniesim.contracts import sha256_json
 from bpflow.core.errors import PreconditionFailed, ValidationFailed
 from bpflow.core.jobkit import env_bool, env_str, job_bucket, log_json, require_env, run_main
-from bpflow.domain.usd.workspace import Workspace
 from bpflow.core.storage import Bucket
+from bpflow.domain.geniesim.contracts import sha256_json
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.state.cas_json import iso_z, utc_now
 
 CONTENT_TYPES = {".json": "application/json", ".parquet": "application/vnd.apache.parquet", ".mp4": "video/mp4"}
 

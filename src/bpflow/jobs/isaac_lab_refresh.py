@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from bpflow.state.cas_json import iso_z, update_json, utc_now
 from bpflow.core.errors import ConfigError, ObjectNotFound, ValidationFailed
 from bpflow.core.jobkit import EXIT_FAILED, env_bool, env_str, job_bucket, log_json, run_main
 from bpflow.domain.usd.prefixes import load_env
@@ -41,6 +40,7 @@ from bpflow.domain.variation.isaac_refresh import (
     inspect_usd,
     refresh_tasks,
 )
+from bpflow.state.cas_json import iso_z, update_json, utc_now
 
 
 def _read_object(bucket: Any, key: str, field: str) -> dict[str, Any]:

@@ -25,14 +25,14 @@ the reference; a configured provider is refused with a clear error rather than i
 
 from __future__ import annotations
 
-from bpflow.domain.retrieval.pipeline import AdapterConfig, run_adapter
-from bpflow.domain.retrieval.rollout import PromotionRule
-from bpflow.domain.retrieval.select import RetrievalSettings
 from bpflow.core.config import Settings
-from bpflow.state.cas_json import check_scene_id
 from bpflow.core.errors import ConfigError
 from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, job_settings, log_json, require_env, run_main
 from bpflow.core.storage import check_key
+from bpflow.domain.retrieval.pipeline import AdapterConfig, run_adapter
+from bpflow.domain.retrieval.rollout import PromotionRule
+from bpflow.domain.retrieval.select import RetrievalSettings
+from bpflow.state.cas_json import check_scene_id
 
 PROVIDER_ENV = {
     "sam3d": (("SAM3D_API_KEY", "TEXT_SAM3D_API_KEY"), ("TEXT_SAM3D_API_HOST", "SAM3D_API_HOST", "TEXT_SAM3D_BASE_URL")),

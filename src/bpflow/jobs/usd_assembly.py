@@ -20,21 +20,21 @@ from typing import Any
 
 from pxr import Usd
 
-from bpflow.state.cas_json import iso_z, utc_now
 from bpflow.core.errors import ValidationFailed
 from bpflow.core.jobkit import EXIT_FAILED, env_bool, env_str, job_bucket, log_json, run_main
-from bpflow.domain.usd.assemble import ObjectSource, build_scene
-from bpflow.domain.usd.checks import check_scene
-from bpflow.domain.usd.convert import convert_object
-from bpflow.domain.usd.prefixes import Stage2Env, load_env
-from bpflow.domain.usd.inputs import load_layout, load_manifest, read_json_optional, stamp
+from bpflow.core.storage import Bucket
 from bpflow.domain.scene.layout import Layout
 from bpflow.domain.scene.manifest import Manifest
 from bpflow.domain.scene.pose import resolve_placement
+from bpflow.domain.usd.assemble import ObjectSource, build_scene
+from bpflow.domain.usd.checks import check_scene
+from bpflow.domain.usd.convert import convert_object
+from bpflow.domain.usd.inputs import load_layout, load_manifest, read_json_optional, stamp
 from bpflow.domain.usd.physics_gate import POLICIES, REPORT_NAME, decide, run_gate
+from bpflow.domain.usd.prefixes import Stage2Env, load_env
 from bpflow.domain.usd.swing import clamp_swings
 from bpflow.domain.usd.workspace import Workspace
-from bpflow.core.storage import Bucket
+from bpflow.state.cas_json import iso_z, utc_now
 
 GATE = "USD_ASSEMBLED"
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bpflow.state.circuit_breaker import CircuitBreaker
 from bpflow.core.contracts.json_limits import loads_bounded
 from bpflow.core.errors import BpflowError
 from bpflow.core.storage import Bucket
+from bpflow.state.circuit_breaker import CircuitBreaker
 
 LOCK_GLOB = "scenes/*/locks/*.lock"
 BREAKER_GLOB = "scenes/*/geniesim/.circuit_breaker.json"

@@ -20,6 +20,7 @@ from typing import Any, Final
 import yaml
 
 from bpflow.core.errors import ConfigError
+from bpflow.core.stages import STAGES, StageSpec
 
 STAGE_DAG_ENV: Final = "BPFLOW_STAGE_DAG"
 
@@ -116,128 +117,16 @@ class Dag:
         return {"name": self.name, "title": self.title, "source": self.source, "stages": [s.to_dict() for s in self.stages]}
 
 
-_ORCH = "source-orchestrator"
-
-#: DESIGN.md "Text path DAG", stage by stage, with the reference's marker paths.
-TEXT_DAG: Final = Dag(
-    name="text",
-    title="Text path",
-    stages=(
-        Stage(
-            name="source-orchestrator",
-            workflow=_ORCH,
-            trigger="prompts/scene_request.json",
-            complete=(".source_orchestrator_complete", "source_orchestrator_status.json"),
-            failed=(".source_orchestrator_failed",),
-            title="orchestrator",
-            description="Validates the scene request and drives every stage below.",
-        ),
-        Stage(
-            name="text-scene-gen",
-            workflow=_ORCH,
-            job="text-scene-gen-job",
-            complete=("textgen/.textgen_complete",),
-            failed=("text-scene-gen-job/.failed",),
-            upstream=("source-orchestrator",),
-            title="text scene gen",
-            description="Stage 1: plans the scene from the prompt.",
-        ),
-        Stage(
-            name="text-scene-adapter",
-            workflow=_ORCH,
-            job="text-scene-adapter-job",
-            complete=("assets/.regen3d_complete", "assets/.text_adapter_complete"),
-            failed=("text-scene-adapter-job/.failed",),
-            upstream=("text-scene-gen",),
-            title="scene adapter",
-            description="Stage 1: retrieves assets and writes the manifest and layout.",
-        ),
-        Stage(
-            name="usd-assembly",
-            workflow="usd-assembly-pipeline",
-            trigger="assets/.regen3d_complete",
-            complete=("usd/.usd_complete", "replicator/.replicator_complete", "isaac_lab/.isaac_lab_complete"),
-            failed=("usd/.failed", "simready/.failed", "assets/.interactive_failed", "replicator/.failed", "isaac_lab/.failed"),
-            upstream=("text-scene-adapter",),
-            title="USD assembly",
-            description="Stage 2: scene USD, replicator and Isaac Lab packages.",
-        ),
-        Stage(
-            name="variation-assets",
-            workflow="variation-assets-pipeline",
-            trigger="replicator/.replicator_complete",
-            complete=("variation_assets/.variation_pipeline_complete",),
-            failed=("variation_assets/.failed",),
-            upstream=("usd-assembly",),
-            title="variation assets",
-            description="Stage 3: variants of the selected assets.",
-        ),
-        Stage(
-            name="episode-generation",
-            workflow="episode-generation-pipeline",
-            trigger="usd/.usd_complete",
-            complete=("episodes/.episodes_complete",),
-            failed=("episodes/.failed", "episodes/.episodes_failed"),
-            upstream=("usd-assembly",),
-            title="episodes",
-            description="Robot demonstration episodes from the assembled USD.",
-        ),
-        Stage(
-            name="genie-sim-export",
-            workflow="genie-sim-export-pipeline",
-            trigger="variation_assets/.variation_pipeline_complete",
-            complete=("geniesim/.geniesim_submitted",),
-            failed=("geniesim/.failed", "geniesim/.geniesim_failed"),
-            upstream=("variation-assets",),
-            title="Genie Sim export",
-            description="Stage 4: Genie Sim bundle and episode job submission.",
-        ),
-        Stage(
-            name="genie-sim-import",
-            workflow="genie-sim-import-pipeline",
-            complete=("geniesim/.geniesim_complete", "geniesim/.geniesim_import_complete"),
-            failed=(),
-            upstream=("genie-sim-export",),
-            title="Genie Sim import",
-            description="Stage 4: imports the episodes of the completed Genie Sim job.",
-        ),
-        Stage(
-            name="arena-export",
-            workflow="arena-export-pipeline",
-            trigger="geniesim/.geniesim_complete",
-            complete=("arena/.arena_export_complete",),
-            failed=("arena/.failed",),
-            upstream=("genie-sim-import",),
-            title="Arena export",
-            description="Stage 5: Isaac Lab Arena package.",
-        ),
-    ),
-)
+def _node(spec: StageSpec) -> Stage:
+    return Stage(name=spec.name, workflow=spec.workflow, complete=spec.complete, failed=spec.failed, upstream=spec.upstream,
+                 job=spec.job, trigger=spec.trigger, title=spec.title, description=spec.description)
 
 
+#: DESIGN.md "Text path DAG", stage by stage, from the stage model (``core/stages.yaml``).
+TEXT_DAG: Final = Dag(name="text", title="Text path", stages=tuple(_node(s) for s in STAGES.values() if not s.learning))
 #: Issue 13, the learning loop: shown when the episodes are handed to training
 #: (``TRIGGER_TRAINING=true``; otherwise nothing would ever start these stages).
-LEARNING_STAGES: Final = (
-    Stage(
-        name="training",
-        workflow="training-pipeline",
-        complete=("training/.training_complete",),
-        failed=("training/.failed", "episodes/lerobot/.failed"),  # the gate's block; {output_path}/.failed of the hand-off
-        upstream=("episode-generation",),
-        title="training",
-        description="Stage 5: LeRobot trains a policy on the episodes (CPU, .venv-train).",
-    ),
-    Stage(
-        name="policy-evaluation",
-        workflow="policy-evaluation-pipeline",
-        trigger="training/.training_complete",
-        complete=("evaluation/.evaluation_complete",),
-        failed=("evaluation/.failed",),
-        upstream=("training",),
-        title="evaluation",
-        description="The trained policy, closed-loop in the scene's simulation, judged by physics.",
-    ),
-)
+LEARNING_STAGES: Final = tuple(_node(s) for s in STAGES.values() if s.learning)
 TEXT_DAG_LEARNING: Final = Dag(name="text-learning", title="Text path with the learning loop", stages=(*TEXT_DAG.stages, *LEARNING_STAGES))
 
 

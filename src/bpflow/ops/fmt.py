@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -62,7 +62,7 @@ def parse_zone(name: str | None) -> tzinfo | None:
 
 def _utc(epoch: float | None) -> datetime | None:
     try:
-        return datetime.fromtimestamp(float(epoch), tz=timezone.utc) if epoch is not None else None
+        return datetime.fromtimestamp(float(epoch), tz=UTC) if epoch is not None else None
     except (OverflowError, OSError, ValueError, TypeError):
         return None
 
@@ -90,7 +90,7 @@ def time_html(epoch: float | None, short: bool = False) -> Markup:
     utc = dt.strftime("%Y-%m-%d %H:%M:%S UTC")
     text = dt.strftime("%H:%M:%SZ" if short else "%Y-%m-%d %H:%M:%SZ")
     iso = dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return Markup(f'<time datetime="{iso}" data-epoch="{float(epoch):.3f}" data-short="{1 if short else 0}" title="{utc}">{text}</time>')
+    return Markup(f'<time datetime="{iso}" data-epoch="{dt.timestamp():.3f}" data-short="{1 if short else 0}" title="{utc}">{text}</time>')
 
 
 def scene_relative(scene_id: str, key: str) -> str:

@@ -16,10 +16,10 @@ from typing import Any
 
 from bpflow.core.contracts.json_limits import JsonTooDeep, loads_bounded
 from bpflow.core.errors import BpflowError
-from bpflow.workflows._orchestrator.fanout import CHILD_REQUEST
-from bpflow.domain.request.contract import child_scene_id
 from bpflow.core.storage import Bucket, ObjectInfo
 from bpflow.core.storage.base import Listed
+from bpflow.domain.request.contract import child_scene_id
+from bpflow.workflows._orchestrator.fanout import CHILD_REQUEST
 
 REQUEST_REL = "prompts/scene_request.json"
 _CHILD_ID = re.compile(r"^(?P<parent>.+)-s(?P<seed>\d{3})$")

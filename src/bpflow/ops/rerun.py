@@ -17,12 +17,12 @@ from bpflow.core.engine.registry import find_workflow
 from bpflow.core.errors import BpflowError, WorkflowNotFound
 from bpflow.core.events.model import ObjectEvent
 from bpflow.core.ids import object_run_id
-from bpflow.ops.dag import load_dag
-from bpflow.ops.lineage import lineage
-from bpflow.ops.runs import RunReader
 from bpflow.core.storage import ObjectInfo
 from bpflow.core.storage.base import literal_prefix
 from bpflow.core.triggers import compile_pattern, validate_scene_id
+from bpflow.ops.dag import load_dag
+from bpflow.ops.lineage import lineage
+from bpflow.ops.runs import RunReader
 
 if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
@@ -48,7 +48,7 @@ class RerunResult:
         return asdict(self)
 
 
-def resolve_workflow(rt: "Runtime", name: str) -> str:
+def resolve_workflow(rt: Runtime, name: str) -> str:
     """A workflow name, or a stage name of the DAG (``usd-assembly`` → ``usd-assembly-pipeline``)."""
     stage = load_dag(rt.env).get(name)
     workflow = stage.workflow if stage is not None and name not in rt.triggers else name
@@ -56,7 +56,7 @@ def resolve_workflow(rt: "Runtime", name: str) -> str:
     return workflow
 
 
-def current_trigger(rt: "Runtime", workflow: str, scene_id: str) -> ObjectInfo:
+def current_trigger(rt: Runtime, workflow: str, scene_id: str) -> ObjectInfo:
     """The newest existing object of ``scene_id`` that matches one of the workflow's patterns."""
     row = rt.triggers.get(workflow)
     if row.kind != "object":
@@ -116,7 +116,7 @@ class SceneRerun:
         return out
 
 
-def rerun_scene(rt: "Runtime", name: str, scene_id: str, *, force: bool = False) -> SceneRerun:
+def rerun_scene(rt: Runtime, name: str, scene_id: str, *, force: bool = False) -> SceneRerun:
     """``rerun_stage`` for a scene, or for each seed of a multi-seed request when the stage runs
     in the seeds (every stage but the request's own first one)."""
     validate_scene_id(scene_id)
@@ -144,7 +144,7 @@ def rerun_scene(rt: "Runtime", name: str, scene_id: str, *, force: bool = False)
     return SceneRerun(scene_id, workflow, results, missing, seeds=True)
 
 
-def rerun_stage(rt: "Runtime", name: str, scene_id: str, *, force: bool = False) -> RerunResult:
+def rerun_stage(rt: Runtime, name: str, scene_id: str, *, force: bool = False) -> RerunResult:
     validate_scene_id(scene_id)
     workflow = resolve_workflow(rt, name)
     if find_workflow(workflow) is None:
@@ -170,7 +170,7 @@ def rerun_stage(rt: "Runtime", name: str, scene_id: str, *, force: bool = False)
 RETRY_MARK = ":rerun:"
 
 
-def retry_run(rt: "Runtime", run_id: str) -> RerunResult:
+def retry_run(rt: Runtime, run_id: str) -> RerunResult:
     """Run a finished run's workflow again with the same input (the dashboard's retry button,
     ``POST /api/runs/<id>/retry``). The new id is the old one with a fresh ``:rerun:`` suffix, so
     it still names its scene and trigger; the workflow itself decides whether its input is

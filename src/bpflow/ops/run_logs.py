@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bpflow.ops.runs import RunReader, StepInfo
 from bpflow.core.scrub import Scrubber
+from bpflow.ops.runs import RunReader, StepInfo
 
 if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
@@ -25,11 +25,11 @@ MAX_LOG_BYTES = 8 * 1024 * 1024
 _EXECUTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
 
 
-def log_dir(rt: "Runtime") -> Path:
+def log_dir(rt: Runtime) -> Path:
     return Path(rt.settings.home) / "logs" / "jobs"
 
 
-def read_job_log(rt: "Runtime", execution_id: str) -> tuple[str | None, bool]:
+def read_job_log(rt: Runtime, execution_id: str) -> tuple[str | None, bool]:
     """(text, truncated); text None when this machine has no log for the execution."""
     if not _EXECUTION_ID.fullmatch(execution_id):
         return None, False
@@ -65,7 +65,7 @@ def job_launch(step: StepInfo) -> dict[str, Any] | None:
     }
 
 
-def run_logs(rt: "Runtime", run_id: str, *, scrubber: Scrubber | None = None) -> dict[str, Any]:
+def run_logs(rt: Runtime, run_id: str, *, scrubber: Scrubber | None = None) -> dict[str, Any]:
     """The run, its steps, and each job launch with its whole log (secrets scrubbed)."""
     scrub = scrubber or Scrubber.from_settings(rt.settings)
     reader = RunReader(rt)

@@ -12,7 +12,7 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bpflow.core.errors import BpflowError, ValidationFailed
@@ -247,7 +247,7 @@ class StepInfo:
 class RunReader:
     """Read (and cancel) runs through whichever DBOS handle this process has."""
 
-    def __init__(self, rt: "Runtime") -> None:
+    def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         client = getattr(rt, "client", None)
         if client is None:
@@ -273,9 +273,9 @@ class RunReader:
         closed interval (epoch milliseconds)."""
         kwargs: dict[str, Any] = {"sort_desc": True, "limit": limit, "load_input": load_input, "load_output": True}
         if created_until_ms is not None:
-            kwargs["end_time"] = datetime.fromtimestamp(created_until_ms / 1000.0, tz=timezone.utc).isoformat()
+            kwargs["end_time"] = datetime.fromtimestamp(created_until_ms / 1000.0, tz=UTC).isoformat()
         if created_from_ms is not None:
-            kwargs["start_time"] = datetime.fromtimestamp(created_from_ms / 1000.0, tz=timezone.utc).isoformat()
+            kwargs["start_time"] = datetime.fromtimestamp(created_from_ms / 1000.0, tz=UTC).isoformat()
         if workflows:
             kwargs["name"] = workflows
         if prefixes:

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 from bpflow.core.errors import ValidationFailed
 from bpflow.ops.dag import Dag, load_dag
 from bpflow.ops.runs import RunReader
-from bpflow.ops.scene_status import SCENE_STATES, all_scene_runs, page_markers, scene_page, scene_prompt, scene_status, scene_summaries_page
+from bpflow.ops.scene_status import (
+    SCENE_STATES,
+    all_scene_runs,
+    page_markers,
+    scene_page,
+    scene_prompt,
+    scene_status,
+    scene_summaries_page,
+)
 
 if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
@@ -41,7 +49,7 @@ def check_state(state: str | None) -> str | None:
 
 
 def find_scenes(
-    rt: "Runtime",
+    rt: Runtime,
     *,
     reader: RunReader | None = None,
     with_runs: bool = True,

@@ -36,12 +36,13 @@ from typing import TYPE_CHECKING, Any
 from bpflow.core.contracts.json_limits import JsonTooDeep, loads_bounded
 from bpflow.core.engine.registry import registered
 from bpflow.core.errors import BpflowError
-from bpflow.ops.dag import Dag, Stage, load_dag
-from bpflow.ops.lineage import Lineage, lineage as scene_lineage
-from bpflow.ops.runs import RunInfo, RunReader, StepInfo
 from bpflow.core.storage import Bucket, ObjectInfo
 from bpflow.core.storage.base import Listed
 from bpflow.core.triggers import validate_scene_id
+from bpflow.ops.dag import Dag, Stage, load_dag
+from bpflow.ops.lineage import Lineage
+from bpflow.ops.lineage import lineage as scene_lineage
+from bpflow.ops.runs import RunInfo, RunReader, StepInfo
 from bpflow.workflows._orchestrator.fanout import CHILD_REQUEST
 
 if TYPE_CHECKING:
@@ -286,7 +287,7 @@ def page_markers(bucket: Bucket, dag: Dag, ids: list[str]) -> dict[str, dict[str
 # -- runs ---------------------------------------------------------------------------------------
 
 
-def _event_workflows(rt: "Runtime", dag: Dag) -> list[str]:
+def _event_workflows(rt: Runtime, dag: Dag) -> list[str]:
     """Workflows of the DAG not started by an object (their run ids do not name the scene)."""
     out = []
     for wf in dag.workflows():
@@ -295,7 +296,7 @@ def _event_workflows(rt: "Runtime", dag: Dag) -> list[str]:
     return out
 
 
-def scene_runs(rt: "Runtime", reader: RunReader, dag: Dag, scene_id: str, *, parent: str | None = None) -> list[RunInfo]:
+def scene_runs(rt: Runtime, reader: RunReader, dag: Dag, scene_id: str, *, parent: str | None = None) -> list[RunInfo]:
     """The scene's runs; a seed scene also gets its parent's runs of the first stage's workflow
     (the parent's run writes the seed's request and carries its first jobs)."""
     prefixes = [f"{wf}:scenes/{scene_id}/" for wf in dag.workflows()]
@@ -339,7 +340,7 @@ Implemented = Callable[[Stage], bool]
 
 class _Ctx:
     def __init__(
-        self, rt: "Runtime", reader: RunReader | None, dag: Dag, scene_id: str, runs: list[RunInfo], details: bool, now: float, implemented: Implemented,
+        self, rt: Runtime, reader: RunReader | None, dag: Dag, scene_id: str, runs: list[RunInfo], details: bool, now: float, implemented: Implemented,
         seed_of: str | None = None,
     ) -> None:
         self.rt, self.reader, self.dag, self.scene_id, self.details, self.now = rt, reader, dag, scene_id, details, now
@@ -532,7 +533,7 @@ def _requested(ctx: _Ctx, stage: Stage) -> bool:
     return bool(triggers.get(stage.workflow).is_enabled(env))
 
 
-def start_grace(rt: "Runtime") -> float:
+def start_grace(rt: Runtime) -> float:
     """:data:`START_GRACE_SECONDS`, or two reconciliation scans when those are further apart."""
     interval = getattr(getattr(rt, "settings", None), "bpflow_scan_interval_seconds", 0.0) or 0.0
     return max(START_GRACE_SECONDS, 2.0 * float(interval))
@@ -549,7 +550,7 @@ def _finished_at(st: StageStatus) -> float | None:
     return None
 
 
-def _waiting(rt: "Runtime", dag: Dag, done: dict[str, StageStatus], now: float, grace: float) -> dict[str, bool]:
+def _waiting(rt: Runtime, dag: Dag, done: dict[str, StageStatus], now: float, grace: float) -> dict[str, bool]:
     """Per pending stage: can something still start it? An upstream runs (or waits itself), or
     every upstream finished well and the last one within ``grace``. A stage nothing will start
     gets the detail "not started" so the views say why it stays pending (a stage whose trigger is
@@ -580,7 +581,7 @@ def _waiting(rt: "Runtime", dag: Dag, done: dict[str, StageStatus], now: float, 
     return waiting
 
 
-def _scene_state(rt: "Runtime", dag: Dag, done: dict[str, StageStatus], now: float) -> str:
+def _scene_state(rt: Runtime, dag: Dag, done: dict[str, StageStatus], now: float) -> str:
     states = [st.state for st in done.values()]
     if RUNNING in states:
         return "running"
@@ -642,7 +643,7 @@ def _request(bucket: Bucket, scene_id: str, dag: Dag) -> dict[str, Any] | None:
 
 
 def scene_status(
-    rt: "Runtime",
+    rt: Runtime,
     scene_id: str,
     *,
     dag: Dag | None = None,
@@ -701,7 +702,7 @@ def scene_status(
 
 
 def _seed_statuses(
-    rt: "Runtime", dag: Dag, lin: Lineage, *, reader: RunReader | None, seed_runs: Mapping[str, list[RunInfo]] | None, now: float, implemented: Implemented
+    rt: Runtime, dag: Dag, lin: Lineage, *, reader: RunReader | None, seed_runs: Mapping[str, list[RunInfo]] | None, now: float, implemented: Implemented
 ) -> list[SceneStatus]:
     """The seeds of a parent, judged without details (their own pages have those)."""
     out = []
@@ -714,7 +715,7 @@ def _seed_statuses(
 
 
 def scene_summaries(
-    rt: "Runtime", *, reader: RunReader | None = None, with_runs: bool = True, limit: int = 200, dag: Dag | None = None, now: float | None = None, after: str | None = None
+    rt: Runtime, *, reader: RunReader | None = None, with_runs: bool = True, limit: int = 200, dag: Dag | None = None, now: float | None = None, after: str | None = None
 ) -> list[dict[str, Any]]:
     """One line per scene under ``scenes/*/``, a page in id order (at most ``limit`` scenes after
     the cursor ``after``). ``with_runs=False`` judges from markers alone (no database reachable)."""
@@ -722,7 +723,7 @@ def scene_summaries(
 
 
 def scene_summaries_page(
-    rt: "Runtime", *, reader: RunReader | None = None, with_runs: bool = True, limit: int = 200, dag: Dag | None = None, now: float | None = None, after: str | None = None
+    rt: Runtime, *, reader: RunReader | None = None, with_runs: bool = True, limit: int = 200, dag: Dag | None = None, now: float | None = None, after: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """``scene_summaries`` and the cursor of the next page (None on the last)."""
     dag = dag or load_dag(rt.env)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Session:
-    rt: "Runtime"
+    rt: Runtime
     reader: RunReader | None
 
     @property

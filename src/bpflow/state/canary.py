@@ -18,10 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.state.cas_json import scene_key
 from bpflow.core.config import Settings, get_settings
 from bpflow.core.errors import ConfigError, InvalidObjectKey, StorageError
 from bpflow.core.storage.base import Bucket
+from bpflow.state.cas_json import scene_key
 
 log = logging.getLogger("bpflow.canary")
 

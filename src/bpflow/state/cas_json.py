@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from bpflow.core.errors import ObjectNotFound, PreconditionFailed
@@ -33,14 +33,14 @@ CAS_MAX_ATTEMPTS = 8
 # -- time ------------------------------------------------------------------------------------
 def utc_now() -> datetime:
     """The only clock blocks read, so tests and durable replays can substitute their own."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso_z(dt: datetime) -> str:
     """RFC 3339 UTC with microseconds and a ``Z``; naive datetimes are taken to be UTC."""
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_iso(value: Any) -> datetime | None:
@@ -58,7 +58,7 @@ def parse_iso(value: Any) -> datetime | None:
         dt = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 # -- scene keys ------------------------------------------------------------------------------

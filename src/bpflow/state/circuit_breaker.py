@@ -23,13 +23,13 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
-from bpflow.state.cas_json import iso_z, parse_iso, read_versioned_json, scene_key, update_json, utc_now
 from bpflow.core.config import get_settings
 from bpflow.core.errors import ConfigError
 from bpflow.core.storage.base import Bucket
+from bpflow.state.cas_json import iso_z, parse_iso, read_versioned_json, scene_key, update_json, utc_now
 
 log = logging.getLogger("bpflow.circuit_breaker")
 
@@ -198,7 +198,7 @@ class CircuitBreaker:
 
     def _now(self, now: datetime | None) -> datetime:
         now = now or self._now_fn()
-        return now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now
+        return now.replace(tzinfo=UTC) if now.tzinfo is None else now
 
 
 def _dump(state: dict[str, Any]) -> str:

@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from bpflow.state.cas_json import iso_z, scene_key, utc_now
 from bpflow.core.errors import BpflowError, ValidationFailed
 from bpflow.core.storage.base import Bucket
+from bpflow.state.cas_json import iso_z, scene_key, utc_now
 
 DEFAULT_EPISODES_PER_TASK = "10"
 ALLOW_RETRY_ENV = "ALLOW_IDEMPOTENT_RETRY"

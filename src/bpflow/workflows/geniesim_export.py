@@ -19,20 +19,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bpflow.state import canary, idempotency
 from bpflow.blocks import markers
-from bpflow.state.circuit_breaker import CircuitBreaker
-from bpflow.blocks.jobs import JobOutcome, run_job
+from bpflow.blocks.jobs import JobOutcome, StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
-from bpflow.state.routing import RegionRouter
-from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 from bpflow.core import observe
 from bpflow.core.config import get_settings, parse_bool
-from bpflow.domain.geniesim import regions, runtime
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
-from bpflow.core.engine.runtime import current_runtime
 from bpflow.core.errors import JobStartError, StageFailed
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
+from bpflow.domain.geniesim import regions, runtime
+from bpflow.state import canary, idempotency
+from bpflow.state.circuit_breaker import CircuitBreaker
+from bpflow.state.routing import RegionRouter
 from bpflow.workflows.geniesim_import import import_episodes
 
 NAME = "genie-sim-export-pipeline"
@@ -66,9 +65,9 @@ def breaker_success(run: Run) -> None:
 
 def choose_region(run: Run) -> dict[str, Any]:
     def _do() -> dict[str, Any]:
-        rt = current_runtime()
-        d = RegionRouter(None, None, lambda r: regions.healthy(rt.settings.home, r, rt.env)).choose()
-        return {"region": d.region, "reason": d.reason, "failures": d.failures, "runner": regions.runner_for(d.region, rt.env)}
+        env = dict(run.context.env)
+        d = RegionRouter(None, None, lambda r: regions.healthy(run.settings.home, r, env)).choose()
+        return {"region": d.region, "reason": d.reason, "failures": d.failures, "runner": regions.runner_for(d.region, env)}
 
     return step("region routing", _do)
 
@@ -172,10 +171,9 @@ def export_and_submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[
         "ENABLE_MULTI_ROBOT": "true", "ENABLE_VLA_PACKAGES": "true", "GENIESIM_REGION": region["region"],
     }
     try:
-        result = run_job(run, EXPORT_JOB, timeout_seconds=stage_timeout(NAME, EXPORT_JOB), env=env, retry=stage_retry_profile(NAME, EXPORT_JOB), runner=region["runner"])
-    except JobStartError as exc:
-        markers.rollback_outputs(run, geniesim)
-        markers.write_failure(run, run.scene("geniesim/.failed"), job_name=EXPORT_JOB, code="geniesim_export_start_failed", message=exc.message, config_context={"geniesim_prefix": geniesim})
+        result = run_job(run, EXPORT_JOB, timeout_seconds=stage_timeout(NAME, EXPORT_JOB), env=env, retry=stage_retry_profile(NAME, EXPORT_JOB), runner=region["runner"],
+                         on_start_failure=StartFailure(run.scene("geniesim/.failed"), "geniesim_export_start_failed", rollback=geniesim, context={"geniesim_prefix": geniesim}))
+    except JobStartError:
         breaker_failure(run, "geniesim_export_start_failed")
         raise
     if result.failed:
@@ -247,10 +245,9 @@ def submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[str, Any], 
     }
     before = markers.stat(run, run.scene("geniesim/job.json"))
     try:
-        result = run_job(run, GPU_JOB, timeout_seconds=stage_timeout(NAME, GPU_JOB), env=env, retry=stage_retry_profile(NAME, GPU_JOB), runner=runner)
-    except JobStartError as exc:
-        markers.rollback_outputs(run, geniesim)
-        markers.write_failure(run, run.scene("geniesim/.failed"), job_name=GPU_JOB, code="geniesim_gpu_start_failed", message=exc.message, config_context={"geniesim_prefix": geniesim, "runtime": mode})
+        result = run_job(run, GPU_JOB, timeout_seconds=stage_timeout(NAME, GPU_JOB), env=env, retry=stage_retry_profile(NAME, GPU_JOB), runner=runner,
+                         on_start_failure=StartFailure(run.scene("geniesim/.failed"), "geniesim_gpu_start_failed", rollback=geniesim, context={"geniesim_prefix": geniesim, "runtime": mode}))
+    except JobStartError:
         breaker_failure(run, "geniesim_gpu_start_failed")
         raise
     after = markers.stat(run, run.scene("geniesim/job.json"))

@@ -14,11 +14,11 @@ from typing import Any
 
 from bpflow.core.engine.queues import SCENE_ORCHESTRATORS
 from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.workflows._orchestrator.downstream import SUCCEEDED, run_downstream
 from bpflow.workflows._orchestrator.errors import SourceError
 from bpflow.workflows._orchestrator.image import as_generation, reconstruct_stage1
 from bpflow.workflows._orchestrator.image_runs import begin_image_run, fail_image_run
 from bpflow.workflows._orchestrator.markers import INCOMPLETE
-from bpflow.workflows._orchestrator.downstream import SUCCEEDED, run_downstream
 
 FAILURE_MARKER = ".orchestrator_failed"
 

@@ -15,6 +15,7 @@ from bpflow.blocks.lock import scene_lock
 from bpflow.core.engine.queues import REQUEST_ORCHESTRATORS
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import BpflowError
+from bpflow.domain.request.contract import variants_index
 from bpflow.workflows._orchestrator.compat import STAGE as IMAGE_STAGE
 from bpflow.workflows._orchestrator.compat import run_image_path
 from bpflow.workflows._orchestrator.errors import ImageReconstructionUnavailable, SourceError, as_source_error
@@ -23,7 +24,6 @@ from bpflow.workflows._orchestrator.intake import Intake, is_request_trigger, re
 from bpflow.workflows._orchestrator.markers import FAILED, write_body
 from bpflow.workflows._orchestrator.options import SourceOptions, options_step
 from bpflow.workflows._orchestrator.progress import RunRecord
-from bpflow.domain.request.contract import variants_index
 from bpflow.workflows._orchestrator.textpath import run_child
 
 TEXT_STAGE = "text_source_generation"

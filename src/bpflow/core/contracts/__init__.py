@@ -17,7 +17,7 @@ import copy
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -109,7 +109,7 @@ def schema_names() -> tuple[str, ...]:
     return tuple(sorted(p.name[:-5] for p in _schema_dir().iterdir() if p.name.endswith(".json")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _raw_schema(name: str) -> dict[str, Any]:
     if name not in schema_names():
         raise ValidationFailed(
@@ -132,7 +132,7 @@ def _registry() -> Registry:
     return Registry().with_resources(resources_)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(_raw_schema(name), registry=_registry())
 

@@ -13,9 +13,9 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dbos import DBOS, SetWorkflowID, SetWorkflowTimeout
 
@@ -26,7 +26,17 @@ from bpflow.core.ids import event_run_id, manual_run_id, object_run_id
 from bpflow.core.storage import ObjectInfo
 
 if TYPE_CHECKING:
-    from bpflow.core.engine.runtime import Runtime
+    from bpflow.core.storage import Bucket
+    from bpflow.core.triggers import TriggerMap
+
+
+class DispatchHost(Protocol):
+    """What the dispatcher reads of its process (the runtime passes itself): the bucket, the
+    trigger map and the env its enable rules are judged under. Never the runtime's module."""
+
+    bucket: Bucket
+    triggers: TriggerMap
+    env: Mapping[str, str]
 
 log = logging.getLogger("bpflow.dispatcher")
 
@@ -81,7 +91,7 @@ def _enqueue_in_process(wf: WorkflowDef, run_id: str, payload: dict[str, Any]) -
 
 
 class Dispatcher:
-    def __init__(self, runtime: "Runtime", enqueue: Callable[[WorkflowDef, str, dict[str, Any]], None] | None = None) -> None:
+    def __init__(self, runtime: DispatchHost, enqueue: Callable[[WorkflowDef, str, dict[str, Any]], None] | None = None) -> None:
         self.rt = runtime
         self._enqueue = enqueue or _enqueue_in_process
         self._memo = _Memo()

@@ -12,14 +12,20 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbos import DBOS
 
 from bpflow.core import observe
+from bpflow.core.engine.context import RunContext
+from bpflow.core.engine.context import installed as installed_context
 from bpflow.core.engine.queues import STAGE_WORK, QueueTier
+from bpflow.core.engine.version import version_gone as check_version
 from bpflow.core.errors import InvalidSceneId, WorkflowNotFound
 from bpflow.core.storage import Bucket
+
+if TYPE_CHECKING:
+    from bpflow.core.config import Settings
 
 log = logging.getLogger("bpflow.engine")
 
@@ -34,15 +40,15 @@ class Outcome:
     details: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def success(cls, message: str = "", markers: Iterable[str] = (), **details: Any) -> "Outcome":
+    def success(cls, message: str = "", markers: Iterable[str] = (), **details: Any) -> Outcome:
         return cls(SUCCESS, message, list(markers), details)
 
     @classmethod
-    def skipped(cls, message: str, **details: Any) -> "Outcome":
+    def skipped(cls, message: str, **details: Any) -> Outcome:
         return cls(SKIPPED, message, [], details)
 
     @classmethod
-    def failed(cls, message: str, markers: Iterable[str] = (), **details: Any) -> "Outcome":
+    def failed(cls, message: str, markers: Iterable[str] = (), **details: Any) -> Outcome:
         return cls(FAILED, message, list(markers), details)
 
     def to_dict(self) -> dict[str, Any]:
@@ -51,11 +57,26 @@ class Outcome:
 
 @dataclass
 class Run:
-    """What a workflow knows about the run it is in. Deterministic: built from the payload only."""
+    """What a workflow knows about the run it is in. Deterministic: built from the payload only;
+    the process's bucket, settings and env come from the :class:`RunContext` the runtime
+    injected (``ctx``; by default the one installed at launch)."""
 
     run_id: str
     workflow: str
     payload: dict[str, Any]
+    ctx: RunContext | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def context(self) -> RunContext:
+        return self.ctx if self.ctx is not None else installed_context()
+
+    @property
+    def settings(self) -> Settings:
+        return self.context.settings
+
+    def start_run(self, workflow: str, run_id: str, payload: dict[str, Any]) -> Any:
+        """Start (or attach to) another durable run, as the dispatcher does."""
+        return self.context.start_run(workflow, run_id, payload)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -97,9 +118,7 @@ class Run:
 
     @property
     def bucket(self) -> Bucket:
-        from bpflow.core.engine.runtime import current_runtime
-
-        return current_runtime().bucket
+        return self.context.bucket
 
     @property
     def bucket_name(self) -> str:
@@ -116,9 +135,7 @@ class Run:
         if value is not None:
             return value
         if env_name:
-            from bpflow.core.engine.runtime import current_runtime
-
-            env_value = current_runtime().env.get(env_name)
+            env_value = self.context.env.get(env_name)
             if env_value is not None:
                 return env_value
         return default
@@ -146,9 +163,7 @@ _WORKFLOWS: dict[str, WorkflowDef] = {}
 
 
 def version_gone(run: Run) -> str | None:
-    from bpflow.core.engine.version import version_gone as check
-
-    return check(run)
+    return check_version(run)
 
 
 def workflow(
@@ -162,7 +177,7 @@ def workflow(
 
     def decorate(body: Callable[[Run], Outcome]) -> Callable[[Run], Outcome]:
         def run_workflow(payload: dict[str, Any]) -> dict[str, Any]:
-            run = Run(run_id=DBOS.workflow_id or "", workflow=name, payload=payload)
+            run = Run(run_id=DBOS.workflow_id or "", workflow=name, payload=payload, ctx=installed_context())
             try:
                 gone = version_gone(run)
                 outcome = Outcome.skipped(gone, version_mismatch=True) if gone is not None else body(run)

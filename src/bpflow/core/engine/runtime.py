@@ -22,6 +22,8 @@ from sqlalchemy import event as sa_event
 
 from bpflow import __version__
 from bpflow.core.config import Settings, load_settings
+from bpflow.core.engine import context as run_context
+from bpflow.core.engine.context import RunContext
 from bpflow.core.engine.dispatcher import Dispatcher
 from bpflow.core.engine.queues import STAGE_WORK, queues_of, split_by_class
 from bpflow.core.engine.registry import import_workflow_modules, registered
@@ -32,10 +34,10 @@ from bpflow.core.triggers import TriggerMap
 
 log = logging.getLogger("bpflow.runtime")
 
-_CURRENT: "Runtime | None" = None
+_CURRENT: Runtime | None = None
 
 
-def current_runtime() -> "Runtime":
+def current_runtime() -> Runtime:
     if _CURRENT is None:
         raise BpflowError("the bpflow runtime is not launched in this process", code="runtime_not_launched")
     return _CURRENT
@@ -95,7 +97,7 @@ def _move_runs_to_their_tier() -> None:
     way would stay stuck. Move every queued or running run to its workflow's tier. DBOS has no
     API to change a run's queue, so this writes its system table (guarded: a DBOS that changed its
     tables only loses this repair, never the launch)."""
-    from bpflow.core.engine.registry import registered, find_workflow
+    from bpflow.core.engine.registry import find_workflow, registered
 
     moves = {}
     for name in registered():
@@ -160,13 +162,29 @@ class Runtime:
         self._heartbeat: Any = None
         self.launched_at: datetime | None = None
 
+    def submit(self, event: Any) -> Any:
+        """Hand an object event to this process's dispatcher (what the watcher and scan are given)."""
+        return self.dispatcher.submit(event)
+
     @property
     def client(self) -> Any:
         """The ``DBOSClient`` of a ``client``-role runtime (CLI commands read runs through it); None otherwise."""
         return self._client
 
+    def run_context(self) -> RunContext:
+        """What every ``Run`` of this process is given (the dispatcher is looked up per call: a
+        ``client`` runtime replaces it with one that enqueues)."""
+        return RunContext(
+            bucket=self.bucket,
+            settings=self.settings,
+            env=self.env,
+            start_run=lambda workflow, run_id, payload: self.dispatcher.start_run(workflow, run_id, payload),
+            dispatch_custom=lambda event: self.dispatcher.dispatch_custom(event),
+            triggered_by=self.triggers.triggered_by,
+        )
+
     # -- lifecycle ---------------------------------------------------------------------------------
-    def launch(self, *, role: str = "all", watch: bool | None = None, scan: bool | None = None) -> "Runtime":
+    def launch(self, *, role: str = "all", watch: bool | None = None, scan: bool | None = None) -> Runtime:
         """role ``all`` (bpflow up), ``worker`` (executes runs, no watcher/scan), or ``client``
         (CLI commands: enqueue runs for the workers, execute nothing)."""
         global _CURRENT
@@ -179,6 +197,7 @@ class Runtime:
                 field="BPFLOW_DATABASE_URL",
             )
         _CURRENT = self
+        run_context.install(self.run_context())
         split_by_class(not self.options.sqlite_path)  # one SQLite process takes every class: no split
         import_workflow_modules(self.options.workflow_modules)
         if role == "client":
@@ -260,7 +279,7 @@ class Runtime:
         if watch and isinstance(self.bucket, LocalBucket):
             from bpflow.core.events.watcher import BucketWatcher
 
-            self._watcher = BucketWatcher(self.bucket, self.dispatcher)
+            self._watcher = BucketWatcher(self.bucket, self.submit)
             self._watcher.start()
         if scan and self.options.scan_interval_seconds > 0:
             from bpflow.core.events.scan import Scanner
@@ -288,9 +307,10 @@ class Runtime:
         finally:
             if _CURRENT is self:
                 _CURRENT = None
+                run_context.install(None)
             self.bucket.close()
 
-    def __enter__(self) -> "Runtime":
+    def __enter__(self) -> Runtime:
         return self
 
     def __exit__(self, *exc: object) -> None:

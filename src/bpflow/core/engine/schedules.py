@@ -8,16 +8,25 @@ manual ``bpflow emit`` of the same tick, or a second scheduler, attaches instead
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dbos import DBOS
 
+from bpflow.core.engine.context import installed as installed_context
 from bpflow.core.engine.registry import find_workflow
 from bpflow.core.ids import schedule_run_id
 
 if TYPE_CHECKING:
-    from bpflow.core.engine.runtime import Runtime
+    from bpflow.core.triggers import TriggerMap
+
+
+class ScheduleHost(Protocol):
+    """What the schedules read of their process (the runtime passes itself)."""
+
+    triggers: TriggerMap
+    env: Mapping[str, str]
 
 log = logging.getLogger("bpflow.schedules")
 
@@ -25,21 +34,19 @@ SCHEDULE_PREFIX = "bpflow:"
 
 
 def schedule_payload(workflow: str, cron: str, fire_time: datetime, bucket: str) -> dict[str, Any]:
-    iso = fire_time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    iso = fire_time.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return {"type": "bpflow.schedule", "schedule": cron, "scheduled_time": iso, "data": {"bucket": bucket}, "workflow": workflow}
 
 
 @DBOS.workflow(name="bpflow-schedule-tick")
 def schedule_tick(scheduled_time: datetime, context: Any) -> None:
-    from bpflow.core.engine.runtime import current_runtime
-
-    rt = current_runtime()
+    ctx = installed_context()
     workflow, cron = context["workflow"], context["schedule"]
-    payload = schedule_payload(workflow, cron, scheduled_time, rt.bucket.url)
-    rt.dispatcher.start_run(workflow, schedule_run_id(workflow, cron, payload["scheduled_time"]), payload)
+    payload = schedule_payload(workflow, cron, scheduled_time, ctx.bucket.url)
+    ctx.start_run(workflow, schedule_run_id(workflow, cron, payload["scheduled_time"]), payload)
 
 
-def apply_schedules(rt: "Runtime") -> list[str]:
+def apply_schedules(rt: ScheduleHost) -> list[str]:
     """Install enabled, implemented schedule rows; remove ours that are no longer wanted.
 
     Installing resets a schedule to ACTIVE, so pauses are put back afterwards: one an operator
@@ -99,15 +106,15 @@ def previous_fire(cron: str, tz_name: str, before: datetime) -> datetime:
 def _both(dt: datetime | None) -> dict[str, str] | None:
     if dt is None:
         return None
-    return {"local": dt.isoformat(), "utc": dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")}
+    return {"local": dt.isoformat(), "utc": dt.astimezone(UTC).isoformat().replace("+00:00", "Z")}
 
 
-def schedule_rows(rt: "Runtime", api: Any, now: datetime | None = None) -> list[dict[str, Any]]:
+def schedule_rows(rt: ScheduleHost, api: Any, now: datetime | None = None) -> list[dict[str, Any]]:
     """Every schedule row of the trigger map: cron, zone, enabled, installed state, last and next
     fire time (local and UTC). ``api`` is ``DBOS`` in a launched runtime or a ``DBOSClient``."""
     from zoneinfo import ZoneInfo
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     installed = {s["schedule_name"]: s for s in api.list_schedules(schedule_name_prefix=SCHEDULE_PREFIX)}
     out: list[dict[str, Any]] = []
     for row in rt.triggers.rows:

@@ -14,19 +14,35 @@ anything, it checks the trigger object's current generation:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from bpflow.core.engine.context import RunContext
 from bpflow.core.engine.durable import now_epoch, sleep, step
 
 if TYPE_CHECKING:
-    from bpflow.core.engine.registry import Run
+    from bpflow.core.storage import Bucket
+
+
+class Run(Protocol):
+    """What the check reads of a ``registry.Run`` (declared here: the registry imports this module)."""
+
+    workflow: str
+
+    @property
+    def object_name(self) -> str | None: ...
+    @property
+    def object_generation(self) -> int | None: ...
+    @property
+    def bucket(self) -> Bucket: ...
+    @property
+    def context(self) -> RunContext: ...
 
 #: How long a run waits for its version to become visible, and how often it looks.
 VISIBLE_WAIT_SECONDS = 10.0
 VISIBLE_POLL_SECONDS = 0.5
 
 
-def version_gone(run: "Run") -> str | None:
+def version_gone(run: Run) -> str | None:
     """None when the run's trigger object is at exactly its generation (or the run has no
     object version to honour); else why the run must not act."""
     wanted = run.object_generation
@@ -48,13 +64,11 @@ def version_gone(run: "Run") -> str | None:
     return f"superseded: {key} is at generation {current}, this run is for generation {wanted}; nothing rewritten"
 
 
-def _is_trigger(run: "Run", key: str) -> bool:
-    from bpflow.core.engine.runtime import current_runtime
-
-    return run.workflow in current_runtime().triggers.triggered_by(key)
+def _is_trigger(run: Run, key: str) -> bool:
+    return run.workflow in run.context.triggered_by(key)
 
 
-def _generation(run: "Run", key: str) -> int | None:
+def _generation(run: Run, key: str) -> int | None:
     def _do() -> int | None:
         info = run.bucket.stat(key)
         return None if info is None else info.generation

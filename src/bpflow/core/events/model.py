@@ -7,16 +7,16 @@ work unchanged.
 
 from __future__ import annotations
 
-from time import perf_counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from time import perf_counter
 from typing import Any
 
 OBJECT_FINALIZED = "google.cloud.storage.object.v1.finalized"
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

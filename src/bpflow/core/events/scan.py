@@ -21,14 +21,29 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bpflow.core.engine.registry import registered
 from bpflow.core.events.model import ObjectEvent
 
 if TYPE_CHECKING:
-    from bpflow.core.engine.runtime import Runtime
+    from bpflow.core.storage import Bucket
+    from bpflow.core.triggers import TriggerMap
+
+
+class ScanSource(Protocol):
+    """What a scan needs (the runtime passes itself): the bucket, the trigger map under an env,
+    the look-back window and where events go. Declared here so the scan never imports the runtime."""
+
+    bucket: Bucket
+    triggers: TriggerMap
+    env: Mapping[str, str]
+    scan_lookback_seconds: float
+
+    @property
+    def submit(self) -> Callable[[ObjectEvent], Any]: ...
 
 log = logging.getLogger("bpflow.scan")
 
@@ -54,13 +69,13 @@ class ScanPass:
         return f"reconciliation scan ({window}): {self.objects} trigger objects handed to the dispatcher ({self.starts} workflow starts, duplicates of handled runs are no-ops){tail}"
 
 
-def scan_once(rt: "Runtime", lookback_seconds: float | None = None, *, since_s: float | None = None) -> int:
+def scan_once(rt: ScanSource, lookback_seconds: float | None = None, *, since_s: float | None = None) -> int:
     """Dispatch every enabled trigger object updated in the window; returns how many were handed
     over. The window is the look-back, narrowed to ``since_s`` (POSIX seconds) when given."""
     return scan_pass(rt, lookback_seconds, since_s=since_s).objects
 
 
-def scan_pass(rt: "Runtime", lookback_seconds: float | None = None, *, since_s: float | None = None) -> ScanPass:
+def scan_pass(rt: ScanSource, lookback_seconds: float | None = None, *, since_s: float | None = None) -> ScanPass:
     """``scan_once``, counting what each object would start (a debug line per object: the pass's
     one info line is the Scanner's summary)."""
     lookback = rt.scan_lookback_seconds if lookback_seconds is None else lookback_seconds
@@ -82,7 +97,7 @@ def scan_pass(rt: "Runtime", lookback_seconds: float | None = None, *, since_s: 
         found.starts += len(workflows) - len(missing)
         found.not_implemented.update(missing)
         log.debug("scan: %s@%s -> %s%s", info.key, info.generation, ", ".join(workflows) or "nothing", f" (not implemented: {', '.join(missing)})" if missing else "")
-        rt.dispatcher.submit(ObjectEvent(bucket=rt.bucket.url, name=info.key, generation=info.generation, source="scan"))
+        rt.submit(ObjectEvent(bucket=rt.bucket.url, name=info.key, generation=info.generation, source="scan"))
     return found
 
 
@@ -97,7 +112,7 @@ class Scanner:
     """The periodic scan: a full look-back pass at start-up and every ``full_every`` passes,
     incremental passes in between."""
 
-    def __init__(self, rt: "Runtime", interval_seconds: float, *, overlap_seconds: float = OVERLAP_S, full_every: int = FULL_EVERY) -> None:
+    def __init__(self, rt: ScanSource, interval_seconds: float, *, overlap_seconds: float = OVERLAP_S, full_every: int = FULL_EVERY) -> None:
         self.rt = rt
         self.interval = interval_seconds
         self.overlap = overlap_seconds
@@ -123,7 +138,7 @@ class Scanner:
         found = scan_pass(self.rt, since_s=since)
         self._last_start = started  # only after a pass that finished: after a failure the next pass reaches back further
         self._passes += 1
-        window = f"last {self.rt.scan_lookback_seconds:g} s" if full else f"since {time.time() - since:.0f} s ago"  # type: ignore[operator]
+        window = f"last {self.rt.scan_lookback_seconds:g} s" if since is None else f"since {time.time() - since:.0f} s ago"
         log.info(found.summary(window))
         return found.objects
 

@@ -3,8 +3,10 @@
 inotify (through watchdog) reports a file once it is closed after writing or moved into place,
 so a half-written file is never dispatched. A created file without a close event yet counts only
 once no process has it open for writing (a slow writer that creates the file, then writes it
-half a second later, is dispatched on its close, not while it is still empty). Writes made through bpflow are seen here too; they
-carry the same generation, so the dispatcher treats them as the same event.
+half a second later, is dispatched on its close, not while it is still empty). Writes made through
+this runtime's Bucket were dispatched when they were made: the watcher recognises them by the file's
+identity (``LocalBucket.notified``) and leaves them alone. Writes by other bpflow processes (a job)
+are dispatched here; their generation is the one the writer recorded.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
 from watchdog.events import FileClosedEvent, FileMovedEvent, FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -20,8 +23,8 @@ from watchdog.observers import Observer
 from bpflow.core.events.model import ObjectEvent
 from bpflow.core.storage.local import INTERNAL_DIR, LocalBucket
 
-if TYPE_CHECKING:
-    from bpflow.core.engine.dispatcher import Dispatcher
+#: Hands an event to the dispatcher (``Dispatcher.submit``): the watcher needs nothing else of it.
+Submit = Callable[[ObjectEvent], Any]
 
 log = logging.getLogger("bpflow.watcher")
 
@@ -30,9 +33,9 @@ SETTLE_SECONDS = 0.1
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, bucket: LocalBucket, dispatcher: "Dispatcher") -> None:
+    def __init__(self, bucket: LocalBucket, submit: Submit) -> None:
         self.bucket = bucket
-        self.dispatcher = dispatcher
+        self.submit = submit
         self.root = str(bucket.root)
         self.internal = os.path.join(self.root, INTERNAL_DIR) + os.sep
         self._pending: dict[str, tuple[int, int]] = {}
@@ -43,16 +46,23 @@ class _Handler(FileSystemEventHandler):
             return None
         return os.path.relpath(path, self.root).replace(os.sep, "/")
 
+    def _ours(self, key: str, path: str) -> bool:
+        """A write this runtime's Bucket made and already dispatched (a stat; no ledger read)."""
+        try:
+            return self.bucket.notified(key, os.stat(path))
+        except OSError:
+            return False
+
     def _submit(self, path: str) -> None:
         key = self._key(path)
-        if key is None:
+        if key is None or self._ours(key, path):
             return
         try:
             info = self.bucket.stat(key)
         except Exception:  # an invalid key (e.g. a stray name) is simply not an event
             return
         if info is not None:
-            self.dispatcher.submit(ObjectEvent(bucket=self.bucket.url, name=key, generation=info.generation, source="watcher"))
+            self.submit(ObjectEvent(bucket=self.bucket.url, name=key, generation=info.generation, source="watcher"))
 
     def on_closed(self, event: FileSystemEvent) -> None:
         if isinstance(event, FileClosedEvent) and not event.is_directory:
@@ -68,8 +78,12 @@ class _Handler(FileSystemEventHandler):
         # A file written in place is followed by a close event; one renamed or linked into the
         # bucket from outside arrives complete with none. Give the close event a moment, then
         # dispatch whatever is still waiting and no longer changing.
-        if not event.is_directory:
-            self._pending_created(str(event.src_path))
+        if event.is_directory:
+            return
+        path = str(event.src_path)
+        key = self._key(path)  # the bucket's own temporary files and ledger are never objects
+        if key is not None and not self._ours(key, path):
+            self._pending_created(path)
 
     def _pending_created(self, path: str) -> None:
         try:
@@ -86,6 +100,9 @@ class _Handler(FileSystemEventHandler):
         with self._lock:
             seen = self._pending.pop(path, None)
         if seen is None:  # a close event already dispatched it
+            return
+        key = self._key(path)
+        if key is None or self._ours(key, path):  # before the costly look for writers in /proc
             return
         try:
             st = os.stat(path)
@@ -125,10 +142,10 @@ def _open_for_writing(path: str) -> bool:
 
 
 class BucketWatcher:
-    def __init__(self, bucket: LocalBucket, dispatcher: "Dispatcher") -> None:
+    def __init__(self, bucket: LocalBucket, submit: Submit) -> None:
         self.bucket = bucket
         self.observer = Observer(timeout=0.02)  # how often the emitter hands events over
-        self.observer.schedule(_Handler(bucket, dispatcher), str(bucket.root), recursive=True)
+        self.observer.schedule(_Handler(bucket, submit), str(bucket.root), recursive=True)
 
     def start(self) -> None:
         self.observer.start()

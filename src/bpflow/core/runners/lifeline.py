@@ -25,7 +25,6 @@ from pathlib import Path
 from bpflow.core.job_entry import LIFELINE_FD_ENV, PARENT_PID_ENV
 
 
-
 # -- worker side -----------------------------------------------------------------------------
 def lifeline_pipe() -> tuple[int, int]:
     """(read end for the job, write end the runner holds until the job has ended)."""

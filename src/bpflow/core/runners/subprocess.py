@@ -43,7 +43,7 @@ class _TailReader(threading.Thread):
     from deadlocking on it) while memory stays bounded whatever the job prints.
     """
 
-    def __init__(self, pipe: IO[bytes], limit: int, sink: "_LogSink | None" = None) -> None:
+    def __init__(self, pipe: IO[bytes], limit: int, sink: _LogSink | None = None) -> None:
         super().__init__(daemon=True)
         self._pipe = pipe
         self._sink = sink
@@ -143,8 +143,8 @@ class SubprocessRunner:
 
 
 def collect(
-    job: str, module: str, execution_id: str, readers: "list[_TailReader]", pipes: tuple[IO[bytes] | None, ...],
-    sink: "_LogSink | None", returncode: int, timed_out: bool, duration: float,
+    job: str, module: str, execution_id: str, readers: list[_TailReader], pipes: tuple[IO[bytes] | None, ...],
+    sink: _LogSink | None, returncode: int, timed_out: bool, duration: float,
 ) -> JobResult:
     """The end of a process job, whichever runner started it: drain and close its output, keep
     the log, tell a missing module (a start failure) from a job that ran, build the result."""

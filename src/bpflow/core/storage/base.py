@@ -246,7 +246,7 @@ class Bucket(ABC):
             if any(rx.match(entry.key) for rx in rxs):
                 yield entry
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook with a no-op default, not abstract
         """Release clients and connections; backends override when they hold any."""
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import NoReturn
 
 import requests
@@ -67,7 +67,7 @@ class GCSBucket(RemoteBucket):
     # -- mapping -----------------------------------------------------------------------------
     def _info(self, key: str, blob: storage.Blob) -> ObjectInfo:
         updated: datetime | None = blob.updated
-        updated = updated.astimezone(timezone.utc) if updated is not None else datetime.now(timezone.utc)
+        updated = updated.astimezone(UTC) if updated is not None else datetime.now(UTC)
         return ObjectInfo(
             key=key,
             size=int(blob.size or 0),

@@ -18,14 +18,14 @@ ledger live in ``<root>/.bpflow/``, which listings never show.
 from __future__ import annotations
 
 import fcntl
-import stat as _stat
 import hashlib
 import os
+import stat as _stat
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bpflow.core.errors import ObjectNotFound, PreconditionFailed, StorageError
@@ -47,6 +47,9 @@ class LocalBucket(Bucket):
         # key → (identity, generation) this process has seen. An identity gets one generation,
         # ever (ctime never goes back), so a match needs no ledger read.
         self._known: dict[str, tuple[tuple[int, ...], int]] = {}
+        # key → identity of the last version written through this Bucket while it had listeners:
+        # those were told at once, so the file watcher need not dispatch that version again.
+        self._notified: dict[str, tuple[int, ...]] = {}
 
     # -- helpers ---------------------------------------------------------------------------
     def path_for(self, key: str) -> Path:
@@ -58,7 +61,7 @@ class LocalBucket(Bucket):
         return ObjectInfo(
             key=key,
             size=st.st_size,
-            updated=datetime.fromtimestamp(st.st_mtime_ns / 1e9, tz=timezone.utc),  # what the file says
+            updated=datetime.fromtimestamp(st.st_mtime_ns / 1e9, tz=UTC),  # what the file says
             generation=generation,
             bucket=str(self.root),
         )
@@ -108,6 +111,12 @@ class LocalBucket(Bucket):
         if len(self._known) >= 100_000:
             self._known.clear()
         self._known[key] = (identity, generation)
+
+    def notified(self, key: str, st: os.stat_result) -> bool:
+        """Whether the file ``st`` describes is the version of ``key`` this Bucket wrote and told
+        its listeners about. Any other writer, even of the same bytes, changes the file's
+        identity (its ctime at least), so a foreign version is never mistaken for ours."""
+        return self._notified.get(key) == _identity(st)
 
     def _next_generation(self, key: str, current: ObjectInfo | None) -> int:
         if current is not None:  # its generation is the ledger's latest for the key
@@ -187,6 +196,10 @@ class LocalBucket(Bucket):
                 st = os.stat(path)
                 self._record(key, gen, _identity(st))
                 self._remember(key, _identity(st), gen)
+                if self._listeners:
+                    if len(self._notified) >= 10_000:
+                        self._notified.clear()
+                    self._notified[key] = _identity(st)
                 info = self._info(key, st, locked=True)
         finally:
             try:
@@ -271,7 +284,7 @@ class LocalBucket(Bucket):
                 raise ObjectNotFound(f"object not found: {key}", field="key")
             return fh.read()
 
-    def _walk(self, prefix: str, start_after: str, matcher: "_SegmentMatcher | None") -> Iterator[tuple[str, os.stat_result]]:
+    def _walk(self, prefix: str, start_after: str, matcher: _SegmentMatcher | None) -> Iterator[tuple[str, os.stat_result]]:
         """(key, stat) of each regular file under ``prefix`` after ``start_after``, in key order.
 
         Key order without collecting and sorting every key: each folder's entries are sorted by
@@ -291,7 +304,7 @@ class LocalBucket(Bucket):
         yield from self._walk_dir(str(base), base_rel + "/" if base_rel else "", len(parts), prefix, start_after, matcher, state)
 
     def _walk_dir(
-        self, path: str, rel: str, depth: int, prefix: str, start_after: str, matcher: "_SegmentMatcher | None", state: tuple[tuple[int, bool], ...] | None
+        self, path: str, rel: str, depth: int, prefix: str, start_after: str, matcher: _SegmentMatcher | None, state: tuple[tuple[int, bool], ...] | None
     ) -> Iterator[tuple[str, os.stat_result]]:
         tails = matcher.literal_tails(state, depth) if matcher is not None and state is not None else None
         if tails is not None:

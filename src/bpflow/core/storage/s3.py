@@ -36,7 +36,7 @@ import os
 import random
 import time
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import boto3
@@ -44,9 +44,11 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectionError as BotoConnectionError,
     HTTPClientError,
     NoCredentialsError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
 )
 
 from bpflow.core.errors import ObjectNotFound, PreconditionFailed, StorageError
@@ -111,7 +113,7 @@ class S3Bucket(RemoteBucket):
 
     # -- key mapping -------------------------------------------------------------------------
     def _info(self, key: str, last_modified: datetime, size: int, metadata: Mapping[str, str]) -> ObjectInfo:
-        updated = last_modified.astimezone(timezone.utc)
+        updated = last_modified.astimezone(UTC)
         meta = {k: v for k, v in metadata.items() if k != GENERATION_META}
         return ObjectInfo(
             key=key,
@@ -188,7 +190,7 @@ class S3Bucket(RemoteBucket):
             if after is not None and after[0].generation == generation:
                 return after[0]
             return ObjectInfo(
-                key=key, size=len(data), updated=datetime.now(timezone.utc), generation=generation, bucket=self.name
+                key=key, size=len(data), updated=datetime.now(UTC), generation=generation, bucket=self.name
             )
         raise StorageError(
             f"gave up writing {key}: lost {MAX_WRITE_ATTEMPTS} races against concurrent writers",

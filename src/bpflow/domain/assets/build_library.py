@@ -18,7 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bpflow.domain.assets.mesh_parts import Color, Part, arc_handle, box_from_bottom, cylinder, lathe, lathe_wall_pieces, sphere
+from bpflow.domain.assets.mesh_parts import (
+    Color,
+    Part,
+    arc_handle,
+    box_from_bottom,
+    cylinder,
+    lathe,
+    lathe_wall_pieces,
+    sphere,
+)
 
 LICENSE_ID = "CC0-1.0"
 AUTHOR = "bpflow contributors (procedural)"
@@ -837,7 +846,7 @@ PART_PHYSICS: dict[str, dict[str, PartPhysics]] = {
 MATERIAL_NAMES = {"metal": "steel", "organic": "food"}
 
 
-def part_physics(recipe: "Recipe", part_name: str, group: str = "") -> PartPhysics:
+def part_physics(recipe: Recipe, part_name: str, group: str = "") -> PartPhysics:
     table = PART_PHYSICS.get(recipe.asset_id, {})
     if group and part_name.startswith(group + "_"):
         part_name = part_name[len(group) + 1:]

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from bpflow.blocks.jobs import run_job
-from bpflow.core.policy.timeouts import stage_timeout
-from bpflow.domain.assets_queue.queue import QueuePaths, own_result
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run
 from bpflow.core.errors import JobFailed, StageFailed
+from bpflow.core.policy.timeouts import stage_timeout
+from bpflow.domain.assets_queue.queue import QueuePaths, own_result
 
 
 def _state(run: Run, paths: QueuePaths, key: str) -> dict[str, Any]:

@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bpflow.domain.sim.tasks import Task, derive_tasks
 from bpflow.core.errors import ObjectNotFound, ValidationFailed
 from bpflow.core.storage import Bucket
+from bpflow.domain.sim.tasks import Task, derive_tasks
 
 
 def summary_tasks(summary: Any) -> list[Task] | None:

@@ -14,7 +14,15 @@ from typing import Any
 import yaml
 from pxr import Usd
 
-from bpflow.domain.isaaclab.code import REWARD_FUNCTIONS, RANDOMIZATIONS, class_name, env_cfg_py, init_py, task_py, train_cfg_yaml
+from bpflow.domain.isaaclab.code import (
+    RANDOMIZATIONS,
+    REWARD_FUNCTIONS,
+    class_name,
+    env_cfg_py,
+    init_py,
+    task_py,
+    train_cfg_yaml,
+)
 from bpflow.domain.isaaclab.tasks import Placed, Robot, scene_rotation, to_isaac
 from bpflow.domain.scene.pose import Vec3, axes_for
 

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from bpflow.core.errors import ConfigError
+from bpflow.domain.isaaclab.spawn import Obstacle, Spawn, convex_hull, plan_spawn
 from bpflow.domain.scene.layout import Layout
 from bpflow.domain.scene.manifest import Manifest
 from bpflow.domain.scene.pose import Quat, Vec3, axes_for, resolve_placement, rotate
-from bpflow.domain.isaaclab.spawn import Obstacle, Spawn, convex_hull, plan_spawn
 
 #: ROBOT_TYPE → (footprint radius m, reach m, shoulder height m).
 ROBOTS: dict[str, tuple[float, float, float]] = {

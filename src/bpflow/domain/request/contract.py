@@ -62,8 +62,8 @@ from typing import TYPE_CHECKING, Any
 from bpflow.core.config import TEXT_BACKENDS
 from bpflow.core.contracts import Problem, format_path, json_type, show
 from bpflow.core.errors import BpflowError
-from bpflow.domain.request.body import MAX_REQUEST_BYTES, decode_request
 from bpflow.core.triggers import SCENE_ID_PATTERN
+from bpflow.domain.request.body import MAX_REQUEST_BYTES, decode_request
 
 if TYPE_CHECKING:
     from bpflow.core.config import Settings

@@ -18,9 +18,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bpflow.domain.retrieval.tokenize import token_set
-from bpflow.domain.assets import library_assets
 from bpflow.core.storage import Bucket
+from bpflow.domain.assets import library_assets
+from bpflow.domain.retrieval.tokenize import token_set
 
 USD_EXTENSIONS = (".usd", ".usda", ".usdz")
 SCENE_OUTPUT = re.compile(r"^scenes/[^/]+/")

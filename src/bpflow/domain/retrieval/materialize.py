@@ -20,14 +20,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bpflow.core.storage import Bucket
+from bpflow.domain.assets import is_package_ref, resolve_package_ref
 from bpflow.domain.retrieval import usd_models
 from bpflow.domain.retrieval.errors import AssetUnusable
 from bpflow.domain.retrieval.library import USD_EXTENSIONS
 from bpflow.domain.retrieval.planned_package import SceneObject
 from bpflow.domain.retrieval.select import Candidate, Decision
 from bpflow.domain.retrieval.validation import validate
-from bpflow.domain.assets import is_package_ref, resolve_package_ref
-from bpflow.core.storage import Bucket
 
 THIN_COVERINGS = frozenset({"rug", "mat", "poster", "painting", "curtain", "tablecloth", "placemat", "coaster",
                             "doormat", "bathmat", "tapestry", "wall_art", "floor_mat", "mousepad"})

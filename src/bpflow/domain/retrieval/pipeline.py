@@ -16,26 +16,33 @@ import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bpflow.core.errors import ObjectNotFound
+from bpflow.core.storage import Bucket
+from bpflow.domain.assets import is_package_ref, resolve_package_ref
 from bpflow.domain.retrieval import outputs, queues, rollout
 from bpflow.domain.retrieval.ann import AnnIndex
-from bpflow.domain.retrieval.asset_catalog import SCENE_OBJECT, Catalog, CatalogRow, memory_library, sha256, sync_library
+from bpflow.domain.retrieval.asset_catalog import (
+    SCENE_OBJECT,
+    Catalog,
+    CatalogRow,
+    memory_library,
+    sha256,
+    sync_library,
+)
 from bpflow.domain.retrieval.embeddings import make_embedder
 from bpflow.domain.retrieval.errors import AssetUnusable, InvalidTextPackage, MissingStageInput
 from bpflow.domain.retrieval.library import LibraryEntry, scan_library
 from bpflow.domain.retrieval.materialize import Materialized, Materializer, is_thin_covering
 from bpflow.domain.retrieval.planned_package import TextPackage, parse_package
-from bpflow.domain.retrieval.settle import settle_on_supports
 from bpflow.domain.retrieval.select import AnnSearcher, Decision, RetrievalSettings, select_asset
-from bpflow.domain.assets import is_package_ref, resolve_package_ref
+from bpflow.domain.retrieval.settle import settle_on_supports
 from bpflow.state.cas_json import iso_z
-from bpflow.core.errors import ObjectNotFound
-from bpflow.core.storage import Bucket
 
 log = logging.getLogger("bpflow.adapter")
 
@@ -227,7 +234,7 @@ def publish_catalog(catalog: Catalog | None, catalog_error: str | None, cfg: Ada
 
 def run_adapter(bucket: Bucket, cfg: AdapterConfig, *, now: Callable[[], datetime] | None = None) -> dict[str, Any]:
     """Adapt one scene; returns the summary it wrote to ``textgen/adapter_summary.json``."""
-    clock = now or (lambda: datetime.now(timezone.utc))
+    clock = now or (lambda: datetime.now(UTC))
     pkg = load_inputs(bucket, cfg)
     mode = rollout.read_mode(bucket, cfg.rollout_prefix, cfg.requested_mode)
     settings = replace(cfg.retrieval, mode=mode)

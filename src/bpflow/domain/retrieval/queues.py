@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bpflow.core.storage import Bucket
 from bpflow.domain.retrieval.materialize import Materialized
 from bpflow.state.cas_json import iso_z
-from bpflow.core.storage import Bucket
 
 SOURCE_PIPELINE = "text-scene-adapter-job"
 EMBEDDING_MARKER = ".asset_embedding_enqueued"

@@ -30,10 +30,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.domain.retrieval.select import Decision, normalize_mode
-from bpflow.state.cas_json import iso_z, read_versioned_json, update_json, utc_now
 from bpflow.core.errors import PreconditionFailed
 from bpflow.core.storage import Bucket
+from bpflow.domain.retrieval.select import Decision, normalize_mode
+from bpflow.state.cas_json import iso_z, read_versioned_json, update_json, utc_now
 
 SCHEMA_VERSION = "v1"
 STATE_NAME = "state.json"

@@ -25,11 +25,11 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bpflow.domain.retrieval.ann import AnnIndex
 from bpflow.domain.retrieval.asset_catalog import CatalogRow
 from bpflow.domain.retrieval.embeddings import Embedder
 from bpflow.domain.retrieval.lexical import LexicalHit, choose
 from bpflow.domain.retrieval.library import LibraryEntry
-from bpflow.domain.retrieval.ann import AnnIndex
 from bpflow.domain.retrieval.planned_package import SceneObject
 from bpflow.domain.retrieval.tokenize import jaccard, token_set, tokens
 

@@ -175,7 +175,7 @@ class DensityChoice:
     """Which table row decided: ``category:<name>``, ``material_hint:<name>`` or ``default``."""
 
 
-def choose_density(category: str, material_hint: str | None, volume: "VolumeEstimate") -> DensityChoice:
+def choose_density(category: str, material_hint: str | None, volume: VolumeEstimate) -> DensityChoice:
     """The density to multiply ``volume`` by, given what the volume measured."""
     cat = canonical_category(category)
     hint = canonical_category(material_hint) if material_hint else None

@@ -21,7 +21,7 @@ class Box:
     half: np.ndarray
 
     @classmethod
-    def from_bbox3d(cls, bbox: Gf.BBox3d) -> "Box":
+    def from_bbox3d(cls, bbox: Gf.BBox3d) -> Box:
         rng = bbox.GetRange()
         lo, hi = np.array(rng.GetMin()), np.array(rng.GetMax())
         m = np.array(bbox.GetMatrix(), dtype=float)  # row-vector convention
@@ -32,7 +32,7 @@ class Box:
         return cls(center=center[:3], axes=rows / lengths[:, None], half=(hi - lo) / 2 * lengths)
 
     @classmethod
-    def aligned(cls, lo: tuple[float, float, float], hi: tuple[float, float, float]) -> "Box":
+    def aligned(cls, lo: tuple[float, float, float], hi: tuple[float, float, float]) -> Box:
         a, b = np.array(lo, dtype=float), np.array(hi, dtype=float)
         return cls(center=(a + b) / 2, axes=np.eye(3), half=(b - a) / 2)
 

@@ -115,7 +115,7 @@ class RobotHandle:
     body_ids: frozenset[int]
 
     @classmethod
-    def find(cls, model: mujoco.MjModel, base_pos: np.ndarray, yaw: float) -> "RobotHandle":
+    def find(cls, model: mujoco.MjModel, base_pos: np.ndarray, yaw: float) -> RobotHandle:
         def jid(name: str) -> int:
             return mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, PREFIX + name)
 

@@ -19,8 +19,9 @@ the skill (``ik_unreachable``). Whether the task *succeeded* is never decided he
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 

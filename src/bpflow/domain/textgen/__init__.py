@@ -12,8 +12,8 @@ independent check every layout is judged by. The job is ``bpflow.jobs.text_scene
 from __future__ import annotations
 
 from bpflow.domain.textgen.backends import BackendConfig, resolve_backend, run_backend
-from bpflow.domain.textgen.generate import GenerationRequest, LLMOptions, generate_scene
 from bpflow.domain.textgen.errors import PlacementFailed, QualityGateFailed, RequestNotFound, TextgenInputError
+from bpflow.domain.textgen.generate import GenerationRequest, LLMOptions, generate_scene
 from bpflow.domain.textgen.layout_check import LayoutReport, check_layout
 from bpflow.domain.textgen.quality_gate import GateThresholds, generate_with_gate
 

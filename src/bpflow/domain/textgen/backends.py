@@ -21,11 +21,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bpflow.core.config import TEXT_BACKENDS, redact_url
-from bpflow.domain.textgen.room_catalog import MANIPULABLE
 from bpflow.domain.textgen.generate import GeneratedScene, GenerationRequest, LLMOptions, generate_scene
 from bpflow.domain.textgen.package import build_package
 from bpflow.domain.textgen.records import build_records
 from bpflow.domain.textgen.remote import SCENESMITH_STAGES, RemoteFailure, post_json, scene_from_remote
+from bpflow.domain.textgen.room_catalog import MANIPULABLE
 
 INTERNAL, SCENESMITH, SAGE, HYBRID = "internal", "scenesmith", "sage", "hybrid_serial"
 SAGE_REFINED_COUNT = 3

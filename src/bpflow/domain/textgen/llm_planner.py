@@ -27,8 +27,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bpflow.core.config import DEFAULT_OPENROUTER_BASE_URL, Settings
-from bpflow.domain.textgen.room_catalog import SIM_ROLES, canonical_room_type, canonical_token, default_role
 from bpflow.domain.textgen.model import PlannedObject
+from bpflow.domain.textgen.room_catalog import SIM_ROLES, canonical_room_type, canonical_token, default_role
 from bpflow.domain.textgen.template_planner import MAX_OBJECTS, make_object
 
 ANTHROPIC_OPENAI_BASE_URL = "https://api.anthropic.com/v1/"

@@ -26,10 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpflow.domain.textgen.room_catalog import FLOOR, SURFACE
 from bpflow.domain.textgen.geometry import Footprint, contains, footprints_clear, normalize_angle
 from bpflow.domain.textgen.model import Placed, PlannedObject
 from bpflow.domain.textgen.room import RoomLayout
+from bpflow.domain.textgen.room_catalog import FLOOR, SURFACE
 
 WALL_CLEARANCE = 0.03
 FURNITURE_GAP = 0.05
@@ -118,7 +118,7 @@ class Solver:
             return False
         return all(footprints_clear(other, fp, FURNITURE_GAP) for _, other in self.floor)
 
-    def _commit_floor(self, index: int, obj: PlannedObject, fp: Footprint, stage: str, cand: "_Candidate") -> None:
+    def _commit_floor(self, index: int, obj: PlannedObject, fp: Footprint, stage: str, cand: _Candidate) -> None:
         self.floor.append((len(self.placed), fp))
         self.placed.append(Placed(obj, index, fp.cx, 0.0, fp.cz, normalize_angle(fp.yaw), stage, None, None,
                                   cand.wall, cand.facing))
@@ -135,7 +135,7 @@ class Solver:
                 return True
         return False
 
-    def _floor_candidates(self, obj: PlannedObject) -> list["_Candidate"]:
+    def _floor_candidates(self, obj: PlannedObject) -> list[_Candidate]:
         out: list[_Candidate] = []
         if obj.spec.near and obj.spec.wall:
             out += self._beside_candidates(obj)
@@ -161,7 +161,7 @@ class Solver:
             lo, hi = b.min_z + c + half_w, b.max_z - c - half_w
         return (fixed, lo, hi) if lo <= hi else None
 
-    def _along_wall(self, obj: PlannedObject, wall: str, t: float) -> "_Candidate | None":
+    def _along_wall(self, obj: PlannedObject, wall: str, t: float) -> _Candidate | None:
         rng_ = self._wall_range(obj, wall)
         if rng_ is None or not rng_[1] <= t <= rng_[2]:
             return None
@@ -173,7 +173,7 @@ class Solver:
         centre = fp.cx if wall in ("north", "south") else fp.cz
         return centre + side * (fp.hx + FURNITURE_GAP + 1e-3 + obj.width / 2)
 
-    def _beside_candidates(self, obj: PlannedObject) -> list["_Candidate"]:
+    def _beside_candidates(self, obj: PlannedObject) -> list[_Candidate]:
         """Wall furniture that belongs beside another (a nightstand by the bed): the same wall,
         just left or right of it."""
         out = []
@@ -186,7 +186,7 @@ class Solver:
             out += [c for side in sides if (c := self._along_wall(obj, wall, self._next_to(fp, wall, obj, side)))]
         return out
 
-    def _wall_candidates(self, obj: PlannedObject) -> list["_Candidate"]:
+    def _wall_candidates(self, obj: PlannedObject) -> list[_Candidate]:
         """Backed onto each wall in turn (seeded order): at the corners, beside what already
         stands there (runs of counters), then at random points along the wall."""
         walls = list(WALLS)
@@ -214,7 +214,7 @@ class Solver:
             out.append(footprint_of(obj, self.rng.uniform(b.min_x, b.max_x), self.rng.uniform(b.min_z, b.max_z), yaw))
         return out
 
-    def _companion_candidates(self, obj: PlannedObject) -> list["_Candidate"]:
+    def _companion_candidates(self, obj: PlannedObject) -> list[_Candidate]:
         anchors = [(i, fp) for i, fp in self.floor if matches_any(self.placed[i].obj, obj.spec.near)]
         self.rng.shuffle(anchors)
         out = []

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bpflow.domain.textgen.room_catalog import ARTICULATED_ROLES, DEFORMABLE, MANIPULABLE
 from bpflow.domain.textgen.geometry import Footprint, quaternion_yaw, yaw_matrix, yaw_quaternion
 from bpflow.domain.textgen.model import Placed, PlannedObject
+from bpflow.domain.textgen.room_catalog import ARTICULATED_ROLES, DEFORMABLE, MANIPULABLE
 
 FLOOR_ID = "room_floor"
 CONVENTIONS: dict[str, str] = {

@@ -29,14 +29,14 @@ from typing import Any
 
 import httpx
 
-from bpflow.domain.textgen.room_catalog import SIM_ROLES, canonical_room_type, canonical_token
 from bpflow.domain.textgen.generate import GeneratedScene, GenerationRequest, LLMOptions, generate_scene
 from bpflow.domain.textgen.geometry import quaternion_yaw
+from bpflow.domain.textgen.layout_check import check_layout
 from bpflow.domain.textgen.llm_planner import NOT_RESTING
 from bpflow.domain.textgen.model import Placed, PlannedObject
-from bpflow.domain.textgen.layout_check import check_layout
 from bpflow.domain.textgen.packing import PlacementResult
 from bpflow.domain.textgen.records import FLOOR_ID, build_records
+from bpflow.domain.textgen.room_catalog import SIM_ROLES, canonical_room_type, canonical_token
 from bpflow.domain.textgen.template_planner import MAX_OBJECTS, make_object, unique_names
 
 SCENESMITH_STAGES = ["floor_plan", "furniture", "wall_mounted", "ceiling_mounted", "manipuland"]

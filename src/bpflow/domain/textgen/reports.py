@@ -8,12 +8,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bpflow.domain.textgen.room_catalog import ARTICULATED_ROLES, MOVABLE_ROLES
 from bpflow.domain.textgen.geometry import footprint_overlap
-from bpflow.domain.textgen.model import Placed
 from bpflow.domain.textgen.layout_check import LayoutReport, body_of, check_layout
+from bpflow.domain.textgen.model import Placed
 from bpflow.domain.textgen.packing import SURFACE_MARGIN, matches_any
 from bpflow.domain.textgen.records import FLOOR_ID
+from bpflow.domain.textgen.room_catalog import ARTICULATED_ROLES, MOVABLE_ROLES
 
 ADJACENT_GAP_M = 0.3
 ASCII_W, ASCII_H = 40, 20

@@ -12,9 +12,9 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from bpflow.domain.textgen.room_catalog import room_dimensions
 from bpflow.domain.textgen.errors import TextgenInputError
 from bpflow.domain.textgen.model import RoomBox, Zone
+from bpflow.domain.textgen.room_catalog import room_dimensions
 
 JITTER_M = 0.25
 MIN_JITTERED_SIDE_M = 4.0

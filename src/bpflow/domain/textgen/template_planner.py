@@ -15,6 +15,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bpflow.domain.textgen.errors import TextgenInputError
+from bpflow.domain.textgen.model import PlannedObject, ScenePlan
+from bpflow.domain.textgen.prompt_parser import parse_mentions
 from bpflow.domain.textgen.room_catalog import (
     ARTICULATED_ROLES,
     COMPOSITES,
@@ -32,9 +35,6 @@ from bpflow.domain.textgen.room_catalog import (
     room_catalog,
     spec_for,
 )
-from bpflow.domain.textgen.errors import TextgenInputError
-from bpflow.domain.textgen.model import PlannedObject, ScenePlan
-from bpflow.domain.textgen.prompt_parser import parse_mentions
 
 STANDARD, PREMIUM = "standard", "premium"
 TIER_TARGETS = {False: {STANDARD: 12, PREMIUM: 18}, True: {STANDARD: 30, PREMIUM: 40}}

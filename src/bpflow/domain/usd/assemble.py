@@ -22,8 +22,8 @@ from typing import Any
 
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdLux, UsdPhysics
 
-from bpflow.domain.scene.manifest import Manifest, SceneObject
 from bpflow.domain.scene.layout import Layout
+from bpflow.domain.scene.manifest import Manifest, SceneObject
 from bpflow.domain.scene.pose import Placement, fit_scale, resolve_placement
 from bpflow.domain.usd.room_shell import RoomBox, build_room, room_box
 from bpflow.domain.usd.usd_util import new_stage, relative_asset_path, set_custom, set_transform

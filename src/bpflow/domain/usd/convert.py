@@ -16,10 +16,17 @@ from pathlib import Path
 from pxr import Sdf, Usd, UsdUtils
 
 from bpflow.core.errors import ValidationFailed
-from bpflow.domain.usd.object_files import ObjectFiles, converted_key, list_object_files, mesh_source, no_visual, usd_visual
-from bpflow.domain.usd.prefixes import Stage2Env
 from bpflow.domain.scene.manifest import SceneObject
 from bpflow.domain.usd.meshes import file_parts
+from bpflow.domain.usd.object_files import (
+    ObjectFiles,
+    converted_key,
+    list_object_files,
+    mesh_source,
+    no_visual,
+    usd_visual,
+)
+from bpflow.domain.usd.prefixes import Stage2Env
 from bpflow.domain.usd.usd_util import add_mesh, local_range, new_stage, set_custom
 from bpflow.domain.usd.workspace import Workspace
 

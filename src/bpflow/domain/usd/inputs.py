@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bpflow.state.cas_json import iso_z, utc_now
 from bpflow.core.errors import ObjectNotFound, ValidationFailed
 from bpflow.core.jobkit import env_str
-from bpflow.domain.usd.prefixes import Stage2Env
+from bpflow.core.storage import Bucket
 from bpflow.domain.scene.layout import LAYOUT_FILES, Layout, parse_layout
 from bpflow.domain.scene.manifest import Manifest, parse_manifest
-from bpflow.core.storage import Bucket
+from bpflow.domain.usd.prefixes import Stage2Env
+from bpflow.state.cas_json import iso_z, utc_now
 
 MANIFEST_NAME = "scene_manifest.json"
 #: Stage 3 runs simready on variation assets, whose object list is this file instead.

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics, UsdShade
-
-from typing import TYPE_CHECKING
 
 from bpflow.domain.scene.articulation import PartSpec
 from bpflow.domain.usd.usd_util import add_box, new_stage, relative_asset_path, set_custom, set_transform
@@ -150,7 +149,7 @@ def opened_joint_count(path: Path) -> int:
 # -- articulation from the asset's own parts ------------------------------------------------------
 
 
-def _group_mass(pairs: list, total_mass: float, share: float) -> "MassProperties | None":  # type: ignore[type-arg]
+def _group_mass(pairs: list, total_mass: float, share: float) -> MassProperties | None:  # type: ignore[type-arg]
     """Mass properties of some of the object's meshes: from their authored materials, else a
     uniform solid holding ``share`` of the object's mass."""
     from bpflow.domain.scene.mass import MassProperties, PartMaterial, mass_properties
@@ -169,7 +168,7 @@ def _group_mass(pairs: list, total_mass: float, share: float) -> "MassProperties
     return MassProperties(total_mass * share, unit.center_of_mass, unit.inertia * (total_mass * share / unit.mass), unit.volume)
 
 
-def _author_mass(prim: Usd.Prim, props: "MassProperties | None", fallback_mass: float) -> float:
+def _author_mass(prim: Usd.Prim, props: MassProperties | None, fallback_mass: float) -> float:
     api = UsdPhysics.MassAPI.Apply(prim)
     if props is None:
         api.CreateMassAttr(float(max(fallback_mass, 1e-3)))
@@ -190,7 +189,7 @@ def build_interactive_authored(
     out_key: str,
     out_local: Path,
     up_axis: str,
-    parts: "list[AuthoredPart]",
+    parts: list[AuthoredPart],
     total_mass: float,
 ) -> list[JointRecord]:
     """The articulated layer from the asset's own moving groups: ``Base`` is the simready object

@@ -12,8 +12,8 @@ import posixpath
 from dataclasses import dataclass
 
 from bpflow.core.errors import ValidationFailed
-from bpflow.domain.scene.manifest import SceneObject
 from bpflow.core.storage import Bucket
+from bpflow.domain.scene.manifest import SceneObject
 
 USD_EXTENSIONS = (".usd", ".usda", ".usdc", ".usdz")
 MESH_EXTENSIONS = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")

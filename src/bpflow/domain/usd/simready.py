@@ -17,16 +17,24 @@ from pathlib import Path
 import numpy as np
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics, UsdShade
 
-from bpflow.domain.scene.mass import BULK, MassProperties, PartMaterial, mass_properties
-from bpflow.domain.scene.physics import mass_verdict, physics_row
 from bpflow.core.errors import ValidationFailed
 from bpflow.domain.scene.collision import CONVEX_DECOMPOSITION, CONVEX_HULL, approximation_for
+from bpflow.domain.scene.contact import surface_for
 from bpflow.domain.scene.density import MATERIAL_DENSITY, DensityChoice, choose_density
 from bpflow.domain.scene.manifest import SceneObject
-from bpflow.domain.usd.meshes import estimate_volume, up_axis_correction, usd_parts_with_prims
+from bpflow.domain.scene.mass import BULK, MassProperties, PartMaterial, mass_properties
+from bpflow.domain.scene.physics import mass_verdict, physics_row
 from bpflow.domain.scene.pose import quat_from_matrix
-from bpflow.domain.scene.contact import surface_for
-from bpflow.domain.usd.usd_util import add_box, new_stage, relative_asset_path, set_custom, set_transform, stage_meters_per_unit, stage_up_axis
+from bpflow.domain.usd.meshes import estimate_volume, up_axis_correction, usd_parts_with_prims
+from bpflow.domain.usd.usd_util import (
+    add_box,
+    new_stage,
+    relative_asset_path,
+    set_custom,
+    set_transform,
+    stage_meters_per_unit,
+    stage_up_axis,
+)
 
 SIMREADY_NAME = "simready.usda"
 

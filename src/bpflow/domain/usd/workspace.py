@@ -23,7 +23,7 @@ class Workspace:
         self.root = Path(tempfile.mkdtemp(prefix="bpflow-stage2-"))
         self.published: list[str] = []
 
-    def __enter__(self) -> "Workspace":
+    def __enter__(self) -> Workspace:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

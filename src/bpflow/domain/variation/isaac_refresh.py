@@ -25,11 +25,11 @@ from typing import Any
 
 from pxr import Usd
 
+from bpflow.core.storage import Bucket
 from bpflow.domain.isaaclab.tasks import scene_rotation, to_isaac
 from bpflow.domain.usd.usd_util import gf_quat, relative_asset_path
 from bpflow.domain.variation.palette import VARIANT_SETS
 from bpflow.domain.variation.paths import Stage3Paths
-from bpflow.core.storage import Bucket
 
 REFRESH_JOB = "isaac-lab-refresh-job"
 MODE = "refresh_only"

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.domain.usd.object_files import list_object_files, usd_visual
-from bpflow.domain.scene.manifest import Manifest, SceneObject, parse_manifest
-from bpflow.domain.variation.requests import VariationRequest
 from bpflow.core.storage import Bucket
+from bpflow.domain.scene.manifest import Manifest, SceneObject, parse_manifest
+from bpflow.domain.usd.object_files import list_object_files, usd_visual
+from bpflow.domain.variation.requests import VariationRequest
 
 
 class SourceMissing(Exception):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bpflow.state.cas_json import iso_z, utc_now
-from bpflow.domain.variation.paths import Stage3Paths
 from bpflow.core.storage import Bucket
+from bpflow.domain.variation.paths import Stage3Paths
+from bpflow.state.cas_json import iso_z, utc_now
 
 COMPLETE_CONTENT_TYPE = "text/plain"
 

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from bpflow.blocks.stages import start_stage
 from bpflow.blocks.wait import wait_for_marker
 from bpflow.core.errors import BpflowError, MarkerTimeout
+from bpflow.workflows._orchestrator.downstream import NOT_IMPLEMENTED, chain_missing, implemented, wait_stage
 from bpflow.workflows._orchestrator.errors import SourceError
 from bpflow.workflows._orchestrator.options import SourceOptions
-from bpflow.workflows._orchestrator.downstream import NOT_IMPLEMENTED, chain_missing, implemented, wait_stage
 
 if TYPE_CHECKING:
     from bpflow.core.engine.registry import Run
@@ -35,7 +35,7 @@ def _failed(message: str, code: str = "image_path_failed", field: str | None = N
     return SourceError(message, code=code, field=field, stage=STAGE)
 
 
-def run_image_path(run: "Run", image: dict[str, Any], opts: SourceOptions, *, request_scene_id: str) -> dict[str, Any]:
+def run_image_path(run: Run, image: dict[str, Any], opts: SourceOptions, *, request_scene_id: str) -> dict[str, Any]:
     """Run the image path for ``image`` (the request's image: object_name, generation). Returns
     ``{mode, workflow_name, workflow_execution, waited_for_downstream, stages_not_run, ...}``."""
     mode = opts.image_path_mode
@@ -69,7 +69,7 @@ def run_image_path(run: "Run", image: dict[str, Any], opts: SourceOptions, *, re
     return out
 
 
-def _await_legacy_chain(run: "Run", out: dict[str, Any], opts: SourceOptions, scene_id: str) -> None:
+def _await_legacy_chain(run: Run, out: dict[str, Any], opts: SourceOptions, scene_id: str) -> None:
     missing = chain_missing()
     if missing:
         out["stages_not_run"] += [{"scene_id": scene_id, "stage": "legacy_chain", "workflow": wf, "state": NOT_IMPLEMENTED} for wf in missing]

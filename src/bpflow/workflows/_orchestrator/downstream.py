@@ -19,6 +19,7 @@ from bpflow.blocks.stages import await_stage, start_stage
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import find_workflow
 from bpflow.core.errors import BpflowError
+from bpflow.core.stages import STAGES as MODEL
 from bpflow.workflows._orchestrator.errors import StageFailedForSeed
 
 if TYPE_CHECKING:
@@ -44,19 +45,22 @@ class StageDef:
     """The trigger object, relative to the scene."""
     payload: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, stage: str, payload: dict[str, Any] | None = None) -> StageDef:
+        spec = MODEL[stage]
+        return cls(spec.status_name, spec.workflow, spec.trigger or "", dict(payload or {}))
 
-#: The order and exact payloads of §2.3.F.
+
+#: The order and exact payloads of §2.3.F (names, workflows and triggers: ``core/stages.yaml``).
 STAGES = (
-    StageDef("usd_assembly", "usd-assembly-pipeline", "assets/.regen3d_complete",
-             {"interactive_failure_policy": "hybrid_strict", "require_replicator": True, "require_isaac": True}),
-    StageDef("variation_assets", "variation-assets-pipeline", "replicator/.replicator_complete",
-             {"enable_stage3_isaac_refresh": True, "require_isaac": True}),
-    StageDef("geniesim_export", "genie-sim-export-pipeline", "variation_assets/.variation_pipeline_complete"),
-    StageDef("arena_export", "arena-export-pipeline", "geniesim/.geniesim_complete"),
+    StageDef.of("usd-assembly", {"interactive_failure_policy": "hybrid_strict", "require_replicator": True, "require_isaac": True}),
+    StageDef.of("variation-assets", {"enable_stage3_isaac_refresh": True, "require_isaac": True}),
+    StageDef.of("genie-sim-export"),
+    StageDef.of("arena-export"),
 )
-ARENA = "arena_export"
+ARENA = MODEL["arena-export"].status_name
 #: The workflows that carry a scene from Stage 1 to ``geniesim/.geniesim_complete`` by markers.
-LEGACY_CHAIN = ("usd-assembly-pipeline", "variation-assets-pipeline", "genie-sim-export-pipeline", "genie-sim-import-pipeline")
+LEGACY_CHAIN = tuple(MODEL[n].workflow for n in ("usd-assembly", "variation-assets", "genie-sim-export", "genie-sim-import"))
 
 
 @dataclass
@@ -103,7 +107,7 @@ def _stop(down: Downstream, rest: Sequence[StageDef], state: str = NOT_RUN) -> D
     return down
 
 
-def _run_stage(run: "Run", scene_id: str, stage: StageDef, budgets: dict[str, float]) -> tuple[str, dict[str, Any]]:
+def _run_stage(run: Run, scene_id: str, stage: StageDef, budgets: dict[str, float]) -> tuple[str, dict[str, Any]]:
     """Start (or attach to) the stage's run and wait for its outcome dict."""
     try:
         run_id = start_stage(run, stage.workflow, f"scenes/{scene_id}/{stage.trigger}", extra=stage.payload)
@@ -114,7 +118,7 @@ def _run_stage(run: "Run", scene_id: str, stage: StageDef, budgets: dict[str, fl
     return run_id, wait_stage(run, run_id, budgets.get(stage.workflow, 3600.0))
 
 
-def wait_stage(run: "Run", run_id: str, budget_seconds: float) -> dict[str, Any]:
+def wait_stage(run: Run, run_id: str, budget_seconds: float) -> dict[str, Any]:
     """await_stage with a polling backoff, bounded by ``budget_seconds`` in total."""
     left = budget_seconds
     for poll, span in STAGE_POLLS:
@@ -126,7 +130,7 @@ def wait_stage(run: "Run", run_id: str, budget_seconds: float) -> dict[str, Any]
 
 
 def run_downstream(
-    run: "Run",
+    run: Run,
     scene_id: str,
     *,
     budgets: dict[str, float],

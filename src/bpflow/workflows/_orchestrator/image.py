@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bpflow.blocks import markers
-from bpflow.state.cas_json import iso_z, utc_now
 from bpflow.core.engine.durable import step
 from bpflow.core.errors import BpflowError, ObjectNotFound
+from bpflow.core.storage import Bucket
+from bpflow.state.cas_json import iso_z, utc_now
 from bpflow.workflows._orchestrator.errors import ImageReconstructionFailed, ImageReconstructionUnavailable, SourceError
 from bpflow.workflows._orchestrator.options import RECONSTRUCTOR_ENV
 from bpflow.workflows._orchestrator.verify import check_stage1_outputs, regen3d_marker_fields, summarize
-from bpflow.core.storage import Bucket
 
 if TYPE_CHECKING:
     from bpflow.core.engine.registry import Run
@@ -164,7 +164,7 @@ def _reconstruct(bucket: Bucket, spec: str | None, scene_id: str, image_object: 
     return {"summary": summary}
 
 
-def reconstruct_stage1(run: "Run", scene_id: str, image_object: str, generation: int, reconstructor: str | None) -> dict[str, Any]:
+def reconstruct_stage1(run: Run, scene_id: str, image_object: str, generation: int, reconstructor: str | None) -> dict[str, Any]:
     """Reconstruct, check the bundle, then write ``.reconstruction_complete`` and the Stage-2
     trigger ``assets/.regen3d_complete``. Raises a SourceError naming what went wrong."""
     from bpflow.workflows._orchestrator.image_vision import VISION, run_vision

@@ -9,14 +9,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
-from bpflow.state.cas_json import read_versioned_json
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome
+from bpflow.core.storage import Bucket
+from bpflow.state.cas_json import read_versioned_json
 from bpflow.workflows._orchestrator.errors import SourceError
-from bpflow.workflows._orchestrator.image import RECONSTRUCTION_COMPLETE, as_generation, image_scene_id, recorded_generation
+from bpflow.workflows._orchestrator.image import (
+    RECONSTRUCTION_COMPLETE,
+    as_generation,
+    image_scene_id,
+    recorded_generation,
+)
 from bpflow.workflows._orchestrator.markers import error_body, failed_body, write_body
 from bpflow.workflows._orchestrator.options import SourceOptions, options_step
-from bpflow.core.storage import Bucket
 
 if TYPE_CHECKING:
     from bpflow.core.engine.registry import Run
@@ -27,7 +32,7 @@ def _read_marker(bucket: Bucket, key: str) -> dict[str, Any] | None:
     return state.value if state.exists else None
 
 
-def claim_generation(run: "Run", failure_marker: str) -> str | None:
+def claim_generation(run: Run, failure_marker: str) -> str | None:
     """The image workflows' dedupe (§3.3 step 2, §4.3): an upload no newer than the one the
     scene was last reconstructed from is skipped (the message says why); a newer one clears the
     old completion marker and this workflow's old failure marker."""
@@ -43,7 +48,7 @@ def claim_generation(run: "Run", failure_marker: str) -> str | None:
     return None
 
 
-def begin_image_run(run: "Run", failure_marker: str) -> Outcome | tuple[str, SourceOptions]:
+def begin_image_run(run: Run, failure_marker: str) -> Outcome | tuple[str, SourceOptions]:
     """The filter and the generation gate: a SKIPPED outcome, or (scene id, options) to go on."""
     scene_id = image_scene_id(run.object_name or "")
     if scene_id is None or scene_id != run.scene_id:
@@ -54,7 +59,7 @@ def begin_image_run(run: "Run", failure_marker: str) -> Outcome | tuple[str, Sou
     return scene_id, options_step(run)
 
 
-def fail_image_run(run: "Run", failure_marker: str, exc: SourceError, *, error_type: str, stage: str | None, context: dict[str, Any]) -> Outcome:
+def fail_image_run(run: Run, failure_marker: str, exc: SourceError, *, error_type: str, stage: str | None, context: dict[str, Any]) -> Outcome:
     """Write the workflow's failure marker and end the run FAILED, naming code, field and stage."""
     body = failed_body(
         scene_id=run.scene_id or "", input_object=run.object_name, input_generation=run.generation,

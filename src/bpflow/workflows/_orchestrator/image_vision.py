@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks.jobs import run_job
-from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 from bpflow.core.errors import JobStartError
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 from bpflow.workflows._orchestrator.errors import ImageReconstructionFailed, ImageReconstructionUnavailable
 
 if TYPE_CHECKING:
@@ -26,11 +26,10 @@ ADAPTER_JOB = "text-scene-adapter-job"
 BUDGET_STEP = "image-to-scene"
 
 
-def vision_env(run: "Run", scene_id: str, image_object: str, generation: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def vision_env(run: Run, scene_id: str, image_object: str, generation: int) -> tuple[dict[str, Any], dict[str, Any]]:
     from bpflow.workflows._orchestrator.options import gen_job_env, retrieval_env
-    from bpflow.core.engine.runtime import current_runtime
 
-    settings = current_runtime().settings
+    settings = run.settings
     base = {
         "SCENE_ID": scene_id,
         "TEXTGEN_PREFIX": f"scenes/{scene_id}/textgen",
@@ -42,7 +41,7 @@ def vision_env(run: "Run", scene_id: str, image_object: str, generation: int) ->
     return gen, adapter
 
 
-def run_vision(run: "Run", scene_id: str, image_object: str, generation: int) -> dict[str, Any]:
+def run_vision(run: Run, scene_id: str, image_object: str, generation: int) -> dict[str, Any]:
     """Run both jobs; raise the stage's typed failure naming the job's own reason."""
     from bpflow.core.engine.durable import step
 

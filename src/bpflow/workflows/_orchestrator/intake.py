@@ -53,8 +53,7 @@ class Intake:
         return bool(self.image and self.image.get("usable"))
 
 
-def _read_and_check(run: "Run") -> dict[str, Any]:
-    from bpflow.core.engine.runtime import current_runtime
+def _read_and_check(run: Run) -> dict[str, Any]:
 
     key = run.object_name or ""
     try:
@@ -66,7 +65,7 @@ def _read_and_check(run: "Run") -> dict[str, Any]:
         return {"digest": "", "request": None, "image": None, "error": None, "missing": True, "superseded_by": info.generation}
     digest = hashlib.sha256(raw).hexdigest()[:20]
     try:
-        req = parse_request(raw, scene_id_from_path=run.scene_id, settings=current_runtime().settings, request_generation=run.generation)
+        req = parse_request(raw, scene_id_from_path=run.scene_id, settings=run.settings, request_generation=run.generation)
     except RequestInvalid as exc:
         error = {"code": exc.code, "field": exc.field, "stage": exc.stage, "message": exc.message, "problems": exc.details.get("problems", [])}
         return {"digest": digest, "request": None, "image": None, "error": error}
@@ -76,5 +75,5 @@ def _read_and_check(run: "Run") -> dict[str, Any]:
     return {"digest": digest, "request": req.to_dict(), "image": image, "error": None}
 
 
-def read_request(run: "Run") -> Intake:
+def read_request(run: Run) -> Intake:
     return Intake(**step(f"read and validate {run.object_name}", _read_and_check, run))

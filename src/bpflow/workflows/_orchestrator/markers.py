@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bpflow.state.cas_json import iso_z, utc_now
 from bpflow.core.engine.durable import step
 from bpflow.core.scrub import Scrubber
+from bpflow.state.cas_json import iso_z, utc_now
 
 if TYPE_CHECKING:
     from bpflow.core.engine.registry import Run
@@ -130,7 +130,7 @@ def status_body(
     }
 
 
-def write_body(run: "Run", key: str, body: dict[str, Any]) -> bool:
+def write_body(run: Run, key: str, body: dict[str, Any]) -> bool:
     """Write one of these bodies as a durable step. A failed write is logged, not raised: the
     failure being reported matters more than the report (the reference's rule)."""
 

@@ -12,11 +12,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 from bpflow.core.config import RETRIEVAL, Settings, env_fields
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import find_workflow
 from bpflow.core.policy import load_policy
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 
 if TYPE_CHECKING:
     from bpflow.core.engine.registry import Run
@@ -119,7 +119,7 @@ class SourceOptions:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SourceOptions":
+    def from_dict(cls, data: dict[str, Any]) -> SourceOptions:
         return cls(**data)
 
 
@@ -196,13 +196,10 @@ def load_options(settings: Settings, env: dict[str, str], bucket_name: str) -> S
     )
 
 
-def options_step(run: "Run") -> SourceOptions:
+def options_step(run: Run) -> SourceOptions:
     """The snapshot, taken once per run as a durable step (a replay reads the recorded one)."""
 
     def _load() -> dict[str, Any]:
-        from bpflow.core.engine.runtime import current_runtime
-
-        rt = current_runtime()
-        return load_options(rt.settings, rt.env, run.bucket_name).to_dict()
+        return load_options(run.settings, dict(run.context.env), run.bucket_name).to_dict()
 
     return SourceOptions.from_dict(step("source options", _load))

@@ -13,9 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
 from bpflow.core.engine.registry import Outcome
-from bpflow.workflows._orchestrator.intake import Intake
-from bpflow.workflows._orchestrator.markers import COMPLETE, FAILED, INCOMPLETE, STATUS, failure_body, status_body, write_body
 from bpflow.workflows._orchestrator.downstream import NOT_IMPLEMENTED
+from bpflow.workflows._orchestrator.intake import Intake
+from bpflow.workflows._orchestrator.markers import (
+    COMPLETE,
+    FAILED,
+    INCOMPLETE,
+    STATUS,
+    failure_body,
+    status_body,
+    write_body,
+)
 
 if TYPE_CHECKING:
     from bpflow.core.engine.registry import Run
@@ -23,7 +31,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class RunRecord:
-    run: "Run"
+    run: Run
     intake: Intake
     lock_key: str
     children: list[dict[str, Any]] = field(default_factory=list)

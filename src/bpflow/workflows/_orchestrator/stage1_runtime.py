@@ -71,19 +71,6 @@ def job_error(outcome: JobOutcome) -> dict[str, Any] | None:
     return outcome.job_error
 
 
-def _describe(outcome: JobOutcome, scene_id: str) -> str:
-    if outcome.timed_out:
-        what = f"timed out after {outcome.timeout_seconds:.0f}s"
-    else:
-        what = f"exited {outcome.exit_code}"
-    err = job_error(outcome)
-    if err:
-        field_ = f" [{err['field']}]" if err.get("field") else ""
-        return f"{outcome.job} {what} for scene {scene_id}: {err.get('code', 'error')}{field_}: {err.get('message', '')}"[:1000]
-    last = outcome.stderr_tail.strip().splitlines()[-1:] or [""]
-    return f"{outcome.job} {what} for scene {scene_id}: {last[0]}"[:1000]
-
-
 def _is_transient(runtime: str, *, start_failed: bool, timed_out: bool) -> bool:
     if runtime == RUNPOD:
         return True
@@ -113,7 +100,7 @@ def _job_env(child: Child, runtime: str, opts: SourceOptions) -> tuple[dict[str,
     return gen, adapter
 
 
-def _run_jobs(run: "Run", child: Child, opts: SourceOptions, runtime: str) -> Stage1Result:
+def _run_jobs(run: Run, child: Child, opts: SourceOptions, runtime: str) -> Stage1Result:
     """text-scene-gen then text-scene-adapter for one child, on ``runtime``'s runner."""
     runner = None if runtime == LOCAL else runtime
     retry = opts.job_retry_profile if runtime == LOCAL else REMOTE_RETRY_PROFILE
@@ -135,15 +122,15 @@ def _run_jobs(run: "Run", child: Child, opts: SourceOptions, runtime: str) -> St
         result.jobs.append({"job": job, "exit_code": outcome.exit_code, "duration_seconds": round(outcome.duration_seconds, 3), "execution_id": outcome.execution_id, "log_path": outcome.log_path})
         if outcome.failed:
             raise Stage1Failed(
-                f"[{runtime}] {_describe(outcome, child.scene_id)}",
+                f"[{runtime}] {outcome.describe(child.scene_id)}",
                 code="stage1_job_timeout" if outcome.timed_out else "stage1_job_failed",
                 transient=_is_transient(runtime, start_failed=False, timed_out=outcome.timed_out),
-                details={"job": job, "runtime": runtime, "exit_code": outcome.exit_code, "job_error": job_error(outcome)},
+                details={"job": job, "runtime": runtime, "exit_code": outcome.exit_code, "job_error": outcome.job_error},
             )
     return result
 
 
-def _run_on(run: "Run", child: Child, opts: SourceOptions, runtime: str) -> Stage1Result:
+def _run_on(run: Run, child: Child, opts: SourceOptions, runtime: str) -> Stage1Result:
     if runtime == RUNPOD and not opts.runpod_key_set:
         raise Stage1RuntimeUnavailable(
             "[runpod_non_transient] RUNPOD_API_KEY is required when TEXT_GEN_RUNTIME=runpod",
@@ -155,7 +142,7 @@ def _run_on(run: "Run", child: Child, opts: SourceOptions, runtime: str) -> Stag
     return _run_jobs(run, child, opts, runtime)
 
 
-def run_stage1(run: "Run", child: Child, opts: SourceOptions) -> Stage1Result:
+def run_stage1(run: Run, child: Child, opts: SourceOptions) -> Stage1Result:
     """Stage 1 for one child on the configured runtime; raises a SourceError on failure."""
     runtime = opts.text_gen_runtime
     if runtime not in RUNTIMES:

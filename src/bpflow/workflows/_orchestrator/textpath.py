@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
 from bpflow.core.engine.durable import step
+from bpflow.core.storage import Bucket
+from bpflow.domain.request.contract import child_request
+from bpflow.workflows._orchestrator.downstream import run_downstream
 from bpflow.workflows._orchestrator.errors import Stage1Failed
 from bpflow.workflows._orchestrator.fanout import Child
 from bpflow.workflows._orchestrator.intake import Intake
 from bpflow.workflows._orchestrator.options import SourceOptions
-from bpflow.domain.request.contract import child_request
 from bpflow.workflows._orchestrator.stage1_runtime import run_stage1
-from bpflow.workflows._orchestrator.downstream import run_downstream
 from bpflow.workflows._orchestrator.verify import check_stage1_outputs, summarize
-from bpflow.core.storage import Bucket
 
 if TYPE_CHECKING:
     from bpflow.core.engine.registry import Run
@@ -32,7 +32,7 @@ def _write_child_request(bucket: Bucket, request: dict[str, Any], child: Child) 
     return bucket.write_json(child.request_object, body).generation
 
 
-def run_child(run: "Run", child: Child, intake: Intake, opts: SourceOptions, *, delegate_after_stage3: bool) -> dict[str, Any]:
+def run_child(run: Run, child: Child, intake: Intake, opts: SourceOptions, *, delegate_after_stage3: bool) -> dict[str, Any]:
     """Everything for one seed; returns its record, raises a SourceError when the seed fails."""
     request = intake.request or {}
     if child.generated:

@@ -14,7 +14,7 @@ Missing-service rule: when a server binary or package is missing, the fixture FA
 message if the env var ``CI`` is set (so CI can never silently skip the backends), and otherwise
 skips the test naming the missing service.
 
-Enable with ``pytest_plugins = ["tests.services"]`` in ``tests/conftest.py``.
+Enable with ``pytest_plugins = ["tests.support.services"]`` in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -277,14 +277,26 @@ def postgres_bin_dir() -> Path | None:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """``postgresql://postgres@127.0.0.1:PORT/bpflow_test`` on a fresh cluster, stopped at the end.
+    """``postgresql://postgres@127.0.0.1:PORT/bpflow_test`` on a fresh cluster, stopped at the end."""
+    with throwaway_postgres(on_missing=service_missing) as url:
+        yield url
+
+
+def _raise_missing(service: str, why: str) -> NoReturn:
+    raise RuntimeError(f"{service} unavailable: {why}")
+
+
+@contextmanager
+def throwaway_postgres(on_missing: Callable[[str, str], NoReturn] = _raise_missing) -> Iterator[str]:
+    """A fresh PostgreSQL cluster with a ``bpflow_test`` database, removed on exit (the tests'
+    fixture and ``make bench-scale`` share it).
 
     PostgreSQL refuses to run as root, so as root the server binaries run as the ``postgres``
     system user (``runuser``) in a temp dir owned by it; otherwise they run as the current user.
     """
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
-        service_missing("PostgreSQL", "initdb/pg_ctl not found on PATH or in /usr/lib/postgresql/*/bin")
+        on_missing("PostgreSQL", "initdb/pg_ctl not found on PATH or in /usr/lib/postgresql/*/bin")
     as_user: list[str] = []
     owner: pwd.struct_passwd | None = None
     if os.geteuid() == 0:
@@ -294,7 +306,7 @@ def postgres_url() -> Iterator[str]:
         except KeyError:
             owner = None
         if runuser is None or owner is None:
-            service_missing("PostgreSQL", "running as root needs `runuser` and a `postgres` system user")
+            on_missing("PostgreSQL", "running as root needs `runuser` and a `postgres` system user")
         as_user = [runuser, "-u", "postgres", "--"]
 
     root = Path(tempfile.mkdtemp(prefix="bpflow-pg-"))
@@ -390,6 +402,7 @@ __all__ = [
     "patched_environ",
     "postgres_bin_dir",
     "postgres_url",
+    "throwaway_postgres",
     "s3_server",
     "service_missing",
 ]
