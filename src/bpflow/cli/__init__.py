@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from bpflow.cli.consoles import console as console  # re-exported: the command modules print through these
+from bpflow.cli.consoles import err_console as err_console
 from bpflow.core.errors import BpflowError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="bpflow: durable, event-driven scene pipeline orchestration.")
-
-
-def _console(stderr: bool = False) -> Console:
-    """Rich assumes 80 columns when output is not a terminal, which cuts workflow names and run
-    ids in a pipe or a log; there (unless COLUMNS says otherwise) lines are as long as needed."""
-    con = Console(stderr=stderr)
-    if not con.is_terminal and not os.environ.get("COLUMNS"):
-        con.width = PIPE_WIDTH
-    return con
-
-
-#: Width of tables written to a pipe or a file: wide enough for any row, never padded.
-PIPE_WIDTH = 400
-console = _console()
-err_console = _console(stderr=True)
 
 TzOption = Annotated[str | None, typer.Option("--tz", help="Show times in this zone: UTC (default), local, or an IANA name such as Europe/Paris.")]
 

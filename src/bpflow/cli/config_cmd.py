@@ -79,7 +79,7 @@ def config_command(json_output: bool = False, *, env: Mapping[str, str] | None =
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return EXIT_OK
 
-    from bpflow.cli import console
+    from bpflow.cli.consoles import console
 
     values: dict[str, Any] = payload["settings"]
     sources: dict[str, str] = payload["sources"]
