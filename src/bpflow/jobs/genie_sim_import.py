@@ -42,7 +42,7 @@ def bucket_key(value: str, bucket_name: str, field: str) -> str:
     Scene keys start with ``scenes/``, which also finds the key when the bucket "name" is a
     local path."""
     value = value.strip()
-    if value.startswith("gs://"):
+    if "://" in value:  # gs://bucket/key, or the bucket's own file:// / s3:// URL + key
         at = value.find("/scenes/")
         if at < 0:
             raise ValidationFailed(f"{field}={value!r} does not name an object under scenes/ (bucket {bucket_name!r})", field=field)

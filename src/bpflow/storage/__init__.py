@@ -30,6 +30,16 @@ def credential_env(url: str) -> tuple[str, ...]:
     return ()
 
 
+def object_uri(bucket: str, key: str) -> str:
+    """The address of ``key`` in ``bucket``: a bare bucket name is a GCS one (``gs://name/key``,
+    the reference's form); a bucket URL keeps its own scheme (``file:///srv/b/key``,
+    ``s3://b/key``), never ``gs://file:///…``."""
+    key = key.lstrip("/")
+    if "://" in bucket:
+        return f"{bucket.rstrip('/')}/{key}"
+    return f"gs://{bucket}/{key}"
+
+
 def open_bucket(url: str) -> Bucket:
     """``file:///abs/path`` (or a bare path), ``s3://name``, ``gs://name``."""
     from bpflow.errors import ConfigError

@@ -57,12 +57,13 @@ def _breaker(run: Run) -> CircuitBreaker:
 
 
 def _key(run: Run, value: str | None) -> str | None:
-    """``gs://bucket/key`` → ``key`` (the reference used URIs as object prefixes)."""
+    """``gs://bucket/key`` (or the bucket's own ``file://``/``s3://`` URL + key) → ``key``
+    (the reference used URIs as object prefixes)."""
     if not value:
         return None
-    if value.startswith("gs://"):
+    if "://" in value:
         at = value.find("/scenes/")
-        value = value[at + 1 :] if at >= 0 else value[5:].partition("/")[2]
+        value = value[at + 1 :] if at >= 0 else value.partition("://")[2].partition("/")[2]
     return value.rstrip("/")
 
 

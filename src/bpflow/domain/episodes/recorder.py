@@ -60,6 +60,8 @@ class EpisodeRecord:
     wall_seconds: float
     initial_pose: list[float]
     ik_errors: dict[str, float] = field(default_factory=dict)
+    first_contact: dict[str, str] | None = None
+    """Where the arm first touched something other than its target: segment, arm link, other body."""
 
     @property
     def frames(self) -> int:
@@ -106,8 +108,8 @@ class Recorder:
         sim.settle(SETTLE_S)
         return [float(v) for v in np.r_[sim.position(task.object_id), sim.quat(task.object_id)]]
 
-    def _contacts(self, target_body: int) -> bool:
-        """Whether the arm touches anything but itself and the target object."""
+    def _contacts(self, target_body: int) -> tuple[int, int] | None:
+        """The first (arm body, other body) pair in contact, the target object excepted."""
         sim = self.sim
         assert sim.robot is not None
         robot = sim.robot.body_ids
@@ -119,8 +121,8 @@ class Recorder:
             if r1 != r2:
                 other = b2 if r1 else b1
                 if other != target_body and c.dist < 0:
-                    return True
-        return False
+                    return (b1, b2) if r1 else (b2, b1)
+        return None
 
     def run(self, task: Task, seed: int) -> EpisodeRecord:
         sim, cfg = self.sim, self.config
@@ -145,8 +147,9 @@ class Recorder:
         rows: dict[str, list[np.ndarray]] = {"state": [], "velocity": [], "ee": [], "action": []}
         images: dict[str, list[np.ndarray]] = {c: [] for c in self.cameras}
         collisions = violations = 0
+        first_contact: dict[str, str] | None = None
         steps = skills.actions(sim, plan, cfg.fps) if plan.error is None else iter([("hold", np.r_[sim.data.ctrl[robot.arm_act], sim.data.ctrl[robot.finger_act[0]]])] * cfg.fps)
-        for _name, action in steps:
+        for name, action in steps:
             d = sim.data
             q = d.qpos[robot.arm_qpos]
             grip = float(d.qpos[robot.finger_qpos].sum())
@@ -164,8 +167,11 @@ class Recorder:
             skills.apply_action(sim, action)
             sim.step(substeps)
             max_z = max(max_z, float(sim.position(task.object_id)[2]))
-            if self._contacts(target_body):
+            touching = self._contacts(target_body)
+            if touching is not None:
                 collisions += 1
+                if first_contact is None:
+                    first_contact = {"segment": name, "arm_link": sim.model.body(touching[0]).name, "other": sim.model.body(touching[1]).name}
             if np.any(d.qpos[robot.arm_qpos] < self.arm_range[:, 0] - 1e-3) or np.any(d.qpos[robot.arm_qpos] > self.arm_range[:, 1] + 1e-3):
                 violations += 1
         if task.kind == "close_drawer":
@@ -188,4 +194,5 @@ class Recorder:
             wall_seconds=time.monotonic() - started,
             initial_pose=initial,
             ik_errors=plan.ik_errors,
+            first_contact=first_contact,
         )
