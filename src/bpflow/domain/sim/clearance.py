@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from bpflow.domain.sim.robot import LIMIT_MARGIN_RAD
 from bpflow.domain.sim.scene import SimScene
 
 LINK_MARGIN = 0.015
@@ -31,10 +32,6 @@ FINGER_MARGIN = 0.004
 """The fingers must slide past the target's neighbours and stop 5 mm above supports."""
 STEP_RAD = 0.03
 """Largest joint change between two checked configurations of a path (~2 cm at the hand)."""
-LIMIT_MARGIN_RAD = np.array([0.01, 0.01, 0.01, 0.01, 0.05, 0.05, 0.05])
-"""How far inside its limits a plan keeps each joint: a servo overshoots a target set on the
-limit itself (pushed by a contact), and a certificate counts every frame past a limit. The
-wrist's servos are seven times softer than the shoulder's and elbow's (kp 120 against 870)."""
 RRT_ITERATIONS = 600
 RRT_STEP_RAD = 0.25
 BASE_LINK = "robot/panda0_link0"

@@ -24,6 +24,9 @@ STANDOFF_M = 0.13
 GRIPPER_SPAN = 0.076
 """Widest object (across its narrowest horizontal direction) the Panda's 8 cm gripper takes."""
 PEDESTAL_HALF = 0.11
+NEAR_M = 0.3
+"""Nearest a target stands to the base: closer, the elbow folds onto its limit to get the hand
+down beside the base, so the base steps back from the edge (while the farthest stays in reach)."""
 DRAWER_ROOM = 0.25
 """Beyond a drawer's whole travel, the room the arm keeps from it: enough for a level hand to
 push the pulled-out front home with the forearm behind the hand (a hand pointing down over
@@ -221,6 +224,12 @@ def _mount(scene: SceneSpec, targets: list[ObjectSpec]) -> dict[str, Any]:
             for t, c in zip(targets, centres)
         ])
         far = float(dists.max())
+        near = float(dists.min())
+        if near < NEAR_M and far + (NEAR_M - near) <= REACH_M:
+            # an object at the very edge would fold the arm onto its joint limits: step back
+            base[axis] += side * (NEAR_M - near)
+            dists = dists + (NEAR_M - near)
+            far = float(dists.max())
         if far > REACH_M:
             continue
         if room is not None:

@@ -37,6 +37,11 @@ READY_Q = (0.0, -0.785, 0.0, -2.356, 0.0, 0.0, 0.785)
 """Where every episode starts: the hand 31 cm ahead of and 49 cm above the base, pointing down.
 Compact on purpose: HOME_Q's outstretched hand reached into a wall or shelf standing behind the
 work surface before the episode began."""
+LIMIT_MARGIN_RAD = np.array([0.01, 0.01, 0.01, 0.01, 0.05, 0.05, 0.05])
+"""How far inside its limits every planned configuration keeps each arm joint (the IK solves in
+these narrowed limits; the planner checks them): a servo overshoots a target set on the limit
+itself when a contact pushes it, and a certificate counts every frame past a limit. The
+wrist's servos are seven times softer than the shoulder's and elbow's (kp 120 against 870)."""
 REACH_M = 0.76
 """Horizontal distance from the base axis the planner trusts the arm to reach (Panda: 0.855)."""
 SHOULDER_M = 0.333
@@ -187,6 +192,9 @@ class IKSolver:
 
         self._mink = mink
         self.model = panda_spec(wrist_camera=False).compile()
+        for i, name in enumerate(ARM_JOINTS):
+            jid = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_JOINT, name)
+            self.model.jnt_range[jid] += np.array([LIMIT_MARGIN_RAD[i], -LIMIT_MARGIN_RAD[i]])
         self.config = mink.Configuration(self.model)
         self.task = mink.FrameTask(EE_SITE, "site", position_cost=1.0, orientation_cost=0.5, lm_damping=1e-3)
         self.posture = mink.PostureTask(self.model, cost=1e-3)

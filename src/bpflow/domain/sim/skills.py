@@ -69,19 +69,36 @@ def _min_jerk(t: float) -> float:
     return t * t * t * (10 - 15 * t + 6 * t * t)
 
 
+GRASP_DIRECTIONS = 12
+"""Finger directions considered per object (every 15°): a round bottle fits the gripper any way
+round, and the way that clears its neighbours may be any of them."""
+MAX_GRIPS = 12
+#: Directions (in 15° steps from the narrowest) tried first when widths tie: square to it, then
+#: the diagonals, then the rest — spread round the object rather than bunched.
+_SPREAD = (6, 3, 9, 2, 4, 8, 10, 1, 5, 7, 11)
+
+
 def grasp_yaws(sim: SimScene, object_id: str) -> list[float]:
     """Finger directions that fit the object, best first: across its narrowest side (both ways
-    round: one may run the wrist into its limit), then across the other side when that fits too
-    (a squarish object can be taken either way, which frees a grip that a neighbour blocks)."""
+    round: one may run the wrist into its limit), then every other direction (15° steps) whose
+    width still fits the gripper, narrowest first (ties spread round the object) — a grip a
+    neighbour blocks may be free turned a little."""
     from bpflow.domain.sim.placement import GRIPPER_SPAN
 
     yaw, _, _ = grasp_axis(sim, object_id)
     out = [yaw, yaw + np.pi]
     pts = sim.world_points(object_id)
-    across = np.array([-np.sin(yaw), np.cos(yaw)])
-    if len(pts) and float(np.ptp(pts[:, :2] @ across)) <= GRIPPER_SPAN:
-        out += [yaw + np.pi / 2, yaw - np.pi / 2]
-    return out
+    if len(pts):
+        fits = []
+        for k in range(1, GRASP_DIRECTIONS):
+            cand = yaw + np.pi * k / GRASP_DIRECTIONS
+            across = np.array([np.cos(cand), np.sin(cand)])
+            width = float(np.ptp(pts[:, :2] @ across))
+            if width <= GRIPPER_SPAN:
+                fits.append((round(width / 0.005), _SPREAD.index(k), cand))
+        for _, _, cand in sorted(fits):
+            out += [cand, cand + np.pi]
+    return out[:MAX_GRIPS]
 
 
 def plan_pick_place(sim: SimScene, ik: IKSolver, task: Task, clearance: Clearance | None = None) -> Plan:

@@ -2,16 +2,18 @@
 
 * ``pick_place`` for every *pickable* object: dynamic, narrow enough for the Panda's 8 cm
   gripper across its narrowest horizontal direction (≤ 7.6 cm), tall enough for the pads to
-  grip from above (≥ 3 cm), and within the arm's reach from the mount. The
-  place target is a free spot of the same support surface: inside its top (5 cm from the
-  edges), 10–25 cm from the object's start (at least twice the 5 cm tolerance: a small vanity or shelf
-  top has room for no longer move), its footprint 4 cm clear of every other object's, reachable.
-  Weight is *not* filtered: a too-heavy object is attempted and the physics records the failed
-  lift, which is the honest outcome.
+  grip from above (≥ 3 cm), and within the arm's reach from the mount. The place target is a
+  free spot of the support surface (5 cm inside its edges) or of a level top beside it, 10–25 cm
+  from the object's start (twice the 5 cm tolerance at least: a vanity or washer top has room
+  for no longer move), its footprint 4 cm clear of every other object's, reachable; when every
+  spot is taken (a washer under a towel), the object is to be lifted and set down where it
+  stood. Offered only when the arm can plan it (IK for every waypoint, every link clear:
+  ``skills.plan_pick_place``). Weight is *not* filtered: a too-heavy object is attempted and
+  the physics records the failed lift, which is the honest outcome.
 
 * ``close_drawer`` for every drawer (a slide joint of an articulated object) whose front the
-  arm can reach: the drawer starts 70–90 % open and the closed fingers push it shut along its
-  axis. Opening (pulling) and doors are not derived: the parts have no handles to grasp.
+  arm can reach and push home with a plan that is clear: the drawer starts 70–90 % open and the
+  closed fingers push it shut along its axis. Opening (pulling) and doors are not derived: the parts have no handles to grasp.
 """
 
 from __future__ import annotations
@@ -173,6 +175,14 @@ def _place_spot(sim: SimScene, object_id: str, rng: np.random.Generator) -> tupl
     return None
 
 
+def _return_spot(sim: SimScene, object_id: str) -> tuple[float, float, str | None]:
+    """Where the object stands now: with every other spot taken (a washer under a towel), the
+    task is to lift it and set it down again where it was (judged the same way)."""
+    pts = sim.world_points(object_id)
+    centre = (pts.min(axis=0) + pts.max(axis=0)) / 2 if len(pts) else sim.position(object_id)
+    return float(centre[0]), float(centre[1]), sim.mount.get("surface_id")
+
+
 KINDS = ("pick_place", "close_drawer")
 DEFAULT_KINDS = ("pick_place",)
 """``close_drawer`` is opt-in (``EPISODE_TASKS``) until its mount handles drawers on the floor."""
@@ -196,14 +206,17 @@ def derive_tasks(sim: SimScene, *, seed: int = 0, max_tasks: int | None = None, 
             continue
         o = sim.objects[oid]
         task: Task | None = None
-        for _ in range(PLACE_TRIES if check else 1):
+        for attempt in range(PLACE_TRIES if check else 1):
             spot = _place_spot(sim, oid, rng)
-            if spot is None:
-                why = why or "no free, reachable spot to place it on its support surface"
-                break
+            back = spot is None
+            if back:
+                if attempt:
+                    break
+                spot = _return_spot(sim, oid)
             surface = sim.objects.get(str(spot[2]))
             where = surface.category if surface is not None else "floor"
-            candidate = Task(f"pick_place_{oid}", "pick_place", oid, f"pick up the {o.category} and place it on the {where}", (spot[0], spot[1]))
+            text = f"pick up the {o.category} and put it back down on the {where}" if back else f"pick up the {o.category} and place it on the {where}"
+            candidate = Task(f"pick_place_{oid}", "pick_place", oid, text, (spot[0], spot[1]))
             if not check:
                 task = candidate
                 break
