@@ -31,7 +31,6 @@ FEATURES = {
     "action": {"shape": [8], "names": ["joint1", "joint2", "joint3", "joint4", "joint5", "joint6", "joint7", "gripper"]},
 }
 DATASET_DIR = "lerobot"
-SETTLE_S = 1.0
 
 
 class EpisodeGenerationError(ValidationFailed):

@@ -7,7 +7,10 @@ point of the edge nearest the targets' centroid. The chosen edge keeps every tar
 reach and the pedestal's footprint clear of other objects and walls and inside the room; among those, an
 edge whose base stands ``ARM_WALL_CLEARANCE`` clear of every wall beats one next to a wall (the
 arm's elbow swings out sideways and would press into the wall, stalling the reach), then the
-one with the nearest farthest target wins. Deterministic: ties keep the first edge.
+one with the nearest farthest target wins. Deterministic: ties keep the first edge. A target
+nearer the base than ``NEAR_M`` moves the base back from the edge; a cabinet's drawers keep it
+``DRAWER_ROOM`` beyond their whole travel. These are geometric candidates only: which of them
+gives the arm tasks it can plan is ``workcell``'s choice.
 """
 
 from __future__ import annotations

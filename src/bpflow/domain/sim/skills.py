@@ -2,19 +2,23 @@
 
 Pick-and-place, as segments of the end-effector site (world frame):
 
-1. ``approach`` — 15 cm above the object, fingers open across its narrow side;
+1. ``approach`` — 15 cm above the object, fingers open across it (``grasp_yaws``);
 2. ``descend`` — straight down to the grasp height (the palm 1 cm above the object's top,
    the finger tips at least 5 mm above the support);
 3. ``close`` — close the fingers and hold;
 4. ``lift`` — straight up 15 cm;
-5. ``carry`` — across to 15 cm above the place spot (vertical approach and retreat keep the
-   hand clear of neighbours, the collision-aware part of the path);
+5. ``carry`` — across to 15 cm above the place spot;
 6. ``lower`` / ``open`` / ``retreat`` — set it down, let go, go back up.
 
 Each waypoint is solved by IK (``robot.IKSolver``) from the previous one, then followed with a
-minimum-jerk profile by the arm's position servos. A waypoint IK cannot reach within 1 cm stops
-the skill (``ik_unreachable``). Whether the task *succeeded* is never decided here: see
-:func:`judge_pick_place`, which only reads the simulated state.
+minimum-jerk profile (timed by joint distance) by the arm's position servos. Every configuration
+the plan commands is checked link by link against the scene (``clearance``): vertical moves along
+their 2 cm IK steps, the joint-space moves (approach, carry) straight when clear, else along a
+free path the RRT finds. A waypoint IK cannot reach within 1 cm stops the skill
+(``ik_unreachable``), so does a link that would hit something (``arm_collision``) or a joint at
+its limit (``joint_limit``); the grip is then tried turned round the object. Whether the task
+*succeeded* is never decided here: see :func:`judge_pick_place`, which only reads the simulated
+state.
 """
 
 from __future__ import annotations
