@@ -40,6 +40,7 @@ PLACE_CLEARANCE = 0.04
 SIZE_EPS = 1e-4
 """Sizes come through float32 USD transforms: a 3 cm object must not read as 2.9999 cm."""
 PLACE_MIN_M, PLACE_MAX_M = 0.10, 0.25
+SUPPORT_RAY_M = 0.05
 LEVEL_M = 0.02
 """Another top this close in height to the work surface takes placed objects too."""
 PLACE_TRIES = 3
@@ -168,11 +169,28 @@ def _place_spot(sim: SimScene, object_id: str, rng: np.random.Generator) -> tupl
                 continue
             if not MIN_REACH <= np.linalg.norm(p - base) <= REACH_M - 0.1:
                 continue
+            if not _supported(sim, p, half, top):
+                continue
             fixed = [b for b in _fixed_boxes(sim, skip=sim.mount.get("surface_id")) if b[0] != sid]
             if _blocked(fixed, np.r_[p - half, top], np.r_[p + half, top + height], margin=0.04, floor_z=top + 0.01, ceiling_z=top + height + HOVER_CLEARANCE) is not None:
                 continue
             return float(p[0]), float(p[1]), sid
     return None
+
+
+def _supported(sim: SimScene, xy: np.ndarray, half: np.ndarray, top: float) -> bool:
+    """Whether a real top holds the footprint there: rays cast down from just above the surface
+    height at its centre and corners all meet something at that height (a box's outline is not
+    its top: a sink's basin, a counter's cut-out, the gap between two cabinets)."""
+    import mujoco
+
+    out = np.zeros(1, dtype=np.int32)
+    for dx, dy in ((0.0, 0.0), (0.8, 0.8), (0.8, -0.8), (-0.8, 0.8), (-0.8, -0.8)):
+        origin = np.array([xy[0] + dx * half[0], xy[1] + dy * half[1], top + SUPPORT_RAY_M])
+        dist = mujoco.mj_ray(sim.model, sim.data, origin, np.array([0.0, 0.0, -1.0]), None, 1, -1, out)
+        if dist < 0 or abs(dist - SUPPORT_RAY_M) > LEVEL_M:
+            return False
+    return True
 
 
 def _return_spot(sim: SimScene, object_id: str) -> tuple[float, float, str | None]:
