@@ -5,9 +5,9 @@
   grip from above (≥ 3 cm), and within the arm's reach from the mount. The place target is a
   free spot of the support surface (5 cm inside its edges) or of a level top beside it, 10–25 cm
   from the object's start (twice the 5 cm tolerance at least: a vanity or washer top has room
-  for no longer move), its footprint 4 cm clear of every other object's, reachable; when every
-  spot is taken (a washer under a towel), the object is to be lifted and set down where it
-  stood. Offered only when the arm can plan it (IK for every waypoint, every link clear:
+  for no longer move), its footprint 4 cm clear of every other object's, on a real top (rays),
+  reachable; when no spot is free (a washer under a towel) or the arm can carry it to none, the
+  object is to be lifted and set down where it stood. Offered only when the arm can plan it (IK for every waypoint, every link clear:
   ``skills.plan_pick_place``). Weight is *not* filtered: a too-heavy object is attempted and
   the physics records the failed lift, which is the honest outcome.
 
@@ -224,13 +224,16 @@ def derive_tasks(sim: SimScene, *, seed: int = 0, max_tasks: int | None = None, 
             continue
         o = sim.objects[oid]
         task: Task | None = None
-        for attempt in range(PLACE_TRIES if check else 1):
+        spots: list[tuple[tuple[float, float, str | None], bool]] = []
+        for _ in range(PLACE_TRIES if check else 1):
             spot = _place_spot(sim, oid, rng)
-            back = spot is None
-            if back:
-                if attempt:
-                    break
-                spot = _return_spot(sim, oid)
+            if spot is None:
+                break
+            spots.append((spot, False))
+        # with no spot free, or none the arm can carry it to, the task is to set it down again
+        # where it stood (tried last: moving it somewhere is the richer demonstration)
+        spots.append((_return_spot(sim, oid), True))
+        for spot, back in spots:
             surface = sim.objects.get(str(spot[2]))
             where = surface.category if surface is not None else "floor"
             text = f"pick up the {o.category} and put it back down on the {where}" if back else f"pick up the {o.category} and place it on the {where}"
