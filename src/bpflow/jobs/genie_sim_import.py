@@ -28,7 +28,7 @@ from bpflow.domain.geniesim.contracts import sha256_json
 from bpflow.errors import PreconditionFailed, ValidationFailed
 from bpflow.jobs._env import env_bool, env_str, job_bucket, log_json, require_env, run_main
 from bpflow.stage2.workspace import Workspace
-from bpflow.storage import Bucket
+from bpflow.storage import Bucket, object_uri
 
 CONTENT_TYPES = {".json": "application/json", ".parquet": "application/vnd.apache.parquet", ".mp4": "video/mp4"}
 
@@ -128,7 +128,7 @@ def _main() -> int:
         "quality": {**result["quality"], "filter_low_quality": env_bool("FILTER_LOW_QUALITY", True), "validation_enabled": env_bool("ENABLE_VALIDATION", True)},
         "lerobot": {**result["lerobot"], "path": f"{out}/lerobot"},
         "output_dir": out,
-        "gcs_output_path": f"gs://{bucket_name}/{out}/lerobot",
+        "gcs_output_path": object_uri(bucket_name, f"{out}/lerobot"),
         "checksums": {"files": sums},
         "imported_at": iso_z(utc_now()),
     }
@@ -152,7 +152,7 @@ def _write_manifest(bucket: Bucket, key: str, manifest: dict[str, Any]) -> None:
 
 def write_delivery_marker(bucket: Bucket, scene: str, job_id: str, run_id: str, key: str | None, bucket_name: str, existing: dict[str, Any] | None) -> dict[str, Any]:
     path = delivery_key(scene, run_id)
-    uri = f"gs://{bucket_name}/{path}"
+    uri = object_uri(bucket_name, path)
     if existing is not None:  # ALLOW_IDEMPOTENT_RETRY=true, or finishing a crashed import
         log_json(action="delivery_marker_reused", marker=path)
         return {"marker": existing, "gcs_uri": uri, "local_path": None, "marker_exists": True, "recorded_at": iso_z(utc_now())}
