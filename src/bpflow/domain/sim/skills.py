@@ -38,6 +38,9 @@ TIP_BELOW_SITE = 0.05
 PALM_ABOVE_SITE = 0.037
 """The hand's underside is 3.7 cm above the site; the pads reach 4.5 cm below the palm's level."""
 IK_TOLERANCE = 0.01
+LINE_STEP_RAD = 0.35
+"""Largest joint change between two 2 cm IK steps of a straight move: more is a flip of the arm's
+configuration, which the servos would sweep through off the line."""
 JOINT_SPEED = 0.8
 """rad/s the shoulder joints sustain against their damping within their torque limits."""
 CATCH_UP_S = 1.5
@@ -207,13 +210,21 @@ def _follow_checked(sim: SimScene, ik: IKSolver, waypoints: list[tuple[str, np.n
         else:  # a vertical line of the hand: IK every 2 cm from the previous solution
             steps = int(np.ceil(np.linalg.norm(goal - here) / 0.02))
             q_step = q
+            worst = 0.0
             for k in range(1, steps):
-                q_step, _ = ik.solve(robot.to_base(here + (goal - here) * k / steps), rot, q_step, iterations=60)
+                q_step, e = ik.solve(robot.to_base(here + (goal - here) * k / steps), rot, q_step, iterations=60)
+                worst = max(worst, e)
                 via.append(q_step.copy())
             q_new, err = ik.solve(robot.to_base(goal), rot, q_step)
-            plan.ik_errors[name] = round(err, 4)
+            plan.ik_errors[name] = round(max(err, worst), 4)
             if err > IK_TOLERANCE:
                 plan.error = f"ik_unreachable: {name} waypoint {np.round(goal, 3).tolist()} missed by {err:.3f} m"
+                return plan
+            path = [q, *via, q_new]
+            jump = max(float(np.max(np.abs(b - a))) for a, b in zip(path, path[1:]))
+            if worst > IK_TOLERANCE or jump > LINE_STEP_RAD:
+                # the arm would leave the straight line (a step IK did not hold, or a branch flip)
+                plan.error = f"ik_unreachable: {name}: the hand cannot keep to a straight line (off by {worst:.3f} m, a {jump:.2f} rad joint step)"
                 return plan
             hit = clearance.first_hit([q, *via, q_new], grip, allow=allow)
             if hit is not None:
