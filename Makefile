@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps venv-train test bench bench-physics bench-episodes bench-geniesim bench-learning demo clean
+.PHONY: install vendor system-deps venv-train lint test bench bench-physics bench-episodes bench-geniesim bench-learning bench-peers bench-scale bench-scale-scan demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The dashboard's front-end parts (three.js, htmx, uPlot), pinned in frontend/package-lock.json:
+# npm ci, then copy the served files into src/bpflow/api/static/vendor/ (committed; install needs no node).
+vendor:
+	$(PY) tools/vendor_frontend.py
 
 system-deps:
 	./scripts/ensure-system-deps.sh
@@ -28,13 +33,24 @@ venv-train:
 bench-learning: install venv-train
 	$(BIN)/python -m bench.learning
 
+# The gate, before pytest: ruff lint, mypy (strict on core/ and blocks/), the import-layer and
+# import-cycle tests. FORMAT_CHECK=1 adds `ruff format --check` (on once the tree has been formatted).
+FORMAT_CHECK ?= 0
+LINT_PATHS := src tests bench tools
+lint: install
+	$(BIN)/ruff check $(LINT_PATHS)
+	@if [ "$(FORMAT_CHECK)" = "1" ]; then $(BIN)/ruff format --check $(LINT_PATHS); fi
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_import_layers.py tests/test_import_cycles.py
+
 # pytest exit code 5 means "no tests collected": that is a failure here, never a pass.
-test: install system-deps venv-train
+test: install system-deps venv-train lint
 	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 bench: install system-deps venv-train
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.job_start
 	$(BIN)/python -m bench.episodes
 	$(BIN)/python -m bench.demo
 	$(BIN)/python -m bench.batch
@@ -55,6 +71,22 @@ bench-episodes: install
 # Genie Sim figures alone: export bundle time on the demo scene, poller scan over 10,000 scenes.
 bench-geniesim: install
 	$(BIN)/python -m bench.geniesim
+
+# bpflow beside raw DBOS, Prefect 3 and Dagster on the same 6-stage no-op chain × 100 scenes, then
+# event → run start latency. Each peer gets its own pinned venv (scripts/ensure-venv-peer.sh, cached
+# in ~/.cache/bpflow); writes bench/peers.json and README's "How it compares" table. Not in `make test`.
+bench-peers: install
+	nice -n 10 $(BIN)/python -m bench.peers
+
+# Scale-out on a throwaway PostgreSQL: one `bpflow up` + 1, 2, 4 `bpflow worker`s; runs/s of the
+# no-op chain (jobs sleep, standing for remote work) and scenes/min of the text path. bench/scale.json.
+bench-scale: install system-deps
+	nice -n 10 $(BIN)/python -m bench.scale
+
+# The reconciliation scan and the status listing over 100,000 scenes' markers, in a local bucket
+# and in the S3 emulator (scan_100k_s, status_list_100k_s, peak RSS).
+bench-scale-scan: install
+	$(BIN)/python -m bench.scale_scan
 
 # One text request through every stage this build has, on the embedded default (./bpflow-data/demo).
 demo: install venv-train

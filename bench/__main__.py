@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,8 +51,8 @@ def main() -> int:
     from dbos import DBOS
 
     from bench.workflows import STARTS
-    from bpflow.engine.runtime import Runtime
-    from bpflow.events.model import ObjectEvent
+    from bpflow.core.engine.runtime import Runtime
+    from bpflow.core.events.model import ObjectEvent
     from bpflow.jobs import noop
 
     results: dict[str, Any] = {}
@@ -103,7 +102,7 @@ def main() -> int:
         os.environ.update({"BPFLOW_BUCKET_URL": bucket.url})
         t0 = time.perf_counter()
         for _ in range(n_jobs):
-            from bpflow.jobs._env import job_context
+            from bpflow.core.jobkit import job_context
 
             with job_context({"BPFLOW_BUCKET_URL": bucket.url}):
                 noop.main()

@@ -50,7 +50,7 @@ def main() -> int:
     sys.path.insert(0, str(REPO))
     from dbos import DBOS
 
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
     results: dict[str, Any] = {}
     rt = Runtime(env=env).launch(role="all", watch=False)

@@ -38,9 +38,9 @@ def main() -> int:
     os.environ.clear()
     os.environ.update(env)
 
-    from bpflow.config import load_settings
-    from bpflow.engine.runtime import Runtime
-    from bpflow.source.request import build_request
+    from bpflow.core.config import load_settings
+    from bpflow.core.engine.runtime import Runtime
+    from bpflow.domain.request.contract import build_request
 
     settings = load_settings(env)
     rt = Runtime(settings, env=env).launch(role="all", watch=False)

@@ -26,7 +26,7 @@ TARGET_EPISODES_PER_MIN = 10
 
 
 def _episode_s(usd: Path, manifest: dict[str, Any], *, render: bool) -> float:
-    from bpflow.domain.episodes.recorder import Recorder, RecordConfig
+    from bpflow.domain.episodes.recorder import RecordConfig, Recorder
     from bpflow.domain.sim import load_scene
     from bpflow.domain.sim.tasks import derive_tasks
 
@@ -67,8 +67,9 @@ def _dataset_write_s(tmp: Path) -> float:
 
 def main() -> int:
     sys.path.insert(0, str(REPO))
-    from bpflow.domain.episodes.generate import GenerationConfig, default_workers, generate
     from tests.sim.simscenes import write_scene
+
+    from bpflow.domain.episodes.generate import GenerationConfig, default_workers, generate
 
     tmp = Path(tempfile.mkdtemp(prefix="bpflow-episodes-bench-"))
     try:

@@ -41,10 +41,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bpflow.runners.base import JobSpec
-from bpflow.runners.inprocess import InProcessRunner
-from bpflow.source.request import build_request
-from bpflow.storage.local import LocalBucket
+from bpflow.core.runners.base import JobSpec
+from bpflow.core.runners.inprocess import InProcessRunner
+from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.request.contract import build_request
 
 HERE = Path(__file__).resolve().parent
 

@@ -32,6 +32,8 @@ def _env_int(name: str, default: int) -> int:
 
 
 def run(quick: bool) -> dict[str, Any]:
+    from tests.sim.simscenes import write_scene
+
     from bpflow.domain.episodes.generate import GenerationConfig, generate
     from bpflow.domain.evaluation.policy_client import PolicyClient
     from bpflow.domain.evaluation.rollout import BUDGET_FACTOR, Evaluator
@@ -39,7 +41,6 @@ def run(quick: bool) -> dict[str, Any]:
     from bpflow.domain.sim.tasks import derive_tasks
     from bpflow.domain.training.run import train
     from bpflow.domain.training.settings import TrainSettings
-    from tests.sim.simscenes import write_scene
 
     tmp = Path(tempfile.mkdtemp(prefix="bpflow-bench-learning-"))
     episodes = 4 if quick else _env_int("BENCH_EPISODES", 50)

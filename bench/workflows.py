@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from bpflow.blocks.jobs import run_job
-from bpflow.engine.registry import Outcome, Run, workflow
+from bpflow.core.engine.registry import Outcome, Run, workflow
 
 STARTS: dict[str, float] = {}
 """object name → wall-clock time the workflow body began (this process only)."""

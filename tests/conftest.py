@@ -1,4 +1,4 @@
-"""Shared fixtures: real services (tests/services.py) and a launched bpflow runtime.
+"""Shared fixtures: real services (tests/support/services.py) and a launched bpflow runtime.
 
 DBOS is one runtime per process, so tests that launch one run sequentially and shut it down.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.services"]
+pytest_plugins = ["tests.support.services"]
 
 REPO = Path(__file__).resolve().parent.parent
 CHAIN_TRIGGERS = str(REPO / "tests" / "fixtures" / "chain_triggers.yaml")
@@ -45,15 +45,29 @@ def runtime_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+#: Stop the pipeline after Stage 3 (``BPFLOW_LAST_STAGE``): tests about Stages 1-3 do not start
+#: robot episodes, Genie Sim, arena export or training behind their backs.
+THROUGH_STAGE3 = {"BPFLOW_LAST_STAGE": "3"}
+#: Stop after Stage 4: robot-episode tests do not start the arena export, training, evaluation.
+THROUGH_STAGE4 = {"BPFLOW_LAST_STAGE": "4"}
+
+
 @pytest.fixture
-def make_runtime(tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    from bpflow.config import reset_settings_cache
-    from bpflow.engine.runtime import Runtime
+def runtime_defaults() -> dict[str, str]:
+    """Settings every runtime of a test starts with (a test's own settings win). A directory's
+    conftest overrides it, e.g. with THROUGH_STAGE3 where the tests are about Stages 1-3."""
+    return {}
+
+
+@pytest.fixture
+def make_runtime(tmp_path: Path, runtime_defaults: dict[str, str]) -> Iterator[Callable[..., Any]]:
+    from bpflow.core.config import reset_settings_cache
+    from bpflow.core.engine.runtime import Runtime
 
     started: list[Runtime] = []
 
     def make(role: str = "all", watch: bool = False, **extra: str) -> Runtime:
-        env = runtime_env(tmp_path / "home", **extra)
+        env = runtime_env(tmp_path / "home", **{**runtime_defaults, **extra})
         saved = dict(os.environ)
         os.environ.update(env)  # jobs run by the in-process paths read os.environ
         reset_settings_cache()

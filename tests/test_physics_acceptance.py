@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from bench.physics import PROMPTS, figures, run_batch
 
 REPO = Path(__file__).resolve().parents[1]

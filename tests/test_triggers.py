@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from bpflow.errors import ConfigError, InvalidSceneId, WorkflowNotFound
-from bpflow.triggers import ObjectMatch, Trigger, TriggerMap, compile_pattern, validate_scene_id
+from bpflow.core.errors import ConfigError, InvalidSceneId, WorkflowNotFound
+from bpflow.core.triggers import ObjectMatch, Trigger, TriggerMap, compile_pattern, validate_scene_id
 
 SEED_TABLE_WORKFLOWS = {
     "asset-embedding-pipeline",

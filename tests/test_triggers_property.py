@@ -8,7 +8,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bpflow.triggers import SCENE_ID_PATTERN, TriggerMap, validate_scene_id
+from bpflow.core.triggers import SCENE_ID_PATTERN, TriggerMap, validate_scene_id
 
 TMAP = TriggerMap.load()
 USD = "scenes/*/usd/.usd_complete"
@@ -59,6 +59,26 @@ interesting_segments = st.sampled_from(
 structured_keys = st.lists(st.one_of(interesting_segments, st.text(max_size=8)), min_size=0, max_size=7).map("/".join)
 any_keys = st.one_of(st.text(max_size=200), structured_keys)
 
+PATTERNS = sorted({p for row in TMAP.rows for p in row.patterns})
+_segment_text = st.text(st.characters(blacklist_characters="/"), max_size=12)
+
+
+@st.composite
+def _key_from_pattern(draw: st.DrawFn, pattern: str) -> str:
+    """A key built from one trigger pattern: the scene segment a valid id most of the time (so the
+    matcher's scene-id path is reached), other ``*`` any text, ``{a,b}`` one alternative."""
+    out = []
+    for i, seg in enumerate(pattern.split("/")):
+        if seg == "*" and i == 1 and pattern.startswith("scenes/"):
+            out.append(draw(st.one_of(valid_scene_ids, valid_scene_ids, _segment_text)))
+            continue
+        seg = re.sub(r"\{([^}]*)\}", lambda m: draw(st.sampled_from(m.group(1).split(","))), seg)
+        out.append("".join(part if j == 0 else draw(_segment_text) + part for j, part in enumerate(seg.split("*"))))
+    return "/".join(out)
+
+
+pattern_keys = st.sampled_from(PATTERNS).flatmap(_key_from_pattern)
+
 flag_values = st.sampled_from(["true", "TRUE", "false", "1", "", "legacy_chain", "orchestrator", "yes"])
 envs = st.dictionaries(
     st.sampled_from(
@@ -86,7 +106,7 @@ def test_random_keys_never_raise(key: str, env: dict[str, str]) -> None:
 
 
 @settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
-@given(key=any_keys, env=envs)
+@given(key=st.one_of(pattern_keys, any_keys), env=envs)
 def test_every_match_has_a_valid_scene_id(key: str, env: dict[str, str]) -> None:
     for m in TMAP.match_object(key, env):
         if key.startswith("scenes/"):
@@ -139,3 +159,17 @@ def test_invalid_scene_segment_never_starts_anything(bad: str) -> None:
     assert TMAP.match_object(key, {}) == []
     reasons = {m["reason"] for m in TMAP.explain(key, {})["matches"]}
     assert reasons == {"invalid_scene_id"}
+
+
+def test_pattern_keys_reach_the_matcher() -> None:
+    """The generator above really produces matching keys (0 of 1,500 random keys used to match)."""
+    matched = 0
+
+    @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+    @given(key=pattern_keys)
+    def count(key: str) -> None:
+        nonlocal matched
+        matched += bool(TMAP.match_object(key, {}))
+
+    count()
+    assert matched >= 50, f"only {matched} of 200 pattern-built keys matched a trigger"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bpflow.storage import Bucket
-from bpflow.storage.local import LocalBucket
+from bpflow.core.storage import Bucket
+from bpflow.core.storage.local import LocalBucket
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SCENE = "scene_k"

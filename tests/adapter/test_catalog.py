@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bpflow.adapter.ann import AnnIndex
-from bpflow.adapter.catalog import LIBRARY, SCENE_OBJECT, Catalog, CatalogRow, sync_library
-from bpflow.adapter.embeddings import LocalHashEmbedder
-from bpflow.adapter.library import LibraryEntry, bucket_entries, package_entries
-from bpflow.storage.local import LocalBucket
+from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.retrieval.ann import AnnIndex
+from bpflow.domain.retrieval.asset_catalog import LIBRARY, SCENE_OBJECT, Catalog, CatalogRow, sync_library
+from bpflow.domain.retrieval.embeddings import LocalHashEmbedder
+from bpflow.domain.retrieval.library import LibraryEntry, bucket_entries, package_entries
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
@@ -141,7 +141,7 @@ def test_workers_creating_the_tables_at_once_all_succeed(kind: str, tmp_path: Pa
     """A fresh database, several workers starting together: every one gets its tables."""
     import threading
 
-    from bpflow.adapter.catalog import engine_for
+    from bpflow.domain.retrieval.asset_catalog import engine_for
 
     for url in _fresh_databases(kind, tmp_path, request):
         catalogs = [Catalog(engine_for(url)) for _ in range(8)]

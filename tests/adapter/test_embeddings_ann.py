@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from bpflow.adapter.ann import AnnIndex
-from bpflow.adapter.catalog import library_row
-from bpflow.adapter.embeddings import LOCAL_MODEL, LocalHashEmbedder, MiniLMEmbedder, make_embedder
-from bpflow.adapter.errors import EmbedderUnavailable
-from bpflow.adapter.library import package_entries
+from bpflow.domain.retrieval.ann import AnnIndex
+from bpflow.domain.retrieval.asset_catalog import library_row
+from bpflow.domain.retrieval.embeddings import LOCAL_MODEL, LocalHashEmbedder, MiniLMEmbedder, make_embedder
+from bpflow.domain.retrieval.errors import EmbedderUnavailable
+from bpflow.domain.retrieval.library import package_entries
 
 QUERIES = [  # (room, name, category, sim_role) -> expected library asset
     (("kitchen", "fridge", "refrigerator", "articulated_appliance"), "fridge_01"),
@@ -43,7 +43,7 @@ def test_local_embedder_is_deterministic_and_normalised() -> None:
 
 
 def test_local_embedder_is_the_same_in_another_process() -> None:
-    code = ("from bpflow.adapter.embeddings import LocalHashEmbedder;"
+    code = ("from bpflow.domain.retrieval.embeddings import LocalHashEmbedder;"
             "print(LocalHashEmbedder().embed(['two-door refrigerator'])[0].tobytes().hex())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == LocalHashEmbedder().embed(["two-door refrigerator"])[0].tobytes().hex()
@@ -83,8 +83,8 @@ def test_backend_selection() -> None:
 def test_usearch_loaded_first_does_not_break_usd_writing() -> None:
     """usearch exports its C++ runtime; loaded before pxr it breaks pxr's integer formatting.
     The adapter's import order prevents that; this pins it in a fresh process."""
-    code = ("import bpflow.adapter.ann\n"
-            "from bpflow.adapter.usd_models import placeholder_usd\n"
+    code = ("import bpflow.domain.retrieval.ann\n"
+            "from bpflow.domain.retrieval.usd_models import placeholder_usd\n"
             "assert 'faceVertexCounts = [4, 4, 4, 4, 4, 4]' in placeholder_usd((1.0, 1.0, 1.0))\n")
     subprocess.run([sys.executable, "-c", code], check=True)
 

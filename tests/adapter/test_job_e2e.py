@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from bpflow.adapter.catalog import LIBRARY, SCENE_OBJECT, Catalog
-from bpflow.adapter.outputs import stage1_marker_body
-from bpflow.adapter.usd_models import measure_model
-from bpflow.storage.local import LocalBucket
+from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.retrieval.asset_catalog import LIBRARY, SCENE_OBJECT, Catalog
+from bpflow.domain.retrieval.outputs import stage1_marker_body
+from bpflow.domain.retrieval.usd_models import measure_model
 from tests.adapter.conftest import SCENE, seed_scene
 
 ALLOWED_OUTSIDE = ("automation/asset_embedding/queue/", "automation/asset_replication/queue/",
@@ -43,7 +43,7 @@ def run_job(env: dict[str, str], module: str = "bpflow.jobs.text_scene_adapter")
 
 def run_in_process(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """The same job the way the in-process runner runs it (its env in a context, not os.environ)."""
-    from bpflow.jobs._env import job_context
+    from bpflow.core.jobkit import job_context
     from bpflow.jobs.text_scene_adapter import main
 
     out, err = io.StringIO(), io.StringIO()
@@ -61,7 +61,7 @@ def read(bucket: LocalBucket, key: str) -> Any:
 
 
 def validate(name: str, doc: Any) -> None:
-    contracts = pytest.importorskip("bpflow.contracts")
+    from bpflow.core import contracts
     assert contracts.validate(name, doc) == [], name
 
 

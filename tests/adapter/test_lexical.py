@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bpflow.adapter.lexical import choose, query_terms, score
-from bpflow.adapter.library import LibraryEntry, package_entries
-from bpflow.adapter.tokenize import jaccard, token_set, tokens
+from bpflow.domain.retrieval.lexical import choose, query_terms, score
+from bpflow.domain.retrieval.library import LibraryEntry, package_entries
+from bpflow.domain.retrieval.tokenize import jaccard, token_set, tokens
 
 
 def entry(path: str, category: str = "") -> LibraryEntry:

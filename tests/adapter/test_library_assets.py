@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from bpflow.assets import LIBRARY_DIR, library_assets, resolve_package_ref
-from bpflow.assets.build_library import RECIPES, build
+from bpflow.domain.assets import LIBRARY_DIR, library_assets, resolve_package_ref
+from bpflow.domain.assets.build_library import RECIPES, build
 
 INDOOR_CATEGORIES = {"table", "chair", "counter", "cabinet", "refrigerator", "oven", "microwave", "sink", "shelf",
                      "sofa", "bed", "desk", "lamp", "mug", "bowl", "plate", "bottle", "book", "box", "monitor", "plant"}

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bpflow.adapter.errors import AssetUnusable
-from bpflow.adapter.library import bucket_entries, package_entries
-from bpflow.adapter.materialize import Materializer
-from bpflow.adapter.package import parse_object
-from bpflow.adapter.select import RetrievalSettings, select_asset
-from bpflow.adapter.usd_models import measure_model
-from bpflow.storage.local import LocalBucket
+from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.retrieval.errors import AssetUnusable
+from bpflow.domain.retrieval.library import bucket_entries, package_entries
+from bpflow.domain.retrieval.materialize import Materializer
+from bpflow.domain.retrieval.planned_package import parse_object
+from bpflow.domain.retrieval.select import RetrievalSettings, select_asset
+from bpflow.domain.retrieval.usd_models import measure_model
 
 ASSETS = "scenes/s1/assets"
 

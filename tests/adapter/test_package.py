@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bpflow.adapter.errors import InvalidTextPackage
-from bpflow.adapter.package import canonical_room_type, parse_package
+from bpflow.domain.retrieval.errors import InvalidTextPackage
+from bpflow.domain.retrieval.planned_package import canonical_room_type, parse_package
 
 
 def test_fixture_parses_with_appendix_values(package: dict[str, Any], request_doc: dict[str, Any]) -> None:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bpflow.adapter.library import package_entries
-from bpflow.adapter.materialize import Materializer
-from bpflow.adapter.package import parse_object
-from bpflow.adapter.select import RetrievalSettings, select_asset
-from bpflow.adapter.settle import settle_on_supports, yaw_quat
-from bpflow.adapter.usd_models import MAX_ANISOTROPY, measure_model
-from bpflow.storage.local import LocalBucket
+from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.retrieval.library import package_entries
+from bpflow.domain.retrieval.materialize import Materializer
+from bpflow.domain.retrieval.planned_package import parse_object
+from bpflow.domain.retrieval.select import RetrievalSettings, select_asset
+from bpflow.domain.retrieval.settle import settle_on_supports, yaw_quat
+from bpflow.domain.retrieval.usd_models import MAX_ANISOTROPY, measure_model
 
 ASSETS = "scenes/s1/assets"
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bpflow.adapter.materialize import Materialized, Materializer
-from bpflow.adapter.package import parse_object
-from bpflow.adapter.queues import enqueue_embedding, enqueue_replication, queue_object_name
-from bpflow.storage.local import LocalBucket
+from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.retrieval.materialize import Materialized, Materializer
+from bpflow.domain.retrieval.planned_package import parse_object
+from bpflow.domain.retrieval.queues import enqueue_embedding, enqueue_replication, queue_object_name
 
-NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 ASSETS = "scenes/s1/assets"
 
 

@@ -5,9 +5,18 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from bpflow.adapter.rollout import PromotionRule, RunWindow, apply_run, effective_mode, p95, read_mode, record_run, state_key
-from bpflow.adapter.select import Decision
-from bpflow.storage.local import LocalBucket
+from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.retrieval.rollout import (
+    PromotionRule,
+    RunWindow,
+    apply_run,
+    effective_mode,
+    p95,
+    read_mode,
+    record_run,
+    state_key,
+)
+from bpflow.domain.retrieval.select import Decision
 
 PREFIX = "automation/asset_retrieval_rollout"
 

@@ -7,12 +7,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from bpflow.adapter.ann import AnnIndex
-from bpflow.adapter.catalog import CatalogRow, library_row
-from bpflow.adapter.embeddings import LocalHashEmbedder
-from bpflow.adapter.library import package_entries
-from bpflow.adapter.package import parse_object
-from bpflow.adapter.select import AnnSearcher, RetrievalSettings, normalize_mode, query_spec, select_asset
+from bpflow.domain.retrieval.ann import AnnIndex
+from bpflow.domain.retrieval.asset_catalog import CatalogRow, library_row
+from bpflow.domain.retrieval.embeddings import LocalHashEmbedder
+from bpflow.domain.retrieval.library import package_entries
+from bpflow.domain.retrieval.planned_package import parse_object
+from bpflow.domain.retrieval.select import AnnSearcher, RetrievalSettings, normalize_mode, query_spec, select_asset
 
 ENTRIES = package_entries()
 

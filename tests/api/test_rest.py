@@ -40,6 +40,11 @@ def test_status_json_agrees_with_the_dashboard(api: Api) -> None:
     summary = json.loads(bpflow("status", "--json").stdout)
     assert summary["scenes"] == api.client.get("/api/scenes").json()["scenes"]
     assert {s["scene_id"]: s["state"] for s in summary["scenes"]} == {"agree-ok": "succeeded", "agree-bad": "failed"}
+    # Pages in scene-id order, with the cursor of the next one.
+    first = api.client.get("/api/scenes", params={"limit": 1}).json()
+    assert [s["scene_id"] for s in first["scenes"]] == ["agree-bad"] and first["next_after"] == "agree-bad"
+    second = api.client.get("/api/scenes", params={"limit": 1, "after": first["next_after"]}).json()
+    assert [s["scene_id"] for s in second["scenes"]] == ["agree-ok"] and second["next_after"] is None
 
 
 def _samples(api: Api) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bpflow.adapter.catalog import Catalog
-from bpflow.adapter.embeddings import LocalHashEmbedder
+from bpflow.core.storage.local import LocalBucket
 from bpflow.domain.assets_queue.embedding import embed_item
 from bpflow.domain.assets_queue.replication import replicate_item
-from bpflow.storage.local import LocalBucket
+from bpflow.domain.retrieval.asset_catalog import Catalog
+from bpflow.domain.retrieval.embeddings import LocalHashEmbedder
 
 
 def test_replication_refuses_a_malformed_item_whole_and_reports_missing_files(tmp_path: Path) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from dbos import DBOS
 
 from bpflow.cli.schedules_cmd import schedules_command
-from bpflow.engine.schedules import schedule_rows
+from bpflow.core.engine.schedules import schedule_rows
 from tests.conftest import runtime_env
 
 
@@ -22,7 +22,7 @@ def _rows(rt: Any, now: datetime | None = None) -> dict[str, dict[str, Any]]:
 
 def test_every_schedule_row_is_listed_with_its_state_and_next_run(make_runtime: Any) -> None:
     rt = make_runtime(ENABLE_TEXT_AUTONOMY_DAILY="true")
-    rows = _rows(rt, datetime(2026, 3, 7, 15, 0, tzinfo=timezone.utc))
+    rows = _rows(rt, datetime(2026, 3, 7, 15, 0, tzinfo=UTC))
     assert {"retention-cleanup", "text-autonomy-daily", "scene-generation-pipeline", "genie-sim-import-poller",
             "delivery-integrity-audit"} <= set(rows)
     daily = rows["text-autonomy-daily"]

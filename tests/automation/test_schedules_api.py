@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 
-
 def test_schedules_are_listed_and_paused_from_the_api_and_the_dashboard(make_api: Any) -> None:
     api = make_api(ENABLE_TEXT_AUTONOMY_DAILY="true", BPFLOW_API_TOKEN="tok-sched-1")
     headers = {"Authorization": "Bearer tok-sched-1"}  # with a token set, reads need it too

@@ -7,19 +7,19 @@ schedule over chosen windows: the scheduler computes the fire times itself, acro
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dbos import DBOS
 
+from bpflow.core.engine.schedules import fire_times
+from bpflow.core.errors import ConfigError
+from bpflow.core.storage.local import LocalBucket
 from bpflow.domain.automation.emitter import EmitOptions, emit
 from bpflow.domain.automation.prompts import choose_prompt, novelty
 from bpflow.domain.automation.state import AUTO_PAUSE, DailyPaths, decide_status, next_state, parse_state
-from bpflow.engine.schedules import fire_times
-from bpflow.errors import ConfigError
-from bpflow.storage.local import LocalBucket
 from tests.conftest import wait_until
 from tests.source.conftest import OFFLINE_STAGE1
 
@@ -47,7 +47,7 @@ def run_daily(rt: Any, run_date: str, timeout: float = 240) -> tuple[str, Any]:
 
 # -- units -------------------------------------------------------------------------------------------
 def test_the_dst_change_moves_nine_new_york_between_14_and_13_utc() -> None:
-    utc = timezone.utc
+    utc = UTC
     winter = fire_times("0 9 * * *", "America/New_York", datetime(2026, 3, 7, 0, 0, tzinfo=utc), 2)
     assert [t.astimezone(utc).hour for t in winter] == [14, 13]  # Mar 8 2026: clocks go forward
     autumn = fire_times("0 9 * * *", "America/New_York", datetime(2026, 10, 31, 0, 0, tzinfo=utc), 2)
@@ -188,7 +188,7 @@ def test_the_schedule_fires_at_nine_new_york_across_dst_and_two_firings_make_one
     sched = DBOS.get_schedule("bpflow:text-autonomy-daily")
     assert sched is not None and sched["schedule"] == "0 9 * * *" and sched["cron_timezone"] == "America/New_York"
     rt.bucket.write_json(f"{P}/.paused", {"paused": True})  # runs stop at the pause gate: quick, still real
-    utc = timezone.utc
+    utc = UTC
     windows = [(datetime(2026, 3, 7, 12, tzinfo=utc), datetime(2026, 3, 9, 0, tzinfo=utc)),
                (datetime(2026, 10, 31, 12, tzinfo=utc), datetime(2026, 11, 2, 0, tzinfo=utc))]
     for _ in range(2):  # two workers (or a worker and a restart) fire the same ticks
@@ -213,7 +213,7 @@ def test_the_schedule_fires_at_nine_new_york_across_dst_and_two_firings_make_one
 def test_the_llm_rewords_a_prompt_and_any_failure_keeps_the_base_prompt() -> None:
     import json as _json
 
-    from bpflow.config import load_settings
+    from bpflow.core.config import load_settings
     from bpflow.domain.automation.llm import make_expander
     from tests.textgen.openai_local_server import chat, running, server_error
 
@@ -237,7 +237,7 @@ def test_the_llm_rewords_a_prompt_and_any_failure_keeps_the_base_prompt() -> Non
 def test_a_scene_that_never_finishes_times_out_and_the_run_still_persists(make_runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Reference B5 decided: past the per-scene deadline the scene counts as FAILED
     (source_orchestrator_timeout); state and summary are written and the lock released."""
-    from bpflow.engine import registry
+    from bpflow.core.engine import registry
 
     registry.import_workflow_modules()
     monkeypatch.delitem(registry._WORKFLOWS, "source-orchestrator")  # nobody picks the request up

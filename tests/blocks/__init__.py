@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bpflow.config import reset_settings_cache
+from bpflow.core.config import reset_settings_cache
 
 
 def use_env(monkeypatch: pytest.MonkeyPatch, **values: str | None) -> None:

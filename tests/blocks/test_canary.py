@@ -11,7 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bpflow.blocks.canary import (
+from bpflow.core.config import reset_settings_cache
+from bpflow.core.errors import ConfigError, StorageError
+from bpflow.core.storage.base import ObjectInfo
+from bpflow.core.storage.local import LocalBucket
+from bpflow.state.canary import (
     CanaryConfig,
     assign,
     canary_bucket,
@@ -19,10 +23,6 @@ from bpflow.blocks.canary import (
     rollback_marker_key,
     route,
 )
-from bpflow.config import reset_settings_cache
-from bpflow.errors import ConfigError, StorageError
-from bpflow.storage.base import ObjectInfo
-from bpflow.storage.local import LocalBucket
 from tests.blocks import use_env
 
 CANARY_ENV = (

@@ -6,18 +6,18 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bpflow.blocks.circuit_breaker import BreakerDecision, CircuitBreaker, breaker_key
-from bpflow.config import reset_settings_cache
-from bpflow.errors import ConfigError
-from bpflow.storage.local import LocalBucket
+from bpflow.core.config import reset_settings_cache
+from bpflow.core.errors import ConfigError
+from bpflow.core.storage.local import LocalBucket
+from bpflow.state.circuit_breaker import BreakerDecision, CircuitBreaker, breaker_key
 from tests.blocks import use_env
 
-T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 KEY = "scenes/scene_123/geniesim/.circuit_breaker.json"
 STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 FIELDS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bpflow.blocks import idempotency as idem
-from bpflow.config import load_settings
-from bpflow.errors import InvalidSceneId, ValidationFailed
-from bpflow.storage.local import LocalBucket
+from bpflow.core.config import load_settings
+from bpflow.core.errors import InvalidSceneId, ValidationFailed
+from bpflow.core.storage.local import LocalBucket
+from bpflow.state import idempotency as idem
 
-NOW = datetime(2024, 1, 1, 0, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 1, 1, 0, 0, 0, tzinfo=UTC)
 
 # The seed README's example: scene_001, empty task config, one franka, default episodes, no thresholds.
 SEED_INPUTS = {

@@ -19,8 +19,8 @@ from bpflow.blocks.retry import (
     call_with_retry,
     is_retryable,
 )
-from bpflow.config import reset_settings_cache
-from bpflow.errors import (
+from bpflow.core.config import reset_settings_cache
+from bpflow.core.errors import (
     BpflowError,
     ConfigError,
     JobFailed,
@@ -28,7 +28,7 @@ from bpflow.errors import (
     ObjectNotFound,
     StorageError,
 )
-from bpflow.policy import POLICY_NAMES, load_policy
+from bpflow.core.policy import POLICY_NAMES, load_policy
 from tests.blocks import use_env
 
 ENV_VARS = ("BPFLOW_POLICY_DIR", "PIPELINE_RETRY_MAX", "PIPELINE_RETRY_BASE_DELAY", "PIPELINE_RETRY_MAX_DELAY")

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bpflow.blocks.routing import RegionRouter, RouteDecision
-from bpflow.config import reset_settings_cache
+from bpflow.core.config import reset_settings_cache
+from bpflow.state.routing import RegionRouter, RouteDecision
 from tests.blocks import use_env
 
 

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 
 from bpflow.blocks.retry import RetryPolicy
-from bpflow.blocks.timeouts import (
+from bpflow.core.config import reset_settings_cache
+from bpflow.core.errors import ConfigError
+from bpflow.core.policy import load_policy
+from bpflow.core.policy.timeouts import (
     select_timeout,
     stage_job_name,
     stage_retry_profile,
     stage_timeout,
 )
-from bpflow.config import reset_settings_cache
-from bpflow.errors import ConfigError
-from bpflow.policy import load_policy
 from tests.blocks import use_env
 
 ENV_VARS = (

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from bpflow.status.runs import RunReader
+from bpflow.ops.runs import RunReader
 from tests.conftest import runtime_env, wait_until
 from tests.fixtures.ops_env import chain_values
 

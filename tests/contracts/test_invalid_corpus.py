@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bpflow.config import load_settings
-from bpflow.source import CODE_INVALID_IMAGE_URI, CODE_INVALID_REQUEST, STAGE, RequestInvalid, parse_request, validate_request
+from bpflow.core.config import load_settings
+from bpflow.domain.request import (
+    CODE_INVALID_IMAGE_URI,
+    CODE_INVALID_REQUEST,
+    STAGE,
+    RequestInvalid,
+    parse_request,
+    validate_request,
+)
 from tests.contracts.invalid_requests import CORPUS_SCENE_ID, INVALID_REQUESTS, invalid_requests
 
 SETTINGS = load_settings({})

@@ -10,10 +10,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bpflow.config import load_settings
-from bpflow.contracts import validate
-from bpflow.source import RequestInvalid, build_request, child_request, parse_request, validate_request
-from bpflow.triggers import SCENE_ID_PATTERN
+from bpflow.core.config import load_settings
+from bpflow.core.contracts import validate
+from bpflow.core.triggers import SCENE_ID_PATTERN
+from bpflow.domain.request import RequestInvalid, build_request, child_request, parse_request, validate_request
 
 SETTINGS = load_settings({})
 FIELDS = ("schema_version", "scene_id", "source_mode", "text_backend", "prompt", "quality_tier", "seed_count",

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from bpflow.cli.validate_cmd import scene_id_from_path, validate_command
-from bpflow.config import load_settings
-from bpflow.contracts import load_schema, validate
-from bpflow.source import (
+from bpflow.core.config import load_settings
+from bpflow.core.contracts import load_schema, validate
+from bpflow.core.triggers import SCENE_ID_PATTERN
+from bpflow.domain.request import (
     STAGE,
     RequestInvalid,
     SceneRequest,
@@ -25,7 +26,6 @@ from bpflow.source import (
     validate_request,
     variants_index,
 )
-from bpflow.triggers import SCENE_ID_PATTERN
 from tests.conftest import runtime_env
 
 DEFAULTS = load_settings({})

@@ -12,11 +12,11 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bpflow.blocks.markers import failure_body
-from bpflow.config import load_settings
-from bpflow.contracts import Problem, assert_valid, format_path, load_schema, schema_names, validate
-from bpflow.engine.registry import Run
-from bpflow.errors import ValidationFailed
-from bpflow.source import build_request, parse_request, variants_index
+from bpflow.core.config import load_settings
+from bpflow.core.contracts import Problem, assert_valid, format_path, load_schema, schema_names, validate
+from bpflow.core.engine.registry import Run
+from bpflow.core.errors import ValidationFailed
+from bpflow.domain.request import build_request, parse_request, variants_index
 from tests.conftest import wait_until
 
 SETTINGS = load_settings({})
@@ -321,9 +321,9 @@ def test_every_contract_ships_and_is_a_valid_schema() -> None:
 
 
 def test_schemas_are_package_data() -> None:
-    import bpflow.contracts
+    import bpflow.core.contracts
 
-    folder = Path(bpflow.contracts.__file__).parent / "schemas"
+    folder = Path(bpflow.core.contracts.__file__).parent / "schemas"
     assert {p.stem for p in folder.glob("*.json")} == set(schema_names())
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from bpflow.domain.scene import categories
-from bpflow.stage2.articulation import plan_parts, rule_for
-from bpflow.stage2.placement import axes_for
-from bpflow.textgen import catalog
+from bpflow.domain.scene.articulation import plan_parts, rule_for
+from bpflow.domain.scene.pose import axes_for
+from bpflow.domain.textgen import room_catalog as catalog
 
 
 def _planned_objects() -> set[tuple[str, str, str]]:

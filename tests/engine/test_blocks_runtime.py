@@ -13,9 +13,9 @@ from dbos import DBOS
 
 from bpflow.blocks.lock import release, try_acquire
 from bpflow.blocks.wait import wait_for_marker
-from bpflow.engine.registry import Run
-from bpflow.errors import MarkerTimeout
-from bpflow.storage.local import LocalBucket
+from bpflow.core.engine.registry import Run
+from bpflow.core.errors import MarkerTimeout
+from bpflow.core.storage.local import LocalBucket
 from tests.conftest import wait_until
 
 FAST_RETRY = "max_retries: 3\nbase_delay_seconds: 0.3\nmax_delay_seconds: 2\nbackoff_factor: 2\n"

@@ -10,9 +10,9 @@ from typing import Any
 
 from dbos import DBOS
 
-from bpflow.engine.dispatcher import _Memo
-from bpflow.events.model import CustomEvent, ObjectEvent
-from bpflow.events.scan import scan_once
+from bpflow.core.engine.dispatcher import _Memo
+from bpflow.core.events.model import CustomEvent, ObjectEvent
+from bpflow.core.events.scan import scan_once
 from tests.conftest import wait_until
 
 
@@ -108,7 +108,7 @@ def test_custom_event_starts_its_workflow_once(runtime: Any) -> None:
 
 def test_unimplemented_and_unmatched_objects_start_nothing(runtime: Any) -> None:
     b = runtime.bucket
-    from bpflow.engine.registry import find_workflow
+    from bpflow.core.engine.registry import find_workflow
 
     # A seed workflow this build may not have yet (regen3d-pipeline, once the example, now exists).
     unbuilt = find_workflow("arena-export-pipeline") is None

@@ -13,6 +13,7 @@ from dbos import DBOS
 from tests.conftest import wait_until
 
 STAGE_A = "test-stage-a"
+SETTLE_WAIT = 1.0
 
 
 def _runs(scene: str) -> list[Any]:
@@ -61,3 +62,34 @@ def test_a_cp_p_restore_runs_again(make_runtime: Any, tmp_path: Path) -> None:
     assert first[0].workflow_id in {r.workflow_id for r in rows}
     again = rt.bucket.stat("scenes/restore1/test/a/.a_complete")
     assert again is not None and done is not None and again.generation > done.generation
+
+
+def test_the_watcher_leaves_the_runtimes_own_writes_to_the_bucket_listener(make_runtime: Any, tmp_path: Path) -> None:
+    """A write through the runtime's Bucket was dispatched when it was made; the watcher must not
+    dispatch it again. Writes by any other writer (another Bucket, e.g. a job's; a `cp -p` over
+    our own file) still reach the dispatcher through the watcher."""
+    from bpflow.core.storage.local import LocalBucket
+
+    rt = make_runtime(watch=True)
+    seen: list[tuple[str, str]] = []
+    submit = rt.dispatcher.submit
+
+    def record(event: Any) -> None:
+        seen.append((event.source, event.name))
+        submit(event)
+
+    rt.dispatcher.submit = record  # type: ignore[method-assign]
+    rt.bucket.write("scenes/own1/notes/replaced.json", "{}")  # tmp file renamed into place
+    rt.bucket.create("scenes/own1/notes/linked.json", "{}")  # create-only: a hard link
+    LocalBucket(rt.bucket.root).write("scenes/own1/notes/foreign.json", "{}")  # another writer's Bucket
+    backup = tmp_path / "replaced.json"
+    shutil.copy2(rt.bucket.path_for("scenes/own1/notes/replaced.json"), backup)
+    time.sleep(0.1)
+    rt.bucket.write("scenes/own1/notes/restored.json", "{}")
+    shutil.copy2(backup, rt.bucket.path_for("scenes/own1/notes/restored.json"))  # same bytes, same mtime: a new version
+    wait_until(lambda: ("watcher", "scenes/own1/notes/restored.json") in seen, timeout=30)
+    time.sleep(SETTLE_WAIT)  # a created-without-close event settles after 0.1 s
+    watched = {name for source, name in seen if source == "watcher"}
+    assert watched == {"scenes/own1/notes/foreign.json", "scenes/own1/notes/restored.json"}
+    api = [name for source, name in seen if source == "bucket-write"]
+    assert sorted(api) == ["scenes/own1/notes/linked.json", "scenes/own1/notes/replaced.json", "scenes/own1/notes/restored.json"]

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from bench.batch import PROMPTS
-from bpflow.engine.runtime import Runtime
-from bpflow.events.model import ObjectEvent
-from bpflow.storage.local import LocalBucket
+
+from bpflow.core.engine.runtime import Runtime
+from bpflow.core.events.model import ObjectEvent
+from bpflow.core.storage.local import LocalBucket
 from tests.conftest import runtime_env, wait_until
 from tests.engine.test_processes import BPFLOW, _log_says, _process
 from tests.source.conftest import OFFLINE_STAGE1, REQUEST, request_body

@@ -8,15 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from bpflow.engine.runtime import Runtime
-from bpflow.events.model import ObjectEvent
-from bpflow.storage.local import LocalBucket
+from bpflow.core.engine.runtime import Runtime
+from bpflow.core.events.model import ObjectEvent
+from bpflow.core.storage.local import LocalBucket
 from tests.conftest import runtime_env, wait_until
 
 BPFLOW = [sys.executable, "-m", "bpflow.cli"]

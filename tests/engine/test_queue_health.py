@@ -11,8 +11,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from bpflow.api.app import create_app
-from bpflow.engine.queues import STALL_SECONDS, queue_health
-from bpflow.status.runs import RunReader
+from bpflow.core.engine.queues import STALL_SECONDS, queue_health
+from bpflow.ops.runs import RunReader
 from tests.conftest import runtime_env, wait_until
 from tests.engine.test_processes import BPFLOW
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from dbos import DBOS, SetWorkflowID
 
-from bpflow.engine.queues import REQUEST_ORCHESTRATORS, SCENE_ORCHESTRATORS, STAGE_WORK, WaitOrderError, check_wait
-from bpflow.engine.registry import find_workflow, import_workflow_modules
+from bpflow.core.engine.queues import REQUEST_ORCHESTRATORS, SCENE_ORCHESTRATORS, STAGE_WORK, WaitOrderError, check_wait
+from bpflow.core.engine.registry import find_workflow, import_workflow_modules
 from tests.conftest import wait_until
 
 

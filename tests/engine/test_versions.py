@@ -10,8 +10,8 @@ from typing import Any
 
 from dbos import DBOS
 
-from bpflow.events.model import ObjectEvent
-from bpflow.ids import object_run_id
+from bpflow.core.events.model import ObjectEvent
+from bpflow.core.ids import object_run_id
 from tests.conftest import wait_until
 from tests.source.conftest import OFFLINE_STAGE1, REQUEST, finished, result_of, runs_of
 

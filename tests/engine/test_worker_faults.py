@@ -9,14 +9,17 @@ import subprocess
 import time
 from pathlib import Path
 
-from bpflow.storage.local import LocalBucket
+import pytest
+
+from bpflow.core.storage.local import LocalBucket
 from tests.conftest import runtime_env, wait_until
 from tests.engine.test_processes import BPFLOW, _free_port, _log_says, _process
 
 
-def _job_processes(home: Path, scene: str) -> list[int]:
-    """Live (not zombie) processes whose environment says they are this scene's job."""
-    wanted = {f"BPFLOW_HOME={home}".encode(), f"SCENE_ID={scene}".encode(), b"BPFLOW_JOB_NAME=test-copy-job"}
+def _job_processes(home: Path, scene: str | None, job: str = "test-copy-job") -> list[int]:
+    """Live (not zombie) processes whose environment says they are this home's ``job`` (for
+    ``scene``, when given)."""
+    wanted = {f"BPFLOW_HOME={home}".encode(), f"BPFLOW_JOB_NAME={job}".encode()} | ({f"SCENE_ID={scene}".encode()} if scene else set())
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -31,9 +34,35 @@ def _job_processes(home: Path, scene: str) -> list[int]:
     return found
 
 
-def test_jobs_die_with_a_killed_worker_and_the_run_resumes(tmp_path: Path) -> None:
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _descendants(root: int) -> list[int]:
+    """Every live process below ``root`` (the job launcher, the jobs, their helpers)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
+                continue
+    found, frontier = [], [root]
+    while frontier:
+        parent = frontier.pop()
+        kids = [pid for pid, ppid in parents.items() if ppid == parent]
+        found += kids
+        frontier += kids
+    return [pid for pid in found if _alive(pid)]
+
+
+@pytest.mark.parametrize("runner", ["subprocess", "zygote"])
+def test_jobs_die_with_a_killed_worker_and_the_run_resumes(tmp_path: Path, runner: str) -> None:
     home = tmp_path / "home"
-    env = runtime_env(home)
+    env = runtime_env(home, BPFLOW_RUNNER=runner)
     log = tmp_path / "up.log"
     args = [*BPFLOW, "up", "--port", str(_free_port())]
     bucket = LocalBucket(home / "bucket")
@@ -45,13 +74,17 @@ def test_jobs_die_with_a_killed_worker_and_the_run_resumes(tmp_path: Path) -> No
             env=env, capture_output=True, text=True, timeout=120,
         )
         assert started.returncode == 0, started.stderr
-        jobs = wait_until(lambda: _job_processes(home, "kill1"), timeout=60)
+        # the runner opens the job's log once the job runs (a forked job shows the launcher's
+        # initial environment in /proc, so it is found as a descendant of the worker instead)
+        wait_until(lambda: list((home / "logs" / "jobs").glob("test-copy-job-*.log")), timeout=60)
+        jobs = sorted(set(_job_processes(home, "kill1")) | set(_descendants(first.pid)))
+        assert jobs
         os.kill(first.pid, signal.SIGKILL)  # the worker only: its jobs lead their own sessions
         first.wait()
         deadline = time.monotonic() + 2.0
-        while _job_processes(home, "kill1") and time.monotonic() < deadline:
+        while [p for p in jobs if _alive(p)] and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert _job_processes(home, "kill1") == [], f"job processes {jobs} outlived their worker"
+        assert [p for p in jobs if _alive(p)] == [], f"job processes {jobs} outlived their worker"
 
 
 def test_a_file_dropped_while_down_is_picked_up_at_start(tmp_path: Path) -> None:

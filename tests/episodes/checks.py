@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import REPO
-from tests.services import service_missing
+from tests.support.services import service_missing
 
 
 def check_dataset(root: Path) -> dict[str, Any]:

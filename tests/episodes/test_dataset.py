@@ -91,7 +91,7 @@ def test_parallel_workers_record_the_same_episodes_as_one(tmp_path: Path) -> Non
 
 
 def test_an_open_drawer_is_pushed_shut_and_judged_by_its_joint(tmp_path: Path) -> None:
-    from bpflow.domain.episodes.recorder import Recorder, RecordConfig
+    from bpflow.domain.episodes.recorder import RecordConfig, Recorder
     from bpflow.domain.sim.workcell import load_workcell
 
     usd, manifest = write_scene(tmp_path, cubes=[], drawer=True, table=False)

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bpflow.ids import object_run_id
-from bpflow.storage import Bucket
-from tests.stage2.helpers import finished, outcome, settle
+from bpflow.core.ids import object_run_id
+from bpflow.core.storage import Bucket
 from tests.sim.simscenes import write_scene
+from tests.stage2.helpers import outcome, settle
 
 WORKFLOW = "episode-generation-pipeline"
 SMALL = {"EPISODES_PER_VARIATION": "1", "EPISODE_MAX_TASKS": "0", "BPFLOW_SIM_WORKERS": "1", "EPISODE_IMAGE_SIZE": "32", "EPISODE_CAMERAS": "front,wrist"}

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bpflow.storage import Bucket
+from bpflow.core.storage import Bucket
 from tests.sim.simscenes import write_scene
 
 #: Tiny simulation settings: one episode per task, 32 px, one worker.

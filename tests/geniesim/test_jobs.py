@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from bpflow.core.runners.base import JobResult
+from bpflow.core.storage.local import LocalBucket
 from bpflow.domain.geniesim.contracts import BundleInvalid, bundle_problems, load_bundle_dir, schema_problems
-from bpflow.runners.base import JobResult
-from bpflow.storage.local import LocalBucket
 from tests.geniesim.scenes import SMALL, read, upload_scene
 from tests.stage2.jobrun import job_error, run
 

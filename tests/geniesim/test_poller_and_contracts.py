@@ -10,9 +10,15 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bpflow.domain.geniesim.contracts import _version_in_range, backfill_tasks, bundle_problems, consistency_problems, schema_problems
+from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.geniesim.contracts import (
+    _version_in_range,
+    backfill_tasks,
+    bundle_problems,
+    consistency_problems,
+    schema_problems,
+)
 from bpflow.domain.geniesim.poller import scan
-from bpflow.storage.local import LocalBucket
 
 
 def _job(b: LocalBucket, scene: str, job_id: str, status: str = "completed") -> None:

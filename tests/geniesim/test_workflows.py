@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dbos import DBOS
-
-from bpflow.blocks.clock import iso_z
-from bpflow.ids import manual_run_id, object_run_id
-from bpflow.storage import Bucket
-from bpflow.storage.local import LocalBucket
+from bpflow.core.ids import manual_run_id, object_run_id
+from bpflow.core.storage import Bucket
+from bpflow.core.storage.local import LocalBucket
+from bpflow.state.cas_json import iso_z
 from tests.conftest import CHAIN_TRIGGERS, REPO, wait_until
 from tests.geniesim.scenes import SMALL, read, upload_scene
 from tests.stage2.helpers import finished, outcome, settle
@@ -83,8 +81,8 @@ def test_text_scene_to_geniesim_complete_with_region_failover_and_duplicates(mak
     again = outcome(_manual(rt, IMPORT, {"job_id": job["job_id"], "scene_id": "gs-ok", "status": "completed"}))
     assert again["status"] == "SKIPPED" and "already completed" in again["message"]
     # ... and so does the custom event manual.geniesim.job.completed (payload under data)
-    from bpflow.events.model import CustomEvent
-    from bpflow.ids import event_run_id
+    from bpflow.core.events.model import CustomEvent
+    from bpflow.core.ids import event_run_id
 
     rt.dispatcher.dispatch_custom(CustomEvent(type="manual.geniesim.job.completed", id="op-1", data={"job_id": job["job_id"], "scene_id": "gs-ok", "status": "completed"}))
     by_event = outcome(event_run_id(IMPORT, "manual.geniesim.job.completed", "op-1"))
@@ -120,7 +118,7 @@ def test_breaker_opens_after_three_failures_refuses_then_one_trial_closes_it(mak
     assert read(b, key)["failure_count"] == 3
     # move the clock: the breaker opened longer ago than the recovery time (600 s)
     state = read(b, key)
-    state["opened_at"] = iso_z(datetime.now(timezone.utc) - timedelta(seconds=601))
+    state["opened_at"] = iso_z(datetime.now(UTC) - timedelta(seconds=601))
     b.write_json(key, state)
     upload_scene(b, tmp_path, "gs-cb")  # the operator fixed the scene
     trial = outcome(_trigger(b, "gs-cb"))
@@ -159,7 +157,9 @@ def test_failed_canary_writes_rollback_marker_and_next_export_runs_stable(make_r
 
 
 def test_async_job_completes_through_the_poller(make_runtime: Callable[..., Any], tmp_path: Path) -> None:
-    rt = _runtime(make_runtime, GENIESIM_ASYNC="true")
+    # TRIGGER_TRAINING: episode-generation hands its own dataset to training, so this import must
+    # not start a second training for the scene (docs/decisions.md, "one training per scene").
+    rt = _runtime(make_runtime, GENIESIM_ASYNC="true", TRIGGER_TRAINING="true")
     b = rt.bucket
     upload_scene(b, tmp_path, "gs-async")
     first = outcome(_trigger(b, "gs-async"))
@@ -177,6 +177,8 @@ def test_async_job_completes_through_the_poller(make_runtime: Callable[..., Any]
     imp = outcome(f"{IMPORT}:gs-async:{first['job_id']}")
     assert imp["status"] == "SUCCESS" and imp["episodes_imported"] == 1
     assert read(b, "scenes/gs-async/geniesim/.geniesim_complete")["job_id"] == first["job_id"]
+    settle()
+    assert list(b.list("scenes/gs-async/test/episodes_imported/")) == []  # one training per scene
     # the next poll finds nothing to do for it
     b.delete("scenes/gs-junk/geniesim/job.json")
     again = outcome(_manual(rt, POLLER, {"bucket": "local"}))

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from bpflow.errors import StorageError
+from bpflow.core.errors import StorageError
+from bpflow.core.runners import JobSpec, SubprocessRunner
+from bpflow.core.storage import ObjectInfo
+from bpflow.core.storage.local import LocalBucket
 from bpflow.jobs import retention_cleanup as rc
-from bpflow.runners import JobSpec, SubprocessRunner
-from bpflow.storage import ObjectInfo
-from bpflow.storage.local import LocalBucket
 
 NOW = datetime(2024, 1, 10, tzinfo=UTC)
 RETENTION_VARS = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bpflow.ids import object_run_id
-from bpflow.storage import Bucket
+from bpflow.core.ids import object_run_id
+from bpflow.core.storage import Bucket
 from tests.sim.simscenes import write_scene
 from tests.stage2.helpers import outcome
 

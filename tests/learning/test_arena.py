@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bpflow.core.ids import object_run_id
+from bpflow.core.storage import Bucket
 from bpflow.domain.evaluation.scene_tasks import load_scene_with_tasks
-from bpflow.ids import object_run_id
-from bpflow.storage import Bucket
 from tests.learning.helpers import upload_scene
 from tests.stage2.helpers import outcome
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bpflow.ids import object_run_id
+from bpflow.core.ids import object_run_id
 from tests.stage2.helpers import outcome
 
 WF = "policy-evaluation-pipeline"

@@ -11,8 +11,8 @@ from typing import Any
 
 from dbos import DBOS
 
-from bpflow.ids import event_run_id
-from bpflow.status.dag import load_dag
+from bpflow.core.ids import event_run_id
+from bpflow.ops.dag import load_dag
 from tests.learning.helpers import record_episodes
 from tests.stage2.helpers import finished, settle
 

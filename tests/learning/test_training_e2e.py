@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import av
-
 from fastapi.testclient import TestClient
 
 from bpflow.api.app import create_app
-from bpflow.events.model import CustomEvent
-from bpflow.ids import event_run_id, object_run_id
-from bpflow.storage import Bucket
+from bpflow.core.events.model import CustomEvent
+from bpflow.core.ids import event_run_id, object_run_id
+from bpflow.core.storage import Bucket
 from tests.learning.helpers import TINY, record_episodes
 from tests.stage2.helpers import outcome, settle
 

@@ -4,13 +4,12 @@ quality-gate preflight, too few episodes, a job that fails, a duplicate event.""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from dbos import DBOS
 
-from bpflow.events.model import CustomEvent
-from bpflow.ids import event_run_id
+from bpflow.core.events.model import CustomEvent
+from bpflow.core.ids import event_run_id
 from tests.stage2.helpers import finished, outcome
 
 EVENT = "blueprintpipeline.episodes.imported"

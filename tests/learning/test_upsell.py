@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bpflow.triggers import TriggerMap
+from bpflow.core.triggers import TriggerMap
 from tests.learning.helpers import record_episodes
 from tests.stage2.helpers import finished, outcome, settle
 

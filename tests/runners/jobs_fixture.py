@@ -1,19 +1,21 @@
 """A job module for runner tests: one real process doing what FIXTURE_MODE says.
 
-It follows the same contract as the shipped jobs (env via ``bpflow.jobs._env``, ``main() -> int``),
+It follows the same contract as the shipped jobs (env via ``bpflow.core.jobkit``, ``main() -> int``),
 so the runners are exercised exactly as with a real job.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import random
 import signal
 import subprocess
 import sys
 import time
 
-from bpflow.errors import ConfigError
-from bpflow.jobs._env import env_int, env_str, job_stderr, job_stdout, log_json, run_main
+from bpflow.core.errors import ConfigError
+from bpflow.core.jobkit import env_int, env_str, job_stderr, job_stdout, log_json, run_main
 
 CONTRACT_VARS = (
     "BUCKET",
@@ -57,6 +59,15 @@ def _run() -> int:
         return 0
     if mode == "leftover":  # leaves a grandchild holding our pipes, then exits 0
         _spawn_sleeper()
+        return 0
+    if mode == "state":  # what a fresh process would show: own session, default handlers, fresh seeds
+        log_json(
+            pid=os.getpid(), pgid=os.getpgid(0), sid=os.getsid(0), ppid=os.getppid(),
+            sigterm_default=signal.getsignal(signal.SIGTERM) == signal.SIG_DFL,
+            sigint_python=signal.getsignal(signal.SIGINT) is signal.default_int_handler,
+            random=random.random(), hash=hash("bpflow"), threads=len(os.listdir("/proc/self/task")),
+            env=sorted(os.environ), cwd=os.getcwd(), argv0=sys.argv[0],
+        )
         return 0
     if mode == "big_output":
         size = env_int("FIXTURE_BYTES", 5_000_000)

@@ -10,9 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-from bpflow.runners import lifeline
-from bpflow.runners.base import JobSpec
-from bpflow.runners.subprocess import SubprocessRunner
+import pytest
+
+from bpflow.core.runners import lifeline
+from bpflow.core.runners.base import JobSpec
+from bpflow.core.runners.subprocess import SubprocessRunner
+from bpflow.core.runners.zygote import ZygoteRunner
 
 
 def _alive(pid: int) -> bool:
@@ -70,8 +73,9 @@ def test_a_reused_pid_is_left_alone(tmp_path: Path) -> None:
         other.wait()
 
 
-def test_the_runner_clears_its_record_when_the_job_ends(tmp_path: Path) -> None:
+@pytest.mark.parametrize("runner", [SubprocessRunner, ZygoteRunner])
+def test_the_runner_clears_its_record_when_the_job_ends(tmp_path: Path, runner: type[SubprocessRunner | ZygoteRunner]) -> None:
     logs = tmp_path / "logs" / "jobs"
-    SubprocessRunner().run(JobSpec(name="noop-job", env={"BPFLOW_RUN_ID": "run-3", "BPFLOW_BUCKET_URL": f"file://{tmp_path}/bucket"}, timeout_seconds=60, log_dir=str(logs)))
+    runner().run(JobSpec(name="noop-job", env={"BPFLOW_RUN_ID": "run-3", "BPFLOW_BUCKET_URL": f"file://{tmp_path}/bucket"}, timeout_seconds=60, log_dir=str(logs)))
     attempts = tmp_path / "logs" / "attempts"
     assert not attempts.exists() or list(attempts.iterdir()) == []

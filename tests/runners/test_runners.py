@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bpflow.errors import ConfigError, JobStartError, StorageError
+from bpflow.core.errors import ConfigError, JobStartError, StorageError
+from bpflow.core.jobkit import env_bool, env_int, env_str, job_context, run_main
+from bpflow.core.runners import InProcessRunner, JobSpec, Runner, SubprocessRunner, ZygoteRunner, get_runner
+from bpflow.core.storage.local import LocalBucket
 from bpflow.jobs import JOBS, register_job
-from bpflow.jobs._env import env_bool, env_int, env_str, job_context, run_main
-from bpflow.runners import InProcessRunner, JobSpec, Runner, SubprocessRunner, get_runner
-from bpflow.storage.local import LocalBucket
 
 from . import jobs_fixture
 
@@ -33,6 +33,15 @@ def _import_root() -> str:
 @pytest.fixture(autouse=True)
 def _fixture_job() -> None:
     register_job(FIXTURE_JOB, FIXTURE_MODULE)
+
+
+#: Every process runner keeps the same contract: each test of a process runner runs against both.
+PROCESS_RUNNERS = [SubprocessRunner, ZygoteRunner]
+
+
+@pytest.fixture(params=PROCESS_RUNNERS, ids=["subprocess", "zygote"])
+def Proc(request: pytest.FixtureRequest) -> Callable[..., Runner]:  # noqa: N802 - it stands for a runner class
+    return request.param  # type: ignore[no-any-return]
 
 
 def spec(mode: str, timeout: float = 60.0, **env: str) -> JobSpec:
@@ -72,12 +81,12 @@ def read_pid(path: Path) -> int:
 # --- subprocess runner -------------------------------------------------------------------
 
 
-def test_subprocess_success_and_env_contract(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_subprocess_success_and_env_contract(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, Proc: Callable[..., Runner]) -> None:
     monkeypatch.setenv("FIXTURE_INHERITED", "from-parent")
     monkeypatch.setenv("FIXTURE_OVERRIDE", "parent")
     # Jobs get an allowlist of the service env: the operator names extra variables to pass on.
     monkeypatch.setenv("BPFLOW_JOB_ENV_PASSTHROUGH", "FIXTURE_INHERITED,FIXTURE_OVERRIDE")
-    result = SubprocessRunner().run(
+    result = Proc().run(
         spec(
             "ok",
             BUCKET="blueprint-scenes",
@@ -104,8 +113,8 @@ def test_subprocess_success_and_env_contract(monkeypatch: pytest.MonkeyPatch, tm
     ("mode", "code"),
     [("exit", 3), ("system_exit", 4), ("raise", 1), ("bad_param", 2)],
 )
-def test_subprocess_failures_are_results_not_exceptions(mode: str, code: int) -> None:
-    result = SubprocessRunner().run(spec(mode))
+def test_subprocess_failures_are_results_not_exceptions(mode: str, code: int, Proc: Callable[..., Runner]) -> None:
+    result = Proc().run(spec(mode))
     assert result.exit_code == code and not result.succeeded and not result.timed_out
     if mode == "raise":
         assert "Traceback" in result.stderr_tail and "fixture exploded" in result.stderr_tail
@@ -115,56 +124,56 @@ def test_subprocess_failures_are_results_not_exceptions(mode: str, code: int) ->
 
 
 @pytest.mark.parametrize("ignore_term", [False, True])
-def test_subprocess_timeout_kills_whole_process_group(tmp_path: Path, ignore_term: bool) -> None:
+def test_subprocess_timeout_kills_whole_process_group(tmp_path: Path, ignore_term: bool, Proc: Callable[..., Runner]) -> None:
     pid_file = tmp_path / "grandchild.pid"
     env = {"FIXTURE_PID_FILE": str(pid_file)}
     if ignore_term:
         env["FIXTURE_IGNORE_TERM"] = "1"
     started = time.monotonic()
-    result = SubprocessRunner(grace_seconds=0.5).run(spec("grandchild", timeout=2.0, **env))
+    result = Proc(grace_seconds=0.5).run(spec("grandchild", timeout=2.0, **env))
     assert result.timed_out and result.exit_code is None and not result.succeeded
     assert time.monotonic() - started < 10
     grandchild = read_pid(pid_file)
     assert wait_dead(grandchild), f"grandchild {grandchild} survived the timeout"
 
 
-def test_subprocess_kills_leftovers_of_a_finished_job(tmp_path: Path) -> None:
+def test_subprocess_kills_leftovers_of_a_finished_job(tmp_path: Path, Proc: Callable[..., Runner]) -> None:
     pid_file = tmp_path / "leftover.pid"
     started = time.monotonic()
-    result = SubprocessRunner().run(spec("leftover", FIXTURE_PID_FILE=str(pid_file)))
+    result = Proc().run(spec("leftover", FIXTURE_PID_FILE=str(pid_file)))
     assert result.succeeded
     assert time.monotonic() - started < 4  # not stuck on the pipes the grandchild inherited
     assert wait_dead(read_pid(pid_file))
 
 
-def test_subprocess_large_output_does_not_deadlock() -> None:
-    result = SubprocessRunner().run(spec("big_output", timeout=60.0, FIXTURE_BYTES="5000000"))
+def test_subprocess_large_output_does_not_deadlock(Proc: Callable[..., Runner]) -> None:
+    result = Proc().run(spec("big_output", timeout=60.0, FIXTURE_BYTES="5000000"))
     assert result.succeeded
     assert result.stdout_tail.endswith("END-OUT\n") and result.stderr_tail.endswith("END-ERR\n")
     assert len(result.stdout_tail.encode()) <= 8192 and len(result.stderr_tail.encode()) <= 8192
 
 
-def test_runner_down_file_is_a_retryable_start_failure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_runner_down_file_is_a_retryable_start_failure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, Proc: Callable[..., Runner]) -> None:
     down = tmp_path / "runner.down"
     monkeypatch.setenv("BPFLOW_RUNNER_DOWN_FILE", str(down))
-    assert SubprocessRunner().run(spec("ok")).succeeded  # switch configured but off
+    assert Proc().run(spec("ok")).succeeded  # switch configured but off
     down.touch()
-    for runner in (SubprocessRunner(), InProcessRunner()):
+    for runner in (Proc(), InProcessRunner()):
         with pytest.raises(JobStartError) as info:
             runner.run(spec("ok"))
         assert info.value.retryable and info.value.code == "runner_unavailable"
     down.unlink()
-    assert SubprocessRunner().run(spec("ok")).succeeded  # outage over
+    assert Proc().run(spec("ok")).succeeded  # outage over
 
 
-@pytest.mark.parametrize("runner", [SubprocessRunner(), InProcessRunner()], ids=["subprocess", "inprocess"])
+@pytest.mark.parametrize("runner", [SubprocessRunner(), ZygoteRunner(), InProcessRunner()], ids=["subprocess", "zygote", "inprocess"])
 def test_unknown_job_is_a_non_retryable_start_failure(runner: Runner) -> None:
     with pytest.raises(JobStartError) as info:
         runner.run(JobSpec(name="no-such-job", env={}, timeout_seconds=5))
     assert not info.value.retryable and info.value.code == "unknown_job"
 
 
-@pytest.mark.parametrize("runner", [SubprocessRunner(), InProcessRunner()], ids=["subprocess", "inprocess"])
+@pytest.mark.parametrize("runner", [SubprocessRunner(), ZygoteRunner(), InProcessRunner()], ids=["subprocess", "zygote", "inprocess"])
 def test_missing_module_is_a_non_retryable_start_failure(runner: Runner) -> None:
     register_job("ghost-job", "bpflow.jobs.does_not_exist")
     try:
@@ -175,23 +184,23 @@ def test_missing_module_is_a_non_retryable_start_failure(runner: Runner) -> None
         JOBS.pop("ghost-job", None)
 
 
-def test_missing_executable_is_a_start_failure() -> None:
+def test_missing_executable_is_a_start_failure(Proc: Callable[..., Runner]) -> None:
     with pytest.raises(JobStartError) as info:
-        SubprocessRunner(python="/nonexistent/python3").run(spec("ok"))
+        Proc(python="/nonexistent/python3").run(spec("ok"))
     assert info.value.code == "runner_exec_failed"
 
 
-def test_invalid_spec_is_rejected_before_start() -> None:
+def test_invalid_spec_is_rejected_before_start(Proc: Callable[..., Runner]) -> None:
     bad = JobSpec(name=FIXTURE_JOB, env={"N": 3}, timeout_seconds=5)  # type: ignore[dict-item]
     with pytest.raises(JobStartError) as info:
-        SubprocessRunner().run(bad)
+        Proc().run(bad)
     assert not info.value.retryable and info.value.code == "invalid_job_spec"
 
 
-def test_noop_job_runs_for_real(tmp_path: Path) -> None:
+def test_noop_job_runs_for_real(tmp_path: Path, Proc: Callable[..., Runner]) -> None:
     bucket = LocalBucket(tmp_path / "bucket")
     env = {"BPFLOW_BUCKET_URL": bucket.url, "BUCKET": "b", "SCENE_ID": "s1", "BPFLOW_RUN_ID": "r1"}
-    for runner in (SubprocessRunner(), InProcessRunner()):
+    for runner in (Proc(), InProcessRunner()):
         result = runner.run(JobSpec(name="noop-job", env=env, timeout_seconds=60))
         assert result.succeeded, result.stderr_tail
         line = json.loads(result.stdout_tail.strip().splitlines()[-1])
@@ -301,7 +310,8 @@ def _raise(exc: Exception) -> Callable[[], int]:
 
 def test_get_runner(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BPFLOW_RUNNER", raising=False)
-    assert isinstance(get_runner(), SubprocessRunner)
+    assert isinstance(get_runner(), ZygoteRunner)
+    assert isinstance(get_runner("subprocess"), SubprocessRunner)
     assert isinstance(get_runner("inprocess"), InProcessRunner)
     monkeypatch.setenv("BPFLOW_RUNNER", "inprocess")
     assert isinstance(get_runner(), InProcessRunner)

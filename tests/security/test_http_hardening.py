@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bpflow.api.http_guards import allowed_hosts, host_name
 from bpflow.api.security import Guard
-from bpflow.events.cloudevents import InvalidCloudEvent, parse_generation
+from bpflow.core.events.cloudevents import InvalidCloudEvent, parse_generation
 from tests.api.conftest import TOKEN, Api
 
 REQUEST = {"schema_version": "v1", "scene_id": "h1", "prompt": "a small hall"}

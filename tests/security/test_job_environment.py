@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bpflow.core.runners import JobSpec, SubprocessRunner
+from bpflow.core.runners.job_env import job_process_env
 from bpflow.jobs import JOBS
 from bpflow.jobs.env_needs import LLM_KEY_ENV
-from bpflow.runners import JobSpec, SubprocessRunner
-from bpflow.runners.job_env import job_process_env
 
 REPO = Path(__file__).resolve().parents[2]
 DUMP_MODULE = "tests.security.env_dump_job"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bpflow.errors import ObjectOutsideBucket
-from bpflow.storage.local import LocalBucket
+from bpflow.core.errors import ObjectOutsideBucket
+from bpflow.core.storage.local import LocalBucket
 from tests.api.conftest import Api
 
 SECRET = "-----BEGIN PRIVATE KEY----- SENTINEL-outside-bucket"
@@ -87,7 +87,7 @@ def _runs(rt: object, scene: str) -> list[str]:
 
 
 def test_the_scan_and_the_watcher_do_not_follow_links_out(make_runtime: Any, tmp_path: Path) -> None:
-    from bpflow.events.scan import scan_once
+    from bpflow.core.events.scan import scan_once
     from tests.conftest import wait_until
 
     rt = make_runtime(watch=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from bpflow.blocks import markers
-from bpflow.engine.registry import Run
-from bpflow.status.secret_env import env_secret_values
+from bpflow.core.engine.registry import Run
+from bpflow.core.secret_env import env_secret_values
 from tests.api.conftest import Api
 
 PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCSENTINELpemline1\nSENTINELpemline2AAAAAAAAAAAAAAAAAAAAAAAAAAAA\n-----END PRIVATE KEY-----\n"

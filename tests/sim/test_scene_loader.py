@@ -107,7 +107,7 @@ def test_the_arm_is_not_mounted_against_a_wall_when_another_edge_reaches(tmp_pat
     """A mug at the back of a counter pushed against the wall: the nearest edge (the counter's
     end, 15 cm from the wall) would pin the arm's elbow against the wall so the hand never gets
     down to the mug; the arm stands at the front edge instead and the pick succeeds."""
-    from bpflow.domain.episodes.recorder import Recorder, RecordConfig
+    from bpflow.domain.episodes.recorder import RecordConfig, Recorder
     from bpflow.domain.sim.placement import ARM_WALL_CLEARANCE, wall_distance
     from bpflow.domain.sim.tasks import derive_tasks
 

@@ -15,8 +15,7 @@ import pytest
 from dbos import DBOS
 
 from bpflow.jobs import register_job
-
-from tests.conftest import runtime_env, wait_until
+from tests.conftest import THROUGH_STAGE3, runtime_env, wait_until
 
 #: Stage 1 without any network service, as spec-text-stage1-and-artifacts §4C recommends.
 OFFLINE_STAGE1 = {
@@ -68,6 +67,12 @@ def read_json(rt: Any, key: str) -> Any:
 
 
 @pytest.fixture
+def runtime_defaults() -> dict[str, str]:
+    """The source and image paths are tested through Stage 3 at most: Stages 4-5 are not requested."""
+    return dict(THROUGH_STAGE3)
+
+
+@pytest.fixture
 def source_runtime(make_runtime: Callable[..., Any]) -> Callable[..., Any]:
     """``source_runtime(**env)``: a launched runtime with offline Stage 1 settings."""
 
@@ -93,7 +98,7 @@ DOWNSTREAM = (
 
 @pytest.fixture
 def stage1_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bpflow.engine import registry
+    from bpflow.core.engine import registry
 
     registry.import_workflow_modules()  # register first, so a later launch cannot re-add them
     for name in DOWNSTREAM:
@@ -122,8 +127,8 @@ register_job(GATED_GEN_JOB, "tests.source.jobs_fixture")
 def launched_runtime(home: Path, **env: str) -> Iterator[Any]:
     """One runtime for a whole test module (make_runtime is per test): the tests of a module
     that need the same settings share it, each on its own scenes."""
-    from bpflow.config import reset_settings_cache
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.config import reset_settings_cache
+    from bpflow.core.engine.runtime import Runtime
 
     full = runtime_env(home, **env)
     saved = dict(os.environ)

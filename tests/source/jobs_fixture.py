@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from bpflow.jobs._env import env_str, log_json, require_env, run_main
+from bpflow.core.jobkit import env_str, log_json, require_env, run_main
 
 
 def _main() -> int:

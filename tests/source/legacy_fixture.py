@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from bpflow.storage import Bucket
+from bpflow.core.storage import Bucket
 
 H, W = 48, 64
 #: (dir, label, extents, position of the box centre)

@@ -13,10 +13,10 @@ from dataclasses import replace
 from typing import Any
 
 from bpflow.blocks import markers
-from bpflow.engine.queues import SCENE_ORCHESTRATORS
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.source.errors import SourceError
-from bpflow.source.stages import STAGES, StageDef, run_downstream
+from bpflow.core.engine.queues import SCENE_ORCHESTRATORS
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.workflows._orchestrator.downstream import STAGES, StageDef, run_downstream
+from bpflow.workflows._orchestrator.errors import SourceError
 
 STAND_INS = ("test-ds-usd", "test-ds-variation", "test-ds-export", "test-ds-arena")
 #: The orchestrator's own stage definitions (names, payloads), pointed at the stand-ins, with
@@ -83,8 +83,8 @@ def ds_driver(run: Run) -> Outcome:
 def image_orchestrator_stand_in(run: Run) -> Outcome:
     """An image orchestrator whose Stages 2-5 are the stand-ins: the real reconstruction (the
     configured reconstructor, the real checks and markers), then the stand-in stages."""
-    from bpflow.source.image import image_scene_id, reconstruct_stage1
-    from bpflow.source.options import options_step
+    from bpflow.workflows._orchestrator.image import image_scene_id, reconstruct_stage1
+    from bpflow.workflows._orchestrator.options import options_step
 
     scene = image_scene_id(run.object_name or "") or ""
     reconstruct_stage1(run, scene, run.object_name or "", int(run.generation), options_step(run).reconstructor)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bpflow.contracts import validate
+from bpflow.core.contracts import validate
 from tests.source.conftest import GATED_GEN_JOB, REPO_BUNDLE, REQUEST, read_json, request_body, tiny_png, wait_for_run
 
 PLUGINS = "tests.fixtures.chain,tests.source.stage_fixtures"
@@ -17,7 +17,7 @@ PLUGINS = "tests.fixtures.chain,tests.source.stage_fixtures"
 
 @pytest.fixture
 def rt(source_runtime: Any, stage1_only: None, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from bpflow.engine import registry
+    from bpflow.core.engine import registry
 
     monkeypatch.delitem(registry._WORKFLOWS, "image-to-scene-orchestrator")  # the upload starts nothing
     return source_runtime(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from dbos import DBOS
 
-from bpflow.ids import object_run_id
+from bpflow.core.ids import object_run_id
 from tests.source.conftest import launched_runtime, read_json
 
 PLUGINS = "tests.fixtures.chain,tests.source.stage_fixtures"

@@ -8,11 +8,20 @@ import hashlib
 import json
 from typing import Any
 
-from bpflow.contracts import validate
-from bpflow.ids import object_run_id
+from bpflow.core.contracts import validate
+from bpflow.core.ids import object_run_id
 from tests.conftest import wait_until
 from tests.domain.imagegen.bad_images import good_jpeg
-from tests.source.conftest import REPO_BUNDLE, REQUEST, finished, read_json, request_body, runs_of, tiny_png, wait_for_run
+from tests.source.conftest import (
+    REPO_BUNDLE,
+    REQUEST,
+    finished,
+    read_json,
+    request_body,
+    runs_of,
+    tiny_png,
+    wait_for_run,
+)
 
 FIXTURE = f"fixture:{REPO_BUNDLE}"
 

@@ -109,7 +109,7 @@ def test_without_a_vision_key_the_image_path_fails_clearly(source_runtime: Any, 
 def test_bad_image_corpus_each_ends_in_a_failure_marker_naming_the_reason(source_runtime: Any, stage1_only: None) -> None:
     rt = source_runtime()  # no vision key: nothing may get past the photo check anyway
     expected: dict[str, str] = {}
-    for i, (case, name, make, code) in enumerate(UPLOADS):
+    for i, (_case, name, make, code) in enumerate(UPLOADS):
         scene = f"badimg-{i:02d}"
         rt.bucket.write(f"scenes/{scene}/images/{name}", make())
         expected[scene] = code

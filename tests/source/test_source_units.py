@@ -12,15 +12,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bpflow.config import load_settings
-from bpflow.source.errors import ImageReconstructionFailed, ImageReconstructionUnavailable
-from bpflow.source.fanout import plan_children
-from bpflow.source.image import FixtureReconstructor, as_generation, image_scene_id, resolve_reconstructor
-from bpflow.source.intake import Intake, is_request_trigger
-from bpflow.source.options import RECONSTRUCTOR_ENV, SourceOptions, load_options, retrieval_env
-from bpflow.source.runtime import CLOUDRUN, LOCAL, RUNPOD, VM, _is_transient
-from bpflow.source.verify import check_stage1_outputs
-from bpflow.storage.local import LocalBucket
+from bpflow.core.config import load_settings
+from bpflow.core.storage.local import LocalBucket
+from bpflow.workflows._orchestrator.errors import ImageReconstructionFailed, ImageReconstructionUnavailable
+from bpflow.workflows._orchestrator.fanout import plan_children
+from bpflow.workflows._orchestrator.image import (
+    FixtureReconstructor,
+    as_generation,
+    image_scene_id,
+    resolve_reconstructor,
+)
+from bpflow.workflows._orchestrator.intake import Intake, is_request_trigger
+from bpflow.workflows._orchestrator.options import RECONSTRUCTOR_ENV, SourceOptions, load_options, retrieval_env
+from bpflow.workflows._orchestrator.stage1_runtime import CLOUDRUN, LOCAL, RUNPOD, VM, _is_transient
+from bpflow.workflows._orchestrator.verify import check_stage1_outputs
 from bpflow.workflows.source_orchestrator import fallback_allowed
 from tests.source.conftest import REPO_BUNDLE, tiny_png
 
@@ -78,7 +83,7 @@ def test_only_vm_launch_or_timeout_failures_and_any_runpod_failure_are_transient
 
 def _bundle_bucket(tmp_path: Path, scene: str) -> LocalBucket:
     bucket = LocalBucket(str(tmp_path / "bucket"))
-    bucket.write("scenes/%s/images/a.png" % scene, tiny_png())
+    bucket.write(f"scenes/{scene}/images/a.png", tiny_png())
     FixtureReconstructor(REPO_BUNDLE).reconstruct(bucket, scene_id=scene, image_object=f"scenes/{scene}/images/a.png", image_generation=1)
     return bucket
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bpflow import runners
-from bpflow.errors import JobStartError
-from bpflow.runners import SubprocessRunner
-from bpflow.runners.base import JobResult, JobSpec
+from bpflow.core import runners
+from bpflow.core.errors import JobStartError
+from bpflow.core.runners import SubprocessRunner
+from bpflow.core.runners.base import JobResult, JobSpec
 from tests.source.conftest import GATED_GEN_JOB, REQUEST, read_json, request_body, wait_for_run
 
 FELL_BACK = "fell back to cloudrun"

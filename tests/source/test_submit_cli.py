@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bpflow.source.request import parse_request
-from bpflow.storage import open_bucket
+from bpflow.core.storage import open_bucket
+from bpflow.domain.request.contract import parse_request
 from tests.conftest import runtime_env
 from tests.source.conftest import REQUEST, wait_for_run
 from tests.test_cli import bpflow

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bpflow.source.request import parse_request
-from bpflow.storage import open_bucket
+from bpflow.core.storage import open_bucket
+from bpflow.domain.request.contract import parse_request
 from tests.conftest import runtime_env
 from tests.domain.imagegen.bad_images import good_jpeg, good_png
 from tests.source.conftest import REQUEST

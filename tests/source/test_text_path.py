@@ -10,12 +10,23 @@ from typing import Any
 
 import pytest
 
-from bpflow import runners
-from bpflow.contracts import validate
-from bpflow.events.model import ObjectEvent
-from bpflow.runners import SubprocessRunner
+from bpflow.core import runners
+from bpflow.core.contracts import validate
+from bpflow.core.events.model import ObjectEvent
+from bpflow.core.runners import SubprocessRunner
 from tests.conftest import wait_until
-from tests.source.conftest import GATED_GEN_JOB, REPO_BUNDLE, REQUEST, finished, read_json, request_body, result_of, runs_of, tiny_png, wait_for_run
+from tests.source.conftest import (
+    GATED_GEN_JOB,
+    REPO_BUNDLE,
+    REQUEST,
+    finished,
+    read_json,
+    request_body,
+    result_of,
+    runs_of,
+    tiny_png,
+    wait_for_run,
+)
 from tests.source.test_stage1_runtime import UnreachableVM
 
 STAGE1_OUTPUTS = {
@@ -72,6 +83,29 @@ def test_one_seed_produces_every_stage1_output(source_runtime: Any, stage1_only:
     assert [j["job"] for j in child["stage1"]["jobs"]] == ["text-scene-gen-job", "text-scene-adapter-job"]
     assert not rt.bucket.exists("scenes/txt1/variants/index.json")
     assert not list(rt.bucket.list("scenes/txt1/internal/"))
+
+
+def test_a_request_stopped_after_stage1_completes_with_the_later_stages_not_requested(source_runtime: Any) -> None:
+    """BPFLOW_LAST_STAGE=1: the operator asked for Stage 1 only, so the scene is complete (not
+    incomplete, not failed), Stages 2-5 are recorded as not requested and none of them started."""
+    rt = source_runtime(BPFLOW_LAST_STAGE="1")
+    rt.bucket.write_json(REQUEST.format("only1"), request_body("only1"))
+    result = wait_for_run("source-orchestrator", "only1")
+    assert result["status"] == "SUCCESS" and result["stages_not_run"] == [], result
+    assert_stage1_outputs(rt, "only1", 1)
+    status = read_json(rt, "scenes/only1/source_orchestrator_status.json")
+    assert status["status"] == "completed" and status["completion_marker_written"] is True
+    assert status["children"][0]["stages"] == dict.fromkeys(("usd_assembly", "variation_assets", "geniesim_export", "arena_export"), "NOT_REQUESTED")
+    assert read_json(rt, "scenes/only1/.source_orchestrator_complete")["source_type"] == "text"
+    assert runs_of("usd-assembly-pipeline", "only1") == []  # nor did the .regen3d_complete trigger start it
+    assert not rt.bucket.exists("scenes/only1/.source_orchestrator_failed")
+    # `bpflow status`, the dashboard and `submit --wait` see a finished scene, not one waiting for Stage 2
+    from bpflow.ops.scene_status import scene_status
+
+    seen = scene_status(rt, "only1")
+    by = {st.name: st for st in seen.stages}
+    assert seen.state == "succeeded" and by["text-scene-adapter"].state == "succeeded"
+    assert by["usd-assembly"].state == "not_implemented" and by["usd-assembly"].detail == "not requested"
 
 
 def test_three_seeds_fan_out_to_children_and_an_index(source_runtime: Any, stage1_only: None) -> None:

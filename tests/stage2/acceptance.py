@@ -1,6 +1,6 @@
 """The issue's acceptance checks on a composed ``usd/scene.usda``, written with pxr directly.
 
-Deliberately independent of ``bpflow.stage2.checks`` (the job's own quality gate): the test
+Deliberately independent of ``bpflow.domain.usd.checks`` (the job's own quality gate): the test
 must not trust the code it tests. Interpenetration is decided by projecting box corners on
 every separating-axis candidate, a different computation from the job's radius formula.
 """
@@ -171,7 +171,6 @@ def check_scene(scene_path: Path, manifest: dict[str, Any], layout: dict[str, An
     ids = [o["id"] for o in manifest["objects"]]
     assert sorted(prims) == sorted(ids), "one prim per manifest object"
     layout_by_id = {o["id"]: o for o in layout["objects"]}
-    cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
     corners = {}
     joints_seen: dict[str, int] = {}
     for obj in manifest["objects"]:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import importlib
 import time
 
+from bpflow.core.jobkit import env_bool, job_bucket, require_env, run_main
 from bpflow.jobs import conventional_module
-from bpflow.jobs._env import env_bool, job_bucket, require_env, run_main
 
 FAULT_FILE = "scenes/{scene}/test/faults.json"
 

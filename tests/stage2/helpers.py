@@ -6,8 +6,8 @@ from typing import Any
 
 from dbos import DBOS
 
-from bpflow.ids import object_run_id
-from bpflow.storage import Bucket
+from bpflow.core.ids import object_run_id
+from bpflow.core.storage import Bucket
 from tests.conftest import wait_until
 from tests.stage2.stage1_fixture import KITCHEN, ObjectSpec, regen3d_marker, write_stage1_scene
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bpflow.runners.base import JobResult, JobSpec
-from bpflow.runners.inprocess import InProcessRunner
-from bpflow.storage.local import LocalBucket
+from bpflow.core.runners.base import JobResult, JobSpec
+from bpflow.core.runners.inprocess import InProcessRunner
+from bpflow.core.storage.local import LocalBucket
 
 #: The workflow's order and the env each step gets (as ``bpflow.workflows.usd_assembly`` passes it).
 CHAIN: tuple[tuple[str, dict[str, str]], ...] = (

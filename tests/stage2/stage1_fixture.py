@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import trimesh
 
-from bpflow.stage2.usd_util import add_box, add_mesh, new_stage
-from bpflow.storage import Bucket
+from bpflow.core.storage import Bucket
+from bpflow.domain.usd.usd_util import add_box, add_mesh, new_stage
 
 ROOM_MIN = (-2.5, 0.0, -2.0)
 ROOM_MAX = (2.5, 2.7, 2.0)
@@ -80,7 +80,7 @@ def yaw_quat(deg: float, frame: str = "y_up") -> dict[str, float]:
     return {"w": math.cos(h), "x": 0.0, "y": 0.0, "z": math.sin(h)}
 
 
-def half_extents(o: "ObjectSpec", frame: str) -> list[float]:
+def half_extents(o: ObjectSpec, frame: str) -> list[float]:
     w, h, d = o.dims
     return [w / 2, h / 2, d / 2] if frame == "y_up" else [w / 2, d / 2, h / 2]
 

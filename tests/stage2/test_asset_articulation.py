@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from pxr import Usd, UsdPhysics
 
-from bpflow.assets import LIBRARY_DIR
-from bpflow.stage2.asset_parts import authored_parts
-from bpflow.stage2.interactive import build_interactive_authored, opened_joint_count
-from bpflow.stage2.manifest import SceneObject
-from bpflow.stage2.simready import build_simready
+from bpflow.domain.assets import LIBRARY_DIR
+from bpflow.domain.scene.manifest import SceneObject
+from bpflow.domain.usd.asset_parts import authored_parts
+from bpflow.domain.usd.interactive import build_interactive_authored, opened_joint_count
+from bpflow.domain.usd.simready import build_simready
 
 
 def articulate(tmp_path: Path, asset_id: str, category: str, up: str = "Y"):  # type: ignore[no-untyped-def]

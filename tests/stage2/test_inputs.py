@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bpflow.errors import ValidationFailed
-from bpflow.stage2.layout import parse_layout
-from bpflow.stage2.manifest import parse_manifest
-from bpflow.storage.local import LocalBucket
+from bpflow.core.errors import ValidationFailed
+from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.scene.layout import parse_layout
+from bpflow.domain.scene.manifest import parse_manifest
 from tests.stage2.jobrun import job_error, run
 from tests.stage2.stage1_fixture import KITCHEN, layout, manifest, write_stage1_scene
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from pxr import Usd, UsdGeom, UsdPhysics, UsdShade
 
-from bpflow.storage.local import LocalBucket
+from bpflow.core.storage.local import LocalBucket
 from tests.stage2.acceptance import check_scene
 from tests.stage2.jobrun import run, run_chain
 from tests.stage2.stage1_fixture import KITCHEN, write_stage1_scene

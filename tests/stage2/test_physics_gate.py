@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bpflow.storage.local import LocalBucket
+from bpflow.core.storage.local import LocalBucket
 from tests.stage2.jobrun import CHAIN, job_error, run
 from tests.stage2.stage1_fixture import KITCHEN, write_stage1_scene
 

@@ -11,15 +11,15 @@ import trimesh
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bpflow.stage2 import gate
-from bpflow.stage2.articulation import articulates, plan_parts
-from bpflow.stage2.density import choose_density
-from bpflow.stage2.meshes import estimate_volume
-from bpflow.stage2.obb import Box, interpenetrating, penetration
-from bpflow.stage2.placement import axes_for, fit_scale, quat_from_matrix, resolve_placement, rotate
-from bpflow.stage2.spawn import CLEARANCE, Obstacle, convex_hull, distance_to_polygon, plan_spawn
-from bpflow.stage2.layout import LayoutObject
-from bpflow.stage2.manifest import SceneObject
+from bpflow.domain.isaaclab.spawn import CLEARANCE, Obstacle, convex_hull, distance_to_polygon, plan_spawn
+from bpflow.domain.scene.articulation import articulates, plan_parts
+from bpflow.domain.scene.density import choose_density
+from bpflow.domain.scene.layout import LayoutObject
+from bpflow.domain.scene.manifest import SceneObject
+from bpflow.domain.scene.obb import Box, interpenetrating, penetration
+from bpflow.domain.scene.pose import axes_for, fit_scale, quat_from_matrix, resolve_placement, rotate
+from bpflow.domain.usd import interactive_gate as gate
+from bpflow.domain.usd.meshes import estimate_volume
 
 # -- the interactive gate (spec §2.3 step 5.7) --------------------------------------------------
 

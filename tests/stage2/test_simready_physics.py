@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pxr import Usd, UsdGeom, UsdPhysics
 
-from bpflow.assets import LIBRARY_DIR
-from bpflow.stage2.manifest import SceneObject
-from bpflow.stage2.simready import build_simready
+from bpflow.domain.assets import LIBRARY_DIR
+from bpflow.domain.scene.manifest import SceneObject
+from bpflow.domain.usd.simready import build_simready
 
 
 def simready(tmp_path: Path, asset_id: str, category: str, name: str, role: str = "static"):  # type: ignore[no-untyped-def]

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bpflow.source.request import build_request
-from bpflow.storage.local import LocalBucket
+from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.request.contract import build_request
 from tests.stage2.acceptance import check_scene
 from tests.stage2.jobrun import run_chain
 

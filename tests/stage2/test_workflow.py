@@ -12,8 +12,8 @@ from typing import Any
 from dbos import DBOS
 
 from bpflow.blocks.stages import start_stage
-from bpflow.engine.registry import Run
-from bpflow.events.model import ObjectEvent
+from bpflow.core.engine.registry import Run
+from bpflow.core.events.model import ObjectEvent
 from tests.stage2.acceptance import check_scene
 from tests.stage2.helpers import STAGE_MARKERS, WORKFLOW, WriteCounter, job_steps, outcome, runs_of, settle, trigger
 

@@ -17,7 +17,7 @@ import pytest
 from dbos import DBOS
 
 from bpflow.blocks.lock import try_acquire
-from bpflow.ids import object_run_id
+from bpflow.core.ids import object_run_id
 from bpflow.jobs import JOBS, register_job
 from tests.conftest import wait_until
 from tests.stage2.helpers import STAGE_MARKERS, WORKFLOW, finished, job_steps, outcome, settle, trigger

@@ -7,8 +7,8 @@ orchestrator, with the reference's Stage-3 payload, so a test can race it agains
 from __future__ import annotations
 
 from bpflow.blocks.stages import await_stage, start_stage
-from bpflow.engine.queues import SCENE_ORCHESTRATORS
-from bpflow.engine.registry import Outcome, Run, workflow
+from bpflow.core.engine.queues import SCENE_ORCHESTRATORS
+from bpflow.core.engine.registry import Outcome, Run, workflow
 
 STAGE3 = "variation-assets-pipeline"
 
@@ -23,7 +23,7 @@ def stage3_orchestrator(run: Run) -> Outcome:
 @workflow("test-stage23-orchestrator", timeout_seconds=600, queue=SCENE_ORCHESTRATORS)
 def stage23_orchestrator(run: Run) -> Outcome:
     """Stages 2 and 3 with the source orchestrator's own stage table (same triggers, same payloads)."""
-    from bpflow.source.stages import STAGES
+    from bpflow.workflows._orchestrator.downstream import STAGES
 
     out: dict[str, dict[str, str]] = {}
     for stage in STAGES[:2]:
@@ -33,3 +33,12 @@ def stage23_orchestrator(run: Run) -> Outcome:
         if result.get("status") != "SUCCESS":
             break
     return Outcome.success(**out)
+
+
+@workflow("test-downstream-orchestrator", timeout_seconds=600, queue=SCENE_ORCHESTRATORS)
+def downstream_orchestrator(run: Run) -> Outcome:
+    """The source orchestrator's Stages 2-5 (``run_downstream``) for a scene, arena required."""
+    from bpflow.workflows._orchestrator.downstream import run_downstream
+
+    down = run_downstream(run, str(run.payload["scene_id"]), budgets={}, arena_required=True)
+    return Outcome.success(states=down.states, runs=down.runs)

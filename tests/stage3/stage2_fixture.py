@@ -16,7 +16,7 @@ import numpy as np
 import trimesh
 from pxr import Gf, Usd, UsdGeom
 
-from bpflow.storage import Bucket
+from bpflow.core.storage import Bucket
 
 # id, category, sim_role, (width, height, depth) m, base position (x, y_bottom, z), colour
 OBJECTS: tuple[tuple[str, str, str, tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]], ...] = (

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from dbos import DBOS
 from pxr import Usd
 
-from bpflow.engine.dispatcher import _Memo
-from bpflow.events.model import ObjectEvent
-from bpflow.stage3.paths import Stage3Paths
-from bpflow.storage.local import LocalBucket
+import bpflow.workflows.usd_assembly  # noqa: E402,F401 - the Stage-2 workflow this chain runs
+from bpflow.core.engine.dispatcher import _Memo
+from bpflow.core.events.model import ObjectEvent
+from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.variation.paths import Stage3Paths
 from tests.conftest import wait_until
-
-pytest.importorskip("bpflow.workflows.usd_assembly", reason="the Stage-2 workflow is not in this build yet")
 from tests.stage2.stage1_fixture import regen3d_marker, write_stage1_scene  # noqa: E402
 
 MODULES = "tests.fixtures.chain,tests.stage3.orchestrate"
@@ -82,3 +80,14 @@ def test_stage2_to_stage3_once_each(make_runtime: Any) -> None:
         assert spawn["simready"] and spawn["variant_prim"] and spawn["pose"]["source"] == "usd_assembly"
         assert spawn["pose"]["position"] == placed[spawn["replaces"]]["center"]
     assert any(t["variation_asset_ids"] for t in plan["tasks"])  # the pick tasks of the varied objects
+
+    # BPFLOW_LAST_STAGE=3 (tests/stage3/conftest.py): the orchestrator's stage table attaches to the
+    # runs above and records Stages 4-5 as not requested, not failed; no marker started them either.
+    down = rt.dispatcher.start_manual("test-downstream-orchestrator", {"scene_id": scene}).run_ids[0]
+    wait_until(lambda: DBOS.get_workflow_status(down).status in ("SUCCESS", "ERROR"), timeout=120)
+    assert DBOS.get_workflow_status(down).status == "SUCCESS", DBOS.get_workflow_status(down).error
+    states = DBOS.retrieve_workflow(down).get_result()["states"]
+    assert states == {"usd_assembly": "SUCCEEDED", "variation_assets": "SUCCEEDED", "geniesim_export": "NOT_REQUESTED", "arena_export": "NOT_REQUESTED"}
+    assert _runs(STAGE2, scene) == stage2_runs and _runs(STAGE3, scene) == stage3_runs
+    for later in ("episode-generation-pipeline", "genie-sim-export-pipeline", "arena-export-pipeline", "training-pipeline"):
+        assert _runs(later, scene) == [], later

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from bpflow.core.jobkit import job_context
+from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.variation.isaac_refresh import available_spawns, cfg_module, refresh_result
+from bpflow.domain.variation.paths import Stage3Paths
 from bpflow.jobs import isaac_lab_refresh, simready, variation_gen
-from bpflow.jobs._env import job_context
-from bpflow.stage3.isaac_refresh import available_spawns, cfg_module, refresh_result
-from bpflow.stage3.paths import Stage3Paths
-from bpflow.storage.local import LocalBucket
 from tests.stage3.stage2_fixture import write_stage2_outputs
 
 SCENE = "kitchen2"

@@ -9,8 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bpflow.errors import ConfigError, ValidationFailed
-from bpflow.stage3.requests import PRIORITIES, asset_id, distinct_ids, parse_manifest, parse_priority_filter, select
+from bpflow.core.errors import ConfigError, ValidationFailed
+from bpflow.domain.variation.requests import (
+    PRIORITIES,
+    asset_id,
+    distinct_ids,
+    parse_manifest,
+    parse_priority_filter,
+    select,
+)
 
 ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 

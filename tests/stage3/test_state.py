@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bpflow.stage3 import state
-from bpflow.stage3.paths import Stage3Paths
-from bpflow.storage.local import LocalBucket
+from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.variation import workflow_state as state
+from bpflow.domain.variation.paths import Stage3Paths
 
 P = Stage3Paths("st1")
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdShade
 
-from bpflow.stage3.catalog import variant_list
-from bpflow.stage3.palette import COLOR_SET, MATERIAL_SET, SCALE_SET, VARIANT_SETS, plan_variants
-from bpflow.stage3.sources import SourceMissing
-from bpflow.stage3.variant_usd import build_variants
+from bpflow.domain.variation.documents import variant_list
+from bpflow.domain.variation.palette import COLOR_SET, MATERIAL_SET, SCALE_SET, VARIANT_SETS, plan_variants
+from bpflow.domain.variation.sources import SourceMissing
+from bpflow.domain.variation.variant_usd import build_variants
 from tests.stage3.stage2_fixture import model_usd
 
 

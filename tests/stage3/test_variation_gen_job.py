@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from pxr import Usd
 
+from bpflow.core.jobkit import job_context
+from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.scene.manifest import parse_manifest as parse_scene_manifest
 from bpflow.jobs import variation_gen
-from bpflow.jobs._env import job_context
-from bpflow.stage2.manifest import parse_manifest as parse_scene_manifest
-from bpflow.storage.local import LocalBucket
 from tests.stage3.stage2_fixture import scene_manifest, write_stage2_outputs
 
 SCENE = "kitchen1"

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from dbos import DBOS
 
-from bpflow.engine.dispatcher import _Memo
-from bpflow.events.model import ObjectEvent
+from bpflow.core.engine.dispatcher import _Memo
+from bpflow.core.events.model import ObjectEvent
+from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.variation.paths import Stage3Paths
 from bpflow.jobs import JOBS
-from bpflow.stage3.paths import Stage3Paths
-from bpflow.storage.local import LocalBucket
 from tests.conftest import wait_until
 from tests.stage3.stage2_fixture import replicator_complete, write_stage2_outputs
 

@@ -15,11 +15,11 @@ from markupsafe import escape
 
 from bpflow.api.rest import check_run_id
 from bpflow.api.security import path_scene_error
-from bpflow.errors import BpflowError, ConfigError, InvalidSceneId
-from bpflow.status.dag import parse_dag
-from bpflow.status.runs import RUN_STATES, parse_status
-from bpflow.status.scrub import Scrubber
-from bpflow.triggers import validate_scene_id
+from bpflow.core.errors import BpflowError, ConfigError, InvalidSceneId
+from bpflow.core.scrub import Scrubber
+from bpflow.core.triggers import validate_scene_id
+from bpflow.ops.dag import parse_dag
+from bpflow.ops.runs import RUN_STATES, parse_status
 
 names = st.from_regex(r"[a-z][a-z0-9-]{0,12}", fullmatch=True)
 keys = st.from_regex(r"[a-z_.]{1,8}(/[a-z_.]{1,8}){0,2}", fullmatch=True)

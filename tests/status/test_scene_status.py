@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from bpflow.status.dag import TEXT_DAG, Stage
-from bpflow.status.runs import RunInfo, run_state
-from bpflow.status.scene_status import SceneNotFound, scene_status, scene_summaries
-from bpflow.storage.local import LocalBucket
-from bpflow.triggers import TriggerMap
+from bpflow.core.storage.local import LocalBucket
+from bpflow.core.triggers import TriggerMap
+from bpflow.ops.dag import TEXT_DAG, Stage
+from bpflow.ops.runs import RunInfo, run_state
+from bpflow.ops.scene_status import SceneNotFound, scene_status, scene_summaries, scene_summaries_page
 
 ALL = lambda stage: True  # noqa: E731 - every stage implemented
 ORCH = "source-orchestrator"
@@ -136,14 +136,27 @@ def test_a_scene_is_complete_when_nothing_implemented_is_left_to_start(rt: Any) 
     assert by["episode-generation"] == "succeeded"
 
 
-def test_summaries_list_every_scene_newest_first(rt: Any) -> None:
+def test_summaries_list_every_scene_a_page_at_a_time_in_id_order(rt: Any) -> None:
     mark(rt, "prompts/scene_request.json", {"prompt": "a small kitchen"})
     rt.bucket.write_json("scenes/s2/assets/.regen3d_complete", {})
     rt.bucket.write_json("scenes/.hidden/x.json", {})  # not a valid scene id: never listed
     lines = scene_summaries(rt, with_runs=False, dag=TEXT_DAG)
-    assert [line["scene_id"] for line in lines] == ["s2", "s1"]
-    assert lines[1]["prompt"] == "a small kitchen"
-    assert lines[0]["stages"]["text-scene-adapter"] == "succeeded"
+    assert [line["scene_id"] for line in lines] == ["s1", "s2"]
+    assert lines[0]["prompt"] == "a small kitchen" and lines[1]["prompt"] is None
+    assert lines[1]["stages"]["text-scene-adapter"] == "succeeded"
+    assert lines[1]["updated"] == pytest.approx(rt.bucket.stat("scenes/s2/assets/.regen3d_complete").updated.timestamp(), abs=1e-5)
+    # Pages: the cursor is the last id shown; a failure marker's code comes through the page too.
+    rt.bucket.write_json("scenes/s1-b/.source_orchestrator_failed", {"error": {"code": "no_assets", "message": "x"}})
+    rt.bucket.write_json("scenes/s3/episodes/big/unrelated.bin", {})  # a scene with no marker yet
+    first, cursor = scene_summaries_page(rt, with_runs=False, dag=TEXT_DAG, limit=2)
+    assert [line["scene_id"] for line in first] == ["s1-b", "s1"] and cursor == "s1"
+    second, cursor = scene_summaries_page(rt, with_runs=False, dag=TEXT_DAG, limit=2, after=cursor)
+    assert [line["scene_id"] for line in second] == ["s2", "s3"] and cursor is None
+    assert first[0]["failed"] and first[0]["failed"][0]["error_code"] == "no_assets"
+    assert second[1]["updated"] is None and second[1]["prompt"] is None
+    # The page's view matches each scene's own table.
+    for line in first + second:
+        assert line["stages"] == scene_status(rt, line["scene_id"], dag=TEXT_DAG, runs=[], details=False, must_exist=False).summary()["stages"]
 
 
 def test_stage_order_and_layers_of_the_text_dag() -> None:

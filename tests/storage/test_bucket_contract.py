@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from typing import TypeVar
 
 import pytest
 
-from bpflow.errors import InvalidObjectKey, ObjectNotFound, PreconditionFailed
-from bpflow.storage.base import Bucket, ObjectInfo
-from tests.services import MakeBucket
+from bpflow.core.errors import InvalidObjectKey, ObjectNotFound, PreconditionFailed
+from bpflow.core.storage.base import Bucket, ObjectInfo
+from tests.support.services import MakeBucket
 
 KINDS = ["local", "s3", "gcs"]
 T = TypeVar("T")
@@ -69,7 +69,7 @@ def test_stat_fields(bucket: Bucket) -> None:
     assert info.generation == written.generation
     assert info.updated.tzinfo is not None
     assert info.updated.utcoffset() == timedelta(0)
-    assert info.updated.tzinfo == timezone.utc
+    assert info.updated.tzinfo == UTC
 
 
 def test_read_with_info_matches_stat(bucket: Bucket) -> None:

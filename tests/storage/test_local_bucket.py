@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bpflow.errors import InvalidObjectKey, PreconditionFailed
-from bpflow.storage import open_bucket
-from bpflow.storage.local import INTERNAL_DIR, LocalBucket
+from bpflow.core.errors import InvalidObjectKey, PreconditionFailed
+from bpflow.core.storage import open_bucket
+from bpflow.core.storage.local import INTERNAL_DIR, LocalBucket
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ def test_escaping_keys_rejected_and_nothing_written_outside(tmp_path: Path, root
 
 def test_writing_under_an_object_key_is_a_clear_error(bucket: LocalBucket) -> None:
     """A file system cannot hold both ``a`` and ``a/b``; say so instead of crashing."""
-    from bpflow.errors import StorageError
+    from bpflow.core.errors import StorageError
 
     bucket.write("a", b"file")
     with pytest.raises(StorageError):
@@ -136,7 +136,7 @@ def test_creates_and_deletes_racing_in_one_folder_never_lose_a_write(tmp_path: P
     """A delete prunes empty folders; a create in the same folder must never find it gone."""
     import threading
 
-    from bpflow.storage.local import LocalBucket
+    from bpflow.core.storage.local import LocalBucket
 
     bucket = LocalBucket(tmp_path / "bucket")
     errors: list[BaseException] = []

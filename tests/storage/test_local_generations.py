@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bpflow.storage.local import LocalBucket
+from bpflow.core.storage.local import LocalBucket
 
 KEY = "scenes/s1/prompts/scene_request.json"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bpflow.core.storage import object_uri
 from bpflow.jobs.genie_sim_import import bucket_key
-from bpflow.storage import object_uri
 
 KEY = st.from_regex(r"scenes/[a-z0-9_]{1,12}(/[a-z0-9_.]{1,12}){0,3}", fullmatch=True)
 

@@ -63,7 +63,7 @@ GOOD_KITCHEN: list[dict[str, Any]] = [
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
         return
@@ -92,7 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    llm_server: "ChatServer"
+    llm_server: ChatServer
 
 
 class ChatServer:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from bpflow.textgen.backends import BackendConfig, resolve_backend, run_backend
-from bpflow.textgen.core import GenerationRequest, LLMOptions
-from bpflow.textgen.physics import check_layout
-from tests.textgen.openai_local_server import Reply, ChatServer
+from bpflow.domain.textgen.backends import BackendConfig, resolve_backend, run_backend
+from bpflow.domain.textgen.generate import GenerationRequest, LLMOptions
+from bpflow.domain.textgen.layout_check import check_layout
+from tests.textgen.openai_local_server import ChatServer, Reply
 
 ALL = ["internal", "scenesmith", "sage", "hybrid_serial"]
 REQ = GenerationRequest("be1", "a kitchen with a fridge, a table and two mugs", {}, "standard", 3, "openrouter_qwen_primary")

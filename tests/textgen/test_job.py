@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from bpflow.core.storage.local import LocalBucket
 from bpflow.jobs import text_scene_gen
-from bpflow.storage.local import LocalBucket
 from tests.conftest import REPO
 from tests.textgen.conftest import PROVIDER_ENV
 from tests.textgen.openai_local_server import GOOD_KITCHEN, ChatServer, chat, plan_reply, rate_limited, server_error
@@ -62,7 +62,7 @@ def job_error(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 
 def validate(name: str, obj: Any) -> list[Any]:
-    contracts = pytest.importorskip("bpflow.contracts")
+    from bpflow.core import contracts
     return contracts.validate(name, obj)
 
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bpflow.config import load_settings
-from bpflow.textgen.backends import BackendConfig, run_backend
-from bpflow.textgen.core import GenerationRequest, LLMOptions
-from bpflow.textgen.llm_planner import PlanRejected, parse_plan, plan_with_llm, resolve_chain
-from bpflow.textgen.physics import check_layout
+from bpflow.core.config import load_settings
+from bpflow.domain.textgen.backends import BackendConfig, run_backend
+from bpflow.domain.textgen.generate import GenerationRequest, LLMOptions
+from bpflow.domain.textgen.layout_check import check_layout
+from bpflow.domain.textgen.llm_planner import PlanRejected, parse_plan, plan_with_llm, resolve_chain
 from tests.textgen.openai_local_server import GOOD_KITCHEN, ChatServer, chat, plan_reply, rate_limited, server_error
 
 KEY = "sk-test-SECRET-0123456789"

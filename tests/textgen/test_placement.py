@@ -9,13 +9,20 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bpflow.textgen.catalog import CATEGORY_SPECS, SIM_ROLES
-from bpflow.textgen.geometry import Box, Footprint, footprint_overlap, penetration, quaternion_yaw, yaw_quaternion
-from bpflow.textgen.physics import check_layout
-from bpflow.textgen.placement import WALL_CLEARANCE, place_objects
-from bpflow.textgen.records import build_records
-from bpflow.textgen.room import RoomLayout
-from bpflow.textgen.template_planner import make_object, unique_names
+from bpflow.domain.textgen.geometry import (
+    Box,
+    Footprint,
+    footprint_overlap,
+    penetration,
+    quaternion_yaw,
+    yaw_quaternion,
+)
+from bpflow.domain.textgen.layout_check import check_layout
+from bpflow.domain.textgen.packing import WALL_CLEARANCE, place_objects
+from bpflow.domain.textgen.records import build_records
+from bpflow.domain.textgen.room import RoomLayout
+from bpflow.domain.textgen.room_catalog import CATEGORY_SPECS, SIM_ROLES
+from bpflow.domain.textgen.template_planner import make_object, unique_names
 
 
 def layout(w: float = 6.0, d: float = 5.0, h: float = 3.0, room: str = "kitchen") -> RoomLayout:

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bpflow.textgen.catalog import object_vocabulary
-from bpflow.textgen.errors import TextgenInputError
-from bpflow.textgen.prompt_parser import MAX_PER_ITEM, MAX_REQUIRED, parse_mentions, singular_forms
-from bpflow.textgen.template_planner import prompt_objects, resolve_room_type, target_object_count
+from bpflow.domain.textgen.errors import TextgenInputError
+from bpflow.domain.textgen.prompt_parser import MAX_PER_ITEM, MAX_REQUIRED, parse_mentions, singular_forms
+from bpflow.domain.textgen.room_catalog import object_vocabulary
+from bpflow.domain.textgen.template_planner import prompt_objects, resolve_room_type, target_object_count
 
 
 def counts(prompt: str) -> dict[str, int]:

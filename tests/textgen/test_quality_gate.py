@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from bpflow.textgen.backends import BackendConfig, run_backend
-from bpflow.textgen.core import GenerationRequest, LLMOptions
-from bpflow.textgen.errors import QualityGateFailed
-from bpflow.textgen.quality_gate import GateThresholds, apply_gate, evaluate, generate_with_gate, simplify_prompt
+from bpflow.domain.textgen.backends import BackendConfig, run_backend
+from bpflow.domain.textgen.errors import QualityGateFailed
+from bpflow.domain.textgen.generate import GenerationRequest, LLMOptions
+from bpflow.domain.textgen.quality_gate import GateThresholds, apply_gate, evaluate, generate_with_gate, simplify_prompt
 
 PROMPT = "a very CINEMATIC kitchen   with a fridge"
 

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bpflow.textgen.geometry import Box, Footprint, penetration
+from bpflow.domain.textgen.geometry import Box, Footprint, penetration
 from tests.conftest import wait_until
 from tests.source.conftest import REQUEST, request_body, stage1_only, wait_for_run  # noqa: F401 - fixture
 from tests.textgen.openai_local_server import GOOD_KITCHEN, ChatServer, plan_reply, rate_limited
@@ -28,7 +28,7 @@ def layout_interpenetrations(layout: dict[str, Any]) -> list[tuple[str, str]]:
     return [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :] if penetration(boxes[a], boxes[b]) > 2e-4]
 
 
-def test_request_in_bucket_runs_llm_planning_on_the_runtime(make_runtime: Any, stage1_only: None, llm_server: ChatServer) -> None:
+def test_request_in_bucket_runs_llm_planning_on_the_runtime(make_runtime: Any, stage1_only: None, llm_server: ChatServer) -> None:  # noqa: F811 - the fixture imported above
     llm_server.script_chat(rate_limited("0"), plan_reply(GOOD_KITCHEN))
     rt = make_runtime(
         TEXT_GEN_USE_LLM="true", TEXT_BACKEND_DEFAULT="internal", TEXT_ASSET_RETRIEVAL_MODE="lexical_primary",

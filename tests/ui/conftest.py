@@ -22,6 +22,7 @@ import pytest
 
 from tests.conftest import REPO, runtime_env, wait_until
 from tests.fixtures.ops_env import chain_values
+from tests.support.services import service_missing
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -102,9 +103,7 @@ def chromium() -> Iterator[Any]:
     """Debian's chromium through Playwright; missing chromium fails in CI and skips elsewhere."""
     if not os.path.exists(CHROMIUM):
         message = f"{CHROMIUM} is missing: install Debian's chromium (scripts/ensure-system-deps.sh does as root)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        service_missing("chromium", message)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

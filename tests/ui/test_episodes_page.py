@@ -4,7 +4,6 @@ small scene (a light cube lifted, a too-heavy one not) straight into the live se
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from bpflow import __version__, observe
+from bpflow import __version__
 from bpflow.api.dashboard import TEMPLATES, build_dashboard
 from bpflow.api.docs import install_docs
 from bpflow.api.http_guards import BodyLimit, HostCheck, RequireToken, SecurityHeaders, allowed_hosts
@@ -24,11 +24,12 @@ from bpflow.api.ingest import deliver
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.rest import build_router
 from bpflow.api.security import Guard, SceneIdGuard, ScrubSecrets, http_status
-from bpflow.config import redact_text
-from bpflow.engine.runtime import Runtime, api_token
-from bpflow.errors import BpflowError, InvalidSceneId
-from bpflow.status.runs import RunReader
-from bpflow.status.scrub import Scrubber
+from bpflow.core import observe
+from bpflow.core.config import redact_text
+from bpflow.core.engine.runtime import Runtime, api_token
+from bpflow.core.errors import BpflowError, InvalidSceneId
+from bpflow.core.scrub import Scrubber
+from bpflow.ops.runs import RunReader
 
 #: Paths answered in JSON even when an error happens; everything else is a dashboard page.
 _MACHINE_PREFIXES = ("/api/", "/events", "/metrics", "/healthz", "/openapi.json", "/docs")
@@ -88,9 +89,12 @@ def create_app(rt: Runtime, *, bind_host: str | None = None) -> FastAPI:
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, Any]:
-        queues = {q.queue: q.to_dict() for q in RunReader(rt).queue_health()}
-        status = "stalled" if any(q["stalled"] for q in queues.values()) else "ok"
-        return {"status": status, "version": __version__, "bucket": redact_text(rt.bucket.url), "auth": "token" if guard.enabled else "none (loopback only)", "queues": queues}
+        health = RunReader(rt).queue_health()
+        queues = {q.queue: q.to_dict() for q in health}
+        problems = [f"{q.queue}: {q.queued} queued, no consumer" for q in health if q.no_consumer]
+        status = "stalled" if any(q.stalled for q in health) else "no_consumer" if problems else "ok"
+        return {"status": status, "version": __version__, "bucket": redact_text(rt.bucket.url), "auth": "token" if guard.enabled else "none (loopback only)",
+                "queues": queues, "problems": problems}
 
     @app.post("/events", status_code=202, tags=["service"], summary="CloudEvents ingestion (binary or structured mode)")
     async def events(request: Request) -> JSONResponse:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.status.dag import Dag
-from bpflow.status.scene_status import StageStatus
+from bpflow.ops.dag import Dag
+from bpflow.ops.scene_status import StageStatus
 
 NODE_W, NODE_H = 150, 58
 GAP_X, GAP_Y = 36, 18

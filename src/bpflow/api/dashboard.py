@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -19,27 +19,30 @@ from starlette.concurrency import run_in_threadpool
 
 from bpflow import __version__
 from bpflow.api import dag_svg
+from bpflow.api.artifacts import artifacts_router, human_bytes
 from bpflow.api.episodes import episode_list, episodes_router
-from bpflow.api.learning import learning_router, learning_view
-from bpflow.api.submit_image import image_submit_router
 from bpflow.api.http_guards import MAX_FORM_BYTES
+from bpflow.api.learning import learning_router, learning_view
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.rest import change_schedule, check_run_id, read_marker, schedule_table, triggers_table
+from bpflow.api.scene_views import scene_views_router
 from bpflow.api.security import SESSION_COOKIE, Guard
 from bpflow.api.submit import FORM_FIELDS, RequestRejected, SceneExists, request_from_form, submit_request
-from bpflow.engine.registry import registered
-from bpflow.source.request import PROVIDER_POLICIES, QUALITY_TIERS, SOURCE_MODES, TEXT_BACKENDS
-from bpflow.status import fmt
-from bpflow.status.dag import load_dag
-from bpflow.status.ops import list_breakers, list_locks
-from bpflow.status.rerun import rerun_stage
-from bpflow.status.run_logs import run_logs
-from bpflow.status.runs import RUN_STATES, RunReader, query_runs
-from bpflow.status.scene_status import scene_status, scene_summaries
-from bpflow.triggers import validate_scene_id
+from bpflow.api.submit_image import image_submit_router
+from bpflow.api.viewer import viewer_router
+from bpflow.core.engine.registry import registered
+from bpflow.core.triggers import validate_scene_id
+from bpflow.domain.request.contract import PROVIDER_POLICIES, QUALITY_TIERS, SOURCE_MODES, TEXT_BACKENDS
+from bpflow.ops import fmt
+from bpflow.ops.coordination import list_breakers, list_locks
+from bpflow.ops.dag import load_dag
+from bpflow.ops.rerun import rerun_stage
+from bpflow.ops.run_logs import run_logs
+from bpflow.ops.runs import RUN_STATES, RunReader, query_runs
+from bpflow.ops.scene_status import scene_status, scene_summaries
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 _env = TEMPLATES.env
@@ -51,6 +54,7 @@ _env.filters["pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, ensur
 _env.filters["urlpath"] = lambda v: quote(str(v), safe="/:@")
 _env.filters["label"] = lambda v: str(v).replace("_", " ")
 _env.filters["rel"] = lambda key, scene_id: fmt.scene_relative(scene_id, key)
+_env.filters["bytes"] = human_bytes
 
 
 
@@ -69,7 +73,7 @@ def _live(request: Request) -> str:
     return request.url.path + "?" + urlencode([*params, ("partial", "1")])
 
 
-def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRouter:
+def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIRouter:
     ui = APIRouter(tags=["dashboard"])
     mutation = [Depends(guard.require)]
     ui.include_router(episodes_router(rt))
@@ -92,6 +96,9 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
         return TEMPLATES.TemplateResponse(request, template or name, {**base, **ctx}, status_code=status_code)
 
     ui.include_router(image_submit_router(rt, page, mutation))
+    ui.include_router(artifacts_router(rt, page))
+    ui.include_router(viewer_router(rt, page))
+    ui.include_router(scene_views_router(rt, page))
 
     @ui.get("/", response_class=HTMLResponse, summary="Scenes, with per-stage progress")
     def scenes_page(request: Request) -> HTMLResponse:
@@ -129,9 +136,9 @@ def build_dashboard(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> AP
     @ui.get("/runs", response_class=HTMLResponse, summary="Runs, with filters")
     def runs_page(
         request: Request,
-        workflow: Optional[str] = None,
-        status: Optional[str] = None,
-        scene: Optional[str] = None,
+        workflow: str | None = None,
+        status: str | None = None,
+        scene: str | None = None,
         limit: int = Query(100, ge=1, le=1000),
     ) -> HTMLResponse:
         workflow, status, scene = workflow or None, status or None, scene or None

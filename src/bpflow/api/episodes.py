@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, Response
 
-from bpflow.triggers import validate_scene_id
+from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 VIDEO_ROOT = "episodes/lerobot/"
 
 
-def episode_list(rt: "Runtime", scene_id: str) -> dict[str, Any] | None:
+def episode_list(rt: Runtime, scene_id: str) -> dict[str, Any] | None:
     """The summary's figures and one row per episode (None before the stage wrote anything)."""
     try:
         summary = rt.bucket.read_json_or_none(f"scenes/{scene_id}/episodes/episodes_summary.json")
@@ -55,7 +55,7 @@ def episode_list(rt: "Runtime", scene_id: str) -> dict[str, Any] | None:
     }
 
 
-def episodes_router(rt: "Runtime") -> APIRouter:
+def episodes_router(rt: Runtime) -> APIRouter:
     router = APIRouter(tags=["dashboard"])
 
     @router.get("/scenes/{scene_id}/episodes/videos/{path:path}", summary="One episode camera video (MP4)")

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 
 from bpflow.api.security import ASGIApp, Guard, Message, Receive, Scope, Send
-from bpflow.contracts.json_limits import JsonTooDeep, loads_bounded
+from bpflow.core.contracts.json_limits import JsonTooDeep, loads_bounded
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::", "[::]"})

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bpflow import observe
-from bpflow.errors import BpflowError
-from bpflow.events.cloudevents import UnsupportedMediaType, parse_http
-from bpflow.events.model import ObjectEvent
-from bpflow.source.request import bucket_names
+from bpflow.core import observe
+from bpflow.core.errors import BpflowError
+from bpflow.core.events.cloudevents import UnsupportedMediaType, parse_http
+from bpflow.core.events.model import ObjectEvent
+from bpflow.domain.request.contract import bucket_names
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 
-def deliver(rt: "Runtime", headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+def deliver(rt: Runtime, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
     """(HTTP status, JSON answer) of one delivery. Blocking (the dispatcher enqueues in the
     database): call it off the event loop."""
     try:

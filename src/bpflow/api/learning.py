@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, Response
 
-from bpflow.triggers import validate_scene_id
+from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 
-def _json(rt: "Runtime", key: str) -> dict[str, Any] | None:
+def _json(rt: Runtime, key: str) -> dict[str, Any] | None:
     try:
         body = rt.bucket.read_json_or_none(key)
     except ValueError:
@@ -29,7 +29,7 @@ def _json(rt: "Runtime", key: str) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _trained(rt: "Runtime", scene_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
+def _trained(rt: Runtime, scene_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
     """(training marker, training_result.json, the loss chart's key) — keys only inside the scene."""
     marker = _json(rt, f"scenes/{scene_id}/training/.training_complete")
     result_key = (marker or {}).get("training_result")
@@ -40,7 +40,7 @@ def _trained(rt: "Runtime", scene_id: str) -> tuple[dict[str, Any] | None, dict[
     return marker, trained, chart if ok else None
 
 
-def learning_view(rt: "Runtime", scene_id: str) -> dict[str, Any] | None:
+def learning_view(rt: Runtime, scene_id: str) -> dict[str, Any] | None:
     """Training and evaluation of the scene, or None before training finished."""
     marker, trained, chart = _trained(rt, scene_id)
     if marker is None:
@@ -63,7 +63,7 @@ def learning_view(rt: "Runtime", scene_id: str) -> dict[str, Any] | None:
     }
 
 
-def _file(rt: "Runtime", key: str, media_type: str) -> Response:
+def _file(rt: Runtime, key: str, media_type: str) -> Response:
     local = rt.bucket.path_for(key) if hasattr(rt.bucket, "path_for") else None
     if local is not None:
         if not local.is_file():
@@ -74,7 +74,7 @@ def _file(rt: "Runtime", key: str, media_type: str) -> Response:
     return Response(rt.bucket.read(key), media_type=media_type)
 
 
-def learning_router(rt: "Runtime") -> APIRouter:
+def learning_router(rt: Runtime) -> APIRouter:
     router = APIRouter(tags=["dashboard"])
 
     @router.get("/scenes/{scene_id}/training/loss_curve.svg", summary="The training loss curve (SVG)")

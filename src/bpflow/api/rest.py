@@ -1,15 +1,14 @@
 """REST under ``/api/``: scenes, runs, markers, events, triggers, reruns, cancel, emit.
 
-Every answer is built by the same ``bpflow.status`` functions as the CLI and the dashboard, so
+Every answer is built by the same ``bpflow.ops`` functions as the CLI and the dashboard, so
 ``bpflow status SCENE --json`` and ``GET /api/scenes/SCENE`` agree. Mutations go through the
 :class:`~bpflow.api.security.Guard`; errors are ``{"error": {code, message, field?}}``.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import JSONResponse
@@ -18,21 +17,21 @@ from pydantic import BaseModel, Field
 from bpflow.api.recent import RecentDispatches
 from bpflow.api.security import Guard
 from bpflow.api.submit import submit_request
-from bpflow.contracts.json_limits import JsonTooDeep, loads_bounded
-from bpflow.engine.registry import registered
-from bpflow.errors import InvalidObjectKey, ObjectNotFound, ValidationFailed
-from bpflow.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
-from bpflow.status.dag import load_dag
-from bpflow.status.ops import list_breakers, list_locks
-from bpflow.status.rerun import rerun_stage
-from bpflow.status.run_logs import run_logs
-from bpflow.status.runs import RunReader, query_runs
-from bpflow.status.scene_status import MAX_MARKER_BYTES, scene_status, scene_summaries
-from bpflow.storage.base import check_key
-from bpflow.triggers import validate_scene_id
+from bpflow.core.contracts.json_limits import JsonTooDeep, loads_bounded
+from bpflow.core.engine.registry import registered
+from bpflow.core.errors import InvalidObjectKey, ObjectNotFound, ValidationFailed
+from bpflow.core.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
+from bpflow.core.storage.base import check_key
+from bpflow.core.triggers import validate_scene_id
+from bpflow.ops.coordination import list_breakers, list_locks
+from bpflow.ops.dag import load_dag
+from bpflow.ops.rerun import rerun_stage
+from bpflow.ops.run_logs import run_logs
+from bpflow.ops.runs import RunReader, query_runs
+from bpflow.ops.scene_status import MAX_MARKER_BYTES, scene_status, scene_summaries_page
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 
 class RerunBody(BaseModel):
@@ -43,8 +42,8 @@ class RerunBody(BaseModel):
 class EmitBody(BaseModel):
     type: str = Field(description="Event type, e.g. manual.geniesim.job.completed.")
     data: dict[str, Any] = Field(default_factory=dict)
-    id: Optional[str] = Field(None, description="Event id; the same id attaches to the same run.")
-    workflow: Optional[str] = Field(None, description="Start this workflow directly (manual trigger).")
+    id: str | None = Field(None, description="Event id; the same id attaches to the same run.")
+    workflow: str | None = Field(None, description="Start this workflow directly (manual trigger).")
 
 
 def check_run_id(run_id: str) -> str:
@@ -54,7 +53,7 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-def read_marker(rt: "Runtime", scene_id: str, path: str) -> dict[str, Any]:
+def read_marker(rt: Runtime, scene_id: str, path: str) -> dict[str, Any]:
     """A scene object's content for the marker viewer: JSON parsed, text as text, capped."""
     validate_scene_id(scene_id)
     try:
@@ -76,7 +75,7 @@ def read_marker(rt: "Runtime", scene_id: str, path: str) -> dict[str, Any]:
     return {"key": key, "scene_id": scene_id, "path": path, "generation": info.generation, "updated": info.updated.timestamp(), "size": info.size, "kind": kind, "truncated": truncated, "body": body}
 
 
-def emit_event(rt: "Runtime", body: EmitBody) -> dict[str, Any]:
+def emit_event(rt: Runtime, body: EmitBody) -> dict[str, Any]:
     """What ``bpflow emit`` does, for the API: a manual run, a storage event, or a custom event."""
     if body.workflow is not None:
         run_id = None if body.id is None else f"{body.workflow}:manual:{body.id}"
@@ -95,23 +94,23 @@ def emit_event(rt: "Runtime", body: EmitBody) -> dict[str, Any]:
     return out.to_dict()
 
 
-def triggers_table(rt: "Runtime") -> list[dict[str, Any]]:
+def triggers_table(rt: Runtime) -> list[dict[str, Any]]:
     implemented = set(registered())
     return [{**row.to_dict(env=rt.env), "implemented": row.workflow in implemented} for row in rt.triggers.rows]
 
 
-def schedule_table(rt: "Runtime") -> list[dict[str, Any]]:
+def schedule_table(rt: Runtime) -> list[dict[str, Any]]:
     from dbos import DBOS
 
-    from bpflow.engine.schedules import schedule_rows
+    from bpflow.core.engine.schedules import schedule_rows
 
     return schedule_rows(rt, DBOS)
 
 
-def change_schedule(rt: "Runtime", workflow: str, action: str) -> dict[str, Any]:
+def change_schedule(rt: Runtime, workflow: str, action: str) -> dict[str, Any]:
     from dbos import DBOS
 
-    from bpflow.engine.schedules import set_paused
+    from bpflow.core.engine.schedules import set_paused
 
     if action not in ("pause", "resume"):
         raise ValidationFailed(f"unknown schedule action {action!r} (use pause or resume)", field="action")
@@ -119,7 +118,7 @@ def change_schedule(rt: "Runtime", workflow: str, action: str) -> dict[str, Any]
     return next(r for r in schedule_table(rt) if r["workflow"] == workflow)
 
 
-def build_router(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRouter:
+def build_router(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["api"])
     # A dependency runs before the body is validated: a request without the token gets 401,
     # whatever its body.
@@ -134,9 +133,10 @@ def build_router(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRo
             st["implemented"] = st["workflow"] in implemented
         return out
 
-    @api.get("/scenes", summary="One line per scene, newest first")
-    def scenes(limit: int = Query(200, ge=1, le=5000)) -> dict[str, Any]:
-        return {"dag": load_dag(rt.env).name, "scenes": scene_summaries(rt, limit=limit)}
+    @api.get("/scenes", summary="One line per scene, a page in scene-id order (next page: ?after=<next_after>)")
+    def scenes(limit: int = Query(200, ge=1, le=5000), after: str | None = Query(None, max_length=200)) -> dict[str, Any]:
+        lines, next_after = scene_summaries_page(rt, limit=limit, after=after)
+        return {"dag": load_dag(rt.env).name, "scenes": lines, "next_after": next_after}
 
     @api.post("/scenes", status_code=201, dependencies=mutation, summary="Submit a scene request (validated first; nothing is written if invalid)")
     def submit(doc: dict[str, Any] = Body(..., description="A scene_request.json v1 document; scene_id is generated from the prompt when missing.")) -> dict[str, Any]:
@@ -156,9 +156,9 @@ def build_router(rt: "Runtime", guard: Guard, recent: RecentDispatches) -> APIRo
 
     @api.get("/runs", summary="Runs, newest first")
     def runs(
-        workflow: Optional[str] = None,
-        status: Optional[str] = None,
-        scene: Optional[str] = None,
+        workflow: str | None = None,
+        status: str | None = None,
+        scene: str | None = None,
         limit: int = Query(50, ge=1, le=10000),
     ) -> list[dict[str, Any]]:
         reader = RunReader(rt)

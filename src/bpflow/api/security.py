@@ -30,9 +30,9 @@ from urllib.parse import unquote, urlsplit
 
 from fastapi import HTTPException, Request
 
-from bpflow.errors import BpflowError, InvalidSceneId
-from bpflow.status.scrub import Scrubber
-from bpflow.triggers import validate_scene_id
+from bpflow.core.errors import BpflowError, InvalidSceneId, ObjectNotFound
+from bpflow.core.scrub import Scrubber
+from bpflow.core.triggers import validate_scene_id
 
 SESSION_COOKIE = "bpflow_session"
 SCENE_PREFIXES = ("/api/scenes/", "/scenes/")
@@ -227,7 +227,7 @@ class ScrubSecrets:
 def http_status(exc: BpflowError) -> int:
     """The HTTP status of a bpflow error, by its code."""
     code = exc.code
-    if code in ("scene_not_found", "run_not_found", "object_not_found", "workflow_not_found", "marker_not_found"):
+    if code in ("scene_not_found", "run_not_found", "object_not_found", "workflow_not_found", "marker_not_found") or isinstance(exc, ObjectNotFound):
         return 404
     if code in ("precondition_failed", "scene_exists", "not_implemented", "trigger_missing", "rerun_unsupported", "rerun_refused"):
         return 409

@@ -1,7 +1,7 @@
 """Submitting a scene request over HTTP (``POST /api/scenes``) or the dashboard's form.
 
 The request is checked exactly as the source orchestrator will check it
-(:func:`bpflow.source.request.validate_request`, with this deployment's settings) before anything is
+(:func:`bpflow.domain.request.contract.validate_request`, with this deployment's settings) before anything is
 written, so a bad request is refused on the spot with every problem and its field, and writes
 nothing. A valid one is written create-only to ``scenes/<id>/prompts/scene_request.json``: an
 existing scene is never overwritten by a submit (a rerun is the way to run it again).
@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bpflow.errors import BpflowError, PreconditionFailed, ValidationFailed
-from bpflow.source.request import CODE_INVALID_REQUEST, SCHEMA_VERSION, new_scene_id, validate_request
+from bpflow.core.errors import BpflowError, PreconditionFailed, ValidationFailed
+from bpflow.domain.request.contract import CODE_INVALID_REQUEST, SCHEMA_VERSION, new_scene_id, validate_request
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 REQUEST_KEY = "scenes/{scene_id}/prompts/scene_request.json"
 
@@ -50,7 +50,7 @@ class Submitted:
         return {"scene_id": self.scene_id, "object": self.key, "generation": self.generation, "request": self.request}
 
 
-def check_request(rt: "Runtime", doc: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
+def check_request(rt: Runtime, doc: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The document to write (a missing ``scene_id`` generated from the prompt) and its problems."""
     if not isinstance(doc, dict):
         return {}, [{"field": "$", "message": "the request must be a JSON object", "code": CODE_INVALID_REQUEST}]
@@ -63,7 +63,7 @@ def check_request(rt: "Runtime", doc: Any) -> tuple[dict[str, Any], list[dict[st
     return doc, [p.to_dict() for p in problems]
 
 
-def submit_request(rt: "Runtime", doc: Any, *, form_problems: list[dict[str, str]] | None = None) -> Submitted:
+def submit_request(rt: Runtime, doc: Any, *, form_problems: list[dict[str, str]] | None = None) -> Submitted:
     """Validate and write one request document; raises :class:`RequestRejected` with every
     problem (``form_problems`` first) and writes nothing when there is any."""
     doc, problems = check_request(rt, doc)

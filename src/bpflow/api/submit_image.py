@@ -13,16 +13,16 @@ import email.policy
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bpflow.api.submit import RequestRejected, SceneExists, submit_request
+from bpflow.core.errors import BpflowError
 from bpflow.domain.imagegen.decode import MAX_IMAGE_BYTES, ImageRejected, check_image
-from bpflow.errors import BpflowError
-from bpflow.source.request import SCHEMA_VERSION, new_scene_id
+from bpflow.domain.request.contract import SCHEMA_VERSION, new_scene_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
 MAX_BODY_BYTES = MAX_IMAGE_BYTES + 64 * 1024
 
@@ -54,9 +54,9 @@ async def read_multipart(request: Request) -> dict[str, tuple[str | None, bytes]
     return fields
 
 
-def image_request(rt: "Runtime", fields: dict[str, tuple[str | None, bytes]]) -> tuple[str, str, bytes, dict[str, Any]]:
+def image_request(rt: Runtime, fields: dict[str, tuple[str | None, bytes]]) -> tuple[str, str, bytes, dict[str, Any]]:
     """(scene id, image key, photo bytes, request) from the form, or a typed refusal."""
-    from bpflow.cli.submit_cmd import image_object_key
+    from bpflow.domain.request.contract import image_object_key
 
     filename, data = fields.get("image", (None, b""))
     if not filename:
@@ -74,7 +74,7 @@ def image_request(rt: "Runtime", fields: dict[str, tuple[str | None, bytes]]) ->
     return scene_id, key, data, doc
 
 
-def image_submit_router(rt: "Runtime", page: Any, mutation: list[Any]) -> APIRouter:
+def image_submit_router(rt: Runtime, page: Any, mutation: list[Any]) -> APIRouter:
     ui = APIRouter(tags=["dashboard"])
 
     def form(request: Request, values: dict[str, str], error: str, status_code: int) -> HTMLResponse:

@@ -11,13 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 
-def emit_event(run: "Run", event_type: str, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
+def emit_event(run: Run, event_type: str, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
     """Dispatch ``event_type`` with ``data``; returns the dispatcher's answer (run ids started)."""
-    from bpflow.engine.runtime import current_runtime
-    from bpflow.events.model import CustomEvent
+    from bpflow.core.events.model import CustomEvent
 
-    out = current_runtime().dispatcher.dispatch_custom(CustomEvent(type=event_type, id=event_id, data=data, source=run.workflow))
+    out = run.context.dispatch_custom(CustomEvent(type=event_type, id=event_id, data=data, source=run.workflow))
     return out.to_dict()

@@ -12,20 +12,19 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bpflow import observe
 from bpflow.blocks import markers
 from bpflow.blocks.retry import RetryPolicy
-from bpflow.engine.durable import sleep, step
-from bpflow.engine.runtime import current_runtime
-from bpflow.errors import JobStartError
-from bpflow.runners import get_runner
-from bpflow.runners.base import JobResult, JobSpec
+from bpflow.core import observe
+from bpflow.core.engine.durable import sleep, step
+from bpflow.core.errors import JobStartError
+from bpflow.core.runners import get_runner
+from bpflow.core.runners.base import JobResult, JobSpec
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 
 @dataclass
@@ -52,7 +51,7 @@ class JobOutcome:
     @property
     def job_error(self) -> dict[str, Any] | None:
         """The job's own structured error: the last ``{"error": {...}}`` JSON line it printed on
-        stderr (``bpflow.jobs._env.run_main`` prints one for every typed failure), if any."""
+        stderr (``bpflow.core.jobkit.run_main`` prints one for every typed failure), if any."""
         for line in reversed(self.stderr_tail.strip().splitlines()):
             try:
                 doc = json.loads(line)
@@ -62,6 +61,34 @@ class JobOutcome:
                 return doc["error"]
         return None
 
+    @property
+    def error_text(self) -> str | None:
+        """``<code> [<field>]: <message>`` from the job's own error line, or None."""
+        err = self.job_error
+        if not err:
+            return None
+        where = f" [{err['field']}]" if err.get("field") else ""
+        return f"{err.get('code', 'error')}{where}: {err.get('message', '')}"
+
+    def reason(self) -> str:
+        """Why the job failed, shortest form: the timeout, else its own error, else the exit code."""
+        if self.timed_out:
+            return f"timed out after {self.timeout_seconds:.0f}s"
+        return self.error_text or f"exit code {self.exit_code}"
+
+    def describe(self, scene_id: str | None) -> str:
+        """One line for a failure message: which job, how it ended, and its own error (or the
+        last line it printed). The one place a failed job is put into words."""
+        what = f"timed out after {self.timeout_seconds:.0f}s" if self.timed_out else f"exited {self.exit_code}"
+        tail = self.error_text
+        if tail is None:
+            tail = (self.stderr_tail.strip().splitlines()[-1:] or [""])[0]
+        return f"{self.job} {what} for scene {scene_id}: {tail}"[:1000]
+
+    def fields(self) -> dict[str, Any]:
+        """The job's end as marker/event context (exit, timeout, its own error, log)."""
+        return {"execution_id": self.execution_id, "exit_code": self.exit_code, "timed_out": self.timed_out, "job_error": self.job_error, "log": self.log_path}
+
     def summary(self) -> dict[str, Any]:
         out = asdict(self)
         out["stdout_tail"] = self.stdout_tail[-1000:]
@@ -69,11 +96,24 @@ class JobOutcome:
         return out
 
 
+@dataclass(frozen=True)
+class StartFailure:
+    """What a job that never started leaves behind: ``rollback`` (a prefix, optional) emptied,
+    then the standard failure body at ``marker`` with ``code``. ``run_job`` does both before it
+    raises, so no workflow hand-writes the catch/rollback/.failed sequence."""
+
+    marker: str
+    code: str
+    rollback: str | None = None
+    stage: str | None = None
+    context: dict[str, Any] | None = None
+
+
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def job_env(run: "Run", job: str, extra: dict[str, Any] | None) -> dict[str, str]:
+def job_env(run: Run, job: str, extra: dict[str, Any] | None) -> dict[str, str]:
     """The env contract of DESIGN principle 4 plus the stage's own options (all strings)."""
     env = {
         "BPFLOW_BUCKET_URL": run.bucket.url,
@@ -90,7 +130,7 @@ def job_env(run: "Run", job: str, extra: dict[str, Any] | None) -> dict[str, str
     return env
 
 
-def _launch(run: "Run", job: str, env: dict[str, str], timeout_seconds: float, runner_name: str | None) -> dict[str, Any]:
+def _launch(run: Run, job: str, env: dict[str, str], timeout_seconds: float, runner_name: str | None) -> dict[str, Any]:
     """One launch attempt, as a step: the job's result, or the start error as data."""
     started = time.time()
     observe.emit(
@@ -98,7 +138,7 @@ def _launch(run: "Run", job: str, env: dict[str, str], timeout_seconds: float, r
         duration_seconds=0, timeout_usage_ratio=0, timed_out=False, status="STARTED", start_time=_iso(started), end_time=None,
     )
     try:
-        log_dir = os.path.join(current_runtime().settings.home, "logs", "jobs")
+        log_dir = os.path.join(run.settings.home, "logs", "jobs")
         result: JobResult = get_runner(runner_name).run(JobSpec(name=job, env=env, timeout_seconds=timeout_seconds, log_dir=log_dir))
     except JobStartError as exc:
         return {"start_error": exc.to_dict(), "retryable": exc.retryable, "started": started}
@@ -106,7 +146,7 @@ def _launch(run: "Run", job: str, env: dict[str, str], timeout_seconds: float, r
     return {"result": asdict(result), "started": started}
 
 
-def _record_completion(run: "Run", job: str, result: JobResult, timeout_seconds: float, started: float) -> None:
+def _record_completion(run: Run, job: str, result: JobResult, timeout_seconds: float, started: float) -> None:
     """Inside the launch step, so a replayed workflow does not count the job twice."""
     status = "SUCCEEDED" if result.succeeded else "FAILED"
     ratio = result.duration_seconds / timeout_seconds if timeout_seconds else 0.0
@@ -121,7 +161,7 @@ def _record_completion(run: "Run", job: str, result: JobResult, timeout_seconds:
 
 
 def run_job(
-    run: "Run",
+    run: Run,
     job: str,
     *,
     timeout_seconds: float,
@@ -130,8 +170,19 @@ def run_job(
     failure_marker: str | None = None,
     retry: str = "default",
     runner: str | None = None,
+    on_start_failure: StartFailure | None = None,
 ) -> JobOutcome:
-    """Run ``job`` to completion. Raises JobStartError (after rollback) when it never started."""
+    """Run ``job`` to completion. Raises JobStartError (after rollback) when it never started.
+
+    ``outputs`` (with ``failure_marker``) is the short form of ``on_start_failure``: roll the
+    prefix back and write ``<outputs>/.failed`` with a code derived from the job's name."""
+    if on_start_failure is None and outputs is not None:
+        on_start_failure = StartFailure(
+            marker=failure_marker or outputs.rstrip("/") + "/.failed",
+            code=f"{job.removesuffix('-job').replace('-', '_')}_start_failed",
+            rollback=outputs,
+            context={"output_prefix": outputs},
+        )
     policy = RetryPolicy.from_policy(retry)
     full_env = job_env(run, job, env)
     delays = policy.delays()
@@ -152,20 +203,18 @@ def run_job(
             duration_seconds=0, timeout_usage_ratio=0, timed_out=False, status="FAILED", start_time=_iso(got["started"]), end_time=_iso(time.time()),
         )
         start_error = JobStartError(err.get("message", "job could not be started"), code=err.get("code", "job_start_failed"), retryable=False, details={"job": job, "attempts": attempt})
-        if outputs is not None:
-            markers.rollback_outputs(run, outputs)
-            markers.write_failure(
-                run,
-                failure_marker or outputs.rstrip("/") + "/.failed",
-                job_name=job,
-                code=f"{job.removesuffix('-job').replace('-', '_')}_start_failed",
-                message=start_error.message,
-                config_context={"output_prefix": outputs},
-            )
+        if on_start_failure is not None:
+            _record_start_failure(run, job, on_start_failure, start_error)
         raise start_error
 
 
-def _account(run: "Run", job: str, got: dict[str, Any], timeout_seconds: float, attempts: int) -> JobOutcome:
+def _record_start_failure(run: Run, job: str, how: StartFailure, error: JobStartError) -> None:
+    if how.rollback:
+        markers.rollback_outputs(run, how.rollback)
+    markers.write_failure(run, how.marker, job_name=job, code=how.code, message=error.message, stage=how.stage, config_context=how.context or {})
+
+
+def _account(run: Run, job: str, got: dict[str, Any], timeout_seconds: float, attempts: int) -> JobOutcome:
     res = got["result"]
     return JobOutcome(
         job=job,

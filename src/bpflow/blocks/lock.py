@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks.markers import utc_iso
-from bpflow.engine.durable import step
-from bpflow.errors import ObjectNotFound, PreconditionFailed
+from bpflow.core.engine.durable import step
+from bpflow.core.errors import ObjectNotFound, PreconditionFailed
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 
 @dataclass
@@ -92,7 +92,7 @@ def release(bucket: Any, key: str, generation: int) -> bool:
 
 
 @contextmanager
-def scene_lock(run: "Run", name: str, *, ttl_seconds: float) -> Iterator[Lock]:
+def scene_lock(run: Run, name: str, *, ttl_seconds: float) -> Iterator[Lock]:
     key = run.scene(f"locks/{name}.lock")
     got = step(
         f"lock {key}",

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bpflow import observe
 from bpflow.blocks.jobs import JobOutcome, run_job
-from bpflow.blocks.timeouts import stage_timeout
-from bpflow.errors import JobFailed, JobTimeout
+from bpflow.core import observe
+from bpflow.core.errors import JobFailed, JobTimeout
+from bpflow.core.policy.timeouts import stage_timeout
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class MaintenanceWords:
     failure_detail: Callable[[JobOutcome], str]
 
 
-def run_maintenance_job(run: "Run", workflow: str, job: str, *, report: dict[str, Any], options: dict[str, Any],
+def run_maintenance_job(run: Run, workflow: str, job: str, *, report: dict[str, Any], options: dict[str, Any],
                         env: dict[str, Any], words: MaintenanceWords) -> JobOutcome:
     observe.emit("maintenance_job", event="start", **report, **{k.lower(): v for k, v in options.items()})
     result = run_job(run, job, timeout_seconds=stage_timeout(workflow, job), env={**env, **options}, retry="maintenance")

@@ -10,13 +10,13 @@ import logging
 import traceback
 from typing import TYPE_CHECKING, Any
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.engine.durable import step
-from bpflow.status.scrub import Scrubber
-from bpflow.storage import ObjectInfo
+from bpflow.core.engine.durable import step
+from bpflow.core.scrub import Scrubber
+from bpflow.core.storage import ObjectInfo
+from bpflow.state.cas_json import iso_z, utc_now
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 log = logging.getLogger("bpflow.markers")
 
@@ -35,7 +35,7 @@ def is_control_object(key: str) -> bool:
 
 
 def failure_body(
-    run: "Run",
+    run: Run,
     *,
     job_name: str,
     code: str,
@@ -73,17 +73,17 @@ def failure_body(
     }
 
 
-def _write(run: "Run", key: str, body: dict[str, Any]) -> int:
+def _write(run: Run, key: str, body: dict[str, Any]) -> int:
     return run.bucket.write_json(key, Scrubber.for_process().obj(body)).generation
 
 
-def write_marker(run: "Run", key: str, **fields: Any) -> int:
+def write_marker(run: Run, key: str, **fields: Any) -> int:
     """A completion marker: ``{scene_id, status: completed, timestamp, workflow, run_id, ...}``."""
     body = {"scene_id": run.scene_id, "status": "completed", "timestamp": utc_iso(), "workflow": run.workflow, "run_id": run.run_id, **fields}
     return step(f"write {key}", _write, run, key, body)
 
 
-def write_failure(run: "Run", key: str, **kwargs: Any) -> dict[str, Any]:
+def write_failure(run: Run, key: str, **kwargs: Any) -> dict[str, Any]:
     """Write the standard failure body; a failure to write it is logged, never masks the cause."""
     body = failure_body(run, **kwargs)
 
@@ -97,15 +97,15 @@ def write_failure(run: "Run", key: str, **kwargs: Any) -> dict[str, Any]:
     return step(f"write failure {key}", _do)
 
 
-def exists(run: "Run", key: str) -> bool:
+def exists(run: Run, key: str) -> bool:
     return step(f"exists {key}", run.bucket.exists, key)
 
 
-def read_json(run: "Run", key: str) -> Any:
+def read_json(run: Run, key: str) -> Any:
     return step(f"read {key}", run.bucket.read_json_or_none, key)
 
 
-def stat(run: "Run", key: str) -> dict[str, Any] | None:
+def stat(run: Run, key: str) -> dict[str, Any] | None:
     def _do() -> dict[str, Any] | None:
         info: ObjectInfo | None = run.bucket.stat(key)
         return None if info is None else {"key": info.key, "generation": info.generation, "updated": info.updated.timestamp(), "size": info.size}
@@ -113,11 +113,11 @@ def stat(run: "Run", key: str) -> dict[str, Any] | None:
     return step(f"stat {key}", _do)
 
 
-def delete(run: "Run", key: str) -> bool:
+def delete(run: Run, key: str) -> bool:
     return step(f"delete {key}", run.bucket.delete, key)
 
 
-def rollback_outputs(run: "Run", prefix: str, *, limit: int = 1000) -> list[str]:
+def rollback_outputs(run: Run, prefix: str, *, limit: int = 1000) -> list[str]:
     """Delete the stage's data outputs under ``prefix`` (control objects are kept)."""
     if not prefix.endswith("/"):
         prefix += "/"

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 from bpflow.blocks import markers
 from bpflow.blocks.lock import scene_lock
 from bpflow.blocks.stage_job import launch, legacy_marker, record_failure
-from bpflow.blocks.timeouts import stage_timeout
 from bpflow.blocks.wait import wait_for_marker
-from bpflow.engine.durable import step
-from bpflow.engine.registry import Outcome
-from bpflow.errors import JobStartError, MarkerTimeout
+from bpflow.core.engine.durable import step
+from bpflow.core.engine.registry import Outcome
+from bpflow.core.errors import JobStartError, MarkerTimeout
+from bpflow.core.policy.timeouts import stage_timeout
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 TRIGGER = re.compile(r"scenes/[^/]+/assets/\.regen3d_complete")
 USD_WAIT_DELAYS = (1, 2, 3, 5, 10)
@@ -54,19 +54,19 @@ class Prep:
 
 def enabled(prep: Prep) -> bool:
     """The flag or the shared experimental flag is exactly "true" (no payload override)."""
-    from bpflow.engine.runtime import current_runtime
+    from bpflow.core.engine.runtime import current_runtime
 
     env = current_runtime().env
     return any(str(env.get(k) or "").strip().lower() == "true" for k in (prep.enable_env, "ENABLE_EXPERIMENTAL"))
 
 
 def _usd_budget() -> float:
-    from bpflow.source.options import workflow_budget_seconds
+    from bpflow.workflows._orchestrator.options import workflow_budget_seconds
 
     return workflow_budget_seconds("usd-assembly-pipeline")
 
 
-def run_preparation(run: "Run", prep: Prep) -> Outcome:
+def run_preparation(run: Run, prep: Prep) -> Outcome:
     name = run.object_name or ""
     if not TRIGGER.fullmatch(name):
         return Outcome.skipped(f"Not a completion marker file: {name}")
@@ -120,7 +120,7 @@ def run_preparation(run: "Run", prep: Prep) -> Outcome:
         )
 
 
-def _drop_inference_outputs(run: "Run", prefix: str) -> list[str]:
+def _drop_inference_outputs(run: Run, prefix: str) -> list[str]:
     gone = []
     for info in run.bucket.list(prefix + "/"):
         if info.key.endswith("/inference.json") and run.bucket.delete(info.key):

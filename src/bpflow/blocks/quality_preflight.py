@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks.markers import utc_iso
-from bpflow.engine.durable import step
-from bpflow.errors import BpflowError, ObjectNotFound, StorageError
+from bpflow.core.engine.durable import step
+from bpflow.core.errors import BpflowError, ObjectNotFound, StorageError
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 REPORT = "episode-generation-job/quality_gate_report.json"
 
@@ -61,7 +61,7 @@ def judge_certificate(cert: Any) -> tuple[bool, str]:
     return True, "certificate passed"
 
 
-def _evaluate(run: "Run", scene: str) -> dict[str, Any]:
+def _evaluate(run: Run, scene: str) -> dict[str, Any]:
     bucket = run.bucket
     report_key = f"scenes/{scene}/{REPORT}"
     try:
@@ -86,7 +86,7 @@ def _evaluate(run: "Run", scene: str) -> dict[str, Any]:
     return {"passed": False, "source": "", "reason": f"Missing quality gate report and quality certificates for scene {scene}"}
 
 
-def preflight(run: "Run", scene: str, *, blocked: str, marker: str) -> Verdict:
+def preflight(run: Run, scene: str, *, blocked: str, marker: str) -> Verdict:
     """Run the gate for ``scene``; on failure write ``marker`` and raise QualityGateBlocked.
 
     ``blocked`` names what is blocked (``import`` | ``training`` | ``upsell``)."""

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bpflow.errors import BpflowError, ConfigError
-from bpflow.policy import load_policy, retry_profile_values
+from bpflow.core.errors import BpflowError, ConfigError
+from bpflow.core.policy import load_policy, retry_profile_values
 
 T = TypeVar("T")
 

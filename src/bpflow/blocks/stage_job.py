@@ -12,16 +12,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
-from bpflow.blocks.jobs import JobOutcome, run_job
-from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
-from bpflow.engine.durable import step
-from bpflow.errors import JobStartError
+from bpflow.blocks.jobs import JobOutcome, StartFailure, run_job
+from bpflow.core.engine.durable import step
+from bpflow.core.errors import JobStartError
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 
-def legacy_marker(run: "Run", key: str, **fields: Any) -> None:
+def legacy_marker(run: Run, key: str, **fields: Any) -> None:
     """The reference's small hand-built marker ``{scene_id, status, timestamp, ...}``; a write
     error is logged by the step and swallowed (the reference swallows these)."""
     body = {"scene_id": run.scene_id, "status": "failed", "timestamp": markers.utc_iso(), **fields}
@@ -36,21 +36,19 @@ def legacy_marker(run: "Run", key: str, **fields: Any) -> None:
     step(f"write legacy {key}", _do)
 
 
-def launch(run: "Run", job: str, env: dict[str, Any], *, rollback: str | None, failed_marker: str, code: str,
+def launch(run: Run, job: str, env: dict[str, Any], *, rollback: str | None, failed_marker: str, code: str,
            config_context: dict[str, Any], legacy: str | None = None, legacy_fields: dict[str, Any] | None = None) -> JobOutcome:
     """Run ``job``; a start failure cleans ``rollback``, writes the markers and re-raises."""
+    failure = StartFailure(failed_marker, code, rollback=rollback, context=config_context)
     try:
-        return run_job(run, job, timeout_seconds=stage_timeout(run.workflow, job), env=env, retry=stage_retry_profile(run.workflow, job))
+        return run_job(run, job, timeout_seconds=stage_timeout(run.workflow, job), env=env, retry=stage_retry_profile(run.workflow, job), on_start_failure=failure)
     except JobStartError as exc:
-        if rollback:
-            markers.rollback_outputs(run, rollback)
-        markers.write_failure(run, failed_marker, job_name=job, code=code, message=exc.message, config_context=config_context)
         if legacy:
             legacy_marker(run, legacy, error=exc.message, **(legacy_fields or {}))
         raise
 
 
-def record_failure(run: "Run", result: JobOutcome, *, failed_marker: str, code: str, message: str, config_context: dict[str, Any],
+def record_failure(run: Run, result: JobOutcome, *, failed_marker: str, code: str, message: str, config_context: dict[str, Any],
                    keep_existing: bool = True) -> bool:
     """Write ``failed_marker`` for a job that ran and failed, unless one is already there and
     ``keep_existing`` (the job's richer marker wins). True when this call wrote it."""

@@ -12,20 +12,20 @@ from typing import TYPE_CHECKING, Any
 from dbos import DBOS, SetWorkflowID, SetWorkflowTimeout
 
 from bpflow.blocks import markers
-from bpflow.engine.durable import now_epoch, sleep, step
-from bpflow.engine.queues import check_wait
-from bpflow.engine.registry import find_workflow
-from bpflow.errors import StageFailed, WorkflowNotFound
-from bpflow.events.model import ObjectEvent
-from bpflow.ids import object_run_id
+from bpflow.core.engine.durable import now_epoch, sleep, step
+from bpflow.core.engine.queues import check_wait
+from bpflow.core.engine.registry import find_workflow
+from bpflow.core.errors import StageFailed, WorkflowNotFound
+from bpflow.core.events.model import ObjectEvent
+from bpflow.core.ids import object_run_id
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 TERMINAL_FAILURES = ("ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
 
 
-def start_stage(run: "Run", workflow: str, trigger_key: str, *, extra: dict[str, Any] | None = None) -> str:
+def start_stage(run: Run, workflow: str, trigger_key: str, *, extra: dict[str, Any] | None = None) -> str:
     """Start (or attach to) the run that ``trigger_key``'s current version starts in ``workflow``."""
     wf = find_workflow(workflow)
     if wf is None:
@@ -40,7 +40,7 @@ def start_stage(run: "Run", workflow: str, trigger_key: str, *, extra: dict[str,
     payload = ObjectEvent(bucket=run.bucket_name, name=trigger_key, generation=info["generation"], source="orchestrator").payload()
     payload.update(extra or {})
     with SetWorkflowID(run_id), SetWorkflowTimeout(wf.timeout_seconds):
-        DBOS.enqueue_workflow(wf.queue.name, wf.dbos_fn, payload)
+        DBOS.enqueue_workflow(wf.queue_name, wf.dbos_fn, payload)
     return run_id
 
 
@@ -51,7 +51,7 @@ def _status(run_id: str) -> dict[str, Any] | None:
     return {"status": st.status, "error": str(st.error) if st.error is not None else None}
 
 
-def await_stage(run: "Run", run_id: str, *, timeout_seconds: float, poll_seconds: float = 0.5) -> dict[str, Any]:
+def await_stage(run: Run, run_id: str, *, timeout_seconds: float, poll_seconds: float = 0.5) -> dict[str, Any]:
     """The stage's outcome dict; a stage that errored, was cancelled or ran out of time gives
     ``{"status": "FAILED", "error": ...}`` so the caller decides (fail fast, fall back, ...)."""
     start = now_epoch()
@@ -67,7 +67,7 @@ def await_stage(run: "Run", run_id: str, *, timeout_seconds: float, poll_seconds
         sleep(poll_seconds)
 
 
-def start_run(run: "Run", workflow: str, run_id: str, payload: dict[str, Any]) -> str:
+def start_run(run: Run, workflow: str, run_id: str, payload: dict[str, Any]) -> str:
     """Start (or attach to) ``workflow`` with a caller-chosen run id and a direct argument, the way
     the reference starts a workflow execution with a JSON argument (poller → import, canary →
     export). The same id from any starter means one run. Fire and forget: a caller that waits
@@ -76,5 +76,5 @@ def start_run(run: "Run", workflow: str, run_id: str, payload: dict[str, Any]) -
     if wf is None:
         raise WorkflowNotFound(f"stage {workflow} is not implemented in this build", field="workflow")
     with SetWorkflowID(run_id), SetWorkflowTimeout(wf.timeout_seconds):
-        DBOS.enqueue_workflow(wf.queue.name, wf.dbos_fn, payload)
+        DBOS.enqueue_workflow(wf.queue_name, wf.dbos_fn, payload)
     return run_id

@@ -11,15 +11,15 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
-from bpflow.engine.durable import now_epoch, sleep, step
 from bpflow.blocks.retry import PollSchedule
-from bpflow.errors import ConfigError, MarkerTimeout
+from bpflow.core.engine.durable import now_epoch, sleep, step
+from bpflow.core.errors import ConfigError, MarkerTimeout
 
 if TYPE_CHECKING:
-    from bpflow.engine.registry import Run
+    from bpflow.core.engine.registry import Run
 
 
-def run_created_at(run: "Run") -> float:
+def run_created_at(run: Run) -> float:
     """When the waiting run was created (epoch seconds), recorded once so replays agree."""
     from dbos import DBOS
 
@@ -34,7 +34,7 @@ def run_created_at(run: "Run") -> float:
 
 
 def wait_for_marker(
-    run: "Run",
+    run: Run,
     key: str,
     *,
     policy: str | None = None,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from bpflow.errors import BpflowError
+from bpflow.core.errors import BpflowError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="bpflow: durable, event-driven scene pipeline orchestration.")
 console = Console()
@@ -35,7 +35,7 @@ def print_json(obj: Any) -> None:
 @app.command()
 def triggers(
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
-    explain: Annotated[Optional[str], typer.Option("--explain", metavar="OBJECT_NAME", help="Which workflows this object would start.")] = None,
+    explain: Annotated[str | None, typer.Option("--explain", metavar="OBJECT_NAME", help="Which workflows this object would start.")] = None,
 ) -> None:
     """Print the trigger map (every workflow, what starts it, whether it is enabled)."""
     from bpflow.cli.triggers_cmd import triggers_command
@@ -59,8 +59,8 @@ def config(json_output: Annotated[bool, typer.Option("--json", help="Print as JS
 
 @app.command()
 def up(
-    host: Annotated[Optional[str], typer.Option(help="Bind address (BPFLOW_HTTP_HOST).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (BPFLOW_HTTP_PORT).")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (BPFLOW_HTTP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (BPFLOW_HTTP_PORT).")] = None,
     watch: Annotated[bool, typer.Option(help="Watch a local bucket for dropped files.")] = True,
 ) -> None:
     """Run everything in one process: ingestion, dispatcher, scheduler, worker and HTTP service."""
@@ -87,8 +87,8 @@ def worker() -> None:
 def emit(
     event_type: Annotated[str, typer.Argument(metavar="TYPE", help="Event type, e.g. manual.geniesim.job.completed.")],
     data: Annotated[str, typer.Option("--data", help="Event data as a JSON object.")] = "{}",
-    event_id: Annotated[Optional[str], typer.Option("--id", help="Event id (default: random). Same id → same run.")] = None,
-    workflow: Annotated[Optional[str], typer.Option("--workflow", help="Start this workflow directly (manual trigger).")] = None,
+    event_id: Annotated[str | None, typer.Option("--id", help="Event id (default: random). Same id → same run.")] = None,
+    workflow: Annotated[str | None, typer.Option("--workflow", help="Start this workflow directly (manual trigger).")] = None,
     json_output: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Emit a custom event (or a manual run with --workflow); prints the run ids it started."""
@@ -102,7 +102,7 @@ def emit(
 
 @app.command()
 def scan(
-    lookback: Annotated[Optional[float], typer.Option(help="Seconds to look back (default BPFLOW_SCAN_LOOKBACK_SECONDS).")] = None,
+    lookback: Annotated[float | None, typer.Option(help="Seconds to look back (default BPFLOW_SCAN_LOOKBACK_SECONDS).")] = None,
     json_output: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Run one reconciliation pass now: dispatch trigger objects whose event was missed."""
@@ -140,7 +140,7 @@ def _ops_fail(exc: BpflowError, as_json: bool) -> None:
 
 @app.command()
 def status(
-    scene: Annotated[Optional[str], typer.Argument(metavar="[SCENE]", help="A scene id; without it, one line per scene.")] = None,
+    scene: Annotated[str | None, typer.Argument(metavar="[SCENE]", help="A scene id; without it, one line per scene.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many scenes in the summary.")] = 200,
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
@@ -155,9 +155,9 @@ def status(
 
 @app.command()
 def runs(
-    workflow: Annotated[Optional[str], typer.Option("--workflow", help="Only this workflow.")] = None,
-    status_: Annotated[Optional[str], typer.Option("--status", help="queued, running, succeeded, skipped, failed, cancelled (or an engine status).")] = None,
-    scene: Annotated[Optional[str], typer.Option("--scene", help="Only runs of this scene.")] = None,
+    workflow: Annotated[str | None, typer.Option("--workflow", help="Only this workflow.")] = None,
+    status_: Annotated[str | None, typer.Option("--status", help="queued, running, succeeded, skipped, failed, cancelled (or an engine status).")] = None,
+    scene: Annotated[str | None, typer.Option("--scene", help="Only runs of this scene.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many runs.")] = 50,
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
@@ -172,8 +172,8 @@ def runs(
 
 @app.command()
 def schedules(
-    action: Annotated[Optional[str], typer.Argument(metavar="[pause|resume]", help="Pause or resume WORKFLOW's schedule.")] = None,
-    workflow: Annotated[Optional[str], typer.Argument(metavar="[WORKFLOW]", help="A schedule row's workflow.")] = None,
+    action: Annotated[str | None, typer.Argument(metavar="[pause|resume]", help="Pause or resume WORKFLOW's schedule.")] = None,
+    workflow: Annotated[str | None, typer.Argument(metavar="[WORKFLOW]", help="A schedule row's workflow.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Every schedule: cron, time zone, enabled/paused, last and next run (local and UTC)."""
@@ -192,8 +192,8 @@ app.add_typer(batch_app, name="batch")
 @batch_app.command("start")
 def batch_start(
     manifest: Annotated[str, typer.Argument(metavar="MANIFEST_OBJECT", help="Bucket object listing the scene requests.")],
-    max_concurrent: Annotated[Optional[int], typer.Option(help="Scenes in flight at once (default 3).")] = None,
-    retry_attempts: Annotated[Optional[int], typer.Option(help="Attempts per scene in total (default 1).")] = None,
+    max_concurrent: Annotated[int | None, typer.Option(help="Scenes in flight at once (default 3).")] = None,
+    retry_attempts: Annotated[int | None, typer.Option(help="Attempts per scene in total (default 1).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Start the scene-batch workflow for a manifest."""
@@ -251,14 +251,14 @@ def logs(
 
 @app.command()
 def submit(
-    prompt: Annotated[Optional[str], typer.Argument(help="What the scene should contain, e.g. \"a kitchen with a fridge, a table and two mugs\" (optional with --image).")] = None,
+    prompt: Annotated[str | None, typer.Argument(help="What the scene should contain, e.g. \"a kitchen with a fridge, a table and two mugs\" (optional with --image).")] = None,
     seeds: Annotated[int, typer.Option("--seeds", help="Number of variants (seed_count).")] = 1,
     tier: Annotated[str, typer.Option("--tier", help="Quality tier: standard or premium.")] = "standard",
-    backend: Annotated[Optional[str], typer.Option("--backend", help="Text backend (default TEXT_BACKEND_DEFAULT).")] = None,
-    scene_id: Annotated[Optional[str], typer.Option("--scene-id", help="Scene id (default: made from the prompt).")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="Text backend (default TEXT_BACKEND_DEFAULT).")] = None,
+    scene_id: Annotated[str | None, typer.Option("--scene-id", help="Scene id (default: made from the prompt).")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Follow the scene until it completes or fails.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    image: Annotated[Optional[Path], typer.Option("--image", help="A room photo (PNG/JPEG): uploaded to scenes/<id>/images/ and submitted as an image request.")] = None,
+    image: Annotated[Path | None, typer.Option("--image", help="A room photo (PNG/JPEG): uploaded to scenes/<id>/images/ and submitted as an image request.")] = None,
 ) -> None:
     """Submit a scene request (writes scenes/<id>/prompts/scene_request.json; with --image, the photo
     under scenes/<id>/images/ first); prints the scene id last."""

@@ -7,10 +7,10 @@ from typing import Any
 from rich.table import Table
 
 from bpflow.cli import console, print_json
+from bpflow.core.errors import BpflowError
+from bpflow.core.triggers import validate_scene_id
 from bpflow.domain.automation.batch import BatchPaths, batch_id_for
-from bpflow.errors import BpflowError
-from bpflow.status.session import open_session
-from bpflow.triggers import validate_scene_id
+from bpflow.ops.session import open_session
 
 
 def batch_start(manifest: str, *, max_concurrent: int | None, retry_attempts: int | None, json_output: bool) -> int:

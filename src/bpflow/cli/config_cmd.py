@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from bpflow.config import GROUPS, Settings, env_fields, load_settings
-from bpflow.errors import ConfigError
+from bpflow.core.config import GROUPS, Settings, env_fields, load_settings
+from bpflow.core.errors import ConfigError
 
 EXIT_OK = 0
 EXIT_CONFIG_ERROR = 2

@@ -86,10 +86,10 @@ def _learning(bucket: Any, scene_id: str) -> dict[str, Any]:
 
 def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
     from bpflow.cli.progress import watch_scene
-    from bpflow.config import get_settings, load_settings, reset_settings_cache
-    from bpflow.engine.runtime import Runtime
-    from bpflow.source.request import build_request
-    from bpflow.status.scene_status import scene_status
+    from bpflow.core.config import get_settings, load_settings, reset_settings_cache
+    from bpflow.core.engine.runtime import Runtime
+    from bpflow.domain.request.contract import build_request
+    from bpflow.ops.scene_status import scene_status
 
     home = get_settings().home / "demo"
     scene_id = DEMO_SCENE_ID if prompt == DEFAULT_PROMPT else None

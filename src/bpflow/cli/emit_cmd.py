@@ -6,9 +6,9 @@ import json
 import uuid
 
 from bpflow.cli import console, print_json
-from bpflow.engine.runtime import Runtime
-from bpflow.errors import ValidationFailed
-from bpflow.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
+from bpflow.core.engine.runtime import Runtime
+from bpflow.core.errors import ValidationFailed
+from bpflow.core.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
 
 
 def _parse_data(data: str) -> dict:
@@ -54,7 +54,7 @@ def emit_command(event_type: str, data: str, *, event_id: str | None, workflow: 
 
 
 def scan_command(lookback: float | None, *, json_output: bool) -> int:
-    from bpflow.events.scan import scan_once
+    from bpflow.core.events.scan import scan_once
 
     rt = Runtime().launch(role="client")
     try:

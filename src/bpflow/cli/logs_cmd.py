@@ -7,10 +7,10 @@ from rich.table import Table
 from rich.text import Text
 
 from bpflow.cli import console, print_json
-from bpflow.status import fmt
-from bpflow.status.run_logs import run_logs
-from bpflow.status.session import open_session
-from bpflow.errors import BpflowError
+from bpflow.core.errors import BpflowError
+from bpflow.ops import fmt
+from bpflow.ops.run_logs import run_logs
+from bpflow.ops.session import open_session
 
 
 def logs_command(run_id: str, *, json_output: bool) -> int:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import time
 
 from rich.console import Console, Group
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.live import Live
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.text import Text
 
-from bpflow.status import fmt
-from bpflow.status.scene_status import SceneNotFound, SceneStatus, scene_status
-from bpflow.status.session import Session, open_session
-from bpflow.triggers import validate_scene_id
+from bpflow.core.triggers import validate_scene_id
+from bpflow.ops import fmt
+from bpflow.ops.scene_status import SceneNotFound, SceneStatus, scene_status
+from bpflow.ops.session import Session, open_session
 
 EXIT_COMPLETE, EXIT_FAILED = 0, 1
 POLL_SECONDS = 0.5

@@ -7,9 +7,9 @@ for that input is attached to, not repeated; the output says which happened.
 from __future__ import annotations
 
 from bpflow.cli import console, print_json
-from bpflow.errors import BpflowError
-from bpflow.status.rerun import rerun_stage
-from bpflow.status.session import open_session
+from bpflow.core.errors import BpflowError
+from bpflow.ops.rerun import rerun_stage
+from bpflow.ops.session import open_session
 
 
 def rerun_command(workflow: str, *, scene: str, force: bool, json_output: bool) -> int:

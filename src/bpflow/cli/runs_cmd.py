@@ -8,11 +8,12 @@ from rich.table import Table
 from rich.text import Text
 
 from bpflow.cli import console, print_json
-from bpflow.errors import BpflowError
-from bpflow.status import fmt
-from bpflow.status.runs import RunInfo, query_runs
-from bpflow.status.scrub import Scrubber
-from bpflow.status.session import open_session
+from bpflow.core.errors import BpflowError
+from bpflow.core.scrub import Scrubber
+from bpflow.ops import fmt
+from bpflow.ops.runs import RunInfo, query_runs
+from bpflow.ops.session import open_session
+
 
 def runs_table(runs: list[RunInfo]) -> Table:
     table = Table(title="runs", title_justify="left", header_style="bold")

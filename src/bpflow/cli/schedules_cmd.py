@@ -7,8 +7,8 @@ from typing import Any
 from rich.table import Table
 
 from bpflow.cli import console, print_json
-from bpflow.errors import BpflowError
-from bpflow.status.session import Session, open_session
+from bpflow.core.errors import BpflowError
+from bpflow.ops.session import Session, open_session
 
 
 def schedule_api(session: Session) -> Any:
@@ -35,7 +35,7 @@ def _fmt(both: dict[str, str] | None) -> str:
 
 
 def schedules_command(*, action: str | None, workflow: str | None, json_output: bool) -> int:
-    from bpflow.engine.schedules import schedule_rows, set_paused
+    from bpflow.core.engine.schedules import schedule_rows, set_paused
 
     with open_session() as session:
         api = schedule_api(session)

@@ -8,15 +8,15 @@ import signal
 import threading
 
 from bpflow.cli import err_console
-from bpflow.engine.runtime import Runtime, api_token
-from bpflow.errors import ConfigError
+from bpflow.core.engine.runtime import Runtime, api_token
+from bpflow.core.errors import ConfigError
 
 
 class _ScrubbingFormatter(logging.Formatter):
     """Service log lines go through the same secret scrubber as pages and markers."""
 
     def format(self, record: logging.LogRecord) -> str:
-        from bpflow.status.scrub import Scrubber
+        from bpflow.core.scrub import Scrubber
 
         return Scrubber.for_process().text(super().format(record))
 

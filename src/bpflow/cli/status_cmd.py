@@ -10,13 +10,13 @@ from rich.table import Table
 from rich.text import Text
 
 from bpflow.cli import console, err_console, print_json
-from bpflow.engine.queues import QueueHealth
-from bpflow.status import fmt
-from bpflow.status.dag import load_dag
-from bpflow.status.scene_status import SceneStatus, scene_status, scene_summaries
-from bpflow.status.scrub import Scrubber
-from bpflow.status.session import open_session
-from bpflow.triggers import validate_scene_id
+from bpflow.core.engine.queues import QueueHealth
+from bpflow.core.scrub import Scrubber
+from bpflow.core.triggers import validate_scene_id
+from bpflow.ops import fmt
+from bpflow.ops.dag import load_dag
+from bpflow.ops.scene_status import SceneStatus, scene_status, scene_summaries
+from bpflow.ops.session import open_session
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -66,11 +66,13 @@ def _summary_table(lines: list[dict]) -> Table:
 def _queue_table(queues: list[QueueHealth]) -> Table:
     """Queued work that is not progressing must show: counts and the oldest queued run's wait."""
     table = Table(title="run queues", title_justify="left", header_style="bold")
-    for col in ("queue", "queued", "running", "oldest queued"):
+    for col in ("queue", "queued", "running", "oldest queued", "workers"):
         table.add_column(col)
     for q in queues:
         age = "" if q.oldest_queued_age_seconds is None else fmt.duration(q.oldest_queued_age_seconds)
-        table.add_row(q.queue, str(q.queued), str(q.running), Text(age + (" (stalled)" if q.stalled else ""), style="red" if q.stalled else ""))
+        workers = "" if q.consumers is None else str(q.consumers)
+        table.add_row(q.queue, str(q.queued), str(q.running), Text(age + (" (stalled)" if q.stalled else ""), style="red" if q.stalled else ""),
+                      Text(workers + (" (queued, no consumer)" if q.no_consumer else ""), style="red" if q.no_consumer else ""))
     return table
 
 

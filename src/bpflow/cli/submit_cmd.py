@@ -12,16 +12,15 @@ line of stdout, so ``SCENE=$(bpflow submit "...")`` works in scripts.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from bpflow.cli import console, err_console, print_json
-from bpflow.config import get_settings
-from bpflow.errors import BpflowError
-from bpflow.events.model import ObjectEvent
-from bpflow.source.request import build_request, new_scene_id, parse_request
-from bpflow.storage import open_bucket
+from bpflow.core.config import get_settings
+from bpflow.core.errors import BpflowError
+from bpflow.core.events.model import ObjectEvent
+from bpflow.core.storage import open_bucket
+from bpflow.domain.request.contract import build_request, image_object_key, new_scene_id, parse_request
 
 REQUEST_OBJECT = "scenes/{scene_id}/prompts/scene_request.json"
 
@@ -29,7 +28,7 @@ REQUEST_OBJECT = "scenes/{scene_id}/prompts/scene_request.json"
 def _enqueue(bucket_url: str, key: str, generation: int) -> dict[str, Any]:
     """Start the run now through the runtime's database, if there is one; the write itself
     remains the trigger (a watcher or the reconciliation scan finds it otherwise)."""
-    from bpflow.engine.runtime import Runtime
+    from bpflow.core.engine.runtime import Runtime
 
     try:
         rt = Runtime().launch(role="client")
@@ -88,12 +87,6 @@ def _follow(scene_id: str) -> int:
         err_console.print("[red]--wait needs bpflow.cli.progress, which is not part of this build[/red]", soft_wrap=True)
         return 1
     return int(watch_scene(scene_id, console=err_console))
-
-
-def image_object_key(scene_id: str, path: Path) -> str:
-    """``scenes/<id>/images/<safe stem>.<ext>``: one safe path segment, the extension lower-cased."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip(".-")[:80] or "photo"
-    return f"scenes/{scene_id}/images/{stem}{path.suffix.lower()}"
 
 
 def submit_image_command(path: Path, prompt: str | None, *, tier: str, scene_id: str | None, wait: bool, json_output: bool) -> int:

@@ -8,8 +8,8 @@ import os
 from rich.table import Table
 
 from bpflow.cli import console, print_json
-from bpflow.engine.registry import import_workflow_modules, registered
-from bpflow.triggers import TriggerMap
+from bpflow.core.engine.registry import import_workflow_modules, registered
+from bpflow.core.triggers import TriggerMap
 
 
 def triggers_command(*, json_output: bool, explain: str | None) -> int:

@@ -2,7 +2,7 @@
 
 Why: the orchestrator reports only the first problem of a bad request (in a failure marker, after
 a round trip through the bucket); a user fixing a request wants every problem at once, each with
-its field. The checks are exactly the orchestrator's (:func:`bpflow.source.validate_request`),
+its field. The checks are exactly the orchestrator's (:func:`bpflow.domain.request.validate_request`),
 with the current environment's settings (allowlist, max seeds, default mode, bucket).
 """
 
@@ -17,10 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 from bpflow.cli import console, err_console
-from bpflow.config import get_settings
-from bpflow.contracts import Problem
-from bpflow.source import RequestInvalid, parse_request
-from bpflow.source.request import MAX_REQUEST_BYTES
+from bpflow.core.config import get_settings
+from bpflow.core.contracts import Problem
+from bpflow.domain.request import RequestInvalid, parse_request
+from bpflow.domain.request.contract import MAX_REQUEST_BYTES
 
 EXIT_VALID = 0
 EXIT_INVALID = 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from bpflow.errors import JobStartError
+from bpflow.core.errors import JobStartError
 
 JOBS: dict[str, str] = {
     "noop-job": "bpflow.jobs.noop",

@@ -19,12 +19,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.errors import BpflowError, ObjectNotFound, ValidationFailed
-from bpflow.jobs._env import env_int, env_str, job_bucket, log_json, require_env
+from bpflow.core.errors import BpflowError, ObjectNotFound, ValidationFailed
+from bpflow.core.jobkit import env_int, env_str, job_bucket, log_json, require_env
+from bpflow.core.triggers import validate_scene_id
+from bpflow.domain.usd.workspace import Workspace
 from bpflow.jobs.text_scene_gen import env_float, scene_prefix
-from bpflow.stage2.workspace import Workspace
-from bpflow.triggers import validate_scene_id
+from bpflow.state.cas_json import iso_z, utc_now
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bpflow.core.errors import ConfigError
+from bpflow.core.jobkit import env_bool, env_int, env_str, log_json, require_env
+from bpflow.core.storage import Bucket
 from bpflow.domain.assets_queue.queue import QueuePaths, consume
-from bpflow.errors import ConfigError
-from bpflow.jobs._env import env_bool, env_int, env_str, log_json, require_env
-from bpflow.storage import Bucket
 
 #: How long a claim protects an item from other consumers; past it, a crashed consumer's item
 #: is taken over. The job's own timeout is the natural bound.

@@ -18,10 +18,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.errors import ValidationFailed
-from bpflow.jobs._env import env_bool, env_str, job_bucket, log_json, require_env, run_main
-from bpflow.stage2.workspace import Workspace
+from bpflow.core.errors import ValidationFailed
+from bpflow.core.jobkit import env_bool, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.state.cas_json import iso_z, utc_now
 
 TRIGGER_SOURCES = ("usd", "geniesim", "isaac_lab")
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bpflow.adapter.catalog import Catalog
-from bpflow.adapter.embeddings import make_embedder
+from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, job_settings, run_main
 from bpflow.domain.assets_queue.embedding import embed_item
 from bpflow.domain.assets_queue.queue import QueuePaths
-from bpflow.jobs._env import env_bool, env_int, env_str, job_bucket, job_settings, run_main
+from bpflow.domain.retrieval.asset_catalog import Catalog
+from bpflow.domain.retrieval.embeddings import make_embedder
 from bpflow.jobs._queue import drain_queue
 
 JOB = "asset-embedding-job"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from bpflow.core.errors import ConfigError
+from bpflow.core.jobkit import env_bool, job_bucket, job_settings, run_main
+from bpflow.core.storage import open_bucket
 from bpflow.domain.assets_queue.queue import QueuePaths
 from bpflow.domain.assets_queue.replication import replicate_item
-from bpflow.errors import ConfigError
-from bpflow.jobs._env import env_bool, job_bucket, job_settings, run_main
 from bpflow.jobs._queue import drain_queue
-from bpflow.storage import open_bucket
 
 JOB = "asset-replication-job"
 

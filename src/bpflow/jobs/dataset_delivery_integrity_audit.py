@@ -9,12 +9,12 @@ Exit 1 when a bundle failed; the report is written either way.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+from bpflow.core.errors import ConfigError
+from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, log_json, run_main
+from bpflow.core.storage import open_bucket
 from bpflow.domain.delivery.audit import AuditOptions, audit_bundle, find_manifests
-from bpflow.errors import ConfigError
-from bpflow.jobs._env import env_bool, env_int, env_str, job_bucket, log_json, run_main
-from bpflow.storage import open_bucket
 
 
 def _count(name: str, default: int) -> int:
@@ -25,7 +25,7 @@ def _count(name: str, default: int) -> int:
 
 
 def _main() -> int:
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     key = env_str("CHECKSUMS_HMAC_KEY")
     opts = AuditOptions(
         prefix=(env_str("DELIVERY_PREFIX") or "deliveries/").strip("/") + "/",
@@ -49,7 +49,7 @@ def _main() -> int:
             log_json(bp_metric="delivery_integrity_audit", event="bundle_failed", bundle=result["bundle_prefix"],
                      missing=len(result["missing_files"]), mismatches=len(result["checksum_mismatches"]))
     passed = sum(1 for b in bundles if b["success"])
-    ended = datetime.now(timezone.utc)
+    ended = datetime.now(UTC)
     report_key = f"{report_prefix}/{started.strftime('%Y%m%dT%H%M%SZ')}_integrity_audit.json"
     report_bucket.write_json(report_key, {
         "job": "dataset-delivery-integrity-audit-job", "bucket": env_str("BUCKET") or bucket.url, "prefix": opts.prefix,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bpflow.jobs._env import run_main
+from bpflow.core.jobkit import run_main
 from bpflow.jobs._prep import DREAM2FLOW, prepare
 
 

@@ -1,6 +1,6 @@
 """What each job declares it needs from the service's environment beyond the common allowlist.
 
-A job process does not inherit the service's whole environment (``bpflow.runners.job_env``): an
+A job process does not inherit the service's whole environment (``bpflow.core.runners.job_env``): an
 LLM key, a cloud credential or the API token would otherwise reach every job, including ones
 that run third-party converters. A job that needs a secret names it here, by job name, so the
 runner can hand it over without importing the job (whose module may pull in USD or MuJoCo).

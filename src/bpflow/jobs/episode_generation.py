@@ -23,11 +23,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.errors import ValidationFailed
-from bpflow.jobs._env import env_int, env_str, job_bucket, log_json, require_env, run_main
-from bpflow.stage2.workspace import Workspace
-from bpflow.storage import Bucket
+from bpflow.core.errors import ValidationFailed
+from bpflow.core.jobkit import env_int, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.storage import Bucket
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.state.cas_json import iso_z, utc_now
 
 CONTENT_TYPES = {".json": "application/json", ".parquet": "application/vnd.apache.parquet", ".mp4": "video/mp4"}
 

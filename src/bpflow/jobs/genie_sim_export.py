@@ -18,10 +18,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bpflow.errors import ValidationFailed
-from bpflow.jobs._env import env_bool, env_int, env_str, job_bucket, log_json, require_env, run_main
-from bpflow.stage2.workspace import Workspace
-from bpflow.storage import Bucket
+from bpflow.core.errors import ValidationFailed
+from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.storage import Bucket
+from bpflow.domain.usd.workspace import Workspace
 
 ORDER = ("scene_graph.json", "asset_index.json", "task_config.json", "scene_config.yaml", "merged_scene_manifest.json", "legal/asset_provenance.json", "_GENIESIM_EXPORT_COMPLETE")
 
@@ -45,7 +45,7 @@ def _scene_tags(bucket: Bucket, scene: str) -> list[str]:
         config = bucket.read_json_or_none(f"scenes/{scene}/config.json")
     except ValueError:
         return []
-    from bpflow.blocks.canary import normalize_tags
+    from bpflow.state.canary import normalize_tags
 
     if not isinstance(config, dict):
         return []

@@ -35,10 +35,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.errors import BpflowError, ValidationFailed
-from bpflow.jobs._env import env_bool, env_int, env_str, job_bucket, log_json, require_env, run_main
-from bpflow.stage2.workspace import Workspace
+from bpflow.core.errors import BpflowError, ValidationFailed
+from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.state.cas_json import iso_z, utc_now
 
 ASYNC_WORKER_ENV = "GENIESIM_ASYNC_JOB_ID"
 CONTENT_TYPES = {".json": "application/json", ".parquet": "application/vnd.apache.parquet", ".mp4": "video/mp4"}
@@ -62,7 +62,7 @@ class Ctx:
         self.bucket_name = env_str("BUCKET", "local") or "local"
 
     def uri(self, key: str) -> str:
-        from bpflow.storage import object_uri
+        from bpflow.core.storage import object_uri
 
         return object_uri(self.bucket_name, key)
 
@@ -130,7 +130,7 @@ def provenance_gate(ctx: Ctx) -> tuple[dict[str, Any], str | None]:
 
 
 def canary_assignment(ctx: Ctx) -> dict[str, Any]:
-    from bpflow.blocks.canary import assign
+    from bpflow.state.canary import assign
 
     merged = _read(ctx, "merged_scene_manifest.json") or {}
     meta = merged.get("metadata") if isinstance(merged, dict) and isinstance(merged.get("metadata"), dict) else {}

@@ -22,13 +22,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.config import parse_bool
+from bpflow.core.config import parse_bool
+from bpflow.core.errors import PreconditionFailed, ValidationFailed
+from bpflow.core.jobkit import env_bool, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.storage import Bucket, object_uri
 from bpflow.domain.geniesim.contracts import sha256_json
-from bpflow.errors import PreconditionFailed, ValidationFailed
-from bpflow.jobs._env import env_bool, env_str, job_bucket, log_json, require_env, run_main
-from bpflow.stage2.workspace import Workspace
-from bpflow.storage import Bucket, object_uri
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.state.cas_json import iso_z, utc_now
 
 CONTENT_TYPES = {".json": "application/json", ".parquet": "application/vnd.apache.parquet", ".mp4": "video/mp4"}
 

@@ -21,16 +21,21 @@ from typing import Any
 
 from pxr import Usd
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.jobs._env import EXIT_FAILED, env_bool, env_str, job_bucket, log_json, run_main
-from bpflow.stage2.articulation import plan_parts
-from bpflow.stage2.env import Stage2Env, load_env
-from bpflow.stage2.inputs import load_manifest, read_json_optional, stamp
-from bpflow.stage2.asset_parts import authored_parts
-from bpflow.stage2.interactive import INTERACTIVE_NAME, build_interactive, build_interactive_authored, opened_joint_count
-from bpflow.stage2.manifest import SceneObject
-from bpflow.stage2.placement import axes_for
-from bpflow.stage2.workspace import Workspace
+from bpflow.core.jobkit import EXIT_FAILED, env_bool, env_str, job_bucket, log_json, run_main
+from bpflow.domain.scene.articulation import plan_parts
+from bpflow.domain.scene.manifest import SceneObject
+from bpflow.domain.scene.pose import axes_for
+from bpflow.domain.usd.asset_parts import authored_parts
+from bpflow.domain.usd.inputs import load_manifest, read_json_optional, stamp
+from bpflow.domain.usd.interactive import (
+    INTERACTIVE_NAME,
+    build_interactive,
+    build_interactive_authored,
+    opened_joint_count,
+)
+from bpflow.domain.usd.prefixes import Stage2Env, load_env
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.state.cas_json import iso_z, utc_now
 
 BACKEND = "bpflow-category-rules"
 

@@ -20,19 +20,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.errors import ConfigError, ValidationFailed
-from bpflow.jobs._env import EXIT_FAILED, env_bool, env_int, env_str, job_bucket, log_json, run_main
-from bpflow.stage2.env import Stage2Env, load_env
-from bpflow.stage2.inputs import load_layout, load_manifest, read_json_optional, stamp
-from bpflow.stage2.isaac_package import package_config, package_files, static_validation
-from bpflow.stage2.isaac_task import build_plan, feasibility, place_objects, robot_for
-from bpflow.stage2.manifest import Manifest
-from bpflow.stage2.replicator import affordances
-from bpflow.stage2.scene_read import SceneItem, open_scene
-from bpflow.stage2.usd_util import relative_asset_path
-from bpflow.stage2.workspace import Workspace
-from bpflow.storage import Bucket
+from bpflow.core.errors import ConfigError, ValidationFailed
+from bpflow.core.jobkit import EXIT_FAILED, env_bool, env_int, env_str, job_bucket, log_json, run_main
+from bpflow.core.storage import Bucket
+from bpflow.domain.isaaclab.package import package_config, package_files, static_validation
+from bpflow.domain.isaaclab.tasks import build_plan, feasibility, place_objects, robot_for
+from bpflow.domain.replicator.bundle import affordances
+from bpflow.domain.scene.manifest import Manifest
+from bpflow.domain.usd.inputs import load_layout, load_manifest, read_json_optional, stamp
+from bpflow.domain.usd.prefixes import Stage2Env, load_env
+from bpflow.domain.usd.scene_read import SceneItem, open_scene
+from bpflow.domain.usd.usd_util import relative_asset_path
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.state.cas_json import iso_z, utc_now
 
 FEASIBILITY_MODES = ("strict", "warn", "off", "auto")
 

@@ -21,13 +21,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, update_json, utc_now
-from bpflow.errors import ConfigError, ObjectNotFound, ValidationFailed
-from bpflow.jobs._env import EXIT_FAILED, env_bool, env_str, job_bucket, log_json, run_main
-from bpflow.stage2.env import load_env
-from bpflow.stage2.usd_util import relative_asset_path
-from bpflow.stage2.workspace import Workspace
-from bpflow.stage3.isaac_refresh import (
+from bpflow.core.errors import ConfigError, ObjectNotFound, ValidationFailed
+from bpflow.core.jobkit import EXIT_FAILED, env_bool, env_str, job_bucket, log_json, run_main
+from bpflow.domain.usd.prefixes import load_env
+from bpflow.domain.usd.usd_util import relative_asset_path
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.domain.variation.isaac_refresh import (
     CFG_MODULE,
     FEASIBILITY_MODES,
     MODE,
@@ -41,6 +40,7 @@ from bpflow.stage3.isaac_refresh import (
     inspect_usd,
     refresh_tasks,
 )
+from bpflow.state.cas_json import iso_z, update_json, utc_now
 
 
 def _read_object(bucket: Any, key: str, field: str) -> dict[str, Any]:

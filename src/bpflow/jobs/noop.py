@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from bpflow.jobs._env import env_str, job_bucket, log_json, run_main
+from bpflow.core.jobkit import env_str, job_bucket, log_json, run_main
 
 
 def _run() -> int:

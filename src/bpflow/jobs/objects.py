@@ -15,12 +15,12 @@ from typing import Any
 
 import yaml
 
-from bpflow.blocks.clock import iso_z, utc_now
+from bpflow.core.errors import ObjectNotFound, ValidationFailed
+from bpflow.core.jobkit import job_bucket, log_json, require_env, run_main
+from bpflow.core.triggers import validate_scene_id
 from bpflow.domain.imagegen.objects3d import lift_objects, load_frame
-from bpflow.errors import ObjectNotFound, ValidationFailed
-from bpflow.jobs._env import job_bucket, log_json, require_env, run_main
 from bpflow.jobs.text_scene_gen import scene_prefix
-from bpflow.triggers import validate_scene_id
+from bpflow.state.cas_json import iso_z, utc_now
 
 
 def _main() -> int:

@@ -16,18 +16,18 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.errors import ValidationFailed
-from bpflow.jobs._env import env_int, job_bucket, log_json, require_env, run_main
-from bpflow.stage2.workspace import Workspace
+from bpflow.core.errors import ValidationFailed
+from bpflow.core.jobkit import env_int, job_bucket, log_json, require_env, run_main
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.state.cas_json import iso_z, utc_now
 
 
 def _main() -> int:
+    from bpflow.domain.episodes.lerobot_writer import encode_video
     from bpflow.domain.evaluation.policy_client import PolicyClient
     from bpflow.domain.evaluation.report import build_report
     from bpflow.domain.evaluation.rollout import BUDGET_FACTOR, Evaluator
     from bpflow.domain.evaluation.scene_tasks import load_scene_with_tasks, read_manifest
-    from bpflow.domain.episodes.lerobot_writer import encode_video
 
     bucket = job_bucket()
     scene = require_env("SCENE_ID")

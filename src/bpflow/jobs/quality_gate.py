@@ -16,9 +16,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.errors import ValidationFailed
-from bpflow.jobs._env import EXIT_FAILED, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.errors import ValidationFailed
+from bpflow.core.jobkit import EXIT_FAILED, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.state.cas_json import iso_z, utc_now
 
 
 def _min_rate() -> float:

@@ -21,13 +21,13 @@ import io
 import posixpath
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, utc_now
+from bpflow.core.errors import BpflowError, ConfigError, ValidationFailed
+from bpflow.core.jobkit import EXIT_FAILED, env_bool, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.storage import Bucket
+from bpflow.core.triggers import validate_scene_id
 from bpflow.domain.imagegen.regen3d import ReconObject, adapt
-from bpflow.errors import BpflowError, ConfigError, ValidationFailed
-from bpflow.jobs._env import EXIT_FAILED, env_bool, env_str, job_bucket, log_json, require_env, run_main
 from bpflow.jobs.text_scene_gen import env_float, scene_prefix
-from bpflow.storage import Bucket
-from bpflow.triggers import validate_scene_id
+from bpflow.state.cas_json import iso_z, utc_now
 
 MESH_NAMES = ("mesh.glb", "model.glb", "asset.glb", "mesh.obj")
 

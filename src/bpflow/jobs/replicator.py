@@ -19,16 +19,25 @@ import json
 from collections import Counter
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.errors import ConfigError, ValidationFailed
-from bpflow.jobs._env import env_str, job_bucket, log_json, run_main
-from bpflow.stage2.env import load_env
-from bpflow.stage2.inputs import load_manifest, read_json_optional, stamp
-from bpflow.stage2.replicator import DEFAULT_POLICIES, affordances, floor_region, on_relations, policy_configs, support_regions, variation_candidates, write_regions_usda
-from bpflow.stage2.replicator_code import master_script, policy_script
-from bpflow.stage2.scene_read import open_scene, scene_items
-from bpflow.stage2.usd_util import relative_asset_path
-from bpflow.stage2.workspace import Workspace
+from bpflow.core.errors import ConfigError, ValidationFailed
+from bpflow.core.jobkit import env_str, job_bucket, log_json, run_main
+from bpflow.domain.replicator.bundle import (
+    DEFAULT_POLICIES,
+    affordances,
+    floor_region,
+    on_relations,
+    policy_configs,
+    support_regions,
+    variation_candidates,
+    write_regions_usda,
+)
+from bpflow.domain.replicator.scripts import master_script, policy_script
+from bpflow.domain.usd.inputs import load_manifest, read_json_optional, stamp
+from bpflow.domain.usd.prefixes import load_env
+from bpflow.domain.usd.scene_read import open_scene, scene_items
+from bpflow.domain.usd.usd_util import relative_asset_path
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.state.cas_json import iso_z, utc_now
 
 RULES_PROVIDERS = ("auto", "none", "rules", "mock")
 

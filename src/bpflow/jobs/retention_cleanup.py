@@ -30,9 +30,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bpflow.errors import BpflowError, ConfigError, PreconditionFailed
-from bpflow.jobs._env import env_int, env_str, job_bucket, log_json, run_main
-from bpflow.storage import Bucket, ObjectInfo
+from bpflow.core.errors import BpflowError, ConfigError, PreconditionFailed
+from bpflow.core.jobkit import env_int, env_str, job_bucket, log_json, run_main
+from bpflow.core.storage import Bucket, ObjectInfo
 
 SCENE_PREFIX = "scenes"
 

@@ -7,10 +7,10 @@ invalid entry is only marked INVALID in the plan (with every problem), the rest 
 
 from __future__ import annotations
 
+from bpflow.core.errors import ConfigError, ObjectNotFound, ValidationFailed
+from bpflow.core.jobkit import job_bucket, job_settings, log_json, require_env, run_main
+from bpflow.core.storage import check_key
 from bpflow.domain.automation.batch import INVALID, QUEUED, SCHEMA_VERSION, parse_manifest, plan_batch
-from bpflow.errors import ConfigError, ObjectNotFound, ValidationFailed
-from bpflow.jobs._env import job_bucket, job_settings, log_json, require_env, run_main
-from bpflow.storage import check_key
 
 
 def _main() -> int:

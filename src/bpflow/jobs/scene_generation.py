@@ -8,11 +8,11 @@ Env: ``SCENES_PER_RUN`` (1..100, default 10), ``DRY_RUN`` (default false: nothin
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+from bpflow.core.errors import ConfigError
+from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, log_json, require_env, run_main
 from bpflow.domain.automation.generation import generate, run_dir
-from bpflow.errors import ConfigError
-from bpflow.jobs._env import env_bool, env_int, env_str, job_bucket, log_json, require_env, run_main
 
 MAX_SCENES = 100
 
@@ -22,7 +22,7 @@ def _main() -> int:
     if not 1 <= count <= MAX_SCENES:
         raise ConfigError(f"SCENES_PER_RUN must be between 1 and {MAX_SCENES}, got {count}", field="SCENES_PER_RUN")
     execution = require_env("BPFLOW_EXECUTION_ID")
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
     requests = generate(f"{require_env('BPFLOW_RUN_ID')}|{execution}", count, stamp=stamp,
                         text_backend=env_str("SCENE_GENERATION_TEXT_BACKEND") or "internal",
                         quality_tier=env_str("SCENE_GENERATION_QUALITY_TIER") or "standard")
@@ -34,7 +34,7 @@ def _main() -> int:
     for req in requests:
         bucket.write_json(f"{folder}/requests/{req['scene_id']}.json", req)
     bucket.write_json(f"{folder}/report.json", {"schema_version": "v1", "scene_ids": [r["scene_id"] for r in requests],
-                                                "count": len(requests), "generated_at": datetime.now(timezone.utc).isoformat()})
+                                                "count": len(requests), "generated_at": datetime.now(UTC).isoformat()})
     log_json(action="generated", count=len(requests), report=f"{folder}/report.json")
     return 0
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import posixpath
 
-from bpflow.blocks.clock import iso_z, update_json, utc_now
-from bpflow.errors import ConfigError
-from bpflow.jobs._env import env_str, job_bucket, log_json, run_main
-from bpflow.stage2.assets import list_object_files, no_visual, usd_visual
-from bpflow.stage2.env import check_prefix, load_env
-from bpflow.stage2.inputs import load_manifest, stamp
-from bpflow.stage2.simready import SIMREADY_NAME, build_simready
-from bpflow.stage2.workspace import Workspace
+from bpflow.core.errors import ConfigError
+from bpflow.core.jobkit import env_str, job_bucket, log_json, run_main
+from bpflow.domain.usd.inputs import load_manifest, stamp
+from bpflow.domain.usd.object_files import list_object_files, no_visual, usd_visual
+from bpflow.domain.usd.prefixes import check_prefix, load_env
+from bpflow.domain.usd.simready import SIMREADY_NAME, build_simready
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.state.cas_json import iso_z, update_json, utc_now
 
 MODES = ("auto", "deterministic", "gemini")
 

@@ -9,14 +9,14 @@ today in ``TEXT_AUTONOMY_TIMEZONE``, UTC if the zone is invalid), ``TEXT_DAILY_Q
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from zoneinfo import ZoneInfo
 
+from bpflow.core.errors import ConfigError
+from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, job_settings, log_json, require_env, run_main
 from bpflow.domain.automation.emitter import EmitOptions, emit
 from bpflow.domain.automation.llm import make_expander
 from bpflow.domain.automation.state import RUN_DATE, DailyPaths
-from bpflow.errors import ConfigError
-from bpflow.jobs._env import env_bool, env_int, env_str, job_bucket, job_settings, log_json, require_env, run_main
 
 
 def resolve_run_date(tz_name: str) -> str:
@@ -28,7 +28,7 @@ def resolve_run_date(tz_name: str) -> str:
     try:
         zone: timezone | ZoneInfo = ZoneInfo(tz_name)
     except Exception:  # noqa: BLE001 - an invalid zone falls back to UTC, as the reference does
-        zone = timezone.utc
+        zone = UTC
     return datetime.now(zone).date().isoformat()
 
 

@@ -7,11 +7,11 @@ canonical Stage-1 outputs: ``assets/obj_<id>/model.usd`` + ``metadata.json`` per
 rollout state, catalog rows and the embedding / replication queue objects, and last
 ``textgen/adapter_summary.json``. It never writes ``assets/.regen3d_complete``: that marker
 starts Stage 2, so the workflow writes it after checking the outputs (DESIGN), from the
-summary's ``regen3d_marker`` (``bpflow.adapter.outputs.stage1_marker_body``).
+summary's ``regen3d_marker`` (``bpflow.domain.retrieval.outputs.stage1_marker_body``).
 
 Env: ``BPFLOW_BUCKET_URL``, ``BUCKET``, ``SCENE_ID``; ``REQUEST_OBJECT``, ``TEXTGEN_PREFIX``,
 ``ASSETS_PREFIX``, ``LAYOUT_PREFIX``, ``SEG_PREFIX`` (defaults under ``scenes/<SCENE_ID>/``;
-each must stay inside that scene); the ``TEXT_ASSET_*`` settings of ``bpflow.config``;
+each must stay inside that scene); the ``TEXT_ASSET_*`` settings of ``bpflow.core.config``;
 ``BPFLOW_DATABASE_URL`` / ``BPFLOW_HOME`` for the catalog; and, as in the reference, a few
 options the workflow does not pass: ``TEXT_ASSET_EMBEDDING_BACKEND`` (local | minilm),
 ``TEXT_ASSET_ROLLOUT_MIN_PASSING_WINDOWS`` (3), ``TEXT_ASSET_ALLOW_DUPLICATE_PATHS`` (false),
@@ -25,14 +25,14 @@ the reference; a configured provider is refused with a clear error rather than i
 
 from __future__ import annotations
 
-from bpflow.adapter.pipeline import AdapterConfig, run_adapter
-from bpflow.adapter.rollout import PromotionRule
-from bpflow.adapter.select import RetrievalSettings
-from bpflow.config import Settings
-from bpflow.blocks.clock import check_scene_id
-from bpflow.errors import ConfigError
-from bpflow.jobs._env import env_bool, env_int, env_str, job_bucket, job_settings, log_json, require_env, run_main
-from bpflow.storage import check_key
+from bpflow.core.config import Settings
+from bpflow.core.errors import ConfigError
+from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, job_settings, log_json, require_env, run_main
+from bpflow.core.storage import check_key
+from bpflow.domain.retrieval.pipeline import AdapterConfig, run_adapter
+from bpflow.domain.retrieval.rollout import PromotionRule
+from bpflow.domain.retrieval.select import RetrievalSettings
+from bpflow.state.cas_json import check_scene_id
 
 PROVIDER_ENV = {
     "sam3d": (("SAM3D_API_KEY", "TEXT_SAM3D_API_KEY"), ("TEXT_SAM3D_API_HOST", "SAM3D_API_HOST", "TEXT_SAM3D_BASE_URL")),

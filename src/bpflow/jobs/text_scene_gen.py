@@ -27,25 +27,25 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.config import Settings, load_settings
-from bpflow.errors import ConfigError, InvalidSceneId, ObjectNotFound
+from bpflow.core.config import Settings, load_settings
+from bpflow.core.errors import ConfigError, InvalidSceneId, ObjectNotFound
+from bpflow.core.jobkit import env_bool, env_int, env_raw, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.storage import Bucket
+from bpflow.core.triggers import validate_scene_id
+from bpflow.domain.request.contract import RequestInvalid, SceneRequest, parse_request
+from bpflow.domain.textgen.backends import BackendConfig, resolve_backend, run_backend
+from bpflow.domain.textgen.errors import RequestNotFound, TextgenInputError
+from bpflow.domain.textgen.generate import GenerationRequest, LLMOptions
+from bpflow.domain.textgen.llm_planner import resolve_chain
+from bpflow.domain.textgen.package import textgen_complete
+from bpflow.domain.textgen.quality_gate import GateThresholds, generate_with_gate
 from bpflow.jobs.env_needs import LLM_KEY_ENV
-from bpflow.jobs._env import env_bool, env_int, env_raw, env_str, job_bucket, log_json, require_env, run_main
-from bpflow.source.request import RequestInvalid, SceneRequest, parse_request
-from bpflow.storage import Bucket
-from bpflow.textgen.backends import BackendConfig, resolve_backend, run_backend
-from bpflow.textgen.core import GenerationRequest, LLMOptions
-from bpflow.textgen.errors import RequestNotFound, TextgenInputError
-from bpflow.textgen.llm_planner import resolve_chain
-from bpflow.textgen.package import textgen_complete
-from bpflow.textgen.quality_gate import GateThresholds, generate_with_gate
-from bpflow.triggers import validate_scene_id
+from bpflow.state.cas_json import iso_z, utc_now
 
 JOB_NAME = "text-scene-gen-job"
 QUALITY_TIERS = ("standard", "premium")
 
-#: The settings this job reads through ``bpflow.config`` (so defaults and parsing are shared);
+#: The settings this job reads through ``bpflow.core.config`` (so defaults and parsing are shared);
 #: only these are loaded, so an unrelated malformed variable cannot fail the job.
 SETTINGS_ENV = (
     "BPFLOW_BUCKET_URL", "DEFAULT_SOURCE_MODE", "TEXT_BACKEND_DEFAULT", "TEXT_BACKEND_ALLOWLIST", "TEXT_GEN_MAX_SEEDS",

@@ -18,11 +18,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from bpflow.blocks.clock import iso_z, utc_now
+from bpflow.core.errors import ValidationFailed
+from bpflow.core.jobkit import env_int, env_str, job_bucket, log_json, require_env, run_main
 from bpflow.domain.training.settings import TrainSettings
-from bpflow.errors import ValidationFailed
-from bpflow.jobs._env import env_int, env_str, job_bucket, log_json, require_env, run_main
-from bpflow.stage2.workspace import Workspace
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.state.cas_json import iso_z, utc_now
 
 CONTENT_TYPES = {".json": "application/json", ".svg": "image/svg+xml", ".log": "text/plain", ".safetensors": "application/octet-stream"}
 

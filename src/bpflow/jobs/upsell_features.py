@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.errors import BpflowError, ValidationFailed
-from bpflow.jobs._env import env_str, job_bucket, log_json, require_env, run_main
-from bpflow.stage2.workspace import Workspace
+from bpflow.core.errors import BpflowError, ValidationFailed
+from bpflow.core.jobkit import env_str, job_bucket, log_json, require_env, run_main
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.state.cas_json import iso_z, utc_now
 
 
 def _main() -> int:

@@ -20,21 +20,21 @@ from typing import Any
 
 from pxr import Usd
 
-from bpflow.blocks.clock import iso_z, utc_now
-from bpflow.errors import ValidationFailed
-from bpflow.jobs._env import EXIT_FAILED, env_bool, env_str, job_bucket, log_json, run_main
-from bpflow.stage2.assemble import ObjectSource, build_scene
-from bpflow.stage2.checks import check_scene
-from bpflow.stage2.convert import convert_object
-from bpflow.stage2.env import Stage2Env, load_env
-from bpflow.stage2.inputs import load_layout, load_manifest, read_json_optional, stamp
-from bpflow.stage2.layout import Layout
-from bpflow.stage2.manifest import Manifest
-from bpflow.stage2.placement import resolve_placement
-from bpflow.stage2.physics_gate import POLICIES, REPORT_NAME, decide, run_gate
-from bpflow.stage2.swing import clamp_swings
-from bpflow.stage2.workspace import Workspace
-from bpflow.storage import Bucket
+from bpflow.core.errors import ValidationFailed
+from bpflow.core.jobkit import EXIT_FAILED, env_bool, env_str, job_bucket, log_json, run_main
+from bpflow.core.storage import Bucket
+from bpflow.domain.scene.layout import Layout
+from bpflow.domain.scene.manifest import Manifest
+from bpflow.domain.scene.pose import resolve_placement
+from bpflow.domain.usd.assemble import ObjectSource, build_scene
+from bpflow.domain.usd.checks import check_scene
+from bpflow.domain.usd.convert import convert_object
+from bpflow.domain.usd.inputs import load_layout, load_manifest, read_json_optional, stamp
+from bpflow.domain.usd.physics_gate import POLICIES, REPORT_NAME, decide, run_gate
+from bpflow.domain.usd.prefixes import Stage2Env, load_env
+from bpflow.domain.usd.swing import clamp_swings
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.state.cas_json import iso_z, utc_now
 
 GATE = "USD_ASSEMBLED"
 

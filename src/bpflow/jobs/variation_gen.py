@@ -29,18 +29,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, update_json, utc_now
-from bpflow.errors import ConfigError, JobFailed, ObjectNotFound, ValidationFailed
-from bpflow.jobs._env import env_bool, env_int, env_str, job_bucket, log_json, run_main
-from bpflow.stage2.env import check_prefix, load_env
-from bpflow.stage2.workspace import Workspace
-from bpflow.stage3.catalog import UNKNOWN_LICENSE, Generated, variation_assets_doc, variation_scene_manifest
-from bpflow.stage3.palette import plan_variants
-from bpflow.stage3.paths import replicator_manifest, variant_file
-from bpflow.stage3.requests import VariationRequest, distinct_ids, parse_manifest, parse_priority_filter, select
-from bpflow.stage3.sources import SourceMissing, SourceObject, find_visual, match_object, source_objects
-from bpflow.stage3.variant_usd import build_variants
-from bpflow.storage import Bucket
+from bpflow.core.errors import ConfigError, JobFailed, ObjectNotFound, ValidationFailed
+from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, log_json, run_main
+from bpflow.core.storage import Bucket
+from bpflow.domain.usd.prefixes import check_prefix, load_env
+from bpflow.domain.usd.workspace import Workspace
+from bpflow.domain.variation.documents import UNKNOWN_LICENSE, Generated, variation_assets_doc, variation_scene_manifest
+from bpflow.domain.variation.palette import plan_variants
+from bpflow.domain.variation.paths import replicator_manifest, variant_file
+from bpflow.domain.variation.requests import (
+    VariationRequest,
+    distinct_ids,
+    parse_manifest,
+    parse_priority_filter,
+    select,
+)
+from bpflow.domain.variation.sources import SourceMissing, SourceObject, find_visual, match_object, source_objects
+from bpflow.domain.variation.variant_usd import build_variants
+from bpflow.state.cas_json import iso_z, update_json, utc_now
 
 USDA_CONTENT_TYPE = "model/vnd.usda"
 

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import re
 
-from bpflow.blocks import markers
-from bpflow.blocks.jobs import run_job
+from bpflow.blocks.jobs import StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
-from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
-from bpflow.config import parse_bool
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobStartError
+from bpflow.core.config import parse_bool
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 
 NAME = "arena-export-pipeline"
 JOB = "arena-export-job"
@@ -63,12 +61,8 @@ def arena_export(run: Run) -> Outcome:
     with scene_lock(run, "arena-export", ttl_seconds=TIMEOUT) as lock:
         if not lock.acquired:
             return Outcome.skipped(lock.message, scene_id=scene, trigger_source=source)
-        try:
-            result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env=env, retry=stage_retry_profile(NAME, JOB))
-        except JobStartError as exc:
-            markers.rollback_outputs(run, arena)
-            markers.write_failure(run, run.scene("arena/.failed"), job_name=JOB, code="arena_export_start_failed", message=exc.message, config_context={"arena_prefix": arena})
-            raise
+        result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env=env, retry=stage_retry_profile(NAME, JOB),
+                         on_start_failure=StartFailure(run.scene("arena/.failed"), "arena_export_start_failed", rollback=arena, context={"arena_prefix": arena}))
         if result.failed:
             return Outcome(
                 status="PARTIAL_SUCCESS",

@@ -6,11 +6,11 @@ failed/. Reference: spec-maintenance-queues-retrieval-policy.md §1.3, §2.4, §
 
 from __future__ import annotations
 
-from bpflow.blocks.timeouts import stage_timeout
-from bpflow.config import get_settings
+from bpflow.core.config import get_settings
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.policy.timeouts import stage_timeout
 from bpflow.domain.assets_queue.pipeline import consume_queue_object
 from bpflow.domain.assets_queue.queue import QueuePaths
-from bpflow.engine.registry import Outcome, Run, workflow
 
 NAME = "asset-embedding-pipeline"
 JOB = "asset-embedding-job"

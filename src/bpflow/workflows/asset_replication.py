@@ -7,11 +7,11 @@ Reference: spec-maintenance-queues-retrieval-policy.md §1.4, §2.6, §2.7.
 
 from __future__ import annotations
 
-from bpflow.blocks.timeouts import stage_timeout
-from bpflow.config import get_settings
+from bpflow.core.config import get_settings
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.policy.timeouts import stage_timeout
 from bpflow.domain.assets_queue.pipeline import consume_queue_object
 from bpflow.domain.assets_queue.queue import QueuePaths
-from bpflow.engine.registry import Outcome, Run, workflow
 
 NAME = "asset-replication-pipeline"
 JOB = "asset-replication-job"

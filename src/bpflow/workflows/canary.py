@@ -14,9 +14,9 @@ import re
 from typing import Any
 
 from bpflow.blocks.stages import start_run
-from bpflow.config import parse_bool
-from bpflow.engine.durable import step
-from bpflow.engine.registry import Outcome, Run, workflow
+from bpflow.core.config import parse_bool
+from bpflow.core.engine.durable import step
+from bpflow.core.engine.registry import Outcome, Run, workflow
 
 NAME = "canary-pipeline"
 EXPORT = "genie-sim-export-pipeline"

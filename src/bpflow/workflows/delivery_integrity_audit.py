@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from bpflow.blocks.jobs import JobOutcome
 from bpflow.blocks.maintenance import MaintenanceWords, run_maintenance_job
-from bpflow.blocks.timeouts import stage_timeout
-from bpflow.engine.registry import Outcome, Run, workflow
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.policy.timeouts import stage_timeout
 
 NAME = "delivery-integrity-audit"
 JOB = "dataset-delivery-integrity-audit-job"

@@ -9,7 +9,7 @@ sequence and its failure rules are ``blocks.preparation``.
 from __future__ import annotations
 
 from bpflow.blocks.preparation import Prep, run_preparation
-from bpflow.engine.registry import Outcome, Run, workflow
+from bpflow.core.engine.registry import Outcome, Run, workflow
 
 PREP = Prep(kind="dream2flow", title="Dream2Flow", enable_env="ENABLE_DREAM2FLOW", prefix_env="DREAM2FLOW_PREFIX", count_env="NUM_TASKS", robot=True)
 

@@ -10,7 +10,7 @@ before the lock, unlike the reference's DWM, so a disabled path does no I/O at a
 from __future__ import annotations
 
 from bpflow.blocks.preparation import Prep, run_preparation
-from bpflow.engine.registry import Outcome, Run, workflow
+from bpflow.core.engine.registry import Outcome, Run, workflow
 
 PREP = Prep(kind="dwm", title="DWM", enable_env="ENABLE_DWM", prefix_env="DWM_PREFIX", count_env="NUM_TRAJECTORIES", robot=False)
 

@@ -29,13 +29,12 @@ import re
 from typing import Any
 
 from bpflow.blocks import markers
-from bpflow.blocks.jobs import JobOutcome, run_job
+from bpflow.blocks.jobs import JobOutcome, StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
-from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
-from bpflow.config import parse_bool
-from bpflow.engine.durable import step
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobStartError
+from bpflow.core.config import parse_bool
+from bpflow.core.engine.durable import step
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 
 NAME = "episode-generation-pipeline"
 JOB, GATE_JOB = "episode-generation-job", "quality-gate-job"
@@ -117,12 +116,8 @@ def episode_generation(run: Run) -> Outcome:
             "AUDIO_NARRATION_ENABLED": "true" if config.get("audio_narration_enabled") is True else "false",
             "SUBTITLE_GENERATION_ENABLED": "true" if config.get("subtitle_generation_enabled") is True else "false",
         }
-        try:
-            result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env=env, retry=stage_retry_profile(NAME, JOB))
-        except JobStartError as exc:
-            markers.rollback_outputs(run, prefix)
-            markers.write_failure(run, run.scene("episodes/.failed"), job_name=JOB, code="episode_generation_start_failed", message=exc.message, config_context={"episodes_prefix": prefix})
-            raise
+        result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env=env, retry=stage_retry_profile(NAME, JOB),
+                         on_start_failure=StartFailure(run.scene("episodes/.failed"), "episode_generation_start_failed", rollback=prefix, context={"episodes_prefix": prefix}))
         if result.failed:
             return _fail(run, "episode_generation_failed", f"Episode generation failed for scene {scene}", result, JOB, episodes_prefix=prefix, episodes_per_variation=per_variation)
         report = markers.read_json(run, run.scene("episode-generation-job/quality_gate_report.json"))
@@ -134,11 +129,8 @@ def episode_generation(run: Run) -> Outcome:
             warnings.append("run_staging_e2e: no staging cluster in this deployment; not run")
         gate_passed = False
         if enforce:
-            try:
-                gate = run_job(run, GATE_JOB, timeout_seconds=stage_timeout(NAME, GATE_JOB), env={"EPISODES_PREFIX": prefix}, retry=stage_retry_profile(NAME, GATE_JOB))
-            except JobStartError as exc:
-                markers.write_failure(run, run.scene("episodes/.failed"), job_name=GATE_JOB, code="quality_gate_start_failed", message=exc.message, config_context={"episodes_prefix": prefix})
-                raise
+            gate = run_job(run, GATE_JOB, timeout_seconds=stage_timeout(NAME, GATE_JOB), env={"EPISODES_PREFIX": prefix}, retry=stage_retry_profile(NAME, GATE_JOB),
+                           on_start_failure=StartFailure(run.scene("episodes/.failed"), "quality_gate_start_failed", context={"episodes_prefix": prefix}))
             if gate.failed:
                 return _fail(run, "quality_gate_failed", "Production SLIs failed; quality gate blocked delivery", gate, GATE_JOB, episodes_prefix=prefix, success_rate=summary.get("success_rate"))
             gate_passed = True

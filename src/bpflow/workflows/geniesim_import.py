@@ -20,16 +20,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bpflow.blocks import idempotency, markers
-from bpflow.blocks.circuit_breaker import CircuitBreaker
+from bpflow.blocks import markers
 from bpflow.blocks.jobs import run_job
 from bpflow.blocks.lock import scene_lock
-from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
-from bpflow.config import parse_bool
-from bpflow.engine.durable import step
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobStartError, StageFailed, ValidationFailed
-from bpflow.storage import object_uri
+from bpflow.core.config import parse_bool
+from bpflow.core.engine.durable import step
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import JobStartError, StageFailed, ValidationFailed
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.storage import object_uri
+from bpflow.state import idempotency
+from bpflow.state.circuit_breaker import CircuitBreaker
 
 NAME = "genie-sim-import-pipeline"
 JOB = "genie-sim-import-job"
@@ -121,11 +122,10 @@ def emit(run: Run, event_type: str, event_id: str, data: dict[str, Any]) -> dict
     """Publish a custom event on the engine's bus. In the workflow body, not a step: starting
     the subscribers is a child-workflow start DBOS records, and the event id (scene + job)
     fixes their run ids, so a replay or a duplicate import never starts them twice."""
-    from bpflow.engine.runtime import current_runtime
-    from bpflow.events.model import CustomEvent
+    from bpflow.core.events.model import CustomEvent
 
     when = step(f"time of {event_type}", markers.utc_iso)
-    out = current_runtime().dispatcher.dispatch_custom(CustomEvent(type=event_type, id=event_id, data=data, source="geniesim-import", time=when))
+    out = run.context.dispatch_custom(CustomEvent(type=event_type, id=event_id, data=data, source="geniesim-import", time=when))
     return {"type": event_type, "id": event_id, **out.to_dict()}
 
 
@@ -238,7 +238,10 @@ def run_import(run: Run, scene: str, job_id: str, job_path: str, output_prefix: 
     except Exception as exc:  # noqa: BLE001 - delivery is best effort; the import itself succeeded
         body = {"scene_id": scene, "job_id": job_id, "output_path": output_path, "import_manifest_path": delivery_copy, "status": "failed", "timestamp": markers.utc_iso(), "error": {"code": "dataset_delivery_trigger_failed", "message": str(exc), "type": "workflow_failure"}, "context": {"workflow_execution_id": run.run_id}}
         step("write .dataset_delivery_failed", lambda: run.bucket.write_json(run.scene("geniesim/.dataset_delivery_failed"), body) and None)
-    if parse_bool(run.param("trigger_training", None, True), True, strict=False):
+    # One training per scene: when episode-generation already hands its dataset to training
+    # (TRIGGER_TRAINING=true, e.g. `make demo`), the import does not start a second one.
+    handed_off = parse_bool(run.param("local_training_handoff", "TRIGGER_TRAINING", "false"), False, strict=False)
+    if parse_bool(run.param("trigger_training", None, not handed_off), not handed_off, strict=False):
         emit(run, IMPORTED_EVENT, f"{scene}:{job_id}", {"job_id": job_id, "scene_id": scene, "output_path": output_path, "episode_count": count})
     step("circuit breaker success", lambda: _breaker(run).record_success() and None)
     written = [complete]

@@ -13,10 +13,10 @@ asynchronous job too (the reference never completed the stage on that path, spec
 from __future__ import annotations
 
 from bpflow.blocks.stages import start_run
+from bpflow.core.engine.durable import step
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import ValidationFailed
 from bpflow.domain.geniesim.poller import scan
-from bpflow.engine.durable import step
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import ValidationFailed
 
 NAME = "genie-sim-import-poller"
 IMPORT = "genie-sim-import-pipeline"

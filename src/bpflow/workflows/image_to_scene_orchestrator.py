@@ -2,7 +2,7 @@
 Stages 2-5 in order. Trigger: ``scenes/*/images/*.{png,jpg,jpeg}`` (IMAGE_PATH_MODE=orchestrator),
 or a start from source-orchestrator with the same run id.
 
-Reconstruction runs through the configured image reconstructor (``bpflow.source.image``);
+Reconstruction runs through the configured image reconstructor (``bpflow.workflows._orchestrator.image``);
 without one the run fails with ``image_reconstruction_unavailable``. Stage 5 (arena) is
 non-blocking here, as in the reference; a stage this build does not implement is recorded and
 the run ends ``INCOMPLETE``, never reporting stages it did not run.
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bpflow.engine.queues import SCENE_ORCHESTRATORS
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.source.errors import SourceError
-from bpflow.source.image import as_generation, reconstruct_stage1
-from bpflow.source.image_runs import begin_image_run, fail_image_run
-from bpflow.source.markers import INCOMPLETE
-from bpflow.source.stages import SUCCEEDED, run_downstream
+from bpflow.core.engine.queues import SCENE_ORCHESTRATORS
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.workflows._orchestrator.downstream import SUCCEEDED, run_downstream
+from bpflow.workflows._orchestrator.errors import SourceError
+from bpflow.workflows._orchestrator.image import as_generation, reconstruct_stage1
+from bpflow.workflows._orchestrator.image_runs import begin_image_run, fail_image_run
+from bpflow.workflows._orchestrator.markers import INCOMPLETE
 
 FAILURE_MARKER = ".orchestrator_failed"
 

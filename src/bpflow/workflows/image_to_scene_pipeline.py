@@ -8,10 +8,10 @@ run writes starts usd-assembly-pipeline, and so on down the chain.
 
 from __future__ import annotations
 
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.source.errors import SourceError
-from bpflow.source.image import as_generation, reconstruct_stage1
-from bpflow.source.image_runs import begin_image_run, fail_image_run
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.workflows._orchestrator.errors import SourceError
+from bpflow.workflows._orchestrator.image import as_generation, reconstruct_stage1
+from bpflow.workflows._orchestrator.image_runs import begin_image_run, fail_image_run
 
 FAILURE_MARKER = ".reconstruction_failed"
 

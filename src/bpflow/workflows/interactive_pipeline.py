@@ -15,8 +15,8 @@ import re
 
 from bpflow.blocks import markers
 from bpflow.blocks.stage_job import launch, record_failure
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobStartError
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import JobStartError
 
 NAME = "interactive-pipeline"
 JOB = "interactive-job"

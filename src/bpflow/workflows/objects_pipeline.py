@@ -14,9 +14,9 @@ import re
 
 from bpflow.blocks import markers
 from bpflow.blocks.stage_job import launch, legacy_marker, record_failure
-from bpflow.engine.durable import step
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.storage import Bucket
+from bpflow.core.engine.durable import step
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.storage import Bucket
 
 NAME = "objects-pipeline"
 JOB = "objects-job"

@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 
 from bpflow.blocks import markers
-from bpflow.blocks.jobs import run_job
+from bpflow.blocks.jobs import StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
-from bpflow.blocks.timeouts import stage_retry_profile, stage_timeout
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobStartError
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 
 NAME = "policy-evaluation-pipeline"
 JOB = "policy-evaluation-job"
@@ -44,12 +43,8 @@ def policy_evaluation(run: Run) -> Outcome:
             value = run.param(name.lower(), name, None)
             if value is not None:
                 env[name] = str(value)
-        try:
-            result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env=env, retry=stage_retry_profile(NAME, JOB))
-        except JobStartError as exc:
-            markers.rollback_outputs(run, run.scene("evaluation"))
-            markers.write_failure(run, failed, job_name=JOB, code="policy_evaluation_start_failed", message=exc.message, config_context={"model_path": model})
-            raise
+        result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env=env, retry=stage_retry_profile(NAME, JOB),
+                         on_start_failure=StartFailure(failed, "policy_evaluation_start_failed", rollback=run.scene("evaluation"), context={"model_path": model}))
         if result.failed:
             err = result.job_error
             message = f"Policy evaluation failed for scene {scene}" + (f": {err['message']}" if err and err.get("message") else "")

@@ -16,10 +16,10 @@ import re
 
 from bpflow.blocks import markers
 from bpflow.blocks.stage_job import launch, legacy_marker, record_failure
-from bpflow.engine.durable import step
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import StageFailed
-from bpflow.source.verify import check_stage1_outputs, summarize
+from bpflow.core.engine.durable import step
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import StageFailed
+from bpflow.workflows._orchestrator.verify import check_stage1_outputs, summarize
 
 NAME = "regen3d-pipeline"
 JOB = "regen3d-adapter-job"

@@ -7,8 +7,8 @@ maintenance retry policy, bounds it by its timeout and reports start/complete/fa
 from __future__ import annotations
 
 from bpflow.blocks.maintenance import MaintenanceWords, run_maintenance_job
-from bpflow.blocks.timeouts import stage_timeout
-from bpflow.engine.registry import Outcome, Run, workflow
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.policy.timeouts import stage_timeout
 
 NAME = "retention-cleanup"
 JOB = "retention-cleanup-job"

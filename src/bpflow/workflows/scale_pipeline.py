@@ -14,7 +14,7 @@ import re
 
 from bpflow.blocks import markers
 from bpflow.blocks.stage_job import launch, legacy_marker, record_failure
-from bpflow.engine.registry import Outcome, Run, workflow
+from bpflow.core.engine.registry import Outcome, Run, workflow
 
 NAME = "scale-pipeline"
 JOB = "scale-job"

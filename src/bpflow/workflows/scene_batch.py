@@ -11,19 +11,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, utc_now
 from bpflow.blocks.jobs import run_job
 from bpflow.blocks.lock import release, try_acquire
-from bpflow.blocks.timeouts import stage_timeout
+from bpflow.core.engine.durable import now_epoch, sleep, step
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import StageFailed, ValidationFailed
+from bpflow.core.policy.timeouts import stage_timeout
+from bpflow.core.storage import check_key
 from bpflow.domain.automation.batch import (
-    FAILED, INVALID, QUEUED, SKIPPED, SUCCESS, BatchPaths, batch_id_for, dlq_body, report_body, submit_scene,
+    FAILED,
+    INVALID,
+    QUEUED,
+    SKIPPED,
+    SUCCESS,
+    BatchPaths,
+    batch_id_for,
+    dlq_body,
+    report_body,
+    submit_scene,
 )
 from bpflow.domain.automation.daily import scene_outcome
-from bpflow.engine.durable import now_epoch, sleep, step
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import StageFailed, ValidationFailed
-from bpflow.source.runtime import job_error
-from bpflow.storage import check_key
+from bpflow.state.cas_json import iso_z, utc_now
+from bpflow.workflows._orchestrator.stage1_runtime import job_error
 
 NAME = "scene-batch"
 JOB = "scene-batch-job"

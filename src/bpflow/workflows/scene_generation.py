@@ -13,17 +13,17 @@ from __future__ import annotations
 from typing import Any
 
 from bpflow.blocks import markers
-from bpflow.blocks.clock import iso_z, utc_now
 from bpflow.blocks.jobs import run_job
-from bpflow.blocks.routing import RegionRouter
-from bpflow.blocks.timeouts import stage_timeout
-from bpflow.config import parse_bool
+from bpflow.core.config import parse_bool
+from bpflow.core.engine.durable import step
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import StageFailed, ValidationFailed
+from bpflow.core.policy.timeouts import stage_timeout
+from bpflow.core.runners.base import check_available, job_module
 from bpflow.domain.automation.daily import publish_request
 from bpflow.domain.automation.generation import COMPLETE_MARKER, FAILED_MARKER, PREFIX, run_dir
-from bpflow.engine.durable import step
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import StageFailed, ValidationFailed
-from bpflow.runners.base import check_available, job_module
+from bpflow.state.cas_json import iso_z, utc_now
+from bpflow.state.routing import RegionRouter
 
 NAME = "scene-generation-pipeline"
 JOB = "scene-generation-job"

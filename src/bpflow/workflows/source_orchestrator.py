@@ -12,19 +12,19 @@ from __future__ import annotations
 
 from bpflow.blocks import markers
 from bpflow.blocks.lock import scene_lock
-from bpflow.engine.queues import REQUEST_ORCHESTRATORS
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import BpflowError
-from bpflow.source.compat import STAGE as IMAGE_STAGE
-from bpflow.source.compat import run_image_path
-from bpflow.source.errors import ImageReconstructionUnavailable, SourceError, as_source_error
-from bpflow.source.fanout import VARIANTS_INDEX, plan_children
-from bpflow.source.intake import Intake, is_request_trigger, read_request
-from bpflow.source.markers import FAILED, write_body
-from bpflow.source.options import SourceOptions, options_step
-from bpflow.source.progress import RunRecord
-from bpflow.source.request import variants_index
-from bpflow.source.textpath import run_child
+from bpflow.core.engine.queues import REQUEST_ORCHESTRATORS
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import BpflowError
+from bpflow.domain.request.contract import variants_index
+from bpflow.workflows._orchestrator.compat import STAGE as IMAGE_STAGE
+from bpflow.workflows._orchestrator.compat import run_image_path
+from bpflow.workflows._orchestrator.errors import ImageReconstructionUnavailable, SourceError, as_source_error
+from bpflow.workflows._orchestrator.fanout import VARIANTS_INDEX, plan_children
+from bpflow.workflows._orchestrator.intake import Intake, is_request_trigger, read_request
+from bpflow.workflows._orchestrator.markers import FAILED, write_body
+from bpflow.workflows._orchestrator.options import SourceOptions, options_step
+from bpflow.workflows._orchestrator.progress import RunRecord
+from bpflow.workflows._orchestrator.textpath import run_child
 
 TEXT_STAGE = "text_source_generation"
 

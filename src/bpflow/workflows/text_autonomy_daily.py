@@ -9,22 +9,32 @@ release the lock. Reference: spec-source-and-scheduling.md §5; decisions in doc
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bpflow.blocks import markers
-from bpflow.blocks.clock import iso_z, parse_iso, read_versioned_json, update_json, utc_now
 from bpflow.blocks.jobs import JobOutcome, run_job
 from bpflow.blocks.lock import release, try_acquire
-from bpflow.config import get_settings
+from bpflow.core.config import get_settings
+from bpflow.core.engine.durable import now_epoch, sleep, step
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import JobStartError, StageFailed, ValidationFailed
 from bpflow.domain.automation.daily import publish, read_index, scene_outcome
 from bpflow.domain.automation.state import (
-    AUTO_PAUSE, FAILED, PAUSED, RUN_DATE, SCHEMA_VERSION, SKIPPED, WORKFLOW, DailyPaths, decide_status, next_state, parse_state,
+    AUTO_PAUSE,
+    FAILED,
+    PAUSED,
+    RUN_DATE,
+    SCHEMA_VERSION,
+    SKIPPED,
+    WORKFLOW,
+    DailyPaths,
+    decide_status,
+    next_state,
+    parse_state,
 )
-from bpflow.engine.durable import now_epoch, sleep, step
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobStartError, StageFailed, ValidationFailed
+from bpflow.state.cas_json import iso_z, parse_iso, read_versioned_json, update_json, utc_now
 
 #: The lock outlives a crashed run by this much at most, then the next run of the date takes it.
 LOCK_TTL_SECONDS = 2 * 86400
@@ -43,7 +53,7 @@ def _run_date(run: Run, tz_name: str) -> str:
             return fired.astimezone(ZoneInfo(tz_name)).date().isoformat()
         except Exception:  # noqa: BLE001 - an invalid zone falls back to UTC
             return fired.date().isoformat()
-    return step("utc date", lambda: datetime.now(timezone.utc).date().isoformat())
+    return step("utc date", lambda: datetime.now(UTC).date().isoformat())
 
 
 def _wait_scene(run: Run, scene_id: str, *, timeout: float, poll: float) -> dict[str, Any]:

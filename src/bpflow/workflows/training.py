@@ -26,13 +26,13 @@ from __future__ import annotations
 from typing import Any
 
 from bpflow.blocks import markers
-from bpflow.blocks.jobs import run_job
+from bpflow.blocks.jobs import StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
 from bpflow.blocks.quality_preflight import preflight
-from bpflow.blocks.timeouts import parse_override, stage_retry_profile, stage_timeout
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobStartError, StageFailed, ValidationFailed
-from bpflow.triggers import validate_scene_id
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.errors import StageFailed, ValidationFailed
+from bpflow.core.policy.timeouts import parse_override, stage_retry_profile, stage_timeout
+from bpflow.core.triggers import validate_scene_id
 
 NAME = "training-pipeline"
 JOB = "training-job"
@@ -120,12 +120,8 @@ def training(run: Run) -> Outcome:
         if not lock.acquired:
             return Outcome.skipped(lock.message, scene_id=scene, job_id=job_id)
         env = {"SCENE_ID": scene, "OUTPUT_PATH": output, "EPISODE_COUNT": str(count), **_knobs(run, fields)}
-        try:
-            result = run_job(run, JOB, timeout_seconds=timeout, env=env, retry=stage_retry_profile(NAME, JOB))
-        except JobStartError as exc:
-            markers.rollback_outputs(run, f"{output}/training")
-            markers.write_failure(run, failed_marker, job_name=JOB, code="training_start_failed", message=exc.message, config_context={"output_path": output, "job_id": job_id})
-            raise
+        result = run_job(run, JOB, timeout_seconds=timeout, env=env, retry=stage_retry_profile(NAME, JOB),
+                         on_start_failure=StartFailure(failed_marker, "training_start_failed", rollback=f"{output}/training", context={"output_path": output, "job_id": job_id}))
         if result.failed:
             job_error = result.job_error
             message = "Training job failed" + (f": {job_error['message']}" if job_error and job_error.get("message") else "")

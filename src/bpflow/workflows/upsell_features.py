@@ -19,13 +19,12 @@ from __future__ import annotations
 import re
 
 from bpflow.blocks import markers
-from bpflow.blocks.jobs import run_job
+from bpflow.blocks.jobs import StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
 from bpflow.blocks.quality_preflight import preflight
-from bpflow.blocks.timeouts import select_timeout, stage_retry_profile
-from bpflow.config import parse_bool
-from bpflow.engine.registry import Outcome, Run, workflow
-from bpflow.errors import JobStartError
+from bpflow.core.config import parse_bool
+from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.policy.timeouts import select_timeout, stage_retry_profile
 
 NAME = "upsell-features-pipeline"
 JOB = "upsell-features-job"
@@ -53,12 +52,8 @@ def upsell_features(run: Run) -> Outcome:
             return Outcome.skipped(lock.message, scene_id=scene, bundle_tier=tier)
         markers.delete(run, failed)
         env = {"BUNDLE_TIER": tier, "SCENE_PATH": run.scene("").rstrip("/")}
-        try:
-            result = run_job(run, JOB, timeout_seconds=timeout, env=env, retry=stage_retry_profile(NAME, JOB))
-        except JobStartError as exc:
-            markers.rollback_outputs(run, out)
-            markers.write_failure(run, failed, job_name=JOB, code="upsell_job_start_failed", message=exc.message, config_context={"bundle_tier": tier, "scene_path": env["SCENE_PATH"]})
-            raise
+        result = run_job(run, JOB, timeout_seconds=timeout, env=env, retry=stage_retry_profile(NAME, JOB),
+                         on_start_failure=StartFailure(failed, "upsell_job_start_failed", rollback=out, context={"bundle_tier": tier, "scene_path": env["SCENE_PATH"]}))
         if result.failed:
             message = f"Upsell features failed for scene {scene}"
             if not isinstance(markers.read_json(run, failed), dict):  # keep a richer job-written marker

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bpflow.contracts import validate
+from bpflow.core.contracts import validate
+from bpflow.core.errors import ValidationFailed
 from bpflow.domain.imagegen.objects3d import lift_objects, load_frame, parse_label_line
 from bpflow.domain.imagegen.regen3d import ReconObject, adapt, quaternion_wxyz
 from bpflow.domain.imagegen.scale import apply_scale, prior_for, scale_samples
-from bpflow.errors import ValidationFailed
 from tests.source.legacy_fixture import LABELS, npz_frame
 
 

@@ -13,9 +13,9 @@ import hashlib
 from dataclasses import replace
 from typing import Any
 
-from bpflow.adapter.catalog import SCENE_OBJECT, Catalog, CatalogRow
-from bpflow.adapter.embeddings import Embedder
 from bpflow.domain.assets_queue.paths import asset_path_error
+from bpflow.domain.retrieval.asset_catalog import SCENE_OBJECT, Catalog, CatalogRow
+from bpflow.domain.retrieval.embeddings import Embedder
 
 
 def _sha(text: str) -> str:

@@ -7,9 +7,9 @@ otherwise copy (or record) something that is not a library asset.
 
 from __future__ import annotations
 
-from bpflow.errors import InvalidObjectKey, InvalidSceneId
-from bpflow.storage.base import check_key
-from bpflow.triggers import validate_scene_id
+from bpflow.core.errors import InvalidObjectKey, InvalidSceneId
+from bpflow.core.storage.base import check_key
+from bpflow.core.triggers import validate_scene_id
 
 
 def asset_path_error(path: object) -> str | None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from bpflow.blocks.jobs import run_job
-from bpflow.blocks.timeouts import stage_timeout
+from bpflow.core.engine.durable import step
+from bpflow.core.engine.registry import Outcome, Run
+from bpflow.core.errors import JobFailed, StageFailed
+from bpflow.core.policy.timeouts import stage_timeout
 from bpflow.domain.assets_queue.queue import QueuePaths, own_result
-from bpflow.engine.durable import step
-from bpflow.engine.registry import Outcome, Run
-from bpflow.errors import JobFailed, StageFailed
 
 
 def _state(run: Run, paths: QueuePaths, key: str) -> dict[str, Any]:

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, utc_now
 from bpflow.blocks.lock import release, try_acquire
-from bpflow.errors import ObjectNotFound
-from bpflow.storage import Bucket
+from bpflow.core.errors import ObjectNotFound
+from bpflow.core.storage import Bucket
+from bpflow.state.cas_json import iso_z, utc_now
 
 SCHEMA_VERSION = "v1"
 
@@ -34,7 +34,7 @@ class QueuePaths:
     claims: str
 
     @classmethod
-    def of(cls, queue_prefix: str, processed: str | None = None, failed: str | None = None) -> "QueuePaths":
+    def of(cls, queue_prefix: str, processed: str | None = None, failed: str | None = None) -> QueuePaths:
         queue = queue_prefix.strip("/")
         root = posixpath.dirname(queue) or queue
         return cls(queue, (processed or f"{root}/processed").strip("/"), (failed or f"{root}/failed").strip("/"), f"{root}/claims")

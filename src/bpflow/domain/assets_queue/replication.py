@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from bpflow.core.errors import ObjectNotFound
+from bpflow.core.storage import Bucket
 from bpflow.domain.assets_queue.paths import asset_path_error, target_key_error
-from bpflow.errors import ObjectNotFound
-from bpflow.storage import Bucket
 
 
 def _files(body: dict[str, Any]) -> tuple[list[tuple[str, str]], int, list[str]]:

@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.config import Settings
-from bpflow.errors import ValidationFailed
-from bpflow.source.request import validate_request
+from bpflow.core.config import Settings
+from bpflow.core.errors import ValidationFailed
+from bpflow.domain.request.contract import validate_request
 
 SCHEMA_VERSION = "v1"
 QUEUED, INVALID, DUPLICATE = "QUEUED", "INVALID", "DUPLICATE"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bpflow.core.errors import ObjectNotFound, PreconditionFailed
+from bpflow.core.storage import Bucket
 from bpflow.domain.automation.state import FAILED, SUCCESS, DailyPaths
-from bpflow.errors import ObjectNotFound, PreconditionFailed
-from bpflow.storage import Bucket
 
 COMPLETE, FAILED_MARKER, STATUS = ".source_orchestrator_complete", ".source_orchestrator_failed", "source_orchestrator_status.json"
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, read_versioned_json, update_json, utc_now
+from bpflow.core.errors import ConfigError, PreconditionFailed
+from bpflow.core.storage import Bucket
 from bpflow.domain.automation.prompts import DEDUPE_WINDOW, Candidate, choose_prompt
 from bpflow.domain.automation.state import EMITTER_JOB, SCHEMA_VERSION, DailyPaths, parse_state
-from bpflow.errors import ConfigError, PreconditionFailed
-from bpflow.storage import Bucket
+from bpflow.state.cas_json import iso_z, read_versioned_json, update_json, utc_now
 
 BACKENDS = frozenset({"internal", "scenesmith", "sage", "hybrid_serial"})
 TIERS = frozenset({"standard", "premium"})
@@ -35,7 +35,7 @@ class EmitOptions:
     allow_image_fallback: bool
     timezone: str
 
-    def check(self) -> "EmitOptions":
+    def check(self) -> EmitOptions:
         if not 1 <= self.quota <= MAX_QUOTA:
             raise ConfigError(f"TEXT_DAILY_QUOTA must be between 1 and {MAX_QUOTA}, got {self.quota}", field="TEXT_DAILY_QUOTA")
         if self.text_backend not in BACKENDS:

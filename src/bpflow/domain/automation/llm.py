@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bpflow.config import Settings
-from bpflow.textgen.llm_planner import ChainEntry, resolve_chain
+from bpflow.core.config import Settings
+from bpflow.domain.textgen.llm_planner import ChainEntry, resolve_chain
 
 SYSTEM = ("You reword requests for 3D indoor scenes used in robot simulation. Keep the room type and every object "
           "named; add one or two concrete details. Answer with JSON: {\"prompt\": \"<one sentence>\"}.")

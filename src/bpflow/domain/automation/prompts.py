@@ -23,7 +23,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpflow.textgen.catalog import ART_APPLIANCE, ART_FURNITURE, DEFORMABLE, MANIPULABLE, ROOM_CATALOGS, STATIC
+from bpflow.domain.textgen.room_catalog import (
+    ART_APPLIANCE,
+    ART_FURNITURE,
+    DEFORMABLE,
+    MANIPULABLE,
+    ROOM_CATALOGS,
+    STATIC,
+)
 
 DIMENSIONS: dict[str, dict[str, float]] = {
     "archetype": {"kitchen": 3, "living_room": 2, "bedroom": 2, "office": 2, "lab": 1, "warehouse": 1, "grocery": 1,

@@ -16,9 +16,9 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from bpflow.errors import ObjectNotFound
-from bpflow.storage import Bucket
-from bpflow.storage.base import check_key
+from bpflow.core.errors import ObjectNotFound
+from bpflow.core.storage import Bucket
+from bpflow.core.storage.base import check_key
 
 
 @dataclass(frozen=True)

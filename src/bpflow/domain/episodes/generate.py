@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from bpflow.errors import ValidationFailed
+from bpflow.core.errors import ValidationFailed
 
 FEATURES = {
     "observation.state": {"shape": [8], "names": ["joint1", "joint2", "joint3", "joint4", "joint5", "joint6", "joint7", "gripper"]},
@@ -88,7 +88,7 @@ def count_frames(path: Path) -> int:
 
 def _run_batch(usd: str, manifest: dict[str, Any] | None, target_ids: list[str] | None, items: list[tuple[int, Any, int]], dataset: str, config: GenerationConfig) -> list[EpisodeOutcome]:
     from bpflow.domain.episodes.lerobot_writer import encode_video, video_relpath
-    from bpflow.domain.episodes.recorder import Recorder, RecordConfig
+    from bpflow.domain.episodes.recorder import RecordConfig, Recorder
     from bpflow.domain.sim import load_scene
 
     sim = load_scene(usd, manifest, robot=True, target_ids=target_ids)

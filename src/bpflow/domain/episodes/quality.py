@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bpflow.blocks.clock import iso_z, utc_now
+from bpflow.state.cas_json import iso_z, utc_now
 
 MIN_SUCCESS_RATE = 0.8
 REPORT_VERSION = "1.0"

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from bpflow.core.errors import BpflowError
 from bpflow.domain.evaluation.wire import read_msg, write_msg
 from bpflow.domain.training.venv import find_train_venv
-from bpflow.errors import BpflowError
 
 SERVER = Path(__file__).with_name("policy_server.py")
 
@@ -77,7 +77,7 @@ class PolicyClient:
         if self.log_path:
             self._log.close()  # type: ignore[union-attr]
 
-    def __enter__(self) -> "PolicyClient":
+    def __enter__(self) -> PolicyClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from bpflow.domain.episodes.recorder import Recorder, RecordConfig, camera_key
+from bpflow.domain.episodes.recorder import RecordConfig, Recorder, camera_key
 from bpflow.domain.sim import skills
 from bpflow.domain.sim.scene import SimScene
 from bpflow.domain.sim.tasks import Task

@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bpflow.core.errors import ObjectNotFound, ValidationFailed
+from bpflow.core.storage import Bucket
 from bpflow.domain.sim.tasks import Task, derive_tasks
-from bpflow.errors import ObjectNotFound, ValidationFailed
-from bpflow.storage import Bucket
 
 
 def summary_tasks(summary: Any) -> list[Task] | None:

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from bpflow.blocks.clock import iso_z, utc_now
 from bpflow.domain.geniesim.contracts import sha256_json
+from bpflow.state.cas_json import iso_z, utc_now
 
 EXPORTER_VERSION = "1.0.0"
 SCHEMA_VERSION = "3.0"

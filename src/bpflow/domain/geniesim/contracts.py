@@ -12,15 +12,15 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft7Validator
 
-from bpflow.contracts import Problem, _problems_from
-from bpflow.errors import ValidationFailed
+from bpflow.core.contracts import Problem, _problems_from
+from bpflow.core.errors import ValidationFailed
 
 BUNDLE_JSON = ("scene_graph", "asset_index", "task_config")
 SCHEMAS = ("scene_graph", "asset_index", "task_config", "export_manifest", "job_idempotency", "job_output")
@@ -52,14 +52,14 @@ class BundleInvalid(ValidationFailed):
 
 
 # -- schemas ---------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def schema(name: str) -> dict[str, Any]:
-    text = resources.files("bpflow.contracts").joinpath("schemas", "geniesim", f"{name}.schema.json").read_text(encoding="utf-8")
+    text = resources.files("bpflow.core.contracts").joinpath("schemas", "geniesim", f"{name}.schema.json").read_text(encoding="utf-8")
     body: dict[str, Any] = json.loads(text)
     return body
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str) -> Draft7Validator:
     return Draft7Validator(schema(name), format_checker=Draft7Validator.FORMAT_CHECKER)
 

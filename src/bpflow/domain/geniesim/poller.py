@@ -1,6 +1,9 @@
 """Which Genie Sim jobs are complete but not imported: one pass over ``scenes/*/geniesim/job.json``.
 
 Kept apart from the workflow so the scan can be measured on its own (``poller_scan_10k_s``).
+The listing asks for the two marker names only (``Bucket.glob_keys``): a local bucket opens just
+the scenes' ``geniesim/`` folders, no backend works out generations, and a job.json is read only
+when no import marker at least as new names its scene.
 A job is due when its job.json says ``completed`` and the scene's ``.geniesim_import_complete``
 does not name that job. The reference skipped a scene as soon as any import had completed, so a
 second job of the scene was never imported; here the marker must name the job.
@@ -13,9 +16,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpflow.storage.base import Bucket
+from bpflow.core.storage.base import Bucket
 
 JOB_KEY = re.compile(r"^scenes/([^/]+)/geniesim/job\.json$")
+IMPORTED_SUFFIX = "/geniesim/.geniesim_import_complete"
+LISTED = ("scenes/*/geniesim/job.json", "scenes/*" + IMPORTED_SUFFIX)
 
 
 @dataclass
@@ -32,12 +37,13 @@ def scan(bucket: Bucket) -> Scan:
     out = Scan()
     keys: list[tuple[str, str, float]] = []
     imported: dict[str, tuple[str, float]] = {}
-    for info in bucket.list("scenes/"):
-        m = JOB_KEY.match(info.key)
+    # Names and update times only (no generations): the two markers' folders, nothing else.
+    for entry in bucket.glob_keys(LISTED):
+        m = JOB_KEY.match(entry.key)
         if m:
-            keys.append((info.key, m.group(1), info.updated.timestamp()))
-        elif info.key.endswith("/geniesim/.geniesim_import_complete"):
-            imported[info.key.split("/")[1]] = (info.key, info.updated.timestamp())
+            keys.append((entry.key, m.group(1), entry.updated_s))
+        elif entry.key.endswith(IMPORTED_SUFFIX):
+            imported[entry.key.split("/")[1]] = (entry.key, entry.updated_s)
     for key, scene, updated in keys:
         if scene in imported and imported[scene][1] >= updated:
             # The import workflow writes its marker after the import job's last job.json

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bpflow.errors import ConfigError
-from bpflow.runners import get_runner
+from bpflow.core.errors import ConfigError
+from bpflow.core.runners import get_runner
 
 RUNNERS_ENV = "GENIESIM_REGION_RUNNERS"
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 
-from bpflow.errors import JobStartError
-from bpflow.runners import RUNNERS, register_runner
-from bpflow.runners.base import JobResult, JobSpec
+from bpflow.core.errors import JobStartError
+from bpflow.core.runners import RUNNERS, register_runner
+from bpflow.core.runners.base import JobResult, JobSpec
 
 LOCAL, REMOTE = "local", "remote"
 REMOTE_RUNNER = "geniesim-remote"

@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Final
 
-from bpflow.errors import BpflowError
+from bpflow.core.errors import BpflowError
 
 MAX_IMAGE_BYTES: Final = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS: Final = 40_000_000

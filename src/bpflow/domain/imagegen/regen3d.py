@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from bpflow.domain.imagegen.scale import scale_samples
-from bpflow.textgen.catalog import canonical_token, default_role
+from bpflow.domain.textgen.room_catalog import canonical_token, default_role
 
 OUTLIER_SIZE_M = 15.0
 ROOM_MARGIN_M = 0.5

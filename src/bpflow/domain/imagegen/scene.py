@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bpflow.domain.imagegen.vision import VisionPlan
-from bpflow.textgen.core import GenerationRequest, LLMOptions, generate_scene
-from bpflow.textgen.llm_planner import LLMResult
-from bpflow.textgen.package import build_package
-from bpflow.textgen.quality_gate import GateThresholds, generate_with_gate
+from bpflow.domain.textgen.generate import GenerationRequest, LLMOptions, generate_scene
+from bpflow.domain.textgen.llm_planner import LLMResult
+from bpflow.domain.textgen.package import build_package
+from bpflow.domain.textgen.quality_gate import GateThresholds, generate_with_gate
 
 #: The package keeps the text contract's backend name (the adapter and the contracts know it);
 #: the vision step is recorded as the backend entry and the planner.

@@ -17,7 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpflow.textgen.llm_planner import ChainEntry, LLMPlan, LLMResult, _strip_to_json, chat_content, parse_plan, plan_with_llm
+from bpflow.domain.textgen.llm_planner import (
+    ChainEntry,
+    LLMPlan,
+    LLMResult,
+    _strip_to_json,
+    chat_content,
+    parse_plan,
+    plan_with_llm,
+)
 
 VISION_PROMPT = """You look at one photo of an indoor room and describe its contents for a robot simulation.
 Answer with a single compact JSON object and nothing else, shaped as:

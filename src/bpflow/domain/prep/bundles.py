@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bpflow.errors import ValidationFailed
+from bpflow.core.errors import ValidationFailed
 
 REACH_Q = (0.6, 0.4, 0.0, -1.6, 0.0, 2.1, 0.785)
 
@@ -29,7 +29,7 @@ class ClipSpec:
     frames: int
     fps: int
 
-    def check(self) -> "ClipSpec":
+    def check(self) -> ClipSpec:
         if not (16 <= self.width <= 4096 and 16 <= self.height <= 4096 and self.width % 2 == 0 and self.height % 2 == 0):
             raise ValidationFailed(f"resolution {self.width}x{self.height} must be even and within 16..4096", field="RESOLUTION_WIDTH")
         if not 1 <= self.frames <= 1000 or not 1 <= self.fps <= 240:

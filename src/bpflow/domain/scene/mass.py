@@ -44,13 +44,13 @@ class Body:
     inertia_origin: np.ndarray
 
     @staticmethod
-    def zero() -> "Body":
+    def zero() -> Body:
         return Body(0.0, np.zeros(3), np.zeros((3, 3)))
 
-    def __add__(self, other: "Body") -> "Body":
+    def __add__(self, other: Body) -> Body:
         return Body(self.mass + other.mass, self.first_moment + other.first_moment, self.inertia_origin + other.inertia_origin)
 
-    def __sub__(self, other: "Body") -> "Body":
+    def __sub__(self, other: Body) -> Body:
         return Body(self.mass - other.mass, self.first_moment - other.first_moment, self.inertia_origin - other.inertia_origin)
 
 

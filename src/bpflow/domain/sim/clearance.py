@@ -18,13 +18,25 @@ move can afford a bidirectional RRT (``connect``), seeded for determinism.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import mujoco
 import numpy as np
 
-from bpflow.domain.sim.robot import LIMIT_MARGIN_RAD
-from bpflow.domain.sim.scene import SimScene
+from bpflow.domain.sim.robot import LIMIT_MARGIN_RAD, RobotHandle
+
+
+class SimScene(Protocol):
+    """What clearance reads of a ``scene.SimScene`` (a protocol: the scene loader itself asks
+    clearance for the start pose, so clearance does not import it)."""
+
+    model: mujoco.MjModel
+    data: mujoco.MjData
+    robot: RobotHandle | None
+    mount: dict[str, Any]
+    objects: dict[str, Any]
 
 LINK_MARGIN = 0.015
 """Free space the arm's links keep from obstacles along a plan, metres."""
@@ -63,7 +75,9 @@ class Clearance:
         self.model = copy.copy(sim.model)
         self.data = mujoco.MjData(self.model)
         m = self.model
-        name = lambda b: m.body(b).name  # noqa: E731
+        def name(b: int) -> str:
+            return str(m.body(b).name)
+
         self.base = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, BASE_LINK)
         self.hand = frozenset(b for b in robot.body_ids if name(b) in HAND_LINKS)
         for g in range(m.ngeom):
@@ -137,7 +151,9 @@ class Clearance:
         rng = np.random.default_rng(seed)
         trees: tuple[list[np.ndarray], list[np.ndarray]] = ([q_from], [q_to])
         parents: tuple[list[int], list[int]] = ([-1], [-1])
-        free = lambda a, b: self.first_hit([a, b], grip, allow=allow) is None  # noqa: E731
+        def free(a: np.ndarray, b: np.ndarray) -> bool:
+            return self.first_hit([a, b], grip, allow=allow) is None
+
         for it in range(RRT_ITERATIONS):
             a, b = (0, 1) if it % 2 == 0 else (1, 0)
             sample = rng.uniform(self.lo + LIMIT_MARGIN_RAD, self.hi - LIMIT_MARGIN_RAD) if rng.random() > 0.1 else trees[b][0]
@@ -165,7 +181,7 @@ class Clearance:
                     return self._shortcut(path, free, rng)[1:-1]
         return None
 
-    def _extend(self, tree: list[np.ndarray], parents: list[int], sample: np.ndarray, free: object) -> int | None:
+    def _extend(self, tree: list[np.ndarray], parents: list[int], sample: np.ndarray, free: Callable[[np.ndarray, np.ndarray], bool]) -> int | None:
         near = int(np.argmin([float(np.max(np.abs(q - sample))) for q in tree]))
         q = tree[near]
         gap = sample - q
@@ -173,20 +189,20 @@ class Clearance:
         if dist < 1e-6:
             return None
         step = q + gap * min(1.0, RRT_STEP_RAD / dist)
-        if not free(q, step):  # type: ignore[operator]
+        if not free(q, step):
             return None
         tree.append(step)
         parents.append(near)
         return len(tree) - 1
 
     @staticmethod
-    def _shortcut(path: list[np.ndarray], free: object, rng: np.random.Generator, tries: int = 60) -> list[np.ndarray]:
+    def _shortcut(path: list[np.ndarray], free: Callable[[np.ndarray, np.ndarray], bool], rng: np.random.Generator, tries: int = 60) -> list[np.ndarray]:
         path = list(path)
         for _ in range(tries):
             if len(path) <= 2:
                 break
             i, j = sorted(rng.choice(len(path), size=2, replace=False))
-            if j - i > 1 and free(path[i], path[j]):  # type: ignore[operator]
+            if j - i > 1 and free(path[i], path[j]):
                 path = path[: i + 1] + path[j:]
         return path
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
-from bpflow.errors import ValidationFailed
+from bpflow.core.errors import ValidationFailed
 
 PREFIX = "robot/"
 ARM_JOINTS = tuple(f"robot:panda0_joint{i}" for i in range(1, 8))
@@ -126,7 +126,7 @@ class RobotHandle:
     """The pose every episode starts from (``clearance.clear_start`` picks it per mount)."""
 
     @classmethod
-    def find(cls, model: mujoco.MjModel, base_pos: np.ndarray, yaw: float) -> "RobotHandle":
+    def find(cls, model: mujoco.MjModel, base_pos: np.ndarray, yaw: float) -> RobotHandle:
         def jid(name: str) -> int:
             return mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, PREFIX + name)
 

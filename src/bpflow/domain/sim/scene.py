@@ -39,7 +39,15 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from bpflow.domain.sim.usd_read import BodySpec, Collider, ObjectSpec, SceneReadError, SceneSpec, manifest_roles, outline, read_scene
+from bpflow.domain.sim.usd_read import (
+    BodySpec,
+    Collider,
+    SceneReadError,
+    SceneSpec,
+    manifest_roles,
+    outline,
+    read_scene,
+)
 
 TIMESTEP = 0.002
 JOINT_DAMPING = {"hinge": 0.5, "slide": 5.0}

@@ -23,8 +23,9 @@ state.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -184,9 +185,9 @@ def _follow_checked(sim: SimScene, ik: IKSolver, waypoints: list[tuple[str, np.n
         allow = target if _TOUCHES_TARGET.get(name, True) else frozenset()
         via: list[np.ndarray] = []
         if goal is None:  # the fingers open or close where the hand is
-            hit = clearance.hits(q, grip, allow=allow)
-            if hit:
-                plan.error = f"arm_collision: {name}: {hit[0]}"
+            touching = clearance.hits(q, grip, allow=allow)
+            if touching:
+                plan.error = f"arm_collision: {name}: {touching[0]}"
                 return plan
             plan.segments.append(Segment(name, q.copy(), grip, dur))
             grip_now = grip
@@ -249,7 +250,10 @@ def _ik_clear(ik: IKSolver, clearance: Clearance, pos_base: np.ndarray, rot_base
     reach, else with the elbow swung round its free circle for clearance; the best reach when
     none is clear (the caller names what is in the way)."""
     q, err = ik.solve(pos_base, rot_base, q_seed)
-    ok = lambda q_, e: e <= IK_TOLERANCE and clearance.within_limits(q_) and not clearance.hits(q_, grip, allow=allow)  # noqa: E731
+
+    def ok(q_: np.ndarray, e: float) -> bool:
+        return e <= IK_TOLERANCE and clearance.within_limits(q_) and not clearance.hits(q_, grip, allow=allow)
+
     if ok(q, err):
         return q, err
     best = (q, err)
@@ -303,8 +307,9 @@ def _along(path: list[np.ndarray], lengths: np.ndarray, s: float) -> np.ndarray:
     if lengths[-1] <= 0.0:
         return path[-1]
     k = int(np.clip(np.searchsorted(lengths, s, side="right") - 1, 0, len(path) - 2))
-    span = lengths[k + 1] - lengths[k]
-    return path[k] + (path[k + 1] - path[k]) * (0.0 if span <= 0 else min(1.0, (s - lengths[k]) / span))
+    span = float(lengths[k + 1] - lengths[k])
+    frac = 0.0 if span <= 0 else min(1.0, (s - float(lengths[k])) / span)
+    return np.asarray(path[k] + (path[k + 1] - path[k]) * frac, dtype=float)
 
 
 def apply_action(sim: SimScene, action: np.ndarray) -> None:
@@ -403,7 +408,7 @@ def push_rotation(out: np.ndarray, roll: float = 0.0) -> np.ndarray:
     x = np.cross(y, z)
     rot = np.column_stack([x, y, z])
     c, s_ = np.cos(roll), np.sin(roll)
-    return rot @ np.array([[c, -s_, 0.0], [s_, c, 0.0], [0.0, 0.0, 1.0]])
+    return np.asarray(rot @ np.array([[c, -s_, 0.0], [s_, c, 0.0], [0.0, 0.0, 1.0]]), dtype=float)
 
 
 def plan_push(sim: SimScene, ik: IKSolver, task: Task, clearance: Clearance | None = None) -> Plan:

@@ -275,9 +275,8 @@ def drawer_tasks(sim: SimScene) -> list[tuple[Task | None, tuple[str, str]]]:
     """``close_drawer`` for every slide joint of an articulated object whose front the arm can
     push along its whole travel (checked by planning it), else why not."""
     from bpflow.domain.sim import skills
-    from bpflow.domain.sim.robot import IKSolver
-
     from bpflow.domain.sim.clearance import Clearance
+    from bpflow.domain.sim.robot import IKSolver
 
     out: list[tuple[Task | None, tuple[str, str]]] = []
     ik: IKSolver | None = None

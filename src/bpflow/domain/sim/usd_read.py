@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from pxr import Gf, Usd, UsdGeom, UsdPhysics, UsdShade
 
-from bpflow.errors import ValidationFailed
+from bpflow.core.errors import ValidationFailed
 
 Y_TO_Z = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 

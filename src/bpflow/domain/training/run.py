@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bpflow.core.errors import BpflowError, ValidationFailed
 from bpflow.domain.training.loss_curve import parse_log
 from bpflow.domain.training.settings import StepPlan, TrainSettings, lerobot_argv, plan_steps
 from bpflow.domain.training.venv import find_train_venv
-from bpflow.errors import BpflowError, ValidationFailed
 
 
 class TrainingFailed(BpflowError):

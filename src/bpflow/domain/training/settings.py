@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bpflow.errors import ValidationFailed
+from bpflow.core.errors import ValidationFailed
 
 ARCHITECTURES = ("act", "diffusion")
 CPU_POLICY: dict[str, dict[str, str]] = {
@@ -43,7 +43,7 @@ class TrainSettings:
     seed: int = 1000
     extra: dict[str, str] = field(default_factory=dict)
 
-    def validate(self) -> "TrainSettings":
+    def validate(self) -> TrainSettings:
         checks = [
             (self.architecture in ARCHITECTURES, "MODEL_ARCHITECTURE", f"must be one of {list(ARCHITECTURES)}, not {self.architecture!r}"),
             (self.epochs >= 1, "TRAINING_EPOCHS", f"must be ≥ 1, not {self.epochs}"),

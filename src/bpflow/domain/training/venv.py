@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from bpflow.errors import BpflowError
+from bpflow.core.errors import BpflowError
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 

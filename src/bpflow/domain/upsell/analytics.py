@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from bpflow.core.errors import ValidationFailed
 from bpflow.domain.upsell import charts
-from bpflow.errors import ValidationFailed
 
 TIERS_WITH_CAMERAS = ("enterprise", "foundation")
 

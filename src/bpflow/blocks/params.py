@@ -1,0 +1,29 @@
+"""Recorded parameters: a run's flags and options, read once inside a durable step.
+
+``Run.param`` looks at the payload, then the worker's environment. Read outside a step, a replay
+on a worker with other env vars could take another branch than the first execution did; read
+here, the first execution's values are recorded and every replay sees them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bpflow.core.config import parse_bool
+from bpflow.core.engine.durable import step
+
+if TYPE_CHECKING:
+    from bpflow.core.engine.registry import Run
+
+#: name -> (env var or None, default)
+ParamSpec = dict[str, tuple[str | None, Any]]
+
+
+def recorded_params(run: Run, spec: ParamSpec) -> dict[str, Any]:
+    """Each name's value (payload, else env, else default), recorded as one step."""
+    return step("read parameters", lambda: {name: run.param(name, env, default) for name, (env, default) in spec.items()})
+
+
+def flag(value: Any, default: bool) -> bool:
+    """The reference's booleans (§0.2): true only when the value reads exactly "true"."""
+    return parse_bool(value, default, strict=True)

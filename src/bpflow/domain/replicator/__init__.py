@@ -1,0 +1,1 @@
+"""The replicator bundle (``replicator/``): placement regions, randomisation and its scripts."""
