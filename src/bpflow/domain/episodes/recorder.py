@@ -23,6 +23,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import mujoco  # noqa: E402
 
 from bpflow.domain.sim import skills  # noqa: E402
+from bpflow.domain.sim.cameras import GL_LOCK  # noqa: E402
 from bpflow.domain.sim.robot import IKSolver  # noqa: E402
 from bpflow.domain.sim.scene import SimScene  # noqa: E402
 from bpflow.domain.sim.tasks import Task  # noqa: E402
@@ -79,7 +80,10 @@ class Recorder:
         self.sim = sim
         self.config = config
         self.ik = IKSolver()
-        self.renderer = mujoco.Renderer(sim.model, config.height, config.width) if config.render and config.cameras else None
+        self.renderer = None
+        if config.render and config.cameras:
+            with GL_LOCK:
+                self.renderer = mujoco.Renderer(sim.model, config.height, config.width)
         names = {sim.model.camera(i).name for i in range(sim.model.ncam)}
         self.cameras = [c if c in names else f"robot/{c}" for c in config.cameras]
         missing = [c for c in self.cameras if c not in names]
@@ -91,7 +95,8 @@ class Recorder:
 
     def close(self) -> None:
         if self.renderer is not None:
-            self.renderer.close()
+            with GL_LOCK:
+                self.renderer.close()
 
     def _randomise(self, task: Task, rng: np.random.Generator) -> list[float]:
         sim = self.sim
@@ -160,9 +165,10 @@ class Recorder:
             rows["ee"].append(np.r_[pos, quat])
             rows["action"].append(np.asarray(action, dtype=float))
             if self.renderer is not None:
-                for cam in self.cameras:
-                    self.renderer.update_scene(d, camera=cam)
-                    images[cam].append(self.renderer.render().copy())
+                with GL_LOCK:  # one GL user at a time in this process
+                    for cam in self.cameras:
+                        self.renderer.update_scene(d, camera=cam)
+                        images[cam].append(self.renderer.render().copy())
             skills.apply_action(sim, action)
             sim.step(substeps)
             max_z = max(max_z, float(sim.position(task.object_id)[2]))
