@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install vendor system-deps venv-train lint test bench bench-physics bench-geniesim bench-learning bench-peers bench-scale bench-scale-scan demo clean
+.PHONY: install vendor system-deps venv-train lint test bench bench-physics bench-episodes bench-geniesim bench-learning bench-peers bench-scale bench-scale-scan demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -61,6 +61,12 @@ bench: install system-deps venv-train
 # The physics acceptance batch: 30 prompts over 10 room types, simulated in MuJoCo (figures in bench/results.json).
 bench-physics: install
 	$(BIN)/python -m bench.physics
+
+# Robot episodes across room types: the load test's 20 rooms through Stages 1-3, Genie Sim's export
+# and its local runtime (2 episodes per task); per room type: scenes with a passing episode, pass
+# rate, failure reasons (figures in bench/results.json). BENCH_EPISODES_ARGS="--physics" for 30 rooms.
+bench-episodes: install
+	nice -n 10 $(BIN)/python -m bench.episodes_rooms $(BENCH_EPISODES_ARGS)
 
 # Genie Sim figures alone: export bundle time on the demo scene, poller scan over 10,000 scenes.
 bench-geniesim: install

@@ -3,7 +3,9 @@
 An orchestrator holds its slot while it waits for its stage runs; before the queue tiers
 (``engine.queues``) two orchestrators filled two slots and waited for ever on stage runs that
 never got one. Here every request must reach a terminal state, on SQLite in one process and on
-PostgreSQL with two ``bpflow worker`` processes.
+PostgreSQL with two ``bpflow worker`` processes, and complete: through every stage, robot data
+included (Genie Sim's local runtime records episodes in each room and at least one must pass its
+certificate; ``make bench-episodes`` measures those rooms).
 """
 
 from __future__ import annotations
@@ -26,9 +28,12 @@ from tests.source.conftest import OFFLINE_STAGE1, REQUEST, request_body
 
 #: Stage 1 offline, and jobs on threads of the worker (the real job code, without paying an
 #: interpreter start and the USD imports eleven times per scene): what is under test is scheduling.
-SMALL = {**OFFLINE_STAGE1, "BPFLOW_RUNNER": "inprocess"}
-#: Every stage this build has, once per scene: a run slot is never the reason a scene stops.
-DONE_MARKERS = ("assets/.regen3d_complete", "usd/.usd_complete", "variation_assets/.variation_pipeline_complete")
+#: Robot data small: two tasks of two episodes per scene in Genie Sim, its 32² camera (conftest),
+#: and training refusing at once (every import emits episodes.imported, which starts it).
+SMALL = {**OFFLINE_STAGE1, "BPFLOW_RUNNER": "inprocess", "EPISODES_PER_TASK": "2", "GENIESIM_MAX_TASKS": "2", "TRAINING_MODE": "not-under-test"}
+#: Every stage, once per scene: a run slot is never the reason a scene stops, and none fails.
+DONE_MARKERS = ("assets/.regen3d_complete", "usd/.usd_complete", "variation_assets/.variation_pipeline_complete",
+                "geniesim/.geniesim_complete", "arena/.arena_export_complete", ".source_orchestrator_complete")
 
 
 def _requests(count: int, prefix: str) -> list[tuple[str, dict[str, Any]]]:
@@ -36,44 +41,50 @@ def _requests(count: int, prefix: str) -> list[tuple[str, dict[str, Any]]]:
     return [(f"{prefix}{i:02d}", request_body(f"{prefix}{i:02d}", prompt=next(prompts))) for i in range(count)]
 
 
-def _stages_settled(bucket: LocalBucket, scenes: list[str]) -> bool:
-    """Every scene either reached the last slot-sharing stage (variation assets) or failed.
-    Stages 4-5 (robot episodes, Genie Sim, arena, training) go on after that; they take no slot
-    an orchestrator waits on, and running them for 20 scenes would only make this test slow."""
-    return all(
-        bucket.exists(f"scenes/{s}/.source_orchestrator_failed") or all(bucket.exists(f"scenes/{s}/{m}") for m in DONE_MARKERS)
-        for s in scenes
-    )
+def _settled(bucket: LocalBucket, scenes: list[str]) -> bool:
+    """Every scene's orchestrator ended: complete or failed."""
+    return all(bucket.exists(f"scenes/{s}/.source_orchestrator_failed") or bucket.exists(f"scenes/{s}/.source_orchestrator_complete") for s in scenes)
 
 
-#: Stages after the slot-sharing ones: a scene may fail there on its robot data (Genie Sim's
-#: episode quality gate), which says nothing about scheduling.
-ROBOT_DATA_STAGES = ("geniesim_export", "arena_export")
+#: The one refusal a scene of this batch may end with: Genie Sim's export found no task the arm
+#: can plan in it (every object's reason named). Today that is load12, a bathroom whose only
+#: grippable object, a soap, has a 30 cm bottle 13 cm away across its only grip (the hand would
+#: be 1.4 cm inside the bottle); its other objects are 8.0–8.9 cm wide, beyond the Panda's 8 cm
+#: fingers. Anything else — an episode quality gate, a fault, a stall — fails the test.
+CONTENT_REFUSAL = "no_tasks"
 
 
-def _assert_all_completed(bucket: LocalBucket, scenes: list[str]) -> None:
+def _refusal(bucket: LocalBucket, scene: str) -> str | None:
+    body = bucket.read_json_or_none(f"scenes/{scene}/geniesim/.failed") if bucket.exists(f"scenes/{scene}/geniesim/.failed") else None
+    job_error = ((body or {}).get("context") or {}).get("config_context", {}).get("job_error") or {}
+    named = str(job_error.get("message", "")).startswith("the scene offers no task the robot can perform (obj_")
+    return CONTENT_REFUSAL if job_error.get("code") == CONTENT_REFUSAL and named else None
+
+
+def _assert_all_completed(bucket: LocalBucket, scenes: list[str], *, max_refused: int = 0) -> None:
+    failed = {s: json.loads(bucket.read(f"scenes/{s}/.source_orchestrator_failed"))["error"] for s in scenes if bucket.exists(f"scenes/{s}/.source_orchestrator_failed")}
+    refused = {s for s in failed if _refusal(bucket, s) == CONTENT_REFUSAL}
+    assert set(failed) == refused and len(refused) <= max_refused, failed
     for scene in scenes:
-        failed = f"scenes/{scene}/.source_orchestrator_failed"
-        if bucket.exists(failed):
-            cause = json.loads(bucket.read(failed))["error"].get("cause", {})
-            assert cause.get("details", {}).get("stage") in ROBOT_DATA_STAGES, (scene, cause)
-        for marker in DONE_MARKERS:
+        for marker in DONE_MARKERS if scene not in refused else DONE_MARKERS[:3]:
             assert bucket.exists(f"scenes/{scene}/{marker}"), (scene, marker)
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1500)
 def test_twenty_varied_requests_on_two_slots_all_complete(make_runtime: Any) -> None:
-    """SQLite, one process, two slots per queue: 20 requests at once, all complete."""
+    """SQLite, one process, two slots per queue: 20 requests of five room types at once, all
+    complete through every stage (issue 8's acceptance) but one bathroom whose content offers
+    the arm no task (``CONTENT_REFUSAL``). Long: 20 scenes through Stages 1–5."""
     rt = make_runtime(BPFLOW_WORKER_CONCURRENCY="2", **SMALL)
     requests = _requests(20, "load")
     for scene, body in requests:
         rt.bucket.write_json(REQUEST.format(scene), body)
     scenes = [scene for scene, _ in requests]
-    wait_until(lambda: _stages_settled(rt.bucket, scenes), timeout=840, interval=1.0)
-    _assert_all_completed(rt.bucket, scenes)
+    wait_until(lambda: _settled(rt.bucket, scenes), timeout=1400, interval=1.0)
+    _assert_all_completed(rt.bucket, scenes, max_refused=1)
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(960)
 def test_ten_requests_on_two_postgres_workers_all_complete(tmp_path: Path, postgres_url: str) -> None:
     home = tmp_path / "home"
     base = runtime_env(home, BPFLOW_DATABASE_URL=postgres_url, BPFLOW_WORKER_CONCURRENCY="2", BPFLOW_QUEUE_POLL_SECONDS="0.1", **SMALL)
@@ -96,5 +107,5 @@ def test_ten_requests_on_two_postgres_workers_all_complete(tmp_path: Path, postg
             os.environ.clear()
             os.environ.update(saved)
         scenes = [scene for scene, _ in requests]
-        wait_until(lambda: _stages_settled(bucket, scenes), timeout=780, interval=1.0)
-    _assert_all_completed(bucket, scenes)
+        wait_until(lambda: _settled(bucket, scenes), timeout=840, interval=1.0)
+    _assert_all_completed(bucket, scenes, max_refused=1)

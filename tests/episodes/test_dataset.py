@@ -92,15 +92,13 @@ def test_parallel_workers_record_the_same_episodes_as_one(tmp_path: Path) -> Non
 
 def test_an_open_drawer_is_pushed_shut_and_judged_by_its_joint(tmp_path: Path) -> None:
     from bpflow.domain.episodes.recorder import RecordConfig, Recorder
-    from bpflow.domain.sim import load_scene
-    from bpflow.domain.sim.tasks import derive_tasks
+    from bpflow.domain.sim.workcell import load_workcell
 
-    usd, manifest = write_scene(tmp_path, cubes=[{"id": "a", "xy": (0.1, 0.1)}], drawer=True)
-    sim = load_scene(usd, manifest, robot=True)
-    sim.reset()
-    sim.settle(1.0)
-    tasks, _ = derive_tasks(sim, kinds=("close_drawer",))
-    assert [t.kind for t in tasks] == ["close_drawer"]
+    usd, manifest = write_scene(tmp_path, cubes=[], drawer=True, table=False)
+    # the arm stands where the drawer is its work, clear of its whole travel (mounted for a cube
+    # on a table in front of the cabinet, the hand would reach into its own pedestal: refused)
+    sim, tasks, _ = load_workcell(usd, manifest, kinds=("close_drawer",))
+    assert [t.kind for t in tasks] == ["close_drawer"] and sim.mount["target_ids"] == ["drawers"]
     record = Recorder(sim, RecordConfig(render=False, cameras=())).run(tasks[0], 0)
     joint = sim.joint_by_name(str(tasks[0].joint))
     assert record.initial_pose[0] < -0.2  # it started well open …

@@ -193,11 +193,16 @@ def test_provenance_gate_fails_the_job_without_a_report_unless_allowed(bucket: L
     upload_scene(bucket, tmp_path, "gp")
     _ok(_export(bucket, "gp"))
     bucket.delete("scenes/gp/geniesim/legal/asset_provenance.json")
-    r = run(bucket, "gp", "genie-sim-gpu-job", **SMALL)
+    # BUCKET as the workflow passes it for a local bucket: its URL (run.bucket_name)
+    r = run(bucket, "gp", "genie-sim-gpu-job", **{**SMALL, "BUCKET": bucket.url})
     assert r.exit_code == 1
     job = read(bucket, "scenes/gp/geniesim/job.json")
     assert job["status"] == "failed" and job["failure_reason"] == "Asset provenance missing"
-    assert read(bucket, "scenes/gp/geniesim/.failed")["reason"] == "Asset provenance missing"
+    failed = read(bucket, "scenes/gp/geniesim/.failed")
+    assert failed["reason"] == "Asset provenance missing"
+    # the report's address is the bucket's own, never gs://file:///…
+    assert failed["job_metadata_path"] == f"{bucket.url}/scenes/gp/geniesim/job.json"
+    assert job["artifacts"]["episodes_prefix"].startswith(f"{bucket.url}/scenes/gp/episodes/")
     assert not bucket.exists("scenes/gp/geniesim/.canary_rollback")  # not a canary
     # the same failed bundle is retried (a failed job never dedupes), here with the override
     _ok(run(bucket, "gp", "genie-sim-gpu-job", ALLOW_MISSING_ASSET_PROVENANCE="true", **SMALL))

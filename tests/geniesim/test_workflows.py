@@ -236,6 +236,8 @@ def test_a_job_whose_episodes_all_fail_is_blocked_by_the_quality_gate(make_runti
     assert job["status"] == "completed" and job["job_metrics"]["quality_pass_rate"] == 0.0
     blocked = read(b, "scenes/gs-heavy/geniesim/.failed")
     assert blocked["error"]["code"] == "quality_gate_failed" and "none of the job's 1 episode certificates passed" in blocked["error"]["reason"]
+    # the report's address in the local bucket's own scheme, never gs://file:///… or gs:///…
+    assert blocked["error"]["report_path"] == f"{b.url}/scenes/gs-heavy/episode-generation-job/quality_gate_report.json"
     assert not b.exists("scenes/gs-heavy/geniesim/.geniesim_import_complete")
     assert not b.exists("scenes/gs-heavy/geniesim/.geniesim_complete")
     settle()

@@ -101,12 +101,10 @@ def usd_dependencies(ws: Workspace, usd_key: str) -> list[str]:
 
 def build_bundle(bucket: Bucket, scene: str, ws: Workspace, *, assets: str, usd_prefix: str, variation: str, robot_type: str, max_tasks: int, filter_commercial: bool, copy_usd: bool, geniesim: str) -> tuple[dict[str, bytes], dict[str, int]]:
     """Every bundle file (relative path → bytes), validated, plus its statistics."""
-    from bpflow.domain.episodes.generate import SETTLE_S
     from bpflow.domain.geniesim import bundle as gb
     from bpflow.domain.geniesim.contracts import validate_bundle
-    from bpflow.domain.sim import load_scene
     from bpflow.domain.sim.robot import PROVENANCE
-    from bpflow.domain.sim.tasks import derive_tasks
+    from bpflow.domain.sim.workcell import load_workcell
 
     manifest = _json_object(bucket, f"{assets}/scene_manifest.json", required=True, code="manifest_missing", field="ASSETS_PREFIX")
     assert manifest is not None
@@ -118,10 +116,9 @@ def build_bundle(bucket: Bucket, scene: str, ws: Workspace, *, assets: str, usd_
         raise ValidationFailed(f"{usd_key} is missing", code="usd_missing", field="USD_PREFIX")
     ws.fetch_prefix(usd_prefix)
     ws.fetch_prefix(assets)  # the scene USD references its objects' layers under assets/
-    sim = load_scene(ws.path(usd_key), manifest, robot=True)
-    sim.reset()
-    sim.settle(SETTLE_S)  # tasks and poses where objects come to rest, as the runtime will see them
-    tasks, skipped = derive_tasks(sim, seed=0, max_tasks=max_tasks)
+    # the runtime makes the same choice of mount and tasks on the same USD (objects settled)
+    sim, tasks, skipped = load_workcell(ws.path(usd_key), manifest, seed=0, kinds=gb.TASK_KINDS)
+    tasks = tasks[:max_tasks]
     scene_root = f"scenes/{scene}/"
     bundle_usd = f"usd/{usd_key[len(scene_root):]}" if copy_usd else usd_key
     docs = gb.build(scene, manifest, sim, tasks, robot_type=robot_type, usd_path=bundle_usd, variation_assets=variation_assets, scene_tags=_scene_tags(bucket, scene), max_tasks=max_tasks, filter_commercial=filter_commercial, robot_provenance=dict(PROVENANCE))

@@ -62,7 +62,9 @@ class Ctx:
         self.bucket_name = env_str("BUCKET", "local") or "local"
 
     def uri(self, key: str) -> str:
-        return f"gs://{self.bucket_name}/{key}"
+        from bpflow.core.storage import object_uri
+
+        return object_uri(self.bucket_name, key)
 
 
 def _read(ctx: Ctx, rel: str) -> Any:
@@ -147,6 +149,7 @@ def _list(v: Any) -> list[str]:
 
 def generation_config(object_ids: list[str]) -> Any:
     from bpflow.domain.episodes.generate import GenerationConfig, default_workers
+    from bpflow.domain.geniesim.bundle import TASK_KINDS
     from bpflow.domain.sim.cameras import ALL
 
     per_task = env_int("EPISODES_PER_TASK", 10)
@@ -158,7 +161,7 @@ def generation_config(object_ids: list[str]) -> Any:
     cameras = tuple(c.strip() for c in (env_str("EPISODE_CAMERAS", "front,wrist") or "").split(",") if c.strip())
     if any(c not in ALL for c in cameras):
         raise ValidationFailed(f"EPISODE_CAMERAS names unknown cameras (known: {list(ALL)})", field="EPISODE_CAMERAS")
-    return GenerationConfig(episodes_per_task=per_task, fps=env_int("EPISODE_FPS", 25), cameras=cameras, width=size, height=size, workers=env_int("BPFLOW_SIM_WORKERS", default_workers()), object_ids=tuple(object_ids))
+    return GenerationConfig(episodes_per_task=per_task, fps=env_int("EPISODE_FPS", 25), cameras=cameras, width=size, height=size, workers=env_int("BPFLOW_SIM_WORKERS", default_workers()), object_ids=tuple(object_ids), task_kinds=TASK_KINDS)
 
 
 def simulate(ctx: Ctx, docs: dict[str, Any], job_id: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from typing import Any
 from bpflow.core.config import parse_bool
 from bpflow.core.errors import PreconditionFailed, ValidationFailed
 from bpflow.core.jobkit import env_bool, env_str, job_bucket, log_json, require_env, run_main
-from bpflow.core.storage import Bucket
+from bpflow.core.storage import Bucket, object_uri
 from bpflow.domain.geniesim.contracts import sha256_json
 from bpflow.domain.usd.workspace import Workspace
 from bpflow.state.cas_json import iso_z, utc_now
@@ -42,7 +42,7 @@ def bucket_key(value: str, bucket_name: str, field: str) -> str:
     Scene keys start with ``scenes/``, which also finds the key when the bucket "name" is a
     local path."""
     value = value.strip()
-    if value.startswith("gs://"):
+    if "://" in value:  # gs://bucket/key, or the bucket's own file:// / s3:// URL + key
         at = value.find("/scenes/")
         if at < 0:
             raise ValidationFailed(f"{field}={value!r} does not name an object under scenes/ (bucket {bucket_name!r})", field=field)
@@ -128,7 +128,7 @@ def _main() -> int:
         "quality": {**result["quality"], "filter_low_quality": env_bool("FILTER_LOW_QUALITY", True), "validation_enabled": env_bool("ENABLE_VALIDATION", True)},
         "lerobot": {**result["lerobot"], "path": f"{out}/lerobot"},
         "output_dir": out,
-        "gcs_output_path": f"gs://{bucket_name}/{out}/lerobot",
+        "gcs_output_path": object_uri(bucket_name, f"{out}/lerobot"),
         "checksums": {"files": sums},
         "imported_at": iso_z(utc_now()),
     }
@@ -152,7 +152,7 @@ def _write_manifest(bucket: Bucket, key: str, manifest: dict[str, Any]) -> None:
 
 def write_delivery_marker(bucket: Bucket, scene: str, job_id: str, run_id: str, key: str | None, bucket_name: str, existing: dict[str, Any] | None) -> dict[str, Any]:
     path = delivery_key(scene, run_id)
-    uri = f"gs://{bucket_name}/{path}"
+    uri = object_uri(bucket_name, path)
     if existing is not None:  # ALLOW_IDEMPOTENT_RETRY=true, or finishing a crashed import
         log_json(action="delivery_marker_reused", marker=path)
         return {"marker": existing, "gcs_uri": uri, "local_path": None, "marker_exists": True, "recorded_at": iso_z(utc_now())}

@@ -28,6 +28,7 @@ from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import JobStartError, StageFailed
 from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.storage import object_uri
 from bpflow.domain.geniesim import regions, runtime
 from bpflow.state import canary, idempotency
 from bpflow.state.circuit_breaker import CircuitBreaker
@@ -182,7 +183,7 @@ def export_and_submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[
         return Outcome.failed(f"Genie Sim export failed for scene {scene}", scene_id=scene, job_error=result.job_error)
     provenance = run.scene("geniesim/legal/asset_provenance.json")
     if not markers.exists(run, provenance):
-        raise StageFailed(f"Missing asset provenance report at gs://{run.bucket_name}/{provenance}", code="provenance_missing", field="legal/asset_provenance.json")
+        raise StageFailed(f"Missing asset provenance report at {object_uri(run.bucket_name, provenance)}", code="provenance_missing", field="legal/asset_provenance.json")
     hashed = idempotency.build_inputs(scene, scene_object(run, "geniesim/task_config.json"), inputs["robot_types"], inputs["episodes_per_task"], inputs["quality_thresholds"])
     marker = step("read idempotency marker", lambda: idempotency.read_marker(run.bucket, scene, hashed))
     allow_retry = bool(run.param("allow_idempotent_retry", "ALLOW_IDEMPOTENT_RETRY", None))

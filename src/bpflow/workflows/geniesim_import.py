@@ -28,6 +28,7 @@ from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import JobStartError, StageFailed, ValidationFailed
 from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.storage import object_uri
 from bpflow.state import idempotency
 from bpflow.state.circuit_breaker import CircuitBreaker
 
@@ -58,12 +59,13 @@ def _breaker(run: Run) -> CircuitBreaker:
 
 
 def _key(run: Run, value: str | None) -> str | None:
-    """``gs://bucket/key`` → ``key`` (the reference used URIs as object prefixes)."""
+    """``gs://bucket/key`` (or the bucket's own ``file://``/``s3://`` URL + key) → ``key``
+    (the reference used URIs as object prefixes)."""
     if not value:
         return None
-    if value.startswith("gs://"):
+    if "://" in value:
         at = value.find("/scenes/")
-        value = value[at + 1 :] if at >= 0 else value[5:].partition("/")[2]
+        value = value[at + 1 :] if at >= 0 else value.partition("://")[2].partition("/")[2]
     return value.rstrip("/")
 
 
@@ -110,7 +112,7 @@ def quality_gate_preflight(run: Run, output_prefix: str) -> None:
     verdict = step("quality gate preflight", _do)
     if verdict["passed"]:
         return
-    uri = f"gs://{run.bucket_name}/{report_key}"
+    uri = object_uri(run.bucket_name, report_key)
     body = {"scene_id": scene, "status": "failed", "timestamp": markers.utc_iso(), "error": {"code": "quality_gate_failed", "message": "Downstream quality gate preflight blocked import", "report_path": uri, "reason": verdict["why"]}}
     step("write quality gate block marker", lambda: run.bucket.write_json(run.scene("geniesim/.failed"), body) and None)
     raise StageFailed(f"Quality gate failed; report: {uri}", code="quality_gate_failed", details={"reason": verdict["why"]})
@@ -232,7 +234,7 @@ def run_import(run: Run, scene: str, job_id: str, job_path: str, output_prefix: 
     delivery_copy = run.scene("geniesim/import_manifest.json")
     step("copy import manifest", lambda: run.bucket.write_json(delivery_copy, manifest) and None)
     try:
-        emit(run, DELIVERY_EVENT, f"{scene}:{job_id}", {"bucket": run.bucket_name, "scene_id": scene, "job_id": job_id, "output_path": output_path, "import_manifest_path": f"gs://{run.bucket_name}/{delivery_copy}"})
+        emit(run, DELIVERY_EVENT, f"{scene}:{job_id}", {"bucket": run.bucket_name, "scene_id": scene, "job_id": job_id, "output_path": output_path, "import_manifest_path": object_uri(run.bucket_name, delivery_copy)})
     except Exception as exc:  # noqa: BLE001 - delivery is best effort; the import itself succeeded
         body = {"scene_id": scene, "job_id": job_id, "output_path": output_path, "import_manifest_path": delivery_copy, "status": "failed", "timestamp": markers.utc_iso(), "error": {"code": "dataset_delivery_trigger_failed", "message": str(exc), "type": "workflow_failure"}, "context": {"workflow_execution_id": run.run_id}}
         step("write .dataset_delivery_failed", lambda: run.bucket.write_json(run.scene("geniesim/.dataset_delivery_failed"), body) and None)

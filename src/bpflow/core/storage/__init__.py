@@ -30,6 +30,19 @@ def credential_env(url: str) -> tuple[str, ...]:
     return ()
 
 
+def object_uri(bucket: str, key: str) -> str:
+    """The address of ``key`` in ``bucket``: a bucket URL keeps its own scheme
+    (``file:///srv/b/key``, ``s3://b/key``), a directory path is a local bucket
+    (``file:///srv/b/key``), a bare name is a GCS bucket (``gs://name/key``, the reference's
+    form) — never ``gs://file:///…`` or ``gs:///srv/…``."""
+    key = key.lstrip("/")
+    if "://" in bucket:
+        return f"{bucket.rstrip('/')}/{key}"
+    if bucket.startswith("/"):
+        return f"file://{bucket.rstrip('/')}/{key}"
+    return f"gs://{bucket}/{key}"
+
+
 def open_bucket(url: str) -> Bucket:
     """``file:///abs/path`` (or a bare path), ``s3://name``, ``gs://name``."""
     from bpflow.core.errors import ConfigError

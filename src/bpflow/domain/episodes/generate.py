@@ -31,7 +31,6 @@ FEATURES = {
     "action": {"shape": [8], "names": ["joint1", "joint2", "joint3", "joint4", "joint5", "joint6", "joint7", "gripper"]},
 }
 DATASET_DIR = "lerobot"
-SETTLE_S = 1.0
 
 
 class EpisodeGenerationError(ValidationFailed):
@@ -71,6 +70,7 @@ class EpisodeOutcome:
     videos: dict[str, str]
     video_info: dict[str, dict[str, Any]]
     decodable: dict[str, int]
+    first_contact: dict[str, str] | None = None
     columns: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     image_sample: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
 
@@ -121,6 +121,7 @@ def _run_batch(usd: str, manifest: dict[str, Any] | None, target_ids: list[str] 
                     videos=videos,
                     video_info=infos,
                     decodable=decodable,
+                    first_contact=r.first_contact,
                     columns={"observation.state": r.state, "observation.velocity": r.velocity, "observation.ee_pose": r.ee_pose, "action": r.action},
                     image_sample=sample,
                 )
@@ -134,13 +135,9 @@ def _batch_entry(args: tuple[Any, ...]) -> list[EpisodeOutcome]:
     return _run_batch(*args)
 
 
-def plan_work(sim: Any, config: GenerationConfig) -> tuple[list[Any], dict[str, str], list[tuple[int, Any, int]]]:
-    """Tasks, why other objects got none, and the episode list ``(index, task, seed)``."""
-    from bpflow.domain.sim.tasks import derive_tasks
-
-    sim.reset()
-    sim.settle(SETTLE_S)  # judge objects where they come to rest, not where the layout put them
-    tasks, skipped = derive_tasks(sim, seed=config.seed, max_tasks=None if config.object_ids is not None else config.max_tasks, kinds=config.task_kinds)
+def plan_work(tasks: list[Any], skipped: dict[str, str], config: GenerationConfig) -> tuple[list[Any], dict[str, str], list[tuple[int, Any, int]]]:
+    """The derived tasks kept for this run, why other objects got none, and the episode list
+    ``(index, task, seed)``."""
     if config.object_ids is not None:
         offered = {t.object_id for t in tasks}
         missing = [o for o in config.object_ids if o not in offered]
@@ -148,6 +145,8 @@ def plan_work(sim: Any, config: GenerationConfig) -> tuple[list[Any], dict[str, 
             why = "; ".join(f"{o}: {skipped.get(o, 'not in the scene')}" for o in missing)
             raise EpisodeGenerationError(f"tasks the scene cannot offer ({why})", code="task_not_executable", field="suggested_tasks")
         tasks = [t for t in tasks if t.object_id in config.object_ids]
+    elif config.max_tasks is not None:
+        tasks = tasks[: config.max_tasks]
     if not tasks:
         why = "; ".join(f"{k}: {v}" for k, v in sorted(skipped.items())) or "the scene has no movable object"
         raise EpisodeGenerationError(f"no pickable object the arm can work on ({why})", code="no_pickable_objects", field="objects")
@@ -159,11 +158,13 @@ def plan_work(sim: Any, config: GenerationConfig) -> tuple[list[Any], dict[str, 
 
 
 def run_episodes(usd: Path, manifest: dict[str, Any] | None, dataset: Path, config: GenerationConfig) -> tuple[list[Any], dict[str, str], list[EpisodeOutcome], dict[str, Any]]:
-    """Derive the tasks, record every episode (in parallel), return outcomes and the mount."""
-    from bpflow.domain.sim import load_scene
+    """Mount the arm where it has feasible tasks (``workcell``), record every episode (in
+    parallel), return tasks, outcomes and the mount."""
+    from bpflow.domain.sim.workcell import load_workcell
 
-    sim = load_scene(usd, manifest, robot=True)
-    tasks, skipped, items = plan_work(sim, config)
+    limit = config.max_tasks if config.object_ids is None else None  # a bundle's tasks: the export's choice
+    sim, derived, skipped = load_workcell(usd, manifest, seed=config.seed, kinds=config.task_kinds, max_tasks=limit)
+    tasks, skipped, items = plan_work(derived, skipped, config)
     mount = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in sim.mount.items()}
     target_ids = list(sim.mount["target_ids"])
     del sim
@@ -234,7 +235,7 @@ def generate(usd: Path, manifest: dict[str, Any] | None, out_dir: Path, config: 
         "cameras": list(video_info),
         "wall_seconds": round(time.monotonic() - started, 3),
         "episode_results": [
-            {"episode_index": o.index, "task_id": o.task_id, "object_id": o.object_id, "seed": o.seed, "success": o.success, "reason": o.judgement.get("reason"), "frames": o.frames, "videos": o.videos, "wall_seconds": o.wall_seconds}
+            {"episode_index": o.index, "task_id": o.task_id, "object_id": o.object_id, "seed": o.seed, "success": o.success, "reason": o.judgement.get("reason"), "collision_frames": o.collision_frames, "first_contact": o.first_contact, "frames": o.frames, "videos": o.videos, "wall_seconds": o.wall_seconds}
             for o in outcomes
         ],
         "quality_gate": report["summary"],

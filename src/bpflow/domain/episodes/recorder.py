@@ -23,6 +23,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import mujoco  # noqa: E402
 
 from bpflow.domain.sim import skills  # noqa: E402
+from bpflow.domain.sim.cameras import GL_LOCK  # noqa: E402
 from bpflow.domain.sim.robot import IKSolver  # noqa: E402
 from bpflow.domain.sim.scene import SimScene  # noqa: E402
 from bpflow.domain.sim.tasks import Task  # noqa: E402
@@ -59,6 +60,8 @@ class EpisodeRecord:
     wall_seconds: float
     initial_pose: list[float]
     ik_errors: dict[str, float] = field(default_factory=dict)
+    first_contact: dict[str, str] | None = None
+    """Where the arm first touched something other than its target: segment, arm link, other body."""
 
     @property
     def frames(self) -> int:
@@ -77,7 +80,10 @@ class Recorder:
         self.sim = sim
         self.config = config
         self.ik = IKSolver()
-        self.renderer = mujoco.Renderer(sim.model, config.height, config.width) if config.render and config.cameras else None
+        self.renderer = None
+        if config.render and config.cameras:
+            with GL_LOCK:
+                self.renderer = mujoco.Renderer(sim.model, config.height, config.width)
         names = {sim.model.camera(i).name for i in range(sim.model.ncam)}
         self.cameras = [c if c in names else f"robot/{c}" for c in config.cameras]
         missing = [c for c in self.cameras if c not in names]
@@ -89,7 +95,8 @@ class Recorder:
 
     def close(self) -> None:
         if self.renderer is not None:
-            self.renderer.close()
+            with GL_LOCK:
+                self.renderer.close()
 
     def _randomise(self, task: Task, rng: np.random.Generator) -> list[float]:
         sim = self.sim
@@ -105,8 +112,8 @@ class Recorder:
         sim.settle(SETTLE_S)
         return [float(v) for v in np.r_[sim.position(task.object_id), sim.quat(task.object_id)]]
 
-    def _contacts(self, target_body: int) -> bool:
-        """Whether the arm touches anything but itself and the target object."""
+    def _contacts(self, target_body: int) -> tuple[int, int] | None:
+        """The first (arm body, other body) pair in contact, the target object excepted."""
         sim = self.sim
         assert sim.robot is not None
         robot = sim.robot.body_ids
@@ -118,8 +125,8 @@ class Recorder:
             if r1 != r2:
                 other = b2 if r1 else b1
                 if other != target_body and c.dist < 0:
-                    return True
-        return False
+                    return (b1, b2) if r1 else (b2, b1)
+        return None
 
     def run(self, task: Task, seed: int) -> EpisodeRecord:
         sim, cfg = self.sim, self.config
@@ -144,8 +151,9 @@ class Recorder:
         rows: dict[str, list[np.ndarray]] = {"state": [], "velocity": [], "ee": [], "action": []}
         images: dict[str, list[np.ndarray]] = {c: [] for c in self.cameras}
         collisions = violations = 0
+        first_contact: dict[str, str] | None = None
         steps = skills.actions(sim, plan, cfg.fps) if plan.error is None else iter([("hold", np.r_[sim.data.ctrl[robot.arm_act], sim.data.ctrl[robot.finger_act[0]]])] * cfg.fps)
-        for _name, action in steps:
+        for name, action in steps:
             d = sim.data
             q = d.qpos[robot.arm_qpos]
             grip = float(d.qpos[robot.finger_qpos].sum())
@@ -157,14 +165,18 @@ class Recorder:
             rows["ee"].append(np.r_[pos, quat])
             rows["action"].append(np.asarray(action, dtype=float))
             if self.renderer is not None:
-                for cam in self.cameras:
-                    self.renderer.update_scene(d, camera=cam)
-                    images[cam].append(self.renderer.render().copy())
+                with GL_LOCK:  # one GL user at a time in this process
+                    for cam in self.cameras:
+                        self.renderer.update_scene(d, camera=cam)
+                        images[cam].append(self.renderer.render().copy())
             skills.apply_action(sim, action)
             sim.step(substeps)
             max_z = max(max_z, float(sim.position(task.object_id)[2]))
-            if self._contacts(target_body):
+            touching = self._contacts(target_body)
+            if touching is not None:
                 collisions += 1
+                if first_contact is None:
+                    first_contact = {"segment": name, "arm_link": sim.model.body(touching[0]).name, "other": sim.model.body(touching[1]).name}
             if np.any(d.qpos[robot.arm_qpos] < self.arm_range[:, 0] - 1e-3) or np.any(d.qpos[robot.arm_qpos] > self.arm_range[:, 1] + 1e-3):
                 violations += 1
         if task.kind == "close_drawer":
@@ -187,4 +199,5 @@ class Recorder:
             wall_seconds=time.monotonic() - started,
             initial_pose=initial,
             ik_errors=plan.ik_errors,
+            first_contact=first_contact,
         )

@@ -65,7 +65,9 @@ def build(
     """The bundle documents (without ``export_manifest.json``, written last over the files)."""
     objects = {str(o["id"]): o for o in manifest.get("objects") or [] if isinstance(o, dict) and o.get("id")}
     surface_id = sim.mount.get("surface_id")
-    task_objects = {t.object_id for t in tasks}
+    task_kinds: dict[str, set[str]] = {}
+    for t in tasks:
+        task_kinds.setdefault(t.object_id, set()).add(t.kind)
     nodes, assets, edges, prov_assets = [], [], [], []
     for oid, so in sorted(sim.objects.items()):
         mobj = objects.get(oid, {"id": oid, "category": so.category})
@@ -78,7 +80,7 @@ def build(
             "semantic": so.category,
             "size": [round(float(x), 5) for x in so.size],
             "pose": {"position": pos, "orientation": quat},
-            "task_tag": ["pick_place"] if oid in task_objects else [],
+            "task_tag": sorted(task_kinds.get(oid, ())),
             "usd_path": usd_path,
             "properties": {"sim_role": so.sim_role, "kind": so.kind, "mass": round(float(so.mass), 4)},
             "bp_metadata": {"object_id": oid, "body": so.body},
@@ -105,8 +107,11 @@ def build(
     suggested, points = [], [np.asarray(sim.robot.base_pos, dtype=float)] if sim.robot is not None else []
     for i, t in enumerate(tasks[:max_tasks]):
         start = [round(float(x), 5) for x in sim.position(t.object_id)]
-        place = [round(float(t.place_xy[0]), 5), round(float(t.place_xy[1]), 5), round(top + float(sim.objects[t.object_id].size[2]) / 2, 5)]
-        points += [np.asarray(start), np.asarray(place)]
+        place = None
+        if t.place_xy is not None:  # pick-and-place; a drawer is worked where it stands
+            place = [round(float(t.place_xy[0]), 5), round(float(t.place_xy[1]), 5), round(top + float(sim.objects[t.object_id].size[2]) / 2, 5)]
+            points.append(np.asarray(place))
+        points.append(np.asarray(start))
         task = {
             "task_id": t.task_id,
             "task_name": t.description,
@@ -120,9 +125,10 @@ def build(
             "requires_object_motion": True,
             "description_hint": t.description,
             "target_position": start,
-            "place_position": place,
         }
-        if surface_id:
+        if place is not None:
+            task["place_position"] = place
+        if surface_id and place is not None:
             task["goal_region"] = asset_id(scene_id, str(surface_id))
         suggested.append(task)
     if points:
@@ -230,3 +236,8 @@ def export_manifest(scene_id: str, output_dir: str, files: dict[str, bytes], *, 
     }
     body["checksums"]["files"]["export_manifest.json"] = {"sha256": sha256_json(body)}
     return body
+
+
+TASK_KINDS = ("pick_place", "close_drawer")
+"""What a bundle offers, and what the local runtime derives again to run it (the same kinds give
+the same mount and tasks): pick-and-place first, pushing a drawer home where a cabinet has one."""

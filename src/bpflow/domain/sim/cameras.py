@@ -3,12 +3,18 @@ work surface), all aimed at the work centre, and ``wrist`` on the hand (added wi
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import mujoco
 import numpy as np
 
 from bpflow.domain.sim.robot import PREFIX, WRIST_CAMERA
+
+GL_LOCK = threading.RLock()
+"""Held around every offscreen GL use in this process (creating, rendering with and closing a
+``mujoco.Renderer``): jobs on the in-process runner are threads of one worker, and two of them
+rendering at once through EGL/llvmpipe crashed the worker (a segfault in ``Renderer.render``)."""
 
 FIXED = ("front", "left", "right")
 ALL = (*FIXED, "wrist")

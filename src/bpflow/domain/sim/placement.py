@@ -7,7 +7,10 @@ point of the edge nearest the targets' centroid. The chosen edge keeps every tar
 reach and the pedestal's footprint clear of other objects and walls and inside the room; among those, an
 edge whose base stands ``ARM_WALL_CLEARANCE`` clear of every wall beats one next to a wall (the
 arm's elbow swings out sideways and would press into the wall, stalling the reach), then the
-one with the nearest farthest target wins. Deterministic: ties keep the first edge.
+one with the nearest farthest target wins. Deterministic: ties keep the first edge. A target
+nearer the base than ``NEAR_M`` moves the base back from the edge; a cabinet's drawers keep it
+``DRAWER_ROOM`` beyond their whole travel. These are geometric candidates only: which of them
+gives the arm tasks it can plan is ``workcell``'s choice.
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ STANDOFF_M = 0.13
 GRIPPER_SPAN = 0.076
 """Widest object (across its narrowest horizontal direction) the Panda's 8 cm gripper takes."""
 PEDESTAL_HALF = 0.11
+NEAR_M = 0.3
+"""Nearest a target stands to the base: closer, the elbow folds onto its limit to get the hand
+down beside the base, so the base steps back from the edge (while the farthest stays in reach)."""
+DRAWER_ROOM = 0.25
+"""Beyond a drawer's whole travel, the room the arm keeps from it: enough for a level hand to
+push the pulled-out front home with the forearm behind the hand (a hand pointing down over
+stacked drawers puts the wrist into the drawer above)."""
 ARM_WALL_CLEARANCE = 0.3
 """Horizontal room the Panda's elbow needs on every side of its base while it reaches down to a
 surface beside it; a base nearer a wall than this gets the arm pinned against the wall."""
@@ -42,17 +52,25 @@ def narrowest(points: np.ndarray) -> tuple[float, float]:
 
 
 def support_of(scene: SceneSpec, target: ObjectSpec) -> ObjectSpec | None:
-    """The highest non-dynamic object whose top is under the target's bottom and footprint."""
+    """The non-dynamic object the target rests on: under its footprint's centre, the highest
+    whose top is at (or just under) the target's bottom; failing that, a compound piece whose
+    box spans the target's bottom (a counter with a faucet or a wall cabinet over it: the top of
+    its box is not the top it holds things on)."""
     lo, hi = aabb(target)
     centre = (lo + hi) / 2
     best, best_top = None, -np.inf
+    spanning, spanning_lo = None, -np.inf
     for o in scene.objects:
         if o.dynamic or o.id == target.id:
             continue
         olo, ohi = aabb(o)
-        if olo[0] <= centre[0] <= ohi[0] and olo[1] <= centre[1] <= ohi[1] and ohi[2] <= lo[2] + 0.03 and ohi[2] > best_top:
+        if not (olo[0] <= centre[0] <= ohi[0] and olo[1] <= centre[1] <= ohi[1]):
+            continue
+        if ohi[2] <= lo[2] + 0.03 and ohi[2] > best_top:
             best, best_top = o, ohi[2]
-    return best
+        elif olo[2] < lo[2] - 0.05 < lo[2] < ohi[2] and olo[2] > spanning_lo:
+            spanning, spanning_lo = o, olo[2]
+    return best if best is not None else spanning
 
 
 def _room_box(scene: SceneSpec) -> tuple[np.ndarray, np.ndarray] | None:
@@ -98,34 +116,71 @@ def floor_top(scene: SceneSpec) -> float:
     return min(tops) if tops else 0.0
 
 
+MIN_GRASP_HEIGHT = 0.03
+"""Lowest object the fingers pinch from above (``tasks.MIN_HEIGHT``), less float32 noise."""
+
+
+def target_groups(scene: SceneSpec, kinds: tuple[str, ...] | None = None) -> list[list[ObjectSpec]]:
+    """Candidate sets of objects to mount the arm for, best first.
+
+    ``kinds=None`` (any mount at all): the objects the gripper can take (narrow and tall enough;
+    else every movable one; else the articulated furniture), grouped by the surface they rest on,
+    the largest group first, then its ever smaller runs (down to single objects). With task
+    ``kinds``: for ``pick_place`` the graspable objects grouped that way, then for
+    ``close_drawer`` each cabinet with a drawer on its own. Deterministic: ties keep scene order."""
+    dynamic = [o for o in scene.objects if o.dynamic]
+    graspable = [o for o in dynamic if narrowest(outline(o.body))[0] <= GRIPPER_SPAN + 1e-4 and float(o.size[2]) >= MIN_GRASP_HEIGHT - 1e-4]
+    drawers = [o for o in scene.objects if o.kind == "articulated" and any(p.joint is not None and p.joint.type == "slide" for p in o.parts)]
+    if kinds is None:
+        movable = graspable or dynamic or [o for o in scene.objects if o.kind == "articulated"]
+        if not movable:
+            raise SceneReadError("the scene has no movable or articulated object to work on", code="no_task_objects", field="objects")
+        return _by_support(scene, movable)
+    out = _by_support(scene, graspable) if "pick_place" in kinds else []
+    if "close_drawer" in kinds:
+        out += [[o] for o in drawers]
+    return out
+
+
+def _by_support(scene: SceneSpec, objects: list[ObjectSpec]) -> list[list[ObjectSpec]]:
+    groups: dict[str, list[ObjectSpec]] = {}
+    for o in objects:
+        s = support_of(scene, o)
+        groups.setdefault(s.id if s is not None else "", []).append(o)
+    out = []
+    for group in sorted(groups.values(), key=lambda g: -len(g)):
+        for size in range(len(group), 0, -1):
+            for start in range(0, len(group) - size + 1):
+                out.append(group[start : start + size])
+    return out
+
+
+def mount_candidates(scene: SceneSpec, kinds: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Every mount :func:`target_groups` allows (one per group: its best edge), best first."""
+    out = []
+    for group in target_groups(scene, kinds):
+        try:
+            out.append(_mount(scene, group))
+        except SceneReadError:
+            continue
+    return out
+
+
 def mount_robot(scene: SceneSpec, target_ids: list[str] | None = None) -> dict[str, Any]:
     """The arm's base position, yaw and the work surface; raises when nothing is in reach.
 
-    With ``target_ids`` every one of them must be reachable from one place. Without, the
-    movable objects are grouped by the surface they rest on and the arm goes to the surface
-    with the most of them (ties: the first in scene order) — all of them reachable, else as
-    many as one place reaches, down to a single object."""
+    With ``target_ids`` every one of them must be reachable from one place. Without, the first
+    of :func:`mount_candidates` (the surface with the most graspable objects, all of them
+    reachable, else as many as one place reaches, down to a single object). Which mount gives
+    the arm tasks it can really plan is ``workcell.load_workcell``'s choice."""
     if target_ids:
         return _mount(scene, [scene.object(t) for t in target_ids])
-    dynamic = [o for o in scene.objects if o.dynamic]
-    graspable = [o for o in dynamic if narrowest(outline(o.body))[0] <= GRIPPER_SPAN]
-    movable = graspable or dynamic or [o for o in scene.objects if o.kind == "articulated"]
-    if not movable:
-        raise SceneReadError("the scene has no movable or articulated object to work on", code="no_task_objects", field="objects")
-    groups: dict[str, list[ObjectSpec]] = {}
-    for o in movable:
-        s = support_of(scene, o)
-        groups.setdefault(s.id if s is not None else "", []).append(o)
-    ordered = sorted(groups.values(), key=lambda g: -len(g))
-    for group in ordered:
-        for size in range(len(group), 0, -1):
-            for start in range(0, len(group) - size + 1):
-                try:
-                    return _mount(scene, group[start : start + size])
-                except SceneReadError:
-                    continue
+    candidates = mount_candidates(scene)
+    if candidates:
+        return candidates[0]
+    movable = [o.id for g in target_groups(scene)[:1] for o in g]
     raise SceneReadError(
-        f"no place beside any work surface puts one of {[o.id for o in movable]} within the arm's reach ({REACH_M} m)",
+        f"no place beside any work surface puts one of {movable} within the arm's reach ({REACH_M} m)",
         code="unreachable_objects",
         field="objects",
     )
@@ -137,7 +192,8 @@ def _mount(scene: SceneSpec, targets: list[ObjectSpec]) -> dict[str, Any]:
     ground = floor_top(scene)
     if surface is not None:
         slo, shi = aabb(surface)
-        top = float(shi[2])
+        # where the targets stand: the surface's box top, unless that box rises above them
+        top = min(float(shi[2]), min(float(aabb(t)[0][2]) for t in targets))
     else:
         boxes = [aabb(o) for o in targets]
         slo = np.min([b[0] for b in boxes], axis=0)
@@ -148,7 +204,7 @@ def _mount(scene: SceneSpec, targets: list[ObjectSpec]) -> dict[str, Any]:
     centres = np.array([(lambda b: (b[0] + b[1]) / 2)(aabb(t)) for t in targets])
     # a drawer the arm works on slides out towards it: stand clear of its whole travel
     travel = max((max(abs(p.joint.lower), abs(p.joint.upper)) for t in targets for p in t.parts if p.joint is not None and p.joint.type == "slide"), default=0.0)
-    standoff = STANDOFF_M + (travel + 0.12 if travel > 0 else 0.0)
+    standoff = STANDOFF_M + (travel + DRAWER_ROOM if travel > 0 else 0.0)
     opens = _opening_direction(targets)
     centroid = centres.mean(axis=0)
     room = _room_box(scene)
@@ -171,6 +227,12 @@ def _mount(scene: SceneSpec, targets: list[ObjectSpec]) -> dict[str, Any]:
             for t, c in zip(targets, centres)
         ])
         far = float(dists.max())
+        near = float(dists.min())
+        if near < NEAR_M and far + (NEAR_M - near) <= REACH_M:
+            # an object at the very edge would fold the arm onto its joint limits: step back
+            base[axis] += side * (NEAR_M - near)
+            dists = dists + (NEAR_M - near)
+            far = float(dists.max())
         if far > REACH_M:
             continue
         if room is not None:

@@ -32,7 +32,16 @@ WRIST_CAMERA = "wrist"
 GRIPPER_OPEN = 0.04
 GRIPPER_CLOSED = 0.0
 HOME_Q = (0.0, -0.3, 0.0, -2.2, 0.0, 2.0, 0.785)
-"""A folded pose with the hand above the base, pointing down (found by IK, kept as a seed)."""
+"""The IK posture and seed: the hand 58 cm ahead of the base at 72 cm, pointing forward."""
+READY_Q = (0.0, -0.785, 0.0, -2.356, 0.0, 0.0, 0.785)
+"""Where every episode starts: the hand 31 cm ahead of and 49 cm above the base, pointing down.
+Compact on purpose: HOME_Q's outstretched hand reached into a wall or shelf standing behind the
+work surface before the episode began."""
+LIMIT_MARGIN_RAD = np.array([0.01, 0.01, 0.01, 0.01, 0.05, 0.05, 0.05])
+"""How far inside its limits every planned configuration keeps each arm joint (the IK solves in
+these narrowed limits; the planner checks them): a servo overshoots a target set on the limit
+itself when a contact pushes it, and a certificate counts every frame past a limit. The
+wrist's servos are seven times softer than the shoulder's and elbow's (kp 120 against 870)."""
 REACH_M = 0.76
 """Horizontal distance from the base axis the planner trusts the arm to reach (Panda: 0.855)."""
 SHOULDER_M = 0.333
@@ -113,6 +122,8 @@ class RobotHandle:
     finger_act: np.ndarray
     site_id: int
     body_ids: frozenset[int]
+    start_q: tuple[float, ...] = READY_Q
+    """The pose every episode starts from (``clearance.clear_start`` picks it per mount)."""
 
     @classmethod
     def find(cls, model: mujoco.MjModel, base_pos: np.ndarray, yaw: float) -> RobotHandle:
@@ -148,9 +159,9 @@ class RobotHandle:
         return rz @ r_world
 
     def set_home(self, model: mujoco.MjModel, data: mujoco.MjData) -> None:
-        data.qpos[self.arm_qpos] = HOME_Q
+        data.qpos[self.arm_qpos] = self.start_q
         data.qpos[self.finger_qpos] = GRIPPER_OPEN
-        data.ctrl[self.arm_act] = HOME_Q
+        data.ctrl[self.arm_act] = self.start_q
         data.ctrl[self.finger_act] = GRIPPER_OPEN
 
     def ee_pose(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
@@ -181,6 +192,9 @@ class IKSolver:
 
         self._mink = mink
         self.model = panda_spec(wrist_camera=False).compile()
+        for i, name in enumerate(ARM_JOINTS):
+            jid = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_JOINT, name)
+            self.model.jnt_range[jid] += np.array([LIMIT_MARGIN_RAD[i], -LIMIT_MARGIN_RAD[i]])
         self.config = mink.Configuration(self.model)
         self.task = mink.FrameTask(EE_SITE, "site", position_cost=1.0, orientation_cost=0.5, lm_damping=1e-3)
         self.posture = mink.PostureTask(self.model, cost=1e-3)
@@ -209,22 +223,3 @@ class IKSolver:
             if err < tol and float(np.linalg.norm(e[3:])) < 2e-2:
                 break
         return self.config.q[:7].copy(), err
-
-    def solve_robust(self, pos_base: np.ndarray, rot_base: np.ndarray, q_arm: np.ndarray, *, tol: float = 0.01) -> tuple[np.ndarray, float]:
-        """:meth:`solve` from ``q_arm``, then, if it stalls in a local minimum, from the home
-        pose turned towards the target (and with the wrist turned a quarter either way)."""
-        q, err = self.solve(pos_base, rot_base, q_arm)
-        if err <= tol:
-            return q, err
-        best = (q, err)
-        turn = float(np.arctan2(pos_base[1], pos_base[0]))
-        for wrist in (0.0, 1.5, -1.5):
-            seed = np.array(HOME_Q, dtype=float)
-            seed[0] = np.clip(turn, -2.8, 2.8)
-            seed[6] = np.clip(seed[6] + wrist, -2.8, 2.8)
-            q, err = self.solve(pos_base, rot_base, seed)
-            if err < best[1]:
-                best = (q, err)
-            if err <= tol:
-                break
-        return best

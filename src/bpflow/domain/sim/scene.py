@@ -382,4 +382,10 @@ def load_scene(usd_path: str | Path, manifest: dict[str, Any] | None = None, *, 
     placement.add_pedestal(spec, mount)
     panda.attach(spec, mount["base"], mount["yaw"])
     names_cams = cams.add_cameras(spec, mount)
-    return SimScene(scene, spec, names, robot=(mount["base"], mount["yaw"]), cameras=names_cams, mount=mount)
+    sim = SimScene(scene, spec, names, robot=(mount["base"], mount["yaw"]), cameras=names_cams, mount=mount)
+    from bpflow.domain.sim.clearance import clear_start
+
+    assert sim.robot is not None
+    sim.robot.start_q = tuple(float(v) for v in clear_start(sim))
+    sim.reset()
+    return sim

@@ -35,6 +35,7 @@ def render_states(usd_path: Path, manifest: dict[str, Any] | None, out_dir: Path
     import mujoco
 
     from bpflow.domain.sim.acceptance import _opening
+    from bpflow.domain.sim.cameras import GL_LOCK
     from bpflow.domain.sim.scene import load_scene
 
     sim = load_scene(usd_path, manifest)
@@ -54,7 +55,7 @@ def render_states(usd_path: Path, manifest: dict[str, Any] | None, out_dir: Path
     height, width = size
     model.vis.global_.offwidth = max(model.vis.global_.offwidth, width)
     model.vis.global_.offheight = max(model.vis.global_.offheight, height)
-    with mujoco.Renderer(model, height, width) as renderer:
+    with GL_LOCK, mujoco.Renderer(model, height, width) as renderer:
         for name in ("t0", "open"):
             if name == "open":
                 for obj in sim.objects.values():
