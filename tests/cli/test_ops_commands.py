@@ -85,7 +85,7 @@ def test_rerun_attaches_to_the_current_input_then_force_runs_again(chain_rt: Any
     assert first["run_id"] == f"test-stage-a:scenes/cli-ok/test/input.json@{gen}"
     forced = bpflow("rerun", "stage-a", "--scene", "cli-ok", "--force")
     assert forced.returncode == 0 and "started test-stage-a:scenes/cli-ok/test/input.json@" in forced.stdout
-    run_id = forced.stdout.split("started ", 1)[1].strip()
+    run_id = forced.stdout.split("started ", 1)[1].split()[0]
     reader = RunReader(chain_rt)
     wait_until(lambda: (r := reader.find(run_id)) is not None and r.state == "succeeded", timeout=60)
     status = json.loads(bpflow("status", "cli-ok", "--json").stdout)
@@ -163,5 +163,5 @@ def test_watch_scene_follows_a_scene_to_its_end(make_runtime: Callable[..., Any]
     assert watch_scene("watch-ok", timeout=0.0, console=Console(file=io.StringIO())) == 0  # already complete
     rt.bucket.write_json("scenes/watch-slow/test/unimplemented.json", {})
     out = io.StringIO()
-    assert watch_scene("watch-slow", timeout=0.3, console=Console(file=out), poll_seconds=0.05) == 1
+    assert watch_scene("watch-slow", timeout=0.3, console=Console(file=out), poll_seconds=0.05) == 124
     assert "watch-slow" in out.getvalue()

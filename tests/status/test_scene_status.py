@@ -169,3 +169,66 @@ def test_stage_order_and_layers_of_the_text_dag() -> None:
     assert by["arena-export"].complete == ("arena/.arena_export_complete",)
     assert by["text-scene-adapter"].complete[0] == "assets/.regen3d_complete"
     assert isinstance(by["episode-generation"], Stage) and by["episode-generation"].upstream == ("usd-assembly",)
+
+
+def test_a_stage_nothing_started_does_not_keep_the_scene_running(rt: Any) -> None:
+    """Issue 15: every implemented stage that ran succeeded, the next one was never started
+    (here: no run, its trigger written long ago). The scene ends instead of "running" forever."""
+    old = time.time() - 3600
+    for rel in ("textgen/.textgen_complete", "assets/.regen3d_complete", "usd/.usd_complete", "replicator/.replicator_complete", ".source_orchestrator_complete"):
+        mark(rt, rel, at=old)
+    built = {ORCH, "usd-assembly-pipeline", "variation-assets-pipeline"}
+    st = scene_status(rt, "s1", dag=TEXT_DAG, runs=[], implemented=lambda s: s.workflow in built, must_exist=False)
+    by = {s.name: s for s in st.stages}
+    assert st.state == "succeeded"
+    assert by["variation-assets"].state == "pending" and by["variation-assets"].detail == "not started"
+    # Within the grace period after its upstream finished, it is about to start.
+    mark(rt, "usd/.usd_complete")
+    assert states(rt, [], implemented=lambda s: s.workflow in built)[0] == "running"
+
+
+def _seed_run(workflow: str, scene: str, status: str, created: float) -> RunInfo:
+    out = {"status": "SUCCESS"} if status == "SUCCESS" else {}
+    return RunInfo(
+        run_id=f"{workflow}:scenes/{scene}/prompts/scene_request.json@1", workflow=workflow, status=status, state=run_state(status, out),
+        created_at=created, updated_at=created + 1, started_at=created, ended_at=None if status == "PENDING" else created + 1,
+        scene_id=scene, trigger=f"scenes/{scene}/prompts/scene_request.json", generation="1", outcome=out,
+    )
+
+
+def test_a_multi_seed_parent_and_its_seeds_point_at_each_other(rt: Any) -> None:
+    t0 = time.time() - 60
+    rt.bucket.write_json("scenes/p1/prompts/scene_request.json", {"schema_version": "v1", "scene_id": "p1", "prompt": "a den", "seed_count": 2})
+    active = [_seed_run(ORCH, "p1", "PENDING", t0)]
+    grouped = {"p1": active}
+    # Seed 1 is through Stage 1 and USD; seed 2 has not started (its request is not written yet).
+    rt.bucket.write_json("scenes/p1-s001/internal/scene_request.generated.json", {"scene_id": "p1-s001"})
+    for rel in ("textgen/.textgen_complete", "assets/.regen3d_complete"):
+        rt.bucket.write_json(f"scenes/p1-s001/{rel}", {"status": "completed"})
+    seed1 = scene_status(rt, "p1-s001", dag=TEXT_DAG, runs=[], seed_runs=grouped, implemented=ALL, must_exist=False)
+    assert seed1.parent == "p1" and seed1.lineage is not None and seed1.lineage.seed == 1
+    assert [s.state for s in seed1.stages[:4]] == ["succeeded", "succeeded", "succeeded", "pending"]
+    assert seed1.state == "running"  # USD's trigger was just written: it is about to start
+    assert seed1.stages[0].detail == "seed of p1"
+    seed2 = scene_status(rt, "p1-s002", dag=TEXT_DAG, runs=[], seed_runs=grouped, implemented=ALL, must_exist=False)
+    assert seed2.stages[0].state == "pending" and seed2.stages[0].detail == "waiting for p1" and seed2.stages[1].state == "pending"
+    parent = scene_status(rt, "p1", dag=TEXT_DAG, runs=active, seed_runs=grouped, implemented=ALL, must_exist=False)
+    assert parent.state == "running" and [c["scene_id"] for c in parent.children] == ["p1-s001", "p1-s002"]
+    by = {s.name: s for s in parent.stages}
+    assert by["text-scene-gen"].state == "pending" and by["text-scene-gen"].detail == "1/2 seeds done"
+    # Everything done in both seeds, the parent's run ended: the parent is done too.
+    for scene in ("p1-s001", "p1-s002"):
+        rt.bucket.write_json(f"scenes/{scene}/internal/scene_request.generated.json", {"scene_id": scene})
+        for rel in ("textgen/.textgen_complete", "assets/.regen3d_complete", "usd/.usd_complete", "replicator/.replicator_complete",
+                    "variation_assets/.variation_pipeline_complete", "episodes/.episodes_complete", "geniesim/.geniesim_submitted",
+                    "geniesim/.geniesim_complete", "arena/.arena_export_complete"):
+            rt.bucket.write_json(f"scenes/{scene}/{rel}", {"status": "completed"})
+    ended = {"p1": [_seed_run(ORCH, "p1", "SUCCESS", t0)]}
+    parent = scene_status(rt, "p1", dag=TEXT_DAG, runs=ended["p1"], seed_runs=ended, implemented=ALL, must_exist=False)
+    assert parent.state == "succeeded" and {c["state"] for c in parent.children} == {"succeeded"}
+    assert all(s.state == "succeeded" for s in parent.stages)
+    # A seed failing fails the request.
+    rt.bucket.write_json("scenes/p1-s002/usd/.failed", {"error": {"code": "usd_assembly_failed"}})
+    rt.bucket.delete("scenes/p1-s002/usd/.usd_complete")
+    parent = scene_status(rt, "p1", dag=TEXT_DAG, runs=ended["p1"], seed_runs=ended, implemented=ALL, must_exist=False)
+    assert parent.state == "failed" and {s.name: s.error_code for s in parent.stages}["usd-assembly"] == "usd_assembly_failed"

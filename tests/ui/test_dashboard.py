@@ -57,7 +57,8 @@ def test_submitted_request_reaches_the_last_stage_live_and_markers_open(page: An
     panel = page.locator("#marker-panel")
     panel.wait_for(state="visible")
     body = panel.locator("pre")
-    page.wait_for_function("document.querySelector('#marker-panel pre').textContent.includes('completed')")
+    # Locator waits, not wait_for_function: a string predicate is eval'd in the page, which the CSP forbids.
+    panel.locator("pre", has_text="completed").wait_for()
     assert '"scene_id": "ui-kitchen"' in body.text_content()
     assert "generation" in panel.locator(".panel-meta").text_content()
 
@@ -74,7 +75,7 @@ def test_injected_job_failure_shows_the_error_code(page: Any, live_server: LiveS
     assert page.evaluate(NO_RELOAD) is True
     # The failing stage's failure marker opens too.
     failed.first.locator("a.marker-link.k-failed").click()
-    page.wait_for_function("document.querySelector('#marker-panel pre').textContent.includes('test_copy_failed')")
+    page.locator("#marker-panel pre", has_text="test_copy_failed").wait_for()
     # The scenes list shows it as failed with its code.
     page.goto(live_server.url + "/")
     row = page.locator("tr[data-scene=ui-broken]")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
@@ -24,7 +24,7 @@ from bpflow.api.episodes import episode_list, episodes_router
 from bpflow.api.http_guards import MAX_FORM_BYTES
 from bpflow.api.learning import learning_router, learning_view
 from bpflow.api.recent import RecentDispatches
-from bpflow.api.rest import change_schedule, check_run_id, read_marker, schedule_table, triggers_table
+from bpflow.api.rest import change_schedule, read_marker, resolve_run, schedule_table, triggers_table
 from bpflow.api.scene_views import scene_views_router
 from bpflow.api.security import SESSION_COOKIE, Guard
 from bpflow.api.submit import FORM_FIELDS, RequestRejected, SceneExists, request_from_form, submit_request
@@ -36,10 +36,12 @@ from bpflow.domain.request.contract import PROVIDER_POLICIES, QUALITY_TIERS, SOU
 from bpflow.ops import fmt
 from bpflow.ops.coordination import list_breakers, list_locks
 from bpflow.ops.dag import load_dag
-from bpflow.ops.rerun import rerun_stage
+from bpflow.ops.rerun import rerun_scene
 from bpflow.ops.run_logs import run_logs
-from bpflow.ops.runs import RUN_STATES, RunReader, query_runs
-from bpflow.ops.scene_status import scene_status, scene_summaries
+from bpflow.ops.runs import RUN_STATES, RunReader, short_run_id
+from bpflow.ops.runs import runs_page as find_runs
+from bpflow.ops.scene_list import find_scenes
+from bpflow.ops.scene_status import SCENE_STATES, scene_status
 
 if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
@@ -54,6 +56,9 @@ _env.filters["pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, ensur
 _env.filters["urlpath"] = lambda v: quote(str(v), safe="/:@")
 _env.filters["label"] = lambda v: str(v).replace("_", " ")
 _env.filters["rel"] = lambda key, scene_id: fmt.scene_relative(scene_id, key)
+_env.filters["when"] = fmt.time_html
+_env.filters["short_id"] = short_run_id
+STATIC = Path(__file__).parent / "static"
 _env.filters["bytes"] = human_bytes
 
 
@@ -71,6 +76,15 @@ def _live(request: Request) -> str:
     """The URL the page's live region polls: this page with ``partial=1``."""
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "partial"]
     return request.url.path + "?" + urlencode([*params, ("partial", "1")])
+
+
+def _failing_job(jobs: list[dict[str, Any]]) -> int | None:
+    """Index of the job launch to open first: the last one that failed, else the last one."""
+    for i in range(len(jobs) - 1, -1, -1):
+        j = jobs[i]
+        if j.get("start_error") or j.get("timed_out") or (j.get("exit_code") not in (None, 0)):
+            return i
+    return len(jobs) - 1 if jobs else None
 
 
 def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIRouter:
@@ -100,9 +114,27 @@ def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIR
     ui.include_router(viewer_router(rt, page))
     ui.include_router(scene_views_router(rt, page))
 
-    @ui.get("/", response_class=HTMLResponse, summary="Scenes, with per-stage progress")
-    def scenes_page(request: Request) -> HTMLResponse:
-        return page(request, "scenes.html", partial_template="_scenes.html", scenes=scene_summaries(rt, limit=200))
+    @ui.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+
+    @ui.get("/", response_class=HTMLResponse, summary="Scenes, with per-stage progress: search, state filter, pages")
+    def scenes_page(
+        request: Request,
+        q: str | None = None,
+        state: str | None = None,
+        after: str | None = None,
+        limit: int = Query(50, ge=1, le=500),
+    ) -> HTMLResponse:
+        q, state, after = (q or "").strip() or None, state or None, after or None
+        found = find_scenes(rt, q=q, state=state, after=after, limit=limit)
+        params = {k: v for k, v in (("q", q), ("state", state), ("limit", str(limit) if limit != 50 else None)) if v}
+        next_url = "/?" + urlencode({**params, "after": found.next_after}) if found.next_after else None
+        first_url = ("/?" + urlencode(params)) if params else "/"
+        return page(
+            request, "scenes.html", partial_template="_scenes.html", scenes=found.scenes,
+            filters={"q": q or "", "state": state or ""}, states=SCENE_STATES, next_url=next_url, first_url=first_url if after else None,
+        )
 
     @ui.get("/scenes/{scene_id}", response_class=HTMLResponse, summary="A scene: stage DAG, runs, markers, failures")
     def scene_page(request: Request, scene_id: str) -> HTMLResponse:
@@ -112,6 +144,7 @@ def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIR
             st.name
             for st in status.stages
             if st.implemented and st.workflow in rt.triggers and rt.triggers.get(st.workflow).kind == "object" and (st.job is None)
+            and not (status.parent and st is status.stages[0])  # a seed's first stage is its parent's run
         }
         return page(
             request, "scene.html", partial_template="_scene.html",
@@ -129,9 +162,8 @@ def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIR
         form = await read_form(request)
         force = form.get("force", "") in ("true", "on", "1")
         # DBOS refuses its blocking calls on the event loop's thread.
-        result = await run_in_threadpool(rerun_stage, rt, form.get("workflow", ""), validate_scene_id(scene_id), force=force)
-        note = "attached" if result.attached else "started"
-        return RedirectResponse(f"/scenes/{scene_id}?{urlencode({'note': f'{note} {result.run_id}'})}", status_code=303)
+        result = await run_in_threadpool(rerun_scene, rt, form.get("workflow", ""), validate_scene_id(scene_id), force=force)
+        return RedirectResponse(f"/scenes/{scene_id}?{urlencode({'note': '; '.join(result.lines(force))})}", status_code=303)
 
     @ui.get("/runs", response_class=HTMLResponse, summary="Runs, with filters")
     def runs_page(
@@ -139,26 +171,32 @@ def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIR
         workflow: str | None = None,
         status: str | None = None,
         scene: str | None = None,
-        limit: int = Query(100, ge=1, le=1000),
+        limit: int = Query(50, ge=1, le=1000),
+        before: str | None = None,
     ) -> HTMLResponse:
-        workflow, status, scene = workflow or None, status or None, scene or None
+        workflow, status, scene, before = workflow or None, status or None, scene or None, before or None
         reader = RunReader(rt)
-        runs = reader.refine_timings(query_runs(reader, workflow=workflow, status=status, scene=scene, limit=limit))
+        found = find_runs(reader, workflow=workflow, status=status, scene=scene, limit=limit, before=before)
+        params = {k: v for k, v in (("workflow", workflow), ("status", status), ("scene", scene), ("limit", str(limit) if limit != 50 else None)) if v}
         return page(
-            request, "runs.html", partial_template="_runs.html", runs=runs,
+            request, "runs.html", partial_template="_runs.html", runs=reader.refine_timings(found.runs),
             filters={"workflow": workflow or "", "status": status or "", "scene": scene or ""},
             workflows=sorted(set(registered()) | set(load_dag(rt.env).workflows())), states=RUN_STATES,
+            next_url="/runs?" + urlencode({**params, "before": found.next_cursor}) if found.next_cursor else None,
+            first_url=("/runs?" + urlencode(params) if params else "/runs") if before else None,
         )
 
-    @ui.get("/runs/{run_id:path}", response_class=HTMLResponse, summary="One run: steps and job logs")
+    @ui.get("/runs/{run_id:path}", response_class=HTMLResponse, summary="One run: job logs (the failing one open), steps, retry and cancel")
     def run_page(request: Request, run_id: str) -> HTMLResponse:
-        data = run_logs(rt, check_run_id(run_id))
-        return page(request, "run.html", partial_template="_run.html", data=data, run_id=run_id)
+        full = resolve_run(rt, run_id)
+        data = run_logs(rt, full)
+        return page(request, "run.html", partial_template="_run.html", data=data, run_id=full, failing=_failing_job(data["jobs"]))
 
     @ui.post("/runs/{run_id:path}/cancel", dependencies=mutation, summary="Cancel a run (dashboard form)")
     def cancel_form(run_id: str) -> RedirectResponse:
-        RunReader(rt).cancel(check_run_id(run_id))
-        return RedirectResponse(f"/runs/{quote(run_id, safe='/:@')}", status_code=303)
+        full = resolve_run(rt, run_id)
+        RunReader(rt).cancel(full)
+        return RedirectResponse(f"/runs/{quote(full, safe='/:@')}", status_code=303)
 
     @ui.get("/triggers", response_class=HTMLResponse, summary="The trigger map")
     def triggers_page(request: Request) -> HTMLResponse:

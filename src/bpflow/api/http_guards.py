@@ -34,7 +34,7 @@ MAX_FORM_BYTES = 64 * 1024
 UPLOAD_LIMITS: dict[str, int] = {"/submit/image": 20 * 1024 * 1024 + 64 * 1024}
 
 #: Paths a client may use without the token (exact, or a prefix ending in "/").
-PUBLIC_PATHS = ("/healthz", "/login", "/logout", "/static/")
+PUBLIC_PATHS = ("/healthz", "/login", "/logout", "/static/", "/favicon.ico")
 
 CSP = "; ".join((
     "default-src 'self'",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -25,10 +25,11 @@ from bpflow.core.storage.base import check_key
 from bpflow.core.triggers import validate_scene_id
 from bpflow.ops.coordination import list_breakers, list_locks
 from bpflow.ops.dag import load_dag
-from bpflow.ops.rerun import rerun_stage
+from bpflow.ops.rerun import rerun_scene, retry_run
 from bpflow.ops.run_logs import run_logs
-from bpflow.ops.runs import RunReader, query_runs
-from bpflow.ops.scene_status import MAX_MARKER_BYTES, scene_status, scene_summaries_page
+from bpflow.ops.runs import RunReader, runs_page
+from bpflow.ops.scene_list import find_scenes
+from bpflow.ops.scene_status import MAX_MARKER_BYTES, scene_status
 
 if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
@@ -51,6 +52,11 @@ def check_run_id(run_id: str) -> str:
     if not run_id or ".." in run_id.replace(":", "/").replace("@", "/").split("/"):
         raise ValidationFailed(f"invalid run id {run_id!r}", field="run_id")
     return run_id
+
+
+def resolve_run(rt: Runtime, ref: str) -> str:
+    """A full run id from a run id or a unique prefix of its short id (URLs, API, forms)."""
+    return RunReader(rt).resolve(check_run_id(ref))
 
 
 def read_marker(rt: Runtime, scene_id: str, path: str) -> dict[str, Any]:
@@ -133,10 +139,15 @@ def build_router(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIRout
             st["implemented"] = st["workflow"] in implemented
         return out
 
-    @api.get("/scenes", summary="One line per scene, a page in scene-id order (next page: ?after=<next_after>)")
-    def scenes(limit: int = Query(200, ge=1, le=5000), after: str | None = Query(None, max_length=200)) -> dict[str, Any]:
-        lines, next_after = scene_summaries_page(rt, limit=limit, after=after)
-        return {"dag": load_dag(rt.env).name, "scenes": lines, "next_after": next_after}
+    @api.get("/scenes", summary="One line per scene, a page in scene-id order: text search, state filter (next page: ?after=<next_after>)")
+    def scenes(
+        limit: int = Query(200, ge=1, le=5000),
+        after: str | None = Query(None, max_length=200, description="The previous page's 'next_after'."),
+        q: str | None = Query(None, description="Part of the scene id or of its prompt (case-insensitive)."),
+        state: str | None = Query(None, description="pending, running, succeeded, failed or stalled."),
+    ) -> dict[str, Any]:
+        page = find_scenes(rt, q=q, state=state, after=after, limit=limit)
+        return {"dag": load_dag(rt.env).name, "scenes": page.scenes, "next_after": page.next_after}
 
     @api.post("/scenes", status_code=201, dependencies=mutation, summary="Submit a scene request (validated first; nothing is written if invalid)")
     def submit(doc: dict[str, Any] = Body(..., description="A scene_request.json v1 document; scene_id is generated from the prompt when missing.")) -> dict[str, Any]:
@@ -152,32 +163,40 @@ def build_router(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIRout
 
     @api.post("/scenes/{scene_id}/rerun", dependencies=mutation, summary="Start a stage again for the scene's current input version")
     def rerun(scene_id: str, body: RerunBody) -> dict[str, Any]:
-        return rerun_stage(rt, body.workflow, validate_scene_id(scene_id), force=body.force).to_dict()
+        return rerun_scene(rt, body.workflow, validate_scene_id(scene_id), force=body.force).to_dict()
 
-    @api.get("/runs", summary="Runs, newest first")
+    @api.get("/runs", summary="Runs, newest first (keyset paging: the X-Next-Cursor header is the next page's 'before')")
     def runs(
+        response: Response,
         workflow: str | None = None,
         status: str | None = None,
         scene: str | None = None,
         limit: int = Query(50, ge=1, le=10000),
+        before: str | None = Query(None, description="The previous page's X-Next-Cursor."),
     ) -> list[dict[str, Any]]:
         reader = RunReader(rt)
-        found = reader.refine_timings(query_runs(reader, workflow=workflow, status=status, scene=scene, limit=limit))
-        return [r.to_dict() for r in found]
+        page = runs_page(reader, workflow=workflow or None, status=status or None, scene=scene or None, limit=limit, before=before)
+        if page.next_cursor is not None:
+            response.headers["X-Next-Cursor"] = page.next_cursor
+        return [r.to_dict() for r in reader.refine_timings(page.runs)]
 
-    @api.get("/runs/{run_id:path}/logs", summary="A run's steps and its jobs' whole logs")
+    @api.get("/runs/{run_id:path}/logs", summary="A run's steps and its jobs' whole logs (a run id or a short id prefix)")
     def logs(run_id: str) -> dict[str, Any]:
-        return run_logs(rt, check_run_id(run_id))
+        return run_logs(rt, resolve_run(rt, run_id))
 
     @api.post("/runs/{run_id:path}/cancel", dependencies=mutation, summary="Cancel a queued or running run")
     def cancel(run_id: str) -> dict[str, Any]:
-        return RunReader(rt).cancel(check_run_id(run_id)).to_dict()
+        return RunReader(rt).cancel(resolve_run(rt, run_id)).to_dict()
 
-    @api.get("/runs/{run_id:path}", summary="One run with its steps")
+    @api.post("/runs/{run_id:path}/retry", status_code=202, dependencies=mutation, summary="Start a finished run's workflow again with the same input (new run id)")
+    def retry(run_id: str) -> dict[str, Any]:
+        return retry_run(rt, resolve_run(rt, run_id)).to_dict()
+
+    @api.get("/runs/{run_id:path}", summary="One run with its steps (a run id or a short id prefix)")
     def run(run_id: str) -> dict[str, Any]:
         reader = RunReader(rt)
-        info = reader.get(check_run_id(run_id))
-        return {"run": info.to_dict(), "steps": [s.to_dict() for s in reader.steps(run_id)]}
+        info = reader.get(resolve_run(rt, run_id))
+        return {"run": info.to_dict(), "steps": [s.to_dict() for s in reader.steps(info.run_id)]}
 
     @api.get("/events", summary="Runs the dispatcher of this process started recently")
     def events(limit: int = Query(100, ge=1, le=500)) -> list[dict[str, Any]]:

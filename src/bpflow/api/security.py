@@ -229,7 +229,7 @@ def http_status(exc: BpflowError) -> int:
     code = exc.code
     if code in ("scene_not_found", "run_not_found", "object_not_found", "workflow_not_found", "marker_not_found") or isinstance(exc, ObjectNotFound):
         return 404
-    if code in ("precondition_failed", "scene_exists", "not_implemented", "trigger_missing", "rerun_unsupported", "rerun_refused"):
+    if code in ("precondition_failed", "scene_exists", "not_implemented", "trigger_missing", "rerun_unsupported", "rerun_refused", "run_active", "ambiguous_run_id"):
         return 409
     if exc.retryable:
         return 503

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,8 +15,29 @@ from rich.markup import escape
 from bpflow.core.errors import BpflowError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="bpflow: durable, event-driven scene pipeline orchestration.")
-console = Console()
-err_console = Console(stderr=True)
+
+
+def _console(stderr: bool = False) -> Console:
+    """Rich assumes 80 columns when output is not a terminal, which cuts workflow names and run
+    ids in a pipe or a log; there (unless COLUMNS says otherwise) lines are as long as needed."""
+    con = Console(stderr=stderr)
+    if not con.is_terminal and not os.environ.get("COLUMNS"):
+        con.width = PIPE_WIDTH
+    return con
+
+
+#: Width of tables written to a pipe or a file: wide enough for any row, never padded.
+PIPE_WIDTH = 400
+console = _console()
+err_console = _console(stderr=True)
+
+TzOption = Annotated[str | None, typer.Option("--tz", help="Show times in this zone: UTC (default), local, or an IANA name such as Europe/Paris.")]
+
+
+def use_tz(tz: str | None) -> None:
+    from bpflow.ops import fmt
+
+    fmt.set_zone(tz)
 
 
 def fail(exc: BpflowError, *, as_json: bool = False, code: int = 2) -> None:
@@ -47,12 +69,15 @@ def triggers(
 
 
 @app.command()
-def config(json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
-    """Print the effective configuration, secrets redacted."""
+def config(
+    match: Annotated[str | None, typer.Argument(metavar="[FILTER]", help="Only variables or sections containing this text (case-insensitive), e.g. geniesim, TEXT_GEN, storage.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Print the effective configuration, secrets redacted (optionally only what FILTER matches)."""
     from bpflow.cli.config_cmd import config_command
 
     try:
-        raise typer.Exit(config_command(json_output=json_output))
+        raise typer.Exit(config_command(json_output=json_output, match=match))
     except BpflowError as exc:
         fail(exc, as_json=json_output)
 
@@ -131,7 +156,7 @@ def validate(
 
 # -- operator commands: status, runs, rerun, logs -------------------------------------------------
 #: Errors about the thing asked for (exit 1); any other BpflowError is a usage error (exit 2).
-_SUBJECT_FAILURES = frozenset({"batch_not_found", "schedule_not_installed", "scene_not_found", "run_not_found", "not_implemented", "trigger_missing", "rerun_unsupported", "runtime_not_initialised"})
+_SUBJECT_FAILURES = frozenset({"batch_not_found", "schedule_not_installed", "scene_not_found", "run_not_found", "not_implemented", "trigger_missing", "rerun_unsupported", "runtime_not_initialised", "run_active", "ambiguous_run_id"})
 
 
 def _ops_fail(exc: BpflowError, as_json: bool) -> None:
@@ -142,13 +167,17 @@ def _ops_fail(exc: BpflowError, as_json: bool) -> None:
 def status(
     scene: Annotated[str | None, typer.Argument(metavar="[SCENE]", help="A scene id; without it, one line per scene.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many scenes in the summary.")] = 200,
+    search: Annotated[str | None, typer.Option("--search", help="Only scenes whose id or prompt contains this text.")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="Only scenes in this state: pending, running, succeeded, failed, stalled.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    tz: TzOption = None,
 ) -> None:
     """A scene's stage table (state, started, duration, attempts, marker, error code), or every scene."""
     from bpflow.cli.status_cmd import status_command
 
     try:
-        raise typer.Exit(status_command(scene, json_output=json_output, limit=limit))
+        use_tz(tz)
+        raise typer.Exit(status_command(scene, json_output=json_output, limit=limit, search=search, state=state))
     except BpflowError as exc:
         _ops_fail(exc, json_output)
 
@@ -159,13 +188,16 @@ def runs(
     status_: Annotated[str | None, typer.Option("--status", help="queued, running, succeeded, skipped, failed, cancelled (or an engine status).")] = None,
     scene: Annotated[str | None, typer.Option("--scene", help="Only runs of this scene.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many runs.")] = 50,
+    before: Annotated[str | None, typer.Option("--before", help="The next page: the cursor the previous page printed.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    tz: TzOption = None,
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first (a page at a time: --limit, then --before CURSOR)."""
     from bpflow.cli.runs_cmd import runs_command
 
     try:
-        raise typer.Exit(runs_command(workflow=workflow, status=status_, scene=scene, limit=limit, json_output=json_output))
+        use_tz(tz)
+        raise typer.Exit(runs_command(workflow=workflow, status=status_, scene=scene, limit=limit, json_output=json_output, before=before))
     except BpflowError as exc:
         _ops_fail(exc, json_output)
 
@@ -237,14 +269,44 @@ def rerun(
 
 @app.command()
 def logs(
-    run_id: Annotated[str, typer.Argument(metavar="RUN", help="A run id (see `bpflow runs`).")],
+    run_id: Annotated[str, typer.Argument(metavar="RUN", help="A run id, or the start of its short id (see `bpflow runs`).")],
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    tz: TzOption = None,
 ) -> None:
     """A run's steps and the whole log of every job it launched (exit 1 if the run failed)."""
     from bpflow.cli.logs_cmd import logs_command
 
     try:
+        use_tz(tz)
         raise typer.Exit(logs_command(run_id, json_output=json_output))
+    except BpflowError as exc:
+        _ops_fail(exc, json_output)
+
+
+@app.command()
+def retry(
+    run_id: Annotated[str, typer.Argument(metavar="RUN", help="A finished run's id, or the start of its short id.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Start a finished run's workflow again with the same input (a new run id)."""
+    from bpflow.cli.rerun_cmd import retry_command
+
+    try:
+        raise typer.Exit(retry_command(run_id, json_output=json_output))
+    except BpflowError as exc:
+        _ops_fail(exc, json_output)
+
+
+@app.command()
+def cancel(
+    run_id: Annotated[str, typer.Argument(metavar="RUN", help="A queued or running run's id, or the start of its short id.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Cancel a queued or running run."""
+    from bpflow.cli.rerun_cmd import cancel_command
+
+    try:
+        raise typer.Exit(cancel_command(run_id, json_output=json_output))
     except BpflowError as exc:
         _ops_fail(exc, json_output)
 
@@ -256,7 +318,8 @@ def submit(
     tier: Annotated[str, typer.Option("--tier", help="Quality tier: standard or premium.")] = "standard",
     backend: Annotated[str | None, typer.Option("--backend", help="Text backend (default TEXT_BACKEND_DEFAULT).")] = None,
     scene_id: Annotated[str | None, typer.Option("--scene-id", help="Scene id (default: made from the prompt).")] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="Follow the scene until it completes or fails.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the scene (and its seeds) until it completes (exit 0), fails (1) or --timeout passes (124).")] = False,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="With --wait: give up after this many seconds (default 3600).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     image: Annotated[Path | None, typer.Option("--image", help="A room photo (PNG/JPEG): uploaded to scenes/<id>/images/ and submitted as an image request.")] = None,
 ) -> None:
@@ -266,10 +329,10 @@ def submit(
 
     try:
         if image is not None:
-            raise typer.Exit(submit_image_command(image, prompt, tier=tier, scene_id=scene_id, wait=wait, json_output=json_output))
+            raise typer.Exit(submit_image_command(image, prompt, tier=tier, scene_id=scene_id, wait=wait, json_output=json_output, timeout=timeout))
         if not prompt:
             raise BpflowError("a prompt is required (or --image PATH for an image request)", code="invalid_arguments", field="prompt")
-        raise typer.Exit(submit_command(prompt, seeds=seeds, tier=tier, backend=backend, scene_id=scene_id, wait=wait, json_output=json_output))
+        raise typer.Exit(submit_command(prompt, seeds=seeds, tier=tier, backend=backend, scene_id=scene_id, wait=wait, json_output=json_output, timeout=timeout))
     except BpflowError as exc:
         fail(exc, as_json=json_output)
 

@@ -42,14 +42,20 @@ def _format(value: Any) -> Text:
     return Text(str(value))
 
 
-def config_command(json_output: bool = False, *, env: Mapping[str, str] | None = None) -> int:
+def _matches(needle: str | None, *texts: str) -> bool:
+    return needle is None or any(needle in t.lower() for t in texts)
+
+
+def config_command(json_output: bool = False, *, env: Mapping[str, str] | None = None, match: str | None = None) -> int:
     """Print the effective configuration (a rich table per group, or JSON with ``json_output``).
 
     ``env`` defaults to the process environment; it is read fresh (not the cached settings) so
     the output reflects exactly what a process started now would use. Returns the exit code:
     0, or 2 when the configuration is invalid (the error names the variable; in JSON mode it is
-    printed as ``{"error": {...}}`` so scripts can parse it).
+    printed as ``{"error": {...}}`` so scripts can parse it). ``match`` keeps the variables whose
+    name or section contains it (case-insensitive): 250 settings are too many to scroll.
     """
+    needle = match.strip().lower() if match and match.strip() else None
     try:
         settings = load_settings(env)
     except ConfigError as exc:
@@ -63,17 +69,23 @@ def config_command(json_output: bool = False, *, env: Mapping[str, str] | None =
     from bpflow.domain.training.venv import readiness
 
     payload["training_venv"] = readiness()  # issue 13: is LeRobot's venv there to train and evaluate?
+    if needle is not None:
+        groups = {f.env: f.group for f in env_fields()}
+        keep = {name for name in payload["settings"] if _matches(needle, name, groups.get(name, ""))}
+        payload["settings"] = {k: v for k, v in payload["settings"].items() if k in keep}
+        payload["sources"] = {k: v for k, v in payload["sources"].items() if k in keep}
     if json_output:
         # Plain print, not rich: rich would wrap long lines and add markup-aware escaping.
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return EXIT_OK
 
-    console = Console()
+    from bpflow.cli import console
+
     values: dict[str, Any] = payload["settings"]
     sources: dict[str, str] = payload["sources"]
     fields = env_fields()
     for group in GROUPS:
-        rows = [f for f in fields if f.group == group]
+        rows = [f for f in fields if f.group == group and f.env in values]
         if not rows:
             continue
         table = Table(title=group, title_justify="left", expand=False, show_lines=False)
@@ -89,7 +101,11 @@ def config_command(json_output: bool = False, *, env: Mapping[str, str] | None =
             )
         console.print(table)
     set_count = sum(1 for s in sources.values() if s == "env")
-    console.print(f"{len(sources)} settings, {set_count} from env, {len(sources) - set_count} defaults")
+    if needle is not None and not sources:
+        console.print(Text(f"no setting or section matches {match!r}", style="yellow"))
+        return EXIT_OK
+    matched = f" matching {match!r}" if needle is not None else ""
+    console.print(f"{len(sources)} settings{matched}, {set_count} from env, {len(sources) - set_count} defaults")
     for note in settings.notes:
         console.print(Text(f"note: {note}", style="yellow"))
     venv = payload["training_venv"]

@@ -17,13 +17,13 @@ def logs_command(run_id: str, *, json_output: bool) -> int:
     with open_session() as session:
         if session.reader is None:
             raise BpflowError("no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised")
-        data = run_logs(session.rt, run_id)
+        data = run_logs(session.rt, session.reader.resolve(run_id))
     run = data["run"]
     failed = run["state"] in ("failed", "cancelled")
     if json_output:
         print_json(data)
         return 1 if failed else 0
-    head = Text.assemble((run["run_id"], "bold"), "  ", (f"{fmt.symbol(run['state'])} {run['state']}", fmt.style(run["state"])))
+    head = Text.assemble((run["run_id"], "bold"), "  ", (run["short_id"], "dim"), "  ", (f"{fmt.symbol(run['state'])} {run['state']}", fmt.style(run["state"])))
     console.print(head)
     if run.get("message"):
         console.print(Text(run["message"], style="red" if failed else ""))

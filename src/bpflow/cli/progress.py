@@ -19,8 +19,11 @@ from bpflow.ops import fmt
 from bpflow.ops.scene_status import SceneNotFound, SceneStatus, scene_status
 from bpflow.ops.session import Session, open_session
 
-EXIT_COMPLETE, EXIT_FAILED = 0, 1
+EXIT_COMPLETE, EXIT_FAILED, EXIT_TIMEOUT = 0, 1, 124
 POLL_SECONDS = 0.5
+#: ``bpflow submit --wait`` gives up after this long unless ``--timeout`` says otherwise: longer
+#: than the whole pipeline with training on a 2-core machine.
+DEFAULT_WAIT_SECONDS = 3600.0
 #: How long a just-submitted scene may show no object and no run before the watch gives up.
 APPEAR_SECONDS = 30.0
 
@@ -48,7 +51,10 @@ class _Bars:
         self.header = Text("")
 
     def update(self, status: SceneStatus) -> None:
-        self.header = Text.assemble(("scene ", "dim"), (status.scene_id, "bold"), ("  ", ""), (status.state, fmt.style(status.state)))
+        parts: list[tuple[str, str]] = [("scene ", "dim"), (status.scene_id, "bold"), ("  ", ""), (status.state, fmt.style(status.state))]
+        for child in status.children:
+            parts += [("\n  seed ", "dim"), (child["scene_id"], ""), ("  ", ""), (f"{child['state']} {child['done']}/{child['total']}", fmt.style(child["state"]))]
+        self.header = Text.assemble(*parts)
         width = max(len(st.name) for st in status.stages)
         for st in status.stages:
             if st.name not in self.tasks:
@@ -69,6 +75,11 @@ class _Bars:
 
 
 def _print_changes(console: Console, status: SceneStatus, seen: dict[str, str]) -> None:
+    for child in status.children:
+        key = f"seed:{child['scene_id']}"
+        if seen.get(key) != child["state"]:
+            seen[key] = child["state"]
+            console.print(f"{fmt.timestamp(time.time(), short=True)} {status.scene_id} seed {child['scene_id']}: {child['state']} ({child['done']}/{child['total']})", highlight=False)
     for st in status.stages:
         prev = seen.get(st.name)
         if prev == st.state:
@@ -89,11 +100,15 @@ def _final_message(console: Console, status: SceneStatus | None, scene_id: str, 
         console.print(f"[red]scene {scene_id} did not appear (no objects, no runs)[/red]")
         return EXIT_FAILED
     if timed_out:
-        console.print(f"[yellow]scene {scene_id} still {status.state} when the wait ended[/yellow]")
-        return EXIT_FAILED
+        console.print(f"[yellow]scene {scene_id} still {status.state} when the wait ended (--timeout); it goes on: `bpflow status {scene_id}`[/yellow]")
+        return EXIT_TIMEOUT
     if status.state == "succeeded":
-        console.print(f"[green]scene {scene_id} complete[/green]")
+        seeds = f" ({len(status.children)} seeds: {', '.join(c['scene_id'] for c in status.children)})" if status.children else ""
+        console.print(f"[green]scene {scene_id} complete{seeds}[/green]")
         return EXIT_COMPLETE
+    for child in status.children:
+        if child["state"] in ("failed", "stalled"):
+            console.print(f"[red]seed {child['scene_id']} {child['state']}: `bpflow status {child['scene_id']}`[/red]", highlight=False)
     for st in status.failures():
         console.print(f"[red]{st.name} failed: {st.error_code}{': ' + st.error_message if st.error_message else ''}[/red]", highlight=False)
     if status.state == "stalled":
@@ -103,7 +118,8 @@ def _final_message(console: Console, status: SceneStatus | None, scene_id: str, 
 
 
 def watch_scene(scene_id: str, *, timeout: float | None = None, console: Console | None = None, poll_seconds: float = POLL_SECONDS) -> int:
-    """Show the scene's stages live until it is complete (0) or failed / stalled / timed out (1)."""
+    """Show the scene's stages live until it is complete (0), failed or stalled (1), or
+    ``timeout`` seconds passed (124)."""
     validate_scene_id(scene_id)
     console = console or Console()
     start = time.monotonic()

@@ -7,20 +7,21 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from bpflow.cli import console, print_json
+from bpflow.cli import console, err_console, print_json
 from bpflow.core.errors import BpflowError
 from bpflow.core.scrub import Scrubber
 from bpflow.ops import fmt
-from bpflow.ops.runs import RunInfo, query_runs
+from bpflow.ops.runs import RunInfo, runs_page
 from bpflow.ops.session import open_session
 
 
 def runs_table(runs: list[RunInfo]) -> Table:
     table = Table(title="runs", title_justify="left", header_style="bold")
-    for col in ("run", "workflow", "scene", "state", "created", "duration", "error"):
+    for col in ("id", "run", "workflow", "scene", "state", "created", "duration", "error"):
         table.add_column(col, overflow="fold")
     for r in runs:
         table.add_row(
+            Text(r.short_id, style="bold"),
             r.run_id,
             r.workflow,
             r.scene_id or "",
@@ -32,12 +33,13 @@ def runs_table(runs: list[RunInfo]) -> Table:
     return table
 
 
-def runs_command(*, workflow: str | None, status: str | None, scene: str | None, limit: int, json_output: bool) -> int:
+def runs_command(*, workflow: str | None, status: str | None, scene: str | None, limit: int, json_output: bool, before: str | None = None) -> int:
     with open_session() as session:
         if session.reader is None:
             raise BpflowError("no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised")
         scrub = Scrubber.from_settings(session.rt.settings)
-        runs = session.reader.refine_timings(query_runs(session.reader, workflow=workflow, status=status, scene=scene, limit=limit))
+        page = runs_page(session.reader, workflow=workflow, status=status, scene=scene, limit=limit, before=before)
+        runs = session.reader.refine_timings(page.runs)
     if json_output:
         out: list[dict[str, Any]] = [r.to_dict() for r in runs]
         print_json(scrub.obj(out))
@@ -45,4 +47,6 @@ def runs_command(*, workflow: str | None, status: str | None, scene: str | None,
         console.print("no runs match")
     else:
         console.print(runs_table(runs))
+        if page.next_cursor:
+            err_console.print(f"more: --before '{page.next_cursor}'", highlight=False, soft_wrap=True)
     return 0

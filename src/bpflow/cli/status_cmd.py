@@ -15,7 +15,8 @@ from bpflow.core.scrub import Scrubber
 from bpflow.core.triggers import validate_scene_id
 from bpflow.ops import fmt
 from bpflow.ops.dag import load_dag
-from bpflow.ops.scene_status import SceneStatus, scene_status, scene_summaries
+from bpflow.ops.scene_list import find_scenes
+from bpflow.ops.scene_status import SceneStatus, scene_status
 from bpflow.ops.session import open_session
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -48,12 +49,14 @@ def stage_table(status: SceneStatus) -> Table:
 
 def _summary_table(lines: list[dict]) -> Table:
     table = Table(title="scenes", title_justify="left", header_style="bold")
-    for col in ("scene", "state", "progress", "running", "failed", "updated"):
+    for col in ("scene", "seeds", "state", "progress", "running", "failed", "updated"):
         table.add_column(col, overflow="fold")
     for line in lines:
         failed = ", ".join(f"{f['stage']} ({f['error_code']})" for f in line["failed"])
+        seeds = f"seed {line['seed']} of {line['parent']}" if line.get("parent") else (f"{len(line['children'])} seeds" if line.get("children") else "")
         table.add_row(
             line["scene_id"],
+            seeds,
             state_text(line["state"]),
             f"{line['done']}/{line['total']}",
             ", ".join(line["running"]),
@@ -76,7 +79,7 @@ def _queue_table(queues: list[QueueHealth]) -> Table:
     return table
 
 
-def status_command(scene: str | None, *, json_output: bool, limit: int) -> int:
+def status_command(scene: str | None, *, json_output: bool, limit: int, search: str | None = None, state: str | None = None) -> int:
     if scene is not None:
         validate_scene_id(scene)
     with open_session() as session:
@@ -84,7 +87,7 @@ def status_command(scene: str | None, *, json_output: bool, limit: int) -> int:
         if not session.has_runs:
             err_console.print("[yellow]no bpflow database yet (start `bpflow up`): showing markers only[/yellow]")
         if scene is None:
-            lines = scene_summaries(session.rt, reader=session.reader, with_runs=session.has_runs, limit=limit)
+            lines = find_scenes(session.rt, reader=session.reader, with_runs=session.has_runs, limit=limit, q=search, state=state).scenes
             queues = session.reader.queue_health() if session.reader is not None else []
             if json_output:
                 print_json(scrub.obj({"dag": load_dag(session.rt.env).name, "runs_available": session.has_runs, "queues": {q.queue: q.to_dict() for q in queues}, "scenes": lines}))
@@ -101,6 +104,10 @@ def status_command(scene: str | None, *, json_output: bool, limit: int) -> int:
         print_json(scrub.obj(status.to_dict()))
     else:
         console.print(stage_table(status))
+        if status.parent:
+            console.print(Text.assemble(("seed ", "dim"), str(status.lineage.seed if status.lineage else ""), (" of ", "dim"), (status.parent, "bold"), (f"  (bpflow status {status.parent})", "dim")))
+        for child in status.children:
+            console.print(Text.assemble(("seed ", "dim"), (child["scene_id"], "bold"), "  ", state_text(child["state"]), f"  {child['done']}/{child['total']}"))
         for st in status.failures():
             if st.error_message:
                 console.print(Text(f"{st.name}: {st.error_code}: {scrub.text(st.error_message)}", style="red"))

@@ -50,6 +50,7 @@ def submit_command(
     scene_id: str | None,
     wait: bool,
     json_output: bool,
+    timeout: float | None = None,
 ) -> int:
     settings = get_settings()
     request = build_request(prompt, scene_id=scene_id, seeds=seeds, tier=tier, backend=backend, settings=settings)
@@ -63,33 +64,33 @@ def submit_command(
     dispatch = _enqueue(info.bucket or bucket.url, key, info.generation)
     if json_output:
         print_json({"scene_id": sid, "request_object": key, "generation": info.generation, "bucket": settings.bucket_url, "request": request, "dispatch": dispatch})
-        return _follow(sid) if wait else 0
+        return _follow(sid, timeout) if wait else 0
     err_console.print(f"wrote [bold]{key}[/bold] (generation {info.generation}) to {settings.bucket_url}", soft_wrap=True)
-    return _report(sid, list(dispatch.get("run_ids") or []), dispatch.get("reason"), wait)
+    return _report(sid, list(dispatch.get("run_ids") or []), dispatch.get("reason"), wait, timeout)
 
 
-def _report(sid: str, started: list[str], reason: Any, wait: bool) -> int:
+def _report(sid: str, started: list[str], reason: Any, wait: bool, timeout: float | None = None) -> int:
     """The human output's tail: what started, the optional follow, the scene id alone last."""
     if started:
         err_console.print(f"started {', '.join(started)}", soft_wrap=True)
     else:
         err_console.print(f"[yellow]not enqueued now ({reason}); bpflow up will start it from the bucket[/yellow]", soft_wrap=True)
-    code = _follow(sid) if wait else 0
+    code = _follow(sid, timeout) if wait else 0
     console.file.flush()
     print(sid)
     return code
 
 
-def _follow(scene_id: str) -> int:
-    try:
-        from bpflow.cli.progress import watch_scene
-    except ImportError:
-        err_console.print("[red]--wait needs bpflow.cli.progress, which is not part of this build[/red]", soft_wrap=True)
-        return 1
-    return int(watch_scene(scene_id, console=err_console))
+def _follow(scene_id: str, timeout: float | None = None) -> int:
+    """Follow the scene (a multi-seed request: with its seeds) until it ends or ``timeout``."""
+    from bpflow.cli.progress import DEFAULT_WAIT_SECONDS, watch_scene
+
+    limit = DEFAULT_WAIT_SECONDS if timeout is None else timeout
+    err_console.print(f"waiting up to {limit:g} s for scene {scene_id} (--timeout)", soft_wrap=True, highlight=False)
+    return int(watch_scene(scene_id, console=err_console, timeout=limit))
 
 
-def submit_image_command(path: Path, prompt: str | None, *, tier: str, scene_id: str | None, wait: bool, json_output: bool) -> int:
+def submit_image_command(path: Path, prompt: str | None, *, tier: str, scene_id: str | None, wait: bool, json_output: bool, timeout: float | None = None) -> int:
     """Upload a photo and submit the image request that names it. The photo is checked here
     first (type, size, pixels, decodability), so a bad file fails before anything is written."""
     from bpflow.domain.imagegen.decode import check_image
@@ -117,6 +118,6 @@ def submit_image_command(path: Path, prompt: str | None, *, tier: str, scene_id:
         print_json({"scene_id": sid, "image_object": image_key, "request_object": key, "generation": info.generation, "bucket": settings.bucket_url,
                     "image": {"format": checked.format, "width": checked.width, "height": checked.height}, "request": request,
                     "dispatch": dispatch, "image_dispatch": image_dispatch})
-        return _follow(sid) if wait else 0
+        return _follow(sid, timeout) if wait else 0
     err_console.print(f"uploaded [bold]{image_key}[/bold] ({checked.format} {checked.width}x{checked.height}) and wrote [bold]{key}[/bold] to {settings.bucket_url}", soft_wrap=True)
-    return _report(sid, list(dispatch.get("run_ids") or []) + list(image_dispatch.get("run_ids") or []), dispatch.get("reason"), wait)
+    return _report(sid, list(dispatch.get("run_ids") or []) + list(image_dispatch.get("run_ids") or []), dispatch.get("reason"), wait, timeout)

@@ -6,6 +6,7 @@ import json
 import os
 
 from rich.table import Table
+from rich.text import Text
 
 from bpflow.cli import console, print_json
 from bpflow.core.engine.registry import import_workflow_modules, registered
@@ -25,11 +26,16 @@ def triggers_command(*, json_output: bool, explain: str | None) -> int:
             print_json(result)
         else:
             if not result["matches"]:
-                console.print(f"{explain}: starts nothing")
+                console.print(Text(f"{explain}: starts nothing"))
             for m in result["matches"]:
-                state = "starts" if m["started"] else f"does not start ({m['reason']})"
-                impl = "" if m["implemented"] else " [not implemented in this build]"
-                console.print(f"{m['workflow']}: {state}; scene_id={m['scene_id']} pattern={m['pattern']}{impl}")
+                if not m["implemented"]:
+                    state, style = "matches, but is [not implemented in this build]: never started", "yellow"
+                elif m["started"]:
+                    state, style = "starts", "green"
+                else:
+                    state, style = f"does not start ({m['reason']})", "yellow"
+                # Plain text: a reason or a pattern in brackets must print as written, not as markup.
+                console.print(Text.assemble((m["workflow"], "bold"), ": ", (state, style), f"; scene_id={m['scene_id']} pattern={m['pattern']}"), soft_wrap=True)
         return 0
     rows = []
     for row in tmap.rows:

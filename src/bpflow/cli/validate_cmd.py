@@ -20,7 +20,7 @@ from bpflow.cli import console, err_console
 from bpflow.core.config import get_settings
 from bpflow.core.contracts import Problem
 from bpflow.domain.request import RequestInvalid, parse_request
-from bpflow.domain.request.contract import MAX_REQUEST_BYTES
+from bpflow.domain.request.contract import MAX_REQUEST_BYTES, new_scene_id
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -45,6 +45,27 @@ def scene_id_from_path(path: str) -> str | None:
     the orchestrator would; any other path skips that check."""
     m = _REQUEST_PATH.search(Path(path).as_posix()) if path != "-" else None
     return m.group(1) if m else None
+
+
+#: Stands in for a missing ``scene_id`` while checking: valid, and long enough that a request
+#: too long for its seeds' ids fails as a generated id would (those are at most this long).
+_PLACEHOLDER_ID = "scene-id-generated-on-submit"
+
+
+def _with_placeholder_id(raw: bytes, path_scene: str | None) -> tuple[bytes, bool]:
+    """A request without ``scene_id`` is what ``submit`` accepts (it makes one from the prompt):
+    check it the same way, with a stand-in id that is never printed or written anywhere."""
+    if path_scene is not None or len(raw) > MAX_REQUEST_BYTES:
+        return raw, False
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return raw, False
+    if not isinstance(doc, dict) or "scene_id" in doc:
+        return raw, False
+    prompt = doc.get("prompt")
+    stand_in = new_scene_id(prompt) if isinstance(prompt, str) and prompt.strip() else _PLACEHOLDER_ID
+    return json.dumps({**doc, "scene_id": stand_in}).encode("utf-8"), True
 
 
 def _print_problems(path: str, problems: list[Problem]) -> None:
@@ -99,6 +120,7 @@ def validate_command(path: str, json_output: bool) -> int:
             err_console.print(Text.assemble(("error", "red"), f" cannot read {path}: {reason}"))
         return EXIT_UNREADABLE
     path_scene = scene_id_from_path(path)
+    raw, generated = _with_placeholder_id(raw, path_scene)
     try:
         request = parse_request(raw, scene_id_from_path=path_scene, settings=get_settings())
     except RequestInvalid as exc:
@@ -108,13 +130,17 @@ def validate_command(path: str, json_output: bool) -> int:
             _print_problems(path, exc.problems)
         return EXIT_INVALID
     if json_output:
-        print(json.dumps({"valid": True, "problems": [], "scene_id_from_path": path_scene, "request": request.to_dict()}, indent=2))
+        doc = request.to_dict()
+        if generated:
+            doc["scene_id"] = None
+        print(json.dumps({"valid": True, "problems": [], "scene_id_from_path": path_scene, "scene_id_generated_on_submit": generated, "request": doc}, indent=2))
     else:
         seeds = f"{request.seed_count} seed{'s' if request.seed_count != 1 else ''}"
+        scene = "no scene_id (bpflow submit and POST /api/scenes make one from the prompt)" if generated else f"scene {request.scene_id}"
         console.print(
             Text.assemble(
                 ("valid", "bold green"),
-                f" {path}: scene {request.scene_id}, {request.source_mode} mode, backend {request.text_backend}, "
+                f" {path}: {scene}, {request.source_mode} mode, backend {request.text_backend}, "
                 f"{request.quality_tier} tier, {seeds}",
             )
         )

@@ -21,6 +21,7 @@ from bpflow.core.storage import ObjectInfo
 from bpflow.core.storage.base import literal_prefix
 from bpflow.core.triggers import compile_pattern, validate_scene_id
 from bpflow.ops.dag import load_dag
+from bpflow.ops.lineage import lineage
 from bpflow.ops.runs import RunReader
 
 if TYPE_CHECKING:
@@ -81,6 +82,68 @@ def current_trigger(rt: Runtime, workflow: str, scene_id: str) -> ObjectInfo:
     return max(found, key=lambda i: (i.updated, i.key))
 
 
+@dataclass
+class SceneRerun:
+    """What a rerun did for a scene: one result per scene it started (or attached) in, the seeds
+    of a multi-seed request each on their own, and the seeds it could not rerun with why."""
+
+    scene_id: str
+    workflow: str
+    results: list[RerunResult]
+    not_rerun: list[dict[str, str]]
+    seeds: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        if not self.seeds and len(self.results) == 1:
+            return self.results[0].to_dict()
+        return {"scene_id": self.scene_id, "workflow": self.workflow, "seeds": [r.to_dict() for r in self.results], "not_rerun": self.not_rerun}
+
+    def lines(self, force: bool) -> list[str]:
+        """What happened, and what to do when nothing new started."""
+        out = []
+        if self.seeds:
+            out.append(f"{self.scene_id} is a multi-seed request: {self.workflow} runs in its seeds")
+        for r in self.results:
+            if r.attached:
+                out.append(
+                    f"{r.scene_id}: {r.workflow} already has a run for this input version ({r.run_id}, {r.previous_state}); nothing new started. "
+                    f"To run it again: bpflow rerun {r.workflow} --scene {r.scene_id} --force"
+                )
+            else:
+                out.append(f"{r.scene_id}: started {r.run_id}")
+        for n in self.not_rerun:
+            out.append(f"{n['scene_id']}: not rerun: {n['reason']}")
+        return out
+
+
+def rerun_scene(rt: Runtime, name: str, scene_id: str, *, force: bool = False) -> SceneRerun:
+    """``rerun_stage`` for a scene, or for each seed of a multi-seed request when the stage runs
+    in the seeds (every stage but the request's own first one)."""
+    validate_scene_id(scene_id)
+    workflow = resolve_workflow(rt, name)
+    dag = load_dag(rt.env)
+    lin = lineage(rt.bucket, scene_id)
+    if not lin.is_parent or (dag.stages and dag.stages[0].workflow == workflow):
+        return SceneRerun(scene_id, workflow, [rerun_stage(rt, name, scene_id, force=force)], [], seeds=False)
+    results: list[RerunResult] = []
+    missing: list[dict[str, str]] = []
+    for child in lin.children:
+        try:
+            results.append(rerun_stage(rt, name, child, force=force))
+        except RerunRefused as exc:
+            if exc.code != "trigger_missing":
+                raise
+            missing.append({"scene_id": child, "reason": exc.message})
+    if not results:
+        raise RerunRefused(
+            f"{scene_id} is a {len(lin.children)}-seed request and {workflow} runs in its seeds ({', '.join(lin.children)}), "
+            f"none of which has its trigger object yet: rerun the request's first stage, or wait for the seeds",
+            code="trigger_missing",
+            field="scene",
+        )
+    return SceneRerun(scene_id, workflow, results, missing, seeds=True)
+
+
 def rerun_stage(rt: Runtime, name: str, scene_id: str, *, force: bool = False) -> RerunResult:
     validate_scene_id(scene_id)
     workflow = resolve_workflow(rt, name)
@@ -101,4 +164,34 @@ def rerun_stage(rt: Runtime, name: str, scene_id: str, *, force: bool = False) -
         generation=info.generation,
         attached=previous is not None,
         previous_state=None if previous is None else previous.state,
+    )
+
+
+RETRY_MARK = ":rerun:"
+
+
+def retry_run(rt: Runtime, run_id: str) -> RerunResult:
+    """Run a finished run's workflow again with the same input (the dashboard's retry button,
+    ``POST /api/runs/<id>/retry``). The new id is the old one with a fresh ``:rerun:`` suffix, so
+    it still names its scene and trigger; the workflow itself decides whether its input is
+    still current (a superseded object version ends "superseded", as any run would)."""
+    reader = RunReader(rt)
+    info = reader.get(run_id)
+    if info.active:
+        raise RerunRefused(f"run {run_id} is still {info.state}: cancel it first, or wait for it to end", code="run_active", field="run_id")
+    if find_workflow(info.workflow) is None:
+        raise WorkflowNotFound(f"{info.workflow} is not implemented in this build", code="not_implemented", field="workflow")
+    if not info.payload:
+        raise RerunRefused(f"run {run_id} kept no input to start again with", code="rerun_unsupported", field="run_id")
+    new_id = f"{run_id.split(RETRY_MARK, 1)[0]}{RETRY_MARK}{uuid.uuid4().hex[:8]}"
+    rt.dispatcher.start_run(info.workflow, new_id, dict(info.payload))
+    gen = info.generation
+    return RerunResult(
+        workflow=info.workflow,
+        scene_id=info.scene_id or "",
+        run_id=new_id,
+        trigger=info.trigger or "",
+        generation=int(gen) if gen is not None and gen.isdigit() else 0,
+        attached=False,
+        previous_state=info.state,
     )

@@ -8,8 +8,11 @@ The same code serves ``bpflow up`` (DBOS launched in this process) and CLI comma
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bpflow.core.errors import BpflowError, ValidationFailed
@@ -28,6 +31,23 @@ RUN_STATES = ("queued", "running", "succeeded", "skipped", "failed", "cancelled"
 
 class RunNotFound(BpflowError):
     code = "run_not_found"
+
+
+class AmbiguousRunId(BpflowError):
+    code = "ambiguous_run_id"
+
+
+#: Run ids name the object version that started them (``<workflow>:scenes/<id>/...@<generation>``)
+#: and run to 100+ characters; a run is also known by a hash of its id, shown with this many hex
+#: digits, of which any unique prefix of at least SHORT_ID_MIN is accepted wherever a run id is.
+SHORT_ID_LEN = 8
+SHORT_ID_MIN = 4
+_HEX_PREFIX = re.compile(rf"[0-9a-f]{{{SHORT_ID_MIN},40}}")
+
+
+def short_run_id(run_id: str) -> str:
+    """A stable short name for a run: the same id gives the same hash on every machine."""
+    return hashlib.sha1(run_id.encode("utf-8")).hexdigest()[:SHORT_ID_LEN]
 
 
 def _ms_to_s(value: int | None) -> float | None:
@@ -91,6 +111,12 @@ class RunInfo:
     error_code: str | None = None
     executor: str | None = None
     attempts: int = 1
+    payload: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The workflow's input (what a retry starts it with again)."""
+
+    @property
+    def short_id(self) -> str:
+        return short_run_id(self.run_id)
 
     @property
     def active(self) -> bool:
@@ -114,6 +140,7 @@ class RunInfo:
         dur = self.duration(now)
         return {
             "run_id": self.run_id,
+            "short_id": self.short_id,
             "workflow": self.workflow,
             "status": self.status,
             "state": self.state,
@@ -177,6 +204,7 @@ def to_run_info(st: Any) -> RunInfo:
         error_code=error_code_of(error) if error is not None else (str(outcome_code) if outcome_code else None),
         executor=getattr(st, "executor_id", None),
         attempts=int(getattr(st, "recovery_attempts", None) or 1),
+        payload=payload,
     )
 
 
@@ -238,9 +266,16 @@ class RunReader:
         run_ids: list[str] | None = None,
         limit: int | None = 200,
         load_input: bool = True,
+        created_until_ms: int | None = None,
+        created_from_ms: int | None = None,
     ) -> list[RunInfo]:
-        """Newest first."""
+        """Newest first; ``created_from_ms`` / ``created_until_ms`` keep runs created in that
+        closed interval (epoch milliseconds)."""
         kwargs: dict[str, Any] = {"sort_desc": True, "limit": limit, "load_input": load_input, "load_output": True}
+        if created_until_ms is not None:
+            kwargs["end_time"] = datetime.fromtimestamp(created_until_ms / 1000.0, tz=UTC).isoformat()
+        if created_from_ms is not None:
+            kwargs["start_time"] = datetime.fromtimestamp(created_from_ms / 1000.0, tz=UTC).isoformat()
         if workflows:
             kwargs["name"] = workflows
         if prefixes:
@@ -256,6 +291,19 @@ class RunReader:
         if not found:
             raise RunNotFound(f"no run {run_id!r}", field="run_id", details={"run_id": run_id})
         return found[0]
+
+    def resolve(self, ref: str) -> str:
+        """A run id from a full id or a unique prefix of its short id (:func:`short_run_id`)."""
+        ref = ref.strip()
+        if self.find(ref) is not None or not _HEX_PREFIX.fullmatch(ref):
+            return ref  # an exact id, or something only an exact id could be (a miss says so)
+        matches = [st.workflow_id for st in self._api.list_workflows(load_input=False, load_output=False) if short_run_id(st.workflow_id).startswith(ref[:SHORT_ID_LEN]) and (len(ref) <= SHORT_ID_LEN or hashlib.sha1(st.workflow_id.encode("utf-8")).hexdigest().startswith(ref))]
+        if not matches:
+            raise RunNotFound(f"no run {ref!r} (neither a run id nor the start of a short id)", field="run_id", details={"run_id": ref})
+        if len(matches) > 1:
+            shown = ", ".join(f"{short_run_id(m)} {m}" for m in sorted(matches)[:5])
+            raise AmbiguousRunId(f"{ref!r} is the start of {len(matches)} runs' short ids ({shown}{', ...' if len(matches) > 5 else ''}): give more characters", field="run_id", details={"run_id": ref, "matches": sorted(matches)[:20]})
+        return matches[0]
 
     def find(self, run_id: str) -> RunInfo | None:
         found = self.list(run_ids=[run_id], limit=1)
@@ -339,19 +387,72 @@ def parse_status(value: str | None) -> tuple[str | None, str | None]:
 
 def query_runs(reader: RunReader, *, workflow: str | None, status: str | None, scene: str | None, limit: int) -> list[RunInfo]:
     """Filters shared by the CLI, the API and the runs page."""
+    return runs_page(reader, workflow=workflow, status=status, scene=scene, limit=limit).runs
+
+
+@dataclass
+class RunsPage:
+    runs: list[RunInfo]
+    next_cursor: str | None
+
+
+def _created_ms(r: RunInfo) -> int:
+    return int(round((r.created_at or 0.0) * 1000))
+
+
+def encode_run_cursor(r: RunInfo) -> str:
+    return f"{_created_ms(r)}~{r.run_id}"
+
+
+def decode_run_cursor(cursor: str) -> tuple[int, str]:
+    ms, sep, run_id = cursor.partition("~")
+    if not sep or not run_id or not ms.isdigit():
+        raise ValidationFailed(f"invalid cursor {cursor!r}: pass the 'next' value of the previous page", field="before")
+    return int(ms), run_id
+
+
+def runs_page(
+    reader: RunReader, *, workflow: str | None, status: str | None, scene: str | None, limit: int, before: str | None = None
+) -> RunsPage:
+    """Keyset paging, newest first (creation time, then run id): ``before`` is the previous
+    page's ``next_cursor``. Filters the engine cannot apply (operator state, scene of event
+    runs) are applied batch by batch until the page is full or the runs run out."""
     if limit < 1 or limit > 10_000:
         raise ValidationFailed("limit must be between 1 and 10000", field="limit")
     state, engine_status = parse_status(status)
     if scene is not None:
         validate_scene_id(scene)
     statuses = [engine_status] if engine_status else (list(ACTIVE) if state in ("queued", "running") else None)
-    prefixes = None
-    if scene is not None and workflow:
-        prefixes = [f"{workflow}:scenes/{scene}/"]
-    fetch = limit if state is None and scene is None else max(limit * 5, 500)
-    runs = reader.list(workflows=[workflow] if workflow else None, prefixes=prefixes, statuses=statuses, limit=fetch)
-    if state is not None:
-        runs = [r for r in runs if r.state == state]
-    if scene is not None:
-        runs = [r for r in runs if r.scene_id == scene]
-    return runs[:limit]
+    prefixes = [f"{workflow}:scenes/{scene}/"] if scene is not None and workflow else None
+    filtered = state is not None or scene is not None
+    batch = min(max(limit * 5, 500), 20_000) if filtered else limit + 1
+    cursor = None if before is None else decode_run_cursor(before)
+    query: dict[str, Any] = {"workflows": [workflow] if workflow else None, "prefixes": prefixes, "statuses": statuses}
+
+    def fetch(until_ms: int | None) -> tuple[list[RunInfo], int | None]:
+        """Runs created at or before ``until_ms``, newest first, always with *every* run of the
+        oldest instant fetched (the engine orders by time only, and SQLite keeps whole seconds):
+        so the next batch can start strictly before that instant. None when nothing is older."""
+        rows = reader.list(**query, limit=batch, created_until_ms=until_ms)
+        if len(rows) < batch:
+            return rows, None
+        boundary = min(_created_ms(r) for r in rows)
+        ties = reader.list(**query, limit=None, created_from_ms=boundary, created_until_ms=boundary)
+        merged = {r.run_id: r for r in (*rows, *ties)}
+        return list(merged.values()), boundary - 1
+
+    out: list[RunInfo] = []
+    until = None if cursor is None else cursor[0]
+    while True:
+        rows, until = fetch(until)
+        rows.sort(key=lambda r: (_created_ms(r), r.run_id), reverse=True)
+        for r in rows:
+            if cursor is not None and (_created_ms(r), r.run_id) >= cursor:
+                continue
+            if (state is None or r.state == state) and (scene is None or r.scene_id == scene):
+                out.append(r)
+                if len(out) > limit:
+                    page = out[:limit]
+                    return RunsPage(page, encode_run_cursor(page[-1]))
+        if until is None or until < 0:
+            return RunsPage(out, None)

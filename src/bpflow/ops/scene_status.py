@@ -15,12 +15,21 @@ errored. The rules, per stage:
 
 A stage that is one job inside another stage's run (Stage 1's text jobs inside the source
 orchestrator) is ``running`` while that run is active and its upstream stages are done.
+
+A pending stage keeps the scene ``running`` only while something can still start it: an upstream
+stage runs, or its upstream finished within :data:`START_GRACE_SECONDS` (the event may be in
+flight). A stage nothing started after that is "not started", and the scene is judged on the
+stages that ran, so ``bpflow submit --wait`` ends.
+
+Multi-seed requests (:mod:`bpflow.ops.lineage`): a seed scene takes its first stage from the
+parent's run (done once the parent wrote the seed's request); a parent shows each later stage as
+the aggregate of its seeds, and its state aggregates theirs.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +40,10 @@ from bpflow.core.storage import Bucket, ObjectInfo
 from bpflow.core.storage.base import Listed
 from bpflow.core.triggers import validate_scene_id
 from bpflow.ops.dag import Dag, Stage, load_dag
+from bpflow.ops.lineage import Lineage
+from bpflow.ops.lineage import lineage as scene_lineage
 from bpflow.ops.runs import RunInfo, RunReader, StepInfo
+from bpflow.workflows._orchestrator.fanout import CHILD_REQUEST
 
 if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
@@ -50,6 +62,11 @@ MAX_MARKER_BYTES = 256 * 1024
 #: The engine's timestamps may be truncated to the second; a marker written in the same second
 #: as its run started must still count as fresh.
 _CLOCK_SLACK = 1.0
+
+#: How long after its upstream finished a stage that has not started yet still counts as about
+#: to start (a watcher dispatches within a second; a remote bucket waits for the reconciliation
+#: scan, see :func:`start_grace`).
+START_GRACE_SECONDS = 120.0
 
 
 class SceneNotFound(BpflowError):
@@ -121,6 +138,13 @@ class SceneStatus:
     updated: float | None
     request: dict[str, Any] | None = None
     generated_at: float = field(default_factory=time.time)
+    lineage: Lineage | None = None
+    children: list[dict[str, Any]] = field(default_factory=list)
+    """One summary per seed scene of a multi-seed parent: scene_id, seed, state, done, total."""
+
+    @property
+    def parent(self) -> str | None:
+        return self.lineage.parent if self.lineage else None
 
     @property
     def terminal(self) -> bool:
@@ -152,6 +176,9 @@ class SceneStatus:
             "failed": [{"stage": st.name, "error_code": st.error_code} for st in failed],
             "stages": {st.name: st.state for st in self.stages},
             "updated": self.updated,
+            "parent": self.parent,
+            "seed": self.lineage.seed if self.lineage else None,
+            "children": self.children,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -163,6 +190,9 @@ class SceneStatus:
             "request": self.request,
             "counts": self.counts(),
             "stages": [st.to_dict() for st in self.stages],
+            "parent": self.parent,
+            "seed": self.lineage.seed if self.lineage else None,
+            "children": self.children,
         }
 
 
@@ -241,6 +271,7 @@ def page_markers(bucket: Bucket, dag: Dag, ids: list[str]) -> dict[str, dict[str
     rels = {rel for st in dag.stages for rel in (*st.complete, *st.failed)}
     if dag.stages and dag.stages[0].trigger:
         rels.add(dag.stages[0].trigger)
+    rels.add(CHILD_REQUEST)  # a seed scene's first stage
     wanted = set(ids)
     last = f"scenes/{ids[-1]}/"
     out: dict[str, dict[str, Listed]] = {scene: {} for scene in ids}
@@ -265,8 +296,13 @@ def _event_workflows(rt: Runtime, dag: Dag) -> list[str]:
     return out
 
 
-def scene_runs(rt: Runtime, reader: RunReader, dag: Dag, scene_id: str) -> list[RunInfo]:
-    runs = reader.list(prefixes=[f"{wf}:scenes/{scene_id}/" for wf in dag.workflows()], limit=500)
+def scene_runs(rt: Runtime, reader: RunReader, dag: Dag, scene_id: str, *, parent: str | None = None) -> list[RunInfo]:
+    """The scene's runs; a seed scene also gets its parent's runs of the first stage's workflow
+    (the parent's run writes the seed's request and carries its first jobs)."""
+    prefixes = [f"{wf}:scenes/{scene_id}/" for wf in dag.workflows()]
+    if parent is not None and dag.stages:
+        prefixes.append(f"{dag.stages[0].workflow}:scenes/{parent}/")
+    runs = reader.list(prefixes=prefixes, limit=500)
     event_wfs = _event_workflows(rt, dag)
     if event_wfs:
         runs += [r for r in reader.list(workflows=event_wfs, limit=500) if r.scene_id == scene_id and ":scenes/" not in r.run_id]
@@ -304,9 +340,12 @@ Implemented = Callable[[Stage], bool]
 
 class _Ctx:
     def __init__(
-        self, rt: Runtime, reader: RunReader | None, dag: Dag, scene_id: str, runs: list[RunInfo], details: bool, now: float, implemented: Implemented
+        self, rt: Runtime, reader: RunReader | None, dag: Dag, scene_id: str, runs: list[RunInfo], details: bool, now: float, implemented: Implemented,
+        seed_of: str | None = None,
     ) -> None:
         self.rt, self.reader, self.dag, self.scene_id, self.details, self.now = rt, reader, dag, scene_id, details, now
+        self.seed_of = seed_of
+        """The parent's id when this scene is a seed of a multi-seed request."""
         self.is_implemented = implemented
         self.by_workflow: dict[str, list[RunInfo]] = {}
         for r in sorted(runs, key=lambda r: (r.created_at or 0.0, r.run_id)):
@@ -357,7 +396,35 @@ def _newer_wins(primary: MarkerInfo | None, fail: MarkerInfo | None) -> MarkerIn
     return primary
 
 
+def _evaluate_seed_root(ctx: _Ctx, stage: Stage) -> StageStatus:
+    """A seed scene's first stage is the parent's run up to writing the seed's request: done
+    once that request exists, else waiting for the parent (or failed with it)."""
+    runs = ctx.by_workflow.get(stage.workflow, [])
+    latest = runs[-1] if runs else None
+    st = StageStatus(
+        name=stage.name, title=stage.label, workflow=stage.workflow, job=stage.job, state=PENDING,
+        implemented=ctx.is_implemented(stage), upstream=list(stage.upstream),
+    )
+    st.runs = [_run_summary(r, ctx.now) for r in reversed(runs)]
+    req = _marker(ctx.rt.bucket, ctx.scene_id, CHILD_REQUEST, "complete", ctx.details, ctx.listing)
+    if req is not None:
+        st.state, st.marker, st.markers = SUCCEEDED, req, [req]
+        st.detail = f"seed of {ctx.seed_of}"
+        st.started_at = req.updated
+    elif latest is not None and latest.active:
+        st.detail = f"waiting for {ctx.seed_of}"
+    elif latest is not None and latest.state in ("failed", "cancelled"):
+        st.state = FAILED
+        st.error_code = latest.error_code or ("cancelled" if latest.state == "cancelled" else "run_failed")
+        st.error_message = latest.message or None
+    if st.state == PENDING and not st.implemented:
+        st.state = NOT_IMPLEMENTED
+    return st
+
+
 def _evaluate(ctx: _Ctx, stage: Stage, done: dict[str, StageStatus]) -> StageStatus:
+    if ctx.seed_of is not None and not stage.upstream and stage is ctx.dag.stages[0]:
+        return _evaluate_seed_root(ctx, stage)
     runs = ctx.by_workflow.get(stage.workflow, [])
     latest = runs[-1] if runs else None
     active = next((r for r in reversed(runs) if r.active), None)
@@ -466,31 +533,102 @@ def _requested(ctx: _Ctx, stage: Stage) -> bool:
     return bool(triggers.get(stage.workflow).is_enabled(env))
 
 
-def _reachable(stage: Stage, done: dict[str, StageStatus], reach: dict[str, bool]) -> bool:
-    """Can this stage still start? Only if each upstream succeeded, runs, or can itself start."""
-    st = done[stage.name]
-    if st.state == NOT_IMPLEMENTED:
-        return False
-    ok = True
-    for u in stage.upstream:
-        ust = done[u]
-        ok = ok and (ust.state in (SUCCEEDED, RUNNING) or (ust.state == PENDING and reach[u]))
-    return ok
+def start_grace(rt: Runtime) -> float:
+    """:data:`START_GRACE_SECONDS`, or two reconciliation scans when those are further apart."""
+    interval = getattr(getattr(rt, "settings", None), "bpflow_scan_interval_seconds", 0.0) or 0.0
+    return max(START_GRACE_SECONDS, 2.0 * float(interval))
 
 
-def _scene_state(dag: Dag, done: dict[str, StageStatus]) -> str:
+def _finished_at(st: StageStatus) -> float | None:
+    """When a finished stage finished: its decisive marker, else its newest run's end."""
+    if st.marker is not None:
+        return st.marker.updated
+    if st.runs:
+        newest = st.runs[0]
+        if newest.get("created_at") is not None and newest.get("duration_seconds") is not None:
+            return float(newest["created_at"]) + float(newest["duration_seconds"])
+    return None
+
+
+def _waiting(rt: Runtime, dag: Dag, done: dict[str, StageStatus], now: float, grace: float) -> dict[str, bool]:
+    """Per pending stage: can something still start it? An upstream runs (or waits itself), or
+    every upstream finished well and the last one within ``grace``. A stage nothing will start
+    gets the detail "not started" so the views say why it stays pending (a stage whose trigger is
+    off here is already "not requested", see :func:`_requested`)."""
+    waiting: dict[str, bool] = {}
+    for stage in dag.stages:
+        st = done[stage.name]
+        if st.state != PENDING:
+            waiting[stage.name] = False
+            continue
+        ups = [done[u] for u in stage.upstream]
+        if not ups:
+            # A first stage waits while nothing else happened yet (the request is there, its run
+            # comes); once later stages have their own markers, nothing will start it any more.
+            waiting[stage.name] = all(done[o.name].state in (PENDING, NOT_IMPLEMENTED) for o in dag.stages)
+            continue
+        if any(u.state not in (SUCCEEDED, RUNNING, PENDING) for u in ups) or any(u.state == PENDING and not waiting[u.name] for u in ups):
+            waiting[stage.name] = False  # an upstream failed, was skipped, cannot run or will not start
+            continue
+        if any(u.state in (RUNNING, PENDING) for u in ups):
+            waiting[stage.name] = True
+            continue
+        ends = [_finished_at(u) for u in ups]
+        last = max((e for e in ends if e is not None), default=None)
+        waiting[stage.name] = last is not None and now - last <= grace
+        if not waiting[stage.name]:
+            st.detail = st.detail or "not started"
+    return waiting
+
+
+def _scene_state(rt: Runtime, dag: Dag, done: dict[str, StageStatus], now: float) -> str:
     states = [st.state for st in done.values()]
     if RUNNING in states:
         return "running"
     if FAILED in states:
         return "failed"
-    reach: dict[str, bool] = {}
-    for stage in dag.stages:
-        reach[stage.name] = _reachable(stage, done, reach)
-    waiting = [s for s in dag.stages if done[s.name].state == PENDING and reach[s.name]]
-    if waiting:
+    waiting = _waiting(rt, dag, done, now, start_grace(rt))
+    if any(waiting.values()):
         return "running" if SUCCEEDED in states or SKIPPED in states else "pending"
     return "succeeded" if SUCCEEDED in states else "stalled"
+
+
+_AGGREGATE_ORDER = (RUNNING, FAILED, PENDING, SUCCEEDED, SKIPPED, NOT_IMPLEMENTED)
+
+
+def _aggregate_stage(stage: StageStatus, seeds: list[SceneStatus]) -> None:
+    """A parent's stage carried by its seeds: running if any seed runs it, failed if any failed,
+    done when every seed is done."""
+    states = [next((x.state for x in child.stages if x.name == stage.name), PENDING) for child in seeds]
+    if not states:
+        return
+    if all(s in (SUCCEEDED, SKIPPED) for s in states):
+        stage.state = SUCCEEDED if SUCCEEDED in states else SKIPPED
+    else:
+        stage.state = next(s for s in _AGGREGATE_ORDER if s in states and s not in (SUCCEEDED, SKIPPED))
+    ok = sum(1 for s in states if s in (SUCCEEDED, SKIPPED))
+    stage.detail = f"{ok}/{len(states)} seeds done"
+    failed = [x for child in seeds for x in child.stages if x.name == stage.name and x.state == FAILED]
+    if failed:
+        stage.error_code, stage.error_message = failed[0].error_code, failed[0].error_message
+    stage.marker, stage.markers = None, []
+
+
+def _parent_state(root: StageStatus, seeds: list[SceneStatus]) -> str:
+    """A multi-seed request is running while its own run or any seed runs (or is still to
+    come), failed when it or a seed failed, done when every seed is."""
+    states = [c.state for c in seeds]
+    if root.state == RUNNING or "running" in states:
+        return "running"
+    if root.state == PENDING and all(s == "pending" for s in states):
+        return "pending"
+    if root.state == FAILED or "failed" in states:
+        return "failed"
+    if "pending" in states:
+        return "running"
+    if "stalled" in states or root.state != SUCCEEDED:
+        return "stalled"
+    return "succeeded"
 
 
 def _request(bucket: Bucket, scene_id: str, dag: Dag) -> dict[str, Any] | None:
@@ -516,34 +654,64 @@ def scene_status(
     must_exist: bool = True,
     implemented: Implemented = implemented_in_this_build,
     listing: dict[str, Listed] | None = None,
+    seed_runs: Mapping[str, list[RunInfo]] | None = None,
 ) -> SceneStatus:
     """The stage table of one scene. ``runs=None`` reads them; pass a list (possibly empty, when no
     database is reachable) to skip the query. ``details`` adds steps-based timings and bodies."""
     validate_scene_id(scene_id)
     dag = dag or load_dag(rt.env)
     now = time.time() if now is None else now
+    lin = scene_lineage(rt.bucket, scene_id, listing=listing, root=dag.stages[0].trigger if dag.stages else None)
     if runs is None:
         reader = reader or RunReader(rt)
-        runs = scene_runs(rt, reader, dag, scene_id)
+        runs = scene_runs(rt, reader, dag, scene_id, parent=lin.parent)
     updated = None
     if details or must_exist:
         updated = max((i.updated.timestamp() for i in rt.bucket.list(f"scenes/{scene_id}/")), default=None)
     if must_exist and updated is None and not runs:
         raise SceneNotFound(f"no scene {scene_id!r}: no objects under scenes/{scene_id}/ and no runs", field="scene_id", details={"scene_id": scene_id})
-    ctx = _Ctx(rt, reader, dag, scene_id, runs, details, now, implemented)
+    if lin.parent is not None and seed_runs is not None and dag.stages:
+        runs = list(runs) + [r for r in seed_runs.get(lin.parent, []) if r.workflow == dag.stages[0].workflow]
+    ctx = _Ctx(rt, reader, dag, scene_id, runs, details, now, implemented, seed_of=lin.parent)
     ctx.listing = listing
     done: dict[str, StageStatus] = {}
     for stage in dag.stages:
         done[stage.name] = _evaluate(ctx, stage, done)
+    state = _scene_state(rt, dag, done, now)
+    children: list[dict[str, Any]] = []
+    if lin.is_parent and dag.stages:
+        seeds = _seed_statuses(rt, dag, lin, reader=reader, seed_runs=seed_runs, now=now, implemented=implemented)
+        root = done[dag.stages[0].name]
+        for stage in dag.stages[1:]:
+            _aggregate_stage(done[stage.name], seeds)
+        state = _parent_state(root, seeds)
+        for i, child in enumerate(seeds, 1):
+            line = child.summary()
+            children.append({"scene_id": child.scene_id, "seed": i, "state": child.state, "done": line["done"], "total": line["total"]})
     return SceneStatus(
         scene_id=scene_id,
         dag=dag.name,
-        state=_scene_state(dag, done),
+        state=state,
         stages=list(done.values()),
         updated=updated,
         request=_request(rt.bucket, scene_id, dag) if details else None,
         generated_at=now,
+        lineage=lin,
+        children=children,
     )
+
+
+def _seed_statuses(
+    rt: Runtime, dag: Dag, lin: Lineage, *, reader: RunReader | None, seed_runs: Mapping[str, list[RunInfo]] | None, now: float, implemented: Implemented
+) -> list[SceneStatus]:
+    """The seeds of a parent, judged without details (their own pages have those)."""
+    out = []
+    for child in lin.children:
+        runs = None if seed_runs is None else list(seed_runs.get(child, []))
+        if runs is None and reader is None:
+            runs = []
+        out.append(scene_status(rt, child, dag=dag, reader=reader, runs=runs, details=False, now=now, must_exist=False, implemented=implemented, seed_runs=seed_runs))
+    return out
 
 
 def scene_summaries(
@@ -565,21 +733,27 @@ def scene_summaries_page(
     out = []
     for scene_id in ids:
         listing = markers.get(scene_id, {})
-        status = scene_status(rt, scene_id, dag=dag, reader=None, runs=grouped.get(scene_id, []), details=False, now=now, must_exist=False, listing=listing)
+        status = scene_status(rt, scene_id, dag=dag, reader=None, runs=grouped.get(scene_id, []), details=False, now=now, must_exist=False, listing=listing, seed_runs=grouped)
         line = status.summary()
         line["updated"] = max((e.updated_s for e in listing.values()), default=None)
-        line["prompt"] = _prompt(rt.bucket, scene_id, dag, listing)
+        line["prompt"] = scene_prompt(rt.bucket, scene_id, dag, listing)
         out.append(line)
     return out, next_after
 
 
-def _prompt(bucket: Bucket, scene_id: str, dag: Dag, listing: dict[str, Listed] | None = None) -> str | None:
-    """The request's prompt, so a list of scenes reads as what was asked for."""
+def scene_prompt(bucket: Bucket, scene_id: str, dag: Dag, listing: dict[str, Listed] | None = None) -> str | None:
+    """The request's prompt, so a list of scenes reads as what was asked for (a seed scene's is
+    in its generated request)."""
     root = dag.stages[0].trigger if dag.stages else None
     if listing is not None:  # the page's listing says whether there is a request: no stat
-        body = _read_body(bucket, listing[root]) if root and root in listing else None
+        entry = listing.get(root) if root else None
+        entry = entry if entry is not None else listing.get(CHILD_REQUEST)  # a seed's generated request
+        body = _read_body(bucket, entry) if entry is not None else None
     else:
         request = _request(bucket, scene_id, dag)
+        if request is None:
+            info = bucket.stat(f"scenes/{scene_id}/{CHILD_REQUEST}")
+            request = {"body": _read_body(bucket, info)} if info is not None else None
         body = request["body"] if request else None
     prompt = body.get("prompt") if isinstance(body, dict) else None
     return prompt[:160] if isinstance(prompt, str) else None

@@ -208,7 +208,8 @@ class Dispatcher:
         if wf is None:
             out.not_implemented.append(workflow)
             observe.EVENTS.labels(source, "not_implemented").inc()
-            log.info("workflow %s matched but has no implementation in this build; not started", workflow)
+            # The reconciliation scan meets the same objects every pass: it sums them up itself.
+            log.log(logging.DEBUG if source == "scan" else logging.INFO, "workflow %s matched (run %s) but has no implementation in this build; not started", workflow, run_id)
             return
         out.run_ids.append(run_id)
         if not self._memo.add_if_new(run_id):
