@@ -6,8 +6,9 @@ quaternion), the commanded action (7 joint targets + gripper opening) and one RG
 camera. The episode's initial pose is randomised from its seed (the target object shifted up to
 ±2 cm and turned up to ±0.3 rad about the vertical, then settled for 1 s) so episodes of one task
 differ; a variation the arm cannot plan a clear grip from is drawn again (up to
-``RANDOM_TRIES``, the last without variation). Measured as it runs: contacts between the arm and anything but the target object
-(``collision_frames``), frames with an arm joint outside its limits, the object's highest point.
+``RANDOM_TRIES``, the last without variation). Measured as it runs: contacts between the arm and
+anything but the target object (``collision_frames``), frames with an arm joint outside its
+limits, the object's highest point.
 The outcome comes from :func:`skills.judge_pick_place` — physics, not the script's opinion.
 """
 
