@@ -5,8 +5,10 @@ and the gripper opening (``state``), their velocities, the end-effector pose (po
 quaternion), the commanded action (7 joint targets + gripper opening) and one RGB image per
 camera. The episode's initial pose is randomised from its seed (the target object shifted up to
 ±2 cm and turned up to ±0.3 rad about the vertical, then settled for 1 s) so episodes of one task
-differ. Measured as it runs: contacts between the arm and anything but the target object
-(``collision_frames``), frames with an arm joint outside its limits, the object's highest point.
+differ; a variation the arm cannot plan a clear grip from is drawn again (up to
+``RANDOM_TRIES``, the last without variation). Measured as it runs: contacts between the arm and
+anything but the target object (``collision_frames``), frames with an arm joint outside its
+limits, the object's highest point.
 The outcome comes from :func:`skills.judge_pick_place` — physics, not the script's opinion.
 """
 
@@ -33,6 +35,8 @@ EE_NAMES = ["x", "y", "z", "qw", "qx", "qy", "qz"]
 SHIFT_M = 0.02
 TURN_RAD = 0.3
 SETTLE_S = 1.0
+RANDOM_TRIES = 4
+"""Start-pose variations drawn per episode before falling back to the task's own pose."""
 
 
 @dataclass
@@ -98,12 +102,12 @@ class Recorder:
             with GL_LOCK:
                 self.renderer.close()
 
-    def _randomise(self, task: Task, rng: np.random.Generator) -> list[float]:
+    def _randomise(self, task: Task, rng: np.random.Generator, scale: float = 1.0) -> list[float]:
         sim = self.sim
         pos = sim.position(task.object_id)
         quat = sim.quat(task.object_id)
-        shift = rng.uniform(-SHIFT_M, SHIFT_M, size=2)
-        turn = rng.uniform(-TURN_RAD, TURN_RAD)
+        shift = rng.uniform(-SHIFT_M, SHIFT_M, size=2) * scale
+        turn = rng.uniform(-TURN_RAD, TURN_RAD) * scale
         dq = np.array([np.cos(turn / 2), 0.0, 0.0, np.sin(turn / 2)])
         new_q = np.zeros(4)
         mujoco.mju_mulQuat(new_q, dq, quat)
@@ -142,8 +146,16 @@ class Recorder:
             plan = skills.plan_push(sim, self.ik, task)
             target_body = int(sim.model.jnt_bodyid[sim.joint_by_name(str(task.joint)).joint_id])
         else:
-            initial = self._randomise(task, rng)
-            plan = skills.plan_pick_place(sim, self.ik, task)
+            # a start pose the arm can plan from: a variation that puts the object where no
+            # clear grip exists (tight between neighbours) is drawn again, the last try is the
+            # task's own pose (which its derivation planned); the physics still judges the rest
+            for attempt in range(RANDOM_TRIES):
+                if attempt:
+                    sim.reset()
+                initial = self._randomise(task, rng, 1.0 if attempt < RANDOM_TRIES - 1 else 0.0)
+                plan = skills.plan_pick_place(sim, self.ik, task)
+                if plan.error is None:
+                    break
             target_body = sim.objects[task.object_id].body_id
         substeps = max(1, int(round(1.0 / cfg.fps / sim.model.opt.timestep)))
         start = sim.position(task.object_id)
