@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bpflow.core.storage.local import LocalBucket
+from bpflow.core.storage.local import LocalBucket, _Superseded
 
 KEY = "scenes/s1/prompts/scene_request.json"
 
@@ -99,3 +101,50 @@ def test_generations_strictly_increase_per_version(tmp_path: Path, ops: list[tup
             assert info.generation > last, (op, info.generation, last)
         last = info.generation
         shutil.copy2(path, backup)
+
+
+def test_a_reader_holding_a_replaced_version_never_changes_the_live_generation(tmp_path: Path) -> None:
+    """The unlink inside a replace changes the old file's ctime: a reader still holding it must not
+    record that dead file in the ledger, or the live version's generation moves under its writer."""
+    root = tmp_path / "bucket"
+    writer = LocalBucket(root)
+    writer.write_json(KEY, {"v": 1})
+    with open(root / KEY, "rb") as held:  # a reader in the middle of reading version 1
+        live = writer.write_json(KEY, {"v": 2})
+        stale = os.fstat(held.fileno())
+        assert stale.st_nlink == 0
+        reader = LocalBucket(root)  # another process: nothing cached
+        with pytest.raises(_Superseded):  # what a read holding version 1 learns: read again
+            reader._info(KEY, stale, follow=False)
+        assert reader._info(KEY, stale).generation == live.generation  # a stat follows to the live one
+        data, info = reader.read_with_info(KEY)
+        assert (json.loads(data), info.generation) == ({"v": 2}, live.generation)
+    assert writer.delete(KEY, if_generation_match=live.generation)
+
+
+def test_compare_and_swap_holds_while_other_processes_read(tmp_path: Path) -> None:
+    """A writer chaining compare-and-swaps never loses to readers: a read changes no generation."""
+    import threading
+
+    root = tmp_path / "bucket"
+    writer = LocalBucket(root)
+    info = writer.write_json(KEY, {"v": 0})
+    stop = threading.Event()
+
+    def read_forever() -> None:
+        reader = LocalBucket(root)
+        while not stop.is_set():
+            reader.read_with_info(KEY)
+            reader.stat(KEY)
+
+    readers = [threading.Thread(target=read_forever) for _ in range(3)]
+    for t in readers:
+        t.start()
+    try:
+        for v in range(1, 100):
+            info = writer.write_json(KEY, {"v": v}, if_generation_match=info.generation)
+    finally:
+        stop.set()
+        for t in readers:
+            t.join()
+    assert writer.read_json(KEY) == {"v": 99}

@@ -56,8 +56,23 @@ class LocalBucket(Bucket):
         """The key's path; refuses (ObjectOutsideBucket) one that a symlink leads out of the root."""
         return contained_path(self.root, key)
 
-    def _info(self, key: str, st: os.stat_result, *, locked: bool = False) -> ObjectInfo:
-        generation = self._generation(key, st, locked=locked)
+    def _info(self, key: str, st: os.stat_result, *, locked: bool = False, follow: bool = True) -> ObjectInfo:
+        """Metadata of the version ``st`` describes. When that version has left the key meanwhile
+        (replaced or deleted), ``follow`` describes the key's current version instead; without it
+        (a read, whose bytes belong to the old version) ``_Superseded`` goes to the caller."""
+        for _ in range(_SUPERSEDED_RETRIES):
+            try:
+                generation = self._generation(key, st, locked=locked)
+                break
+            except _Superseded:
+                if not follow:
+                    raise
+                try:
+                    st = os.stat(self.path_for(key))
+                except (FileNotFoundError, NotADirectoryError):
+                    raise ObjectNotFound(f"object not found: {key}", field="key") from None
+        else:
+            raise StorageError(f"{key} kept changing while its generation was read", retryable=True)
         return ObjectInfo(
             key=key,
             size=st.st_size,
@@ -99,6 +114,15 @@ class LocalBucket(Bucket):
             with self._locked():
                 return self._generation(key, st, locked=True)
         # Under the lock: another process may have recorded this very version meanwhile.
+        # A version that is no longer at the key must not be recorded: a reader still holding a
+        # replaced file (whose unlink changed its ctime) would otherwise give the live version's
+        # ledger entry to a dead file, and the live version a new generation.
+        try:
+            live = _identity(os.stat(self.path_for(key)))
+        except (FileNotFoundError, NotADirectoryError):
+            raise _Superseded(key) from None
+        if live != identity:
+            raise _Superseded(key)
         if entry is None:
             generation = st.st_mtime_ns  # first sight: keep what the key had before the ledger
         else:
@@ -142,15 +166,22 @@ class LocalBucket(Bucket):
     # -- backend surface ---------------------------------------------------------------------
     def _read(self, key: str) -> tuple[bytes, ObjectInfo]:
         path = self.path_for(key)
-        try:
-            with open(path, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                if not _is_file(st):
-                    raise ObjectNotFound(f"object not found: {key}", field="key")
-                data = fh.read()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise ObjectNotFound(f"object not found: {key}", field="key") from None
-        return data, self._info(key, st)
+        for _ in range(_SUPERSEDED_RETRIES):
+            try:
+                with open(path, "rb") as fh:
+                    if not _is_file(os.fstat(fh.fileno())):
+                        raise ObjectNotFound(f"object not found: {key}", field="key")
+                    data = fh.read()
+                    st = os.fstat(fh.fileno())  # after the read: a replace meanwhile shows as nlink 0
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                raise ObjectNotFound(f"object not found: {key}", field="key") from None
+            if st.st_nlink == 0:
+                continue  # replaced while we read: these bytes are a version the key no longer has
+            try:
+                return data, self._info(key, st, follow=False)
+            except _Superseded:
+                continue
+        raise StorageError(f"{key} kept changing while it was read", retryable=True)
 
     def stat(self, key: str) -> ObjectInfo | None:
         return self._stat_locked(key, locked=False)
@@ -160,7 +191,12 @@ class LocalBucket(Bucket):
             st = os.stat(self.path_for(key))
         except (FileNotFoundError, NotADirectoryError):
             return None
-        return self._info(key, st, locked=locked) if _is_file(st) else None
+        if not _is_file(st):
+            return None
+        try:
+            return self._info(key, st, locked=locked)
+        except ObjectNotFound:
+            return None  # deleted since the stat
 
     def _write(self, key: str, data: bytes, if_generation_match: int | None, content_type: str) -> ObjectInfo:
         path = self.path_for(key)
@@ -236,7 +272,10 @@ class LocalBucket(Bucket):
 
     def _list(self, prefix: str) -> Iterator[ObjectInfo]:
         for key, st in self._walk(prefix, "", None):
-            yield self._info(key, st)
+            try:
+                yield self._info(key, st)
+            except ObjectNotFound:
+                continue  # deleted since the walk saw it
 
     def list_keys(self, prefix: str = "", *, start_after: str = "") -> Iterator[Listed]:
         for key, st in self._walk(prefix, start_after, None):
@@ -453,6 +492,13 @@ class _Table:
         rests = [m.segs[i][depth:] for i, starred in state if not starred]
         literal = all(not any(ch in seg for ch in "*?[{") for rest in rests for seg in rest) and not self.starred
         self.tails: list[str] | None = sorted({"/".join(rest) for rest in rests if rest}) if literal and rests else None
+
+
+_SUPERSEDED_RETRIES = 8
+
+
+class _Superseded(Exception):
+    """The stat at hand describes a version that has left its key (replaced or deleted)."""
 
 
 def _identity(st: os.stat_result) -> tuple[int, ...]:
