@@ -27,9 +27,15 @@ def _job_processes(home: Path, scene: str | None, job: str = "test-copy-job") ->
         try:
             env = set((entry / "environ").read_bytes().split(b"\0"))
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            comm = (entry / "comm").read_text().strip()
         except OSError:
             continue
-        if wanted <= env and state != "Z":
+        if state == "Z":
+            continue
+        if wanted <= env:
+            found.append(int(entry.name))
+        elif comm == job[:15] and scene is None and f"BPFLOW_HOME={home}".encode() in env:
+            # a zygote-forked job: its /proc environ is the launcher's, its name is the job's
             found.append(int(entry.name))
     return found
 

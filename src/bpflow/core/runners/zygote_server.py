@@ -213,10 +213,21 @@ class Server:
             sock.detach()
         os.closerange(4, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536)
         fresh_process_state(request)
+        name_process(os.environ.get("BPFLOW_JOB_NAME") or str(request["module"]).rsplit(".", 1)[-1])
         from bpflow.core.job_entry import tie_to_supervisor
 
         tie_to_supervisor()
         return run_job_module(str(request["module"]), [str(a) for a in request.get("argv") or []])  # type: ignore[union-attr]
+
+
+def name_process(name: str) -> None:
+    """A forked job keeps the zygote's command line: give it the job's name (the kernel keeps 15
+    bytes) so ``ps``, ``top`` and ``pkill`` tell the jobs apart."""
+    try:
+        with open("/proc/self/comm", "w") as fh:
+            fh.write(name[:15])
+    except OSError:
+        pass  # not Linux, or /proc not mounted: the name is a convenience
 
 
 def fresh_process_state(request: dict[str, object]) -> None:
