@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# Parallel test processes (pytest-xdist); 0 runs the suite in this process.
+PYTEST_WORKERS ?= 3
 
 .PHONY: install vendor system-deps venv-train lint test bench bench-physics bench-episodes bench-geniesim bench-learning bench-peers bench-scale bench-scale-scan demo clean
 
@@ -45,7 +47,7 @@ lint: install
 
 # pytest exit code 5 means "no tests collected": that is a failure here, never a pass.
 test: install system-deps venv-train lint
-	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --durations=25 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 bench: install system-deps venv-train

@@ -19,6 +19,18 @@ REPO = Path(__file__).resolve().parent.parent
 CHAIN_TRIGGERS = str(REPO / "tests" / "fixtures" / "chain_triggers.yaml")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long tests first, longest first (``@pytest.mark.long(seconds)``, the seconds a quiet
+    2-core machine takes), the rest in their order: under pytest-xdist they start at once on
+    different workers instead of becoming the last worker's tail."""
+
+    def rank(item: pytest.Item) -> float:
+        mark = item.get_closest_marker("long")
+        return 0.0 if mark is None else -float(mark.args[0] if mark.args else 1.0)
+
+    items.sort(key=rank)
+
+
 def runtime_env(home: Path, **extra: str) -> dict[str, str]:
     """A complete environment for one isolated bpflow home (its own bucket and database)."""
     env = dict(os.environ)

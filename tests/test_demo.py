@@ -15,6 +15,7 @@ from tests.episodes.checks import check_dataset, lerobot_load
 from tests.stage2.acceptance import check_scene
 
 
+@pytest.mark.long(500)
 @pytest.mark.timeout(1800)  # the subprocess's own limit: every stage incl. training/evaluation, on a loaded 2-core box
 def test_demo_runs_every_implemented_stage_and_its_usd_is_sound(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BPFLOW_")}

@@ -41,6 +41,7 @@ def max_overlap(runs: list[Any]) -> int:
     return best
 
 
+@pytest.mark.long(65)
 @pytest.mark.timeout(1200)  # a load-bound machine must not fail it: the wall time is measured in bench/
 def test_a_batch_of_20_scenes_completes_with_bounded_parallelism(make_runtime: Any, stage1_only: None, tmp_path: Path) -> None:
     rt = make_runtime(**OFFLINE_STAGE1)

@@ -78,6 +78,7 @@ def test_runs_filters(chain_rt: Any) -> None:
     assert bad.returncode == 2 and "status" in bad.stderr
 
 
+@pytest.mark.long(70)
 def test_rerun_attaches_to_the_current_input_then_force_runs_again(chain_rt: Any) -> None:
     first = json.loads(bpflow("rerun", "test-stage-a", "--scene", "cli-ok", "--json").stdout)
     assert first["attached"] is True and first["previous_state"] == "succeeded"

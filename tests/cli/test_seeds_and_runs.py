@@ -32,6 +32,7 @@ def _submit_wait(prompt: str, scene: str, timeout: int = 120) -> tuple[Any, floa
     return proc, time.monotonic() - start
 
 
+@pytest.mark.long(70)
 def test_submit_two_seeds_wait_succeeds_links_both_ways_and_reruns_in_the_seeds(chain: Any) -> None:
     proc, took = _submit_wait("a workshop with two benches", "seeds-ok")
     assert proc.returncode == 0, proc.stderr

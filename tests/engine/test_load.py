@@ -3,9 +3,10 @@
 An orchestrator holds its slot while it waits for its stage runs; before the queue tiers
 (``engine.queues``) two orchestrators filled two slots and waited for ever on stage runs that
 never got one. Here every request must reach a terminal state, on SQLite in one process and on
-PostgreSQL with two ``bpflow worker`` processes, and complete: through every stage, robot data
-included (Genie Sim's local runtime records episodes in each room and at least one must pass its
-certificate; ``make bench-episodes`` measures those rooms).
+PostgreSQL with two ``bpflow worker`` processes, and complete. On PostgreSQL through every stage,
+robot data included (Genie Sim's local runtime records episodes in each room and at least one must
+pass its certificate); the 20-room batch through Stage 3 (``make bench-episodes`` takes those rooms
+through Stage 4).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bench.batch import PROMPTS
 from bpflow.core.engine.runtime import Runtime
 from bpflow.core.events.model import ObjectEvent
 from bpflow.core.storage.local import LocalBucket
-from tests.conftest import runtime_env, wait_until
+from tests.conftest import THROUGH_STAGE3, runtime_env, wait_until
 from tests.engine.test_processes import BPFLOW, _log_says, _process
 from tests.source.conftest import OFFLINE_STAGE1, REQUEST, request_body
 
@@ -46,44 +47,31 @@ def _settled(bucket: LocalBucket, scenes: list[str]) -> bool:
     return all(bucket.exists(f"scenes/{s}/.source_orchestrator_failed") or bucket.exists(f"scenes/{s}/.source_orchestrator_complete") for s in scenes)
 
 
-#: The one refusal a scene of this batch may end with: Genie Sim's export found no task the arm
-#: can plan in it (every object's reason named). Today that is load12, a bathroom whose only
-#: grippable object, a soap, has a 30 cm bottle 13 cm away across its only grip (the hand would
-#: be 1.4 cm inside the bottle); its other objects are 8.0–8.9 cm wide, beyond the Panda's 8 cm
-#: fingers. Anything else — an episode quality gate, a fault, a stall — fails the test.
-CONTENT_REFUSAL = "no_tasks"
-
-
-def _refusal(bucket: LocalBucket, scene: str) -> str | None:
-    body = bucket.read_json_or_none(f"scenes/{scene}/geniesim/.failed") if bucket.exists(f"scenes/{scene}/geniesim/.failed") else None
-    job_error = ((body or {}).get("context") or {}).get("config_context", {}).get("job_error") or {}
-    named = str(job_error.get("message", "")).startswith("the scene offers no task the robot can perform (obj_")
-    return CONTENT_REFUSAL if job_error.get("code") == CONTENT_REFUSAL and named else None
-
-
-def _assert_all_completed(bucket: LocalBucket, scenes: list[str], *, max_refused: int = 0) -> None:
+def _assert_all_completed(bucket: LocalBucket, scenes: list[str], *, markers: tuple[str, ...] = DONE_MARKERS) -> None:
     failed = {s: json.loads(bucket.read(f"scenes/{s}/.source_orchestrator_failed"))["error"] for s in scenes if bucket.exists(f"scenes/{s}/.source_orchestrator_failed")}
-    refused = {s for s in failed if _refusal(bucket, s) == CONTENT_REFUSAL}
-    assert set(failed) == refused and len(refused) <= max_refused, failed
+    assert failed == {}, failed
     for scene in scenes:
-        for marker in DONE_MARKERS if scene not in refused else DONE_MARKERS[:3]:
+        for marker in markers:
             assert bucket.exists(f"scenes/{scene}/{marker}"), (scene, marker)
 
 
+@pytest.mark.long(400)
 @pytest.mark.timeout(1500)
 def test_twenty_varied_requests_on_two_slots_all_complete(make_runtime: Any) -> None:
-    """SQLite, one process, two slots per queue: 20 requests of five room types at once, all
-    complete through every stage (issue 8's acceptance) but one bathroom whose content offers
-    the arm no task (``CONTENT_REFUSAL``). Long: 20 scenes through Stages 1–5."""
-    rt = make_runtime(BPFLOW_WORKER_CONCURRENCY="2", **SMALL)
+    """SQLite, one process, two slots per queue: 20 requests of five room types at once all
+    complete (issue 8's acceptance), through Stage 3: what is under test is that no run waits on
+    a run that cannot be scheduled, and Stages 1-3 hold most of the runs per scene. Stage 4 under
+    load is the PostgreSQL test's, and these 20 rooms' episodes are ``make bench-episodes``'s."""
+    rt = make_runtime(BPFLOW_WORKER_CONCURRENCY="2", **SMALL, **THROUGH_STAGE3)
     requests = _requests(20, "load")
     for scene, body in requests:
         rt.bucket.write_json(REQUEST.format(scene), body)
     scenes = [scene for scene, _ in requests]
     wait_until(lambda: _settled(rt.bucket, scenes), timeout=1400, interval=1.0)
-    _assert_all_completed(rt.bucket, scenes, max_refused=1)
+    _assert_all_completed(rt.bucket, scenes, markers=DONE_MARKERS[:3] + DONE_MARKERS[-1:])
 
 
+@pytest.mark.long(260)
 @pytest.mark.timeout(960)
 def test_ten_requests_on_two_postgres_workers_all_complete(tmp_path: Path, postgres_url: str) -> None:
     home = tmp_path / "home"
@@ -108,4 +96,4 @@ def test_ten_requests_on_two_postgres_workers_all_complete(tmp_path: Path, postg
             os.environ.update(saved)
         scenes = [scene for scene, _ in requests]
         wait_until(lambda: _settled(bucket, scenes), timeout=840, interval=1.0)
-    _assert_all_completed(bucket, scenes, max_refused=1)
+    _assert_all_completed(bucket, scenes)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import pytest
 from fastapi.testclient import TestClient
 
 from bpflow.api.app import create_app
@@ -31,6 +32,7 @@ def emit(rt: Any, data: dict[str, Any]) -> str:
     return event_run_id("training-pipeline", EVENT, event_id)
 
 
+@pytest.mark.long(80)
 def test_imported_episodes_train_a_policy_that_the_evaluation_runs_in_the_scene(make_runtime: Callable[..., Any], tmp_path: Path) -> None:
     rt = make_runtime(**TINY)
     bucket: Bucket = rt.bucket

@@ -204,6 +204,7 @@ def test_episodes_page_plays_videos_and_charts_trajectories(page: Any, assembled
     assert assembled.get(f"/api/scenes/{SCENE}/trajectory?episode=999").status_code == 404
 
 
+@pytest.mark.long(90)
 def test_learning_page_draws_the_loss_curve_and_the_evaluation(page: Any, assembled: LiveServer) -> None:
     wait_stage(assembled, "policy-evaluation", 1200)
     charts = assembled.get(f"/api/scenes/{SCENE}/learning/charts").json()

@@ -32,6 +32,7 @@ def text_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         stop_server(server)
 
 
+@pytest.mark.long(100)
 def test_text_request_from_the_form_reaches_the_last_implemented_stage_live(page: Any, text_server: LiveServer) -> None:
     dag = text_server.get("/api/dag").json()
     implemented = [s["name"] for s in dag["stages"] if s["implemented"]]
