@@ -57,8 +57,9 @@ class JobOutcome:
                 doc = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
-                return doc["error"]
+            error = doc.get("error") if isinstance(doc, dict) else None
+            if isinstance(error, dict):
+                return error
         return None
 
     @property

@@ -58,7 +58,7 @@ def await_stage(run: Run, run_id: str, *, timeout_seconds: float, poll_seconds: 
     while True:
         st = step(f"status {run_id}", _status, run_id)
         if st is not None and st["status"] == "SUCCESS":
-            result = step(f"result {run_id}", lambda: DBOS.retrieve_workflow(run_id).get_result())
+            result: object = step(f"result {run_id}", lambda: DBOS.retrieve_workflow(run_id).get_result())  # any JSON the stage returned
             return result if isinstance(result, dict) else {"status": "SUCCESS", "result": result}
         if st is not None and st["status"] in TERMINAL_FAILURES:
             return {"status": "FAILED", "error": st["error"] or st["status"], "run_id": run_id}

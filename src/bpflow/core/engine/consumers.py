@@ -107,4 +107,4 @@ def system_engine(client: Any = None) -> sa.Engine:
         return client._sys_db.engine  # type: ignore[no-any-return]
     from dbos._dbos import _get_dbos_instance
 
-    return _get_dbos_instance()._sys_db.engine  # type: ignore[no-any-return]
+    return _get_dbos_instance()._sys_db.engine

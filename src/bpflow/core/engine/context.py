@@ -11,13 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bpflow.core.errors import BpflowError
 
 if TYPE_CHECKING:
     from bpflow.core.config import Settings
+    from bpflow.core.events.model import CustomEvent
     from bpflow.core.storage import Bucket
+
+
+class DispatchOutcome(Protocol):
+    """What a dispatch answers (the dispatcher's ``Dispatched``), named here so a run reads it
+    without importing the dispatcher."""
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -27,7 +35,7 @@ class RunContext:
     env: Mapping[str, str]
     start_run: Callable[[str, str, dict[str, Any]], Any]
     """``(workflow, run_id, payload)``: start (or attach to) a durable run."""
-    dispatch_custom: Callable[[Any], Any]
+    dispatch_custom: Callable[[CustomEvent], DispatchOutcome]
     """Dispatch a ``CustomEvent`` through the trigger map; returns the dispatch result."""
     triggered_by: Callable[[str], set[str]]
     """The workflows an object key triggers (under this process's env)."""

@@ -36,7 +36,9 @@ class DispatchHost(Protocol):
 
     bucket: Bucket
     triggers: TriggerMap
-    env: Mapping[str, str]
+
+    @property
+    def env(self) -> Mapping[str, str]: ...  # read only: a host may keep a dict
 
 log = logging.getLogger("bpflow.dispatcher")
 

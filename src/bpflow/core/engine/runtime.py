@@ -269,7 +269,7 @@ class Runtime:
             options: dict[str, Any] = {"workflow_name": wf.name, "queue_name": wf.queue_name, "workflow_id": run_id, "app_version": opts.app_version}
             if wf.timeout_seconds:
                 options["workflow_timeout"] = wf.timeout_seconds
-            self._client.enqueue(options, payload)  # type: ignore[arg-type]
+            self._client.enqueue(options, payload)
 
         self.dispatcher = Dispatcher(self, enqueue=enqueue)
 

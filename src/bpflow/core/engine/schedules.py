@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from dbos import DBOS
+from dbos import DBOS, ScheduleInput
 
 from bpflow.core.engine.context import installed as installed_context
 from bpflow.core.engine.registry import find_workflow
@@ -26,7 +26,9 @@ class ScheduleHost(Protocol):
     """What the schedules read of their process (the runtime passes itself)."""
 
     triggers: TriggerMap
-    env: Mapping[str, str]
+
+    @property
+    def env(self) -> Mapping[str, str]: ...  # read only: a host may keep a dict
 
 log = logging.getLogger("bpflow.schedules")
 
@@ -55,7 +57,7 @@ def apply_schedules(rt: ScheduleHost) -> list[str]:
     """
     was_paused = {s["schedule_name"] for s in DBOS.list_schedules(schedule_name_prefix=SCHEDULE_PREFIX) if s.get("status") == "PAUSED"}
     pause_now: list[str] = []
-    wanted = []
+    wanted: list[ScheduleInput] = []
     for row in rt.triggers.schedules(env=rt.env):
         if find_workflow(row.workflow) is None or not row.schedule:
             continue
@@ -71,7 +73,7 @@ def apply_schedules(rt: ScheduleHost) -> list[str]:
         if SCHEDULE_PREFIX + row.workflow in was_paused or row.is_paused(rt.env):
             pause_now.append(SCHEDULE_PREFIX + row.workflow)
     if wanted:
-        DBOS.apply_schedules(wanted)  # type: ignore[arg-type]
+        DBOS.apply_schedules(wanted)
     for name in pause_now:
         DBOS.pause_schedule(name)
     names = {w["schedule_name"] for w in wanted}
@@ -100,7 +102,8 @@ def previous_fire(cron: str, tz_name: str, before: datetime) -> datetime:
 
     from croniter import croniter
 
-    return croniter(cron, before.astimezone(ZoneInfo(tz_name or "UTC"))).get_prev(datetime)
+    fire: datetime = croniter(cron, before.astimezone(ZoneInfo(tz_name or "UTC"))).get_prev(datetime)  # croniter is untyped
+    return fire
 
 
 def _both(dt: datetime | None) -> dict[str, str] | None:

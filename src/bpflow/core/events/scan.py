@@ -39,7 +39,9 @@ class ScanSource(Protocol):
 
     bucket: Bucket
     triggers: TriggerMap
-    env: Mapping[str, str]
+
+    @property
+    def env(self) -> Mapping[str, str]: ...  # read only: a host may keep a dict
     scan_lookback_seconds: float
 
     @property

@@ -38,11 +38,12 @@ import time
 from typing import Any
 
 from bpflow.core.errors import JobStartError
+from bpflow.core.job_entry import LIFELINE_FD_ENV, PARENT_PID_ENV
 from bpflow.core.runners import lifeline
 from bpflow.core.runners.base import TAIL_BYTES, JobResult, JobSpec, check_available, new_execution_id, resolve
 from bpflow.core.runners.job_env import job_process_env
 from bpflow.core.runners.subprocess import SubprocessRunner, _LogSink, _TailReader, collect
-from bpflow.core.runners.zygote_server import MAX_MESSAGE, PRELOAD_ENV
+from bpflow.core.runners.zygote_server import MAX_MESSAGE, PRELOAD_ENV, JobRequest
 
 log = logging.getLogger("bpflow.runners")
 
@@ -104,7 +105,7 @@ class _Launcher:
     def startup_value(self, name: str) -> str | None:
         return self.env.get(name)
 
-    def submit(self, request: dict[str, Any], fds: list[int]) -> None:
+    def submit(self, request: JobRequest, fds: list[int]) -> None:
         payload = json.dumps(request).encode()
         with self.lock:  # one message, one send: never interleaved
             self.sock.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _fd_array(fds))])
@@ -183,8 +184,8 @@ class ZygoteRunner:
         lifeline.fence_previous(fence_dir, fence_key)
         read_end, write_end = lifeline.lifeline_pipe()
         env.update(lifeline.lifeline_env(read_end))
-        env[lifeline.PARENT_PID_ENV] = str(launcher.proc.pid)  # the child's parent is the launcher
-        env[lifeline.LIFELINE_FD_ENV] = "3"  # where the launcher puts the lifeline in the child
+        env[PARENT_PID_ENV] = str(launcher.proc.pid)  # the child's parent is the launcher
+        env[LIFELINE_FD_ENV] = "3"  # where the launcher puts the lifeline in the child
 
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()

@@ -35,6 +35,7 @@ import sys
 import threading
 import traceback
 from dataclasses import dataclass, field
+from typing import NotRequired, TypedDict
 
 MAX_MESSAGE = 1 << 20
 FDS_PER_JOB = 4
@@ -44,6 +45,18 @@ PRELOAD: tuple[str, ...] = (
     "bpflow.core.job_entry", "bpflow.core.errors", "bpflow.jobs", "bpflow.core.jobkit", "bpflow.core.storage", "bpflow.core.storage.local",
     "bpflow.core.config", "bpflow.blocks.markers", "runpy", "json", "yaml", "pydantic",
 )
+
+
+class JobRequest(TypedDict):
+    """One job request as the worker sends it (JSON): the module to run as ``__main__`` and the
+    process state it gets."""
+
+    module: str
+    argv: NotRequired[list[str]]
+    env: NotRequired[dict[str, str]]
+    cwd: NotRequired[str]
+
+
 #: Set by the worker: extra modules to preload (comma-separated), e.g. a job's heavy imports.
 PRELOAD_ENV = "BPFLOW_ZYGOTE_PRELOAD"
 
@@ -125,7 +138,7 @@ class Server:
         job_sock = socket.socket(fileno=fds[0])
         out_w, err_w, lifeline_r = fds[1:]
         try:
-            request = json.loads(data)
+            request: JobRequest = json.loads(data)
             if thread_count() != 1:  # never fork a process with another thread: its locks would be copied held
                 raise RuntimeError(f"the job launcher has {thread_count()} threads; refusing to fork")
             pid = os.fork()
@@ -200,7 +213,7 @@ class Server:
             self._signal(job, signal.SIGKILL)
 
     # -- in the forked child ----------------------------------------------------------------------
-    def _child(self, request: dict[str, object], job_sock: socket.socket, out_w: int, err_w: int, lifeline_r: int) -> int:
+    def _child(self, request: JobRequest, job_sock: socket.socket, out_w: int, err_w: int, lifeline_r: int) -> int:
         os.setsid()  # its own session and process group, as the subprocess runner's jobs
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
@@ -217,7 +230,7 @@ class Server:
         from bpflow.core.job_entry import tie_to_supervisor
 
         tie_to_supervisor()
-        return run_job_module(str(request["module"]), [str(a) for a in request.get("argv") or []])  # type: ignore[union-attr]
+        return run_job_module(str(request["module"]), [str(a) for a in request.get("argv") or []])
 
 
 def name_process(name: str) -> None:
@@ -230,7 +243,7 @@ def name_process(name: str) -> None:
         pass  # not Linux, or /proc not mounted: the name is a convenience
 
 
-def fresh_process_state(request: dict[str, object]) -> None:
+def fresh_process_state(request: JobRequest) -> None:
     """What a fresh interpreter would have: default signal handlers and mask, the job's own
     environment, working directory and import path, fresh random seeds, no cached settings."""
     signal.set_wakeup_fd(-1)
@@ -246,7 +259,7 @@ def fresh_process_state(request: dict[str, object]) -> None:
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     env = request.get("env") or {}
     os.environ.clear()
-    os.environ.update({str(k): str(v) for k, v in env.items()})  # type: ignore[union-attr]
+    os.environ.update({str(k): str(v) for k, v in env.items()})
     cwd = request.get("cwd")
     if isinstance(cwd, str):
         os.chdir(cwd)
