@@ -60,9 +60,9 @@ def layout(dag: Dag, statuses: list[StageStatus] | None = None) -> dict[str, Any
     for col, names in columns.items():
         offset = (rows - len(names)) * (NODE_H + GAP_Y) / 2
         for i, name in enumerate(names):
-            stage = dag.get(name)
-            assert stage is not None
-            nodes[name] = Node(name, stage.label, PAD + col * (NODE_W + GAP_X), PAD + offset + i * (NODE_H + GAP_Y), by_name.get(name))
+            placed = dag.get(name)
+            assert placed is not None
+            nodes[name] = Node(name, placed.label, PAD + col * (NODE_W + GAP_X), PAD + offset + i * (NODE_H + GAP_Y), by_name.get(name))
     edges = []
     for stage in dag.stages:
         dst = nodes[stage.name]

@@ -30,9 +30,10 @@ from bpflow.api.security import SESSION_COOKIE, Guard
 from bpflow.api.submit import FORM_FIELDS, RequestRejected, SceneExists, request_from_form, submit_request
 from bpflow.api.submit_image import image_submit_router
 from bpflow.api.viewer import viewer_router
+from bpflow.core.config import TEXT_BACKENDS
 from bpflow.core.engine.registry import registered
 from bpflow.core.triggers import validate_scene_id
-from bpflow.domain.request.contract import PROVIDER_POLICIES, QUALITY_TIERS, SOURCE_MODES, TEXT_BACKENDS
+from bpflow.domain.request.contract import PROVIDER_POLICIES, QUALITY_TIERS, SOURCE_MODES
 from bpflow.ops import fmt
 from bpflow.ops.coordination import list_breakers, list_locks
 from bpflow.ops.dag import load_dag

@@ -33,7 +33,7 @@ def episode_list(rt: Runtime, scene_id: str) -> dict[str, Any] | None:
     for r in summary.get("episode_results") or []:
         if not isinstance(r, dict):
             continue
-        videos = r.get("videos") if isinstance(r.get("videos"), dict) else {}
+        videos = raw_videos if isinstance(raw_videos := r.get("videos"), dict) else {}
         rows.append(
             {
                 "index": r.get("episode_index"),

@@ -21,7 +21,7 @@ class RecentDispatches:
 
     def record(self, run_id: str, payload: dict[str, Any]) -> None:
         """A ``Dispatcher.on_started`` callback."""
-        data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+        data = raw_data if isinstance(raw_data := payload.get("data"), dict) else {}
         item = {
             "time": time.time(),
             "run_id": run_id,

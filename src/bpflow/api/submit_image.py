@@ -11,7 +11,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -74,7 +74,13 @@ def image_request(rt: Runtime, fields: dict[str, tuple[str | None, bytes]]) -> t
     return scene_id, key, data, doc
 
 
-def image_submit_router(rt: Runtime, page: Any, mutation: list[Any]) -> APIRouter:
+class PageRenderer(Protocol):
+    """The dashboard's template renderer (``dashboard.page``), passed in so this router shares its layout."""
+
+    def __call__(self, request: Request, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse: ...
+
+
+def image_submit_router(rt: Runtime, page: PageRenderer, mutation: list[Any]) -> APIRouter:
     ui = APIRouter(tags=["dashboard"])
 
     def form(request: Request, values: dict[str, str], error: str, status_code: int) -> HTMLResponse:

@@ -7,6 +7,7 @@ here, the first execution's values are recorded and every replay sees them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bpflow.core.config import parse_bool
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from bpflow.core.engine.registry import Run
 
 #: name -> (env var or None, default)
-ParamSpec = dict[str, tuple[str | None, Any]]
+ParamSpec = Mapping[str, tuple[str | None, Any]]  # read only, so a table of str env names fits
 
 
 def recorded_params(run: Run, spec: ParamSpec) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def provenance_gate(ctx: Ctx) -> tuple[dict[str, Any], str | None]:
     if report is None:
         gate["status"] = "missing_allowed" if allow_missing else "missing"
         return gate, None if allow_missing else "Asset provenance missing"
-    licence = report.get("license") if isinstance(report, dict) and isinstance(report.get("license"), dict) else {}
+    licence = lic if isinstance(report, dict) and isinstance(lic := report.get("license"), dict) else {}
     blockers = [str(b) for b in licence.get("blockers") or []]
     ok = licence.get("commercial_ok") is True and not blockers
     gate.update(commercial_use_ok=ok, commercial_blockers=blockers)
@@ -133,7 +133,7 @@ def canary_assignment(ctx: Ctx) -> dict[str, Any]:
     from bpflow.state.canary import assign
 
     merged = _read(ctx, "merged_scene_manifest.json") or {}
-    meta = merged.get("metadata") if isinstance(merged, dict) and isinstance(merged.get("metadata"), dict) else {}
+    meta = md if isinstance(merged, dict) and isinstance(md := merged.get("metadata"), dict) else {}
     percent = env_int("CANARY_PERCENT", 0)
     if not 0 <= percent <= 100:
         raise ValidationFailed(f"CANARY_PERCENT must be 0..100, not {percent}", field="CANARY_PERCENT")

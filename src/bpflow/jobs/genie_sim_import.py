@@ -114,7 +114,7 @@ def _main() -> int:
             bucket.delete(info.key)  # a re-import replaces the dataset wholesale
         for rel in sums:
             bucket.write(f"{out}/lerobot/{rel}", (dest / rel).read_bytes(), content_type=CONTENT_TYPES.get(Path(rel).suffix, "application/octet-stream"))
-    idem = job.get("idempotency") if isinstance(job.get("idempotency"), dict) else {}
+    idem = idem_doc if isinstance(idem_doc := job.get("idempotency"), dict) else {}
     manifest: dict[str, Any] = {
         "schema_version": "1.0",
         "scene_id": scene,

@@ -55,9 +55,9 @@ def _one(ws: Workspace, env: Stage2Env, obj: SceneObject, simready: dict[str, An
     key = env.inside(simready.get(obj.id))
     if key is not None:
         ws.fetch_prefix(posixpath.dirname(key))  # the simready layer with the visual it references
-    local = ws.path(key) if key is not None and ws.path(key).exists() else None
-    if local is None:
+    if key is None or not ws.path(key).exists():
         return {**entry, "status": "error", "reason": "no simready layer for this object"}
+    local = ws.path(key)
     mass_attr = size_attr = None
     layer = Usd.Stage.Open(str(local))  # keep the stage alive while its prims are used
     root = layer.GetDefaultPrim()

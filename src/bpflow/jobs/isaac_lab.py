@@ -51,7 +51,7 @@ def _room(bucket: Bucket, env: Stage2Env, layout: Any) -> tuple[tuple[float, flo
     assembly = read_json_optional(bucket, f"{env.usd}/usd_assembly_manifest.json")
     room = assembly.get("room") if isinstance(assembly, dict) else None
     if isinstance(room, dict) and isinstance(room.get("min"), list) and isinstance(room.get("max"), list):
-        return tuple(room["min"]), tuple(room["max"])  # type: ignore[return-value]
+        return tuple(room["min"]), tuple(room["max"])
     if layout.room_min is not None and layout.room_max is not None:
         return layout.room_min, layout.room_max
     raise ValidationFailed("no room bounds: neither usd_assembly_manifest.json room nor layout room_box", code="room_missing", field="room_box")
@@ -83,7 +83,7 @@ def _baseline(bucket: Bucket, env: Stage2Env) -> int:
     prim_names = {o["id"]: o["prim_path"].rsplit("/", 1)[-1] for o in assembly.get("objects", []) if isinstance(o, dict)}
     articulated = {o["id"] for o in assembly.get("objects", []) if isinstance(o, dict) and o.get("articulated")}
     room_lo, room_hi = _room(bucket, env, layout)
-    placed = place_objects(manifest, layout, sizes)  # type: ignore[arg-type]
+    placed = place_objects(manifest, layout, sizes)
     catalog, plan = build_plan(manifest=manifest, placed=placed, graph=graph, room_lo=room_lo, room_hi=room_hi, robot=robot)
     gate = {**feasibility(catalog, plan), "mode": mode}
     policy_id = env_str("POLICY_ID") or ("pick_place" if any(t["task_type"] == "pick_place" for t in catalog) else "open_articulation")

@@ -84,9 +84,9 @@ def to_glb(data: bytes, ext: str) -> bytes:
         loaded = trimesh.load(io.BytesIO(data), file_type=ext, force="scene")
     except Exception as exc:  # noqa: BLE001 - trimesh raises many types for a corrupt file
         raise ValueError(type(exc).__name__) from None
-    if not getattr(loaded, "geometry", None):
+    if not isinstance(loaded, trimesh.Scene) or not loaded.geometry:  # force="scene": always a Scene
         raise ValueError("no geometry")
-    return data if ext == "glb" else bytes(loaded.export(file_type="glb"))
+    return data if ext == "glb" else bytes(loaded.export(file_type="glb"))  # type: ignore[no-untyped-call]  # trimesh's Scene.export is unannotated
 
 
 def mesh_bounds(glb: bytes) -> dict[str, Any] | None:

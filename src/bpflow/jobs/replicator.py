@@ -82,7 +82,7 @@ def _main() -> int:
             raise ValidationFailed(f"{env.usd}/scene.usda has no objects under /World/Objects", code="scene_empty", field="USD_PREFIX")
         regions = support_regions(items, manifest.up_axis)
         if isinstance(room, dict) and isinstance(room.get("min"), list) and isinstance(room.get("max"), list):
-            regions.append(floor_region(items, tuple(room["min"]), tuple(room["max"]), manifest.up_axis))  # type: ignore[arg-type]
+            regions.append(floor_region(items, tuple(room["min"]), tuple(room["max"]), manifest.up_axis))
         for key in (f"{out}/placement_regions.usda", f"{out}/placement_regions/placement_regions.usda"):
             write_regions_usda(ws.path(key), regions, manifest.up_axis)
             ws.publish(key, content_type="text/plain")

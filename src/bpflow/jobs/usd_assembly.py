@@ -135,7 +135,7 @@ def _assemble(bucket: Bucket, ws: Workspace, env: Stage2Env, manifest: Manifest,
         "written_by": stamp(),
     }
     bucket.write_json(env.key("usd-assembly-job/quality_gate_report.json"), report)
-    summary = {
+    summary: dict[str, Any] = {
         "layout": layout_key,
         "position_convention": "obb_center",
         "up_axis": manifest.up_axis,

@@ -51,8 +51,8 @@ def job_launch(step: StepInfo) -> dict[str, Any] | None:
     if ja is None:
         return None
     out = step.output if isinstance(step.output, dict) else {}
-    result = out.get("result") if isinstance(out.get("result"), dict) else {}
-    start_error = out.get("start_error") if isinstance(out.get("start_error"), dict) else None
+    result = raw_result if isinstance(raw_result := out.get("result"), dict) else {}
+    start_error = raw_error if isinstance(raw_error := out.get("start_error"), dict) else None
     return {
         "job": ja[0],
         "attempt": ja[1],
@@ -83,4 +83,5 @@ def run_logs(rt: Runtime, run_id: str, *, scrubber: Scrubber | None = None) -> d
         launch["log_truncated"] = truncated
         launch["log_available"] = text is not None
         jobs.append(launch)
-    return scrub.obj({"run": run.to_dict(), "steps": [s.to_dict() for s in steps], "jobs": jobs})
+    doc: dict[str, Any] = scrub.obj({"run": run.to_dict(), "steps": [s.to_dict() for s in steps], "jobs": jobs})  # a dict stays a dict
+    return doc

@@ -8,6 +8,7 @@ The same code serves ``bpflow up`` (DBOS launched in this process) and CLI comma
 
 from __future__ import annotations
 
+import builtins  # RunReader.list shadows the builtin in the class body
 import hashlib
 import re
 import time
@@ -73,7 +74,7 @@ def _payload(raw_input: Any) -> dict[str, Any]:
 
 
 def _scene_of_payload(payload: dict[str, Any]) -> str | None:
-    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    data = raw_data if isinstance(raw_data := payload.get("data"), dict) else {}
     for value in (payload.get("scene_id"), data.get("scene_id")):
         if isinstance(value, str) and value:
             return value
@@ -177,7 +178,7 @@ def run_state(status: str, outcome: dict[str, Any]) -> str:
 def to_run_info(st: Any) -> RunInfo:
     """Normalise a DBOS ``WorkflowStatus``."""
     payload = _payload(getattr(st, "input", None))
-    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    data = raw_data if isinstance(raw_data := payload.get("data"), dict) else {}
     output = getattr(st, "output", None)
     outcome = output if isinstance(output, dict) else ({} if output is None else {"result": output})
     error = getattr(st, "error", None)
@@ -297,7 +298,7 @@ class RunReader:
         ref = ref.strip()
         if self.find(ref) is not None or not _HEX_PREFIX.fullmatch(ref):
             return ref  # an exact id, or something only an exact id could be (a miss says so)
-        matches = [st.workflow_id for st in self._api.list_workflows(load_input=False, load_output=False) if short_run_id(st.workflow_id).startswith(ref[:SHORT_ID_LEN]) and (len(ref) <= SHORT_ID_LEN or hashlib.sha1(st.workflow_id.encode("utf-8")).hexdigest().startswith(ref))]
+        matches: builtins.list[str] = [st.workflow_id for st in self._api.list_workflows(load_input=False, load_output=False) if short_run_id(st.workflow_id).startswith(ref[:SHORT_ID_LEN]) and (len(ref) <= SHORT_ID_LEN or hashlib.sha1(st.workflow_id.encode("utf-8")).hexdigest().startswith(ref))]
         if not matches:
             raise RunNotFound(f"no run {ref!r} (neither a run id nor the start of a short id)", field="run_id", details={"run_id": ref})
         if len(matches) > 1:
@@ -309,8 +310,8 @@ class RunReader:
         found = self.list(run_ids=[run_id], limit=1)
         return found[0] if found else None
 
-    def steps(self, run_id: str) -> list[StepInfo]:
-        out: list[StepInfo] = []
+    def steps(self, run_id: str) -> builtins.list[StepInfo]:
+        out: builtins.list[StepInfo] = []
         for s in self._api.list_workflow_steps(run_id):
             err = s.get("error")
             out.append(
@@ -325,7 +326,7 @@ class RunReader:
             )
         return out
 
-    def refine_timings(self, runs: list[RunInfo]) -> list[RunInfo]:
+    def refine_timings(self, runs: builtins.list[RunInfo]) -> builtins.list[RunInfo]:
         """Replace whole-second engine timestamps (SQLite keeps seconds) by the run's first step
         start and last step end, so a 40 ms run does not read as 0 s or 1 s."""
         for r in runs:
@@ -348,7 +349,7 @@ class RunReader:
             info = self.get(run_id)
         return info
 
-    def queue_health(self) -> list[Any]:
+    def queue_health(self) -> builtins.list[Any]:
         """Per run queue: queued and running counts and the oldest queued run's age."""
         from bpflow.core.engine.consumers import live_consumers, system_engine
         from bpflow.core.engine.queues import all_queues, queue_health

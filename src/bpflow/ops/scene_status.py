@@ -519,7 +519,7 @@ def _timing(ctx: _Ctx, stage: Stage, st: StageStatus, runs: list[RunInfo], lates
             st.duration_seconds = max(0.0, (end if end is not None else ctx.now) - st.started_at)
     elif st.state == RUNNING:
         # The job's step is recorded when it ends; until then it started when its upstream did.
-        ups = [done[u].marker.updated for u in stage.upstream if done[u].marker is not None]
+        ups = [m.updated for u in stage.upstream if (m := done[u].marker) is not None]
         st.started_at = max(ups) if ups else (latest.started_at or latest.created_at)
         if st.started_at is not None:
             st.duration_seconds = max(0.0, ctx.now - st.started_at)

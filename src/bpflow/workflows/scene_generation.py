@@ -19,9 +19,10 @@ from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import StageFailed, ValidationFailed
 from bpflow.core.policy.timeouts import stage_timeout
-from bpflow.core.runners.base import check_available, job_module
+from bpflow.core.runners.base import check_available
 from bpflow.domain.automation.daily import publish_request
 from bpflow.domain.automation.generation import COMPLETE_MARKER, FAILED_MARKER, PREFIX, run_dir
+from bpflow.jobs import job_module
 from bpflow.state.cas_json import iso_z, utc_now
 from bpflow.state.routing import RegionRouter
 

@@ -90,6 +90,7 @@ def text_autonomy_daily(run: Run) -> Outcome:
         status, error, outcomes = _emit_and_wait(run, paths, bucket_name, tz_name)
         written = step("update state", update_json, run.bucket, paths.state,
                        lambda cur: next_state(cur, status, error, run_date=paths.run_date, now=now, threshold=s.text_daily_pause_after_consec_fails))
+        assert written is not None  # next_state always returns a state to write, never None (leave alone)
         failures, pause_after = int(written["consecutive_failures"]), bool(written["paused"])
         if pause_after:
             step("write pause marker", run.bucket.write_json, paths.pause_marker, {

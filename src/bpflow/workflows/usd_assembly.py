@@ -56,7 +56,7 @@ def _simready(s: StageRun) -> None:
 
 def _interactive(s: StageRun, policy: str, force: bool) -> dict[str, Any]:
     manifest = s.doc("assets/scene_manifest.json")
-    candidate, required = gate.articulation_counts(manifest.get("objects") if isinstance(manifest, dict) and isinstance(manifest.get("objects"), list) else [])
+    candidate, required = gate.articulation_counts(objs if isinstance(manifest, dict) and isinstance(objs := manifest.get("objects"), list) else [])
     info: dict[str, Any] = {"policy": policy, "candidate_articulation_count": candidate, "required_articulation_count": required}
     if not (force or candidate > 0):
         return {**info, "ran": False}
