@@ -104,3 +104,16 @@ def test_llm_affordance_answers_are_parsed_strictly() -> None:
     assert '"category": "mug"' in asked[0]
     assert refine_with_llm(objects, lambda _p: "sure! here you go") == {}
     assert refine_with_llm(objects, lambda _p: '["grasp"]') == {}
+
+
+@pytest.mark.parametrize("doc", ["[]", "null", "3", '"v3.0"'])
+def test_a_dataset_info_that_is_not_an_object_is_a_typed_error(tmp_path: Path, doc: str) -> None:
+    """Valid JSON that is not an object is a bad dataset (named field), not an AttributeError."""
+    from bpflow.domain.training.run import DatasetInvalid, dataset_info
+
+    (tmp_path / "meta").mkdir()
+    (tmp_path / "meta" / "info.json").write_text(doc)
+    with pytest.raises(DatasetInvalid) as err:
+        dataset_info(tmp_path)
+    assert err.value.field == "meta/info.json"
+    assert "not a JSON object" in str(err.value)

@@ -94,7 +94,7 @@ def plan_batch(entries: list[Any], settings: Settings) -> list[dict[str, Any]]:
                                                           settings=settings)]
         if not isinstance(scene_id, str) or not scene_id:
             problems = problems or [{"field": "scene_id", "message": "scene_id is required in a batch", "code": "invalid_scene_request"}]
-        if problems:
+        if problems or not isinstance(scene_id, str):  # a scene_id that is not a string always has a problem
             rows.append({"index": index, "scene_id": scene_id if isinstance(scene_id, str) else None, "status": INVALID, "problems": problems})
             continue
         if scene_id in seen:

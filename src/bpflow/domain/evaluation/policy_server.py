@@ -53,7 +53,7 @@ def main(model_dir: str) -> int:
             write_msg(proto_out, {"ok": 1})
         elif cmd == "act":
             task = str(msg.pop("task", ""))
-            obs = {}
+            obs: dict[str, torch.Tensor | list[str]] = {}
             for key, value in msg.items():
                 t = torch.from_numpy(np.ascontiguousarray(value))
                 if value.dtype == np.uint8 and value.ndim == 3:

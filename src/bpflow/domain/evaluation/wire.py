@@ -13,7 +13,7 @@ import numpy as np
 
 def write_msg(stream: IO[bytes], arrays: dict[str, Any]) -> None:
     buf = io.BytesIO()
-    np.savez(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    np.savez(buf, allow_pickle=True, **{k: np.asarray(v) for k, v in arrays.items()})
     data = buf.getvalue()
     stream.write(struct.pack(">I", len(data)) + data)
     stream.flush()

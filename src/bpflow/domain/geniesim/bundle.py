@@ -35,7 +35,7 @@ def asset_id(scene_id: str, object_id: str) -> str:
 
 def _provenance(obj: dict[str, Any]) -> dict[str, Any]:
     """Source and licence of one manifest object, from what the asset stages recorded."""
-    gen = obj.get("asset_generation") if isinstance(obj.get("asset_generation"), dict) else {}
+    gen = gen_doc if isinstance(gen_doc := obj.get("asset_generation"), dict) else {}
     licence = gen.get("license")
     materialization = gen.get("materialization")
     if licence:

@@ -179,7 +179,7 @@ def consistency_problems(scene_graph: dict[str, Any], asset_index: dict[str, Any
                 bad_fields.setdefault(ref, f"task_config.json:suggested_tasks[{i}].{field}")
     if bad_fields:
         problems.append(Problem(sorted(bad_fields.values())[0], f"Task config references missing object ids {sorted(bad_fields)} (task_config: task_config.json, asset_index: asset_index.json)", "missing_object"))
-    robot = task_config.get("robot_config") if isinstance(task_config.get("robot_config"), dict) else {}
+    robot = robot_doc if isinstance(robot_doc := task_config.get("robot_config"), dict) else {}
     global_raw = robot.get("workspace_bounds", task_config.get("workspace_bounds"))
     global_bounds = _bounds(global_raw, "task_config.json:robot_config.workspace_bounds") if global_raw is not None else None
     for i, task in enumerate(tasks):
@@ -208,7 +208,7 @@ def completion_marker_problems(marker: Any) -> list[Problem]:
     gv = str(marker.get("geniesim_schema_version") or "")
     if gv.split(".")[0] != "3":
         out.append(Problem(f"{f}:geniesim_schema_version", f"major version must be 3, got {gv!r}", "version"))
-    compat = marker.get("schema_compatibility") if isinstance(marker.get("schema_compatibility"), dict) else {}
+    compat = compat_doc if isinstance(compat_doc := marker.get("schema_compatibility"), dict) else {}
     lo, hi = str(compat.get("min_geniesim_version") or ""), str(compat.get("max_geniesim_version") or "")
     if not _version_in_range("3.0.0", lo, hi):
         out.append(Problem(f"{f}:schema_compatibility", f"3.0.0 is not within [{lo!r}, {hi!r}]", "version"))
@@ -230,7 +230,7 @@ def _version_in_range(version: str, lo: str, hi: str) -> bool:
     v, a, b = parts(version), parts(lo), parts(hi)
     if v is None or a is None or b is None or None in a:
         return False
-    if tuple(v) < tuple(a):  # type: ignore[operator]
+    if tuple(v) < tuple(a):
         return False
     for x, y in zip(v, b):
         if y is None:

@@ -25,8 +25,8 @@ WEIGHTS = {"task_success": 0.5, "joint_limits": 0.2, "video": 0.2, "collision_fr
 
 
 def score(cert: dict[str, Any]) -> float:
-    slis = cert.get("slis") if isinstance(cert.get("slis"), dict) else {}
-    decodable = slis.get("video_decodable") if isinstance(slis.get("video_decodable"), dict) else {}
+    slis = slis_doc if isinstance(slis_doc := cert.get("slis"), dict) else {}
+    decodable = decodable_doc if isinstance(decodable_doc := slis.get("video_decodable"), dict) else {}
     parts = {
         "task_success": slis.get("task_success") is True,
         "joint_limits": slis.get("joint_limit_violations") == 0,
@@ -63,7 +63,8 @@ def convert(raw: Path, dest: Path, *, min_score: float, validate: bool, filter_l
     data = pq.read_table(src / "data" / "chunk-000" / "file-000.parquet")
     ep_col = np.asarray(data.column("episode_index").to_numpy())
     video_keys = [k for k, f in info["features"].items() if f.get("dtype") == "video"]
-    results, kept = [], []
+    results: list[dict[str, Any]] = []
+    kept: list[tuple[int, dict[str, Any]]] = []
     for meta in sorted(episodes_meta, key=lambda m: m["episode_index"]):
         idx = int(meta["episode_index"])
         cert_path = raw / "certificates" / f"episode_{idx:06d}" / "quality_certificate.json"
@@ -92,7 +93,8 @@ def convert(raw: Path, dest: Path, *, min_score: float, validate: bool, filter_l
     if dest.exists():
         shutil.rmtree(dest)
     table = data.to_pydict()
-    episodes, samples = [], {k: [] for k in video_keys}
+    episodes: list[EpisodeData] = []
+    samples: dict[str, list[np.ndarray]] = {k: [] for k in video_keys}
     for new, (old, meta) in enumerate(kept):
         mask = ep_col == old
         columns = {k: np.asarray([v for v, m in zip(table[k], mask) if m], dtype=np.float32) for k in FEATURES}
@@ -103,7 +105,7 @@ def convert(raw: Path, dest: Path, *, min_score: float, validate: bool, filter_l
             shutil.copyfile(src / video_relpath(key, old), dest / rel)
             videos[key] = rel
             samples[key].append(_sample_frames(dest / rel))
-        extra = {k: meta[k] for k in ("success", "task_id", "seed") if k in meta}
+        extra: dict[str, Any] = {k: meta[k] for k in ("success", "task_id", "seed") if k in meta}
         extra["source_episode_index"] = old
         extra["quality_score"] = next(r["score"] for r in results if r["episode_index"] == old)
         episodes.append(EpisodeData(new, meta["tasks"][0], columns, videos, extra))

@@ -90,7 +90,8 @@ def world_points(frame: DepthFrame, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     fx, fy, cx, cy = frame.intrinsics[0, 0], frame.intrinsics[1, 1], frame.intrinsics[0, 2], frame.intrinsics[1, 2]
     cam = np.stack([(u + 0.5 - cx) * d / fx, (v + 0.5 - cy) * d / fy, d], axis=1)
     r, t = frame.extrinsics[:, :3], frame.extrinsics[:, 3]
-    return (cam - t) @ r  # R^T (p - t), row-wise
+    world: np.ndarray = (cam - t) @ r  # R^T (p - t), row-wise
+    return world
 
 
 def lift_objects(frame: DepthFrame, label_lines: list[str], names: list[str]) -> list[dict[str, Any]]:

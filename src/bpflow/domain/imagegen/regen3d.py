@@ -130,7 +130,7 @@ def adapt(scene_id: str, objects: list[ReconObject], info: dict[str, Any], *, en
     lo = np.full(3, np.inf)
     hi = np.full(3, -np.inf)
     for k in kept:
-        obj: ReconObject = k["obj"]
+        obj = k["obj"]
         center, size = k["center"] * s, k["size"] * s
         position, obj_scale = k["t"] * s, k["scale"] * s
         role = "background" if obj.background else default_role(k["category"], k["category"])

@@ -52,8 +52,8 @@ def scale_samples(layout: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any
             if target and h:
                 reference.append(target / h)
     metric: list[float] = []
-    room = layout.get("room_box") if isinstance(layout.get("room_box"), dict) else None
-    metrics = meta.get("scene_metrics") if isinstance(meta.get("scene_metrics"), dict) else {}
+    room = room_doc if isinstance(room_doc := layout.get("room_box"), dict) else None
+    metrics = metrics_doc if isinstance(metrics_doc := meta.get("scene_metrics"), dict) else {}
     if room and isinstance(room.get("min"), list) and isinstance(room.get("max"), list):
         dims = [float(room["max"][i]) - float(room["min"][i]) for i in range(3)]
         wanted = {axis: _num(metrics.get(key)) for key, axis in ROOM_AXES.items()}

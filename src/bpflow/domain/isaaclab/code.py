@@ -314,4 +314,5 @@ def train_cfg_yaml(cfg: dict[str, Any]) -> str:
             "max_grad_norm": 1.0,
         },
     }
-    return yaml.safe_dump(runner, sort_keys=False)
+    text: str = yaml.safe_dump(runner, sort_keys=False)
+    return text

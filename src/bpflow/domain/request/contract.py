@@ -406,7 +406,7 @@ def _check(
     if source_mode == "image" and image is None and "image" not in c.bad:
         c.add("image", "required when source_mode is image: {\"gcs_uri\": \"gs://<bucket>/scenes/<id>/images/<file>.png\"}")
     max_seeds = settings.text_gen_max_seeds
-    if ok("seed_count", seed_count):
+    if seed_count is not None and "seed_count" not in c.bad:  # ok(), spelled out so the type narrows
         if seed_count < 1:
             c.add("seed_count", f"must be at least 1; got {seed_count}")
         elif seed_count > max_seeds:
@@ -430,6 +430,8 @@ def _check(
         return None, c.problems
     if source_mode == "image" and text_backend not in TEXT_BACKENDS:
         text_backend = settings.text_backend_default
+    # Each check that yields None records a problem, so with no problem every field has its value.
+    assert source_mode is not None and text_backend is not None and quality_tier is not None and seed_count is not None
     return (
         SceneRequest(
             schema_version=schema_version,

@@ -185,14 +185,17 @@ class Catalog:
 
     def _insert(self) -> Any:
         if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        elif self.engine.dialect.name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:  # pragma: no cover - only the two databases bpflow runs on
-            raise ConfigError(
-                f"the asset catalog needs SQLite or PostgreSQL, not {self.engine.dialect.name}", field="BPFLOW_DATABASE_URL"
-            )
-        return insert
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            return postgresql_insert
+        if self.engine.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            return sqlite_insert
+        # pragma: no cover - only the two databases bpflow runs on
+        raise ConfigError(
+            f"the asset catalog needs SQLite or PostgreSQL, not {self.engine.dialect.name}", field="BPFLOW_DATABASE_URL"
+        )
 
     def upsert(self, rows: Sequence[CatalogRow], *, keep_embedding_if_same_descriptor: bool = False) -> int:
         """Insert or replace rows by asset id.

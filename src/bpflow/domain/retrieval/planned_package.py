@@ -204,9 +204,9 @@ def _room_box(value: Any) -> dict[str, list[float]]:
 
 def resolve_room_type(request: dict[str, Any], package: dict[str, Any]) -> str:
     """Reference §2.1: request constraint, then the package, then the prompt archetype."""
-    constraints = request.get("constraints") if isinstance(request.get("constraints"), dict) else {}
-    diversity = constraints.get("prompt_diversity") if isinstance(constraints.get("prompt_diversity"), dict) else {}
-    dims = diversity.get("dimensions") if isinstance(diversity.get("dimensions"), dict) else {}
+    constraints = constraints_doc if isinstance(constraints_doc := request.get("constraints"), dict) else {}
+    diversity = diversity_doc if isinstance(diversity_doc := constraints.get("prompt_diversity"), dict) else {}
+    dims = dims_doc if isinstance(dims_doc := diversity.get("dimensions"), dict) else {}
     for candidate in (constraints.get("room_type"), package.get("room_type"), dims.get("archetype")):
         if isinstance(candidate, str) and candidate.strip():
             return canonical_room_type(candidate)

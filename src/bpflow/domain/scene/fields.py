@@ -89,14 +89,14 @@ def quat_wxyz(value: Any, path: str, problems: Problems) -> tuple[float, float, 
     else:
         problems.add(path, "must be a quaternion ([w, x, y, z] or an object with w, x, y, z)")
         return None
-    q = [number(v, p, problems) for p, v in items]
-    if any(v is None for v in q):
+    q = [v for v in [number(v, p, problems) for p, v in items] if v is not None]
+    if len(q) != len(items):
         return None
-    norm = math.sqrt(sum(v * v for v in q))  # type: ignore[operator]
+    norm = math.sqrt(sum(v * v for v in q))
     if norm < 1e-9:
         problems.add(path, "must not be a zero quaternion")
         return None
-    return tuple(v / norm for v in q)  # type: ignore[return-value,operator]
+    return (q[0] / norm, q[1] / norm, q[2] / norm, q[3] / norm)
 
 
 def matrix3(value: Any, path: str, problems: Problems) -> tuple[tuple[float, float, float], ...] | None:
@@ -122,7 +122,7 @@ def matrix3(value: Any, path: str, problems: Problems) -> tuple[tuple[float, flo
     if det < 0:
         problems.add(path, "must be a proper rotation (determinant +1), not a reflection")
         return None
-    return tuple(tuple(r) for r in m)  # type: ignore[return-value]
+    return tuple((r[0], r[1], r[2]) for r in m)
 
 
 def text(value: Any, path: str, problems: Problems, *, default: str | None = None, max_len: int = 512) -> str | None:

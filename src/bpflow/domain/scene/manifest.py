@@ -151,7 +151,7 @@ def _object(raw: Any, i: int, problems: Problems, seen: set[str], unit: float) -
         id=oid,
         name=text(raw.get("name"), f"{path}.name", problems, default=oid) or oid,
         category=category.lower(),
-        description=raw.get("description") if isinstance(raw.get("description"), str) else "",
+        description=desc if isinstance(desc := raw.get("description"), str) else "",
         sim_role=sim_role,
         asset_path=asset_path,
         position=_scaled(position, unit),
@@ -166,7 +166,7 @@ def _object(raw: Any, i: int, problems: Problems, seen: set[str], unit: float) -
 
 
 def _support(raw: dict[str, Any]) -> str | None:
-    placement = raw.get("placement") if isinstance(raw.get("placement"), dict) else {}
+    placement = placement_doc if isinstance(placement_doc := raw.get("placement"), dict) else {}
     value = placement.get("parent_support_id")
     return value if isinstance(value, str) and value and value not in ("room_floor", "floor") else None
 

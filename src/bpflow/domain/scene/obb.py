@@ -38,7 +38,8 @@ class Box:
 
     def corners(self) -> np.ndarray:
         signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=float)
-        return self.center + (signs * self.half) @ self.axes
+        pts: np.ndarray = self.center + (signs * self.half) @ self.axes
+        return pts
 
 
 def penetration(a: Box, b: Box) -> float:

@@ -282,7 +282,8 @@ def _opening_direction(targets: list[ObjectSpec]) -> np.ndarray | None:
                 d = j.axis[:2] * np.sign(opened - closed)
                 n = float(np.linalg.norm(d))
                 if n > 1e-6:
-                    return d / n
+                    direction: np.ndarray = d / n
+                    return direction
     return None
 
 

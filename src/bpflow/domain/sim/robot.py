@@ -128,10 +128,12 @@ class RobotHandle:
     @classmethod
     def find(cls, model: mujoco.MjModel, base_pos: np.ndarray, yaw: float) -> RobotHandle:
         def jid(name: str) -> int:
-            return mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, PREFIX + name)
+            jnt: int = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, PREFIX + name)
+            return jnt
 
         def aid(name: str) -> int:
-            return mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_ACTUATOR, PREFIX + name)
+            act: int = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_ACTUATOR, PREFIX + name)
+            return act
 
         root = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, PREFIX + "panda0_link0")
         bodies = frozenset(b for b in range(model.nbody) if b == root or _descends(model, b, root))
@@ -156,7 +158,8 @@ class RobotHandle:
     def rot_to_base(self, r_world: np.ndarray) -> np.ndarray:
         c, s = np.cos(-self.yaw), np.sin(-self.yaw)
         rz = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-        return rz @ r_world
+        rotated: np.ndarray = rz @ r_world
+        return rotated
 
     def set_home(self, model: mujoco.MjModel, data: mujoco.MjData) -> None:
         data.qpos[self.arm_qpos] = self.start_q

@@ -275,16 +275,19 @@ class SimScene:
         return [oid for oid, o in self.objects.items() if o.dynamic]
 
     def position(self, object_id: str) -> np.ndarray:
-        return self.data.xpos[self.objects[object_id].body_id].copy()
+        pos: np.ndarray = self.data.xpos[self.objects[object_id].body_id].copy()
+        return pos
 
     def quat(self, object_id: str) -> np.ndarray:
-        return self.data.xquat[self.objects[object_id].body_id].copy()
+        q: np.ndarray = self.data.xquat[self.objects[object_id].body_id].copy()
+        return q
 
     def world_points(self, object_id: str) -> np.ndarray:
         """The object's collider outline where it is now (world frame)."""
         o = self.objects[object_id]
         rot = self.data.xmat[o.body_id].reshape(3, 3)
-        return o.points @ rot.T + self.data.xpos[o.body_id]
+        pts: np.ndarray = o.points @ rot.T + self.data.xpos[o.body_id]
+        return pts
 
     def body_points(self, body_id: int) -> np.ndarray:
         """World corners of a body's box geoms and vertices of its mesh geoms, as they are now."""

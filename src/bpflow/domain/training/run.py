@@ -55,6 +55,8 @@ def dataset_info(dataset: Path) -> dict[str, Any]:
         info = json.loads((dataset / "meta" / "info.json").read_text())
     except ValueError as exc:
         raise DatasetInvalid(f"meta/info.json is not JSON: {exc}", field="meta/info.json") from None
+    if not isinstance(info, dict):
+        raise DatasetInvalid(f"meta/info.json is not a JSON object (a {type(info).__name__})", field="meta/info.json")
     if info.get("codebase_version") != "v3.0":
         raise DatasetInvalid(f"dataset codebase_version is {info.get('codebase_version')!r}; LeRobot 0.4 trains on v3.0", field="codebase_version")
     if not isinstance(info.get("total_frames"), int) or info["total_frames"] < 1:

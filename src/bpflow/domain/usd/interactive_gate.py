@@ -22,7 +22,7 @@ def articulation_counts(objects: list[Any]) -> tuple[int, int]:
     for obj in objects:
         if not isinstance(obj, dict):
             continue
-        art = obj.get("articulation") if isinstance(obj.get("articulation"), dict) else {}
+        art = art_doc if isinstance(art_doc := obj.get("articulation"), dict) else {}
         if flag(art.get("candidate")) or obj.get("sim_role") in ARTICULATED_ROLES:
             candidate += 1
         if flag(art.get("required")) or flag(obj.get("articulation_required")):
@@ -48,8 +48,8 @@ def from_marker(job_failed: bool, marker: Any, summary: Any) -> InteractiveState
         return InteractiveState(True, True, "failed", -1, True)
     marker_missing = not isinstance(marker, dict)
     body = marker if isinstance(marker, dict) else {}
-    status = body.get("status") if isinstance(body.get("status"), str) else "unknown"
-    summary_body = body.get("summary") if isinstance(body.get("summary"), dict) else {}
+    status = status_doc if isinstance(status_doc := body.get("status"), str) else "unknown"
+    summary_body = summary_doc if isinstance(summary_doc := body.get("summary"), dict) else {}
     failures = summary_body.get("required_failures")
     count = len(failures) if isinstance(failures, list) else 0
     summary_missing = not isinstance(summary, dict)

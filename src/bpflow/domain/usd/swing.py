@@ -45,14 +45,16 @@ def _points(bbox: Gf.BBox3d, spacing: float = 0.03) -> np.ndarray:
     axes = [np.linspace(lo[i], hi[i], max(2, min(40, int(np.ceil((hi[i] - lo[i]) / spacing)) + 1))) for i in range(3)]
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
     mat = np.array(m, dtype=float)  # row-vector convention
-    return np.hstack([grid, np.ones((len(grid), 1))]) @ mat[:, :3]
+    world: np.ndarray = np.hstack([grid, np.ones((len(grid), 1))]) @ mat[:, :3]
+    return world
 
 
 def _rotate(points: np.ndarray, pivot: np.ndarray, axis: np.ndarray, angle: float) -> np.ndarray:
     k = axis / np.linalg.norm(axis)
     v = points - pivot
     c, s = math.cos(angle), math.sin(angle)
-    return pivot + v * c + np.cross(k, v) * s + np.outer(v @ k, k) * (1 - c)
+    rotated: np.ndarray = pivot + v * c + np.cross(k, v) * s + np.outer(v @ k, k) * (1 - c)
+    return rotated
 
 
 def _hit(points: np.ndarray, room_lo: np.ndarray, room_hi: np.ndarray, horizontal: list[int],

@@ -135,7 +135,7 @@ def _pose(obj: dict[str, Any], up_axis: str, placed: dict[str, dict[str, Any]]) 
         scale = entry.get("fit_scale")
         pos, orient = _to_isaac(center, rotation, up_axis)
         return Pose(center, rotation, pos, orient, float(scale) if isinstance(scale, (int, float)) else 1.0, "usd_assembly")
-    transform = obj.get("transform") if isinstance(obj.get("transform"), dict) else {}
+    transform = transform_doc if isinstance(transform_doc := obj.get("transform"), dict) else {}
     position = _vec(transform.get("position")) or (0.0, 0.0, 0.0)
     rotation = _quat(transform.get("rotation_quaternion"))
     pos, orient = _to_isaac(position, rotation, up_axis)
@@ -153,7 +153,7 @@ def available_spawns(variation_doc: dict[str, Any], simready_doc: Any, assembly_
     for obj in objects:
         if simready and obj["id"] not in simready:
             continue
-        asset = obj.get("asset") if isinstance(obj.get("asset"), dict) else {}
+        asset = asset_doc if isinstance(asset_doc := obj.get("asset"), dict) else {}
         key = simready.get(obj["id"]) or str(asset.get("path") or "")
         if not key:
             continue

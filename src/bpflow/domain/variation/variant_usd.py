@@ -124,4 +124,5 @@ def build_variants(source_path: Path, plan: VariantPlan, *, asset_id: str, categ
         vsets.SetSelection(set_name, selection)
     if tuple(vsets.GetNames()) != VARIANT_SETS:
         raise AssertionError(f"variant sets came out as {vsets.GetNames()}")  # a bug here, not bad input
-    return layer.ExportToString()
+    text: str = layer.ExportToString()
+    return text

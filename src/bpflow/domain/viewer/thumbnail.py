@@ -23,7 +23,8 @@ _LIGHT = np.array([0.35, 1.0, 0.55])
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v)
+    unit: np.ndarray = v / np.linalg.norm(v)
+    return unit
 
 
 def render_thumbnail(scene: ViewerScene, width: int = 320, height: int = 200, *, supersample: int = 2) -> bytes:
