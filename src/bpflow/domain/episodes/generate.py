@@ -150,7 +150,7 @@ def plan_work(tasks: list[Any], skipped: dict[str, str], config: GenerationConfi
     if not tasks:
         why = "; ".join(f"{k}: {v}" for k, v in sorted(skipped.items())) or "the scene has no movable object"
         raise EpisodeGenerationError(f"no pickable object the arm can work on ({why})", code="no_pickable_objects", field="objects")
-    items = []
+    items: list[tuple[int, Any, int]] = []
     for t_i, task in enumerate(tasks):
         for e in range(config.episodes_per_task):
             items.append((len(items), task, config.seed + 1000 * t_i + e))

@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
@@ -33,7 +33,7 @@ CHUNK = "chunk-{chunk_index:03d}/file-{file_index:03d}"
 DATA_PATH = "data/" + CHUNK + ".parquet"
 VIDEO_PATH = "videos/{video_key}/" + CHUNK + ".mp4"
 EPISODES_PATH = "meta/episodes/" + CHUNK + ".parquet"
-CODEC = "h264"
+CODEC: Final = "h264"  # a literal, so PyAV types the stream as a video stream
 PIX_FMT = "yuv420p"
 CRF = "23"
 
@@ -104,7 +104,7 @@ def image_stats(frames: np.ndarray) -> dict[str, Any]:
     """Per-channel stats over a frame sample, in [0, 1], shaped (3, 1, 1) like LeRobot's."""
     px = frames.reshape(-1, 3).astype(np.float64) / 255.0
     base = _stats(px)
-    shaped = {k: [[[x]] for x in v] for k, v in base.items() if k != "count"}
+    shaped: dict[str, Any] = {k: [[[x]] for x in v] for k, v in base.items() if k != "count"}
     shaped["count"] = [int(frames.shape[0])]
     return shaped
 

@@ -15,7 +15,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bpflow.domain.textgen.llm_planner import (
     ChainEntry,
@@ -26,6 +26,9 @@ from bpflow.domain.textgen.llm_planner import (
     parse_plan,
     plan_with_llm,
 )
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 VISION_PROMPT = """You look at one photo of an indoor room and describe its contents for a robot simulation.
 Answer with a single compact JSON object and nothing else, shaped as:
@@ -69,7 +72,7 @@ def parse_vision(content: str | None) -> VisionPlan:
 
 def call_vision(entry: ChainEntry, png: bytes, *, seed: int, timeout: float, sink: list[VisionPlan]) -> LLMPlan:
     """One chat-completions call with the photo attached; raises the SDK's error or PlanRejected."""
-    messages = [
+    messages: list[ChatCompletionMessageParam] = [
         {"role": "system", "content": VISION_PROMPT},
         {"role": "user", "content": [
             {"type": "text", "text": "Describe this room."},

@@ -160,7 +160,8 @@ def build_searcher(bucket: Bucket, cfg: AdapterConfig, entries: list[LibraryEntr
     except Exception as exc:  # noqa: BLE001 - a database outage costs ANN, not the scene
         log.warning("catalog sync failed: %s", exc)
         return AnnSearcher(embedder, None, f"catalog_unavailable:{exc}")
-    vectors = np.stack([r.embedding for r in rows]) if rows else np.zeros((0, embedder.dimension), np.float32)
+    # Both library readers return embedded rows only (AnnIndex checks one vector per row).
+    vectors = np.stack([r.embedding for r in rows if r.embedding is not None]) if rows else np.zeros((0, embedder.dimension), np.float32)
     return AnnSearcher(embedder, AnnIndex(rows, vectors))
 
 

@@ -24,12 +24,15 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bpflow.core.config import DEFAULT_OPENROUTER_BASE_URL, Settings
 from bpflow.domain.textgen.model import PlannedObject
 from bpflow.domain.textgen.room_catalog import SIM_ROLES, canonical_room_type, canonical_token, default_role
 from bpflow.domain.textgen.template_planner import MAX_OBJECTS, make_object
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 ANTHROPIC_OPENAI_BASE_URL = "https://api.anthropic.com/v1/"
 GEMINI_OPENAI_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai/"
@@ -242,11 +245,11 @@ def _user_message(prompt: str, target: int) -> str:
 
 def call_once(entry: ChainEntry, prompt: str, *, target: int, tier: str, seed: int, timeout: float) -> LLMPlan:
     """One chat-completions call; raises the SDK's error or ``PlanRejected``."""
-    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": _user_message(prompt, target)}]
+    messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": _user_message(prompt, target)}]
     return parse_plan(chat_content(entry, messages, timeout=timeout, seed=seed, reasoning_effort="high" if tier == "premium" else "medium"))
 
 
-def chat_content(entry: ChainEntry, messages: list[dict[str, Any]], *, timeout: float, **options: Any) -> str | None:
+def chat_content(entry: ChainEntry, messages: list[ChatCompletionMessageParam], *, timeout: float, **options: Any) -> str | None:
     """One JSON-mode chat-completions call (SDK retries off); the answer's text, or
     ``PlanRejected("empty_response")`` when it has no choice. SDK errors propagate."""
     import openai

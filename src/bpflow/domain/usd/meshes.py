@@ -53,15 +53,17 @@ def _gprim_mesh(prim: Usd.Prim) -> trimesh.Trimesh | None:
         return trimesh.Trimesh(vertices=np.asarray(points, dtype=float), faces=faces, process=True)
     if prim.IsA(UsdGeom.Cube):
         size = UsdGeom.Cube(prim).GetSizeAttr().Get() or 2.0
-        return trimesh.creation.box(extents=[size] * 3)
+        box: trimesh.Trimesh = trimesh.creation.box(extents=[size] * 3)
+        return box
     if prim.IsA(UsdGeom.Sphere):
-        return trimesh.creation.icosphere(subdivisions=2, radius=UsdGeom.Sphere(prim).GetRadiusAttr().Get() or 1.0)
+        sphere: trimesh.Trimesh = trimesh.creation.icosphere(subdivisions=2, radius=UsdGeom.Sphere(prim).GetRadiusAttr().Get() or 1.0)
+        return sphere
     if prim.IsA(UsdGeom.Cylinder) or prim.IsA(UsdGeom.Cone) or prim.IsA(UsdGeom.Capsule):
         schema = UsdGeom.Cylinder(prim) if prim.IsA(UsdGeom.Cylinder) else UsdGeom.Cone(prim) if prim.IsA(UsdGeom.Cone) else UsdGeom.Capsule(prim)
         radius = schema.GetRadiusAttr().Get() or 1.0
         height = schema.GetHeightAttr().Get() or 2.0
         if prim.IsA(UsdGeom.Cylinder):
-            m = trimesh.creation.cylinder(radius=radius, height=height, sections=24)
+            m: trimesh.Trimesh = trimesh.creation.cylinder(radius=radius, height=height, sections=24)
         elif prim.IsA(UsdGeom.Cone):
             m = trimesh.creation.cone(radius=radius, height=height, sections=24)
             m.apply_translation([0, 0, -height / 2])
@@ -69,9 +71,9 @@ def _gprim_mesh(prim: Usd.Prim) -> trimesh.Trimesh | None:
             m = trimesh.creation.capsule(radius=radius, height=height, count=[16, 16])
         axis = schema.GetAxisAttr().Get() or "Z"
         if axis == "X":
-            m.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [0, 1, 0]))
+            m.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [0, 1, 0]))  # type: ignore[no-untyped-call]  # trimesh.transformations is unannotated
         elif axis == "Y":
-            m.apply_transform(trimesh.transformations.rotation_matrix(-np.pi / 2, [1, 0, 0]))
+            m.apply_transform(trimesh.transformations.rotation_matrix(-np.pi / 2, [1, 0, 0]))  # type: ignore[no-untyped-call]  # trimesh.transformations is unannotated
         return m
     return None
 
@@ -108,6 +110,7 @@ def file_parts(path: Path, target_up: str) -> list[trimesh.Trimesh]:
         scene = trimesh.load(str(path), force="scene")
     except Exception as exc:  # noqa: BLE001 - any parser error means "not a readable mesh"
         raise ValidationFailed(f"cannot read mesh {path.name}: {exc}", code="asset_invalid", field=path.name) from None
+    assert isinstance(scene, trimesh.Scene)  # force="scene" always loads a Scene
     fix = up_axis_correction("Y", target_up)
     parts = []
     for geom in scene.dump(concatenate=False):

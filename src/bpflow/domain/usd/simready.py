@@ -271,8 +271,8 @@ def build_simready(
         collider_count=colliders,
         mass_check=verdict,
         mass_range_kg=row.mass_kg,
-        center_of_mass=com,  # type: ignore[arg-type]
-        diagonal_inertia=diag,  # type: ignore[arg-type]
+        center_of_mass=com,
+        diagonal_inertia=diag,
         dynamic=not kinematic,
     )
 

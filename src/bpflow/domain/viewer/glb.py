@@ -57,7 +57,7 @@ def to_glb(scene: ViewerScene, *, generator: str = "bpflow") -> bytes:
         return materials[key]
 
     for group in scene.groups:
-        gnode = {"name": group.name, "children": [], "extras": {"object_id": group.name, "prim_path": group.prim_path, "category": group.category, "kind": group.kind}}
+        gnode: dict[str, Any] = {"name": group.name, "children": [], "extras": {"object_id": group.name, "prim_path": group.prim_path, "category": group.category, "kind": group.kind}}
         doc["nodes"].append(gnode)
         doc["nodes"][0]["children"].append(len(doc["nodes"]) - 1)
         for part in group.parts:
