@@ -11,7 +11,7 @@ import time
 
 from rich.console import Console, Group
 from rich.live import Live
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.text import Text
 
 from bpflow.core.triggers import validate_scene_id
@@ -47,7 +47,7 @@ class _Bars:
             TextColumn("{task.fields[info]}", style="dim"),
             console=console,
         )
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[str, TaskID] = {}
         self.header = Text("")
 
     def update(self, status: SceneStatus) -> None:

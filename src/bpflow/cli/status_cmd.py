@@ -6,6 +6,8 @@ about failed or is stalled (or does not exist), 2 for a usage error such as an i
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
 
@@ -47,7 +49,7 @@ def stage_table(status: SceneStatus) -> Table:
     return table
 
 
-def _summary_table(lines: list[dict]) -> Table:
+def _summary_table(lines: list[dict[str, Any]]) -> Table:
     table = Table(title="scenes", title_justify="left", header_style="bold")
     for col in ("scene", "seeds", "state", "progress", "running", "failed", "updated"):
         table.add_column(col, overflow="fold")
