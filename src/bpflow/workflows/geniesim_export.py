@@ -108,8 +108,7 @@ def read_job(run: Run) -> dict[str, Any]:
             job = None
         if not isinstance(job, dict):
             return {"job_id": "unknown", "status": "submitted", "episodes_prefix": None, "failure_reason": "unknown", "failure_details": None, "job_metrics": None}
-        raw_arts = job.get("artifacts")
-        arts = raw_arts if isinstance(raw_arts, dict) else {}
+        arts = raw_arts if isinstance(raw_arts := job.get("artifacts"), dict) else {}
         return {"job_id": str(job.get("job_id") or "unknown"), "status": str(job.get("status") or "submitted"), "episodes_prefix": arts.get("episodes_path") or arts.get("episodes_prefix"), "failure_reason": job.get("failure_reason") or "unknown", "failure_details": job.get("failure_details"), "job_metrics": job.get("job_metrics") if isinstance(job.get("job_metrics"), dict) else None}
 
     return step("read job.json", _do)

@@ -41,8 +41,7 @@ IMPORTED_EVENT = "blueprintpipeline.episodes.imported"
 
 def parse_event(payload: dict[str, Any]) -> dict[str, Any]:
     """The reference's three shapes: top-level ``job_id``; ``data.job_id``; else defaults."""
-    raw = payload.get("data")
-    data = raw if isinstance(raw, dict) else {}
+    data = raw_data if isinstance(raw_data := payload.get("data"), dict) else {}
     src = payload if "job_id" in payload else data if "job_id" in data else None
     if src is None:
         return {"job_id": payload.get("job_id"), "status": "completed", "scene_id": "unknown", "local_episodes_prefix": None, "job_metadata_path": None}
@@ -192,8 +191,7 @@ def import_episodes(run: Run) -> Outcome:
         meta = markers.read_json(run, job_path) if job_path.startswith(f"scenes/{scene}/") else None
         meta = meta if isinstance(meta, dict) else {}
         artifacts_by_robot = meta.get("artifacts_by_robot")
-        raw_arts = meta.get("artifacts")
-        arts = raw_arts if isinstance(raw_arts, dict) else {}
+        arts = raw_arts if isinstance(raw_arts := meta.get("artifacts"), dict) else {}
         prefix = _key(run, arts.get("episodes_prefix") or arts.get("episodes_path"))
     output_prefix = prefix or run.scene(f"episodes/geniesim_{job_id}")
     quality_gate_preflight(run, output_prefix)
