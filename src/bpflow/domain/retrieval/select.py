@@ -30,7 +30,7 @@ from bpflow.domain.retrieval.asset_catalog import CatalogRow
 from bpflow.domain.retrieval.embeddings import Embedder
 from bpflow.domain.retrieval.lexical import LexicalHit, choose
 from bpflow.domain.retrieval.library import LibraryEntry
-from bpflow.domain.retrieval.planned_package import SceneObject
+from bpflow.domain.retrieval.planned_package import PackageObject
 from bpflow.domain.retrieval.tokenize import jaccard, token_set, tokens
 
 MODES = ("lexical_primary", "ann_shadow", "ann_primary")
@@ -72,7 +72,7 @@ class QuerySpec:
     query_text: str
 
 
-def query_spec(obj: SceneObject, room_type: str) -> QuerySpec:
+def query_spec(obj: PackageObject, room_type: str) -> QuerySpec:
     category = obj.category or obj.name
     name = obj.name or category
     parts = [f"room:{room_type}" if room_type else "", f"object:{name}" if name else "",
@@ -279,7 +279,7 @@ def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-def _decide(obj: SceneObject, query: QuerySpec, entries: Sequence[LibraryEntry], searcher: AnnSearcher | None,
+def _decide(obj: PackageObject, query: QuerySpec, entries: Sequence[LibraryEntry], searcher: AnnSearcher | None,
             settings: RetrievalSettings, used: Collection[str], exists: Callable[[str], bool]) -> Decision:
     started = time.perf_counter()
     decision = Decision(mode=settings.mode)
@@ -333,7 +333,7 @@ def _word(text: str) -> str:
     return "_".join(tokens(text)) if text else ""
 
 
-def honours_kind(candidate: Candidate, obj: SceneObject, entries: Sequence[LibraryEntry]) -> bool:
+def honours_kind(candidate: Candidate, obj: PackageObject, entries: Sequence[LibraryEntry]) -> bool:
     """Whether the candidate is the planned kind of thing: its category or one of its tags is the
     object's category or name (``mug_002`` counts as ``mug``)."""
     entry = next((e for e in entries if e.path == candidate.path), None)
@@ -345,7 +345,7 @@ def honours_kind(candidate: Candidate, obj: SceneObject, entries: Sequence[Libra
     return bool(wanted & names)
 
 
-def select_asset(obj: SceneObject, room_type: str, entries: Sequence[LibraryEntry], searcher: AnnSearcher | None,
+def select_asset(obj: PackageObject, room_type: str, entries: Sequence[LibraryEntry], searcher: AnnSearcher | None,
                  settings: RetrievalSettings, used_paths: Collection[str], exists: Callable[[str], bool]) -> Decision:
     """The decision for one object (see the module docstring for the duplicate rule)."""
     query = query_spec(obj, room_type)
