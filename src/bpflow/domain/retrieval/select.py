@@ -310,23 +310,26 @@ def _decide(obj: PackageObject, query: QuerySpec, entries: Sequence[LibraryEntry
     decision.candidate_count = len(ann) + (1 if lexical else 0)
     top = decision.ann_top_candidate
     if settings.mode == "ann_primary":
-        if top is not None:
-            decision.selected, decision.method = top, "ann"
-        elif lexical is not None:
-            decision.selected, decision.method = lexical, "lexical"
-            decision.fallback_reason = "ann_unavailable_or_no_match"
+        _prefer(decision, (top, "ann"), (lexical, "lexical"), "ann_unavailable_or_no_match")
     elif settings.mode == "ann_shadow":
-        if lexical is not None:
-            decision.selected, decision.method = lexical, "lexical"
-        elif top is not None:
-            decision.selected, decision.method = top, "ann"
-            decision.fallback_reason = "lexical_miss"
+        _prefer(decision, (lexical, "lexical"), (top, "ann"), "lexical_miss")
         if lexical is not None and top is not None:
             decision.shadow_agreement = top.path == lexical.path
     elif lexical is not None:
         decision.selected, decision.method = lexical, "lexical"
     decision.latency_ms = _ms(started)
     return decision
+
+
+def _prefer(decision: Decision, first: tuple[Candidate | None, str], then: tuple[Candidate | None, str],
+            fallback_reason: str) -> None:
+    """Select the mode's own candidate, else the other one, saying why it fell back."""
+    (candidate, method), (other, other_method) = first, then
+    if candidate is not None:
+        decision.selected, decision.method = candidate, method
+    elif other is not None:
+        decision.selected, decision.method = other, other_method
+        decision.fallback_reason = fallback_reason
 
 
 def _word(text: str) -> str:
