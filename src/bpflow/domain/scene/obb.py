@@ -5,8 +5,9 @@ world bounds (:class:`Box`, any rotation); the text planner and its layout check
 boxes that only turn about the vertical (:class:`UprightBox`: a :class:`Footprint` rectangle in the
 floor plane plus a base and a top height). Interpenetration is a separating-axis test:
 :func:`penetration` for general boxes, :func:`upright_penetration` its upright special case (the
-same verdict, see there). The floor-plane helpers (footprint overlap, clearance, containment) answer the planner's 2-D questions:
-how far apart two footprints are, whether one lies inside another.
+same verdict, see there). The floor-plane helpers (footprint overlap, clearance, containment)
+answer the planner's 2-D questions: how far apart two footprints are, whether one lies inside
+another.
 
 Touching (a mug standing on a table top, two footprints sharing an edge) is contact, not
 interpenetration, which is why the tests take a tolerance: only overlaps deeper than it count.
