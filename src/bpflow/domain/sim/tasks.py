@@ -27,7 +27,8 @@ from bpflow.domain.sim.clearance import Clearance
 from bpflow.domain.sim.placement import GRIPPER_SPAN
 from bpflow.domain.sim.robot import REACH_M, IKSolver
 from bpflow.domain.sim.scene import SimScene
-from bpflow.domain.sim.tasks_model import Task, grasp_axis, surface_top
+from bpflow.domain.sim.tasks_model import Task as Task  # re-exported: the task list's callers import it from here
+from bpflow.domain.sim.tasks_model import grasp_axis, surface_top
 from bpflow.domain.sim.usd_read import aabb
 
 MAX_GRASP_WIDTH = GRIPPER_SPAN
