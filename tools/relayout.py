@@ -62,6 +62,7 @@ MOVES: list[tuple[str, str]] = [
     ("stage2/layout.py", "domain/scene/layout.py"),
     ("stage2/fields.py", "domain/scene/fields.py"),
     ("stage2/obb.py", "domain/scene/obb.py"),
+    ("domain/textgen/geometry.py", "domain/scene/obb.py"),  # one oriented-box module (issue 10)
     ("stage2/placement.py", "domain/scene/pose.py"),
     ("stage2/articulation.py", "domain/scene/articulation.py"),
     ("stage2/density.py", "domain/scene/density.py"),
