@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from bpflow.domain.retrieval.materialize import Materialized
+from bpflow.domain.scene.obb import Footprint, footprints_clear
 from bpflow.domain.scene.surfaces import HeightField, Rest
-from bpflow.domain.textgen.geometry import Footprint, footprints_clear
 
 log = logging.getLogger("bpflow.adapter.settle")
 
