@@ -29,7 +29,7 @@ from typing import Any
 
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, StartFailure, run_job
-from bpflow.blocks.lock import scene_lock
+from bpflow.blocks.lock import fresh_attempt
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
@@ -98,13 +98,9 @@ def episode_generation(run: Run) -> Outcome:
     enforce = parse_bool(run.param("enforce_quality_gates", "ENFORCE_QUALITY_GATES", "true"), True, strict=True)
     staging = parse_bool(run.param("run_staging_e2e", "RUN_STAGING_E2E", "false"), False, strict=True)
     prefix = run.scene("episodes")
-    with scene_lock(run, "episode-generation", ttl_seconds=TIMEOUT) as lock:
-        if not lock.acquired:
-            return Outcome.skipped(lock.message, scene_id=scene)
-        if markers.exists(run, run.scene(COMPLETE)):
-            return Outcome.skipped(f"Episodes already complete for scene {scene}", scene_id=scene)
-        for key in STAGE.failed:
-            markers.delete(run, run.scene(key))
+    with fresh_attempt(run, STAGE, "episode-generation", ttl_seconds=TIMEOUT, complete=COMPLETE, done=f"Episodes already complete for scene {scene}") as skipped:
+        if skipped is not None:
+            return skipped
         env = {
             "ASSETS_PREFIX": run.scene("assets"),
             "USD_PREFIX": run.scene("usd"),

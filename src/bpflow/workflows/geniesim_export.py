@@ -20,7 +20,7 @@ from typing import Any
 
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, StartFailure, run_job
-from bpflow.blocks.lock import scene_lock
+from bpflow.blocks.lock import fresh_attempt
 from bpflow.core import observe
 from bpflow.core.config import get_settings, parse_bool
 from bpflow.core.engine.durable import step
@@ -151,13 +151,9 @@ def geniesim_export(run: Run) -> Outcome:
     config = scene_object(run, "config.json")
     if config.get("use_geniesim") is False:
         return Outcome.skipped(f"Not a replicator completion marker file or Genie Sim disabled: {run.object_name}", scene_id=scene)
-    with scene_lock(run, "genie-sim-export", ttl_seconds=TIMEOUT) as lock:
-        if not lock.acquired:
-            return Outcome.skipped(lock.message, scene_id=scene)
-        if markers.exists(run, run.scene(GENIESIM_COMPLETE)):
-            return Outcome.skipped(f"Genie Sim already complete for scene {scene}", scene_id=scene)
-        for key in STAGE.failed:
-            markers.delete(run, run.scene(key))  # a new attempt: last attempt's failure is history
+    with fresh_attempt(run, STAGE, "genie-sim-export", ttl_seconds=TIMEOUT, complete=GENIESIM_COMPLETE, done=f"Genie Sim already complete for scene {scene}") as skipped:
+        if skipped is not None:
+            return skipped
         if not markers.exists(run, run.scene("assets/scene_manifest.json")):
             markers.write_failure(run, run.scene(FAILED), job_name=NAME, code="PREFLIGHT_MISSING_SCENE_MANIFEST", message=f"scene_manifest.json not found at scenes/{scene}/assets/scene_manifest.json")
             raise StageFailed(f"Pre-flight failed: scene_manifest.json missing for {scene}", code="preflight_missing_scene_manifest", field="assets/scene_manifest.json")
