@@ -29,6 +29,7 @@ import numpy as np
 from bpflow.domain.retrieval.materialize import Materialized
 from bpflow.domain.scene.surfaces import HeightField, Rest
 from bpflow.domain.textgen.geometry import Footprint, contains, footprints_clear
+from bpflow.domain.textgen.packing import GENERIC_TOPS
 
 log = logging.getLogger("bpflow.adapter.settle")
 
@@ -219,9 +220,12 @@ def settle_on_supports(items: list[Materialized], model_of: Callable[[Materializ
         pending.get(support_id, {}).pop(obj.id, None)
         placed = seat(obj, support_id, search=True)
         target = support_id
-        if placed is None:  # the real top has no room left: the nearest other support that has
+        if placed is None:  # the real top has no room left: another support that has, the same
+            # kind first, then a work surface (a lamp goes to the desk rather than onto the bed), nearest first
+            kind = by_id[support_id].obj.category
             others = sorted((s for s in supports if s != support_id and s != obj.id),
-                            key=lambda s: math.dist(by_id[s].obj.position[::2], obj.position[::2]))
+                            key=lambda s: (by_id[s].obj.category != kind, by_id[s].obj.category not in GENERIC_TOPS,
+                                           math.dist(by_id[s].obj.position[::2], obj.position[::2])))
             for other in others:
                 placed = seat(obj, other, search=True)
                 if placed is not None:
