@@ -9,12 +9,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bpflow.domain.textgen.geometry import (
-    Box,
+from bpflow.domain.scene.obb import (
     Footprint,
+    UprightBox,
     footprint_overlap,
-    penetration,
     quaternion_yaw,
+    upright_penetration,
     yaw_quaternion,
 )
 from bpflow.domain.textgen.layout_check import check_layout
@@ -49,11 +49,11 @@ def test_sat_detects_rotated_overlap_that_aabbs_would_miss_and_vice_versa() -> N
 
 
 def test_touching_is_not_interpenetration() -> None:
-    table = Box(Footprint(0, 0, 0.6, 0.35), 0.0, 0.75)
-    mug = Box(Footprint(0.1, 0.1, 0.04, 0.04, 1.0), 0.75, 0.85)
-    assert penetration(table, mug) <= 0
-    sunk = Box(Footprint(0.1, 0.1, 0.04, 0.04), 0.74, 0.84)
-    assert penetration(table, sunk) > 0
+    table = UprightBox(Footprint(0, 0, 0.6, 0.35), 0.0, 0.75)
+    mug = UprightBox(Footprint(0.1, 0.1, 0.04, 0.04, 1.0), 0.75, 0.85)
+    assert upright_penetration(table, mug) <= 0
+    sunk = UprightBox(Footprint(0.1, 0.1, 0.04, 0.04), 0.74, 0.84)
+    assert upright_penetration(table, sunk) > 0
 
 
 def test_quaternion_round_trip() -> None:

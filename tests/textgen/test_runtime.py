@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bpflow.domain.textgen.geometry import Box, Footprint, penetration
+from bpflow.domain.scene.obb import Footprint, UprightBox, upright_penetration
 from tests.conftest import wait_until
 from tests.source.conftest import REQUEST, request_body, stage1_only, wait_for_run  # noqa: F401 - fixture
 from tests.textgen.openai_local_server import GOOD_KITCHEN, ChatServer, plan_reply, rate_limited
@@ -23,9 +23,9 @@ def layout_interpenetrations(layout: dict[str, Any]) -> list[tuple[str, str]]:
     for o in layout["objects"]:
         (cx, cy, cz), (hx, hy, hz), r = o["obb"]["center"], o["obb"]["extents"], o["obb"]["R"]
         fp = Footprint(cx, cz, hx, hz, math.atan2(r[0][2], r[0][0]))
-        boxes[o["id"]] = Box(fp, cy - hy, cy + hy)
+        boxes[o["id"]] = UprightBox(fp, cy - hy, cy + hy)
     ids = sorted(boxes)
-    return [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :] if penetration(boxes[a], boxes[b]) > 2e-4]
+    return [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :] if upright_penetration(boxes[a], boxes[b]) > 2e-4]
 
 
 def test_request_in_bucket_runs_llm_planning_on_the_runtime(make_runtime: Any, stage1_only: None, llm_server: ChatServer) -> None:  # noqa: F811 - the fixture imported above

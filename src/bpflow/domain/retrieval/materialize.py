@@ -25,7 +25,7 @@ from bpflow.domain.assets import is_package_ref, resolve_package_ref
 from bpflow.domain.retrieval import usd_models
 from bpflow.domain.retrieval.errors import AssetUnusable
 from bpflow.domain.retrieval.library import USD_EXTENSIONS
-from bpflow.domain.retrieval.planned_package import SceneObject
+from bpflow.domain.retrieval.planned_package import PackageObject
 from bpflow.domain.retrieval.select import Candidate, Decision
 from bpflow.domain.retrieval.validation import validate
 
@@ -40,7 +40,7 @@ def object_dir(assets_prefix: str, object_id: str) -> str:
     return f"{assets_prefix}/obj_{object_id}"
 
 
-def is_thin_covering(obj: SceneObject) -> bool:
+def is_thin_covering(obj: PackageObject) -> bool:
     def norm(text: str) -> str:
         return text.strip().lower().replace(" ", "_")
 
@@ -51,7 +51,7 @@ def is_thin_covering(obj: SceneObject) -> bool:
 class Materialized:
     """What was written for one object, and why (the provenance entry's content)."""
 
-    obj: SceneObject
+    obj: PackageObject
     dir_key: str
     source: str
     model_or_library: str
@@ -132,7 +132,7 @@ class Materializer:
         return main_name, files
 
     # -- writing ----------------------------------------------------------------------------
-    def _scratch(self, obj: SceneObject) -> Path:
+    def _scratch(self, obj: PackageObject) -> Path:
         folder = self.workdir / f"obj_{obj.id}"
         if folder.exists():
             shutil.rmtree(folder)
@@ -179,13 +179,13 @@ class Materializer:
         (scratch / "metadata.json").write_text(json.dumps(self._metadata(item), indent=2, sort_keys=True) + "\n")
         return self._upload(item, scratch)
 
-    def thin_covering(self, obj: SceneObject) -> Materialized:
+    def thin_covering(self, obj: PackageObject) -> Materialized:
         item = Materialized(obj, object_dir(self.assets_prefix, obj.id), source="generated",
                             model_or_library="textgen_thin_covering", materialization="thin_covering_usd",
                             retrieval_method="thin_covering", retrieval_mode=None, license="CC0-1.0")
         return self._finish(item, self._scratch(obj), usd_models.thin_covering_usd(obj.dimensions), thin=True)
 
-    def placeholder(self, obj: SceneObject, decision: Decision | None, reason: str | None = None) -> Materialized:
+    def placeholder(self, obj: PackageObject, decision: Decision | None, reason: str | None = None) -> Materialized:
         method = decision.method if decision and decision.method != "none" else "placeholder"
         item = Materialized(
             obj, object_dir(self.assets_prefix, obj.id),
@@ -198,7 +198,7 @@ class Materializer:
         item.validation = validate(obj.category, obj.name, "", self.room_type, obj.dimensions, "placeholder_usd")
         return self._finish(item, self._scratch(obj), usd_models.placeholder_usd(obj.dimensions))
 
-    def retrieved(self, obj: SceneObject, decision: Decision, candidate: Candidate) -> Materialized:
+    def retrieved(self, obj: PackageObject, decision: Decision, candidate: Candidate) -> Materialized:
         """Copy and reference the chosen asset; AssetUnusable if it does not fit or compose."""
         main, files = self._bundle(candidate.path)
         scratch = self._scratch(obj)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bpflow.domain.retrieval.materialize import Materialized, is_thin_covering
-from bpflow.domain.retrieval.planned_package import SceneObject, TextPackage
+from bpflow.domain.retrieval.planned_package import PackageObject, TextPackage
 from bpflow.domain.retrieval.select import Decision
 
 MANIFEST_NAME = "scene_manifest.json"
@@ -50,7 +50,7 @@ def _r6(v: float) -> float:
     return 0.0 if out == 0 else out
 
 
-def obb(obj: SceneObject) -> dict[str, Any]:
+def obb(obj: PackageObject) -> dict[str, Any]:
     w, h, d = obj.dimensions
     rot = rotation_matrix(obj.rotation)
     up = [rot[i][1] * h / 2.0 for i in range(3)]
@@ -64,7 +64,7 @@ def obb(obj: SceneObject) -> dict[str, Any]:
 # -- per-object placement fields ----------------------------------------------------------------
 
 
-def placement_fields(obj: SceneObject) -> dict[str, Any]:
+def placement_fields(obj: PackageObject) -> dict[str, Any]:
     """Reference §2.2 placement defaults (none for thin coverings)."""
     stage = obj.placement_stage
     parent = obj.parent_support_id

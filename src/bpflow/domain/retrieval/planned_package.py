@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bpflow.domain.retrieval.errors import InvalidTextPackage
+from bpflow.domain.scene.manifest import ObjectIdentity
 from bpflow.domain.textgen.room_catalog import canonical_room_type
 
 OBJECT_ID = re.compile(r"^[a-zA-Z0-9_\-]{1,100}$")
@@ -31,14 +32,10 @@ SOURCE_TYPES = {"internal": "text", "sage": "text_sage", "scenesmith": "text_sce
 
 
 @dataclass(frozen=True)
-class SceneObject:
-    """One planned object with every field the adapter reads already checked."""
+class PackageObject(ObjectIdentity):
+    """One planned object of ``textgen/package.json`` with every field the adapter reads already
+    checked (the scene manifest's object is ``scene.manifest.SceneObject``)."""
 
-    id: str
-    name: str
-    category: str
-    description: str
-    sim_role: str
     asset_strategy: str
     placement_stage: str
     parent_support_id: str | None
@@ -71,7 +68,7 @@ class TextPackage:
     provider_used: str
     text_backend: str
     prompt: str
-    objects: tuple[SceneObject, ...]
+    objects: tuple[PackageObject, ...]
     room_box: dict[str, list[float]]
     wall_thickness_m: float
     openings: list[Any]
@@ -154,7 +151,7 @@ def _se2(value: Any, fld: str) -> dict[str, float] | None:
     return {k: _num(data.get(k), f"{fld}.{k}", 0.0) for k in ("x", "z", "yaw_rad")}
 
 
-def parse_object(raw: Any, index: int) -> SceneObject:
+def parse_object(raw: Any, index: int) -> PackageObject:
     base = f"objects[{index}]"
     data = _obj(raw, base)
     oid = data.get("id")
@@ -166,7 +163,7 @@ def parse_object(raw: Any, index: int) -> SceneObject:
     transform = _obj(data.get("transform"), f"{base}.transform", default={})
     parent = data.get("parent_support_id")
     relationships = data.get("relationships")
-    return SceneObject(
+    return PackageObject(
         id=oid,
         name=name or oid,
         category=category,

@@ -30,7 +30,7 @@ from bpflow.domain.retrieval.asset_catalog import CatalogRow
 from bpflow.domain.retrieval.embeddings import Embedder
 from bpflow.domain.retrieval.lexical import LexicalHit, choose
 from bpflow.domain.retrieval.library import LibraryEntry
-from bpflow.domain.retrieval.planned_package import SceneObject
+from bpflow.domain.retrieval.planned_package import PackageObject
 from bpflow.domain.retrieval.tokenize import jaccard, token_set, tokens
 
 MODES = ("lexical_primary", "ann_shadow", "ann_primary")
@@ -72,7 +72,7 @@ class QuerySpec:
     query_text: str
 
 
-def query_spec(obj: SceneObject, room_type: str) -> QuerySpec:
+def query_spec(obj: PackageObject, room_type: str) -> QuerySpec:
     category = obj.category or obj.name
     name = obj.name or category
     parts = [f"room:{room_type}" if room_type else "", f"object:{name}" if name else "",
@@ -279,7 +279,7 @@ def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-def _decide(obj: SceneObject, query: QuerySpec, entries: Sequence[LibraryEntry], searcher: AnnSearcher | None,
+def _decide(obj: PackageObject, query: QuerySpec, entries: Sequence[LibraryEntry], searcher: AnnSearcher | None,
             settings: RetrievalSettings, used: Collection[str], exists: Callable[[str], bool]) -> Decision:
     started = time.perf_counter()
     decision = Decision(mode=settings.mode)
@@ -310,17 +310,9 @@ def _decide(obj: SceneObject, query: QuerySpec, entries: Sequence[LibraryEntry],
     decision.candidate_count = len(ann) + (1 if lexical else 0)
     top = decision.ann_top_candidate
     if settings.mode == "ann_primary":
-        if top is not None:
-            decision.selected, decision.method = top, "ann"
-        elif lexical is not None:
-            decision.selected, decision.method = lexical, "lexical"
-            decision.fallback_reason = "ann_unavailable_or_no_match"
+        _prefer(decision, (top, "ann"), (lexical, "lexical"), "ann_unavailable_or_no_match")
     elif settings.mode == "ann_shadow":
-        if lexical is not None:
-            decision.selected, decision.method = lexical, "lexical"
-        elif top is not None:
-            decision.selected, decision.method = top, "ann"
-            decision.fallback_reason = "lexical_miss"
+        _prefer(decision, (lexical, "lexical"), (top, "ann"), "lexical_miss")
         if lexical is not None and top is not None:
             decision.shadow_agreement = top.path == lexical.path
     elif lexical is not None:
@@ -329,11 +321,22 @@ def _decide(obj: SceneObject, query: QuerySpec, entries: Sequence[LibraryEntry],
     return decision
 
 
+def _prefer(decision: Decision, first: tuple[Candidate | None, str], then: tuple[Candidate | None, str],
+            fallback_reason: str) -> None:
+    """Select the mode's own candidate, else the other one, saying why it fell back."""
+    (candidate, method), (other, other_method) = first, then
+    if candidate is not None:
+        decision.selected, decision.method = candidate, method
+    elif other is not None:
+        decision.selected, decision.method = other, other_method
+        decision.fallback_reason = fallback_reason
+
+
 def _word(text: str) -> str:
     return "_".join(tokens(text)) if text else ""
 
 
-def honours_kind(candidate: Candidate, obj: SceneObject, entries: Sequence[LibraryEntry]) -> bool:
+def honours_kind(candidate: Candidate, obj: PackageObject, entries: Sequence[LibraryEntry]) -> bool:
     """Whether the candidate is the planned kind of thing: its category or one of its tags is the
     object's category or name (``mug_002`` counts as ``mug``)."""
     entry = next((e for e in entries if e.path == candidate.path), None)
@@ -345,7 +348,7 @@ def honours_kind(candidate: Candidate, obj: SceneObject, entries: Sequence[Libra
     return bool(wanted & names)
 
 
-def select_asset(obj: SceneObject, room_type: str, entries: Sequence[LibraryEntry], searcher: AnnSearcher | None,
+def select_asset(obj: PackageObject, room_type: str, entries: Sequence[LibraryEntry], searcher: AnnSearcher | None,
                  settings: RetrievalSettings, used_paths: Collection[str], exists: Callable[[str], bool]) -> Decision:
     """The decision for one object (see the module docstring for the duplicate rule)."""
     query = query_spec(obj, room_type)

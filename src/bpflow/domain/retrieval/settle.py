@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from bpflow.domain.retrieval.materialize import Materialized
+from bpflow.domain.scene.obb import Footprint, contains, footprints_clear
 from bpflow.domain.scene.surfaces import HeightField, Rest
-from bpflow.domain.textgen.geometry import Footprint, contains, footprints_clear
 from bpflow.domain.textgen.packing import GENERIC_TOPS
 
 log = logging.getLogger("bpflow.adapter.settle")

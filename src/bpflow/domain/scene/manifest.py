@@ -26,12 +26,22 @@ STATIC_ROLES = frozenset({"static", "static_object", "background", "structural"}
 
 
 @dataclass(frozen=True)
-class SceneObject:
+class ObjectIdentity:
+    """What every document of the pipeline says an object is, under the same names: Stage 1's
+    text package (``retrieval.planned_package.PackageObject``) and the scene manifest
+    (:class:`SceneObject`) both start with these fields, and the adapter carries them over."""
+
     id: str
     name: str
     category: str
     description: str
     sim_role: str
+
+
+@dataclass(frozen=True)
+class SceneObject(ObjectIdentity):
+    """One object of the scene manifest, as Stage 2 and later stages read it."""
+
     asset_path: str | None
     position: tuple[float, float, float] | None
     rotation_wxyz: tuple[float, float, float, float] | None

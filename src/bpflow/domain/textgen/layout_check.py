@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpflow.domain.textgen.geometry import Box, Footprint, contains, penetration, quaternion_yaw
+from bpflow.domain.scene.obb import Footprint, UprightBox, contains, quaternion_yaw, upright_penetration
 
 TOLERANCE = 2e-4
 FLOOR_IDS = (None, "", "room_floor")
@@ -24,7 +24,7 @@ FLOOR_IDS = (None, "", "room_floor")
 @dataclass(frozen=True)
 class Body:
     id: str
-    box: Box
+    box: UprightBox
     parent: str | None
     upright: bool
 
@@ -80,7 +80,7 @@ def body_of(obj: Mapping[str, Any]) -> Body:
     upright = abs(float(q.get("x", 0.0))) < 1e-6 and abs(float(q.get("z", 0.0))) < 1e-6
     fp = Footprint(x, z, w / 2.0, d / 2.0, quaternion_yaw(q))
     parent = obj.get("parent_support_id")
-    return Body(str(obj.get("id")), Box(fp, y, y + h), None if parent in FLOOR_IDS else str(parent), upright)
+    return Body(str(obj.get("id")), UprightBox(fp, y, y + h), None if parent in FLOOR_IDS else str(parent), upright)
 
 
 def check_layout(objects: Sequence[Mapping[str, Any]], room_box: Mapping[str, Sequence[float]]) -> LayoutReport:
@@ -100,7 +100,7 @@ def check_layout(objects: Sequence[Mapping[str, Any]], room_box: Mapping[str, Se
             report.unsupported.append((body.id, reason))
     for i, a in enumerate(bodies):
         for b in bodies[i + 1 :]:
-            depth = penetration(a.box, b.box)
+            depth = upright_penetration(a.box, b.box)
             if depth > TOLERANCE:
                 report.interpenetrations.append((a.id, b.id, depth))
     return report

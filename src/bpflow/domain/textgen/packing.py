@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpflow.domain.textgen.geometry import Footprint, contains, footprints_clear, normalize_angle
+from bpflow.domain.scene.obb import Footprint, contains, footprints_clear, normalize_angle
 from bpflow.domain.textgen.model import Placed, PlannedObject
 from bpflow.domain.textgen.room import RoomLayout
 from bpflow.domain.textgen.room_catalog import FLOOR, SURFACE

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bpflow.domain.textgen.geometry import Footprint, quaternion_yaw, yaw_matrix, yaw_quaternion
+from bpflow.domain.scene.obb import Footprint, quaternion_yaw, yaw_matrix, yaw_quaternion
 from bpflow.domain.textgen.model import Placed, PlannedObject
 from bpflow.domain.textgen.room_catalog import ARTICULATED_ROLES, DEFORMABLE, MANIPULABLE
 

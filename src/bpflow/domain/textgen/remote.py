@@ -29,8 +29,8 @@ from typing import Any
 
 import httpx
 
+from bpflow.domain.scene.obb import quaternion_yaw
 from bpflow.domain.textgen.generate import GeneratedScene, GenerationRequest, LLMOptions, generate_scene
-from bpflow.domain.textgen.geometry import quaternion_yaw
 from bpflow.domain.textgen.layout_check import check_layout
 from bpflow.domain.textgen.llm_planner import NOT_RESTING
 from bpflow.domain.textgen.model import Placed, PlannedObject

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bpflow.domain.textgen.geometry import footprint_overlap
+from bpflow.domain.scene.obb import footprint_overlap
 from bpflow.domain.textgen.layout_check import LayoutReport, body_of, check_layout
 from bpflow.domain.textgen.model import Placed
 from bpflow.domain.textgen.packing import SURFACE_MARGIN, matches_any

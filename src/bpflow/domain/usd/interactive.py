@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics, UsdShade
 
 from bpflow.domain.scene.articulation import PartSpec
+from bpflow.domain.scene.pose import Vec3
 from bpflow.domain.usd.usd_util import add_box, new_stage, relative_asset_path, set_custom, set_transform
 
 if TYPE_CHECKING:
@@ -89,6 +90,45 @@ def _define_joint(stage: Usd.Stage, scope: Sdf.Path, name: str, kind: str, axis:
     return joint
 
 
+def _open_layer(out_local: Path, up_axis: str, base_reference: str) -> tuple[Usd.Stage, Usd.Prim, Usd.Prim]:
+    """A new articulated layer: the root is the articulation root, ``Base`` references the simready object."""
+    stage, root = new_stage(out_local, up_axis)
+    UsdPhysics.ArticulationRootAPI.Apply(root)
+    base = stage.DefinePrim("/Root/Base")
+    base.GetReferences().AddReference(base_reference)
+    return stage, root, base
+
+
+def _scaffold(stage: Usd.Stage, base: Usd.Prim) -> tuple[UsdShade.Material, Sdf.Path]:
+    """The physics material the parts share, and the joint scope holding the base's root joint
+    (after ``Base`` is authored, before its parts)."""
+    material = UsdShade.Material(stage.GetPrimAtPath("/Root/Base/Looks/PhysicsMaterial"))
+    joints_scope = UsdGeom.Scope.Define(stage, "/Root/Joints")
+    _root_joint(stage, joints_scope.GetPath(), base)
+    UsdGeom.Xform.Define(stage, "/Root/Parts")
+    return material, joints_scope.GetPath()
+
+
+def _join_part(stage: Usd.Stage, joints: Sdf.Path, material: UsdShade.Material, base: Usd.Prim, body: Usd.Prim,
+               part: PartSpec | AuthoredPart, anchor_in_base: Vec3, anchor_in_body: Vec3) -> JointRecord:
+    """Bind the shared material to a part's body and joint it to the base; its record."""
+    if material:
+        UsdShade.MaterialBindingAPI.Apply(body).Bind(material, UsdShade.Tokens.weakerThanDescendants, "physics")
+    joint = _define_joint(stage, joints, part.name, part.joint, part.axis, (part.lower, part.upper),
+                          base, body, anchor_in_base, anchor_in_body)
+    set_custom(body, "bp:part", part.name, Sdf.ValueTypeNames.String)
+    return JointRecord(part.name, part.joint, part.axis, part.lower, part.upper,
+                       str(joint.GetPath()).replace("/Root/", "", 1), part.center, part.size, anchor_in_base)
+
+
+def _close_layer(stage: Usd.Stage, root: Usd.Prim, object_id: str, source: str | None = None) -> None:
+    set_custom(root, "bp:object_id", object_id, Sdf.ValueTypeNames.String)
+    set_custom(root, "bp:articulated", True, Sdf.ValueTypeNames.Bool)
+    if source is not None:
+        set_custom(root, "bp:articulation_source", source, Sdf.ValueTypeNames.String)
+    stage.GetRootLayer().Save()
+
+
 def build_interactive(
     *,
     object_id: str,
@@ -100,20 +140,13 @@ def build_interactive(
     total_mass: float,
 ) -> list[JointRecord]:
     """Write the articulated layer; returns one record per joint (relative prim paths)."""
-    stage, root = new_stage(out_local, up_axis)
-    UsdPhysics.ArticulationRootAPI.Apply(root)
-    base = stage.DefinePrim("/Root/Base")
-    base.GetReferences().AddReference(relative_asset_path(out_key, simready_key))
+    stage, root, base = _open_layer(out_local, up_axis, relative_asset_path(out_key, simready_key))
     base_mass = total_mass * max(0.05, 1.0 - sum(p.mass_fraction for p in parts))
     UsdPhysics.RigidBodyAPI.Apply(base).CreateKinematicEnabledAttr(False)
     UsdPhysics.MassAPI.Apply(base).CreateMassAttr(float(base_mass))
-    material = UsdShade.Material(stage.GetPrimAtPath("/Root/Base/Looks/PhysicsMaterial"))
-
-    joints_scope = UsdGeom.Scope.Define(stage, "/Root/Joints")
-    _root_joint(stage, joints_scope.GetPath(), base)
+    material, joints = _scaffold(stage, base)
 
     records: list[JointRecord] = []
-    UsdGeom.Xform.Define(stage, "/Root/Parts")
     for part in parts:
         body = stage.DefinePrim(f"/Root/Parts/{part.name}", "Xform")
         set_transform(body, translate=part.center)
@@ -121,15 +154,9 @@ def build_interactive(
         UsdPhysics.MassAPI.Apply(body).CreateMassAttr(float(max(total_mass * part.mass_fraction, 1e-3)))
         geom = add_box(stage, f"{body.GetPath()}/Geom", (0.0, 0.0, 0.0), part.size, color=(0.85, 0.85, 0.88))
         UsdPhysics.CollisionAPI.Apply(geom.GetPrim())
-        if material:
-            UsdShade.MaterialBindingAPI.Apply(body).Bind(material, UsdShade.Tokens.weakerThanDescendants, "physics")
-        joint = _define_joint(stage, joints_scope.GetPath(), part.name, part.joint, part.axis, (part.lower, part.upper),
-                              base, body, part.pivot, tuple(p - c for p, c in zip(part.pivot, part.center)))  # type: ignore[arg-type]
-        set_custom(body, "bp:part", part.name, Sdf.ValueTypeNames.String)
-        records.append(JointRecord(part.name, part.joint, part.axis, part.lower, part.upper, str(joint.GetPath()).replace("/Root/", "", 1), part.center, part.size, part.pivot))
-    set_custom(root, "bp:object_id", object_id, Sdf.ValueTypeNames.String)
-    set_custom(root, "bp:articulated", True, Sdf.ValueTypeNames.Bool)
-    stage.GetRootLayer().Save()
+        in_body = tuple(p - c for p, c in zip(part.pivot, part.center))
+        records.append(_join_part(stage, joints, material, base, body, part, part.pivot, in_body))  # type: ignore[arg-type]
+    _close_layer(stage, root, object_id)
     return records
 
 
@@ -150,22 +177,13 @@ def opened_joint_count(path: Path) -> int:
 
 
 def _group_mass(pairs: list, total_mass: float, share: float) -> MassProperties | None:  # type: ignore[type-arg]
-    """Mass properties of some of the object's meshes: from their authored materials, else a
-    uniform solid holding ``share`` of the object's mass."""
-    from bpflow.domain.scene.mass import MassProperties, PartMaterial, mass_properties
-    from bpflow.domain.usd.simready import authored_materials
+    """Mass properties of some of the object's meshes, as simready computes an object's: from their
+    authored materials, else a uniform solid holding ``share`` of the object's mass."""
+    from bpflow.domain.usd.simready import authored_materials, mass_props
 
     if not pairs:
         return None
-    meshes = [m for m, _ in pairs]
-    materials = authored_materials([p for _, p in pairs])
-    try:
-        if materials is not None:
-            return mass_properties(meshes, materials)
-        unit = mass_properties(meshes, [PartMaterial("solid", 1.0)] * len(meshes))
-    except ValueError:
-        return None
-    return MassProperties(total_mass * share, unit.center_of_mass, unit.inertia * (total_mass * share / unit.mass), unit.volume)
+    return mass_props([m for m, _ in pairs], authored_materials([p for _, p in pairs]), total_mass * share)
 
 
 def _author_mass(prim: Usd.Prim, props: MassProperties | None, fallback_mass: float) -> float:
@@ -205,11 +223,8 @@ def build_interactive_authored(
     moving = {p.name: [(m, prim) for m, prim in pairs if prim.GetPath() in p.members] for p in parts}
     still = [(m, prim) for m, prim in pairs if prim.GetPath() not in member_paths]
 
-    stage, root = new_stage(out_local, up_axis)
-    UsdPhysics.ArticulationRootAPI.Apply(root)
     rel = relative_asset_path(out_key, simready_key)
-    base = stage.DefinePrim("/Root/Base")
-    base.GetReferences().AddReference(rel)
+    stage, root, base = _open_layer(out_local, up_axis, rel)
     for member in sorted(member_paths):  # the moving parts' meshes leave the base
         stage.OverridePrim(Sdf.Path("/Root/Base").AppendPath(member.MakeRelativePath(src_root.GetPath()))).SetActive(False)
     UsdPhysics.RigidBodyAPI.Apply(base).CreateKinematicEnabledAttr(False)
@@ -217,13 +232,9 @@ def build_interactive_authored(
     moving_mass = sum(m.mass for m in part_masses.values() if m is not None)
     _author_mass(base, _group_mass(still, total_mass, max(0.05, 1.0 - moving_mass / max(total_mass, 1e-9))),
                  total_mass - moving_mass)
-    material = UsdShade.Material(stage.GetPrimAtPath("/Root/Base/Looks/PhysicsMaterial"))
-
-    joints_scope = UsdGeom.Scope.Define(stage, "/Root/Joints")
-    _root_joint(stage, joints_scope.GetPath(), base)
+    material, joints = _scaffold(stage, base)
 
     records: list[JointRecord] = []
-    UsdGeom.Xform.Define(stage, "/Root/Parts")
     for part in parts:
         body = UsdGeom.Xform.Define(stage, f"/Root/Parts/{part.name}").GetPrim()
         UsdPhysics.RigidBodyAPI.Apply(body)
@@ -232,16 +243,7 @@ def build_interactive_authored(
         visual.AddTransformOp(UsdGeom.XformOp.PrecisionDouble).Set(part.parent_matrix)
         for member in part.members:  # each mesh, with the colliders simready put on it
             stage.DefinePrim(visual.GetPath().AppendChild(member.name)).GetReferences().AddReference(rel, member)
-        if material:
-            UsdShade.MaterialBindingAPI.Apply(body).Bind(material, UsdShade.Tokens.weakerThanDescendants, "physics")
         # the part's frame is the object's at rest: the anchor is the same point in both bodies
-        joint = _define_joint(stage, joints_scope.GetPath(), part.name, part.joint, part.axis, (part.lower, part.upper),
-                              base, body, part.anchor, part.anchor)
-        set_custom(body, "bp:part", part.name, Sdf.ValueTypeNames.String)
-        records.append(JointRecord(part.name, part.joint, part.axis, part.lower, part.upper,
-                                   str(joint.GetPath()).replace("/Root/", "", 1), part.center, part.size, part.anchor))
-    set_custom(root, "bp:object_id", object_id, Sdf.ValueTypeNames.String)
-    set_custom(root, "bp:articulated", True, Sdf.ValueTypeNames.Bool)
-    set_custom(root, "bp:articulation_source", "asset_parts", Sdf.ValueTypeNames.String)
-    stage.GetRootLayer().Save()
+        records.append(_join_part(stage, joints, material, base, body, part, part.anchor, part.anchor))
+    _close_layer(stage, root, object_id, source="asset_parts")
     return records

@@ -109,7 +109,7 @@ def authored_materials(prims: list[Usd.Prim]) -> list[PartMaterial] | None:
     return out
 
 
-def _mass_props(parts: list, materials: list[PartMaterial] | None, mass: float) -> MassProperties | None:  # type: ignore[type-arg]
+def mass_props(parts: list, materials: list[PartMaterial] | None, mass: float) -> MassProperties | None:  # type: ignore[type-arg]
     """Centre of mass and inertia: from the authored materials, else the parts as one uniform
     solid scaled to ``mass`` (None when the parts enclose nothing)."""
     try:
@@ -175,7 +175,7 @@ def build_simready(
     volume = estimate_volume(parts)
     row = physics_row(obj.sim_role, obj.category, obj.name, obj.kind)
     materials = authored_materials([prim for _, prim in pairs])
-    props = _mass_props(parts, materials, 1.0) if materials is not None else None
+    props = mass_props(parts, materials, 1.0) if materials is not None else None
     if props is not None:  # the asset says what each part is made of: no guessing
         named = [m for m in materials or [] if m.name]
         main = max(named, key=lambda m: m.density).name if named else "composite"
@@ -189,7 +189,7 @@ def build_simready(
             # no table knows the thing, the planner does: its typical mass beats a guessed density
             mass = float(hint)
             density = DensityChoice(mass / max(volume.volume_m3, 1e-12), "planner_mass", density.material, "physics_hints.mass_kg")
-        props = _mass_props(parts, None, mass)
+        props = mass_props(parts, None, mass)
     verdict = mass_verdict(row, mass)
     surface = surface_for(density.material)
     approximation = CONVEX_DECOMPOSITION if row.concave else approximation_for(obj.kind)
