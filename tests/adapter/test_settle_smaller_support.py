@@ -18,7 +18,7 @@ import pytest
 from bpflow.core.storage.local import LocalBucket
 from bpflow.domain.retrieval.library import package_entries
 from bpflow.domain.retrieval.materialize import Materialized, Materializer
-from bpflow.domain.retrieval.planned_package import SceneObject, parse_object
+from bpflow.domain.retrieval.planned_package import PackageObject, parse_object
 from bpflow.domain.retrieval.select import RetrievalSettings, select_asset
 from bpflow.domain.retrieval.settle import FLOOR_ID, model_triangles, settle_on_supports, yaw_of, yaw_quat
 from bpflow.domain.scene.surfaces import HeightField
@@ -41,7 +41,7 @@ LAYOUT = (
 
 
 def planned(oid: str, name: str, role: str, parent: str | None, pos: tuple[float, float, float], yaw_deg: float,
-            dims: tuple[float, float, float]) -> SceneObject:
+            dims: tuple[float, float, float]) -> PackageObject:
     w, h, d = dims
     return parse_object({"id": oid, "name": name, "category": name, "sim_role": role,
                          "parent_support_id": parent or "room_floor",
@@ -62,7 +62,7 @@ def materialize(tmp_path: Path) -> list[Materialized]:
     return items
 
 
-def footprint(obj: SceneObject) -> Footprint:
+def footprint(obj: PackageObject) -> Footprint:
     return Footprint(obj.position[0], obj.position[2], obj.dimensions[0] / 2, obj.dimensions[2] / 2, yaw_of(obj.rotation))
 
 
@@ -105,7 +105,7 @@ def test_objects_the_real_dresser_has_no_room_for_rest_on_a_real_surface(tmp_pat
     assert lamp.parent_support_id != "obj_012"  # the blanket fills the real top
     assert next(s for s in moved if s.object_id == "obj_009").planned_support_id == "obj_012"
     # nothing on one surface overlaps another thing there, nothing on the floor overlaps furniture
-    groups: dict[str, list[SceneObject]] = {}
+    groups: dict[str, list[PackageObject]] = {}
     for i in items:
         groups.setdefault(i.obj.parent_support_id or FLOOR_ID, []).append(i.obj)
     room = Footprint(0.0, 0.0, ROOM_BOX["max"][0], ROOM_BOX["max"][2])
