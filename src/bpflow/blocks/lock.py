@@ -21,7 +21,8 @@ from bpflow.core.engine.durable import step
 from bpflow.core.errors import ObjectNotFound, PreconditionFailed
 
 if TYPE_CHECKING:
-    from bpflow.core.engine.registry import Run
+    from bpflow.core.engine.registry import Outcome, Run
+    from bpflow.core.stages import StageSpec
 
 
 @dataclass
@@ -112,3 +113,23 @@ def scene_lock(run: Run, name: str, *, ttl_seconds: float) -> Iterator[Lock]:
     finally:
         if lock.acquired:
             step(f"unlock {key}", release, run.bucket, key, lock.generation)
+
+
+@contextmanager
+def fresh_attempt(run: Run, stage: StageSpec, lock_name: str, *, ttl_seconds: float, complete: str, done: str) -> Iterator[Outcome | None]:
+    """A stage's attempt under its scene lock: yields the SKIPPED outcome when another run holds
+    the lock or the stage's ``complete`` marker is already there, else clears the last attempt's
+    failure markers (history once a new attempt starts) and yields None."""
+    from bpflow.blocks import markers
+    from bpflow.core.engine.registry import Outcome  # noqa: F811 (the class, at run time)
+
+    with scene_lock(run, lock_name, ttl_seconds=ttl_seconds) as lock:
+        if not lock.acquired:
+            yield Outcome.skipped(lock.message, scene_id=run.scene_id)
+            return
+        if markers.exists(run, run.scene(complete)):
+            yield Outcome.skipped(done, scene_id=run.scene_id)
+            return
+        for key in stage.failed:
+            markers.delete(run, run.scene(key))
+        yield None

@@ -14,7 +14,6 @@ reference deleted with them; as for a failed inference, a rerun retries it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +25,13 @@ from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome
 from bpflow.core.errors import JobStartError, MarkerTimeout
 from bpflow.core.policy.timeouts import stage_timeout
+from bpflow.core.stages import STAGES
 
 if TYPE_CHECKING:
     from bpflow.core.engine.registry import Run
 
-TRIGGER = re.compile(r"scenes/[^/]+/assets/\.regen3d_complete")
+STAGE2 = STAGES["usd-assembly"]
+TRIGGER = STAGE2.trigger_re
 USD_WAIT_DELAYS = (1, 2, 3, 5, 10)
 
 
@@ -63,7 +64,7 @@ def enabled(prep: Prep) -> bool:
 def _usd_budget() -> float:
     from bpflow.workflows._orchestrator.options import workflow_budget_seconds
 
-    return workflow_budget_seconds("usd-assembly-pipeline")
+    return workflow_budget_seconds(STAGE2.workflow)
 
 
 def run_preparation(run: Run, prep: Prep) -> Outcome:
@@ -85,7 +86,7 @@ def run_preparation(run: Run, prep: Prep) -> Outcome:
         context: dict[str, Any] = {f"{prep.kind}_prefix": prefix}
         try:
             budget = _usd_budget()
-            wait_for_marker(run, run.scene("usd/.usd_complete"), delays=list(USD_WAIT_DELAYS) + [10] * int(budget // 10), deadline_seconds=budget, newer_than=0)
+            wait_for_marker(run, run.scene(STAGE2.complete_in("usd")), delays=list(USD_WAIT_DELAYS) + [10] * int(budget // 10), deadline_seconds=budget, newer_than=0)
         except MarkerTimeout as exc:
             markers.write_failure(run, failed, job_name=prep.prep_job, code=f"{prep.kind}_usd_missing", message=exc.message, config_context=context)
             legacy_marker(run, f"{prefix}/.{prep.kind}_failed")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from bpflow.cli.consoles import console as console  # re-exported: the command modules print through these
-from bpflow.cli.consoles import err_console as err_console
+from bpflow.cli.consoles import err_console
 from bpflow.core.errors import BpflowError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="bpflow: durable, event-driven scene pipeline orchestration.")
@@ -33,10 +32,6 @@ def fail(exc: BpflowError, *, as_json: bool = False, code: int = 2) -> None:
         field = f" \\[{escape(exc.field)}]" if exc.field else ""
         err_console.print(f"[red]error[/red] {escape(exc.code)}{field}: {escape(exc.message)}")
     raise typer.Exit(code)
-
-
-def print_json(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, sort_keys=True, default=str))
 
 
 @app.command()

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-from bpflow.cli import console, print_json
+from bpflow.cli.consoles import console, print_json
 from bpflow.core.errors import BpflowError
 from bpflow.core.triggers import validate_scene_id
 from bpflow.domain.automation.batch import BatchPaths, batch_id_for

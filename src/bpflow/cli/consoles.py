@@ -1,9 +1,11 @@
-"""The CLI's rich consoles, in a module of their own so any command module can use them without
-importing the ``bpflow.cli`` package (and its command table) back."""
+"""The CLI's output helpers (rich consoles, JSON printing), in a module of their own so any command
+module can use them without importing the ``bpflow.cli`` package (and its command table) back."""
 
 from __future__ import annotations
 
+import json
 import os
+from typing import Any
 
 from rich.console import Console
 
@@ -22,3 +24,8 @@ def make_console(stderr: bool = False) -> Console:
 
 console = make_console()
 err_console = make_console(stderr=True)
+
+
+def print_json(obj: Any) -> None:
+    """``--json`` output: stable key order, anything not JSON-native (datetimes, paths) as text."""
+    print(json.dumps(obj, indent=2, sort_keys=True, default=str))

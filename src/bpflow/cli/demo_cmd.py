@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bpflow.cli import console, err_console, print_json
+from bpflow.cli.consoles import console, err_console, print_json
 
 DEFAULT_PROMPT = "a kitchen with a fridge, a table and two mugs"
 DEMO_SCENE_ID = "a-kitchen-with-a-fridge-a-table-and-two-a9af27"

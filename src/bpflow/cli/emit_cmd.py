@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from bpflow.cli import console, print_json
+from bpflow.cli.consoles import console, print_json
 from bpflow.core.engine.runtime import Runtime
 from bpflow.core.errors import ValidationFailed
 from bpflow.core.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent

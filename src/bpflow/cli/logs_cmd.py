@@ -6,7 +6,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from bpflow.cli import console, print_json
+from bpflow.cli.consoles import console, print_json
 from bpflow.core.errors import BpflowError
 from bpflow.ops import fmt
 from bpflow.ops.run_logs import run_logs

@@ -7,7 +7,7 @@ again. For a multi-seed request the stage is rerun in each seed scene.
 
 from __future__ import annotations
 
-from bpflow.cli import console, print_json
+from bpflow.cli.consoles import console, print_json
 from bpflow.core.errors import BpflowError
 from bpflow.ops.rerun import rerun_scene, retry_run
 from bpflow.ops.session import open_session

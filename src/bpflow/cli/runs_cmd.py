@@ -7,7 +7,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from bpflow.cli import console, err_console, print_json
+from bpflow.cli.consoles import console, err_console, print_json
 from bpflow.core.errors import BpflowError
 from bpflow.core.scrub import Scrubber
 from bpflow.ops import fmt

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-from bpflow.cli import console, print_json
+from bpflow.cli.consoles import console, print_json
 from bpflow.core.errors import BpflowError
 from bpflow.ops.session import Session, open_session
 

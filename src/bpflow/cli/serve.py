@@ -7,7 +7,7 @@ import logging
 import signal
 import threading
 
-from bpflow.cli import err_console
+from bpflow.cli.consoles import err_console
 from bpflow.core.engine.runtime import Runtime, api_token
 from bpflow.core.errors import ConfigError
 

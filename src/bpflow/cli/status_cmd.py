@@ -11,7 +11,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from bpflow.cli import console, err_console, print_json
+from bpflow.cli.consoles import console, err_console, print_json
 from bpflow.core.engine.queues import QueueHealth
 from bpflow.core.scrub import Scrubber
 from bpflow.core.triggers import validate_scene_id

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bpflow.cli import console, err_console, print_json
+from bpflow.cli.consoles import console, err_console, print_json
 from bpflow.core.config import get_settings
 from bpflow.core.errors import BpflowError
 from bpflow.core.events.model import ObjectEvent

@@ -8,7 +8,7 @@ import os
 from rich.table import Table
 from rich.text import Text
 
-from bpflow.cli import console, print_json
+from bpflow.cli.consoles import console, print_json
 from bpflow.core.engine.registry import import_workflow_modules, registered
 from bpflow.core.triggers import TriggerMap
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-from bpflow.cli import console, err_console
+from bpflow.cli.consoles import console, err_console
 from bpflow.core.config import get_settings
 from bpflow.core.contracts import Problem
 from bpflow.domain.request import RequestInvalid, parse_request

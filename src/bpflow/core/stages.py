@@ -1,6 +1,7 @@
 """The stage model (``stages.yaml``): every stage's workflow, trigger objects, markers and upstream
-stages, read once. The status DAG (``ops.dag``), the orchestrator's stage list and each stage
-workflow's trigger and marker constants derive from it, so a stage is spelled in one place.
+stages, read once. The trigger map's stage rows (``core.triggers``), the status DAG (``ops.dag``),
+the orchestrator's stage list and each stage workflow's trigger and marker constants derive from
+it, so a stage is spelled in one place.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import yaml
 from bpflow.core.errors import ConfigError
 
 STAGES_FILE: Final = Path(__file__).with_name("stages.yaml")
+#: Stage keys are scene-relative; the trigger map's patterns put them under any one scene.
+SCENE_PATTERN_PREFIX: Final = "scenes/*/"
 _KEYS: Final = frozenset({"name", "title", "workflow", "job", "triggers", "complete", "also_complete", "failed", "upstream", "learning", "description", "status_name"})
 
 
@@ -32,16 +35,24 @@ class StageSpec:
     learning: bool = False
     description: str = ""
     status_key: str | None = None
+    #: The trigger the orchestrator writes or waits for; set by :func:`parse_stages`.
+    primary: str | None = None
 
     @property
     def trigger(self) -> str | None:
-        """The trigger object the orchestrator writes or waits for (scene-relative)."""
-        return self.triggers[0] if self.triggers else None
+        """The trigger object the orchestrator writes or waits for (scene-relative): the first
+        trigger an upstream stage completes (the chain), else the first trigger."""
+        return self.primary or (self.triggers[0] if self.triggers else None)
 
     @property
     def trigger_re(self) -> re.Pattern[str]:
         """The full object key of the primary trigger, any scene (one path segment)."""
-        return re.compile(r"scenes/[^/]+/" + re.escape(self.trigger or ""))
+        return scene_key_re(self.trigger or "")
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        """The trigger map's object patterns for this stage's workflow row."""
+        return tuple(SCENE_PATTERN_PREFIX + t for t in self.triggers)
 
     @property
     def status_name(self) -> str:
@@ -59,6 +70,12 @@ class StageSpec:
     def markers(self) -> tuple[str, ...]:
         """Every marker the stage's workflow writes: completion, then failure."""
         return self.complete + self.also_complete + self.failed
+
+
+def scene_key_re(relative: str) -> re.Pattern[str]:
+    """A scene-relative key as a full object key of any scene (the scene id one path segment, as
+    the trigger map's ``*``); use with ``fullmatch``."""
+    return re.compile(r"scenes/[^/]+/" + re.escape(relative))
 
 
 def _tuple(raw: Any, where: str, key: str) -> tuple[str, ...]:
@@ -79,17 +96,33 @@ def parse_stages(text: str, source: str) -> dict[str, StageSpec]:
             raise ConfigError(f"{where}: needs 'name' and 'workflow' and only the keys {sorted(_KEYS)}", field="stages")
         if raw["name"] in out:
             raise ConfigError(f"{where}: stage {raw['name']!r} is defined twice", field="name")
+        upstream = _tuple(raw.get("upstream"), where, "upstream")
+        unknown = [u for u in upstream if u not in out]
+        if unknown:
+            raise ConfigError(f"{where}: upstream stages {unknown} are not defined before it", field="upstream")
+        triggers = _tuple(raw.get("triggers"), where, "triggers")
+        written = {k for u in upstream for k in out[u].complete + out[u].also_complete}
         out[raw["name"]] = StageSpec(
             name=raw["name"], workflow=raw["workflow"], title=str(raw.get("title") or ""), job=raw.get("job"),
-            **{k: _tuple(raw.get(k), where, k) for k in ("triggers", "complete", "also_complete", "failed", "upstream")},
+            triggers=triggers, upstream=upstream,
+            **{k: _tuple(raw.get(k), where, k) for k in ("complete", "also_complete", "failed")},
             learning=bool(raw.get("learning", False)), description=" ".join(str(raw.get("description") or "").split()),
-            status_key=raw.get("status_name"),
+            status_key=raw.get("status_name"), primary=next((t for t in triggers if t in written), None),
         )
     return out
 
 
 #: Every stage by name, in stage order (upstream first).
 STAGES: Final = parse_stages(STAGES_FILE.read_text(encoding="utf-8"), "bpflow/core/stages.yaml")
+
+
+def stage(name: str) -> StageSpec:
+    """The stage called ``name``; an unknown name is a ConfigError naming it (a typo in a row that
+    refers to a stage fails at load time)."""
+    try:
+        return STAGES[name]
+    except KeyError:
+        raise ConfigError(f"no stage named {name!r} in bpflow/core/stages.yaml; known: {', '.join(STAGES)}", field="stage") from None
 
 
 def by_workflow(workflow: str) -> StageSpec:

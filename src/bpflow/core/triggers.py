@@ -2,7 +2,9 @@
 
 DESIGN principle 1 says the trigger map is data and nothing else decides what runs. The data lives in
 ``triggers.yaml`` beside this module (plus optional extra files named by ``BPFLOW_TRIGGER_FILES``);
-this module only loads, validates and matches it.
+this module only loads, validates and matches it. A stage's row names its stage (``stage:``) and
+takes its workflow name and object patterns from the stage model (``stages.yaml``), where a stage's
+facts are written once; a row started by the same objects as a stage says ``same_trigger_as:``.
 
 Matching an object key is on the hot path of every bucket event, and most bucket writes (locks,
 outputs, logs) match nothing, so patterns are compiled once and indexed by their literal last path
@@ -24,6 +26,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from bpflow.core.errors import ConfigError, InvalidSceneId, WorkflowNotFound
+from bpflow.core.stages import stage
 
 __all__ = [
     "SCENE_ID_PATTERN",
@@ -68,6 +71,8 @@ _ROW_KEYS: Final[frozenset[str]] = frozenset(
         "also_manual",
         "enabled",
         "description",
+        "stage",
+        "same_trigger_as",
     }
 )
 _WORKFLOW_NAME_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -376,6 +381,36 @@ def _check_timezone(tz: str, where: str) -> None:
         raise ConfigError(f"{where}: unknown time zone {tz!r}", field="timezone") from exc
 
 
+def _from_stage_model(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Fill in what a row takes from the stage model: ``stage: NAME`` gives the workflow and (for a
+    stage started by objects) the patterns; ``same_trigger_as: NAME`` gives that stage's patterns.
+    Writing them as well is refused, so a stage's trigger cannot drift between two files."""
+    out = dict(raw)
+    if "stage" in raw and "same_trigger_as" in raw:
+        raise ConfigError(f"{where}: a stage's row takes its own stage's patterns; drop 'same_trigger_as'", field="same_trigger_as")
+    for key in ("stage", "same_trigger_as"):
+        if key not in raw:
+            continue
+        name = raw[key]
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{where}: {key!r} must name a stage of bpflow/core/stages.yaml", field=key)
+        try:
+            spec = stage(name)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc.message}", field=key) from None
+        taken = ("workflow", "patterns") if key == "stage" else ("patterns",)
+        if written := [k for k in taken if k in raw]:
+            raise ConfigError(f"{where}: {written} come from stage {name!r} in bpflow/core/stages.yaml; do not write them here", field=written[0])
+        if key == "same_trigger_as" and not spec.triggers:
+            raise ConfigError(f"{where}: stage {name!r} has no trigger objects", field=key)
+        if key == "stage":
+            out["workflow"] = spec.workflow
+        if spec.triggers:
+            out["patterns"] = list(spec.patterns)
+        del out[key]
+    return out
+
+
 def _parse_row(raw: Any, source: str, index: int) -> Trigger:
     """Turn one YAML row into a Trigger, checking the fields its kind needs and forbids."""
     where = f"{source}: row {index}"
@@ -384,6 +419,7 @@ def _parse_row(raw: Any, source: str, index: int) -> Trigger:
     unknown = set(raw) - _ROW_KEYS
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    raw = _from_stage_model(raw, where)
     workflow = _require_str(raw, "workflow", where)
     if _WORKFLOW_NAME_RE.fullmatch(workflow) is None:
         raise ConfigError(f"{where}: workflow name {workflow!r} must be lower-case words joined by '-'", field="workflow")

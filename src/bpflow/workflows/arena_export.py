@@ -15,22 +15,19 @@ a trigger arriving while another export of the scene runs is skipped with the lo
 
 from __future__ import annotations
 
-import re
-
 from bpflow.blocks.jobs import StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.stages import STAGES, scene_key_re
 
-NAME = "arena-export-pipeline"
+STAGE = STAGES["arena-export"]
+NAME = STAGE.workflow
 JOB = "arena-export-job"
 TIMEOUT = stage_timeout(NAME, JOB) + 600
-SOURCES = (
-    (re.compile(r"scenes/[^/]+/usd/\.usd_complete"), "usd"),
-    (re.compile(r"scenes/[^/]+/geniesim/\.geniesim_complete"), "geniesim"),
-    (re.compile(r"scenes/[^/]+/isaac_lab/\.isaac_lab_complete"), "isaac_lab"),
-)
+#: Each trigger object and the source it names: its folder (``usd``, ``isaac_lab``, ``geniesim``).
+SOURCES = tuple((scene_key_re(key), key.split("/", 1)[0]) for key in STAGE.triggers)
 
 
 def trigger_source(name: str | None) -> str | None:
@@ -62,7 +59,7 @@ def arena_export(run: Run) -> Outcome:
         if not lock.acquired:
             return Outcome.skipped(lock.message, scene_id=scene, trigger_source=source)
         result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env=env, retry=stage_retry_profile(NAME, JOB),
-                         on_start_failure=StartFailure(run.scene("arena/.failed"), "arena_export_start_failed", rollback=arena, context={"arena_prefix": arena}))
+                         on_start_failure=StartFailure(run.scene(STAGE.failed[0]), "arena_export_start_failed", rollback=arena, context={"arena_prefix": arena}))
         if result.failed:
             return Outcome(
                 status="PARTIAL_SUCCESS",
@@ -72,7 +69,7 @@ def arena_export(run: Run) -> Outcome:
             )
         return Outcome.success(
             f"Arena export completed for scene {scene}",
-            markers=[run.scene("arena/.arena_export_complete")],
+            markers=[run.scene(STAGE.complete[0])],
             scene_id=scene, trigger_source=source, arena_execution=result.execution_id,
             outputs={"arena_manifest": f"{arena}/arena_manifest.json", "scene_module": f"{arena}/scene_module.py", "tasks_dir": f"{arena}/tasks/", "hub_config": f"{arena}/hub_config.yaml", "asset_registry": f"{arena}/asset_registry.json"},
         )

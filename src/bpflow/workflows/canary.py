@@ -10,17 +10,17 @@ Reference: spec §2.7, §1.7.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bpflow.blocks.stages import start_run
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.stages import STAGES
 
 NAME = "canary-pipeline"
-EXPORT = "genie-sim-export-pipeline"
-TRIGGER = re.compile(r"scenes/[^/]+/variation_assets/\.variation_pipeline_complete")
+EXPORT = STAGES["genie-sim-export"].workflow
+TRIGGER = STAGES["genie-sim-export"].trigger_re
 
 
 def _items(raw: Any) -> list[str]:

@@ -25,20 +25,22 @@ Decisions (docs/decisions.md, "Stage 4"):
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, StartFailure, run_job
-from bpflow.blocks.lock import scene_lock
+from bpflow.blocks.lock import fresh_attempt
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.stages import STAGES
 
-NAME = "episode-generation-pipeline"
+STAGE = STAGES["episode-generation"]
+NAME = STAGE.workflow
+(COMPLETE,), (FAILED, LEGACY_FAILED) = STAGE.complete, STAGE.failed
 JOB, GATE_JOB = "episode-generation-job", "quality-gate-job"
-TRIGGER = re.compile(r"scenes/[^/]+/usd/\.usd_complete")
+TRIGGER = STAGE.trigger_re
 TIMEOUT = stage_timeout(NAME, JOB) + stage_timeout(NAME, GATE_JOB) + 600
 TIERS = {"standard": "core", "pro": "plus"}
 
@@ -60,7 +62,7 @@ def _scene_config(run: Run) -> dict[str, Any]:
 
 
 def _legacy_failed(run: Run) -> None:
-    markers.write_marker(run, run.scene("episodes/.episodes_failed"), status="failed")
+    markers.write_marker(run, run.scene(LEGACY_FAILED), status="failed")
 
 
 def _fail(run: Run, code: str, message: str, result: JobOutcome | None, job: str, **context: Any) -> Outcome:
@@ -70,7 +72,7 @@ def _fail(run: Run, code: str, message: str, result: JobOutcome | None, job: str
             message = f"{message}: {result.job_error['message']}"
     markers.write_failure(
         run,
-        run.scene("episodes/.failed"),
+        run.scene(FAILED),
         job_name=job,
         code=code,
         message=message,
@@ -96,13 +98,9 @@ def episode_generation(run: Run) -> Outcome:
     enforce = parse_bool(run.param("enforce_quality_gates", "ENFORCE_QUALITY_GATES", "true"), True, strict=True)
     staging = parse_bool(run.param("run_staging_e2e", "RUN_STAGING_E2E", "false"), False, strict=True)
     prefix = run.scene("episodes")
-    with scene_lock(run, "episode-generation", ttl_seconds=TIMEOUT) as lock:
-        if not lock.acquired:
-            return Outcome.skipped(lock.message, scene_id=scene)
-        if markers.exists(run, run.scene("episodes/.episodes_complete")):
-            return Outcome.skipped(f"Episodes already complete for scene {scene}", scene_id=scene)
-        for key in ("episodes/.failed", "episodes/.episodes_failed"):
-            markers.delete(run, run.scene(key))
+    with fresh_attempt(run, STAGE, "episode-generation", ttl_seconds=TIMEOUT, complete=COMPLETE, done=f"Episodes already complete for scene {scene}") as skipped:
+        if skipped is not None:
+            return skipped
         env = {
             "ASSETS_PREFIX": run.scene("assets"),
             "USD_PREFIX": run.scene("usd"),
@@ -117,7 +115,7 @@ def episode_generation(run: Run) -> Outcome:
             "SUBTITLE_GENERATION_ENABLED": "true" if config.get("subtitle_generation_enabled") is True else "false",
         }
         result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env=env, retry=stage_retry_profile(NAME, JOB),
-                         on_start_failure=StartFailure(run.scene("episodes/.failed"), "episode_generation_start_failed", rollback=prefix, context={"episodes_prefix": prefix}))
+                         on_start_failure=StartFailure(run.scene(FAILED), "episode_generation_start_failed", rollback=prefix, context={"episodes_prefix": prefix}))
         if result.failed:
             return _fail(run, "episode_generation_failed", f"Episode generation failed for scene {scene}", result, JOB, episodes_prefix=prefix, episodes_per_variation=per_variation)
         report = markers.read_json(run, run.scene("episode-generation-job/quality_gate_report.json"))
@@ -130,11 +128,11 @@ def episode_generation(run: Run) -> Outcome:
         gate_passed = False
         if enforce:
             gate = run_job(run, GATE_JOB, timeout_seconds=stage_timeout(NAME, GATE_JOB), env={"EPISODES_PREFIX": prefix}, retry=stage_retry_profile(NAME, GATE_JOB),
-                           on_start_failure=StartFailure(run.scene("episodes/.failed"), "quality_gate_start_failed", context={"episodes_prefix": prefix}))
+                           on_start_failure=StartFailure(run.scene(FAILED), "quality_gate_start_failed", context={"episodes_prefix": prefix}))
             if gate.failed:
                 return _fail(run, "quality_gate_failed", "Production SLIs failed; quality gate blocked delivery", gate, GATE_JOB, episodes_prefix=prefix, success_rate=summary.get("success_rate"))
             gate_passed = True
-        marker = run.scene("episodes/.episodes_complete")
+        marker = run.scene(COMPLETE)
         generation = markers.write_marker(
             run,
             marker,

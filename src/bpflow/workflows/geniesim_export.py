@@ -16,18 +16,18 @@ name this job; a breaker-open stop is a SKIPPED outcome carrying the reference's
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, StartFailure, run_job
-from bpflow.blocks.lock import scene_lock
+from bpflow.blocks.lock import fresh_attempt
 from bpflow.core import observe
 from bpflow.core.config import get_settings, parse_bool
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import JobStartError, StageFailed
 from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.stages import STAGES
 from bpflow.core.storage import object_uri
 from bpflow.domain.geniesim import regions, runtime
 from bpflow.state import canary, idempotency
@@ -35,10 +35,12 @@ from bpflow.state.circuit_breaker import CircuitBreaker
 from bpflow.state.routing import RegionRouter
 from bpflow.workflows.geniesim_import import import_episodes
 
-NAME = "genie-sim-export-pipeline"
-IMPORT = "genie-sim-import-pipeline"
+STAGE, IMPORT_STAGE = STAGES["genie-sim-export"], STAGES["genie-sim-import"]
+NAME, IMPORT = STAGE.workflow, IMPORT_STAGE.workflow
+(SUBMITTED,), (FAILED, LEGACY_FAILED) = STAGE.complete, STAGE.failed
+GENIESIM_COMPLETE, IMPORT_COMPLETE = IMPORT_STAGE.complete
 EXPORT_JOB, GPU_JOB = "genie-sim-export-job", "genie-sim-gpu-job"
-TRIGGER = re.compile(r"scenes/[^/]+/variation_assets/\.variation_pipeline_complete")
+TRIGGER = STAGE.trigger_re
 SLA_SECONDS = 14400  # the generation SLA (spec §1.2); GENIESIM_SLA_SECONDS overrides it
 IMPORT_TIMEOUT = stage_timeout(IMPORT, "genie-sim-import-job") + 600  # the import runs inline
 TIMEOUT = stage_timeout(NAME, EXPORT_JOB) + stage_timeout(NAME, GPU_JOB) + IMPORT_TIMEOUT
@@ -119,13 +121,13 @@ def keep_or_write_failure(run: Run, result: JobOutcome, **context: Any) -> None:
     generic one is written (with the job's own error). The legacy marker always follows."""
     from bpflow.blocks.wait import run_created_at
 
-    key = run.scene("geniesim/.failed")
+    key = run.scene(FAILED)
     existing = markers.stat(run, key)
     if existing is None or existing["updated"] < run_created_at(run):
         job_error = result.job_error or {}
         message = "Genie Sim export failed" + (f": {job_error['message']}" if job_error.get("message") else "")
         markers.write_failure(run, key, job_name=EXPORT_JOB, code="geniesim_export_failed", message=message, execution_id=result.execution_id, config_context={**context, "job_error": result.job_error, "log": result.log_path})
-    markers.write_marker(run, run.scene("geniesim/.geniesim_failed"), status="failed")
+    markers.write_marker(run, run.scene(LEGACY_FAILED), status="failed")
 
 
 def submission_inputs(run: Run, config: dict[str, Any]) -> dict[str, Any]:
@@ -149,15 +151,11 @@ def geniesim_export(run: Run) -> Outcome:
     config = scene_object(run, "config.json")
     if config.get("use_geniesim") is False:
         return Outcome.skipped(f"Not a replicator completion marker file or Genie Sim disabled: {run.object_name}", scene_id=scene)
-    with scene_lock(run, "genie-sim-export", ttl_seconds=TIMEOUT) as lock:
-        if not lock.acquired:
-            return Outcome.skipped(lock.message, scene_id=scene)
-        if markers.exists(run, run.scene("geniesim/.geniesim_complete")):
-            return Outcome.skipped(f"Genie Sim already complete for scene {scene}", scene_id=scene)
-        for key in ("geniesim/.failed", "geniesim/.geniesim_failed"):
-            markers.delete(run, run.scene(key))  # a new attempt: last attempt's failure is history
+    with fresh_attempt(run, STAGE, "genie-sim-export", ttl_seconds=TIMEOUT, complete=GENIESIM_COMPLETE, done=f"Genie Sim already complete for scene {scene}") as skipped:
+        if skipped is not None:
+            return skipped
         if not markers.exists(run, run.scene("assets/scene_manifest.json")):
-            markers.write_failure(run, run.scene("geniesim/.failed"), job_name=NAME, code="PREFLIGHT_MISSING_SCENE_MANIFEST", message=f"scene_manifest.json not found at scenes/{scene}/assets/scene_manifest.json")
+            markers.write_failure(run, run.scene(FAILED), job_name=NAME, code="PREFLIGHT_MISSING_SCENE_MANIFEST", message=f"scene_manifest.json not found at scenes/{scene}/assets/scene_manifest.json")
             raise StageFailed(f"Pre-flight failed: scene_manifest.json missing for {scene}", code="preflight_missing_scene_manifest", field="assets/scene_manifest.json")
         inputs = submission_inputs(run, config)
         return export_and_submit(run, scene, inputs, route, region, gate["trial"])
@@ -173,7 +171,7 @@ def export_and_submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[
     }
     try:
         result = run_job(run, EXPORT_JOB, timeout_seconds=stage_timeout(NAME, EXPORT_JOB), env=env, retry=stage_retry_profile(NAME, EXPORT_JOB), runner=region["runner"],
-                         on_start_failure=StartFailure(run.scene("geniesim/.failed"), "geniesim_export_start_failed", rollback=geniesim, context={"geniesim_prefix": geniesim}))
+                         on_start_failure=StartFailure(run.scene(FAILED), "geniesim_export_start_failed", rollback=geniesim, context={"geniesim_prefix": geniesim}))
     except JobStartError:
         breaker_failure(run, "geniesim_export_start_failed")
         raise
@@ -209,9 +207,9 @@ def export_and_submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[
         body = markers.failure_body(run, job_name="genie-sim-submit-job", code="geniesim_submit_failed", message=str(job["failure_reason"]))
         body["error"]["details"] = job["failure_details"]
         body["context"].update(job_id=job["job_id"], job_metadata_path=job_path)
-        step("write failure geniesim/.failed", lambda: run.bucket.write_json(run.scene("geniesim/.failed"), body) and None)
+        step(f"write failure {FAILED}", lambda: run.bucket.write_json(run.scene(FAILED), body) and None)
         raise StageFailed(f"Genie Sim submission failed for scene {scene}", code="geniesim_submit_failed", details={"job_id": job["job_id"], "reason": job["failure_reason"]})
-    marker_key = run.scene("geniesim/.geniesim_submitted")
+    marker_key = run.scene(SUBMITTED)
     markers.write_marker(run, marker_key, status=job["status"], job_id=job["job_id"], job_metadata_path=job_path, region=region["region"])
     return Outcome.success(f"Genie Sim job {job['job_id']} submitted for scene {scene}", markers=[marker_key], scene_id=scene, job_id=job["job_id"], job_status=job["status"], region=region["region"], image_tag=route["image_tag"])
 
@@ -247,7 +245,7 @@ def submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[str, Any], 
     before = markers.stat(run, run.scene("geniesim/job.json"))
     try:
         result = run_job(run, GPU_JOB, timeout_seconds=stage_timeout(NAME, GPU_JOB), env=env, retry=stage_retry_profile(NAME, GPU_JOB), runner=runner,
-                         on_start_failure=StartFailure(run.scene("geniesim/.failed"), "geniesim_gpu_start_failed", rollback=geniesim, context={"geniesim_prefix": geniesim, "runtime": mode}))
+                         on_start_failure=StartFailure(run.scene(FAILED), "geniesim_gpu_start_failed", rollback=geniesim, context={"geniesim_prefix": geniesim, "runtime": mode}))
     except JobStartError:
         breaker_failure(run, "geniesim_gpu_start_failed")
         raise
@@ -269,10 +267,10 @@ def import_and_complete(run: Run, scene: str, job: dict[str, Any], inputs: dict[
             payload[key] = run.payload[key]
     imported = import_episodes(Run(run_id=run.run_id, workflow=run.workflow, payload=payload))
     result = imported.to_dict()
-    done = markers.read_json(run, run.scene("geniesim/.geniesim_import_complete"))
+    done = markers.read_json(run, run.scene(IMPORT_COMPLETE))
     if imported.status not in ("SUCCESS", "SKIPPED") or not isinstance(done, dict) or done.get("job_id") != job["job_id"]:
         raise StageFailed(f"Genie Sim import did not complete for scene {scene} (job: {job['job_id']})", code="geniesim_import_incomplete", details={"import_result": result})
-    key = run.scene("geniesim/.geniesim_complete")
+    key = run.scene(GENIESIM_COMPLETE)
     markers.write_marker(run, key, robot_type=inputs["robot_type"], commercial_only=True, ready_for_geniesim=True, job_id=job["job_id"], dataset=result.get("output_path") or done.get("output_path"), episodes_imported=result.get("episodes_imported", done.get("episodes_imported")), region=region["region"], image_tag=route["image_tag"])
     breaker_success(run)
     return Outcome.success(
@@ -283,5 +281,5 @@ def import_and_complete(run: Run, scene: str, job: dict[str, Any], inputs: dict[
         region=region["region"],
         image_tag=route["image_tag"],
         outputs={name: run.scene(f"geniesim/{name}.json") for name in ("scene_graph", "asset_index", "task_config")} | {"scene_config": run.scene("geniesim/scene_config.yaml"), "dataset": result.get("output_path") or done.get("output_path")},
-        next_steps=["Arena export starts from geniesim/.geniesim_complete", "Training starts from blueprintpipeline.episodes.imported"],
+        next_steps=[f"Arena export starts from {GENIESIM_COMPLETE}", "Training starts from blueprintpipeline.episodes.imported"],
     )

@@ -28,11 +28,16 @@ from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import JobStartError, StageFailed, ValidationFailed
 from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.stages import STAGES
 from bpflow.core.storage import object_uri
 from bpflow.state import idempotency
 from bpflow.state.circuit_breaker import CircuitBreaker
 
-NAME = "genie-sim-import-pipeline"
+STAGE = STAGES["genie-sim-import"]
+NAME = STAGE.workflow
+STAGE_COMPLETE, IMPORT_COMPLETE = STAGE.complete
+#: A blocked import fails the Genie Sim stage: the export's failure marker.
+EXPORT_FAILED = STAGES["genie-sim-export"].failed[0]
 JOB = "genie-sim-import-job"
 TIMEOUT = stage_timeout(NAME, JOB) + 600
 DELIVERY_EVENT = "blueprintpipeline.dataset.delivery.requested"
@@ -114,7 +119,7 @@ def quality_gate_preflight(run: Run, output_prefix: str) -> None:
         return
     uri = object_uri(run.bucket_name, report_key)
     body = {"scene_id": scene, "status": "failed", "timestamp": markers.utc_iso(), "error": {"code": "quality_gate_failed", "message": "Downstream quality gate preflight blocked import", "report_path": uri, "reason": verdict["why"]}}
-    step("write quality gate block marker", lambda: run.bucket.write_json(run.scene("geniesim/.failed"), body) and None)
+    step("write quality gate block marker", lambda: run.bucket.write_json(run.scene(EXPORT_FAILED), body) and None)
     raise StageFailed(f"Quality gate failed; report: {uri}", code="quality_gate_failed", details={"reason": verdict["why"]})
 
 
@@ -228,7 +233,7 @@ def run_import(run: Run, scene: str, job_id: str, job_path: str, output_prefix: 
     manifest = read_manifest(run, manifest_key, job_id)
     count = int(manifest["episodes"].get("passed_validation") or 0)
     output_path = manifest.get("gcs_output_path") or manifest.get("output_dir")
-    complete = run.scene("geniesim/.geniesim_import_complete")
+    complete = run.scene(IMPORT_COMPLETE)
     markers.write_marker(run, complete, job_id=job_id, episodes_imported=count, output_path=output_path, import_manifest=manifest_key)
     step("write import marker", lambda: idempotency.write_import_marker(run.bucket, scene, job_id))
     delivery_copy = run.scene("geniesim/import_manifest.json")
@@ -245,9 +250,9 @@ def run_import(run: Run, scene: str, job_id: str, job_path: str, output_prefix: 
         emit(run, IMPORTED_EVENT, f"{scene}:{job_id}", {"job_id": job_id, "scene_id": scene, "output_path": output_path, "episode_count": count})
     step("circuit breaker success", lambda: _breaker(run).record_success() and None)
     written = [complete]
-    if parse_bool(run.payload.get("complete_stage"), False, strict=False) and not markers.exists(run, run.scene("geniesim/.geniesim_complete")):
+    if parse_bool(run.payload.get("complete_stage"), False, strict=False) and not markers.exists(run, run.scene(STAGE_COMPLETE)):
         # Async path: the export ended at .geniesim_submitted, so the stage is finished here.
-        stage = run.scene("geniesim/.geniesim_complete")
+        stage = run.scene(STAGE_COMPLETE)
         markers.write_marker(run, stage, robot_type="franka", commercial_only=True, ready_for_geniesim=True, job_id=job_id, dataset=output_path, episodes_imported=count, completed_by=NAME)
         written.append(stage)
     return Outcome.success(f"Imported {count} episodes of job {job_id} for scene {scene}", markers=written, job_id=job_id, scene_id=scene, episodes_imported=count, output_path=output_path, import_execution_id=result.execution_id)

@@ -16,10 +16,11 @@ from bpflow.blocks.stages import start_run
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import ValidationFailed
+from bpflow.core.stages import STAGES
 from bpflow.domain.geniesim.poller import scan
 
 NAME = "genie-sim-import-poller"
-IMPORT = "genie-sim-import-pipeline"
+IMPORT = STAGES["genie-sim-import"].workflow
 
 
 @workflow(NAME, timeout_seconds=600)

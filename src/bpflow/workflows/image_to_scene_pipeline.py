@@ -9,6 +9,7 @@ run writes starts usd-assembly-pipeline, and so on down the chain.
 from __future__ import annotations
 
 from bpflow.core.engine.registry import Outcome, Run, workflow
+from bpflow.core.stages import STAGES
 from bpflow.workflows._orchestrator.errors import SourceError
 from bpflow.workflows._orchestrator.image import as_generation, reconstruct_stage1
 from bpflow.workflows._orchestrator.image_runs import begin_image_run, fail_image_run
@@ -28,7 +29,7 @@ def image_to_scene_pipeline(run: Run) -> Outcome:
         return fail_image_run(run, FAILURE_MARKER, exc, error_type="workflow_failure", stage=None, context={})
     return Outcome.success(
         f"Image-to-scene pipeline completed for scene {scene_id}",
-        markers=[run.scene("assets/.regen3d_complete")],
+        markers=[run.scene(STAGES["text-scene-adapter"].complete[0])],
         scene_id=scene_id,
         objects_count=summary.get("objects_count"),
     )

@@ -9,17 +9,19 @@ episodes, ``EVAL_EPISODES`` randomised trials per task, physics-judged) and writ
 
 from __future__ import annotations
 
-import re
-
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.stages import STAGES
 
-NAME = "policy-evaluation-pipeline"
+STAGE = STAGES["policy-evaluation"]
+NAME = STAGE.workflow
+#: The training run's completion marker: this stage's trigger, naming the model to evaluate.
+TRAINED = STAGES["training"].complete[0]
 JOB = "policy-evaluation-job"
-TRIGGER = re.compile(r"scenes/[^/]+/training/\.training_complete")
+TRIGGER = STAGE.trigger_re
 TIMEOUT = stage_timeout(NAME, JOB) + 600
 
 
@@ -28,12 +30,12 @@ def policy_evaluation(run: Run) -> Outcome:
     if not TRIGGER.fullmatch(run.object_name or "") or run.scene_id is None:
         return Outcome.skipped(f"Not a training completion marker file: {run.object_name}")
     scene = run.scene_id
-    failed = run.scene("evaluation/.failed")
-    trained = markers.read_json(run, run.scene("training/.training_complete"))
+    failed = run.scene(STAGE.failed[0])
+    trained = markers.read_json(run, run.scene(TRAINED))
     model = trained.get("model_path") if isinstance(trained, dict) else None
     if not isinstance(model, str) or not model:
-        markers.write_failure(run, failed, job_name=JOB, code="model_path_missing", message="training/.training_complete names no model_path", config_context={"marker": run.object_name})
-        return Outcome.failed("training/.training_complete names no model_path", scene_id=scene)
+        markers.write_failure(run, failed, job_name=JOB, code="model_path_missing", message=f"{TRAINED} names no model_path", config_context={"marker": run.object_name})
+        return Outcome.failed(f"{TRAINED} names no model_path", scene_id=scene)
     episodes = str(run.param("eval_episodes", "EVAL_EPISODES", "10"))
     with scene_lock(run, "policy-evaluation", ttl_seconds=TIMEOUT) as lock:
         if not lock.acquired:
@@ -59,7 +61,7 @@ def policy_evaluation(run: Run) -> Outcome:
             markers.write_failure(run, failed, job_name=JOB, code="evaluation_report_missing", message="policy-evaluation-job left no report.json", execution_id=result.execution_id, config_context={"model_path": model})
             return Outcome.failed("policy-evaluation-job left no report.json", scene_id=scene)
         markers.delete(run, failed)
-        marker = run.scene("evaluation/.evaluation_complete")
+        marker = run.scene(STAGE.complete[0])
         markers.write_marker(
             run, marker, model_path=model, report=run.scene("evaluation/report.json"), success_rate=report["success_rate"],
             expert_success_rate=report.get("expert_success_rate"), trials=report.get("trials"), execution_id=result.execution_id,

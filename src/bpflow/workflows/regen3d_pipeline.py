@@ -19,17 +19,20 @@ from bpflow.blocks.stage_job import launch, legacy_marker, record_failure
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import StageFailed
+from bpflow.core.stages import STAGES
 from bpflow.workflows._orchestrator.verify import check_stage1_outputs, summarize
 
 NAME = "regen3d-pipeline"
 JOB = "regen3d-adapter-job"
 TRIGGER = re.compile(r"scenes/[^/]+/assets/\.assets_ready")
+#: The Stage 1 completion marker this adapter path writes (the text path's adapter writes the same).
+COMPLETE = STAGES["text-scene-adapter"].complete[0]
 
 
 @workflow(NAME)
 def regen3d_pipeline(run: Run) -> Outcome:
     name = run.object_name or ""
-    if not TRIGGER.fullmatch(name) or markers.exists(run, run.scene("assets/.regen3d_complete")):
+    if not TRIGGER.fullmatch(name) or markers.exists(run, run.scene(COMPLETE)):
         return Outcome.skipped(f"Not an assets ready marker file: {name}")
     scene_id = run.scene_id or ""
     context = {"assets_prefix": run.scene("assets"), "layout_prefix": run.scene("layout"), "seg_prefix": run.scene("seg")}
@@ -49,7 +52,7 @@ def regen3d_pipeline(run: Run) -> Outcome:
         message = f"3D reconstruction job succeeded but its outputs for scene {scene_id} are missing or invalid: {problems}"
         markers.write_failure(run, failed_key, job_name=JOB, code="regen3d_outputs_invalid", message=message, execution_id=result.execution_id, config_context=context)
         raise StageFailed(message, code="regen3d_outputs_invalid", details={"problems": check["problems"]})
-    complete = run.scene("assets/.regen3d_complete")
+    complete = run.scene(COMPLETE)
     fields = {k: v for k, v in body.items() if k not in ("scene_id",)}
     markers.write_marker(run, complete, **fields)
     return Outcome.success(

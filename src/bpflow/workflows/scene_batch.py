@@ -17,6 +17,7 @@ from bpflow.core.engine.durable import now_epoch, sleep, step
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import StageFailed, ValidationFailed
 from bpflow.core.policy.timeouts import stage_timeout
+from bpflow.core.stages import STAGES
 from bpflow.core.storage import check_key
 from bpflow.domain.automation.batch import (
     FAILED,
@@ -35,6 +36,7 @@ from bpflow.state.cas_json import iso_z, utc_now
 from bpflow.workflows._orchestrator.stage1_runtime import job_error
 
 NAME = "scene-batch"
+ORCHESTRATOR = STAGES["source-orchestrator"]
 JOB = "scene-batch-job"
 #: More scenes in flight than this starve the run queue's workers (each scene holds an
 #: orchestrator run plus its current stage run); see docs/decisions.md.
@@ -140,7 +142,7 @@ def _run_scenes(run: Run, paths: BatchPaths, manifest: str, rows: list[dict[str,
                 row.update(status=QUEUED, retry=True, not_before=now + retry_delay * row["attempts"])
                 waiting.append(row)
             else:
-                reason = "timed out" if verdict is None else "source-orchestrator failed"
+                reason = "timed out" if verdict is None else f"{ORCHESTRATOR.workflow} failed"
                 row.update(status=FAILED, error=f"Failed after {row['attempts']} attempts: {reason}")
         if changed:
             _write_report(run, paths, manifest, rows, "running")
@@ -154,7 +156,7 @@ def _start(run: Run, row: dict[str, Any], now: float) -> bool:
     scene_id, retry = row["scene_id"], bool(row.get("retry"))
     if not retry:
         earlier = step(f"earlier outcome {scene_id}", scene_outcome, run.bucket, scene_id)
-        same = step(f"same request {scene_id}", lambda: run.bucket.read_json_or_none(f"scenes/{scene_id}/prompts/scene_request.json") == row["request"])
+        same = step(f"same request {scene_id}", lambda: run.bucket.read_json_or_none(f"scenes/{scene_id}/{ORCHESTRATOR.trigger}") == row["request"])
         if earlier is not None and earlier["status"] == SUCCESS and same:
             row.update(status=SKIPPED, attempts=row.get("attempts", 0), error=None)
             return False

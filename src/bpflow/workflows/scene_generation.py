@@ -20,6 +20,7 @@ from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import StageFailed, ValidationFailed
 from bpflow.core.policy.timeouts import stage_timeout
 from bpflow.core.runners.base import check_available
+from bpflow.core.stages import STAGES
 from bpflow.domain.automation.daily import publish_request
 from bpflow.domain.automation.generation import COMPLETE_MARKER, FAILED_MARKER, PREFIX, run_dir
 from bpflow.jobs import job_module
@@ -42,7 +43,7 @@ def _publish(run: Run, folder: str, scene_id: str) -> str:
     if publish_request(run.bucket, scene_id, run.bucket.read_json(f"{folder}/requests/{scene_id}.json")) == "existing":
         return "existing"
     run.bucket.write_json(f"scenes/{scene_id}/{COMPLETE_MARKER}", {
-        "scene_id": scene_id, "completed_at": iso_z(utc_now()), "source": JOB, "ready_for": "source-orchestrator", "run_id": run.run_id})
+        "scene_id": scene_id, "completed_at": iso_z(utc_now()), "source": JOB, "ready_for": STAGES["source-orchestrator"].workflow, "run_id": run.run_id})
     return "published"
 
 

@@ -15,6 +15,7 @@ from bpflow.blocks.lock import scene_lock
 from bpflow.core.engine.queues import REQUEST_ORCHESTRATORS
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import BpflowError
+from bpflow.core.stages import STAGES
 from bpflow.domain.request.contract import variants_index
 from bpflow.workflows._orchestrator.compat import STAGE as IMAGE_STAGE
 from bpflow.workflows._orchestrator.compat import run_image_path
@@ -29,7 +30,7 @@ from bpflow.workflows._orchestrator.textpath import run_child
 TEXT_STAGE = "text_source_generation"
 
 
-@workflow("source-orchestrator", queue=REQUEST_ORCHESTRATORS)
+@workflow(STAGES["source-orchestrator"].workflow, queue=REQUEST_ORCHESTRATORS)
 def source_orchestrator(run: Run) -> Outcome:
     if not is_request_trigger(run.object_name) or run.scene_id is None:
         return Outcome.skipped(f"Not a scene_request trigger: {run.object_name}")

@@ -32,12 +32,14 @@ from bpflow.blocks.quality_preflight import preflight
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import StageFailed, ValidationFailed
 from bpflow.core.policy.timeouts import parse_override, stage_retry_profile, stage_timeout
+from bpflow.core.stages import STAGES
 from bpflow.core.triggers import validate_scene_id
 
-NAME = "training-pipeline"
+STAGE = STAGES["training"]
+NAME = STAGE.workflow
 JOB = "training-job"
 EVENT_TYPE = "blueprintpipeline.episodes.imported"
-COMPLETE = "training/.training_complete"
+COMPLETE, FAILED = STAGE.complete[0], STAGE.failed[0]
 TIMEOUT = stage_timeout(NAME, JOB) + 600
 ERRORS = {
     "invalid_event_payload": ("Missing required event data. Event must contain job_id and output_path.", ["job_id", "output_path"]),
@@ -112,7 +114,7 @@ def training(run: Run) -> Outcome:
     except (TypeError, ValueError, ValidationFailed) as exc:
         return Outcome.failed(f"invalid episode_count or timeout_override_seconds: {exc}", error={"code": "invalid_event_field"}, job_id=job_id)
     failed_marker = f"{output}/.failed"
-    preflight(run, scene, blocked="training", marker=f"scenes/{scene}/training/.failed")
+    preflight(run, scene, blocked="training", marker=f"scenes/{scene}/{FAILED}")
     if count < 1:
         return Outcome(status="SKIPPED", message="Insufficient episodes for training", details={"job_id": job_id, "reason": "Insufficient episodes for training"})
     timeout = override if override is not None else stage_timeout(NAME, JOB)
@@ -137,7 +139,7 @@ def training(run: Run) -> Outcome:
             markers.write_failure(run, failed_marker, job_name=JOB, code="training_outputs_missing", message="training-job succeeded but left no model", execution_id=result.execution_id, config_context={"output_path": output})
             raise StageFailed(f"Training failed for job {job_id}: no model", details={"marker": failed_marker})
         markers.delete(run, failed_marker)
-        markers.delete(run, f"scenes/{scene}/training/.failed")
+        markers.delete(run, f"scenes/{scene}/{FAILED}")
         marker = f"scenes/{scene}/{COMPLETE}"
         markers.write_marker(
             run, marker, job_id=job_id, model_path=model_path, output_path=output, episode_count=count,

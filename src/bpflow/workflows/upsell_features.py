@@ -16,8 +16,6 @@ reuses the key-filter message).
 
 from __future__ import annotations
 
-import re
-
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
@@ -25,10 +23,12 @@ from bpflow.blocks.quality_preflight import preflight
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.policy.timeouts import select_timeout, stage_retry_profile
+from bpflow.core.stages import STAGES, scene_key_re
 
 NAME = "upsell-features-pipeline"
 JOB = "upsell-features-job"
-TRIGGER = re.compile(r"scenes/[^/]+/episodes/\.episodes_complete")
+#: Started by hand with the payload of episode generation's completion marker.
+TRIGGER = scene_key_re(STAGES["episode-generation"].complete[0])
 MAX_TIMEOUT = 2700
 
 

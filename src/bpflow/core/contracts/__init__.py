@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -26,70 +25,20 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
+from bpflow.core.contracts.problems import Problem, format_path, json_type, show
+from bpflow.core.contracts.rules import extra_rules
 from bpflow.core.errors import ValidationFailed
 
 __all__ = [
     "Problem",
     "assert_valid",
     "format_path",
+    "json_type",
     "load_schema",
     "schema_names",
+    "show",
     "validate",
 ]
-
-#: Messages quote offending values; a 1 MB string must not become a 1 MB message.
-_MAX_SHOWN = 60
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*\Z")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One contract violation: where (a JSON path), what is wrong, and a stable code."""
-
-    field: str
-    message: str
-    code: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message, "code": self.code}
-
-
-def format_path(parts: Any) -> str:
-    """``["objects", 2, "transform"]`` → ``objects[2].transform``; the document itself is ``$``.
-
-    Keys that are not plain identifiers are quoted (``constraints["a.b"]``) so a path never
-    becomes ambiguous.
-    """
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _IDENT.match(str(part)):
-            out += f".{part}" if out else str(part)
-        else:
-            out += f"[{json.dumps(str(part))}]"
-    return out or "$"
-
-
-def show(value: Any) -> str:
-    """A short, safe rendering of a value for an error message."""
-    try:
-        text = json.dumps(value, ensure_ascii=True)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
-
-
-#: JSON's names for Python values (bool before int: ``True`` is an ``int`` in Python).
-_JSON_TYPES: tuple[tuple[type, str], ...] = (
-    (type(None), "null"), (bool, "boolean"), (int, "integer"), (float, "number"),
-    (str, "string"), (list, "array"), (dict, "object"),
-)
-
-
-def json_type(value: Any) -> str:
-    """The JSON type name of a decoded value, for messages such as "must be a string, got array"."""
-    return next((name for kind, name in _JSON_TYPES if isinstance(value, kind)), type(value).__name__)
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,8 +145,6 @@ def validate(name: str, obj: Any) -> list[Problem]:
     Schema problems come first, in document order; rules checked in code follow, and only when
     the schema passed (they assume its shape).
     """
-    from bpflow.core.contracts.rules import extra_rules
-
     problems: list[Problem] = []
     for error in sorted(_validator(name).iter_errors(obj), key=_path_key):
         problems.extend(_problems_from(error))

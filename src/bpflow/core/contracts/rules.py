@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from bpflow.core.contracts import Problem, format_path, show
+from bpflow.core.contracts.problems import Problem, format_path, show
 
 Rule = Callable[[Any], list[Problem]]
 

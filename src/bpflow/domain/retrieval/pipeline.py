@@ -263,7 +263,8 @@ def run_adapter(bucket: Bucket, cfg: AdapterConfig, *, now: Callable[[], datetim
             materializer = Materializer(bucket, cfg.assets_prefix, pkg.room_type, Path(tmp), soft_repair=cfg.soft_repair,
                                         max_height=room_height - HEADROOM)
             items, decisions = materialize_all(pkg, cfg, materializer, entries, searcher, exists)
-            settled = settle_on_supports(items, lambda item: Path(tmp) / f"obj_{item.obj.id}" / "model.usd")
+            settled = settle_on_supports(items, lambda item: Path(tmp) / f"obj_{item.obj.id}" / "model.usd",
+                                         pkg.room_box)
         provenance = [item.provenance(cfg.scene_id) for item in items]
         manifest_key = f"{cfg.assets_prefix}/{outputs.MANIFEST_NAME}"
         layout_key = f"{cfg.layout_prefix}/{outputs.LAYOUT_NAME}"

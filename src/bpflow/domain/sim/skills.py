@@ -32,7 +32,7 @@ import numpy as np
 from bpflow.domain.sim.clearance import JOINT_LIMIT, Clearance, Hit
 from bpflow.domain.sim.robot import GRIPPER_CLOSED, GRIPPER_OPEN, HOME_Q, IKSolver, grasp_rotation
 from bpflow.domain.sim.scene import SimScene
-from bpflow.domain.sim.tasks import Task, grasp_axis, surface_top
+from bpflow.domain.sim.tasks_model import Task, grasp_axis, surface_top
 
 HOVER = 0.15
 TIP_BELOW_SITE = 0.05

@@ -18,14 +18,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from bpflow.domain.sim.placement import GRIPPER_SPAN, narrowest
-from bpflow.domain.sim.robot import REACH_M
+from bpflow.domain.sim import skills
+from bpflow.domain.sim.clearance import Clearance
+from bpflow.domain.sim.placement import GRIPPER_SPAN
+from bpflow.domain.sim.robot import REACH_M, IKSolver
 from bpflow.domain.sim.scene import SimScene
+from bpflow.domain.sim.tasks_model import Task as Task  # re-exported: the task list's callers import it from here
+from bpflow.domain.sim.tasks_model import grasp_axis, surface_top
 from bpflow.domain.sim.usd_read import aabb
 
 MAX_GRASP_WIDTH = GRIPPER_SPAN
@@ -45,34 +48,6 @@ LEVEL_M = 0.02
 """Another top this close in height to the work surface takes placed objects too."""
 PLACE_TRIES = 3
 """Place spots tried per object before the task is refused for its plan."""
-
-
-@dataclass(frozen=True)
-class Task:
-    task_id: str
-    kind: str
-    object_id: str
-    description: str
-    place_xy: tuple[float, float] | None = None
-    joint: str | None = None
-    """For ``close_drawer``: the MuJoCo name of the drawer's slide joint."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"task_id": self.task_id, "kind": self.kind, "object_id": self.object_id, "description": self.description, "place_xy": list(self.place_xy) if self.place_xy else None, "joint": self.joint}
-
-
-def grasp_axis(sim: SimScene, object_id: str) -> tuple[float, float, np.ndarray]:
-    """The horizontal direction (yaw) across which the object is narrowest, that width, and
-    the centre of the object's outline in that frame (where the fingers should close)."""
-    pts = sim.world_points(object_id)
-    if len(pts) == 0:
-        return 0.0, 0.0, sim.position(object_id)
-    width, yaw = narrowest(pts)
-    d = np.array([np.cos(yaw), np.sin(yaw)])
-    n = np.array([-d[1], d[0]])
-    a, b = pts[:, :2] @ d, pts[:, :2] @ n
-    centre_xy = d * (a.min() + a.max()) / 2 + n * (b.min() + b.max()) / 2
-    return yaw, width, np.array([centre_xy[0], centre_xy[1], (pts[:, 2].min() + pts[:, 2].max()) / 2])
 
 
 def grasp_width(sim: SimScene, object_id: str) -> float:
@@ -242,12 +217,7 @@ def derive_tasks(sim: SimScene, *, seed: int = 0, max_tasks: int | None = None, 
                 task = candidate
                 break
             if planner is None:
-                from bpflow.domain.sim.clearance import Clearance
-                from bpflow.domain.sim.robot import IKSolver
-
                 planner = (IKSolver(), Clearance(sim))
-            from bpflow.domain.sim import skills
-
             plan = skills.plan_pick_place(sim, planner[0], candidate, planner[1])
             if plan.error is None:
                 task = candidate
@@ -274,10 +244,6 @@ def derive_tasks(sim: SimScene, *, seed: int = 0, max_tasks: int | None = None, 
 def drawer_tasks(sim: SimScene) -> list[tuple[Task | None, tuple[str, str]]]:
     """``close_drawer`` for every slide joint of an articulated object whose front the arm can
     push along its whole travel (checked by planning it), else why not."""
-    from bpflow.domain.sim import skills
-    from bpflow.domain.sim.clearance import Clearance
-    from bpflow.domain.sim.robot import IKSolver
-
     out: list[tuple[Task | None, tuple[str, str]]] = []
     ik: IKSolver | None = None
     clearance: Clearance | None = None
@@ -307,6 +273,3 @@ def drawer_tasks(sim: SimScene) -> list[tuple[Task | None, tuple[str, str]]]:
                 out.append((task, ("", "")))
     return out
 
-
-def surface_top(sim: SimScene) -> float:
-    return float(sim.mount.get("surface_top", 0.0))

@@ -187,7 +187,8 @@ CATEGORY_SPECS: dict[str, CategorySpec] = {
     "detergent": _s(0.15, 0.3, 0.1, 2.0, rests_on=("washer", "dryer", "shelf")),
     "spray_bottle": _s(0.1, 0.25, 0.07, 0.5, rests_on=("shelf", "washer", "vanity", "counter")),
     "soap": _s(0.09, 0.03, 0.06, 0.1, rests_on=("vanity", "shelf")),
-    "toothbrush_holder": _s(0.08, 0.11, 0.08, 0.2, rests_on=("vanity", "shelf"), material="ceramic"),
+    # a ceramic tumbler: 6-7 cm across, 10-11 cm tall (the toothbrushes stand inside it)
+    "toothbrush_holder": _s(0.07, 0.11, 0.07, 0.2, rests_on=("vanity", "shelf"), material="ceramic"),
     "towel": _s(0.4, 0.04, 0.3, 0.4, rests_on=("vanity", "counter", "shelf", "bed", "washer", "dryer", "medical_cart"),
                 material="fabric"),
     "cloth": _s(0.4, 0.01, 0.3, 0.1, rests_on=("counter", "island", "table", "workbench"), material="fabric"),
@@ -217,6 +218,9 @@ NAME_SPECS: dict[str, CategorySpec] = {
     "low_shelf": CATEGORY_SPECS["shelf"],
     "utility_sink": _f(0.6, 0.9, 0.5, 25.0, wall=True, material="plastic"),
     "produce_crate": _f(0.6, 0.4, 0.4, 6.0),
+    # a bathroom bottle is a 250-400 ml shampoo or lotion bottle (6-7 cm across, ~20 cm tall),
+    # not the 30 cm, 9 cm wide kitchen bottle its category stands for
+    "shampoo": _s(0.065, 0.2, 0.065, 0.4, rests_on=("vanity", "shelf")),
 }
 
 UNKNOWN_FLOOR_SPEC = _f(0.35, 0.35, 0.35, 4.0, material="generic")
@@ -365,7 +369,7 @@ ROOM_CATALOGS: dict[str, tuple[Entry, ...]] = {
         ("toilet", "toilet", STATIC), ("bathtub", "bathtub", STATIC), ("vanity", "vanity", ART_FURNITURE),
         ("linen_cabinet", "cabinet", ART_FURNITURE), ("trash_bin", "trash_bin", STATIC),
         ("bath_mat", "bath_mat", STATIC), ("shelf", "shelf", STATIC), ("towel", "towel", MANIPULABLE), ("soap", "soap", MANIPULABLE),
-        ("toothbrush_holder", "toothbrush_holder", MANIPULABLE), ("bottle", "bottle", MANIPULABLE),
+        ("toothbrush_holder", "toothbrush_holder", MANIPULABLE), ("shampoo", "bottle", MANIPULABLE),
     ),
     GENERIC_ROOM: (
         ("table", "table", STATIC), ("shelf", "shelf", STATIC), ("chair", "chair", STATIC),

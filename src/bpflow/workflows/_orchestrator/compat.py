@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bpflow.blocks.stages import start_stage
 from bpflow.blocks.wait import wait_for_marker
 from bpflow.core.errors import BpflowError, MarkerTimeout
+from bpflow.core.stages import STAGES
 from bpflow.workflows._orchestrator.downstream import NOT_IMPLEMENTED, chain_missing, implemented, wait_stage
 from bpflow.workflows._orchestrator.errors import SourceError
 from bpflow.workflows._orchestrator.options import SourceOptions
@@ -74,7 +75,7 @@ def _await_legacy_chain(run: Run, out: dict[str, Any], opts: SourceOptions, scen
     if missing:
         out["stages_not_run"] += [{"scene_id": scene_id, "stage": "legacy_chain", "workflow": wf, "state": NOT_IMPLEMENTED} for wf in missing]
         return
-    marker = f"scenes/{scene_id}/geniesim/.geniesim_complete"
+    marker = f"scenes/{scene_id}/{STAGES['genie-sim-import'].complete[0]}"
     try:
         wait_for_marker(run, marker, policy="job_status", deadline_seconds=opts.image_legacy_chain_wait_seconds)
     except MarkerTimeout:

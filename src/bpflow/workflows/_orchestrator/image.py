@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from bpflow.blocks import markers
 from bpflow.core.engine.durable import step
 from bpflow.core.errors import BpflowError, ObjectNotFound
+from bpflow.core.stages import STAGES
 from bpflow.core.storage import Bucket
 from bpflow.state.cas_json import iso_z, utc_now
 from bpflow.workflows._orchestrator.errors import ImageReconstructionFailed, ImageReconstructionUnavailable, SourceError
@@ -197,7 +198,7 @@ def reconstruct_stage1(run: Run, scene_id: str, image_object: str, generation: i
     else:
         fields = regen3d_marker_fields(source="image_reconstruction", objects_count=check["objects_count"], quality_tier=None, provider=check["provider"], seed=1)
     fields = {k: v for k, v in fields.items() if v is not None}
-    markers.write_marker(run, base + "assets/.regen3d_complete", scene_id=scene_id, **fields)
+    markers.write_marker(run, base + STAGES["text-scene-adapter"].complete[0], scene_id=scene_id, **fields)
     return {"objects_count": check["objects_count"], **got["summary"]}
 
 

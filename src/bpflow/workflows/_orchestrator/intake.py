@@ -9,23 +9,23 @@ writes into ``prompts/``, the run ends in a failure marker, not a crashed worker
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bpflow.core.engine.durable import step
 from bpflow.core.errors import ObjectNotFound
+from bpflow.core.stages import STAGES
 from bpflow.domain.request.contract import RequestInvalid, parse_request
 
 if TYPE_CHECKING:
     from bpflow.core.engine.registry import Run
 
-REQUEST_TRIGGER = re.compile(r"^scenes/[^/]+/prompts/scene_request\.json$")
+REQUEST_TRIGGER = STAGES["source-orchestrator"].trigger_re
 
 
 def is_request_trigger(object_name: str | None) -> bool:
     """The in-workflow filter of §2.1: only a scene's own ``prompts/scene_request.json``."""
-    return bool(object_name and REQUEST_TRIGGER.match(object_name))
+    return bool(object_name and REQUEST_TRIGGER.fullmatch(object_name))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bpflow.core.engine.durable import step
 from bpflow.core.scrub import Scrubber
+from bpflow.core.stages import STAGES
 from bpflow.state.cas_json import iso_z, utc_now
 
 if TYPE_CHECKING:
@@ -21,9 +22,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bpflow.source")
 
-COMPLETE = ".source_orchestrator_complete"
-FAILED = ".source_orchestrator_failed"
-STATUS = "source_orchestrator_status.json"
+#: The orchestrator's markers at the scene's root (``core/stages.yaml``).
+(COMPLETE, STATUS), (FAILED,) = STAGES["source-orchestrator"].complete, STAGES["source-orchestrator"].failed
 FAILURE_TYPE = "source_orchestrator_failure"
 #: Outcome status of a run that stopped after the last stage this build implements.
 INCOMPLETE = "INCOMPLETE"

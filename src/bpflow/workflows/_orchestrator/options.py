@@ -17,21 +17,16 @@ from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import find_workflow
 from bpflow.core.policy import load_policy
 from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
+from bpflow.core.stages import STAGES
 
 if TYPE_CHECKING:
     from bpflow.core.engine.registry import Run
 
-WORKFLOW = "source-orchestrator"
+WORKFLOW = STAGES["source-orchestrator"].workflow
 
 #: Stage workflows the orchestrator may start, with the budget of each when its own workflow
 #: declares no timeout (the sum of its jobs' timeouts in timeouts.yaml).
-DOWNSTREAM_WORKFLOWS = (
-    "usd-assembly-pipeline",
-    "variation-assets-pipeline",
-    "genie-sim-export-pipeline",
-    "genie-sim-import-pipeline",
-    "arena-export-pipeline",
-)
+DOWNSTREAM_WORKFLOWS = tuple(STAGES[s].workflow for s in ("usd-assembly", "variation-assets", "genie-sim-export", "genie-sim-import", "arena-export"))
 
 #: Our own setting (not the seed's): which image reconstructor the image path uses.
 RECONSTRUCTOR_ENV = "BPFLOW_IMAGE_RECONSTRUCTOR"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
 from bpflow.core.engine.durable import step
+from bpflow.core.stages import STAGES
 from bpflow.core.storage import Bucket
 from bpflow.domain.request.contract import child_request
 from bpflow.workflows._orchestrator.downstream import run_downstream
@@ -47,7 +48,7 @@ def run_child(run: Run, child: Child, intake: Intake, opts: SourceOptions, *, de
             details={"problems": check["problems"]},
         )
     # The adapter's own body for the marker (§2.5), written by the workflow now that it checked out.
-    markers.write_marker(run, child.key("assets/.regen3d_complete"), **check["marker"])
+    markers.write_marker(run, child.key(STAGES["text-scene-adapter"].complete[0]), **check["marker"])
     down = run_downstream(run, child.scene_id, budgets=opts.stage_budgets, arena_required=opts.arena_export_required, delegate_after_stage3=delegate_after_stage3)
     return {
         "scene_id": child.scene_id,

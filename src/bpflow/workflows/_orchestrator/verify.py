@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from bpflow.core.errors import ObjectNotFound
+from bpflow.core.stages import STAGES
 from bpflow.core.storage import Bucket
 
 MAX_PROBLEMS = 25
@@ -25,7 +26,7 @@ COMMON_OUTPUTS = (
 #: Outputs only the text path has (written by text-scene-gen-job).
 TEXT_OUTPUTS = (
     ("textgen/package.json", "textgen_package"),
-    ("textgen/.textgen_complete", "textgen_complete_marker"),
+    (STAGES["text-scene-gen"].complete[0], "textgen_complete_marker"),
 )
 
 
