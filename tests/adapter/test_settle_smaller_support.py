@@ -21,8 +21,8 @@ from bpflow.domain.retrieval.materialize import Materialized, Materializer
 from bpflow.domain.retrieval.planned_package import PackageObject, parse_object
 from bpflow.domain.retrieval.select import RetrievalSettings, select_asset
 from bpflow.domain.retrieval.settle import FLOOR_ID, model_triangles, settle_on_supports, yaw_of, yaw_quat
-from bpflow.domain.scene.surfaces import HeightField
 from bpflow.domain.scene.obb import Footprint, contains, footprints_clear
+from bpflow.domain.scene.surfaces import HeightField
 
 ASSETS = "scenes/s1/assets"
 ROOM_BOX = {"min": [-2.9971, 0.0, -2.6489], "max": [2.9971, 3.0, 2.6489]}
