@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from bpflow.cli.consoles import console, print_json
 from bpflow.core.engine.runtime import Runtime
 from bpflow.core.errors import ValidationFailed
 from bpflow.core.events.model import OBJECT_FINALIZED, CustomEvent, ObjectEvent
+from bpflow.core.storage import Bucket
+from bpflow.core.triggers import TriggerMap
 
 
-def _parse_data(data: str) -> dict:
+def _parse_data(data: str) -> dict[str, Any]:
     try:
         obj = json.loads(data)
     except ValueError as exc:
@@ -53,14 +57,32 @@ def emit_command(event_type: str, data: str, *, event_id: str | None, workflow: 
     return 0 if result["run_ids"] or not result["not_implemented"] else 1
 
 
+class _DispatchNow:
+    """The client runtime as a scan source whose ``submit`` dispatches each object at once: a
+    client has no worker loop to drain a submission queue before it shuts down."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.bucket: Bucket = rt.bucket
+        self.triggers: TriggerMap = rt.triggers
+        self.scan_lookback_seconds: float = rt.scan_lookback_seconds
+        self._env: Mapping[str, str] = rt.env
+        self._dispatch = rt.dispatcher.dispatch_object
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self._env
+
+    @property
+    def submit(self) -> Callable[[ObjectEvent], Any]:
+        return self._dispatch
+
+
 def scan_command(lookback: float | None, *, json_output: bool) -> int:
     from bpflow.core.events.scan import scan_once
 
     rt = Runtime().launch(role="client")
     try:
-        # The client dispatcher is synchronous: submit() must dispatch immediately.
-        rt.dispatcher.submit = rt.dispatcher.dispatch_object  # type: ignore[method-assign]
-        n = scan_once(rt, lookback)
+        n = scan_once(_DispatchNow(rt), lookback)
     finally:
         rt.shutdown()
     if json_output:
