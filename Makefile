@@ -36,8 +36,8 @@ bench-learning: install venv-train
 	$(BIN)/python -m bench.learning
 
 # The gate, before pytest: ruff lint, mypy (strict on core/ and blocks/), the import-layer and
-# import-cycle tests. FORMAT_CHECK=1 adds `ruff format --check` (on once the tree has been formatted).
-FORMAT_CHECK ?= 0
+# import-cycle tests, and `ruff format --check` (FORMAT_CHECK=0 skips it).
+FORMAT_CHECK ?= 1
 LINT_PATHS := src tests bench tools
 lint: install
 	$(BIN)/ruff check $(LINT_PATHS)

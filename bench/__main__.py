@@ -89,7 +89,9 @@ def main() -> int:
             "    time.sleep(0.02)\n"
             "print(json.dumps(out))\n"
         )
-        proc = subprocess.run([sys.executable, "-c", writer, str(bucket.root)], capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", writer, str(bucket.root)], capture_output=True, text=True, check=True
+        )
         written: dict[str, float] = json.loads(proc.stdout)
         wait_for(lambda: all(k in STARTS for k in written), 60)
         dlat = [(STARTS[k] - t) * 1000 for k, t in written.items()]
@@ -124,7 +126,9 @@ def main() -> int:
             path = bucket.path_for(key)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("{}")
-            events.append(ObjectEvent(bucket=bucket.url, name=key, generation=bucket.stat(key).generation, source="bench"))
+            events.append(
+                ObjectEvent(bucket=bucket.url, name=key, generation=bucket.stat(key).generation, source="bench")
+            )
         t0 = time.perf_counter()
         for ev in events:
             rt.dispatcher.dispatch_object(ev)

@@ -21,10 +21,19 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-OFFLINE = {"TEXT_GEN_USE_LLM": "false", "TEXT_ASSET_RETRIEVAL_MODE": "lexical_primary", "TEXT_ASSET_GENERATION_ENABLED": "false",
-           "TEXT_ASSET_REPLICATION_ENABLED": "false", "TEXT_BACKEND_DEFAULT": "internal"}
-PROMPTS = ["a kitchen with a fridge, a table and two mugs", "an office with a desk, a chair and a monitor",
-           "a bedroom with a bed, a nightstand and a lamp", "a living room with a sofa, a coffee table and a book"]
+OFFLINE = {
+    "TEXT_GEN_USE_LLM": "false",
+    "TEXT_ASSET_RETRIEVAL_MODE": "lexical_primary",
+    "TEXT_ASSET_GENERATION_ENABLED": "false",
+    "TEXT_ASSET_REPLICATION_ENABLED": "false",
+    "TEXT_BACKEND_DEFAULT": "internal",
+}
+PROMPTS = [
+    "a kitchen with a fridge, a table and two mugs",
+    "an office with a desk, a chair and a monitor",
+    "a bedroom with a bed, a nightstand and a lamp",
+    "a living room with a sofa, a coffee table and a book",
+]
 
 
 def wait_for(pred: Any, timeout: float) -> None:
@@ -43,9 +52,16 @@ def main() -> int:
     only = sys.argv[1] if len(sys.argv) > 1 else "all"  # "queues" skips the (slow) batch
     home = Path(tempfile.mkdtemp(prefix="bpflow-bench-auto-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("BPFLOW_")}
-    env.update(OFFLINE, BPFLOW_HOME=str(home), BPFLOW_SCAN_INTERVAL_SECONDS="0", BPFLOW_LOG_LEVEL="WARNING",
-               ENABLE_ASSET_EMBEDDING="true", ENABLE_ASSET_REPLICATION="true", TEXT_ASSET_EMBEDDING_BACKEND="local",
-               ASSET_REPLICATION_TARGET=str(home / "replica"))
+    env.update(
+        OFFLINE,
+        BPFLOW_HOME=str(home),
+        BPFLOW_SCAN_INTERVAL_SECONDS="0",
+        BPFLOW_LOG_LEVEL="WARNING",
+        ENABLE_ASSET_EMBEDDING="true",
+        ENABLE_ASSET_REPLICATION="true",
+        TEXT_ASSET_EMBEDDING_BACKEND="local",
+        ASSET_REPLICATION_TARGET=str(home / "replica"),
+    )
     os.environ.update(env)
     sys.path.insert(0, str(REPO))
     from dbos import DBOS
@@ -59,8 +75,14 @@ def main() -> int:
         n = 200
         t0 = time.perf_counter()
         for i in range(n):
-            assets = [{"asset_id": f"text::e{i}::o{j}", "descriptor_text": f"{PROMPTS[(i + j) % 4]} object {j}",
-                       "usd_path": f"scenes/e{i}/assets/o{j}/model.usd"} for j in range(2)]
+            assets = [
+                {
+                    "asset_id": f"text::e{i}::o{j}",
+                    "descriptor_text": f"{PROMPTS[(i + j) % 4]} object {j}",
+                    "usd_path": f"scenes/e{i}/assets/o{j}/model.usd",
+                }
+                for j in range(2)
+            ]
             b.write_json(f"automation/asset_embedding/queue/{i:05d}.json", {"scene_id": f"e{i}", "assets": assets})
         wait_for(lambda: filed(b, "automation/asset_embedding") == n, 900)
         results["embed_items_per_s"] = round(n / (time.perf_counter() - t0), 1)
@@ -72,20 +94,37 @@ def main() -> int:
                     b.write(f"scenes/r{i}/assets/o{j}/{name}", f"{i}/{j}/{name}".encode() * 200)
         t0 = time.perf_counter()
         for i in range(n):
-            files = [{"path": f"scenes/r{i}/assets/o{j}/{name}", "target_key": f"assets/scenes/r{i}/assets/o{j}/{name}"}
-                     for j in range(2) for name in ("model.usd", "metadata.json")]
-            b.write_json(f"automation/asset_replication/queue/{i:05d}.json", {"scene_id": f"r{i}", "assets": [{"files": files}]})
+            files = [
+                {"path": f"scenes/r{i}/assets/o{j}/{name}", "target_key": f"assets/scenes/r{i}/assets/o{j}/{name}"}
+                for j in range(2)
+                for name in ("model.usd", "metadata.json")
+            ]
+            b.write_json(
+                f"automation/asset_replication/queue/{i:05d}.json", {"scene_id": f"r{i}", "assets": [{"files": files}]}
+            )
         wait_for(lambda: filed(b, "automation/asset_replication") == n, 900)
         results["replicate_items_per_s"] = round(n / (time.perf_counter() - t0), 1)
         # Let the runs of the duplicate-free events settle (skips after the work) before going on.
         wait_for(lambda: not DBOS.list_workflows(status=["PENDING", "ENQUEUED"]), 300)
 
         if only != "queues":
-            scenes = [{"schema_version": "v1", "scene_id": f"bench_b20_{i:02d}", "source_mode": "text", "text_backend": "internal",
-                       "prompt": PROMPTS[i % 4], "quality_tier": "standard", "seed_count": 1} for i in range(20)]
+            scenes = [
+                {
+                    "schema_version": "v1",
+                    "scene_id": f"bench_b20_{i:02d}",
+                    "source_mode": "text",
+                    "text_backend": "internal",
+                    "prompt": PROMPTS[i % 4],
+                    "quality_tier": "standard",
+                    "seed_count": 1,
+                }
+                for i in range(20)
+            ]
             b.write_json("batches/bench20/manifest.json", {"scenes": scenes})
             t0 = time.perf_counter()
-            run_id = rt.dispatcher.start_manual("scene-batch", {"manifest_object": "batches/bench20/manifest.json", "poll_seconds": 1}).run_ids[0]
+            run_id = rt.dispatcher.start_manual(
+                "scene-batch", {"manifest_object": "batches/bench20/manifest.json", "poll_seconds": 1}
+            ).run_ids[0]
             try:
                 DBOS.retrieve_workflow(run_id).get_result()
             except Exception as exc:  # noqa: BLE001 - a failed scene still gives a wall time; the count says so

@@ -24,7 +24,9 @@ def main() -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BPFLOW_")}
     env["BPFLOW_HOME"] = home
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "bpflow.cli", "demo", "--json"], env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bpflow.cli", "demo", "--json"], env=env, capture_output=True, text=True, timeout=900
+    )
     process_s = time.monotonic() - t0
     if proc.returncode != 0:
         print(proc.stdout[-4000:], proc.stderr[-4000:], sep="\n")

@@ -34,7 +34,9 @@ def _episode_s(usd: Path, manifest: dict[str, Any], *, render: bool) -> float:
     sim.reset()
     sim.settle(1.0)
     tasks, _ = derive_tasks(sim)
-    rec = Recorder(sim, RecordConfig(render=render, cameras=("front", "wrist") if render else (), width=128, height=128))
+    rec = Recorder(
+        sim, RecordConfig(render=render, cameras=("front", "wrist") if render else (), width=128, height=128)
+    )
     rec.run(tasks[0], 0)  # warm-up: the first frames pay for shader and buffer set-up
     t0 = time.monotonic()
     r = rec.run(tasks[0], 1)
@@ -61,7 +63,15 @@ def _dataset_write_s(tmp: Path) -> float:
         infos[cam] = encode_video(video, root / video_relpath(cam, 0), 25)
     cols = {k: rng.normal(size=(frames, f["shape"][0])).astype(np.float32) for k, f in FEATURES.items()}
     ep = EpisodeData(0, "bench", cols, {cam: video_relpath(cam, 0) for cam in infos})
-    write_dataset(root, [ep], fps=25, features=FEATURES, video_info=infos, image_sample={k: video[::100] for k in infos}, robot_type="franka_panda")
+    write_dataset(
+        root,
+        [ep],
+        fps=25,
+        features=FEATURES,
+        video_info=infos,
+        image_sample={k: video[::100] for k in infos},
+        robot_type="franka_panda",
+    )
     return round(time.monotonic() - t0, 3)
 
 
@@ -73,7 +83,9 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bpflow-episodes-bench-"))
     try:
-        usd, manifest = write_scene(tmp / "scene", cubes=[{"id": "a", "xy": (0.1, 0.05)}, {"id": "b", "xy": (-0.15, -0.1), "size": 0.04}])
+        usd, manifest = write_scene(
+            tmp / "scene", cubes=[{"id": "a", "xy": (0.1, 0.05)}, {"id": "b", "xy": (-0.15, -0.1), "size": 0.04}]
+        )
         figures: dict[str, Any] = {
             "episode_sim_s": _episode_s(usd, manifest, render=False),
             "episode_render_s": _episode_s(usd, manifest, render=True),
@@ -81,11 +93,24 @@ def main() -> int:
         workers = default_workers()
         per_task = 4 * workers
         t0 = time.monotonic()
-        result = generate(usd, manifest, tmp / "out", GenerationConfig(episodes_per_task=per_task, workers=workers), lineage={}, extra_info={}, scene_id="bench")
+        result = generate(
+            usd,
+            manifest,
+            tmp / "out",
+            GenerationConfig(episodes_per_task=per_task, workers=workers),
+            lineage={},
+            extra_info={},
+            scene_id="bench",
+        )
         wall = time.monotonic() - t0
         summary = result["summary"]
         figures["episodes_per_min"] = round(summary["episodes"] * 60.0 / wall, 2)
-        figures["episodes_bench"] = {"episodes": summary["episodes"], "workers": workers, "wall_s": round(wall, 2), "success_rate": summary["success_rate"]}
+        figures["episodes_bench"] = {
+            "episodes": summary["episodes"],
+            "workers": workers,
+            "wall_s": round(wall, 2),
+            "success_rate": summary["success_rate"],
+        }
         figures["dataset_write_s_per_1000_frames"] = _dataset_write_s(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -94,7 +119,9 @@ def main() -> int:
     out = merge_results(figures)
     print(f"{'episode_sim_s':34s} {figures['episode_sim_s']}   (one 10 s episode, no rendering)")
     print(f"{'episode_render_s':34s} {figures['episode_render_s']}   (two cameras at 128x128)")
-    print(f"{'episodes_per_min':34s} {figures['episodes_per_min']}   (target >= {TARGET_EPISODES_PER_MIN}; {figures['episodes_bench']})")
+    print(
+        f"{'episodes_per_min':34s} {figures['episodes_per_min']}   (target >= {TARGET_EPISODES_PER_MIN}; {figures['episodes_bench']})"
+    )
     print(f"{'dataset_write_s_per_1000_frames':34s} {figures['dataset_write_s_per_1000_frames']}")
     print(f"written to {out}")
     return 0

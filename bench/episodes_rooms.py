@@ -50,9 +50,20 @@ HERE = Path(__file__).resolve().parent
 
 #: The load test's five rooms (``bench.batch.PROMPTS``, same order) with their room type.
 LOAD_ROOMS = ("kitchen", "laundry", "bathroom", "garage", "office")
-OFFLINE = {"TEXT_GEN_USE_LLM": "false", "TEXT_ASSET_RETRIEVAL_MODE": "lexical_primary", "TEXT_ASSET_GENERATION_ENABLED": "false",
-           "TEXT_ASSET_REPLICATION_ENABLED": "false", "TEXT_BACKEND_DEFAULT": "internal"}
-SIM = {"EPISODE_CAMERAS": "front", "EPISODE_IMAGE_SIZE": "32", "BPFLOW_SIM_WORKERS": "1", "GENIESIM_RUNTIME": "local", "ROBOT_TYPE": "franka"}
+OFFLINE = {
+    "TEXT_GEN_USE_LLM": "false",
+    "TEXT_ASSET_RETRIEVAL_MODE": "lexical_primary",
+    "TEXT_ASSET_GENERATION_ENABLED": "false",
+    "TEXT_ASSET_REPLICATION_ENABLED": "false",
+    "TEXT_BACKEND_DEFAULT": "internal",
+}
+SIM = {
+    "EPISODE_CAMERAS": "front",
+    "EPISODE_IMAGE_SIZE": "32",
+    "BPFLOW_SIM_WORKERS": "1",
+    "GENIESIM_RUNTIME": "local",
+    "ROBOT_TYPE": "franka",
+}
 
 
 def prompts(physics: bool, count: int) -> list[tuple[str, str, str]]:
@@ -78,9 +89,35 @@ def jobs(scene: str) -> list[tuple[str, str, dict[str, str]]]:
         ("stage2", "simready-job", {"SIMREADY_PHYSICS_MODE": "deterministic"}),
         ("stage2", "interactive-job", {}),
         ("stage2", "usd-assembly-job", {}),
-        ("stage3", "replicator-job", {"SEG_PREFIX": f"{p}/seg", "ASSETS_PREFIX": f"{p}/assets", "USD_PREFIX": f"{p}/usd", "REPLICATOR_PREFIX": f"{p}/replicator"}),
-        ("stage3", "variation-gen-job", {"REPLICATOR_PREFIX": f"{p}/replicator", "VARIATION_ASSETS_PREFIX": f"{p}/variation_assets", "ASSETS_PREFIX": f"{p}/assets"}),
-        ("geniesim", "genie-sim-export-job", {"GENIESIM_PREFIX": f"{p}/geniesim", "ASSETS_PREFIX": f"{p}/assets", "VARIATION_ASSETS_PREFIX": f"{p}/variation_assets", "USD_PREFIX": f"{p}/usd"}),
+        (
+            "stage3",
+            "replicator-job",
+            {
+                "SEG_PREFIX": f"{p}/seg",
+                "ASSETS_PREFIX": f"{p}/assets",
+                "USD_PREFIX": f"{p}/usd",
+                "REPLICATOR_PREFIX": f"{p}/replicator",
+            },
+        ),
+        (
+            "stage3",
+            "variation-gen-job",
+            {
+                "REPLICATOR_PREFIX": f"{p}/replicator",
+                "VARIATION_ASSETS_PREFIX": f"{p}/variation_assets",
+                "ASSETS_PREFIX": f"{p}/assets",
+            },
+        ),
+        (
+            "geniesim",
+            "genie-sim-export-job",
+            {
+                "GENIESIM_PREFIX": f"{p}/geniesim",
+                "ASSETS_PREFIX": f"{p}/assets",
+                "VARIATION_ASSETS_PREFIX": f"{p}/variation_assets",
+                "USD_PREFIX": f"{p}/usd",
+            },
+        ),
         ("geniesim", "genie-sim-gpu-job", {"GENIESIM_PREFIX": f"{p}/geniesim", "OUTPUT_PREFIX": f"{p}/episodes"}),
     ]
 
@@ -104,7 +141,10 @@ def _job_error(result: Any) -> dict[str, Any]:
             err = body.get("error") if isinstance(body.get("error"), dict) else body
             if isinstance(err, dict) and err.get("code"):
                 return {"code": str(err["code"]), "message": str(err.get("message", ""))[:400]}
-    return {"code": "timeout" if result.timed_out else f"exit_{result.exit_code}", "message": (result.stderr_tail or result.stdout_tail)[-400:]}
+    return {
+        "code": "timeout" if result.timed_out else f"exit_{result.exit_code}",
+        "message": (result.stderr_tail or result.stdout_tail)[-400:],
+    }
 
 
 def classify(episode: dict[str, Any]) -> str | None:
@@ -132,12 +172,32 @@ def classify(episode: dict[str, Any]) -> str | None:
     return reason.split(" ", 1)[0] or "unknown"
 
 
-def run_scene(bucket: LocalBucket, home: Path, scene: str, room: str, prompt: str, *, episodes: int, max_tasks: int) -> dict[str, Any]:
-    bucket.write_json(f"scenes/{scene}/prompts/scene_request.json", build_request(prompt, scene_id=scene, backend="internal"))
-    base = {"BPFLOW_BUCKET_URL": bucket.url, "BPFLOW_HOME": str(home), "BUCKET": "bench", "SCENE_ID": scene, "BPFLOW_RUN_ID": f"bench:{scene}",
-            **OFFLINE, **SIM, "EPISODES_PER_TASK": str(episodes), "MAX_TASKS": str(max_tasks)}
+def run_scene(
+    bucket: LocalBucket, home: Path, scene: str, room: str, prompt: str, *, episodes: int, max_tasks: int
+) -> dict[str, Any]:
+    bucket.write_json(
+        f"scenes/{scene}/prompts/scene_request.json", build_request(prompt, scene_id=scene, backend="internal")
+    )
+    base = {
+        "BPFLOW_BUCKET_URL": bucket.url,
+        "BPFLOW_HOME": str(home),
+        "BUCKET": "bench",
+        "SCENE_ID": scene,
+        "BPFLOW_RUN_ID": f"bench:{scene}",
+        **OFFLINE,
+        **SIM,
+        "EPISODES_PER_TASK": str(episodes),
+        "MAX_TASKS": str(max_tasks),
+    }
     runner = InProcessRunner()
-    record: dict[str, Any] = {"scene_id": scene, "room": room, "prompt": prompt, "stages_ok": False, "episodes": [], "reasons": []}
+    record: dict[str, Any] = {
+        "scene_id": scene,
+        "room": room,
+        "prompt": prompt,
+        "stages_ok": False,
+        "episodes": [],
+        "reasons": [],
+    }
     started = time.monotonic()
     for stage, job, extra in jobs(scene):
         t0 = time.monotonic()
@@ -178,9 +238,26 @@ def run_scene(bucket: LocalBucket, home: Path, scene: str, room: str, prompt: st
             for cert in bucket.list(f"{prefix}/raw/certificates/"):
                 body = _read(bucket, cert.key)
                 if isinstance(body, dict):
-                    passed[int(body["episode_index"])] = body.get("validation_passed") is True and body.get("recommended_use") != "testing"
+                    passed[int(body["episode_index"])] = (
+                        body.get("validation_passed") is True and body.get("recommended_use") != "testing"
+                    )
             for e in summary.get("episode_results", []):
-                record["episodes"].append({**{k: e.get(k) for k in ("episode_index", "object_id", "success", "reason", "collision_frames", "first_contact")}, "passed": passed.get(int(e["episode_index"]), False)})
+                record["episodes"].append(
+                    {
+                        **{
+                            k: e.get(k)
+                            for k in (
+                                "episode_index",
+                                "object_id",
+                                "success",
+                                "reason",
+                                "collision_frames",
+                                "first_contact",
+                            )
+                        },
+                        "passed": passed.get(int(e["episode_index"]), False),
+                    }
+                )
     record["passed"] = sum(1 for e in record["episodes"] if e["passed"])
     return record
 
@@ -199,7 +276,9 @@ def figures(records: list[dict[str, Any]], categories: dict[str, str]) -> dict[s
                 fc = e.get("first_contact")
                 if fc:
                     other = str(fc.get("other", ""))
-                    contacts[f"{fc.get('arm_link', '').removeprefix('robot/')} x {categories.get(other, other)} ({fc.get('segment')})"] += 1
+                    contacts[
+                        f"{fc.get('arm_link', '').removeprefix('robot/')} x {categories.get(other, other)} ({fc.get('segment')})"
+                    ] += 1
         staged = [r for r in rows if r["stages_ok"]]
         return {
             "scenes": len(rows),
@@ -214,7 +293,10 @@ def figures(records: list[dict[str, Any]], categories: dict[str, str]) -> dict[s
         }
 
     rooms = sorted({r["room"] for r in records}, key=lambda x: [r["room"] for r in records].index(x))
-    return {"overall": block(records), "by_room": {room: block([r for r in records if r["room"] == room]) for room in rooms}}
+    return {
+        "overall": block(records),
+        "by_room": {room: block([r for r in records if r["room"] == room]) for room in rooms},
+    }
 
 
 def _categories(bucket: LocalBucket, scenes: list[str]) -> dict[str, str]:
@@ -259,14 +341,25 @@ def main(argv: list[str] | None = None) -> int:
         keep = set(args.only.split(","))
         rows = [r for r in rows if r[0] in keep]
     records = []
-    with (tempfile.TemporaryDirectory(prefix="bpflow-bench-rooms-") if not args.keep else _kept(args.keep)) as tmp:
+    with tempfile.TemporaryDirectory(prefix="bpflow-bench-rooms-") if not args.keep else _kept(args.keep) as tmp:
         bucket = LocalBucket(Path(tmp) / "bucket")
         for scene, room, prompt in rows:
-            rec = run_scene(bucket, Path(tmp) / "home", scene, room, prompt, episodes=args.episodes, max_tasks=args.max_tasks)
+            rec = run_scene(
+                bucket, Path(tmp) / "home", scene, room, prompt, episodes=args.episodes, max_tasks=args.max_tasks
+            )
             records.append(rec)
-            print(f"{scene} {room:9s} passed {rec['passed']}/{len(rec['episodes'])} {rec['seconds']:6.1f}s {rec['reasons'][:2]} {sorted(collections.Counter(filter(None, map(classify, rec['episodes']))).items())}", flush=True)
+            print(
+                f"{scene} {room:9s} passed {rec['passed']}/{len(rec['episodes'])} {rec['seconds']:6.1f}s {rec['reasons'][:2]} {sorted(collections.Counter(filter(None, map(classify, rec['episodes']))).items())}",
+                flush=True,
+            )
         result = figures(records, _categories(bucket, [r["scene_id"] for r in records]))
-    result["settings"] = {"count": len(rows), "episodes_per_task": args.episodes, "max_tasks": args.max_tasks, "prompts": "bench.physics" if args.physics else "bench.batch (load test)", "camera": "front 32x32"}
+    result["settings"] = {
+        "count": len(rows),
+        "episodes_per_task": args.episodes,
+        "max_tasks": args.max_tasks,
+        "prompts": "bench.physics" if args.physics else "bench.batch (load test)",
+        "camera": "front 32x32",
+    }
     print(json.dumps(result, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(records, indent=2, default=str))

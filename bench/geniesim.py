@@ -32,7 +32,9 @@ CPU: dict[str, float] = {}  # CPU seconds beside the wall figures: what a quiet 
 def demo_scene(home: str) -> tuple[Path, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BPFLOW_")}
     env["BPFLOW_HOME"] = home
-    proc = subprocess.run([sys.executable, "-m", "bpflow.cli", "demo", "--json"], env=env, capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bpflow.cli", "demo", "--json"], env=env, capture_output=True, text=True, timeout=1800
+    )
     if proc.returncode != 0 and not proc.stdout.strip():
         raise RuntimeError(f"demo failed: {proc.stderr[-3000:]}")
     result = json.loads(proc.stdout)
@@ -45,7 +47,13 @@ def export_bundle_s(bucket_root: Path, scene: str) -> list[float]:
 
     times = []
     for i in range(3):
-        env = {"BPFLOW_BUCKET_URL": str(bucket_root), "BUCKET": "bench", "SCENE_ID": scene, "BPFLOW_RUN_ID": f"bench:{i}", "GENIESIM_PREFIX": f"scenes/{scene}/geniesim_bench"}
+        env = {
+            "BPFLOW_BUCKET_URL": str(bucket_root),
+            "BUCKET": "bench",
+            "SCENE_ID": scene,
+            "BPFLOW_RUN_ID": f"bench:{i}",
+            "GENIESIM_PREFIX": f"scenes/{scene}/geniesim_bench",
+        }
         t0 = time.monotonic()
         result = InProcessRunner().run(JobSpec(name="genie-sim-export-job", env=env, timeout_seconds=600))
         times.append(time.monotonic() - t0)
@@ -62,7 +70,9 @@ def poller_scan_s() -> float:
     for i in range(SCENES):
         g = root / "scenes" / f"scene-{i:05d}" / "geniesim"
         g.mkdir(parents=True)
-        (g / "job.json").write_text(json.dumps({"job_id": f"local-{i}", "scene_id": f"scene-{i:05d}", "status": "completed"}))
+        (g / "job.json").write_text(
+            json.dumps({"job_id": f"local-{i}", "scene_id": f"scene-{i:05d}", "status": "completed"})
+        )
         if i % 2:
             (g / ".geniesim_import_complete").write_text(json.dumps({"job_id": f"local-{i}", "status": "completed"}))
     # The files were written behind the bucket's back: the first listing adopts them into the
@@ -95,8 +105,12 @@ def main() -> int:
     from bench import merge_results
 
     out = merge_results(figures)
-    print(f"{'poller_scan_10k_s':34s} {figures['poller_scan_10k_s']}   (target <= {SCAN_TARGET_S}; median of 3; CPU {figures['poller_scan_10k_cpu_s']} s; load {figures['poller_scan_10k_load']})")
-    print(f"{'geniesim_export_bundle_s':34s} {figures['geniesim_export_bundle_s']}   (demo scene {scene}, median of 3: {[round(t, 2) for t in times]})")
+    print(
+        f"{'poller_scan_10k_s':34s} {figures['poller_scan_10k_s']}   (target <= {SCAN_TARGET_S}; median of 3; CPU {figures['poller_scan_10k_cpu_s']} s; load {figures['poller_scan_10k_load']})"
+    )
+    print(
+        f"{'geniesim_export_bundle_s':34s} {figures['geniesim_export_bundle_s']}   (demo scene {scene}, median of 3: {[round(t, 2) for t in times]})"
+    )
     print(f"written to {out}")
     return 0 if figures["poller_scan_10k_s"] <= SCAN_TARGET_S else 1
 

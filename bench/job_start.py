@@ -34,8 +34,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bpflow-bench-start-"))
-    spec = JobSpec(name="noop-job", env={"BPFLOW_BUCKET_URL": (home / "bucket").as_uri(), "SCENE_ID": "s", "BPFLOW_RUN_ID": "bench"},
-                   timeout_seconds=120, log_dir=str(home / "logs" / "jobs"))
+    spec = JobSpec(
+        name="noop-job",
+        env={"BPFLOW_BUCKET_URL": (home / "bucket").as_uri(), "SCENE_ID": "s", "BPFLOW_RUN_ID": "bench"},
+        timeout_seconds=120,
+        log_dir=str(home / "logs" / "jobs"),
+    )
     figures: dict[str, float] = {}
     for runner in (SubprocessRunner(), ZygoteRunner()):
         first = _time(runner, spec)  # warm-up (the zygote's launcher starts here)

@@ -47,15 +47,40 @@ def run(quick: bool) -> dict[str, Any]:
     steps = 6 if quick else _env_int("BENCH_TRAIN_STEPS", 3000)
     trials = 2 if quick else _env_int("BENCH_EVAL_TRIALS", 20)
     size = _env_int("BENCH_IMAGE_SIZE", 128)
-    usd, manifest = write_scene(tmp / "scene", scene_id="bench", cubes=[{"id": "block", "xy": (0.1, 0.05), "mass": 0.1}])
+    usd, manifest = write_scene(
+        tmp / "scene", scene_id="bench", cubes=[{"id": "block", "xy": (0.1, 0.05), "mass": 0.1}]
+    )
     started = time.monotonic()
-    cfg = GenerationConfig(episodes_per_task=episodes, cameras=("front", "wrist"), width=size, height=size, workers=_env_int("BPFLOW_SIM_WORKERS", 2))
+    cfg = GenerationConfig(
+        episodes_per_task=episodes,
+        cameras=("front", "wrist"),
+        width=size,
+        height=size,
+        workers=_env_int("BPFLOW_SIM_WORKERS", 2),
+    )
     gen = generate(usd, manifest, tmp / "episodes", cfg, lineage={"scene_id": "bench"}, extra_info={}, scene_id="bench")
-    out: dict[str, Any] = {"episodes": episodes, "recorded_success_rate": gen["summary"]["success_rate"], "record_s": round(time.monotonic() - started, 1), "image_size": size}
-    result = train(tmp / "episodes" / "lerobot", tmp / "train", TrainSettings(batch_size=8, max_steps=steps, checkpoint_interval=10**6), job_name="bench")
-    per_step = [p["update_s"] for p in result.loss_curve[1:] if "update_s" in p] or [result.wall_seconds / max(1, steps)]
-    out.update(train_steps=steps, train_step_s=round(statistics.median(per_step), 3), train_wall_s=round(result.wall_seconds, 1),
-               first_loss=result.loss_curve[0]["loss"] if result.loss_curve else None, final_loss=result.loss_curve[-1]["loss"] if result.loss_curve else None)
+    out: dict[str, Any] = {
+        "episodes": episodes,
+        "recorded_success_rate": gen["summary"]["success_rate"],
+        "record_s": round(time.monotonic() - started, 1),
+        "image_size": size,
+    }
+    result = train(
+        tmp / "episodes" / "lerobot",
+        tmp / "train",
+        TrainSettings(batch_size=8, max_steps=steps, checkpoint_interval=10**6),
+        job_name="bench",
+    )
+    per_step = [p["update_s"] for p in result.loss_curve[1:] if "update_s" in p] or [
+        result.wall_seconds / max(1, steps)
+    ]
+    out.update(
+        train_steps=steps,
+        train_step_s=round(statistics.median(per_step), 3),
+        train_wall_s=round(result.wall_seconds, 1),
+        first_loss=result.loss_curve[0]["loss"] if result.loss_curve else None,
+        final_loss=result.loss_curve[-1]["loss"] if result.loss_curve else None,
+    )
     sim = load_scene(usd, manifest, robot=True)
     (task,) = [t for t in derive_tasks(sim, seed=0)[0] if t.object_id == "block"]
     with PolicyClient(result.final_checkpoint, log_path=tmp / "policy_server.log") as policy:
@@ -65,12 +90,19 @@ def run(quick: bool) -> dict[str, Any]:
         for k in range(trials):
             expert = ev.expert_trial(task, 50_000 + k)
             t0 = time.monotonic()
-            trial = ev.policy_trial(policy, task, 50_000 + k, budget=int(expert.frames * BUDGET_FACTOR), keep_video=False, wanted=wanted)
+            trial = ev.policy_trial(
+                policy, task, 50_000 + k, budget=int(expert.frames * BUDGET_FACTOR), keep_video=False, wanted=wanted
+            )
             walls.append(time.monotonic() - t0)
             wins += trial.success
             expert_wins += expert.success
         ev.close()
-    out.update(eval_trials=trials, eval_episode_s=round(statistics.mean(walls), 3), success_rate=round(wins / trials, 4), expert_success_rate=round(expert_wins / trials, 4))
+    out.update(
+        eval_trials=trials,
+        eval_episode_s=round(statistics.mean(walls), 3),
+        success_rate=round(wins / trials, 4),
+        expert_success_rate=round(expert_wins / trials, 4),
+    )
     return out
 
 

@@ -74,19 +74,36 @@ STAGE2: tuple[tuple[str, dict[str, str]], ...] = (
 def scene_for(bucket: LocalBucket, scene_id: str, prompt: str, home: Path) -> dict[str, Any]:
     """Run one prompt to its assembled, physics-judged scene; the outcome and its report."""
     bucket.write_json(f"scenes/{scene_id}/prompts/scene_request.json", build_request(prompt, scene_id=scene_id))
-    base = {"BPFLOW_BUCKET_URL": bucket.url, "BPFLOW_HOME": str(home), "BUCKET": "bench", "SCENE_ID": scene_id,
-            "BPFLOW_RUN_ID": f"bench:{scene_id}", "TEXT_GEN_USE_LLM": "false"}
+    base = {
+        "BPFLOW_BUCKET_URL": bucket.url,
+        "BPFLOW_HOME": str(home),
+        "BUCKET": "bench",
+        "SCENE_ID": scene_id,
+        "BPFLOW_RUN_ID": f"bench:{scene_id}",
+        "TEXT_GEN_USE_LLM": "false",
+    }
     runner = InProcessRunner()
     started = time.monotonic()
     for job, extra in [(j, {}) for j in STAGE1] + list(STAGE2):
         result = runner.run(JobSpec(name=job, env={**base, **extra}, timeout_seconds=600))
         if result.exit_code != 0:
             report = _read(bucket, f"scenes/{scene_id}/usd/physics_report.json") if job == "usd-assembly-job" else None
-            return {"scene_id": scene_id, "prompt": prompt, "ok": False, "failed_job": job,
-                    "error": f"exit {result.exit_code}: {result.stderr_tail[-600:]}{result.stdout_tail[-600:]}", "report": report,
-                    "seconds": time.monotonic() - started}
-    return {"scene_id": scene_id, "prompt": prompt, "ok": True, "seconds": time.monotonic() - started,
-            "report": _read(bucket, f"scenes/{scene_id}/usd/physics_report.json")}
+            return {
+                "scene_id": scene_id,
+                "prompt": prompt,
+                "ok": False,
+                "failed_job": job,
+                "error": f"exit {result.exit_code}: {result.stderr_tail[-600:]}{result.stdout_tail[-600:]}",
+                "report": report,
+                "seconds": time.monotonic() - started,
+            }
+    return {
+        "scene_id": scene_id,
+        "prompt": prompt,
+        "ok": True,
+        "seconds": time.monotonic() - started,
+        "report": _read(bucket, f"scenes/{scene_id}/usd/physics_report.json"),
+    }
 
 
 def _read(bucket: LocalBucket, key: str) -> Any:
@@ -105,15 +122,23 @@ def figures(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
         "scenes_produced": sum(1 for o in outcomes if o["ok"]),
         "dynamic_objects": len(dyn),
         "dynamic_stable_pct": round(100.0 * sum(1 for o in dyn if o["stable"]) / len(dyn), 2) if dyn else None,
-        "initial_penetrations_over_5mm": sum(1 for r in reports for o in r["objects"] if o["initial_penetration_m"] > 0.005),
+        "initial_penetrations_over_5mm": sum(
+            1 for r in reports for o in r["objects"] if o["initial_penetration_m"] > 0.005
+        ),
         "joints": len(joints),
         "joints_reaching_90pct": sum(1 for j in joints if j["fraction"] >= 0.9),
         "joints_entering_walls": sum(1 for j in joints if j["penetration_at_limit_m"] > 0.005),
         "masses_out_of_range": sum(len(r.get("masses_out_of_range", [])) for r in reports),
         "seconds_per_scene_mean": round(sum(o["seconds"] for o in outcomes) / len(outcomes), 2) if outcomes else None,
-        "failed": [{"prompt": o["prompt"], "job": o.get("failed_job"),
-                    "why": (o.get("report") or {}).get("failures") or o.get("error", "")[-300:]}
-                   for o in outcomes if not o["ok"]],
+        "failed": [
+            {
+                "prompt": o["prompt"],
+                "job": o.get("failed_job"),
+                "why": (o.get("report") or {}).get("failures") or o.get("error", "")[-300:],
+            }
+            for o in outcomes
+            if not o["ok"]
+        ],
     }
 
 

@@ -38,12 +38,24 @@ SCENES = int(os.environ.get("SCALE_SCENES", 120))
 TEXT_SCENES = int(os.environ.get("SCALE_TEXT_SCENES", 4))
 JOB_SLEEP_S = float(os.environ.get("SCALE_JOB_SLEEP_SECONDS", 0.5))
 CONCURRENCY = 8
-OFFLINE_TEXT = {"TEXT_GEN_USE_LLM": "false", "TEXT_ASSET_RETRIEVAL_MODE": "lexical_primary", "TEXT_ASSET_GENERATION_ENABLED": "false",
-                "TEXT_ASSET_REPLICATION_ENABLED": "false", "TEXT_BACKEND_DEFAULT": "internal",
-                "EPISODES_PER_VARIATION": "1", "EPISODE_MAX_TASKS": "1", "EPISODE_CAMERAS": "front", "EPISODE_IMAGE_SIZE": "32",
-                "BPFLOW_SIM_WORKERS": "1"}
-PROMPTS = ("a kitchen with a fridge, a cabinet and two mugs", "an office with a desk, a chair and a filing cabinet",
-           "a bathroom with a vanity and a towel", "a laundry room with a washer and a dryer")
+OFFLINE_TEXT = {
+    "TEXT_GEN_USE_LLM": "false",
+    "TEXT_ASSET_RETRIEVAL_MODE": "lexical_primary",
+    "TEXT_ASSET_GENERATION_ENABLED": "false",
+    "TEXT_ASSET_REPLICATION_ENABLED": "false",
+    "TEXT_BACKEND_DEFAULT": "internal",
+    "EPISODES_PER_VARIATION": "1",
+    "EPISODE_MAX_TASKS": "1",
+    "EPISODE_CAMERAS": "front",
+    "EPISODE_IMAGE_SIZE": "32",
+    "BPFLOW_SIM_WORKERS": "1",
+}
+PROMPTS = (
+    "a kitchen with a fridge, a cabinet and two mugs",
+    "an office with a desk, a chair and a filing cabinet",
+    "a bathroom with a vanity and a towel",
+    "a laundry room with a washer and a dryer",
+)
 
 
 def free_port() -> int:
@@ -75,13 +87,22 @@ class Cluster:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("BPFLOW_")}
         self.env.update(extra)
         self.env.update(
-            BPFLOW_HOME=str(self.home), BPFLOW_DATABASE_URL=f"{base}/{db}", BPFLOW_BUCKET_URL=f"file://{self.home}/bucket",
-            BPFLOW_SCAN_INTERVAL_SECONDS="0", BPFLOW_LOG_LEVEL="WARNING", BPFLOW_HTTP_PORT=str(self.port),
+            BPFLOW_HOME=str(self.home),
+            BPFLOW_DATABASE_URL=f"{base}/{db}",
+            BPFLOW_BUCKET_URL=f"file://{self.home}/bucket",
+            BPFLOW_SCAN_INTERVAL_SECONDS="0",
+            BPFLOW_LOG_LEVEL="WARNING",
+            BPFLOW_HTTP_PORT=str(self.port),
             PYTHONPATH=os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
         )
         self.procs: list[subprocess.Popen[bytes]] = []
         bpflow = str(Path(sys.executable).parent / "bpflow")
-        up_env = {**self.env, "BPFLOW_WORKER_CONCURRENCY": "1", "BPFLOW_ORCHESTRATOR_CONCURRENCY": "1", "BPFLOW_EXECUTOR_ID": "up"}
+        up_env = {
+            **self.env,
+            "BPFLOW_WORKER_CONCURRENCY": "1",
+            "BPFLOW_ORCHESTRATOR_CONCURRENCY": "1",
+            "BPFLOW_EXECUTOR_ID": "up",
+        }
         self._start([bpflow, "up"], up_env, "up")
         wait_for(self._healthy, 180, "bpflow up")
         for i in range(workers):
@@ -93,7 +114,9 @@ class Cluster:
 
     def _start(self, argv: list[str], env: dict[str, str], name: str) -> None:
         log = open(self.home / f"{name}.log", "wb")
-        self.procs.append(subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        self.procs.append(
+            subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        )
 
     def _healthy(self) -> bool:
         try:
@@ -122,9 +145,17 @@ class Cluster:
 def chain_run(pg_url: str, workers: int) -> dict[str, Any]:
     from bench.chain import STAGES, START, marker
 
-    cluster = Cluster(pg_url, workers, "chain", {
-        "BPFLOW_TRIGGER_FILES": str(REPO / "bench/chain_triggers.yaml"), "BPFLOW_WORKFLOW_MODULES": "bench.chain",
-        "BPFLOW_RUNNER": "inprocess", "BENCH_JOB_SLEEP_SECONDS": str(JOB_SLEEP_S)})
+    cluster = Cluster(
+        pg_url,
+        workers,
+        "chain",
+        {
+            "BPFLOW_TRIGGER_FILES": str(REPO / "bench/chain_triggers.yaml"),
+            "BPFLOW_WORKFLOW_MODULES": "bench.chain",
+            "BPFLOW_RUNNER": "inprocess",
+            "BENCH_JOB_SLEEP_SECONDS": str(JOB_SLEEP_S),
+        },
+    )
     load = os.getloadavg()[0]
     try:
         bucket = cluster.bucket()
@@ -138,8 +169,15 @@ def chain_run(pg_url: str, workers: int) -> dict[str, Any]:
     finally:
         cluster.stop()
     runs = SCENES * STAGES
-    return {"workers": workers, "scenes": SCENES, "runs": runs, "wall_s": round(wall, 2), "runs_per_s": round(runs / wall, 2),
-            "load_before": round(load, 1), "load_after": round(os.getloadavg()[0], 1)}
+    return {
+        "workers": workers,
+        "scenes": SCENES,
+        "runs": runs,
+        "wall_s": round(wall, 2),
+        "runs_per_s": round(runs / wall, 2),
+        "load_before": round(load, 1),
+        "load_after": round(os.getloadavg()[0], 1),
+    }
 
 
 def text_run(pg_url: str, workers: int) -> dict[str, Any]:
@@ -152,7 +190,10 @@ def text_run(pg_url: str, workers: int) -> dict[str, Any]:
     try:
         bucket = cluster.bucket()
         settings = load_settings(cluster.env)
-        requests = [build_request(PROMPTS[i % len(PROMPTS)], scene_id=f"text{workers}w{i:02d}", settings=settings) for i in range(TEXT_SCENES)]
+        requests = [
+            build_request(PROMPTS[i % len(PROMPTS)], scene_id=f"text{workers}w{i:02d}", settings=settings)
+            for i in range(TEXT_SCENES)
+        ]
         t0 = time.monotonic()
         for req in requests:
             bucket.write_json(f"scenes/{req['scene_id']}/prompts/scene_request.json", req)
@@ -168,8 +209,15 @@ def text_run(pg_url: str, workers: int) -> dict[str, Any]:
         wall = time.monotonic() - t0
     finally:
         cluster.stop()
-    return {"workers": workers, "scenes": TEXT_SCENES, "wall_s": round(wall, 1), "scenes_per_min": round(TEXT_SCENES / wall * 60, 2),
-            "statuses": sorted(statuses.values()), "load_before": round(load, 1), "load_after": round(os.getloadavg()[0], 1)}
+    return {
+        "workers": workers,
+        "scenes": TEXT_SCENES,
+        "wall_s": round(wall, 1),
+        "scenes_per_min": round(TEXT_SCENES / wall * 60, 2),
+        "statuses": sorted(statuses.values()),
+        "load_before": round(load, 1),
+        "load_after": round(os.getloadavg()[0], 1),
+    }
 
 
 def speedups(rows: list[dict[str, Any]], key: str) -> dict[str, float]:
@@ -183,12 +231,27 @@ def main() -> int:
     from tests.support.services import throwaway_postgres
 
     only = os.environ.get("SCALE_ONLY", "chain,text").split(",")
-    report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "database": "PostgreSQL (throwaway cluster)",
-                              "bucket": "local directory", "worker_concurrency": CONCURRENCY, "job_sleep_s": JOB_SLEEP_S}
+    report: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count()},
+        "database": "PostgreSQL (throwaway cluster)",
+        "bucket": "local directory",
+        "worker_concurrency": CONCURRENCY,
+        "job_sleep_s": JOB_SLEEP_S,
+    }
     kinds = {
-        "chain": (chain_run, "runs_per_s", {"job": f"bench-sleep-job: sleeps {JOB_SLEEP_S} s on a thread (a remote job), in-process runner"}),
-        "text": (text_run, "scenes_per_min", {"path": "request → source orchestrator's terminal status; offline Stage 1, "
-                                                       "tests' tiny Stage 4 settings, subprocess runner"}),
+        "chain": (
+            chain_run,
+            "runs_per_s",
+            {"job": f"bench-sleep-job: sleeps {JOB_SLEEP_S} s on a thread (a remote job), in-process runner"},
+        ),
+        "text": (
+            text_run,
+            "scenes_per_min",
+            {
+                "path": "request → source orchestrator's terminal status; offline Stage 1, "
+                "tests' tiny Stage 4 settings, subprocess runner"
+            },
+        ),
     }
     with throwaway_postgres() as pg_url:
         for kind, (measure, figure, about) in kinds.items():

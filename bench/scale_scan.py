@@ -48,7 +48,12 @@ def layout(i: int, now: float) -> tuple[str, list[tuple[str, str]], float]:
     scene = f"scene-{i:06d}"
     # Every 100th scene inside the last day, the others spread over the month before.
     age = (i % 97) * 600.0 if i % 100 == 0 else DAY * (1 + (i * 7919 % 2900) / 100)
-    files = [("prompts/scene_request.json", REQUEST), ("assets/.regen3d_complete", "{}"), ("usd/.usd_complete", "{}"), ("episodes/data/chunk-000.parquet", "x" * 64)]
+    files = [
+        ("prompts/scene_request.json", REQUEST),
+        ("assets/.regen3d_complete", "{}"),
+        ("usd/.usd_complete", "{}"),
+        ("episodes/data/chunk-000.parquet", "x" * 64),
+    ]
     if i % 50 == 7:
         files.append(("usd/.failed", json.dumps({"error": {"code": "usd_invalid", "message": "bench"}})))
     return scene, files, now - age
@@ -117,7 +122,13 @@ def measure(bucket: Any, label: str, scenes: int) -> dict[str, Any]:
     from bpflow.ops.scene_status import scene_summaries_page
 
     env = dict(os.environ)
-    rt = SimpleNamespace(bucket=bucket, env=env, triggers=TriggerMap.default(env=env), scan_lookback_seconds=DAY, dispatcher=CountingDispatcher())
+    rt = SimpleNamespace(
+        bucket=bucket,
+        env=env,
+        triggers=TriggerMap.default(env=env),
+        scan_lookback_seconds=DAY,
+        dispatcher=CountingDispatcher(),
+    )
     out: dict[str, Any] = {}
     t0, c0 = time.monotonic(), time.process_time()
     started = time.time()
@@ -164,7 +175,9 @@ def main() -> int:
     path = merge_results(figures)
     for k, v in figures.items():
         print(f"{k:40s} {v}")
-    print(f"targets: scan_100k_s <= {SCAN_TARGET_S} with peak RSS <= {RSS_TARGET_MB} MB; status_list_100k_s <= {LIST_TARGET_S}")
+    print(
+        f"targets: scan_100k_s <= {SCAN_TARGET_S} with peak RSS <= {RSS_TARGET_MB} MB; status_list_100k_s <= {LIST_TARGET_S}"
+    )
     print(f"written to {path}")
     return 0
 
@@ -172,9 +185,19 @@ def main() -> int:
 def s3_figures(scenes: int, now: float) -> dict[str, Any]:
     from bpflow.core.storage.s3 import S3Bucket
 
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     t0 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-c", _MOTO, str(scenes), str(now), str(HERE.parent)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _MOTO, str(scenes), str(now), str(HERE.parent)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     try:
         assert proc.stdout is not None
         port = proc.stdout.readline().decode().strip()

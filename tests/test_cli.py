@@ -10,16 +10,34 @@ from pathlib import Path
 from tests.conftest import runtime_env
 
 SEED_WORKFLOWS = {
-    "asset-embedding-pipeline", "arena-export-pipeline", "dream2flow-preparation-pipeline", "dwm-preparation-pipeline",
-    "episode-generation-pipeline", "genie-sim-export-pipeline", "genie-sim-import-pipeline", "genie-sim-import-poller",
-    "interactive-pipeline", "objects-pipeline", "regen3d-pipeline", "retention-cleanup", "scale-pipeline", "scene-batch",
-    "scene-generation-pipeline", "source-orchestrator", "text-autonomy-daily", "training-pipeline",
-    "upsell-features-pipeline", "usd-assembly-pipeline", "variation-assets-pipeline",
+    "asset-embedding-pipeline",
+    "arena-export-pipeline",
+    "dream2flow-preparation-pipeline",
+    "dwm-preparation-pipeline",
+    "episode-generation-pipeline",
+    "genie-sim-export-pipeline",
+    "genie-sim-import-pipeline",
+    "genie-sim-import-poller",
+    "interactive-pipeline",
+    "objects-pipeline",
+    "regen3d-pipeline",
+    "retention-cleanup",
+    "scale-pipeline",
+    "scene-batch",
+    "scene-generation-pipeline",
+    "source-orchestrator",
+    "text-autonomy-daily",
+    "training-pipeline",
+    "upsell-features-pipeline",
+    "usd-assembly-pipeline",
+    "variation-assets-pipeline",
 }
 
 
 def bpflow(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bpflow.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bpflow.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_triggers_json_lists_every_seed_workflow(tmp_path: Path) -> None:
@@ -56,7 +74,9 @@ def test_triggers_table_and_explain(tmp_path: Path) -> None:
 
 
 def test_config_redacts_secrets(tmp_path: Path) -> None:
-    env = runtime_env(tmp_path, OPENAI_API_KEY="sk-SENTINEL-cli-1", BPFLOW_DATABASE_URL="postgresql://u:pw-SENTINEL@h/db")
+    env = runtime_env(
+        tmp_path, OPENAI_API_KEY="sk-SENTINEL-cli-1", BPFLOW_DATABASE_URL="postgresql://u:pw-SENTINEL@h/db"
+    )
     proc = bpflow("config", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     assert "SENTINEL" not in proc.stdout
@@ -84,7 +104,9 @@ def test_emit_custom_event_and_manual_run_reach_a_running_runtime(runtime: objec
     bucket = runtime.bucket  # type: ignore[attr-defined]
     wait_until(lambda: bucket.exists("scenes/emit1/test/custom.json"), timeout=30)
 
-    proc = bpflow("emit", "manual", "--workflow", "test-custom", "--id", "m1", "--data", '{"scene_id": "emit2"}', env=env)
+    proc = bpflow(
+        "emit", "manual", "--workflow", "test-custom", "--id", "m1", "--data", '{"scene_id": "emit2"}', env=env
+    )
     assert proc.returncode == 0, proc.stderr
     wait_until(lambda: bucket.exists("scenes/emit2/test/custom.json"), timeout=30)
 

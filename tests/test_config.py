@@ -204,7 +204,10 @@ def test_defaults_match_the_seed(home: dict[str, str], name: str, expected: Any)
 
 def test_every_seed_variable_is_a_setting() -> None:
     """Every variable of the seed's "Key environment variables" section has a field."""
-    candidates = [Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")]  # shared/ sits beside the checkout
+    candidates = [
+        Path(__file__).resolve().parents[2] / "shared",
+        Path("/work/shared"),
+    ]  # shared/ sits beside the checkout
     seeds = [c / "seeds" / "000_20305a210cb2ecd4.txt" for c in candidates]
     seed = next((s for s in seeds if s.exists()), seeds[0])
     if not seed.exists():  # CI lays shared/ beside the clone: missing there is a failure
@@ -411,8 +414,14 @@ def test_errors_never_show_secret_values(home: dict[str, str]) -> None:
     # A secret that fails validation (impossible for SecretStr from env, so force it via a
     # wrong-typed explicit value) and a URL with a password in a failing field.
     with pytest.raises(ConfigError) as info:
-        load_settings({**home, "BPFLOW_DATABASE_URL": f"mysql://u:{SENTINEL}@h/db", "OPENAI_API_KEY": SENTINEL,
-                       "TEXT_GEN_MAX_SEEDS": "x"})
+        load_settings(
+            {
+                **home,
+                "BPFLOW_DATABASE_URL": f"mysql://u:{SENTINEL}@h/db",
+                "OPENAI_API_KEY": SENTINEL,
+                "TEXT_GEN_MAX_SEEDS": "x",
+            }
+        )
     text = str(info.value) + json.dumps(info.value.to_dict())
     assert SENTINEL not in text
     with pytest.raises(ConfigError) as info:
@@ -575,9 +584,7 @@ def test_secret_values(home: dict[str, str]) -> None:
     assert load_settings(home).secret_values() == []
 
 
-def test_command_json_never_prints_secrets(
-    home: dict[str, str], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_command_json_never_prints_secrets(home: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     assert config_command(json_output=True, env={**home, **SECRET_ENV, "TEXT_GEN_MAX_SEEDS": "4"}) == 0
     out = capsys.readouterr().out
     assert SENTINEL not in out
@@ -589,9 +596,7 @@ def test_command_json_never_prints_secrets(
     assert set(doc["settings"]) == set(doc["sources"]) == {f.env for f in env_fields()}
 
 
-def test_command_table_never_prints_secrets(
-    home: dict[str, str], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_command_table_never_prints_secrets(home: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     assert config_command(env={**home, **SECRET_ENV, "ENABLE_DWM": "yes"}) == 0
     captured = capsys.readouterr()
     assert SENTINEL not in captured.out + captured.err
@@ -619,8 +624,10 @@ def test_command_reports_invalid_config(home: dict[str, str], capsys: pytest.Cap
     ("url", "expected"),
     [
         ("postgresql://user:pass@host/db", "postgresql://user:***@host/db"),
-        ("postgresql+psycopg://user:p%40ss@host:5432/db?sslmode=require",
-         "postgresql+psycopg://user:***@host:5432/db?sslmode=require"),
+        (
+            "postgresql+psycopg://user:p%40ss@host:5432/db?sslmode=require",
+            "postgresql+psycopg://user:***@host:5432/db?sslmode=require",
+        ),
         ("postgresql://user:p@ss/w#rd@host/db", "postgresql://user:***@host/db"),  # raw specials
         ("https://ghp_TOKEN@github.com/org/repo.git", "https://***@github.com/org/repo.git"),
         ("s3://AKIA:SECRET@bucket/prefix", "s3://AKIA:***@bucket/prefix"),
@@ -647,9 +654,7 @@ _USER = st.text(alphabet=string.ascii_letters + string.digits + "._-", min_size=
 _HOST = st.from_regex(r"\A[a-z0-9]{1,12}(\.[a-z]{2,5}){0,2}(:[0-9]{2,5})?\Z")
 _PATH = st.from_regex(r"\A(/[A-Za-z0-9._~-]{0,10}){0,3}(\?(sslmode|region|page)=[a-z0-9]{0,6})?\Z")
 _SCHEME = st.sampled_from(["postgresql", "postgresql+psycopg", "https", "http", "s3", "gs", "redis", "amqp"])
-_PASSWORD = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=4, max_size=40
-)
+_PASSWORD = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=4, max_size=40)
 
 
 @hsettings(max_examples=300, deadline=None)

@@ -24,11 +24,20 @@ def test_demo_runs_every_implemented_stage_and_its_usd_is_sound(tmp_path: Path) 
     # from the environment): a 2-step LeRobot run and one closed-loop trial of one task still
     # give a checkpoint that the evaluation loads and runs. The demo's own sizes are benchmarked.
     env.update(TRAINING_MAX_STEPS="2", BATCH_SIZE="4", EVAL_EPISODES="1", EVAL_VIDEOS="1", EVAL_MAX_TASKS="1")
-    proc = subprocess.run([sys.executable, "-m", "bpflow.cli", "demo", "--json"], env=env, capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bpflow.cli", "demo", "--json"], env=env, capture_output=True, text=True, timeout=1800
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(proc.stdout)
     states = {name: st["state"] for name, st in result["stages"].items()}
-    for stage in ("source-orchestrator", "text-scene-gen", "text-scene-adapter", "usd-assembly", "variation-assets", "episode-generation"):
+    for stage in (
+        "source-orchestrator",
+        "text-scene-gen",
+        "text-scene-adapter",
+        "usd-assembly",
+        "variation-assets",
+        "episode-generation",
+    ):
         assert states[stage] == "succeeded", states
     assert result["failed"] == []
     assert "Traceback" not in proc.stderr
@@ -40,8 +49,16 @@ def test_demo_runs_every_implemented_stage_and_its_usd_is_sound(tmp_path: Path) 
     checked = check_scene(scene / "usd" / "scene.usda", manifest, layout)
     assert checked["objects"] == len(manifest["objects"]) >= 4  # fridge, table, two mugs at least
     categories = [o["category"] for o in manifest["objects"]]
-    assert sum(1 for c in categories if c == "mug") >= 2 and any(c in ("fridge", "refrigerator") for c in categories), categories
-    for marker in ("usd/.usd_complete", "replicator/.replicator_complete", "isaac_lab/.isaac_lab_complete", "variation_assets/.variation_pipeline_complete", "episodes/.episodes_complete"):
+    assert sum(1 for c in categories if c == "mug") >= 2 and any(c in ("fridge", "refrigerator") for c in categories), (
+        categories
+    )
+    for marker in (
+        "usd/.usd_complete",
+        "replicator/.replicator_complete",
+        "isaac_lab/.isaac_lab_complete",
+        "variation_assets/.variation_pipeline_complete",
+        "episodes/.episodes_complete",
+    ):
         assert (scene / marker).exists(), marker
 
     # Stage 4: a LeRobot v3.0 dataset of the demo scene, measured success ≥ 80 %, that PyAV
@@ -70,7 +87,7 @@ def test_demo_runs_every_implemented_stage_and_its_usd_is_sound(tmp_path: Path) 
     # Stage 5, the learning loop: the episodes trained a policy (LeRobot, CPU) and the policy ran
     # closed-loop in the scene; every stage of the table ran, none is not_implemented
     assert states["training"] == "succeeded" and states["policy-evaluation"] == "succeeded", states
-    assert "not_implemented" not in [s for n, s in states.items() ], states
+    assert "not_implemented" not in [s for n, s in states.items()], states
     learning = result["learning"]
     assert (Path(learning["model_path"]) / "model.safetensors").is_file()
     report = json.loads(Path(learning["evaluation_report"]).read_text())

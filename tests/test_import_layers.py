@@ -56,7 +56,9 @@ def test_every_top_level_package_has_a_layer() -> None:
 def test_each_package_imports_only_the_layers_below_it() -> None:
     violations = {(a, b) for a, b in edges() if _violates(a, b)}
     new = sorted(violations - KNOWN_VIOLATIONS)
-    assert new == [], "imports of a higher layer (see DESIGN.md 'Layout'):\n" + "\n".join(f"  {a} -> {b}" for a, b in new)
+    assert new == [], "imports of a higher layer (see DESIGN.md 'Layout'):\n" + "\n".join(
+        f"  {a} -> {b}" for a, b in new
+    )
 
 
 def test_known_violations_still_exist() -> None:

@@ -33,7 +33,11 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str
 
 def test_every_prompt_yields_a_scene_that_passes(batch: tuple[Path, list[dict[str, Any]]]) -> None:
     _, outcomes = batch
-    failed = [(o["prompt"], o.get("failed_job"), (o.get("report") or {}).get("failures") or o.get("error")) for o in outcomes if not o["ok"]]
+    failed = [
+        (o["prompt"], o.get("failed_job"), (o.get("report") or {}).get("failures") or o.get("error"))
+        for o in outcomes
+        if not o["ok"]
+    ]
     assert not failed
     result = figures(outcomes)
     assert result["scenes_produced"] == len(CHOSEN) and result["dynamic_objects"] > 0
@@ -46,7 +50,9 @@ def test_every_prompt_yields_a_scene_that_passes(batch: tuple[Path, list[dict[st
 def test_reports_name_every_object_and_joint(batch: tuple[Path, list[dict[str, Any]]]) -> None:
     root, outcomes = batch
     for o in outcomes:
-        manifest = json.loads((root / "bucket" / "scenes" / o["scene_id"] / "assets" / "scene_manifest.json").read_text())
+        manifest = json.loads(
+            (root / "bucket" / "scenes" / o["scene_id"] / "assets" / "scene_manifest.json").read_text()
+        )
         report = o["report"]
         assert {x["id"] for x in report["objects"]} == {m["id"] for m in manifest["objects"]}
         articulated = {m["id"] for m in manifest["objects"] if m["sim_role"].startswith("articulated")}
@@ -57,9 +63,22 @@ def test_demo_scene_renders_closed_and_open(batch: tuple[Path, list[dict[str, An
     root, outcomes = batch
     scene = root / "bucket" / "scenes" / outcomes[0]["scene_id"]
     env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
-    done = subprocess.run([sys.executable, "-m", "bpflow.domain.sim.snapshots", str(scene / "usd" / "scene.usda"),
-                           str(scene / "assets" / "scene_manifest.json"), str(ARTIFACTS), "demo_kitchen"],
-                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bpflow.domain.sim.snapshots",
+            str(scene / "usd" / "scene.usda"),
+            str(scene / "assets" / "scene_manifest.json"),
+            str(ARTIFACTS),
+            "demo_kitchen",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     closed, opened = ARTIFACTS / "demo_kitchen_t0.png", ARTIFACTS / "demo_kitchen_open.png"
     before, after = _pixels(closed), _pixels(opened)
@@ -73,8 +92,8 @@ def _pixels(path: Path) -> np.ndarray:
     assert data.startswith(b"\x89PNG")
     at, width, height, idat = 8, 0, 0, b""
     while at < len(data):
-        length = struct.unpack(">I", data[at:at + 4])[0]
-        tag, body = data[at + 4:at + 8], data[at + 8:at + 8 + length]
+        length = struct.unpack(">I", data[at : at + 4])[0]
+        tag, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
         if tag == b"IHDR":
             width, height = struct.unpack(">II", body[:8])
         elif tag == b"IDAT":

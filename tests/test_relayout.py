@@ -11,7 +11,7 @@ assert _spec is not None and _spec.loader is not None
 relayout = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(relayout)
 
-OLD = '''from bpflow import observe, __version__
+OLD = """from bpflow import observe, __version__
 from bpflow.blocks import canary, idempotency, markers  # noqa: X
 from bpflow.stage2 import gate, manifest
 from bpflow.source import build_request
@@ -27,9 +27,9 @@ def f():
     run([sys.executable, "-m", "bpflow.assets.build_library"])
     log = logging.getLogger("bpflow.source")
     return REPO / "src/bpflow/triggers.yaml"
-'''
+"""
 
-NEW = '''from bpflow.core import observe
+NEW = """from bpflow.core import observe
 from bpflow import __version__
 from bpflow.state import canary, idempotency
 from bpflow.blocks import markers  # noqa: X
@@ -45,7 +45,7 @@ def f():
     run([sys.executable, "-m", "bpflow.domain.assets.build_library"])
     log = logging.getLogger("bpflow.source")
     return REPO / "src/bpflow/core/triggers.yaml"
-'''
+"""
 
 
 def test_old_imports_are_split_renamed_and_rewritten_once() -> None:
@@ -69,17 +69,28 @@ def test_every_new_module_exists_and_no_old_one_does() -> None:
         parts = Path(*new.split("."))
         assert (src / parts).with_suffix(".py").is_file() or (src / parts / "__init__.py").is_file(), new
         old_parts = Path(*old.split("."))
-        assert not (src / old_parts).with_suffix(".py").is_file() and not (src / old_parts / "__init__.py").is_file(), old
+        assert not (src / old_parts).with_suffix(".py").is_file() and not (src / old_parts / "__init__.py").is_file(), (
+            old
+        )
 
 
 def test_no_reference_to_an_old_path_is_left() -> None:
     """A branch that still imports old paths fails here: run ``python tools/relayout.py``."""
-    stale = [str(p.relative_to(REPO)) for p in relayout.targets() if relayout.rewrite(p, p.read_text(encoding="utf-8")) != p.read_text(encoding="utf-8")]
+    stale = [
+        str(p.relative_to(REPO))
+        for p in relayout.targets()
+        if relayout.rewrite(p, p.read_text(encoding="utf-8")) != p.read_text(encoding="utf-8")
+    ]
     assert stale == [], f"old module paths in {stale}: run python tools/relayout.py"
 
 
 def test_a_module_that_left_a_package_that_stayed() -> None:
     """``blocks/`` stayed, ``blocks/clock.py`` left: the import is found even with nothing else old in the file."""
     old = "from bpflow.blocks import (\n    markers,\n    clock,\n)\n"
-    assert relayout.rewrite(Path("a.py"), old) == "from bpflow.blocks import markers\nfrom bpflow.state import cas_json as clock\n"
-    assert relayout.rewrite(Path("a.py"), "from bpflow.blocks import markers\n") == "from bpflow.blocks import markers\n"
+    assert (
+        relayout.rewrite(Path("a.py"), old)
+        == "from bpflow.blocks import markers\nfrom bpflow.state import cas_json as clock\n"
+    )
+    assert (
+        relayout.rewrite(Path("a.py"), "from bpflow.blocks import markers\n") == "from bpflow.blocks import markers\n"
+    )

@@ -27,13 +27,22 @@ TRIGGERS_FILE = SRC / "core" / "triggers.yaml"
 #: Stage 3 key helper.
 DERIVED = sorted(
     str(p.relative_to(ROOT))
-    for p in [*(SRC / "workflows").rglob("*.py"), *(SRC / "blocks").rglob("*.py"), SRC / "ops" / "dag.py", SRC / "domain" / "variation" / "paths.py"]
+    for p in [
+        *(SRC / "workflows").rglob("*.py"),
+        *(SRC / "blocks").rglob("*.py"),
+        SRC / "ops" / "dag.py",
+        SRC / "domain" / "variation" / "paths.py",
+    ]
 )
 #: Fields of a stage in stages.yaml that hold its facts (its name is the key others refer to).
 FACT_FIELDS = ("workflow", "triggers", "complete", "also_complete", "failed")
 #: The seed's table as the model must honour it (a hand copy, so an edit of either file shows here).
 SEED_TRIGGERS = {
-    "arena-export-pipeline": {"scenes/*/usd/.usd_complete", "scenes/*/isaac_lab/.isaac_lab_complete", "scenes/*/geniesim/.geniesim_complete"},
+    "arena-export-pipeline": {
+        "scenes/*/usd/.usd_complete",
+        "scenes/*/isaac_lab/.isaac_lab_complete",
+        "scenes/*/geniesim/.geniesim_complete",
+    },
     "episode-generation-pipeline": {"scenes/*/usd/.usd_complete"},
     "genie-sim-export-pipeline": {"scenes/*/variation_assets/.variation_pipeline_complete"},
     "source-orchestrator": {"scenes/*/prompts/scene_request.json"},
@@ -114,21 +123,31 @@ def test_the_consumers_derive_from_the_model() -> None:
     assert [s.name for s in TEXT_DAG_LEARNING.stages] == list(STAGES)
     for node in TEXT_DAG_LEARNING.stages:
         spec = STAGES[node.name]
-        assert (node.workflow, node.trigger, node.complete, node.failed, node.upstream) == (spec.workflow, spec.trigger, spec.complete, spec.failed, spec.upstream)
+        assert (node.workflow, node.trigger, node.complete, node.failed, node.upstream) == (
+            spec.workflow,
+            spec.trigger,
+            spec.complete,
+            spec.failed,
+            spec.upstream,
+        )
     assert [(s.name, s.workflow, s.trigger) for s in downstream.STAGES] == [
         ("usd_assembly", "usd-assembly-pipeline", "assets/.regen3d_complete"),
         ("variation_assets", "variation-assets-pipeline", "replicator/.replicator_complete"),
         ("geniesim_export", "genie-sim-export-pipeline", "variation_assets/.variation_pipeline_complete"),
         ("arena_export", "arena-export-pipeline", "geniesim/.geniesim_complete"),
     ]
-    assert usd_assembly.NAME == "usd-assembly-pipeline" and usd_assembly.TRIGGER.fullmatch("scenes/s1/assets/.regen3d_complete")
+    assert usd_assembly.NAME == "usd-assembly-pipeline" and usd_assembly.TRIGGER.fullmatch(
+        "scenes/s1/assets/.regen3d_complete"
+    )
     assert not usd_assembly.TRIGGER.fullmatch("scenes/a/b/assets/.regen3d_complete")
     assert variation_assets.NAME == "variation-assets-pipeline"
 
 
 def _facts() -> set[str]:
     """Every stage's workflow name, trigger objects and markers (scene-relative keys)."""
-    return {s.workflow for s in STAGES.values()} | {k for s in STAGES.values() for k in s.triggers + s.complete + s.also_complete + s.failed}
+    return {s.workflow for s in STAGES.values()} | {
+        k for s in STAGES.values() for k in s.triggers + s.complete + s.also_complete + s.failed
+    }
 
 
 def _spells(text: str, facts: set[str]) -> list[str]:
@@ -182,8 +201,13 @@ G = "write failure geniesim/.failed"
 """
     found = {line: _spells(text, facts) for line, text in _strings(source)}
     assert found == {
-        4: ["usd/.usd_complete"], 5: ["geniesim/.geniesim_complete"], 6: ["training/.training_complete"],
-        7: ["usd-assembly-pipeline"], 9: [], 10: [], 11: ["geniesim/.failed"],
+        4: ["usd/.usd_complete"],
+        5: ["geniesim/.geniesim_complete"],
+        6: ["training/.training_complete"],
+        7: ["usd-assembly-pipeline"],
+        9: [],
+        10: [],
+        11: ["geniesim/.failed"],
     }
 
 
@@ -191,7 +215,11 @@ G = "write failure geniesim/.failed"
 def test_no_stage_fact_is_written_twice(path: str) -> None:
     """No module spells a stage's workflow, trigger or marker again: it reads bpflow.core.stages."""
     facts = _facts()
-    repeated = [f"line {line}: {f}" for line, text in _strings((ROOT / path).read_text(encoding="utf-8")) for f in _spells(text, facts)]
+    repeated = [
+        f"line {line}: {f}"
+        for line, text in _strings((ROOT / path).read_text(encoding="utf-8"))
+        for f in _spells(text, facts)
+    ]
     assert not repeated, f"{path} spells out {repeated}: read them from bpflow.core.stages"
 
 
@@ -225,7 +253,9 @@ def test_trigger_files_leave_stage_facts_to_the_model() -> None:
         elif isinstance(node, yaml.SequenceNode):
             todo += node.value
         elif isinstance(node, yaml.MappingNode):  # a stage named by its key is a reference, not a spelling
-            todo += [n for key, value in node.value for n in (key, value) if key.value not in ("stage", "same_trigger_as")]
+            todo += [
+                n for key, value in node.value for n in (key, value) if key.value not in ("stage", "same_trigger_as")
+            ]
     assert not spelled, f"core/triggers.yaml spells out {spelled}: name the stage instead (stage: / same_trigger_as:)"
 
 

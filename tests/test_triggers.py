@@ -39,7 +39,12 @@ SEED_TABLE_WORKFLOWS = {
     "usd-assembly-pipeline",
     "variation-assets-pipeline",
 }
-EXTRA_WORKFLOWS = {"asset-replication-pipeline", "delivery-integrity-audit", "image-to-scene-orchestrator", "image-to-scene-pipeline"}
+EXTRA_WORKFLOWS = {
+    "asset-replication-pipeline",
+    "delivery-integrity-audit",
+    "image-to-scene-orchestrator",
+    "image-to-scene-pipeline",
+}
 BEYOND_SEED = {"policy-evaluation-pipeline"}  # issue 13: the learning loop's closed-loop evaluation
 
 IMAGE = "scenes/*/images/*.{png,jpg,jpeg}"
@@ -144,7 +149,17 @@ def test_rows_without_flags_are_enabled_by_default(tmap: TriggerMap) -> None:
 
 def test_to_dict_has_the_documented_keys(tmap: TriggerMap) -> None:
     d = tmap.get("text-autonomy-daily").to_dict({})
-    for key in ("workflow", "kind", "patterns", "schedule", "timezone", "event_type", "enabled", "also_manual", "description"):
+    for key in (
+        "workflow",
+        "kind",
+        "patterns",
+        "schedule",
+        "timezone",
+        "event_type",
+        "enabled",
+        "also_manual",
+        "description",
+    ):
         assert key in d
     assert d["enabled"] is False and d["schedule"] == "0 9 * * *"
     assert tmap.get("arena-export-pipeline").to_dict({})["patterns"] == list(EXPECTED["arena-export-pipeline"][1])
@@ -349,7 +364,10 @@ def test_only_exact_true_counts(tmap: TriggerMap, flag: str, value: str) -> None
 def test_shared_experimental_flag_enables_both(tmap: TriggerMap) -> None:
     key = "scenes/s/assets/.regen3d_complete"
     assert names(tmap.match_object(key, {})) == {"usd-assembly-pipeline"}
-    assert names(tmap.match_object(key, {"ENABLE_DWM": "true"})) == {"usd-assembly-pipeline", "dwm-preparation-pipeline"}
+    assert names(tmap.match_object(key, {"ENABLE_DWM": "true"})) == {
+        "usd-assembly-pipeline",
+        "dwm-preparation-pipeline",
+    }
     assert names(tmap.match_object(key, {"ENABLE_DREAM2FLOW": "true"})) == {
         "usd-assembly-pipeline",
         "dream2flow-preparation-pipeline",
@@ -414,7 +432,11 @@ def test_explain_agrees_with_match_object(tmap: TriggerMap) -> None:
 
 
 def test_explain_no_match(tmap: TriggerMap) -> None:
-    assert tmap.explain("scenes/a/usd/scene.usda", {}) == {"object": "scenes/a/usd/scene.usda", "matches": [], "scene_id": None}
+    assert tmap.explain("scenes/a/usd/scene.usda", {}) == {
+        "object": "scenes/a/usd/scene.usda",
+        "matches": [],
+        "scene_id": None,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -459,8 +481,12 @@ def test_validate_scene_id_rejects_non_strings(bad: object) -> None:
 
 
 def test_match_event_type(tmap: TriggerMap) -> None:
-    assert [t.workflow for t in tmap.match_event_type("blueprintpipeline.episodes.imported", {})] == ["training-pipeline"]
-    assert [t.workflow for t in tmap.match_event_type("manual.geniesim.job.completed", {})] == ["genie-sim-import-pipeline"]
+    assert [t.workflow for t in tmap.match_event_type("blueprintpipeline.episodes.imported", {})] == [
+        "training-pipeline"
+    ]
+    assert [t.workflow for t in tmap.match_event_type("manual.geniesim.job.completed", {})] == [
+        "genie-sim-import-pipeline"
+    ]
     assert tmap.match_event_type("blueprintpipeline.dataset.delivery.requested", {}) == []
     assert tmap.match_event_type("google.cloud.storage.object.v1.finalized", {}) == []
 
@@ -517,7 +543,9 @@ def test_extra_file_loads(tmp_path: Path) -> None:
     f.write_text(EXTRA_YAML)
     m = TriggerMap.load([f])
     assert len(m.rows) == 27 + len(BEYOND_SEED)
-    assert m.match_object("scenes/s/usd/scene.usda", {}) == [ObjectMatch("thumbnail-pipeline", "scenes/*/usd/scene.usda", "s")]
+    assert m.match_object("scenes/s/usd/scene.usda", {}) == [
+        ObjectMatch("thumbnail-pipeline", "scenes/*/usd/scene.usda", "s")
+    ]
     assert m.match_object("scenes/s/usd/scene.usda", {"ENABLE_THUMBNAILS": "no"}) == []
     assert "nightly-report" in {t.workflow for t in m.schedules({})}
     assert m.get("thumbnail-pipeline").source == str(f)

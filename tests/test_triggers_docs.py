@@ -103,7 +103,9 @@ def test_developing_md_quotes_real_modules() -> None:
     assert len(quotes) >= 2, "the workflow and the job example"
     for path, block in quotes:
         assert path, f"a python block names no module: {block[:60]!r}"
-        assert block in (ROOT / path).read_text(encoding="utf-8"), f"docs/developing.md: the quote of {path} is not what the file says"
+        assert block in (ROOT / path).read_text(encoding="utf-8"), (
+            f"docs/developing.md: the quote of {path} is not what the file says"
+        )
     # the check itself: a changed line is caught
     path, block = quotes[0]
     assert block.replace("\n", "\n ", 1) not in (ROOT / path).read_text(encoding="utf-8")

@@ -144,7 +144,9 @@ def test_usd_marker_suffixes_never_route(scene_id: str, extra: str) -> None:
 def test_image_upload_routes_to_exactly_one_image_workflow(scene_id: str, name: str, ext: str) -> None:
     key = f"scenes/{scene_id}/images/{name}.{ext}"
     assert [m.workflow for m in TMAP.match_object(key, {})] == ["image-to-scene-orchestrator"]
-    assert [m.workflow for m in TMAP.match_object(key, {"IMAGE_PATH_MODE": "legacy_chain"})] == ["image-to-scene-pipeline"]
+    assert [m.workflow for m in TMAP.match_object(key, {"IMAGE_PATH_MODE": "legacy_chain"})] == [
+        "image-to-scene-pipeline"
+    ]
 
 
 @given(

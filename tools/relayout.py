@@ -216,6 +216,7 @@ def map_path(rel: str) -> str:
 
 # ---------------------------------------------------------------- from-import statements (split/rename)
 
+
 def _format_from(indent: str, module: str, names: list[str], tail: str) -> str:
     one = f"{indent}from {module} import {', '.join(names)}{tail}"
     if len(one) <= 110:
@@ -243,7 +244,10 @@ def _rewrite_from(node: ast.ImportFrom, indent: str, tail: str) -> str | None:
         groups.setdefault(parent, []).append(text)
     if not split:
         return None  # only the module path changed: the dotted rewrite handles it, keeping the layout
-    lines = [_format_from(indent, mod, names, tail if i == len(groups) - 1 else "") for i, (mod, names) in enumerate(groups.items())]
+    lines = [
+        _format_from(indent, mod, names, tail if i == len(groups) - 1 else "")
+        for i, (mod, names) in enumerate(groups.items())
+    ]
     return "\n".join(lines)
 
 
@@ -263,7 +267,7 @@ def rewrite_imports(text: str) -> str:
         first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
         head = lines[first]
         indent = head[: len(head) - len(head.lstrip())]
-        if head[len(indent):].split(None, 1)[0] != "from":
+        if head[len(indent) :].split(None, 1)[0] != "from":
             continue  # a statement sharing its line (``x; from …``): leave it to a human
         end_line = lines[last]
         tail = end_line[node.end_col_offset :].rstrip("\n")

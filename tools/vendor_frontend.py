@@ -47,7 +47,14 @@ FILES: dict[str, tuple[str, list[tuple[str, str]]]] = {
         ],
     ),
     "htmx.org": ("htmx", [("dist/htmx.min.js", "htmx.min.js"), ("LICENSE", "LICENSE")]),
-    "uplot": ("uplot", [("dist/uPlot.iife.min.js", "uPlot.iife.min.js"), ("dist/uPlot.min.css", "uPlot.min.css"), ("LICENSE", "LICENSE")]),
+    "uplot": (
+        "uplot",
+        [
+            ("dist/uPlot.iife.min.js", "uPlot.iife.min.js"),
+            ("dist/uPlot.min.css", "uPlot.min.css"),
+            ("LICENSE", "LICENSE"),
+        ],
+    ),
 }
 
 _BARE_THREE = re.compile(r"""from\s+(['"])three\1""")
@@ -67,7 +74,9 @@ def _copy(src: Path, dest: Path, folder: str) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     if folder == "three" and dest.suffix == ".js" and dest.name not in ("three.core.js", "three.module.js"):
         rel = posixpath.relpath("three.module.js", posixpath.dirname(dest.relative_to(VENDOR / folder).as_posix()))
-        text = _BARE_THREE.sub(lambda m: f"from {m.group(1)}{rel if rel.startswith('.') else './' + rel}{m.group(1)}", src.read_text())
+        text = _BARE_THREE.sub(
+            lambda m: f"from {m.group(1)}{rel if rel.startswith('.') else './' + rel}{m.group(1)}", src.read_text()
+        )
         dest.write_text(text)
     else:
         shutil.copyfile(src, dest)
@@ -84,7 +93,9 @@ def vendor(install: bool = True) -> dict[str, dict[str, object]]:
         root = FRONTEND / "node_modules" / package
         installed = json.loads((root / "package.json").read_text())["version"]
         if installed != versions[package]:
-            raise SystemExit(f"{package}: node_modules has {installed}, the lock pins {versions[package]}: run without --no-install")
+            raise SystemExit(
+                f"{package}: node_modules has {installed}, the lock pins {versions[package]}: run without --no-install"
+            )
         out: dict[str, str] = {}
         for src_rel, dest_rel in files:
             dest = VENDOR / folder / dest_rel

@@ -33,7 +33,12 @@ OUT = REPO / "bench" / "peers.json"
 TIMEOUT_S = 3600
 
 BPFLOW = ("bpflow-inprocess", "bpflow-zygote", "bpflow-subprocess")
-TARGETS = {"inprocess_per_stage_ms": 5.0, "isolated_per_stage_ms": 10.0, "prefect_ratio_max": 1 / 3, "dbos_ratio_max": 3.0}
+TARGETS = {
+    "inprocess_per_stage_ms": 5.0,
+    "isolated_per_stage_ms": 10.0,
+    "prefect_ratio_max": 1 / 3,
+    "dbos_ratio_max": 3.0,
+}
 
 
 def contenders() -> list[dict[str, Any]]:
@@ -49,14 +54,19 @@ def contenders() -> list[dict[str, Any]]:
         {"key": "dagster-sensor", "peer": "dagster", "argv": [str(HERE / "dagster_sensor.py")]},
     ]
     if os.environ.get("BENCH_PEERS_SEQUENTIAL_PREFECT"):
-        out.insert(4, {"key": "prefect-sequential", "peer": "prefect", "argv": [str(HERE / "prefect_chain.py"), "--sequential"]})
+        out.insert(
+            4,
+            {"key": "prefect-sequential", "peer": "prefect", "argv": [str(HERE / "prefect_chain.py"), "--sequential"]},
+        )
     only = {k.strip() for k in os.environ.get("BENCH_PEERS_ONLY", "").split(",") if k.strip()}
     return [c for c in out if not only or c["key"] in only]
 
 
 def ensure_venv(peer: str) -> tuple[Path | None, str]:
     """The peer's venv (built once, cached by its pinned requirements), or None and pip's error."""
-    proc = subprocess.run([str(REPO / "scripts" / "ensure-venv-peer.sh"), peer], cwd=REPO, capture_output=True, text=True, timeout=3600)
+    proc = subprocess.run(
+        [str(REPO / "scripts" / "ensure-venv-peer.sh"), peer], cwd=REPO, capture_output=True, text=True, timeout=3600
+    )
     if proc.returncode != 0:
         return None, (proc.stderr or proc.stdout)[-1500:]
     return Path(proc.stdout.strip().splitlines()[-1]), ""
@@ -76,7 +86,9 @@ def run(python: str, argv: list[str], env: dict[str, str]) -> tuple[dict[str, An
     daemon and code server) is killed with the session."""
     with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
         # Files, not pipes: a server the contender leaves behind (Prefect's) would hold a pipe open.
-        proc = subprocess.Popen([python, *argv], cwd=REPO, env=env, stdout=out_f, stderr=err_f, text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            [python, *argv], cwd=REPO, env=env, stdout=out_f, stderr=err_f, text=True, start_new_session=True
+        )
         try:
             proc.wait(timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -138,7 +150,12 @@ def machine() -> dict[str, Any]:
             mem_gb = round(int(fh.readline().split()[1]) / 1024 / 1024, 1)
     except (OSError, ValueError, IndexError):
         pass
-    return {"cpus": os.cpu_count(), "memory_gb": mem_gb, "python": platform.python_version(), "os": platform.platform(terse=True)}
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": mem_gb,
+        "python": platform.python_version(),
+        "os": platform.platform(terse=True),
+    }
 
 
 def main() -> int:
@@ -160,15 +177,22 @@ def main() -> int:
             version_pin = pinned(peer)
             if path is None:
                 results[key] = {"status": "not_installable", "pinned": version_pin, "error": error}
-                print(f"{key:20s} could not be installed: {error.strip().splitlines()[-1] if error.strip() else ''}", flush=True)
+                print(
+                    f"{key:20s} could not be installed: {error.strip().splitlines()[-1] if error.strip() else ''}",
+                    flush=True,
+                )
                 continue
             python = str(path / "bin" / "python")
         before = load()
         started = time.monotonic()
         doc, error = run(python, c["argv"], env)
-        entry: dict[str, Any] = {"pinned": version_pin, "load_before": before, "load_after": load(),
-                                 "measured_at": datetime.now(UTC).isoformat(timespec="minutes"),
-                                 "seconds": round(time.monotonic() - started, 1)}
+        entry: dict[str, Any] = {
+            "pinned": version_pin,
+            "load_before": before,
+            "load_after": load(),
+            "measured_at": datetime.now(UTC).isoformat(timespec="minutes"),
+            "seconds": round(time.monotonic() - started, 1),
+        }
         if doc is None:
             entry.update(status="failed", error=error)
         else:
@@ -182,8 +206,13 @@ def main() -> int:
     report = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        "workload": {"scenes": int(os.environ.get("BENCH_SCENES", 100)), "stages": 6, "repetitions": int(os.environ.get("BENCH_REPS", 3)),
-                     "job": "no-op", "per_stage_ms": "median repetition's wall time / (scenes × stages)"},
+        "workload": {
+            "scenes": int(os.environ.get("BENCH_SCENES", 100)),
+            "stages": 6,
+            "repetitions": int(os.environ.get("BENCH_REPS", 3)),
+            "job": "no-op",
+            "per_stage_ms": "median repetition's wall time / (scenes × stages)",
+        },
         "results": results,
         "ratio_bpflow_to_peer": ratio,
         "targets": targets(results, ratio),

@@ -55,14 +55,21 @@ def latency(rt: Any) -> dict[str, Any]:
         wait_for(lambda: key in STARTS, 30, "a bench-start run")
         api.append((STARTS[key] - t0) * 1000)
         time.sleep(0.02)
-    proc = subprocess.run([sys.executable, "-c", _DROPPER, str(rt.bucket.root), str(LATENCY_EVENTS)],
-                          capture_output=True, text=True, check=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", _DROPPER, str(rt.bucket.root), str(LATENCY_EVENTS)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
     written: dict[str, float] = json.loads(proc.stdout)
     wait_for(lambda: all(k in STARTS for k in written), 120, "dropped-file runs")
     dropped = [(STARTS[k] - t) * 1000 for k, t in written.items()]
     return {
-        "api_write_to_start_ms_p50": round(pct(api, 0.5), 2), "api_write_to_start_ms_p95": round(pct(api, 0.95), 2),
-        "dropped_file_to_start_ms_p50": round(pct(dropped, 0.5), 2), "dropped_file_to_start_ms_p95": round(pct(dropped, 0.95), 2),
+        "api_write_to_start_ms_p50": round(pct(api, 0.5), 2),
+        "api_write_to_start_ms_p95": round(pct(api, 0.95), 2),
+        "dropped_file_to_start_ms_p50": round(pct(dropped, 0.5), 2),
+        "dropped_file_to_start_ms_p95": round(pct(dropped, 0.95), 2),
         "events": LATENCY_EVENTS,
     }
 
@@ -92,8 +99,12 @@ def main() -> int:
     from bpflow.core.engine.runtime import Runtime
 
     rt = Runtime(env=env).launch(role="all")
-    doc: dict[str, Any] = {"name": f"bpflow ({runner} runner{'' if watch else ', watcher off'})", "version": bpflow.__version__}
+    doc: dict[str, Any] = {
+        "name": f"bpflow ({runner} runner{'' if watch else ', watcher off'})",
+        "version": bpflow.__version__,
+    }
     try:
+
         def run_once(tag: str, n: int) -> float:
             ids = [f"{tag}{i:04d}" for i in range(n)]
             t0 = time.perf_counter()

@@ -55,9 +55,14 @@ def main() -> int:
 
     run_once("warm", 3)
     walls = [run_once(f"r{rep}s", scenes) for rep in range(reps)]
-    emit({"name": f"Dagster ({'in-memory' if storage != 'sqlite' else 'SQLite'} storage)", "version": dg.__version__,
-          "chain": chain_figures(walls, scenes),
-          "setup": f"asset job of 6 ops per scene, execute_in_process (in-process executor, runs one after the other), {storage} storage"})
+    emit(
+        {
+            "name": f"Dagster ({'in-memory' if storage != 'sqlite' else 'SQLite'} storage)",
+            "version": dg.__version__,
+            "chain": chain_figures(walls, scenes),
+            "setup": f"asset job of 6 ops per scene, execute_in_process (in-process executor, runs one after the other), {storage} storage",
+        }
+    )
     return 0
 
 

@@ -24,7 +24,7 @@ from common import emit, pct  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_SENSOR_EVENTS", 4))
 
-DEFS = '''
+DEFS = """
 import os, time
 from pathlib import Path
 import dagster as dg
@@ -45,7 +45,7 @@ def drops(context):
         yield dg.RunRequest(run_key=path.name, run_config={"ops": {"record_start": {"config": {"file": path.name}}}})
 
 defs = dg.Definitions(jobs=[on_drop], sensors=[drops])
-'''
+"""
 
 
 def main() -> int:
@@ -59,8 +59,14 @@ def main() -> int:
     (root / "defs.py").write_text(DEFS)
     env = {**os.environ, "DAGSTER_HOME": str(home), "BENCH_DROP_DIR": str(drop), "BENCH_STARTS_DIR": str(starts)}
     daemon_bin = str(Path(sys.executable).parent / "dagster-daemon")
-    proc = subprocess.Popen([daemon_bin, "run", "-f", str(root / "defs.py")], cwd=root, env=env,
-                            stdout=subprocess.DEVNULL, stderr=open(root / "daemon.log", "w"), start_new_session=True)
+    proc = subprocess.Popen(
+        [daemon_bin, "run", "-f", str(root / "defs.py")],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(root / "daemon.log", "w"),
+        start_new_session=True,
+    )
     lat: list[float] = []
     try:
         # The daemon's first tick of the sensor: a probe file's run starts.
@@ -69,7 +75,9 @@ def main() -> int:
         deadline = time.monotonic() + 300
         while not (starts / probe).exists():
             if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"the Dagster daemon never started a run: {(root / 'daemon.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"the Dagster daemon never started a run: {(root / 'daemon.log').read_text()[-2000:]}"
+                )
             time.sleep(0.05)
         rng = random.Random(17)
         for i in range(EVENTS):
@@ -91,10 +99,20 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    emit({"name": "Dagster sensor (default interval)", "version": dg.__version__, "latency": {
-        "dropped_file_to_start_ms_p50": round(pct(lat, 0.5), 1), "dropped_file_to_start_ms_max": round(max(lat), 1),
-        "events": len(lat), "each_ms": [round(v, 1) for v in lat], "sensor_interval_s": DEFAULT_SENSOR_DAEMON_INTERVAL,
-        "setup": "dagster-daemon, sensor at the default minimum_interval_seconds listing a folder, default run launcher (a process per run)"}})
+    emit(
+        {
+            "name": "Dagster sensor (default interval)",
+            "version": dg.__version__,
+            "latency": {
+                "dropped_file_to_start_ms_p50": round(pct(lat, 0.5), 1),
+                "dropped_file_to_start_ms_max": round(max(lat), 1),
+                "events": len(lat),
+                "each_ms": [round(v, 1) for v in lat],
+                "sensor_interval_s": DEFAULT_SENSOR_DAEMON_INTERVAL,
+                "setup": "dagster-daemon, sensor at the default minimum_interval_seconds listing a folder, default run launcher (a process per run)",
+            },
+        }
+    )
     return 0
 
 

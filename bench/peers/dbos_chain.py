@@ -50,8 +50,13 @@ def sqlite_engine(url: str) -> sa.Engine:
 def main() -> int:
     scenes, reps = workload()
     url = f"sqlite:///{tempfile.mkdtemp(prefix='dbos-peer-')}/dbos.sqlite"
-    cfg: DBOSConfig = {"name": "dbos-peer", "system_database_url": url, "system_database_engine": sqlite_engine(url),
-                       "console_log_level": "WARNING", "notification_listener_polling_interval_sec": 0.05}
+    cfg: DBOSConfig = {
+        "name": "dbos-peer",
+        "system_database_url": url,
+        "system_database_engine": sqlite_engine(url),
+        "console_log_level": "WARNING",
+        "notification_listener_polling_interval_sec": 0.05,
+    }
     DBOS(config=cfg)
     DBOS.launch()
     DBOS.register_queue("chain", worker_concurrency=CONCURRENCY, polling_interval_sec=0.01)
@@ -68,8 +73,14 @@ def main() -> int:
     run_once("warm", 5)
     walls = [run_once(f"r{rep}s", scenes) for rep in range(reps)]
     DBOS.destroy()
-    emit({"name": "DBOS (raw)", "version": version("dbos"), "chain": chain_figures(walls, scenes),
-          "setup": "one workflow of 6 steps per scene, enqueued; SQLite WAL, queue poll 0.01 s, worker concurrency 8"})
+    emit(
+        {
+            "name": "DBOS (raw)",
+            "version": version("dbos"),
+            "chain": chain_figures(walls, scenes),
+            "setup": "one workflow of 6 steps per scene, enqueued; SQLite WAL, queue poll 0.01 s, worker concurrency 8",
+        }
+    )
     return 0
 
 

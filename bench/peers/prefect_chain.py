@@ -56,8 +56,14 @@ def main() -> int:
     run_once("warm", 3)  # starts the ephemeral server
     walls = [run_once(f"r{rep}s", scenes) for rep in range(reps)]
     mode = "sequential" if sequential else f"{CONCURRENCY} threads"
-    emit({"name": f"Prefect ({mode})", "version": prefect.__version__, "chain": chain_figures(walls, scenes),
-          "setup": f"one flow of 6 tasks per scene, {mode}; local ephemeral server (SQLite)"})
+    emit(
+        {
+            "name": f"Prefect ({mode})",
+            "version": prefect.__version__,
+            "chain": chain_figures(walls, scenes),
+            "setup": f"one flow of 6 tasks per scene, {mode}; local ephemeral server (SQLite)",
+        }
+    )
     return 0
 
 

@@ -30,8 +30,9 @@ def request_doc() -> dict[str, Any]:
     return copy.deepcopy(load_fixture("scene_request.json"))
 
 
-def seed_scene(bucket: Bucket, scene_id: str = SCENE, package: dict[str, Any] | None = None,
-               request: dict[str, Any] | None = None) -> None:
+def seed_scene(
+    bucket: Bucket, scene_id: str = SCENE, package: dict[str, Any] | None = None, request: dict[str, Any] | None = None
+) -> None:
     """Write what text-scene-gen leaves behind: the request and ``textgen/package.json``."""
     pkg = copy.deepcopy(package or load_fixture("package.json"))
     req = copy.deepcopy(request or load_fixture("scene_request.json"))

@@ -18,7 +18,11 @@ from bpflow.domain.retrieval.library import LibraryEntry, bucket_entries, packag
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
 def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]:
-    url = f"sqlite:///{tmp_path}/home/bpflow.sqlite" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    url = (
+        f"sqlite:///{tmp_path}/home/bpflow.sqlite"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
     cat = Catalog.open(url)
     cat.ensure_schema()  # idempotent: a second worker creating the tables is fine
     yield cat
@@ -76,13 +80,22 @@ def test_index_rebuilt_from_catalog_rows_finds_assets(catalog: Catalog, namespac
 def test_bucket_library_rows_use_their_metadata(catalog: Catalog, namespace: str, tmp_path: Path) -> None:
     bucket = LocalBucket(tmp_path / "bucket")
     bucket.write("asset-library/custom/espresso/espresso_machine.usda", "#usda 1.0\n")
-    bucket.write_json("asset-library/custom/espresso/metadata.json",
-                      {"category": "coffee_machine", "tags": ["espresso"], "sim_roles": ["static"],
-                       "dimensions": {"width": 0.3, "height": 0.4, "depth": 0.35}, "license": "CC-BY-4.0"})
+    bucket.write_json(
+        "asset-library/custom/espresso/metadata.json",
+        {
+            "category": "coffee_machine",
+            "tags": ["espresso"],
+            "sim_roles": ["static"],
+            "dimensions": {"width": 0.3, "height": 0.4, "depth": 0.35},
+            "license": "CC-BY-4.0",
+        },
+    )
     bucket.write("asset-library/custom/Fridge-A.usd", "#usda 1.0\n")
     entries = bucket_entries(bucket, ["asset-library"], 100)
-    assert [e.path for e in entries] == ["asset-library/custom/Fridge-A.usd",
-                                         "asset-library/custom/espresso/espresso_machine.usda"]
+    assert [e.path for e in entries] == [
+        "asset-library/custom/Fridge-A.usd",
+        "asset-library/custom/espresso/espresso_machine.usda",
+    ]
 
     def read(entry: LibraryEntry):  # type: ignore[no-untyped-def]
         return bucket.read_json(entry.sidecar) if entry.sidecar else None
@@ -96,9 +109,16 @@ def test_bucket_library_rows_use_their_metadata(catalog: Catalog, namespace: str
 
 
 def test_scene_rows_keep_a_computed_embedding_while_their_descriptor_holds(catalog: Catalog, namespace: str) -> None:
-    row = CatalogRow(asset_id="text::s1::obj_001", namespace=namespace, kind=SCENE_OBJECT,
-                     path="scenes/s1/assets/obj_obj_001/model.usd", category="mug", descriptor="mug d",
-                     descriptor_hash="h1", extra={"scene_id": "s1"})
+    row = CatalogRow(
+        asset_id="text::s1::obj_001",
+        namespace=namespace,
+        kind=SCENE_OBJECT,
+        path="scenes/s1/assets/obj_obj_001/model.usd",
+        category="mug",
+        descriptor="mug d",
+        descriptor_hash="h1",
+        extra={"scene_id": "s1"},
+    )
     catalog.upsert([row], keep_embedding_if_same_descriptor=True)
     assert catalog.set_embedding(namespace, row.asset_id, np.ones(4, np.float32), "m1")
     catalog.upsert([row], keep_embedding_if_same_descriptor=True)
@@ -137,7 +157,9 @@ def _fresh_databases(kind: str, tmp_path: Path, request: pytest.FixtureRequest) 
 
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
-def test_workers_creating_the_tables_at_once_all_succeed(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_workers_creating_the_tables_at_once_all_succeed(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """A fresh database, several workers starting together: every one gets its tables."""
     import threading
 

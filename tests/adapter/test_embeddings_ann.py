@@ -43,8 +43,10 @@ def test_local_embedder_is_deterministic_and_normalised() -> None:
 
 
 def test_local_embedder_is_the_same_in_another_process() -> None:
-    code = ("from bpflow.domain.retrieval.embeddings import LocalHashEmbedder;"
-            "print(LocalHashEmbedder().embed(['two-door refrigerator'])[0].tobytes().hex())")
+    code = (
+        "from bpflow.domain.retrieval.embeddings import LocalHashEmbedder;"
+        "print(LocalHashEmbedder().embed(['two-door refrigerator'])[0].tobytes().hex())"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == LocalHashEmbedder().embed(["two-door refrigerator"])[0].tobytes().hex()
 
@@ -83,9 +85,11 @@ def test_backend_selection() -> None:
 def test_usearch_loaded_first_does_not_break_usd_writing() -> None:
     """usearch exports its C++ runtime; loaded before pxr it breaks pxr's integer formatting.
     The adapter's import order prevents that; this pins it in a fresh process."""
-    code = ("import bpflow.domain.retrieval.ann\n"
-            "from bpflow.domain.retrieval.usd_models import placeholder_usd\n"
-            "assert 'faceVertexCounts = [4, 4, 4, 4, 4, 4]' in placeholder_usd((1.0, 1.0, 1.0))\n")
+    code = (
+        "import bpflow.domain.retrieval.ann\n"
+        "from bpflow.domain.retrieval.usd_models import placeholder_usd\n"
+        "assert 'faceVertexCounts = [4, 4, 4, 4, 4, 4]' in placeholder_usd((1.0, 1.0, 1.0))\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

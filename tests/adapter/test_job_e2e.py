@@ -24,21 +24,26 @@ from bpflow.domain.retrieval.outputs import stage1_marker_body
 from bpflow.domain.retrieval.usd_models import measure_model
 from tests.adapter.conftest import SCENE, seed_scene
 
-ALLOWED_OUTSIDE = ("automation/asset_embedding/queue/", "automation/asset_replication/queue/",
-                   "automation/asset_retrieval_rollout/state.json")
+ALLOWED_OUTSIDE = (
+    "automation/asset_embedding/queue/",
+    "automation/asset_replication/queue/",
+    "automation/asset_retrieval_rollout/state.json",
+)
 
 
 def job_env(tmp_path: Path, bucket: LocalBucket, scene: str = SCENE, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BPFLOW_", "TEXT_", "VECTOR_"))}
-    env.update({"BPFLOW_HOME": str(tmp_path / "home"), "BPFLOW_BUCKET_URL": bucket.url, "BUCKET": "bp-test",
-                "SCENE_ID": scene})
+    env.update(
+        {"BPFLOW_HOME": str(tmp_path / "home"), "BPFLOW_BUCKET_URL": bucket.url, "BUCKET": "bp-test", "SCENE_ID": scene}
+    )
     env.update(extra)
     return env
 
 
 def run_job(env: dict[str, str], module: str = "bpflow.jobs.text_scene_adapter") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=240,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=240, check=False
+    )
 
 
 def run_in_process(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -62,6 +67,7 @@ def read(bucket: LocalBucket, key: str) -> Any:
 
 def validate(name: str, doc: Any) -> None:
     from bpflow.core import contracts
+
     assert contracts.validate(name, doc) == [], name
 
 
@@ -88,19 +94,30 @@ def test_job_writes_every_stage1_output(tmp_path: Path, bucket: LocalBucket) -> 
     assert summary == read(bucket, f"{root}textgen/.text_adapter_complete")
     assert read(bucket, f"{root}assets/.text_adapter_complete") == {"scene_id": SCENE, "status": "completed"}
 
-    assert manifest["scene"]["room"] == {"bounds": {"width": 6.9462, "depth": 5.9336, "height": 3.1},
-                                         "origin": [0.0, 0.0, 0.0]}
+    assert manifest["scene"]["room"] == {
+        "bounds": {"width": 6.9462, "depth": 5.9336, "height": 3.1},
+        "origin": [0.0, 0.0, 0.0],
+    }
     assert manifest["metadata"]["source"]["type"] == "text_sage"
-    assert [o["id"] for o in manifest["objects"]] == [o["id"] for o in layout["objects"]] == \
-        [f"obj_{i:03d}" for i in range(1, 13)]
+    assert (
+        [o["id"] for o in manifest["objects"]]
+        == [o["id"] for o in layout["objects"]]
+        == [f"obj_{i:03d}" for i in range(1, 13)]
+    )
     fridge = next(o for o in layout["objects"] if o["id"] == "obj_002")
     assert fridge["center3d"] == [-0.7564, 0.0129, -2.6553]
-    assert fridge["obb"] == {"center": [-0.7564, 0.9129, -2.6553], "extents": [0.45, 0.9, 0.4],
-                             "R": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]}
+    assert fridge["obb"] == {
+        "center": [-0.7564, 0.9129, -2.6553],
+        "extents": [0.45, 0.9, 0.4],
+        "R": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+    }
     # the package's support is carried through; the fixture's retrieved sink (0.35 x 0.26 m) has room
     # for the bottle only, so the bowl planned beside it is moved down to the floor, never left hanging
     by_id = {o["id"]: o for o in manifest["objects"]}
-    assert by_id["obj_010"]["placement"]["parent_support_id"] == "obj_001" and "asset_validation" in by_id["obj_010"]["source"]
+    assert (
+        by_id["obj_010"]["placement"]["parent_support_id"] == "obj_001"
+        and "asset_validation" in by_id["obj_010"]["source"]
+    )
     assert by_id["obj_004"]["placement"]["parent_support_id"] == "room_floor"
 
     for obj in manifest["objects"]:
@@ -147,8 +164,14 @@ def test_switches_off_catalog_ann_and_replication(tmp_path: Path, bucket: LocalB
     package = json.loads((Path(__file__).parent / "fixtures" / "package.json").read_text())
     package["objects"][0].update(name="hyperdrive", category="spaceship_part")
     seed_scene(bucket, package=package)
-    env = job_env(tmp_path, bucket, TEXT_ASSET_RETRIEVAL_MODE="lexical_primary", TEXT_ASSET_CATALOG_ENABLED="false",
-                  TEXT_ASSET_REPLICATION_ENABLED="false", TEXT_ASSET_ANN_ENABLED="false")
+    env = job_env(
+        tmp_path,
+        bucket,
+        TEXT_ASSET_RETRIEVAL_MODE="lexical_primary",
+        TEXT_ASSET_CATALOG_ENABLED="false",
+        TEXT_ASSET_REPLICATION_ENABLED="false",
+        TEXT_ASSET_ANN_ENABLED="false",
+    )
     done = run_job(env)
     assert done.returncode == 0, done.stderr
     summary = read(bucket, f"scenes/{SCENE}/textgen/adapter_summary.json")["outputs"]
@@ -156,7 +179,9 @@ def test_switches_off_catalog_ann_and_replication(tmp_path: Path, bucket: LocalB
     assert summary["replication"] == {"enabled": False, "queued": False}
     assert summary["catalog"]["enabled"] is False
     assert not (tmp_path / "home" / "bpflow.sqlite").exists()
-    assert not list(bucket.list("automation/asset_embedding/")) and not list(bucket.list("automation/asset_replication/"))
+    assert not list(bucket.list("automation/asset_embedding/")) and not list(
+        bucket.list("automation/asset_replication/")
+    )
     report = read(bucket, f"scenes/{SCENE}/assets/.asset_retrieval_report.json")
     assert report["ann_attempted_count"] == 0
     first = report["decisions"][0]
@@ -188,13 +213,24 @@ def test_a_database_outage_costs_ann_not_the_scene(tmp_path: Path, bucket: Local
         ("ok", {"SEG_PREFIX": "scenes/scene_k/../x/seg"}, "invalid_config", "SEG_PREFIX", False),
         ("ok", {"SCENE_ID": "../x"}, "invalid_scene_id", None, True),
         ("ok", {"TEXT_ASSET_ANN_TOP_K": "lots"}, "invalid_config", "TEXT_ASSET_ANN_TOP_K", False),
-        ("ok", {"TEXT_SAM3D_API_HOST": "http://127.0.0.1:9", "TEXT_SAM3D_API_KEY": "k"}, "invalid_config",
-         "TEXT_ASSET_GENERATION_PROVIDER_CHAIN", False),
+        (
+            "ok",
+            {"TEXT_SAM3D_API_HOST": "http://127.0.0.1:9", "TEXT_SAM3D_API_KEY": "k"},
+            "invalid_config",
+            "TEXT_ASSET_GENERATION_PROVIDER_CHAIN",
+            False,
+        ),
     ],
 )
-def test_bad_input_fails_cleanly_and_writes_nothing(tmp_path: Path, bucket: LocalBucket, setup: str,
-                                                    env_extra: dict[str, str], code: str, field: str | None,
-                                                    via_python_m: bool) -> None:
+def test_bad_input_fails_cleanly_and_writes_nothing(
+    tmp_path: Path,
+    bucket: LocalBucket,
+    setup: str,
+    env_extra: dict[str, str],
+    code: str,
+    field: str | None,
+    via_python_m: bool,
+) -> None:
     """Each case fails with exit 2 and one JSON error line; two go through ``python -m``, the rest
     through the in-process runner's path (same code, no interpreter start-up)."""
     seed_scene(bucket)
@@ -222,8 +258,9 @@ def test_catalog_in_postgresql_is_shared_by_runs(tmp_path: Path, bucket: LocalBu
     namespace = f"e2e-{uuid.uuid4().hex[:8]}"
     for scene in ("pg_a", "pg_b"):
         seed_scene(bucket, scene)
-        done = run_job(job_env(tmp_path, bucket, scene, BPFLOW_DATABASE_URL=postgres_url,
-                               TEXT_ASSET_ANN_NAMESPACE=namespace))
+        done = run_job(
+            job_env(tmp_path, bucket, scene, BPFLOW_DATABASE_URL=postgres_url, TEXT_ASSET_ANN_NAMESPACE=namespace)
+        )
         assert done.returncode == 0, done.stderr
     catalog = Catalog.open(postgres_url)
     try:
@@ -237,9 +274,17 @@ def test_catalog_in_postgresql_is_shared_by_runs(tmp_path: Path, bucket: LocalBu
 
 def test_adapts_what_text_scene_gen_really_writes(tmp_path: Path, bucket: LocalBucket) -> None:
     scene = "kitchen_real"
-    bucket.write_json(f"scenes/{scene}/prompts/scene_request.json", {
-        "schema_version": "v1", "scene_id": scene, "source_mode": "text", "text_backend": "sage",
-        "prompt": "a kitchen with a fridge, a table and two mugs", "quality_tier": "premium"})
+    bucket.write_json(
+        f"scenes/{scene}/prompts/scene_request.json",
+        {
+            "schema_version": "v1",
+            "scene_id": scene,
+            "source_mode": "text",
+            "text_backend": "sage",
+            "prompt": "a kitchen with a fridge, a table and two mugs",
+            "quality_tier": "premium",
+        },
+    )
     env = job_env(tmp_path, bucket, scene, TEXT_GEN_USE_LLM="false")
     gen = run_job(env, "bpflow.jobs.text_scene_gen")
     assert gen.returncode == 0, gen.stderr

@@ -12,13 +12,28 @@ from bpflow.domain.retrieval.tokenize import jaccard, token_set, tokens
 
 def entry(path: str, category: str = "") -> LibraryEntry:
     stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return LibraryEntry(path=path, tokens=frozenset(token_set(stem, path)), origin="bucket", asset_id=f"lexical::{path}",
-                        category=category)
+    return LibraryEntry(
+        path=path,
+        tokens=frozenset(token_set(stem, path)),
+        origin="bucket",
+        asset_id=f"lexical::{path}",
+        category=category,
+    )
 
 
 def test_tokeniser_matches_the_reference_example() -> None:
     assert tokens("scenes/scene_01/assets/obj_001/retrieved_asset/Refrigerator-A.usd") == [
-        "scenes", "scene", "01", "assets", "obj", "001", "retrieved", "asset", "refrigerator", "usd"]
+        "scenes",
+        "scene",
+        "01",
+        "assets",
+        "obj",
+        "001",
+        "retrieved",
+        "asset",
+        "refrigerator",
+        "usd",
+    ]
     assert tokens("") == [] and tokens(None) == []
 
 
@@ -44,8 +59,12 @@ def test_worked_example_scores_one_half() -> None:
 def test_minimum_score_and_zero_never_wins() -> None:
     lib = [entry("asset-library/misc/widget.usd")]
     assert choose(lib, "refrigerator", "fridge", used_paths=set(), min_score=0.0) is None
-    assert choose([entry("asset-library/kitchen/refrigerator.usd")], "refrigerator", "fridge", used_paths=set(),
-                  min_score=0.6) is None
+    assert (
+        choose(
+            [entry("asset-library/kitchen/refrigerator.usd")], "refrigerator", "fridge", used_paths=set(), min_score=0.6
+        )
+        is None
+    )
 
 
 def test_ties_prefer_the_objects_own_category_then_scan_order() -> None:
@@ -78,10 +97,14 @@ def test_scores_are_fractions(terms: set[str], toks: set[str]) -> None:
 def test_common_planner_categories_find_library_assets() -> None:
     lib = package_entries()
     for category, name, expected in [
-        ("refrigerator", "fridge", "fridge_01"), ("counter", "island", "counter_kitchen_01"),
-        ("cabinet", "pantry", "cabinet_tall_01"), ("appliance", "oven", "oven_01"), ("board", "cutting_board",
-                                                                                      "cutting_board_01"),
-        ("sofa", "couch", "sofa_01"), ("monitor", "monitor", "monitor_01"), ("container", "jar", "jar_01"),
+        ("refrigerator", "fridge", "fridge_01"),
+        ("counter", "island", "counter_kitchen_01"),
+        ("cabinet", "pantry", "cabinet_tall_01"),
+        ("appliance", "oven", "oven_01"),
+        ("board", "cutting_board", "cutting_board_01"),
+        ("sofa", "couch", "sofa_01"),
+        ("monitor", "monitor", "monitor_01"),
+        ("container", "jar", "jar_01"),
     ]:
         hit = choose(lib, category, name, used_paths=set(), min_score=0.25)
         assert hit is not None and hit.entry.asset_id == f"library::{expected}", (category, name, hit)

@@ -12,8 +12,29 @@ import trimesh
 from bpflow.domain.assets import LIBRARY_DIR, library_assets, resolve_package_ref
 from bpflow.domain.assets.build_library import RECIPES, build
 
-INDOOR_CATEGORIES = {"table", "chair", "counter", "cabinet", "refrigerator", "oven", "microwave", "sink", "shelf",
-                     "sofa", "bed", "desk", "lamp", "mug", "bowl", "plate", "bottle", "book", "box", "monitor", "plant"}
+INDOOR_CATEGORIES = {
+    "table",
+    "chair",
+    "counter",
+    "cabinet",
+    "refrigerator",
+    "oven",
+    "microwave",
+    "sink",
+    "shelf",
+    "sofa",
+    "bed",
+    "desk",
+    "lamp",
+    "mug",
+    "bowl",
+    "plate",
+    "bottle",
+    "book",
+    "box",
+    "monitor",
+    "plant",
+}
 
 
 def test_library_covers_the_common_indoor_categories() -> None:
@@ -45,7 +66,7 @@ def _triangles(mesh) -> trimesh.Trimesh:  # type: ignore[no-untyped-def]
     indices = list(mesh.GetFaceVertexIndicesAttr().Get())
     faces, at = [], 0
     for n in counts:
-        ring = indices[at:at + n]
+        ring = indices[at : at + n]
         at += n
         faces += [[ring[0], ring[k], ring[k + 1]] for k in range(1, n - 1)]
     return trimesh.Trimesh(points, np.array(faces), process=True)

@@ -19,8 +19,16 @@ ASSETS = "scenes/s1/assets"
 
 def obj(oid: str, name: str, category: str, dims: tuple[float, float, float], role: str = "manipulable_object"):  # type: ignore[no-untyped-def]
     w, h, d = dims
-    return parse_object({"id": oid, "name": name, "category": category, "sim_role": role,
-                         "dimensions_est": {"width": w, "height": h, "depth": d}}, 0)
+    return parse_object(
+        {
+            "id": oid,
+            "name": name,
+            "category": category,
+            "sim_role": role,
+            "dimensions_est": {"width": w, "height": h, "depth": d},
+        },
+        0,
+    )
 
 
 @pytest.fixture
@@ -34,8 +42,15 @@ def model_path(m: Materializer, oid: str) -> Path:
 
 
 def retrieve(m: Materializer, o, entries=None):  # type: ignore[no-untyped-def]
-    decision = select_asset(o, "kitchen", entries or package_entries(), None,
-                            RetrievalSettings(mode="lexical_primary"), set(), lambda p: True)
+    decision = select_asset(
+        o,
+        "kitchen",
+        entries or package_entries(),
+        None,
+        RetrievalSettings(mode="lexical_primary"),
+        set(),
+        lambda p: True,
+    )
     assert decision.selected is not None
     return m.retrieved(o, decision, decision.selected)
 
@@ -48,8 +63,12 @@ def test_retrieved_asset_is_copied_referenced_and_fitted(materializer: Materiali
     assert item.materialization == "retrieved_asset_bundle" and item.library_asset_id == "library::fridge_01"
     assert item.license == "CC0-1.0"
     assert sorted(k.rsplit("/obj_obj_002/", 1)[1] for k in item.files) == [
-        "metadata.json", "model.usd", "retrieved_asset/LICENSE", "retrieved_asset/fridge_01.usda",
-        "retrieved_asset/metadata.json"]
+        "metadata.json",
+        "model.usd",
+        "retrieved_asset/LICENSE",
+        "retrieved_asset/fridge_01.usda",
+        "retrieved_asset/metadata.json",
+    ]
     path = model_path(materializer, "obj_002")
     text = path.read_text()
     assert text.startswith("#usda 1.0") and 'defaultPrim = "Root"' in text
@@ -65,8 +84,9 @@ def test_placeholder_is_a_real_box_of_the_planned_size(materializer: Materialize
     from pxr import Usd, UsdGeom
 
     o = obj("obj_009", "warp_core", "spaceship_part", (0.4, 0.7, 0.3))
-    decision = select_asset(o, "kitchen", package_entries(), None, RetrievalSettings(mode="lexical_primary"), set(),
-                            lambda p: True)
+    decision = select_asset(
+        o, "kitchen", package_entries(), None, RetrievalSettings(mode="lexical_primary"), set(), lambda p: True
+    )
     assert decision.selected is None
     item = materializer.placeholder(o, decision)
     assert item.materialization == "placeholder_usd" and item.fallback_reason == "retrieval_miss_placeholder"
@@ -91,7 +111,9 @@ def test_thin_covering_is_a_slab_on_the_floor(materializer: Materializer) -> Non
 def test_bucket_asset_in_centimetres_and_z_up_is_fitted(tmp_path: Path) -> None:
     """A library asset authored z-up in centimetres, off-centre, with its own root transform."""
     bucket = LocalBucket(tmp_path / "bucket")
-    bucket.write("asset-library/custom/crate/wooden_crate.usda", """#usda 1.0
+    bucket.write(
+        "asset-library/custom/crate/wooden_crate.usda",
+        """#usda 1.0
 (
     defaultPrim = "Crate"
     metersPerUnit = 0.01
@@ -109,7 +131,8 @@ def Xform "Crate"
         uniform token[] xformOpOrder = ["xformOp:translate", "xformOp:scale"]
     }
 }
-""")
+""",
+    )
     bucket.write("asset-library/custom/crate/textures/wood.png", b"\x89PNG fake")
     m = Materializer(bucket, ASSETS, "warehouse", tmp_path / "work")
     o = obj("obj_001", "crate", "crate", (0.6, 0.3, 0.4))
@@ -121,8 +144,10 @@ def Xform "Crate"
 
 def test_dangling_reference_is_unusable(tmp_path: Path) -> None:
     bucket = LocalBucket(tmp_path / "bucket")
-    bucket.write("asset-library/custom/lamp/broken_lamp.usda",
-                 '#usda 1.0\n(\n    defaultPrim = "L"\n)\ndef Xform "L" (prepend references = @../elsewhere/lamp_geo.usda@) {}\n')
+    bucket.write(
+        "asset-library/custom/lamp/broken_lamp.usda",
+        '#usda 1.0\n(\n    defaultPrim = "L"\n)\ndef Xform "L" (prepend references = @../elsewhere/lamp_geo.usda@) {}\n',
+    )
     m = Materializer(bucket, ASSETS, "office", tmp_path / "work")
     with pytest.raises(AssetUnusable):
         retrieve(m, obj("obj_001", "lamp", "lamp", (0.3, 1.2, 0.3)), bucket_entries(bucket, ["asset-library"], 10))

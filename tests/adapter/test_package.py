@@ -19,8 +19,12 @@ def test_fixture_parses_with_appendix_values(package: dict[str, Any], request_do
     assert pkg.room_type == "kitchen" and pkg.seed == 1 and pkg.quality_tier == "standard"
     assert pkg.provider_used == "sage" and pkg.source_type == "text_sage"
     fridge = pkg.objects[1]
-    assert (fridge.id, fridge.name, fridge.category, fridge.sim_role) == ("obj_002", "fridge", "refrigerator",
-                                                                         "articulated_appliance")
+    assert (fridge.id, fridge.name, fridge.category, fridge.sim_role) == (
+        "obj_002",
+        "fridge",
+        "refrigerator",
+        "articulated_appliance",
+    )
     assert fridge.position == (-0.7564, 0.0129, -2.6553)
     assert fridge.dimensions == (0.9, 1.8, 0.8)
     assert fridge.articulation_required
@@ -38,8 +42,9 @@ def test_missing_values_take_reference_defaults(request_doc: dict[str, Any]) -> 
 
 
 def test_tiny_dimensions_are_floored(request_doc: dict[str, Any]) -> None:
-    obj = parse_package({"objects": [{"id": "a", "dimensions_est": {"width": 0.001, "height": 1, "depth": 1}}]},
-                        request_doc, "scene_k").objects[0]
+    obj = parse_package(
+        {"objects": [{"id": "a", "dimensions_est": {"width": 0.001, "height": 1, "depth": 1}}]}, request_doc, "scene_k"
+    ).objects[0]
     assert obj.dimensions == (0.02, 1.0, 1.0)
 
 
@@ -54,8 +59,10 @@ def test_tiny_dimensions_are_floored(request_doc: dict[str, Any]) -> None:
         (lambda p: p["objects"][0]["dimensions_est"].update(height="tall"), "objects[0].dimensions_est.height"),
         (lambda p: p["objects"][0]["dimensions_est"].update(depth=1e9), "objects[0].dimensions_est.depth"),
         (lambda p: p["objects"][2]["transform"]["position"].update(x=math.nan), "objects[2].transform.position.x"),
-        (lambda p: p["objects"][2]["transform"].update(rotation_quaternion={"w": 0, "x": 0, "y": 0, "z": 0}),
-         "objects[2].transform.rotation_quaternion"),
+        (
+            lambda p: p["objects"][2]["transform"].update(rotation_quaternion={"w": 0, "x": 0, "y": 0, "z": 0}),
+            "objects[2].transform.rotation_quaternion",
+        ),
         (lambda p: p["objects"][1].update(category=["fridge"]), "objects[1].category"),
         (lambda p: p["objects"][1].update(articulation="yes"), "objects[1].articulation"),
         (lambda p: p.update(scene_id="other_scene"), "scene_id"),
@@ -63,8 +70,9 @@ def test_tiny_dimensions_are_floored(request_doc: dict[str, Any]) -> None:
         (lambda p: p.update(seed="1"), "seed"),
     ],
 )
-def test_bad_values_name_their_field(package: dict[str, Any], request_doc: dict[str, Any], mutate: Any,
-                                     field: str) -> None:
+def test_bad_values_name_their_field(
+    package: dict[str, Any], request_doc: dict[str, Any], mutate: Any, field: str
+) -> None:
     mutate(package)
     with pytest.raises(InvalidTextPackage) as err:
         parse_package(package, request_doc, "scene_k")
@@ -89,14 +97,30 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
     max_leaves=12,
 )
-object_keys = st.sampled_from(["id", "name", "category", "sim_role", "transform", "dimensions_est", "articulation",
-                               "physics_hints", "surface_local_se2", "parent_support_id", "description"])
+object_keys = st.sampled_from(
+    [
+        "id",
+        "name",
+        "category",
+        "sim_role",
+        "transform",
+        "dimensions_est",
+        "articulation",
+        "physics_hints",
+        "surface_local_se2",
+        "parent_support_id",
+        "description",
+    ]
+)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(st.lists(st.dictionaries(object_keys, json_values, max_size=6) | json_values, max_size=4),
-       st.dictionaries(st.sampled_from(["layout_plan", "seed", "room_type", "quality_tier", "scene_id"]), json_values,
-                       max_size=3))
+@given(
+    st.lists(st.dictionaries(object_keys, json_values, max_size=6) | json_values, max_size=4),
+    st.dictionaries(
+        st.sampled_from(["layout_plan", "seed", "room_type", "quality_tier", "scene_id"]), json_values, max_size=3
+    ),
+)
 def test_fuzzed_packages_parse_or_fail_with_a_field(objects: list[Any], extra: dict[str, Any]) -> None:
     """Whatever the planner wrote, the parser returns a package or an InvalidTextPackage naming a field."""
     doc = {"objects": objects, **extra}

@@ -22,12 +22,21 @@ PREFIX = "automation/asset_retrieval_rollout"
 
 
 def hits(n: int, ms: float = 120.0, error: bool = False, found: bool = True) -> list[Decision]:
-    return [Decision(mode="ann_shadow", ann_attempted=True, ann_candidate_count=1 if found else 0,
-                     ann_latency_ms=ms + i * 20, ann_error="ann_query_failed:x" if error else None) for i in range(n)]
+    return [
+        Decision(
+            mode="ann_shadow",
+            ann_attempted=True,
+            ann_candidate_count=1 if found else 0,
+            ann_latency_ms=ms + i * 20,
+            ann_error="ann_query_failed:x" if error else None,
+        )
+        for i in range(n)
+    ]
 
 
-def run(state: dict[str, Any], decisions: list[Decision], rule: PromotionRule, mode: str = "ann_shadow",
-        now: str = "t") -> dict[str, Any]:
+def run(
+    state: dict[str, Any], decisions: list[Decision], rule: PromotionRule, mode: str = "ann_shadow", now: str = "t"
+) -> dict[str, Any]:
     return apply_run(state, RunWindow.of(decisions), mode, rule, now)
 
 

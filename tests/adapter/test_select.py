@@ -18,8 +18,17 @@ ENTRIES = package_entries()
 
 
 def obj(name: str, category: str, sim_role: str = "manipulable_object", articulated: bool = False, **dims: float):  # type: ignore[no-untyped-def]
-    return parse_object({"id": "obj_001", "name": name, "category": category, "sim_role": sim_role,
-                         "articulation": {"required": articulated}, "dimensions_est": dims or None}, 0)
+    return parse_object(
+        {
+            "id": "obj_001",
+            "name": name,
+            "category": category,
+            "sim_role": sim_role,
+            "articulation": {"required": articulated},
+            "dimensions_est": dims or None,
+        },
+        0,
+    )
 
 
 def searcher() -> AnnSearcher:
@@ -93,13 +102,24 @@ def test_ann_disabled_is_never_attempted() -> None:
 def test_role_match_makes_the_articulated_cabinet_win() -> None:
     """Two cabinets with the same vector: roles and the articulation bonus decide."""
     embedder = LocalHashEmbedder()
-    base = CatalogRow(asset_id="a", namespace="n", kind="library", path="asset-library/cab_static.usda",
-                      category="cabinet", descriptor="cabinet storage", sim_roles=("static",))
+    base = CatalogRow(
+        asset_id="a",
+        namespace="n",
+        kind="library",
+        path="asset-library/cab_static.usda",
+        category="cabinet",
+        descriptor="cabinet storage",
+        sim_roles=("static",),
+    )
     rows = [base, replace(base, asset_id="b", path="asset-library/cab_art.usda", sim_roles=("articulated_furniture",))]
     vec = embedder.embed(["cabinet storage"])
     ann = AnnSearcher(embedder, AnnIndex(rows, np.vstack([vec, vec])))
-    d = decide(obj("cabinet", "cabinet", "articulated_furniture", articulated=True), "ann_primary", ann=ann,
-               lexical_enabled=False)
+    d = decide(
+        obj("cabinet", "cabinet", "articulated_furniture", articulated=True),
+        "ann_primary",
+        ann=ann,
+        lexical_enabled=False,
+    )
     top = d.ann_top_candidate
     assert top is not None and top.asset_id == "b" and top.articulation_bonus == pytest.approx(0.08)
     other = next(c for c in [d.selected] if c is not None)
@@ -108,9 +128,16 @@ def test_role_match_makes_the_articulated_cabinet_win() -> None:
 
 def test_rerank_formulas() -> None:
     embedder = LocalHashEmbedder()
-    row = CatalogRow(asset_id="x", namespace="n", kind="library", path="asset-library/mug.usda", category="mug",
-                     descriptor="mug", sim_roles=("manipulable_object",),
-                     dims={"width": 0.1, "height": 0.1, "depth": 0.1})
+    row = CatalogRow(
+        asset_id="x",
+        namespace="n",
+        kind="library",
+        path="asset-library/mug.usda",
+        category="mug",
+        descriptor="mug",
+        sim_roles=("manipulable_object",),
+        dims={"width": 0.1, "height": 0.1, "depth": 0.1},
+    )
     ann = AnnSearcher(embedder, AnnIndex([row], embedder.embed(["mug"])))
     o = obj("mug", "mug", width=0.08, height=0.1, depth=0.08)
     d = decide(o, "ann_primary", ann=ann, lexical_enabled=False, ann_min_score=0.0)
@@ -123,8 +150,9 @@ def test_rerank_formulas() -> None:
     assert c.clip_score == 0.0
     clip = decide(o, "ann_primary", ann=ann, lexical_enabled=False, ann_min_score=0.0, clip_rerank=True).selected
     assert clip is not None and clip.clip_score > 0
-    assert clip.total_score == pytest.approx(0.45 * clip.semantic_score + 0.2 + 0.1 * dim + 0.2 * clip.clip_score
-                                             + 0.05 * clip.bbox_l1_score)
+    assert clip.total_score == pytest.approx(
+        0.45 * clip.semantic_score + 0.2 + 0.1 * dim + 0.2 * clip.clip_score + 0.05 * clip.bbox_l1_score
+    )
 
 
 def test_ann_min_score_and_max_rerank() -> None:
@@ -151,13 +179,30 @@ def test_used_assets_are_passed_over_then_reused_rather_than_a_placeholder() -> 
 def test_unknown_mode_becomes_ann_shadow_and_query_text_shape() -> None:
     assert normalize_mode("banana") == "ann_shadow" and normalize_mode(None) == "ann_shadow"
     q = query_spec(obj("fridge", "refrigerator", "articulated_appliance", articulated=True), "kitchen")
-    assert q.query_text == ("room:kitchen object:fridge category:refrigerator sim_role:articulated_appliance "
-                            "articulation_required text-generated object")
+    assert q.query_text == (
+        "room:kitchen object:fridge category:refrigerator sim_role:articulated_appliance "
+        "articulation_required text-generated object"
+    )
 
 
 def test_decision_record_shape() -> None:
     record = decide(obj("fridge", "refrigerator"), "ann_shadow").to_dict()
-    assert set(record) >= {"mode", "method", "candidate_count", "latency_ms", "ann_attempted", "ann_candidate_count",
-                           "ann_latency_ms", "ann_error", "lexical_attempted", "lexical_latency_ms", "fallback_reason",
-                           "semantic_score", "lexical_score", "selected", "ann_top_candidate", "lexical_candidate",
-                           "shadow_agreement"}
+    assert set(record) >= {
+        "mode",
+        "method",
+        "candidate_count",
+        "latency_ms",
+        "ann_attempted",
+        "ann_candidate_count",
+        "ann_latency_ms",
+        "ann_error",
+        "lexical_attempted",
+        "lexical_latency_ms",
+        "fallback_reason",
+        "semantic_score",
+        "lexical_score",
+        "selected",
+        "ann_top_candidate",
+        "lexical_candidate",
+        "shadow_agreement",
+    }

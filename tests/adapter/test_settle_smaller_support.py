@@ -40,14 +40,31 @@ LAYOUT = (
 )
 
 
-def planned(oid: str, name: str, role: str, parent: str | None, pos: tuple[float, float, float], yaw_deg: float,
-            dims: tuple[float, float, float]) -> PackageObject:
+def planned(
+    oid: str,
+    name: str,
+    role: str,
+    parent: str | None,
+    pos: tuple[float, float, float],
+    yaw_deg: float,
+    dims: tuple[float, float, float],
+) -> PackageObject:
     w, h, d = dims
-    return parse_object({"id": oid, "name": name, "category": name, "sim_role": role,
-                         "parent_support_id": parent or "room_floor",
-                         "dimensions_est": {"width": w, "height": h, "depth": d},
-                         "transform": {"position": dict(zip("xyz", pos)),
-                                       "rotation_quaternion": dict(zip("wxyz", yaw_quat(math.radians(yaw_deg))))}}, 0)
+    return parse_object(
+        {
+            "id": oid,
+            "name": name,
+            "category": name,
+            "sim_role": role,
+            "parent_support_id": parent or "room_floor",
+            "dimensions_est": {"width": w, "height": h, "depth": d},
+            "transform": {
+                "position": dict(zip("xyz", pos)),
+                "rotation_quaternion": dict(zip("wxyz", yaw_quat(math.radians(yaw_deg)))),
+            },
+        },
+        0,
+    )
 
 
 def materialize(tmp_path: Path) -> list[Materialized]:
@@ -55,15 +72,21 @@ def materialize(tmp_path: Path) -> list[Materialized]:
     items = []
     for row in LAYOUT:
         obj = planned(*row)
-        decision = select_asset(obj, "bedroom", package_entries(), None, RetrievalSettings(mode="lexical_primary"), set(),
-                                lambda p: True)
-        items.append(m.retrieved(obj, decision, decision.selected) if decision.selected is not None
-                     else m.placeholder(obj, decision))
+        decision = select_asset(
+            obj, "bedroom", package_entries(), None, RetrievalSettings(mode="lexical_primary"), set(), lambda p: True
+        )
+        items.append(
+            m.retrieved(obj, decision, decision.selected)
+            if decision.selected is not None
+            else m.placeholder(obj, decision)
+        )
     return items
 
 
 def footprint(obj: PackageObject) -> Footprint:
-    return Footprint(obj.position[0], obj.position[2], obj.dimensions[0] / 2, obj.dimensions[2] / 2, yaw_of(obj.rotation))
+    return Footprint(
+        obj.position[0], obj.position[2], obj.dimensions[0] / 2, obj.dimensions[2] / 2, yaw_of(obj.rotation)
+    )
 
 
 def resting_problem(item: Materialized, by_id: dict[str, Materialized], model_of) -> str | None:  # type: ignore[no-untyped-def]

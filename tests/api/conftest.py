@@ -25,7 +25,9 @@ class Api:
 
     def run_scene(self, scene_id: str, prompt: str, *, headers: dict[str, str] | None = None) -> dict[str, Any]:
         """Submit a request and wait until the scene is terminal; returns GET /api/scenes/<id>."""
-        resp = self.client.post("/api/scenes", json={"schema_version": "v1", "scene_id": scene_id, "prompt": prompt}, headers=headers or {})
+        resp = self.client.post(
+            "/api/scenes", json={"schema_version": "v1", "scene_id": scene_id, "prompt": prompt}, headers=headers or {}
+        )
         assert resp.status_code == 201, resp.text
 
         def terminal() -> dict[str, Any] | None:

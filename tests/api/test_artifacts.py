@@ -16,7 +16,7 @@ from tests.api.conftest import Api
 
 SCENE = "art1"
 FILES = {
-    "usd/scene.usda": b"#usda 1.0\n(\n    upAxis = \"Y\"\n)\n",
+    "usd/scene.usda": b'#usda 1.0\n(\n    upAxis = "Y"\n)\n',
     "misc/.state": json.dumps({"status": "ok", "n": 2}).encode(),
     "episodes/summary/report.json": json.dumps({"b": [1, 2], "a": {"x": "y"}}).encode(),
     "episodes/videos/cam.bin": bytes(range(256)) * 4,
@@ -43,7 +43,10 @@ def test_tree_pretty_json_and_download(scene: Api) -> None:
         assert rows[rel]["updated"] == pytest.approx(info.updated.timestamp())
     tree = build_tree(body["objects"])
     assert tree.count == len(FILES) and tree.size == sum(map(len, FILES.values()))
-    assert tree.folders["episodes"].count == 2 and tree.folders["episodes"].folders["summary"].files[0]["name"] == "report.json"
+    assert (
+        tree.folders["episodes"].count == 2
+        and tree.folders["episodes"].folders["summary"].files[0]["name"] == "report.json"
+    )
     html = scene.client.get(f"/scenes/{SCENE}/artifacts").text
     assert all(f'data-path="{rel}"' in html for rel in FILES) and "secret.json" not in html
     focused = scene.client.get(f"/scenes/{SCENE}/artifacts?stage=no-such-stage")
@@ -66,7 +69,11 @@ def test_tree_pretty_json_and_download(scene: Api) -> None:
         got = scene.client.get(f"/scenes/{SCENE}/files/{rel}")
         assert got.status_code == 200 and got.content == data, rel
         assert got.headers["content-disposition"].startswith("attachment; filename*=UTF-8''")
-    assert scene.client.get(f"/scenes/{SCENE}/files/top.txt?inline=true").headers["content-disposition"].startswith("inline")
+    assert (
+        scene.client.get(f"/scenes/{SCENE}/files/top.txt?inline=true")
+        .headers["content-disposition"]
+        .startswith("inline")
+    )
     assert scene.client.get(f"/scenes/{SCENE}/files/usd/nope.usda").status_code == 404
 
 
@@ -99,7 +106,9 @@ def test_a_path_outside_the_scene_is_refused(scene: Api) -> None:
     assert got.status_code in (400, 403, 404) and "SENTINEL-outside-content" not in got.text
 
 
-_SEGMENTS = st.one_of(st.sampled_from(["..", ".", "", "usd", "a b", "%2e", "x\\y", "ok.json", "\x00"]), st.text(min_size=0, max_size=6))
+_SEGMENTS = st.one_of(
+    st.sampled_from(["..", ".", "", "usd", "a b", "%2e", "x\\y", "ok.json", "\x00"]), st.text(min_size=0, max_size=6)
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -10,13 +10,18 @@ from tests.api.conftest import Api
 from tests.conftest import wait_until
 
 README_EVENT = {
-    "ce-type": "google.cloud.storage.object.v1.finalized", "ce-specversion": "1.0", "ce-id": "1", "ce-source": "local",
+    "ce-type": "google.cloud.storage.object.v1.finalized",
+    "ce-specversion": "1.0",
+    "ce-id": "1",
+    "ce-source": "local",
     "content-type": "application/json",
 }
 
 
 def test_readme_event_for_a_missing_object_starts_no_run(api: Api) -> None:
-    resp = api.client.post("/events", headers=README_EVENT, content=b'{"name": "scenes/s1/prompts/scene_request.json", "generation": "1"}')
+    resp = api.client.post(
+        "/events", headers=README_EVENT, content=b'{"name": "scenes/s1/prompts/scene_request.json", "generation": "1"}'
+    )
     assert resp.status_code < 300, resp.text
     (event,) = resp.json()["events"]
     assert event["run_ids"] == [] and event["deferred"], event

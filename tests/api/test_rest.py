@@ -18,7 +18,9 @@ from tests.conftest import wait_until
 
 def bpflow(*args: str) -> subprocess.CompletedProcess[str]:
     # The launched runtime's environment: same home, database, trigger files and stage DAG.
-    return subprocess.run([sys.executable, "-m", "bpflow.cli", *args], env=dict(os.environ), capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bpflow.cli", *args], env=dict(os.environ), capture_output=True, text=True, timeout=120
+    )
 
 
 def test_status_json_agrees_with_the_dashboard(api: Api) -> None:
@@ -64,7 +66,9 @@ def _total(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: s
 def test_metrics_parse_and_counters_move_when_runs_happen(make_api: Any, tmp_path: Path) -> None:
     policy = tmp_path / "policy"
     policy.mkdir()
-    (policy / "retry_policy.yaml").write_text("max_retries: 0\nbase_delay_seconds: 0.1\nmax_delay_seconds: 0.1\nbackoff_factor: 1\n")
+    (policy / "retry_policy.yaml").write_text(
+        "max_retries: 0\nbase_delay_seconds: 0.1\nmax_delay_seconds: 0.1\nbackoff_factor: 1\n"
+    )
     down = tmp_path / "runner-down"
     api = make_api(BPFLOW_POLICY_DIR=str(policy), BPFLOW_RUNNER_DOWN_FILE=str(down))
     before = _samples(api)
@@ -76,7 +80,13 @@ def test_metrics_parse_and_counters_move_when_runs_happen(make_api: Any, tmp_pat
     api.rt.bucket.write_json("scenes/metrics-down/test/input.json", {})
     wait_until(lambda: api.rt.bucket.exists("scenes/metrics-down/test/a/.failed"), timeout=60)
     api.rt.dispatcher.drain()
-    wait_until(lambda: _total(_samples(api), "bpflow_runs_total", workflow="test-stage-a", status="ERROR") > _total(before, "bpflow_runs_total", workflow="test-stage-a", status="ERROR"), timeout=60)
+    wait_until(
+        lambda: (
+            _total(_samples(api), "bpflow_runs_total", workflow="test-stage-a", status="ERROR")
+            > _total(before, "bpflow_runs_total", workflow="test-stage-a", status="ERROR")
+        ),
+        timeout=60,
+    )
     after = _samples(api)
 
     def moved(name: str, **labels: str) -> float:
@@ -86,8 +96,13 @@ def test_metrics_parse_and_counters_move_when_runs_happen(make_api: Any, tmp_pat
     assert moved("bpflow_runs_total", workflow="test-stage-a", status="FAILED") == 1
     assert moved("bpflow_runs_total", workflow="test-stage-b", status="SUCCESS") == 1
     assert moved("bpflow_runs_total", workflow="test-request-intake", status="SUCCESS") == 2
-    assert moved("bpflow_job_duration_seconds_count", workflow="test-stage-a", job="test-copy-job", status="SUCCEEDED") == 1
-    assert moved("bpflow_job_duration_seconds_count", workflow="test-stage-a", job="test-copy-job", status="FAILED") == 1
+    assert (
+        moved("bpflow_job_duration_seconds_count", workflow="test-stage-a", job="test-copy-job", status="SUCCEEDED")
+        == 1
+    )
+    assert (
+        moved("bpflow_job_duration_seconds_count", workflow="test-stage-a", job="test-copy-job", status="FAILED") == 1
+    )
     assert moved("bpflow_job_timeout_usage_ratio_count", job="test-copy-job") == 3
     assert moved("bpflow_job_retry_exhausted_total", workflow="test-stage-a", job="test-copy-job") == 1
     assert moved("bpflow_job_invocations_total", job="test-copy-job", event="start") == 4
@@ -106,14 +121,19 @@ def test_metrics_parse_and_counters_move_when_runs_happen(make_api: Any, tmp_pat
 def test_rest_endpoints(api: Api) -> None:
     c = api.client
     dag = c.get("/api/dag").json()
-    assert [s["name"] for s in dag["stages"]] == ["intake", "stage-a", "stage-b"] and all(s["implemented"] for s in dag["stages"])
+    assert [s["name"] for s in dag["stages"]] == ["intake", "stage-a", "stage-b"] and all(
+        s["implemented"] for s in dag["stages"]
+    )
     api.run_scene("rest-1", "a garage")
     # Submitting a request for an existing scene is refused; a missing scene id is generated.
     again = c.post("/api/scenes", json={"schema_version": "v1", "scene_id": "rest-1", "prompt": "again"})
     assert again.status_code == 409 and again.json()["error"]["code"] == "scene_exists"
     gen = c.post("/api/scenes", json={"schema_version": "v1", "prompt": "a sunny porch"})
     assert gen.status_code == 201 and gen.json()["scene_id"].startswith("a-sunny-porch-")
-    bad = c.post("/api/scenes", json={"schema_version": "v1", "scene_id": "rest-2", "prompt": "", "seed_count": 0, "quality_tier": "gold"})
+    bad = c.post(
+        "/api/scenes",
+        json={"schema_version": "v1", "scene_id": "rest-2", "prompt": "", "seed_count": 0, "quality_tier": "gold"},
+    )
     assert bad.status_code == 400
     assert {p["field"] for p in bad.json()["error"]["details"]["problems"]} == {"prompt", "seed_count", "quality_tier"}
     assert c.post("/api/scenes", content=b"[1, 2]", headers={"content-type": "application/json"}).status_code == 400
@@ -127,7 +147,11 @@ def test_rest_endpoints(api: Api) -> None:
     assert c.get("/api/runs", params={"status": "bogus"}).status_code == 400
     run_a = next(r for r in runs if r["workflow"] == "test-stage-a")
     detail = c.get(f"/api/runs/{run_a['run_id']}").json()
-    assert [s["name"] for s in detail["steps"]][:3] == ["version scenes/rest-1/test/input.json", "lock scenes/rest-1/locks/test-stage-a.lock", "job test-copy-job attempt 1"]
+    assert [s["name"] for s in detail["steps"]][:3] == [
+        "version scenes/rest-1/test/input.json",
+        "lock scenes/rest-1/locks/test-stage-a.lock",
+        "job test-copy-job attempt 1",
+    ]
     logs = c.get(f"/api/runs/{run_a['run_id']}/logs").json()
     assert logs["jobs"][0]["exit_code"] == 0 and logs["jobs"][0]["log_available"]
     assert c.get("/api/runs/test-stage-a:scenes/rest-1/nope@1").status_code == 404
@@ -147,15 +171,24 @@ def test_rest_endpoints(api: Api) -> None:
     wait_until(lambda: c.get(f"/api/runs/{forced['run_id']}").json()["run"]["state"] == "succeeded", timeout=60)
     assert c.get("/api/scenes/rest-1").json()["stages"][1]["attempts"] == 2
     assert c.post("/api/scenes/rest-1/rerun", json={"workflow": "no-such-workflow"}).status_code == 404
-    assert c.post("/api/scenes/rest-1/rerun", json={"workflow": "test-not-implemented"}).json()["error"]["code"] == "not_implemented"
+    assert (
+        c.post("/api/scenes/rest-1/rerun", json={"workflow": "test-not-implemented"}).json()["error"]["code"]
+        == "not_implemented"
+    )
 
     emitted = c.post("/api/emit", json={"type": "bpflow.test.ping", "id": "e1", "data": {"scene_id": "emitted"}})
     assert emitted.status_code == 202 and emitted.json()["run_ids"] == ["test-custom:bpflow.test.ping:e1"]
     wait_until(lambda: api.rt.bucket.exists("scenes/emitted/test/custom.json"), timeout=30)
     assert any(e["run_id"] == "test-custom:bpflow.test.ping:e1" for e in c.get("/api/events").json())
 
-    api.rt.bucket.write_json("scenes/rest-1/locks/usd-assembly.lock", {"workflow": "usd-assembly-pipeline", "run_id": "r1", "owner": "h:1", "created_at": 1.0, "expires_at": 2.0})
-    api.rt.bucket.write_json("scenes/rest-1/geniesim/.circuit_breaker.json", {"failure_count": 3, "status": "open", "last_failure_reason": "geniesim_export_failed"})
+    api.rt.bucket.write_json(
+        "scenes/rest-1/locks/usd-assembly.lock",
+        {"workflow": "usd-assembly-pipeline", "run_id": "r1", "owner": "h:1", "created_at": 1.0, "expires_at": 2.0},
+    )
+    api.rt.bucket.write_json(
+        "scenes/rest-1/geniesim/.circuit_breaker.json",
+        {"failure_count": 3, "status": "open", "last_failure_reason": "geniesim_export_failed"},
+    )
     locks = c.get("/api/locks").json()
     assert [(lk["scene_id"], lk["lock"], lk["expired"]) for lk in locks] == [("rest-1", "usd-assembly", True)]
     breakers = c.get("/api/breakers").json()

@@ -27,7 +27,9 @@ def test_vendored_files_match_the_lock_and_the_manifest() -> None:
         folder = VENDOR / info["folder"]
         assert "LICENSE" in info["files"], f"{package} ships without its licence"
         for rel, digest in info["files"].items():
-            assert hashlib.sha256((folder / rel).read_bytes()).hexdigest() == digest, f"{package}/{rel} changed since make vendor"
+            assert hashlib.sha256((folder / rel).read_bytes()).hexdigest() == digest, (
+                f"{package}/{rel} changed since make vendor"
+            )
     # no bare module specifier left: a browser without an import map cannot resolve one
     for js in (VENDOR / "three" / "addons").rglob("*.js"):
         assert "from 'three'" not in js.read_text(), js

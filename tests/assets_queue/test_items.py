@@ -18,26 +18,64 @@ def test_replication_refuses_a_malformed_item_whole_and_reports_missing_files(tm
     # quirk 9: a non-object asset entry aborted the reference's whole run; here it fails its item only
     bad = replicate_item({"assets": ["oops", {"files": [ok]}]}, source=src, target=dst, target_url="x", dry_run=False)
     assert bad["errors"] == ["invalid_asset_entry"] and bad["uploaded"] == 0 and list(dst.list("")) == []
-    assert replicate_item({"assets": "no"}, source=src, target=dst, target_url="x", dry_run=False)["errors"] == ["invalid_assets_payload"]
+    assert replicate_item({"assets": "no"}, source=src, target=dst, target_url="x", dry_run=False)["errors"] == [
+        "invalid_assets_payload"
+    ]
     missing = {"path": "scenes/s/assets/o/gone.usd"}
-    res = replicate_item({"assets": [{"files": [ok, missing, {"path": ""}]}]}, source=src, target=dst, target_url="x", dry_run=False)
-    assert res["uploaded"] == res["verified"] == 1 and res["skipped"] == 1 and res["errors"] == ["missing_file:scenes/s/assets/o/gone.usd"]
+    res = replicate_item(
+        {"assets": [{"files": [ok, missing, {"path": ""}]}]}, source=src, target=dst, target_url="x", dry_run=False
+    )
+    assert (
+        res["uploaded"] == res["verified"] == 1
+        and res["skipped"] == 1
+        and res["errors"] == ["missing_file:scenes/s/assets/o/gone.usd"]
+    )
     import hashlib
 
     assert res["files"][0]["sha256"] == hashlib.sha256(b"usd").hexdigest()
-    dry = replicate_item({"assets": [{"files": [ok]}]}, source=src, target=LocalBucket(tmp_path / "c"), target_url="x", dry_run=True)
+    dry = replicate_item(
+        {"assets": [{"files": [ok]}]}, source=src, target=LocalBucket(tmp_path / "c"), target_url="x", dry_run=True
+    )
     assert dry["uploaded"] == 1 and not (tmp_path / "c" / "assets").exists()
 
 
 def test_embedding_dedupes_within_an_item_and_skips_what_is_already_embedded(tmp_path: Path) -> None:
     catalog = Catalog.open(f"sqlite:///{tmp_path / 'cat.sqlite'}")
     try:
-        entry = {"asset_id": "text::s::mug", "descriptor_text": "a blue mug", "usd_path": "scenes/s/assets/mug/model.usd"}
+        entry = {
+            "asset_id": "text::s::mug",
+            "descriptor_text": "a blue mug",
+            "usd_path": "scenes/s/assets/mug/model.usd",
+        }
         body = {"assets": [entry, dict(entry), {"asset_id": "", "descriptor_text": "x"}, "not an object"]}
-        first = embed_item(body, queue_object="q/a.json", catalog=catalog, embedder=LocalHashEmbedder(), namespace="ns", batch_size=8, dry_run=False)
+        first = embed_item(
+            body,
+            queue_object="q/a.json",
+            catalog=catalog,
+            embedder=LocalHashEmbedder(),
+            namespace="ns",
+            batch_size=8,
+            dry_run=False,
+        )
         assert (first["processed"], first["upserted"], first["skipped"], first["errors"]) == (3, 1, 2, [])
-        again = embed_item({"assets": [entry]}, queue_object="q/b.json", catalog=catalog, embedder=LocalHashEmbedder(), namespace="ns", batch_size=8, dry_run=False)
+        again = embed_item(
+            {"assets": [entry]},
+            queue_object="q/b.json",
+            catalog=catalog,
+            embedder=LocalHashEmbedder(),
+            namespace="ns",
+            batch_size=8,
+            dry_run=False,
+        )
         assert again["upserted"] == 0 and again["skipped"] == 1  # same model, same descriptor: nothing to do
-        assert embed_item({"assets": []}, queue_object="q", catalog=catalog, embedder=LocalHashEmbedder(), namespace="ns", batch_size=8, dry_run=False)["errors"] == ["invalid_assets_payload"]
+        assert embed_item(
+            {"assets": []},
+            queue_object="q",
+            catalog=catalog,
+            embedder=LocalHashEmbedder(),
+            namespace="ns",
+            batch_size=8,
+            dry_run=False,
+        )["errors"] == ["invalid_assets_payload"]
     finally:
         catalog.close()

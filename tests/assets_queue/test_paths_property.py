@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from bpflow.domain.assets_queue.paths import asset_path_error
 from bpflow.domain.automation.batch import ManifestError, parse_manifest
 
-segment = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"), min_size=0, max_size=12)
+segment = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"), min_size=0, max_size=12
+)
 
 
 @settings(max_examples=400, deadline=None)

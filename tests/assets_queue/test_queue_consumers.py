@@ -30,11 +30,17 @@ def embedding_item(i: int, n_assets: int = 2) -> dict[str, Any]:
     assets = []
     for j in range(n_assets):
         word = WORDS[(i + j) % len(WORDS)]
-        assets.append({
-            "asset_id": f"text::scene{i:03d}::obj{j}", "descriptor_text": f"{word} on a kitchen counter {i} {j}",
-            "class_name": word, "sim_roles": ["manipulable_object"], "tags": [word],
-            "usd_path": f"scenes/scene{i:03d}/assets/obj{j}/model.usd", "source": "text_retrieved",
-        })
+        assets.append(
+            {
+                "asset_id": f"text::scene{i:03d}::obj{j}",
+                "descriptor_text": f"{word} on a kitchen counter {i} {j}",
+                "class_name": word,
+                "sim_roles": ["manipulable_object"],
+                "tags": [word],
+                "usd_path": f"scenes/scene{i:03d}/assets/obj{j}/model.usd",
+                "source": "text_retrieved",
+            }
+        )
     return {"schema_version": "v1", "scene_id": f"scene{i:03d}", "assets": assets}
 
 
@@ -85,8 +91,12 @@ STORM_ITEMS = 40
 
 
 @pytest.mark.timeout(1200)  # a load-bound machine must not fail it: timing is measured in bench/
-def test_queue_objects_beyond_the_concurrency_limit_with_5x_duplicate_events_are_each_embedded_once(make_runtime: Any) -> None:
-    rt = make_runtime(ENABLE_ASSET_EMBEDDING="true", TEXT_ASSET_EMBEDDING_BACKEND="local", BPFLOW_WORKER_CONCURRENCY="8")
+def test_queue_objects_beyond_the_concurrency_limit_with_5x_duplicate_events_are_each_embedded_once(
+    make_runtime: Any,
+) -> None:
+    rt = make_runtime(
+        ENABLE_ASSET_EMBEDDING="true", TEXT_ASSET_EMBEDDING_BACKEND="local", BPFLOW_WORKER_CONCURRENCY="8"
+    )
     assert STORM_ITEMS >= 5 * rt.settings.bpflow_worker_concurrency
     b = rt.bucket
     keys = [f"{EMB.queue}/20260101T000000Z-scene{i:03d}-{i:010d}.json" for i in range(STORM_ITEMS)]
@@ -99,7 +109,9 @@ def test_queue_objects_beyond_the_concurrency_limit_with_5x_duplicate_events_are
         for _ in range(3):  # the same event again (same generation): attaches to the same run
             rt.dispatcher.submit(ObjectEvent(bucket=b.url, name=key, generation=info.generation, source="test-dup"))
         # a redelivery that looks like a newer version: its own run, stopped by the claim
-        rt.dispatcher.submit(ObjectEvent(bucket=b.url, name=key, generation=info.generation + 10_000, source="test-dup"))
+        rt.dispatcher.submit(
+            ObjectEvent(bucket=b.url, name=key, generation=info.generation + 10_000, source="test-dup")
+        )
 
     def all_filed() -> bool:
         return len(list(b.list(EMB.processed + "/"))) + len(list(b.list(EMB.failed + "/"))) == STORM_ITEMS
@@ -107,11 +119,18 @@ def test_queue_objects_beyond_the_concurrency_limit_with_5x_duplicate_events_are
     wait_until(all_filed, timeout=900, interval=0.5)
     # An event naming a version the bucket never showed, or an object already consumed, is
     # dropped by the dispatcher; the rest settle.
-    wait_until(lambda: not [w for w in DBOS.list_workflows(name="asset-embedding-pipeline") if w.status in ("PENDING", "ENQUEUED")],
-               timeout=240, interval=0.5)
+    wait_until(
+        lambda: (
+            not [w for w in DBOS.list_workflows(name="asset-embedding-pipeline") if w.status in ("PENDING", "ENQUEUED")]
+        ),
+        timeout=240,
+        interval=0.5,
+    )
     assert list(b.list(EMB.queue + "/")) == []
     assert list(b.list(EMB.claims + "/")) == []
-    processed = Counter(r["queue_object"] for r in job_log_records(rt, "asset-embedding-job") if r.get("action") == "item_processed")
+    processed = Counter(
+        r["queue_object"] for r in job_log_records(rt, "asset-embedding-job") if r.get("action") == "item_processed"
+    )
     assert set(processed) == set(keys)
     assert max(processed.values()) == 1, [k for k, n in processed.items() if n > 1]
 
@@ -160,16 +179,23 @@ def replication_item(scene: str, objects: list[str], prefix: str = "assets") -> 
     assets = []
     for obj in objects:
         files = [f"scenes/{scene}/assets/{obj}/model.usd", f"scenes/{scene}/assets/{obj}/metadata.json"]
-        assets.append({"asset_id": f"text::{scene}::{obj}", "object_id": obj,
-                       "files": [{"path": p, "target_key": f"{prefix}/{p}"} for p in files]})
+        assets.append(
+            {
+                "asset_id": f"text::{scene}::{obj}",
+                "object_id": obj,
+                "files": [{"path": p, "target_key": f"{prefix}/{p}"} for p in files],
+            }
+        )
     return {"schema_version": "v1", "scene_id": scene, "assets": assets}
 
 
 def _write_assets(b: Any, scene: str, objects: list[str]) -> dict[str, bytes]:
     written = {}
     for n, obj in enumerate(objects):
-        for name, data in (("model.usd", f"#usda 1.0\n# {scene}/{obj}\n".encode() * (n + 1)),
-                           ("metadata.json", json.dumps({"object": obj}).encode())):
+        for name, data in (
+            ("model.usd", f"#usda 1.0\n# {scene}/{obj}\n".encode() * (n + 1)),
+            ("metadata.json", json.dumps({"object": obj}).encode()),
+        ):
             key = f"scenes/{scene}/assets/{obj}/{name}"
             b.write(key, data)
             written[key] = data
@@ -197,7 +223,11 @@ def test_50_assets_are_replicated_with_every_checksum_verified(kind: str, make_r
         key = f"{REP.queue}/20260101T000000Z-{scene}-{s:010d}.json"
         keys.append(key)
         b.write_json(key, replication_item(scene, objects))
-    wait_until(lambda: len(list(b.list(REP.processed + "/"))) + len(list(b.list(REP.failed + "/"))) == 10, timeout=300, interval=0.5)
+    wait_until(
+        lambda: len(list(b.list(REP.processed + "/"))) + len(list(b.list(REP.failed + "/"))) == 10,
+        timeout=300,
+        interval=0.5,
+    )
     assert list(b.list(REP.failed + "/")) == []
     verified = 0
     for key in keys:
@@ -238,10 +268,21 @@ def test_the_minilm_consumer_writes_vectors_the_retrieval_finds_by_meaning(make_
 
     rt = make_runtime(ENABLE_ASSET_EMBEDDING="true", TEXT_ASSET_EMBEDDING_BACKEND="minilm", HF_HUB_OFFLINE="1")
     b = rt.bucket
-    texts = {"mug": "a ceramic coffee mug with a handle", "fridge": "a tall steel refrigerator with two doors",
-             "sofa": "a soft three seat couch for the living room", "plant": "a green potted houseplant"}
-    assets = [{"asset_id": f"text::sem::{k}", "descriptor_text": v, "class_name": k, "usd_path": f"scenes/sem/assets/{k}/model.usd"}
-              for k, v in texts.items()]
+    texts = {
+        "mug": "a ceramic coffee mug with a handle",
+        "fridge": "a tall steel refrigerator with two doors",
+        "sofa": "a soft three seat couch for the living room",
+        "plant": "a green potted houseplant",
+    }
+    assets = [
+        {
+            "asset_id": f"text::sem::{k}",
+            "descriptor_text": v,
+            "class_name": k,
+            "usd_path": f"scenes/sem/assets/{k}/model.usd",
+        }
+        for k, v in texts.items()
+    ]
     b.write_json(f"{EMB.queue}/sem.json", {"scene_id": "sem", "assets": assets})
     wait_until(lambda: b.exists(f"{EMB.processed}/sem.json") or b.exists(f"{EMB.failed}/sem.json"), timeout=300)
     assert b.read_json(f"{EMB.processed}/sem.json")["result"]["upserted"] == 4
@@ -255,7 +296,12 @@ def test_the_minilm_consumer_writes_vectors_the_retrieval_finds_by_meaning(make_
 
     index = AnnIndex(rows, np.stack([r.embedding for r in rows]))
     embedder = MiniLMEmbedder()
-    for query, expected in (("a cup for drinking tea", "mug"), ("a fridge to keep food cold", "fridge"), ("somewhere comfortable to sit", "sofa"), ("a flower in a pot", "plant")):
+    for query, expected in (
+        ("a cup for drinking tea", "mug"),
+        ("a fridge to keep food cold", "fridge"),
+        ("somewhere comfortable to sit", "sofa"),
+        ("a flower in a pot", "plant"),
+    ):
         (best, _score), *_ = index.search(embedder.embed([query])[0], 1)
         assert best.asset_id == f"text::sem::{expected}", query
 
@@ -272,5 +318,9 @@ def test_an_item_claimed_by_a_consumer_that_died_is_taken_over_and_processed_onc
     assert not b.exists(EMB.claim_key(key)) and not b.exists(key)
     # the job's log is whole once its run has finished (the marker lands before the last lines)
     wait_until(lambda: [w for w in finished_runs("asset-embedding-pipeline") if w.status == "SUCCESS"], timeout=60)
-    records = [r for r in job_log_records(rt, "asset-embedding-job") if r.get("queue_object") == key and r.get("action") == "item_processed"]
+    records = [
+        r
+        for r in job_log_records(rt, "asset-embedding-job")
+        if r.get("queue_object") == key and r.get("action") == "item_processed"
+    ]
     assert len(records) == 1

@@ -18,7 +18,11 @@ KEY = "audit-key-SENTINEL"
 def deliver(b: Any, bundle: str, files: dict[str, bytes], *, signed: bool = False, meta: bool = False) -> None:
     for rel, data in files.items():
         b.write(f"deliveries/{bundle}/{rel}", data)
-    manifest: dict[str, Any] = {"bundle_files": {rel: {"sha256": hashlib.sha256(d).hexdigest(), "size_bytes": len(d)} for rel, d in files.items()}}
+    manifest: dict[str, Any] = {
+        "bundle_files": {
+            rel: {"sha256": hashlib.sha256(d).hexdigest(), "size_bytes": len(d)} for rel, d in files.items()
+        }
+    }
     if signed:
         manifest = sign(manifest, KEY.encode())
     b.write_json(f"deliveries/{bundle}/{'meta/' if meta else ''}checksums.json", manifest)
@@ -26,12 +30,17 @@ def deliver(b: Any, bundle: str, files: dict[str, bytes], *, signed: bool = Fals
 
 def run_audit(rt: Any, payload: dict[str, Any] | None = None) -> tuple[str, Any]:
     run_id = rt.dispatcher.start_manual(WF, payload or {}).run_ids[0]
-    status = wait_until(lambda: (s := DBOS.get_workflow_status(run_id)) and s.status in ("SUCCESS", "ERROR") and s, timeout=120)
+    status = wait_until(
+        lambda: (s := DBOS.get_workflow_status(run_id)) and s.status in ("SUCCESS", "ERROR") and s, timeout=120
+    )
     return status.status, (DBOS.retrieve_workflow(run_id).get_result() if status.status == "SUCCESS" else status.error)
 
 
 def reports(rt: Any) -> list[dict[str, Any]]:
-    return [rt.bucket.read_json(i.key) for i in sorted(rt.bucket.list("audit-reports/delivery-integrity/"), key=lambda i: i.key)]
+    return [
+        rt.bucket.read_json(i.key)
+        for i in sorted(rt.bucket.list("audit-reports/delivery-integrity/"), key=lambda i: i.key)
+    ]
 
 
 def test_tampered_and_missing_files_fail_the_audit_and_are_reported(make_runtime: Any) -> None:
@@ -48,7 +57,9 @@ def test_tampered_and_missing_files_fail_the_audit_and_are_reported(make_runtime
     report = reports(rt)[-1]
     assert report["bundle_count"] == 3 and report["pass_count"] == 2 and report["fail_count"] == 1
     by = {x["bundle_id"]: x for x in report["bundles"]}
-    assert by["acme/2026-02"]["success"] and by["acme/2026-02"]["checked_files"] == 1  # meta/ is not part of the bundle name
+    assert (
+        by["acme/2026-02"]["success"] and by["acme/2026-02"]["checked_files"] == 1
+    )  # meta/ is not part of the bundle name
     bad = by["zeta/2026-01"]
     assert bad["missing_files"] == ["b.json"] and bad["checksum_mismatches"][0]["path"] == "a.json"
     assert bad["signature"]["success"] is True  # the manifest itself was not touched
@@ -64,7 +75,9 @@ def test_a_forged_signature_fails_the_bundle(make_runtime: Any) -> None:
     deliver(rt.bucket, "x/1", {"f.txt": b"hello"}, signed=True)
     manifest = rt.bucket.read_json("deliveries/x/1/checksums.json")
     manifest["bundle_files"]["f.txt"]["size_bytes"] = 5  # same value, re-signed with the wrong key below
-    rt.bucket.write_json("deliveries/x/1/checksums.json", sign({k: v for k, v in manifest.items() if k != "signature"}, b"wrong"))
+    rt.bucket.write_json(
+        "deliveries/x/1/checksums.json", sign({k: v for k, v in manifest.items() if k != "signature"}, b"wrong")
+    )
     status, _ = run_audit(rt)
     assert status == "ERROR"
     assert reports(rt)[-1]["bundles"][0]["signature"]["errors"] == ["signature_mismatch"]

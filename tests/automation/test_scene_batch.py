@@ -16,13 +16,21 @@ from tests.conftest import runtime_env, wait_until
 from tests.source.conftest import OFFLINE_STAGE1, request_body
 
 WF = "scene-batch"
-PROMPTS = ["a kitchen with a fridge, a table and two mugs", "an office with a desk, a chair and a monitor",
-           "a bedroom with a bed, a nightstand and a lamp", "a living room with a sofa, a coffee table and a book"]
+PROMPTS = [
+    "a kitchen with a fridge, a table and two mugs",
+    "an office with a desk, a chair and a monitor",
+    "a bedroom with a bed, a nightstand and a lamp",
+    "a living room with a sofa, a coffee table and a book",
+]
 
 
 def run_batch(rt: Any, payload: dict[str, Any], timeout: float = 900) -> tuple[str, Any]:
     run_id = rt.dispatcher.start_manual(WF, payload).run_ids[0]
-    status = wait_until(lambda: (s := DBOS.get_workflow_status(run_id)) and s.status in ("SUCCESS", "ERROR") and s, timeout=timeout, interval=0.5)
+    status = wait_until(
+        lambda: (s := DBOS.get_workflow_status(run_id)) and s.status in ("SUCCESS", "ERROR") and s,
+        timeout=timeout,
+        interval=0.5,
+    )
     if status.status == "SUCCESS":
         return "SUCCESS", DBOS.retrieve_workflow(run_id).get_result()
     return "ERROR", status.error
@@ -43,15 +51,21 @@ def max_overlap(runs: list[Any]) -> int:
 
 @pytest.mark.long(65)
 @pytest.mark.timeout(1200)  # a load-bound machine must not fail it: the wall time is measured in bench/
-def test_a_batch_of_20_scenes_completes_with_bounded_parallelism(make_runtime: Any, stage1_only: None, tmp_path: Path) -> None:
+def test_a_batch_of_20_scenes_completes_with_bounded_parallelism(
+    make_runtime: Any, stage1_only: None, tmp_path: Path
+) -> None:
     rt = make_runtime(**OFFLINE_STAGE1)
     scenes = [request_body(f"b20_{i:02d}", prompt=PROMPTS[i % len(PROMPTS)]) for i in range(20)]
     rt.bucket.write_json("batches/b20/manifest.json", {"scenes": scenes})
-    status, result = run_batch(rt, {"manifest_object": "batches/b20/manifest.json", "max_concurrent": 3, "poll_seconds": 1})
+    status, result = run_batch(
+        rt, {"manifest_object": "batches/b20/manifest.json", "max_concurrent": 3, "poll_seconds": 1}
+    )
     assert status == "SUCCESS", result
     assert result["scene_count"] == 20 and result["failed"] == 0
     report = rt.bucket.read_json("batches/b20/batch_report.json")
-    assert report["status"] == "completed" and report["total"] == 20 and report["success"] == 20 and report["failed"] == 0
+    assert (
+        report["status"] == "completed" and report["total"] == 20 and report["success"] == 20 and report["failed"] == 0
+    )
     assert {r["status"] for r in report["scene_reports"]} == {"SUCCESS"}
     for i in range(20):
         assert rt.bucket.exists(f"scenes/b20_{i:02d}/assets/.regen3d_complete")
@@ -62,7 +76,13 @@ def test_a_batch_of_20_scenes_completes_with_bounded_parallelism(make_runtime: A
 
     # the results table, as a user asks for it (a separate process reading the same home)
     env = runtime_env(Path(rt.settings.home), **OFFLINE_STAGE1, COLUMNS="200")
-    out = subprocess.run([sys.executable, "-m", "bpflow.cli", "batch", "status", "b20"], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "bpflow.cli", "batch", "status", "b20"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert "20/20 succeeded" in out.stdout and out.stdout.count("SUCCESS") == 20
     print(out.stdout)
@@ -85,7 +105,10 @@ def test_a_manifest_that_is_not_json_fails_clearly_and_writes_only_its_report(ma
     assert scene_keys(rt) == set()
     assert {i.key.split("/")[1] for i in rt.bucket.list("batches/")} == {"broken"}
 
-    for payload, message in (({}, "manifest_object is required"), ({"manifest_object": "../x.json"}, "not a valid object key")):
+    for payload, message in (
+        ({}, "manifest_object is required"),
+        ({"manifest_object": "../x.json"}, "not a valid object key"),
+    ):
         status, error = run_batch(rt, payload)
         assert status == "ERROR" and message in str(error)
     rt.bucket.write_json("batches/empty/manifest.json", {"scenes": []})
@@ -93,9 +116,13 @@ def test_a_manifest_that_is_not_json_fails_clearly_and_writes_only_its_report(ma
     assert status == "ERROR" and "Manifest scene list is empty" in str(error)
 
 
-def test_invalid_entries_are_reported_and_never_written_while_the_rest_run(make_runtime: Any, stage1_only: None) -> None:
+def test_invalid_entries_are_reported_and_never_written_while_the_rest_run(
+    make_runtime: Any, stage1_only: None
+) -> None:
     rt = make_runtime(**OFFLINE_STAGE1)
-    rt.bucket.write_json("scenes/taken/prompts/scene_request.json", request_body("taken", prompt="somebody else's kitchen with a mug"))
+    rt.bucket.write_json(
+        "scenes/taken/prompts/scene_request.json", request_body("taken", prompt="somebody else's kitchen with a mug")
+    )
     taken_before = rt.bucket.read("scenes/taken/prompts/scene_request.json")
     manifest = [
         request_body("mixok1"),

@@ -18,7 +18,9 @@ FAST_RETRY = "max_retries: 2\nbase_delay_seconds: 0.2\nmax_delay_seconds: 1\nbac
 
 def run_generation(rt: Any, payload: dict[str, Any]) -> tuple[str, Any]:
     run_id = rt.dispatcher.start_manual(WF, payload).run_ids[0]
-    status = wait_until(lambda: (s := DBOS.get_workflow_status(run_id)) and s.status in ("SUCCESS", "ERROR") and s, timeout=240)
+    status = wait_until(
+        lambda: (s := DBOS.get_workflow_status(run_id)) and s.status in ("SUCCESS", "ERROR") and s, timeout=240
+    )
     if status.status == "SUCCESS":
         return "SUCCESS", DBOS.retrieve_workflow(run_id).get_result()
     return "ERROR", status.error
@@ -34,18 +36,24 @@ def test_generated_scenes_go_through_the_source_orchestrator(make_runtime: Any, 
     for sid in ids:
         assert rt.bucket.read_json(f"scenes/{sid}/.scene_generation_complete")["ready_for"] == "source-orchestrator"
         assert rt.bucket.read_json(f"scenes/{sid}/prompts/scene_request.json")["scene_id"] == sid
-    wait_until(lambda: all(rt.bucket.exists(f"scenes/{sid}/source_orchestrator_status.json") for sid in ids), timeout=240)
+    wait_until(
+        lambda: all(rt.bucket.exists(f"scenes/{sid}/source_orchestrator_status.json") for sid in ids), timeout=240
+    )
     assert all(rt.bucket.exists(f"scenes/{sid}/assets/.regen3d_complete") for sid in ids)
 
 
 def test_dry_run_routes_and_stops(make_runtime: Any) -> None:
     rt = make_runtime(**OFFLINE_STAGE1)
     status, result = run_generation(rt, {"scenes_per_run": 3, "dry_run": True})
-    assert status == "SUCCESS" and result["status"] == "DRY_RUN" and result["message"] == "Would have generated 3 scenes"
+    assert (
+        status == "SUCCESS" and result["status"] == "DRY_RUN" and result["message"] == "Would have generated 3 scenes"
+    )
     assert list(rt.bucket.list("")) == []
 
 
-def test_a_job_that_cannot_start_clears_the_prefix_and_writes_the_failure_marker(make_runtime: Any, tmp_path: Path) -> None:
+def test_a_job_that_cannot_start_clears_the_prefix_and_writes_the_failure_marker(
+    make_runtime: Any, tmp_path: Path
+) -> None:
     policy = tmp_path / "policy"
     policy.mkdir()
     (policy / "retry_policy.yaml").write_text(FAST_RETRY)
@@ -68,4 +76,6 @@ def test_a_bad_scene_count_is_a_clear_error(make_runtime: Any) -> None:
     assert status == "ERROR" and "scenes_per_run must be an integer" in str(error)
     status, error = run_generation(rt, {"scenes_per_run": 0})
     assert status == "ERROR" and "Scene generation job failed" in str(error)
-    assert rt.bucket.read_json("scene-generation/.failed")["error"]["message"].startswith("SCENES_PER_RUN must be between 1 and 100")
+    assert rt.bucket.read_json("scene-generation/.failed")["error"]["message"].startswith(
+        "SCENES_PER_RUN must be between 1 and 100"
+    )

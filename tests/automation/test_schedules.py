@@ -23,13 +23,24 @@ def _rows(rt: Any, now: datetime | None = None) -> dict[str, dict[str, Any]]:
 def test_every_schedule_row_is_listed_with_its_state_and_next_run(make_runtime: Any) -> None:
     rt = make_runtime(ENABLE_TEXT_AUTONOMY_DAILY="true")
     rows = _rows(rt, datetime(2026, 3, 7, 15, 0, tzinfo=UTC))
-    assert {"retention-cleanup", "text-autonomy-daily", "scene-generation-pipeline", "genie-sim-import-poller",
-            "delivery-integrity-audit"} <= set(rows)
+    assert {
+        "retention-cleanup",
+        "text-autonomy-daily",
+        "scene-generation-pipeline",
+        "genie-sim-import-poller",
+        "delivery-integrity-audit",
+    } <= set(rows)
     daily = rows["text-autonomy-daily"]
     assert daily["state"] == "active" and daily["timezone"] == "America/New_York"
-    assert daily["next_run"] == {"local": "2026-03-08T09:00:00-04:00", "utc": "2026-03-08T13:00:00Z"}  # after the DST change
+    assert daily["next_run"] == {
+        "local": "2026-03-08T09:00:00-04:00",
+        "utc": "2026-03-08T13:00:00Z",
+    }  # after the DST change
     assert rows["retention-cleanup"]["next_run"]["utc"] == "2026-03-08T03:00:00Z"
-    assert rows["scene-generation-pipeline"]["enabled"] is False and rows["scene-generation-pipeline"]["state"] == "not installed"
+    assert (
+        rows["scene-generation-pipeline"]["enabled"] is False
+        and rows["scene-generation-pipeline"]["state"] == "not installed"
+    )
 
 
 def test_pause_and_resume_from_the_cli_survive_a_restart(make_runtime: Any) -> None:
@@ -53,11 +64,18 @@ def test_the_cli_reads_schedules_from_the_database_and_refuses_an_unknown_one(ma
     rt = make_runtime(ENABLE_TEXT_AUTONOMY_DAILY="true")
     rt.shutdown()
     env = runtime_env(tmp_path / "home", ENABLE_TEXT_AUTONOMY_DAILY="true", COLUMNS="200")
-    run = lambda *a: subprocess.run([sys.executable, "-m", "bpflow.cli", "schedules", *a], env=env, capture_output=True, text=True, timeout=120)  # noqa: E731
+
+    def run(*a: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bpflow.cli", "schedules", *a], env=env, capture_output=True, text=True, timeout=120
+        )
+
     out = run("--json")
     assert out.returncode == 0, out.stderr
     rows = {r["workflow"]: r for r in json.loads(out.stdout)}
-    assert rows["text-autonomy-daily"]["state"] == "active" and rows["text-autonomy-daily"]["next_run"]["utc"].endswith(":00:00Z")
+    assert rows["text-autonomy-daily"]["state"] == "active" and rows["text-autonomy-daily"]["next_run"]["utc"].endswith(
+        ":00:00Z"
+    )
     bad = run("pause", "scene-generation-pipeline")
     assert bad.returncode == 1 and "schedule_not_installed" in bad.stderr and "Traceback" not in bad.stderr
     table = run()

@@ -18,6 +18,8 @@ def test_schedules_are_listed_and_paused_from_the_api_and_the_dashboard(make_api
     assert page.status_code == 200 and 'action="/schedules/text-autonomy-daily/resume"' in page.text
     resumed = api.client.post("/schedules/text-autonomy-daily/resume", headers=headers, follow_redirects=False)
     assert resumed.status_code == 303
-    assert {r["workflow"]: r for r in api.client.get("/api/schedules", headers=headers).json()}["text-autonomy-daily"]["state"] == "active"
+    assert {r["workflow"]: r for r in api.client.get("/api/schedules", headers=headers).json()}["text-autonomy-daily"][
+        "state"
+    ] == "active"
     bad = api.client.post("/api/schedules/text-autonomy-daily/explode", headers=headers)
     assert bad.status_code in (400, 422) and "error" in bad.json()

@@ -39,7 +39,9 @@ def run_daily(rt: Any, run_date: str, timeout: float = 240) -> tuple[str, Any]:
     """Start a manual run for ``run_date``; (final DBOS status, result or error)."""
     out = rt.dispatcher.start_manual(WF, {"run_date": run_date})
     run_id = out.run_ids[0]
-    status = wait_until(lambda: (s := DBOS.get_workflow_status(run_id)) and s.status in ("SUCCESS", "ERROR") and s, timeout=timeout)
+    status = wait_until(
+        lambda: (s := DBOS.get_workflow_status(run_id)) and s.status in ("SUCCESS", "ERROR") and s, timeout=timeout
+    )
     if status.status == "SUCCESS":
         return "SUCCESS", DBOS.retrieve_workflow(run_id).get_result()
     return "ERROR", status.error
@@ -66,7 +68,11 @@ def test_state_parsing_uses_one_rule_for_paused_and_resets_a_damaged_counter() -
 
 
 def test_run_status_rules() -> None:
-    ok, fb, bad = {"scene_id": "a", "status": "SUCCESS"}, {"scene_id": "b", "status": "SUCCESS", "source_type": "image_fallback"}, {"scene_id": "c", "status": "FAILED"}
+    ok, fb, bad = (
+        {"scene_id": "a", "status": "SUCCESS"},
+        {"scene_id": "b", "status": "SUCCESS", "source_type": "image_fallback"},
+        {"scene_id": "c", "status": "FAILED"},
+    )
     assert decide_status([ok, fb]) == ("SUCCESS", "")
     assert decide_status([fb]) == ("PARTIAL", "all_scenes_fell_back_to_image (1 fallbacks)")
     assert decide_status([ok, bad]) == ("FAILED", "source_orchestrator_failed_scene: c")
@@ -89,8 +95,17 @@ def test_prompts_are_deterministic_and_never_repeat_within_the_window() -> None:
 
 
 def _opts(**over: Any) -> EmitOptions:
-    base = dict(bucket_name="b", run_date="2026-05-01", quota=2, provider_policy="openrouter_qwen_primary", text_backend="internal",
-                quality_tier="standard", seed_count=1, allow_image_fallback=False, timezone="America/New_York")
+    base = dict(
+        bucket_name="b",
+        run_date="2026-05-01",
+        quota=2,
+        provider_policy="openrouter_qwen_primary",
+        text_backend="internal",
+        quality_tier="standard",
+        seed_count=1,
+        allow_image_fallback=False,
+        timezone="America/New_York",
+    )
     return EmitOptions(**{**base, **over})  # type: ignore[arg-type]
 
 
@@ -102,7 +117,9 @@ def test_the_emitter_emits_once_per_date_and_keeps_other_state_keys(tmp_path: Pa
     assert first["status"] == "emitted" and len(first["scene_ids"]) == 2
     assert all(s.startswith("textauto_20260501_00") for s in first["scene_ids"])
     state = b.read_json(paths.state)
-    assert state["operator_note"] == "keep me" and state["consecutive_failures"] == 1 and len(state["recent_prompts"]) == 2
+    assert (
+        state["operator_note"] == "keep me" and state["consecutive_failures"] == 1 and len(state["recent_prompts"]) == 2
+    )
     index = b.read_json(paths.emitted_index)
     assert emit(b, paths, _opts())["status"] == "already_emitted"
     assert b.read_json(paths.emitted_index) == index
@@ -131,7 +148,11 @@ def test_a_daily_run_emits_its_quota_through_the_source_orchestrator(make_runtim
     summary = b.read_json(paths.summary)
     assert summary["status"] == "SUCCESS" and summary["scene_count"] == 2 and summary["consecutive_failures"] == 0
     state = b.read_json(paths.state)
-    assert state["last_run_status"] == "SUCCESS" and len(state["recent_prompts"]) == 2 and state["last_emit_run_date"] == "2026-03-10"
+    assert (
+        state["last_run_status"] == "SUCCESS"
+        and len(state["recent_prompts"]) == 2
+        and state["last_emit_run_date"] == "2026-03-10"
+    )
     assert not b.exists(paths.workflow_lock) and b.exists(paths.emitter_lock)
 
     # the same date again: the emitter's lock stops a second emission; the old scenes are re-scored
@@ -143,7 +164,9 @@ def test_a_daily_run_emits_its_quota_through_the_source_orchestrator(make_runtim
 
 
 def test_three_failed_days_pause_the_loop_until_the_marker_is_removed(make_runtime: Any, stage1_only: None) -> None:
-    rt = make_runtime(**BASE_ENV, TEXT_DAILY_QUOTA="1", TEXT_AUTONOMY_SEED_COUNT="17")  # the orchestrator rejects 17 seeds
+    rt = make_runtime(
+        **BASE_ENV, TEXT_DAILY_QUOTA="1", TEXT_AUTONOMY_SEED_COUNT="17"
+    )  # the orchestrator rejects 17 seeds
     b = rt.bucket
     for n, day in enumerate(("2026-06-01", "2026-06-02", "2026-06-03"), start=1):
         status, error = run_daily(rt, day)
@@ -189,13 +212,19 @@ def test_the_schedule_fires_at_nine_new_york_across_dst_and_two_firings_make_one
     assert sched is not None and sched["schedule"] == "0 9 * * *" and sched["cron_timezone"] == "America/New_York"
     rt.bucket.write_json(f"{P}/.paused", {"paused": True})  # runs stop at the pause gate: quick, still real
     utc = UTC
-    windows = [(datetime(2026, 3, 7, 12, tzinfo=utc), datetime(2026, 3, 9, 0, tzinfo=utc)),
-               (datetime(2026, 10, 31, 12, tzinfo=utc), datetime(2026, 11, 2, 0, tzinfo=utc))]
+    windows = [
+        (datetime(2026, 3, 7, 12, tzinfo=utc), datetime(2026, 3, 9, 0, tzinfo=utc)),
+        (datetime(2026, 10, 31, 12, tzinfo=utc), datetime(2026, 11, 2, 0, tzinfo=utc)),
+    ]
     for _ in range(2):  # two workers (or a worker and a restart) fire the same ticks
         for start, end in windows:
             DBOS.backfill_schedule("bpflow:text-autonomy-daily", start, end)
-    expected = {"2026-03-07T14:00:00Z": "2026-03-07", "2026-03-08T13:00:00Z": "2026-03-08",
-                "2026-10-31T13:00:00Z": "2026-10-31", "2026-11-01T14:00:00Z": "2026-11-01"}
+    expected = {
+        "2026-03-07T14:00:00Z": "2026-03-07",
+        "2026-03-08T13:00:00Z": "2026-03-08",
+        "2026-10-31T13:00:00Z": "2026-10-31",
+        "2026-11-01T14:00:00Z": "2026-11-01",
+    }
 
     def done() -> list[Any]:
         rows = [w for w in DBOS.list_workflows(name=WF) if w.status == "SUCCESS"]
@@ -225,7 +254,11 @@ def test_the_llm_rewords_a_prompt_and_any_failure_keeps_the_base_prompt() -> Non
         room = base.split(" with ", 1)[0].split()[-1]
         server.script_chat(chat(_json.dumps({"prompt": f"A sunlit {room} where a robot tidies up"})))
         cand = choose_prompt("2026-08-01", 1, "openai_primary", [], expand=expand)
-        assert cand.used_llm and cand.prompt == f"A sunlit {room} where a robot tidies up" and cand.llm_provider == "openai"
+        assert (
+            cand.used_llm
+            and cand.prompt == f"A sunlit {room} where a robot tidies up"
+            and cand.llm_provider == "openai"
+        )
         assert cand.base_prompt == base and server.received()[0]["body"]["messages"][1]["content"] == base
 
         server.script_chat(server_error(), chat(_json.dumps({"prompt": "a spaceship bridge"})))
@@ -234,7 +267,9 @@ def test_the_llm_rewords_a_prompt_and_any_failure_keeps_the_base_prompt() -> Non
         assert fallback.llm_failure_reason == "openai:room_dropped"
 
 
-def test_a_scene_that_never_finishes_times_out_and_the_run_still_persists(make_runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_scene_that_never_finishes_times_out_and_the_run_still_persists(
+    make_runtime: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Reference B5 decided: past the per-scene deadline the scene counts as FAILED
     (source_orchestrator_timeout); state and summary are written and the lock released."""
     from bpflow.core.engine import registry

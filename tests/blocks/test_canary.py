@@ -34,7 +34,15 @@ CANARY_ENV = (
     "GENIESIM_CANARY_IMAGE_TAG",
     "GENIESIM_IMAGE_TAG",
 )
-ASSIGNMENT_KEYS = {"enabled", "is_canary", "matched_tags", "match_reasons", "assignment_percent", "scene_tags", "scene_id"}
+ASSIGNMENT_KEYS = {
+    "enabled",
+    "is_canary",
+    "matched_tags",
+    "match_reasons",
+    "assignment_percent",
+    "scene_tags",
+    "scene_id",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -121,7 +129,11 @@ def test_invalid_percent(percent: object) -> None:
 def test_config_defaults() -> None:
     config = CanaryConfig.from_settings()
     assert config == CanaryConfig()
-    assert (config.release_channel, config.canary_image_tag, config.stable_image_tag) == ("stable", "isaacsim-canary", "isaacsim")
+    assert (config.release_channel, config.canary_image_tag, config.stable_image_tag) == (
+        "stable",
+        "isaacsim-canary",
+        "isaacsim",
+    )
 
 
 def test_config_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,7 +147,9 @@ def test_config_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         GENIESIM_CANARY_IMAGE_TAG="isaacsim-next",
     )
     config = CanaryConfig.from_settings()
-    assert config == CanaryConfig(True, 5, ("fast", "gpu"), ("scene_canary_001",), "canary", "isaacsim-next", "isaacsim")
+    assert config == CanaryConfig(
+        True, 5, ("fast", "gpu"), ("scene_canary_001",), "canary", "isaacsim-next", "isaacsim"
+    )
     assert config.assign("scene_canary_001")["match_reasons"][0] == "scene_id_allowlist"
 
 
@@ -179,7 +193,10 @@ def test_rollback_marker_skips_every_export(bucket: LocalBucket, canary_enabled:
     bucket.write(rollback_marker_key("scene_a"), b"")
     decision = route(bucket, "scene_a", canary_enabled=canary_enabled, config=CanaryConfig())
     assert decision.skip
-    assert decision.message == "Rollback marker present at scenes/scene_a/geniesim/.canary_rollback. Skipping Genie Sim export."
+    assert (
+        decision.message
+        == "Rollback marker present at scenes/scene_a/geniesim/.canary_rollback. Skipping Genie Sim export."
+    )
 
 
 def test_custom_rollback_marker(bucket: LocalBucket) -> None:

@@ -21,8 +21,16 @@ T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 KEY = "scenes/scene_123/geniesim/.circuit_breaker.json"
 STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 FIELDS = {
-    "scene_id", "failure_count", "threshold", "status", "opened_at", "last_probe_at",
-    "updated_at", "last_failure_at", "last_failure_reason", "last_success_at",
+    "scene_id",
+    "failure_count",
+    "threshold",
+    "status",
+    "opened_at",
+    "last_probe_at",
+    "updated_at",
+    "last_failure_at",
+    "last_failure_reason",
+    "last_success_at",
 }
 
 

@@ -27,9 +27,7 @@ SEED_INPUTS = {
     "episodes_per_task": "10",
     "quality_thresholds": {},
 }
-SEED_CANONICAL = (
-    '{"episodes_per_task":"10","quality_thresholds":{},"robot_types":["franka"],"scene_id":"scene_001","task_config":{}}'
-)
+SEED_CANONICAL = '{"episodes_per_task":"10","quality_thresholds":{},"robot_types":["franka"],"scene_id":"scene_001","task_config":{}}'
 # The seed's own "hash" (4b825dc6…) is a placeholder (the prefix of git's empty-tree id), not the
 # MD5 of anything here; this literal is what bpflow (and the reference's algorithm) computes.
 SEED_HASH = "b3df18125dc692791cf19c8f3e3081f7"
@@ -129,7 +127,10 @@ def test_canonical_json_ignores_key_order(obj: dict[str, Any]) -> None:
 # -- keys and markers ------------------------------------------------------------------------
 def test_marker_keys() -> None:
     assert idem.marker_key("scene_001", SEED_HASH) == f"scenes/scene_001/geniesim/idempotency/{SEED_HASH}.json"
-    assert idem.import_marker_key("scene_001", "job_abc123") == "scenes/scene_001/geniesim/idempotency/import/job_abc123.json"
+    assert (
+        idem.import_marker_key("scene_001", "job_abc123")
+        == "scenes/scene_001/geniesim/idempotency/import/job_abc123.json"
+    )
 
 
 @pytest.mark.parametrize("bad", ["..", "a/b", "", "-x", "x" * 129])

@@ -294,7 +294,9 @@ def test_keyboard_interrupt_is_never_retried() -> None:
     cap=st.floats(min_value=0.001, max_value=1000),
 )
 def test_delays_are_monotone_and_capped(retries: int, base: float, factor: float, cap: float) -> None:
-    delays = RetryPolicy(max_retries=retries, base_delay_seconds=base, backoff_factor=factor, max_delay_seconds=cap).delays()
+    delays = RetryPolicy(
+        max_retries=retries, base_delay_seconds=base, backoff_factor=factor, max_delay_seconds=cap
+    ).delays()
     assert len(delays) == retries
     assert all(0 < d <= cap for d in delays)
     assert all(a <= b for a, b in itertools.pairwise(delays))

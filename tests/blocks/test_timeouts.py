@@ -106,7 +106,9 @@ def test_adaptive_table_can_be_overridden(tmp_path: Path, monkeypatch: pytest.Mo
         ("bundle_tier: [900]\n", "adaptive_timeouts.bundle_tier"),
     ],
 )
-def test_invalid_adaptive_values_name_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yaml_text: str, key: str) -> None:
+def test_invalid_adaptive_values_name_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yaml_text: str, key: str
+) -> None:
     (tmp_path / "adaptive_timeouts.yaml").write_text(yaml_text)
     use_env(monkeypatch, BPFLOW_POLICY_DIR=str(tmp_path))
     with pytest.raises(ConfigError) as err:
@@ -209,7 +211,9 @@ def test_step_env_override(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_stage_table_override_and_validation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     use_env(monkeypatch, BPFLOW_POLICY_DIR=str(tmp_path))
-    (tmp_path / "timeouts.yaml").write_text("workflows:\n  arena-export-pipeline:\n    jobs:\n      arena-export-job: 600\n")
+    (tmp_path / "timeouts.yaml").write_text(
+        "workflows:\n  arena-export-pipeline:\n    jobs:\n      arena-export-job: 600\n"
+    )
     assert stage_timeout("arena-export") == 600
     assert stage_timeout("usd-assembly", "convert") == 3600
     (tmp_path / "timeouts.yaml").write_text(

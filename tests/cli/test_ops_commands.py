@@ -22,11 +22,15 @@ from tests.fixtures.ops_env import chain_values
 
 def bpflow(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {**(env or os.environ), "COLUMNS": "220"}  # tables are not wrapped mid-word
-    return subprocess.run([sys.executable, "-m", "bpflow.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bpflow.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def request(rt: Any, scene: str, prompt: str) -> None:
-    rt.bucket.write_json(f"scenes/{scene}/prompts/scene_request.json", {"schema_version": "v1", "scene_id": scene, "prompt": prompt})
+    rt.bucket.write_json(
+        f"scenes/{scene}/prompts/scene_request.json", {"schema_version": "v1", "scene_id": scene, "prompt": prompt}
+    )
 
 
 @pytest.fixture
@@ -34,7 +38,12 @@ def chain_rt(make_runtime: Callable[..., Any]) -> Any:
     rt = make_runtime(**chain_values())
     request(rt, "cli-ok", "a workshop")
     request(rt, "cli-bad", "FAIL this one")
-    wait_until(lambda: rt.bucket.exists("scenes/cli-ok/test/b/.b_complete") and rt.bucket.exists("scenes/cli-bad/test/a/.failed"), timeout=60)
+    wait_until(
+        lambda: (
+            rt.bucket.exists("scenes/cli-ok/test/b/.b_complete") and rt.bucket.exists("scenes/cli-bad/test/a/.failed")
+        ),
+        timeout=60,
+    )
     return rt
 
 
@@ -93,9 +102,18 @@ def test_rerun_attaches_to_the_current_input_then_force_runs_again(chain_rt: Any
     assert status["stages"][1]["attempts"] == 2 and status["state"] == "succeeded"
     # A new input version: the plain rerun starts a new run id.
     chain_rt.bucket.write_json("scenes/cli-ok/test/input.json", {"again": True})
-    wait_until(lambda: chain_rt.bucket.stat("scenes/cli-ok/test/a/.a_complete").updated > chain_rt.bucket.stat("scenes/cli-ok/test/input.json").updated, timeout=60)
+    wait_until(
+        lambda: (
+            chain_rt.bucket.stat("scenes/cli-ok/test/a/.a_complete").updated
+            > chain_rt.bucket.stat("scenes/cli-ok/test/input.json").updated
+        ),
+        timeout=60,
+    )
     again = json.loads(bpflow("rerun", "test-stage-a", "--scene", "cli-ok", "--json").stdout)
-    assert again["attached"] is True and again["generation"] == chain_rt.bucket.stat("scenes/cli-ok/test/input.json").generation
+    assert (
+        again["attached"] is True
+        and again["generation"] == chain_rt.bucket.stat("scenes/cli-ok/test/input.json").generation
+    )
     for args, code, err in (
         (("rerun", "no-such-workflow", "--scene", "cli-ok"), 2, "workflow_not_found"),
         (("rerun", "test-not-implemented", "--scene", "cli-ok"), 1, "not_implemented"),
@@ -115,7 +133,11 @@ def test_logs_show_steps_and_the_whole_job_log(chain_rt: Any) -> None:
     assert "job test-copy-job attempt 1" in proc.stdout and "asked to fail" in proc.stdout and "exit 3" in proc.stdout
     data = json.loads(bpflow("logs", failed["run_id"], "--json").stdout)
     job = data["jobs"][0]
-    assert job["log"].strip() == "asked to fail" and job["exit_code"] == 3 and job["execution_id"].startswith("test-copy-job-")
+    assert (
+        job["log"].strip() == "asked to fail"
+        and job["exit_code"] == 3
+        and job["execution_id"].startswith("test-copy-job-")
+    )
     assert [s["name"] for s in data["steps"]][-1].startswith("unlock ")
     ok = json.loads(bpflow("runs", "--status", "succeeded", "--workflow", "test-stage-b", "--json").stdout)[0]
     assert bpflow("logs", ok["run_id"]).returncode == 0

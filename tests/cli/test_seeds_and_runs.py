@@ -37,12 +37,18 @@ def test_submit_two_seeds_wait_succeeds_links_both_ways_and_reruns_in_the_seeds(
     proc, took = _submit_wait("a workshop with two benches", "seeds-ok")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "seeds-ok"
-    assert "waiting up to 120 s" in proc.stderr and "scene seeds-ok complete (2 seeds: seeds-ok-s001, seeds-ok-s002)" in proc.stderr
+    assert (
+        "waiting up to 120 s" in proc.stderr
+        and "scene seeds-ok complete (2 seeds: seeds-ok-s001, seeds-ok-s002)" in proc.stderr
+    )
     assert "seed seeds-ok-s002: succeeded" in proc.stderr
     assert took < 120
     parent = json.loads(bpflow("status", "seeds-ok", "--json").stdout)
     assert parent["state"] == "succeeded" and parent["parent"] is None
-    assert [(c["scene_id"], c["seed"], c["state"]) for c in parent["children"]] == [("seeds-ok-s001", 1, "succeeded"), ("seeds-ok-s002", 2, "succeeded")]
+    assert [(c["scene_id"], c["seed"], c["state"]) for c in parent["children"]] == [
+        ("seeds-ok-s001", 1, "succeeded"),
+        ("seeds-ok-s002", 2, "succeeded"),
+    ]
     # The parent's later stages are its seeds' together, never "pending forever".
     stages = {s["name"]: s for s in parent["stages"]}
     assert stages["stage-b"]["state"] == "succeeded" and stages["stage-b"]["detail"] == "2/2 seeds done"
@@ -93,7 +99,10 @@ def _colliding_ids(prefix: str, count: int = 2) -> list[str]:
 
 
 def test_short_run_ids_retry_and_ambiguous_prefixes(chain: Any) -> None:
-    chain.bucket.write_json("scenes/short-bad/prompts/scene_request.json", {"schema_version": "v1", "scene_id": "short-bad", "prompt": "FAIL now"})
+    chain.bucket.write_json(
+        "scenes/short-bad/prompts/scene_request.json",
+        {"schema_version": "v1", "scene_id": "short-bad", "prompt": "FAIL now"},
+    )
     wait_until(lambda: chain.bucket.exists("scenes/short-bad/test/a/.failed"), timeout=60)
     failed = json.loads(bpflow("runs", "--status", "failed", "--workflow", "test-stage-a", "--json").stdout)[0]
     assert failed["short_id"] == short_run_id(failed["run_id"]) and len(failed["short_id"]) == 8
@@ -135,7 +144,9 @@ def test_config_filter_and_validate_without_a_scene_id(tmp_path: Any) -> None:
     data = json.loads(bpflow("config", "TEXT_GEN_MAX", "--json", env=env).stdout)
     assert list(data["settings"]) == ["TEXT_GEN_MAX_SEEDS"]
     request = tmp_path / "my_request.json"
-    request.write_text(json.dumps({"schema_version": "v1", "prompt": "a bedroom with a bed and a lamp", "seed_count": 2}))
+    request.write_text(
+        json.dumps({"schema_version": "v1", "prompt": "a bedroom with a bed and a lamp", "seed_count": 2})
+    )
     valid = bpflow("validate", str(request), env=env)
     assert valid.returncode == 0, valid.stdout + valid.stderr
     assert "no scene_id (bpflow submit and POST /api/scenes make one from the prompt)" in valid.stdout
@@ -146,7 +157,9 @@ def test_config_filter_and_validate_without_a_scene_id(tmp_path: Any) -> None:
 
 
 def test_times_in_another_zone(chain: Any) -> None:
-    chain.bucket.write_json("scenes/tz-1/prompts/scene_request.json", {"schema_version": "v1", "scene_id": "tz-1", "prompt": "a hall"})
+    chain.bucket.write_json(
+        "scenes/tz-1/prompts/scene_request.json", {"schema_version": "v1", "scene_id": "tz-1", "prompt": "a hall"}
+    )
     wait_until(lambda: chain.bucket.exists("scenes/tz-1/test/b/.b_complete"), timeout=60)
     utc = bpflow("status", "tz-1")
     assert "Z " in utc.stdout or "Z│" in utc.stdout.replace(" ", "")

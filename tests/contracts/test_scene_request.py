@@ -58,8 +58,17 @@ def rejection(data: bytes, path: str | None = "kitchen", settings: Any = DEFAULT
 
 
 def test_accepts_full_text_request_with_two_seeds_and_openai_primary() -> None:
-    req = parse(raw(source_mode="text", text_backend="internal", quality_tier="premium", seed_count=2,
-                    provider_policy="openai_primary", constraints={"room_type": "kitchen"}, fallback={"allow_image_fallback": False}))
+    req = parse(
+        raw(
+            source_mode="text",
+            text_backend="internal",
+            quality_tier="premium",
+            seed_count=2,
+            provider_policy="openai_primary",
+            constraints={"room_type": "kitchen"},
+            fallback={"allow_image_fallback": False},
+        )
+    )
     assert (req.source_mode, req.text_backend, req.quality_tier, req.seed_count) == ("text", "internal", "premium", 2)
     assert req.provider_policy == "openai_primary"
     assert req.constraints == {"room_type": "kitchen"}
@@ -70,14 +79,24 @@ def test_accepts_full_text_request_with_two_seeds_and_openai_primary() -> None:
 def test_accepts_openrouter_qwen_primary_and_applies_defaults() -> None:
     req = parse(raw(provider_policy="openrouter_qwen_primary"))
     assert req.to_dict() == {
-        "schema_version": "v1", "scene_id": "kitchen", "source_mode": "text", "text_backend": "sage", "prompt": "a kitchen",
-        "quality_tier": "standard", "seed_count": 1, "image": None, "constraints": {},
-        "provider_policy": "openrouter_qwen_primary", "fallback": {"allow_image_fallback": True},
+        "schema_version": "v1",
+        "scene_id": "kitchen",
+        "source_mode": "text",
+        "text_backend": "sage",
+        "prompt": "a kitchen",
+        "quality_tier": "standard",
+        "seed_count": 1,
+        "image": None,
+        "constraints": {},
+        "provider_policy": "openrouter_qwen_primary",
+        "fallback": {"allow_image_fallback": True},
     }
 
 
 def test_accepts_image_only_request() -> None:
-    req = parse(raw(prompt=None, source_mode="image", image={"gcs_uri": "gs://scene-bucket/scenes/kitchen/images/photo.png"}))
+    req = parse(
+        raw(prompt=None, source_mode="image", image={"gcs_uri": "gs://scene-bucket/scenes/kitchen/images/photo.png"})
+    )
     assert req.source_mode == "image" and req.primary_source_mode == "image"
     assert req.image is not None
     assert (req.image.object_name, req.image.usable) == ("scenes/kitchen/images/photo.png", True)
@@ -91,7 +110,11 @@ def test_accepts_auto_with_hybrid_serial_and_image() -> None:
 
 @pytest.mark.parametrize(
     ("data", "field"),
-    [(raw(source_mode="video"), "source_mode"), (raw(scene_id=None), "scene_id"), (raw(text_backend="unknown_backend"), "text_backend")],
+    [
+        (raw(source_mode="video"), "source_mode"),
+        (raw(scene_id=None), "scene_id"),
+        (raw(text_backend="unknown_backend"), "text_backend"),
+    ],
 )
 def test_reference_rejections(data: bytes, field: str) -> None:
     exc = rejection(data)
@@ -122,7 +145,9 @@ def test_summary_table_rows() -> None:
     assert rejection(raw(seed_count="2")).field == "seed_count"  # no coercion
     sage_only = load_settings({"TEXT_BACKEND_ALLOWLIST": "sage"})
     assert rejection(raw(text_backend="internal"), settings=sage_only).field == "text_backend"
-    other = rejection(raw(prompt=None, source_mode="image", image={"gcs_uri": "gs://other-bucket/scenes/kitchen/images/a.png"}))
+    other = rejection(
+        raw(prompt=None, source_mode="image", image={"gcs_uri": "gs://other-bucket/scenes/kitchen/images/a.png"})
+    )
     gif = rejection(raw(prompt=None, source_mode="image", image={"gcs_uri": "scenes/kitchen/images/a.gif"}))
     for exc in (other, gif):
         assert (exc.code, exc.stage, exc.field) == ("invalid_image_uri", STAGE, "image.gcs_uri")
@@ -141,19 +166,40 @@ def test_checks_run_in_the_reference_order() -> None:
     """Break every checked field, then repair them one at a time: the reported field follows the
     reference's order."""
     broken: dict[str, Any] = {
-        "schema_version": "v2", "scene_id": "elsewhere", "source_mode": "text", "text_backend": "gpt",
-        "quality_tier": "ultra", "provider_policy": "", "prompt": " ", "seed_count": 0,
+        "schema_version": "v2",
+        "scene_id": "elsewhere",
+        "source_mode": "text",
+        "text_backend": "gpt",
+        "quality_tier": "ultra",
+        "provider_policy": "",
+        "prompt": " ",
+        "seed_count": 0,
     }
     fixes = [
-        ("schema_version", "v1"), ("scene_id", "kitchen"), ("text_backend", "sage"), ("quality_tier", "standard"),
-        ("provider_policy", "openai_primary"), ("prompt", "a kitchen"), ("seed_count", 99), ("seed_count", 2),
+        ("schema_version", "v1"),
+        ("scene_id", "kitchen"),
+        ("text_backend", "sage"),
+        ("quality_tier", "standard"),
+        ("provider_policy", "openai_primary"),
+        ("prompt", "a kitchen"),
+        ("seed_count", 99),
+        ("seed_count", 2),
     ]
     order = []
     for key, value in fixes:
         order.append(rejection(json.dumps(broken).encode()).field)
         broken[key] = value
     parse(json.dumps(broken).encode())
-    assert order == ["schema_version", "scene_id", "text_backend", "quality_tier", "provider_policy", "prompt", "seed_count", "seed_count"]
+    assert order == [
+        "schema_version",
+        "scene_id",
+        "text_backend",
+        "quality_tier",
+        "provider_policy",
+        "prompt",
+        "seed_count",
+        "seed_count",
+    ]
 
 
 def test_source_mode_before_backend_and_enum_before_allowlist() -> None:
@@ -194,9 +240,25 @@ def test_image_path_is_checked_last_and_only_in_image_mode() -> None:
 
 
 def test_collect_all_mode_returns_every_problem_in_order() -> None:
-    data = json.dumps({"schema_version": 1, "scene_id": "../x", "source_mode": "video", "quality_tier": "ultra", "seed_count": -1, "extra": True}).encode()
+    data = json.dumps(
+        {
+            "schema_version": 1,
+            "scene_id": "../x",
+            "source_mode": "video",
+            "quality_tier": "ultra",
+            "seed_count": -1,
+            "extra": True,
+        }
+    ).encode()
     problems = validate_request(data, scene_id_from_path="kitchen", settings=DEFAULTS)
-    assert [p.field for p in problems] == ["schema_version", "extra", "scene_id", "source_mode", "quality_tier", "seed_count"]
+    assert [p.field for p in problems] == [
+        "schema_version",
+        "extra",
+        "scene_id",
+        "source_mode",
+        "quality_tier",
+        "seed_count",
+    ]
     assert rejection(data).field == problems[0].field
     assert rejection(data).problems == problems
 
@@ -260,9 +322,17 @@ def test_valid_image_uris(uri: str, bucket: str, object_name: str) -> None:
 @pytest.mark.parametrize(
     "uri",
     [
-        "scenes/k/images/a.gif", "scenes/k/images/a.png.txt", "SCENES/k/images/a.png", "scenes/k/Images/a.png",
-        "scenes/k/images/", "scenes/../images/a.png", "scenes/.k/images/a.png", "/scenes/k/images/a.png",
-        "gs://other/scenes/k/images/a.png", "gs://scene-bucket", "s3://scene-bucket/scenes/k/images/a.png",
+        "scenes/k/images/a.gif",
+        "scenes/k/images/a.png.txt",
+        "SCENES/k/images/a.png",
+        "scenes/k/Images/a.png",
+        "scenes/k/images/",
+        "scenes/../images/a.png",
+        "scenes/.k/images/a.png",
+        "/scenes/k/images/a.png",
+        "gs://other/scenes/k/images/a.png",
+        "gs://scene-bucket",
+        "s3://scene-bucket/scenes/k/images/a.png",
     ],
 )
 def test_invalid_image_uris(uri: str) -> None:
@@ -280,7 +350,10 @@ def test_image_generation_defaults_to_the_request_generation() -> None:
 
 def test_image_null_means_no_image() -> None:
     assert parse(raw(image=None)).image is None
-    assert parse(json.dumps({"schema_version": "v1", "scene_id": "kitchen", "prompt": "p", "image": None}).encode()).image is None
+    assert (
+        parse(json.dumps({"schema_version": "v1", "scene_id": "kitchen", "prompt": "p", "image": None}).encode()).image
+        is None
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -301,7 +374,7 @@ def test_request_invalid_carries_code_field_stage_and_problems() -> None:
 def test_bad_bytes_have_clear_messages() -> None:
     assert "not valid JSON" in rejection(b'{"schema_version": "v1",').message
     assert "byte-order mark" in rejection(b"\xef\xbb\xbf" + raw()).message
-    assert "not UTF-8" in rejection(raw().replace(b"kitchen\"}", b"k\xff\"}")).message
+    assert "not UTF-8" in rejection(raw().replace(b'kitchen"}', b'k\xff"}')).message
     assert "more than once" in rejection(b'{"scene_id": "kitchen", "scene_id": "kitchen"}').message
     assert rejection(b'{"schema_version": "v1", "scene_id": "kitchen", "prompt": "p", "seed_count": NaN}').field == "$"
     assert rejection(b"[1]").message.endswith("must be a JSON object, got array")
@@ -317,12 +390,26 @@ def test_str_input_is_accepted() -> None:
 
 
 def test_child_request_keeps_constraints_and_runs_as_text() -> None:
-    parent = parse(raw(source_mode="auto", seed_count=3, quality_tier="premium", constraints={"room_type": "kitchen"},
-                       image={"gcs_uri": "scenes/kitchen/images/a.png"}, fallback={"allow_image_fallback": False}))
+    parent = parse(
+        raw(
+            source_mode="auto",
+            seed_count=3,
+            quality_tier="premium",
+            constraints={"room_type": "kitchen"},
+            image={"gcs_uri": "scenes/kitchen/images/a.png"},
+            fallback={"allow_image_fallback": False},
+        )
+    )
     child = child_request(parent, 2)
     assert child == {
-        "schema_version": "v1", "scene_id": "kitchen-s002", "source_mode": "text", "text_backend": "sage",
-        "prompt": "a kitchen", "quality_tier": "premium", "seed_count": 1, "provider_policy": "openrouter_qwen_primary",
+        "schema_version": "v1",
+        "scene_id": "kitchen-s002",
+        "source_mode": "text",
+        "text_backend": "sage",
+        "prompt": "a kitchen",
+        "quality_tier": "premium",
+        "seed_count": 1,
+        "provider_policy": "openrouter_qwen_primary",
         "constraints": {"room_type": "kitchen"},
     }
     assert child_request(parent.to_dict(), 2, settings=DEFAULTS) == child
@@ -340,8 +427,13 @@ def test_variants_index_has_the_reference_shape() -> None:
     parent = parse(raw(source_mode="auto", seed_count=3))
     index = variants_index(parent)
     assert index == {
-        "schema_version": "v1", "scene_id": "kitchen", "source_mode": "auto", "text_backend": "sage", "quality_tier": "standard",
-        "provider_policy": "openrouter_qwen_primary", "seed_count": 3,
+        "schema_version": "v1",
+        "scene_id": "kitchen",
+        "source_mode": "auto",
+        "text_backend": "sage",
+        "quality_tier": "standard",
+        "provider_policy": "openrouter_qwen_primary",
+        "seed_count": 3,
         "variants": [{"scene_id": f"kitchen-s00{i}", "seed": i} for i in (1, 2, 3)],
     }
     assert validate("variants_index", index) == []
@@ -358,14 +450,26 @@ def test_build_request_makes_valid_requests_with_readable_ids() -> None:
     assert build_request("кухня", settings=DEFAULTS)["scene_id"].startswith("scene-")
     assert build_request("Küche", settings=DEFAULTS)["scene_id"].startswith("kuche-")
     assert build_request("x" * 200, settings=DEFAULTS)["scene_id"].startswith("x" * 40 + "-")
-    fixed = build_request("p", scene_id="my-scene", backend="internal", constraints={"room_type": "office"}, settings=DEFAULTS)
-    assert (fixed["scene_id"], fixed["text_backend"], fixed["constraints"]) == ("my-scene", "internal", {"room_type": "office"})
+    fixed = build_request(
+        "p", scene_id="my-scene", backend="internal", constraints={"room_type": "office"}, settings=DEFAULTS
+    )
+    assert (fixed["scene_id"], fixed["text_backend"], fixed["constraints"]) == (
+        "my-scene",
+        "internal",
+        {"room_type": "office"},
+    )
 
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"seeds": 0}, "seed_count"), ({"seeds": 17}, "seed_count"), ({"tier": "gold"}, "quality_tier"),
-     ({"backend": "gpt"}, "text_backend"), ({"scene_id": "../x"}, "scene_id"), ({"source_mode": "image"}, "image")],
+    [
+        ({"seeds": 0}, "seed_count"),
+        ({"seeds": 17}, "seed_count"),
+        ({"tier": "gold"}, "quality_tier"),
+        ({"backend": "gpt"}, "text_backend"),
+        ({"scene_id": "../x"}, "scene_id"),
+        ({"source_mode": "image"}, "image"),
+    ],
 )
 def test_build_request_refuses_what_the_orchestrator_would(kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(RequestInvalid) as info:
@@ -388,9 +492,15 @@ def _write(tmp_path: Path, rel: str, data: bytes) -> str:
     return str(path)
 
 
-def test_validate_command_prints_every_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validate_command_prints_every_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("bpflow.cli.validate_cmd.get_settings", lambda: DEFAULTS)
-    bad = _write(tmp_path, "scenes/kitchen/prompts/scene_request.json", raw(scene_id="kitchn", seed_count="3", promt="x", prompt=None))
+    bad = _write(
+        tmp_path,
+        "scenes/kitchen/prompts/scene_request.json",
+        raw(scene_id="kitchn", seed_count="3", promt="x", prompt=None),
+    )
     assert validate_command(bad, json_output=True) == 1
     out = json.loads(capsys.readouterr().out)
     assert out["valid"] is False and out["scene_id_from_path"] == "kitchen"
@@ -410,7 +520,9 @@ def test_validate_command_prints_every_problem(tmp_path: Path, capsys: pytest.Ca
     assert validate_command(str(tmp_path), json_output=False) == 2
 
 
-def test_validate_command_survives_markup_and_huge_files(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validate_command_survives_markup_and_huge_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("bpflow.cli.validate_cmd.get_settings", lambda: DEFAULTS)
     markup = _write(tmp_path, "m.json", raw(quality_tier="[bold red]x[/]"))
     assert validate_command(markup, json_output=False) == 1
@@ -432,7 +544,16 @@ def test_bpflow_validate_cli(tmp_path: Path) -> None:
     env = runtime_env(tmp_path / "home")
     good = _write(tmp_path, "scenes/kitchen/prompts/scene_request.json", raw())
     bad = _write(tmp_path, "bad.json", b'{"schema_version": "v1", "scene_id": "kitchen", "seed_count": 0}')
-    run = lambda *args: subprocess.run([sys.executable, "-m", "bpflow.cli", "validate", *args], env=env, capture_output=True, text=True, timeout=120)  # noqa: E731
+
+    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bpflow.cli", "validate", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
     assert run(good).returncode == 0
     proc = run("--json", bad)
     assert proc.returncode == 1, proc.stderr

@@ -57,7 +57,9 @@ def test_unknown_categories_have_no_rule() -> None:
 
 
 @pytest.mark.parametrize("up_axis", ["Y", "Z"])
-@pytest.mark.parametrize(("category", "part"), [("toolbox", "lid"), ("centrifuge", "lid"), ("hospital_bed", "backrest")])
+@pytest.mark.parametrize(
+    ("category", "part"), [("toolbox", "lid"), ("centrifuge", "lid"), ("hospital_bed", "backrest")]
+)
 def test_top_panels_lift_upwards_and_stay_inside(up_axis: str, category: str, part: str) -> None:
     axes = axes_for(up_axis)
     size = axes.size(0.9, 0.5, 2.0 if category == "hospital_bed" else 0.4)

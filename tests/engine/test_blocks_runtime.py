@@ -37,7 +37,16 @@ def _seed_outputs(b: Any, scene: str) -> None:
 
 
 def _result(run_id: str, timeout: float = 60) -> Any:
-    return DBOS.retrieve_workflow(run_id).get_result(polling_interval_sec=0.05) if wait_until(lambda: DBOS.get_workflow_status(run_id) and DBOS.get_workflow_status(run_id).status in ("SUCCESS", "ERROR"), timeout) else None
+    return (
+        DBOS.retrieve_workflow(run_id).get_result(polling_interval_sec=0.05)
+        if wait_until(
+            lambda: (
+                DBOS.get_workflow_status(run_id) and DBOS.get_workflow_status(run_id).status in ("SUCCESS", "ERROR")
+            ),
+            timeout,
+        )
+        else None
+    )
 
 
 def test_runner_down_then_up_within_budget_succeeds(make_runtime: Any, fast_policy: dict[str, str]) -> None:
@@ -49,7 +58,9 @@ def test_runner_down_then_up_within_budget_succeeds(make_runtime: Any, fast_poli
 
     def refused_once() -> bool:
         steps = DBOS.list_workflow_steps(run_id) if DBOS.get_workflow_status(run_id) else []
-        return any(s["function_name"] == "job test-copy-job attempt 1" and "start_error" in (s["output"] or {}) for s in steps)
+        return any(
+            s["function_name"] == "job test-copy-job attempt 1" and "start_error" in (s["output"] or {}) for s in steps
+        )
 
     wait_until(refused_once, timeout=30)
     down.unlink()  # the outage ends while retries remain
@@ -96,14 +107,23 @@ def test_unknown_job_is_not_retried(make_runtime: Any, fast_policy: dict[str, st
 
 def test_job_timeout_is_reported_not_retried(runtime: Any) -> None:
     runtime.bucket.write_json("scenes/slowjob/test/input.json", {})
-    run_id = runtime.dispatcher.start_manual("test-job-outputs", {"scene_id": "slowjob", "timeout": 1, "sleep": 30}).run_ids[0]
+    run_id = runtime.dispatcher.start_manual(
+        "test-job-outputs", {"scene_id": "slowjob", "timeout": 1, "sleep": 30}
+    ).run_ids[0]
     result = _result(run_id)
     assert result["timed_out"] is True and result["attempts"] == 1
 
 
 def test_lock_conflict_skips_and_leaves_the_holders_lock(runtime: Any) -> None:
     b = runtime.bucket
-    holder = try_acquire(b, "scenes/held/locks/test-stage-a.lock", scene_id="held", workflow="test-stage-a", run_id="someone-else", ttl_seconds=600)
+    holder = try_acquire(
+        b,
+        "scenes/held/locks/test-stage-a.lock",
+        scene_id="held",
+        workflow="test-stage-a",
+        run_id="someone-else",
+        ttl_seconds=600,
+    )
     assert holder["acquired"]
     info = b.write_json("scenes/held/test/input.json", {})
     run_id = f"test-stage-a:scenes/held/test/input.json@{info.generation}"
@@ -167,7 +187,9 @@ def test_wait_for_marker_respects_its_deadline(runtime: Any) -> None:
     assert time.monotonic() - t0 < 5
 
 
-def test_job_invocation_and_retry_exhausted_events(make_runtime: Any, fast_policy: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+def test_job_invocation_and_retry_exhausted_events(
+    make_runtime: Any, fast_policy: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
     import json as _json
     import logging
 
@@ -181,7 +203,9 @@ def test_job_invocation_and_retry_exhausted_events(make_runtime: Any, fast_polic
     wait_until(lambda: DBOS.get_workflow_status(bad).status == "ERROR", timeout=60)
 
     records = [_json.loads(r.getMessage()) for r in caplog.records if r.name == "bpflow.metrics"]
-    complete = [r for r in records if r["bp_metric"] == "job_invocation" and r["event"] == "complete" and r["run_id"] == ok]
+    complete = [
+        r for r in records if r["bp_metric"] == "job_invocation" and r["event"] == "complete" and r["run_id"] == ok
+    ]
     assert len(complete) == 1
     rec = complete[0]
     assert rec["status"] == "SUCCEEDED" and rec["job"] == "test-copy-job" and rec["workflow"] == "test-job-outputs"

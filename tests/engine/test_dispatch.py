@@ -112,10 +112,14 @@ def test_unimplemented_and_unmatched_objects_start_nothing(runtime: Any) -> None
 
     # A seed workflow this build may not have yet (regen3d-pipeline, once the example, now exists).
     unbuilt = find_workflow("arena-export-pipeline") is None
-    out = runtime.dispatcher.dispatch_object(ObjectEvent(bucket=b.url, name="scenes/x/geniesim/.geniesim_complete", generation=1))
+    out = runtime.dispatcher.dispatch_object(
+        ObjectEvent(bucket=b.url, name="scenes/x/geniesim/.geniesim_complete", generation=1)
+    )
     if unbuilt:
         assert out.run_ids == [] and out.not_implemented == ["arena-export-pipeline"]
-    out = runtime.dispatcher.dispatch_object(ObjectEvent(bucket=b.url, name="scenes/x/test/input.json.tmp", generation=1))
+    out = runtime.dispatcher.dispatch_object(
+        ObjectEvent(bucket=b.url, name="scenes/x/test/input.json.tmp", generation=1)
+    )
     assert out.run_ids == [] and out.not_implemented == []
     out = runtime.dispatcher.dispatch_object(ObjectEvent(bucket=b.url, name="scenes/../test/input.json", generation=1))
     assert out.run_ids == []

@@ -92,4 +92,8 @@ def test_the_watcher_leaves_the_runtimes_own_writes_to_the_bucket_listener(make_
     watched = {name for source, name in seen if source == "watcher"}
     assert watched == {"scenes/own1/notes/foreign.json", "scenes/own1/notes/restored.json"}
     api = [name for source, name in seen if source == "bucket-write"]
-    assert sorted(api) == ["scenes/own1/notes/linked.json", "scenes/own1/notes/replaced.json", "scenes/own1/notes/restored.json"]
+    assert sorted(api) == [
+        "scenes/own1/notes/linked.json",
+        "scenes/own1/notes/replaced.json",
+        "scenes/own1/notes/restored.json",
+    ]

@@ -39,14 +39,27 @@ def test_binary_mode_storage_event_starts_workflow(runtime: Any) -> None:
 
 def test_structured_mode_and_custom_event(runtime: Any) -> None:
     client = TestClient(create_app(runtime), base_url="http://127.0.0.1")
-    envelope = {"specversion": "1.0", "type": "bpflow.test.ping", "source": "test", "id": "evt-42", "data": {"scene_id": "http2", "ok": True}}
-    resp = client.post("/events", headers={"content-type": "application/cloudevents+json"}, content=json.dumps(envelope))
+    envelope = {
+        "specversion": "1.0",
+        "type": "bpflow.test.ping",
+        "source": "test",
+        "id": "evt-42",
+        "data": {"scene_id": "http2", "ok": True},
+    }
+    resp = client.post(
+        "/events", headers={"content-type": "application/cloudevents+json"}, content=json.dumps(envelope)
+    )
     assert resp.status_code == 202, resp.text
     assert resp.json()["events"][0]["run_ids"] == ["test-custom:bpflow.test.ping:evt-42"]
     wait_until(lambda: runtime.bucket.exists("scenes/http2/test/custom.json"))
 
 
-STORAGE = {"specversion": "1.0", "type": "google.cloud.storage.object.v1.finalized", "source": "//storage.googleapis.com/projects/_/buckets/b", "id": "e1"}
+STORAGE = {
+    "specversion": "1.0",
+    "type": "google.cloud.storage.object.v1.finalized",
+    "source": "//storage.googleapis.com/projects/_/buckets/b",
+    "id": "e1",
+}
 
 
 def test_bad_events_are_rejected_with_the_field(runtime: Any) -> None:
@@ -54,9 +67,21 @@ def test_bad_events_are_rejected_with_the_field(runtime: Any) -> None:
     cases = [
         ({"content-type": "application/json"}, b"{}", "content-type"),
         ({"content-type": "application/cloudevents+json"}, b"not json", "body"),
-        ({"content-type": "application/cloudevents+json"}, json.dumps({**STORAGE, "data": {"name": "scenes/a/x", "generation": "abc"}}).encode(), "data.generation"),
-        ({"content-type": "application/cloudevents+json"}, json.dumps({**STORAGE, "data": {"generation": "1"}}).encode(), "data.name"),
-        ({"content-type": "application/cloudevents+json"}, json.dumps({"specversion": "1.0", "source": "test", "type": "x.custom", "data": {}}).encode(), "id"),
+        (
+            {"content-type": "application/cloudevents+json"},
+            json.dumps({**STORAGE, "data": {"name": "scenes/a/x", "generation": "abc"}}).encode(),
+            "data.generation",
+        ),
+        (
+            {"content-type": "application/cloudevents+json"},
+            json.dumps({**STORAGE, "data": {"generation": "1"}}).encode(),
+            "data.name",
+        ),
+        (
+            {"content-type": "application/cloudevents+json"},
+            json.dumps({"specversion": "1.0", "source": "test", "type": "x.custom", "data": {}}).encode(),
+            "id",
+        ),
     ]
     for headers, body, field in cases:
         resp = client.post("/events", headers=headers, content=body)
@@ -70,6 +95,8 @@ def test_events_need_the_token_when_one_is_configured(make_runtime: Any) -> None
     envelope = {"specversion": "1.0", "source": "test", "type": "bpflow.test.ping", "id": "e1", "data": {}}
     headers = {"content-type": "application/cloudevents+json"}
     assert client.post("/events", headers=headers, content=json.dumps(envelope)).status_code == 401
-    ok = client.post("/events", headers={**headers, "authorization": "Bearer s3cret-token"}, content=json.dumps(envelope))
+    ok = client.post(
+        "/events", headers={**headers, "authorization": "Bearer s3cret-token"}, content=json.dumps(envelope)
+    )
     assert ok.status_code == 202
     assert "s3cret-token" not in client.get("/healthz").text

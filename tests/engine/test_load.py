@@ -31,10 +31,22 @@ from tests.source.conftest import OFFLINE_STAGE1, REQUEST, request_body
 #: interpreter start and the USD imports eleven times per scene): what is under test is scheduling.
 #: Robot data small: two tasks of two episodes per scene in Genie Sim, its 32² camera (conftest),
 #: and training refusing at once (every import emits episodes.imported, which starts it).
-SMALL = {**OFFLINE_STAGE1, "BPFLOW_RUNNER": "inprocess", "EPISODES_PER_TASK": "2", "GENIESIM_MAX_TASKS": "2", "TRAINING_MODE": "not-under-test"}
+SMALL = {
+    **OFFLINE_STAGE1,
+    "BPFLOW_RUNNER": "inprocess",
+    "EPISODES_PER_TASK": "2",
+    "GENIESIM_MAX_TASKS": "2",
+    "TRAINING_MODE": "not-under-test",
+}
 #: Every stage, once per scene: a run slot is never the reason a scene stops, and none fails.
-DONE_MARKERS = ("assets/.regen3d_complete", "usd/.usd_complete", "variation_assets/.variation_pipeline_complete",
-                "geniesim/.geniesim_complete", "arena/.arena_export_complete", ".source_orchestrator_complete")
+DONE_MARKERS = (
+    "assets/.regen3d_complete",
+    "usd/.usd_complete",
+    "variation_assets/.variation_pipeline_complete",
+    "geniesim/.geniesim_complete",
+    "arena/.arena_export_complete",
+    ".source_orchestrator_complete",
+)
 
 
 def _requests(count: int, prefix: str) -> list[tuple[str, dict[str, Any]]]:
@@ -44,11 +56,19 @@ def _requests(count: int, prefix: str) -> list[tuple[str, dict[str, Any]]]:
 
 def _settled(bucket: LocalBucket, scenes: list[str]) -> bool:
     """Every scene's orchestrator ended: complete or failed."""
-    return all(bucket.exists(f"scenes/{s}/.source_orchestrator_failed") or bucket.exists(f"scenes/{s}/.source_orchestrator_complete") for s in scenes)
+    return all(
+        bucket.exists(f"scenes/{s}/.source_orchestrator_failed")
+        or bucket.exists(f"scenes/{s}/.source_orchestrator_complete")
+        for s in scenes
+    )
 
 
 def _assert_all_completed(bucket: LocalBucket, scenes: list[str], *, markers: tuple[str, ...] = DONE_MARKERS) -> None:
-    failed = {s: json.loads(bucket.read(f"scenes/{s}/.source_orchestrator_failed"))["error"] for s in scenes if bucket.exists(f"scenes/{s}/.source_orchestrator_failed")}
+    failed = {
+        s: json.loads(bucket.read(f"scenes/{s}/.source_orchestrator_failed"))["error"]
+        for s in scenes
+        if bucket.exists(f"scenes/{s}/.source_orchestrator_failed")
+    }
     assert failed == {}, failed
     for scene in scenes:
         for marker in markers:
@@ -75,11 +95,15 @@ def test_twenty_varied_requests_on_two_slots_all_complete(make_runtime: Any) -> 
 @pytest.mark.timeout(960)
 def test_ten_requests_on_two_postgres_workers_all_complete(tmp_path: Path, postgres_url: str) -> None:
     home = tmp_path / "home"
-    base = runtime_env(home, BPFLOW_DATABASE_URL=postgres_url, BPFLOW_WORKER_CONCURRENCY="2", BPFLOW_QUEUE_POLL_SECONDS="0.1", **SMALL)
+    base = runtime_env(
+        home, BPFLOW_DATABASE_URL=postgres_url, BPFLOW_WORKER_CONCURRENCY="2", BPFLOW_QUEUE_POLL_SECONDS="0.1", **SMALL
+    )
     bucket = LocalBucket(home / "bucket")
     logs = [tmp_path / "w1.log", tmp_path / "w2.log"]
-    with _process([*BPFLOW, "worker"], {**base, "BPFLOW_EXECUTOR_ID": "load-1"}, logs[0]) as w1, \
-            _process([*BPFLOW, "worker"], {**base, "BPFLOW_EXECUTOR_ID": "load-2"}, logs[1]) as w2:
+    with (
+        _process([*BPFLOW, "worker"], {**base, "BPFLOW_EXECUTOR_ID": "load-1"}, logs[0]) as w1,
+        _process([*BPFLOW, "worker"], {**base, "BPFLOW_EXECUTOR_ID": "load-2"}, logs[1]) as w2,
+    ):
         for proc, log in ((w1, logs[0]), (w2, logs[1])):
             wait_until(lambda: _log_says(log, "bpflow worker:") or proc.poll() is not None, timeout=90)
             assert proc.poll() is None, log.read_text()
@@ -89,7 +113,9 @@ def test_ten_requests_on_two_postgres_workers_all_complete(tmp_path: Path, postg
             requests = _requests(10, "pgload")
             for scene, body in requests:
                 info = bucket.write_json(REQUEST.format(scene), body)
-                client.dispatcher.dispatch_object(ObjectEvent(bucket=bucket.url, name=info.key, generation=info.generation, source="test"))
+                client.dispatcher.dispatch_object(
+                    ObjectEvent(bucket=bucket.url, name=info.key, generation=info.generation, source="test")
+                )
             client.shutdown()
         finally:
             os.environ.clear()

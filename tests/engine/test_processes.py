@@ -76,7 +76,9 @@ def test_sigkill_after_first_step_then_restart_completes_once(tmp_path: Path) ->
 
 def test_two_workers_on_postgres_share_twenty_runs(tmp_path: Path, postgres_url: str) -> None:
     home = tmp_path / "home"
-    base = runtime_env(home, BPFLOW_DATABASE_URL=postgres_url, BPFLOW_WORKER_CONCURRENCY="2", BPFLOW_QUEUE_POLL_SECONDS="0.05")
+    base = runtime_env(
+        home, BPFLOW_DATABASE_URL=postgres_url, BPFLOW_WORKER_CONCURRENCY="2", BPFLOW_QUEUE_POLL_SECONDS="0.05"
+    )
     bucket = LocalBucket(home / "bucket")
     logs = [tmp_path / "w1.log", tmp_path / "w2.log"]
     with _process([*BPFLOW, "worker"], {**base, "BPFLOW_EXECUTOR_ID": "worker-1"}, logs[0]) as w1:
@@ -92,7 +94,9 @@ def test_two_workers_on_postgres_share_twenty_runs(tmp_path: Path, postgres_url:
                 keys = []
                 for i in range(20):
                     info = bucket.write_json(f"scenes/share{i:02d}/test/slow.json", {"i": i})
-                    client.dispatcher.dispatch_object(ObjectEvent(bucket=bucket.url, name=info.key, generation=info.generation, source="test"))
+                    client.dispatcher.dispatch_object(
+                        ObjectEvent(bucket=bucket.url, name=info.key, generation=info.generation, source="test")
+                    )
                     keys.append(f"scenes/share{i:02d}/test/slow_done.json")
                 client.shutdown()
             finally:

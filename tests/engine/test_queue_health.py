@@ -20,15 +20,23 @@ from tests.engine.test_processes import BPFLOW
 def test_queue_health_counts_and_flags_a_stall() -> None:
     now = 10_000.0
     rows = [
-        ("bpflow-runs", "PENDING", now - 5), ("bpflow-runs", "ENQUEUED", now - STALL_SECONDS - 1), ("bpflow-runs", "ENQUEUED", now - 2),
-        ("bpflow-requests", "PENDING", now - 1), ("other-queue", "ENQUEUED", now - 9999),
+        ("bpflow-runs", "PENDING", now - 5),
+        ("bpflow-runs", "ENQUEUED", now - STALL_SECONDS - 1),
+        ("bpflow-runs", "ENQUEUED", now - 2),
+        ("bpflow-requests", "PENDING", now - 1),
+        ("other-queue", "ENQUEUED", now - 9999),
     ]
     health = {q.queue: q for q in queue_health(rows, now)}
     runs = health["bpflow-runs"]
     assert (runs.queued, runs.running, runs.stalled) == (2, 1, True)
     assert runs.oldest_queued_age_seconds == STALL_SECONDS + 1
     requests = health["bpflow-requests"]
-    assert (requests.queued, requests.running, requests.oldest_queued_age_seconds, requests.stalled) == (0, 1, None, False)
+    assert (requests.queued, requests.running, requests.oldest_queued_age_seconds, requests.stalled) == (
+        0,
+        1,
+        None,
+        False,
+    )
     assert set(health) == {"bpflow-runs", "bpflow-scenes", "bpflow-requests"}
 
 
@@ -37,7 +45,9 @@ def test_healthz_status_and_metrics_show_queued_work(make_runtime: Any, tmp_path
     for scene in ("held1", "held2"):  # each waits for its release marker: one runs, one queues
         rt.bucket.write_json(f"scenes/{scene}/test/three.json", {})
     reader = RunReader(rt)
-    wait_until(lambda: [q for q in reader.queue_health() if q.queue == "bpflow-runs" and q.queued == 1 and q.running == 1])
+    wait_until(
+        lambda: [q for q in reader.queue_health() if q.queue == "bpflow-runs" and q.queued == 1 and q.running == 1]
+    )
 
     client = TestClient(create_app(rt), base_url="http://127.0.0.1")  # a loopback Host (DNS-rebinding check)
     body = client.get("/healthz").json()
@@ -56,5 +66,7 @@ def test_healthz_status_and_metrics_show_queued_work(make_runtime: Any, tmp_path
 
     for scene in ("held1", "held2"):
         rt.bucket.write_json(f"scenes/{scene}/test/three/release", {})
-    wait_until(lambda: all(rt.bucket.exists(f"scenes/{s}/test/three/.three_complete") for s in ("held1", "held2")), timeout=60)
+    wait_until(
+        lambda: all(rt.bucket.exists(f"scenes/{s}/test/three/.three_complete") for s in ("held1", "held2")), timeout=60
+    )
     assert next(q for q in reader.queue_health() if q.queue == "bpflow-runs").queued == 0

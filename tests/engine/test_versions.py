@@ -60,7 +60,9 @@ def test_event_before_its_object_then_the_object_runs_once(make_runtime: Any, tm
     # The object's generation is known before it lands: a file that appears with a given mtime
     # (a first sight keeps its mtime), moved in the way an upload tool finishes a file.
     staged = tmp_path / "staged.json"
-    staged.write_text('{"schema_version": "v1", "scene_id": "ver2", "source_mode": "text", "quality_tier": "no-such-tier"}')
+    staged.write_text(
+        '{"schema_version": "v1", "scene_id": "ver2", "source_mode": "text", "quality_tier": "no-such-tier"}'
+    )
     generation = time.time_ns() - 10**9
     os.utime(staged, ns=(generation, generation))
 

@@ -48,7 +48,7 @@ def test_engine_and_events_have_no_import_cycle() -> None:
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                pytest.fail("import cycle: " + " -> ".join(path[path.index(nxt):] + [nxt]) if nxt in path else nxt)
+                pytest.fail("import cycle: " + " -> ".join(path[path.index(nxt) :] + [nxt]) if nxt in path else nxt)
             if nxt not in state:
                 visit(nxt, path + [nxt])
         state[node] = 2
@@ -59,7 +59,9 @@ def test_engine_and_events_have_no_import_cycle() -> None:
 
 
 def test_nothing_below_the_composition_root_imports_it() -> None:
-    users = {_name(p) for pkg in ("core", "blocks") for p in (SRC / pkg).rglob("*.py") if RUNTIME in _imports(p)} - {RUNTIME}
+    users = {_name(p) for pkg in ("core", "blocks") for p in (SRC / pkg).rglob("*.py") if RUNTIME in _imports(p)} - {
+        RUNTIME
+    }
     assert users == KNOWN
 
 
@@ -72,8 +74,14 @@ def test_a_run_reads_the_context_it_is_given(tmp_path: Path) -> None:
 
     started: list[tuple[str, str]] = []
     bucket = LocalBucket(tmp_path / "bucket")
-    ctx = RunContext(bucket=bucket, settings=load_settings({"BPFLOW_HOME": str(tmp_path)}), env={"REQUIRE_ISAAC": "false"},
-                     start_run=lambda wf, run_id, payload: started.append((wf, run_id)), dispatch_custom=lambda e: None, triggered_by=lambda key: set())
+    ctx = RunContext(
+        bucket=bucket,
+        settings=load_settings({"BPFLOW_HOME": str(tmp_path)}),
+        env={"REQUIRE_ISAAC": "false"},
+        start_run=lambda wf, run_id, payload: started.append((wf, run_id)),
+        dispatch_custom=lambda e: None,
+        triggered_by=lambda key: set(),
+    )
     run = Run(run_id="r1", workflow="w", payload={"scene_id": "s1", "require_replicator": "true"}, ctx=ctx)
     assert run.bucket is bucket and run.settings.home == ctx.settings.home
     assert run.param("require_isaac", "REQUIRE_ISAAC", "true") == "false"

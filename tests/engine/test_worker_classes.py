@@ -45,8 +45,12 @@ def test_each_run_goes_to_a_worker_of_its_class(tmp_path: Path, postgres_url: st
     home = tmp_path / "home"
     port = _free_port()
     base = runtime_env(
-        home, BPFLOW_DATABASE_URL=postgres_url, BPFLOW_RUNNER="inprocess", BPFLOW_QUEUE_POLL_SECONDS="0.1",
-        BPFLOW_WORKFLOW_MODULES="tests.fixtures.classes", BPFLOW_TRIGGER_FILES=str(REPO / "tests" / "fixtures" / "classes_triggers.yaml"),
+        home,
+        BPFLOW_DATABASE_URL=postgres_url,
+        BPFLOW_RUNNER="inprocess",
+        BPFLOW_QUEUE_POLL_SECONDS="0.1",
+        BPFLOW_WORKFLOW_MODULES="tests.fixtures.classes",
+        BPFLOW_TRIGGER_FILES=str(REPO / "tests" / "fixtures" / "classes_triggers.yaml"),
     )
     bucket = LocalBucket(home / "bucket")
     procs = {
@@ -56,9 +60,11 @@ def test_each_run_goes_to_a_worker_of_its_class(tmp_path: Path, postgres_url: st
     }
     logs = {name: tmp_path / f"{name}.log" for name in procs}
     env = {name: {**base, "BPFLOW_EXECUTOR_ID": name, "BPFLOW_WORKER_CLASSES": WORKERS[name]} for name in procs}
-    with _process(procs["cls-up"][0], env["cls-up"], logs["cls-up"]) as up, \
-            _process(procs["cls-sim"][0], env["cls-sim"], logs["cls-sim"]) as sim, \
-            _process(procs["cls-train"][0], env["cls-train"], logs["cls-train"]) as train:
+    with (
+        _process(procs["cls-up"][0], env["cls-up"], logs["cls-up"]) as up,
+        _process(procs["cls-sim"][0], env["cls-sim"], logs["cls-sim"]) as sim,
+        _process(procs["cls-train"][0], env["cls-train"], logs["cls-train"]) as train,
+    ):
         for name, proc in (("cls-up", up), ("cls-sim", sim), ("cls-train", train)):
             wait_until(lambda: _log_says(logs[name], procs[name][1]) or proc.poll() is not None, timeout=120)
             assert proc.poll() is None, logs[name].read_text()
@@ -66,8 +72,12 @@ def test_each_run_goes_to_a_worker_of_its_class(tmp_path: Path, postgres_url: st
         client = Runtime(env=base)
         try:
             client.launch(role="client")
-            started = {c: client.dispatcher.start_manual(f"test-class-{c}", {"scene_id": f"c-{c}"}, run_id=f"test-class-{c}:manual:1")
-                       for c in ("cpu", "sim", "train", "gpu")}
+            started = {
+                c: client.dispatcher.start_manual(
+                    f"test-class-{c}", {"scene_id": f"c-{c}"}, run_id=f"test-class-{c}:manual:1"
+                )
+                for c in ("cpu", "sim", "train", "gpu")
+            }
             assert all(d.run_ids for d in started.values()), started
 
             where = {c: f"scenes/c-{c}/where/{c}.json" for c in ("cpu", "sim", "train")}
@@ -80,7 +90,10 @@ def test_each_run_goes_to_a_worker_of_its_class(tmp_path: Path, postgres_url: st
             gpu = health["queues"]["bpflow-runs-gpu"]
             assert gpu["queued"] == 1 and gpu["consumers"] == 0 and gpu["no_consumer"] is True
             assert health["status"] == "no_consumer" and any("bpflow-runs-gpu" in p for p in health["problems"])
-            assert health["queues"]["bpflow-runs-sim"]["consumers"] == 1 and not health["queues"]["bpflow-runs"]["no_consumer"]
+            assert (
+                health["queues"]["bpflow-runs-sim"]["consumers"] == 1
+                and not health["queues"]["bpflow-runs"]["no_consumer"]
+            )
             metrics = _get(f"http://127.0.0.1:{port}/metrics")
             assert 'bpflow_queue_no_consumer{queue="bpflow-runs-gpu"} 1.0' in metrics
             out = subprocess.run([*BPFLOW, "status", "--json"], env=base, capture_output=True, text=True, timeout=120)

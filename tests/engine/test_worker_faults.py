@@ -19,7 +19,9 @@ from tests.engine.test_processes import BPFLOW, _free_port, _log_says, _process
 def _job_processes(home: Path, scene: str | None, job: str = "test-copy-job") -> list[int]:
     """Live (not zombie) processes whose environment says they are this home's ``job`` (for
     ``scene``, when given)."""
-    wanted = {f"BPFLOW_HOME={home}".encode(), f"BPFLOW_JOB_NAME={job}".encode()} | ({f"SCENE_ID={scene}".encode()} if scene else set())
+    wanted = {f"BPFLOW_HOME={home}".encode(), f"BPFLOW_JOB_NAME={job}".encode()} | (
+        {f"SCENE_ID={scene}".encode()} if scene else set()
+    )
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -76,8 +78,21 @@ def test_jobs_die_with_a_killed_worker_and_the_run_resumes(tmp_path: Path, runne
     with _process(args, env, log) as first:
         wait_until(lambda: _log_says(log, "bpflow up:"), timeout=60)
         started = subprocess.run(
-            [*BPFLOW, "emit", "manual", "--workflow", "test-job-outputs", "--id", "kill1", "--data", json.dumps({"scene_id": "kill1", "sleep": 600})],
-            env=env, capture_output=True, text=True, timeout=120,
+            [
+                *BPFLOW,
+                "emit",
+                "manual",
+                "--workflow",
+                "test-job-outputs",
+                "--id",
+                "kill1",
+                "--data",
+                json.dumps({"scene_id": "kill1", "sleep": 600}),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert started.returncode == 0, started.stderr
         # the runner opens the job's log once the job runs (a forked job shows the launcher's

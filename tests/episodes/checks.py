@@ -37,7 +37,9 @@ def check_dataset(root: Path) -> dict[str, Any]:
         for key, feat in info["features"].items():
             if feat["dtype"] != "video":
                 continue
-            path = root / info["video_path"].format(video_key=key, chunk_index=ep[f"videos/{key}/chunk_index"], file_index=ep[f"videos/{key}/file_index"])
+            path = root / info["video_path"].format(
+                video_key=key, chunk_index=ep[f"videos/{key}/chunk_index"], file_index=ep[f"videos/{key}/file_index"]
+            )
             with av.open(str(path)) as container:
                 frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
             assert len(frames) == ep["length"], (key, ep["episode_index"])
@@ -55,7 +57,12 @@ def lerobot_load(root: Path) -> dict[str, Any]:
     python = REPO / ".venv-train" / "bin" / "python"
     if not python.exists():
         service_missing("the training venv (.venv-train)", "create it with `make venv-train`")
-    proc = subprocess.run([str(python), str(REPO / "tests" / "episodes" / "lerobot_load.py"), str(root)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [str(python), str(REPO / "tests" / "episodes" / "lerobot_load.py"), str(root)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     seen: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     assert seen["codebase_version"] == "v3.0"

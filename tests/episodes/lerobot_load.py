@@ -22,7 +22,13 @@ def main(root: str) -> int:
     for cam in cams:
         delta[cam] = [-1 / fps, 0.0]
     ds = LeRobotDataset("local/bpflow", root=root, delta_timestamps=delta, video_backend="pyav")
-    out = {"episodes": ds.num_episodes, "frames": ds.num_frames, "fps": fps, "cameras": cams, "codebase_version": ds.meta.info["codebase_version"]}
+    out = {
+        "episodes": ds.num_episodes,
+        "frames": ds.num_frames,
+        "fps": fps,
+        "cameras": cams,
+        "codebase_version": ds.meta.info["codebase_version"],
+    }
     for i in (0, len(ds) // 2, len(ds) - 1):
         item = ds[i]
         out.setdefault("items", []).append(

@@ -24,9 +24,20 @@ CONFIG = GenerationConfig(episodes_per_task=1, cameras=("front", "wrist"), width
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("episodes")
-    usd, manifest = write_scene(tmp / "scene", cubes=[{"id": "light", "xy": (0.1, 0.05), "mass": 0.1}, {"id": "heavy", "xy": (-0.2, 0.1), "mass": 8.0}])
+    usd, manifest = write_scene(
+        tmp / "scene",
+        cubes=[{"id": "light", "xy": (0.1, 0.05), "mass": 0.1}, {"id": "heavy", "xy": (-0.2, 0.1), "mass": 8.0}],
+    )
     out = tmp / "out"
-    result = generate(usd, manifest, out, CONFIG, lineage={"scene_id": "simtest", "sim_backend": {"name": "mujoco"}}, extra_info={"data_pack": {"tier": "core"}}, scene_id="simtest")
+    result = generate(
+        usd,
+        manifest,
+        out,
+        CONFIG,
+        lineage={"scene_id": "simtest", "sim_backend": {"name": "mujoco"}},
+        extra_info={"data_pack": {"tier": "core"}},
+        scene_id="simtest",
+    )
     return {"root": out / "lerobot", "out": out, **result}
 
 
@@ -34,12 +45,16 @@ def test_dataset_opens_with_pyarrow_and_every_frame_decodes_with_pyav(dataset: d
     root: Path = dataset["root"]
     info = check_dataset(root)
     assert info["fps"] == 25 and info["total_episodes"] == 2
-    assert info["lineage"]["sim_backend"]["name"] == "mujoco" and info["lineage"]["robot"]["model_license"] == "Apache-2.0"
+    assert (
+        info["lineage"]["sim_backend"]["name"] == "mujoco" and info["lineage"]["robot"]["model_license"] == "Apache-2.0"
+    )
     assert {"data_pack", "tier_compliance", "data_quality", "splits", "checksums", "lineage"} <= set(info)
     tasks = pq.read_table(root / "meta" / "tasks.parquet").to_pandas()
     assert all("pick up the block" in t for t in tasks.index)
     stats = json.loads((root / "meta" / "stats.json").read_text())
-    assert len(stats["observation.state"]["mean"]) == 8 and np.asarray(stats["observation.images.front"]["mean"]).shape == (3, 1, 1)
+    assert len(stats["observation.state"]["mean"]) == 8 and np.asarray(
+        stats["observation.images.front"]["mean"]
+    ).shape == (3, 1, 1)
 
 
 def test_a_grasp_too_heavy_for_the_arm_is_recorded_as_failed(dataset: dict[str, Any]) -> None:
@@ -51,7 +66,10 @@ def test_a_grasp_too_heavy_for_the_arm_is_recorded_as_failed(dataset: dict[str, 
         json.loads(p.read_text())["object_id"]: json.loads(p.read_text())
         for p in sorted((dataset["out"] / "certificates").glob("*/quality_certificate.json"))
     }
-    assert certs["light"]["validation_passed"] is True and certs["light"]["recommended_use"] in ("production_training", "fine_tuning")
+    assert certs["light"]["validation_passed"] is True and certs["light"]["recommended_use"] in (
+        "production_training",
+        "fine_tuning",
+    )
     assert certs["heavy"]["validation_passed"] is False and certs["heavy"]["recommended_use"] == "testing"
     assert all(all(c["slis"]["video_decodable"].values()) for c in certs.values())
     report = dataset["report"]
@@ -79,13 +97,19 @@ def test_a_scene_without_a_pickable_object_is_refused(tmp_path: Path) -> None:
 def test_parallel_workers_record_the_same_episodes_as_one(tmp_path: Path) -> None:
     """Deterministic for a seed: the work split over two spawned workers gives the very same
     states and actions as one process."""
-    usd, manifest = write_scene(tmp_path / "scene", cubes=[{"id": "a", "xy": (0.1, 0.05)}, {"id": "b", "xy": (-0.15, -0.1), "size": 0.04}])
+    usd, manifest = write_scene(
+        tmp_path / "scene", cubes=[{"id": "a", "xy": (0.1, 0.05)}, {"id": "b", "xy": (-0.15, -0.1), "size": 0.04}]
+    )
     tables = {}
     for workers in (1, 2):
         config = GenerationConfig(episodes_per_task=1, cameras=("front",), width=32, height=32, workers=workers)
-        summary = generate(usd, manifest, tmp_path / f"w{workers}", config, lineage={}, extra_info={}, scene_id="simtest")["summary"]
+        summary = generate(
+            usd, manifest, tmp_path / f"w{workers}", config, lineage={}, extra_info={}, scene_id="simtest"
+        )["summary"]
         assert summary["workers"] == workers and summary["episodes"] == 2
-        tables[workers] = pq.read_table(tmp_path / f"w{workers}" / "lerobot" / "data" / "chunk-000" / "file-000.parquet")
+        tables[workers] = pq.read_table(
+            tmp_path / f"w{workers}" / "lerobot" / "data" / "chunk-000" / "file-000.parquet"
+        )
     for key in ("observation.state", "action", "episode_index", "frame_index"):
         assert tables[1].column(key).to_pylist() == tables[2].column(key).to_pylist(), key
 

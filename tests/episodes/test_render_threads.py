@@ -20,7 +20,9 @@ def test_two_threads_render_episodes_at_once(tmp_path: Path) -> None:
 
     def job(i: int) -> None:
         try:
-            results[i] = generate(usd, manifest, tmp_path / f"out{i}", config, lineage={}, extra_info={}, scene_id="simtest")["summary"]
+            results[i] = generate(
+                usd, manifest, tmp_path / f"out{i}", config, lineage={}, extra_info={}, scene_id="simtest"
+            )["summary"]
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             results[i] = exc
 

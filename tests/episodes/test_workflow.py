@@ -15,12 +15,24 @@ from tests.sim.simscenes import write_scene
 from tests.stage2.helpers import outcome, settle
 
 WORKFLOW = "episode-generation-pipeline"
-SMALL = {"EPISODES_PER_VARIATION": "1", "EPISODE_MAX_TASKS": "0", "BPFLOW_SIM_WORKERS": "1", "EPISODE_IMAGE_SIZE": "32", "EPISODE_CAMERAS": "front,wrist"}
+SMALL = {
+    "EPISODES_PER_VARIATION": "1",
+    "EPISODE_MAX_TASKS": "0",
+    "BPFLOW_SIM_WORKERS": "1",
+    "EPISODE_IMAGE_SIZE": "32",
+    "EPISODE_CAMERAS": "front,wrist",
+}
 
 
-def _upload(bucket: Bucket, tmp: Path, scene: str, *, manifest: bool = True, usd_text: str | None = None, **scene_kw: Any) -> None:
+def _upload(
+    bucket: Bucket, tmp: Path, scene: str, *, manifest: bool = True, usd_text: str | None = None, **scene_kw: Any
+) -> None:
     usd, body = write_scene(tmp / scene, scene_id=scene, **scene_kw)
-    bucket.write(f"scenes/{scene}/usd/scene.usda", usd_text.encode() if usd_text is not None else usd.read_bytes(), content_type="text/plain")
+    bucket.write(
+        f"scenes/{scene}/usd/scene.usda",
+        usd_text.encode() if usd_text is not None else usd.read_bytes(),
+        content_type="text/plain",
+    )
     if manifest:
         bucket.write_json(f"scenes/{scene}/assets/scene_manifest.json", body)
 
@@ -41,7 +53,12 @@ def _failed(bucket: Bucket, scene: str) -> dict[str, Any]:
 
 def test_episodes_are_generated_checked_and_marked_complete(make_runtime: Callable[..., Any], tmp_path: Path) -> None:
     rt = make_runtime(**SMALL)
-    _upload(rt.bucket, tmp_path, "ep-ok", cubes=[{"id": "a", "xy": (0.1, 0.05)}, {"id": "b", "xy": (-0.15, -0.1), "size": 0.04}])
+    _upload(
+        rt.bucket,
+        tmp_path,
+        "ep-ok",
+        cubes=[{"id": "a", "xy": (0.1, 0.05)}, {"id": "b", "xy": (-0.15, -0.1), "size": 0.04}],
+    )
     run_id = _trigger(rt.bucket, "ep-ok")
     result = outcome(run_id)
     assert result["status"] == "SUCCESS" and result["outputs"]["physics_validated"] is True
@@ -53,7 +70,11 @@ def test_episodes_are_generated_checked_and_marked_complete(make_runtime: Callab
     report = rt.bucket.read_json("scenes/ep-ok/episode-generation-job/quality_gate_report.json")
     assert report["summary"] == {**report["summary"], "can_proceed": True, "blocking_failures": 0}
     verdict = rt.bucket.read_json("scenes/ep-ok/episodes/quality_gate_verdict.json")
-    assert verdict["summary"]["can_proceed"] is True and {r["name"] for r in verdict["results"]} >= {"success_rate", "videos_redecoded", "dataset_counts"}
+    assert verdict["summary"]["can_proceed"] is True and {r["name"] for r in verdict["results"]} >= {
+        "success_rate",
+        "videos_redecoded",
+        "dataset_counts",
+    }
     certs = [k.key for k in rt.bucket.list("scenes/ep-ok/episodes/certificates/")]
     assert len(certs) == 2
     # a second trigger (duplicate event, or a re-assembly) finds the stage complete and skips

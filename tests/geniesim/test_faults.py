@@ -30,7 +30,9 @@ def _submission_markers(b: Any, scene: str) -> list[dict[str, Any]]:
     return [read(b, i.key) for i in b.list(f"scenes/{scene}/geniesim/idempotency/") if "/import/" not in i.key]
 
 
-def test_sla_breach_fails_after_the_submission_marker_and_a_rerun_skips(make_runtime: Callable[..., Any], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_sla_breach_fails_after_the_submission_marker_and_a_rerun_skips(
+    make_runtime: Callable[..., Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     # Any real job outlasts an SLA of 0 s: the branch runs on the real runtime, not on a forged job.json.
     rt = _runtime(make_runtime, GENIESIM_SLA_SECONDS="0")
     b = rt.bucket
@@ -39,15 +41,23 @@ def test_sla_breach_fails_after_the_submission_marker_and_a_rerun_skips(make_run
     st = finished(_trigger(b, "gs-sla"))
     job = read(b, "scenes/gs-sla/geniesim/job.json")
     assert job["status"] == "completed" and job["job_metrics"]["duration_seconds"] > 0
-    assert st.status == "ERROR" and f"Genie Sim job SLA breached for scene gs-sla (job: {job['job_id']})" in str(st.error)
+    assert st.status == "ERROR" and f"Genie Sim job SLA breached for scene gs-sla (job: {job['job_id']})" in str(
+        st.error
+    )
     # the submission marker was written first and says completed (kept from the reference, §10.6)
     (marker,) = _submission_markers(b, "gs-sla")
     assert marker["status"] == "completed" and marker["job_id"] == job["job_id"]
     # no import, no stage marker, and the breaker is not told (a breach is no outage)
-    assert not b.exists("scenes/gs-sla/geniesim/.geniesim_complete") and not b.exists("scenes/gs-sla/geniesim/.geniesim_import_complete")
+    assert not b.exists("scenes/gs-sla/geniesim/.geniesim_complete") and not b.exists(
+        "scenes/gs-sla/geniesim/.geniesim_import_complete"
+    )
     assert [w for w in DBOS.list_workflows(name=IMPORT) if ":gs-sla:" in w.workflow_id] == []
     assert CircuitBreaker(b, "gs-sla").state()["failure_count"] == 0
-    records = [json.loads(r.getMessage()) for r in caplog.records if r.name == "bpflow.metrics" and "geniesim_sla_violation" in r.getMessage()]
+    records = [
+        json.loads(r.getMessage())
+        for r in caplog.records
+        if r.name == "bpflow.metrics" and "geniesim_sla_violation" in r.getMessage()
+    ]
     assert len(records) == 1 and records[0]["job_id"] == job["job_id"] and records[0]["sla_seconds"] == 0
     assert records[0]["duration_seconds"] == job["job_metrics"]["duration_seconds"]
     # a rerun of the stage (a new version of its trigger) is SKIPPED by that marker
@@ -78,7 +88,10 @@ def test_worker_killed_mid_genie_sim_job_completes_once_after_restart(tmp_path: 
     upload_scene(b, tmp_path, "gs-kill")
     with _process(args, env, log) as first:
         wait_until(lambda: _log_says(log, "bpflow up:"), timeout=120)
-        b.write_json("scenes/gs-kill/variation_assets/.variation_pipeline_complete", {"scene_id": "gs-kill", "status": "completed"})
+        b.write_json(
+            "scenes/gs-kill/variation_assets/.variation_pipeline_complete",
+            {"scene_id": "gs-kill", "status": "completed"},
+        )
         jobs = wait_until(lambda: _gpu_jobs(home), timeout=300, interval=0.2)
         time.sleep(1.0)  # into the job: the simulation is running
         assert not b.exists("scenes/gs-kill/geniesim/.geniesim_import_complete")
@@ -91,7 +104,9 @@ def test_worker_killed_mid_genie_sim_job_completes_once_after_restart(tmp_path: 
         wait_until(lambda: len(list(b.list("scenes/gs-kill/test/episodes_imported/"))) >= 1, timeout=120)
         time.sleep(3.0)  # time for a duplicate to show, if there were one
         assert second.poll() is None
-        listed = subprocess.run([*BPFLOW, "runs", "--scene", "gs-kill", "--json"], env=env, capture_output=True, text=True, timeout=120)
+        listed = subprocess.run(
+            [*BPFLOW, "runs", "--scene", "gs-kill", "--json"], env=env, capture_output=True, text=True, timeout=120
+        )
         assert listed.returncode == 0, listed.stderr
     job = read(b, "scenes/gs-kill/geniesim/job.json")
     done = read(b, "scenes/gs-kill/geniesim/.geniesim_complete")
@@ -100,9 +115,15 @@ def test_worker_killed_mid_genie_sim_job_completes_once_after_restart(tmp_path: 
     # one submission, one import, one event, one dataset holding the one job's episodes
     (marker,) = _submission_markers(b, "gs-kill")
     assert marker["job_id"] == job["job_id"]
-    assert [i.key.rsplit("/", 1)[1] for i in b.list("scenes/gs-kill/geniesim/idempotency/import/")] == [f"{job['job_id']}.json"]
+    assert [i.key.rsplit("/", 1)[1] for i in b.list("scenes/gs-kill/geniesim/idempotency/import/")] == [
+        f"{job['job_id']}.json"
+    ]
     events = [read(b, i.key)["event"] for i in b.list("scenes/gs-kill/test/episodes_imported/")]
-    assert len(events) == 1 and events[0]["job_id"] == job["job_id"] and events[0]["episode_count"] == job["job_metrics"]["episodes_collected"]
+    assert (
+        len(events) == 1
+        and events[0]["job_id"] == job["job_id"]
+        and events[0]["episode_count"] == job["job_metrics"]["episodes_collected"]
+    )
     manifest = read(b, "scenes/gs-kill/geniesim/import_manifest.json")
     info = json.loads((b.root / manifest["output_dir"] / "lerobot" / "meta" / "info.json").read_text())
     assert info["total_episodes"] == job["job_metrics"]["episodes_collected"] == 1

@@ -33,11 +33,23 @@ def _export(bucket: LocalBucket, scene: str, **env: str) -> JobResult:
 
 
 def test_export_bundle_is_complete_valid_and_checksummed(bucket: LocalBucket, tmp_path: Path) -> None:
-    upload_scene(bucket, tmp_path, "gx", cubes=[{"id": "a", "xy": (0.1, 0.05)}, {"id": "b", "xy": (-0.12, -0.08)}], tags=["fast"])
+    upload_scene(
+        bucket, tmp_path, "gx", cubes=[{"id": "a", "xy": (0.1, 0.05)}, {"id": "b", "xy": (-0.12, -0.08)}], tags=["fast"]
+    )
     _ok(_export(bucket, "gx"))
     g = G.format(s="gx")
     keys = {i.key[len(g) + 1 :] for i in bucket.list(g + "/")}
-    assert {"scene_graph.json", "asset_index.json", "task_config.json", "scene_config.yaml", "merged_scene_manifest.json", "legal/asset_provenance.json", "export_manifest.json", "_GENIESIM_EXPORT_COMPLETE", "usd/usd/scene.usda"} <= keys
+    assert {
+        "scene_graph.json",
+        "asset_index.json",
+        "task_config.json",
+        "scene_config.yaml",
+        "merged_scene_manifest.json",
+        "legal/asset_provenance.json",
+        "export_manifest.json",
+        "_GENIESIM_EXPORT_COMPLETE",
+        "usd/usd/scene.usda",
+    } <= keys
     tc = read(bucket, f"{g}/task_config.json")
     assert {t["target_object"] for t in tc["suggested_tasks"]} == {"gx_obj_a", "gx_obj_b"}
     assert tc["robot_config"]["type"] == "franka"
@@ -114,7 +126,9 @@ def test_local_runtime_records_episodes_job_json_and_dedupes(bucket: LocalBucket
     # a duplicate GPU job does nothing
     manifest_before = bucket.stat(f"{g}/export_manifest.json")
     r = _ok(_export(bucket, "gr"))
-    assert '"action": "bundle_unchanged"' in r.stdout_tail and bucket.stat(f"{g}/export_manifest.json") == manifest_before
+    assert (
+        '"action": "bundle_unchanged"' in r.stdout_tail and bucket.stat(f"{g}/export_manifest.json") == manifest_before
+    )
     before = bucket.stat(f"{g}/job.json")
     r = _ok(run(bucket, "gr", "genie-sim-gpu-job", **SMALL))
     assert '"action": "duplicate_job"' in r.stdout_tail and '"status": "SKIPPED"' in r.stdout_tail
@@ -177,12 +191,22 @@ def test_bpflow_validate_checks_a_bundle_folder(bucket: LocalBucket, tmp_path: P
     upload_scene(bucket, tmp_path, "gc")
     _ok(_export(bucket, "gc"))
     folder = bucket.root / "scenes/gc/geniesim"
-    ok = subprocess.run([sys.executable, "-m", "bpflow.cli", "validate", str(folder), "--json"], capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [sys.executable, "-m", "bpflow.cli", "validate", str(folder), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0 and json.loads(ok.stdout)["status"] == "passed", ok.stderr
     ai = json.loads((folder / "asset_index.json").read_text())
     ai["assets"] = [a for a in ai["assets"] if a["asset_id"] != "gc_obj_a"]
     (folder / "asset_index.json").write_text(json.dumps(ai))
-    bad = subprocess.run([sys.executable, "-m", "bpflow.cli", "validate", str(folder), "--json"], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "bpflow.cli", "validate", str(folder), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 1
     fields = {p["field"] for p in json.loads(bad.stdout)["problems"]}
     assert {"scene_graph.json:nodes[].asset_id", "task_config.json:suggested_tasks[0].target_object"} <= fields

@@ -56,15 +56,56 @@ def test_scan_is_right_when_the_marker_was_restored_with_old_timestamps(tmp_path
 
 def _bundle(ids: list[str]) -> dict[str, Any]:
     scene = "s"
-    assets = [{"asset_id": f"s_obj_{i}", "usd_path": "usd/scene.usda", "semantic_description": i, "categories": ["block"]} for i in ids]
-    nodes = [{"asset_id": f"s_obj_{i}", "semantic": "block", "size": [0.05, 0.05, 0.05], "pose": {"position": [0, 0, 0.8], "orientation": [1, 0, 0, 0]}, "task_tag": [], "usd_path": "usd/scene.usda"} for i in ids]
-    tasks = [{"task_type": "pick_place", "target_object": f"s_obj_{i}", "target_position": [0.0, 0.0, 0.8], "difficulty": "easy", "priority": 1} for i in ids]
+    assets = [
+        {"asset_id": f"s_obj_{i}", "usd_path": "usd/scene.usda", "semantic_description": i, "categories": ["block"]}
+        for i in ids
+    ]
+    nodes = [
+        {
+            "asset_id": f"s_obj_{i}",
+            "semantic": "block",
+            "size": [0.05, 0.05, 0.05],
+            "pose": {"position": [0, 0, 0.8], "orientation": [1, 0, 0, 0]},
+            "task_tag": [],
+            "usd_path": "usd/scene.usda",
+        }
+        for i in ids
+    ]
+    tasks = [
+        {
+            "task_type": "pick_place",
+            "target_object": f"s_obj_{i}",
+            "target_position": [0.0, 0.0, 0.8],
+            "difficulty": "easy",
+            "priority": 1,
+        }
+        for i in ids
+    ]
     return {
-        "scene_graph": {"scene_id": scene, "coordinate_system": "z_up", "meters_per_unit": 1.0, "nodes": nodes, "edges": []},
+        "scene_graph": {
+            "scene_id": scene,
+            "coordinate_system": "z_up",
+            "meters_per_unit": 1.0,
+            "nodes": nodes,
+            "edges": [],
+        },
         "asset_index": {"assets": assets},
-        "task_config": {"scene_id": scene, "environment_type": "kitchen", "suggested_tasks": tasks, "robot_config": {"type": "franka", "base_position": [0, 0, 0], "workspace_bounds": [[-1, -1, 0], [1, 1, 2]]}},
+        "task_config": {
+            "scene_id": scene,
+            "environment_type": "kitchen",
+            "suggested_tasks": tasks,
+            "robot_config": {
+                "type": "franka",
+                "base_position": [0, 0, 0],
+                "workspace_bounds": [[-1, -1, 0], [1, 1, 2]],
+            },
+        },
         "export_manifest": None,
-        "completion": {"export_schema_version": "1.0.0", "geniesim_schema_version": "3.0.0", "schema_compatibility": {"min_geniesim_version": "3.0.0", "max_geniesim_version": "3.x.x"}},
+        "completion": {
+            "export_schema_version": "1.0.0",
+            "geniesim_schema_version": "3.0.0",
+            "schema_compatibility": {"min_geniesim_version": "3.0.0", "max_geniesim_version": "3.x.x"},
+        },
     }
 
 
@@ -77,7 +118,9 @@ def test_removing_assets_is_reported_exactly(ids: list[str], data: st.DataObject
     docs = _bundle(ids)
     assert bundle_problems(docs, require_manifest=False) == []
     gone = data.draw(st.lists(st.sampled_from(ids), unique=True, max_size=len(ids)))
-    docs["asset_index"]["assets"] = [a for a in docs["asset_index"]["assets"] if a["asset_id"] not in {f"s_obj_{g}" for g in gone}]
+    docs["asset_index"]["assets"] = [
+        a for a in docs["asset_index"]["assets"] if a["asset_id"] not in {f"s_obj_{g}" for g in gone}
+    ]
     problems = consistency_problems(docs["scene_graph"], docs["asset_index"], backfill_tasks(docs["task_config"]))
     if not gone:
         assert problems == []
@@ -89,9 +132,20 @@ def test_removing_assets_is_reported_exactly(ids: list[str], data: st.DataObject
 
 
 @settings(max_examples=30, deadline=None)
-@given(cams=st.lists(st.sampled_from(["left", "right", "wrist", "head", "hand", "side", "overhead", "eye_in_hand", "top", "FRONT"]), max_size=6), kind=st.sampled_from(["pick_place", "STACK ", "organize", ""]))
+@given(
+    cams=st.lists(
+        st.sampled_from(["left", "right", "wrist", "head", "hand", "side", "overhead", "eye_in_hand", "top", "FRONT"]),
+        max_size=6,
+    ),
+    kind=st.sampled_from(["pick_place", "STACK ", "organize", ""]),
+)
 def test_backfill_always_yields_a_schema_valid_task_and_is_idempotent(cams: list[str], kind: str) -> None:
-    tc = {"scene_id": "s", "environment_type": "x", "suggested_tasks": [{"task_type": kind, "required_camera_ids": cams, "difficulty": "easy", "priority": 1}], "robot_config": {"type": "franka", "base_position": [0, 0, 0], "workspace_bounds": [[0, 0, 0], [1, 1, 1]]}}
+    tc = {
+        "scene_id": "s",
+        "environment_type": "x",
+        "suggested_tasks": [{"task_type": kind, "required_camera_ids": cams, "difficulty": "easy", "priority": 1}],
+        "robot_config": {"type": "franka", "base_position": [0, 0, 0], "workspace_bounds": [[0, 0, 0], [1, 1, 1]]},
+    }
     once = backfill_tasks(tc)
     assert schema_problems("task_config", once) == []
     assert backfill_tasks(once) == once
@@ -112,5 +166,9 @@ def test_positions_outside_bounds_and_bad_bounds_are_named() -> None:
     docs = _bundle(["a"])
     docs["completion"]["geniesim_schema_version"] = "2.1.0"
     assert bundle_problems(docs, require_manifest=False)[0].field == "_GENIESIM_EXPORT_COMPLETE:geniesim_schema_version"
-    assert _version_in_range("3.0.0", "3.0.0", "3.x.x") and not _version_in_range("3.0.0", "3.1.0", "3.x.x") and not _version_in_range("3.0.0", "2.0.0", "2.9.9")
+    assert (
+        _version_in_range("3.0.0", "3.0.0", "3.x.x")
+        and not _version_in_range("3.0.0", "3.1.0", "3.x.x")
+        and not _version_in_range("3.0.0", "2.0.0", "2.9.9")
+    )
     assert json.dumps([p.to_dict() for p in problems])

@@ -18,8 +18,16 @@ from tests.conftest import CHAIN_TRIGGERS, REPO, wait_until
 from tests.geniesim.scenes import SMALL, read, upload_scene
 from tests.stage2.helpers import finished, outcome, settle
 
-EXPORT, IMPORT, POLLER, CANARY = "genie-sim-export-pipeline", "genie-sim-import-pipeline", "genie-sim-import-poller", "canary-pipeline"
-PROBE = {"BPFLOW_TRIGGER_FILES": f"{CHAIN_TRIGGERS},{REPO / 'tests/fixtures/geniesim_probe_triggers.yaml'}", "BPFLOW_WORKFLOW_MODULES": "tests.fixtures.chain,tests.fixtures.geniesim_probe"}
+EXPORT, IMPORT, POLLER, CANARY = (
+    "genie-sim-export-pipeline",
+    "genie-sim-import-pipeline",
+    "genie-sim-import-poller",
+    "canary-pipeline",
+)
+PROBE = {
+    "BPFLOW_TRIGGER_FILES": f"{CHAIN_TRIGGERS},{REPO / 'tests/fixtures/geniesim_probe_triggers.yaml'}",
+    "BPFLOW_WORKFLOW_MODULES": "tests.fixtures.chain,tests.fixtures.geniesim_probe",
+}
 
 
 #: Training is not under test here, but every import emits episodes.imported, which starts it:
@@ -52,7 +60,9 @@ def _canary_payload(bucket: Any, scene: str, **extra: Any) -> dict[str, Any]:
     return {"data": {"bucket": "local", "name": key, "generation": str(info.generation)}, **extra}
 
 
-def test_text_scene_to_geniesim_complete_with_region_failover_and_duplicates(make_runtime: Callable[..., Any], tmp_path: Path) -> None:
+def test_text_scene_to_geniesim_complete_with_region_failover_and_duplicates(
+    make_runtime: Callable[..., Any], tmp_path: Path
+) -> None:
     home = tmp_path / "home"
     (home / "regions").mkdir(parents=True)
     (home / "regions" / "us-central1.down").write_text("drained for the test")
@@ -76,7 +86,12 @@ def test_text_scene_to_geniesim_complete_with_region_failover_and_duplicates(mak
     # the training event was emitted once
     wait_until(lambda: len(list(b.list("scenes/gs-ok/test/episodes_imported/"))) == 1, timeout=60)
     event = read(b, next(iter(b.list("scenes/gs-ok/test/episodes_imported/"))).key)["event"]
-    assert event == {"job_id": job["job_id"], "scene_id": "gs-ok", "output_path": manifest["gcs_output_path"], "episode_count": 2}
+    assert event == {
+        "job_id": job["job_id"],
+        "scene_id": "gs-ok",
+        "output_path": manifest["gcs_output_path"],
+        "episode_count": 2,
+    }
     # duplicate import (the poller, an operator): the import marker turns it into SKIPPED
     again = outcome(_manual(rt, IMPORT, {"job_id": job["job_id"], "scene_id": "gs-ok", "status": "completed"}))
     assert again["status"] == "SKIPPED" and "already completed" in again["message"]
@@ -84,7 +99,13 @@ def test_text_scene_to_geniesim_complete_with_region_failover_and_duplicates(mak
     from bpflow.core.events.model import CustomEvent
     from bpflow.core.ids import event_run_id
 
-    rt.dispatcher.dispatch_custom(CustomEvent(type="manual.geniesim.job.completed", id="op-1", data={"job_id": job["job_id"], "scene_id": "gs-ok", "status": "completed"}))
+    rt.dispatcher.dispatch_custom(
+        CustomEvent(
+            type="manual.geniesim.job.completed",
+            id="op-1",
+            data={"job_id": job["job_id"], "scene_id": "gs-ok", "status": "completed"},
+        )
+    )
     by_event = outcome(event_run_id(IMPORT, "manual.geniesim.job.completed", "op-1"))
     assert by_event["status"] == "SKIPPED" and by_event["job_id"] == job["job_id"]
     # duplicate export event after the stage marker is gone: the submission marker skips the GPU job
@@ -100,7 +121,9 @@ def test_text_scene_to_geniesim_complete_with_region_failover_and_duplicates(mak
     assert check_dataset(root)["total_episodes"] == 2
 
 
-def test_breaker_opens_after_three_failures_refuses_then_one_trial_closes_it(make_runtime: Callable[..., Any], tmp_path: Path) -> None:
+def test_breaker_opens_after_three_failures_refuses_then_one_trial_closes_it(
+    make_runtime: Callable[..., Any], tmp_path: Path
+) -> None:
     rt = _runtime(make_runtime)
     b = rt.bucket
     # a scene with nothing the arm can pick: the export job fails every time
@@ -114,7 +137,10 @@ def test_breaker_opens_after_three_failures_refuses_then_one_trial_closes_it(mak
         assert state["status"] == ("open" if n == 3 else "closed")
     assert read(b, "scenes/gs-cb/geniesim/.failed")["error"]["code"] == "geniesim_export_failed"
     refused = outcome(_trigger(b, "gs-cb"))
-    assert refused["status"] == "SKIPPED" and refused["message"] == "Circuit breaker open for scene gs-cb. Skipping Genie Sim export."
+    assert (
+        refused["status"] == "SKIPPED"
+        and refused["message"] == "Circuit breaker open for scene gs-cb. Skipping Genie Sim export."
+    )
     assert read(b, key)["failure_count"] == 3
     # move the clock: the breaker opened longer ago than the recovery time (600 s)
     state = read(b, key)
@@ -128,11 +154,20 @@ def test_breaker_opens_after_three_failures_refuses_then_one_trial_closes_it(mak
     settle()
 
 
-def test_failed_canary_writes_rollback_marker_and_next_export_runs_stable(make_runtime: Callable[..., Any], tmp_path: Path) -> None:
+def test_failed_canary_writes_rollback_marker_and_next_export_runs_stable(
+    make_runtime: Callable[..., Any], tmp_path: Path
+) -> None:
     rt = _runtime(make_runtime, CANARY_TAGS="fast")
     b = rt.bucket
     # an asset under a non-commercial licence: the provenance gate fails the canary job
-    upload_scene(b, tmp_path, "gs-can", cubes=[{"id": "a", "xy": (0.1, 0.05)}, {"id": "nc", "xy": (-0.12, -0.08)}], licences={"nc": "CC-BY-NC-4.0"}, tags=["fast"])
+    upload_scene(
+        b,
+        tmp_path,
+        "gs-can",
+        cubes=[{"id": "a", "xy": (0.1, 0.05)}, {"id": "nc", "xy": (-0.12, -0.08)}],
+        licences={"nc": "CC-BY-NC-4.0"},
+        tags=["fast"],
+    )
     not_canary = outcome(_manual(rt, CANARY, _canary_payload(b, "gs-none")))
     assert not_canary["status"] == "SKIPPED"
     first = outcome(_manual(rt, CANARY, _canary_payload(b, "gs-can")))
@@ -147,12 +182,18 @@ def test_failed_canary_writes_rollback_marker_and_next_export_runs_stable(make_r
     failed = read(b, "scenes/gs-can/geniesim/.failed")
     assert failed["job_name"] == "genie-sim-submit-job" and failed["error"]["code"] == "geniesim_submit_failed"
     # the licence is fixed; the next canary export of the scene is routed to the stable image
-    upload_scene(b, tmp_path, "gs-can", cubes=[{"id": "a", "xy": (0.1, 0.05)}, {"id": "nc", "xy": (-0.12, -0.08)}], tags=["fast"])
+    upload_scene(
+        b, tmp_path, "gs-can", cubes=[{"id": "a", "xy": (0.1, 0.05)}, {"id": "nc", "xy": (-0.12, -0.08)}], tags=["fast"]
+    )
     second = outcome(_manual(rt, CANARY, _canary_payload(b, "gs-can", allow_idempotent_retry="1")))
     result = outcome(second["export_run"])
     assert result["status"] == "SUCCESS" and result["image_tag"] == "isaacsim", result
     job2 = read(b, "scenes/gs-can/geniesim/job.json")
-    assert job2["status"] == "completed" and job2["canary"]["enabled"] is False and job2["canary"]["release_channel"] == "stable"
+    assert (
+        job2["status"] == "completed"
+        and job2["canary"]["enabled"] is False
+        and job2["canary"]["release_channel"] == "stable"
+    )
     settle()
 
 
@@ -210,7 +251,9 @@ def test_bad_inputs_end_in_the_reference_markers(make_runtime: Callable[..., Any
     failed = read(b, "scenes/gs-remote/geniesim/.failed")
     assert failed["error"]["code"] == "geniesim_gpu_start_failed" and "not configured" in failed["error"]["message"]
     assert not b.exists("scenes/gs-remote/geniesim/task_config.json")  # rolled back
-    assert read(b, "scenes/gs-remote/geniesim/.circuit_breaker.json")["last_failure_reason"] == "geniesim_gpu_start_failed"
+    assert (
+        read(b, "scenes/gs-remote/geniesim/.circuit_breaker.json")["last_failure_reason"] == "geniesim_gpu_start_failed"
+    )
     assert not [i.key for i in b.list("scenes/") if not i.key.startswith(("scenes/gs-noman/", "scenes/gs-remote/"))]
     # not the trigger, Genie Sim disabled by the scene, an import nobody can resolve
     other = outcome(_manual(rt, EXPORT, {"data": {"bucket": "local", "name": "scenes/gs-x/usd/.usd_complete"}}))
@@ -225,7 +268,9 @@ def test_bad_inputs_end_in_the_reference_markers(make_runtime: Callable[..., Any
     settle()
 
 
-def test_a_job_whose_episodes_all_fail_is_blocked_by_the_quality_gate(make_runtime: Callable[..., Any], tmp_path: Path) -> None:
+def test_a_job_whose_episodes_all_fail_is_blocked_by_the_quality_gate(
+    make_runtime: Callable[..., Any], tmp_path: Path
+) -> None:
     rt = _runtime(make_runtime)
     b = rt.bucket
     # too heavy to lift: the runtime records the failed grasp, honestly
@@ -235,7 +280,10 @@ def test_a_job_whose_episodes_all_fail_is_blocked_by_the_quality_gate(make_runti
     job = read(b, "scenes/gs-heavy/geniesim/job.json")
     assert job["status"] == "completed" and job["job_metrics"]["quality_pass_rate"] == 0.0
     blocked = read(b, "scenes/gs-heavy/geniesim/.failed")
-    assert blocked["error"]["code"] == "quality_gate_failed" and "none of the job's 1 episode certificates passed" in blocked["error"]["reason"]
+    assert (
+        blocked["error"]["code"] == "quality_gate_failed"
+        and "none of the job's 1 episode certificates passed" in blocked["error"]["reason"]
+    )
     # the report's address in the local bucket's own scheme, never gs://file:///… or gs:///…
     assert blocked["error"]["report_path"] == f"{b.url}/scenes/gs-heavy/episode-generation-job/quality_gate_report.json"
     assert not b.exists("scenes/gs-heavy/geniesim/.geniesim_import_complete")

@@ -68,7 +68,9 @@ def summary(lines: list[dict[str, Any]]) -> dict[str, Any]:
 # --- the reference tests -----------------------------------------------------------------
 
 
-def test_reference_windows_of_five_days(bucket: LocalBucket, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reference_windows_of_five_days(
+    bucket: LocalBucket, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     all_windows(monkeypatch, 5)
     put(bucket, "scenes/s1/input/photo.png", 10)
     put(bucket, "scenes/s1/logs/run.log", 10)
@@ -97,7 +99,9 @@ def test_reference_windows_of_five_days(bucket: LocalBucket, monkeypatch: pytest
     }
 
 
-def test_dry_run_deletes_nothing(bucket: LocalBucket, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_deletes_nothing(
+    bucket: LocalBucket, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     all_windows(monkeypatch, 5)
     monkeypatch.setenv("PIPELINE_RETENTION_DRY_RUN", "true")
     put(bucket, "scenes/s1/input/old.png", 20)
@@ -236,8 +240,12 @@ def test_checkpoint_output_paths(bucket: LocalBucket, capsys: pytest.CaptureFixt
 # --- parameters and edge cases -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["PIPELINE_RETENTION_DAYS", "PIPELINE_MARKER_RETENTION_DAYS", "PIPELINE_LOG_RETENTION_DAYS"])
-def test_bad_day_value_exits_2(bucket: LocalBucket, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str) -> None:
+@pytest.mark.parametrize(
+    "name", ["PIPELINE_RETENTION_DAYS", "PIPELINE_MARKER_RETENTION_DAYS", "PIPELINE_LOG_RETENTION_DAYS"]
+)
+def test_bad_day_value_exits_2(
+    bucket: LocalBucket, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
     put(bucket, "scenes/s1/input/a.png", 1000)
     monkeypatch.setenv(name, "ten")
     code, lines, err = run(capsys)
@@ -246,7 +254,9 @@ def test_bad_day_value_exits_2(bucket: LocalBucket, monkeypatch: pytest.MonkeyPa
     assert bucket.exists("scenes/s1/input/a.png")
 
 
-def test_negative_days_rejected(bucket: LocalBucket, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_negative_days_rejected(
+    bucket: LocalBucket, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("PIPELINE_INPUT_RETENTION_DAYS", "-1")
     code, _, err = run(capsys)
     assert code == 2 and "Invalid value for PIPELINE_INPUT_RETENTION_DAYS: -1" in err
@@ -261,14 +271,25 @@ def test_empty_day_value_means_default(bucket: LocalBucket, monkeypatch: pytest.
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1", True), ("json", True), ("Y", True), ("off", False), ("plain", False), ("text", False), ("maybe", False), ("", False)],
+    [
+        ("1", True),
+        ("json", True),
+        ("Y", True),
+        ("off", False),
+        ("plain", False),
+        ("text", False),
+        ("maybe", False),
+        ("", False),
+    ],
 )
 def test_dry_run_parsing(monkeypatch: pytest.MonkeyPatch, raw: str, expected: bool) -> None:
     monkeypatch.setenv("PIPELINE_RETENTION_DRY_RUN", raw)
     assert rc.dry_run_from_env() is expected
 
 
-def test_bad_now_is_bad_params(bucket: LocalBucket, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_now_is_bad_params(
+    bucket: LocalBucket, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("BPFLOW_NOW", "yesterday")
     code, _, err = run(capsys)
     assert code == 2 and "BPFLOW_NOW" in err

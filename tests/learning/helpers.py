@@ -25,7 +25,9 @@ TINY = {
 
 
 def upload_scene(bucket: Bucket, tmp: Path, scene: str, cubes: list[dict] | None = None, **scene_kw: Any) -> None:
-    usd, body = write_scene(tmp / scene, scene_id=scene, cubes=cubes or [{"id": "light", "xy": (0.1, 0.05), "mass": 0.1}], **scene_kw)
+    usd, body = write_scene(
+        tmp / scene, scene_id=scene, cubes=cubes or [{"id": "light", "xy": (0.1, 0.05), "mass": 0.1}], **scene_kw
+    )
     bucket.write(f"scenes/{scene}/usd/scene.usda", usd.read_bytes(), content_type="text/plain")
     bucket.write_json(f"scenes/{scene}/assets/scene_manifest.json", body)
 
@@ -36,5 +38,9 @@ def record_episodes(bucket: Bucket, tmp: Path, scene: str, cubes: list[dict] | N
     key = f"scenes/{scene}/usd/.usd_complete"
     info = bucket.write_json(key, {"scene_id": scene, "status": "completed"})
     result = outcome(object_run_id("episode-generation-pipeline", key, info.generation), timeout=900)
-    assert result["status"] == "SUCCESS", (result, bucket.read_json_or_none(f"scenes/{scene}/episodes/quality_gate_verdict.json"), bucket.read_json_or_none(f"scenes/{scene}/episodes/episodes_summary.json"))
+    assert result["status"] == "SUCCESS", (
+        result,
+        bucket.read_json_or_none(f"scenes/{scene}/episodes/quality_gate_verdict.json"),
+        bucket.read_json_or_none(f"scenes/{scene}/episodes/episodes_summary.json"),
+    )
     return result

@@ -42,7 +42,9 @@ def _import(path: Path, name: str) -> Any:
     return mod
 
 
-def test_arena_package_compiles_matches_the_scene_and_shares_the_evaluation_tasks(make_runtime: Callable[..., Any], tmp_path: Path) -> None:
+def test_arena_package_compiles_matches_the_scene_and_shares_the_evaluation_tasks(
+    make_runtime: Callable[..., Any], tmp_path: Path
+) -> None:
     rt = make_runtime(ENABLE_HUB_REGISTRATION="true")
     b = rt.bucket
     upload_scene(b, tmp_path, "ar", CUBES, drawer=True)
@@ -53,7 +55,9 @@ def test_arena_package_compiles_matches_the_scene_and_shares_the_evaluation_task
     root = tmp_path / "dl"
     _download(b, "scenes/ar/", root)
     arena = root / "scenes/ar/arena"
-    assert set(done["files_generated"]) == {p.relative_to(arena).as_posix() for p in arena.rglob("*") if p.is_file() and not p.name.startswith(".")}
+    assert set(done["files_generated"]) == {
+        p.relative_to(arena).as_posix() for p in arena.rglob("*") if p.is_file() and not p.name.startswith(".")
+    }
     for py in arena.rglob("*.py"):
         compile(py.read_text(), str(py), "exec")
     module = _import(arena / "scene_module.py", "arena_scene_ar")
@@ -78,20 +82,30 @@ def test_arena_package_compiles_matches_the_scene_and_shares_the_evaluation_task
         px, py_ = t.place_xy
         assert mod.success(0.8, 0.9, (px, py_, 0.8), 0.0) and not mod.success(0.8, 0.81, (px, py_, 0.8), 0.0)
     hub = (arena / "hub_config.yaml").read_text()
-    assert "namespace: \"blueprint-robotics\"" in hub and "scene_module: scene_module.py" in hub
+    assert 'namespace: "blueprint-robotics"' in hub and "scene_module: scene_module.py" in hub
 
 
 def test_other_keys_skip_and_a_failing_job_is_partial_success(make_runtime: Callable[..., Any], tmp_path: Path) -> None:
     rt = make_runtime()
     b = rt.bucket
     run_id = f"{WF}:manual:submitted"
-    rt.dispatcher.start_manual(WF, {"data": {"bucket": "b", "name": "scenes/x/geniesim/.geniesim_submitted"}}, run_id=run_id)
+    rt.dispatcher.start_manual(
+        WF, {"data": {"bucket": "b", "name": "scenes/x/geniesim/.geniesim_submitted"}}, run_id=run_id
+    )
     skipped = outcome(run_id)
-    assert skipped["status"] == "SKIPPED" and skipped["message"] == "Not an Arena trigger marker file: scenes/x/geniesim/.geniesim_submitted"
+    assert (
+        skipped["status"] == "SKIPPED"
+        and skipped["message"] == "Not an Arena trigger marker file: scenes/x/geniesim/.geniesim_submitted"
+    )
     upload_scene(b, tmp_path, "nomani")
     b.delete("scenes/nomani/assets/scene_manifest.json")
     result = outcome(_trigger(b, "scenes/nomani/geniesim/.geniesim_complete"), timeout=600)
     assert result["status"] == "PARTIAL_SUCCESS" and result["trigger_source"] == "geniesim"
-    assert result["message"] == "Arena export FAILED for scene nomani - scene is available but without Arena evaluation support"
-    assert result["failure_details"]["code"] == "manifest_missing" and result["outputs"] == {"scene_usda": "scenes/nomani/usd/scene.usda"}
+    assert (
+        result["message"]
+        == "Arena export FAILED for scene nomani - scene is available but without Arena evaluation support"
+    )
+    assert result["failure_details"]["code"] == "manifest_missing" and result["outputs"] == {
+        "scene_usda": "scenes/nomani/usd/scene.usda"
+    }
     assert not b.exists("scenes/nomani/arena/.failed") and not b.exists("scenes/nomani/arena/.arena_export_complete")

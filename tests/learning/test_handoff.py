@@ -24,15 +24,26 @@ def _training_runs() -> list[str]:
 
 
 def test_episodes_are_handed_to_training_when_asked(make_runtime: Callable[..., Any], tmp_path: Path) -> None:
-    rt = make_runtime(EPISODES_PER_VARIATION="1", BPFLOW_SIM_WORKERS="1", EPISODE_IMAGE_SIZE="32", TRIGGER_TRAINING="true", TRAINING_MODE="bogus")
+    rt = make_runtime(
+        EPISODES_PER_VARIATION="1",
+        BPFLOW_SIM_WORKERS="1",
+        EPISODE_IMAGE_SIZE="32",
+        TRIGGER_TRAINING="true",
+        TRAINING_MODE="bogus",
+    )
     b = rt.bucket
     record_episodes(b, tmp_path, "hand")
     generation = b.stat("scenes/hand/episodes/.episodes_complete").generation
     job_id = f"episodes-hand-{generation}"
     st = finished(event_run_id("training-pipeline", EVENT, job_id), timeout=300)
     assert st.status == "ERROR" and f"Training failed for job {job_id}" in str(st.error)
-    body = b.read_json("scenes/hand/episodes/lerobot/.failed")  # {output_path}/.failed: the dataset's, not the episodes stage's
-    assert body["error"]["code"] == "training_failed" and body["context"]["config_context"]["job_error"]["code"] == "training_mode_unsupported"
+    body = b.read_json(
+        "scenes/hand/episodes/lerobot/.failed"
+    )  # {output_path}/.failed: the dataset's, not the episodes stage's
+    assert (
+        body["error"]["code"] == "training_failed"
+        and body["context"]["config_context"]["job_error"]["code"] == "training_mode_unsupported"
+    )
     assert not b.exists("scenes/hand/episodes/.failed") and b.exists("scenes/hand/episodes/.episodes_complete")
     assert [s.name for s in load_dag({"TRIGGER_TRAINING": "true"}).stages][-2:] == ["training", "policy-evaluation"]
     settle()

@@ -33,11 +33,15 @@ def emit(rt: Any, data: dict[str, Any]) -> str:
 
 
 @pytest.mark.long(80)
-def test_imported_episodes_train_a_policy_that_the_evaluation_runs_in_the_scene(make_runtime: Callable[..., Any], tmp_path: Path) -> None:
+def test_imported_episodes_train_a_policy_that_the_evaluation_runs_in_the_scene(
+    make_runtime: Callable[..., Any], tmp_path: Path
+) -> None:
     rt = make_runtime(**TINY)
     bucket: Bucket = rt.bucket
     record_episodes(bucket, tmp_path, "learn")
-    run_id = emit(rt, {"job_id": "job-1", "scene_id": "learn", "output_path": "scenes/learn/episodes", "episode_count": 1})
+    run_id = emit(
+        rt, {"job_id": "job-1", "scene_id": "learn", "output_path": "scenes/learn/episodes", "episode_count": 1}
+    )
     assert run_id == f"training-pipeline:{EVENT}:" + run_id.rsplit(":", 1)[1]
     result = outcome(run_id, timeout=1800)
     assert result["status"] == "SUCCESS", result
@@ -55,7 +59,10 @@ def test_imported_episodes_train_a_policy_that_the_evaluation_runs_in_the_scene(
     # the marker starts the closed-loop evaluation of that checkpoint
     info = bucket.stat("scenes/learn/training/.training_complete")
     assert info is not None
-    ev = outcome(object_run_id("policy-evaluation-pipeline", "scenes/learn/training/.training_complete", info.generation), timeout=1800)
+    ev = outcome(
+        object_run_id("policy-evaluation-pipeline", "scenes/learn/training/.training_complete", info.generation),
+        timeout=1800,
+    )
     assert ev["status"] == "SUCCESS", ev
     report = bucket.read_json("scenes/learn/evaluation/report.json")
     assert report["model_path"] == model and report["trials"] == 1 and report["policy_type"] == "act"
@@ -74,13 +81,27 @@ def test_imported_episodes_train_a_policy_that_the_evaluation_runs_in_the_scene(
     # the dashboard: the loss curve as a chart, the report, the trial videos
     client = TestClient(create_app(rt), base_url="http://127.0.0.1")  # a host the service serves
     html = client.get("/scenes/learn").text
-    assert 'id="loss-chart"' in html and "/scenes/learn/training/loss_curve.svg" in html and 'id="evaluation-table"' in html
+    assert (
+        'id="loss-chart"' in html
+        and "/scenes/learn/training/loss_curve.svg" in html
+        and 'id="evaluation-table"' in html
+    )
     chart = client.get("/scenes/learn/training/loss_curve.svg")
-    assert chart.status_code == 200 and chart.headers["content-type"].startswith("image/svg+xml") and b"<path" in chart.content
+    assert (
+        chart.status_code == 200
+        and chart.headers["content-type"].startswith("image/svg+xml")
+        and b"<path" in chart.content
+    )
     url = "/scenes/learn/evaluation/videos/" + video.split("/evaluation/videos/", 1)[1]
     assert url in html
     played = client.get(url)
-    assert played.status_code == 200 and played.headers["content-type"] == "video/mp4" and played.content == bucket.read(video)
+    assert (
+        played.status_code == 200
+        and played.headers["content-type"] == "video/mp4"
+        and played.content == bucket.read(video)
+    )
     for bad in ("../report.json", "x/../../training/.training_complete", "report.json", "%2e%2e/report.json"):
-        assert client.get(f"/scenes/learn/evaluation/videos/{bad}").status_code in (400, 404), bad  # refused, never served
+        assert client.get(f"/scenes/learn/evaluation/videos/{bad}").status_code in (400, 404), (
+            bad
+        )  # refused, never served
     settle(timeout=600)

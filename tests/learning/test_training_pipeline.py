@@ -34,7 +34,11 @@ def test_malformed_events_get_the_three_structured_errors(runtime: Any) -> None:
         "missing_job_id": _emit(runtime, {"scene_id": "s1", "output_path": "scenes/s1/episodes"}, "e-nojob"),
         "missing_output_path": _manual(runtime, {"job_id": "j1", "scene_id": "s1", "output_path": ""}, "top-level"),
     }
-    required = {"invalid_event_payload": ["job_id", "output_path"], "missing_job_id": ["job_id"], "missing_output_path": ["output_path"]}
+    required = {
+        "invalid_event_payload": ["job_id", "output_path"],
+        "missing_job_id": ["job_id"],
+        "missing_output_path": ["output_path"],
+    }
     for code, run_id in runs.items():
         result = outcome(run_id)
         assert result["status"] == "FAILED"
@@ -46,8 +50,15 @@ def test_malformed_events_get_the_three_structured_errors(runtime: Any) -> None:
 
 def test_a_failing_quality_gate_blocks_training_with_a_marker(runtime: Any) -> None:
     b = runtime.bucket
-    b.write_json("scenes/qg/episode-generation-job/quality_gate_report.json", {"summary": {"can_proceed": False, "blocking_failures": 2}})
-    st = finished(_emit(runtime, {"job_id": "j", "scene_id": "qg", "output_path": "scenes/qg/episodes", "episode_count": 5}, "e-qg"))
+    b.write_json(
+        "scenes/qg/episode-generation-job/quality_gate_report.json",
+        {"summary": {"can_proceed": False, "blocking_failures": 2}},
+    )
+    st = finished(
+        _emit(
+            runtime, {"job_id": "j", "scene_id": "qg", "output_path": "scenes/qg/episodes", "episode_count": 5}, "e-qg"
+        )
+    )
     assert st.status == "ERROR" and "Quality gate failed" in str(st.error)
     body = b.read_json("scenes/qg/training/.failed")
     assert body["status"] == "failed" and body["error"]["code"] == "quality_gate_failed"
@@ -58,18 +69,46 @@ def test_a_failing_quality_gate_blocks_training_with_a_marker(runtime: Any) -> N
 
 def test_no_report_and_no_certificate_fails_the_gate_but_a_good_certificate_passes(runtime: Any) -> None:
     b = runtime.bucket
-    st = finished(_emit(runtime, {"job_id": "j", "scene_id": "nocert", "output_path": "scenes/nocert/episodes", "episode_count": 1}, "e-nocert"))
-    assert st.status == "ERROR" and b.read_json("scenes/nocert/training/.failed")["error"]["code"] == "quality_gate_failed"
-    b.write_json("scenes/cert/episodes/certificates/episode_000000/quality_certificate.json", {"validation_passed": True, "recommended_use": "production_training"})
-    result = outcome(_emit(runtime, {"job_id": "j", "scene_id": "cert", "output_path": "scenes/cert/episodes", "episode_count": 0}, "e-cert"))
-    assert result["status"] == "SKIPPED" and result["reason"] == "Insufficient episodes for training" and result["job_id"] == "j"
+    st = finished(
+        _emit(
+            runtime,
+            {"job_id": "j", "scene_id": "nocert", "output_path": "scenes/nocert/episodes", "episode_count": 1},
+            "e-nocert",
+        )
+    )
+    assert (
+        st.status == "ERROR" and b.read_json("scenes/nocert/training/.failed")["error"]["code"] == "quality_gate_failed"
+    )
+    b.write_json(
+        "scenes/cert/episodes/certificates/episode_000000/quality_certificate.json",
+        {"validation_passed": True, "recommended_use": "production_training"},
+    )
+    result = outcome(
+        _emit(
+            runtime,
+            {"job_id": "j", "scene_id": "cert", "output_path": "scenes/cert/episodes", "episode_count": 0},
+            "e-cert",
+        )
+    )
+    assert (
+        result["status"] == "SKIPPED"
+        and result["reason"] == "Insufficient episodes for training"
+        and result["job_id"] == "j"
+    )
 
 
 def test_a_failing_training_job_writes_output_failed_and_raises(runtime: Any) -> None:
     b = runtime.bucket
     b.write_json("scenes/nodata/episode-generation-job/quality_gate_report.json", GOOD_REPORT)
     b.write_json("scenes/nodata/geniesim_j9/notes.json", {"not": "a dataset"})
-    st = finished(_emit(runtime, {"job_id": "j9", "scene_id": "nodata", "output_path": "scenes/nodata/geniesim_j9", "episode_count": 3}, "e-nodata"), timeout=300)
+    st = finished(
+        _emit(
+            runtime,
+            {"job_id": "j9", "scene_id": "nodata", "output_path": "scenes/nodata/geniesim_j9", "episode_count": 3},
+            "e-nodata",
+        ),
+        timeout=300,
+    )
     assert st.status == "ERROR" and "Training failed for job j9" in str(st.error)
     body = b.read_json("scenes/nodata/geniesim_j9/.failed")
     assert body["job_name"] == "training-job" and body["error"]["code"] == "training_failed"

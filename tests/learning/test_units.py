@@ -26,13 +26,38 @@ def test_epochs_become_steps_and_the_cap_wins() -> None:
 def test_lerobot_options_are_offline_cpu_and_cpu_sized() -> None:
     s = TrainSettings(learning_rate=3e-4, batch_size=8)
     argv = lerobot_argv(s, plan_steps(s, 100), dataset_root=Path("/d"), output_dir=Path("/o"), job_name="sc")
-    for needed in ("--policy.device=cpu", "--policy.push_to_hub=false", "--policy.pretrained_backbone_weights=null", "--wandb.enable=false", "--dataset.root=/d", "--policy.type=act", "--policy.dim_model=256", "--policy.chunk_size=20", "--policy.optimizer_lr=0.0003", "--batch_size=8"):
+    for needed in (
+        "--policy.device=cpu",
+        "--policy.push_to_hub=false",
+        "--policy.pretrained_backbone_weights=null",
+        "--wandb.enable=false",
+        "--dataset.root=/d",
+        "--policy.type=act",
+        "--policy.dim_model=256",
+        "--policy.chunk_size=20",
+        "--policy.optimizer_lr=0.0003",
+        "--batch_size=8",
+    ):
         assert needed in argv
-    full = lerobot_argv(TrainSettings(policy_size="full", architecture="diffusion"), plan_steps(s, 100), dataset_root=Path("/d"), output_dir=Path("/o"), job_name="sc")
+    full = lerobot_argv(
+        TrainSettings(policy_size="full", architecture="diffusion"),
+        plan_steps(s, 100),
+        dataset_root=Path("/d"),
+        output_dir=Path("/o"),
+        job_name="sc",
+    )
     assert "--policy.type=diffusion" in full and not any(a.startswith("--policy.down_dims") for a in full)
 
 
-@pytest.mark.parametrize(("kw", "field"), [({"architecture": "pi0"}, "MODEL_ARCHITECTURE"), ({"epochs": 0}, "TRAINING_EPOCHS"), ({"learning_rate": 2.0}, "LEARNING_RATE"), ({"policy_size": "huge"}, "POLICY_SIZE")])
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"architecture": "pi0"}, "MODEL_ARCHITECTURE"),
+        ({"epochs": 0}, "TRAINING_EPOCHS"),
+        ({"learning_rate": 2.0}, "LEARNING_RATE"),
+        ({"policy_size": "huge"}, "POLICY_SIZE"),
+    ],
+)
 def test_bad_knobs_name_their_field(kw: dict, field: str) -> None:
     with pytest.raises(TrainingConfigError) as err:
         TrainSettings(**kw).validate()
@@ -41,12 +66,18 @@ def test_bad_knobs_name_their_field(kw: dict, field: str) -> None:
 
 def test_the_loss_curve_is_read_from_lerobots_log() -> None:
     log = "INFO Creating policy\nINFO 2026 ot_train.py:435 step:200 smpl:1K ep:3 epch:0.45 loss:3.712 grdn:41 lr:1.0e-04 updt_s:0.390 data_s:0.01\nstep:2K smpl:16K ep:9 epch:2 loss:0.5 grdn:1 lr:1e-4 updt_s:0.4 data_s:0\n"
-    assert parse_log(log) == [{"step": 200, "loss": 3.712, "update_s": 0.39}, {"step": 2000, "loss": 0.5, "update_s": 0.4}]
+    assert parse_log(log) == [
+        {"step": 200, "loss": 3.712, "update_s": 0.39},
+        {"step": 2000, "loss": 0.5, "update_s": 0.4},
+    ]
     chart = svg(parse_log(log))
     assert chart.startswith("<svg") and "<path" in chart and "step" in chart
 
 
-@given(st.lists(st.tuples(st.integers(1, 10**6), st.floats(1e-4, 1e4, allow_nan=False)), max_size=30), st.text(max_size=200))
+@given(
+    st.lists(st.tuples(st.integers(1, 10**6), st.floats(1e-4, 1e4, allow_nan=False)), max_size=30),
+    st.text(max_size=200),
+)
 def test_any_log_parses_to_its_step_lines_and_always_charts(points: list, noise: str) -> None:
     text = "\n".join([noise.replace("step:", "")] + [f"INFO step:{s} smpl:1 loss:{v!r} grdn:1" for s, v in points])
     got = parse_log(text)
@@ -64,7 +95,16 @@ def test_quality_gate_verdicts() -> None:
     assert not judge_certificate({"validation_passed": False})[0]
 
 
-@given(st.dictionaries(st.sampled_from(["job_id", "output_path", "data", "scene_id"]), st.one_of(st.none(), st.text(max_size=5), st.dictionaries(st.sampled_from(["job_id", "output_path"]), st.one_of(st.none(), st.text(max_size=5))))))
+@given(
+    st.dictionaries(
+        st.sampled_from(["job_id", "output_path", "data", "scene_id"]),
+        st.one_of(
+            st.none(),
+            st.text(max_size=5),
+            st.dictionaries(st.sampled_from(["job_id", "output_path"]), st.one_of(st.none(), st.text(max_size=5))),
+        ),
+    )
+)
 def test_payload_errors_follow_the_reference_order(payload: dict) -> None:
     err = payload_error(payload)
     fields = payload if "job_id" in payload else payload.get("data") if isinstance(payload.get("data"), dict) else None
@@ -93,7 +133,10 @@ def test_the_training_venv_is_ready_and_bpflow_config_says_so(capsys: pytest.Cap
 def test_llm_affordance_answers_are_parsed_strictly() -> None:
     from bpflow.domain.arena.affordances import refine_with_llm
 
-    objects = {"mug": {"category": "mug", "size_m": [0.08, 0.08, 0.1], "kind": "dynamic"}, "table": {"category": "table", "size_m": [1, 1, 0.75], "kind": "static"}}
+    objects = {
+        "mug": {"category": "mug", "size_m": [0.08, 0.08, 0.1], "kind": "dynamic"},
+        "table": {"category": "table", "size_m": [1, 1, 0.75], "kind": "static"},
+    }
     asked: list[str] = []
 
     def ask(prompt: str) -> str:

@@ -62,11 +62,18 @@ def _run() -> int:
         return 0
     if mode == "state":  # what a fresh process would show: own session, default handlers, fresh seeds
         log_json(
-            pid=os.getpid(), pgid=os.getpgid(0), sid=os.getsid(0), ppid=os.getppid(),
+            pid=os.getpid(),
+            pgid=os.getpgid(0),
+            sid=os.getsid(0),
+            ppid=os.getppid(),
             sigterm_default=signal.getsignal(signal.SIGTERM) == signal.SIG_DFL,
             sigint_python=signal.getsignal(signal.SIGINT) is signal.default_int_handler,
-            random=random.random(), hash=hash("bpflow"), threads=len(os.listdir("/proc/self/task")),
-            env=sorted(os.environ), cwd=os.getcwd(), argv0=sys.argv[0],
+            random=random.random(),
+            hash=hash("bpflow"),
+            threads=len(os.listdir("/proc/self/task")),
+            env=sorted(os.environ),
+            cwd=os.getcwd(),
+            argv0=sys.argv[0],
         )
         return 0
     if mode == "big_output":

@@ -48,7 +48,14 @@ def _group_members(pgid: int) -> list[int]:
 
 def test_a_recorded_older_attempt_is_killed_with_its_helpers(tmp_path: Path) -> None:
     # An attempt of a job step (leader + helper in one group), as a crashed worker left it.
-    leader = subprocess.Popen([sys.executable, "-c", "import subprocess,sys,time; subprocess.Popen([sys.executable,'-c','import time; time.sleep(600)']); time.sleep(600)"], start_new_session=True)
+    leader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess,sys,time; subprocess.Popen([sys.executable,'-c','import time; time.sleep(600)']); time.sleep(600)",
+        ],
+        start_new_session=True,
+    )
     lifeline.record_attempt(str(tmp_path), "run-1/some-job", leader.pid)
     time.sleep(0.3)
     helpers = _group_members(leader.pid)
@@ -74,8 +81,17 @@ def test_a_reused_pid_is_left_alone(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("runner", [SubprocessRunner, ZygoteRunner])
-def test_the_runner_clears_its_record_when_the_job_ends(tmp_path: Path, runner: type[SubprocessRunner | ZygoteRunner]) -> None:
+def test_the_runner_clears_its_record_when_the_job_ends(
+    tmp_path: Path, runner: type[SubprocessRunner | ZygoteRunner]
+) -> None:
     logs = tmp_path / "logs" / "jobs"
-    runner().run(JobSpec(name="noop-job", env={"BPFLOW_RUN_ID": "run-3", "BPFLOW_BUCKET_URL": f"file://{tmp_path}/bucket"}, timeout_seconds=60, log_dir=str(logs)))
+    runner().run(
+        JobSpec(
+            name="noop-job",
+            env={"BPFLOW_RUN_ID": "run-3", "BPFLOW_BUCKET_URL": f"file://{tmp_path}/bucket"},
+            timeout_seconds=60,
+            log_dir=str(logs),
+        )
+    )
     attempts = tmp_path / "logs" / "attempts"
     assert not attempts.exists() or list(attempts.iterdir()) == []

@@ -81,7 +81,9 @@ def read_pid(path: Path) -> int:
 # --- subprocess runner -------------------------------------------------------------------
 
 
-def test_subprocess_success_and_env_contract(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, Proc: Callable[..., Runner]) -> None:
+def test_subprocess_success_and_env_contract(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, Proc: Callable[..., Runner]
+) -> None:
     monkeypatch.setenv("FIXTURE_INHERITED", "from-parent")
     monkeypatch.setenv("FIXTURE_OVERRIDE", "parent")
     # Jobs get an allowlist of the service env: the operator names extra variables to pass on.
@@ -124,7 +126,9 @@ def test_subprocess_failures_are_results_not_exceptions(mode: str, code: int, Pr
 
 
 @pytest.mark.parametrize("ignore_term", [False, True])
-def test_subprocess_timeout_kills_whole_process_group(tmp_path: Path, ignore_term: bool, Proc: Callable[..., Runner]) -> None:
+def test_subprocess_timeout_kills_whole_process_group(
+    tmp_path: Path, ignore_term: bool, Proc: Callable[..., Runner]
+) -> None:
     pid_file = tmp_path / "grandchild.pid"
     env = {"FIXTURE_PID_FILE": str(pid_file)}
     if ignore_term:
@@ -153,7 +157,9 @@ def test_subprocess_large_output_does_not_deadlock(Proc: Callable[..., Runner]) 
     assert len(result.stdout_tail.encode()) <= 8192 and len(result.stderr_tail.encode()) <= 8192
 
 
-def test_runner_down_file_is_a_retryable_start_failure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, Proc: Callable[..., Runner]) -> None:
+def test_runner_down_file_is_a_retryable_start_failure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, Proc: Callable[..., Runner]
+) -> None:
     down = tmp_path / "runner.down"
     monkeypatch.setenv("BPFLOW_RUNNER_DOWN_FILE", str(down))
     assert Proc().run(spec("ok")).succeeded  # switch configured but off
@@ -166,14 +172,18 @@ def test_runner_down_file_is_a_retryable_start_failure(monkeypatch: pytest.Monke
     assert Proc().run(spec("ok")).succeeded  # outage over
 
 
-@pytest.mark.parametrize("runner", [SubprocessRunner(), ZygoteRunner(), InProcessRunner()], ids=["subprocess", "zygote", "inprocess"])
+@pytest.mark.parametrize(
+    "runner", [SubprocessRunner(), ZygoteRunner(), InProcessRunner()], ids=["subprocess", "zygote", "inprocess"]
+)
 def test_unknown_job_is_a_non_retryable_start_failure(runner: Runner) -> None:
     with pytest.raises(JobStartError) as info:
         runner.run(JobSpec(name="no-such-job", env={}, timeout_seconds=5))
     assert not info.value.retryable and info.value.code == "unknown_job"
 
 
-@pytest.mark.parametrize("runner", [SubprocessRunner(), ZygoteRunner(), InProcessRunner()], ids=["subprocess", "zygote", "inprocess"])
+@pytest.mark.parametrize(
+    "runner", [SubprocessRunner(), ZygoteRunner(), InProcessRunner()], ids=["subprocess", "zygote", "inprocess"]
+)
 def test_missing_module_is_a_non_retryable_start_failure(runner: Runner) -> None:
     register_job("ghost-job", "bpflow.jobs.does_not_exist")
     try:
@@ -292,7 +302,11 @@ def test_run_main_exit_codes() -> None:
         assert run_main(lambda: None) == 0
         assert run_main(lambda: 5) == 5
         assert run_main(_raise(ConfigError("bad knob", field="K"))) == 2
-        assert json.loads(err.getvalue().splitlines()[-1])["error"] == {"code": "invalid_config", "message": "bad knob", "field": "K"}
+        assert json.loads(err.getvalue().splitlines()[-1])["error"] == {
+            "code": "invalid_config",
+            "message": "bad knob",
+            "field": "K",
+        }
         assert run_main(_raise(StorageError("s3 is down"))) == 1  # retryable: an outage, not bad params
         assert run_main(_raise(KeyError("boom"))) == 1
     assert "Traceback" in err.getvalue() and "KeyError" in err.getvalue()

@@ -52,8 +52,13 @@ def test_interpreter_start_settings_get_a_fresh_interpreter() -> None:
     """PYTHONHASHSEED is read when an interpreter starts: a job asking for its own gets one."""
     result = ZygoteRunner().run(spec("state", PYTHONHASHSEED="123"))
     assert result.succeeded, result.stderr_tail
-    fresh = subprocess.run([sys.executable, "-c", "print(hash('bpflow'))"], env={**os.environ, "PYTHONHASHSEED": "123"},
-                           capture_output=True, text=True, check=True)
+    fresh = subprocess.run(
+        [sys.executable, "-c", "print(hash('bpflow'))"],
+        env={**os.environ, "PYTHONHASHSEED": "123"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert _state(result.stdout_tail)["hash"] == int(fresh.stdout)
 
 
@@ -74,7 +79,9 @@ WORKER = textwrap.dedent(
 def test_a_job_dies_with_its_killed_worker(tmp_path: Path, runner: str) -> None:
     pid_file = tmp_path / "grandchild.pid"
     env = {"FIXTURE_MODE": "grandchild", "FIXTURE_PID_FILE": str(pid_file), "PYTHONPATH": _import_root()}
-    code = WORKER.format(root=_import_root(), runner=runner, job=FIXTURE_JOB, module="tests.runners.jobs_fixture", env=env)
+    code = WORKER.format(
+        root=_import_root(), runner=runner, job=FIXTURE_JOB, module="tests.runners.jobs_fixture", env=env
+    )
     worker = subprocess.Popen([sys.executable, "-c", code], cwd=_import_root())
     try:
         deadline = time.monotonic() + 120
@@ -83,13 +90,20 @@ def test_a_job_dies_with_its_killed_worker(tmp_path: Path, runner: str) -> None:
             time.sleep(0.05)
         grandchild = int(pid_file.read_text())
         job = os.getpgid(grandchild)  # the job leads the grandchild's group
-        launchers = [int(p) for p in subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True).stdout.split()]
+        launchers = [
+            int(p)
+            for p in subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True).stdout.split()
+        ]
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait()
         for pid in (job, grandchild, *launchers):
-            assert wait_dead(pid, within=2.0), f"process {pid} outlived its worker: " + Path(f"/proc/{pid}/cmdline").read_text() + " ppid " + Path(f"/proc/{pid}/stat").read_text()
+            assert wait_dead(pid, within=2.0), (
+                f"process {pid} outlived its worker: "
+                + Path(f"/proc/{pid}/cmdline").read_text()
+                + " ppid "
+                + Path(f"/proc/{pid}/stat").read_text()
+            )
     finally:
         if worker.poll() is None:
             worker.kill()
             worker.wait()
-

@@ -25,27 +25,62 @@ def operations(api: Api) -> list[tuple[str, str]]:
 
 
 def files_under(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".bpflow" not in p.parts) if root.exists() else []
+    return (
+        sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".bpflow" not in p.parts)
+        if root.exists()
+        else []
+    )
 
 
 def test_every_mutation_without_the_token_is_401(secured_api: Api) -> None:
     ops = operations(secured_api)
     mutations = [(p, m) for p, m in ops if m in MUTATING]
-    expected = {("/api/scenes", "post"), ("/api/scenes/{scene_id}/rerun", "post"), ("/api/runs/{run_id}/cancel", "post"), ("/api/emit", "post"), ("/events", "post"), ("/submit", "post")}
+    expected = {
+        ("/api/scenes", "post"),
+        ("/api/scenes/{scene_id}/rerun", "post"),
+        ("/api/runs/{run_id}/cancel", "post"),
+        ("/api/emit", "post"),
+        ("/events", "post"),
+        ("/submit", "post"),
+    }
     assert expected <= set(mutations), mutations
     bucket_root = Path(secured_api.rt.bucket.root)
     before = files_under(bucket_root)
     for path, method in mutations:
-        url = fill(path, scene_id="k1", run_id="test-stage-a:scenes/k1/test/input.json@1", path="test/input.json",
-                   workflow="retention-cleanup", action="pause")
-        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}, {"Authorization": f"Basic {TOKEN}"}):
-            resp = secured_api.client.request(method, url, headers=headers, json={"schema_version": "v1", "scene_id": "k1", "prompt": "x", "workflow": "test-stage-a", "type": "bpflow.test.ping"})
+        url = fill(
+            path,
+            scene_id="k1",
+            run_id="test-stage-a:scenes/k1/test/input.json@1",
+            path="test/input.json",
+            workflow="retention-cleanup",
+            action="pause",
+        )
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": TOKEN},
+            {"Authorization": f"Basic {TOKEN}"},
+        ):
+            resp = secured_api.client.request(
+                method,
+                url,
+                headers=headers,
+                json={
+                    "schema_version": "v1",
+                    "scene_id": "k1",
+                    "prompt": "x",
+                    "workflow": "test-stage-a",
+                    "type": "bpflow.test.ping",
+                },
+            )
             assert resp.status_code == 401, (method, url, headers, resp.status_code, resp.text[:200])
             if path.startswith("/api/"):
                 assert resp.json()["error"]["code"] == "unauthorized"
     assert files_under(bucket_root) == before
     # The right token gets through.
-    ok = secured_api.client.post("/api/scenes", json={"schema_version": "v1", "scene_id": "k1", "prompt": "a hall"}, headers=secured_api.auth())
+    ok = secured_api.client.post(
+        "/api/scenes", json={"schema_version": "v1", "scene_id": "k1", "prompt": "a hall"}, headers=secured_api.auth()
+    )
     assert ok.status_code == 201, ok.text
 
 
@@ -98,8 +133,13 @@ def test_no_page_or_response_contains_a_configured_secret(make_api: Any) -> None
     assert done["state"] == "succeeded" and failed["state"] == "failed"
     # Secrets written where the views read: a marker, a lock, a breaker, a job's whole log.
     rt.bucket.write_json("scenes/leaky/test/b/notes.json", {"env": dict(SENTINELS), "token": TOKEN})
-    rt.bucket.write_json("scenes/leaky/locks/usd-assembly.lock", {"owner": SENTINELS["HF_TOKEN"], "run_id": "r", "expires_at": 9e12})
-    rt.bucket.write_json("scenes/leaky/geniesim/.circuit_breaker.json", {"failure_count": 1, "last_failure_reason": SENTINELS["TEXT_OPENROUTER_API_KEY"]})
+    rt.bucket.write_json(
+        "scenes/leaky/locks/usd-assembly.lock", {"owner": SENTINELS["HF_TOKEN"], "run_id": "r", "expires_at": 9e12}
+    )
+    rt.bucket.write_json(
+        "scenes/leaky/geniesim/.circuit_breaker.json",
+        {"failure_count": 1, "last_failure_reason": SENTINELS["TEXT_OPENROUTER_API_KEY"]},
+    )
     runs = client.get("/api/runs?scene=leaky-fail&workflow=test-stage-a").json()
     run_id = runs[0]["run_id"]
     logs = client.get(f"/api/runs/{run_id}/logs").json()
@@ -117,16 +157,41 @@ def test_no_page_or_response_contains_a_configured_secret(make_api: Any) -> None
             assert resp.status_code < 500, (url, resp.text[:300])
             _assert_clean(resp, url + suffix)
             checked += 1
-    for url in ("/openapi.json", "/docs", "/metrics", "/healthz", "/login", "/scenes/leaky-fail", f"/runs/{run_id}",
-                "/scenes/leaky/markers/prompts/scene_request.json", "/api/scenes/leaky/markers/test/input.json", "/scenes/nope", "/api/scenes/leaky-fail"):
+    for url in (
+        "/openapi.json",
+        "/docs",
+        "/metrics",
+        "/healthz",
+        "/login",
+        "/scenes/leaky-fail",
+        f"/runs/{run_id}",
+        "/scenes/leaky/markers/prompts/scene_request.json",
+        "/api/scenes/leaky/markers/test/input.json",
+        "/scenes/nope",
+        "/api/scenes/leaky-fail",
+    ):
         resp = client.get(url, headers=api.auth())
         _assert_clean(resp, url)
     assert "asked to fail" in client.get(f"/api/runs/{run_id}/logs").text
     # Responses to mutations and to a sign-in (its cookie) carry no secret either.
     _assert_clean(client.post("/login", data={"token": TOKEN, "next": "/"}, follow_redirects=False), "POST /login")
     _assert_clean(client.post("/login", data={"token": "nope"}), "POST /login (wrong)")
-    _assert_clean(client.post("/api/scenes", json={"schema_version": "v1", "scene_id": "leaky2", "prompt": SENTINELS["HF_TOKEN"]}, headers=api.auth()), "POST /api/scenes")
-    _assert_clean(client.post("/api/scenes", json={"schema_version": "v1", "scene_id": "bad id", "prompt": SENTINELS["HF_TOKEN"]}, headers=api.auth()), "POST /api/scenes (invalid)")
+    _assert_clean(
+        client.post(
+            "/api/scenes",
+            json={"schema_version": "v1", "scene_id": "leaky2", "prompt": SENTINELS["HF_TOKEN"]},
+            headers=api.auth(),
+        ),
+        "POST /api/scenes",
+    )
+    _assert_clean(
+        client.post(
+            "/api/scenes",
+            json={"schema_version": "v1", "scene_id": "bad id", "prompt": SENTINELS["HF_TOKEN"]},
+            headers=api.auth(),
+        ),
+        "POST /api/scenes (invalid)",
+    )
     assert checked >= 20
 
 
@@ -144,10 +209,24 @@ def test_the_dashboard_signs_in_with_a_session_cookie_not_the_token(secured_api:
     assert cookie and TOKEN not in cookie
     assert "samesite=strict" in resp.headers["set-cookie"].lower() and "httponly" in resp.headers["set-cookie"].lower()
     client.cookies.set("bpflow_session", cookie)
-    ok = client.post("/submit", data={"prompt": "a small den", "scene_id": "cookie-1", "seed_count": "1", "source_mode": "text", "quality_tier": "standard"}, follow_redirects=False)
+    ok = client.post(
+        "/submit",
+        data={
+            "prompt": "a small den",
+            "scene_id": "cookie-1",
+            "seed_count": "1",
+            "source_mode": "text",
+            "quality_tier": "standard",
+        },
+        follow_redirects=False,
+    )
     assert ok.status_code == 303 and ok.headers["location"] == "/scenes/cookie-1"
     # The cookie is no good from another site's form.
-    foreign = client.post("/submit", data={"prompt": "x", "scene_id": "cookie-2", "seed_count": "1"}, headers={"Origin": "https://evil.example"})
+    foreign = client.post(
+        "/submit",
+        data={"prompt": "x", "scene_id": "cookie-2", "seed_count": "1"},
+        headers={"Origin": "https://evil.example"},
+    )
     assert foreign.status_code == 401
     # ... nor for a redirect target off this site.
     off = client.post("/login", data={"token": TOKEN, "next": "//evil.example/"}, follow_redirects=False)
@@ -164,4 +243,7 @@ def test_without_a_token_local_clients_may_change_things_but_other_sites_may_not
     assert not api.rt.bucket.exists("scenes/local-1/prompts/scene_request.json")
     local = api.client.post("/submit", data=form, follow_redirects=False)
     assert local.status_code == 303 and local.headers["location"] == "/scenes/local-1"
-    assert "loopback only" in api.client.get("/").text and api.client.get("/healthz").json()["auth"] == "none (loopback only)"
+    assert (
+        "loopback only" in api.client.get("/").text
+        and api.client.get("/healthz").json()["auth"] == "none (loopback only)"
+    )

@@ -36,7 +36,11 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
 def test_the_dashboard_runs_under_its_policy_and_cannot_be_framed(page: Any, server: LiveServer) -> None:
     console: list[str] = []
     page.on("console", lambda msg: console.append(msg.text))
-    resp = httpx.post(server.url + "/api/scenes", json={"schema_version": "v1", "scene_id": "csp-1", "prompt": "a small hall"}, timeout=30)
+    resp = httpx.post(
+        server.url + "/api/scenes",
+        json={"schema_version": "v1", "scene_id": "csp-1", "prompt": "a small hall"},
+        timeout=30,
+    )
     assert resp.status_code == 201, resp.text
     for path in ("/", "/runs", "/triggers", "/ops", "/submit", "/login", "/scenes/csp-1"):
         page.goto(server.url + path)

@@ -34,7 +34,11 @@ def test_a_foreign_host_header_is_refused_before_routing(api: Api) -> None:
     assert api.client.get("/", headers=evil).status_code == 400
     resp = api.client.post("/api/scenes", json=REQUEST, headers=evil)
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "host_not_allowed"
-    resp = api.client.post("/api/emit", json={"type": "manual", "workflow": "retention-cleanup"}, headers={"Host": "rebind.evil.example:8080"})
+    resp = api.client.post(
+        "/api/emit",
+        json={"type": "manual", "workflow": "retention-cleanup"},
+        headers={"Host": "rebind.evil.example:8080"},
+    )
     assert resp.status_code == 400
     assert files_under(root) == before
     for host in ("localhost", "localhost:8080", "127.0.0.1:8080", "[::1]:8080", "LOCALHOST"):
@@ -58,9 +62,14 @@ def test_allowed_hosts_setting_and_bound_host(make_api: Any) -> None:
 def test_every_response_carries_the_browser_headers(secured_api: Api) -> None:
     client = secured_api.client
     responses = [
-        client.get("/healthz"), client.get("/login"), client.get("/", follow_redirects=False), client.get("/api/scenes"),
-        client.get("/api/scenes", headers=secured_api.auth()), client.get("/nope", headers=secured_api.auth()),
-        client.get("/", headers={"Host": "evil.example"}), client.get("/static/dashboard.js"),
+        client.get("/healthz"),
+        client.get("/login"),
+        client.get("/", follow_redirects=False),
+        client.get("/api/scenes"),
+        client.get("/api/scenes", headers=secured_api.auth()),
+        client.get("/nope", headers=secured_api.auth()),
+        client.get("/", headers={"Host": "evil.example"}),
+        client.get("/static/dashboard.js"),
     ]
     for resp in responses:
         h = resp.headers
@@ -84,7 +93,11 @@ def test_the_dashboard_has_no_inline_script_so_the_policy_holds(api: Api) -> Non
 
 def test_forms_posted_from_another_site_are_refused(api: Api) -> None:
     form = {"prompt": "a loft", "scene_id": "x-site", "seed_count": "1"}
-    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {"Referer": "http://evil.example/page"}):
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Referer": "http://evil.example/page"},
+    ):
         assert api.client.post("/submit", data=form, headers=headers).status_code == 401, headers
     assert not api.rt.bucket.exists("scenes/x-site/prompts/scene_request.json")
 
@@ -96,18 +109,31 @@ def test_with_a_token_every_route_but_healthz_needs_it(secured_api: Api) -> None
     client, auth = secured_api.client, secured_api.auth()
     assert client.post("/api/scenes", json=REQUEST, headers=auth).status_code == 201
     spec = client.get("/openapi.json", headers=auth).json()
-    gets = [re.sub(r"\{(\w+)(?::path)?\}", lambda m: {"scene_id": "h1", "run_id": "r1", "path": "prompts/scene_request.json"}[m.group(1)], p)
-            for p, ops in spec["paths"].items() if "get" in ops and p != "/healthz"]
+    gets = [
+        re.sub(
+            r"\{(\w+)(?::path)?\}",
+            lambda m: {"scene_id": "h1", "run_id": "r1", "path": "prompts/scene_request.json"}[m.group(1)],
+            p,
+        )
+        for p, ops in spec["paths"].items()
+        if "get" in ops and p != "/healthz"
+    ]
     assert len(gets) >= 15
     for url in [*gets, "/openapi.json", "/metrics", "/static/../openapi.json"]:
         resp = client.get(url, follow_redirects=False)
         if url.startswith(("/api/", "/openapi", "/metrics", "/static")):
             assert resp.status_code == 401, (url, resp.status_code)
         else:
-            assert resp.status_code == 303 and resp.headers["location"].startswith("/login?next="), (url, resp.status_code)
+            assert resp.status_code == 303 and resp.headers["location"].startswith("/login?next="), (
+                url,
+                resp.status_code,
+            )
         assert "a small hall" not in resp.text
     assert client.get("/healthz").status_code == 200
-    assert client.get("/api/scenes/h1/markers/prompts/scene_request.json", headers=auth).json()["body"]["prompt"] == "a small hall"
+    assert (
+        client.get("/api/scenes/h1/markers/prompts/scene_request.json", headers=auth).json()["body"]["prompt"]
+        == "a small hall"
+    )
 
 
 def test_metrics_can_be_made_public(make_api: Any) -> None:
@@ -128,7 +154,14 @@ def test_session_cookies_expire_and_die_with_the_token(secured_api: Api) -> None
     guard = Guard(TOKEN)
     past = int(time.time()) - 1
     stale = f"{past}.{guard._session_sig(past)}"  # signed right, but expired
-    for bad in (stale, f"{int(expires) + 10_000}.{sig}", Guard("another-token-0123456789").new_session(), "", "x.y", cookie + "0"):
+    for bad in (
+        stale,
+        f"{int(expires) + 10_000}.{sig}",
+        Guard("another-token-0123456789").new_session(),
+        "",
+        "x.y",
+        cookie + "0",
+    ):
         client.cookies.clear()
         client.cookies.set("bpflow_session", bad)
         assert client.get("/api/scenes").status_code == 401, bad
@@ -151,7 +184,13 @@ def test_bpflow_up_refuses_a_short_token_beyond_loopback(tmp_path: Path) -> None
     from tests.conftest import runtime_env
 
     env = runtime_env(tmp_path / "home", BPFLOW_API_TOKEN="short-token", BPFLOW_HTTP_PORT="1")
-    out = subprocess.run([sys.executable, "-m", "bpflow.cli", "up", "--host", "0.0.0.0"], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "bpflow.cli", "up", "--host", "0.0.0.0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode != 0 and "at least 16" in out.stderr and "Traceback" not in out.stderr, out.stderr
     assert "short-token" not in out.stdout + out.stderr
     assert os.environ.get("BPFLOW_API_TOKEN") != "short-token"
@@ -162,8 +201,11 @@ def test_bpflow_up_refuses_a_short_token_beyond_loopback(tmp_path: Path) -> None
 
 def storage_event(rt: Any, name: str, generation: Any, bucket: str | None = None) -> tuple[dict[str, str], bytes]:
     headers = {
-        "ce-specversion": "1.0", "ce-type": "google.cloud.storage.object.v1.finalized", "ce-id": f"e-{abs(hash((name, repr(generation))))}",
-        "ce-source": "//storage.googleapis.com/projects/_/buckets/x", "content-type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-type": "google.cloud.storage.object.v1.finalized",
+        "ce-id": f"e-{abs(hash((name, repr(generation))))}",
+        "ce-source": "//storage.googleapis.com/projects/_/buckets/x",
+        "content-type": "application/json",
     }
     data = {"bucket": bucket or Path(rt.bucket.root).name, "name": name, "generation": generation}
     return headers, json.dumps(data).encode()
@@ -172,19 +214,36 @@ def storage_event(rt: Any, name: str, generation: Any, bucket: str | None = None
 def test_events_body_limits(api: Api) -> None:
     client = api.client
     structured = {"content-type": "application/cloudevents+json"}
-    big = json.dumps({"specversion": "1.0", "type": "x.big", "source": "t", "id": "1", "data": {"pad": "x" * (1024 * 1024)}})
+    big = json.dumps(
+        {"specversion": "1.0", "type": "x.big", "source": "t", "id": "1", "data": {"pad": "x" * (1024 * 1024)}}
+    )
     assert client.post("/events", headers=structured, content=big).status_code == 413
     for deep in ("[" * 100_000 + "]" * 100_000, '{"a":' * 200 + "1" + "}" * 200):
-        for headers in (structured, {"content-type": "application/json", "ce-type": "x", "ce-id": "1", "ce-source": "s", "ce-specversion": "1.0"}):
+        for headers in (
+            structured,
+            {
+                "content-type": "application/json",
+                "ce-type": "x",
+                "ce-id": "1",
+                "ce-source": "s",
+                "ce-specversion": "1.0",
+            },
+        ):
             resp = client.post("/events", headers=headers, content=deep)
             assert resp.status_code == 400 and resp.json()["error"]["code"] == "json_too_deep", resp.text[:200]
     for ctype in ("text/plain", "application/x-www-form-urlencoded", ""):
-        resp = client.post("/events", headers={"content-type": ctype, "ce-type": "x", "ce-id": "1", "ce-source": "s", "ce-specversion": "1.0"}, content=b'{"a": 1}')
+        resp = client.post(
+            "/events",
+            headers={"content-type": ctype, "ce-type": "x", "ce-id": "1", "ce-source": "s", "ce-specversion": "1.0"},
+            content=b'{"a": 1}',
+        )
         assert resp.status_code == 415, (ctype, resp.status_code)
         assert resp.json()["error"]["field"] == "content-type"
 
 
-@pytest.mark.parametrize("generation", ["1_000", " 7 ", "١٢", "１２", "4" * 4300, "-1", "+5", "", "1e3", "0x10", True, 1.5, None, "1" * 21])
+@pytest.mark.parametrize(
+    "generation", ["1_000", " 7 ", "١٢", "１２", "4" * 4300, "-1", "+5", "", "1e3", "0x10", True, 1.5, None, "1" * 21]
+)
 def test_events_generation_must_be_ascii_digits(api: Api, generation: Any) -> None:
     info = api.rt.bucket.write_json("scenes/g1/test/input.json", {})
     headers, body = storage_event(api.rt, info.key, generation)
@@ -211,7 +270,9 @@ def test_events_for_another_bucket_or_no_trigger(api: Api) -> None:
 
 @given(st.one_of(st.text(max_size=30), st.integers(min_value=-(10**25), max_value=10**25)))
 def test_generation_parser_property(raw: Any) -> None:
-    ok = (isinstance(raw, int) and 0 <= raw < 10**20) or (isinstance(raw, str) and re.fullmatch(r"[0-9]{1,20}", raw, flags=re.ASCII) is not None)
+    ok = (isinstance(raw, int) and 0 <= raw < 10**20) or (
+        isinstance(raw, str) and re.fullmatch(r"[0-9]{1,20}", raw, flags=re.ASCII) is not None
+    )
     try:
         value = parse_generation(raw)
     except InvalidCloudEvent as exc:
@@ -230,11 +291,19 @@ def test_a_deeply_nested_request_neither_500s_nor_crashes_bpflow_status(api: Api
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "json_too_deep"
     api.rt.bucket.write("scenes/deep1/prompts/scene_request.json", deep)
     api.rt.bucket.write("scenes/deep1/test/a/.failed", '{"error": ' * 300 + "1" + "}" * 300)
-    for url in ("/api/scenes/deep1", "/scenes/deep1", "/api/scenes", "/", "/api/scenes/deep1/markers/prompts/scene_request.json"):
+    for url in (
+        "/api/scenes/deep1",
+        "/scenes/deep1",
+        "/api/scenes",
+        "/",
+        "/api/scenes/deep1/markers/prompts/scene_request.json",
+    ):
         assert api.client.get(url).status_code == 200, url
     env = {**os.environ, "COLUMNS": "200"}
     for args in (("status", "deep1"), ("status", "deep1", "--json"), ("status",)):
-        out = subprocess.run([sys.executable, "-m", "bpflow.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-m", "bpflow.cli", *args], env=env, capture_output=True, text=True, timeout=120
+        )
         assert "Traceback" not in out.stderr and "RecursionError" not in out.stderr, out.stderr[-2000:]
         assert out.returncode in (0, 1), (args, out.returncode, out.stderr[-500:])
 

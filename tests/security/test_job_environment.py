@@ -47,7 +47,9 @@ def service_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BPFLOW_JOB_ENV_PASSTHROUGH", raising=False)
 
 
-def test_a_job_that_dumps_its_env_sees_no_undeclared_secret(service_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_job_that_dumps_its_env_sees_no_undeclared_secret(
+    service_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seen = run_dump("env-dump-job", tmp_path, monkeypatch)
     leaked = {k for k, v in seen.items() if "SENTINEL" in v}
     assert leaked == set(), leaked
@@ -57,7 +59,9 @@ def test_a_job_that_dumps_its_env_sees_no_undeclared_secret(service_env: None, t
     assert seen["BPFLOW_RUNNER_DOWN_FILE"] == "/nonexistent/down"
 
 
-def test_the_text_planner_gets_the_llm_keys_it_declares_but_never_the_api_token(service_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_text_planner_gets_the_llm_keys_it_declares_but_never_the_api_token(
+    service_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert "OPENAI_API_KEY" in LLM_KEY_ENV
     seen = run_dump("text-scene-gen-job", tmp_path, monkeypatch)
     assert seen["OPENAI_API_KEY"] == SERVICE_SECRETS["OPENAI_API_KEY"]
@@ -66,7 +70,9 @@ def test_the_text_planner_gets_the_llm_keys_it_declares_but_never_the_api_token(
         assert name not in seen, name
 
 
-def test_operator_passthrough_adds_names_but_cannot_add_the_api_token(service_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_operator_passthrough_adds_names_but_cannot_add_the_api_token(
+    service_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("BPFLOW_JOB_ENV_PASSTHROUGH", "UNRELATED_SETTING, BPFLOW_API_TOKEN")
     seen = run_dump("env-dump-job", tmp_path, monkeypatch, BPFLOW_API_TOKEN="from-the-contract")
     assert seen["UNRELATED_SETTING"] == "SENTINEL-unrelated"

@@ -32,7 +32,9 @@ def linked(tmp_path: Path, outside: Path) -> LocalBucket:
     (bucket.root / "scenes" / "y").mkdir()
     os.symlink(outside / "id_rsa", bucket.root / "scenes" / "y" / "key.json")  # a symlinked file
     bucket.write("scenes/y/inside.json", "{}")
-    os.symlink(bucket.root / "scenes" / "y" / "inside.json", bucket.root / "scenes" / "y" / "alias.json")  # stays inside
+    os.symlink(
+        bucket.root / "scenes" / "y" / "inside.json", bucket.root / "scenes" / "y" / "alias.json"
+    )  # stays inside
     return bucket
 
 

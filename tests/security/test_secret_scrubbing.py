@@ -27,14 +27,30 @@ ENV = {
 
 def credential_file(tmp_path: Path) -> Path:
     path = tmp_path / "sa.json"
-    path.write_text(json.dumps({"type": "service_account", "client_email": "bot@example.iam", "private_key_id": "SENTINELkeyid0123456789", "private_key": PEM, "client_secret": "cs-SENTINEL-client"}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "client_email": "bot@example.iam",
+                "private_key_id": "SENTINELkeyid0123456789",
+                "private_key": PEM,
+                "client_secret": "cs-SENTINEL-client",
+            }
+        )
+    )
     return path
 
 
 def test_environment_and_credential_file_secrets_are_found(tmp_path: Path) -> None:
     env = {**ENV, "GOOGLE_APPLICATION_CREDENTIALS": str(credential_file(tmp_path)), "PATH": "/usr/bin"}
     found = env_secret_values(env)
-    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "VENDOR_X_API_KEY", "REPORTING_DB_PASSWORD", "WEBHOOK_SECRET"):
+    for name in (
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "VENDOR_X_API_KEY",
+        "REPORTING_DB_PASSWORD",
+        "WEBHOOK_SECRET",
+    ):
         assert ENV[name] in found, name
     assert "true" not in found and "/usr/bin" not in found
     assert PEM in found and "SENTINELpemline2AAAAAAAAAAAAAAAAAAAAAAAAAAAA" in found and "cs-SENTINEL-client" in found
@@ -48,21 +64,35 @@ def test_markers_pages_answers_and_logs_mask_them(make_api: Any, tmp_path: Path,
     api: Api = make_api(GOOGLE_APPLICATION_CREDENTIALS=str(credential_file(tmp_path)), **ENV)
     rt, client = api.rt, api.client
     leak = " ".join([*(v for k, v in ENV.items() if k != "SOME_FLAG_KEY"), PEM, "cs-SENTINEL-client"])
-    run = Run(run_id="test-stage-a:scenes/sc1/test/input.json@1", workflow="test-stage-a", payload={"scene_id": "sc1", "data": {"name": "scenes/sc1/test/input.json", "generation": "1"}})
+    run = Run(
+        run_id="test-stage-a:scenes/sc1/test/input.json@1",
+        workflow="test-stage-a",
+        payload={"scene_id": "sc1", "data": {"name": "scenes/sc1/test/input.json", "generation": "1"}},
+    )
     # bpflow's own marker writers scrub what they write into the bucket.
-    markers.write_failure(run, "scenes/sc1/test/a/.failed", job_name="test-copy-job", code="boom", message=f"job printed {leak}")
+    markers.write_failure(
+        run, "scenes/sc1/test/a/.failed", job_name="test-copy-job", code="boom", message=f"job printed {leak}"
+    )
     markers.write_marker(run, "scenes/sc1/test/a/.a_complete", note=leak)
     for key in ("scenes/sc1/test/a/.failed", "scenes/sc1/test/a/.a_complete"):
         raw = rt.bucket.read(key).decode()
         assert "SENTINEL" not in raw and "***" in raw, raw
     # A marker someone else wrote is masked on the way out.
     rt.bucket.write_json("scenes/sc1/test/b/notes.json", {"env": leak, "secret_key": ENV["VENDOR_X_API_KEY"]})
-    for url in ("/api/scenes/sc1", "/scenes/sc1", "/api/scenes/sc1/markers/test/b/notes.json", "/scenes/sc1/markers/test/b/notes.json", "/api/scenes"):
+    for url in (
+        "/api/scenes/sc1",
+        "/scenes/sc1",
+        "/api/scenes/sc1/markers/test/b/notes.json",
+        "/scenes/sc1/markers/test/b/notes.json",
+        "/api/scenes",
+    ):
         resp = client.get(url)
         assert resp.status_code == 200 and "SENTINEL" not in resp.text, url
     assert "true" in client.get("/api/dag").text  # short name-matched values are not masked
     # Service logs go through the same scrubber.
     from bpflow.cli.serve import _ScrubbingFormatter
 
-    record = logging.LogRecord("bpflow.test", logging.INFO, __file__, 1, "token in a log line: %s", (ENV["AWS_SESSION_TOKEN"],), None)
+    record = logging.LogRecord(
+        "bpflow.test", logging.INFO, __file__, 1, "token in a log line: %s", (ENV["AWS_SESSION_TOKEN"],), None
+    )
     assert "SENTINEL" not in _ScrubbingFormatter("%(message)s").format(record)

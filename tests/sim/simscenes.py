@@ -21,7 +21,9 @@ def _xf(prim: Usd.Prim, translate: tuple[float, float, float], scale: tuple[floa
         api.AddScaleOp().Set(Gf.Vec3f(*scale))
 
 
-def _box(stage: Usd.Stage, path: str, center: tuple[float, float, float], size: tuple[float, float, float], *, up: str) -> Usd.Prim:
+def _box(
+    stage: Usd.Stage, path: str, center: tuple[float, float, float], size: tuple[float, float, float], *, up: str
+) -> Usd.Prim:
     cube = UsdGeom.Cube.Define(stage, path)
     cube.CreateSizeAttr(1.0)
     _xf(cube.GetPrim(), _up(center, up), _up_size(size, up))
@@ -94,7 +96,9 @@ def write_scene(
         UsdPhysics.MassAPI.Apply(t).CreateMassAttr(30.0)
         _box(stage, "/World/Objects/obj_table/Top", (0.0, 0.0, 0.0), (table_size[0], table_size[1], TABLE_TOP), up=up)
         # the collider's translate is relative to the object: re-set it to the centre
-        UsdGeom.Xformable(stage.GetPrimAtPath("/World/Objects/obj_table/Top")).GetOrderedXformOps()[0].Set(Gf.Vec3d(0, 0, 0))
+        UsdGeom.Xformable(stage.GetPrimAtPath("/World/Objects/obj_table/Top")).GetOrderedXformOps()[0].Set(
+            Gf.Vec3d(0, 0, 0)
+        )
         _material(stage, t, 0.8)
         _tag(t, "table", "table", "static")
         objects.append({"id": "table", "category": "table", "sim_role": "static"})

@@ -18,7 +18,9 @@ from tests.sim.simscenes import write_scene
 
 
 def _scene(tmp_path: Path) -> tuple[object, object]:
-    usd, manifest = write_scene(tmp_path, cubes=[{"id": "a", "xy": (0.0, 0.22)}], table_size=(1.2, 0.6), back_wall_y=0.30)
+    usd, manifest = write_scene(
+        tmp_path, cubes=[{"id": "a", "xy": (0.0, 0.22)}], table_size=(1.2, 0.6), back_wall_y=0.30
+    )
     sim = load_scene(usd, manifest, robot=True)
     sim.reset()
     sim.settle(1.0)

@@ -31,7 +31,9 @@ def test_objects_map_to_bodies_in_a_z_up_world(tmp_path: Path, up: str) -> None:
 
 
 def test_settling_leaves_objects_at_rest_without_penetration(tmp_path: Path) -> None:
-    usd, manifest = write_scene(tmp_path, cubes=[{"id": "a", "xy": (0.0, 0.0)}, {"id": "b", "xy": (0.2, -0.1), "size": 0.04}])
+    usd, manifest = write_scene(
+        tmp_path, cubes=[{"id": "a", "xy": (0.0, 0.0)}, {"id": "b", "xy": (0.2, -0.1), "size": 0.04}]
+    )
     sim = load_scene(usd, manifest)
     before = {oid: sim.position(oid) for oid in sim.dynamic_ids()}
     sim.settle(1.0)
@@ -111,7 +113,9 @@ def test_the_arm_is_not_mounted_against_a_wall_when_another_edge_reaches(tmp_pat
     from bpflow.domain.sim.placement import ARM_WALL_CLEARANCE, wall_distance
     from bpflow.domain.sim.tasks import derive_tasks
 
-    usd, manifest = write_scene(tmp_path, cubes=[{"id": "a", "xy": (-0.45, 0.2)}], table_size=(1.2, 0.6), back_wall_y=0.35)
+    usd, manifest = write_scene(
+        tmp_path, cubes=[{"id": "a", "xy": (-0.45, 0.2)}], table_size=(1.2, 0.6), back_wall_y=0.35
+    )
     sim = load_scene(usd, manifest, robot=True)
     base = sim.mount["base"]
     assert base[1] < -0.3  # the front edge, facing the wall

@@ -91,8 +91,11 @@ REPO_BUNDLE = str(Path(__file__).resolve().parents[1] / "fixtures" / "reconstruc
 #: Workflows after Stage 1. Hiding them simulates a build that stops after Stage 1, so these
 #: tests do not depend on whether the Stage 2+ teams' workflows are present yet.
 DOWNSTREAM = (
-    "usd-assembly-pipeline", "variation-assets-pipeline", "genie-sim-export-pipeline",
-    "genie-sim-import-pipeline", "arena-export-pipeline",
+    "usd-assembly-pipeline",
+    "variation-assets-pipeline",
+    "genie-sim-export-pipeline",
+    "genie-sim-import-pipeline",
+    "arena-export-pipeline",
 )
 
 

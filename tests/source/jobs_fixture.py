@@ -15,7 +15,12 @@ def _main() -> int:
     failing = {s.strip() for s in (env_str("BPFLOW_TEST_FAIL_SCENES") or "").split(",") if s.strip()}
     if scene in failing or "*" in failing:
         log_json(action="refuse", scene_id=scene)
-        print('{"action": "error", "error": {"code": "test_seed_rejected", "message": "this test rejects scene ' + scene + '"}}', file=sys.stderr)
+        print(
+            '{"action": "error", "error": {"code": "test_seed_rejected", "message": "this test rejects scene '
+            + scene
+            + '"}}',
+            file=sys.stderr,
+        )
         return 3
     from bpflow.jobs.text_scene_gen import main as real_main
 

@@ -26,8 +26,14 @@ def npz_frame(depth_m: float = 3.0) -> bytes:
     k = np.array([[50.0, 0, W / 2], [0, 50.0, H / 2], [0, 0, 1]])
     e = np.hstack([np.eye(3), np.zeros((3, 1))])
     out = io.BytesIO()
-    np.savez(out, depth=np.full((1, H, W), depth_m), conf=np.ones((1, H, W)), intrinsics=k[None], extrinsics=e[None],
-             image_paths=np.array(["frame0.png"]))
+    np.savez(
+        out,
+        depth=np.full((1, H, W), depth_m),
+        conf=np.ones((1, H, W)),
+        intrinsics=k[None],
+        extrinsics=e[None],
+        image_paths=np.array(["frame0.png"]),
+    )
     return out.getvalue()
 
 
@@ -39,7 +45,9 @@ def box_glb(extents: tuple[float, float, float]) -> bytes:
 
 def write_reconstruction(bucket: Bucket, scene: str, objects: tuple[Any, ...] = OBJECTS) -> None:
     base = f"scenes/{scene}/regen3d"
-    bucket.write_json(f"{base}/scene_info.json", {"scene_id": scene, "coordinate_frame": "y_up", "meters_per_unit": 1.0})
+    bucket.write_json(
+        f"{base}/scene_info.json", {"scene_id": scene, "coordinate_frame": "y_up", "meters_per_unit": 1.0}
+    )
     for d, label, ext, pos in objects:
         bucket.write(f"{base}/objects/{d}/mesh.glb", box_glb(ext))
         m = np.eye(4)
@@ -59,4 +67,6 @@ def write_inputs(bucket: Bucket, scene: str) -> None:
 
 
 def layout_body(scene: str) -> bytes:
-    return json.dumps({"scene_id": scene, "objects": [], "room_box": {"min": [-2.5, 0, -2.0], "max": [2.5, 2.5, 2.0]}}).encode()
+    return json.dumps(
+        {"scene_id": scene, "objects": [], "room_box": {"min": [-2.5, 0, -2.0], "max": [2.5, 2.5, 2.0]}}
+    ).encode()

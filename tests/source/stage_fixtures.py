@@ -65,13 +65,20 @@ def ds_arena(run: Run) -> Outcome:
 @workflow("test-ds-driver", timeout_seconds=120, queue=SCENE_ORCHESTRATORS)
 def ds_driver(run: Run) -> Outcome:
     """Runs the orchestrator's stage sequence over the stand-ins for ``scene_id``."""
-    stages = tuple(s if s.name != run.payload.get("missing") else StageDef(s.name, "test-ds-not-in-this-build", s.trigger) for s in TEST_STAGES)
+    stages = tuple(
+        s if s.name != run.payload.get("missing") else StageDef(s.name, "test-ds-not-in-this-build", s.trigger)
+        for s in TEST_STAGES
+    )
     scene = str(run.payload["scene_id"])
     details: dict[str, Any] = {}
     try:
         down = run_downstream(
-            run, scene, budgets={}, arena_required=bool(run.payload.get("arena_required")),
-            delegate_after_stage3=bool(run.payload.get("delegate")), stages=stages,
+            run,
+            scene,
+            budgets={},
+            arena_required=bool(run.payload.get("arena_required")),
+            delegate_after_stage3=bool(run.payload.get("delegate")),
+            stages=stages,
         )
     except SourceError as exc:
         return Outcome.failed(exc.message, error_code=exc.code)

@@ -21,8 +21,11 @@ def rt(source_runtime: Any, stage1_only: None, monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.delitem(registry._WORKFLOWS, "image-to-scene-orchestrator")  # the upload starts nothing
     return source_runtime(
-        BPFLOW_WORKFLOW_MODULES=PLUGINS, IMAGE_ORCHESTRATOR_WORKFLOW_NAME="test-image-orchestrator",
-        BPFLOW_IMAGE_RECONSTRUCTOR=f"fixture:{REPO_BUNDLE}", TEXT_SCENE_GEN_JOB_NAME=GATED_GEN_JOB, BPFLOW_TEST_FAIL_SCENES="*",
+        BPFLOW_WORKFLOW_MODULES=PLUGINS,
+        IMAGE_ORCHESTRATOR_WORKFLOW_NAME="test-image-orchestrator",
+        BPFLOW_IMAGE_RECONSTRUCTOR=f"fixture:{REPO_BUNDLE}",
+        TEXT_SCENE_GEN_JOB_NAME=GATED_GEN_JOB,
+        BPFLOW_TEST_FAIL_SCENES="*",
     )
 
 
@@ -31,7 +34,9 @@ def test_completion_marker_when_every_stage_ran(rt: Any, mode: str, source_type:
     scene = f"done-{mode}"
     image = f"scenes/{scene}/images/photo.png"
     rt.bucket.write(image, tiny_png())
-    body = request_body(scene, source_mode=mode, image={"gcs_uri": image}, **({"prompt": None} if mode == "image" else {}))
+    body = request_body(
+        scene, source_mode=mode, image={"gcs_uri": image}, **({"prompt": None} if mode == "image" else {})
+    )
     rt.bucket.write_json(REQUEST.format(scene), body)
     result = wait_for_run("source-orchestrator", scene)
     assert result["status"] == "SUCCESS" and result["source_type"] == source_type and result["stages_not_run"] == []

@@ -22,7 +22,9 @@ def rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield runtime
 
 
-def _drive(rt: Any, scene: str, *, arena: str | None = None, fail_stage2: bool = False, **payload: Any) -> dict[str, Any]:
+def _drive(
+    rt: Any, scene: str, *, arena: str | None = None, fail_stage2: bool = False, **payload: Any
+) -> dict[str, Any]:
     rt.bucket.write_json(f"scenes/{scene}/assets/scene_manifest.json", {"scene_id": scene})
     rt.bucket.write_json(f"scenes/{scene}/test/triggers/stage2", {"scene_id": scene})
     if arena is not None:
@@ -36,11 +38,23 @@ def _drive(rt: Any, scene: str, *, arena: str | None = None, fail_stage2: bool =
 def test_stages_run_in_order_with_the_exact_payloads_and_trigger_run_ids(rt: Any) -> None:
     result = _drive(rt, "ds1", arena="SUCCESS", arena_required=True)
     assert result["status"] == "SUCCESS"
-    assert result["states"] == {"usd_assembly": "SUCCEEDED", "variation_assets": "SUCCEEDED", "geniesim_export": "SUCCEEDED", "arena_export": "SUCCEEDED"}
+    assert result["states"] == {
+        "usd_assembly": "SUCCEEDED",
+        "variation_assets": "SUCCEEDED",
+        "geniesim_export": "SUCCEEDED",
+        "arena_export": "SUCCEEDED",
+    }
     trigger = "scenes/ds1/test/triggers/stage2"
     assert result["runs"]["usd_assembly"] == object_run_id("test-ds-usd", trigger, rt.bucket.stat(trigger).generation)
-    seen = {name: read_json(rt, f"scenes/ds1/test/ds/{name}.json") for name in ("test-ds-usd", "test-ds-variation", "test-ds-export", "test-ds-arena")}
-    assert seen["test-ds-usd"]["payload_flags"] == {"interactive_failure_policy": "hybrid_strict", "require_replicator": True, "require_isaac": True}
+    seen = {
+        name: read_json(rt, f"scenes/ds1/test/ds/{name}.json")
+        for name in ("test-ds-usd", "test-ds-variation", "test-ds-export", "test-ds-arena")
+    }
+    assert seen["test-ds-usd"]["payload_flags"] == {
+        "interactive_failure_policy": "hybrid_strict",
+        "require_replicator": True,
+        "require_isaac": True,
+    }
     assert seen["test-ds-variation"]["payload_flags"] == {"enable_stage3_isaac_refresh": True, "require_isaac": True}
     assert seen["test-ds-variation"]["trigger"] == "scenes/ds1/test/triggers/stage3"
     assert seen["test-ds-arena"]["trigger"] == "scenes/ds1/test/triggers/stage5"
@@ -48,7 +62,10 @@ def test_stages_run_in_order_with_the_exact_payloads_and_trigger_run_ids(rt: Any
     assert order == ["test-ds-usd", "test-ds-variation", "test-ds-export", "test-ds-arena"]
 
 
-@pytest.mark.parametrize(("arena", "required", "expected"), [("SKIPPED", True, None), ("FAILED", True, None), ("SKIPPED", False, "SKIPPED"), ("FAILED", False, "FAILED")])
+@pytest.mark.parametrize(
+    ("arena", "required", "expected"),
+    [("SKIPPED", True, None), ("FAILED", True, None), ("SKIPPED", False, "SKIPPED"), ("FAILED", False, "FAILED")],
+)
 def test_arena_is_judged_on_its_result_status(rt: Any, arena: str, required: bool, expected: str | None) -> None:
     result = _drive(rt, f"ds-arena-{arena.lower()}-{required}", arena=arena, arena_required=required)
     if expected is None:
@@ -60,7 +77,12 @@ def test_arena_is_judged_on_its_result_status(rt: Any, arena: str, required: boo
 
 def test_a_stage_missing_from_the_build_stops_the_chain_and_is_recorded(rt: Any) -> None:
     result = _drive(rt, "ds-missing", missing="variation_assets")
-    assert result["states"] == {"usd_assembly": "SUCCEEDED", "variation_assets": "NOT_IMPLEMENTED", "geniesim_export": "NOT_RUN", "arena_export": "NOT_RUN"}
+    assert result["states"] == {
+        "usd_assembly": "SUCCEEDED",
+        "variation_assets": "NOT_IMPLEMENTED",
+        "geniesim_export": "NOT_RUN",
+        "arena_export": "NOT_RUN",
+    }
     assert [row["stage"] for row in result["not_run"]] == ["variation_assets", "geniesim_export", "arena_export"]
     assert not rt.bucket.exists("scenes/ds-missing/test/ds/test-ds-export.json")
 

@@ -40,9 +40,13 @@ def test_image_request_reconstructs_once_and_stops_after_stage1(source_runtime: 
     result = wait_for_run("source-orchestrator", "img1")
 
     # The upload's own run did the work; the orchestrator attached to it (one run, the trigger's id).
-    assert [r.workflow_id for r in runs_of("image-to-scene-orchestrator", "img1")] == [object_run_id("image-to-scene-orchestrator", image, info.generation)]
+    assert [r.workflow_id for r in runs_of("image-to-scene-orchestrator", "img1")] == [
+        object_run_id("image-to-scene-orchestrator", image, info.generation)
+    ]
     assert upload_run["status"] == "INCOMPLETE"
-    assert upload_run["stages"]["usd_assembly"] == "NOT_IMPLEMENTED" and upload_run["completed_stages"] == ["reconstruction"]
+    assert upload_run["stages"]["usd_assembly"] == "NOT_IMPLEMENTED" and upload_run["completed_stages"] == [
+        "reconstruction"
+    ]
 
     assert result["status"] == "INCOMPLETE" and result["source_type"] == "image" and result["fallback_used"] is False
     assert result["image_path_mode"] == "orchestrator" and result["image_workflow"] == "image-to-scene-orchestrator"
@@ -54,11 +58,17 @@ def test_image_request_reconstructs_once_and_stops_after_stage1(source_runtime: 
     assert {row["workflow"] for row in status["stages_not_run"]} >= {"usd-assembly-pipeline"}
 
     # The bundle is a valid Stage-1 output set, and Stage 2's trigger says so.
-    for rel, contract in (("assets/scene_manifest.json", "scene_manifest"), ("layout/scene_layout_scaled.json", "scene_layout_scaled"), ("seg/inventory.json", "inventory")):
+    for rel, contract in (
+        ("assets/scene_manifest.json", "scene_manifest"),
+        ("layout/scene_layout_scaled.json", "scene_layout_scaled"),
+        ("seg/inventory.json", "inventory"),
+    ):
         assert validate(contract, read_json(rt, base + rel)) == [], rel
     regen3d = read_json(rt, base + "assets/.regen3d_complete")
     assert validate("regen3d_complete_marker", regen3d) == []
-    assert regen3d["scene_id"] == "img1" and regen3d["objects_count"] == 3 and regen3d["marker_type"] == "stage1_complete"
+    assert (
+        regen3d["scene_id"] == "img1" and regen3d["objects_count"] == 3 and regen3d["marker_type"] == "stage1_complete"
+    )
     recon = read_json(rt, base + ".reconstruction_complete")
     assert recon["input_generation"] == info.generation and recon["input_object"] == image
     provenance = read_json(rt, base + "regen3d/provenance.json")
@@ -107,7 +117,12 @@ def test_legacy_chain_runs_stage1_only_and_records_the_missing_chain(source_runt
     assert result["status"] == "INCOMPLETE" and result["image_path_mode"] == "legacy_chain"
     status = read_json(rt, "scenes/img4/source_orchestrator_status.json")
     assert status["image"]["waited_for_downstream"] is False
-    assert {row["workflow"] for row in status["stages_not_run"]} == {"usd-assembly-pipeline", "variation-assets-pipeline", "genie-sim-export-pipeline", "genie-sim-import-pipeline"}
+    assert {row["workflow"] for row in status["stages_not_run"]} == {
+        "usd-assembly-pipeline",
+        "variation-assets-pipeline",
+        "genie-sim-export-pipeline",
+        "genie-sim-import-pipeline",
+    }
     assert rt.bucket.exists("scenes/img4/assets/.regen3d_complete")
 
 
@@ -123,7 +138,9 @@ def test_an_image_no_newer_than_the_reconstruction_is_skipped(source_runtime: An
     from dbos import DBOS
 
     late = DBOS.retrieve_workflow(out.run_ids[0]).get_result(polling_interval_sec=0.02)
-    assert late["status"] == "SKIPPED" and "superseded" in late["message"]  # the object-version rule (blocks/version.py)
+    assert (
+        late["status"] == "SKIPPED" and "superseded" in late["message"]
+    )  # the object-version rule (blocks/version.py)
     assert rt.bucket.exists("scenes/img5/.reconstruction_failed")
     # A newer upload runs again and clears the old failure marker.
     rt.bucket.write(image, tiny_png(8, 8))

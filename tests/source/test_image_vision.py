@@ -21,7 +21,12 @@ ROOM = {
     "room_type": "kitchen",
     "description": "A bright kitchen with a fridge, a table and a counter",
     "objects": [
-        {"name": "refrigerator", "category": "refrigerator", "sim_role": "articulated_appliance", "image_xy": [0.1, 0.5]},
+        {
+            "name": "refrigerator",
+            "category": "refrigerator",
+            "sim_role": "articulated_appliance",
+            "image_xy": [0.1, 0.5],
+        },
         {"name": "dining table", "category": "table", "sim_role": "static", "image_xy": [0.5, 0.7]},
         {"name": "mug", "category": "mug", "sim_role": "manipulable_object", "count": 2, "image_xy": [0.5, 0.6]},
         {"name": "kitchen counter", "category": "counter", "sim_role": "static", "image_xy": [0.8, 0.5]},
@@ -39,16 +44,22 @@ def vision_server() -> Iterator[ChatServer]:
 
 def vision_env(server: ChatServer, **extra: str) -> dict[str, str]:
     return {
-        "TEXT_OPENROUTER_API_KEY": KEY, "TEXT_OPENROUTER_BASE_URL": server.openai_base_url,
-        "TEXT_OPENROUTER_MODEL_CHAIN": "local/vision", "TEXT_OPENROUTER_INCLUDE_LEGACY_FALLBACK": "false",
-        "TEXT_GEN_LLM_RETRY_BACKOFF_SECONDS": "0", "TEXT_GEN_LLM_MAX_ATTEMPTS": "3", **extra,
+        "TEXT_OPENROUTER_API_KEY": KEY,
+        "TEXT_OPENROUTER_BASE_URL": server.openai_base_url,
+        "TEXT_OPENROUTER_MODEL_CHAIN": "local/vision",
+        "TEXT_OPENROUTER_INCLUDE_LEGACY_FALLBACK": "false",
+        "TEXT_GEN_LLM_RETRY_BACKOFF_SECONDS": "0",
+        "TEXT_GEN_LLM_MAX_ATTEMPTS": "3",
+        **extra,
     }
 
 
 def test_a_photo_reaches_usd_complete_through_the_orchestrator(source_runtime: Any, vision_server: ChatServer) -> None:
     from tests.stage2.acceptance import check_scene
 
-    vision_server.script_chat(rate_limited("0"), chat("I think it is a kitchen!"), server_error(503), chat(json.dumps(ROOM)))
+    vision_server.script_chat(
+        rate_limited("0"), chat("I think it is a kitchen!"), server_error(503), chat(json.dumps(ROOM))
+    )
     rt = source_runtime(**vision_env(vision_server, TEXT_GEN_LLM_MAX_ATTEMPTS="4"))
     scene = "vision-kitchen"
     image = f"scenes/{scene}/images/kitchen.jpg"
@@ -62,7 +73,10 @@ def test_a_photo_reaches_usd_complete_through_the_orchestrator(source_runtime: A
     sent = vision_server.received()
     assert len(sent) == 4
     content = sent[-1]["body"]["messages"][1]["content"]
-    assert any(part.get("type") == "image_url" and part["image_url"]["url"].startswith("data:image/png;base64,") for part in content)
+    assert any(
+        part.get("type") == "image_url" and part["image_url"]["url"].startswith("data:image/png;base64,")
+        for part in content
+    )
     package = read_json(rt, base + "textgen/package.json")
     log = [r.get("outcome") for r in package["planning"]["llm_attempt_log"] if "outcome" in r]
     assert log == ["http_429", "not_json", "http_503", "ok"]
@@ -85,8 +99,12 @@ def test_a_photo_reaches_usd_complete_through_the_orchestrator(source_runtime: A
         assert KEY.encode() not in rt.bucket.read(info.key), info.key
 
 
-def test_a_vision_model_that_never_answers_usefully_fails_the_run_naming_why(source_runtime: Any, stage1_only: None, vision_server: ChatServer) -> None:
-    vision_server.script_chat(chat("no idea"), rate_limited("0"), chat(json.dumps({"room_type": "kitchen", "objects": "a fridge"})))
+def test_a_vision_model_that_never_answers_usefully_fails_the_run_naming_why(
+    source_runtime: Any, stage1_only: None, vision_server: ChatServer
+) -> None:
+    vision_server.script_chat(
+        chat("no idea"), rate_limited("0"), chat(json.dumps({"room_type": "kitchen", "objects": "a fridge"}))
+    )
     rt = source_runtime(**vision_env(vision_server))
     rt.bucket.write("scenes/vision-bad/images/p.jpg", good_jpeg())
     result = wait_for_run("image-to-scene-orchestrator", "vision-bad", timeout=300)
@@ -106,7 +124,9 @@ def test_without_a_vision_key_the_image_path_fails_clearly(source_runtime: Any, 
     assert "OPENROUTER_API_KEY" in marker["error"]["message"] and marker["error"]["field"] == "OPENROUTER_API_KEY"
 
 
-def test_bad_image_corpus_each_ends_in_a_failure_marker_naming_the_reason(source_runtime: Any, stage1_only: None) -> None:
+def test_bad_image_corpus_each_ends_in_a_failure_marker_naming_the_reason(
+    source_runtime: Any, stage1_only: None
+) -> None:
     rt = source_runtime()  # no vision key: nothing may get past the photo check anyway
     expected: dict[str, str] = {}
     for i, (_case, name, make, code) in enumerate(UPLOADS):
@@ -116,7 +136,10 @@ def test_bad_image_corpus_each_ends_in_a_failure_marker_naming_the_reason(source
     refs: dict[str, str] = {}
     for i, (case, uri) in enumerate(REFERENCES):
         scene = f"badref-{i:02d}"
-        rt.bucket.write_json(REQUEST.format(scene), request_body(scene, source_mode="image", prompt=None, image={"gcs_uri": uri.format(scene=scene)}))
+        rt.bucket.write_json(
+            REQUEST.format(scene),
+            request_body(scene, source_mode="image", prompt=None, image={"gcs_uri": uri.format(scene=scene)}),
+        )
         refs[scene] = case
     wait_until(finished("image-to-scene-orchestrator", None, count=len(UPLOADS)), timeout=400)
     wait_until(finished("source-orchestrator", None, count=len(REFERENCES)), timeout=200)

@@ -30,7 +30,11 @@ def test_invalid_corpus_ends_in_failure_markers_inside_each_scene(runtime: Any) 
     expected_new = set()
     for scene, name, _raw, field in cases:
         prefix = f"scenes/{scene}/"
-        expected_new |= {REQUEST.format(scene), prefix + ".source_orchestrator_failed", prefix + "source_orchestrator_status.json"}
+        expected_new |= {
+            REQUEST.format(scene),
+            prefix + ".source_orchestrator_failed",
+            prefix + "source_orchestrator_status.json",
+        }
         raw_marker = runtime.bucket.read(prefix + ".source_orchestrator_failed")
         marker = json.loads(raw_marker)
         assert marker["status"] == "failed", name
@@ -62,7 +66,9 @@ def test_objects_that_are_not_a_scene_request_are_skipped_without_side_effects(r
     before = {info.key for info in runtime.bucket.list("")}
     for i, name in enumerate(names):
         payload = {"data": {"bucket": runtime.bucket.url, "name": name, "generation": "7"}}
-        run_id = runtime.dispatcher.start_run("source-orchestrator", f"source-orchestrator:manual:filter-{i}", payload).run_ids[0]
+        run_id = runtime.dispatcher.start_run(
+            "source-orchestrator", f"source-orchestrator:manual:filter-{i}", payload
+        ).run_ids[0]
         result = result_of(run_id)
         assert result["status"] == "SKIPPED" and result["message"] == f"Not a scene_request trigger: {name}"
     assert {info.key for info in runtime.bucket.list("")} == before

@@ -20,7 +20,9 @@ from tests.stage2.stage1_fixture import KITCHEN, write_stage1_scene
 
 def results(workflow: str, scene: str, count: int = 1) -> list[dict[str, Any]]:
     rows = wait_until(finished(workflow, scene, count=count), timeout=300)
-    return [result_of(r.workflow_id) if r.status == "SUCCESS" else {"status": "ERROR", "error": str(r.error)} for r in rows]
+    return [
+        result_of(r.workflow_id) if r.status == "SUCCESS" else {"status": "ERROR", "error": str(r.error)} for r in rows
+    ]
 
 
 @pytest.fixture
@@ -40,14 +42,23 @@ def test_layout_to_usd_through_the_legacy_chain(make_runtime: Callable[..., Any]
     b.write(f"scenes/{scene}/layout/scene_layout.json", layout_body(scene))
     base = f"scenes/{scene}/"
     try:
-        wait_until(lambda: b.exists(base + "usd/.usd_complete") or b.exists(base + "usd/.failed") or b.exists(base + "assets/.failed"), timeout=240)
+        wait_until(
+            lambda: (
+                b.exists(base + "usd/.usd_complete")
+                or b.exists(base + "usd/.failed")
+                or b.exists(base + "assets/.failed")
+            ),
+            timeout=240,
+        )
     except Exception:  # noqa: BLE001 - show where the chain stopped
         runs = [(w.name, w.status, w.workflow_id[-60:]) for w in DBOS.list_workflows()]
         raise AssertionError(json.dumps({"keys": [i.key for i in b.list(base)], "runs": runs})) from None
     assert not b.exists(base + "assets/.failed") and not b.exists(base + "usd/.failed")
 
     layout = read_json(rt, base + "layout/scene_layout.json")
-    assert [o["class_name"] for o in layout["objects"]] == ["table", "chair"] and layout["objects_job"]["label_lines"] == 3
+    assert [o["class_name"] for o in layout["objects"]] == ["table", "chair"] and layout["objects_job"][
+        "label_lines"
+    ] == 3
     # objects-job's own rewrite, if delivered as an event, is recognised and skipped (no loop)
     objects_runs = results("objects-pipeline", scene)
     assert [r["status"] for r in objects_runs].count("SUCCESS") == 1 and len(objects_runs) <= 2
@@ -68,8 +79,12 @@ def test_skip_paths(make_runtime: Callable[..., Any]) -> None:
     b = rt.bucket
     start = rt.dispatcher.start_manual
     # not their trigger object
-    for wf, message in (("objects-pipeline", "objects skip"), ("scale-pipeline", "scale skip"), ("interactive-pipeline", "interactive skip"),
-                        ("regen3d-pipeline", "Not an assets ready marker file")):
+    for wf, message in (
+        ("objects-pipeline", "objects skip"),
+        ("scale-pipeline", "scale skip"),
+        ("interactive-pipeline", "interactive skip"),
+        ("regen3d-pipeline", "Not an assets ready marker file"),
+    ):
         run_id = start(wf, {"data": {"bucket": b.url, "name": "scenes/s1/other.json"}}).run_ids[0]
         out = result_of(run_id)
         assert out["status"] == "SKIPPED" and out["message"].startswith(message), (wf, out)
@@ -98,7 +113,10 @@ def test_failure_paths(make_runtime: Callable[..., Any]) -> None:
     assert read_json(rt, "scenes/f1/objects/.objects_complete")["job_succeeded"] is False
     # scale ran on the same layout: no objects, so scale 1.0 from nothing, then .assets_ready
     scale = results("scale-pipeline", "f1")[0]
-    assert scale["status"] == "SUCCESS" and read_json(rt, "scenes/f1/layout/scene_layout_scaled.json")["scale"]["source"] == "none"
+    assert (
+        scale["status"] == "SUCCESS"
+        and read_json(rt, "scenes/f1/layout/scene_layout_scaled.json")["scale"]["source"] == "none"
+    )
     # regen3d: no reconstruction → job fails: .failed written, legacy marker, run errors, no Stage-2 trigger
     regen = results("regen3d-pipeline", "f1")[0]
     assert regen["status"] == "ERROR" and "3D reconstruction (3D-RE-GEN) job FAILED for scene f1" in regen["error"]
@@ -111,13 +129,18 @@ def test_failure_paths(make_runtime: Callable[..., Any]) -> None:
     b.write_json("scenes/f2/assets/.failed", {"note": "an older failure from another producer"})
     b.write_json("scenes/f2/assets/.assets_ready", {"status": "ready"})
     assert results("regen3d-pipeline", "f2")[0]["status"] == "ERROR"
-    assert read_json(rt, "scenes/f2/assets/.failed") == {"note": "an older failure from another producer"}  # not overwritten
+    assert read_json(rt, "scenes/f2/assets/.failed") == {
+        "note": "an older failure from another producer"
+    }  # not overwritten
     assert read_json(rt, "scenes/f2/regen3d-job/.failed")["error"]["code"] == "regen3d_quality_gate_failed"
 
     # interactive: the job fails (no manifest) → .failed with interactive_job_failed, FAILED returned (no raise)
     b.write_json("scenes/f3/assets/scene_assets.json", {"objects": []})
     out = results("interactive-pipeline", "f3")[0]
-    assert out["status"] == "FAILED" and out["message"] == "Interactive + simready pipeline failed for scenes/f3/assets/scene_assets.json"
+    assert (
+        out["status"] == "FAILED"
+        and out["message"] == "Interactive + simready pipeline failed for scenes/f3/assets/scene_assets.json"
+    )
     assert read_json(rt, "scenes/f3/assets/.failed")["error"]["code"] == "interactive_job_failed"
 
 
@@ -127,10 +150,14 @@ def test_interactive_success_keeps_the_jobs_status(make_runtime: Callable[..., A
     write_stage1_scene(b, "i1", KITCHEN[2:4])  # nothing that must be articulated
     b.write_json("scenes/i1/assets/scene_assets.json", {"objects": []})
     out = results("interactive-pipeline", "i1")[0]
-    assert out["status"] == "SUCCESS" and out["backend"] == "heuristic", json.dumps(b.read_json_or_none("scenes/i1/assets/.failed")["context"])
+    assert out["status"] == "SUCCESS" and out["backend"] == "heuristic", json.dumps(
+        b.read_json_or_none("scenes/i1/assets/.failed")["context"]
+    )
     marker = read_json(rt, "scenes/i1/assets/.interactive_complete")
     job_status = marker["status"]
-    assert marker["backend"] == "heuristic" and job_status != "completed" and marker["workflow"] == "interactive-pipeline"
+    assert (
+        marker["backend"] == "heuristic" and job_status != "completed" and marker["workflow"] == "interactive-pipeline"
+    )
 
 
 def test_start_failures(make_runtime: Callable[..., Any], swap_jobs: Callable[[str, str], None]) -> None:
@@ -143,7 +170,9 @@ def test_start_failures(make_runtime: Callable[..., Any], swap_jobs: Callable[[s
     b.write("scenes/st/layout/scene_layout.json", layout_body("st"))
     assert results("objects-pipeline", "st")[0]["status"] == "ERROR"
     assert read_json(rt, "scenes/st/objects/.failed")["error"]["code"] == "objects_job_start_failed"
-    assert "error" in read_json(rt, "scenes/st/objects/.objects_failed") and not b.exists("scenes/st/objects/stale.json")
+    assert "error" in read_json(rt, "scenes/st/objects/.objects_failed") and not b.exists(
+        "scenes/st/objects/stale.json"
+    )
     assert results("scale-pipeline", "st")[0]["status"] == "ERROR"
     assert read_json(rt, "scenes/st/layout/.failed")["error"]["code"] == "scale_job_start_failed"
     assert b.exists("scenes/st/layout/scene_layout.json")  # the input is never deleted (our departure)

@@ -25,15 +25,21 @@ def test_disabled_is_skipped_before_any_io(make_runtime: Callable[..., Any]) -> 
     b.write_json("scenes/off/assets/.regen3d_complete", {"scene_id": "off", "status": "completed", "objects_count": 1})
     before = sorted(i.key for i in b.list(""))
     for wf, title in zip(WORKFLOWS, ("Dream2Flow", "DWM"), strict=True):
-        run_id = rt.dispatcher.start_manual(wf, {"data": {"bucket": b.url, "name": "scenes/off/assets/.regen3d_complete"}}).run_ids[0]
+        run_id = rt.dispatcher.start_manual(
+            wf, {"data": {"bucket": b.url, "name": "scenes/off/assets/.regen3d_complete"}}
+        ).run_ids[0]
         out = result_of(run_id)
         assert out["status"] == "SKIPPED" and out["message"] == f"{title} disabled for scene off", out
         assert [s["function_name"] for s in DBOS.list_workflow_steps(run_id)] == []  # not even a lock step
-        other = rt.dispatcher.start_manual(wf, {"data": {"bucket": b.url, "name": "scenes/off/usd/.usd_complete"}}).run_ids[0]
+        other = rt.dispatcher.start_manual(
+            wf, {"data": {"bucket": b.url, "name": "scenes/off/usd/.usd_complete"}}
+        ).run_ids[0]
         assert result_of(other)["message"] == "Not a completion marker file: scenes/off/usd/.usd_complete"
     after = sorted(i.key for i in b.list(""))
     assert not [k for k in after if k not in before and ("dream2flow" in k or "dwm" in k or "-prep" in k)]
-    wait_until(lambda: not DBOS.list_workflows(status=["PENDING", "ENQUEUED"]), timeout=300)  # usd-assembly, started by the marker
+    wait_until(
+        lambda: not DBOS.list_workflows(status=["PENDING", "ENQUEUED"]), timeout=300
+    )  # usd-assembly, started by the marker
 
 
 def _video(data: bytes) -> tuple[int, int, int, float]:
@@ -48,11 +54,22 @@ def _video(data: bytes) -> tuple[int, int, int, float]:
 def test_enabled_bundles_are_rendered_and_inference_is_judged(make_runtime: Callable[..., Any]) -> None:
     with running() as model:
         model.script("/dwm/infer", Reply(200, {"status": "ok", "interaction_frames": 49}))
-        rt = make_runtime(ENABLE_EXPERIMENTAL="true", DREAM2FLOW_NUM_TASKS="1", DWM_NUM_TRAJECTORIES="1",
-                          DWM_API_ENDPOINT=model.base_url + "/dwm/infer")
+        rt = make_runtime(
+            ENABLE_EXPERIMENTAL="true",
+            DREAM2FLOW_NUM_TASKS="1",
+            DWM_NUM_TRAJECTORIES="1",
+            DWM_API_ENDPOINT=model.base_url + "/dwm/infer",
+        )
         b, scene = rt.bucket, "prep-kitchen"
         trigger(b, scene)
-        rows = wait_until(lambda: [r for wf in WORKFLOWS for r in finished(wf, scene)()] if all(finished(wf, scene)() for wf in WORKFLOWS) else [], timeout=600)
+        rows = wait_until(
+            lambda: (
+                [r for wf in WORKFLOWS for r in finished(wf, scene)()]
+                if all(finished(wf, scene)() for wf in WORKFLOWS)
+                else []
+            ),
+            timeout=600,
+        )
         outs = {r.name: result_of(r.workflow_id) for r in rows}
         base = f"scenes/{scene}/"
         # DWM: bundles, then inference through the endpoint
@@ -61,13 +78,20 @@ def test_enabled_bundles_are_rendered_and_inference_is_judged(make_runtime: Call
         index = read_json(rt, base + "dwm/dwm_bundles_manifest.json")
         assert index["num_bundles"] == 1 and index["resolution"] == {"width": 720, "height": 480}
         bundle = read_json(rt, index["bundles"][0]["manifest"])
-        assert bundle["status"] == "inferred" and len(bundle["hand"]["wrist_trajectory"]) == 49 and len(bundle["camera_trajectory"]) == 49
+        assert (
+            bundle["status"] == "inferred"
+            and len(bundle["hand"]["wrist_trajectory"]) == 49
+            and len(bundle["camera_trajectory"]) == 49
+        )
         assert _video(b.read(index["bundles"][0]["video"])) == (49, 720, 480, 24.0)
         assert read_json(rt, base + "dwm/.dwm_inference_complete")["status"] == "completed"
         assert model.received("/dwm/infer")[0]["body"]["bundle"]["bundle_id"] == "bundle_000"
         # Dream2Flow: the robot's motion is rendered; no video model configured → FAILED, markers, prep kept
         d2f = outs["dream2flow-preparation-pipeline"]
-        assert d2f["status"] == "FAILED" and d2f.get("stage") == "inference", json.dumps({k: d2f[k] for k in ("message", "markers")}) + json.dumps(b.read_json_or_none(base + "dream2flow/.failed"))[:1500]
+        assert d2f["status"] == "FAILED" and d2f.get("stage") == "inference", (
+            json.dumps({k: d2f[k] for k in ("message", "markers")})
+            + json.dumps(b.read_json_or_none(base + "dream2flow/.failed"))[:1500]
+        )
         index = read_json(rt, base + "dream2flow/dream2flow_bundles_manifest.json")
         bundle = read_json(rt, index["bundles"][0]["manifest"])
         assert len(bundle["robot"]["joint_trajectory"]) == 49 and len(bundle["robot"]["joint_trajectory"][0]) == 7
@@ -77,10 +101,14 @@ def test_enabled_bundles_are_rendered_and_inference_is_judged(make_runtime: Call
         assert failed["error"]["code"] == "dream2flow_inference_failed"
         assert failed["context"]["config_context"]["job_error"]["code"] == "dream2flow_model_unavailable"
         assert read_json(rt, base + "dream2flow/.dream2flow_inference_failed")["status"] == "failed"
-        assert b.exists(base + "dream2flow/.dream2flow_complete") and not b.exists(base + "dream2flow/.dream2flow_inference_complete")
+        assert b.exists(base + "dream2flow/.dream2flow_complete") and not b.exists(
+            base + "dream2flow/.dream2flow_inference_complete"
+        )
         assert not list(b.list(base + "locks/"))
         # A later event does not redo the preparation
-        again = rt.dispatcher.start_manual("dream2flow-preparation-pipeline", {"data": {"bucket": b.url, "name": base + "assets/.regen3d_complete"}}).run_ids[0]
+        again = rt.dispatcher.start_manual(
+            "dream2flow-preparation-pipeline", {"data": {"bucket": b.url, "name": base + "assets/.regen3d_complete"}}
+        ).run_ids[0]
         assert "already prepared" in result_of(again)["message"]
         json.dumps(outs)
         wait_until(lambda: not DBOS.list_workflows(status=["PENDING", "ENQUEUED"]), timeout=300)

@@ -36,7 +36,11 @@ def _opts(**env: str) -> SourceOptions:
 
 def _intake(mode: str = "text", allow: bool = True, image: bool = True, usable: bool = True) -> Intake:
     request = {"source_mode": mode, "fallback": {"allow_image_fallback": allow}, "seed_count": 1}
-    img = {"gcs_uri": "scenes/a/images/x.png", "object_name": "scenes/a/images/x.png", "usable": usable} if image else None
+    img = (
+        {"gcs_uri": "scenes/a/images/x.png", "object_name": "scenes/a/images/x.png", "usable": usable}
+        if image
+        else None
+    )
     return Intake(digest="d", request=request, image=img, error=None)
 
 
@@ -44,47 +48,73 @@ def _intake(mode: str = "text", allow: bool = True, image: bool = True, usable: 
 @pytest.mark.parametrize("allow", [True, False])
 @pytest.mark.parametrize("env_flag", ["true", "TRUE", "1", "false"])
 @pytest.mark.parametrize(("image", "usable"), [(True, True), (True, False), (False, False)])
-def test_image_fallback_needs_the_request_flag_the_env_switch_and_a_usable_image(mode: str, allow: bool, env_flag: str, image: bool, usable: bool) -> None:
+def test_image_fallback_needs_the_request_flag_the_env_switch_and_a_usable_image(
+    mode: str, allow: bool, env_flag: str, image: bool, usable: bool
+) -> None:
     opts = _opts(TEXT_GEN_ENABLE_IMAGE_FALLBACK=env_flag)
     expected = allow and env_flag.lower() == "true" and image and usable
     assert fallback_allowed(_intake(mode, allow, image, usable), opts) is expected
 
 
 def test_options_snapshot_is_plain_data_and_forwards_retrieval_settings_without_secrets() -> None:
-    env = {"TEXT_ASSET_ANN_TOP_K": "7", "TEXT_SAM3D_API_KEY": "sam-secret", "TEXT_GEN_RUNTIME": "VM", RECONSTRUCTOR_ENV: " fixture:/x "}
+    env = {
+        "TEXT_ASSET_ANN_TOP_K": "7",
+        "TEXT_SAM3D_API_KEY": "sam-secret",
+        "TEXT_GEN_RUNTIME": "VM",
+        RECONSTRUCTOR_ENV: " fixture:/x ",
+    }
     opts = _opts(**env)
     assert SourceOptions.from_dict(json.loads(json.dumps(opts.to_dict()))) == opts
     assert opts.text_gen_runtime == "vm" and opts.reconstructor == "fixture:/x"
-    assert opts.adapter_env["TEXT_ASSET_ANN_TOP_K"] == "7" and opts.adapter_env["TEXT_ASSET_RETRIEVAL_MODE"] == "ann_shadow"
+    assert (
+        opts.adapter_env["TEXT_ASSET_ANN_TOP_K"] == "7"
+        and opts.adapter_env["TEXT_ASSET_RETRIEVAL_MODE"] == "ann_shadow"
+    )
     assert "sam-secret" not in json.dumps(opts.to_dict())
     assert opts.gen_env["TEXT_GEN_USE_LLM"] == "true" and opts.gen_env["DEFAULT_SOURCE_MODE"] == "text"
     assert opts.gen_timeout_seconds == 1800 and opts.adapter_timeout_seconds == 1800
     assert opts.lock_ttl_seconds() > opts.lock_ttl_seconds(1) > 3600 and opts.runpod_key_set is False
-    assert all(k.startswith(("TEXT_ASSET_", "VECTOR_STORE_", "VERTEX_", "TEXT_SAM3D_", "TEXT_HUNYUAN_")) for k in retrieval_env(load_settings({})))
+    assert all(
+        k.startswith(("TEXT_ASSET_", "VECTOR_STORE_", "VERTEX_", "TEXT_SAM3D_", "TEXT_HUNYUAN_"))
+        for k in retrieval_env(load_settings({}))
+    )
 
 
 def test_fan_out_plans_children_in_seed_order() -> None:
     single = plan_children("k", 1, "scenes/k/prompts/scene_request.json")
-    assert [(c.scene_id, c.request_object, c.generated) for c in single] == [("k", "scenes/k/prompts/scene_request.json", False)]
+    assert [(c.scene_id, c.request_object, c.generated) for c in single] == [
+        ("k", "scenes/k/prompts/scene_request.json", False)
+    ]
     three = plan_children("k", 3, "scenes/k/prompts/scene_request.json")
     assert [c.scene_id for c in three] == ["k-s001", "k-s002", "k-s003"]
     assert three[1].request_object == "scenes/k-s002/internal/scene_request.generated.json" and three[1].seed == 2
     assert plan_children("k", 100, "x")[-1].scene_id == "k-s100"
 
 
-@pytest.mark.parametrize(("runtime", "start_failed", "timed_out", "transient"), [
-    (VM, True, False, True), (VM, False, True, True), (VM, False, False, False),
-    (RUNPOD, False, False, True), (RUNPOD, True, False, True),
-    (CLOUDRUN, True, False, False), (LOCAL, False, True, False),
-])
-def test_only_vm_launch_or_timeout_failures_and_any_runpod_failure_are_transient(runtime: str, start_failed: bool, timed_out: bool, transient: bool) -> None:
+@pytest.mark.parametrize(
+    ("runtime", "start_failed", "timed_out", "transient"),
+    [
+        (VM, True, False, True),
+        (VM, False, True, True),
+        (VM, False, False, False),
+        (RUNPOD, False, False, True),
+        (RUNPOD, True, False, True),
+        (CLOUDRUN, True, False, False),
+        (LOCAL, False, True, False),
+    ],
+)
+def test_only_vm_launch_or_timeout_failures_and_any_runpod_failure_are_transient(
+    runtime: str, start_failed: bool, timed_out: bool, transient: bool
+) -> None:
     assert _is_transient(runtime, start_failed=start_failed, timed_out=timed_out) is transient
 
 
 def _bundle_bucket(tmp_path: Path, scene: str) -> LocalBucket:
     bucket = LocalBucket(str(tmp_path / "bucket"))
     bucket.write(f"scenes/{scene}/images/a.png", tiny_png())
-    FixtureReconstructor(REPO_BUNDLE).reconstruct(bucket, scene_id=scene, image_object=f"scenes/{scene}/images/a.png", image_generation=1)
+    FixtureReconstructor(REPO_BUNDLE).reconstruct(
+        bucket, scene_id=scene, image_object=f"scenes/{scene}/images/a.png", image_generation=1
+    )
     return bucket
 
 
@@ -138,15 +168,18 @@ def test_fixture_reconstructor_refuses_a_missing_or_fake_image(tmp_path: Path) -
     assert not list(bucket.list("scenes/s/assets/"))
 
 
-@pytest.mark.parametrize(("name", "ok"), [
-    ("scenes/k/prompts/scene_request.json", True),
-    ("scenes/k/prompts/other.json", False),
-    ("scenes/k/internal/scene_request.generated.json", False),
-    ("scenes/k/prompts/scene_request.json.tmp", False),
-    ("scenes/a/b/prompts/scene_request.json", False),
-    ("xscenes/k/prompts/scene_request.json", False),
-    ("", False),
-])
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("scenes/k/prompts/scene_request.json", True),
+        ("scenes/k/prompts/other.json", False),
+        ("scenes/k/internal/scene_request.generated.json", False),
+        ("scenes/k/prompts/scene_request.json.tmp", False),
+        ("scenes/a/b/prompts/scene_request.json", False),
+        ("xscenes/k/prompts/scene_request.json", False),
+        ("", False),
+    ],
+)
 def test_request_trigger_filter(name: str, ok: bool) -> None:
     assert is_request_trigger(name) is ok
 

@@ -83,7 +83,9 @@ def test_vm_job_failure_is_final_no_cloudrun_retry(source_runtime: Any, monkeypa
     assert FELL_BACK not in marker["error"]["message"]
 
 
-def test_vm_launch_failure_is_transient_and_falls_back_to_cloudrun(source_runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_vm_launch_failure_is_transient_and_falls_back_to_cloudrun(
+    source_runtime: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(runners.RUNNERS, "vm", UnreachableVM)
     monkeypatch.setitem(runners.RUNNERS, "cloudrun", SubprocessRunner)
     rt = source_runtime(TEXT_GEN_RUNTIME="vm", TEXT_SCENE_GEN_JOB_NAME=GATED_GEN_JOB, BPFLOW_TEST_FAIL_SCENES="*")

@@ -41,14 +41,22 @@ def test_submit_json_and_explicit_scene_id(tmp_path: Path) -> None:
 
 def test_submit_refuses_bad_arguments_and_writes_nothing(tmp_path: Path) -> None:
     env = runtime_env(tmp_path / "home")
-    for args, field in ((["--seeds", "0"], "seed_count"), (["--seeds", "17"], "seed_count"), (["--scene-id", "../x"], "scene_id"), (["--tier", "ultra"], "quality_tier"), (["--backend", "gpt"], "text_backend")):
+    for args, field in (
+        (["--seeds", "0"], "seed_count"),
+        (["--seeds", "17"], "seed_count"),
+        (["--scene-id", "../x"], "scene_id"),
+        (["--tier", "ultra"], "quality_tier"),
+        (["--backend", "gpt"], "text_backend"),
+    ):
         proc = bpflow("submit", PROMPT, *args, "--json", env=env)
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
         assert json.loads(proc.stdout)["error"]["field"] == field, args
         assert "Traceback" not in proc.stderr
     blank = bpflow("submit", "   ", env=env)
     assert blank.returncode == 2 and "prompt" in blank.stderr
-    assert not (tmp_path / "home" / "bucket").exists() or not any((tmp_path / "home" / "bucket").rglob("scene_request.json"))
+    assert not (tmp_path / "home" / "bucket").exists() or not any(
+        (tmp_path / "home" / "bucket").rglob("scene_request.json")
+    )
 
 
 def test_submit_starts_the_orchestrator_of_a_running_runtime(source_runtime: Any, stage1_only: None) -> None:

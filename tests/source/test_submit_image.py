@@ -27,7 +27,12 @@ def test_submit_image_uploads_the_photo_and_writes_an_image_request(tmp_path: Pa
     bucket = open_bucket(f"file://{tmp_path / 'home' / 'bucket'}")
     assert bucket.read(out["image_object"]) == photo.read_bytes()
     req = parse_request(bucket.read(REQUEST.format(scene)), scene_id_from_path=scene)
-    assert req.source_mode == "image" and req.image is not None and req.image.object_name == out["image_object"] and req.image.usable
+    assert (
+        req.source_mode == "image"
+        and req.image is not None
+        and req.image.object_name == out["image_object"]
+        and req.image.usable
+    )
 
     plain = bpflow("submit", "a sunny kitchen", "--image", str(photo), "--scene-id", "sunny", env=env)
     assert plain.returncode == 0 and plain.stdout.splitlines()[-1] == "sunny" and "uploaded" in plain.stderr
@@ -35,7 +40,11 @@ def test_submit_image_uploads_the_photo_and_writes_an_image_request(tmp_path: Pa
 
 def test_submit_image_refuses_a_bad_photo_and_writes_nothing(tmp_path: Path) -> None:
     env = runtime_env(tmp_path / "home")
-    cases = {"notes.png": (b"not a picture", "invalid_image"), "wrong.jpg": (good_png(), "image_extension_mismatch"), "empty.png": (b"", "image_empty")}
+    cases = {
+        "notes.png": (b"not a picture", "invalid_image"),
+        "wrong.jpg": (good_png(), "image_extension_mismatch"),
+        "empty.png": (b"", "image_empty"),
+    }
     for name, (data, code) in cases.items():
         (tmp_path / name).write_bytes(data)
         proc = bpflow("submit", "--image", str(tmp_path / name), "--json", env=env)

@@ -79,7 +79,12 @@ def test_one_seed_produces_every_stage1_output(source_runtime: Any, stage1_only:
     status = assert_stopped_after_stage1(rt, "txt1", result, variants=1)
     child = status["children"][0]
     assert child["scene_id"] == "txt1" and child["stage1"]["runtime_used"] == "local"
-    assert child["stages"] == {"usd_assembly": "NOT_IMPLEMENTED", "variation_assets": "NOT_RUN", "geniesim_export": "NOT_RUN", "arena_export": "NOT_RUN"}
+    assert child["stages"] == {
+        "usd_assembly": "NOT_IMPLEMENTED",
+        "variation_assets": "NOT_RUN",
+        "geniesim_export": "NOT_RUN",
+        "arena_export": "NOT_RUN",
+    }
     assert [j["job"] for j in child["stage1"]["jobs"]] == ["text-scene-gen-job", "text-scene-adapter-job"]
     assert not rt.bucket.exists("scenes/txt1/variants/index.json")
     assert not list(rt.bucket.list("scenes/txt1/internal/"))
@@ -95,7 +100,9 @@ def test_a_request_stopped_after_stage1_completes_with_the_later_stages_not_requ
     assert_stage1_outputs(rt, "only1", 1)
     status = read_json(rt, "scenes/only1/source_orchestrator_status.json")
     assert status["status"] == "completed" and status["completion_marker_written"] is True
-    assert status["children"][0]["stages"] == dict.fromkeys(("usd_assembly", "variation_assets", "geniesim_export", "arena_export"), "NOT_REQUESTED")
+    assert status["children"][0]["stages"] == dict.fromkeys(
+        ("usd_assembly", "variation_assets", "geniesim_export", "arena_export"), "NOT_REQUESTED"
+    )
     assert read_json(rt, "scenes/only1/.source_orchestrator_complete")["source_type"] == "text"
     assert runs_of("usd-assembly-pipeline", "only1") == []  # nor did the .regen3d_complete trigger start it
     assert not rt.bucket.exists("scenes/only1/.source_orchestrator_failed")
@@ -110,7 +117,10 @@ def test_a_request_stopped_after_stage1_completes_with_the_later_stages_not_requ
 
 def test_three_seeds_fan_out_to_children_and_an_index(source_runtime: Any, stage1_only: None) -> None:
     rt = source_runtime()
-    rt.bucket.write_json(REQUEST.format("txt3"), request_body("txt3", seed_count=3, source_mode="auto", constraints={"room_type": "kitchen"}))
+    rt.bucket.write_json(
+        REQUEST.format("txt3"),
+        request_body("txt3", seed_count=3, source_mode="auto", constraints={"room_type": "kitchen"}),
+    )
     result = wait_for_run("source-orchestrator", "txt3")
     children = ["txt3-s001", "txt3-s002", "txt3-s003"]
     for seed, child in enumerate(children, start=1):
@@ -128,7 +138,12 @@ def test_three_seeds_fan_out_to_children_and_an_index(source_runtime: Any, stage
 
 
 def _fallback_env(**extra: str) -> dict[str, str]:
-    return {"TEXT_SCENE_GEN_JOB_NAME": GATED_GEN_JOB, "BPFLOW_TEST_FAIL_SCENES": "fb-s002,nofb-s002", "BPFLOW_IMAGE_RECONSTRUCTOR": f"fixture:{REPO_BUNDLE}", **extra}
+    return {
+        "TEXT_SCENE_GEN_JOB_NAME": GATED_GEN_JOB,
+        "BPFLOW_TEST_FAIL_SCENES": "fb-s002,nofb-s002",
+        "BPFLOW_IMAGE_RECONSTRUCTOR": f"fixture:{REPO_BUNDLE}",
+        **extra,
+    }
 
 
 def test_seed_two_of_three_fails_then_the_image_fallback_runs(source_runtime: Any, stage1_only: None) -> None:
@@ -142,7 +157,11 @@ def test_seed_two_of_three_fails_then_the_image_fallback_runs(source_runtime: An
     assert_stage1_outputs(rt, "fb-s001", 1)
     assert not rt.bucket.exists("scenes/fb-s002/assets/.regen3d_complete")
     assert not list(rt.bucket.list("scenes/fb-s003/"))  # fail-fast: seed 3 never attempted
-    assert result["source_type"] == "image_fallback" and result["fallback_used"] is True and result["completed_variants"] == 1
+    assert (
+        result["source_type"] == "image_fallback"
+        and result["fallback_used"] is True
+        and result["completed_variants"] == 1
+    )
     assert len(runs_of("image-to-scene-pipeline", "fb")) == 1  # attached to the upload's run
     status = read_json(rt, "scenes/fb/source_orchestrator_status.json")
     assert status["source_type"] == "image_fallback" and "fb-s002" in status["image"]["text_failure"]
@@ -162,14 +181,18 @@ def test_seed_two_of_three_fails_and_without_fallback_the_request_fails(source_r
     marker = read_json(rt, "scenes/nofb/.source_orchestrator_failed")
     assert marker["context"]["completed_variants"] == 1 and marker["context"]["fallback_used"] is False
     assert marker["error"]["message"].startswith("text source failed for scene nofb-s002:")
-    assert marker["error"]["cause"]["code"] == "stage1_job_failed" and "test_seed_rejected" in marker["error"]["message"]
+    assert (
+        marker["error"]["cause"]["code"] == "stage1_job_failed" and "test_seed_rejected" in marker["error"]["message"]
+    )
     assert_stage1_outputs(rt, "nofb-s001", 1)
     assert not list(rt.bucket.list("scenes/nofb-s003/"))
     assert not rt.bucket.exists("scenes/nofb/.source_orchestrator_complete")
     assert not list(rt.bucket.list("scenes/nofb/locks/"))
 
 
-def test_a_transient_vm_failure_completes_stage1_on_cloudrun(source_runtime: Any, stage1_only: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_transient_vm_failure_completes_stage1_on_cloudrun(
+    source_runtime: Any, stage1_only: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(runners.RUNNERS, "vm", UnreachableVM)
     monkeypatch.setitem(runners.RUNNERS, "cloudrun", SubprocessRunner)
     rt = source_runtime(TEXT_GEN_RUNTIME="vm")
@@ -178,15 +201,23 @@ def test_a_transient_vm_failure_completes_stage1_on_cloudrun(source_runtime: Any
     assert result["cloudrun_fallback_count"] == 1 and result["completed_variants"] == 1
     assert_stage1_outputs(rt, "vmfb", 1)
     stage1 = read_json(rt, "scenes/vmfb/source_orchestrator_status.json")["children"][0]["stage1"]
-    assert stage1["runtime_used"] == "cloudrun" and stage1["fallback_to_cloudrun"] is True and "vm_unreachable" in stage1["fallback_reason"]
+    assert (
+        stage1["runtime_used"] == "cloudrun"
+        and stage1["fallback_to_cloudrun"] is True
+        and "vm_unreachable" in stage1["fallback_reason"]
+    )
 
 
-def test_the_same_request_written_twice_concurrently_runs_once(source_runtime: Any, stage1_only: None, tmp_path: Path) -> None:
+def test_the_same_request_written_twice_concurrently_runs_once(
+    source_runtime: Any, stage1_only: None, tmp_path: Path
+) -> None:
     policy = tmp_path / "policy"
     policy.mkdir()
     # Job starts are retried every 0.2 s while the runner is down: the first run stays in flight,
     # holding its locks, for exactly as long as the test keeps the runner down.
-    (policy / "retry_policy.yaml").write_text("max_retries: 3000\nbase_delay_seconds: 0.2\nmax_delay_seconds: 0.2\nbackoff_factor: 1\n")
+    (policy / "retry_policy.yaml").write_text(
+        "max_retries: 3000\nbase_delay_seconds: 0.2\nmax_delay_seconds: 0.2\nbackoff_factor: 1\n"
+    )
     down = tmp_path / "runner-down"
     down.touch()
     rt = source_runtime(BPFLOW_POLICY_DIR=str(policy), BPFLOW_RUNNER_DOWN_FILE=str(down))
@@ -201,14 +232,22 @@ def test_the_same_request_written_twice_concurrently_runs_once(source_runtime: A
     message = result_of(skipped[0].workflow_id)["message"]
     assert "identical request" in message or message.startswith("superseded"), message
     # The same version delivered again (a second event source) attaches to the run in flight.
-    rt.dispatcher.dispatch_object(ObjectEvent(bucket=rt.bucket.url, name=REQUEST.format("twice"), generation=second.generation, source="scan"))
+    rt.dispatcher.dispatch_object(
+        ObjectEvent(bucket=rt.bucket.url, name=REQUEST.format("twice"), generation=second.generation, source="scan")
+    )
     # The version in flight started again under another run id (a manual rerun): its
     # generation lock is held, so that run is skipped as a duplicate and touches nothing.
-    in_flight = next(r.workflow_id for r in runs_of("source-orchestrator", "twice") if r.workflow_id != skipped[0].workflow_id)
-    payload = {"data": {"bucket": rt.bucket.url, "name": REQUEST.format("twice"), "generation": in_flight.rsplit("@", 1)[1]}}
+    in_flight = next(
+        r.workflow_id for r in runs_of("source-orchestrator", "twice") if r.workflow_id != skipped[0].workflow_id
+    )
+    payload = {
+        "data": {"bucket": rt.bucket.url, "name": REQUEST.format("twice"), "generation": in_flight.rsplit("@", 1)[1]}
+    }
     dup = rt.dispatcher.start_run("source-orchestrator", "source-orchestrator:manual:twice-again", payload).run_ids[0]
     dup_result = result_of(dup)
-    assert dup_result["status"] == "SKIPPED" and dup_result["message"].startswith(("Duplicate event for generation", "superseded"))
+    assert dup_result["status"] == "SKIPPED" and dup_result["message"].startswith(
+        ("Duplicate event for generation", "superseded")
+    )
     down.unlink()
     runs = wait_until(finished("source-orchestrator", "twice", count=2), timeout=240)
     outcomes = sorted(result_of(r.workflow_id)["status"] for r in runs)

@@ -14,7 +14,20 @@ from typing import Any
 import numpy as np
 from pxr import Gf, Usd, UsdGeom, UsdPhysics
 
-ARTICULATED = {"refrigerator", "fridge", "freezer", "cabinet", "oven", "stove", "microwave", "dishwasher", "drawer", "dresser", "nightstand", "wardrobe"}
+ARTICULATED = {
+    "refrigerator",
+    "fridge",
+    "freezer",
+    "cabinet",
+    "oven",
+    "stove",
+    "microwave",
+    "dishwasher",
+    "drawer",
+    "dresser",
+    "nightstand",
+    "wardrobe",
+}
 POSITION_TOL = 1e-6
 TOUCH_TOL = 1e-3
 
@@ -50,7 +63,16 @@ def _oriented_corners(prim: Usd.Prim) -> np.ndarray:
             local = list(UsdGeom.Mesh(part).GetPointsAttr().Get() or [])
         else:  # cubes, cylinders…: the 8 corners of their extent
             ext = UsdGeom.Boundable.ComputeExtentFromPlugins(UsdGeom.Boundable(part), Usd.TimeCode.Default())
-            local = [] if ext is None else [Gf.Vec3f(x, y, z) for x in (ext[0][0], ext[1][0]) for y in (ext[0][1], ext[1][1]) for z in (ext[0][2], ext[1][2])]
+            local = (
+                []
+                if ext is None
+                else [
+                    Gf.Vec3f(x, y, z)
+                    for x in (ext[0][0], ext[1][0])
+                    for y in (ext[0][1], ext[1][1])
+                    for z in (ext[0][2], ext[1][2])
+                ]
+            )
         pts.extend(list(m.Transform(Gf.Vec3d(p))) for p in local)
     assert pts, f"{prim.GetPath()} has no geometry"
     arr = np.asarray(pts, dtype=float)
@@ -70,7 +92,12 @@ def _axes(corners: np.ndarray) -> list[np.ndarray]:
 
 def overlap_depth(a: np.ndarray, b: np.ndarray) -> float:
     axes = _axes(a) + _axes(b)
-    axes += [np.cross(u, v) / np.linalg.norm(np.cross(u, v)) for u in _axes(a) for v in _axes(b) if np.linalg.norm(np.cross(u, v)) > 1e-9]
+    axes += [
+        np.cross(u, v) / np.linalg.norm(np.cross(u, v))
+        for u in _axes(a)
+        for v in _axes(b)
+        if np.linalg.norm(np.cross(u, v)) > 1e-9
+    ]
     depth = np.inf
     for ax in axes:
         pa, pb = a @ ax, b @ ax
@@ -91,7 +118,7 @@ def _world_points_and_triangles(prim: Usd.Prim) -> tuple[np.ndarray, np.ndarray]
         at = 0
         idx = list(mesh.GetFaceVertexIndicesAttr().Get())
         for n in mesh.GetFaceVertexCountsAttr().Get():
-            ring = idx[at:at + n]
+            ring = idx[at : at + n]
             at += n
             tris += [world[[ring[0], ring[k], ring[k + 1]]] for k in range(1, n - 1)]
     return np.vstack(pts), np.asarray(tris)
@@ -122,8 +149,10 @@ def _hull2d(points: np.ndarray) -> list[tuple[float, float]]:
 def _inside(hull: list[tuple[float, float]], p: tuple[float, float]) -> bool:
     if len(hull) < 3:
         return False
-    return all((q[0] - o[0]) * (p[1] - o[1]) - (q[1] - o[1]) * (p[0] - o[0]) >= -1e-9
-               for o, q in zip(hull, hull[1:] + hull[:1], strict=True))
+    return all(
+        (q[0] - o[0]) * (p[1] - o[1]) - (q[1] - o[1]) * (p[0] - o[0]) >= -1e-9
+        for o, q in zip(hull, hull[1:] + hull[:1], strict=True)
+    )
 
 
 def assert_rests_on(obj: Usd.Prim, support: Usd.Prim, up: int) -> None:
@@ -137,15 +166,25 @@ def assert_rests_on(obj: Usd.Prim, support: Usd.Prim, up: int) -> None:
     base = pts[pts[:, up] <= bottom + 0.005][:, [a, b]]  # what the object stands on: its lowest points
     lo, hi = base.min(0), base.max(0)
     hull = _hull2d(base)
-    grid = np.array([(u, v) for u in np.linspace(lo[0], hi[0], 9) for v in np.linspace(lo[1], hi[1], 9)
-                     if _inside(hull, (u, v))] or [tuple(base.mean(0))])
+    grid = np.array(
+        [(u, v) for u in np.linspace(lo[0], hi[0], 9) for v in np.linspace(lo[1], hi[1], 9) if _inside(hull, (u, v))]
+        or [tuple(base.mean(0))]
+    )
     p0, p1, p2 = tris[:, 0], tris[:, 1], tris[:, 2]
     surface = np.full(len(grid), -np.inf)
     for i, (u, v) in enumerate(grid):
         d = (p1[:, b] - p2[:, b]) * (p0[:, a] - p2[:, a]) + (p2[:, a] - p1[:, a]) * (p0[:, b] - p2[:, b])
         ok = np.abs(d) > 1e-12
-        l1 = np.where(ok, ((p1[:, b] - p2[:, b]) * (u - p2[:, a]) + (p2[:, a] - p1[:, a]) * (v - p2[:, b])) / np.where(ok, d, 1), -1)
-        l2 = np.where(ok, ((p2[:, b] - p0[:, b]) * (u - p2[:, a]) + (p0[:, a] - p2[:, a]) * (v - p2[:, b])) / np.where(ok, d, 1), -1)
+        l1 = np.where(
+            ok,
+            ((p1[:, b] - p2[:, b]) * (u - p2[:, a]) + (p2[:, a] - p1[:, a]) * (v - p2[:, b])) / np.where(ok, d, 1),
+            -1,
+        )
+        l2 = np.where(
+            ok,
+            ((p2[:, b] - p0[:, b]) * (u - p2[:, a]) + (p0[:, a] - p2[:, a]) * (v - p2[:, b])) / np.where(ok, d, 1),
+            -1,
+        )
         l3 = 1 - l1 - l2
         inside = ok & (l1 >= -1e-9) & (l2 >= -1e-9) & (l3 >= -1e-9)
         if inside.any():
@@ -200,8 +239,14 @@ def check_scene(scene_path: Path, manifest: dict[str, Any], layout: dict[str, An
     resting = {frozenset((o["id"], (o.get("placement") or {}).get("parent_support_id"))) for o in manifest["objects"]}
     for (a, ca), (b, cb) in itertools.combinations(sorted(corners.items()), 2):
         if frozenset((a, b)) in resting:  # boxes may overlap: the object stands on the real surface
-            top, bottom = (a, b) if any(o["id"] == a and (o.get("placement") or {}).get("parent_support_id") == b
-                                         for o in manifest["objects"]) else (b, a)
+            top, bottom = (
+                (a, b)
+                if any(
+                    o["id"] == a and (o.get("placement") or {}).get("parent_support_id") == b
+                    for o in manifest["objects"]
+                )
+                else (b, a)
+            )
             assert_rests_on(prims[top], prims[bottom], up)
             continue
         assert overlap_depth(ca, cb) <= TOUCH_TOL, f"{a} and {b} interpenetrate"

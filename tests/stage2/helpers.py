@@ -12,7 +12,12 @@ from tests.conftest import wait_until
 from tests.stage2.stage1_fixture import KITCHEN, ObjectSpec, regen3d_marker, write_stage1_scene
 
 WORKFLOW = "usd-assembly-pipeline"
-STAGE_MARKERS = ("usd/.usd_complete", "assets/.usd_assembly_complete", "replicator/.replicator_complete", "isaac_lab/.isaac_lab_complete")
+STAGE_MARKERS = (
+    "usd/.usd_complete",
+    "assets/.usd_assembly_complete",
+    "replicator/.replicator_complete",
+    "isaac_lab/.isaac_lab_complete",
+)
 RUN_TIMEOUT = 240.0
 
 

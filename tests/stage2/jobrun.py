@@ -21,7 +21,13 @@ CHAIN: tuple[tuple[str, dict[str, str]], ...] = (
 
 
 def run(bucket: LocalBucket, scene: str, job: str, runner: Any = None, **env: str) -> JobResult:
-    full = {"BPFLOW_BUCKET_URL": str(bucket.root), "BUCKET": "test", "SCENE_ID": scene, "BPFLOW_RUN_ID": f"test:{scene}", **env}
+    full = {
+        "BPFLOW_BUCKET_URL": str(bucket.root),
+        "BUCKET": "test",
+        "SCENE_ID": scene,
+        "BPFLOW_RUN_ID": f"test:{scene}",
+        **env,
+    }
     return (runner or InProcessRunner()).run(JobSpec(name=job, env=full, timeout_seconds=300))
 
 
@@ -30,7 +36,9 @@ def run_chain(bucket: LocalBucket, scene: str) -> dict[str, float]:
     durations: dict[str, float] = {}
     for i, (job, env) in enumerate(CHAIN):
         result = run(bucket, scene, job, **env)
-        assert result.exit_code == 0, f"{job} exited {result.exit_code}: {result.stderr_tail[-2000:]}{result.stdout_tail[-1000:]}"
+        assert result.exit_code == 0, (
+            f"{job} exited {result.exit_code}: {result.stderr_tail[-2000:]}{result.stdout_tail[-1000:]}"
+        )
         durations[f"{i}:{job}"] = result.duration_seconds
     return durations
 

@@ -49,11 +49,66 @@ class ObjectSpec:
 
 
 KITCHEN: tuple[ObjectSpec, ...] = (
-    ObjectSpec("fridge_0", "refrigerator", "articulated_appliance", (0.8, 1.8, 0.7), (-1.9, 0.0, -1.55), "box", "fridge", "a tall two-door style refrigerator", required=True, candidate=True),
-    ObjectSpec("cabinet_0", "cabinet", "articulated_furniture", (1.0, 0.9, 0.6), (-0.6, 0.0, -1.65), "placeholder", "drawer_cabinet", "a kitchen base cabinet with three drawers", required=True, candidate=True, material="wood"),
-    ObjectSpec("table_0", "table", "static", (1.2, 0.75, 0.8), (0.9, 0.0, 0.4), "table", "kitchen_table", "a wooden kitchen table", material="wood"),
-    ObjectSpec("mug_0", "mug", "manipulable_object", (0.08, 0.1, 0.08), (0.7, 0.75, 0.3), "mug", "mug", "a white ceramic mug", material="ceramic"),
-    ObjectSpec("mug_1", "mug", "manipulable_object", (0.08, 0.1, 0.08), (1.15, 0.75, 0.55), "mug", "mug", "a blue ceramic mug", yaw_deg=90.0, file="asset.glb", material="ceramic"),
+    ObjectSpec(
+        "fridge_0",
+        "refrigerator",
+        "articulated_appliance",
+        (0.8, 1.8, 0.7),
+        (-1.9, 0.0, -1.55),
+        "box",
+        "fridge",
+        "a tall two-door style refrigerator",
+        required=True,
+        candidate=True,
+    ),
+    ObjectSpec(
+        "cabinet_0",
+        "cabinet",
+        "articulated_furniture",
+        (1.0, 0.9, 0.6),
+        (-0.6, 0.0, -1.65),
+        "placeholder",
+        "drawer_cabinet",
+        "a kitchen base cabinet with three drawers",
+        required=True,
+        candidate=True,
+        material="wood",
+    ),
+    ObjectSpec(
+        "table_0",
+        "table",
+        "static",
+        (1.2, 0.75, 0.8),
+        (0.9, 0.0, 0.4),
+        "table",
+        "kitchen_table",
+        "a wooden kitchen table",
+        material="wood",
+    ),
+    ObjectSpec(
+        "mug_0",
+        "mug",
+        "manipulable_object",
+        (0.08, 0.1, 0.08),
+        (0.7, 0.75, 0.3),
+        "mug",
+        "mug",
+        "a white ceramic mug",
+        material="ceramic",
+    ),
+    ObjectSpec(
+        "mug_1",
+        "mug",
+        "manipulable_object",
+        (0.08, 0.1, 0.08),
+        (1.15, 0.75, 0.55),
+        "mug",
+        "mug",
+        "a blue ceramic mug",
+        yaw_deg=90.0,
+        file="asset.glb",
+        material="ceramic",
+    ),
 )
 
 
@@ -150,7 +205,11 @@ def manifest(scene_id: str, objects: tuple[ObjectSpec, ...], *, coordinate_frame
             "category": o.category,
             "description": o.description or o.category,
             "sim_role": o.sim_role,
-            "asset": {"path": f"scenes/{scene_id}/assets/obj_{o.id}/{o.file}", "source": "text_scene_gen", "format": o.file.rsplit(".", 1)[-1]},
+            "asset": {
+                "path": f"scenes/{scene_id}/assets/obj_{o.id}/{o.file}",
+                "source": "text_scene_gen",
+                "format": o.file.rsplit(".", 1)[-1],
+            },
             "transform": {
                 "position": dict(zip("xyz", conv(o.base, coordinate_frame))),
                 "scale": {"x": 1.0, "y": 1.0, "z": 1.0},
@@ -159,7 +218,13 @@ def manifest(scene_id: str, objects: tuple[ObjectSpec, ...], *, coordinate_frame
             "dimensions_est": {"width": w, "height": h, "depth": d},
             "physics_hints": {"material": o.material} if o.material else {},
             "articulation": {"required": o.required, "candidate": o.candidate, "backend_hint": "particulate_first"},
-            "source": {"type": "text", "generation_tier": "standard", "provider": "fixture", "seed": 1, "text_backend": "internal"},
+            "source": {
+                "type": "text",
+                "generation_tier": "standard",
+                "provider": "fixture",
+                "seed": 1,
+                "text_backend": "internal",
+            },
             **o.extra,
         }
         out.append(entry)
@@ -170,10 +235,27 @@ def manifest(scene_id: str, objects: tuple[ObjectSpec, ...], *, coordinate_frame
             "coordinate_frame": coordinate_frame,
             "meters_per_unit": 1.0,
             "environment_type": "kitchen",
-            "room": {"bounds": {"width": ROOM_MAX[0] - ROOM_MIN[0], "depth": ROOM_MAX[2] - ROOM_MIN[2], "height": ROOM_MAX[1] - ROOM_MIN[1]}, "origin": [0.0, 0.0, 0.0]},
+            "room": {
+                "bounds": {
+                    "width": ROOM_MAX[0] - ROOM_MIN[0],
+                    "depth": ROOM_MAX[2] - ROOM_MIN[2],
+                    "height": ROOM_MAX[1] - ROOM_MIN[1],
+                },
+                "origin": [0.0, 0.0, 0.0],
+            },
         },
         "objects": out,
-        "metadata": {"source": {"type": "text", "request_id": scene_id, "seed": 1, "provider": "fixture", "generation_tier": "standard", "text_backend": "internal"}, "source_pipeline": "tests.stage2.stage1_fixture"},
+        "metadata": {
+            "source": {
+                "type": "text",
+                "request_id": scene_id,
+                "seed": 1,
+                "provider": "fixture",
+                "generation_tier": "standard",
+                "text_backend": "internal",
+            },
+            "source_pipeline": "tests.stage2.stage1_fixture",
+        },
     }
 
 
@@ -186,7 +268,11 @@ def layout(scene_id: str, objects: tuple[ObjectSpec, ...], *, coordinate_frame: 
                 "id": o.id,
                 "class_name": o.category,
                 "center3d": conv(o.base, coordinate_frame),
-                "obb": {"center": _center(o, coordinate_frame), "extents": half_extents(o, coordinate_frame), "R": yaw_matrix(o.yaw_deg, coordinate_frame)},
+                "obb": {
+                    "center": _center(o, coordinate_frame),
+                    "extents": half_extents(o, coordinate_frame),
+                    "R": yaw_matrix(o.yaw_deg, coordinate_frame),
+                },
             }
             for o in objects
         ],
@@ -230,7 +316,9 @@ def regen3d_marker(scene_id: str, objects: tuple[ObjectSpec, ...] = KITCHEN) -> 
     }
 
 
-def write_stage1_scene(bucket: Bucket, scene_id: str, objects: tuple[ObjectSpec, ...] = KITCHEN, *, coordinate_frame: str = "y_up") -> dict[str, Any]:
+def write_stage1_scene(
+    bucket: Bucket, scene_id: str, objects: tuple[ObjectSpec, ...] = KITCHEN, *, coordinate_frame: str = "y_up"
+) -> dict[str, Any]:
     """Write the whole Stage-1 set (not the trigger); returns the manifest written.
 
     With ``coordinate_frame="z_up"`` the manifest and layout are in z-up coordinates while the
@@ -245,11 +333,18 @@ def write_stage1_scene(bucket: Bucket, scene_id: str, objects: tuple[ObjectSpec,
             bucket.write(f"{root}/assets/obj_{o.id}/{o.file}", local.read_bytes())
             bucket.write_json(
                 f"{root}/assets/obj_{o.id}/metadata.json",
-                {"id": o.id, "class_name": o.category, "mesh_bounds": {"export": {"center": [0.0, 0.0, 0.0], "size": list(o.dims)}}, "source": {"type": "text", "asset_strategy": "generated", "materialization": o.shape}},
+                {
+                    "id": o.id,
+                    "class_name": o.category,
+                    "mesh_bounds": {"export": {"center": [0.0, 0.0, 0.0], "size": list(o.dims)}},
+                    "source": {"type": "text", "asset_strategy": "generated", "materialization": o.shape},
+                },
             )
     m = manifest(scene_id, objects, coordinate_frame=coordinate_frame)
     bucket.write_json(f"{root}/assets/scene_manifest.json", m)
-    bucket.write_json(f"{root}/layout/scene_layout_scaled.json", layout(scene_id, objects, coordinate_frame=coordinate_frame))
+    bucket.write_json(
+        f"{root}/layout/scene_layout_scaled.json", layout(scene_id, objects, coordinate_frame=coordinate_frame)
+    )
     bucket.write_json(f"{root}/seg/inventory.json", inventory(scene_id, objects))
     return m
 

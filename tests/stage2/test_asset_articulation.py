@@ -20,17 +20,28 @@ def articulate(tmp_path: Path, asset_id: str, category: str, up: str = "Y"):  # 
     folder = tmp_path / "assets" / f"obj_{asset_id}"
     shutil.copytree(LIBRARY_DIR / asset_id, folder / "asset")
     obj = SceneObject(asset_id, asset_id, category, "", "articulated_furniture", None, None, None, None)
-    record = build_simready(obj, visual_key=f"assets/obj_{asset_id}/asset/{asset_id}.usda",
-                            visual_local=folder / "asset" / f"{asset_id}.usda",
-                            out_key=f"assets/obj_{asset_id}/simready.usda", out_local=folder / "simready.usda", up_axis=up)
+    record = build_simready(
+        obj,
+        visual_key=f"assets/obj_{asset_id}/asset/{asset_id}.usda",
+        visual_local=folder / "asset" / f"{asset_id}.usda",
+        out_key=f"assets/obj_{asset_id}/simready.usda",
+        out_local=folder / "simready.usda",
+        up_axis=up,
+    )
     layer = Usd.Stage.Open(str(folder / "simready.usda"))
     parts = authored_parts(layer, layer.GetDefaultPrim())
     out = tmp_path / "assets" / "interactive" / f"obj_{asset_id}" / "interactive.usda"
     out.parent.mkdir(parents=True)
-    joints = build_interactive_authored(object_id=asset_id, simready_key=f"assets/obj_{asset_id}/simready.usda",
-                                        simready_local=folder / "simready.usda",
-                                        out_key=f"assets/interactive/obj_{asset_id}/interactive.usda", out_local=out,
-                                        up_axis=up, parts=parts, total_mass=record.mass_kg)
+    joints = build_interactive_authored(
+        object_id=asset_id,
+        simready_key=f"assets/obj_{asset_id}/simready.usda",
+        simready_local=folder / "simready.usda",
+        out_key=f"assets/interactive/obj_{asset_id}/interactive.usda",
+        out_local=out,
+        up_axis=up,
+        parts=parts,
+        total_mass=record.mass_kg,
+    )
     return parts, joints, Usd.Stage.Open(str(out)), record
 
 
@@ -59,8 +70,10 @@ def test_two_doors_keep_a_gap_and_hinge_at_their_outer_edges(tmp_path: Path) -> 
 
 def test_mass_is_split_between_carcass_and_parts(tmp_path: Path) -> None:
     _, _, stage, record = articulate(tmp_path, "cabinet_tall_01", "cabinet")
-    masses = [UsdPhysics.MassAPI(stage.GetPrimAtPath(p)).GetMassAttr().Get()
-              for p in ("/Root/Base", "/Root/Parts/door_0", "/Root/Parts/door_1")]
+    masses = [
+        UsdPhysics.MassAPI(stage.GetPrimAtPath(p)).GetMassAttr().Get()
+        for p in ("/Root/Base", "/Root/Parts/door_0", "/Root/Parts/door_1")
+    ]
     assert sum(masses) == pytest.approx(record.mass_kg, rel=1e-3) and 5 < masses[1] < 20
 
 

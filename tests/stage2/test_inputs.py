@@ -51,7 +51,11 @@ def _broken(path: list[Any], value: Any) -> dict[str, Any]:
         (["objects", 2, "id"], "fridge_0", "objects[2].id"),
         (["objects", 0, "dimensions_est"], {"width": -1, "height": 1, "depth": 1}, "objects[0].dimensions_est.width"),
         (["objects", 3, "transform", "position"], {"x": 1, "y": "high", "z": 0}, "objects[3].transform.position.y"),
-        (["objects", 3, "transform", "rotation_quaternion"], {"w": 0, "x": 0, "y": 0, "z": 0}, "objects[3].transform.rotation_quaternion"),
+        (
+            ["objects", 3, "transform", "rotation_quaternion"],
+            {"w": 0, "x": 0, "y": 0, "z": 0},
+            "objects[3].transform.rotation_quaternion",
+        ),
         (["scene", "coordinate_frame"], "x_up", "scene.coordinate_frame"),
         (["scene", "meters_per_unit"], 0, "scene.meters_per_unit"),
         (["scene_id"], "other", "scene_id"),
@@ -96,7 +100,11 @@ def test_any_json_manifest_is_parsed_or_refused_cleanly(value: Any) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.sampled_from(range(len(KITCHEN))), st.sampled_from(["id", "category", "transform", "dimensions_est", "articulation", "asset", "sim_role"]), json_values)
+@given(
+    st.sampled_from(range(len(KITCHEN))),
+    st.sampled_from(["id", "category", "transform", "dimensions_est", "articulation", "asset", "sim_role"]),
+    json_values,
+)
 def test_fuzzed_object_fields_never_crash(index: int, key: str, value: Any) -> None:
     doc = copy.deepcopy(GOOD)
     doc["objects"][index][key] = value
@@ -126,24 +134,46 @@ def _keys(bucket: LocalBucket) -> dict[str, int]:
     [
         ("simready-job", {}, "no_manifest", "manifest_missing", "ASSETS_PREFIX"),
         ("usd-assembly-job", {"CONVERT_ONLY": "true"}, "bad_manifest", "invalid_manifest", "objects[1].id"),
-        ("usd-assembly-job", {"CONVERT_ONLY": "true", "ASSETS_PREFIX": "scenes/other/assets"}, None, "invalid_config", "ASSETS_PREFIX"),
-        ("usd-assembly-job", {"CONVERT_ONLY": "true", "USD_PREFIX": "scenes/bad1/../other/usd"}, None, "invalid_config", "USD_PREFIX"),
+        (
+            "usd-assembly-job",
+            {"CONVERT_ONLY": "true", "ASSETS_PREFIX": "scenes/other/assets"},
+            None,
+            "invalid_config",
+            "ASSETS_PREFIX",
+        ),
+        (
+            "usd-assembly-job",
+            {"CONVERT_ONLY": "true", "USD_PREFIX": "scenes/bad1/../other/usd"},
+            None,
+            "invalid_config",
+            "USD_PREFIX",
+        ),
         ("usd-assembly-job", {"CONVERT_ONLY": "true"}, "no_asset", "asset_missing", "objects[3].asset.path"),
         ("usd-assembly-job", {}, "no_layout", "layout_missing", "LAYOUT_PREFIX"),
-        ("simready-job", {"SIMREADY_PHYSICS_MODE": "gemini"}, None, "simready_mode_unavailable", "SIMREADY_PHYSICS_MODE"),
+        (
+            "simready-job",
+            {"SIMREADY_PHYSICS_MODE": "gemini"},
+            None,
+            "simready_mode_unavailable",
+            "SIMREADY_PHYSICS_MODE",
+        ),
         ("replicator-job", {}, "no_inventory", "inventory_missing", "SEG_PREFIX"),
         ("isaac-lab-job", {"ROBOT_TYPE": "spot"}, None, "invalid_config", "ROBOT_TYPE"),
         ("isaac-lab-job", {}, None, "affordance_graph_missing", "REPLICATOR_PREFIX"),
     ],
 )
-def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path: Path, job: str, env: dict[str, str], prepare: str | None, code: str, field: str) -> None:
+def test_bad_input_is_a_clear_error_and_writes_nothing(
+    tmp_path: Path, job: str, env: dict[str, str], prepare: str | None, code: str, field: str
+) -> None:
     bucket = LocalBucket(tmp_path / "bucket")
     write_stage1_scene(bucket, "bad1")
     root = "scenes/bad1"
     if prepare == "no_manifest":
         bucket.delete(f"{root}/assets/scene_manifest.json")
     elif prepare == "bad_manifest":
-        bucket.write_json(f"{root}/assets/scene_manifest.json", {**_broken(["objects", 1, "id"], "../x"), "scene_id": "bad1"})
+        bucket.write_json(
+            f"{root}/assets/scene_manifest.json", {**_broken(["objects", 1, "id"], "../x"), "scene_id": "bad1"}
+        )
     elif prepare == "no_asset":
         for info in list(bucket.list(f"{root}/assets/obj_mug_0/")):
             bucket.delete(info.key)

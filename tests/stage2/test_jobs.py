@@ -41,7 +41,11 @@ def _stage(bucket: LocalBucket, rel: str) -> Usd.Stage:
 
 def test_composed_scene_meets_the_acceptance_checks(kitchen: tuple[LocalBucket, dict[str, float]]) -> None:
     bucket, _ = kitchen
-    report = check_scene(bucket.path_for(f"scenes/{SCENE}/usd/scene.usda"), _doc(bucket, "assets/scene_manifest.json"), _doc(bucket, "layout/scene_layout_scaled.json"))
+    report = check_scene(
+        bucket.path_for(f"scenes/{SCENE}/usd/scene.usda"),
+        _doc(bucket, "assets/scene_manifest.json"),
+        _doc(bucket, "layout/scene_layout_scaled.json"),
+    )
     assert report["objects"] == len(KITCHEN)
     assert report["joints"]["fridge_0"] == 1 and report["joints"]["cabinet_0"] == 3  # a door; three drawers
     assert report["joints"]["table_0"] == 0 and report["joints"]["mug_0"] == 0
@@ -57,11 +61,18 @@ def test_scene_has_room_physics_scene_and_default_prim(kitchen: tuple[LocalBucke
     parts = {p.GetName() for p in room.GetChildren()}
     assert {"Floor", "Wall_minus_x", "Wall_plus_x", "Wall_minus_depth", "Wall_plus_depth"} <= parts
     assert all(p.HasAPI(UsdPhysics.CollisionAPI) for p in room.GetChildren())
-    floor_top = UsdGeom.BBoxCache(Usd.TimeCode.Default(), ["default"]).ComputeWorldBound(stage.GetPrimAtPath("/World/Room/Floor")).ComputeAlignedRange().GetMax()[1]
+    floor_top = (
+        UsdGeom.BBoxCache(Usd.TimeCode.Default(), ["default"])
+        .ComputeWorldBound(stage.GetPrimAtPath("/World/Room/Floor"))
+        .ComputeAlignedRange()
+        .GetMax()[1]
+    )
     assert floor_top == pytest.approx(0.0, abs=1e-9)  # objects stand on the floor's top face
 
 
-def test_objects_stand_where_the_layout_says_with_base_on_support(kitchen: tuple[LocalBucket, dict[str, float]]) -> None:
+def test_objects_stand_where_the_layout_says_with_base_on_support(
+    kitchen: tuple[LocalBucket, dict[str, float]],
+) -> None:
     stage = _stage(kitchen[0], "usd/scene.usda")
     cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), ["default", "render"])
     bottoms = {}
@@ -73,13 +84,19 @@ def test_objects_stand_where_the_layout_says_with_base_on_support(kitchen: tuple
         assert bottoms[spec.id] == pytest.approx(spec.base[1], abs=1e-4), spec.id
 
 
-def test_convert_writes_a_usdz_for_the_glb_and_skips_it_when_up_to_date(kitchen: tuple[LocalBucket, dict[str, float]]) -> None:
+def test_convert_writes_a_usdz_for_the_glb_and_skips_it_when_up_to_date(
+    kitchen: tuple[LocalBucket, dict[str, float]],
+) -> None:
     bucket, _ = kitchen
     usdz = f"scenes/{SCENE}/assets/obj_mug_1/asset.usdz"
     stage = Usd.Stage.Open(str(bucket.path_for(usdz)))
     meshes = [p for p in stage.Traverse() if p.IsA(UsdGeom.Mesh)]
     assert len(meshes) == 2  # wall and bottom of the GLB
-    rng = UsdGeom.BBoxCache(Usd.TimeCode.Default(), ["default"]).ComputeWorldBound(stage.GetDefaultPrim()).ComputeAlignedRange()
+    rng = (
+        UsdGeom.BBoxCache(Usd.TimeCode.Default(), ["default"])
+        .ComputeWorldBound(stage.GetDefaultPrim())
+        .ComputeAlignedRange()
+    )
     size = rng.GetMax() - rng.GetMin()
     assert (size[0], size[1], size[2]) == pytest.approx((0.08, 0.1, 0.08), abs=1e-3)
     before = bucket.stat(usdz).generation
@@ -87,7 +104,13 @@ def test_convert_writes_a_usdz_for_the_glb_and_skips_it_when_up_to_date(kitchen:
     assert result.exit_code == 0
     assert bucket.stat(usdz).generation == before
     conversions = {c["id"]: c["outcome"] for c in _doc(bucket, "usd/usd_assembly_manifest.json")["conversions"]}
-    assert conversions == {"fridge_0": "usd_given", "cabinet_0": "usd_given", "table_0": "usd_given", "mug_0": "usd_given", "mug_1": "up_to_date"}
+    assert conversions == {
+        "fridge_0": "usd_given",
+        "cabinet_0": "usd_given",
+        "table_0": "usd_given",
+        "mug_0": "usd_given",
+        "mug_1": "up_to_date",
+    }
 
 
 def test_simready_mass_collision_and_material(kitchen: tuple[LocalBucket, dict[str, float]]) -> None:
@@ -105,13 +128,17 @@ def test_simready_mass_collision_and_material(kitchen: tuple[LocalBucket, dict[s
     assert marker["status"] == "complete" and marker["count"] == len(KITCHEN)
     stage = _stage(bucket, "assets/obj_mug_0/simready.usda")
     root = stage.GetDefaultPrim()
-    assert root.HasAPI(UsdPhysics.RigidBodyAPI) and UsdPhysics.MassAPI(root).GetMassAttr().Get() == pytest.approx(mug["mass_kg"], rel=1e-5)
+    assert root.HasAPI(UsdPhysics.RigidBodyAPI) and UsdPhysics.MassAPI(root).GetMassAttr().Get() == pytest.approx(
+        mug["mass_kg"], rel=1e-5
+    )
     meshes = [p for p in stage.Traverse() if p.IsA(UsdGeom.Mesh)]
     assert meshes and all(p.HasAPI(UsdPhysics.CollisionAPI) for p in meshes)
     assert {UsdPhysics.MeshCollisionAPI(p).GetApproximationAttr().Get() for p in meshes} == {"convexDecomposition"}
     material, _ = UsdShade.MaterialBindingAPI(meshes[0]).ComputeBoundMaterial("physics")
     phys = UsdPhysics.MaterialAPI(material.GetPrim())
-    assert phys.GetStaticFrictionAttr().Get() == pytest.approx(0.55) and phys.GetRestitutionAttr().Get() == pytest.approx(0.15)
+    assert phys.GetStaticFrictionAttr().Get() == pytest.approx(
+        0.55
+    ) and phys.GetRestitutionAttr().Get() == pytest.approx(0.15)
 
 
 def test_interactive_joints_swing_out_of_the_front_within_limits(kitchen: tuple[LocalBucket, dict[str, float]]) -> None:
@@ -121,19 +148,37 @@ def test_interactive_joints_swing_out_of_the_front_within_limits(kitchen: tuple[
     assert sorted(marker["summary"]["articulated_objects"]) == ["cabinet_0", "fridge_0"]
     stage = _stage(bucket, "assets/interactive/obj_fridge_0/interactive.usda")
     joint = UsdPhysics.RevoluteJoint(stage.GetPrimAtPath("/Root/Joints/door_joint"))
-    assert joint.GetAxisAttr().Get() == "Y" and (joint.GetLowerLimitAttr().Get(), joint.GetUpperLimitAttr().Get()) == (0.0, 110.0)
+    assert joint.GetAxisAttr().Get() == "Y" and (joint.GetLowerLimitAttr().Get(), joint.GetUpperLimitAttr().Get()) == (
+        0.0,
+        110.0,
+    )
     body0, body1 = joint.GetBody0Rel().GetTargets()[0], joint.GetBody1Rel().GetTargets()[0]
-    assert stage.GetPrimAtPath(body0).HasAPI(UsdPhysics.RigidBodyAPI) and stage.GetPrimAtPath(body1).HasAPI(UsdPhysics.RigidBodyAPI)
+    assert stage.GetPrimAtPath(body0).HasAPI(UsdPhysics.RigidBodyAPI) and stage.GetPrimAtPath(body1).HasAPI(
+        UsdPhysics.RigidBodyAPI
+    )
     # the hinge sits on the front face (+z) at the right edge; +angle sends the door's free edge to +z
     pivot = np.array(joint.GetLocalPos0Attr().Get())
     assert pivot[0] == pytest.approx(0.4) and pivot[2] == pytest.approx(0.35)
     door_center = np.array(stage.GetPrimAtPath(body1).GetAttribute("xformOp:translate").Get())
     arm = door_center - pivot
-    turned = np.array([[math.cos(math.radians(90)), 0, math.sin(math.radians(90))], [0, 1, 0], [-math.sin(math.radians(90)), 0, math.cos(math.radians(90))]]) @ arm
+    turned = (
+        np.array(
+            [
+                [math.cos(math.radians(90)), 0, math.sin(math.radians(90))],
+                [0, 1, 0],
+                [-math.sin(math.radians(90)), 0, math.cos(math.radians(90))],
+            ]
+        )
+        @ arm
+    )
     assert turned[2] > 0.3  # opened 90°, the door points out of the front
     cabinet = _stage(bucket, "assets/interactive/obj_cabinet_0/interactive.usda")
     drawers = UsdPhysics.PrismaticJoint(cabinet.GetPrimAtPath("/Root/Joints/drawer_1_joint"))
-    assert drawers.GetAxisAttr().Get() == "Z" and drawers.GetLowerLimitAttr().Get() == 0 and 0 < drawers.GetUpperLimitAttr().Get() < 0.6
+    assert (
+        drawers.GetAxisAttr().Get() == "Z"
+        and drawers.GetLowerLimitAttr().Get() == 0
+        and 0 < drawers.GetUpperLimitAttr().Get() < 0.6
+    )
 
 
 def test_replicator_bundle(kitchen: tuple[LocalBucket, dict[str, float]]) -> None:
@@ -144,9 +189,16 @@ def test_replicator_bundle(kitchen: tuple[LocalBucket, dict[str, float]]) -> Non
     on = {(e["source"], e["target"]) for e in graph["edges"]}
     assert on == {("mug_0", "table_0"), ("mug_1", "table_0")}
     nodes = {n["object_id"]: n["affordances"] for n in graph["nodes"]}
-    assert "graspable" in nodes["mug_0"] and "container" in nodes["mug_0"] and "openable" in nodes["fridge_0"] and "pullable" in nodes["cabinet_0"]
+    assert (
+        "graspable" in nodes["mug_0"]
+        and "container" in nodes["mug_0"]
+        and "openable" in nodes["fridge_0"]
+        and "pullable" in nodes["cabinet_0"]
+    )
     regions = {r["id"]: r for r in graph["regions"]}
-    assert set(regions) == {"table_0_top", "cabinet_0_top", "floor"} and regions["table_0_top"]["height"] == pytest.approx(0.75, abs=1e-6)
+    assert set(regions) == {"table_0_top", "cabinet_0_top", "floor"} and regions["table_0_top"][
+        "height"
+    ] == pytest.approx(0.75, abs=1e-6)
     stage = _stage(bucket, "replicator/placement_regions.usda")
     assert sorted(p.GetName() for p in stage.GetDefaultPrim().GetChildren()) == sorted(regions)
     variations = _doc(bucket, "replicator/variation_assets/manifest.json")
@@ -169,13 +221,30 @@ def _footprint_distance(point: np.ndarray, obb: dict[str, Any]) -> float:
 def test_isaac_package_spawns_clear_of_every_obstacle(kitchen: tuple[LocalBucket, dict[str, float]]) -> None:
     bucket, _ = kitchen
     files = {p.name for p in bucket.path_for(f"scenes/{SCENE}/isaac_lab").iterdir()}
-    assert {"env_cfg.py", "task_pick_place.py", "reward_functions.py", "randomizations.py", "__init__.py", "train_cfg.yaml", "env_cfg.yaml", "task_catalog.json", "task_spawn_plan.json", "task_spawn_plan_baseline.json", "generation_metadata.json"} <= files
+    assert {
+        "env_cfg.py",
+        "task_pick_place.py",
+        "reward_functions.py",
+        "randomizations.py",
+        "__init__.py",
+        "train_cfg.yaml",
+        "env_cfg.yaml",
+        "task_catalog.json",
+        "task_spawn_plan.json",
+        "task_spawn_plan_baseline.json",
+        "generation_metadata.json",
+    } <= files
     for name in files:
         if name.endswith(".py"):
             compile(bucket.read_text(f"scenes/{SCENE}/isaac_lab/{name}"), name, "exec")
     cfg = yaml.safe_load(bucket.read_text(f"scenes/{SCENE}/isaac_lab/env_cfg.yaml"))
     env_py = bucket.read_text(f"scenes/{SCENE}/isaac_lab/env_cfg.py")
-    assert "ManagerBasedRLEnvCfg" in env_py and "FRANKA_PANDA_CFG" in env_py and "RewTerm(" in env_py and "DoneTerm(" in env_py
+    assert (
+        "ManagerBasedRLEnvCfg" in env_py
+        and "FRANKA_PANDA_CFG" in env_py
+        and "RewTerm(" in env_py
+        and "DoneTerm(" in env_py
+    )
     scene_usd = (bucket.path_for(f"scenes/{SCENE}/isaac_lab") / cfg["scene_usd_relative"]).resolve()
     assert scene_usd == bucket.path_for(f"scenes/{SCENE}/usd/scene.usda")
     assert {o["id"] for o in cfg["task_objects"]} == {"fridge_0", "cabinet_0", "mug_0", "mug_1"}
@@ -212,7 +281,11 @@ def test_z_up_scene(tmp_path: Path) -> None:
     write_stage1_scene(bucket, "zup", coordinate_frame="z_up")
     run_chain(bucket, "zup")
     manifest = bucket.read_json("scenes/zup/assets/scene_manifest.json")
-    report = check_scene(bucket.path_for("scenes/zup/usd/scene.usda"), manifest, bucket.read_json("scenes/zup/layout/scene_layout_scaled.json"))
+    report = check_scene(
+        bucket.path_for("scenes/zup/usd/scene.usda"),
+        manifest,
+        bucket.read_json("scenes/zup/layout/scene_layout_scaled.json"),
+    )
     assert report["joints"]["cabinet_0"] == 3
     stage = Usd.Stage.Open(str(bucket.path_for("scenes/zup/assets/interactive/obj_fridge_0/interactive.usda")))
     joint = UsdPhysics.RevoluteJoint(stage.GetPrimAtPath("/Root/Joints/door_joint"))
@@ -220,7 +293,11 @@ def test_z_up_scene(tmp_path: Path) -> None:
     assert joint.GetLocalPos0Attr().Get()[1] == pytest.approx(-0.35)  # the front of a z-up asset is -y
     cabinet = Usd.Stage.Open(str(bucket.path_for("scenes/zup/assets/interactive/obj_cabinet_0/interactive.usda")))
     drawer = UsdPhysics.PrismaticJoint(cabinet.GetPrimAtPath("/Root/Joints/drawer_0_joint"))
-    assert drawer.GetAxisAttr().Get() == "Y" and drawer.GetUpperLimitAttr().Get() == 0 and drawer.GetLowerLimitAttr().Get() < 0
+    assert (
+        drawer.GetAxisAttr().Get() == "Y"
+        and drawer.GetUpperLimitAttr().Get() == 0
+        and drawer.GetLowerLimitAttr().Get() < 0
+    )
     cfg = yaml.safe_load(bucket.read_text("scenes/zup/isaac_lab/env_cfg.yaml"))
     assert cfg["scene_rotation_wxyz"] == [1.0, 0.0, 0.0, 0.0]
 
@@ -243,7 +320,10 @@ def _to_centimetres(manifest: dict[str, Any], layout: dict[str, Any]) -> None:
 def test_a_centimetre_manifest_is_assembled_in_metres(tmp_path: Path) -> None:
     bucket = LocalBucket(tmp_path / "bucket")
     write_stage1_scene(bucket, "cm")
-    metres = bucket.read_json("scenes/cm/assets/scene_manifest.json"), bucket.read_json("scenes/cm/layout/scene_layout_scaled.json")
+    metres = (
+        bucket.read_json("scenes/cm/assets/scene_manifest.json"),
+        bucket.read_json("scenes/cm/layout/scene_layout_scaled.json"),
+    )
     cm = json.loads(json.dumps(metres))
     _to_centimetres(*cm)
     bucket.write_json("scenes/cm/assets/scene_manifest.json", cm[0])

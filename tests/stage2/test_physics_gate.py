@@ -29,7 +29,9 @@ def test_accepted_scene_has_a_complete_report(tmp_path: Path) -> None:
     assert report["summary"]["stable_fraction"] == 1.0 and report["summary"]["max_initial_penetration_m"] <= 0.005
     mugs = [o for o in report["objects"] if o["category"] == "mug"]
     assert mugs and all(o["stable"] and o["displacement_m"] < 0.02 and o["rotation_deg"] < 5 for o in mugs)
-    assert report["joints"] and all(j["fraction"] >= 0.9 and j["penetration_at_limit_m"] <= 0.005 for j in report["joints"])
+    assert report["joints"] and all(
+        j["fraction"] >= 0.9 and j["penetration_at_limit_m"] <= 0.005 for j in report["joints"]
+    )
     manifest = bucket.read_json("scenes/ok1/usd/usd_assembly_manifest.json")
     assert manifest["physics_acceptance"]["passed"] and manifest["status"] == "completed"
 
@@ -37,8 +39,9 @@ def test_accepted_scene_has_a_complete_report(tmp_path: Path) -> None:
 @pytest.mark.parametrize("policy", ["strict", "warn"])
 def test_floating_mug_fails_the_gate(tmp_path: Path, policy: str) -> None:
     bucket = LocalBucket(tmp_path / "bucket")
-    floating = tuple(dataclasses.replace(o, base=(o.base[0], o.base[1] + 0.12, o.base[2])) if o.id == "mug_0" else o
-                     for o in KITCHEN)
+    floating = tuple(
+        dataclasses.replace(o, base=(o.base[0], o.base[1] + 0.12, o.base[2])) if o.id == "mug_0" else o for o in KITCHEN
+    )
     _through_interactive(bucket, "float1", floating)
     result = run(bucket, "float1", "usd-assembly-job", PHYSICS_ACCEPTANCE=policy)
     report = bucket.read_json("scenes/float1/usd/physics_report.json")

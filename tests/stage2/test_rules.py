@@ -59,7 +59,12 @@ def test_summary_count_overrides_the_marker() -> None:
     marker = {"status": "success", "summary": {"required_failures": []}}
     assert gate.from_marker(False, marker, {"required_failure_count": 3}).required_failure_count == 3
     assert gate.from_marker(False, marker, {"required_failure_count": None}).required_failure_count == 0
-    assert gate.from_marker(False, {"status": "partial", "summary": {"required_failures": ["a"]}}, None).required_failure_count == 1
+    assert (
+        gate.from_marker(
+            False, {"status": "partial", "summary": {"required_failures": ["a"]}}, None
+        ).required_failure_count
+        == 1
+    )
     state = gate.from_marker(False, None, None)
     assert state.marker_missing and state.marker_status == "unknown"
 
@@ -82,10 +87,28 @@ def test_articulation_counts() -> None:
     st.integers(0, 5),
     st.integers(0, 5),
     st.booleans(),
-    st.one_of(st.none(), st.dictionaries(st.sampled_from(["status", "summary"]), st.one_of(st.text(max_size=8), st.integers(), st.dictionaries(st.just("required_failures"), st.lists(st.text(max_size=3), max_size=3))))),
-    st.one_of(st.none(), st.dictionaries(st.just("required_failure_count"), st.one_of(st.none(), st.integers(0, 4), st.booleans(), st.text(max_size=2)))),
+    st.one_of(
+        st.none(),
+        st.dictionaries(
+            st.sampled_from(["status", "summary"]),
+            st.one_of(
+                st.text(max_size=8),
+                st.integers(),
+                st.dictionaries(st.just("required_failures"), st.lists(st.text(max_size=3), max_size=3)),
+            ),
+        ),
+    ),
+    st.one_of(
+        st.none(),
+        st.dictionaries(
+            st.just("required_failure_count"),
+            st.one_of(st.none(), st.integers(0, 4), st.booleans(), st.text(max_size=2)),
+        ),
+    ),
 )
-def test_gate_never_crashes_and_keeps_its_invariants(policy: str, candidate: int, required: int, failed: bool, marker: object, summary: object) -> None:
+def test_gate_never_crashes_and_keeps_its_invariants(
+    policy: str, candidate: int, required: int, failed: bool, marker: object, summary: object
+) -> None:
     state = gate.from_marker(failed, marker, summary)
     decision = gate.evaluate(policy, candidate, required, state)
     if policy in ("warn", "other", ""):
@@ -99,6 +122,7 @@ def test_gate_never_crashes_and_keeps_its_invariants(policy: str, candidate: int
 
 # -- density and volume -------------------------------------------------------------------------
 
+
 def test_volume_of_a_closed_box_and_of_an_open_one() -> None:
     box = trimesh.creation.box(extents=[1.0, 2.0, 3.0])
     assert estimate_volume([box]).volume_m3 == pytest.approx(6.0)
@@ -111,8 +135,14 @@ def test_volume_of_a_closed_box_and_of_an_open_one() -> None:
 def test_density_depends_on_what_the_volume_measured() -> None:
     shell = estimate_volume([trimesh.creation.annulus(r_min=0.035, r_max=0.04, height=0.1)])
     solid = estimate_volume([trimesh.creation.box(extents=[0.08, 0.1, 0.08])])
-    assert choose_density("mug", None, shell).basis == "material" and choose_density("mug", None, shell).density_kg_m3 == 2400
-    assert choose_density("mug", None, solid).basis == "bulk" and choose_density("Coffee Mug", None, solid).density_kg_m3 == 550
+    assert (
+        choose_density("mug", None, shell).basis == "material"
+        and choose_density("mug", None, shell).density_kg_m3 == 2400
+    )
+    assert (
+        choose_density("mug", None, solid).basis == "bulk"
+        and choose_density("Coffee Mug", None, solid).density_kg_m3 == 550
+    )
     assert choose_density("refrigerator", "wood", solid).material == "wood"  # a hint names the material
     assert choose_density("widget", "steel", solid).density_kg_m3 == 1000  # unknown thing: capped bulk
     assert choose_density("widget", None, solid).source == "default"
@@ -120,20 +150,24 @@ def test_density_depends_on_what_the_volume_measured() -> None:
 
 # -- articulation ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("up_axis", ["Y", "Z"])
-@pytest.mark.parametrize(("category", "name", "kind", "count"), [
-    ("refrigerator", "fridge", "revolute", 1),
-    ("cabinet", "cupboard", "revolute", 2),
-    ("cabinet", "cabinet with drawers", "prismatic", 3),
-    ("oven", "range", "revolute", 1),
-    ("dishwasher", "dw", "revolute", 1),
-    ("microwave", "mw", "revolute", 1),
-    ("nightstand", "ns", "prismatic", 2),
-    ("washer", "washer", "revolute", 1),
-    ("dryer", "dryer_001", "revolute", 1),
-    ("vanity", "vanity", "revolute", 2),
-    ("filing_cabinet", "filing_cabinet", "prismatic", 3),
-])
+@pytest.mark.parametrize(
+    ("category", "name", "kind", "count"),
+    [
+        ("refrigerator", "fridge", "revolute", 1),
+        ("cabinet", "cupboard", "revolute", 2),
+        ("cabinet", "cabinet with drawers", "prismatic", 3),
+        ("oven", "range", "revolute", 1),
+        ("dishwasher", "dw", "revolute", 1),
+        ("microwave", "mw", "revolute", 1),
+        ("nightstand", "ns", "prismatic", 2),
+        ("washer", "washer", "revolute", 1),
+        ("dryer", "dryer_001", "revolute", 1),
+        ("vanity", "vanity", "revolute", 2),
+        ("filing_cabinet", "filing_cabinet", "prismatic", 3),
+    ],
+)
 def test_parts_open_out_of_the_front(up_axis: str, category: str, name: str, kind: str, count: int) -> None:
     axes = axes_for(up_axis)
     size = axes.size(1.0, 0.6 if category == "nightstand" else 0.9, 0.6)
@@ -161,8 +195,19 @@ def test_things_without_rules_do_not_articulate() -> None:
 
 # -- placement ---------------------------------------------------------------------------------
 
+
 def _obj(**kw: object) -> SceneObject:
-    base = dict(id="o", name="o", category="box", description="", sim_role="manipulable_object", asset_path=None, position=None, rotation_wxyz=None, dimensions=(0.2, 0.4, 0.6))
+    base = dict(
+        id="o",
+        name="o",
+        category="box",
+        description="",
+        sim_role="manipulable_object",
+        asset_path=None,
+        position=None,
+        rotation_wxyz=None,
+        dimensions=(0.2, 0.4, 0.6),
+    )
     base.update(kw)
     return SceneObject(**base)  # type: ignore[arg-type]
 
@@ -199,6 +244,7 @@ def test_quaternion_round_trip(angle: float, x: float, y: float, z: float) -> No
 
 # -- boxes and spawns --------------------------------------------------------------------------
 
+
 def test_touching_is_not_interpenetrating() -> None:
     table = Box.aligned((0, 0, 0), (1, 0.75, 1))
     mug = Box.aligned((0.4, 0.75, 0.4), (0.5, 0.85, 0.5))
@@ -219,9 +265,18 @@ def test_distance_to_polygon() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.floats(-2, 2), st.floats(-2, 2), st.floats(0.1, 0.8), st.floats(0.1, 0.8)), max_size=6), st.floats(-1.5, 1.5), st.floats(-1.5, 1.5))
-def test_any_spawn_found_is_clear_and_in_reach(boxes: list[tuple[float, float, float, float]], tx: float, ty: float) -> None:
-    obstacles = [Obstacle(f"b{i}", convex_hull(np.array([[x - w, y - d], [x + w, y - d], [x + w, y + d], [x - w, y + d]]))) for i, (x, y, w, d) in enumerate(boxes)]
+@given(
+    st.lists(st.tuples(st.floats(-2, 2), st.floats(-2, 2), st.floats(0.1, 0.8), st.floats(0.1, 0.8)), max_size=6),
+    st.floats(-1.5, 1.5),
+    st.floats(-1.5, 1.5),
+)
+def test_any_spawn_found_is_clear_and_in_reach(
+    boxes: list[tuple[float, float, float, float]], tx: float, ty: float
+) -> None:
+    obstacles = [
+        Obstacle(f"b{i}", convex_hull(np.array([[x - w, y - d], [x + w, y - d], [x + w, y + d], [x - w, y + d]])))
+        for i, (x, y, w, d) in enumerate(boxes)
+    ]
     spawn = plan_spawn((tx, ty), obstacles, (-3.0, -3.0), (3.0, 3.0), radius=0.25, reach=0.9)
     if spawn is None:
         return

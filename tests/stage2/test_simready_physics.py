@@ -19,17 +19,30 @@ def simready(tmp_path: Path, asset_id: str, category: str, name: str, role: str 
     shutil.copytree(LIBRARY_DIR / asset_id, folder / "asset")
     obj = SceneObject(name, name, category, "", role, None, None, None, None)
     out = folder / "simready.usda"
-    record = build_simready(obj, visual_key=f"assets/obj_{name}/asset/{asset_id}.usda",
-                            visual_local=folder / "asset" / f"{asset_id}.usda", out_key=f"assets/obj_{name}/simready.usda",
-                            out_local=out, up_axis="Y")
+    record = build_simready(
+        obj,
+        visual_key=f"assets/obj_{name}/asset/{asset_id}.usda",
+        visual_local=folder / "asset" / f"{asset_id}.usda",
+        out_key=f"assets/obj_{name}/simready.usda",
+        out_local=out,
+        up_axis="Y",
+    )
     return record, Usd.Stage.Open(str(out))
 
 
-@pytest.mark.parametrize(("asset_id", "category", "lo", "hi"), [
-    ("bed_double_01", "bed", 40, 150), ("lamp_desk_01", "lamp", 0.5, 5), ("plant_potted_01", "plant", 2, 30),
-    ("book_01", "book", 0.1, 2.5), ("chair_dining_01", "chair", 3, 16),
-])
-def test_authored_mass_is_in_the_category_range(tmp_path: Path, asset_id: str, category: str, lo: float, hi: float) -> None:
+@pytest.mark.parametrize(
+    ("asset_id", "category", "lo", "hi"),
+    [
+        ("bed_double_01", "bed", 40, 150),
+        ("lamp_desk_01", "lamp", 0.5, 5),
+        ("plant_potted_01", "plant", 2, 30),
+        ("book_01", "book", 0.1, 2.5),
+        ("chair_dining_01", "chair", 3, 16),
+    ],
+)
+def test_authored_mass_is_in_the_category_range(
+    tmp_path: Path, asset_id: str, category: str, lo: float, hi: float
+) -> None:
     record, stage = simready(tmp_path, asset_id, category, category)
     assert record.density_basis == "authored" and record.mass_check == "ok" and lo <= record.mass_kg <= hi
     mass = UsdPhysics.MassAPI(stage.GetDefaultPrim())

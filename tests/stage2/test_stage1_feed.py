@@ -17,10 +17,22 @@ PROMPT = "a kitchen with a fridge, a table and two mugs"
 
 
 def _stage1(bucket: LocalBucket, scene: str, home: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BPFLOW_", "TEXT_", "VECTOR_", "OPENAI", "OPENROUTER"))}
-    env.update({"BPFLOW_HOME": str(home), "BPFLOW_BUCKET_URL": bucket.url, "BUCKET": "test", "SCENE_ID": scene, "TEXT_GEN_USE_LLM": "false"})
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BPFLOW_", "TEXT_", "VECTOR_", "OPENAI", "OPENROUTER"))
+    }
+    env.update(
+        {
+            "BPFLOW_HOME": str(home),
+            "BPFLOW_BUCKET_URL": bucket.url,
+            "BUCKET": "test",
+            "SCENE_ID": scene,
+            "TEXT_GEN_USE_LLM": "false",
+        }
+    )
     for module in ("bpflow.jobs.text_scene_gen", "bpflow.jobs.text_scene_adapter"):
-        done = subprocess.run([sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=300, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=300, check=False
+        )
         assert done.returncode == 0, f"{module}: {done.stderr[-3000:]}"
 
 

@@ -17,7 +17,14 @@ from bpflow.core.events.model import ObjectEvent
 from tests.stage2.acceptance import check_scene
 from tests.stage2.helpers import STAGE_MARKERS, WORKFLOW, WriteCounter, job_steps, outcome, runs_of, settle, trigger
 
-EXPECTED_JOBS = ["usd-assembly-job", "simready-job", "interactive-job", "usd-assembly-job", "replicator-job", "isaac-lab-job"]
+EXPECTED_JOBS = [
+    "usd-assembly-job",
+    "simready-job",
+    "interactive-job",
+    "usd-assembly-job",
+    "replicator-job",
+    "isaac-lab-job",
+]
 
 
 def test_regen3d_complete_runs_stage2_once_with_duplicates_and_an_orchestrator(runtime: Any) -> None:
@@ -30,11 +37,31 @@ def test_regen3d_complete_runs_stage2_once_with_duplicates_and_an_orchestrator(r
     gen = bucket.stat(key).generation
     # The same finalize event delivered again, and an orchestrator starting the stage itself,
     # with the run id the trigger uses (DESIGN principle 2), from two threads at once.
-    orchestrator = Run(run_id="test-orchestrator:manual:1", workflow="test-orchestrator", payload={"data": {"bucket": bucket.url}})
+    orchestrator = Run(
+        run_id="test-orchestrator:manual:1", workflow="test-orchestrator", payload={"data": {"bucket": bucket.url}}
+    )
     got: dict[str, str] = {}
     threads = [
-        threading.Thread(target=lambda: got.setdefault("orchestrator", start_stage(orchestrator, WORKFLOW, key, extra={"interactive_failure_policy": "hybrid_strict", "require_replicator": True, "require_isaac": True}))),
-        threading.Thread(target=lambda: runtime.dispatcher.dispatch_object(ObjectEvent(bucket=bucket.url, name=key, generation=gen, source="redelivery"))),
+        threading.Thread(
+            target=lambda: got.setdefault(
+                "orchestrator",
+                start_stage(
+                    orchestrator,
+                    WORKFLOW,
+                    key,
+                    extra={
+                        "interactive_failure_policy": "hybrid_strict",
+                        "require_replicator": True,
+                        "require_isaac": True,
+                    },
+                ),
+            )
+        ),
+        threading.Thread(
+            target=lambda: runtime.dispatcher.dispatch_object(
+                ObjectEvent(bucket=bucket.url, name=key, generation=gen, source="redelivery")
+            )
+        ),
     ]
     for t in threads:
         t.start()
@@ -47,7 +74,11 @@ def test_regen3d_complete_runs_stage2_once_with_duplicates_and_an_orchestrator(r
     elapsed = time.monotonic() - started
     assert result["status"] == "SUCCESS", result
     assert result["message"] == f"Full pipeline completed for scene {scene} (USD + Replicator + Isaac Lab)"
-    assert result["outputs"] == {"scene_usda": f"scenes/{scene}/usd/scene.usda", "replicator_bundle": f"scenes/{scene}/replicator/", "isaac_lab_package": f"scenes/{scene}/isaac_lab/"}
+    assert result["outputs"] == {
+        "scene_usda": f"scenes/{scene}/usd/scene.usda",
+        "replicator_bundle": f"scenes/{scene}/replicator/",
+        "isaac_lab_package": f"scenes/{scene}/isaac_lab/",
+    }
     assert runs_of(scene) == [run_id]
     assert [s.removeprefix("job ").removesuffix(" attempt 1") for s in job_steps(run_id)] == EXPECTED_JOBS
     for rel in STAGE_MARKERS:
@@ -57,9 +88,17 @@ def test_regen3d_complete_runs_stage2_once_with_duplicates_and_an_orchestrator(r
     assert bucket.read_json(f"scenes/{scene}/isaac_lab/.isaac_lab_complete")["status"] == "complete"
     assert bucket.read_json(f"scenes/{scene}/replicator/.replicator_complete")["policies"]
     assert not bucket.exists(f"scenes/{scene}/locks/usd-assembly.lock")
-    report = check_scene(bucket.path_for(f"scenes/{scene}/usd/scene.usda"), bucket.read_json(f"scenes/{scene}/assets/scene_manifest.json"), bucket.read_json(f"scenes/{scene}/layout/scene_layout_scaled.json"))
+    report = check_scene(
+        bucket.path_for(f"scenes/{scene}/usd/scene.usda"),
+        bucket.read_json(f"scenes/{scene}/assets/scene_manifest.json"),
+        bucket.read_json(f"scenes/{scene}/layout/scene_layout_scaled.json"),
+    )
     assert report["objects"] == 5
-    durations = [(s["function_name"].split()[1], round(s["output"]["result"]["duration_seconds"], 2)) for s in DBOS.list_workflow_steps(run_id) if s["function_name"].startswith("job ")]
+    durations = [
+        (s["function_name"].split()[1], round(s["output"]["result"]["duration_seconds"], 2))
+        for s in DBOS.list_workflow_steps(run_id)
+        if s["function_name"].startswith("job ")
+    ]
     print(f"stage2 wall time {elapsed:.1f}s; job seconds {durations}")
     settle()
     assert runs_of(scene) == [run_id]  # nothing downstream re-ran Stage 2

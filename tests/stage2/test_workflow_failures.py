@@ -27,7 +27,19 @@ STAGE2_JOBS = ("usd-assembly-job", "simready-job", "interactive-job", "replicato
 FAST_POLLING = "simready_marker:\n  delays: [0.2, 0.2, 0.2]\n  max_attempts: 3\n"
 # waits 0.5, 1, 2, 4 s: a budget the test's watcher cannot miss, yet short to exhaust
 FAST_RETRY = "max_retries: 4\nbase_delay_seconds: 0.5\nmax_delay_seconds: 4\nbackoff_factor: 2\n"
-SOFA = ObjectSpec("sofa_0", "sofa", "static", (1.2, 0.8, 0.8), (1.6, 0.0, -1.5), "box", "sofa", "a sofa someone asked to articulate", required=True, candidate=True, material="fabric")
+SOFA = ObjectSpec(
+    "sofa_0",
+    "sofa",
+    "static",
+    (1.2, 0.8, 0.8),
+    (1.6, 0.0, -1.5),
+    "box",
+    "sofa",
+    "a sofa someone asked to articulate",
+    required=True,
+    candidate=True,
+    material="fabric",
+)
 
 
 def _policy_dir(tmp_path: Path, **files: str) -> str:
@@ -56,11 +68,22 @@ def _error(run_id: str) -> str:
 
 def _failed(bucket: Any, scene: str, rel: str) -> dict[str, Any]:
     body = bucket.read_json(f"scenes/{scene}/{rel}")
-    assert body["status"] == "failed" and body["scene_id"] == scene and body["context"]["workflow_execution_id"].startswith(WORKFLOW)
+    assert (
+        body["status"] == "failed"
+        and body["scene_id"] == scene
+        and body["context"]["workflow_execution_id"].startswith(WORKFLOW)
+    )
     return body
 
 
-def _start(runtime: Any, scene: str, objects: tuple[ObjectSpec, ...] = KITCHEN, faults: dict[str, str] | None = None, drop: tuple[str, ...] = (), **payload: Any) -> str:
+def _start(
+    runtime: Any,
+    scene: str,
+    objects: tuple[ObjectSpec, ...] = KITCHEN,
+    faults: dict[str, str] | None = None,
+    drop: tuple[str, ...] = (),
+    **payload: Any,
+) -> str:
     """Seed a scene (minus the ``drop`` keys) and start its run. Payload fields (the flags) go in
     as an orchestrator passes them: the trigger marker is then written behind the dispatcher's
     back, as another tool would, so only the orchestrator-style start (same run id) counts."""
@@ -76,7 +99,9 @@ def _start(runtime: Any, scene: str, objects: tuple[ObjectSpec, ...] = KITCHEN, 
     bucket.path_for(key).write_text("{}")
     gen = bucket.stat(key).generation
     run_id = object_run_id(WORKFLOW, key, gen)
-    runtime.dispatcher.start_run(WORKFLOW, run_id, {"data": {"bucket": bucket.url, "name": key, "generation": str(gen)}, **payload})
+    runtime.dispatcher.start_run(
+        WORKFLOW, run_id, {"data": {"bucket": bucket.url, "name": key, "generation": str(gen)}, **payload}
+    )
     return run_id
 
 
@@ -91,9 +116,16 @@ def test_failure_paths(make_runtime: Callable[..., Any], tmp_path: Path, fault_j
         "convert-fails": _start(rt, "convert-fails", drop=("assets/obj_mug_0/model.usd",)),
         "no-simready-marker": _start(rt, "no-simready-marker", faults={"simready-job": "drop_marker"}),
         "gate-hybrid": _start(rt, "gate-hybrid", with_object(KITCHEN, SOFA)),
-        "gate-strict": _start(rt, "gate-strict", with_object(without(KITCHEN, "fridge_0", "cabinet_0"), ObjectSpec(**{**SOFA.__dict__, "required": False})), interactive_failure_policy="strict"),
+        "gate-strict": _start(
+            rt,
+            "gate-strict",
+            with_object(without(KITCHEN, "fridge_0", "cabinet_0"), ObjectSpec(**{**SOFA.__dict__, "required": False})),
+            interactive_failure_policy="strict",
+        ),
         "gate-warn": _start(rt, "gate-warn", with_object(KITCHEN, SOFA), interactive_failure_policy="warn"),
-        "replicator-tolerated": _start(rt, "replicator-tolerated", faults={"replicator-job": "exit:1"}, require_replicator=False),
+        "replicator-tolerated": _start(
+            rt, "replicator-tolerated", faults={"replicator-job": "exit:1"}, require_replicator=False
+        ),
         "isaac-tolerated": _start(rt, "isaac-tolerated", faults={"isaac-lab-job": "exit:1"}, require_isaac="false"),
         "isaac-required": _start(rt, "isaac-required", faults={"isaac-lab-job": "exit:1"}),
     }
@@ -101,7 +133,11 @@ def test_failure_paths(make_runtime: Callable[..., Any], tmp_path: Path, fault_j
     assert "USD conversion job FAILED for scene convert-fails" in _error(runs["convert-fails"])
     body = _failed(b, "convert-fails", "usd/.failed")
     assert body["error"]["code"] == "usd_convert_failed" and body["error"]["stage"] == "convert"
-    assert body["context"]["config_context"]["job_error"] == {"code": "asset_missing", "field": "objects[3].asset.path", "message": body["context"]["config_context"]["job_error"]["message"]}
+    assert body["context"]["config_context"]["job_error"] == {
+        "code": "asset_missing",
+        "field": "objects[3].asset.path",
+        "message": body["context"]["config_context"]["job_error"]["message"],
+    }
     assert len(job_steps(runs["convert-fails"])) == 1
 
     # simready exited 0 without its marker → the bounded wait ends, ERROR, simready/.failed
@@ -110,7 +146,10 @@ def test_failure_paths(make_runtime: Callable[..., Any], tmp_path: Path, fault_j
 
     # hybrid_strict: a required object could not be articulated → gate fails
     message = _error(runs["gate-hybrid"])
-    assert "Interactive gate failed for scene gate-hybrid (policy=hybrid_strict, candidate_articulation_count=3, required_articulation_count=3" in message
+    assert (
+        "Interactive gate failed for scene gate-hybrid (policy=hybrid_strict, candidate_articulation_count=3, required_articulation_count=3"
+        in message
+    )
     assert _failed(b, "gate-hybrid", "assets/.interactive_failed")["error"]["code"] == "interactive_gate_failed"
     assert b.read_json("scenes/gate-hybrid/assets/.interactive_complete")["summary"]["required_failures"] == ["sofa_0"]
 
@@ -120,7 +159,11 @@ def test_failure_paths(make_runtime: Callable[..., Any], tmp_path: Path, fault_j
 
     # warn: the same required failure is only logged; the sofa is placed as a static body
     result = outcome(runs["gate-warn"])
-    assert result["status"] == "SUCCESS" and result["interactive"]["passed"] and result["interactive"]["marker_status"] == "failed"  # the job exited 1
+    assert (
+        result["status"] == "SUCCESS"
+        and result["interactive"]["passed"]
+        and result["interactive"]["marker_status"] == "failed"
+    )  # the job exited 1
     assert b.read_json("scenes/gate-warn/assets/.interactive_complete")["status"] == "failure"
     assert not b.exists("scenes/gate-warn/assets/.interactive_failed")
     assert b.read_json("scenes/gate-warn/usd/usd_assembly_manifest.json")["articulation_warnings"]
@@ -142,7 +185,9 @@ def test_failure_paths(make_runtime: Callable[..., Any], tmp_path: Path, fault_j
     # require_isaac (default): ERROR; the USD markers stand, Stage 3 is not started
     assert "Isaac Lab job failed and REQUIRE_ISAAC=true for scene isaac-required" in _error(runs["isaac-required"])
     assert _failed(b, "isaac-required", "isaac_lab/.failed")["error"]["code"] == "isaac_lab_failed"
-    assert b.exists("scenes/isaac-required/usd/.usd_complete") and not b.exists("scenes/isaac-required/replicator/.replicator_complete")
+    assert b.exists("scenes/isaac-required/usd/.usd_complete") and not b.exists(
+        "scenes/isaac-required/replicator/.replicator_complete"
+    )
 
     for scene in runs:
         _no_lock(b, scene)
@@ -162,7 +207,10 @@ def test_interactive_job_that_cannot_start(make_runtime: Callable[..., Any]) -> 
         warn = _start(rt, "start-warn", interactive_failure_policy="warn")
         assert "policy=hybrid_strict" in _error(hybrid)
         body = _failed(b, "start-hybrid", "assets/.interactive_failed")
-        assert body["error"]["code"] == "interactive_gate_failed" and "no marker" in body["context"]["config_context"]["cause"]
+        assert (
+            body["error"]["code"] == "interactive_gate_failed"
+            and "no marker" in body["context"]["config_context"]["cause"]
+        )
         assert not b.exists("scenes/start-hybrid/assets/interactive/stale.usda")  # the step's outputs rolled back
         result = outcome(warn)  # warn: the pipeline goes on without articulation
         assert result["status"] == "SUCCESS" and result["interactive"]["marker_status"] == "failed"
@@ -177,18 +225,36 @@ def test_interactive_job_that_cannot_start(make_runtime: Callable[..., Any]) -> 
 
 def test_held_lock_and_foreign_objects_are_skipped(runtime: Any) -> None:
     b = runtime.bucket
-    holder = try_acquire(b, "scenes/held/locks/usd-assembly.lock", scene_id="held", workflow=WORKFLOW, run_id="someone-else", ttl_seconds=600)
+    holder = try_acquire(
+        b,
+        "scenes/held/locks/usd-assembly.lock",
+        scene_id="held",
+        workflow=WORKFLOW,
+        run_id="someone-else",
+        ttl_seconds=600,
+    )
     assert holder["acquired"]
     run_id = trigger(b, "held")
     result = outcome(run_id)
-    assert result["status"] == "SKIPPED" and result["message"] == "Lock already exists for scene held at scenes/held/locks/usd-assembly.lock"
+    assert (
+        result["status"] == "SKIPPED"
+        and result["message"] == "Lock already exists for scene held at scenes/held/locks/usd-assembly.lock"
+    )
     assert b.read_json("scenes/held/locks/usd-assembly.lock")["run_id"] == "someone-else" and job_steps(run_id) == []
-    odd = runtime.dispatcher.start_manual(WORKFLOW, {"data": {"bucket": b.url, "name": "scenes/held/assets/scene_manifest.json"}}).run_ids[0]
-    assert outcome(odd) == {"status": "SKIPPED", "message": "Not a completion marker file: scenes/held/assets/scene_manifest.json", "markers": []}
+    odd = runtime.dispatcher.start_manual(
+        WORKFLOW, {"data": {"bucket": b.url, "name": "scenes/held/assets/scene_manifest.json"}}
+    ).run_ids[0]
+    assert outcome(odd) == {
+        "status": "SKIPPED",
+        "message": "Not a completion marker file: scenes/held/assets/scene_manifest.json",
+        "markers": [],
+    }
 
 
 def test_job_timeout(make_runtime: Callable[..., Any], tmp_path: Path, fault_jobs: None) -> None:
-    timeouts = "workflows:\n  usd-assembly-pipeline:\n    jobs:\n      convert: {timeout_seconds: 2, job: usd-assembly-job}\n"
+    timeouts = (
+        "workflows:\n  usd-assembly-pipeline:\n    jobs:\n      convert: {timeout_seconds: 2, job: usd-assembly-job}\n"
+    )
     rt = make_runtime(BPFLOW_POLICY_DIR=_policy_dir(tmp_path, timeouts=timeouts))
     run_id = _start(rt, "hung", faults={"usd-assembly-job:convert": "sleep:120"})
     assert "USD conversion job FAILED for scene hung" in _error(run_id)
@@ -200,7 +266,9 @@ def test_job_timeout(make_runtime: Callable[..., Any], tmp_path: Path, fault_job
 
 def test_runner_outage_within_and_past_the_retry_budget(make_runtime: Callable[..., Any], tmp_path: Path) -> None:
     down = tmp_path / "runner-down"
-    rt = make_runtime(BPFLOW_POLICY_DIR=_policy_dir(tmp_path, retry_policy=FAST_RETRY), BPFLOW_RUNNER_DOWN_FILE=str(down))
+    rt = make_runtime(
+        BPFLOW_POLICY_DIR=_policy_dir(tmp_path, retry_policy=FAST_RETRY), BPFLOW_RUNNER_DOWN_FILE=str(down)
+    )
     b = rt.bucket
 
     down.write_text("outage")
@@ -208,7 +276,10 @@ def test_runner_outage_within_and_past_the_retry_budget(make_runtime: Callable[.
 
     def refused_once() -> bool:
         steps = DBOS.list_workflow_steps(run_id) if DBOS.get_workflow_status(run_id) else []
-        return any(s["function_name"] == "job usd-assembly-job attempt 1" and "start_error" in (s["output"] or {}) for s in steps)
+        return any(
+            s["function_name"] == "job usd-assembly-job attempt 1" and "start_error" in (s["output"] or {})
+            for s in steps
+        )
 
     wait_until(refused_once, timeout=60)
     down.unlink()  # back before the retries run out
@@ -226,7 +297,9 @@ def test_runner_outage_within_and_past_the_retry_budget(make_runtime: Callable[.
     body = _failed(b, "outage-long", "usd/.failed")
     assert body["error"]["code"] == "usd_convert_start_failed" and body["error"]["message"] == "runner unavailable"
     assert not b.exists("scenes/outage-long/usd/stale_scene.usda")  # the stage's outputs rolled back
-    assert b.exists("scenes/outage-long/usd/locks/keep.lock") and b.exists("scenes/outage-long/assets/scene_manifest.json")
+    assert b.exists("scenes/outage-long/usd/locks/keep.lock") and b.exists(
+        "scenes/outage-long/assets/scene_manifest.json"
+    )
     assert len(job_steps(long_id)) == 5  # 1 + 4 retries
     _no_lock(b, "outage-long")
     down.unlink()

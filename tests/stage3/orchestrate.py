@@ -15,7 +15,12 @@ STAGE3 = "variation-assets-pipeline"
 
 @workflow("test-stage3-orchestrator", timeout_seconds=300, queue=SCENE_ORCHESTRATORS)
 def stage3_orchestrator(run: Run) -> Outcome:
-    run_id = start_stage(run, STAGE3, run.scene("replicator/.replicator_complete"), extra={"enable_stage3_isaac_refresh": True, "require_isaac": True})
+    run_id = start_stage(
+        run,
+        STAGE3,
+        run.scene("replicator/.replicator_complete"),
+        extra={"enable_stage3_isaac_refresh": True, "require_isaac": True},
+    )
     result = await_stage(run, run_id, timeout_seconds=240, poll_seconds=0.1)
     return Outcome.success(stage_run=run_id, stage_status=result.get("status"))
 

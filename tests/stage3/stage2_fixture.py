@@ -19,7 +19,9 @@ from pxr import Gf, Usd, UsdGeom
 from bpflow.core.storage import Bucket
 
 # id, category, sim_role, (width, height, depth) m, base position (x, y_bottom, z), colour
-OBJECTS: tuple[tuple[str, str, str, tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]], ...] = (
+OBJECTS: tuple[
+    tuple[str, str, str, tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]], ...
+] = (
     ("fridge_0", "fridge", "articulated_appliance", (0.8, 1.8, 0.7), (-2.0, 0.0, -2.2), (0.85, 0.85, 0.85)),
     ("table_0", "table", "static", (1.4, 0.75, 0.8), (0.5, 0.0, 0.0), (0.55, 0.35, 0.2)),
     ("mug_0", "mug", "manipulable_object", (0.08, 0.1, 0.08), (0.3, 0.75, 0.1), (0.9, 0.9, 0.9)),
@@ -38,7 +40,9 @@ def _mesh(category: str, size: tuple[float, float, float]) -> trimesh.Trimesh:
     return trimesh.creation.box(extents=[w, h, d])
 
 
-def model_usd(category: str, size: tuple[float, float, float], color: tuple[float, float, float], *, author_color: bool = True) -> str:
+def model_usd(
+    category: str, size: tuple[float, float, float], color: tuple[float, float, float], *, author_color: bool = True
+) -> str:
     """``#usda`` text of a Root Xform with one triangle Mesh child, metres, y up."""
     mesh = _mesh(category, size)
     stage = Usd.Stage.CreateInMemory()
@@ -67,7 +71,11 @@ def scene_manifest(scene_id: str) -> dict[str, Any]:
                 "category": category,
                 "description": f"a {category}",
                 "sim_role": role,
-                "asset": {"path": f"scenes/{scene_id}/assets/obj_{oid}/model.usd", "source": "text_scene_gen", "format": "usd"},
+                "asset": {
+                    "path": f"scenes/{scene_id}/assets/obj_{oid}/model.usd",
+                    "source": "text_scene_gen",
+                    "format": "usd",
+                },
                 "transform": {"position": {"x": x, "y": y, "z": z}, "scale": {"x": 1.0, "y": 1.0, "z": 1.0}},
                 "dimensions_est": {"width": w, "height": h, "depth": d},
                 "physics_hints": {"material": "ceramic"} if category == "mug" else {},
@@ -77,7 +85,12 @@ def scene_manifest(scene_id: str) -> dict[str, Any]:
     return {
         "version": "1.0.0",
         "scene_id": scene_id,
-        "scene": {"coordinate_frame": "y_up", "meters_per_unit": 1.0, "environment_type": "kitchen", "room": {"bounds": {"width": 6.0, "depth": 6.0, "height": 3.0}, "origin": [0.0, 0.0, 0.0]}},
+        "scene": {
+            "coordinate_frame": "y_up",
+            "meters_per_unit": 1.0,
+            "environment_type": "kitchen",
+            "room": {"bounds": {"width": 6.0, "depth": 6.0, "height": 3.0}, "origin": [0.0, 0.0, 0.0]},
+        },
         "objects": objects,
         "metadata": {"source": {"type": "text", "provider": "fixture", "seed": 1}},
     }
@@ -86,8 +99,25 @@ def scene_manifest(scene_id: str) -> dict[str, Any]:
 def layout(scene_id: str) -> dict[str, Any]:
     objects = []
     for oid, category, _, (w, h, d), (x, y, z), _ in OBJECTS:
-        objects.append({"id": oid, "class_name": category, "center3d": [x, y, z], "obb": {"center": [x, y + h / 2, z], "extents": [w / 2, h / 2, d / 2], "R": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]}})
-    return {"scene_id": scene_id, "objects": objects, "room_box": {"min": [-3, 0, -3], "max": [3, 3, 3]}, "wall_thickness_m": 0.12, "openings": []}
+        objects.append(
+            {
+                "id": oid,
+                "class_name": category,
+                "center3d": [x, y, z],
+                "obb": {
+                    "center": [x, y + h / 2, z],
+                    "extents": [w / 2, h / 2, d / 2],
+                    "R": [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+                },
+            }
+        )
+    return {
+        "scene_id": scene_id,
+        "objects": objects,
+        "room_box": {"min": [-3, 0, -3], "max": [3, 3, 3]},
+        "wall_thickness_m": 0.12,
+        "openings": [],
+    }
 
 
 def variation_manifest(scene_id: str, assets: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -107,7 +137,14 @@ def variation_manifest(scene_id: str, assets: list[dict[str, Any]] | None = None
                 "style_hint": "modern",
                 "generation_prompt_hint": "a mug",
             },
-            {"name": "table_variants", "category": "table", "priority": "optional", "source_hint": None, "material_hint": "wood", "example_variants": ["white table"]},
+            {
+                "name": "table_variants",
+                "category": "table",
+                "priority": "optional",
+                "source_hint": None,
+                "material_hint": "wood",
+                "example_variants": ["white table"],
+            },
             {"name": "library_chair", "category": "chair", "priority": "recommended", "source_hint": "library"},
         ]
     by_priority: dict[str, list[str]] = {"required": [], "recommended": [], "optional": []}
@@ -128,7 +165,9 @@ def variation_manifest(scene_id: str, assets: list[dict[str, Any]] | None = None
     }
 
 
-def write_stage2_outputs(bucket: Bucket, scene_id: str, *, variation_assets: list[dict[str, Any]] | None = None, baseline_isaac: bool = True) -> None:
+def write_stage2_outputs(
+    bucket: Bucket, scene_id: str, *, variation_assets: list[dict[str, Any]] | None = None, baseline_isaac: bool = True
+) -> None:
     """Everything Stage 3 reads, except the trigger ``replicator/.replicator_complete``."""
     root = f"scenes/{scene_id}"
     bucket.write_json(f"{root}/assets/scene_manifest.json", scene_manifest(scene_id))
@@ -136,12 +175,31 @@ def write_stage2_outputs(bucket: Bucket, scene_id: str, *, variation_assets: lis
         bucket.write(f"{root}/assets/obj_{oid}/model.usd", model_usd(category, size, color))
         bucket.write_json(f"{root}/assets/obj_{oid}/metadata.json", {"id": oid, "class_name": category})
     bucket.write_json(f"{root}/layout/scene_layout_scaled.json", layout(scene_id))
-    bucket.write_json(f"{root}/replicator/variation_assets/manifest.json", variation_manifest(scene_id, variation_assets))
-    bucket.write_json(f"{root}/replicator/bundle_metadata.json", {"scene_id": scene_id, "environment_type": "kitchen", "scene_type": "kitchen", "policies": ["dexterous_pick_place"]})
+    bucket.write_json(
+        f"{root}/replicator/variation_assets/manifest.json", variation_manifest(scene_id, variation_assets)
+    )
+    bucket.write_json(
+        f"{root}/replicator/bundle_metadata.json",
+        {
+            "scene_id": scene_id,
+            "environment_type": "kitchen",
+            "scene_type": "kitchen",
+            "policies": ["dexterous_pick_place"],
+        },
+    )
     if baseline_isaac:
-        bucket.write_json(f"{root}/isaac_lab/.isaac_lab_complete", {"status": "complete", "scene_id": scene_id, "task_name": "fixture"})
+        bucket.write_json(
+            f"{root}/isaac_lab/.isaac_lab_complete",
+            {"status": "complete", "scene_id": scene_id, "task_name": "fixture"},
+        )
 
 
 def replicator_complete(scene_id: str) -> tuple[str, dict[str, Any]]:
     key = f"scenes/{scene_id}/replicator/.replicator_complete"
-    return key, {"status": "completed", "scene_id": scene_id, "generated_at": "2024-05-01T12:00:00Z", "policies": ["dexterous_pick_place"], "affordance_graph": f"scenes/{scene_id}/replicator/affordance_graph.json"}
+    return key, {
+        "status": "completed",
+        "scene_id": scene_id,
+        "generated_at": "2024-05-01T12:00:00Z",
+        "policies": ["dexterous_pick_place"],
+        "affordance_graph": f"scenes/{scene_id}/replicator/affordance_graph.json",
+    }

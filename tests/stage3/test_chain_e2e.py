@@ -27,7 +27,9 @@ STAGE2, STAGE3 = "usd-assembly-pipeline", "variation-assets-pipeline"
 
 def _redeliver(rt: Any, key: str) -> None:
     rt.dispatcher._memo = _Memo()  # past the in-process memo, down to the engine's dedupe
-    rt.dispatcher.dispatch_object(ObjectEvent(bucket=rt.bucket.url, name=key, generation=rt.bucket.stat(key).generation, source="http"))
+    rt.dispatcher.dispatch_object(
+        ObjectEvent(bucket=rt.bucket.url, name=key, generation=rt.bucket.stat(key).generation, source="http")
+    )
 
 
 def _runs(name: str, scene: str) -> list[str]:
@@ -45,7 +47,9 @@ def test_stage2_to_stage3_once_each(make_runtime: Any) -> None:
     write_stage1_scene(LocalBucket(b.root), scene)
     trigger = f"scenes/{scene}/assets/.regen3d_complete"
     b.write_json(trigger, regen3d_marker(scene))  # the marker trigger starts Stage 2 ...
-    orch = rt.dispatcher.start_manual("test-stage23-orchestrator", {"scene_id": scene}).run_ids[0]  # ... and so does the orchestrator
+    orch = rt.dispatcher.start_manual("test-stage23-orchestrator", {"scene_id": scene}).run_ids[
+        0
+    ]  # ... and so does the orchestrator
     _redeliver(rt, trigger)
 
     wait_until(lambda: DBOS.get_workflow_status(orch).status in ("SUCCESS", "ERROR"), timeout=300)
@@ -58,7 +62,11 @@ def test_stage2_to_stage3_once_each(make_runtime: Any) -> None:
     rt.dispatcher.drain()
     stage2_runs, stage3_runs = _runs(STAGE2, scene), _runs(STAGE3, scene)
     assert stage2_runs == [f"{STAGE2}:{trigger}@{b.stat(trigger).generation}"] == [result["usd_assembly"]["run_id"]]
-    assert stage3_runs == [f"{STAGE3}:{replicator_key}@{b.stat(replicator_key).generation}"] == [result["variation_assets"]["run_id"]]
+    assert (
+        stage3_runs
+        == [f"{STAGE3}:{replicator_key}@{b.stat(replicator_key).generation}"]
+        == [result["variation_assets"]["run_id"]]
+    )
     wait_until(lambda: DBOS.get_workflow_status(stage3_runs[0]).status == "SUCCESS", timeout=60)
     for job in ("variation-gen-job", "simready-job", "isaac-lab-refresh-job"):
         assert _job_steps(stage3_runs[0], job) == 1, job
@@ -87,7 +95,17 @@ def test_stage2_to_stage3_once_each(make_runtime: Any) -> None:
     wait_until(lambda: DBOS.get_workflow_status(down).status in ("SUCCESS", "ERROR"), timeout=120)
     assert DBOS.get_workflow_status(down).status == "SUCCESS", DBOS.get_workflow_status(down).error
     states = DBOS.retrieve_workflow(down).get_result()["states"]
-    assert states == {"usd_assembly": "SUCCEEDED", "variation_assets": "SUCCEEDED", "geniesim_export": "NOT_REQUESTED", "arena_export": "NOT_REQUESTED"}
+    assert states == {
+        "usd_assembly": "SUCCEEDED",
+        "variation_assets": "SUCCEEDED",
+        "geniesim_export": "NOT_REQUESTED",
+        "arena_export": "NOT_REQUESTED",
+    }
     assert _runs(STAGE2, scene) == stage2_runs and _runs(STAGE3, scene) == stage3_runs
-    for later in ("episode-generation-pipeline", "genie-sim-export-pipeline", "arena-export-pipeline", "training-pipeline"):
+    for later in (
+        "episode-generation-pipeline",
+        "genie-sim-export-pipeline",
+        "arena-export-pipeline",
+        "training-pipeline",
+    ):
         assert _runs(later, scene) == [], later

@@ -38,17 +38,32 @@ def bucket(tmp_path: Path) -> LocalBucket:
 
 def test_refresh_writes_plan_config_and_metadata(bucket: LocalBucket) -> None:
     bucket.write_json(f"{P.isaac_lab}/generation_metadata.json", {"task_name": "baseline", "keep": 1})
-    bucket.write_json(f"{P.isaac_lab}/task_spawn_plan_baseline.json", {"policy_id": "dexterous_pick_place", "tasks": [
-        {"task_id": "pick_mug_0", "target_object": "mug_0"}, {"task_id": "open_fridge", "target_object": "fridge_0"}]})
+    bucket.write_json(
+        f"{P.isaac_lab}/task_spawn_plan_baseline.json",
+        {
+            "policy_id": "dexterous_pick_place",
+            "tasks": [
+                {"task_id": "pick_mug_0", "target_object": "mug_0"},
+                {"task_id": "open_fridge", "target_object": "fridge_0"},
+            ],
+        },
+    )
     code, out, err = _run(isaac_lab_refresh, bucket, BPFLOW_RUN_ID="run-1", ISAAC_REFRESH_ONLY="true")
     assert code == 0, err
     plan = bucket.read_json(f"{P.isaac_lab}/task_spawn_plan_refresh.json")
     assert plan["run_id"] == "run-1" and plan["mode"] == "refresh_only" and plan["policy_id"] == "dexterous_pick_place"
     assert plan["variation_assets_summary"]["variation_assets_available"] == 2
     assert plan["feasibility_gate"]["passed"] and not plan["feasibility_gate"]["blocking"]
-    assert {t["task_id"]: t["variation_asset_ids"] for t in plan["tasks"]} == {"pick_mug_0": ["mug_variants"], "open_fridge": []}
+    assert {t["task_id"]: t["variation_asset_ids"] for t in plan["tasks"]} == {
+        "pick_mug_0": ["mug_variants"],
+        "open_fridge": [],
+    }
     spawn = {s["asset_id"]: s for s in plan["variation_spawns"]}["mug_variants"]
-    assert spawn["replaces"] == "mug_0" and spawn["usd_key"].endswith("obj_mug_variants/variants.usda") and spawn["variant_prim"] == ""
+    assert (
+        spawn["replaces"] == "mug_0"
+        and spawn["usd_key"].endswith("obj_mug_variants/variants.usda")
+        and spawn["variant_prim"] == ""
+    )
     # no usd_assembly_manifest.json here: the manifest position, turned into Isaac's z-up world
     assert spawn["pose"]["source"] == "manifest" and spawn["pose"]["position"] == [0.3, 0.75, 0.1]
     assert spawn["pose"]["isaac_position"] == pytest.approx([0.3, -0.1, 0.75])
@@ -57,7 +72,9 @@ def test_refresh_writes_plan_config_and_metadata(bucket: LocalBucket) -> None:
     assert meta["keep"] == 1 and meta["refresh"]["run_id"] == "run-1"
     source = bucket.read_text(f"{P.isaac_lab}/variation_assets_cfg.py")
     tree = ast.parse(source)
-    assigned = {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
+    assigned = {
+        t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)
+    }
     assert {"MUG_VARIANTS_CFG", "TABLE_VARIANTS_CFG", "VARIATION_ASSETS", "VARIANT_CHOICES", "REPLACES"} <= assigned
     assert '"../variation_assets/obj_mug_variants/variants.usda"' in source
     assert 'variants={"color": "red", "material": "ceramic", "scale": "medium"}' in source
@@ -68,13 +85,21 @@ def test_refresh_writes_plan_config_and_metadata(bucket: LocalBucket) -> None:
 
 
 def test_simready_assets_are_spawned_with_physics(bucket: LocalBucket) -> None:
-    assert _run(simready, bucket, ASSETS_PREFIX=P.variation_assets, SIMREADY_PHYSICS_MODE="deterministic")[0] == 0  # Stage 2's job, on the variants
+    assert (
+        _run(simready, bucket, ASSETS_PREFIX=P.variation_assets, SIMREADY_PHYSICS_MODE="deterministic")[0] == 0
+    )  # Stage 2's job, on the variants
     listed = bucket.read_json(P.simready_marker)["simready_assets"]
-    bucket.write_json(P.simready_marker, {"status": "complete", "simready_assets": {"mug_variants": listed["mug_variants"]}})  # only the mug made it
+    bucket.write_json(
+        P.simready_marker, {"status": "complete", "simready_assets": {"mug_variants": listed["mug_variants"]}}
+    )  # only the mug made it
     assert _run(isaac_lab_refresh, bucket, BPFLOW_RUN_ID="r")[0] == 0
     plan = bucket.read_json(f"{P.isaac_lab}/task_spawn_plan_refresh.json")
     [spawn] = plan["variation_spawns"]
-    assert (spawn["asset_id"], spawn["simready"], spawn["usd_key"].rsplit("/", 1)[-1]) == ("mug_variants", True, "simready.usda")
+    assert (spawn["asset_id"], spawn["simready"], spawn["usd_key"].rsplit("/", 1)[-1]) == (
+        "mug_variants",
+        True,
+        "simready.usda",
+    )
     assert spawn["variant_prim"] == "Geom/Asset"  # inside simready.usda, which references variants.usda
     source = bucket.read_text(f"{P.isaac_lab}/variation_assets_cfg.py")
     assert "variants=None" in source and '"mug_variants": "Geom/Asset"' in source
@@ -118,10 +143,19 @@ def test_bad_parameters(bucket: LocalBucket, env: dict[str, str], field: str) ->
 
 def test_pose_follows_the_assembled_placement(bucket: LocalBucket) -> None:
     half = 0.5**0.5
-    bucket.write_json(f"scenes/{SCENE}/usd/usd_assembly_manifest.json", {"up_axis": "Y", "objects": [
-        {"id": "mug_0", "center": [0.3, 0.8, 0.1], "rotation_wxyz": [half, 0.0, half, 0.0], "fit_scale": 0.9}]})
+    bucket.write_json(
+        f"scenes/{SCENE}/usd/usd_assembly_manifest.json",
+        {
+            "up_axis": "Y",
+            "objects": [
+                {"id": "mug_0", "center": [0.3, 0.8, 0.1], "rotation_wxyz": [half, 0.0, half, 0.0], "fit_scale": 0.9}
+            ],
+        },
+    )
     assert _run(isaac_lab_refresh, bucket, BPFLOW_RUN_ID="r")[0] == 0
-    spawns = {s["asset_id"]: s for s in bucket.read_json(f"{P.isaac_lab}/task_spawn_plan_refresh.json")["variation_spawns"]}
+    spawns = {
+        s["asset_id"]: s for s in bucket.read_json(f"{P.isaac_lab}/task_spawn_plan_refresh.json")["variation_spawns"]
+    }
     pose = spawns["mug_variants"]["pose"]
     assert pose["source"] == "usd_assembly" and pose["position"] == [0.3, 0.8, 0.1] and pose["scale"] == 0.9
     assert pose["isaac_position"] == pytest.approx([0.3, -0.1, 0.8])
@@ -131,7 +165,16 @@ def test_pose_follows_the_assembled_placement(bucket: LocalBucket) -> None:
 
 
 def test_config_module_identifiers_are_valid_python() -> None:
-    doc = {"objects": [{"id": i, "asset": {"path": f"scenes/s/variation_assets/obj_{i}/variants.usda"}, "variant_sets": {"scale": ["small"]}} for i in ("class", "1mug", "a-b")]}
+    doc = {
+        "objects": [
+            {
+                "id": i,
+                "asset": {"path": f"scenes/s/variation_assets/obj_{i}/variants.usda"},
+                "variant_sets": {"scale": ["small"]},
+            }
+            for i in ("class", "1mug", "a-b")
+        ]
+    }
     spawns, summary = available_spawns(doc, None)
     assert summary["variation_assets_available"] == 3
     compile(cfg_module("s", spawns, "scenes/s/isaac_lab"), "variation_assets_cfg.py", "exec")

@@ -85,7 +85,13 @@ def test_bad_manifests_name_the_field(doc: Any, field: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10), lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4), max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+        lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+        max_leaves=20,
+    )
+)
 def test_arbitrary_json_never_crashes(doc: Any) -> None:
     try:
         parse_manifest(doc)
@@ -94,7 +100,10 @@ def test_arbitrary_json_never_crashes(doc: Any) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(assets, max_size=8), st.sets(st.sampled_from(["mug_0", "a", "variation_mug_0", "variation_a", "table"]), max_size=5))
+@given(
+    st.lists(assets, max_size=8),
+    st.sets(st.sampled_from(["mug_0", "a", "variation_mug_0", "variation_a", "table"]), max_size=5),
+)
 def test_ids_never_clash_with_scene_objects(items: list[dict[str, Any]], reserved: set[str]) -> None:
     reqs = distinct_ids(parse_manifest({"assets": items}), reserved)
     ids = [r.id for r in reqs]
@@ -108,7 +117,9 @@ def test_request_named_after_its_object_is_renamed() -> None:
 
 
 def test_duplicate_names_get_distinct_ids_and_explicit_source() -> None:
-    reqs = parse_manifest({"assets": [{"name": "Red Mug!"}, {"name": "red mug"}, {"name": "Red_Mug", "object_id": "mug_0"}]})
+    reqs = parse_manifest(
+        {"assets": [{"name": "Red Mug!"}, {"name": "red mug"}, {"name": "Red_Mug", "object_id": "mug_0"}]}
+    )
     assert [r.id for r in reqs] == ["Red_Mug", "red_mug", "Red_Mug_2"]
     assert reqs[2].source_object_id == "mug_0"
 

@@ -29,12 +29,22 @@ def test_resume_means_any_earlier_output(bucket: LocalBucket) -> None:
     state.write_progress(bucket, P, report_missing=True, variation_gen=None)
     assert state.has_earlier_output(bucket, P)
     doc = bucket.read_json(P.progress)
-    assert doc["scene_id"] == "st1" and doc["variation_assets_prefix"] == P.variation_assets and doc["report_missing"] is True
+    assert (
+        doc["scene_id"] == "st1"
+        and doc["variation_assets_prefix"] == P.variation_assets
+        and doc["report_missing"] is True
+    )
 
 
 @pytest.mark.parametrize(
     ("body", "count"),
-    [(None, 0), (b"{broken", 0), (b"[]", 0), (b'{"objects": null}', 0), (b'{"objects": [{"id": "a"}, {"id": "b"}]}', 2)],
+    [
+        (None, 0),
+        (b"{broken", 0),
+        (b"[]", 0),
+        (b'{"objects": null}', 0),
+        (b'{"objects": [{"id": "a"}, {"id": "b"}]}', 2),
+    ],
 )
 def test_asset_count(bucket: LocalBucket, body: bytes | None, count: int) -> None:
     if body is not None:
@@ -46,13 +56,22 @@ def test_missing_outputs_lists_what_the_catalogue_promises(bucket: LocalBucket) 
     assert state.missing_outputs(bucket, P) == [P.assets_json]
     ok = f"{P.variation_assets}/obj_a/variants.usda"
     bucket.write(ok, "#usda 1.0\n")
-    bucket.write_json(P.assets_json, {"objects": [
-        {"id": "a", "asset": {"path": ok}},
-        {"id": "b", "asset": {"path": f"{P.variation_assets}/obj_b/variants.usda"}},
-        {"id": "c", "asset": {"path": "scenes/other/variation_assets/obj_c/variants.usda"}},
-        {"id": "d"},
-    ]})
-    assert state.missing_outputs(bucket, P) == [f"{P.variation_assets}/obj_b/variants.usda", "scenes/other/variation_assets/obj_c/variants.usda", "None"]
+    bucket.write_json(
+        P.assets_json,
+        {
+            "objects": [
+                {"id": "a", "asset": {"path": ok}},
+                {"id": "b", "asset": {"path": f"{P.variation_assets}/obj_b/variants.usda"}},
+                {"id": "c", "asset": {"path": "scenes/other/variation_assets/obj_c/variants.usda"}},
+                {"id": "d"},
+            ]
+        },
+    )
+    assert state.missing_outputs(bucket, P) == [
+        f"{P.variation_assets}/obj_b/variants.usda",
+        "scenes/other/variation_assets/obj_c/variants.usda",
+        "None",
+    ]
 
 
 def test_completion_marker_is_plain_text(bucket: LocalBucket) -> None:

@@ -29,11 +29,17 @@ def _gprims(stage: Usd.Stage) -> list[Usd.Prim]:
     return [p for p in Usd.PrimRange(stage.GetPrimAtPath("/Root/Asset")) if p.IsA(UsdGeom.Gprim)]
 
 
-def _variant_file(tmp_path: Path, category: str = "mug", hints: tuple[str, ...] = ("red", "ceramic")) -> tuple[Usd.Stage, object]:
+def _variant_file(
+    tmp_path: Path, category: str = "mug", hints: tuple[str, ...] = ("red", "ceramic")
+) -> tuple[Usd.Stage, object]:
     src = _source(tmp_path, model_usd(category, (0.08, 0.1, 0.08), (0.9, 0.9, 0.9)))
     plan = plan_variants("mug_variants", category, list(hints))
     out = tmp_path / "variants.usda"
-    out.write_text(build_variants(src, plan, asset_id="mug_variants", category=category, source_key="scenes/s/assets/obj_mug_0/model.usd"))
+    out.write_text(
+        build_variants(
+            src, plan, asset_id="mug_variants", category=category, source_key="scenes/s/assets/obj_mug_0/model.usd"
+        )
+    )
     return Usd.Stage.Open(str(out)), plan
 
 
@@ -120,7 +126,9 @@ def test_catalog_variant_list_matches_the_file(tmp_path: Path) -> None:
     stage, plan = _variant_file(tmp_path)
     listed = variant_list(plan)  # type: ignore[arg-type]
     vsets = stage.GetDefaultPrim().GetVariantSets()
-    assert {(v["variant_set"], v["name"]) for v in listed} == {(s, n) for s in VARIANT_SETS for n in vsets.GetVariantSet(s).GetVariantNames()}
+    assert {(v["variant_set"], v["name"]) for v in listed} == {
+        (s, n) for s in VARIANT_SETS for n in vsets.GetVariantSet(s).GetVariantNames()
+    }
 
 
 def test_indexed_source_colors_are_blocked_not_misindexed(tmp_path: Path) -> None:
@@ -128,7 +136,9 @@ def test_indexed_source_colors_are_blocked_not_misindexed(tmp_path: Path) -> Non
     root = UsdGeom.Xform.Define(stage, "/Root")
     stage.SetDefaultPrim(root.GetPrim())
     cube = UsdGeom.Cube.Define(stage, "/Root/Box")
-    pv = UsdGeom.PrimvarsAPI(cube).CreatePrimvar("displayColor", Sdf.ValueTypeNames.Color3fArray, UsdGeom.Tokens.uniform)
+    pv = UsdGeom.PrimvarsAPI(cube).CreatePrimvar(
+        "displayColor", Sdf.ValueTypeNames.Color3fArray, UsdGeom.Tokens.uniform
+    )
     pv.Set([Gf.Vec3f(1, 1, 1), Gf.Vec3f(0, 0, 0)])
     pv.SetIndices([0, 1, 0, 1, 0, 1])
     src = _source(tmp_path, stage.GetRootLayer().ExportToString())

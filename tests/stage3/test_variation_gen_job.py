@@ -60,13 +60,23 @@ def test_variants_catalogue_and_report(bucket: LocalBucket) -> None:
     # the USD is really there and has what the catalogue says
     stage = Usd.Stage.Open(str(bucket.path_for(mug["asset"]["path"])))
     vsets = stage.GetDefaultPrim().GetVariantSets()
-    assert {s: sorted(vsets.GetVariantSet(s).GetVariantNames()) for s in vsets.GetNames()} == {k: sorted(v) for k, v in mug["variant_sets"].items()}
+    assert {s: sorted(vsets.GetVariantSet(s).GetVariantNames()) for s in vsets.GetNames()} == {
+        k: sorted(v) for k, v in mug["variant_sets"].items()
+    }
     # the variation manifest is a valid scene manifest for Stage 2's simready
     parsed = parse_scene_manifest(bucket.read(f"{VA}/scene_manifest.json"), expected_scene=SCENE)
     assert [o.id for o in parsed.objects] == ["mug_variants", "table_variants"]
     assert parsed.objects[0].asset_path == mug["asset"]["path"] and parsed.objects[0].material_hint == "ceramic"
     report = bucket.read_json(f"{VA}/generation_report.json")
-    assert report["summary"] == {"requested": 3, "selected": 2, "generated": 2, "resumed": 0, "failed": 0, "skipped": 1, "variation_assets": 2}
+    assert report["summary"] == {
+        "requested": 3,
+        "selected": 2,
+        "generated": 2,
+        "resumed": 0,
+        "failed": 0,
+        "skipped": 1,
+        "variation_assets": 2,
+    }
     assert [r["status"] for r in report["results"]] == ["generated", "generated", "skipped"]
     with_results = bucket.read_json(f"{VA}/manifest_with_results.json")
     assert with_results["assets"][2]["generation_result"]["status"] == "skipped"
@@ -92,7 +102,9 @@ def test_license_is_inherited_from_the_source(bucket: LocalBucket) -> None:
 
 
 def test_a_request_named_after_its_object_gets_its_own_id(bucket: LocalBucket) -> None:
-    write_stage2_outputs(bucket, SCENE, variation_assets=[{"name": "mug_1", "category": "mug", "source_hint": "generate"}])
+    write_stage2_outputs(
+        bucket, SCENE, variation_assets=[{"name": "mug_1", "category": "mug", "source_hint": "generate"}]
+    )
     assert run_job(bucket)[0] == 0
     [obj] = bucket.read_json(f"{VA}/variation_assets.json")["objects"]
     assert (obj["id"], obj["name"], obj["source_object_id"]) == ("variation_mug_1", "mug_1", "mug_1")
@@ -108,7 +120,9 @@ def test_priority_filter_and_max_assets(bucket: LocalBucket) -> None:
 
 def test_nothing_to_generate_leaves_no_catalogue(bucket: LocalBucket) -> None:
     assert run_job(bucket)[0] == 0  # a first run leaves a catalogue behind
-    write_stage2_outputs(bucket, SCENE, variation_assets=[{"name": "chair", "category": "chair", "source_hint": "library"}])
+    write_stage2_outputs(
+        bucket, SCENE, variation_assets=[{"name": "chair", "category": "chair", "source_hint": "library"}]
+    )
     code, lines, _ = run_job(bucket)
     assert code == 0
     assert not bucket.exists(f"{VA}/variation_assets.json") and not bucket.exists(f"{VA}/scene_manifest.json")
@@ -116,11 +130,15 @@ def test_nothing_to_generate_leaves_no_catalogue(bucket: LocalBucket) -> None:
 
 
 def test_partial_failure_is_reported_and_succeeds(bucket: LocalBucket) -> None:
-    write_stage2_outputs(bucket, SCENE, variation_assets=[
-        {"name": "mugs", "category": "mug"},
-        {"name": "ghost", "category": "mug", "source_object_id": "mug_99"},
-        {"name": "lamps", "category": "lamp"},
-    ])
+    write_stage2_outputs(
+        bucket,
+        SCENE,
+        variation_assets=[
+            {"name": "mugs", "category": "mug"},
+            {"name": "ghost", "category": "mug", "source_object_id": "mug_99"},
+            {"name": "lamps", "category": "lamp"},
+        ],
+    )
     code, lines, _ = run_job(bucket)
     assert code == 0
     results = {r["id"]: r for r in bucket.read_json(f"{VA}/generation_report.json")["results"]}
@@ -141,7 +159,9 @@ def test_no_asset_could_be_varied_fails_clearly(bucket: LocalBucket) -> None:
 
 
 def test_missing_visual_is_a_per_asset_failure(bucket: LocalBucket) -> None:
-    write_stage2_outputs(bucket, SCENE, variation_assets=[{"name": "mugs", "category": "mug", "source_object_id": "mug_1"}])
+    write_stage2_outputs(
+        bucket, SCENE, variation_assets=[{"name": "mugs", "category": "mug", "source_object_id": "mug_1"}]
+    )
     bucket.delete(f"scenes/{SCENE}/assets/obj_mug_1/model.usd")
     code, _, err = run_job(bucket)
     assert code == 2

@@ -39,7 +39,9 @@ def trigger(rt: Any, scene: str) -> str:
 
 
 def finish(run_id: str, timeout: float = 120) -> tuple[str, Any]:
-    wait_until(lambda: (st := DBOS.get_workflow_status(run_id)) is not None and st.status in ("SUCCESS", "ERROR"), timeout)
+    wait_until(
+        lambda: (st := DBOS.get_workflow_status(run_id)) is not None and st.status in ("SUCCESS", "ERROR"), timeout
+    )
     st = DBOS.get_workflow_status(run_id)
     if st.status == "SUCCESS":
         return st.status, DBOS.retrieve_workflow(run_id).get_result()
@@ -71,14 +73,20 @@ def metrics_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     return caplog
 
 
-def test_trigger_runs_every_stage_once_and_writes_the_marker_once(make_runtime: Any, metrics_log: pytest.LogCaptureFixture) -> None:
+def test_trigger_runs_every_stage_once_and_writes_the_marker_once(
+    make_runtime: Any, metrics_log: pytest.LogCaptureFixture
+) -> None:
     rt = make_runtime(BPFLOW_WORKFLOW_MODULES=MODULES)
     p = prepare(rt, "wf1", baseline_isaac=False)
     run_id = trigger(rt, "wf1")
     status, result = finish(run_id)
     assert status == "SUCCESS", result
     assert result["status"] == "SUCCESS" and result["markers"] == [p.complete_marker]
-    assert result["simready_state"] == "SUCCEEDED" and result["isaac_refresh_state"] == "SUCCEEDED" and not result["baseline_present"]
+    assert (
+        result["simready_state"] == "SUCCEEDED"
+        and result["isaac_refresh_state"] == "SUCCEEDED"
+        and not result["baseline_present"]
+    )
     b = rt.bucket
     marker = b.read_text(p.complete_marker)
     assert marker.startswith("Completed at ") and f"run_id: {run_id}" in marker and "status: SUCCESS" in marker
@@ -127,7 +135,11 @@ def test_gate_statuses(make_runtime: Any, metrics_log: pytest.LogCaptureFixture)
     p = prepare(rt, "noassets", variation_assets=[{"name": "chair", "category": "chair", "source_hint": "library"}])
     status, result = finish(trigger(rt, "noassets"))
     assert status == "SUCCESS" and result["status"] == "SUCCESS_NO_ASSETS", result
-    assert result["variation_asset_count"] == 0 and result["simready_state"] == "SKIPPED" and result["isaac_refresh_state"] == "SKIPPED"
+    assert (
+        result["variation_asset_count"] == 0
+        and result["simready_state"] == "SKIPPED"
+        and result["isaac_refresh_state"] == "SKIPPED"
+    )
     assert b.exists(p.complete_marker) and not b.exists(p.assets_json) and not b.exists(p.simready_marker)
     assert events(metrics_log, "noassets")[-1]["status"] == "SUCCESS_NO_ASSETS"
 
@@ -136,7 +148,11 @@ def test_gate_statuses(make_runtime: Any, metrics_log: pytest.LogCaptureFixture)
     key, body = replicator_complete("noisaac")
     LocalBucket(b.root).write_json(key, body)  # no event: started by hand below, with flags
     status, error = finish(manual(rt, "noisaac", enable_stage3_isaac_refresh=False, require_isaac=True))
-    assert status == "ERROR" and "No successful Isaac pass for scene noisaac (baseline_present=false, refresh_state=SKIPPED, require_isaac=true)" in str(error)
+    assert (
+        status == "ERROR"
+        and "No successful Isaac pass for scene noisaac (baseline_present=false, refresh_state=SKIPPED, require_isaac=true)"
+        in str(error)
+    )
     assert not b.exists(p.complete_marker)
     failed = b.read_json(p.failed_marker)
     assert failed["error"]["code"] == "failed_required_isaac" and failed["scene_id"] == "noisaac"
@@ -157,10 +173,17 @@ def test_gate_statuses(make_runtime: Any, metrics_log: pytest.LogCaptureFixture)
     assert not b.exists(p.isaac_refresh_marker)
 
 
-def test_simready_failure_is_tolerated(make_runtime: Any, metrics_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_simready_failure_is_tolerated(
+    make_runtime: Any, metrics_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(JOBS, "simready-job", "tests.runners.jobs_fixture")
     # Jobs get an allowlist of the service env: the fixture's switches are passed on by name.
-    rt = make_runtime(BPFLOW_WORKFLOW_MODULES=MODULES, FIXTURE_MODE="exit", FIXTURE_EXIT_CODE="3", BPFLOW_JOB_ENV_PASSTHROUGH="FIXTURE_MODE,FIXTURE_EXIT_CODE")
+    rt = make_runtime(
+        BPFLOW_WORKFLOW_MODULES=MODULES,
+        FIXTURE_MODE="exit",
+        FIXTURE_EXIT_CODE="3",
+        BPFLOW_JOB_ENV_PASSTHROUGH="FIXTURE_MODE,FIXTURE_EXIT_CODE",
+    )
     b = rt.bucket
     p = prepare(rt, "srfail", baseline_isaac=True)
     status, result = finish(trigger(rt, "srfail"))
@@ -177,7 +200,9 @@ def test_simready_failure_is_tolerated(make_runtime: Any, metrics_log: pytest.Lo
     assert not b.exists(p.complete_marker)
 
 
-def test_variation_gen_failure_writes_failed_and_no_marker(make_runtime: Any, metrics_log: pytest.LogCaptureFixture) -> None:
+def test_variation_gen_failure_writes_failed_and_no_marker(
+    make_runtime: Any, metrics_log: pytest.LogCaptureFixture
+) -> None:
     rt = make_runtime(BPFLOW_WORKFLOW_MODULES=MODULES)
     b = rt.bucket
     p = prepare(rt, "vgfail", variation_assets=[{"name": "mug", "priority": "urgent"}])
@@ -212,7 +237,9 @@ def test_variation_gen_start_failure_rolls_back(make_runtime: Any, tmp_path: Pat
 
 def test_non_trigger_objects_are_skipped(make_runtime: Any) -> None:
     rt = make_runtime(BPFLOW_WORKFLOW_MODULES=MODULES)
-    run_id = rt.dispatcher.start_manual(WF, {"data": {"bucket": rt.bucket.url, "name": "scenes/x/replicator/other.json"}}).run_ids[0]
+    run_id = rt.dispatcher.start_manual(
+        WF, {"data": {"bucket": rt.bucket.url, "name": "scenes/x/replicator/other.json"}}
+    ).run_ids[0]
     status, result = finish(run_id)
     assert status == "SUCCESS" and result["status"] == "SKIPPED"
     assert result["message"] == "Not a replicator completion marker: scenes/x/replicator/other.json"

@@ -31,7 +31,9 @@ def stage_lists(draw: Any) -> list[dict[str, Any]]:
     out = []
     for i, name in enumerate(stage_names):
         ups = draw(st.lists(st.sampled_from(stage_names), max_size=3, unique=True)) if i else []
-        out.append({"name": name, "workflow": draw(names), "complete": draw(st.lists(keys, max_size=3)), "upstream": ups})
+        out.append(
+            {"name": name, "workflow": draw(names), "complete": draw(st.lists(keys, max_size=3)), "upstream": ups}
+        )
     return out
 
 
@@ -64,7 +66,10 @@ def test_any_text_is_a_dag_or_a_config_error(text: str) -> None:
 def test_dag_file_errors_name_the_problem() -> None:
     for doc, needle in (
         ({"stages": [{"name": "a", "workflow": "w", "upstream": ["b"]}]}, "unknown stage"),
-        ({"stages": [{"name": "a", "workflow": "w", "upstream": ["b"]}, {"name": "b", "workflow": "w"}]}, "before its upstream"),
+        (
+            {"stages": [{"name": "a", "workflow": "w", "upstream": ["b"]}, {"name": "b", "workflow": "w"}]},
+            "before its upstream",
+        ),
         ({"stages": [{"name": "a", "workflow": "w", "colour": "red"}]}, "unknown keys"),
         ({"stages": [{"name": "a", "workflow": "w", "complete": ["../x"]}]}, "scene-relative"),
         ({"stages": [{"name": "a", "workflow": "w"}, {"name": "a", "workflow": "w"}]}, "defined twice"),

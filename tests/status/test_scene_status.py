@@ -38,13 +38,25 @@ def mark(rt: Any, rel: str, body: Any = None, *, at: float | None = None) -> Non
         os.utime(path, ns=(int(at * 1e9), int(at * 1e9)))
 
 
-def run(workflow: str, status: str, *, created: float, outcome: str | None = None, error_code: str | None = None, n: int = 1) -> RunInfo:
+def run(
+    workflow: str, status: str, *, created: float, outcome: str | None = None, error_code: str | None = None, n: int = 1
+) -> RunInfo:
     out = {} if outcome is None else {"status": outcome, "message": f"{workflow} said {outcome}"}
     return RunInfo(
-        run_id=f"{workflow}:scenes/s1/trigger@{n}", workflow=workflow, status=status, state=run_state(status, out),
-        created_at=created, updated_at=created + 1, started_at=created, ended_at=None if status in ("PENDING", "ENQUEUED") else created + 1,
-        scene_id="s1", trigger="scenes/s1/trigger", generation=str(n), outcome=out,
-        error="boom" if status == "ERROR" else None, error_code=error_code,
+        run_id=f"{workflow}:scenes/s1/trigger@{n}",
+        workflow=workflow,
+        status=status,
+        state=run_state(status, out),
+        created_at=created,
+        updated_at=created + 1,
+        started_at=created,
+        ended_at=None if status in ("PENDING", "ENQUEUED") else created + 1,
+        scene_id="s1",
+        trigger="scenes/s1/trigger",
+        generation=str(n),
+        outcome=out,
+        error="boom" if status == "ERROR" else None,
+        error_code=error_code,
     )
 
 
@@ -68,7 +80,12 @@ def test_stage1_jobs_follow_the_orchestrator_run(rt: Any) -> None:
     active = [run(ORCH, "PENDING", created=t0)]
     state, by = states(rt, active)
     assert state == "running"
-    assert (by[ORCH], by["text-scene-gen"], by["text-scene-adapter"], by["usd-assembly"]) == ("running", "running", "pending", "pending")
+    assert (by[ORCH], by["text-scene-gen"], by["text-scene-adapter"], by["usd-assembly"]) == (
+        "running",
+        "running",
+        "pending",
+        "pending",
+    )
     mark(rt, "textgen/.textgen_complete", at=t0 + 10)
     _, by = states(rt, active)
     assert (by["text-scene-gen"], by["text-scene-adapter"]) == ("succeeded", "running")
@@ -104,12 +121,21 @@ def test_runs_decide_over_markers_of_an_earlier_input(rt: Any) -> None:
     wf = "usd-assembly-pipeline"
     _, by = states(rt, [run(wf, "ENQUEUED", created=t0 + 20)])
     assert by["usd-assembly"] == "running"
-    st = scene_status(rt, "s1", dag=TEXT_DAG, runs=[run(wf, "ENQUEUED", created=t0 + 20)], implemented=ALL, must_exist=False)
+    st = scene_status(
+        rt, "s1", dag=TEXT_DAG, runs=[run(wf, "ENQUEUED", created=t0 + 20)], implemented=ALL, must_exist=False
+    )
     assert st.stages[3].detail == "queued"
     _, by = states(rt, [run(wf, "SUCCESS", created=t0 + 20, outcome="FAILED")])
     assert by["usd-assembly"] == "failed"
     # Skipped because the work was already there: the stage is done.
-    st = scene_status(rt, "s1", dag=TEXT_DAG, runs=[run(wf, "SUCCESS", created=t0 + 20, outcome="SKIPPED")], implemented=ALL, must_exist=False)
+    st = scene_status(
+        rt,
+        "s1",
+        dag=TEXT_DAG,
+        runs=[run(wf, "SUCCESS", created=t0 + 20, outcome="SKIPPED")],
+        implemented=ALL,
+        must_exist=False,
+    )
     assert st.stages[3].state == "succeeded" and st.stages[3].detail
     # Skipped with nothing done is skipped, and nothing after it can start.
     rt.bucket.delete("scenes/s1/usd/.usd_complete")
@@ -121,7 +147,13 @@ def test_runs_decide_over_markers_of_an_earlier_input(rt: Any) -> None:
 
 
 def test_a_scene_is_complete_when_nothing_implemented_is_left_to_start(rt: Any) -> None:
-    for rel in ("textgen/.textgen_complete", "assets/.regen3d_complete", "usd/.usd_complete", "replicator/.replicator_complete", ".source_orchestrator_complete"):
+    for rel in (
+        "textgen/.textgen_complete",
+        "assets/.regen3d_complete",
+        "usd/.usd_complete",
+        "replicator/.replicator_complete",
+        ".source_orchestrator_complete",
+    ):
         mark(rt, rel)
     built = {ORCH, "usd-assembly-pipeline", "variation-assets-pipeline"}
     state, by = states(rt, [], implemented=lambda s: s.workflow in built)
@@ -144,7 +176,9 @@ def test_summaries_list_every_scene_a_page_at_a_time_in_id_order(rt: Any) -> Non
     assert [line["scene_id"] for line in lines] == ["s1", "s2"]
     assert lines[0]["prompt"] == "a small kitchen" and lines[1]["prompt"] is None
     assert lines[1]["stages"]["text-scene-adapter"] == "succeeded"
-    assert lines[1]["updated"] == pytest.approx(rt.bucket.stat("scenes/s2/assets/.regen3d_complete").updated.timestamp(), abs=1e-5)
+    assert lines[1]["updated"] == pytest.approx(
+        rt.bucket.stat("scenes/s2/assets/.regen3d_complete").updated.timestamp(), abs=1e-5
+    )
     # Pages: the cursor is the last id shown; a failure marker's code comes through the page too.
     rt.bucket.write_json("scenes/s1-b/.source_orchestrator_failed", {"error": {"code": "no_assets", "message": "x"}})
     rt.bucket.write_json("scenes/s3/episodes/big/unrelated.bin", {})  # a scene with no marker yet
@@ -156,16 +190,30 @@ def test_summaries_list_every_scene_a_page_at_a_time_in_id_order(rt: Any) -> Non
     assert second[1]["updated"] is None and second[1]["prompt"] is None
     # The page's view matches each scene's own table.
     for line in first + second:
-        assert line["stages"] == scene_status(rt, line["scene_id"], dag=TEXT_DAG, runs=[], details=False, must_exist=False).summary()["stages"]
+        assert (
+            line["stages"]
+            == scene_status(rt, line["scene_id"], dag=TEXT_DAG, runs=[], details=False, must_exist=False).summary()[
+                "stages"
+            ]
+        )
 
 
 def test_stage_order_and_layers_of_the_text_dag() -> None:
     layers = TEXT_DAG.layers()
     for stage in TEXT_DAG.stages:
         assert all(layers[u] < layers[stage.name] for u in stage.upstream)
-    assert [s.name for s in TEXT_DAG.stages][:4] == ["source-orchestrator", "text-scene-gen", "text-scene-adapter", "usd-assembly"]
+    assert [s.name for s in TEXT_DAG.stages][:4] == [
+        "source-orchestrator",
+        "text-scene-gen",
+        "text-scene-adapter",
+        "usd-assembly",
+    ]
     by = {s.name: s for s in TEXT_DAG.stages}
-    assert by["usd-assembly"].complete == ("usd/.usd_complete", "replicator/.replicator_complete", "isaac_lab/.isaac_lab_complete")
+    assert by["usd-assembly"].complete == (
+        "usd/.usd_complete",
+        "replicator/.replicator_complete",
+        "isaac_lab/.isaac_lab_complete",
+    )
     assert by["arena-export"].complete == ("arena/.arena_export_complete",)
     assert by["text-scene-adapter"].complete[0] == "assets/.regen3d_complete"
     assert isinstance(by["episode-generation"], Stage) and by["episode-generation"].upstream == ("usd-assembly",)
@@ -175,7 +223,13 @@ def test_a_stage_nothing_started_does_not_keep_the_scene_running(rt: Any) -> Non
     """Issue 15: every implemented stage that ran succeeded, the next one was never started
     (here: no run, its trigger written long ago). The scene ends instead of "running" forever."""
     old = time.time() - 3600
-    for rel in ("textgen/.textgen_complete", "assets/.regen3d_complete", "usd/.usd_complete", "replicator/.replicator_complete", ".source_orchestrator_complete"):
+    for rel in (
+        "textgen/.textgen_complete",
+        "assets/.regen3d_complete",
+        "usd/.usd_complete",
+        "replicator/.replicator_complete",
+        ".source_orchestrator_complete",
+    ):
         mark(rt, rel, at=old)
     built = {ORCH, "usd-assembly-pipeline", "variation-assets-pipeline"}
     st = scene_status(rt, "s1", dag=TEXT_DAG, runs=[], implemented=lambda s: s.workflow in built, must_exist=False)
@@ -190,15 +244,27 @@ def test_a_stage_nothing_started_does_not_keep_the_scene_running(rt: Any) -> Non
 def _seed_run(workflow: str, scene: str, status: str, created: float) -> RunInfo:
     out = {"status": "SUCCESS"} if status == "SUCCESS" else {}
     return RunInfo(
-        run_id=f"{workflow}:scenes/{scene}/prompts/scene_request.json@1", workflow=workflow, status=status, state=run_state(status, out),
-        created_at=created, updated_at=created + 1, started_at=created, ended_at=None if status == "PENDING" else created + 1,
-        scene_id=scene, trigger=f"scenes/{scene}/prompts/scene_request.json", generation="1", outcome=out,
+        run_id=f"{workflow}:scenes/{scene}/prompts/scene_request.json@1",
+        workflow=workflow,
+        status=status,
+        state=run_state(status, out),
+        created_at=created,
+        updated_at=created + 1,
+        started_at=created,
+        ended_at=None if status == "PENDING" else created + 1,
+        scene_id=scene,
+        trigger=f"scenes/{scene}/prompts/scene_request.json",
+        generation="1",
+        outcome=out,
     )
 
 
 def test_a_multi_seed_parent_and_its_seeds_point_at_each_other(rt: Any) -> None:
     t0 = time.time() - 60
-    rt.bucket.write_json("scenes/p1/prompts/scene_request.json", {"schema_version": "v1", "scene_id": "p1", "prompt": "a den", "seed_count": 2})
+    rt.bucket.write_json(
+        "scenes/p1/prompts/scene_request.json",
+        {"schema_version": "v1", "scene_id": "p1", "prompt": "a den", "seed_count": 2},
+    )
     active = [_seed_run(ORCH, "p1", "PENDING", t0)]
     grouped = {"p1": active}
     # Seed 1 is through Stage 1 and USD; seed 2 has not started (its request is not written yet).
@@ -211,7 +277,11 @@ def test_a_multi_seed_parent_and_its_seeds_point_at_each_other(rt: Any) -> None:
     assert seed1.state == "running"  # USD's trigger was just written: it is about to start
     assert seed1.stages[0].detail == "seed of p1"
     seed2 = scene_status(rt, "p1-s002", dag=TEXT_DAG, runs=[], seed_runs=grouped, implemented=ALL, must_exist=False)
-    assert seed2.stages[0].state == "pending" and seed2.stages[0].detail == "waiting for p1" and seed2.stages[1].state == "pending"
+    assert (
+        seed2.stages[0].state == "pending"
+        and seed2.stages[0].detail == "waiting for p1"
+        and seed2.stages[1].state == "pending"
+    )
     parent = scene_status(rt, "p1", dag=TEXT_DAG, runs=active, seed_runs=grouped, implemented=ALL, must_exist=False)
     assert parent.state == "running" and [c["scene_id"] for c in parent.children] == ["p1-s001", "p1-s002"]
     by = {s.name: s for s in parent.stages}
@@ -219,9 +289,17 @@ def test_a_multi_seed_parent_and_its_seeds_point_at_each_other(rt: Any) -> None:
     # Everything done in both seeds, the parent's run ended: the parent is done too.
     for scene in ("p1-s001", "p1-s002"):
         rt.bucket.write_json(f"scenes/{scene}/internal/scene_request.generated.json", {"scene_id": scene})
-        for rel in ("textgen/.textgen_complete", "assets/.regen3d_complete", "usd/.usd_complete", "replicator/.replicator_complete",
-                    "variation_assets/.variation_pipeline_complete", "episodes/.episodes_complete", "geniesim/.geniesim_submitted",
-                    "geniesim/.geniesim_complete", "arena/.arena_export_complete"):
+        for rel in (
+            "textgen/.textgen_complete",
+            "assets/.regen3d_complete",
+            "usd/.usd_complete",
+            "replicator/.replicator_complete",
+            "variation_assets/.variation_pipeline_complete",
+            "episodes/.episodes_complete",
+            "geniesim/.geniesim_submitted",
+            "geniesim/.geniesim_complete",
+            "arena/.arena_export_complete",
+        ):
             rt.bucket.write_json(f"scenes/{scene}/{rel}", {"status": "completed"})
     ended = {"p1": [_seed_run(ORCH, "p1", "SUCCESS", t0)]}
     parent = scene_status(rt, "p1", dag=TEXT_DAG, runs=ended["p1"], seed_runs=ended, implemented=ALL, must_exist=False)
@@ -231,4 +309,7 @@ def test_a_multi_seed_parent_and_its_seeds_point_at_each_other(rt: Any) -> None:
     rt.bucket.write_json("scenes/p1-s002/usd/.failed", {"error": {"code": "usd_assembly_failed"}})
     rt.bucket.delete("scenes/p1-s002/usd/.usd_complete")
     parent = scene_status(rt, "p1", dag=TEXT_DAG, runs=ended["p1"], seed_runs=ended, implemented=ALL, must_exist=False)
-    assert parent.state == "failed" and {s.name: s.error_code for s in parent.stages}["usd-assembly"] == "usd_assembly_failed"
+    assert (
+        parent.state == "failed"
+        and {s.name: s.error_code for s in parent.stages}["usd-assembly"] == "usd_assembly_failed"
+    )

@@ -284,7 +284,7 @@ def test_race_create_only_exactly_one_winner(bucket: Bucket) -> None:
     assert len(results) == 1, f"winners: {sorted(results)}"
     assert len(errors) == n - 1
     assert all(isinstance(e, PreconditionFailed) for e in errors.values()), {type(e) for e in errors.values()}
-    (winner, info), = results.items()
+    ((winner, info),) = results.items()
     assert bucket.read("locks/race.lock") == f"owner-{winner}".encode()
     stat = bucket.stat("locks/race.lock")
     assert stat is not None and stat.generation == info.generation
@@ -296,7 +296,7 @@ def test_race_compare_and_swap_exactly_one_winner(bucket: Bucket) -> None:
     results, errors = _race(n, lambda i: bucket.write("state.json", f"writer-{i}", if_generation_match=g0))
     assert len(results) == 1, f"winners: {sorted(results)}"
     assert all(isinstance(e, PreconditionFailed) for e in errors.values()), {type(e) for e in errors.values()}
-    (winner, info), = results.items()
+    ((winner, info),) = results.items()
     assert bucket.read("state.json") == f"writer-{winner}".encode()
     assert info.generation > g0
 

@@ -21,10 +21,21 @@ from bpflow.core.storage.local import LocalBucket
 from tests.support.services import MakeBucket
 
 KEYS = [
-    "a.b", "a/b", "a/b.c", "a-1/x", "a/c/d", "top.json",
-    "scenes/s1/geniesim/job.json", "scenes/s1-x/geniesim/job.json", "scenes/s1/episodes/e1.bin",
-    "scenes/s1/geniesim/.geniesim_import_complete", "scenes/s2/geniesim/sub/job.json",
-    "scenes/s3/geniesim/.geniesim_import_complete", "scenes/s3/.source_orchestrator_failed", "z/é", "z/e",
+    "a.b",
+    "a/b",
+    "a/b.c",
+    "a-1/x",
+    "a/c/d",
+    "top.json",
+    "scenes/s1/geniesim/job.json",
+    "scenes/s1-x/geniesim/job.json",
+    "scenes/s1/episodes/e1.bin",
+    "scenes/s1/geniesim/.geniesim_import_complete",
+    "scenes/s2/geniesim/sub/job.json",
+    "scenes/s3/geniesim/.geniesim_import_complete",
+    "scenes/s3/.source_orchestrator_failed",
+    "z/é",
+    "z/e",
 ]
 PATTERNS = [
     ["scenes/*/geniesim/job.json", "scenes/*/geniesim/.geniesim_import_complete"],
@@ -84,21 +95,31 @@ def test_local_folders_without_objects_and_links_are_not_listed(tmp_path: Path) 
     os.symlink(tmp_path / "out", tmp_path / "b" / "scenes" / "evil")  # a folder link out
     (tmp_path / "b" / "scenes" / "half").mkdir()
     os.symlink(tmp_path / "out" / "geniesim", tmp_path / "b" / "scenes" / "half" / "geniesim")  # a link deeper down
-    os.symlink(tmp_path / "out" / "geniesim" / "job.json", tmp_path / "b" / "scenes" / "real" / "job.json")  # a file link out
+    os.symlink(
+        tmp_path / "out" / "geniesim" / "job.json", tmp_path / "b" / "scenes" / "real" / "job.json"
+    )  # a file link out
     assert list(b.list_folders("scenes/")) == ["real"]
     assert [e.key for e in b.glob_keys(["scenes/*/geniesim/job.json", "scenes/*/job.json"])] == []
     assert [e.key for e in b.list_keys("scenes/")] == [i.key for i in b.list("scenes/")] == ["scenes/real/x.json"]
 
 
-SEG = st.text(alphabet=string.ascii_lowercase[:3] + "-._", min_size=1, max_size=3).filter(lambda s: s not in (".", "..", ".bpflow"))
+SEG = st.text(alphabet=string.ascii_lowercase[:3] + "-._", min_size=1, max_size=3).filter(
+    lambda s: s not in (".", "..", ".bpflow")
+)
 KEY = st.lists(SEG, min_size=1, max_size=4).map("/".join)
 PAT_SEG = st.one_of(SEG, st.sampled_from(["*", "**", "a*", "?", "*.b"]))
 PATTERN = st.lists(PAT_SEG, min_size=1, max_size=4).map("/".join)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(keys=st.lists(KEY, min_size=1, max_size=25, unique=True), patterns=st.lists(PATTERN, min_size=1, max_size=3), cut=KEY)
-def test_local_walk_agrees_with_a_plain_filter(tmp_path_factory: pytest.TempPathFactory, keys: list[str], patterns: list[str], cut: str) -> None:
+@given(
+    keys=st.lists(KEY, min_size=1, max_size=25, unique=True),
+    patterns=st.lists(PATTERN, min_size=1, max_size=3),
+    cut=KEY,
+)
+def test_local_walk_agrees_with_a_plain_filter(
+    tmp_path_factory: pytest.TempPathFactory, keys: list[str], patterns: list[str], cut: str
+) -> None:
     b = LocalBucket(tmp_path_factory.mktemp("walk"))
     stored = []
     for k in keys:
@@ -113,4 +134,6 @@ def test_local_walk_agrees_with_a_plain_filter(tmp_path_factory: pytest.TempPath
     want = [k for k in stored if any(rx.match(k) for rx in rxs)]
     assert [e.key for e in b.glob_keys(patterns)] == want
     assert [e.key for e in b.glob_keys(patterns, start_after=cut)] == [k for k in want if k > cut]
-    assert [e.key for e in b.list_keys(cut[:2], start_after=cut)] == [k for k in stored if k.startswith(cut[:2]) and k > cut]
+    assert [e.key for e in b.list_keys(cut[:2], start_after=cut)] == [
+        k for k in stored if k.startswith(cut[:2]) and k > cut
+    ]

@@ -102,7 +102,9 @@ def test_delete_prunes_empty_folders(root: Path, bucket: LocalBucket) -> None:
 
 
 @pytest.mark.parametrize("key", ["../x", "../../etc/passwd", "/abs", "/etc/passwd", "a//b", "a/../../x", "a/./b"])
-def test_escaping_keys_rejected_and_nothing_written_outside(tmp_path: Path, root: Path, bucket: LocalBucket, key: str) -> None:
+def test_escaping_keys_rejected_and_nothing_written_outside(
+    tmp_path: Path, root: Path, bucket: LocalBucket, key: str
+) -> None:
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     with pytest.raises(InvalidObjectKey):
         bucket.write(key, b"escape")

@@ -57,7 +57,10 @@ def test_every_process_sees_the_same_generation(tmp_path: Path) -> None:
 
 
 OPS = st.lists(
-    st.tuples(st.sampled_from(["write", "foreign", "foreign_old_mtime", "foreign_future_mtime", "delete", "rm", "restore"]), st.integers(0, 3)),
+    st.tuples(
+        st.sampled_from(["write", "foreign", "foreign_old_mtime", "foreign_future_mtime", "delete", "rm", "restore"]),
+        st.integers(0, 3),
+    ),
     min_size=1,
     max_size=12,
 )

@@ -226,13 +226,20 @@ def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc = subprocess.Popen(
                 [
                     str(binary),
-                    "-scheme", "http",
-                    "-host", "127.0.0.1",
-                    "-port", str(port),
-                    "-backend", "memory",
-                    "-external-url", endpoint,
-                    "-public-host", f"127.0.0.1:{port}",
-                    "-log-level", "warn",
+                    "-scheme",
+                    "http",
+                    "-host",
+                    "127.0.0.1",
+                    "-port",
+                    str(port),
+                    "-backend",
+                    "memory",
+                    "-external-url",
+                    endpoint,
+                    "-public-host",
+                    f"127.0.0.1:{port}",
+                    "-log-level",
+                    "warn",
                 ],
                 stdout=log_fh,
                 stderr=subprocess.STDOUT,
@@ -322,8 +329,19 @@ def throwaway_postgres(on_missing: Callable[[str, str], NoReturn] = _raise_missi
 
     started = False
     try:
-        init = run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                   "--no-sync", "--locale=C")
+        init = run(
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C",
+        )
         if init.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{init.stdout}\n{init.stderr}")
         port = 0
@@ -336,10 +354,17 @@ def throwaway_postgres(on_missing: Callable[[str, str], NoReturn] = _raise_missi
                 break
         if not started:
             raise RuntimeError(f"pg_ctl start failed:\n{_tail(log)}")
-        created = subprocess.run(
-            [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "bpflow_test"],
-            capture_output=True, text=True, timeout=60, check=False,
-        ) if (bin_dir / "createdb").exists() else None
+        created = (
+            subprocess.run(
+                [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "bpflow_test"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            if (bin_dir / "createdb").exists()
+            else None
+        )
         if created is None or created.returncode != 0:
             _create_database_with_psycopg(port)
         yield f"postgresql://postgres@127.0.0.1:{port}/bpflow_test"

@@ -32,11 +32,17 @@ class Reply:
 
 def chat(content: str | None, model: str = "local-model") -> Reply:
     """A well-formed chat completion whose message content is ``content``."""
-    return Reply(200, {
-        "id": "chatcmpl-local", "object": "chat.completion", "created": 0, "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-    })
+    return Reply(
+        200,
+        {
+            "id": "chatcmpl-local",
+            "object": "chat.completion",
+            "created": 0,
+            "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+        },
+    )
 
 
 def plan_reply(objects: list[dict[str, Any]], room_type: str = "kitchen") -> Reply:
@@ -44,7 +50,9 @@ def plan_reply(objects: list[dict[str, Any]], room_type: str = "kitchen") -> Rep
 
 
 def rate_limited(retry_after: str = "1") -> Reply:
-    return Reply(429, {"error": {"message": "rate limited", "type": "rate_limit_exceeded"}}, {"Retry-After": retry_after})
+    return Reply(
+        429, {"error": {"message": "rate limited", "type": "rate_limit_exceeded"}}, {"Retry-After": retry_after}
+    )
 
 
 def server_error(status: int = 500) -> Reply:
@@ -57,8 +65,12 @@ GOOD_KITCHEN: list[dict[str, Any]] = [
     {"name": "mug", "category": "mug", "sim_role": "manipulable_object", "count": 2},
     {"name": "kitchen counter", "category": "counter", "sim_role": "static"},
     {"name": "toaster", "category": "toaster", "sim_role": "static"},
-    {"name": "espresso machine", "category": "espresso_machine", "sim_role": "static",
-     "dimensions": {"width": 0.3, "height": 0.4, "depth": 0.35}},
+    {
+        "name": "espresso machine",
+        "category": "espresso_machine",
+        "sim_role": "static",
+        "dimensions": {"width": 0.3, "height": 0.4, "depth": 0.35},
+    },
 ]
 
 
@@ -77,9 +89,13 @@ class _Handler(BaseHTTPRequestHandler):
             body = raw.decode("utf-8", "replace")
         llm_server = self.server.llm_server
         with llm_server.lock:
-            llm_server.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+            llm_server.requests.append(
+                {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+            )
             queue = llm_server.replies.get(self.path)
-            reply = queue.popleft() if queue else Reply(599, {"error": {"message": "no scripted reply for " + self.path}})
+            reply = (
+                queue.popleft() if queue else Reply(599, {"error": {"message": "no scripted reply for " + self.path}})
+            )
         payload = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
         self.send_response(reply.status)
         self.send_header("Content-Type", "application/json")

@@ -13,7 +13,9 @@ from bpflow.domain.textgen.layout_check import check_layout
 from tests.textgen.openai_local_server import ChatServer, Reply
 
 ALL = ["internal", "scenesmith", "sage", "hybrid_serial"]
-REQ = GenerationRequest("be1", "a kitchen with a fridge, a table and two mugs", {}, "standard", 3, "openrouter_qwen_primary")
+REQ = GenerationRequest(
+    "be1", "a kitchen with a fridge, a table and two mugs", {}, "standard", 3, "openrouter_qwen_primary"
+)
 
 
 def run(backend: str, cfg: BackendConfig | None = None, req: GenerationRequest = REQ) -> dict[str, Any]:
@@ -24,18 +26,30 @@ def valid(pkg: dict[str, Any]) -> bool:
     return check_layout(pkg["objects"], pkg["layout_plan"]["room_box"]).ok
 
 
-@pytest.mark.parametrize(("env", "cli", "request_value", "default", "allow", "expected"), [
-    (None, None, None, "sage", ALL, ("sage", "default")),
-    (None, None, "scenesmith", "sage", ALL, ("scenesmith", "request")),
-    (None, "internal", "scenesmith", "sage", ALL, ("internal", "cli")),
-    ("hybrid_serial", "internal", "scenesmith", "sage", ALL, ("hybrid_serial", "env")),
-    (None, None, "sage", "sage", ["internal", "scenesmith"], ("internal", "request_not_in_allowlist")),
-    (None, None, None, "bogus", ALL, ("sage", "default")),
-    ("bogus", None, None, "sage", ALL, ("internal", "env_unknown_backend")),
-])
-def test_backend_precedence(env: str | None, cli: str | None, request_value: str | None, default: str,
-                            allow: list[str], expected: tuple[str, str]) -> None:
-    assert resolve_backend(env_override=env, cli=cli, request_value=request_value, default=default, allowlist=allow) == expected
+@pytest.mark.parametrize(
+    ("env", "cli", "request_value", "default", "allow", "expected"),
+    [
+        (None, None, None, "sage", ALL, ("sage", "default")),
+        (None, None, "scenesmith", "sage", ALL, ("scenesmith", "request")),
+        (None, "internal", "scenesmith", "sage", ALL, ("internal", "cli")),
+        ("hybrid_serial", "internal", "scenesmith", "sage", ALL, ("hybrid_serial", "env")),
+        (None, None, "sage", "sage", ["internal", "scenesmith"], ("internal", "request_not_in_allowlist")),
+        (None, None, None, "bogus", ALL, ("sage", "default")),
+        ("bogus", None, None, "sage", ALL, ("internal", "env_unknown_backend")),
+    ],
+)
+def test_backend_precedence(
+    env: str | None,
+    cli: str | None,
+    request_value: str | None,
+    default: str,
+    allow: list[str],
+    expected: tuple[str, str],
+) -> None:
+    assert (
+        resolve_backend(env_override=env, cli=cli, request_value=request_value, default=default, allowlist=allow)
+        == expected
+    )
 
 
 def test_internal() -> None:
@@ -55,7 +69,10 @@ def test_sage_local_refines_three_manipulables_without_moving_anything() -> None
     assert len(refined) == 3 and all(o["sim_role"] == "manipulable_object" for o in refined)
     assert all(pkg["physics_hints"][o["id"]]["sage_task_relevance"] == "high" for o in refined)
     assert pkg["sage"]["refined_object_ids"] == [o["id"] for o in refined]
-    assert pkg["sage"]["live_requested"] is False and pkg["quality_gate_report"]["refinement"]["task_refined_object_count"] == 3
+    assert (
+        pkg["sage"]["live_requested"] is False
+        and pkg["quality_gate_report"]["refinement"]["task_refined_object_count"] == 3
+    )
     assert "sage_refinement_seconds" in pkg["quality_gate_report"]["timing"]
 
 
@@ -91,11 +108,16 @@ def test_sage_live_keeps_a_valid_remote_layout(llm_server: ChatServer) -> None:
     base = run("internal")
     llm_server.script("/sage", Reply(200, {"objects": copy.deepcopy(base["objects"]), "request_id": "sage-42"}))
     pkg = run("sage", BackendConfig(sage_url=llm_server.base_url + "/sage", sage_timeout_seconds=10))
-    assert pkg["sage"]["live_used"] is True and pkg["sage"]["live_invocation"] == {"request_id": "sage-42", "layout_source": "remote"}
+    assert pkg["sage"]["live_used"] is True and pkg["sage"]["live_invocation"] == {
+        "request_id": "sage-42",
+        "layout_source": "remote",
+    }
     assert pkg["quality_gate_report"]["generation_mode"] == "sage_live"
     assert [o["transform"]["position"] for o in pkg["objects"]] == [o["transform"]["position"] for o in base["objects"]]
     (sent,) = llm_server.received("/sage")
-    assert sent["body"]["source_backend"] == "internal" and len(sent["body"]["base_scene"]["objects"]) == len(base["objects"])
+    assert sent["body"]["source_backend"] == "internal" and len(sent["body"]["base_scene"]["objects"]) == len(
+        base["objects"]
+    )
     assert sent["body"]["base_scene"]["room_box"] == base["layout_plan"]["room_box"]
 
 
@@ -110,12 +132,15 @@ def test_sage_live_layout_that_interpenetrates_is_re_placed(llm_server: ChatServ
     assert valid(pkg)
 
 
-@pytest.mark.parametrize(("reply", "reason"), [
-    (Reply(500, {"error": "down"}), "http_500"),
-    (Reply(200, b"<html>oops</html>"), "invalid_json"),
-    (Reply(200, {"objects": []}), "invalid_shape:no_objects"),
-    (Reply(200, [1, 2, 3]), "invalid_shape:not_an_object"),
-])
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (Reply(500, {"error": "down"}), "http_500"),
+        (Reply(200, b"<html>oops</html>"), "invalid_json"),
+        (Reply(200, {"objects": []}), "invalid_shape:no_objects"),
+        (Reply(200, [1, 2, 3]), "invalid_shape:not_an_object"),
+    ],
+)
 def test_sage_live_failure_falls_back_to_local_refinement(llm_server: ChatServer, reply: Reply, reason: str) -> None:
     llm_server.script("/sage", reply)
     pkg = run("sage", BackendConfig(sage_url=llm_server.base_url + "/sage"))
@@ -125,9 +150,14 @@ def test_sage_live_failure_falls_back_to_local_refinement(llm_server: ChatServer
 
 
 def test_scenesmith_live_objects_without_poses_are_placed_locally(llm_server: ChatServer) -> None:
-    remote = [{"name": "desk", "category": "desk", "sim_role": "static"}, {"name": "monitor"}, {"name": "keyboard"},
-              {"name": "office chair", "category": "office_chair"}, {"name": "ceiling_light"},
-              {"name": "lamp", "dimensions_est": {"width": 0.2, "height": 0.5, "depth": 0.2}}]
+    remote = [
+        {"name": "desk", "category": "desk", "sim_role": "static"},
+        {"name": "monitor"},
+        {"name": "keyboard"},
+        {"name": "office chair", "category": "office_chair"},
+        {"name": "ceiling_light"},
+        {"name": "lamp", "dimensions_est": {"width": 0.2, "height": 0.5, "depth": 0.2}},
+    ]
     llm_server.script("/smith", Reply(200, {"objects": remote, "room_type": "office", "request_id": "ss-1"}))
     url = "http://user:pw@" + llm_server.base_url.removeprefix("http://") + "/smith"
     pkg = run("scenesmith", BackendConfig(scenesmith_url=url))
@@ -137,7 +167,9 @@ def test_scenesmith_live_objects_without_poses_are_placed_locally(llm_server: Ch
     assert pkg["scenesmith"]["live_invocation"]["layout_source"] == "local_replaced"
     assert "pw" not in pkg["scenesmith"]["server_url"]
     (sent,) = llm_server.received("/smith")
-    assert sent["body"]["pipeline_stages"][-1] == "manipuland" and sent["body"]["constraints"]["object_density"] == "high"
+    assert (
+        sent["body"]["pipeline_stages"][-1] == "manipuland" and sent["body"]["constraints"]["object_density"] == "high"
+    )
     assert valid(pkg)
 
 
@@ -145,8 +177,10 @@ def test_unreachable_live_server_falls_back() -> None:
     gone = ChatServer().start()
     url = gone.base_url + "/sage"
     gone.stop()
-    pkg = run("hybrid_serial", BackendConfig(sage_url=url, scenesmith_url=url, sage_timeout_seconds=5,
-                                             scenesmith_timeout_seconds=5))
+    pkg = run(
+        "hybrid_serial",
+        BackendConfig(sage_url=url, scenesmith_url=url, sage_timeout_seconds=5, scenesmith_timeout_seconds=5),
+    )
     assert pkg["scenesmith"]["live_error"].startswith("transport_error")
     assert pkg["sage"]["live_error"].startswith("transport_error")
     assert valid(pkg)

@@ -43,8 +43,17 @@ class Sleeps:
 
 def run(llm_server: ChatServer, *, models: str = "m-one", rounds: int = 3, backoff: float = 2.0) -> tuple[Any, Sleeps]:
     sleeps = Sleeps()
-    result = plan_with_llm(chain_for(llm_server, models), "a kitchen with a fridge, a table and two mugs", target=12,
-                           tier="standard", seed=1, rounds=rounds, backoff_seconds=backoff, timeout=10, sleep=sleeps)
+    result = plan_with_llm(
+        chain_for(llm_server, models),
+        "a kitchen with a fridge, a table and two mugs",
+        target=12,
+        tier="standard",
+        seed=1,
+        rounds=rounds,
+        backoff_seconds=backoff,
+        timeout=10,
+        sleep=sleeps,
+    )
     return result, sleeps
 
 
@@ -58,8 +67,12 @@ def test_chain_without_any_key_is_empty_and_lists_what_was_skipped() -> None:
 
 
 def test_openrouter_key_falls_back_to_openrouter_api_key_and_keeps_model_order() -> None:
-    env = {"OPENROUTER_API_KEY": KEY, "TEXT_OPENROUTER_MODEL_CHAIN": '["b/model", "a/model", "b/model"]',
-           "TEXT_OPENROUTER_HTTP_REFERER": "https://example.test", "TEXT_OPENROUTER_APP_TITLE": "bpflow-tests"}
+    env = {
+        "OPENROUTER_API_KEY": KEY,
+        "TEXT_OPENROUTER_MODEL_CHAIN": '["b/model", "a/model", "b/model"]',
+        "TEXT_OPENROUTER_HTTP_REFERER": "https://example.test",
+        "TEXT_OPENROUTER_APP_TITLE": "bpflow-tests",
+    }
     chain, skipped = resolve_chain(load_settings(env), "openrouter_qwen_primary")
     assert [e.provider for e in chain] == ["openrouter:b/model", "openrouter:a/model"]
     assert chain[0].base_url == "https://openrouter.ai/api/v1"
@@ -69,13 +82,17 @@ def test_openrouter_key_falls_back_to_openrouter_api_key_and_keeps_model_order()
 
 
 def test_openai_primary_uses_openai_key_first() -> None:
-    chain, skipped = resolve_chain(load_settings({"OPENAI_API_KEY": KEY, "ANTHROPIC_API_KEY": "sk-ant"}), "openai_primary")
+    chain, skipped = resolve_chain(
+        load_settings({"OPENAI_API_KEY": KEY, "ANTHROPIC_API_KEY": "sk-ant"}), "openai_primary"
+    )
     assert [e.provider for e in chain] == ["openai", "anthropic"]
     assert skipped == ["gemini"]
 
 
 def test_legacy_fallback_appends_openai_after_the_openrouter_models() -> None:
-    chain, _ = resolve_chain(load_settings({"TEXT_OPENROUTER_API_KEY": KEY, "OPENAI_API_KEY": "sk-o"}), "openrouter_qwen_primary")
+    chain, _ = resolve_chain(
+        load_settings({"TEXT_OPENROUTER_API_KEY": KEY, "OPENAI_API_KEY": "sk-o"}), "openrouter_qwen_primary"
+    )
     assert [e.provider for e in chain][-1] == "openai"
 
 
@@ -99,8 +116,11 @@ def test_good_plan_first_try(llm_server: ChatServer) -> None:
 
 
 def test_malformed_answers_count_as_failed_attempts_then_success(llm_server: ChatServer) -> None:
-    llm_server.script_chat(chat("Sure! Here is your kitchen: a fridge and a table."), chat(json.dumps({"objects": "fridge"})),
-                     plan_reply(GOOD_KITCHEN))
+    llm_server.script_chat(
+        chat("Sure! Here is your kitchen: a fridge and a table."),
+        chat(json.dumps({"objects": "fridge"})),
+        plan_reply(GOOD_KITCHEN),
+    )
     result, sleeps = run(llm_server, rounds=3, backoff=2.0)
     assert result.attempts == 3 and result.plan is not None
     assert [r["outcome"] for r in result.log if "outcome" in r] == ["not_json", "objects_not_a_list", "ok"]
@@ -128,7 +148,12 @@ def test_all_attempts_failing_reports_the_last_reason(llm_server: ChatServer) ->
     result, sleeps = run(llm_server, models="m-one,m-two", rounds=2, backoff=1.0)
     assert result.plan is None
     assert result.attempts == 4
-    assert [r["outcome"] for r in result.log if "outcome" in r] == ["http_500", "http_503", "empty_response", "no_usable_objects"]
+    assert [r["outcome"] for r in result.log if "outcome" in r] == [
+        "http_500",
+        "http_503",
+        "empty_response",
+        "no_usable_objects",
+    ]
     assert result.failure_reason == "openrouter:m-two:no_usable_objects"
     assert sleeps.calls == [1.0]
 
@@ -137,8 +162,9 @@ def test_unreachable_server_is_a_connection_error() -> None:
     gone = ChatServer().start()
     chain = chain_for(gone)
     gone.stop()  # nothing listens on that port any more
-    result = plan_with_llm(chain, "a kitchen", target=12, tier="premium", seed=1, rounds=1, backoff_seconds=0, timeout=5,
-                           sleep=Sleeps())
+    result = plan_with_llm(
+        chain, "a kitchen", target=12, tier="premium", seed=1, rounds=1, backoff_seconds=0, timeout=5, sleep=Sleeps()
+    )
     assert (result.attempts, result.failure_reason) == (1, "openrouter:m-one:connection_error")
 
 
@@ -146,11 +172,20 @@ def test_unreachable_server_is_a_connection_error() -> None:
 
 
 def test_llm_scene_keeps_the_prompts_objects_and_is_physically_valid(llm_server: ChatServer) -> None:
-    llm_server.script_chat(plan_reply([{"name": "fridge", "category": "refrigerator", "sim_role": "articulated_appliance"},
-                                 {"name": "painting", "category": "painting", "sim_role": "static"},
-                                 {"name": "table", "category": "table", "sim_role": "static"}], room_type="Kitchen"))
+    llm_server.script_chat(
+        plan_reply(
+            [
+                {"name": "fridge", "category": "refrigerator", "sim_role": "articulated_appliance"},
+                {"name": "painting", "category": "painting", "sim_role": "static"},
+                {"name": "table", "category": "table", "sim_role": "static"},
+            ],
+            room_type="Kitchen",
+        )
+    )
     llm = LLMOptions(enabled=True, chain=tuple(chain_for(llm_server)), rounds=1, backoff_seconds=0, sleep=Sleeps())
-    req = GenerationRequest("llm1", "a kitchen with a fridge, a table and two mugs", {}, "standard", 1, "openrouter_qwen_primary")
+    req = GenerationRequest(
+        "llm1", "a kitchen with a fridge, a table and two mugs", {}, "standard", 1, "openrouter_qwen_primary"
+    )
     pkg = run_backend("internal", req, llm, BackendConfig())
     assert pkg["used_llm"] is True and pkg["provider_used"] == "openrouter:m-one"
     assert pkg["quality_gate_report"]["generation_mode"] == "llm"
@@ -176,14 +211,23 @@ def test_disabled_llm_makes_no_call(llm_server: ChatServer) -> None:
 
 
 def test_parse_plan_repairs() -> None:
-    content = "```json\n" + json.dumps({"room_type": "Living Room", "objects": [
-        {"name": "Coffee Table", "sim_role": "bogus"},
-        {"category": "book", "count": 40},
-        {"name": "ceiling fan"},
-        {"name": ""},
-        "sofa",
-        {"name": "Pillow", "category": "pillow", "sim_role": "manipulable_object"},
-    ]}) + "\n```"
+    content = (
+        "```json\n"
+        + json.dumps(
+            {
+                "room_type": "Living Room",
+                "objects": [
+                    {"name": "Coffee Table", "sim_role": "bogus"},
+                    {"category": "book", "count": 40},
+                    {"name": "ceiling fan"},
+                    {"name": ""},
+                    "sofa",
+                    {"name": "Pillow", "category": "pillow", "sim_role": "manipulable_object"},
+                ],
+            }
+        )
+        + "\n```"
+    )
     plan = parse_plan(content)
     assert plan.room_type == "living_room"
     names = [o.name for o in plan.objects]
@@ -193,11 +237,19 @@ def test_parse_plan_repairs() -> None:
     assert {"dropped_not_resting:ceiling_fan", "dropped_unnamed_item", "dropped_non_object_item"} <= set(plan.repairs)
 
 
-@pytest.mark.parametrize(("content", "reason"), [
-    (None, "empty_response"), ("  ", "empty_response"), ("no json here", "not_json"), ("[1, 2]", "not_json"),
-    ('{"objects": 3}', "objects_not_a_list"), ('{"objects": []}', "no_usable_objects"),
-    ('{"objects": [{"name": "wall"}]}', "no_usable_objects"), ("{not json}", "not_json"),
-])
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "empty_response"),
+        ("  ", "empty_response"),
+        ("no json here", "not_json"),
+        ("[1, 2]", "not_json"),
+        ('{"objects": 3}', "objects_not_a_list"),
+        ('{"objects": []}', "no_usable_objects"),
+        ('{"objects": [{"name": "wall"}]}', "no_usable_objects"),
+        ("{not json}", "not_json"),
+    ],
+)
 def test_parse_plan_rejections(content: str | None, reason: str) -> None:
     with pytest.raises(PlanRejected) as err:
         parse_plan(content)
@@ -206,8 +258,16 @@ def test_parse_plan_rejections(content: str | None, reason: str) -> None:
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.sampled_from(
-        ["objects", "name", "category", "sim_role", "count", "dimensions", "room_type", "width", "x"]), inner, max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(
+            st.sampled_from(
+                ["objects", "name", "category", "sim_role", "count", "dimensions", "room_type", "width", "x"]
+            ),
+            inner,
+            max_size=6,
+        )
+    ),
     max_leaves=30,
 )
 

@@ -29,7 +29,9 @@ def layout(w: float = 6.0, d: float = 5.0, h: float = 3.0, room: str = "kitchen"
     return RoomLayout(room, {"room_width_m": w, "room_depth_m": d, "room_height_m": h}, random.Random(0))
 
 
-def place(names: list[tuple[str, str]], lay: RoomLayout | None = None, seed: int = 1) -> tuple[list[dict[str, Any]], Any]:
+def place(
+    names: list[tuple[str, str]], lay: RoomLayout | None = None, seed: int = 1
+) -> tuple[list[dict[str, Any]], Any]:
     lay = lay or layout()
     objects = unique_names([make_object(n, c) for n, c in names])
     result = place_objects(lay, objects, random.Random(seed))
@@ -106,11 +108,20 @@ def test_door_zone_stays_clear() -> None:
     lay = layout(4.0, 4.0)
     records, _ = place([("crate", "crate")] * 20, lay)
     (zone,) = lay.keep_clear()
-    zone_fp = Footprint((zone.min_x + zone.max_x) / 2, (zone.min_z + zone.max_z) / 2,
-                        (zone.max_x - zone.min_x) / 2, (zone.max_z - zone.min_z) / 2)
+    zone_fp = Footprint(
+        (zone.min_x + zone.max_x) / 2,
+        (zone.min_z + zone.max_z) / 2,
+        (zone.max_x - zone.min_x) / 2,
+        (zone.max_z - zone.min_z) / 2,
+    )
     for r in records:
-        fp = Footprint(r["transform"]["position"]["x"], r["transform"]["position"]["z"], r["dimensions_est"]["width"] / 2,
-                       r["dimensions_est"]["depth"] / 2, math.radians(r["yaw_deg"]))
+        fp = Footprint(
+            r["transform"]["position"]["x"],
+            r["transform"]["position"]["z"],
+            r["dimensions_est"]["width"] / 2,
+            r["dimensions_est"]["depth"] / 2,
+            math.radians(r["yaw_deg"]),
+        )
         assert footprint_overlap(zone_fp, fp) <= 1e-9
 
 
@@ -150,7 +161,9 @@ def test_check_layout_reports_each_kind_of_problem() -> None:
 
 _known = st.sampled_from(sorted(CATEGORY_SPECS)).map(lambda c: (c, c, None, None))
 _unknown = st.tuples(
-    st.sampled_from(["gizmo", "widget", "thing", "sculpture"]), st.just("unknown_category"), st.sampled_from(SIM_ROLES),
+    st.sampled_from(["gizmo", "widget", "thing", "sculpture"]),
+    st.just("unknown_category"),
+    st.sampled_from(SIM_ROLES),
     st.tuples(*[st.floats(0.01, 3.0)] * 3),
 )
 
@@ -161,7 +174,9 @@ _unknown = st.tuples(
     room=st.tuples(st.floats(2.0, 12.0), st.floats(2.0, 12.0), st.floats(2.0, 5.0)),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_any_scene_is_physically_valid(items: list[tuple[Any, ...]], room: tuple[float, float, float], seed: int) -> None:
+def test_any_scene_is_physically_valid(
+    items: list[tuple[Any, ...]], room: tuple[float, float, float], seed: int
+) -> None:
     from dataclasses import replace
 
     objects = []
@@ -170,8 +185,11 @@ def test_any_scene_is_physically_valid(items: list[tuple[Any, ...]], room: tuple
         if dims is not None:
             obj = replace(obj, spec=replace(obj.spec, width=dims[0], height=dims[1], depth=dims[2]))
         objects.append(obj)
-    lay = RoomLayout("generic_room", {"room_width_m": room[0], "room_depth_m": room[1], "room_height_m": room[2]},
-                     random.Random(seed))
+    lay = RoomLayout(
+        "generic_room",
+        {"room_width_m": room[0], "room_depth_m": room[1], "room_height_m": room[2]},
+        random.Random(seed),
+    )
     result = place_objects(lay, unique_names(objects), random.Random(seed))
     records, _ = build_records(result.placed)
     report = check_layout(records, lay.plan()["room_box"])

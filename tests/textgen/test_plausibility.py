@@ -74,7 +74,9 @@ def test_scene_is_physically_plausible(room: str, prompt: str, tier: str, seed: 
             assert y == 0.0, o["id"]
         else:
             support = by_id[parent]
-            assert y == pytest.approx(support["transform"]["position"]["y"] + support["dimensions_est"]["height"], abs=1e-4)
+            assert y == pytest.approx(
+                support["transform"]["position"]["y"] + support["dimensions_est"]["height"], abs=1e-4
+            )
 
     metrics = pkg["quality_gate_report"]["metrics"]
     assert (metrics["collision_rate_pct"], metrics["stability_pct"], metrics["out_of_bounds_count"]) == (0.0, 100.0, 0)
@@ -82,6 +84,7 @@ def test_scene_is_physically_plausible(room: str, prompt: str, tier: str, seed: 
 
 def test_packages_validate_against_their_contract() -> None:
     from bpflow.core import contracts
+
     for case in scenes()[::7]:
         pkg = generate(*case)
         pkg["quality_gate_report"]["status"] = "passed"  # what the job writes after the gate

@@ -17,8 +17,13 @@ PROMPT = "a very CINEMATIC kitchen   with a fridge"
 def generator(tier: str, calls: list[str]) -> Any:
     def generate(prompt: str) -> dict[str, Any]:
         calls.append(prompt)
-        return run_backend("internal", GenerationRequest("qg", prompt, {}, tier, 1, "openrouter_qwen_primary"),
-                           LLMOptions(), BackendConfig())
+        return run_backend(
+            "internal",
+            GenerationRequest("qg", prompt, {}, tier, 1, "openrouter_qwen_primary"),
+            LLMOptions(),
+            BackendConfig(),
+        )
+
     return generate
 
 
@@ -57,8 +62,12 @@ def test_standard_tier_retries_once_with_the_simplified_prompt() -> None:
     first, simplified = _scores()
     assert simplified > first  # fewer words the scene cannot show
     calls: list[str] = []
-    pkg = generate_with_gate(generator("standard", calls), PROMPT, "standard",
-                             GateThresholds(min_faithfulness_score=(first + simplified) / 2))
+    pkg = generate_with_gate(
+        generator("standard", calls),
+        PROMPT,
+        "standard",
+        GateThresholds(min_faithfulness_score=(first + simplified) / 2),
+    )
     assert calls == [PROMPT, "a kitchen with a fridge"]
     assert pkg["retry"]["used"] is True and pkg["retry"]["initial_failed_checks"] == ["faithfulness_score"]
     assert pkg["quality_gate_report"]["status"] == "passed"

@@ -28,13 +28,22 @@ def layout_interpenetrations(layout: dict[str, Any]) -> list[tuple[str, str]]:
     return [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :] if upright_penetration(boxes[a], boxes[b]) > 2e-4]
 
 
-def test_request_in_bucket_runs_llm_planning_on_the_runtime(make_runtime: Any, stage1_only: None, llm_server: ChatServer) -> None:  # noqa: F811 - the fixture imported above
+def test_request_in_bucket_runs_llm_planning_on_the_runtime(
+    make_runtime: Any,
+    stage1_only: None,  # noqa: F811 - the fixture imported above
+    llm_server: ChatServer,
+) -> None:
     llm_server.script_chat(rate_limited("0"), plan_reply(GOOD_KITCHEN))
     rt = make_runtime(
-        TEXT_GEN_USE_LLM="true", TEXT_BACKEND_DEFAULT="internal", TEXT_ASSET_RETRIEVAL_MODE="lexical_primary",
-        TEXT_ASSET_GENERATION_ENABLED="false", TEXT_ASSET_REPLICATION_ENABLED="false",
-        TEXT_OPENROUTER_API_KEY=KEY, TEXT_OPENROUTER_BASE_URL=llm_server.openai_base_url,
-        TEXT_OPENROUTER_MODEL_CHAIN="llm_server/planner", TEXT_OPENROUTER_INCLUDE_LEGACY_FALLBACK="false",
+        TEXT_GEN_USE_LLM="true",
+        TEXT_BACKEND_DEFAULT="internal",
+        TEXT_ASSET_RETRIEVAL_MODE="lexical_primary",
+        TEXT_ASSET_GENERATION_ENABLED="false",
+        TEXT_ASSET_REPLICATION_ENABLED="false",
+        TEXT_OPENROUTER_API_KEY=KEY,
+        TEXT_OPENROUTER_BASE_URL=llm_server.openai_base_url,
+        TEXT_OPENROUTER_MODEL_CHAIN="llm_server/planner",
+        TEXT_OPENROUTER_INCLUDE_LEGACY_FALLBACK="false",
         TEXT_GEN_LLM_RETRY_BACKOFF_SECONDS="0",
     )
     scene = "rt_llm_kitchen"
@@ -42,7 +51,11 @@ def test_request_in_bucket_runs_llm_planning_on_the_runtime(make_runtime: Any, s
     marker_key = f"scenes/{scene}/textgen/.textgen_complete"
     wait_until(lambda: rt.bucket.exists(marker_key), timeout=120)
     marker = json.loads(rt.bucket.read(marker_key))
-    assert (marker["generation_mode"], marker["llm_attempts"], marker["provider_used"]) == ("llm", 2, "openrouter:llm_server/planner")
+    assert (marker["generation_mode"], marker["llm_attempts"], marker["provider_used"]) == (
+        "llm",
+        2,
+        "openrouter:llm_server/planner",
+    )
     package = json.loads(rt.bucket.read(f"scenes/{scene}/textgen/package.json"))
     assert package["quality_gate_report"]["metrics"]["interpenetrating_pairs"] == 0
     wait_for_run("source-orchestrator", scene)

@@ -26,8 +26,14 @@ from tests.support.services import service_missing
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ARTIFACTS = REPO / "test-artifacts"
 
@@ -64,7 +70,13 @@ def start_server(tmp: Path, **extra: str) -> LiveServer:
     env = chain_env(home, BPFLOW_HTTP_PORT=str(port), **extra)
     log = tmp / "bpflow-up.log"
     with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bpflow.cli", "up"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bpflow.cli", "up"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = LiveServer(f"http://127.0.0.1:{port}", home, env, proc, log)
 
     def healthy() -> bool:

@@ -32,7 +32,11 @@ def _submit(page: Any, server: LiveServer, *, prompt: str, scene_id: str, seeds:
 
 def _bucket_files(server: LiveServer) -> list[str]:
     root = server.bucket_root
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".bpflow" not in p.parts) if root.exists() else []
+    return (
+        sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".bpflow" not in p.parts)
+        if root.exists()
+        else []
+    )
 
 
 def test_submitted_request_reaches_the_last_stage_live_and_markers_open(page: Any, live_server: LiveServer) -> None:

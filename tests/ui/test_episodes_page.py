@@ -18,17 +18,24 @@ SCENE = "ui-episodes"
 @pytest.fixture(scope="module")
 def recorded(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("ui-episodes")
-    usd, manifest = write_scene(tmp, scene_id=SCENE, cubes=[{"id": "light", "xy": (0.1, 0.05)}, {"id": "heavy", "xy": (-0.2, 0.1), "mass": 8.0}])
+    usd, manifest = write_scene(
+        tmp, scene_id=SCENE, cubes=[{"id": "light", "xy": (0.1, 0.05)}, {"id": "heavy", "xy": (-0.2, 0.1), "mass": 8.0}]
+    )
     out = live_server.bucket_root / "scenes" / SCENE / "episodes"
     config = GenerationConfig(episodes_per_task=1, cameras=("front", "wrist"), width=64, height=64, workers=1)
     return generate(usd, manifest, out, config, lineage={}, extra_info={}, scene_id=SCENE)["summary"]
 
 
-def test_scene_page_lists_episodes_and_plays_their_videos(page: Any, live_server: LiveServer, recorded: dict[str, Any]) -> None:
+def test_scene_page_lists_episodes_and_plays_their_videos(
+    page: Any, live_server: LiveServer, recorded: dict[str, Any]
+) -> None:
     page.goto(f"{live_server.url}/scenes/{SCENE}")
     rows = page.locator("#episodes-table tbody tr")
     assert rows.count() == recorded["episodes"] == 2
-    outcomes = {page.locator(f"#episodes-table tr[data-episode='{r['episode_index']}']").get_attribute("data-success"): r for r in recorded["episode_results"]}
+    outcomes = {
+        page.locator(f"#episodes-table tr[data-episode='{r['episode_index']}']").get_attribute("data-success"): r
+        for r in recorded["episode_results"]
+    }
     assert set(outcomes) == {"true", "false"}
     failed_row = page.locator("#episodes-table tr[data-success='false']")
     assert "failed" in failed_row.inner_text() and "not lifted" in failed_row.inner_text()
@@ -53,5 +60,10 @@ def test_video_route_serves_only_episode_videos(live_server: LiveServer, recorde
     assert ok.status_code == 200 and ok.headers["content-type"] == "video/mp4" and len(ok.content) > 1000
     ranged = live_server.get(f"/scenes/{SCENE}/episodes/videos/{rel}", headers={"Range": "bytes=0-99"})
     assert ranged.status_code == 206 and len(ranged.content) == 100
-    for bad in ("videos/../meta/info.json", "meta/info.json", "videos/x/chunk-000/file-999.mp4", "videos/%2e%2e/%2e%2e/usd/scene.usda"):
+    for bad in (
+        "videos/../meta/info.json",
+        "meta/info.json",
+        "videos/x/chunk-000/file-999.mp4",
+        "videos/%2e%2e/%2e%2e/usd/scene.usda",
+    ):
         assert live_server.get(f"/scenes/{SCENE}/episodes/videos/{bad}").status_code == 404, bad

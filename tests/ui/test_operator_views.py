@@ -25,11 +25,17 @@ def _shot(page: Any, name: str) -> None:
 @pytest.fixture(scope="module")
 def failed_run(live_server: LiveServer) -> dict[str, Any]:
     """A scene whose stage A job fails, through the API like any client."""
-    resp = httpx.post(live_server.url + "/api/scenes", json={"schema_version": "v1", "scene_id": "ops-broken", "prompt": "FAIL: exit non-zero"}, timeout=30)
+    resp = httpx.post(
+        live_server.url + "/api/scenes",
+        json={"schema_version": "v1", "scene_id": "ops-broken", "prompt": "FAIL: exit non-zero"},
+        timeout=30,
+    )
     assert resp.status_code == 201, resp.text
 
     def failed() -> dict[str, Any] | None:
-        rows = live_server.get("/api/runs", params={"workflow": "test-stage-a", "scene": "ops-broken", "status": "failed"}).json()
+        rows = live_server.get(
+            "/api/runs", params={"workflow": "test-stage-a", "scene": "ops-broken", "status": "failed"}
+        ).json()
         return rows[0] if rows else None
 
     return wait_until(failed, timeout=90)
@@ -125,7 +131,9 @@ def test_filter_runs_by_state(page: Any, live_server: LiveServer, failed_run: di
     page.click("#runs-filter button")
     page.wait_for_url("**/runs?*status=succeeded*")
     states = page.locator("#runs-table tbody tr")
-    assert states.count() >= 1 and {states.nth(i).get_attribute("data-state") for i in range(states.count())} == {"succeeded"}
+    assert states.count() >= 1 and {states.nth(i).get_attribute("data-state") for i in range(states.count())} == {
+        "succeeded"
+    }
 
 
 def test_retry_a_failed_run_from_its_page(page: Any, live_server: LiveServer, failed_run: dict[str, Any]) -> None:
@@ -135,9 +143,16 @@ def test_retry_a_failed_run_from_its_page(page: Any, live_server: LiveServer, fa
     failing = page.locator("details.job-log[data-failed=true]")
     assert failing.count() == 1 and failing.get_attribute("open") is not None
     assert page.locator("#run-steps").get_attribute("open") is None
-    assert page.evaluate("document.querySelector('details.job-log').compareDocumentPosition(document.querySelector('#run-steps')) & Node.DOCUMENT_POSITION_FOLLOWING") > 0
+    assert (
+        page.evaluate(
+            "document.querySelector('details.job-log').compareDocumentPosition(document.querySelector('#run-steps')) & Node.DOCUMENT_POSITION_FOLLOWING"
+        )
+        > 0
+    )
     page.fill("#log-search", "asked to")
-    page.locator("#log-search-count", has_text="1 matching line in 1 log").wait_for()  # no string predicate: the CSP forbids eval
+    page.locator(
+        "#log-search-count", has_text="1 matching line in 1 log"
+    ).wait_for()  # no string predicate: the CSP forbids eval
     assert page.locator("pre.log mark").first.text_content() == "asked to"
     failing.locator("summary").click()  # collapsible
     assert failing.get_attribute("open") is None

@@ -31,17 +31,36 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server = start_server(
         tmp_path_factory.mktemp("ui-views"),
         # the packaged DAG and workflows, the embedded Stage-1 runtime
-        BPFLOW_TRIGGER_FILES="", BPFLOW_WORKFLOW_MODULES="", BPFLOW_STAGE_DAG="", TEXT_GEN_RUNTIME="local",
+        BPFLOW_TRIGGER_FILES="",
+        BPFLOW_WORKFLOW_MODULES="",
+        BPFLOW_STAGE_DAG="",
+        TEXT_GEN_RUNTIME="local",
         # the learning loop at its smallest: 2 training steps, 1 evaluation trial of 1 task
-        TRIGGER_TRAINING="true", TRAINING_MAX_STEPS="2", BATCH_SIZE="4", TRAINING_THREADS="1", POLICY_THREADS="1",
-        EVAL_EPISODES="1", EVAL_VIDEOS="1", EVAL_MAX_TASKS="1",
+        TRIGGER_TRAINING="true",
+        TRAINING_MAX_STEPS="2",
+        BATCH_SIZE="4",
+        TRAINING_THREADS="1",
+        POLICY_THREADS="1",
+        EVAL_EPISODES="1",
+        EVAL_VIDEOS="1",
+        EVAL_MAX_TASKS="1",
     )
     try:
         r = server.get("/healthz")
         assert r.status_code == 200
         import httpx
 
-        done = httpx.post(server.url + "/api/scenes", json={"schema_version": "v1", "scene_id": SCENE, "prompt": DEFAULT_PROMPT, "source_mode": "text", "seed_count": 1}, timeout=60)
+        done = httpx.post(
+            server.url + "/api/scenes",
+            json={
+                "schema_version": "v1",
+                "scene_id": SCENE,
+                "prompt": DEFAULT_PROMPT,
+                "source_mode": "text",
+                "seed_count": 1,
+            },
+            timeout=60,
+        )
         assert done.status_code == 201, done.text
         yield server
     finally:
@@ -56,7 +75,9 @@ def stage_state(server: LiveServer, name: str) -> str:
 def wait_stage(server: LiveServer, name: str, timeout: float) -> None:
     def done() -> bool:
         state = stage_state(server, name)
-        assert state not in ("failed", "missing"), f"stage {name} is {state}:\n{server.log.read_text(errors='replace')[-3000:]}"
+        assert state not in ("failed", "missing"), (
+            f"stage {name} is {state}:\n{server.log.read_text(errors='replace')[-3000:]}"
+        )
         return state == "succeeded"
 
     wait_until(done, timeout=timeout, interval=1.0)
@@ -78,7 +99,9 @@ def shot(page: Any, name: str, **kw: Any) -> bytes:
     return page.screenshot(path=str(ARTIFACTS / name), **kw)
 
 
-def test_viewer_draws_every_manifest_object_names_them_on_hover_and_toggles_colliders(page: Any, assembled: LiveServer) -> None:
+def test_viewer_draws_every_manifest_object_names_them_on_hover_and_toggles_colliders(
+    page: Any, assembled: LiveServer
+) -> None:
     page.goto(f"{assembled.url}/scenes/{SCENE}/viewer")
     page.locator("#viewer[data-state=ready]").wait_for(timeout=90_000)
     graph = page.evaluate("() => window.bpflowViewer")
@@ -106,7 +129,9 @@ def test_viewer_draws_every_manifest_object_names_them_on_hover_and_toggles_coll
         hit = page.evaluate("p => window.bpflowViewer.pickAt(p.x, p.y)", pt)
         if hit and hit["object"] == oid:
             visible.append((oid, pt))
-    assert len(visible) >= len(wanted) // 2, f"only {len(visible)} of {len(wanted)} objects are in front at their centre"
+    assert len(visible) >= len(wanted) // 2, (
+        f"only {len(visible)} of {len(wanted)} objects are in front at their centre"
+    )
 
     # hover: the name of the object under the pointer
     oid, pt = max(visible, key=lambda v: v[0] == "obj_007")  # the fridge, when it is in front
@@ -143,7 +168,9 @@ def test_scene_glb_and_thumbnail_are_served_and_cached(page: Any, assembled: Liv
     # the scenes list shows it
     page.goto(assembled.url + "/")
     thumb = page.locator(f"#scenes-table tr[data-scene='{SCENE}'] img.thumb")
-    page.wait_for_function("img => img.complete && img.naturalWidth === 320", arg=thumb.element_handle(), timeout=30_000)
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 320", arg=thumb.element_handle(), timeout=30_000
+    )
     shot(page, "scenes-list-thumbnails.png")
 
 
@@ -176,11 +203,17 @@ def test_artifacts_tree_pretty_json_download_and_a_refused_traversal(page: Any, 
     pre.wait_for()
     text = pre.inner_text()
     stored = json.loads((usd.parent / "usd_assembly_manifest.json").read_text())
-    assert json.loads(text) == stored and text.startswith("{\n  \"")
+    assert json.loads(text) == stored and text.startswith('{\n  "')
     shot(page, "artifact-json-page.png")
 
     # nothing outside the scene's prefix, however the path is spelled
-    for bad in ("..%2f..%2fbpflow.sqlite", "usd/%2e%2e/%2e%2e/%2e%2e/bpflow.sqlite", "usd/..%5c..%5cx", "%2fetc%2fpasswd", "usd//scene.usda"):
+    for bad in (
+        "..%2f..%2fbpflow.sqlite",
+        "usd/%2e%2e/%2e%2e/%2e%2e/bpflow.sqlite",
+        "usd/..%5c..%5cx",
+        "%2fetc%2fpasswd",
+        "usd//scene.usda",
+    ):
         got = assembled.get(f"/scenes/{SCENE}/files/{bad}")
         assert got.status_code == 400 and got.status_code != 200, (bad, got.status_code)
     page.goto(f"{assembled.url}/scenes/{SCENE}/files/..%2f..%2fbpflow.sqlite")
@@ -215,6 +248,9 @@ def test_learning_page_draws_the_loss_curve_and_the_evaluation(page: Any, assemb
     assert int(loss.get_attribute("data-points")) == len(charts["loss"]["step"])
     ev = page.locator("#evaluation-chart[data-points]")
     ev.wait_for(timeout=30_000)
-    assert int(ev.get_attribute("data-points")) == len(charts["evaluation"]["tasks"]) and ev.get_attribute("data-series") == "2"
+    assert (
+        int(ev.get_attribute("data-points")) == len(charts["evaluation"]["tasks"])
+        and ev.get_attribute("data-series") == "2"
+    )
     assert page.locator("#evaluation-table tbody tr").count() == len(charts["evaluation"]["tasks"])
     shot(page, "learning-page.png", full_page=True)

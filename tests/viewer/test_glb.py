@@ -50,7 +50,9 @@ def write_scene(path: Path, *, up: str = "Y", mpu: float = 1.0) -> Path:
     inner = UsdGeom.Xform.Define(stage, "/World/Objects/obj_box/Geom")
     inner.AddRotateZOp().Set(90.0)
     quad = UsdGeom.Mesh.Define(stage, "/World/Objects/obj_box/Geom/Quad")
-    quad.CreatePointsAttr([Gf.Vec3f(0, 0, 0), Gf.Vec3f(1, 0, 0), Gf.Vec3f(1, 0, 1), Gf.Vec3f(0, 0, 1), Gf.Vec3f(0.5, 1, 0.5)])
+    quad.CreatePointsAttr(
+        [Gf.Vec3f(0, 0, 0), Gf.Vec3f(1, 0, 0), Gf.Vec3f(1, 0, 1), Gf.Vec3f(0, 0, 1), Gf.Vec3f(0.5, 1, 0.5)]
+    )
     quad.CreateFaceVertexCountsAttr([4, 3, 3])
     quad.CreateFaceVertexIndicesAttr([0, 1, 2, 3, 0, 1, 4, 2, 3, 4])
     quad.CreateDisplayColorAttr([Gf.Vec3f(0.9, 0.1, 0.1)])
@@ -93,7 +95,9 @@ def test_every_gprim_becomes_a_node_with_its_world_transform_applied(tmp_path: P
     usd = write_scene(tmp_path / "scene.usda", up=up, mpu=mpu)
     doc, blob = read_glb(to_glb(read_scene(usd)))
     stage = Usd.Stage.Open(str(usd))
-    gprims = {str(p.GetPath()): p for p in Usd.PrimRange.Stage(stage, Usd.TraverseInstanceProxies()) if p.IsA(UsdGeom.Gprim)}
+    gprims = {
+        str(p.GetPath()): p for p in Usd.PrimRange.Stage(stage, Usd.TraverseInstanceProxies()) if p.IsA(UsdGeom.Gprim)
+    }
     assert len(gprims) > 5  # the mug's body, handle and collision proxies, the quad, the floor
     nodes = {n["extras"]["prim_path"]: n for n in doc["nodes"] if "mesh" in n}
     assert set(nodes) == set(gprims), "every gprim exactly once, nothing else"
@@ -118,10 +122,17 @@ def test_nodes_are_grouped_by_object_with_their_categories_and_colours(tmp_path:
     root = doc["nodes"][doc["scenes"][0]["nodes"][0]]
     groups = {doc["nodes"][i]["name"]: doc["nodes"][i] for i in root["children"]}
     assert set(groups) == {"Room", "mug", "box"}
-    assert groups["mug"]["extras"] == {"object_id": "mug", "prim_path": "/World/Objects/obj_mug", "category": "mug", "kind": "object"}
+    assert groups["mug"]["extras"] == {
+        "object_id": "mug",
+        "prim_path": "/World/Objects/obj_mug",
+        "category": "mug",
+        "kind": "object",
+    }
     assert groups["Room"]["extras"]["kind"] == "room"
     mug_parts = [doc["nodes"][i] for i in groups["mug"]["children"]]
-    assert {n["name"] for n in mug_parts} >= {"Body", "Handle"} and any(n["extras"]["role"] == "collider" for n in mug_parts)
+    assert {n["name"] for n in mug_parts} >= {"Body", "Handle"} and any(
+        n["extras"]["role"] == "collider" for n in mug_parts
+    )
     (quad,) = [doc["nodes"][i] for i in groups["box"]["children"]]
     material = doc["materials"][doc["meshes"][quad["mesh"]]["primitives"][0]["material"]]
     assert material["pbrMetallicRoughness"]["baseColorFactor"] == pytest.approx([0.9, 0.1, 0.1, 1.0])
@@ -146,7 +157,7 @@ def test_a_scene_without_geometry_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SceneUnreadable) as err:
         read_scene(tmp_path / "empty.usda")
     assert err.value.code == "scene_unreadable"
-    (tmp_path / "broken.usda").write_text("#usda 1.0\n def Xform \"W\" {{{")
+    (tmp_path / "broken.usda").write_text('#usda 1.0\n def Xform "W" {{{')
     with pytest.raises(SceneUnreadable):
         read_scene(tmp_path / "broken.usda")
 
@@ -163,7 +174,9 @@ def test_thumbnail_draws_the_scene(tmp_path: Path) -> None:
     assert blank.getcolors() == [(320 * 200, BACKGROUND)]
 
 
-def test_cache_converts_once_per_usd_generation_even_under_concurrent_requests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_converts_once_per_usd_generation_even_under_concurrent_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bucket = LocalBucket(tmp_path / "bucket")
     calls: list[Path] = []
     real = cache_mod.read_scene
@@ -187,7 +200,10 @@ def test_cache_converts_once_per_usd_generation_even_under_concurrent_requests(t
         t.join()
     assert len(calls) == 1 and len({r.path for r in results}) == 1
     first = results[0]
-    assert first.path.read_bytes()[:4] == b"glTF" and first.generation == bucket.stat("scenes/s1/usd/scene.usda").generation
+    assert (
+        first.path.read_bytes()[:4] == b"glTF"
+        and first.generation == bucket.stat("scenes/s1/usd/scene.usda").generation
+    )
     assert cache.glb("s1").path == first.path and len(calls) == 1
     # a re-assembly: a new generation, a new conversion, the old file gone
     bucket.write("scenes/s1/usd/scene.usda", source.read_bytes().replace(b"0.9, 0.1, 0.1", b"0.1, 0.1, 0.9"))

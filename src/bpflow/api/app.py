@@ -39,11 +39,24 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith(_MACHINE_PREFIXES)
 
 
-def _error_response(request: Request, status: int, error: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def _error_response(
+    request: Request, status: int, error: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
     if _wants_html(request):
         return TEMPLATES.TemplateResponse(
-            request, "error.html", {"request": request, "status": status, "error": error, "version": __version__, "partial": False, "live_url": "", "logged_in": False},
-            status_code=status, headers=headers,
+            request,
+            "error.html",
+            {
+                "request": request,
+                "status": status,
+                "error": error,
+                "version": __version__,
+                "partial": False,
+                "live_url": "",
+                "logged_in": False,
+            },
+            status_code=status,
+            headers=headers,
         )
     return JSONResponse(status_code=status, content={"error": error}, headers=headers)
 
@@ -55,7 +68,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        detail = exc.detail if isinstance(exc.detail, dict) else {"code": f"http_{exc.status_code}", "message": str(exc.detail)}
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, dict)
+            else {"code": f"http_{exc.status_code}", "message": str(exc.detail)}
+        )
         return _error_response(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
@@ -63,9 +80,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         problems = []
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-            problems.append({"field": ".".join(loc) or "$", "message": str(err.get("msg", "invalid")), "code": "validation_failed"})
+            problems.append(
+                {"field": ".".join(loc) or "$", "message": str(err.get("msg", "invalid")), "code": "validation_failed"}
+            )
         first = problems[0] if problems else {"field": "$", "message": "invalid request"}
-        error = {"code": "validation_failed", "message": f"{first['field']}: {first['message']}", "field": first["field"], "details": {"problems": problems}}
+        error = {
+            "code": "validation_failed",
+            "message": f"{first['field']}: {first['message']}",
+            "field": first["field"],
+            "details": {"problems": problems},
+        }
         return _error_response(request, 400, error)
 
 
@@ -81,8 +105,11 @@ def create_app(rt: Runtime, *, bind_host: str | None = None) -> FastAPI:
         observe.set_queue_health_source(RunReader(rt).queue_health)
 
     app = FastAPI(
-        title="bpflow", version=__version__, description="Durable, event-driven scene pipeline: REST API and dashboard.",
-        docs_url=None, redoc_url=None,
+        title="bpflow",
+        version=__version__,
+        description="Durable, event-driven scene pipeline: REST API and dashboard.",
+        docs_url=None,
+        redoc_url=None,
     )
     _install_error_handlers(app)
     install_docs(app, settings.bpflow_api_docs)
@@ -93,8 +120,14 @@ def create_app(rt: Runtime, *, bind_host: str | None = None) -> FastAPI:
         queues = {q.queue: q.to_dict() for q in health}
         problems = [f"{q.queue}: {q.queued} queued, no consumer" for q in health if q.no_consumer]
         status = "stalled" if any(q.stalled for q in health) else "no_consumer" if problems else "ok"
-        return {"status": status, "version": __version__, "bucket": redact_text(rt.bucket.url), "auth": "token" if guard.enabled else "none (loopback only)",
-                "queues": queues, "problems": problems}
+        return {
+            "status": status,
+            "version": __version__,
+            "bucket": redact_text(rt.bucket.url),
+            "auth": "token" if guard.enabled else "none (loopback only)",
+            "queues": queues,
+            "problems": problems,
+        }
 
     @app.post("/events", status_code=202, tags=["service"], summary="CloudEvents ingestion (binary or structured mode)")
     async def events(request: Request) -> JSONResponse:
@@ -110,18 +143,24 @@ def create_app(rt: Runtime, *, bind_host: str | None = None) -> FastAPI:
     app.include_router(build_router(rt, guard, recent))
     app.include_router(build_dashboard(rt, guard, recent))
 
-    @app.api_route("/api/scenes/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    @app.api_route(
+        "/api/scenes/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+    )
     @app.api_route("/scenes/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     def scene_path_with_slash(rest: str) -> None:
         """Reached only when no route matched: the scene id must then have held a '/'."""
-        raise InvalidSceneId(f"invalid scene id {rest!r}: a scene id is one path segment", field="scene_id", details={"scene_id": rest})
+        raise InvalidSceneId(
+            f"invalid scene id {rest!r}: a scene id is one path segment", field="scene_id", details={"scene_id": rest}
+        )
+
     # The middleware added last is the outermost: secrets are scrubbed from every answer, the 400 included;
     # the Host check and the token come before any body is read or any route runs.
     app.add_middleware(SceneIdGuard)
     app.add_middleware(BodyLimit)
     app.add_middleware(RequireToken, guard=guard, metrics_public=settings.bpflow_metrics_public)
-    app.add_middleware(HostCheck, allowed=allowed_hosts(bind_host or settings.bpflow_http_host, settings.bpflow_allowed_hosts))
+    app.add_middleware(
+        HostCheck, allowed=allowed_hosts(bind_host or settings.bpflow_http_host, settings.bpflow_allowed_hosts)
+    )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ScrubSecrets, scrubber=Scrubber.from_settings(rt.settings))
     return app
-

@@ -31,7 +31,22 @@ if TYPE_CHECKING:
 
 #: Opened in the page up to this size; bigger objects are offered for download only.
 MAX_PREVIEW_BYTES = 512 * 1024
-_TEXT_SUFFIXES = (".json", ".jsonl", ".txt", ".log", ".usda", ".yaml", ".yml", ".md", ".py", ".csv", ".svg", ".xml", ".mtl", ".obj")
+_TEXT_SUFFIXES = (
+    ".json",
+    ".jsonl",
+    ".txt",
+    ".log",
+    ".usda",
+    ".yaml",
+    ".yml",
+    ".md",
+    ".py",
+    ".csv",
+    ".svg",
+    ".xml",
+    ".mtl",
+    ".obj",
+)
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 
 
@@ -59,7 +74,13 @@ def scene_object_key(scene_id: str, path: str) -> str:
     """``scenes/<scene_id>/<path>``, or :class:`ArtifactPathRefused` for a path that could
     leave the scene's prefix."""
     validate_scene_id(scene_id)
-    if not path or path.startswith("/") or "\\" in path or "\x00" in path or any(s in ("", ".", "..") for s in path.split("/")):
+    if (
+        not path
+        or path.startswith("/")
+        or "\\" in path
+        or "\x00" in path
+        or any(s in ("", ".", "..") for s in path.split("/"))
+    ):
         raise ArtifactPathRefused(f"path {path!r} is not a file inside scene {scene_id}", field="path")
     try:
         key = check_key(f"scenes/{scene_id}/{path}")
@@ -94,7 +115,12 @@ def list_artifacts(rt: Runtime, scene_id: str) -> list[dict[str, Any]]:
 
 
 def _row(info: ObjectInfo, prefix: str) -> dict[str, Any]:
-    return {"path": info.key[len(prefix) :], "size": info.size, "updated": info.updated.timestamp(), "generation": info.generation}
+    return {
+        "path": info.key[len(prefix) :],
+        "size": info.size,
+        "updated": info.updated.timestamp(),
+        "generation": info.generation,
+    }
 
 
 def build_tree(rows: list[dict[str, Any]]) -> Folder:
@@ -148,7 +174,16 @@ def open_artifact(rt: Runtime, scene_id: str, path: str) -> dict[str, Any]:
     if info is None:
         raise ArtifactNotFound(f"scene {scene_id} has no object {path}", field="path")
     kind = _kind(path)
-    doc: dict[str, Any] = {"key": key, "path": path, "size": info.size, "updated": info.updated.timestamp(), "generation": info.generation, "kind": kind, "body": None, "too_big": False}
+    doc: dict[str, Any] = {
+        "key": key,
+        "path": path,
+        "size": info.size,
+        "updated": info.updated.timestamp(),
+        "generation": info.generation,
+        "kind": kind,
+        "body": None,
+        "too_big": False,
+    }
     if kind in ("json", "text"):
         if info.size > MAX_PREVIEW_BYTES:
             doc["too_big"] = True
@@ -195,8 +230,15 @@ def artifacts_router(rt: Runtime, page: Callable[..., HTMLResponse]) -> APIRoute
         focus = stage_outputs(rt, stage) if stage else []
         open_dirs = {p[: i + 1] for p in focus for i, ch in enumerate(p) if ch == "/"}
         return page(
-            request, "artifacts.html", partial_template="_artifacts.html",
-            scene_id=scene_id, tree=build_tree(rows), total=len(rows), stage=stage, focus=focus, open_dirs=open_dirs,
+            request,
+            "artifacts.html",
+            partial_template="_artifacts.html",
+            scene_id=scene_id,
+            tree=build_tree(rows),
+            total=len(rows),
+            stage=stage,
+            focus=focus,
+            open_dirs=open_dirs,
         )
 
     @router.get("/scenes/{scene_id}/artifacts/{path:path}", response_class=HTMLResponse, summary="One artifact opened")

@@ -62,7 +62,9 @@ def layout(dag: Dag, statuses: list[StageStatus] | None = None) -> dict[str, Any
         for i, name in enumerate(names):
             placed = dag.get(name)
             assert placed is not None
-            nodes[name] = Node(name, placed.label, PAD + col * (NODE_W + GAP_X), PAD + offset + i * (NODE_H + GAP_Y), by_name.get(name))
+            nodes[name] = Node(
+                name, placed.label, PAD + col * (NODE_W + GAP_X), PAD + offset + i * (NODE_H + GAP_Y), by_name.get(name)
+            )
     edges = []
     for stage in dag.stages:
         dst = nodes[stage.name]
@@ -71,6 +73,18 @@ def layout(dag: Dag, statuses: list[StageStatus] | None = None) -> dict[str, Any
             x1, y1 = src.x + NODE_W, src.y + NODE_H / 2
             x2, y2 = dst.x - 4, dst.y + NODE_H / 2
             mid = (x1 + x2) / 2
-            edges.append(Edge(f"M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} {mid:.1f},{y2:.1f} {x2:.1f},{y2:.1f}", edge_state(src.state, dst.state)))
+            edges.append(
+                Edge(
+                    f"M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} {mid:.1f},{y2:.1f} {x2:.1f},{y2:.1f}",
+                    edge_state(src.state, dst.state),
+                )
+            )
     width = PAD * 2 + len(columns) * NODE_W + (len(columns) - 1) * GAP_X
-    return {"width": width, "height": height, "node_w": NODE_W, "node_h": NODE_H, "nodes": list(nodes.values()), "edges": edges}
+    return {
+        "width": width,
+        "height": height,
+        "node_w": NODE_W,
+        "node_h": NODE_H,
+        "nodes": list(nodes.values()),
+        "edges": edges,
+    }

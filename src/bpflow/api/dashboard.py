@@ -53,7 +53,9 @@ _env.filters["duration"] = fmt.duration
 _env.filters["ts"] = fmt.timestamp
 _env.filters["ts_short"] = lambda v: fmt.timestamp(v, short=True)
 _env.filters["symbol"] = fmt.symbol
-_env.filters["pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, ensure_ascii=False, default=str) if not isinstance(v, str) else v
+_env.filters["pretty"] = lambda v: (
+    json.dumps(v, indent=2, sort_keys=True, ensure_ascii=False, default=str) if not isinstance(v, str) else v
+)
 _env.filters["urlpath"] = lambda v: quote(str(v), safe="/:@")
 _env.filters["label"] = lambda v: str(v).replace("_", " ")
 _env.filters["rel"] = lambda key, scene_id: fmt.scene_relative(scene_id, key)
@@ -63,13 +65,14 @@ STATIC = Path(__file__).parent / "static"
 _env.filters["bytes"] = human_bytes
 
 
-
 async def read_form(request: Request) -> dict[str, str]:
     """An urlencoded form (all the dashboard posts), parsed without a multipart dependency;
     a repeated field keeps its last value, as a browser's single inputs never repeat."""
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:  # reported, never silently emptied (the HTTP layer refuses it first)
-        raise HTTPException(status_code=413, detail={"code": "request_too_large", "message": f"form larger than {MAX_FORM_BYTES} bytes"})
+        raise HTTPException(
+            status_code=413, detail={"code": "request_too_large", "message": f"form larger than {MAX_FORM_BYTES} bytes"}
+        )
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
@@ -117,7 +120,9 @@ def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIR
 
     @ui.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:
-        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+        return FileResponse(
+            STATIC / "favicon.svg", media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+        )
 
     @ui.get("/", response_class=HTMLResponse, summary="Scenes, with per-stage progress: search, state filter, pages")
     def scenes_page(
@@ -133,8 +138,14 @@ def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIR
         next_url = "/?" + urlencode({**params, "after": found.next_after}) if found.next_after else None
         first_url = ("/?" + urlencode(params)) if params else "/"
         return page(
-            request, "scenes.html", partial_template="_scenes.html", scenes=found.scenes,
-            filters={"q": q or "", "state": state or ""}, states=SCENE_STATES, next_url=next_url, first_url=first_url if after else None,
+            request,
+            "scenes.html",
+            partial_template="_scenes.html",
+            scenes=found.scenes,
+            filters={"q": q or "", "state": state or ""},
+            states=SCENE_STATES,
+            next_url=next_url,
+            first_url=first_url if after else None,
         )
 
     @ui.get("/scenes/{scene_id}", response_class=HTMLResponse, summary="A scene: stage DAG, runs, markers, failures")
@@ -144,12 +155,20 @@ def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIR
         rerunnable = {
             st.name
             for st in status.stages
-            if st.implemented and st.workflow in rt.triggers and rt.triggers.get(st.workflow).kind == "object" and (st.job is None)
+            if st.implemented
+            and st.workflow in rt.triggers
+            and rt.triggers.get(st.workflow).kind == "object"
+            and (st.job is None)
             and not (status.parent and st is status.stages[0])  # a seed's first stage is its parent's run
         }
         return page(
-            request, "scene.html", partial_template="_scene.html",
-            scene=status, layout=dag_svg.layout(dag, status.stages), rerunnable=rerunnable, scene_id=scene_id,
+            request,
+            "scene.html",
+            partial_template="_scene.html",
+            scene=status,
+            layout=dag_svg.layout(dag, status.stages),
+            rerunnable=rerunnable,
+            scene_id=scene_id,
             episodes=episode_list(rt, scene_id),
             learning=learning_view(rt, scene_id),
         )
@@ -158,13 +177,19 @@ def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIR
     def marker_page(request: Request, scene_id: str, path: str) -> HTMLResponse:
         return page(request, "marker.html", marker=read_marker(rt, scene_id, path), scene_id=scene_id)
 
-    @ui.post("/scenes/{scene_id}/rerun", dependencies=mutation, summary="Rerun a stage (dashboard form: workflow, force)")
+    @ui.post(
+        "/scenes/{scene_id}/rerun", dependencies=mutation, summary="Rerun a stage (dashboard form: workflow, force)"
+    )
     async def rerun_form(request: Request, scene_id: str) -> RedirectResponse:
         form = await read_form(request)
         force = form.get("force", "") in ("true", "on", "1")
         # DBOS refuses its blocking calls on the event loop's thread.
-        result = await run_in_threadpool(rerun_scene, rt, form.get("workflow", ""), validate_scene_id(scene_id), force=force)
-        return RedirectResponse(f"/scenes/{scene_id}?{urlencode({'note': '; '.join(result.lines(force))})}", status_code=303)
+        result = await run_in_threadpool(
+            rerun_scene, rt, form.get("workflow", ""), validate_scene_id(scene_id), force=force
+        )
+        return RedirectResponse(
+            f"/scenes/{scene_id}?{urlencode({'note': '; '.join(result.lines(force))})}", status_code=303
+        )
 
     @ui.get("/runs", response_class=HTMLResponse, summary="Runs, with filters")
     def runs_page(
@@ -178,20 +203,44 @@ def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIR
         workflow, status, scene, before = workflow or None, status or None, scene or None, before or None
         reader = RunReader(rt)
         found = find_runs(reader, workflow=workflow, status=status, scene=scene, limit=limit, before=before)
-        params = {k: v for k, v in (("workflow", workflow), ("status", status), ("scene", scene), ("limit", str(limit) if limit != 50 else None)) if v}
+        params = {
+            k: v
+            for k, v in (
+                ("workflow", workflow),
+                ("status", status),
+                ("scene", scene),
+                ("limit", str(limit) if limit != 50 else None),
+            )
+            if v
+        }
         return page(
-            request, "runs.html", partial_template="_runs.html", runs=reader.refine_timings(found.runs),
+            request,
+            "runs.html",
+            partial_template="_runs.html",
+            runs=reader.refine_timings(found.runs),
             filters={"workflow": workflow or "", "status": status or "", "scene": scene or ""},
-            workflows=sorted(set(registered()) | set(load_dag(rt.env).workflows())), states=RUN_STATES,
+            workflows=sorted(set(registered()) | set(load_dag(rt.env).workflows())),
+            states=RUN_STATES,
             next_url="/runs?" + urlencode({**params, "before": found.next_cursor}) if found.next_cursor else None,
             first_url=("/runs?" + urlencode(params) if params else "/runs") if before else None,
         )
 
-    @ui.get("/runs/{run_id:path}", response_class=HTMLResponse, summary="One run: job logs (the failing one open), steps, retry and cancel")
+    @ui.get(
+        "/runs/{run_id:path}",
+        response_class=HTMLResponse,
+        summary="One run: job logs (the failing one open), steps, retry and cancel",
+    )
     def run_page(request: Request, run_id: str) -> HTMLResponse:
         full = resolve_run(rt, run_id)
         data = run_logs(rt, full)
-        return page(request, "run.html", partial_template="_run.html", data=data, run_id=full, failing=_failing_job(data["jobs"]))
+        return page(
+            request,
+            "run.html",
+            partial_template="_run.html",
+            data=data,
+            run_id=full,
+            failing=_failing_job(data["jobs"]),
+        )
 
     @ui.post("/runs/{run_id:path}/cancel", dependencies=mutation, summary="Cancel a run (dashboard form)")
     def cancel_form(run_id: str) -> RedirectResponse:
@@ -201,21 +250,43 @@ def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIR
 
     @ui.get("/triggers", response_class=HTMLResponse, summary="The trigger map")
     def triggers_page(request: Request) -> HTMLResponse:
-        return page(request, "triggers.html", rows=triggers_table(rt), recent=recent.latest(30), schedules=schedule_table(rt))
+        return page(
+            request, "triggers.html", rows=triggers_table(rt), recent=recent.latest(30), schedules=schedule_table(rt)
+        )
 
-    @ui.post("/schedules/{workflow}/{action}", dependencies=mutation, summary="Pause or resume a schedule (dashboard form)")
+    @ui.post(
+        "/schedules/{workflow}/{action}", dependencies=mutation, summary="Pause or resume a schedule (dashboard form)"
+    )
     def schedule_form(workflow: str, action: str) -> RedirectResponse:
         change_schedule(rt, workflow, action)
         return RedirectResponse("/triggers#schedules", status_code=303)
 
     @ui.get("/ops", response_class=HTMLResponse, summary="Locks held and circuit breakers")
     def ops_page(request: Request) -> HTMLResponse:
-        return page(request, "ops.html", partial_template="_ops.html", locks=list_locks(rt.bucket), breakers=list_breakers(rt.bucket))
-
-    def submit_form(request: Request, values: dict[str, str], errors: dict[str, list[str]], general: list[str], status_code: int) -> HTMLResponse:
         return page(
-            request, "submit.html", status_code=status_code, values=values, errors=errors, general=general,
-            choices={"source_mode": SOURCE_MODES, "quality_tier": QUALITY_TIERS, "text_backend": TEXT_BACKENDS, "provider_policy": PROVIDER_POLICIES},
+            request,
+            "ops.html",
+            partial_template="_ops.html",
+            locks=list_locks(rt.bucket),
+            breakers=list_breakers(rt.bucket),
+        )
+
+    def submit_form(
+        request: Request, values: dict[str, str], errors: dict[str, list[str]], general: list[str], status_code: int
+    ) -> HTMLResponse:
+        return page(
+            request,
+            "submit.html",
+            status_code=status_code,
+            values=values,
+            errors=errors,
+            general=general,
+            choices={
+                "source_mode": SOURCE_MODES,
+                "quality_tier": QUALITY_TIERS,
+                "text_backend": TEXT_BACKENDS,
+                "provider_policy": PROVIDER_POLICIES,
+            },
             max_seeds=rt.settings.text_gen_max_seeds,
         )
 
@@ -224,7 +295,9 @@ def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIR
         values = {"source_mode": "text", "quality_tier": "standard", "seed_count": "1", "allow_image_fallback": "on"}
         return submit_form(request, values, {}, [], 200)
 
-    @ui.post("/submit", response_class=HTMLResponse, dependencies=mutation, summary="Submit a scene request (dashboard form)")
+    @ui.post(
+        "/submit", response_class=HTMLResponse, dependencies=mutation, summary="Submit a scene request (dashboard form)"
+    )
     async def submit_post(request: Request) -> Response:
         form = await read_form(request)
         values = {k: form.get(k, "") for k in FORM_FIELDS}
@@ -247,7 +320,9 @@ def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIR
 
     @ui.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_page(request: Request, next: str = "/") -> HTMLResponse:
-        return page(request, "login.html", next=next if next.startswith("/") and not next.startswith("//") else "/", error="")
+        return page(
+            request, "login.html", next=next if next.startswith("/") and not next.startswith("//") else "/", error=""
+        )
 
     @ui.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
@@ -259,13 +334,24 @@ def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIR
         client = request.client.host if request.client else "?"
         wait = guard.logins.retry_after(client)
         if wait is not None:
-            return page(request, "login.html", status_code=429, next=target, error=f"Too many wrong tokens from this address; try again in {wait} s.")
+            return page(
+                request,
+                "login.html",
+                status_code=429,
+                next=target,
+                error=f"Too many wrong tokens from this address; try again in {wait} s.",
+            )
         if not guard.same_origin(request) or not guard.token_matches(token):
             guard.logins.failed(client)
             return page(request, "login.html", status_code=401, next=target, error="That is not the API token.")
         resp = RedirectResponse(target, status_code=303)
         resp.set_cookie(
-            SESSION_COOKIE, guard.new_session(), max_age=guard.session_seconds, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+            SESSION_COOKIE,
+            guard.new_session(),
+            max_age=guard.session_seconds,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
         )
         return resp
 
@@ -276,4 +362,3 @@ def build_dashboard(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIR
         return resp
 
     return ui
-

@@ -42,7 +42,10 @@ def episode_list(rt: Runtime, scene_id: str) -> dict[str, Any] | None:
                 "success": r.get("success") is True,
                 "reason": r.get("reason"),
                 "frames": r.get("frames"),
-                "videos": [{"camera": str(k).rsplit(".", 1)[-1], "url": f"/scenes/{scene_id}/episodes/videos/{v}"} for k, v in sorted(videos.items())],
+                "videos": [
+                    {"camera": str(k).rsplit(".", 1)[-1], "url": f"/scenes/{scene_id}/episodes/videos/{v}"}
+                    for k, v in sorted(videos.items())
+                ],
             }
         )
     return {

@@ -36,20 +36,22 @@ UPLOAD_LIMITS: dict[str, int] = {"/submit/image": 20 * 1024 * 1024 + 64 * 1024}
 #: Paths a client may use without the token (exact, or a prefix ending in "/").
 PUBLIC_PATHS = ("/healthz", "/login", "/logout", "/static/", "/favicon.ico")
 
-CSP = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    # The dashboard sizes a few elements with style attributes (the stage DAG's SVG among them).
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "media-src 'self' blob:",
-    "connect-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-))
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        # The dashboard sizes a few elements with style attributes (the stage DAG's SVG among them).
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 SECURITY_HEADERS = (
     (b"x-frame-options", b"DENY"),
     (b"content-security-policy", CSP.encode()),
@@ -88,14 +90,22 @@ def _machine(path: str) -> bool:
     return path.startswith(MACHINE_PREFIXES)
 
 
-async def _refuse(send: Send, path: str, status: int, code: str, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _refuse(
+    send: Send, path: str, status: int, code: str, message: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     if _machine(path):
         body = json.dumps({"error": {"code": code, "message": message}}).encode()
         ctype = b"application/json"
     else:
         body = f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{html.escape(message)}</p>".encode()
         ctype = b"text/html; charset=utf-8"
-    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode()), *(headers or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode()), *(headers or [])],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -109,7 +119,13 @@ class HostCheck:
             host = _headers(scope).get("host", "")
             if host_name(host) not in self.allowed:
                 shown = host[:100] or "(none)"
-                await _refuse(send, scope.get("path", ""), 400, "host_not_allowed", f"Host {shown!r} is not served here; add it to BPFLOW_ALLOWED_HOSTS if it is this service's name")
+                await _refuse(
+                    send,
+                    scope.get("path", ""),
+                    400,
+                    "host_not_allowed",
+                    f"Host {shown!r} is not served here; add it to BPFLOW_ALLOWED_HOSTS if it is this service's name",
+                )
                 return
         await self.app(scope, receive, send)
 
@@ -135,10 +151,18 @@ class RequireToken:
         if scope.get("method") == "GET" and not _machine(path):
             target = path + (f"?{scope['query_string'].decode('latin-1')}" if scope.get("query_string") else "")
             location = "/login?next=" + quote(target, safe="")
-            await send({"type": "http.response.start", "status": 303, "headers": [(b"location", location.encode()), (b"content-length", b"0")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 303,
+                    "headers": [(b"location", location.encode()), (b"content-length", b"0")],
+                }
+            )
             await send({"type": "http.response.body", "body": b""})
             return
-        await _refuse(send, path, 401, "unauthorized", "missing or wrong bearer token", [(b"www-authenticate", b"Bearer")])
+        await _refuse(
+            send, path, 401, "unauthorized", "missing or wrong bearer token", [(b"www-authenticate", b"Bearer")]
+        )
 
 
 class BodyLimit:
@@ -154,7 +178,11 @@ class BodyLimit:
         headers = _headers(scope)
         path = scope.get("path", "")
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-        limit = self.max_form_bytes if ctype in ("application/x-www-form-urlencoded", "multipart/form-data") else self.max_bytes
+        limit = (
+            self.max_form_bytes
+            if ctype in ("application/x-www-form-urlencoded", "multipart/form-data")
+            else self.max_bytes
+        )
         if ctype == "multipart/form-data" and path in UPLOAD_LIMITS:
             limit = UPLOAD_LIMITS[path]
         too_large = f"request body larger than {limit} bytes"

@@ -34,9 +34,18 @@ def _trained(rt: Runtime, scene_id: str) -> tuple[dict[str, Any] | None, dict[st
     marker = _json(rt, f"scenes/{scene_id}/training/.training_complete")
     result_key = (marker or {}).get("training_result")
     own = f"scenes/{scene_id}/"
-    trained = _json(rt, result_key) if isinstance(result_key, str) and result_key.startswith(own) and ".." not in result_key.split("/") else None
+    trained = (
+        _json(rt, result_key)
+        if isinstance(result_key, str) and result_key.startswith(own) and ".." not in result_key.split("/")
+        else None
+    )
     chart = (trained or {}).get("loss_chart")
-    ok = isinstance(chart, str) and chart.startswith(own) and chart.endswith("/training/loss_curve.svg") and ".." not in chart.split("/")
+    ok = (
+        isinstance(chart, str)
+        and chart.startswith(own)
+        and chart.endswith("/training/loss_curve.svg")
+        and ".." not in chart.split("/")
+    )
     return marker, trained, chart if ok else None
 
 
@@ -48,8 +57,19 @@ def learning_view(rt: Runtime, scene_id: str) -> dict[str, Any] | None:
     report = _json(rt, f"scenes/{scene_id}/evaluation/report.json")
     tasks = []
     for t in (report or {}).get("tasks") or []:
-        videos = [v for v in t.get("videos") or [] if isinstance(v, str) and v.startswith(f"scenes/{scene_id}/evaluation/videos/")]
-        tasks.append({**t, "video_urls": [f"/scenes/{scene_id}/evaluation/videos/{v.split('/evaluation/videos/', 1)[1]}" for v in videos]})
+        videos = [
+            v
+            for v in t.get("videos") or []
+            if isinstance(v, str) and v.startswith(f"scenes/{scene_id}/evaluation/videos/")
+        ]
+        tasks.append(
+            {
+                **t,
+                "video_urls": [
+                    f"/scenes/{scene_id}/evaluation/videos/{v.split('/evaluation/videos/', 1)[1]}" for v in videos
+                ],
+            }
+        )
     return {
         "model_path": marker.get("model_path"),
         "architecture": marker.get("architecture"),

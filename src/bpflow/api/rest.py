@@ -78,14 +78,26 @@ def read_marker(rt: Runtime, scene_id: str, path: str) -> dict[str, Any]:
         kind = "json"
     except (ValueError, JsonTooDeep):
         body = raw.decode("utf-8", "replace")
-    return {"key": key, "scene_id": scene_id, "path": path, "generation": info.generation, "updated": info.updated.timestamp(), "size": info.size, "kind": kind, "truncated": truncated, "body": body}
+    return {
+        "key": key,
+        "scene_id": scene_id,
+        "path": path,
+        "generation": info.generation,
+        "updated": info.updated.timestamp(),
+        "size": info.size,
+        "kind": kind,
+        "truncated": truncated,
+        "body": body,
+    }
 
 
 def emit_event(rt: Runtime, body: EmitBody) -> dict[str, Any]:
     """What ``bpflow emit`` does, for the API: a manual run, a storage event, or a custom event."""
     if body.workflow is not None:
         run_id = None if body.id is None else f"{body.workflow}:manual:{body.id}"
-        out = rt.dispatcher.start_manual(body.workflow, {"type": body.type, "data": body.data, **body.data}, run_id=run_id)
+        out = rt.dispatcher.start_manual(
+            body.workflow, {"type": body.type, "data": body.data, **body.data}, run_id=run_id
+        )
     elif body.type == OBJECT_FINALIZED:
         name, generation = body.data.get("name"), body.data.get("generation")
         if not isinstance(name, str) or not name:
@@ -94,9 +106,13 @@ def emit_event(rt: Runtime, body: EmitBody) -> dict[str, Any]:
             gen = int(str(generation))
         except ValueError:
             raise ValidationFailed("data.generation must be an integer", field="data.generation") from None
-        out = rt.dispatcher.dispatch_object(ObjectEvent(bucket=str(body.data.get("bucket", "")), name=name, generation=gen, source="api"))
+        out = rt.dispatcher.dispatch_object(
+            ObjectEvent(bucket=str(body.data.get("bucket", "")), name=name, generation=gen, source="api")
+        )
     else:
-        out = rt.dispatcher.dispatch_custom(CustomEvent(type=body.type, id=body.id or uuid.uuid4().hex, data=body.data, source="api"))
+        out = rt.dispatcher.dispatch_custom(
+            CustomEvent(type=body.type, id=body.id or uuid.uuid4().hex, data=body.data, source="api")
+        )
     return out.to_dict()
 
 
@@ -139,7 +155,10 @@ def build_router(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIRout
             st["implemented"] = st["workflow"] in implemented
         return out
 
-    @api.get("/scenes", summary="One line per scene, a page in scene-id order: text search, state filter (next page: ?after=<next_after>)")
+    @api.get(
+        "/scenes",
+        summary="One line per scene, a page in scene-id order: text search, state filter (next page: ?after=<next_after>)",
+    )
     def scenes(
         limit: int = Query(200, ge=1, le=5000),
         after: str | None = Query(None, max_length=200, description="The previous page's 'next_after'."),
@@ -149,8 +168,17 @@ def build_router(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIRout
         page = find_scenes(rt, q=q, state=state, after=after, limit=limit)
         return {"dag": load_dag(rt.env).name, "scenes": page.scenes, "next_after": page.next_after}
 
-    @api.post("/scenes", status_code=201, dependencies=mutation, summary="Submit a scene request (validated first; nothing is written if invalid)")
-    def submit(doc: dict[str, Any] = Body(..., description="A scene_request.json v1 document; scene_id is generated from the prompt when missing.")) -> dict[str, Any]:
+    @api.post(
+        "/scenes",
+        status_code=201,
+        dependencies=mutation,
+        summary="Submit a scene request (validated first; nothing is written if invalid)",
+    )
+    def submit(
+        doc: dict[str, Any] = Body(
+            ..., description="A scene_request.json v1 document; scene_id is generated from the prompt when missing."
+        ),
+    ) -> dict[str, Any]:
         return submit_request(rt, doc).to_dict()
 
     @api.get("/scenes/{scene_id}", summary="A scene's stage table")
@@ -161,11 +189,17 @@ def build_router(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIRout
     def marker(scene_id: str, path: str) -> dict[str, Any]:
         return read_marker(rt, scene_id, path)
 
-    @api.post("/scenes/{scene_id}/rerun", dependencies=mutation, summary="Start a stage again for the scene's current input version")
+    @api.post(
+        "/scenes/{scene_id}/rerun",
+        dependencies=mutation,
+        summary="Start a stage again for the scene's current input version",
+    )
     def rerun(scene_id: str, body: RerunBody) -> dict[str, Any]:
         return rerun_scene(rt, body.workflow, validate_scene_id(scene_id), force=body.force).to_dict()
 
-    @api.get("/runs", summary="Runs, newest first (keyset paging: the X-Next-Cursor header is the next page's 'before')")
+    @api.get(
+        "/runs", summary="Runs, newest first (keyset paging: the X-Next-Cursor header is the next page's 'before')"
+    )
     def runs(
         response: Response,
         workflow: str | None = None,
@@ -175,12 +209,16 @@ def build_router(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIRout
         before: str | None = Query(None, description="The previous page's X-Next-Cursor."),
     ) -> list[dict[str, Any]]:
         reader = RunReader(rt)
-        page = runs_page(reader, workflow=workflow or None, status=status or None, scene=scene or None, limit=limit, before=before)
+        page = runs_page(
+            reader, workflow=workflow or None, status=status or None, scene=scene or None, limit=limit, before=before
+        )
         if page.next_cursor is not None:
             response.headers["X-Next-Cursor"] = page.next_cursor
         return [r.to_dict() for r in reader.refine_timings(page.runs)]
 
-    @api.get("/runs/{run_id:path}/logs", summary="A run's steps and its jobs' whole logs (a run id or a short id prefix)")
+    @api.get(
+        "/runs/{run_id:path}/logs", summary="A run's steps and its jobs' whole logs (a run id or a short id prefix)"
+    )
     def logs(run_id: str) -> dict[str, Any]:
         return run_logs(rt, resolve_run(rt, run_id))
 
@@ -188,7 +226,12 @@ def build_router(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIRout
     def cancel(run_id: str) -> dict[str, Any]:
         return RunReader(rt).cancel(resolve_run(rt, run_id)).to_dict()
 
-    @api.post("/runs/{run_id:path}/retry", status_code=202, dependencies=mutation, summary="Start a finished run's workflow again with the same input (new run id)")
+    @api.post(
+        "/runs/{run_id:path}/retry",
+        status_code=202,
+        dependencies=mutation,
+        summary="Start a finished run's workflow again with the same input (new run id)",
+    )
     def retry(run_id: str) -> dict[str, Any]:
         return retry_run(rt, resolve_run(rt, run_id)).to_dict()
 
@@ -202,10 +245,17 @@ def build_router(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIRout
     def events(limit: int = Query(100, ge=1, le=500)) -> list[dict[str, Any]]:
         return recent.latest(limit)
 
-    @api.post("/emit", status_code=202, dependencies=mutation, summary="Emit a custom event, a storage event, or start a workflow by hand")
+    @api.post(
+        "/emit",
+        status_code=202,
+        dependencies=mutation,
+        summary="Emit a custom event, a storage event, or start a workflow by hand",
+    )
     def emit(body: EmitBody) -> JSONResponse:
         result = emit_event(rt, body)
-        return JSONResponse(status_code=202 if result["run_ids"] or not result["not_implemented"] else 409, content=result)
+        return JSONResponse(
+            status_code=202 if result["run_ids"] or not result["not_implemented"] else 409, content=result
+        )
 
     @api.get("/triggers", summary="The trigger map, with what this build implements")
     def triggers() -> list[dict[str, Any]]:
@@ -228,4 +278,3 @@ def build_router(rt: Runtime, guard: Guard, recent: RecentDispatches) -> APIRout
         return list_breakers(rt.bucket)
 
     return api
-

@@ -79,8 +79,19 @@ def trajectory(rt: Runtime, scene_id: str, episode: int) -> dict[str, Any]:
             continue
         values = np.concatenate(rows[f])[keep]
         names = features[f].get("names") or [f"{f}[{i}]" for i in range(values.shape[1])]
-        series[f] = {"label": label, "names": list(names), "values": [[round(float(v), 5) for v in col] for col in values.T]}
-    return {"scene_id": scene_id, "episode": episode, "fps": info.get("fps"), "frames": int(len(t)), "t": [round(float(v), 4) for v in t[keep]], "series": series}
+        series[f] = {
+            "label": label,
+            "names": list(names),
+            "values": [[round(float(v), 5) for v in col] for col in values.T],
+        }
+    return {
+        "scene_id": scene_id,
+        "episode": episode,
+        "fps": info.get("fps"),
+        "frames": int(len(t)),
+        "t": [round(float(v), 4) for v in t[keep]],
+        "series": series,
+    }
 
 
 def loss_points(rt: Runtime, scene_id: str) -> dict[str, Any]:
@@ -88,10 +99,17 @@ def loss_points(rt: Runtime, scene_id: str) -> dict[str, Any]:
     view = learning_view(rt, validate_scene_id(scene_id))
     marker = _json(rt, f"scenes/{scene_id}/training/.training_complete") or {}
     result_key = marker.get("training_result")
-    result = _json(rt, result_key) if isinstance(result_key, str) and result_key.startswith(f"scenes/{scene_id}/") else None
+    result = (
+        _json(rt, result_key) if isinstance(result_key, str) and result_key.startswith(f"scenes/{scene_id}/") else None
+    )
     curve_key = (result or {}).get("loss_curve")
     points: list[dict[str, Any]] = []
-    if view is not None and isinstance(curve_key, str) and curve_key.startswith(f"scenes/{scene_id}/") and ".." not in curve_key.split("/"):
+    if (
+        view is not None
+        and isinstance(curve_key, str)
+        and curve_key.startswith(f"scenes/{scene_id}/")
+        and ".." not in curve_key.split("/")
+    ):
         points = [p for p in (_json(rt, curve_key) or {}).get("points") or [] if isinstance(p, dict)]
     ok = [p for p in points if isinstance(p.get("step"), (int, float)) and isinstance(p.get("loss"), (int, float))]
     return {"scene_id": scene_id, "step": [p["step"] for p in ok], "loss": [p["loss"] for p in ok]}
@@ -110,7 +128,11 @@ def evaluation_bars(view: dict[str, Any] | None) -> dict[str, Any]:
 def scene_views_router(rt: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
     router = APIRouter(tags=["dashboard"])
 
-    @router.get("/scenes/{scene_id}/episodes", response_class=HTMLResponse, summary="A scene's robot episodes: success, videos, trajectories")
+    @router.get(
+        "/scenes/{scene_id}/episodes",
+        response_class=HTMLResponse,
+        summary="A scene's robot episodes: success, videos, trajectories",
+    )
     def episodes_page(request: Request, scene_id: str) -> HTMLResponse:
         return page(request, "episodes.html", scene_id=scene_id, episodes=episode_list(rt, validate_scene_id(scene_id)))
 
@@ -118,11 +140,20 @@ def scene_views_router(rt: Runtime, page: Callable[..., HTMLResponse]) -> APIRou
     def trajectory_json(scene_id: str, episode: int = Query(0, ge=0, le=10_000_000)) -> dict[str, Any]:
         return trajectory(rt, scene_id, episode)
 
-    @router.get("/scenes/{scene_id}/learning", response_class=HTMLResponse, summary="Training loss and the closed-loop evaluation")
+    @router.get(
+        "/scenes/{scene_id}/learning",
+        response_class=HTMLResponse,
+        summary="Training loss and the closed-loop evaluation",
+    )
     def learning_page(request: Request, scene_id: str) -> HTMLResponse:
-        return page(request, "learning.html", scene_id=scene_id, learning=learning_view(rt, validate_scene_id(scene_id)))
+        return page(
+            request, "learning.html", scene_id=scene_id, learning=learning_view(rt, validate_scene_id(scene_id))
+        )
 
-    @router.get("/api/scenes/{scene_id}/learning/charts", summary="The learning page's chart data: loss curve and evaluation per task")
+    @router.get(
+        "/api/scenes/{scene_id}/learning/charts",
+        summary="The learning page's chart data: loss curve and evaluation per task",
+    )
     def learning_charts(scene_id: str) -> dict[str, Any]:
         return {"loss": loss_points(rt, scene_id), "evaluation": evaluation_bars(learning_view(rt, scene_id))}
 

@@ -45,7 +45,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def unauthorized(message: str = "missing or wrong bearer token") -> HTTPException:
-    return HTTPException(status_code=401, detail={"code": "unauthorized", "message": message}, headers={"WWW-Authenticate": "Bearer"})
+    return HTTPException(
+        status_code=401, detail={"code": "unauthorized", "message": message}, headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 class LoginLimiter:
@@ -175,7 +177,16 @@ class SceneIdGuard:
             exc = path_scene_error(raw.decode("latin-1").split("?", 1)[0])
             if exc is not None:
                 body = json.dumps({"error": exc.to_dict()}).encode()
-                await send({"type": "http.response.start", "status": 400, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 400,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
@@ -227,9 +238,24 @@ class ScrubSecrets:
 def http_status(exc: BpflowError) -> int:
     """The HTTP status of a bpflow error, by its code."""
     code = exc.code
-    if code in ("scene_not_found", "run_not_found", "object_not_found", "workflow_not_found", "marker_not_found") or isinstance(exc, ObjectNotFound):
+    if code in (
+        "scene_not_found",
+        "run_not_found",
+        "object_not_found",
+        "workflow_not_found",
+        "marker_not_found",
+    ) or isinstance(exc, ObjectNotFound):
         return 404
-    if code in ("precondition_failed", "scene_exists", "not_implemented", "trigger_missing", "rerun_unsupported", "rerun_refused", "run_active", "ambiguous_run_id"):
+    if code in (
+        "precondition_failed",
+        "scene_exists",
+        "not_implemented",
+        "trigger_missing",
+        "rerun_unsupported",
+        "rerun_refused",
+        "run_active",
+        "ambiguous_run_id",
+    ):
         return 409
     if exc.retryable:
         return 503

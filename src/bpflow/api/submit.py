@@ -31,7 +31,12 @@ class RequestRejected(ValidationFailed):
     def __init__(self, problems: list[dict[str, str]]) -> None:
         first = problems[0]
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(f"{first['field']}: {first['message']}{more}", code=first.get("code") or CODE_INVALID_REQUEST, field=first["field"], details={"problems": problems})
+        super().__init__(
+            f"{first['field']}: {first['message']}{more}",
+            code=first.get("code") or CODE_INVALID_REQUEST,
+            field=first["field"],
+            details={"problems": problems},
+        )
         self.problems = problems
 
 
@@ -59,7 +64,9 @@ def check_request(rt: Runtime, doc: Any) -> tuple[dict[str, Any], list[dict[str,
         doc["scene_id"] = new_scene_id(doc["prompt"])
     raw = json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass")
     scene_id = doc.get("scene_id")
-    problems = validate_request(raw, scene_id_from_path=scene_id if isinstance(scene_id, str) else None, settings=rt.settings)
+    problems = validate_request(
+        raw, scene_id_from_path=scene_id if isinstance(scene_id, str) else None, settings=rt.settings
+    )
     return doc, [p.to_dict() for p in problems]
 
 
@@ -73,14 +80,30 @@ def submit_request(rt: Runtime, doc: Any, *, form_problems: list[dict[str, str]]
     scene_id = str(doc["scene_id"])
     key = REQUEST_KEY.format(scene_id=scene_id)
     try:
-        info = rt.bucket.create(key, json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n", content_type="application/json")
+        info = rt.bucket.create(
+            key, json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n", content_type="application/json"
+        )
     except PreconditionFailed:
-        raise SceneExists(f"scene {scene_id} already has a request; rerun its stages instead", field="scene_id", details={"scene_id": scene_id}) from None
+        raise SceneExists(
+            f"scene {scene_id} already has a request; rerun its stages instead",
+            field="scene_id",
+            details={"scene_id": scene_id},
+        ) from None
     return Submitted(scene_id=scene_id, key=key, generation=info.generation, request=doc)
 
 
 #: Form fields of the dashboard's submit page, in display order.
-FORM_FIELDS = ("scene_id", "prompt", "source_mode", "quality_tier", "seed_count", "text_backend", "provider_policy", "image_uri", "allow_image_fallback")
+FORM_FIELDS = (
+    "scene_id",
+    "prompt",
+    "source_mode",
+    "quality_tier",
+    "seed_count",
+    "text_backend",
+    "provider_policy",
+    "image_uri",
+    "allow_image_fallback",
+)
 
 
 def request_from_form(form: Mapping[str, str]) -> tuple[dict[str, Any], list[dict[str, str]]]:
@@ -97,7 +120,13 @@ def request_from_form(form: Mapping[str, str]) -> tuple[dict[str, Any], list[dic
         try:
             doc["seed_count"] = int(seeds)
         except ValueError:
-            problems.append({"field": "seed_count", "message": f"must be a whole number, got {seeds[:40]!r}", "code": CODE_INVALID_REQUEST})
+            problems.append(
+                {
+                    "field": "seed_count",
+                    "message": f"must be a whole number, got {seeds[:40]!r}",
+                    "code": CODE_INVALID_REQUEST,
+                }
+            )
     image = (form.get("image_uri") or "").strip()
     if image:
         doc["image"] = {"gcs_uri": image}

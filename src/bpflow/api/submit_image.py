@@ -43,8 +43,12 @@ async def read_multipart(request: Request) -> dict[str, tuple[str | None, bytes]
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY_BYTES:
-            raise UploadRejected(f"the upload is larger than {MAX_BODY_BYTES} bytes", code="image_too_large", field="image")
-    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + bytes(body))
+            raise UploadRejected(
+                f"the upload is larger than {MAX_BODY_BYTES} bytes", code="image_too_large", field="image"
+            )
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + bytes(body)
+    )
     fields: dict[str, tuple[str | None, bytes]] = {}
     for part in msg.iter_parts() if msg.is_multipart() else []:
         name = part.get_param("name", header="content-disposition")
@@ -63,9 +67,16 @@ def image_request(rt: Runtime, fields: dict[str, tuple[str | None, bytes]]) -> t
         raise UploadRejected("choose a photo (PNG or JPEG) to upload", code="image_missing", field="image")
     check_image(data, PurePosixPath(filename).name)
     prompt = fields.get("prompt", (None, b""))[1].decode("utf-8", "replace").strip()
-    scene_id = fields.get("scene_id", (None, b""))[1].decode("utf-8", "replace").strip() or new_scene_id(prompt or PurePosixPath(filename).stem)
+    scene_id = fields.get("scene_id", (None, b""))[1].decode("utf-8", "replace").strip() or new_scene_id(
+        prompt or PurePosixPath(filename).stem
+    )
     key = image_object_key(scene_id, Path(PurePosixPath(filename).name))
-    doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "scene_id": scene_id, "source_mode": "image", "image": {"gcs_uri": key}}
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "scene_id": scene_id,
+        "source_mode": "image",
+        "image": {"gcs_uri": key},
+    }
     tier = fields.get("quality_tier", (None, b""))[1].decode("utf-8", "replace").strip()
     if tier:
         doc["quality_tier"] = tier
@@ -84,13 +95,25 @@ def image_submit_router(rt: Runtime, page: PageRenderer, mutation: list[Any]) ->
     ui = APIRouter(tags=["dashboard"])
 
     def form(request: Request, values: dict[str, str], error: str, status_code: int) -> HTMLResponse:
-        return page(request, "submit_image.html", status_code=status_code, values=values, error=error, max_mb=MAX_IMAGE_BYTES // (1024 * 1024))
+        return page(
+            request,
+            "submit_image.html",
+            status_code=status_code,
+            values=values,
+            error=error,
+            max_mb=MAX_IMAGE_BYTES // (1024 * 1024),
+        )
 
     @ui.get("/submit/image", response_class=HTMLResponse, summary="The image request form")
     def submit_image_page(request: Request) -> HTMLResponse:
         return form(request, {"quality_tier": "standard"}, "", 200)
 
-    @ui.post("/submit/image", response_class=HTMLResponse, dependencies=mutation, summary="Upload a photo and submit an image request")
+    @ui.post(
+        "/submit/image",
+        response_class=HTMLResponse,
+        dependencies=mutation,
+        summary="Upload a photo and submit an image request",
+    )
     async def submit_image_post(request: Request) -> Response:
         values: dict[str, str] = {}
         try:

@@ -29,7 +29,9 @@ def viewer_router(rt: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
 
     def cached_file(path: str, media_type: str, generation: int) -> FileResponse:
         # the URL stays the same across re-assemblies: revalidate, the ETag is the USD's generation
-        return FileResponse(path, media_type=media_type, headers={"cache-control": "no-cache", "etag": f'"{generation}"'})
+        return FileResponse(
+            path, media_type=media_type, headers={"cache-control": "no-cache", "etag": f'"{generation}"'}
+        )
 
     @router.get("/scenes/{scene_id}/viewer", response_class=HTMLResponse, summary="The assembled scene in 3D")
     def viewer_page(request: Request, scene_id: str) -> HTMLResponse:
@@ -50,7 +52,11 @@ def viewer_router(rt: Runtime, page: Callable[..., HTMLResponse]) -> APIRouter:
         except SceneUsdMissing:
             if not fallback:
                 raise
-            return Response(placeholder_png(), media_type="image/png", headers={"cache-control": "no-cache", "x-bpflow-thumbnail": "none"})
+            return Response(
+                placeholder_png(),
+                media_type="image/png",
+                headers={"cache-control": "no-cache", "x-bpflow-thumbnail": "none"},
+            )
         return cached_file(str(got.path), "image/png", got.generation)
 
     return router

@@ -22,13 +22,35 @@ class Invocation:
 
     def emit(self, event: str, status: str, **fields: Any) -> None:
         duration = round(now_epoch() - self.started, 3) if event == "complete" else 0
-        step(f"emit pipeline_invocation {event}", observe.emit, "pipeline_invocation", event=event, workflow=self.workflow, scene_id=self.run.scene_id,
-             run_id=self.run.run_id, status=status, timeout_seconds=self.budget, duration_seconds=duration, **fields)
+        step(
+            f"emit pipeline_invocation {event}",
+            observe.emit,
+            "pipeline_invocation",
+            event=event,
+            workflow=self.workflow,
+            scene_id=self.run.scene_id,
+            run_id=self.run.run_id,
+            status=status,
+            timeout_seconds=self.budget,
+            duration_seconds=duration,
+            **fields,
+        )
 
     def warn(self, job: str, warning: str, **fields: Any) -> None:
-        step(f"warn {job}", observe.emit, "stage_warning", workflow=self.workflow, scene_id=self.run.scene_id, job=job, warning=warning, **fields)
+        step(
+            f"warn {job}",
+            observe.emit,
+            "stage_warning",
+            workflow=self.workflow,
+            scene_id=self.run.scene_id,
+            job=job,
+            warning=warning,
+            **fields,
+        )
 
-    def fail(self, marker: str, status: str, *, job: str, code: str, message: str, context: dict[str, Any], **fields: Any) -> StageFailed:
+    def fail(
+        self, marker: str, status: str, *, job: str, code: str, message: str, context: dict[str, Any], **fields: Any
+    ) -> StageFailed:
         """The run's failure: the standard marker, the complete event with ``status``, and the
         error for the caller to raise."""
         markers.write_failure(self.run, marker, job_name=job, code=code, message=message, config_context=context)

@@ -88,7 +88,13 @@ class JobOutcome:
 
     def fields(self) -> dict[str, Any]:
         """The job's end as marker/event context (exit, timeout, its own error, log)."""
-        return {"execution_id": self.execution_id, "exit_code": self.exit_code, "timed_out": self.timed_out, "job_error": self.job_error, "log": self.log_path}
+        return {
+            "execution_id": self.execution_id,
+            "exit_code": self.exit_code,
+            "timed_out": self.timed_out,
+            "job_error": self.job_error,
+            "log": self.log_path,
+        }
 
     def summary(self) -> dict[str, Any]:
         out = asdict(self)
@@ -135,12 +141,25 @@ def _launch(run: Run, job: str, env: dict[str, str], timeout_seconds: float, run
     """One launch attempt, as a step: the job's result, or the start error as data."""
     started = time.time()
     observe.emit(
-        "job_invocation", event="start", workflow=run.workflow, run_id=run.run_id, job=job, scene_id=run.scene_id, timeout_seconds=timeout_seconds,
-        duration_seconds=0, timeout_usage_ratio=0, timed_out=False, status="STARTED", start_time=_iso(started), end_time=None,
+        "job_invocation",
+        event="start",
+        workflow=run.workflow,
+        run_id=run.run_id,
+        job=job,
+        scene_id=run.scene_id,
+        timeout_seconds=timeout_seconds,
+        duration_seconds=0,
+        timeout_usage_ratio=0,
+        timed_out=False,
+        status="STARTED",
+        start_time=_iso(started),
+        end_time=None,
     )
     try:
         log_dir = os.path.join(run.settings.home, "logs", "jobs")
-        result: JobResult = get_runner(runner_name).run(JobSpec(name=job, env=env, timeout_seconds=timeout_seconds, log_dir=log_dir))
+        result: JobResult = get_runner(runner_name).run(
+            JobSpec(name=job, env=env, timeout_seconds=timeout_seconds, log_dir=log_dir)
+        )
     except JobStartError as exc:
         return {"start_error": exc.to_dict(), "retryable": exc.retryable, "started": started}
     _record_completion(run, job, result, timeout_seconds, started)
@@ -154,10 +173,20 @@ def _record_completion(run: Run, job: str, result: JobResult, timeout_seconds: f
     observe.JOB_DURATION.labels(run.workflow, job, status).observe(result.duration_seconds)
     observe.JOB_TIMEOUT_RATIO.labels(run.workflow, job).observe(ratio)
     observe.emit(
-        "job_invocation", event="complete", workflow=run.workflow, run_id=run.run_id, job=job, scene_id=run.scene_id, timeout_seconds=timeout_seconds,
-        duration_seconds=round(result.duration_seconds, 3), timeout_usage_ratio=round(ratio, 4),
-        timed_out=result.timed_out or result.duration_seconds >= timeout_seconds, status=status,
-        execution_name=result.execution_id, start_time=_iso(started), end_time=_iso(started + result.duration_seconds),
+        "job_invocation",
+        event="complete",
+        workflow=run.workflow,
+        run_id=run.run_id,
+        job=job,
+        scene_id=run.scene_id,
+        timeout_seconds=timeout_seconds,
+        duration_seconds=round(result.duration_seconds, 3),
+        timeout_usage_ratio=round(ratio, 4),
+        timed_out=result.timed_out or result.duration_seconds >= timeout_seconds,
+        status=status,
+        execution_name=result.execution_id,
+        start_time=_iso(started),
+        end_time=_iso(started + result.duration_seconds),
     )
 
 
@@ -198,12 +227,36 @@ def run_job(
             sleep(delays[attempt - 1])
             continue
         observe.RETRIES_EXHAUSTED.labels(run.workflow, job).inc()
-        observe.emit("job_retry_exhausted", workflow=run.workflow, job=job, scene_id=run.scene_id, retry_max=policy.max_retries, attempts=attempt, error=err.get("message"))
         observe.emit(
-            "job_invocation", event="complete", workflow=run.workflow, run_id=run.run_id, job=job, scene_id=run.scene_id, timeout_seconds=timeout_seconds,
-            duration_seconds=0, timeout_usage_ratio=0, timed_out=False, status="FAILED", start_time=_iso(got["started"]), end_time=_iso(time.time()),
+            "job_retry_exhausted",
+            workflow=run.workflow,
+            job=job,
+            scene_id=run.scene_id,
+            retry_max=policy.max_retries,
+            attempts=attempt,
+            error=err.get("message"),
         )
-        start_error = JobStartError(err.get("message", "job could not be started"), code=err.get("code", "job_start_failed"), retryable=False, details={"job": job, "attempts": attempt})
+        observe.emit(
+            "job_invocation",
+            event="complete",
+            workflow=run.workflow,
+            run_id=run.run_id,
+            job=job,
+            scene_id=run.scene_id,
+            timeout_seconds=timeout_seconds,
+            duration_seconds=0,
+            timeout_usage_ratio=0,
+            timed_out=False,
+            status="FAILED",
+            start_time=_iso(got["started"]),
+            end_time=_iso(time.time()),
+        )
+        start_error = JobStartError(
+            err.get("message", "job could not be started"),
+            code=err.get("code", "job_start_failed"),
+            retryable=False,
+            details={"job": job, "attempts": attempt},
+        )
         if on_start_failure is not None:
             _record_start_failure(run, job, on_start_failure, start_error)
         raise start_error
@@ -212,7 +265,15 @@ def run_job(
 def _record_start_failure(run: Run, job: str, how: StartFailure, error: JobStartError) -> None:
     if how.rollback:
         markers.rollback_outputs(run, how.rollback)
-    markers.write_failure(run, how.marker, job_name=job, code=how.code, message=error.message, stage=how.stage, config_context=how.context or {})
+    markers.write_failure(
+        run,
+        how.marker,
+        job_name=job,
+        code=how.code,
+        message=error.message,
+        stage=how.stage,
+        config_context=how.context or {},
+    )
 
 
 def _account(run: Run, job: str, got: dict[str, Any], timeout_seconds: float, attempts: int) -> JobOutcome:

@@ -43,7 +43,9 @@ def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def try_acquire(bucket: Any, key: str, *, scene_id: str | None, workflow: str, run_id: str, ttl_seconds: float) -> dict[str, Any]:
+def try_acquire(
+    bucket: Any, key: str, *, scene_id: str | None, workflow: str, run_id: str, ttl_seconds: float
+) -> dict[str, Any]:
     """One attempt, plain data in and out (it runs as a durable step)."""
     now = time.time()
     body = {
@@ -71,14 +73,22 @@ def try_acquire(bucket: Any, key: str, *, scene_id: str | None, workflow: str, r
         holder = {}
         info = bucket.stat(key)
         if info is None:
-            return try_acquire(bucket, key, scene_id=scene_id, workflow=workflow, run_id=run_id, ttl_seconds=ttl_seconds)
+            return try_acquire(
+                bucket, key, scene_id=scene_id, workflow=workflow, run_id=run_id, ttl_seconds=ttl_seconds
+            )
     if holder.get("run_id") == run_id:  # our own lock, from before a crash
         return {"acquired": True, "generation": info.generation, "holder": holder}
     expires_at = holder.get("expires_at")
     if not isinstance(expires_at, (int, float)) or expires_at < now:
         try:
             taken = bucket.write_json(key, body, if_generation_match=info.generation)
-            return {"acquired": True, "generation": taken.generation, "holder": body, "taken_over": True, "previous": holder}
+            return {
+                "acquired": True,
+                "generation": taken.generation,
+                "holder": body,
+                "taken_over": True,
+                "previous": holder,
+            }
         except PreconditionFailed:
             pass
     return {"acquired": False, "generation": info.generation, "holder": holder}
@@ -105,7 +115,13 @@ def scene_lock(run: Run, name: str, *, ttl_seconds: float) -> Iterator[Lock]:
         run_id=run.run_id,
         ttl_seconds=ttl_seconds,
     )
-    lock = Lock(key=key, acquired=got["acquired"], generation=got["generation"], holder=got.get("holder"), taken_over=bool(got.get("taken_over")))
+    lock = Lock(
+        key=key,
+        acquired=got["acquired"],
+        generation=got["generation"],
+        holder=got.get("holder"),
+        taken_over=bool(got.get("taken_over")),
+    )
     if lock.holder is not None and "scene_id" not in lock.holder:
         lock.holder["scene_id"] = run.scene_id
     try:
@@ -116,7 +132,9 @@ def scene_lock(run: Run, name: str, *, ttl_seconds: float) -> Iterator[Lock]:
 
 
 @contextmanager
-def fresh_attempt(run: Run, stage: StageSpec, lock_name: str, *, ttl_seconds: float, complete: str, done: str) -> Iterator[Outcome | None]:
+def fresh_attempt(
+    run: Run, stage: StageSpec, lock_name: str, *, ttl_seconds: float, complete: str, done: str
+) -> Iterator[Outcome | None]:
     """A stage's attempt under its scene lock: yields the SKIPPED outcome when another run holds
     the lock or the stage's ``complete`` marker is already there, else clears the last attempt's
     failure markers (history once a new attempt starts) and yields None."""

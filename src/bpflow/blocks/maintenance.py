@@ -27,13 +27,28 @@ class MaintenanceWords:
     failure_detail: Callable[[JobOutcome], str]
 
 
-def run_maintenance_job(run: Run, workflow: str, job: str, *, report: dict[str, Any], options: dict[str, Any],
-                        env: dict[str, Any], words: MaintenanceWords) -> JobOutcome:
+def run_maintenance_job(
+    run: Run,
+    workflow: str,
+    job: str,
+    *,
+    report: dict[str, Any],
+    options: dict[str, Any],
+    env: dict[str, Any],
+    words: MaintenanceWords,
+) -> JobOutcome:
     observe.emit("maintenance_job", event="start", **report, **{k.lower(): v for k, v in options.items()})
-    result = run_job(run, job, timeout_seconds=stage_timeout(workflow, job), env={**env, **options}, retry="maintenance")
+    result = run_job(
+        run, job, timeout_seconds=stage_timeout(workflow, job), env={**env, **options}, retry="maintenance"
+    )
     if result.timed_out:
-        observe.emit("maintenance_job", event="timeout", **report, execution=result.execution_id,
-                     error=words.timeout_log.format(seconds=f"{result.timeout_seconds:.0f}"))
+        observe.emit(
+            "maintenance_job",
+            event="timeout",
+            **report,
+            execution=result.execution_id,
+            error=words.timeout_log.format(seconds=f"{result.timeout_seconds:.0f}"),
+        )
         raise JobTimeout(f"{words.what} execution timed out: {result.execution_id}")
     if result.failed:
         detail = words.failure_detail(result)

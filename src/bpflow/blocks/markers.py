@@ -79,7 +79,14 @@ def _write(run: Run, key: str, body: dict[str, Any]) -> int:
 
 def write_marker(run: Run, key: str, **fields: Any) -> int:
     """A completion marker: ``{scene_id, status: completed, timestamp, workflow, run_id, ...}``."""
-    body = {"scene_id": run.scene_id, "status": "completed", "timestamp": utc_iso(), "workflow": run.workflow, "run_id": run.run_id, **fields}
+    body = {
+        "scene_id": run.scene_id,
+        "status": "completed",
+        "timestamp": utc_iso(),
+        "workflow": run.workflow,
+        "run_id": run.run_id,
+        **fields,
+    }
     return step(f"write {key}", _write, run, key, body)
 
 
@@ -108,7 +115,16 @@ def read_json(run: Run, key: str) -> Any:
 def stat(run: Run, key: str) -> dict[str, Any] | None:
     def _do() -> dict[str, Any] | None:
         info: ObjectInfo | None = run.bucket.stat(key)
-        return None if info is None else {"key": info.key, "generation": info.generation, "updated": info.updated.timestamp(), "size": info.size}
+        return (
+            None
+            if info is None
+            else {
+                "key": info.key,
+                "generation": info.generation,
+                "updated": info.updated.timestamp(),
+                "size": info.size,
+            }
+        )
 
     return step(f"stat {key}", _do)
 

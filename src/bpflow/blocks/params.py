@@ -22,7 +22,9 @@ ParamSpec = Mapping[str, tuple[str | None, Any]]  # read only, so a table of str
 
 def recorded_params(run: Run, spec: ParamSpec) -> dict[str, Any]:
     """Each name's value (payload, else env, else default), recorded as one step."""
-    return step("read parameters", lambda: {name: run.param(name, env, default) for name, (env, default) in spec.items()})
+    return step(
+        "read parameters", lambda: {name: run.param(name, env, default) for name, (env, default) in spec.items()}
+    )
 
 
 def flag(value: Any, default: bool) -> bool:

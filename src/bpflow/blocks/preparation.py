@@ -86,37 +86,107 @@ def run_preparation(run: Run, prep: Prep) -> Outcome:
         context: dict[str, Any] = {f"{prep.kind}_prefix": prefix}
         try:
             budget = _usd_budget()
-            wait_for_marker(run, run.scene(STAGE2.complete_in("usd")), delays=list(USD_WAIT_DELAYS) + [10] * int(budget // 10), deadline_seconds=budget, newer_than=0)
+            wait_for_marker(
+                run,
+                run.scene(STAGE2.complete_in("usd")),
+                delays=list(USD_WAIT_DELAYS) + [10] * int(budget // 10),
+                deadline_seconds=budget,
+                newer_than=0,
+            )
         except MarkerTimeout as exc:
-            markers.write_failure(run, failed, job_name=prep.prep_job, code=f"{prep.kind}_usd_missing", message=exc.message, config_context=context)
+            markers.write_failure(
+                run,
+                failed,
+                job_name=prep.prep_job,
+                code=f"{prep.kind}_usd_missing",
+                message=exc.message,
+                config_context=context,
+            )
             legacy_marker(run, f"{prefix}/.{prep.kind}_failed")
-            return Outcome.failed(f"{prep.title} preparation failed for scene {scene_id}: the scene USD never completed", markers=[failed], scene_id=scene_id, error_code=f"{prep.kind}_usd_missing")
-        env = {"ASSETS_PREFIX": run.scene("assets"), "USD_PREFIX": run.scene("usd"), prep.prefix_env: prefix,
-               prep.count_env: str(run.param(prep.count_env.lower(), f"{prep.kind.upper()}_{prep.count_env}", "5")),
-               "RESOLUTION_WIDTH": "720", "RESOLUTION_HEIGHT": "480", "NUM_FRAMES": "49", "FPS": "24"}
+            return Outcome.failed(
+                f"{prep.title} preparation failed for scene {scene_id}: the scene USD never completed",
+                markers=[failed],
+                scene_id=scene_id,
+                error_code=f"{prep.kind}_usd_missing",
+            )
+        env = {
+            "ASSETS_PREFIX": run.scene("assets"),
+            "USD_PREFIX": run.scene("usd"),
+            prep.prefix_env: prefix,
+            prep.count_env: str(run.param(prep.count_env.lower(), f"{prep.kind.upper()}_{prep.count_env}", "5")),
+            "RESOLUTION_WIDTH": "720",
+            "RESOLUTION_HEIGHT": "480",
+            "NUM_FRAMES": "49",
+            "FPS": "24",
+        }
         if prep.robot:
             env["ROBOT"] = "franka_panda"
-        result = launch(run, prep.prep_job, env, rollback=prefix, failed_marker=failed, code=f"{prep.kind}_start_failed", config_context=context)
+        result = launch(
+            run,
+            prep.prep_job,
+            env,
+            rollback=prefix,
+            failed_marker=failed,
+            code=f"{prep.kind}_start_failed",
+            config_context=context,
+        )
         if result.failed:
-            record_failure(run, result, failed_marker=failed, code=f"{prep.kind}_failed", message=f"{prep.title} preparation failed", config_context=context)
+            record_failure(
+                run,
+                result,
+                failed_marker=failed,
+                code=f"{prep.kind}_failed",
+                message=f"{prep.title} preparation failed",
+                config_context=context,
+            )
             legacy_marker(run, f"{prefix}/.{prep.kind}_failed")
-            return Outcome.failed(f"{prep.title} preparation failed for scene {scene_id}", markers=[failed], scene_id=scene_id, **{f"{prep.kind}_execution": result.execution_id})
+            return Outcome.failed(
+                f"{prep.title} preparation failed for scene {scene_id}",
+                markers=[failed],
+                scene_id=scene_id,
+                **{f"{prep.kind}_execution": result.execution_id},
+            )
         markers.write_marker(run, complete)
         try:
-            inferred = launch(run, prep.inference_job, {prep.prefix_env: prefix}, rollback=None, failed_marker=failed,
-                              code=f"{prep.kind}_inference_start_failed", config_context=context)
+            inferred = launch(
+                run,
+                prep.inference_job,
+                {prep.prefix_env: prefix},
+                rollback=None,
+                failed_marker=failed,
+                code=f"{prep.kind}_inference_start_failed",
+                config_context=context,
+            )
         except JobStartError:
             step(f"rollback inference outputs {prefix}", _drop_inference_outputs, run, prefix)
             raise
         if inferred.failed:
-            record_failure(run, inferred, failed_marker=failed, code=f"{prep.kind}_inference_failed", message=f"{prep.title} inference failed", config_context=context)
+            record_failure(
+                run,
+                inferred,
+                failed_marker=failed,
+                code=f"{prep.kind}_inference_failed",
+                message=f"{prep.title} inference failed",
+                config_context=context,
+            )
             legacy_marker(run, f"{prefix}/.{prep.kind}_inference_failed")
-            return Outcome.failed(f"{prep.title} preparation failed for scene {scene_id}", markers=[failed, complete], scene_id=scene_id,
-                                  stage="inference", **{f"{prep.kind}_execution": inferred.execution_id})
+            return Outcome.failed(
+                f"{prep.title} preparation failed for scene {scene_id}",
+                markers=[failed, complete],
+                scene_id=scene_id,
+                stage="inference",
+                **{f"{prep.kind}_execution": inferred.execution_id},
+            )
         markers.write_marker(run, inference_complete)
         return Outcome.success(
-            f"{prep.title} preparation and inference completed for scene {scene_id}", markers=[complete, inference_complete], scene_id=scene_id,
-            outputs={f"{prep.kind}_bundles": prefix + "/", "completion_marker": complete, "inference_marker": inference_complete},
+            f"{prep.title} preparation and inference completed for scene {scene_id}",
+            markers=[complete, inference_complete],
+            scene_id=scene_id,
+            outputs={
+                f"{prep.kind}_bundles": prefix + "/",
+                "completion_marker": complete,
+                "inference_marker": inference_complete,
+            },
             **{f"{prep.kind}_execution": inferred.execution_id},
         )
 

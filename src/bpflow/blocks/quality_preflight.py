@@ -83,7 +83,11 @@ def _evaluate(run: Run, scene: str) -> dict[str, Any]:
             except (ValueError, ObjectNotFound):
                 ok, why = False, "certificate unreadable"
             return {"passed": ok, "source": info.key, "reason": why}
-    return {"passed": False, "source": "", "reason": f"Missing quality gate report and quality certificates for scene {scene}"}
+    return {
+        "passed": False,
+        "source": "",
+        "reason": f"Missing quality gate report and quality certificates for scene {scene}",
+    }
 
 
 def preflight(run: Run, scene: str, *, blocked: str, marker: str) -> Verdict:
@@ -101,7 +105,15 @@ def preflight(run: Run, scene: str, *, blocked: str, marker: str) -> Verdict:
         "scene_id": scene,
         "status": "failed",
         "timestamp": utc_iso(),
-        "error": {"code": "quality_gate_failed", "message": f"Downstream quality gate preflight blocked {blocked}", "report_path": report_path, "reason": verdict.reason, "source": verdict.source},
+        "error": {
+            "code": "quality_gate_failed",
+            "message": f"Downstream quality gate preflight blocked {blocked}",
+            "report_path": report_path,
+            "reason": verdict.reason,
+            "source": verdict.source,
+        },
     }
     step(f"write {marker}", lambda: run.bucket.write_json(marker, body).generation)
-    raise QualityGateBlocked(f"Quality gate failed; report: {report_path} ({verdict.reason})", details={"marker": marker})
+    raise QualityGateBlocked(
+        f"Quality gate failed; report: {report_path} ({verdict.reason})", details={"marker": marker}
+    )

@@ -36,26 +36,58 @@ def legacy_marker(run: Run, key: str, **fields: Any) -> None:
     step(f"write legacy {key}", _do)
 
 
-def launch(run: Run, job: str, env: dict[str, Any], *, rollback: str | None, failed_marker: str, code: str,
-           config_context: dict[str, Any], legacy: str | None = None, legacy_fields: dict[str, Any] | None = None) -> JobOutcome:
+def launch(
+    run: Run,
+    job: str,
+    env: dict[str, Any],
+    *,
+    rollback: str | None,
+    failed_marker: str,
+    code: str,
+    config_context: dict[str, Any],
+    legacy: str | None = None,
+    legacy_fields: dict[str, Any] | None = None,
+) -> JobOutcome:
     """Run ``job``; a start failure cleans ``rollback``, writes the markers and re-raises."""
     failure = StartFailure(failed_marker, code, rollback=rollback, context=config_context)
     try:
-        return run_job(run, job, timeout_seconds=stage_timeout(run.workflow, job), env=env, retry=stage_retry_profile(run.workflow, job), on_start_failure=failure)
+        return run_job(
+            run,
+            job,
+            timeout_seconds=stage_timeout(run.workflow, job),
+            env=env,
+            retry=stage_retry_profile(run.workflow, job),
+            on_start_failure=failure,
+        )
     except JobStartError as exc:
         if legacy:
             legacy_marker(run, legacy, error=exc.message, **(legacy_fields or {}))
         raise
 
 
-def record_failure(run: Run, result: JobOutcome, *, failed_marker: str, code: str, message: str, config_context: dict[str, Any],
-                   keep_existing: bool = True) -> bool:
+def record_failure(
+    run: Run,
+    result: JobOutcome,
+    *,
+    failed_marker: str,
+    code: str,
+    message: str,
+    config_context: dict[str, Any],
+    keep_existing: bool = True,
+) -> bool:
     """Write ``failed_marker`` for a job that ran and failed, unless one is already there and
     ``keep_existing`` (the job's richer marker wins). True when this call wrote it."""
     if keep_existing and markers.exists(run, failed_marker):
         return False
     context = dict(config_context)
     context.update(exit_code=result.exit_code, timed_out=result.timed_out, job_error=result.job_error)
-    markers.write_failure(run, failed_marker, job_name=result.job, code=code.replace("_failed", "_timeout") if result.timed_out else code,
-                          message=message, execution_id=result.execution_id, config_context=context)
+    markers.write_failure(
+        run,
+        failed_marker,
+        job_name=result.job,
+        code=code.replace("_failed", "_timeout") if result.timed_out else code,
+        message=message,
+        execution_id=result.execution_id,
+        config_context=context,
+    )
     return True

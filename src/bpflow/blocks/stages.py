@@ -35,9 +35,13 @@ def start_stage(run: Run, workflow: str, trigger_key: str, *, extra: dict[str, A
         check_wait(caller.name, caller.queue, wf.name, wf.queue)
     info = markers.stat(run, trigger_key)
     if info is None:
-        raise StageFailed(f"cannot start {workflow}: trigger object {trigger_key} does not exist", code="stage_trigger_missing")
+        raise StageFailed(
+            f"cannot start {workflow}: trigger object {trigger_key} does not exist", code="stage_trigger_missing"
+        )
     run_id = object_run_id(workflow, trigger_key, info["generation"])
-    payload = ObjectEvent(bucket=run.bucket_name, name=trigger_key, generation=info["generation"], source="orchestrator").payload()
+    payload = ObjectEvent(
+        bucket=run.bucket_name, name=trigger_key, generation=info["generation"], source="orchestrator"
+    ).payload()
     payload.update(extra or {})
     with SetWorkflowID(run_id), SetWorkflowTimeout(wf.timeout_seconds):
         DBOS.enqueue_workflow(wf.queue_name, wf.dbos_fn, payload)
@@ -58,12 +62,19 @@ def await_stage(run: Run, run_id: str, *, timeout_seconds: float, poll_seconds: 
     while True:
         st = step(f"status {run_id}", _status, run_id)
         if st is not None and st["status"] == "SUCCESS":
-            result: object = step(f"result {run_id}", lambda: DBOS.retrieve_workflow(run_id).get_result())  # any JSON the stage returned
+            result: object = step(
+                f"result {run_id}", lambda: DBOS.retrieve_workflow(run_id).get_result()
+            )  # any JSON the stage returned
             return result if isinstance(result, dict) else {"status": "SUCCESS", "result": result}
         if st is not None and st["status"] in TERMINAL_FAILURES:
             return {"status": "FAILED", "error": st["error"] or st["status"], "run_id": run_id}
         if now_epoch() - start >= timeout_seconds:
-            return {"status": "FAILED", "error": f"timed out after {timeout_seconds:.0f}s waiting for {run_id}", "run_id": run_id, "timed_out": True}
+            return {
+                "status": "FAILED",
+                "error": f"timed out after {timeout_seconds:.0f}s waiting for {run_id}",
+                "run_id": run_id,
+                "timed_out": True,
+            }
         sleep(poll_seconds)
 
 

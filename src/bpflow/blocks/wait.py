@@ -47,8 +47,14 @@ def wait_for_marker(
     ``delays`` (or the named ``policy`` of ``polling.yaml``) gives the pause before each re-check;
     the first check is immediate. ``deadline_seconds`` caps the total wait whatever the schedule says.
     """
-    schedule: Iterable[float] = delays if delays is not None else PollSchedule.from_policy(policy or "job_status").delays()
-    if deadline_seconds is None and delays is None and PollSchedule.from_policy(policy or "job_status").max_attempts is None:
+    schedule: Iterable[float] = (
+        delays if delays is not None else PollSchedule.from_policy(policy or "job_status").delays()
+    )
+    if (
+        deadline_seconds is None
+        and delays is None
+        and PollSchedule.from_policy(policy or "job_status").max_attempts is None
+    ):
         raise ConfigError(f"waiting for {key} on an unbounded schedule needs a deadline", field="deadline_seconds")
     since = run_created_at(run) if newer_than is None else newer_than
     start = now_epoch()

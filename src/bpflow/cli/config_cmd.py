@@ -109,5 +109,9 @@ def config_command(json_output: bool = False, *, env: Mapping[str, str] | None =
     for note in settings.notes:
         console.print(Text(f"note: {note}", style="yellow"))
     venv = payload["training_venv"]
-    console.print(Text(f"training venv: ready at {venv['path']}", style="green") if venv["ready"] else Text(f"training venv: not ready — {venv['reason']}", style="yellow"))
+    console.print(
+        Text(f"training venv: ready at {venv['path']}", style="green")
+        if venv["ready"]
+        else Text(f"training venv: not ready — {venv['reason']}", style="yellow")
+    )
     return EXIT_OK

@@ -52,12 +52,24 @@ def _episodes(rt: Any, scene_id: str) -> dict[str, Any] | None:
         return None
     root = rt.bucket.path_for(listed["dataset"]) if hasattr(rt.bucket, "path_for") else listed["dataset"]
     tasks = sorted({r["task_id"] for r in listed["rows"]})
-    return {"dataset_path": str(root), "episodes": listed["episodes"], "successful": listed["successful"], "success_rate": listed["success_rate"], "tasks": tasks}
+    return {
+        "dataset_path": str(root),
+        "episodes": listed["episodes"],
+        "successful": listed["successful"],
+        "success_rate": listed["success_rate"],
+        "tasks": tasks,
+    }
 
 
 #: The learning loop in the demo: episodes are handed to training, a short LeRobot run on the
 #: CPU, then the closed-loop evaluation (each can be overridden from the environment).
-LEARNING_DEFAULTS = {"TRIGGER_TRAINING": "true", "TRAINING_MAX_STEPS": "10", "BATCH_SIZE": "8", "EVAL_EPISODES": "2", "EVAL_VIDEOS": "2"}
+LEARNING_DEFAULTS = {
+    "TRIGGER_TRAINING": "true",
+    "TRAINING_MAX_STEPS": "10",
+    "BATCH_SIZE": "8",
+    "EVAL_EPISODES": "2",
+    "EVAL_VIDEOS": "2",
+}
 
 
 def _learning(bucket: Any, scene_id: str) -> dict[str, Any]:
@@ -128,7 +140,9 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
         "scene_id": scene_id,
         "state": status.state,
         "wall_s": round(wall, 2),
-        "stages": {s.name: {"state": s.state, "seconds": s.duration_seconds, "error_code": s.error_code} for s in stages},
+        "stages": {
+            s.name: {"state": s.state, "seconds": s.duration_seconds, "error_code": s.error_code} for s in stages
+        },
         "usd_path": str(usd) if usd is not None and Path(usd).exists() else None,
         "failed": [s.name for s in failed],
         "episodes": episodes,
@@ -147,12 +161,21 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
         console.print(f"scene id: {scene_id}")
         console.print(f"USD: {result['usd_path'] or 'not produced'}")
         if episodes:
-            console.print(f"episodes: {episodes['episodes']} ({episodes['successful']} succeeded, success rate {episodes['success_rate']:.0%})")
+            console.print(
+                f"episodes: {episodes['episodes']} ({episodes['successful']} succeeded, success rate {episodes['success_rate']:.0%})"
+            )
             console.print(f"dataset (LeRobot v3.0): {episodes['dataset_path']}")
         else:
             console.print("episodes: not produced")
         learning = result["learning"]
         console.print(f"model: {learning['model_path'] or 'not produced'}")
         rate, expert = learning["success_rate"], learning["expert_success_rate"]
-        console.print("evaluation: " + ("not run" if rate is None else f"success rate {rate:.0%} (scripted expert {expert or 0:.0%}) — {learning['evaluation_report']}"))
+        console.print(
+            "evaluation: "
+            + (
+                "not run"
+                if rate is None
+                else f"success rate {rate:.0%} (scripted expert {expert or 0:.0%}) — {learning['evaluation_report']}"
+            )
+        )
     return 1 if failed or result["usd_path"] is None else 0

@@ -30,7 +30,11 @@ def emit_command(event_type: str, data: str, *, event_id: str | None, workflow: 
     rt = Runtime().launch(role="client")
     try:
         if workflow is not None:
-            out = rt.dispatcher.start_manual(workflow, {"type": event_type, "data": payload, **payload}, run_id=None if event_id is None else f"{workflow}:manual:{event_id}")
+            out = rt.dispatcher.start_manual(
+                workflow,
+                {"type": event_type, "data": payload, **payload},
+                run_id=None if event_id is None else f"{workflow}:manual:{event_id}",
+            )
         elif event_type == OBJECT_FINALIZED:
             try:
                 generation = int(str(payload.get("generation", "")))
@@ -39,9 +43,13 @@ def emit_command(event_type: str, data: str, *, event_id: str | None, workflow: 
             name = payload.get("name")
             if not isinstance(name, str) or not name:
                 raise ValidationFailed("data.name is required for a storage event", field="data.name")
-            out = rt.dispatcher.dispatch_object(ObjectEvent(bucket=str(payload.get("bucket", "")), name=name, generation=generation, source="cli"))
+            out = rt.dispatcher.dispatch_object(
+                ObjectEvent(bucket=str(payload.get("bucket", "")), name=name, generation=generation, source="cli")
+            )
         else:
-            out = rt.dispatcher.dispatch_custom(CustomEvent(type=event_type, id=event_id or uuid.uuid4().hex, data=payload, source="cli"))
+            out = rt.dispatcher.dispatch_custom(
+                CustomEvent(type=event_type, id=event_id or uuid.uuid4().hex, data=payload, source="cli")
+            )
     finally:
         rt.shutdown()
     result = out.to_dict()

@@ -16,14 +16,22 @@ from bpflow.ops.session import open_session
 def logs_command(run_id: str, *, json_output: bool) -> int:
     with open_session() as session:
         if session.reader is None:
-            raise BpflowError("no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised")
+            raise BpflowError(
+                "no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised"
+            )
         data = run_logs(session.rt, session.reader.resolve(run_id))
     run = data["run"]
     failed = run["state"] in ("failed", "cancelled")
     if json_output:
         print_json(data)
         return 1 if failed else 0
-    head = Text.assemble((run["run_id"], "bold"), "  ", (run["short_id"], "dim"), "  ", (f"{fmt.symbol(run['state'])} {run['state']}", fmt.style(run["state"])))
+    head = Text.assemble(
+        (run["run_id"], "bold"),
+        "  ",
+        (run["short_id"], "dim"),
+        "  ",
+        (f"{fmt.symbol(run['state'])} {run['state']}", fmt.style(run["state"])),
+    )
     console.print(head)
     if run.get("message"):
         console.print(Text(run["message"], style="red" if failed else ""))
@@ -31,10 +39,20 @@ def logs_command(run_id: str, *, json_output: bool) -> int:
     for col in ("#", "step", "started", "duration", "error"):
         steps.add_column(col, overflow="fold")
     for s in data["steps"]:
-        steps.add_row(str(s["step_id"]), s["name"], fmt.timestamp(s["started_at"]), fmt.duration(s["duration_seconds"]), Text(s["error"] or "", style="red"))
+        steps.add_row(
+            str(s["step_id"]),
+            s["name"],
+            fmt.timestamp(s["started_at"]),
+            fmt.duration(s["duration_seconds"]),
+            Text(s["error"] or "", style="red"),
+        )
     console.print(steps)
     for job in data["jobs"]:
-        outcome = "timed out" if job["timed_out"] else (f"exit {job['exit_code']}" if job["exit_code"] is not None else "did not start")
+        outcome = (
+            "timed out"
+            if job["timed_out"]
+            else (f"exit {job['exit_code']}" if job["exit_code"] is not None else "did not start")
+        )
         console.print(Rule(f"{job['job']} attempt {job['attempt']} · {job['execution_id'] or '-'} · {outcome}"))
         if job["start_error"]:
             console.print(Text(f"{job['start_error'].get('code')}: {job['start_error'].get('message')}", style="red"))

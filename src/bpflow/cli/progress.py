@@ -51,9 +51,19 @@ class _Bars:
         self.header = Text("")
 
     def update(self, status: SceneStatus) -> None:
-        parts: list[tuple[str, str]] = [("scene ", "dim"), (status.scene_id, "bold"), ("  ", ""), (status.state, fmt.style(status.state))]
+        parts: list[tuple[str, str]] = [
+            ("scene ", "dim"),
+            (status.scene_id, "bold"),
+            ("  ", ""),
+            (status.state, fmt.style(status.state)),
+        ]
         for child in status.children:
-            parts += [("\n  seed ", "dim"), (child["scene_id"], ""), ("  ", ""), (f"{child['state']} {child['done']}/{child['total']}", fmt.style(child["state"]))]
+            parts += [
+                ("\n  seed ", "dim"),
+                (child["scene_id"], ""),
+                ("  ", ""),
+                (f"{child['state']} {child['done']}/{child['total']}", fmt.style(child["state"])),
+            ]
         self.header = Text.assemble(*parts)
         width = max(len(st.name) for st in status.stages)
         for st in status.stages:
@@ -66,7 +76,9 @@ class _Bars:
                 info = f"{info}  {st.error_code}".strip()
             state = Text(f"{fmt.symbol(st.state)} {st.state.replace('_', ' ')}", style=fmt.style(st.state))
             # A running stage has an unknown total: rich draws a pulsing bar for total=None.
-            self.progress.update(task, total=None if st.state == "running" else 1, completed=1 if done else 0, state=state, info=info)
+            self.progress.update(
+                task, total=None if st.state == "running" else 1, completed=1 if done else 0, state=state, info=info
+            )
             if done:
                 self.progress.stop_task(task)
 
@@ -79,7 +91,10 @@ def _print_changes(console: Console, status: SceneStatus, seen: dict[str, str]) 
         key = f"seed:{child['scene_id']}"
         if seen.get(key) != child["state"]:
             seen[key] = child["state"]
-            console.print(f"{fmt.timestamp(time.time(), short=True)} {status.scene_id} seed {child['scene_id']}: {child['state']} ({child['done']}/{child['total']})", highlight=False)
+            console.print(
+                f"{fmt.timestamp(time.time(), short=True)} {status.scene_id} seed {child['scene_id']}: {child['state']} ({child['done']}/{child['total']})",
+                highlight=False,
+            )
     for st in status.stages:
         prev = seen.get(st.name)
         if prev == st.state:
@@ -92,7 +107,10 @@ def _print_changes(console: Console, status: SceneStatus, seen: dict[str, str]) 
             extra = f" in {fmt.duration(st.duration_seconds)}"
         if st.error_code:
             extra += f" ({st.error_code})"
-        console.print(f"{fmt.timestamp(time.time(), short=True)} {status.scene_id} {st.name}: {st.state.replace('_', ' ')}{extra}", highlight=False)
+        console.print(
+            f"{fmt.timestamp(time.time(), short=True)} {status.scene_id} {st.name}: {st.state.replace('_', ' ')}{extra}",
+            highlight=False,
+        )
 
 
 def _final_message(console: Console, status: SceneStatus | None, scene_id: str, timed_out: bool) -> int:
@@ -100,24 +118,40 @@ def _final_message(console: Console, status: SceneStatus | None, scene_id: str, 
         console.print(f"[red]scene {scene_id} did not appear (no objects, no runs)[/red]")
         return EXIT_FAILED
     if timed_out:
-        console.print(f"[yellow]scene {scene_id} still {status.state} when the wait ended (--timeout); it goes on: `bpflow status {scene_id}`[/yellow]")
+        console.print(
+            f"[yellow]scene {scene_id} still {status.state} when the wait ended (--timeout); it goes on: `bpflow status {scene_id}`[/yellow]"
+        )
         return EXIT_TIMEOUT
     if status.state == "succeeded":
-        seeds = f" ({len(status.children)} seeds: {', '.join(c['scene_id'] for c in status.children)})" if status.children else ""
+        seeds = (
+            f" ({len(status.children)} seeds: {', '.join(c['scene_id'] for c in status.children)})"
+            if status.children
+            else ""
+        )
         console.print(f"[green]scene {scene_id} complete{seeds}[/green]")
         return EXIT_COMPLETE
     for child in status.children:
         if child["state"] in ("failed", "stalled"):
-            console.print(f"[red]seed {child['scene_id']} {child['state']}: `bpflow status {child['scene_id']}`[/red]", highlight=False)
+            console.print(
+                f"[red]seed {child['scene_id']} {child['state']}: `bpflow status {child['scene_id']}`[/red]",
+                highlight=False,
+            )
     for st in status.failures():
-        console.print(f"[red]{st.name} failed: {st.error_code}{': ' + st.error_message if st.error_message else ''}[/red]", highlight=False)
+        console.print(
+            f"[red]{st.name} failed: {st.error_code}{': ' + st.error_message if st.error_message else ''}[/red]",
+            highlight=False,
+        )
     if status.state == "stalled":
         blocked = [st.name for st in status.stages if st.state == "not_implemented"]
-        console.print(f"[yellow]scene {scene_id} cannot go further: {', '.join(blocked) or 'no stage can start'} not implemented in this build[/yellow]")
+        console.print(
+            f"[yellow]scene {scene_id} cannot go further: {', '.join(blocked) or 'no stage can start'} not implemented in this build[/yellow]"
+        )
     return EXIT_FAILED
 
 
-def watch_scene(scene_id: str, *, timeout: float | None = None, console: Console | None = None, poll_seconds: float = POLL_SECONDS) -> int:
+def watch_scene(
+    scene_id: str, *, timeout: float | None = None, console: Console | None = None, poll_seconds: float = POLL_SECONDS
+) -> int:
     """Show the scene's stages live until it is complete (0), failed or stalled (1), or
     ``timeout`` seconds passed (124)."""
     validate_scene_id(scene_id)

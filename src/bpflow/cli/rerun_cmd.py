@@ -16,7 +16,9 @@ from bpflow.ops.session import open_session
 def rerun_command(workflow: str, *, scene: str, force: bool, json_output: bool) -> int:
     with open_session() as session:
         if session.reader is None:
-            raise BpflowError("no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised")
+            raise BpflowError(
+                "no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised"
+            )
         result = rerun_scene(session.rt, workflow, scene, force=force)
     if json_output:
         print_json(result.to_dict())
@@ -29,19 +31,25 @@ def rerun_command(workflow: str, *, scene: str, force: bool, json_output: bool) 
 def retry_command(run_ref: str, *, json_output: bool) -> int:
     with open_session() as session:
         if session.reader is None:
-            raise BpflowError("no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised")
+            raise BpflowError(
+                "no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised"
+            )
         result = retry_run(session.rt, session.reader.resolve(run_ref))
     if json_output:
         print_json(result.to_dict())
     else:
-        console.print(f"started {result.run_id} (retry of a {result.previous_state} run)", highlight=False, soft_wrap=True)
+        console.print(
+            f"started {result.run_id} (retry of a {result.previous_state} run)", highlight=False, soft_wrap=True
+        )
     return 0
 
 
 def cancel_command(run_ref: str, *, json_output: bool) -> int:
     with open_session() as session:
         if session.reader is None:
-            raise BpflowError("no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised")
+            raise BpflowError(
+                "no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised"
+            )
         info = session.reader.cancel(session.reader.resolve(run_ref))
     if json_output:
         print_json(info.to_dict())

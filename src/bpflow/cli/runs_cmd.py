@@ -33,10 +33,20 @@ def runs_table(runs: list[RunInfo]) -> Table:
     return table
 
 
-def runs_command(*, workflow: str | None, status: str | None, scene: str | None, limit: int, json_output: bool, before: str | None = None) -> int:
+def runs_command(
+    *,
+    workflow: str | None,
+    status: str | None,
+    scene: str | None,
+    limit: int,
+    json_output: bool,
+    before: str | None = None,
+) -> int:
     with open_session() as session:
         if session.reader is None:
-            raise BpflowError("no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised")
+            raise BpflowError(
+                "no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised"
+            )
         scrub = Scrubber.from_settings(session.rt.settings)
         page = runs_page(session.reader, workflow=workflow, status=status, scene=scene, limit=limit, before=before)
         runs = session.reader.refine_timings(page.runs)

@@ -43,7 +43,9 @@ def schedules_command(*, action: str | None, workflow: str | None, json_output: 
             if not workflow:
                 raise BpflowError(f"bpflow schedules {action} needs a WORKFLOW", code="usage", field="workflow")
             if api is None:
-                raise BpflowError("no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised")
+                raise BpflowError(
+                    "no bpflow database yet: start the runtime once with `bpflow up`", code="runtime_not_initialised"
+                )
             set_paused(api, workflow, action == "pause")
         elif action is not None:
             raise BpflowError(f"unknown action {action!r} (use pause or resume)", code="usage", field="action")
@@ -57,7 +59,14 @@ def schedules_command(*, action: str | None, workflow: str | None, json_output: 
     for col in ("workflow", "cron", "time zone", "enabled", "state", "last run", "next run"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["workflow"], r["schedule"], r["timezone"], "yes" if r["enabled"] else "no", r["state"],
-                      _fmt(r["last_run"]), _fmt(r["next_run"]))
+        table.add_row(
+            r["workflow"],
+            r["schedule"],
+            r["timezone"],
+            "yes" if r["enabled"] else "no",
+            r["state"],
+            _fmt(r["last_run"]),
+            _fmt(r["next_run"]),
+        )
     console.print(table)
     return 0

@@ -55,7 +55,11 @@ def _summary_table(lines: list[dict[str, Any]]) -> Table:
         table.add_column(col, overflow="fold")
     for line in lines:
         failed = ", ".join(f"{f['stage']} ({f['error_code']})" for f in line["failed"])
-        seeds = f"seed {line['seed']} of {line['parent']}" if line.get("parent") else (f"{len(line['children'])} seeds" if line.get("children") else "")
+        seeds = (
+            f"seed {line['seed']} of {line['parent']}"
+            if line.get("parent")
+            else (f"{len(line['children'])} seeds" if line.get("children") else "")
+        )
         table.add_row(
             line["scene_id"],
             seeds,
@@ -76,12 +80,19 @@ def _queue_table(queues: list[QueueHealth]) -> Table:
     for q in queues:
         age = "" if q.oldest_queued_age_seconds is None else fmt.duration(q.oldest_queued_age_seconds)
         workers = "" if q.consumers is None else str(q.consumers)
-        table.add_row(q.queue, str(q.queued), str(q.running), Text(age + (" (stalled)" if q.stalled else ""), style="red" if q.stalled else ""),
-                      Text(workers + (" (queued, no consumer)" if q.no_consumer else ""), style="red" if q.no_consumer else ""))
+        table.add_row(
+            q.queue,
+            str(q.queued),
+            str(q.running),
+            Text(age + (" (stalled)" if q.stalled else ""), style="red" if q.stalled else ""),
+            Text(workers + (" (queued, no consumer)" if q.no_consumer else ""), style="red" if q.no_consumer else ""),
+        )
     return table
 
 
-def status_command(scene: str | None, *, json_output: bool, limit: int, search: str | None = None, state: str | None = None) -> int:
+def status_command(
+    scene: str | None, *, json_output: bool, limit: int, search: str | None = None, state: str | None = None
+) -> int:
     if scene is not None:
         validate_scene_id(scene)
     with open_session() as session:
@@ -89,10 +100,21 @@ def status_command(scene: str | None, *, json_output: bool, limit: int, search: 
         if not session.has_runs:
             err_console.print("[yellow]no bpflow database yet (start `bpflow up`): showing markers only[/yellow]")
         if scene is None:
-            lines = find_scenes(session.rt, reader=session.reader, with_runs=session.has_runs, limit=limit, q=search, state=state).scenes
+            lines = find_scenes(
+                session.rt, reader=session.reader, with_runs=session.has_runs, limit=limit, q=search, state=state
+            ).scenes
             queues = session.reader.queue_health() if session.reader is not None else []
             if json_output:
-                print_json(scrub.obj({"dag": load_dag(session.rt.env).name, "runs_available": session.has_runs, "queues": {q.queue: q.to_dict() for q in queues}, "scenes": lines}))
+                print_json(
+                    scrub.obj(
+                        {
+                            "dag": load_dag(session.rt.env).name,
+                            "runs_available": session.has_runs,
+                            "queues": {q.queue: q.to_dict() for q in queues},
+                            "scenes": lines,
+                        }
+                    )
+                )
                 return EXIT_OK
             if queues:
                 console.print(_queue_table(queues))
@@ -107,9 +129,25 @@ def status_command(scene: str | None, *, json_output: bool, limit: int, search: 
     else:
         console.print(stage_table(status))
         if status.parent:
-            console.print(Text.assemble(("seed ", "dim"), str(status.lineage.seed if status.lineage else ""), (" of ", "dim"), (status.parent, "bold"), (f"  (bpflow status {status.parent})", "dim")))
+            console.print(
+                Text.assemble(
+                    ("seed ", "dim"),
+                    str(status.lineage.seed if status.lineage else ""),
+                    (" of ", "dim"),
+                    (status.parent, "bold"),
+                    (f"  (bpflow status {status.parent})", "dim"),
+                )
+            )
         for child in status.children:
-            console.print(Text.assemble(("seed ", "dim"), (child["scene_id"], "bold"), "  ", state_text(child["state"]), f"  {child['done']}/{child['total']}"))
+            console.print(
+                Text.assemble(
+                    ("seed ", "dim"),
+                    (child["scene_id"], "bold"),
+                    "  ",
+                    state_text(child["state"]),
+                    f"  {child['done']}/{child['total']}",
+                )
+            )
         for st in status.failures():
             if st.error_message:
                 console.print(Text(f"{st.name}: {st.error_code}: {scrub.text(st.error_message)}", style="red"))

@@ -35,7 +35,9 @@ def _enqueue(bucket_url: str, key: str, generation: int) -> dict[str, Any]:
     except BpflowError as exc:
         return {"enqueued": False, "reason": f"{exc.code}: {exc.message}"}
     try:
-        out = rt.dispatcher.dispatch_object(ObjectEvent(bucket=bucket_url, name=key, generation=generation, source="cli"))
+        out = rt.dispatcher.dispatch_object(
+            ObjectEvent(bucket=bucket_url, name=key, generation=generation, source="cli")
+        )
     finally:
         rt.shutdown()
     return {"enqueued": bool(out.run_ids), **out.to_dict()}
@@ -63,9 +65,20 @@ def submit_command(
     info = bucket.write(key, body, content_type="application/json")
     dispatch = _enqueue(info.bucket or bucket.url, key, info.generation)
     if json_output:
-        print_json({"scene_id": sid, "request_object": key, "generation": info.generation, "bucket": settings.bucket_url, "request": request, "dispatch": dispatch})
+        print_json(
+            {
+                "scene_id": sid,
+                "request_object": key,
+                "generation": info.generation,
+                "bucket": settings.bucket_url,
+                "request": request,
+                "dispatch": dispatch,
+            }
+        )
         return _follow(sid, timeout) if wait else 0
-    err_console.print(f"wrote [bold]{key}[/bold] (generation {info.generation}) to {settings.bucket_url}", soft_wrap=True)
+    err_console.print(
+        f"wrote [bold]{key}[/bold] (generation {info.generation}) to {settings.bucket_url}", soft_wrap=True
+    )
     return _report(sid, list(dispatch.get("run_ids") or []), dispatch.get("reason"), wait, timeout)
 
 
@@ -74,7 +87,9 @@ def _report(sid: str, started: list[str], reason: Any, wait: bool, timeout: floa
     if started:
         err_console.print(f"started {', '.join(started)}", soft_wrap=True)
     else:
-        err_console.print(f"[yellow]not enqueued now ({reason}); bpflow up will start it from the bucket[/yellow]", soft_wrap=True)
+        err_console.print(
+            f"[yellow]not enqueued now ({reason}); bpflow up will start it from the bucket[/yellow]", soft_wrap=True
+        )
     code = _follow(sid, timeout) if wait else 0
     console.file.flush()
     print(sid)
@@ -90,7 +105,16 @@ def _follow(scene_id: str, timeout: float | None = None) -> int:
     return int(watch_scene(scene_id, console=err_console, timeout=limit))
 
 
-def submit_image_command(path: Path, prompt: str | None, *, tier: str, scene_id: str | None, wait: bool, json_output: bool, timeout: float | None = None) -> int:
+def submit_image_command(
+    path: Path,
+    prompt: str | None,
+    *,
+    tier: str,
+    scene_id: str | None,
+    wait: bool,
+    json_output: bool,
+    timeout: float | None = None,
+) -> int:
     """Upload a photo and submit the image request that names it. The photo is checked here
     first (type, size, pixels, decodability), so a bad file fails before anything is written."""
     from bpflow.domain.imagegen.decode import check_image
@@ -98,12 +122,16 @@ def submit_image_command(path: Path, prompt: str | None, *, tier: str, scene_id:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise BpflowError(f"cannot read {path}: {exc.strerror or exc}", code="image_unreadable", field="--image") from None
+        raise BpflowError(
+            f"cannot read {path}: {exc.strerror or exc}", code="image_unreadable", field="--image"
+        ) from None
     checked = check_image(data, path.name)
     settings = get_settings()
     sid = scene_id or new_scene_id(prompt or path.stem)
     image_key = image_object_key(sid, path)
-    request = build_request(prompt or "", scene_id=sid, tier=tier, source_mode="image", image_uri=image_key, settings=settings)
+    request = build_request(
+        prompt or "", scene_id=sid, tier=tier, source_mode="image", image_uri=image_key, settings=settings
+    )
     if not prompt:
         request.pop("prompt", None)
     body = json.dumps(request, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -115,9 +143,28 @@ def submit_image_command(path: Path, prompt: str | None, *, tier: str, scene_id:
     image_dispatch = _enqueue(image_info.bucket or bucket.url, image_key, image_info.generation)
     dispatch = _enqueue(info.bucket or bucket.url, key, info.generation)
     if json_output:
-        print_json({"scene_id": sid, "image_object": image_key, "request_object": key, "generation": info.generation, "bucket": settings.bucket_url,
-                    "image": {"format": checked.format, "width": checked.width, "height": checked.height}, "request": request,
-                    "dispatch": dispatch, "image_dispatch": image_dispatch})
+        print_json(
+            {
+                "scene_id": sid,
+                "image_object": image_key,
+                "request_object": key,
+                "generation": info.generation,
+                "bucket": settings.bucket_url,
+                "image": {"format": checked.format, "width": checked.width, "height": checked.height},
+                "request": request,
+                "dispatch": dispatch,
+                "image_dispatch": image_dispatch,
+            }
+        )
         return _follow(sid, timeout) if wait else 0
-    err_console.print(f"uploaded [bold]{image_key}[/bold] ({checked.format} {checked.width}x{checked.height}) and wrote [bold]{key}[/bold] to {settings.bucket_url}", soft_wrap=True)
-    return _report(sid, list(dispatch.get("run_ids") or []) + list(image_dispatch.get("run_ids") or []), dispatch.get("reason"), wait, timeout)
+    err_console.print(
+        f"uploaded [bold]{image_key}[/bold] ({checked.format} {checked.width}x{checked.height}) and wrote [bold]{key}[/bold] to {settings.bucket_url}",
+        soft_wrap=True,
+    )
+    return _report(
+        sid,
+        list(dispatch.get("run_ids") or []) + list(image_dispatch.get("run_ids") or []),
+        dispatch.get("reason"),
+        wait,
+        timeout,
+    )

@@ -35,7 +35,15 @@ def triggers_command(*, json_output: bool, explain: str | None) -> int:
                 else:
                     state, style = f"does not start ({m['reason']})", "yellow"
                 # Plain text: a reason or a pattern in brackets must print as written, not as markup.
-                console.print(Text.assemble((m["workflow"], "bold"), ": ", (state, style), f"; scene_id={m['scene_id']} pattern={m['pattern']}"), soft_wrap=True)
+                console.print(
+                    Text.assemble(
+                        (m["workflow"], "bold"),
+                        ": ",
+                        (state, style),
+                        f"; scene_id={m['scene_id']} pattern={m['pattern']}",
+                    ),
+                    soft_wrap=True,
+                )
         return 0
     rows = []
     for row in tmap.rows:
@@ -49,9 +57,15 @@ def triggers_command(*, json_output: bool, explain: str | None) -> int:
     for col in ("workflow", "kind", "trigger", "enabled", "implemented"):
         table.add_column(col)
     for d in rows:
-        trig = ", ".join(d["patterns"]) if d["patterns"] else (f"{d['schedule']} ({d['timezone']})" if d["schedule"] else (d["event_type"] or "manual"))
+        trig = (
+            ", ".join(d["patterns"])
+            if d["patterns"]
+            else (f"{d['schedule']} ({d['timezone']})" if d["schedule"] else (d["event_type"] or "manual"))
+        )
         if d.get("also_manual") and d["kind"] != "manual":
             trig += " / manual"
-        table.add_row(d["workflow"], d["kind"], trig, "yes" if d["enabled"] else "no", "yes" if d["implemented"] else "no")
+        table.add_row(
+            d["workflow"], d["kind"], trig, "yes" if d["enabled"] else "no", "yes" if d["implemented"] else "no"
+        )
     console.print(table)
     return 0

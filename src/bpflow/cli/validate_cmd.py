@@ -69,7 +69,9 @@ def _with_placeholder_id(raw: bytes, path_scene: str | None) -> tuple[bytes, boo
 
 
 def _print_problems(path: str, problems: list[Problem]) -> None:
-    console.print(Text.assemble(("invalid", "bold red"), f" {path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"))
+    console.print(
+        Text.assemble(("invalid", "bold red"), f" {path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
+    )
     table = Table(show_header=True, header_style="bold")
     for col in ("#", "field", "code", "problem"):
         table.add_column(col, overflow="fold")
@@ -87,9 +89,27 @@ def validate_bundle_command(path: str, json_output: bool) -> int:
         problems = bundle_problems(load_bundle_dir(Path(path)))
     except BundleInvalid as exc:
         problems = exc.problems
-    checks = ["jsonschema(scene_graph)", "jsonschema(asset_index)", "jsonschema(task_config)", "jsonschema(export_manifest)", "export_completion_marker", "export_consistency(scene_graph, asset_index, task_config)"]
+    checks = [
+        "jsonschema(scene_graph)",
+        "jsonschema(asset_index)",
+        "jsonschema(task_config)",
+        "jsonschema(export_manifest)",
+        "export_completion_marker",
+        "export_consistency(scene_graph, asset_index, task_config)",
+    ]
     if json_output:
-        print(json.dumps({"valid": not problems, "status": "failed" if problems else "passed", "bundle": path, "checks": checks, "problems": [p.to_dict() for p in problems]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "valid": not problems,
+                    "status": "failed" if problems else "passed",
+                    "bundle": path,
+                    "checks": checks,
+                    "problems": [p.to_dict() for p in problems],
+                },
+                indent=2,
+            )
+        )
     elif problems:
         _print_problems(path, problems)
     else:
@@ -115,7 +135,14 @@ def validate_command(path: str, json_output: bool) -> int:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         if json_output:
-            print(json.dumps({"valid": False, "problems": [{"field": "$", "code": "unreadable", "message": f"cannot read {path}: {reason}"}]}))
+            print(
+                json.dumps(
+                    {
+                        "valid": False,
+                        "problems": [{"field": "$", "code": "unreadable", "message": f"cannot read {path}: {reason}"}],
+                    }
+                )
+            )
         else:
             err_console.print(Text.assemble(("error", "red"), f" cannot read {path}: {reason}"))
         return EXIT_UNREADABLE
@@ -125,7 +152,12 @@ def validate_command(path: str, json_output: bool) -> int:
         request = parse_request(raw, scene_id_from_path=path_scene, settings=get_settings())
     except RequestInvalid as exc:
         if json_output:
-            print(json.dumps({"valid": False, "problems": [p.to_dict() for p in exc.problems], "scene_id_from_path": path_scene}, indent=2))
+            print(
+                json.dumps(
+                    {"valid": False, "problems": [p.to_dict() for p in exc.problems], "scene_id_from_path": path_scene},
+                    indent=2,
+                )
+            )
         else:
             _print_problems(path, exc.problems)
         return EXIT_INVALID
@@ -133,10 +165,25 @@ def validate_command(path: str, json_output: bool) -> int:
         doc = request.to_dict()
         if generated:
             doc["scene_id"] = None
-        print(json.dumps({"valid": True, "problems": [], "scene_id_from_path": path_scene, "scene_id_generated_on_submit": generated, "request": doc}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "valid": True,
+                    "problems": [],
+                    "scene_id_from_path": path_scene,
+                    "scene_id_generated_on_submit": generated,
+                    "request": doc,
+                },
+                indent=2,
+            )
+        )
     else:
         seeds = f"{request.seed_count} seed{'s' if request.seed_count != 1 else ''}"
-        scene = "no scene_id (bpflow submit and POST /api/scenes make one from the prompt)" if generated else f"scene {request.scene_id}"
+        scene = (
+            "no scene_id (bpflow submit and POST /api/scenes make one from the prompt)"
+            if generated
+            else f"scene {request.scene_id}"
+        )
         console.print(
             Text.assemble(
                 ("valid", "bold green"),

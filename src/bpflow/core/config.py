@@ -123,8 +123,7 @@ def parse_bool(value: object, default: bool, *, strict: bool = False) -> bool:
     if text in FALSY:
         return False
     raise ValueError(
-        f"not a boolean: expected one of {', '.join(sorted(TRUTHY))} (true) "
-        f"or {', '.join(sorted(FALSY))} (false)"
+        f"not a boolean: expected one of {', '.join(sorted(TRUTHY))} (true) or {', '.join(sorted(FALSY))} (false)"
     )
 
 
@@ -390,21 +389,33 @@ class Settings(BaseSettings):
 
     # ---------------------------------------------------------------- bpflow runtime (ours)
     bpflow_home: Path = _setting(
-        "BPFLOW_HOME", Path("./bpflow-data"), group=RUNTIME,
+        "BPFLOW_HOME",
+        Path("./bpflow-data"),
+        group=RUNTIME,
         doc="Where the embedded default keeps its data (local bucket, SQLite); resolved to an absolute path.",
     )
     bpflow_bucket_url: str | None = _setting(
-        "BPFLOW_BUCKET_URL", None, group=RUNTIME,
+        "BPFLOW_BUCKET_URL",
+        None,
+        group=RUNTIME,
         doc="Bucket URL (file://, s3://, gs://); a bare path means a local directory. Default file://<BPFLOW_HOME>/bucket.",
     )
     bpflow_database_url: str | None = _setting(
-        "BPFLOW_DATABASE_URL", None, group=RUNTIME,
+        "BPFLOW_DATABASE_URL",
+        None,
+        group=RUNTIME,
         doc="DBOS system database (sqlite:// or postgresql://). Default sqlite:///<BPFLOW_HOME>/bpflow.sqlite.",
     )
-    bpflow_http_host: str = _setting("BPFLOW_HTTP_HOST", "127.0.0.1", group=RUNTIME, doc="HTTP API/dashboard bind address.")
-    bpflow_http_port: int = _setting("BPFLOW_HTTP_PORT", 8080, group=RUNTIME, doc="HTTP API/dashboard port.", ge=1, le=65535)
+    bpflow_http_host: str = _setting(
+        "BPFLOW_HTTP_HOST", "127.0.0.1", group=RUNTIME, doc="HTTP API/dashboard bind address."
+    )
+    bpflow_http_port: int = _setting(
+        "BPFLOW_HTTP_PORT", 8080, group=RUNTIME, doc="HTTP API/dashboard port.", ge=1, le=65535
+    )
     bpflow_runner: Lower = _setting(
-        "BPFLOW_RUNNER", "zygote", group=RUNTIME,
+        "BPFLOW_RUNNER",
+        "zygote",
+        group=RUNTIME,
         doc="Where jobs run: zygote (a process per job, forked from a warm launcher), subprocess (a fresh interpreter per job), inprocess (tests).",
         pattern=r"^[a-z][a-z0-9_-]*$",
     )
@@ -412,18 +423,25 @@ class Settings(BaseSettings):
         "BPFLOW_WORKER_CONCURRENCY", 8, group=RUNTIME, doc="Runs one worker process executes at once.", ge=1
     )
     bpflow_orchestrator_concurrency: int | None = _setting(
-        "BPFLOW_ORCHESTRATOR_CONCURRENCY", None, group=RUNTIME,
+        "BPFLOW_ORCHESTRATOR_CONCURRENCY",
+        None,
+        group=RUNTIME,
         doc="Orchestrator runs (they wait on stage runs; Stage 1 of the text path runs in them) one worker "
-        "process executes at once, per orchestrator queue. Default: BPFLOW_WORKER_CONCURRENCY.", ge=1,
+        "process executes at once, per orchestrator queue. Default: BPFLOW_WORKER_CONCURRENCY.",
+        ge=1,
     )
     bpflow_last_stage: Literal["1", "2", "3", "4", "5"] = _setting(
-        "BPFLOW_LAST_STAGE", "5", group=RUNTIME,
+        "BPFLOW_LAST_STAGE",
+        "5",
+        group=RUNTIME,
         doc="The last pipeline stage that runs: 3 stops after the simulation-ready scene (no robot "
         "episodes, Genie Sim, arena, training), 4 stops before Stage 5. Later stages are recorded as "
         "not requested, never as failed; their trigger rows are disabled (triggers.yaml).",
     )
     bpflow_worker_classes: str = _setting(
-        "BPFLOW_WORKER_CLASSES", "cpu,sim,train,gpu", group=RUNTIME,
+        "BPFLOW_WORKER_CLASSES",
+        "cpu,sim,train,gpu",
+        group=RUNTIME,
         doc="Job classes this worker takes (comma-separated: cpu, sim, train, gpu; core/job_classes.py). On PostgreSQL "
         "each class has its own stage queue, so a GPU machine can take only gpu work; cpu also takes the orchestrators.",
         pattern=r"^[a-z, ]+$",
@@ -432,22 +450,32 @@ class Settings(BaseSettings):
         "BPFLOW_QUEUE_POLL_SECONDS", 0.01, group=RUNTIME, doc="How often a worker polls the run queue.", gt=0
     )
     bpflow_scan_interval_seconds: float = _setting(
-        "BPFLOW_SCAN_INTERVAL_SECONDS", 30.0, group=RUNTIME,
-        doc="Period of the reconciliation scan that finds events missed by the watcher (0 turns it off).", ge=0,
+        "BPFLOW_SCAN_INTERVAL_SECONDS",
+        30.0,
+        group=RUNTIME,
+        doc="Period of the reconciliation scan that finds events missed by the watcher (0 turns it off).",
+        ge=0,
     )
     bpflow_scan_lookback_seconds: float = _setting(
-        "BPFLOW_SCAN_LOOKBACK_SECONDS", 86400.0, group=RUNTIME,
-        doc="How far back the reconciliation scan looks for unhandled objects.", ge=0,
+        "BPFLOW_SCAN_LOOKBACK_SECONDS",
+        86400.0,
+        group=RUNTIME,
+        doc="How far back the reconciliation scan looks for unhandled objects.",
+        ge=0,
     )
     bpflow_watch: TruthyBool = _setting(
         "BPFLOW_WATCH", True, group=RUNTIME, doc="Watch a local bucket for files dropped in from outside bpflow."
     )
     bpflow_workflow_modules: str = _setting(
-        "BPFLOW_WORKFLOW_MODULES", "", group=RUNTIME,
+        "BPFLOW_WORKFLOW_MODULES",
+        "",
+        group=RUNTIME,
         doc="Comma list of extra workflow modules to import (see .workflow_modules).",
     )
     bpflow_trigger_files: str = _setting(
-        "BPFLOW_TRIGGER_FILES", "", group=RUNTIME,
+        "BPFLOW_TRIGGER_FILES",
+        "",
+        group=RUNTIME,
         doc="Comma list of extra trigger YAML files (see .trigger_files).",
     )
     bpflow_executor_id: str | None = _setting(
@@ -457,30 +485,45 @@ class Settings(BaseSettings):
         "BPFLOW_APP_VERSION", None, group=RUNTIME, doc="DBOS application version (default: package version)."
     )
     bpflow_policy_dir: Path | None = _setting(
-        "BPFLOW_POLICY_DIR", None, group=RUNTIME, doc="Directory of retry/timeout policy YAML overriding the packaged ones."
+        "BPFLOW_POLICY_DIR",
+        None,
+        group=RUNTIME,
+        doc="Directory of retry/timeout policy YAML overriding the packaged ones.",
     )
     bpflow_image_reconstructor: str | None = _setting(
-        "BPFLOW_IMAGE_RECONSTRUCTOR", None, group=RUNTIME,
+        "BPFLOW_IMAGE_RECONSTRUCTOR",
+        None,
+        group=RUNTIME,
         doc="Image → Stage 1 backend: vision (default when unset: a vision LLM through the text planner's provider keys), fixture:<dir> or module:factory.",
     )
     bpflow_stage_dag: str | None = _setting(
-        "BPFLOW_STAGE_DAG", None, group=RUNTIME, doc="YAML stage DAG shown by bpflow status and the dashboard (default: the text path)."
+        "BPFLOW_STAGE_DAG",
+        None,
+        group=RUNTIME,
+        doc="YAML stage DAG shown by bpflow status and the dashboard (default: the text path).",
     )
     bpflow_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = _setting(
         "BPFLOW_LOG_LEVEL", "INFO", group=RUNTIME, doc="Log level."
     )
     bpflow_allowed_hosts: CommaList = _setting(
-        "BPFLOW_ALLOWED_HOSTS", [], group=RUNTIME,
+        "BPFLOW_ALLOWED_HOSTS",
+        [],
+        group=RUNTIME,
         doc="Extra Host header names the HTTP service answers (besides localhost, 127.0.0.1, [::1] and the bound host); '*' turns the check off.",
     )
     bpflow_metrics_public: TruthyBool = _setting(
         "BPFLOW_METRICS_PUBLIC", False, group=RUNTIME, doc="Serve /metrics without the API token when a token is set."
     )
     bpflow_api_docs: TruthyBool = _setting(
-        "BPFLOW_API_DOCS", False, group=RUNTIME, doc="Serve the interactive API docs (/docs, Swagger UI from local assets)."
+        "BPFLOW_API_DOCS",
+        False,
+        group=RUNTIME,
+        doc="Serve the interactive API docs (/docs, Swagger UI from local assets).",
     )
     bpflow_job_env_passthrough: CommaList = _setting(
-        "BPFLOW_JOB_ENV_PASSTHROUGH", [], group=RUNTIME,
+        "BPFLOW_JOB_ENV_PASSTHROUGH",
+        [],
+        group=RUNTIME,
         doc="Comma list of extra service env variables every job process receives (jobs get an allowlist only).",
     )
     bpflow_session_hours: float = _setting(
@@ -495,7 +538,9 @@ class Settings(BaseSettings):
         "SECONDARY_WORKFLOW_REGION", "us-east1", group=REGIONS, doc="Region used when the primary's health check fails."
     )
     workflow_region: str = _setting(
-        "WORKFLOW_REGION", "us-central1", group=REGIONS,
+        "WORKFLOW_REGION",
+        "us-central1",
+        group=REGIONS,
         doc="Legacy single region for workflows without primary/secondary routing (reference YAML default).",
     )
     primary_bucket: str | None = _setting(
@@ -510,14 +555,18 @@ class Settings(BaseSettings):
     firebase_storage_bucket: str | None = _setting(
         "FIREBASE_STORAGE_BUCKET", None, group=REGIONS, doc="Firebase bucket for Genie Sim uploads (production only)."
     )
-    b2_s3_endpoint: str | None = _setting("B2_S3_ENDPOINT", None, group=REGIONS, doc="Backblaze B2 S3 endpoint (replication).")
+    b2_s3_endpoint: str | None = _setting(
+        "B2_S3_ENDPOINT", None, group=REGIONS, doc="Backblaze B2 S3 endpoint (replication)."
+    )
     b2_bucket: str | None = _setting("B2_BUCKET", None, group=REGIONS, doc="Backblaze B2 target bucket (replication).")
     b2_region: str = _setting("B2_REGION", "us-west-000", group=REGIONS, doc="Backblaze B2 region.")
     b2_key_id_secret: str | None = _setting(
         "B2_KEY_ID_SECRET", None, group=REGIONS, doc="Secret Manager *name* bound to B2_KEY_ID (not the secret itself)."
     )
     b2_application_key_secret: str | None = _setting(
-        "B2_APPLICATION_KEY_SECRET", None, group=REGIONS,
+        "B2_APPLICATION_KEY_SECRET",
+        None,
+        group=REGIONS,
         doc="Secret Manager *name* bound to B2_APPLICATION_KEY (not the secret itself).",
     )
 
@@ -529,11 +578,16 @@ class Settings(BaseSettings):
         "TEXT_BACKEND_DEFAULT", "sage", group=SOURCE, doc="Stage 1 text backend when a request omits text_backend."
     )
     text_backend_allowlist: Annotated[list[Backend], BeforeValidator(_split_lower_list)] = _setting(
-        "TEXT_BACKEND_ALLOWLIST", list(TEXT_BACKENDS), group=SOURCE,
-        doc="Allowed Stage 1 text backends (comma list; entries trimmed and lower-cased).", min_length=1,
+        "TEXT_BACKEND_ALLOWLIST",
+        list(TEXT_BACKENDS),
+        group=SOURCE,
+        doc="Allowed Stage 1 text backends (comma list; entries trimmed and lower-cased).",
+        min_length=1,
     )
     text_gen_runtime: Annotated[Literal["local", "vm", "cloudrun", "runpod"], BeforeValidator(_lower)] = _setting(
-        "TEXT_GEN_RUNTIME", "local", group=SOURCE,
+        "TEXT_GEN_RUNTIME",
+        "local",
+        group=SOURCE,
         doc="Stage 1 runtime: local (embedded default: the job runner), vm, cloudrun, runpod (the seed's default was vm).",
     )
     text_scene_gen_job_name: str = _setting(
@@ -548,7 +602,9 @@ class Settings(BaseSettings):
     text_gen_premium_profile: str = _setting(
         "TEXT_GEN_PREMIUM_PROFILE", "premium_v1", group=SOURCE, doc="Profile label for quality_tier=premium."
     )
-    text_gen_use_llm: TruthyBool = _setting("TEXT_GEN_USE_LLM", True, group=SOURCE, doc="LLM-first scene planning in Stage 1.")
+    text_gen_use_llm: TruthyBool = _setting(
+        "TEXT_GEN_USE_LLM", True, group=SOURCE, doc="LLM-first scene planning in Stage 1."
+    )
     text_gen_llm_max_attempts: int = _setting(
         "TEXT_GEN_LLM_MAX_ATTEMPTS", 3, group=SOURCE, doc="Retry rounds over the LLM provider chain.", ge=1
     )
@@ -556,18 +612,24 @@ class Settings(BaseSettings):
         "TEXT_GEN_LLM_RETRY_BACKOFF_SECONDS", 2.0, group=SOURCE, doc="Base of the backoff between LLM rounds.", ge=0
     )
     text_openrouter_base_url: str | None = _setting(
-        "TEXT_OPENROUTER_BASE_URL", None, group=SOURCE,
+        "TEXT_OPENROUTER_BASE_URL",
+        None,
+        group=SOURCE,
         doc="OpenAI-compatible base URL for Stage 1 (falls back to OPENROUTER_BASE_URL, then https://openrouter.ai/api/v1).",
     )
     openrouter_base_url: str | None = _setting(
         "OPENROUTER_BASE_URL", None, group=SOURCE, doc="Fallback for TEXT_OPENROUTER_BASE_URL."
     )
     text_openrouter_model_chain: CommaList = _setting(
-        "TEXT_OPENROUTER_MODEL_CHAIN", ["qwen/qwen3.5-397b-a17b", "moonshotai/kimi-k2.5"], group=SOURCE,
+        "TEXT_OPENROUTER_MODEL_CHAIN",
+        ["qwen/qwen3.5-397b-a17b", "moonshotai/kimi-k2.5"],
+        group=SOURCE,
         doc="Ordered OpenRouter model attempts (comma list or JSON list; empty falls back to the default).",
     )
     text_openrouter_include_legacy_fallback: TruthyBool = _setting(
-        "TEXT_OPENROUTER_INCLUDE_LEGACY_FALLBACK", True, group=SOURCE,
+        "TEXT_OPENROUTER_INCLUDE_LEGACY_FALLBACK",
+        True,
+        group=SOURCE,
         doc="Append the legacy openai / anthropic attempts after the OpenRouter models.",
     )
     text_openrouter_http_referer: str | None = _setting(
@@ -576,30 +638,47 @@ class Settings(BaseSettings):
     text_openrouter_app_title: str | None = _setting(
         "TEXT_OPENROUTER_APP_TITLE", None, group=SOURCE, doc="X-Title header for OpenRouter calls."
     )
-    openai_base_url: str | None = _setting("OPENAI_BASE_URL", None, group=SOURCE, doc="Base URL for the openai attempt.")
+    openai_base_url: str | None = _setting(
+        "OPENAI_BASE_URL", None, group=SOURCE, doc="Base URL for the openai attempt."
+    )
     openai_model: str = _setting("OPENAI_MODEL", "gpt-5.1", group=SOURCE, doc="Model for the openai attempt.")
     anthropic_model: str = _setting(
         "ANTHROPIC_MODEL", "claude-sonnet-4-5-20250929", group=SOURCE, doc="Model for the anthropic attempt."
     )
-    gemini_model: str = _setting("GEMINI_MODEL", "gemini-3-flash-preview", group=SOURCE, doc="Model for the openai_primary chain's Gemini attempt.")
-    text_gen_max_seeds: int = _setting("TEXT_GEN_MAX_SEEDS", 16, group=SOURCE, doc="Max seed_count of a scene request.", ge=1)
+    gemini_model: str = _setting(
+        "GEMINI_MODEL",
+        "gemini-3-flash-preview",
+        group=SOURCE,
+        doc="Model for the openai_primary chain's Gemini attempt.",
+    )
+    text_gen_max_seeds: int = _setting(
+        "TEXT_GEN_MAX_SEEDS", 16, group=SOURCE, doc="Max seed_count of a scene request.", ge=1
+    )
     text_gen_enable_image_fallback: TrueOnlyBool = _setting(
-        "TEXT_GEN_ENABLE_IMAGE_FALLBACK", True, group=SOURCE,
+        "TEXT_GEN_ENABLE_IMAGE_FALLBACK",
+        True,
+        group=SOURCE,
         doc="Global kill switch for text→image fallback; on only when it equals 'true'.",
     )
     arena_export_required: TrueOnlyBool = _setting(
-        "ARENA_EXPORT_REQUIRED", True, group=SOURCE,
+        "ARENA_EXPORT_REQUIRED",
+        True,
+        group=SOURCE,
         doc="Text completion requires Stage 5 Arena success; on only when it equals 'true'.",
     )
     image_path_mode: Annotated[Literal["orchestrator", "legacy_chain"], BeforeValidator(_lower)] = _setting(
         "IMAGE_PATH_MODE", "orchestrator", group=SOURCE, doc="Image compatibility mode."
     )
     image_orchestrator_workflow_name: str = _setting(
-        "IMAGE_ORCHESTRATOR_WORKFLOW_NAME", "image-to-scene-orchestrator", group=SOURCE,
+        "IMAGE_ORCHESTRATOR_WORKFLOW_NAME",
+        "image-to-scene-orchestrator",
+        group=SOURCE,
         doc="Workflow used when IMAGE_PATH_MODE=orchestrator.",
     )
     image_legacy_workflow_name: str = _setting(
-        "IMAGE_LEGACY_WORKFLOW_NAME", "image-to-scene-pipeline", group=SOURCE,
+        "IMAGE_LEGACY_WORKFLOW_NAME",
+        "image-to-scene-pipeline",
+        group=SOURCE,
         doc="Workflow used when IMAGE_PATH_MODE=legacy_chain.",
     )
     image_legacy_chain_wait_seconds: Seconds = _setting(
@@ -610,14 +689,20 @@ class Settings(BaseSettings):
     )
     text_gen_vm_zone: str = _setting("TEXT_GEN_VM_ZONE", "us-east1-c", group=SOURCE, doc="VM zone (seed default).")
     text_gen_vm_repo_dir: str = _setting(
-        "TEXT_GEN_VM_REPO_DIR", "~/BlueprintPipeline", group=SOURCE, doc="Repository directory on the VM (remote path, not expanded)."
+        "TEXT_GEN_VM_REPO_DIR",
+        "~/BlueprintPipeline",
+        group=SOURCE,
+        doc="Repository directory on the VM (remote path, not expanded).",
     )
     text_gen_vm_timeout_seconds: Seconds = _setting(
         "TEXT_GEN_VM_TIMEOUT_SECONDS", 2400, group=SOURCE, doc="VM text-stage polling timeout."
     )
     runpod_gpu_type: str = _setting("RUNPOD_GPU_TYPE", "NVIDIA L40S", group=SOURCE, doc="RunPod GPU type.")
     runpod_image: str = _setting(
-        "RUNPOD_IMAGE", "runpod/pytorch:2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04", group=SOURCE, doc="RunPod container image."
+        "RUNPOD_IMAGE",
+        "runpod/pytorch:2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04",
+        group=SOURCE,
+        doc="RunPod container image.",
     )
     runpod_repo_dir: str = _setting(
         "RUNPOD_REPO_DIR", "/workspace/BlueprintPipeline", group=SOURCE, doc="Repository directory inside the pod."
@@ -626,7 +711,10 @@ class Settings(BaseSettings):
         "RUNPOD_SCENESMITH_REPO_DIR", "/workspace/scenesmith", group=SOURCE, doc="SceneSmith checkout inside the pod."
     )
     runpod_bootstrap_command: str | None = _setting(
-        "RUNPOD_BOOTSTRAP_COMMAND", None, group=SOURCE, doc="Optional command run on the pod before repo-dir validation."
+        "RUNPOD_BOOTSTRAP_COMMAND",
+        None,
+        group=SOURCE,
+        doc="Optional command run on the pod before repo-dir validation.",
     )
     runpod_terminate_on_exit: TruthyBool = _setting(
         "RUNPOD_TERMINATE_ON_EXIT", True, group=SOURCE, doc="Terminate the pod after Stage 1."
@@ -643,7 +731,9 @@ class Settings(BaseSettings):
     scenesmith_timeout_seconds: Seconds = _setting(
         "SCENESMITH_TIMEOUT_SECONDS", 1800, group=SOURCE, doc="SceneSmith call timeout hint."
     )
-    sage_runtime_mode: Lower = _setting("SAGE_RUNTIME_MODE", "cloudrun", group=SOURCE, doc="SAGE runtime selector (metadata).")
+    sage_runtime_mode: Lower = _setting(
+        "SAGE_RUNTIME_MODE", "cloudrun", group=SOURCE, doc="SAGE runtime selector (metadata)."
+    )
     sage_server_url: str | None = _setting("SAGE_SERVER_URL", None, group=SOURCE, doc="Optional live SAGE server.")
     sage_timeout_seconds: Seconds = _setting("SAGE_TIMEOUT_SECONDS", 900, group=SOURCE, doc="SAGE call timeout hint.")
     text_sage_action_demo_enabled: TruthyBool = _setting(
@@ -665,23 +755,35 @@ class Settings(BaseSettings):
         "TEXT_AUTONOMY_EMITTER_TIMEOUT_SECONDS", 900, group=SOURCE, doc="Emitter job timeout."
     )
     text_daily_quota: int = _setting(
-        "TEXT_DAILY_QUOTA", 1, group=SOURCE, doc="Scenes emitted per daily run (1..100, as the emitter enforces).", ge=1, le=100
+        "TEXT_DAILY_QUOTA",
+        1,
+        group=SOURCE,
+        doc="Scenes emitted per daily run (1..100, as the emitter enforces).",
+        ge=1,
+        le=100,
     )
     text_daily_pause_after_consec_fails: int = _setting(
         "TEXT_DAILY_PAUSE_AFTER_CONSEC_FAILS", 3, group=SOURCE, doc="Auto-pause after this many failed days.", ge=1
     )
     text_autonomy_provider_policy: Literal["openrouter_qwen_primary", "openai_primary"] = _setting(
-        "TEXT_AUTONOMY_PROVIDER_POLICY", "openrouter_qwen_primary", group=SOURCE,
+        "TEXT_AUTONOMY_PROVIDER_POLICY",
+        "openrouter_qwen_primary",
+        group=SOURCE,
         doc="provider_policy of emitted requests (case-sensitive, as the orchestrator checks it).",
     )
     text_autonomy_quality_tier: Annotated[Literal["standard", "premium"], BeforeValidator(_lower)] = _setting(
         "TEXT_AUTONOMY_QUALITY_TIER", "premium", group=SOURCE, doc="quality_tier of emitted requests."
     )
     text_autonomy_text_backend: Backend = _setting(
-        "TEXT_AUTONOMY_TEXT_BACKEND", "scenesmith", group=SOURCE, doc="text_backend of emitted requests (emitter default)."
+        "TEXT_AUTONOMY_TEXT_BACKEND",
+        "scenesmith",
+        group=SOURCE,
+        doc="text_backend of emitted requests (emitter default).",
     )
     text_autonomy_allow_image_fallback: TrueOnlyBool = _setting(
-        "TEXT_AUTONOMY_ALLOW_IMAGE_FALLBACK", False, group=SOURCE,
+        "TEXT_AUTONOMY_ALLOW_IMAGE_FALLBACK",
+        False,
+        group=SOURCE,
         doc="fallback.allow_image_fallback of emitted requests; on only when it equals 'true'.",
     )
     text_autonomy_seed_count: int = _setting(
@@ -699,7 +801,11 @@ class Settings(BaseSettings):
         "TEXT_ASSET_RETRIEVAL_ENABLED", True, group=RETRIEVAL, doc="Library retrieval before placeholder fallback."
     )
     text_asset_library_prefixes: CommaList = _setting(
-        "TEXT_ASSET_LIBRARY_PREFIXES", ["scenes"], group=RETRIEVAL, doc="Library prefixes scanned for retrieval.", min_length=1
+        "TEXT_ASSET_LIBRARY_PREFIXES",
+        ["scenes"],
+        group=RETRIEVAL,
+        doc="Library prefixes scanned for retrieval.",
+        min_length=1,
     )
     text_asset_library_max_files: int = _setting(
         "TEXT_ASSET_LIBRARY_MAX_FILES", 2500, group=RETRIEVAL, doc="Scan cap of the retrieval index build.", ge=1
@@ -710,8 +816,12 @@ class Settings(BaseSettings):
     text_asset_retrieval_mode: Annotated[
         Literal["lexical_primary", "ann_shadow", "ann_primary"], BeforeValidator(_lower)
     ] = _setting("TEXT_ASSET_RETRIEVAL_MODE", "ann_shadow", group=RETRIEVAL, doc="Retrieval rollout mode.")
-    text_asset_ann_enabled: TruthyBool = _setting("TEXT_ASSET_ANN_ENABLED", True, group=RETRIEVAL, doc="ANN semantic retrieval.")
-    text_asset_ann_top_k: int = _setting("TEXT_ASSET_ANN_TOP_K", 40, group=RETRIEVAL, doc="ANN candidates before rerank.", ge=1)
+    text_asset_ann_enabled: TruthyBool = _setting(
+        "TEXT_ASSET_ANN_ENABLED", True, group=RETRIEVAL, doc="ANN semantic retrieval."
+    )
+    text_asset_ann_top_k: int = _setting(
+        "TEXT_ASSET_ANN_TOP_K", 40, group=RETRIEVAL, doc="ANN candidates before rerank.", ge=1
+    )
     text_asset_ann_min_score: float = _setting(
         "TEXT_ASSET_ANN_MIN_SCORE", 0.28, group=RETRIEVAL, doc="Minimum ANN similarity.", ge=-1, le=1
     )
@@ -725,7 +835,10 @@ class Settings(BaseSettings):
         "TEXT_ASSET_LEXICAL_FALLBACK_ENABLED", True, group=RETRIEVAL, doc="Lexical fallback when ANN misses/fails."
     )
     text_asset_rollout_state_prefix: Prefix = _setting(
-        "TEXT_ASSET_ROLLOUT_STATE_PREFIX", "automation/asset_retrieval_rollout", group=RETRIEVAL, doc="Rollout state prefix."
+        "TEXT_ASSET_ROLLOUT_STATE_PREFIX",
+        "automation/asset_retrieval_rollout",
+        group=RETRIEVAL,
+        doc="Rollout state prefix.",
     )
     text_asset_rollout_min_decisions: int = _setting(
         "TEXT_ASSET_ROLLOUT_MIN_DECISIONS", 500, group=RETRIEVAL, doc="Min ANN decisions per rollout window.", ge=0
@@ -746,11 +859,15 @@ class Settings(BaseSettings):
         "TEXT_ASSET_EMBEDDING_QUEUE_PREFIX", "automation/asset_embedding/queue", group=RETRIEVAL, doc="Embedding queue."
     )
     text_asset_embedding_processed_prefix: Prefix = _setting(
-        "TEXT_ASSET_EMBEDDING_PROCESSED_PREFIX", "automation/asset_embedding/processed", group=RETRIEVAL,
+        "TEXT_ASSET_EMBEDDING_PROCESSED_PREFIX",
+        "automation/asset_embedding/processed",
+        group=RETRIEVAL,
         doc="Embedding success results.",
     )
     text_asset_embedding_failed_prefix: Prefix = _setting(
-        "TEXT_ASSET_EMBEDDING_FAILED_PREFIX", "automation/asset_embedding/failed", group=RETRIEVAL,
+        "TEXT_ASSET_EMBEDDING_FAILED_PREFIX",
+        "automation/asset_embedding/failed",
+        group=RETRIEVAL,
         doc="Embedding failure results.",
     )
     text_asset_embedding_model: str = _setting(
@@ -760,7 +877,10 @@ class Settings(BaseSettings):
         "TEXT_ASSET_REPLICATION_ENABLED", True, group=RETRIEVAL, doc="Enqueue async replication requests."
     )
     text_asset_replication_queue_prefix: Prefix = _setting(
-        "TEXT_ASSET_REPLICATION_QUEUE_PREFIX", "automation/asset_replication/queue", group=RETRIEVAL, doc="Replication queue."
+        "TEXT_ASSET_REPLICATION_QUEUE_PREFIX",
+        "automation/asset_replication/queue",
+        group=RETRIEVAL,
+        doc="Replication queue.",
     )
     text_asset_replication_target: str = _setting(
         "TEXT_ASSET_REPLICATION_TARGET", "backblaze_b2", group=RETRIEVAL, doc="Replication target label."
@@ -769,15 +889,21 @@ class Settings(BaseSettings):
         "TEXT_ASSET_REPLICATION_TARGET_PREFIX", "assets", group=RETRIEVAL, doc="Replication object-key prefix."
     )
     text_asset_replication_processed_prefix: Prefix = _setting(
-        "TEXT_ASSET_REPLICATION_PROCESSED_PREFIX", "automation/asset_replication/processed", group=RETRIEVAL,
+        "TEXT_ASSET_REPLICATION_PROCESSED_PREFIX",
+        "automation/asset_replication/processed",
+        group=RETRIEVAL,
         doc="Replication success results.",
     )
     text_asset_replication_failed_prefix: Prefix = _setting(
-        "TEXT_ASSET_REPLICATION_FAILED_PREFIX", "automation/asset_replication/failed", group=RETRIEVAL,
+        "TEXT_ASSET_REPLICATION_FAILED_PREFIX",
+        "automation/asset_replication/failed",
+        group=RETRIEVAL,
         doc="Replication failure results.",
     )
     asset_replication_target: str | None = _setting(
-        "ASSET_REPLICATION_TARGET", None, group=RETRIEVAL,
+        "ASSET_REPLICATION_TARGET",
+        None,
+        group=RETRIEVAL,
         doc="Bucket URL the replication consumer copies assets to (a folder, s3://... or gs://...).",
     )
     text_asset_generation_enabled: TruthyBool = _setting(
@@ -787,28 +913,45 @@ class Settings(BaseSettings):
         "TEXT_ASSET_GENERATION_PROVIDER", "sam3d", group=RETRIEVAL, doc="Text asset generation provider."
     )
     text_asset_generation_provider_chain: LowerCommaList | None = _setting(
-        "TEXT_ASSET_GENERATION_PROVIDER_CHAIN", None, group=RETRIEVAL,
+        "TEXT_ASSET_GENERATION_PROVIDER_CHAIN",
+        None,
+        group=RETRIEVAL,
         doc="Ordered providers; unset derives from the provider (sam3d → sam3d,hunyuan3d).",
     )
     text_asset_generated_cache_enabled: TruthyBool = _setting(
         "TEXT_ASSET_GENERATED_CACHE_ENABLED", True, group=RETRIEVAL, doc="Cache generated assets for retrieval."
     )
     text_asset_generated_cache_prefix: Prefix = _setting(
-        "TEXT_ASSET_GENERATED_CACHE_PREFIX", "asset-library/generated-text", group=RETRIEVAL, doc="Generated-asset cache."
+        "TEXT_ASSET_GENERATED_CACHE_PREFIX",
+        "asset-library/generated-text",
+        group=RETRIEVAL,
+        doc="Generated-asset cache.",
     )
-    text_sam3d_api_host: str | None = _setting("TEXT_SAM3D_API_HOST", None, group=RETRIEVAL, doc="SAM3D provider base URL.")
+    text_sam3d_api_host: str | None = _setting(
+        "TEXT_SAM3D_API_HOST", None, group=RETRIEVAL, doc="SAM3D provider base URL."
+    )
     text_sam3d_text_endpoints: CommaList = _setting(
-        "TEXT_SAM3D_TEXT_ENDPOINTS", ["/openapi/v1/text-to-3d", "/v1/text-to-3d"], group=RETRIEVAL,
-        doc="SAM3D text-to-3D endpoint candidates.", min_length=1,
+        "TEXT_SAM3D_TEXT_ENDPOINTS",
+        ["/openapi/v1/text-to-3d", "/v1/text-to-3d"],
+        group=RETRIEVAL,
+        doc="SAM3D text-to-3D endpoint candidates.",
+        min_length=1,
     )
-    text_sam3d_timeout_seconds: Seconds = _setting("TEXT_SAM3D_TIMEOUT_SECONDS", 1800, group=RETRIEVAL, doc="SAM3D task timeout.")
-    text_sam3d_poll_seconds: int = _setting("TEXT_SAM3D_POLL_SECONDS", 10, group=RETRIEVAL, doc="SAM3D poll interval.", ge=1)
+    text_sam3d_timeout_seconds: Seconds = _setting(
+        "TEXT_SAM3D_TIMEOUT_SECONDS", 1800, group=RETRIEVAL, doc="SAM3D task timeout."
+    )
+    text_sam3d_poll_seconds: int = _setting(
+        "TEXT_SAM3D_POLL_SECONDS", 10, group=RETRIEVAL, doc="SAM3D poll interval.", ge=1
+    )
     text_hunyuan_api_host: str | None = _setting(
         "TEXT_HUNYUAN_API_HOST", None, group=RETRIEVAL, doc="Hunyuan fallback provider base URL."
     )
     text_hunyuan_text_endpoints: CommaList = _setting(
-        "TEXT_HUNYUAN_TEXT_ENDPOINTS", ["/openapi/v1/text-to-3d", "/v1/text-to-3d"], group=RETRIEVAL,
-        doc="Hunyuan text-to-3D endpoint candidates.", min_length=1,
+        "TEXT_HUNYUAN_TEXT_ENDPOINTS",
+        ["/openapi/v1/text-to-3d", "/v1/text-to-3d"],
+        group=RETRIEVAL,
+        doc="Hunyuan text-to-3D endpoint candidates.",
+        min_length=1,
     )
     text_hunyuan_timeout_seconds: Seconds = _setting(
         "TEXT_HUNYUAN_TIMEOUT_SECONDS", 1800, group=RETRIEVAL, doc="Hunyuan task timeout."
@@ -816,15 +959,24 @@ class Settings(BaseSettings):
     text_hunyuan_poll_seconds: int = _setting(
         "TEXT_HUNYUAN_POLL_SECONDS", 10, group=RETRIEVAL, doc="Hunyuan poll interval.", ge=1
     )
-    vector_store_provider: Lower = _setting("VECTOR_STORE_PROVIDER", "vertex", group=RETRIEVAL, doc="Vector database backend.")
+    vector_store_provider: Lower = _setting(
+        "VECTOR_STORE_PROVIDER", "vertex", group=RETRIEVAL, doc="Vector database backend."
+    )
     vector_store_project_id: str | None = _setting(
-        "VECTOR_STORE_PROJECT_ID", None, group=RETRIEVAL, doc="Vector backend project (default GOOGLE_CLOUD_PROJECT_ID)."
+        "VECTOR_STORE_PROJECT_ID",
+        None,
+        group=RETRIEVAL,
+        doc="Vector backend project (default GOOGLE_CLOUD_PROJECT_ID).",
     )
     vector_store_location: str | None = _setting(
         "VECTOR_STORE_LOCATION", None, group=RETRIEVAL, doc="Vector backend location (default WORKFLOW_REGION)."
     )
-    vector_store_namespace: str = _setting("VECTOR_STORE_NAMESPACE", "assets-v1", group=RETRIEVAL, doc="Vector namespace.")
-    vector_store_dimension: int = _setting("VECTOR_STORE_DIMENSION", 1536, group=RETRIEVAL, doc="Vector dimensionality.", ge=1)
+    vector_store_namespace: str = _setting(
+        "VECTOR_STORE_NAMESPACE", "assets-v1", group=RETRIEVAL, doc="Vector namespace."
+    )
+    vector_store_dimension: int = _setting(
+        "VECTOR_STORE_DIMENSION", 1536, group=RETRIEVAL, doc="Vector dimensionality.", ge=1
+    )
     vertex_index_endpoint: str | None = _setting(
         "VERTEX_INDEX_ENDPOINT", None, group=RETRIEVAL, doc="Vertex Matching Engine endpoint resource."
     )
@@ -837,17 +989,25 @@ class Settings(BaseSettings):
 
     # ---------------------------------------------------------------- genie sim
     geniesim_circuit_breaker_threshold: int = _setting(
-        "GENIESIM_CIRCUIT_BREAKER_THRESHOLD", 3, group=GENIESIM,
-        doc="Consecutive failures before Genie Sim export/import short-circuit.", ge=1,
+        "GENIESIM_CIRCUIT_BREAKER_THRESHOLD",
+        3,
+        group=GENIESIM,
+        doc="Consecutive failures before Genie Sim export/import short-circuit.",
+        ge=1,
     )
     geniesim_circuit_breaker_recovery_seconds: Seconds = _setting(
-        "GENIESIM_CIRCUIT_BREAKER_RECOVERY_SECONDS", 600, group=GENIESIM, doc="Open time before one half-open trial run."
+        "GENIESIM_CIRCUIT_BREAKER_RECOVERY_SECONDS",
+        600,
+        group=GENIESIM,
+        doc="Open time before one half-open trial run.",
     )
     enable_vlm_quality_audit: TruthyBool = _setting(
         "ENABLE_VLM_QUALITY_AUDIT", True, group=GENIESIM, doc="VLM episode audit (reference default '1')."
     )
     allow_idempotent_retry: str | None = _setting(
-        "ALLOW_IDEMPOTENT_RETRY", None, group=GENIESIM,
+        "ALLOW_IDEMPOTENT_RETRY",
+        None,
+        group=GENIESIM,
         doc="Raw value: any non-empty value lets the export re-submit after a failed/partial marker; "
         "only 'true' lets the import job rewrite a delivery marker.",
     )
@@ -861,7 +1021,9 @@ class Settings(BaseSettings):
         "CANARY_RELEASE_CHANNEL", "stable", group=GENIESIM, doc="Release channel recorded with the assignment."
     )
     canary_rollback_marker: str | None = _setting(
-        "CANARY_ROLLBACK_MARKER", None, group=GENIESIM,
+        "CANARY_ROLLBACK_MARKER",
+        None,
+        group=GENIESIM,
         doc="Rollback marker object (default scenes/<scene>/geniesim/.canary_rollback).",
     )
     geniesim_image_tag: str = _setting("GENIESIM_IMAGE_TAG", "isaacsim", group=GENIESIM, doc="Stable image tag.")
@@ -876,7 +1038,9 @@ class Settings(BaseSettings):
         "FIREBASE_UPLOAD_PREFIX", "datasets", group=GENIESIM, doc="Firebase upload prefix."
     )
     firebase_service_account_path: str = _setting(
-        "FIREBASE_SERVICE_ACCOUNT_PATH", "/secrets/firebase/service-account.json", group=GENIESIM,
+        "FIREBASE_SERVICE_ACCOUNT_PATH",
+        "/secrets/firebase/service-account.json",
+        group=GENIESIM,
         doc="Firebase service-account file.",
     )
 
@@ -894,8 +1058,11 @@ class Settings(BaseSettings):
         "PIPELINE_INPUT_RETENTION_DAYS", 90, group=MAINTENANCE, doc="input/ retention days.", ge=0
     )
     pipeline_intermediate_retention_days: int | None = _setting(
-        "PIPELINE_INTERMEDIATE_RETENTION_DAYS", None, group=MAINTENANCE,
-        doc=".checkpoints/, layout/, seg/ retention days (default PIPELINE_RETENTION_DAYS).", ge=0,
+        "PIPELINE_INTERMEDIATE_RETENTION_DAYS",
+        None,
+        group=MAINTENANCE,
+        doc=".checkpoints/, layout/, seg/ retention days (default PIPELINE_RETENTION_DAYS).",
+        ge=0,
     )
     pipeline_output_retention_days: int = _setting(
         "PIPELINE_OUTPUT_RETENTION_DAYS", 365, group=MAINTENANCE, doc="Stage output retention days.", ge=0
@@ -904,16 +1071,25 @@ class Settings(BaseSettings):
         "PIPELINE_LOG_RETENTION_DAYS", 180, group=MAINTENANCE, doc="logs/ retention days.", ge=0
     )
     pipeline_retry_max: int | None = _setting(
-        "PIPELINE_RETRY_MAX", None, group=MAINTENANCE,
-        doc="Override of the retry policy's max_retries (total attempts); unset = policy file.", ge=1,
+        "PIPELINE_RETRY_MAX",
+        None,
+        group=MAINTENANCE,
+        doc="Override of the retry policy's max_retries (total attempts); unset = policy file.",
+        ge=1,
     )
     pipeline_retry_base_delay: float | None = _setting(
-        "PIPELINE_RETRY_BASE_DELAY", None, group=MAINTENANCE,
-        doc="Override of the retry policy's base_delay_seconds; unset = policy file.", ge=0,
+        "PIPELINE_RETRY_BASE_DELAY",
+        None,
+        group=MAINTENANCE,
+        doc="Override of the retry policy's base_delay_seconds; unset = policy file.",
+        ge=0,
     )
     pipeline_retry_max_delay: float | None = _setting(
-        "PIPELINE_RETRY_MAX_DELAY", None, group=MAINTENANCE,
-        doc="Override of the retry policy's max_delay_seconds; unset = policy file.", ge=0,
+        "PIPELINE_RETRY_MAX_DELAY",
+        None,
+        group=MAINTENANCE,
+        doc="Override of the retry policy's max_delay_seconds; unset = policy file.",
+        ge=0,
     )
 
     # ---------------------------------------------------------------- workflow flags
@@ -940,29 +1116,40 @@ class Settings(BaseSettings):
         "ENABLE_SCENE_GENERATION_SCHEDULER", False, group=FLAGS, doc="Daily scene-generation schedule (off by default)."
     )
     enable_delivery_integrity_audit: TrueOnlyBool = _setting(
-        "ENABLE_DELIVERY_INTEGRITY_AUDIT", False, group=FLAGS, doc="Weekly delivery checksum audit schedule (off by default)."
+        "ENABLE_DELIVERY_INTEGRITY_AUDIT",
+        False,
+        group=FLAGS,
+        doc="Weekly delivery checksum audit schedule (off by default).",
     )
 
     # ---------------------------------------------------------------- secrets
     bpflow_api_token: SecretStr | None = _secret("BPFLOW_API_TOKEN", "Bearer token required by the HTTP API when set.")
     openai_api_key: SecretStr | None = _secret("OPENAI_API_KEY", "OpenAI (or compatible) API key.")
     google_api_key: SecretStr | None = _secret("GOOGLE_API_KEY", "Google API key.")
-    bp_google_api_key: SecretStr | None = _secret("BP_GOOGLE_API_KEY", "Google API key forwarded to RunPod as GOOGLE_API_KEY.")
+    bp_google_api_key: SecretStr | None = _secret(
+        "BP_GOOGLE_API_KEY", "Google API key forwarded to RunPod as GOOGLE_API_KEY."
+    )
     gemini_api_key: SecretStr | None = _secret("GEMINI_API_KEY", "Gemini API key.")
     anthropic_api_key: SecretStr | None = _secret("ANTHROPIC_API_KEY", "Anthropic API key (legacy fallback attempt).")
     hf_token: SecretStr | None = _secret("HF_TOKEN", "Hugging Face token.")
     github_token: SecretStr | None = _secret("GITHUB_TOKEN", "GitHub token.")
-    runpod_api_key: SecretStr | None = _secret("RUNPOD_API_KEY", "RunPod API key (required when TEXT_GEN_RUNTIME=runpod).")
+    runpod_api_key: SecretStr | None = _secret(
+        "RUNPOD_API_KEY", "RunPod API key (required when TEXT_GEN_RUNTIME=runpod)."
+    )
     text_openrouter_api_key: SecretStr | None = _secret(
         "TEXT_OPENROUTER_API_KEY", "OpenRouter key for Stage 1 (falls back to OPENROUTER_API_KEY)."
     )
     openrouter_api_key: SecretStr | None = _secret("OPENROUTER_API_KEY", "OpenRouter key.")
     text_sam3d_api_key: SecretStr | None = _secret("TEXT_SAM3D_API_KEY", "SAM3D key (falls back to SAM3D_API_KEY).")
     sam3d_api_key: SecretStr | None = _secret("SAM3D_API_KEY", "SAM3D key.")
-    text_hunyuan_api_key: SecretStr | None = _secret("TEXT_HUNYUAN_API_KEY", "Hunyuan key (falls back to HUNYUAN_API_KEY).")
+    text_hunyuan_api_key: SecretStr | None = _secret(
+        "TEXT_HUNYUAN_API_KEY", "Hunyuan key (falls back to HUNYUAN_API_KEY)."
+    )
     hunyuan_api_key: SecretStr | None = _secret("HUNYUAN_API_KEY", "Hunyuan key.")
     b2_key_id: SecretStr | None = _secret("B2_KEY_ID", "Backblaze B2 key id (replication job).")
-    b2_application_key: SecretStr | None = _secret("B2_APPLICATION_KEY", "Backblaze B2 application key (replication job).")
+    b2_application_key: SecretStr | None = _secret(
+        "B2_APPLICATION_KEY", "Backblaze B2 application key (replication job)."
+    )
     firebase_service_account_json: SecretStr | None = _secret(
         "FIREBASE_SERVICE_ACCOUNT_JSON", "Inline Firebase service-account JSON."
     )

@@ -62,6 +62,7 @@ def _start_lifeline() -> None:
     os.waitpid(middle, 0)
     os.close(fd)
 
+
 def tie_to_supervisor() -> None:
     """Die with the process that supervises this job (parent-death signal + lifeline pipe).
 

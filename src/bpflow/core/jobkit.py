@@ -35,7 +35,6 @@ EXIT_FAILED = 1
 EXIT_BAD_PARAMS = 2
 
 
-
 class TextSink(Protocol):
     """What job output needs from a stream: ``sys.stdout`` or a runner's capture buffer."""
 

@@ -25,7 +25,9 @@ log = logging.getLogger("bpflow.metrics")
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
-RUNS = Counter("bpflow_runs_total", "Workflow runs finished, by workflow and status", ["workflow", "status"], registry=REGISTRY)
+RUNS = Counter(
+    "bpflow_runs_total", "Workflow runs finished, by workflow and status", ["workflow", "status"], registry=REGISTRY
+)
 JOB_DURATION = Histogram(
     "bpflow_job_duration_seconds",
     "Job invocation duration",
@@ -40,19 +42,36 @@ JOB_TIMEOUT_RATIO = Histogram(
     buckets=(0.1, 0.25, 0.5, 0.8, 0.95, 1.0, 1.5),
     registry=REGISTRY,
 )
-RETRIES_EXHAUSTED = Counter("bpflow_job_retry_exhausted_total", "Job launches that exhausted their retries", ["workflow", "job"], registry=REGISTRY)
+RETRIES_EXHAUSTED = Counter(
+    "bpflow_job_retry_exhausted_total",
+    "Job launches that exhausted their retries",
+    ["workflow", "job"],
+    registry=REGISTRY,
+)
 EVENTS = Counter(
     "bpflow_events_total",
     "Dispatch decisions by event source and outcome: dispatched / duplicate / not_implemented per matched workflow, ignored / rejected per event",
     ["source", "outcome"],
     registry=REGISTRY,
 )
-EVENTS_RECEIVED = Counter("bpflow_events_received_total", "Events handed to the dispatcher, by source", ["source"], registry=REGISTRY)
-JOB_INVOCATIONS = Counter(
-    "bpflow_job_invocations_total", "job_invocation records (event start|complete, status STARTED|SUCCEEDED|FAILED)", ["workflow", "job", "event", "status"], registry=REGISTRY
+EVENTS_RECEIVED = Counter(
+    "bpflow_events_received_total", "Events handed to the dispatcher, by source", ["source"], registry=REGISTRY
 )
-JOB_TIMEOUT_EVENTS = Counter("bpflow_job_timeout_events_total", "Job completions that used their whole timeout", ["workflow", "job"], registry=REGISTRY)
-JOB_FAILURE_EVENTS = Counter("bpflow_job_failure_events_total", "Job completions with status FAILED", ["workflow", "job"], registry=REGISTRY)
+JOB_INVOCATIONS = Counter(
+    "bpflow_job_invocations_total",
+    "job_invocation records (event start|complete, status STARTED|SUCCEEDED|FAILED)",
+    ["workflow", "job", "event", "status"],
+    registry=REGISTRY,
+)
+JOB_TIMEOUT_EVENTS = Counter(
+    "bpflow_job_timeout_events_total",
+    "Job completions that used their whole timeout",
+    ["workflow", "job"],
+    registry=REGISTRY,
+)
+JOB_FAILURE_EVENTS = Counter(
+    "bpflow_job_failure_events_total", "Job completions with status FAILED", ["workflow", "job"], registry=REGISTRY
+)
 DISPATCH_LATENCY = Histogram(
     "bpflow_dispatch_latency_seconds",
     "From event receipt to durable enqueue of its run",
@@ -92,7 +111,11 @@ class _ActiveRunsCollector(Collector):
         self.source: ActiveRuns | None = None
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        gauge = GaugeMetricFamily("bpflow_runs_active", "Queued (ENQUEUED) and running (PENDING) runs in the engine, by workflow", labels=["workflow", "status"])
+        gauge = GaugeMetricFamily(
+            "bpflow_runs_active",
+            "Queued (ENQUEUED) and running (PENDING) runs in the engine, by workflow",
+            labels=["workflow", "status"],
+        )
         source = self.source
         if source is not None:
             try:
@@ -120,11 +143,27 @@ class _QueueCollector(Collector):
         self.source: QueueSource | None = None
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        runs = GaugeMetricFamily("bpflow_queue_runs", "Runs queued (waiting for a slot) and running, by run queue", labels=["queue", "status"])
-        age = GaugeMetricFamily("bpflow_queue_oldest_queued_age_seconds", "How long the oldest queued run of a queue has waited (0 when none waits)", labels=["queue"])
-        stalled = GaugeMetricFamily("bpflow_queue_stalled", "1 when a queue's oldest queued run has waited past the stall threshold", labels=["queue"])
-        consumers = GaugeMetricFamily("bpflow_queue_consumers", "Live workers listening to a queue (BPFLOW_WORKER_CLASSES)", labels=["queue"])
-        no_consumer = GaugeMetricFamily("bpflow_queue_no_consumer", "1 when a queue has queued runs and no live worker takes it", labels=["queue"])
+        runs = GaugeMetricFamily(
+            "bpflow_queue_runs",
+            "Runs queued (waiting for a slot) and running, by run queue",
+            labels=["queue", "status"],
+        )
+        age = GaugeMetricFamily(
+            "bpflow_queue_oldest_queued_age_seconds",
+            "How long the oldest queued run of a queue has waited (0 when none waits)",
+            labels=["queue"],
+        )
+        stalled = GaugeMetricFamily(
+            "bpflow_queue_stalled",
+            "1 when a queue's oldest queued run has waited past the stall threshold",
+            labels=["queue"],
+        )
+        consumers = GaugeMetricFamily(
+            "bpflow_queue_consumers", "Live workers listening to a queue (BPFLOW_WORKER_CLASSES)", labels=["queue"]
+        )
+        no_consumer = GaugeMetricFamily(
+            "bpflow_queue_no_consumer", "1 when a queue has queued runs and no live worker takes it", labels=["queue"]
+        )
         source = self.source
         health: list[Any] = []
         if source is not None:

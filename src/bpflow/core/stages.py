@@ -18,7 +18,22 @@ from bpflow.core.errors import ConfigError
 STAGES_FILE: Final = Path(__file__).with_name("stages.yaml")
 #: Stage keys are scene-relative; the trigger map's patterns put them under any one scene.
 SCENE_PATTERN_PREFIX: Final = "scenes/*/"
-_KEYS: Final = frozenset({"name", "title", "workflow", "job", "triggers", "complete", "also_complete", "failed", "upstream", "learning", "description", "status_name"})
+_KEYS: Final = frozenset(
+    {
+        "name",
+        "title",
+        "workflow",
+        "job",
+        "triggers",
+        "complete",
+        "also_complete",
+        "failed",
+        "upstream",
+        "learning",
+        "description",
+        "status_name",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -103,11 +118,17 @@ def parse_stages(text: str, source: str) -> dict[str, StageSpec]:
         triggers = _tuple(raw.get("triggers"), where, "triggers")
         written = {k for u in upstream for k in out[u].complete + out[u].also_complete}
         out[raw["name"]] = StageSpec(
-            name=raw["name"], workflow=raw["workflow"], title=str(raw.get("title") or ""), job=raw.get("job"),
-            triggers=triggers, upstream=upstream,
+            name=raw["name"],
+            workflow=raw["workflow"],
+            title=str(raw.get("title") or ""),
+            job=raw.get("job"),
+            triggers=triggers,
+            upstream=upstream,
             **{k: _tuple(raw.get(k), where, k) for k in ("complete", "also_complete", "failed")},
-            learning=bool(raw.get("learning", False)), description=" ".join(str(raw.get("description") or "").split()),
-            status_key=raw.get("status_name"), primary=next((t for t in triggers if t in written), None),
+            learning=bool(raw.get("learning", False)),
+            description=" ".join(str(raw.get("description") or "").split()),
+            status_key=raw.get("status_name"),
+            primary=next((t for t in triggers if t in written), None),
         )
     return out
 
@@ -122,7 +143,9 @@ def stage(name: str) -> StageSpec:
     try:
         return STAGES[name]
     except KeyError:
-        raise ConfigError(f"no stage named {name!r} in bpflow/core/stages.yaml; known: {', '.join(STAGES)}", field="stage") from None
+        raise ConfigError(
+            f"no stage named {name!r} in bpflow/core/stages.yaml; known: {', '.join(STAGES)}", field="stage"
+        ) from None
 
 
 def by_workflow(workflow: str) -> StageSpec:

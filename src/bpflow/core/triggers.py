@@ -117,9 +117,7 @@ def _check_pattern(pattern: str) -> None:
     if "//" in pattern:
         raise ConfigError(f"pattern {pattern!r} has an empty path segment", field="patterns")
     if "**" in pattern:
-        raise ConfigError(
-            f"pattern {pattern!r}: '**' is not supported ('*' is exactly one segment)", field="patterns"
-        )
+        raise ConfigError(f"pattern {pattern!r}: '**' is not supported ('*' is exactly one segment)", field="patterns")
 
 
 def _compile_segment(segment: str, pattern: str) -> str:
@@ -387,7 +385,9 @@ def _from_stage_model(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     Writing them as well is refused, so a stage's trigger cannot drift between two files."""
     out = dict(raw)
     if "stage" in raw and "same_trigger_as" in raw:
-        raise ConfigError(f"{where}: a stage's row takes its own stage's patterns; drop 'same_trigger_as'", field="same_trigger_as")
+        raise ConfigError(
+            f"{where}: a stage's row takes its own stage's patterns; drop 'same_trigger_as'", field="same_trigger_as"
+        )
     for key in ("stage", "same_trigger_as"):
         if key not in raw:
             continue
@@ -400,7 +400,10 @@ def _from_stage_model(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
             raise ConfigError(f"{where}: {exc.message}", field=key) from None
         taken = ("workflow", "patterns") if key == "stage" else ("patterns",)
         if written := [k for k in taken if k in raw]:
-            raise ConfigError(f"{where}: {written} come from stage {name!r} in bpflow/core/stages.yaml; do not write them here", field=written[0])
+            raise ConfigError(
+                f"{where}: {written} come from stage {name!r} in bpflow/core/stages.yaml; do not write them here",
+                field=written[0],
+            )
         if key == "same_trigger_as" and not spec.triggers:
             raise ConfigError(f"{where}: stage {name!r} has no trigger objects", field=key)
         if key == "stage":
@@ -422,7 +425,9 @@ def _parse_row(raw: Any, source: str, index: int) -> Trigger:
     raw = _from_stage_model(raw, where)
     workflow = _require_str(raw, "workflow", where)
     if _WORKFLOW_NAME_RE.fullmatch(workflow) is None:
-        raise ConfigError(f"{where}: workflow name {workflow!r} must be lower-case words joined by '-'", field="workflow")
+        raise ConfigError(
+            f"{where}: workflow name {workflow!r} must be lower-case words joined by '-'", field="workflow"
+        )
     where = f"{source}: workflow {workflow!r}"
     kind = raw.get("kind")
     if kind not in KINDS:
@@ -570,7 +575,9 @@ class TriggerMap:
             try:
                 text = path.read_text(encoding="utf-8")
             except OSError as exc:
-                raise ConfigError(f"cannot read trigger file {str(path)!r}: {exc}", details={"file": str(path)}) from exc
+                raise ConfigError(
+                    f"cannot read trigger file {str(path)!r}: {exc}", details={"file": str(path)}
+                ) from exc
             for row in _read_rows(text, str(path)):
                 if row.workflow in seen:
                     raise ConfigError(

@@ -38,9 +38,7 @@ def job_module(name: str) -> str:
     module = conventional_module(name)
     if all(part.isidentifier() for part in module.split(".")) and importlib.util.find_spec(module) is not None:
         return module
-    raise JobStartError(
-        f"unknown job {name!r}", code="unknown_job", retryable=False, details={"known": sorted(JOBS)}
-    )
+    raise JobStartError(f"unknown job {name!r}", code="unknown_job", retryable=False, details={"known": sorted(JOBS)})
 
 
 __all__ = ["JOBS", "conventional_module", "job_module", "register_job"]

@@ -37,14 +37,18 @@ class Kind:
     checkpoint_env: str
 
 
-DREAM2FLOW = Kind("dream2flow", "DREAM2FLOW_PREFIX", "NUM_TASKS", "robot", "VIDEO_API_ENDPOINT", "DREAM2FLOW_VIDEO_CHECKPOINT")
+DREAM2FLOW = Kind(
+    "dream2flow", "DREAM2FLOW_PREFIX", "NUM_TASKS", "robot", "VIDEO_API_ENDPOINT", "DREAM2FLOW_VIDEO_CHECKPOINT"
+)
 DWM = Kind("dwm", "DWM_PREFIX", "NUM_TRAJECTORIES", "hand", "DWM_API_ENDPOINT", "DWM_CHECKPOINT_PATH")
 
 
 def _prefixes(kind: Kind) -> tuple[str, str]:
     require_env("BUCKET")
     scene_id = validate_scene_id(require_env("SCENE_ID"))
-    return scene_id, scene_prefix(scene_id, kind.prefix_env, env_str(kind.prefix_env) or f"scenes/{scene_id}/{kind.name}")
+    return scene_id, scene_prefix(
+        scene_id, kind.prefix_env, env_str(kind.prefix_env) or f"scenes/{scene_id}/{kind.name}"
+    )
 
 
 def prepare(kind: Kind) -> int:
@@ -54,7 +58,12 @@ def prepare(kind: Kind) -> int:
     scene_id, out = _prefixes(kind)
     assets = scene_prefix(scene_id, "ASSETS_PREFIX", env_str("ASSETS_PREFIX") or f"scenes/{scene_id}/assets")
     usd = scene_prefix(scene_id, "USD_PREFIX", env_str("USD_PREFIX") or f"scenes/{scene_id}/usd")
-    clip = ClipSpec(env_int("RESOLUTION_WIDTH", 720), env_int("RESOLUTION_HEIGHT", 480), env_int("NUM_FRAMES", 49), env_int("FPS", 24)).check()
+    clip = ClipSpec(
+        env_int("RESOLUTION_WIDTH", 720),
+        env_int("RESOLUTION_HEIGHT", 480),
+        env_int("NUM_FRAMES", 49),
+        env_int("FPS", 24),
+    ).check()
     count = env_int(kind.count_env, 5)
     if not 1 <= count <= 50:
         raise ValidationFailed(f"{kind.count_env} must be 1..50, got {count}", field=kind.count_env)
@@ -64,10 +73,16 @@ def prepare(kind: Kind) -> int:
     try:
         manifest = bucket.read_json(f"{assets}/scene_manifest.json")
     except ObjectNotFound:
-        raise ValidationFailed(f"{assets}/scene_manifest.json does not exist", code=f"{kind.name}_manifest_missing", field="ASSETS_PREFIX") from None
+        raise ValidationFailed(
+            f"{assets}/scene_manifest.json does not exist", code=f"{kind.name}_manifest_missing", field="ASSETS_PREFIX"
+        ) from None
     usd_key = next((k for k in (f"{usd}/scene.usda", f"{usd}/scene.usd") if bucket.exists(k)), None)
     if usd_key is None:
-        raise ValidationFailed(f"{usd}/scene.usda does not exist: the bundles are rendered from the assembled scene", code=f"{kind.name}_usd_missing", field="USD_PREFIX")
+        raise ValidationFailed(
+            f"{usd}/scene.usda does not exist: the bundles are rendered from the assembled scene",
+            code=f"{kind.name}_usd_missing",
+            field="USD_PREFIX",
+        )
     with Workspace(bucket) as ws:
         ws.fetch_prefix(usd)
         ws.fetch_prefix(assets)
@@ -78,11 +93,28 @@ def prepare(kind: Kind) -> int:
         base = f"{out}/{b['manifest']['bundle_id']}"
         bucket.write(f"{base}/rgb.mp4", b["video"], content_type="video/mp4")
         bucket.write_json(f"{base}/manifest.json", b["manifest"])
-        index.append({"bundle_id": b["manifest"]["bundle_id"], "manifest": f"{base}/manifest.json", "video": f"{base}/rgb.mp4", "task": b["manifest"]["task"]})
-    bucket.write_json(f"{out}/{kind.name}_bundles_manifest.json", {
-        "scene_id": scene_id, "kind": kind.name, "created_at": iso_z(utc_now()), "usd": usd_key, "num_bundles": len(index),
-        "resolution": {"width": clip.width, "height": clip.height}, "num_frames": clip.frames, "fps": clip.fps, "bundles": index,
-    })
+        index.append(
+            {
+                "bundle_id": b["manifest"]["bundle_id"],
+                "manifest": f"{base}/manifest.json",
+                "video": f"{base}/rgb.mp4",
+                "task": b["manifest"]["task"],
+            }
+        )
+    bucket.write_json(
+        f"{out}/{kind.name}_bundles_manifest.json",
+        {
+            "scene_id": scene_id,
+            "kind": kind.name,
+            "created_at": iso_z(utc_now()),
+            "usd": usd_key,
+            "num_bundles": len(index),
+            "resolution": {"width": clip.width, "height": clip.height},
+            "num_frames": clip.frames,
+            "fps": clip.fps,
+            "bundles": index,
+        },
+    )
     log_json(action=f"{kind.name}_prepared", scene_id=scene_id, bundles=len(index))
     return 0
 
@@ -93,33 +125,66 @@ def infer(kind: Kind) -> int:
     scene_id, out = _prefixes(kind)
     endpoint = env_str(kind.endpoint_env)
     if not endpoint:
-        why = f"{kind.checkpoint_env} is set but a local checkpoint needs a GPU runtime this build does not have" if env_str(kind.checkpoint_env) else "no model endpoint is configured"
-        raise BpflowError(f"{kind.name} inference cannot run: {why}; set {kind.endpoint_env} to the model service URL",
-                          code=f"{kind.name}_model_unavailable", field=kind.endpoint_env)
+        why = (
+            f"{kind.checkpoint_env} is set but a local checkpoint needs a GPU runtime this build does not have"
+            if env_str(kind.checkpoint_env)
+            else "no model endpoint is configured"
+        )
+        raise BpflowError(
+            f"{kind.name} inference cannot run: {why}; set {kind.endpoint_env} to the model service URL",
+            code=f"{kind.name}_model_unavailable",
+            field=kind.endpoint_env,
+        )
     bucket = job_bucket()
     try:
         index = bucket.read_json(f"{out}/{kind.name}_bundles_manifest.json")
     except ObjectNotFound:
-        raise ValidationFailed(f"{out}/{kind.name}_bundles_manifest.json does not exist", code=f"{kind.name}_bundles_missing", field=kind.prefix_env) from None
+        raise ValidationFailed(
+            f"{out}/{kind.name}_bundles_manifest.json does not exist",
+            code=f"{kind.name}_bundles_missing",
+            field=kind.prefix_env,
+        ) from None
     timeout = env_float("INFERENCE_TIMEOUT_SECONDS", 600.0)
     done = []
     with httpx.Client(timeout=timeout) as client:
         for entry in index.get("bundles") or []:
             manifest = bucket.read_json(entry["manifest"])
             try:
-                resp = client.post(endpoint, json={"scene_id": scene_id, "kind": kind.name, "bundle": manifest, "video_object": entry["video"]})
+                resp = client.post(
+                    endpoint,
+                    json={"scene_id": scene_id, "kind": kind.name, "bundle": manifest, "video_object": entry["video"]},
+                )
             except httpx.HTTPError as exc:
-                raise BpflowError(f"{kind.name} model endpoint unreachable: {type(exc).__name__}", code=f"{kind.name}_inference_failed", field=kind.endpoint_env, retryable=True) from None
+                raise BpflowError(
+                    f"{kind.name} model endpoint unreachable: {type(exc).__name__}",
+                    code=f"{kind.name}_inference_failed",
+                    field=kind.endpoint_env,
+                    retryable=True,
+                ) from None
             if resp.status_code != 200:
-                raise BpflowError(f"{kind.name} model endpoint answered HTTP {resp.status_code} for {entry['bundle_id']}", code=f"{kind.name}_inference_failed", field=kind.endpoint_env, retryable=True)
+                raise BpflowError(
+                    f"{kind.name} model endpoint answered HTTP {resp.status_code} for {entry['bundle_id']}",
+                    code=f"{kind.name}_inference_failed",
+                    field=kind.endpoint_env,
+                    retryable=True,
+                )
             try:
                 answer = resp.json()
             except json.JSONDecodeError:
-                raise BpflowError(f"{kind.name} model endpoint answered non-JSON for {entry['bundle_id']}", code=f"{kind.name}_inference_failed", field=kind.endpoint_env, retryable=True) from None
+                raise BpflowError(
+                    f"{kind.name} model endpoint answered non-JSON for {entry['bundle_id']}",
+                    code=f"{kind.name}_inference_failed",
+                    field=kind.endpoint_env,
+                    retryable=True,
+                ) from None
             base = entry["manifest"].rsplit("/", 1)[0]
             bucket.write_json(f"{base}/inference.json", answer)
             manifest["status"] = "inferred"
-            manifest["inference"] = {"endpoint_status": resp.status_code, "result": f"{base}/inference.json", "at": iso_z(utc_now())}
+            manifest["inference"] = {
+                "endpoint_status": resp.status_code,
+                "result": f"{base}/inference.json",
+                "at": iso_z(utc_now()),
+            }
             bucket.write_json(entry["manifest"], manifest)
             done.append(entry["bundle_id"])
     log_json(action=f"{kind.name}_inference_complete", scene_id=scene_id, bundles=done)

@@ -15,8 +15,15 @@ from bpflow.domain.assets_queue.queue import QueuePaths, consume
 DEFAULT_CLAIM_TTL_SECONDS = 3600
 
 
-def drain_queue(bucket: Bucket, paths: QueuePaths, *, env_prefix: str, default_max_items: int, workflow: str,
-                process: Callable[[str, dict[str, Any]], dict[str, Any]]) -> int:
+def drain_queue(
+    bucket: Bucket,
+    paths: QueuePaths,
+    *,
+    env_prefix: str,
+    default_max_items: int,
+    workflow: str,
+    process: Callable[[str, dict[str, Any]], dict[str, Any]],
+) -> int:
     """Process this job's queue object (``QUEUE_OBJECT``) and then the backlog, up to
     ``<env_prefix>_MAX_ITEMS``; exit 1 when an item failed and ``<env_prefix>_FAIL_ON_ERROR``."""
     max_items = env_int(f"{env_prefix}_MAX_ITEMS", default_max_items)
@@ -26,8 +33,17 @@ def drain_queue(bucket: Bucket, paths: QueuePaths, *, env_prefix: str, default_m
     if first is not None and not paths.owns(first):
         raise ConfigError(f"QUEUE_OBJECT={first!r} is not an object of the queue {paths.queue}/", field="QUEUE_OBJECT")
     owner = env_str("BPFLOW_EXECUTION_ID") or require_env("BPFLOW_RUN_ID")
-    done = consume(bucket, paths, first=first, limit=max_items, owner=owner, workflow=workflow,
-                   ttl_seconds=env_int("QUEUE_CLAIM_TTL_SECONDS", DEFAULT_CLAIM_TTL_SECONDS), process=process, log=log_json)
+    done = consume(
+        bucket,
+        paths,
+        first=first,
+        limit=max_items,
+        owner=owner,
+        workflow=workflow,
+        ttl_seconds=env_int("QUEUE_CLAIM_TTL_SECONDS", DEFAULT_CLAIM_TTL_SECONDS),
+        process=process,
+        log=log_json,
+    )
     failed = sum(1 for d in done if not d["ok"])
     log_json(action="summary", processed=len(done), failed=failed, queue=paths.queue)
     if not done and first is not None:

@@ -91,7 +91,9 @@ def _main() -> int:
             raise ValidationFailed(f"{name}={prefix!r} is outside the scene's prefix scenes/{scene}/", field=name)
     source = env_str("TRIGGER_SOURCE", "usd")
     if source not in TRIGGER_SOURCES:
-        raise ValidationFailed(f"TRIGGER_SOURCE must be one of {list(TRIGGER_SOURCES)}, not {source!r}", field="TRIGGER_SOURCE")
+        raise ValidationFailed(
+            f"TRIGGER_SOURCE must be one of {list(TRIGGER_SOURCES)}, not {source!r}", field="TRIGGER_SOURCE"
+        )
     hub = env_bool("ENABLE_HUB_REGISTRATION", False)
     namespace = env_str("HUB_NAMESPACE", "blueprint-robotics")
     manifest = read_manifest(bucket, scene)
@@ -103,9 +105,23 @@ def _main() -> int:
             raise ValidationFailed(f"{usd_prefix}/scene.usda is missing", code="usd_missing", field="USD_PREFIX")
         sim, tasks, task_source = load_scene_with_tasks(bucket, scene, usd, manifest)
         paths = {o.id: o.prim_path for o in read_scene(usd).objects}
-        mount = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in sim.mount.items() if k in ("base", "yaw", "surface_id", "surface_top")}
+        mount = {
+            k: (v.tolist() if hasattr(v, "tolist") else v)
+            for k, v in sim.mount.items()
+            if k in ("base", "yaw", "surface_id", "surface_top")
+        }
     registry = registry_of(sim, paths, use_llm=env_bool("USE_LLM_AFFORDANCES", False))
-    files = build_files(scene_id=scene, registry=registry, tasks=tasks, mount=mount, task_source=task_source, trigger_source=source, hub=hub, namespace=namespace, generated_at=iso_z(utc_now()))
+    files = build_files(
+        scene_id=scene,
+        registry=registry,
+        tasks=tasks,
+        mount=mount,
+        task_source=task_source,
+        trigger_source=source,
+        hub=hub,
+        namespace=namespace,
+        generated_at=iso_z(utc_now()),
+    )
     for rel, text in files.items():
         if rel.endswith(".py"):
             try:
@@ -113,14 +129,37 @@ def _main() -> int:
             except SyntaxError as exc:  # a generator bug: never publish code that does not compile
                 raise RuntimeError(f"generated {rel} does not compile: {exc}") from exc
     for rel, text in sorted(files.items()):
-        ctype = "application/json" if rel.endswith(".json") else "text/x-python" if rel.endswith(".py") else "application/yaml"
+        ctype = (
+            "application/json"
+            if rel.endswith(".json")
+            else "text/x-python"
+            if rel.endswith(".py")
+            else "application/yaml"
+        )
         bucket.write(f"{arena}/{rel}", text.encode(), content_type=ctype)
     affordances = sum(len(o["affordances"]) for o in registry["objects"].values())
     bucket.write_json(
         f"{arena}/.arena_export_complete",
-        {"status": "complete", "scene_id": scene, "task_count": len(tasks), "affordance_count": affordances, "files_generated": sorted(files), "premium_analytics_enabled": False, "premium_analytics_manifests": [], "trigger_source": source, "timestamp": iso_z(utc_now())},
+        {
+            "status": "complete",
+            "scene_id": scene,
+            "task_count": len(tasks),
+            "affordance_count": affordances,
+            "files_generated": sorted(files),
+            "premium_analytics_enabled": False,
+            "premium_analytics_manifests": [],
+            "trigger_source": source,
+            "timestamp": iso_z(utc_now()),
+        },
     )
-    log_json(action="arena_export_complete", scene_id=scene, tasks=len(tasks), affordances=affordances, files=len(files), trigger_source=source)
+    log_json(
+        action="arena_export_complete",
+        scene_id=scene,
+        tasks=len(tasks),
+        affordances=affordances,
+        files=len(files),
+        trigger_source=source,
+    )
     return 0
 
 

@@ -22,20 +22,37 @@ JOB = "asset-embedding-job"
 
 def _main() -> int:
     settings = job_settings()
-    paths = QueuePaths.of(settings.text_asset_embedding_queue_prefix, settings.text_asset_embedding_processed_prefix,
-                          settings.text_asset_embedding_failed_prefix)
+    paths = QueuePaths.of(
+        settings.text_asset_embedding_queue_prefix,
+        settings.text_asset_embedding_processed_prefix,
+        settings.text_asset_embedding_failed_prefix,
+    )
     embedder = make_embedder(env_str("TEXT_ASSET_EMBEDDING_BACKEND"), settings.text_asset_embedding_model)
     namespace = env_str("TEXT_ASSET_ANN_NAMESPACE") or env_str("VECTOR_STORE_NAMESPACE") or "assets-v1"
     batch_size = max(1, env_int("TEXT_ASSET_EMBEDDING_BATCH_SIZE", 32))
     dry_run = env_bool("TEXT_ASSET_EMBEDDING_DRY_RUN", False)
     catalog = Catalog.open(settings.database_url)
     try:
-        def process(key: str, body: dict[str, Any]) -> dict[str, Any]:
-            return embed_item(body, queue_object=key, catalog=catalog, embedder=embedder, namespace=namespace,
-                              batch_size=batch_size, dry_run=dry_run)
 
-        return drain_queue(job_bucket(), paths, env_prefix="TEXT_ASSET_EMBEDDING", default_max_items=20, workflow="asset-embedding-pipeline",
-                           process=process)
+        def process(key: str, body: dict[str, Any]) -> dict[str, Any]:
+            return embed_item(
+                body,
+                queue_object=key,
+                catalog=catalog,
+                embedder=embedder,
+                namespace=namespace,
+                batch_size=batch_size,
+                dry_run=dry_run,
+            )
+
+        return drain_queue(
+            job_bucket(),
+            paths,
+            env_prefix="TEXT_ASSET_EMBEDDING",
+            default_max_items=20,
+            workflow="asset-embedding-pipeline",
+            process=process,
+        )
     finally:
         catalog.close()
 

@@ -46,18 +46,41 @@ def _main() -> int:
         result = audit_bundle(bucket, manifest, opts)
         bundles.append(result)
         if not result["success"]:
-            log_json(bp_metric="delivery_integrity_audit", event="bundle_failed", bundle=result["bundle_prefix"],
-                     missing=len(result["missing_files"]), mismatches=len(result["checksum_mismatches"]))
+            log_json(
+                bp_metric="delivery_integrity_audit",
+                event="bundle_failed",
+                bundle=result["bundle_prefix"],
+                missing=len(result["missing_files"]),
+                mismatches=len(result["checksum_mismatches"]),
+            )
     passed = sum(1 for b in bundles if b["success"])
     ended = datetime.now(UTC)
     report_key = f"{report_prefix}/{started.strftime('%Y%m%dT%H%M%SZ')}_integrity_audit.json"
-    report_bucket.write_json(report_key, {
-        "job": "dataset-delivery-integrity-audit-job", "bucket": env_str("BUCKET") or bucket.url, "prefix": opts.prefix,
-        "max_bundles": opts.max_bundles, "max_files_per_bundle": opts.max_files_per_bundle, "checksums_filename": opts.checksums_filename,
-        "start_time": started.isoformat(), "end_time": ended.isoformat(), "pass_count": passed, "fail_count": len(bundles) - passed,
-        "bundle_count": len(bundles), "errors": [], "bundles": bundles,
-    })
-    log_json(bp_metric="delivery_integrity_audit", event="complete", report=report_key, pass_count=passed, fail_count=len(bundles) - passed)
+    report_bucket.write_json(
+        report_key,
+        {
+            "job": "dataset-delivery-integrity-audit-job",
+            "bucket": env_str("BUCKET") or bucket.url,
+            "prefix": opts.prefix,
+            "max_bundles": opts.max_bundles,
+            "max_files_per_bundle": opts.max_files_per_bundle,
+            "checksums_filename": opts.checksums_filename,
+            "start_time": started.isoformat(),
+            "end_time": ended.isoformat(),
+            "pass_count": passed,
+            "fail_count": len(bundles) - passed,
+            "bundle_count": len(bundles),
+            "errors": [],
+            "bundles": bundles,
+        },
+    )
+    log_json(
+        bp_metric="delivery_integrity_audit",
+        event="complete",
+        report=report_key,
+        pass_count=passed,
+        fail_count=len(bundles) - passed,
+    )
     return 0 if passed == len(bundles) else 1
 
 

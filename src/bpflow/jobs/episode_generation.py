@@ -35,7 +35,9 @@ CONTENT_TYPES = {".json": "application/json", ".parquet": "application/vnd.apach
 def _manifest(bucket: Bucket, assets: str) -> dict[str, Any]:
     key = f"{assets}/scene_manifest.json"
     if not bucket.exists(key):
-        raise ValidationFailed(f"{key} is missing: the episodes need the scene manifest", code="manifest_missing", field="ASSETS_PREFIX")
+        raise ValidationFailed(
+            f"{key} is missing: the episodes need the scene manifest", code="manifest_missing", field="ASSETS_PREFIX"
+        )
     try:
         body = json.loads(bucket.read(key))
     except ValueError as exc:
@@ -50,7 +52,9 @@ def _config() -> Any:
 
     size = env_int("EPISODE_IMAGE_SIZE", 128)
     if not 16 <= size <= 640 or size % 2:
-        raise ValidationFailed(f"EPISODE_IMAGE_SIZE must be an even number of pixels in 16..640, not {size}", field="EPISODE_IMAGE_SIZE")
+        raise ValidationFailed(
+            f"EPISODE_IMAGE_SIZE must be an even number of pixels in 16..640, not {size}", field="EPISODE_IMAGE_SIZE"
+        )
     per_task = env_int("EPISODES_PER_VARIATION", 10)
     if per_task < 1:
         raise ValidationFailed(f"EPISODES_PER_VARIATION must be ≥ 1, not {per_task}", field="EPISODES_PER_VARIATION")
@@ -60,12 +64,16 @@ def _config() -> Any:
 
     unknown = [c for c in cameras if c not in ALL]
     if unknown:
-        raise ValidationFailed(f"EPISODE_CAMERAS names unknown cameras {unknown} (known: {list(ALL)})", field="EPISODE_CAMERAS")
+        raise ValidationFailed(
+            f"EPISODE_CAMERAS names unknown cameras {unknown} (known: {list(ALL)})", field="EPISODE_CAMERAS"
+        )
     from bpflow.domain.sim.tasks import DEFAULT_KINDS, KINDS
 
     kinds = tuple(k.strip() for k in (env_str("EPISODE_TASKS", ",".join(DEFAULT_KINDS)) or "").split(",") if k.strip())
     if not kinds or any(k not in KINDS for k in kinds):
-        raise ValidationFailed(f"EPISODE_TASKS must list task kinds from {list(KINDS)}, not {kinds}", field="EPISODE_TASKS")
+        raise ValidationFailed(
+            f"EPISODE_TASKS must list task kinds from {list(KINDS)}, not {kinds}", field="EPISODE_TASKS"
+        )
     return GenerationConfig(
         task_kinds=kinds,
         episodes_per_task=per_task,
@@ -116,10 +124,22 @@ def _main() -> int:
         _clear_previous(bucket, episodes)
         for path in sorted(p for p in out.rglob("*") if p.is_file()):
             rel = path.relative_to(out).as_posix()
-            bucket.write(f"{episodes}/{rel}", path.read_bytes(), content_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
+            bucket.write(
+                f"{episodes}/{rel}",
+                path.read_bytes(),
+                content_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+            )
     bucket.write_json(f"scenes/{scene}/episode-generation-job/quality_gate_report.json", result["report"])
     s = result["summary"]
-    log_json(action="episodes_complete", scene_id=scene, episodes=s["episodes"], successful=s["successful"], success_rate=s["success_rate"], can_proceed=s["quality_gate"]["can_proceed"], wall_seconds=s["wall_seconds"])
+    log_json(
+        action="episodes_complete",
+        scene_id=scene,
+        episodes=s["episodes"],
+        successful=s["successful"],
+        success_rate=s["success_rate"],
+        can_proceed=s["quality_gate"]["can_proceed"],
+        wall_seconds=s["wall_seconds"],
+    )
     return 0
 
 

@@ -45,7 +45,9 @@ def bucket_key(value: str, bucket_name: str, field: str) -> str:
     if "://" in value:  # gs://bucket/key, or the bucket's own file:// / s3:// URL + key
         at = value.find("/scenes/")
         if at < 0:
-            raise ValidationFailed(f"{field}={value!r} does not name an object under scenes/ (bucket {bucket_name!r})", field=field)
+            raise ValidationFailed(
+                f"{field}={value!r} does not name an object under scenes/ (bucket {bucket_name!r})", field=field
+            )
         value = value[at + 1 :]
     return value.rstrip("/")
 
@@ -68,7 +70,9 @@ def _job_metadata(bucket: Bucket, key: str | None) -> dict[str, Any]:
     try:
         body = json.loads(bucket.read(key))
     except ValueError as exc:
-        raise ValidationFailed(f"{key} is not JSON: {exc}", code="job_metadata_invalid", field="JOB_METADATA_PATH") from None
+        raise ValidationFailed(
+            f"{key} is not JSON: {exc}", code="job_metadata_invalid", field="JOB_METADATA_PATH"
+        ) from None
     return body if isinstance(body, dict) else {}
 
 
@@ -82,8 +86,14 @@ def _main() -> int:
     output_prefix = bucket_key(env_str("OUTPUT_PREFIX", f"scenes/{scene}/episodes") or "", bucket_name, "OUTPUT_PREFIX")
     local = env_str("LOCAL_EPISODES_PREFIX")
     out = bucket_key(local, bucket_name, "LOCAL_EPISODES_PREFIX") if local else f"{output_prefix}/geniesim_{job_id}"
-    meta_key = bucket_key(env_str("JOB_METADATA_PATH") or f"scenes/{scene}/geniesim/job.json", bucket_name, "JOB_METADATA_PATH")
-    for name, key in (("OUTPUT_PREFIX", output_prefix), ("LOCAL_EPISODES_PREFIX", out), ("JOB_METADATA_PATH", meta_key)):
+    meta_key = bucket_key(
+        env_str("JOB_METADATA_PATH") or f"scenes/{scene}/geniesim/job.json", bucket_name, "JOB_METADATA_PATH"
+    )
+    for name, key in (
+        ("OUTPUT_PREFIX", output_prefix),
+        ("LOCAL_EPISODES_PREFIX", out),
+        ("JOB_METADATA_PATH", meta_key),
+    ):
         if not key.startswith(f"scenes/{scene}/"):
             raise ValidationFailed(f"{name}={key!r} is outside the scene's prefix scenes/{scene}/", field=name)
     min_score = _float("MIN_QUALITY_SCORE", 0.85)
@@ -96,24 +106,54 @@ def _main() -> int:
     existing = bucket.read_json_or_none(marker_key) if deliver and bucket.exists(marker_key) else None
     # A marker without a manifest is a crashed import of this run: finish it (reusing the marker).
     if existing is not None and not allow_retry and bucket.exists(f"{out}/import_manifest.json"):
-        log_json(action="delivery_skipped", status="SKIPPED", scene_id=scene, job_id=job_id, run_id=run_id, marker=marker_key, message="delivery marker exists: this run was delivered already. Set ALLOW_IDEMPOTENT_RETRY=true to re-import.")
+        log_json(
+            action="delivery_skipped",
+            status="SKIPPED",
+            scene_id=scene,
+            job_id=job_id,
+            run_id=run_id,
+            marker=marker_key,
+            message="delivery marker exists: this run was delivered already. Set ALLOW_IDEMPOTENT_RETRY=true to re-import.",
+        )
         return 0
     job = _job_metadata(bucket, meta_key)
     if job and job.get("job_id") not in (None, job_id):
-        raise ValidationFailed(f"{meta_key} describes job {job.get('job_id')!r}, not {job_id!r}", code="job_id_mismatch", field="GENIE_SIM_JOB_ID")
+        raise ValidationFailed(
+            f"{meta_key} describes job {job.get('job_id')!r}, not {job_id!r}",
+            code="job_id_mismatch",
+            field="GENIE_SIM_JOB_ID",
+        )
     if not bucket.exists(f"{out}/raw/lerobot/meta/info.json"):
-        raise ValidationFailed(f"no episodes for job {job_id} at {out}/raw/ (is the job complete?)", code="episodes_missing", field="LOCAL_EPISODES_PREFIX")
+        raise ValidationFailed(
+            f"no episodes for job {job_id} at {out}/raw/ (is the job complete?)",
+            code="episodes_missing",
+            field="LOCAL_EPISODES_PREFIX",
+        )
     with Workspace(bucket) as ws:
         ws.fetch_prefix(f"{out}/raw")
         dest = Path(tempfile.mkdtemp(prefix="lerobot-", dir=ws.root))
-        result = convert(ws.path(f"{out}/raw"), dest, min_score=min_score, validate=env_bool("ENABLE_VALIDATION", True), filter_low=env_bool("FILTER_LOW_QUALITY", True))
+        result = convert(
+            ws.path(f"{out}/raw"),
+            dest,
+            min_score=min_score,
+            validate=env_bool("ENABLE_VALIDATION", True),
+            filter_low=env_bool("FILTER_LOW_QUALITY", True),
+        )
         if not result["passed_validation"]:
-            raise ValidationFailed(f"no episode of job {job_id} passed validation and the quality filter (min score {min_score}; {result['downloaded']} recorded)", code="no_episodes_passed", field="MIN_QUALITY_SCORE")
+            raise ValidationFailed(
+                f"no episode of job {job_id} passed validation and the quality filter (min score {min_score}; {result['downloaded']} recorded)",
+                code="no_episodes_passed",
+                field="MIN_QUALITY_SCORE",
+            )
         sums = checksums(dest)
         for info in list(bucket.list(f"{out}/lerobot/")):
             bucket.delete(info.key)  # a re-import replaces the dataset wholesale
         for rel in sums:
-            bucket.write(f"{out}/lerobot/{rel}", (dest / rel).read_bytes(), content_type=CONTENT_TYPES.get(Path(rel).suffix, "application/octet-stream"))
+            bucket.write(
+                f"{out}/lerobot/{rel}",
+                (dest / rel).read_bytes(),
+                content_type=CONTENT_TYPES.get(Path(rel).suffix, "application/octet-stream"),
+            )
     idem = idem_doc if isinstance(idem_doc := job.get("idempotency"), dict) else {}
     manifest: dict[str, Any] = {
         "schema_version": "1.0",
@@ -123,9 +163,20 @@ def _main() -> int:
         "status": "completed",
         "success": True,
         "robot_types": (job.get("generation_params") or {}).get("robot_types", ["franka"]),
-        "job_idempotency": {"key": idem.get("key"), "first_submitted_at": idem.get("first_submitted_at"), "job_metadata_path": meta_key},
-        "episodes": {k: result[k] for k in ("downloaded", "passed_validation", "failed_validation", "filtered_low_quality")} | {"results": result["results"]},
-        "quality": {**result["quality"], "filter_low_quality": env_bool("FILTER_LOW_QUALITY", True), "validation_enabled": env_bool("ENABLE_VALIDATION", True)},
+        "job_idempotency": {
+            "key": idem.get("key"),
+            "first_submitted_at": idem.get("first_submitted_at"),
+            "job_metadata_path": meta_key,
+        },
+        "episodes": {
+            k: result[k] for k in ("downloaded", "passed_validation", "failed_validation", "filtered_low_quality")
+        }
+        | {"results": result["results"]},
+        "quality": {
+            **result["quality"],
+            "filter_low_quality": env_bool("FILTER_LOW_QUALITY", True),
+            "validation_enabled": env_bool("ENABLE_VALIDATION", True),
+        },
         "lerobot": {**result["lerobot"], "path": f"{out}/lerobot"},
         "output_dir": out,
         "gcs_output_path": object_uri(bucket_name, f"{out}/lerobot"),
@@ -134,12 +185,27 @@ def _main() -> int:
     }
     _write_manifest(bucket, f"{out}/import_manifest.json", manifest)
     if deliver:  # after the manifest: a delivered run always has one
-        manifest["delivery"] = write_delivery_marker(bucket, scene, job_id, run_id, idem.get("key"), bucket_name, existing)
+        manifest["delivery"] = write_delivery_marker(
+            bucket, scene, job_id, run_id, idem.get("key"), bucket_name, existing
+        )
         _write_manifest(bucket, f"{out}/import_manifest.json", manifest)
     if job:
-        job["job_summary"] = {"imported_at": manifest["imported_at"], "episodes_imported": result["passed_validation"], "average_quality_score": result["quality"]["average_score"], "import_manifest": f"{out}/import_manifest.json"}
+        job["job_summary"] = {
+            "imported_at": manifest["imported_at"],
+            "episodes_imported": result["passed_validation"],
+            "average_quality_score": result["quality"]["average_score"],
+            "import_manifest": f"{out}/import_manifest.json",
+        }
         bucket.write_json(meta_key, job)
-    log_json(action="geniesim_import_complete", scene_id=scene, job_id=job_id, downloaded=result["downloaded"], passed=result["passed_validation"], average_score=result["quality"]["average_score"], output=f"{out}/lerobot")
+    log_json(
+        action="geniesim_import_complete",
+        scene_id=scene,
+        job_id=job_id,
+        downloaded=result["downloaded"],
+        passed=result["passed_validation"],
+        average_score=result["quality"]["average_score"],
+        output=f"{out}/lerobot",
+    )
     return 0
 
 
@@ -150,18 +216,47 @@ def _write_manifest(bucket: Bucket, key: str, manifest: dict[str, Any]) -> None:
     bucket.write_json(key, manifest)
 
 
-def write_delivery_marker(bucket: Bucket, scene: str, job_id: str, run_id: str, key: str | None, bucket_name: str, existing: dict[str, Any] | None) -> dict[str, Any]:
+def write_delivery_marker(
+    bucket: Bucket,
+    scene: str,
+    job_id: str,
+    run_id: str,
+    key: str | None,
+    bucket_name: str,
+    existing: dict[str, Any] | None,
+) -> dict[str, Any]:
     path = delivery_key(scene, run_id)
     uri = object_uri(bucket_name, path)
     if existing is not None:  # ALLOW_IDEMPOTENT_RETRY=true, or finishing a crashed import
         log_json(action="delivery_marker_reused", marker=path)
-        return {"marker": existing, "gcs_uri": uri, "local_path": None, "marker_exists": True, "recorded_at": iso_z(utc_now())}
-    payload = {"scene_id": scene, "job_id": job_id, "run_id": run_id, "idempotency_key": key, "timestamp": iso_z(utc_now())}
+        return {
+            "marker": existing,
+            "gcs_uri": uri,
+            "local_path": None,
+            "marker_exists": True,
+            "recorded_at": iso_z(utc_now()),
+        }
+    payload = {
+        "scene_id": scene,
+        "job_id": job_id,
+        "run_id": run_id,
+        "idempotency_key": key,
+        "timestamp": iso_z(utc_now()),
+    }
     try:
         bucket.create_json(path, payload)
     except PreconditionFailed:
-        raise DeliveryMarkerExists(f"delivery marker {path} was created by another import meanwhile. Set ALLOW_IDEMPOTENT_RETRY=true to proceed.", field="RUN_ID") from None
-    return {"marker": payload, "gcs_uri": uri, "local_path": None, "marker_exists": False, "recorded_at": payload["timestamp"]}
+        raise DeliveryMarkerExists(
+            f"delivery marker {path} was created by another import meanwhile. Set ALLOW_IDEMPOTENT_RETRY=true to proceed.",
+            field="RUN_ID",
+        ) from None
+    return {
+        "marker": payload,
+        "gcs_uri": uri,
+        "local_path": None,
+        "marker_exists": False,
+        "recorded_at": payload["timestamp"],
+    }
 
 
 def main() -> int:

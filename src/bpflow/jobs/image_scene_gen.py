@@ -50,7 +50,11 @@ def image_object(scene_id: str) -> str:
     key = require_env("IMAGE_OBJECT").strip().strip("/")
     parts = key.split("/")
     if len(parts) != 4 or parts[:2] != ["scenes", scene_id] or parts[2] != "images" or parts[3] in ("", ".", ".."):
-        raise ImageRejected(f"IMAGE_OBJECT {key!r} must be scenes/{scene_id}/images/<file>", code="image_path_outside_images", field="image.gcs_uri")
+        raise ImageRejected(
+            f"IMAGE_OBJECT {key!r} must be scenes/{scene_id}/images/<file>",
+            code="image_path_outside_images",
+            field="image.gcs_uri",
+        )
     return key
 
 
@@ -60,11 +64,15 @@ def _main() -> int:
     key = image_object(scene_id)
     generation = env_int("IMAGE_GENERATION", 0)
     textgen_prefix = scene_prefix(scene_id, "TEXTGEN_PREFIX", env_str("TEXTGEN_PREFIX", f"scenes/{scene_id}/textgen"))
-    request_object = scene_prefix(scene_id, "REQUEST_OBJECT", env_str("REQUEST_OBJECT", f"scenes/{scene_id}/imagegen/image_request.json"))
+    request_object = scene_prefix(
+        scene_id, "REQUEST_OBJECT", env_str("REQUEST_OBJECT", f"scenes/{scene_id}/imagegen/image_request.json")
+    )
     seed = env_int("TEXT_SEED", 1)
     tier = (env_str("TEXT_GEN_QUALITY_TIER") or "standard").lower()
     if tier not in ("standard", "premium"):
-        raise ConfigError(f"TEXT_GEN_QUALITY_TIER must be standard or premium, got {tier!r}", field="TEXT_GEN_QUALITY_TIER")
+        raise ConfigError(
+            f"TEXT_GEN_QUALITY_TIER must be standard or premium, got {tier!r}", field="TEXT_GEN_QUALITY_TIER"
+        )
     policy = env_str("PROVIDER_POLICY") or DEFAULT_PROVIDER_POLICY
     if policy not in PROVIDER_POLICIES:
         raise ConfigError(f"PROVIDER_POLICY must be one of {', '.join(PROVIDER_POLICIES)}", field="PROVIDER_POLICY")
@@ -79,25 +87,56 @@ def _main() -> int:
     if not chain:
         raise VisionUnavailable(
             f"no vision-capable LLM is configured for provider_policy {policy} (providers without a key: {', '.join(skipped) or 'none'}): "
-            + ("set OPENAI_API_KEY (with OPENAI_BASE_URL / OPENAI_MODEL for any OpenAI-compatible endpoint), GEMINI_API_KEY or ANTHROPIC_API_KEY"
-               if policy == "openai_primary" else
-               "set OPENROUTER_API_KEY or TEXT_OPENROUTER_API_KEY (with TEXT_OPENROUTER_BASE_URL for any OpenAI-compatible endpoint)"),
+            + (
+                "set OPENAI_API_KEY (with OPENAI_BASE_URL / OPENAI_MODEL for any OpenAI-compatible endpoint), GEMINI_API_KEY or ANTHROPIC_API_KEY"
+                if policy == "openai_primary"
+                else "set OPENROUTER_API_KEY or TEXT_OPENROUTER_API_KEY (with TEXT_OPENROUTER_BASE_URL for any OpenAI-compatible endpoint)"
+            ),
             field="OPENAI_API_KEY" if policy == "openai_primary" else "OPENROUTER_API_KEY",
         )
-    log_json(action="start", job=JOB_NAME, scene_id=scene_id, image=key, width=image.width, height=image.height,
-             llm_chain=[e.provider for e in chain], llm_skipped=skipped)
-    llm, vision = ask_vision(chain, image.model_png, seed=seed, rounds=settings.text_gen_llm_max_attempts,
-                             backoff_seconds=settings.text_gen_llm_retry_backoff_seconds,
-                             timeout=env_float("TEXT_GEN_LLM_TIMEOUT_SECONDS", 120.0), sleep=time.sleep)
+    log_json(
+        action="start",
+        job=JOB_NAME,
+        scene_id=scene_id,
+        image=key,
+        width=image.width,
+        height=image.height,
+        llm_chain=[e.provider for e in chain],
+        llm_skipped=skipped,
+    )
+    llm, vision = ask_vision(
+        chain,
+        image.model_png,
+        seed=seed,
+        rounds=settings.text_gen_llm_max_attempts,
+        backoff_seconds=settings.text_gen_llm_retry_backoff_seconds,
+        timeout=env_float("TEXT_GEN_LLM_TIMEOUT_SECONDS", 120.0),
+        sleep=time.sleep,
+    )
     llm.skipped_providers = list(skipped)
     if vision is None:
-        raise VisionFailed(f"the vision LLM gave no usable answer after {llm.attempts} attempt(s); last: {llm.failure_reason}",
-                           field="image", details={"attempts": llm.log[-10:]})
-    source = ImageSource(key, generation, hashlib.sha256(data).hexdigest(), image.width, image.height, image.exif_rotated)
-    package = image_package(scene_id, vision, llm, source, seed=seed, tier=tier, provider_policy=policy, thresholds=thresholds(False))
-    request = {"schema_version": "v1", "scene_id": scene_id, "source_mode": "image", "prompt": package["prompt"],
-               "quality_tier": tier, "seed_count": 1, "provider_policy": policy, "constraints": {"room_type": package["room_type"]},
-               "image": {"gcs_uri": key, "generation": str(generation)}}
+        raise VisionFailed(
+            f"the vision LLM gave no usable answer after {llm.attempts} attempt(s); last: {llm.failure_reason}",
+            field="image",
+            details={"attempts": llm.log[-10:]},
+        )
+    source = ImageSource(
+        key, generation, hashlib.sha256(data).hexdigest(), image.width, image.height, image.exif_rotated
+    )
+    package = image_package(
+        scene_id, vision, llm, source, seed=seed, tier=tier, provider_policy=policy, thresholds=thresholds(False)
+    )
+    request = {
+        "schema_version": "v1",
+        "scene_id": scene_id,
+        "source_mode": "image",
+        "prompt": package["prompt"],
+        "quality_tier": tier,
+        "seed_count": 1,
+        "provider_policy": policy,
+        "constraints": {"room_type": package["room_type"]},
+        "image": {"gcs_uri": key, "generation": str(generation)},
+    }
     secrets = settings.secret_values()
 
     def put(k: str, body: object) -> None:
@@ -108,12 +147,27 @@ def _main() -> int:
     put(f"{textgen_prefix}/package.json", package)
     put(f"{textgen_prefix}/placement_graph.json", package.get("placement_graph") or {"relations": []})
     put(f"{textgen_prefix}/quality_gate_report.json", package.get("quality_gate_report") or {})
-    marker = textgen_complete(package, source_mode="image", profile="vision", request_object=request_object,
-                              textgen_prefix=textgen_prefix, action_demo={"enabled": False, "emitted": False}, timestamp=iso_z(utc_now()))
+    marker = textgen_complete(
+        package,
+        source_mode="image",
+        profile="vision",
+        request_object=request_object,
+        textgen_prefix=textgen_prefix,
+        action_demo={"enabled": False, "emitted": False},
+        timestamp=iso_z(utc_now()),
+    )
     put(f"{textgen_prefix}/.textgen_complete", marker)
-    log_json(action="completed", job=JOB_NAME, scene_id=scene_id, room_type=package["room_type"], provider=llm.provider,
-             object_count=len(package["objects"]), llm_attempts=llm.attempts, image_positions=len(vision.image_positions),
-             summary=json.dumps(package["quality_gate_report"]["metrics"])[:300])
+    log_json(
+        action="completed",
+        job=JOB_NAME,
+        scene_id=scene_id,
+        room_type=package["room_type"],
+        provider=llm.provider,
+        object_count=len(package["objects"]),
+        llm_attempts=llm.attempts,
+        image_positions=len(vision.image_positions),
+        summary=json.dumps(package["quality_gate_report"]["metrics"])[:300],
+    )
     return 0
 
 

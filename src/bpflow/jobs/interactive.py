@@ -51,7 +51,14 @@ def _status(candidates: int, ok: int, errors: int, required_failures: list[str])
 
 
 def _one(ws: Workspace, env: Stage2Env, obj: SceneObject, simready: dict[str, Any], up_axis: str) -> dict[str, Any]:
-    entry: dict[str, Any] = {"id": obj.id, "category": obj.category, "required": obj.articulation_required, "is_articulated": False, "usd_path": None, "joints": []}
+    entry: dict[str, Any] = {
+        "id": obj.id,
+        "category": obj.category,
+        "required": obj.articulation_required,
+        "is_articulated": False,
+        "usd_path": None,
+        "joints": [],
+    }
     key = env.inside(simready.get(obj.id))
     if key is not None:
         ws.fetch_prefix(posixpath.dirname(key))  # the simready layer with the visual it references
@@ -69,22 +76,43 @@ def _one(ws: Workspace, env: Stage2Env, obj: SceneObject, simready: dict[str, An
     out_key = f"{env.assets}/interactive/obj_{obj.id}/{INTERACTIVE_NAME}"
     own = authored_parts(layer, root) if root else []
     if own:  # the asset models its doors and drawers: they are what moves
-        joints = build_interactive_authored(object_id=obj.id, simready_key=key, simready_local=local, out_key=out_key,
-                                            out_local=ws.path(out_key), up_axis=up_axis, parts=own,
-                                            total_mass=float(mass_attr or 1.0))
+        joints = build_interactive_authored(
+            object_id=obj.id,
+            simready_key=key,
+            simready_local=local,
+            out_key=out_key,
+            out_local=ws.path(out_key),
+            up_axis=up_axis,
+            parts=own,
+            total_mass=float(mass_attr or 1.0),
+        )
         source, count = "asset_parts", len(own)
     else:
         parts = plan_parts(obj.category, obj.name, obj.description, size, axes_for(up_axis))
         if not parts:
             return {**entry, "status": "static", "reason": f"no articulation rule for category {obj.category!r}"}
-        joints = build_interactive(object_id=obj.id, simready_key=key, out_key=out_key, out_local=ws.path(out_key), up_axis=up_axis, parts=parts, total_mass=float(mass_attr or 1.0))
+        joints = build_interactive(
+            object_id=obj.id,
+            simready_key=key,
+            out_key=out_key,
+            out_local=ws.path(out_key),
+            up_axis=up_axis,
+            parts=parts,
+            total_mass=float(mass_attr or 1.0),
+        )
         source, count = "category_rules", len(parts)
     composed = opened_joint_count(ws.path(out_key))
     if composed != count:
         return {**entry, "status": "error", "reason": f"wrote {count} joints but {composed} compose"}
     ws.publish(out_key, content_type="text/plain")
-    return {**entry, "status": "ok", "is_articulated": True, "usd_path": out_key, "articulation_source": source,
-            "joints": [j.to_dict() for j in joints]}
+    return {
+        **entry,
+        "status": "ok",
+        "is_articulated": True,
+        "usd_path": out_key,
+        "articulation_source": source,
+        "joints": [j.to_dict() for j in joints],
+    }
 
 
 def _main() -> int:
@@ -96,12 +124,16 @@ def _main() -> int:
     production = (env_str("PIPELINE_ENV", "") or "").lower() in ("production", "prod")
     marker = read_json_optional(bucket, f"{env.assets}/.simready_complete")
     simready = marker.get("simready_assets", {}) if isinstance(marker, dict) else {}
-    candidates = [o for o in manifest.objects if process_all or o.articulation_candidate or (from_role and o.is_articulated_role)]
+    candidates = [
+        o for o in manifest.objects if process_all or o.articulation_candidate or (from_role and o.is_articulated_role)
+    ]
     required = [o.id for o in manifest.objects if o.articulation_required]
     with Workspace(bucket) as ws:
         results = [_one(ws, env, obj, simready, manifest.up_axis) for obj in candidates]
     for r in results:
-        log_json(action="interactive", object=r["id"], status=r["status"], joints=len(r["joints"]), reason=r.get("reason"))
+        log_json(
+            action="interactive", object=r["id"], status=r["status"], joints=len(r["joints"]), reason=r.get("reason")
+        )
     articulated = [r["id"] for r in results if r["is_articulated"]]
     required_failures = [oid for oid in required if oid not in articulated]
     ok = sum(1 for r in results if r["status"] == "ok")
@@ -118,7 +150,17 @@ def _main() -> int:
         "skipped_count": len(manifest.objects) - len(candidates),
     }
     base = f"{env.assets}"
-    bucket.write_json(f"{base}/interactive/interactive_results.json", {"scene_id": env.scene_id, **counts, "mode": "process_all" if process_all else "candidates", "backend": BACKEND, "objects": results, "written_by": stamp()})
+    bucket.write_json(
+        f"{base}/interactive/interactive_results.json",
+        {
+            "scene_id": env.scene_id,
+            **counts,
+            "mode": "process_all" if process_all else "candidates",
+            "backend": BACKEND,
+            "objects": results,
+            "written_by": stamp(),
+        },
+    )
     summary = {
         "scene_id": env.scene_id,
         "timestamp": now,
@@ -143,7 +185,14 @@ def _main() -> int:
             "status": status,
             "success": status != "failure",
             "timestamp": now,
-            "summary": {**counts, "mode": "candidates", "backend": BACKEND, "required_failures": required_failures, "required_interactive_count": len(required), "articulated_objects": articulated},
+            "summary": {
+                **counts,
+                "mode": "candidates",
+                "backend": BACKEND,
+                "required_failures": required_failures,
+                "required_interactive_count": len(required),
+                "articulated_objects": articulated,
+            },
             "errors": errors,
             "warnings": warnings,
             "written_by": stamp(),

@@ -39,11 +39,23 @@ FEASIBILITY_MODES = ("strict", "warn", "off", "auto")
 
 def _fallback_graph(manifest: Manifest, interactive: dict[str, Any]) -> dict[str, Any]:
     """Without the replicator's graph: affordances from the manifest, joints from interactive."""
-    joints = {str(o["id"]): o.get("joints", []) for o in interactive.get("objects", []) if isinstance(o, dict) and o.get("is_articulated")}
+    joints = {
+        str(o["id"]): o.get("joints", [])
+        for o in interactive.get("objects", [])
+        if isinstance(o, dict) and o.get("is_articulated")
+    }
     nodes = []
     for o in manifest.objects:
         item = SceneItem(o.id, "", o.kind, o.sim_role, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
-        nodes.append({"object_id": o.id, "category": o.kind, "sim_role": o.sim_role, "affordances": affordances(item, joints.get(o.id, [])), "joints": joints.get(o.id, [])})
+        nodes.append(
+            {
+                "object_id": o.id,
+                "category": o.kind,
+                "sim_role": o.sim_role,
+                "affordances": affordances(item, joints.get(o.id, [])),
+                "joints": joints.get(o.id, []),
+            }
+        )
     return {"scene_id": manifest.scene_id, "nodes": nodes, "edges": [], "regions": [], "fallback": True}
 
 
@@ -54,13 +66,20 @@ def _room(bucket: Bucket, env: Stage2Env, layout: Any) -> tuple[tuple[float, flo
         return tuple(room["min"]), tuple(room["max"])
     if layout.room_min is not None and layout.room_max is not None:
         return layout.room_min, layout.room_max
-    raise ValidationFailed("no room bounds: neither usd_assembly_manifest.json room nor layout room_box", code="room_missing", field="room_box")
+    raise ValidationFailed(
+        "no room bounds: neither usd_assembly_manifest.json room nor layout room_box",
+        code="room_missing",
+        field="room_box",
+    )
 
 
 def _baseline(bucket: Bucket, env: Stage2Env) -> int:
     mode = (env_str("AFFORDANCE_FEASIBILITY_MODE", "strict") or "strict").lower()
     if mode not in FEASIBILITY_MODES:
-        raise ConfigError(f"AFFORDANCE_FEASIBILITY_MODE must be one of {', '.join(FEASIBILITY_MODES)}", field="AFFORDANCE_FEASIBILITY_MODE")
+        raise ConfigError(
+            f"AFFORDANCE_FEASIBILITY_MODE must be one of {', '.join(FEASIBILITY_MODES)}",
+            field="AFFORDANCE_FEASIBILITY_MODE",
+        )
     robot = robot_for(env_str("ROBOT_TYPE", "franka") or "franka")
     num_envs = env_int("NUM_ENVS", 1024)
     if not 1 <= num_envs <= 65536:
@@ -72,25 +91,51 @@ def _baseline(bucket: Bucket, env: Stage2Env) -> int:
         mode = "strict" if graph is not None else "warn"
     if graph is None:
         if mode == "strict":
-            raise ValidationFailed(f"{env.replicator}/affordance_graph.json is required in strict feasibility mode", code="affordance_graph_missing", field="REPLICATOR_PREFIX")
-        graph = _fallback_graph(manifest, read_json_optional(bucket, f"{env.assets}/interactive/interactive_results.json") or {})
+            raise ValidationFailed(
+                f"{env.replicator}/affordance_graph.json is required in strict feasibility mode",
+                code="affordance_graph_missing",
+                field="REPLICATOR_PREFIX",
+            )
+        graph = _fallback_graph(
+            manifest, read_json_optional(bucket, f"{env.assets}/interactive/interactive_results.json") or {}
+        )
     bundle = read_json_optional(bucket, f"{env.replicator}/bundle_metadata.json")
     if bundle is None and env_bool("STRICT_CONFIG_LOADING", False):
-        raise ValidationFailed(f"{env.replicator}/bundle_metadata.json is required with STRICT_CONFIG_LOADING", code="bundle_metadata_missing", field="REPLICATOR_PREFIX")
+        raise ValidationFailed(
+            f"{env.replicator}/bundle_metadata.json is required with STRICT_CONFIG_LOADING",
+            code="bundle_metadata_missing",
+            field="REPLICATOR_PREFIX",
+        )
     physics = read_json_optional(bucket, f"{env.assets}/simready_physics.json") or {}
     sizes = {o["id"]: tuple(o["size_m"]) for o in physics.get("objects", []) if isinstance(o, dict) and "size_m" in o}
     assembly = read_json_optional(bucket, f"{env.usd}/usd_assembly_manifest.json") or {}
-    prim_names = {o["id"]: o["prim_path"].rsplit("/", 1)[-1] for o in assembly.get("objects", []) if isinstance(o, dict)}
+    prim_names = {
+        o["id"]: o["prim_path"].rsplit("/", 1)[-1] for o in assembly.get("objects", []) if isinstance(o, dict)
+    }
     articulated = {o["id"] for o in assembly.get("objects", []) if isinstance(o, dict) and o.get("articulated")}
     room_lo, room_hi = _room(bucket, env, layout)
     placed = place_objects(manifest, layout, sizes)
-    catalog, plan = build_plan(manifest=manifest, placed=placed, graph=graph, room_lo=room_lo, room_hi=room_hi, robot=robot)
+    catalog, plan = build_plan(
+        manifest=manifest, placed=placed, graph=graph, room_lo=room_lo, room_hi=room_hi, robot=robot
+    )
     gate = {**feasibility(catalog, plan), "mode": mode}
-    policy_id = env_str("POLICY_ID") or ("pick_place" if any(t["task_type"] == "pick_place" for t in catalog) else "open_articulation")
+    policy_id = env_str("POLICY_ID") or (
+        "pick_place" if any(t["task_type"] == "pick_place" for t in catalog) else "open_articulation"
+    )
     out = env.isaac_lab
     now = iso_z(utc_now())
-    bucket.write_json(f"{out}/task_catalog.json", {"scene_id": env.scene_id, "generated_at": now, "robot": robot.type, "tasks": catalog})
-    plan_doc = {"scene_id": env.scene_id, "generated_at": now, "mode": "baseline", "robot": {"type": robot.type, "footprint_radius_m": robot.radius, "reach_m": robot.reach}, "up_axis": manifest.up_axis, "tasks": plan}
+    bucket.write_json(
+        f"{out}/task_catalog.json",
+        {"scene_id": env.scene_id, "generated_at": now, "robot": robot.type, "tasks": catalog},
+    )
+    plan_doc = {
+        "scene_id": env.scene_id,
+        "generated_at": now,
+        "mode": "baseline",
+        "robot": {"type": robot.type, "footprint_radius_m": robot.radius, "reach_m": robot.reach},
+        "up_axis": manifest.up_axis,
+        "tasks": plan,
+    }
     bucket.write_json(f"{out}/task_spawn_plan_baseline.json", plan_doc)
     bucket.write_json(f"{out}/task_spawn_plan.json", plan_doc)
     feasible = [(t, p) for t, p in zip(catalog, plan) if p["feasible"]]
@@ -125,7 +170,9 @@ def _baseline(bucket: Bucket, env: Stage2Env) -> int:
             with Workspace(bucket) as ws:
                 validation_errors = static_validation(files, cfg, open_scene(ws, env))
         for name, text in files.items():
-            bucket.write(f"{out}/{name}", text, content_type="text/x-python" if name.endswith(".py") else "application/yaml")
+            bucket.write(
+                f"{out}/{name}", text, content_type="text/x-python" if name.endswith(".py") else "application/yaml"
+            )
         task_name = cfg["gym_id"]
     _metadata(
         bucket,
@@ -161,7 +208,11 @@ def _main() -> int:
     env = load_env()
     bucket = job_bucket()
     if env_bool("ISAAC_REFRESH_ONLY", False):
-        raise ConfigError("isaac-lab-job builds the baseline package; the Stage-3 refresh is isaac-lab-refresh-job", code="refresh_not_supported", field="ISAAC_REFRESH_ONLY")
+        raise ConfigError(
+            "isaac-lab-job builds the baseline package; the Stage-3 refresh is isaac-lab-refresh-job",
+            code="refresh_not_supported",
+            field="ISAAC_REFRESH_ONLY",
+        )
     return _baseline(bucket, env)
 
 

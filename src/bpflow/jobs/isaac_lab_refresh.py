@@ -66,7 +66,12 @@ def _checked(bucket: Any, spawns: list[Spawn], summary: dict[str, Any]) -> tuple
                 kept.append(replace(spawn, variant_prim=holder))
             else:
                 unusable.append(spawn.asset_id)
-    summary = {**summary, "variation_assets_available": len(kept), "available_ids": [s.asset_id for s in kept], "unusable_ids": unusable}
+    summary = {
+        **summary,
+        "variation_assets_available": len(kept),
+        "available_ids": [s.asset_id for s in kept],
+        "unusable_ids": unusable,
+    }
     return kept, summary
 
 
@@ -74,16 +79,23 @@ def _main() -> int:
     bucket = job_bucket()
     env = load_env()
     if not env_bool("ISAAC_REFRESH_ONLY", True):
-        raise ConfigError("isaac-lab-refresh-job only refreshes; the baseline package is isaac-lab-job's", field="ISAAC_REFRESH_ONLY")
+        raise ConfigError(
+            "isaac-lab-refresh-job only refreshes; the baseline package is isaac-lab-job's", field="ISAAC_REFRESH_ONLY"
+        )
     mode = (env_str("AFFORDANCE_FEASIBILITY_MODE", "strict")).lower()
     if mode not in FEASIBILITY_MODES:
-        raise ConfigError(f"AFFORDANCE_FEASIBILITY_MODE must be one of {', '.join(FEASIBILITY_MODES)}, got {mode!r}", field="AFFORDANCE_FEASIBILITY_MODE")
+        raise ConfigError(
+            f"AFFORDANCE_FEASIBILITY_MODE must be one of {', '.join(FEASIBILITY_MODES)}, got {mode!r}",
+            field="AFFORDANCE_FEASIBILITY_MODE",
+        )
     run_id = env_str("BPFLOW_RUN_ID", "")
     policy_id = env_str("POLICY_ID")
 
     variation = _read_object(bucket, f"{env.variation_assets}/variation_assets.json", "VARIATION_ASSETS_PREFIX")
     simready = bucket.read_json_or_none(f"{env.variation_assets}/.simready_complete")
-    baseline_key = next((k for k in (f"{env.isaac_lab}/{PLAN_BASELINE}", f"{env.isaac_lab}/{PLAN_CURRENT}") if bucket.exists(k)), None)
+    baseline_key = next(
+        (k for k in (f"{env.isaac_lab}/{PLAN_BASELINE}", f"{env.isaac_lab}/{PLAN_CURRENT}") if bucket.exists(k)), None
+    )
     baseline = bucket.read_json_or_none(baseline_key) if baseline_key else None
     metadata = bucket.read_json_or_none(f"{env.isaac_lab}/generation_metadata.json")
     for doc in (baseline, metadata):
@@ -109,18 +121,33 @@ def _main() -> int:
         "variation_spawns": [s.as_dict(relative_asset_path(plan_key, s.usd_key)) for s in spawns],
         "tasks": tasks,
         "feasibility_gate": gate,
-        "runtime_validation": {"requested": env_bool("RUN_RUNTIME_VALIDATION", False), "validated": False, "reason": "Isaac Sim is not available to this job"},
+        "runtime_validation": {
+            "requested": env_bool("RUN_RUNTIME_VALIDATION", False),
+            "validated": False,
+            "reason": "Isaac Sim is not available to this job",
+        },
     }
     log_json(action="refresh_plan", scene_id=env.scene_id, feasibility=gate, **summary)
     if gate["blocking"]:
-        log_json(action="error", error={"code": "refresh_infeasible", "message": f"strict feasibility: {'; '.join(gate['reasons'])}"})
+        log_json(
+            action="error",
+            error={"code": "refresh_infeasible", "message": f"strict feasibility: {'; '.join(gate['reasons'])}"},
+        )
         bucket.write_json(plan_key, plan)  # kept for diagnosis; the workflow ignores a blocking plan
         return EXIT_FAILED
-    bucket.write(f"{env.isaac_lab}/{CFG_MODULE}", cfg_module(env.scene_id, spawns, env.isaac_lab), content_type="text/x-python")
+    bucket.write(
+        f"{env.isaac_lab}/{CFG_MODULE}", cfg_module(env.scene_id, spawns, env.isaac_lab), content_type="text/x-python"
+    )
     bucket.write_json(f"{env.isaac_lab}/{PLAN_CURRENT}", plan)
 
     def merge(doc: dict[str, Any]) -> dict[str, Any]:
-        doc["refresh"] = {"mode": MODE, "completed_at": now, "run_id": run_id, "config_module": f"{env.isaac_lab}/{CFG_MODULE}", **summary}
+        doc["refresh"] = {
+            "mode": MODE,
+            "completed_at": now,
+            "run_id": run_id,
+            "config_module": f"{env.isaac_lab}/{CFG_MODULE}",
+            **summary,
+        }
         return doc
 
     update_json(bucket, f"{env.isaac_lab}/generation_metadata.json", merge)

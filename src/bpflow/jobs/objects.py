@@ -26,14 +26,18 @@ from bpflow.state.cas_json import iso_z, utc_now
 def _main() -> int:
     require_env("BUCKET")
     scene_id = validate_scene_id(require_env("SCENE_ID"))
-    da3, seg, layout_prefix = (scene_prefix(scene_id, n, require_env(n)) for n in ("DA3_PREFIX", "SEG_DATASET_PREFIX", "LAYOUT_PREFIX"))
+    da3, seg, layout_prefix = (
+        scene_prefix(scene_id, n, require_env(n)) for n in ("DA3_PREFIX", "SEG_DATASET_PREFIX", "LAYOUT_PREFIX")
+    )
     bucket = job_bucket()
     layout_key = f"{layout_prefix}/scene_layout.json"
     try:
         layout: Any = bucket.read_json(layout_key)
         frame = load_frame(bucket.read(f"{da3}/da3_geom.npz"))
     except ObjectNotFound as exc:
-        raise ValidationFailed(f"required input missing: {exc.message}", code="objects_input_missing", field=exc.field or "input") from None
+        raise ValidationFailed(
+            f"required input missing: {exc.message}", code="objects_input_missing", field=exc.field or "input"
+        ) from None
     except ValueError:
         raise ValidationFailed(f"{layout_key} is not JSON", field=layout_key) from None
     if not isinstance(layout, dict):
@@ -51,8 +55,12 @@ def _main() -> int:
     lines = bucket.read(labels_key).decode("utf-8", "replace").splitlines() if bucket.exists(labels_key) else []
     objects = lift_objects(frame, lines, names)
     layout["objects"] = objects
-    layout["objects_job"] = {"processed_at": iso_z(utc_now()), "label_lines": len(lines), "objects": len(objects),
-                             "with_depth": sum(1 for o in objects if o["obb"] is not None)}
+    layout["objects_job"] = {
+        "processed_at": iso_z(utc_now()),
+        "label_lines": len(lines),
+        "objects": len(objects),
+        "with_depth": sum(1 for o in objects if o["obb"] is not None),
+    }
     bucket.write_json(layout_key, layout)
     log_json(action="objects_complete", scene_id=scene_id, objects=len(objects), label_lines=len(lines))
     return 0

@@ -33,7 +33,9 @@ def _main() -> int:
     scene = require_env("SCENE_ID")
     model = require_env("MODEL_PATH").strip().strip("/")
     if not model.startswith(f"scenes/{scene}/") or ".." in model.split("/"):
-        raise ValidationFailed(f"MODEL_PATH={model!r} is not under scenes/{scene}/", code="model_path_outside_scene", field="MODEL_PATH")
+        raise ValidationFailed(
+            f"MODEL_PATH={model!r} is not under scenes/{scene}/", code="model_path_outside_scene", field="MODEL_PATH"
+        )
     trials = env_int("EVAL_EPISODES", 10)
     if not 1 <= trials <= 1000:
         raise ValidationFailed(f"EVAL_EPISODES must be in 1..1000, not {trials}", field="EVAL_EPISODES")
@@ -44,7 +46,9 @@ def _main() -> int:
     out_prefix = f"scenes/{scene}/evaluation"
     with Workspace(bucket) as ws:
         if not ws.fetch_prefix(model) or not (ws.root / model / "model.safetensors").is_file():
-            raise ValidationFailed(f"no model.safetensors under MODEL_PATH {model}/", code="model_missing", field="MODEL_PATH")
+            raise ValidationFailed(
+                f"no model.safetensors under MODEL_PATH {model}/", code="model_missing", field="MODEL_PATH"
+            )
         usd_key = f"scenes/{scene}/usd/scene.usda"
         ws.fetch_prefix(f"scenes/{scene}/usd")
         ws.fetch_prefix(f"scenes/{scene}/assets")
@@ -62,7 +66,11 @@ def _main() -> int:
             images = policy.image_inputs()
             sizes = set(images.values())
             if len(sizes) > 1:
-                raise ValidationFailed(f"the policy's cameras differ in size {sorted(sizes)}; one size is supported", code="policy_inputs_unsupported", field="MODEL_PATH")
+                raise ValidationFailed(
+                    f"the policy's cameras differ in size {sorted(sizes)}; one size is supported",
+                    code="policy_inputs_unsupported",
+                    field="MODEL_PATH",
+                )
             size = next(iter(sizes)) if sizes else (64, 64)
             cameras = [k.removeprefix("observation.images.") for k in images]
             ev = Evaluator(sim, image_size=size, cameras=cameras)
@@ -73,7 +81,9 @@ def _main() -> int:
                         seed = seed0 + 1000 * t_i + k
                         expert = ev.expert_trial(task, seed)
                         budget = max(25, int(expert.frames * BUDGET_FACTOR))
-                        trial = ev.policy_trial(policy, task, seed, budget=budget, keep_video=k < keep_videos, wanted=wanted)
+                        trial = ev.policy_trial(
+                            policy, task, seed, budget=budget, keep_video=k < keep_videos, wanted=wanted
+                        )
                         video = None
                         if trial.frames_rgb is not None and len(trial.frames_rgb):
                             rel = f"videos/{task.task_id}/trial_{k:03d}.mp4"
@@ -81,13 +91,39 @@ def _main() -> int:
                             video = f"{out_prefix}/{rel}"
                             bucket.write(video, (work / rel).read_bytes(), content_type="video/mp4")
                         results.append({"task": task, "policy": trial, "expert": expert, "video": video})
-                        log_json(action="trial", task_id=task.task_id, seed=seed, success=trial.success, frames=trial.frames, expert_success=expert.success)
+                        log_json(
+                            action="trial",
+                            task_id=task.task_id,
+                            seed=seed,
+                            success=trial.success,
+                            frames=trial.frames,
+                            expert_success=expert.success,
+                        )
             finally:
                 ev.close()
-        report = build_report(scene, model, task_source, results, policy_info=policy.info, fps=ev.fps, trials_per_task=trials, finished_at=iso_z(utc_now()))
-        bucket.write(f"{out_prefix}/policy_server.log", log_path.read_bytes() if log_path.exists() else b"", content_type="text/plain")
+        report = build_report(
+            scene,
+            model,
+            task_source,
+            results,
+            policy_info=policy.info,
+            fps=ev.fps,
+            trials_per_task=trials,
+            finished_at=iso_z(utc_now()),
+        )
+        bucket.write(
+            f"{out_prefix}/policy_server.log",
+            log_path.read_bytes() if log_path.exists() else b"",
+            content_type="text/plain",
+        )
         bucket.write_json(f"{out_prefix}/report.json", report)
-    log_json(action="evaluation_complete", scene_id=scene, success_rate=report["success_rate"], expert_success_rate=report["expert_success_rate"], trials=report["trials"])
+    log_json(
+        action="evaluation_complete",
+        scene_id=scene,
+        success_rate=report["success_rate"],
+        expert_success_rate=report["expert_success_rate"],
+        trials=report["trials"],
+    )
     return 0
 
 

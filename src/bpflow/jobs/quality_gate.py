@@ -26,7 +26,9 @@ def _min_rate() -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ValidationFailed(f"MIN_SUCCESS_RATE must be a number in 0..1, not {raw!r}", field="MIN_SUCCESS_RATE") from None
+        raise ValidationFailed(
+            f"MIN_SUCCESS_RATE must be a number in 0..1, not {raw!r}", field="MIN_SUCCESS_RATE"
+        ) from None
     if not 0.0 <= value <= 1.0:
         raise ValidationFailed(f"MIN_SUCCESS_RATE must be in 0..1, not {value}", field="MIN_SUCCESS_RATE")
     return value
@@ -48,16 +50,27 @@ def _main() -> int:
             except ValueError:
                 certs.append({"episode_index": info.key, "slis": {}})
     if not certs:
-        raise ValidationFailed(f"no quality certificates under {episodes}/certificates/", code="episodes_missing", field="EPISODES_PREFIX")
+        raise ValidationFailed(
+            f"no quality certificates under {episodes}/certificates/", code="episodes_missing", field="EPISODES_PREFIX"
+        )
     info_key = f"{episodes}/{DATASET_DIR}/meta/info.json"
     if not bucket.exists(info_key):
         raise ValidationFailed(f"{info_key} is missing", code="dataset_missing", field="EPISODES_PREFIX")
     info = json.loads(bucket.read(info_key))
     results = quality.evaluate(certs, min_success_rate=min_rate)
     version_ok = info.get("codebase_version") == "v3.0"
-    counts_ok = info.get("total_episodes") == len(certs) and info.get("total_frames") == sum(int((c.get("slis") or {}).get("frame_count", 0)) for c in certs)
+    counts_ok = info.get("total_episodes") == len(certs) and info.get("total_frames") == sum(
+        int((c.get("slis") or {}).get("frame_count", 0)) for c in certs
+    )
     results.append(quality.result("dataset_format", info.get("codebase_version"), "v3.0", version_ok))
-    results.append(quality.result("dataset_counts", {"episodes": info.get("total_episodes"), "frames": info.get("total_frames")}, "matches the certificates", counts_ok))
+    results.append(
+        quality.result(
+            "dataset_counts",
+            {"episodes": info.get("total_episodes"), "frames": info.get("total_frames")},
+            "matches the certificates",
+            counts_ok,
+        )
+    )
     bad_videos = []
     with tempfile.TemporaryDirectory(prefix="quality-gate-") as tmp:
         for obj in bucket.list(f"{episodes}/{DATASET_DIR}/videos/"):
@@ -66,12 +79,21 @@ def _main() -> int:
             local = Path(tmp) / "v.mp4"
             local.write_bytes(bucket.read(obj.key))
             episode = int(obj.key.rsplit("file-", 1)[1].split(".")[0])
-            want = next((int((c.get("slis") or {}).get("frame_count", -1)) for c in certs if c.get("episode_index") == episode), -1)
+            want = next(
+                (int((c.get("slis") or {}).get("frame_count", -1)) for c in certs if c.get("episode_index") == episode),
+                -1,
+            )
             if count_frames(local) != want:
                 bad_videos.append(obj.key)
     results.append(quality.result("videos_redecoded", {"bad": bad_videos}, "every frame decodes", not bad_videos))
     summary = quality.summarize(results)
-    verdict = {"scene_id": scene, "timestamp": iso_z(utc_now()), "min_success_rate": min_rate, "results": results, "summary": summary}
+    verdict = {
+        "scene_id": scene,
+        "timestamp": iso_z(utc_now()),
+        "min_success_rate": min_rate,
+        "results": results,
+        "summary": summary,
+    }
     bucket.write_json(f"{episodes}/quality_gate_verdict.json", verdict)
     log_json(action="quality_gate", scene_id=scene, **summary)
     return 0 if summary["can_proceed"] else EXIT_FAILED

@@ -65,13 +65,21 @@ def read_objects(bucket: Bucket, root: str) -> tuple[list[ReconObject], dict[str
         pose_doc = _json(bucket, f"{base}/pose.json") or {}
         label_doc = _json(bucket, f"{base}/label.json") or {}
         bounds = _json(bucket, f"{base}/bounds.json")
-        objects.append(ReconObject(
-            dir=d, mesh_ext="glb", transform=pose_doc.get("transform_matrix") if isinstance(pose_doc, dict) else None,
-            bounds=bounds if isinstance(bounds, dict) else mesh_bounds(glb),
-            label=label_doc.get("label") if isinstance(label_doc, dict) and isinstance(label_doc.get("label"), str) else None,
-            is_floor_contact=pose_doc.get("is_floor_contact") if isinstance(pose_doc, dict) and isinstance(pose_doc.get("is_floor_contact"), bool) else None,
-            background=is_bg,
-        ))
+        objects.append(
+            ReconObject(
+                dir=d,
+                mesh_ext="glb",
+                transform=pose_doc.get("transform_matrix") if isinstance(pose_doc, dict) else None,
+                bounds=bounds if isinstance(bounds, dict) else mesh_bounds(glb),
+                label=label_doc.get("label")
+                if isinstance(label_doc, dict) and isinstance(label_doc.get("label"), str)
+                else None,
+                is_floor_contact=pose_doc.get("is_floor_contact")
+                if isinstance(pose_doc, dict) and isinstance(pose_doc.get("is_floor_contact"), bool)
+                else None,
+                background=is_bg,
+            )
+        )
         meshes[d] = glb
     return objects, meshes, skipped
 
@@ -110,19 +118,40 @@ def _main() -> int:
     env_type = env_str("ENVIRONMENT_TYPE") or "generic"
     bucket = job_bucket()
     if not list(bucket.list(f"{regen}/")):
-        raise BpflowError(f"{regen}/ does not exist: no reconstruction to adapt", code="regen3d_input_missing", field="REGEN3D_PREFIX", retryable=True)
+        raise BpflowError(
+            f"{regen}/ does not exist: no reconstruction to adapt",
+            code="regen3d_input_missing",
+            field="REGEN3D_PREFIX",
+            retryable=True,
+        )
     info = _json(bucket, f"{regen}/scene_info.json") or {}
     objects, meshes, skipped = read_objects(bucket, regen)
-    out = adapt(scene_id, objects, info if isinstance(info, dict) else {}, environment_type=env_type, scale_factor=scale_factor,
-                assets_rel=assets.removeprefix(f"{root}/"))
-    report = {**out["report"], "skipped": skipped, "status": "passed" if out["report"]["objects_kept"] > 0 else "failed",
-              "checks": [{"check": "objects_kept", "value": out["report"]["objects_kept"], "op": ">=", "threshold": 1}]}
+    out = adapt(
+        scene_id,
+        objects,
+        info if isinstance(info, dict) else {},
+        environment_type=env_type,
+        scale_factor=scale_factor,
+        assets_rel=assets.removeprefix(f"{root}/"),
+    )
+    report = {
+        **out["report"],
+        "skipped": skipped,
+        "status": "passed" if out["report"]["objects_kept"] > 0 else "failed",
+        "checks": [{"check": "objects_kept", "value": out["report"]["objects_kept"], "op": ">=", "threshold": 1}],
+    }
     bucket.write_json(f"{root}/regen3d-job/quality_gate_report.json", report)
     if report["status"] == "failed" and not env_bool("BYPASS_QUALITY_GATES", False):
         message = f"no valid reconstructed object in {regen}/objects ({len(skipped)} skipped, {len(out['report']['dropped'])} dropped)"
-        body = {"scene_id": scene_id, "job_name": "regen3d-adapter-job", "status": "failed", "timestamp": iso_z(utc_now()),
-                "error": {"code": "regen3d_quality_gate_failed", "message": message, "type": "job_failure"},
-                "context": {"failed_step": "quality_gate"}, "partial_results": report}
+        body = {
+            "scene_id": scene_id,
+            "job_name": "regen3d-adapter-job",
+            "status": "failed",
+            "timestamp": iso_z(utc_now()),
+            "error": {"code": "regen3d_quality_gate_failed", "message": message, "type": "job_failure"},
+            "context": {"failed_step": "quality_gate"},
+            "partial_results": report,
+        }
         bucket.write_json(f"{root}/regen3d-job/.failed", body)
         bucket.write(f"{root}/regen3d-job/.failed.summary", (message + "\n").encode())
         log_json(action="quality_gate_failed", scene_id=scene_id, message=message)
@@ -134,20 +163,39 @@ def _main() -> int:
         folder = f"{assets}/obj_{oid}"
         bucket.write(f"{folder}/asset.glb", glb, content_type="model/gltf-binary")
         dims = by_id[oid]["dimensions_est"]
-        bucket.write_json(f"{folder}/metadata.json", {
-            "id": oid, "category": by_id[oid]["category"], "source": "3d-re-gen",
-            "mesh_bounds": {"export": {"center": [0.0, 0.0, 0.0], "size": [dims["width"], dims["height"], dims["depth"]]}},
-        })
+        bucket.write_json(
+            f"{folder}/metadata.json",
+            {
+                "id": oid,
+                "category": by_id[oid]["category"],
+                "source": "3d-re-gen",
+                "mesh_bounds": {
+                    "export": {"center": [0.0, 0.0, 0.0], "size": [dims["width"], dims["height"], dims["depth"]]}
+                },
+            },
+        )
     bucket.write_json(f"{assets}/scene_manifest.json", out["manifest"])
     bucket.write_json(f"{layout_prefix}/scene_layout_scaled.json", out["layout"])
     if not env_bool("SKIP_INVENTORY", False):
         bucket.write_json(f"{root}/seg/inventory.json", out["inventory"])
-    marker = {"status": "complete", "scene_id": scene_id, "objects_count": len(out["manifest"]["objects"]),
-              "has_background": any(o.background for o in objects), "scale_factor": out["report"]["scale_factor"],
-              "environment_type": env_type, "completed_at": iso_z(utc_now()),
-              "metrics_summary": {"objects_kept": out["report"]["objects_kept"], "dropped": len(out["report"]["dropped"]), "skipped": len(skipped)}}
+    marker = {
+        "status": "complete",
+        "scene_id": scene_id,
+        "objects_count": len(out["manifest"]["objects"]),
+        "has_background": any(o.background for o in objects),
+        "scale_factor": out["report"]["scale_factor"],
+        "environment_type": env_type,
+        "completed_at": iso_z(utc_now()),
+        "metrics_summary": {
+            "objects_kept": out["report"]["objects_kept"],
+            "dropped": len(out["report"]["dropped"]),
+            "skipped": len(skipped),
+        },
+    }
     bucket.write_json(f"{root}/regen3d-job/adapter_summary.json", {"status": "completed", "regen3d_marker": marker})
-    log_json(action="regen3d_adapter_complete", scene_id=scene_id, objects=marker["objects_count"], skipped=len(skipped))
+    log_json(
+        action="regen3d_adapter_complete", scene_id=scene_id, objects=marker["objects_count"], skipped=len(skipped)
+    )
     return 0
 
 

@@ -49,7 +49,9 @@ def _policies() -> list[str]:
     names = [p.strip() for p in raw.split(",") if p.strip()]
     bad = [p for p in names if not p.replace("_", "").isalnum()]
     if bad:
-        raise ConfigError(f"REQUESTED_POLICIES has invalid policy ids {bad}: use letters, digits and '_'", field="REQUESTED_POLICIES")
+        raise ConfigError(
+            f"REQUESTED_POLICIES has invalid policy ids {bad}: use letters, digits and '_'", field="REQUESTED_POLICIES"
+        )
     return list(dict.fromkeys(names))
 
 
@@ -57,29 +59,47 @@ def _main() -> int:
     env = load_env()
     provider = (env_str("LLM_PROVIDER", "auto") or "auto").lower()
     if provider not in RULES_PROVIDERS:
-        raise ConfigError(f"LLM_PROVIDER={provider} needs an LLM scene analysis this build does not include; use auto", code="replicator_provider_unavailable", field="LLM_PROVIDER")
+        raise ConfigError(
+            f"LLM_PROVIDER={provider} needs an LLM scene analysis this build does not include; use auto",
+            code="replicator_provider_unavailable",
+            field="LLM_PROVIDER",
+        )
     policies = _policies()
     bucket = job_bucket()
-    inventory_key = next((k for k in (f"{env.seg}/inventory_enriched.json", f"{env.seg}/inventory.json") if bucket.exists(k)), None)
+    inventory_key = next(
+        (k for k in (f"{env.seg}/inventory_enriched.json", f"{env.seg}/inventory.json") if bucket.exists(k)), None
+    )
     if inventory_key is None:
         raise ValidationFailed(f"{env.seg}/inventory.json does not exist", code="inventory_missing", field="SEG_PREFIX")
     inventory = read_json_optional(bucket, inventory_key)
     if not isinstance(inventory, dict) or not isinstance(inventory.get("objects"), list):
-        raise ValidationFailed(f"{inventory_key} must be an object with an objects list", code="invalid_inventory", field=inventory_key)
+        raise ValidationFailed(
+            f"{inventory_key} must be an object with an objects list", code="invalid_inventory", field=inventory_key
+        )
     manifest, _ = load_manifest(bucket, env)
     assembly = read_json_optional(bucket, f"{env.usd}/usd_assembly_manifest.json") or {}
     room = assembly.get("room") if isinstance(assembly, dict) else None
     simready_marker = read_json_optional(bucket, f"{env.assets}/.simready_complete") or {}
     interactive = read_json_optional(bucket, f"{env.assets}/interactive/interactive_results.json") or {}
-    joints = {str(o["id"]): o.get("joints", []) for o in interactive.get("objects", []) if isinstance(o, dict) and o.get("is_articulated")}
+    joints = {
+        str(o["id"]): o.get("joints", [])
+        for o in interactive.get("objects", [])
+        if isinstance(o, dict) and o.get("is_articulated")
+    }
     out = env.replicator
     with Workspace(bucket) as ws:
         stage = open_scene(ws, env)
         if stage is None:
-            raise ValidationFailed(f"{env.usd}/scene.usda does not exist; the USD assembly runs before the replicator", code="scene_missing", field="USD_PREFIX")
+            raise ValidationFailed(
+                f"{env.usd}/scene.usda does not exist; the USD assembly runs before the replicator",
+                code="scene_missing",
+                field="USD_PREFIX",
+            )
         items = scene_items(stage)
         if not items:
-            raise ValidationFailed(f"{env.usd}/scene.usda has no objects under /World/Objects", code="scene_empty", field="USD_PREFIX")
+            raise ValidationFailed(
+                f"{env.usd}/scene.usda has no objects under /World/Objects", code="scene_empty", field="USD_PREFIX"
+            )
         regions = support_regions(items, manifest.up_axis)
         if isinstance(room, dict) and isinstance(room.get("min"), list) and isinstance(room.get("max"), list):
             regions.append(floor_region(items, tuple(room["min"]), tuple(room["max"]), manifest.up_axis))
@@ -91,9 +111,17 @@ def _main() -> int:
     for pid, cfg in configs.items():
         bucket.write_json(f"{out}/configs/{pid}.json", cfg)
         bucket.write(f"{out}/policies/{pid}.py", policy_script(pid, env.scene_id), content_type="text/x-python")
-    bucket.write(f"{out}/replicator_master.py", master_script(env.scene_id, relative_asset_path(f"{out}/replicator_master.py", f"{env.usd}/scene.usda"), list(configs)), content_type="text/x-python")
+    bucket.write(
+        f"{out}/replicator_master.py",
+        master_script(
+            env.scene_id, relative_asset_path(f"{out}/replicator_master.py", f"{env.usd}/scene.usda"), list(configs)
+        ),
+        content_type="text/x-python",
+    )
     now = iso_z(utc_now())
-    variations = variation_candidates(items, by_id, simready_marker.get("simready_assets", {}) if isinstance(simready_marker, dict) else {})
+    variations = variation_candidates(
+        items, by_id, simready_marker.get("simready_assets", {}) if isinstance(simready_marker, dict) else {}
+    )
     by_priority = Counter(a["priority"] for a in variations)
     bucket.write_json(
         f"{out}/variation_assets/manifest.json",
@@ -107,13 +135,27 @@ def _main() -> int:
             "by_priority": {k: by_priority.get(k, 0) for k in ("required", "recommended", "optional")},
             "by_category": dict(sorted(Counter(a["category"] for a in variations).items())),
             "assets": variations,
-            "generation_config": {"variants_per_asset": 4, "axes": ["scale", "color", "material"], "scale_range": [0.9, 1.1]},
+            "generation_config": {
+                "variants_per_asset": 4,
+                "axes": ["scale", "color", "material"],
+                "scale_range": [0.9, 1.1],
+            },
         },
     )
     graph = {
         "scene_id": env.scene_id,
         "generated_at": now,
-        "nodes": [{"object_id": i.id, "category": i.category, "sim_role": i.sim_role, "prim_path": i.prim_path, "affordances": affordances(i, joints.get(i.id, [])), "joints": joints.get(i.id, [])} for i in items],
+        "nodes": [
+            {
+                "object_id": i.id,
+                "category": i.category,
+                "sim_role": i.sim_role,
+                "prim_path": i.prim_path,
+                "affordances": affordances(i, joints.get(i.id, [])),
+                "joints": joints.get(i.id, []),
+            }
+            for i in items
+        ],
         "edges": on_relations(items, manifest.up_axis),
         "regions": [r.to_dict() for r in regions],
     }
@@ -127,7 +169,13 @@ def _main() -> int:
         "variation_assets_count": len(variations),
         "affordance_graph": f"{out}/affordance_graph.json",
         "affordance_graph_regions": len(regions),
-        "analysis_summary": {"method": "rules", "objects": len(items), "support_regions": sum(1 for r in regions if r.type == "support_top"), "inventory": inventory_key, "inventory_objects": len(inventory["objects"])},
+        "analysis_summary": {
+            "method": "rules",
+            "objects": len(items),
+            "support_regions": sum(1 for r in regions if r.type == "support_top"),
+            "inventory": inventory_key,
+            "inventory_objects": len(inventory["objects"]),
+        },
         "generated_at": now,
         "written_by": stamp(),
     }

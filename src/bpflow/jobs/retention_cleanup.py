@@ -171,11 +171,11 @@ def checkpoint_key(scene_root: str, path: str, existing: dict[str, ObjectInfo]) 
         anchor = path.find("/" + scene_root)
         if anchor < 0:
             return None
-        candidates = [path[anchor + 1 + len(scene_root):]]
+        candidates = [path[anchor + 1 + len(scene_root) :]]
     else:
         candidates = [path]
         if path.startswith(scene_root):
-            candidates.append(path[len(scene_root):])
+            candidates.append(path[len(scene_root) :])
     for rel in candidates:
         norm = posixpath.normpath(rel)
         if norm in (".", "", "..") or norm.startswith(("../", "/")):
@@ -210,12 +210,12 @@ def scene_candidates(bucket: Bucket, scene_root: str, objects: dict[str, ObjectI
     """key -> class for every object of one scene that retention applies to."""
     candidates: dict[str, str] = {}
     for key in objects:
-        klass = classify(key[len(scene_root):])
+        klass = classify(key[len(scene_root) :])
         if klass is not None:
             candidates[key] = klass
     for key in _checkpoint_outputs(bucket, scene_root, objects):
         if key not in candidates:
-            first = key[len(scene_root):].split("/", 1)[0]
+            first = key[len(scene_root) :].split("/", 1)[0]
             candidates[key] = FOLDER_CLASSES.get(first, INTERMEDIATE)
     return candidates
 
@@ -280,7 +280,7 @@ def _group_by_scene(objects: Iterable[ObjectInfo], scene_prefix: str) -> dict[st
     scenes: dict[str, dict[str, ObjectInfo]] = {}
     root = scene_prefix + "/"
     for info in objects:
-        rest = info.key[len(root):]
+        rest = info.key[len(root) :]
         scene_id, sep, _ = rest.partition("/")
         if sep and scene_id:
             scenes.setdefault(scene_id, {})[info.key] = info
@@ -299,7 +299,9 @@ def cleanup(
     scenes = _group_by_scene(bucket.list(scene_prefix + "/"), scene_prefix)
     total = Counts()
     if not scenes:
-        log_json(action="skip", reason="root_missing", root=root, retention=policy.as_dict(), checked_at=now.isoformat())
+        log_json(
+            action="skip", reason="root_missing", root=root, retention=policy.as_dict(), checked_at=now.isoformat()
+        )
         return total
     for scene_id in sorted(scenes):
         total.add(cleanup_scene(bucket, scene_id, scenes[scene_id], policy, now, dry_run, scene_prefix))

@@ -23,7 +23,9 @@ def _main() -> int:
     require_env("BUCKET")
     scene_id = validate_scene_id(require_env("SCENE_ID"))
     layout_prefix = scene_prefix(scene_id, "LAYOUT_PREFIX", require_env("LAYOUT_PREFIX"))
-    meta_key = scene_prefix(scene_id, "METRIC_METADATA_PATH", env_str("METRIC_METADATA_PATH") or f"{layout_prefix}/metric_metadata.json")
+    meta_key = scene_prefix(
+        scene_id, "METRIC_METADATA_PATH", env_str("METRIC_METADATA_PATH") or f"{layout_prefix}/metric_metadata.json"
+    )
     bucket = job_bucket()
     scaled_key, done_key = f"{layout_prefix}/scene_layout_scaled.json", f"{layout_prefix}/scene_layout_scaled.done"
     if bucket.exists(scaled_key) and bucket.exists(done_key):
@@ -32,7 +34,9 @@ def _main() -> int:
     try:
         layout: Any = bucket.read_json(f"{layout_prefix}/scene_layout.json")
     except ObjectNotFound:
-        raise ValidationFailed(f"{layout_prefix}/scene_layout.json does not exist", code="scale_input_missing", field="LAYOUT_PREFIX") from None
+        raise ValidationFailed(
+            f"{layout_prefix}/scene_layout.json does not exist", code="scale_input_missing", field="LAYOUT_PREFIX"
+        ) from None
     except ValueError:
         raise ValidationFailed(f"{layout_prefix}/scene_layout.json is not JSON", field="scene_layout.json") from None
     if not isinstance(layout, dict):
@@ -46,7 +50,13 @@ def _main() -> int:
         scale["metadata_path"] = meta_key
     bucket.write_json(scaled_key, apply_scale(layout, scale))
     bucket.write(done_key, b"ok\n")
-    log_json(action="scale_complete", scene_id=scene_id, factor=scale["factor"], source=scale["source"], n_samples=scale["n_samples"])
+    log_json(
+        action="scale_complete",
+        scene_id=scene_id,
+        factor=scale["factor"],
+        source=scale["source"],
+        n_samples=scale["n_samples"],
+    )
     return 0
 
 

@@ -27,11 +27,18 @@ def _main() -> int:
     try:
         raw = bucket.read(manifest)
     except ObjectNotFound:
-        raise ValidationFailed(f"manifest object {manifest} does not exist", code="manifest_missing", field="manifest_object") from None
+        raise ValidationFailed(
+            f"manifest object {manifest} does not exist", code="manifest_missing", field="manifest_object"
+        ) from None
     rows = plan_batch(parse_manifest(raw), job_settings())
     bucket.write_json(f"{prefix}/plan.json", {"schema_version": SCHEMA_VERSION, "manifest": manifest, "scenes": rows})
-    log_json(action="planned", manifest=manifest, total=len(rows), queued=sum(r["status"] == QUEUED for r in rows),
-             invalid=sum(r["status"] == INVALID for r in rows))
+    log_json(
+        action="planned",
+        manifest=manifest,
+        total=len(rows),
+        queued=sum(r["status"] == QUEUED for r in rows),
+        invalid=sum(r["status"] == INVALID for r in rows),
+    )
     return 0
 
 

@@ -23,9 +23,13 @@ def _main() -> int:
         raise ConfigError(f"SCENES_PER_RUN must be between 1 and {MAX_SCENES}, got {count}", field="SCENES_PER_RUN")
     execution = require_env("BPFLOW_EXECUTION_ID")
     stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
-    requests = generate(f"{require_env('BPFLOW_RUN_ID')}|{execution}", count, stamp=stamp,
-                        text_backend=env_str("SCENE_GENERATION_TEXT_BACKEND") or "internal",
-                        quality_tier=env_str("SCENE_GENERATION_QUALITY_TIER") or "standard")
+    requests = generate(
+        f"{require_env('BPFLOW_RUN_ID')}|{execution}",
+        count,
+        stamp=stamp,
+        text_backend=env_str("SCENE_GENERATION_TEXT_BACKEND") or "internal",
+        quality_tier=env_str("SCENE_GENERATION_QUALITY_TIER") or "standard",
+    )
     if env_bool("DRY_RUN", False):
         log_json(action="dry_run", scenes=[r["scene_id"] for r in requests])
         return 0
@@ -33,8 +37,15 @@ def _main() -> int:
     folder = run_dir(execution)
     for req in requests:
         bucket.write_json(f"{folder}/requests/{req['scene_id']}.json", req)
-    bucket.write_json(f"{folder}/report.json", {"schema_version": "v1", "scene_ids": [r["scene_id"] for r in requests],
-                                                "count": len(requests), "generated_at": datetime.now(UTC).isoformat()})
+    bucket.write_json(
+        f"{folder}/report.json",
+        {
+            "schema_version": "v1",
+            "scene_ids": [r["scene_id"] for r in requests],
+            "count": len(requests),
+            "generated_at": datetime.now(UTC).isoformat(),
+        },
+    )
     log_json(action="generated", count=len(requests), report=f"{folder}/report.json")
     return 0
 

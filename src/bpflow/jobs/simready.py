@@ -31,7 +31,9 @@ MODES = ("auto", "deterministic", "gemini")
 def _mode() -> str:
     mode = (env_str("SIMREADY_PHYSICS_MODE", "auto") or "auto").lower()
     if mode not in MODES:
-        raise ConfigError(f"SIMREADY_PHYSICS_MODE must be one of {', '.join(MODES)}, got {mode!r}", field="SIMREADY_PHYSICS_MODE")
+        raise ConfigError(
+            f"SIMREADY_PHYSICS_MODE must be one of {', '.join(MODES)}, got {mode!r}", field="SIMREADY_PHYSICS_MODE"
+        )
     if mode == "gemini":
         raise ConfigError(
             "SIMREADY_PHYSICS_MODE=gemini needs an LLM physics estimator, which this build does not include; use deterministic",
@@ -46,7 +48,9 @@ def _main() -> int:
     mode = _mode()
     bucket = job_bucket()
     manifest, manifest_key = load_manifest(bucket, env, allow_variation_list=True)
-    progress_key = check_prefix(env_str("PROGRESS_MARKER_PATH") or f"{env.assets}/.progress.json", env.scene_id, "PROGRESS_MARKER_PATH")
+    progress_key = check_prefix(
+        env_str("PROGRESS_MARKER_PATH") or f"{env.assets}/.progress.json", env.scene_id, "PROGRESS_MARKER_PATH"
+    )
     visuals = []
     for obj in manifest.objects:  # every object's visual is found before anything is written
         files = list_object_files(bucket, env.assets, env.root, obj)
@@ -61,24 +65,61 @@ def _main() -> int:
             if not ws.path(visual).exists():
                 ws.fetch(visual)
             out_key = f"{folder}/{SIMREADY_NAME}"
-            record = build_simready(obj, visual_key=visual, visual_local=ws.path(visual), out_key=out_key, out_local=ws.path(out_key), up_axis=manifest.up_axis)
+            record = build_simready(
+                obj,
+                visual_key=visual,
+                visual_local=ws.path(visual),
+                out_key=out_key,
+                out_local=ws.path(out_key),
+                up_axis=manifest.up_axis,
+            )
             ws.publish(out_key, content_type="text/plain")
             records.append(record)
-            log_json(action="simready", object=obj.id, path=out_key, mass_kg=record.mass_kg, volume_source=record.volume_source, collision=record.collision_approximation)
+            log_json(
+                action="simready",
+                object=obj.id,
+                path=out_key,
+                mass_kg=record.mass_kg,
+                volume_source=record.volume_source,
+                collision=record.collision_approximation,
+            )
     now = iso_z(utc_now())
     assets = {r.id: r.path for r in records}
     profile = {"selector_available": False, "profile_used": mode}
     bucket.write_json(
         f"{env.assets}/simready_physics.json",
-        {"scene_id": env.scene_id, "generated_at": now, "manifest": manifest_key, "objects": [r.to_dict() for r in records], "written_by": stamp()},
+        {
+            "scene_id": env.scene_id,
+            "generated_at": now,
+            "manifest": manifest_key,
+            "objects": [r.to_dict() for r in records],
+            "written_by": stamp(),
+        },
     )
 
     def merge(state: dict[str, object]) -> dict[str, object]:
-        state.update({"simready_assets": assets, "simready_count": len(assets), "simready_updated_at": now, "scene_id": env.scene_id, "assets_prefix": env.assets, "physics_profile": profile})
+        state.update(
+            {
+                "simready_assets": assets,
+                "simready_count": len(assets),
+                "simready_updated_at": now,
+                "scene_id": env.scene_id,
+                "assets_prefix": env.assets,
+                "physics_profile": profile,
+            }
+        )
         return state
 
     update_json(bucket, progress_key, merge)
-    marker = {"status": "complete", "scene_id": env.scene_id, "simready_assets": assets, "count": len(assets), "physics_profile": profile, "completed_at": now, "written_by": stamp()}
+    marker = {
+        "status": "complete",
+        "scene_id": env.scene_id,
+        "simready_assets": assets,
+        "count": len(assets),
+        "physics_profile": profile,
+        "completed_at": now,
+        "written_by": stamp(),
+    }
     if not assets:
         marker["note"] = "no objects to prepare"
     bucket.write_json(f"{env.assets}/.simready_complete", marker)

@@ -23,7 +23,9 @@ def resolve_run_date(tz_name: str) -> str:
     override = env_str("TEXT_AUTONOMY_RUN_DATE")
     if override is not None:
         if not RUN_DATE.match(override):
-            raise ConfigError(f"TEXT_AUTONOMY_RUN_DATE must be YYYY-MM-DD, got {override!r}", field="TEXT_AUTONOMY_RUN_DATE")
+            raise ConfigError(
+                f"TEXT_AUTONOMY_RUN_DATE must be YYYY-MM-DD, got {override!r}", field="TEXT_AUTONOMY_RUN_DATE"
+            )
         return override
     try:
         zone: timezone | ZoneInfo = ZoneInfo(tz_name)
@@ -49,7 +51,9 @@ def _main() -> int:
     ).check()
     expand = None
     if env_bool("TEXT_PROMPT_USE_LLM", True):
-        expand = make_expander(settings, opts.provider_policy, max_attempts=max(1, env_int("TEXT_PROMPT_LLM_MAX_ATTEMPTS", 3)))
+        expand = make_expander(
+            settings, opts.provider_policy, max_attempts=max(1, env_int("TEXT_PROMPT_LLM_MAX_ATTEMPTS", 3))
+        )
     paths = DailyPaths((env_str("TEXT_AUTONOMY_STATE_PREFIX") or "automation/text_daily").strip("/"), opts.run_date)
     result = emit(job_bucket(), paths, opts, expand=expand, log=log_json)
     log_json(action="summary", run_date=opts.run_date, **result)

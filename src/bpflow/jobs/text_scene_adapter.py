@@ -35,9 +35,14 @@ from bpflow.domain.retrieval.select import RetrievalSettings
 from bpflow.state.cas_json import check_scene_id
 
 PROVIDER_ENV = {
-    "sam3d": (("SAM3D_API_KEY", "TEXT_SAM3D_API_KEY"), ("TEXT_SAM3D_API_HOST", "SAM3D_API_HOST", "TEXT_SAM3D_BASE_URL")),
-    "hunyuan3d": (("HUNYUAN_API_KEY", "TEXT_HUNYUAN_API_KEY"),
-                  ("TEXT_HUNYUAN_API_HOST", "HUNYUAN_API_HOST", "TEXT_HUNYUAN_BASE_URL")),
+    "sam3d": (
+        ("SAM3D_API_KEY", "TEXT_SAM3D_API_KEY"),
+        ("TEXT_SAM3D_API_HOST", "SAM3D_API_HOST", "TEXT_SAM3D_BASE_URL"),
+    ),
+    "hunyuan3d": (
+        ("HUNYUAN_API_KEY", "TEXT_HUNYUAN_API_KEY"),
+        ("TEXT_HUNYUAN_API_HOST", "HUNYUAN_API_HOST", "TEXT_HUNYUAN_BASE_URL"),
+    ),
 }
 
 
@@ -129,9 +134,14 @@ def _main() -> int:
     bucket = job_bucket()
     summary = run_adapter(bucket, config)
     outs = summary["outputs"]
-    log_json(action="text_adapter_complete", scene_id=scene_id, objects_count=outs["objects_count"],
-             retrieval_mode=outs["retrieval_mode"], method_counts=outs["method_counts"],
-             summary=f"{config.textgen_prefix}/adapter_summary.json")
+    log_json(
+        action="text_adapter_complete",
+        scene_id=scene_id,
+        objects_count=outs["objects_count"],
+        retrieval_mode=outs["retrieval_mode"],
+        method_counts=outs["method_counts"],
+        summary=f"{config.textgen_prefix}/adapter_summary.json",
+    )
     return 0
 
 

@@ -48,13 +48,34 @@ QUALITY_TIERS = ("standard", "premium")
 #: The settings this job reads through ``bpflow.core.config`` (so defaults and parsing are shared);
 #: only these are loaded, so an unrelated malformed variable cannot fail the job.
 SETTINGS_ENV = (
-    "BPFLOW_BUCKET_URL", "DEFAULT_SOURCE_MODE", "TEXT_BACKEND_DEFAULT", "TEXT_BACKEND_ALLOWLIST", "TEXT_GEN_MAX_SEEDS",
-    "TEXT_GEN_STANDARD_PROFILE", "TEXT_GEN_PREMIUM_PROFILE", "TEXT_GEN_USE_LLM", "TEXT_GEN_LLM_MAX_ATTEMPTS",
-    "TEXT_GEN_LLM_RETRY_BACKOFF_SECONDS", "TEXT_OPENROUTER_BASE_URL", "OPENROUTER_BASE_URL",
-    "TEXT_OPENROUTER_MODEL_CHAIN", "TEXT_OPENROUTER_INCLUDE_LEGACY_FALLBACK", "TEXT_OPENROUTER_HTTP_REFERER",
-    "TEXT_OPENROUTER_APP_TITLE", "OPENAI_BASE_URL", "OPENAI_MODEL", "ANTHROPIC_MODEL", "GEMINI_MODEL",
-    "SCENESMITH_RUNTIME_MODE", "SCENESMITH_SERVER_URL", "SCENESMITH_TIMEOUT_SECONDS", "SAGE_RUNTIME_MODE",
-    "SAGE_SERVER_URL", "SAGE_TIMEOUT_SECONDS", "TEXT_SAGE_ACTION_DEMO_ENABLED", *LLM_KEY_ENV,
+    "BPFLOW_BUCKET_URL",
+    "DEFAULT_SOURCE_MODE",
+    "TEXT_BACKEND_DEFAULT",
+    "TEXT_BACKEND_ALLOWLIST",
+    "TEXT_GEN_MAX_SEEDS",
+    "TEXT_GEN_STANDARD_PROFILE",
+    "TEXT_GEN_PREMIUM_PROFILE",
+    "TEXT_GEN_USE_LLM",
+    "TEXT_GEN_LLM_MAX_ATTEMPTS",
+    "TEXT_GEN_LLM_RETRY_BACKOFF_SECONDS",
+    "TEXT_OPENROUTER_BASE_URL",
+    "OPENROUTER_BASE_URL",
+    "TEXT_OPENROUTER_MODEL_CHAIN",
+    "TEXT_OPENROUTER_INCLUDE_LEGACY_FALLBACK",
+    "TEXT_OPENROUTER_HTTP_REFERER",
+    "TEXT_OPENROUTER_APP_TITLE",
+    "OPENAI_BASE_URL",
+    "OPENAI_MODEL",
+    "ANTHROPIC_MODEL",
+    "GEMINI_MODEL",
+    "SCENESMITH_RUNTIME_MODE",
+    "SCENESMITH_SERVER_URL",
+    "SCENESMITH_TIMEOUT_SECONDS",
+    "SAGE_RUNTIME_MODE",
+    "SAGE_SERVER_URL",
+    "SAGE_TIMEOUT_SECONDS",
+    "TEXT_SAGE_ACTION_DEMO_ENABLED",
+    *LLM_KEY_ENV,
 )
 
 
@@ -149,25 +170,45 @@ def _main(argv: Sequence[str] = ()) -> int:
     request = read_request(bucket, request_object, scene_id, settings)
     tier = quality_tier(request)
     backend, backend_source = resolve_backend(
-        env_override=env_str("TEXT_BACKEND"), cli=args.backend, request_value=request.text_backend,
-        default=settings.text_backend_default, allowlist=list(settings.text_backend_allowlist),
+        env_override=env_str("TEXT_BACKEND"),
+        cli=args.backend,
+        request_value=request.text_backend,
+        default=settings.text_backend_default,
+        allowlist=list(settings.text_backend_allowlist),
     )
     v2 = env_bool("TEXT_PIPELINE_V2_ENABLED", False)
     chain, skipped = resolve_chain(settings, request.provider_policy)
     llm = LLMOptions(
-        enabled=settings.text_gen_use_llm, chain=tuple(chain), skipped=tuple(skipped),
-        rounds=settings.text_gen_llm_max_attempts, backoff_seconds=settings.text_gen_llm_retry_backoff_seconds,
+        enabled=settings.text_gen_use_llm,
+        chain=tuple(chain),
+        skipped=tuple(skipped),
+        rounds=settings.text_gen_llm_max_attempts,
+        backoff_seconds=settings.text_gen_llm_retry_backoff_seconds,
         timeout_seconds=env_float("TEXT_GEN_LLM_TIMEOUT_SECONDS", 120.0),
     )
     cfg = BackendConfig(
-        v2=v2, sage_url=settings.sage_server_url, sage_timeout_seconds=float(settings.sage_timeout_seconds),
-        sage_runtime_mode=settings.sage_runtime_mode, scenesmith_url=settings.scenesmith_server_url,
+        v2=v2,
+        sage_url=settings.sage_server_url,
+        sage_timeout_seconds=float(settings.sage_timeout_seconds),
+        sage_runtime_mode=settings.sage_runtime_mode,
+        scenesmith_url=settings.scenesmith_server_url,
         scenesmith_timeout_seconds=float(settings.scenesmith_timeout_seconds),
-        scenesmith_runtime_mode=settings.scenesmith_runtime_mode, action_demo=settings.text_sage_action_demo_enabled,
+        scenesmith_runtime_mode=settings.scenesmith_runtime_mode,
+        action_demo=settings.text_sage_action_demo_enabled,
     )
-    log_json(action="start", job=JOB_NAME, scene_id=scene_id, request_object=request_object, backend=backend,
-             backend_source=backend_source, quality_tier=tier, seed=seed, llm_enabled=llm.enabled,
-             llm_chain=[e.provider for e in chain], llm_skipped=skipped)
+    log_json(
+        action="start",
+        job=JOB_NAME,
+        scene_id=scene_id,
+        request_object=request_object,
+        backend=backend,
+        backend_source=backend_source,
+        quality_tier=tier,
+        seed=seed,
+        llm_enabled=llm.enabled,
+        llm_chain=[e.provider for e in chain],
+        llm_skipped=skipped,
+    )
 
     def generate(prompt: str) -> dict[str, Any]:
         req = GenerationRequest(scene_id, prompt, request.constraints, tier, seed, request.provider_policy)
@@ -193,18 +234,43 @@ def _main(argv: Sequence[str] = ()) -> int:
         demo_status["reason"] = "backend_not_sage" if backend not in ("sage", "hybrid_serial") else "no_task_object"
     if "sage_action_demo" in package:
         put("sage_actions/action_demo.json", package["sage_action_demo"])
-        put("sage_actions/.sage_actions_complete", {"scene_id": scene_id, "status": "completed", "action_source": "sage",
-                                                    "robot_type": "franka", "seed": seed})
+        put(
+            "sage_actions/.sage_actions_complete",
+            {
+                "scene_id": scene_id,
+                "status": "completed",
+                "action_source": "sage",
+                "robot_type": "franka",
+                "seed": seed,
+            },
+        )
         demo_status.update(emitted=True, path=f"{textgen_prefix}/sage_actions/action_demo.json")
     profile = settings.text_gen_premium_profile if tier == "premium" else settings.text_gen_standard_profile
-    marker = textgen_complete(package, source_mode=request.source_mode, profile=profile, request_object=request_object,
-                              textgen_prefix=textgen_prefix, action_demo=demo_status, timestamp=iso_z(utc_now()))
+    marker = textgen_complete(
+        package,
+        source_mode=request.source_mode,
+        profile=profile,
+        request_object=request_object,
+        textgen_prefix=textgen_prefix,
+        action_demo=demo_status,
+        timestamp=iso_z(utc_now()),
+    )
     put(".textgen_complete", marker)
     metrics = package["quality_gate_report"]["metrics"]
-    log_json(action="completed", job=JOB_NAME, scene_id=scene_id, text_backend=backend, room_type=package["room_type"],
-             object_count=metrics["object_count"], dropped=metrics["dropped_object_count"],
-             generation_mode=marker["generation_mode"], llm_attempts=marker["llm_attempts"],
-             llm_failure_reason=marker["llm_failure_reason"], retry_used=marker["retry_used"], written=written)
+    log_json(
+        action="completed",
+        job=JOB_NAME,
+        scene_id=scene_id,
+        text_backend=backend,
+        room_type=package["room_type"],
+        object_count=metrics["object_count"],
+        dropped=metrics["dropped_object_count"],
+        generation_mode=marker["generation_mode"],
+        llm_attempts=marker["llm_attempts"],
+        llm_failure_reason=marker["llm_failure_reason"],
+        retry_used=marker["retry_used"],
+        written=written,
+    )
     return 0
 
 

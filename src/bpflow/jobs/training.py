@@ -24,7 +24,12 @@ from bpflow.domain.training.settings import TrainSettings
 from bpflow.domain.usd.workspace import Workspace
 from bpflow.state.cas_json import iso_z, utc_now
 
-CONTENT_TYPES = {".json": "application/json", ".svg": "image/svg+xml", ".log": "text/plain", ".safetensors": "application/octet-stream"}
+CONTENT_TYPES = {
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".log": "text/plain",
+    ".safetensors": "application/octet-stream",
+}
 
 
 def normalise_output_path(raw: str, scene: str) -> str:
@@ -32,10 +37,14 @@ def normalise_output_path(raw: str, scene: str) -> str:
     key = raw.strip()
     for scheme in ("gs://", "s3://", "file://"):
         if key.startswith(scheme):
-            key = key[len(scheme):].split("/", 1)[1] if "/" in key[len(scheme):] else ""
+            key = key[len(scheme) :].split("/", 1)[1] if "/" in key[len(scheme) :] else ""
     key = key.strip("/")
     if not key.startswith(f"scenes/{scene}/") or ".." in key.split("/"):
-        raise ValidationFailed(f"OUTPUT_PATH={raw!r} is not under the scene's prefix scenes/{scene}/", code="output_path_outside_scene", field="OUTPUT_PATH")
+        raise ValidationFailed(
+            f"OUTPUT_PATH={raw!r} is not under the scene's prefix scenes/{scene}/",
+            code="output_path_outside_scene",
+            field="OUTPUT_PATH",
+        )
     return key
 
 
@@ -52,7 +61,11 @@ def _float(name: str, default: float) -> float:
 def settings_from_env() -> TrainSettings:
     mode = env_str("TRAINING_MODE", "lerobot")
     if mode != "lerobot":
-        raise ValidationFailed(f"TRAINING_MODE {mode!r} is not supported here; only 'lerobot' (LeRobot's own training)", code="training_mode_unsupported", field="TRAINING_MODE")
+        raise ValidationFailed(
+            f"TRAINING_MODE {mode!r} is not supported here; only 'lerobot' (LeRobot's own training)",
+            code="training_mode_unsupported",
+            field="TRAINING_MODE",
+        )
     max_steps = env_int("TRAINING_MAX_STEPS", 0)
     return TrainSettings(
         architecture=env_str("MODEL_ARCHITECTURE", "act").lower(),
@@ -80,7 +93,11 @@ def _main() -> int:
     with Workspace(bucket) as ws:
         keys = [k for k in ws.fetch_prefix(output) if not k.startswith(prefix + "/")]
         if not keys:
-            raise ValidationFailed(f"nothing under OUTPUT_PATH {output}/: no dataset to train on", code="training_dataset_missing", field="OUTPUT_PATH")
+            raise ValidationFailed(
+                f"nothing under OUTPUT_PATH {output}/: no dataset to train on",
+                code="training_dataset_missing",
+                field="OUTPUT_PATH",
+            )
         dataset = find_dataset(ws.root / output)
         work = Path(tempfile.mkdtemp(prefix="training-", dir=ws.root))
         threads = env_int("TRAINING_THREADS", 0) or None
@@ -95,7 +112,11 @@ def _main() -> int:
         model_path = f"{prefix}/checkpoints/{result.final_checkpoint.parent.name}/pretrained_model"
         bucket.write(f"{prefix}/train.log", result.log_path.read_bytes(), content_type="text/plain")
         bucket.write_json(f"{prefix}/loss_curve.json", {"points": result.loss_curve})
-        bucket.write(f"{prefix}/loss_curve.svg", svg(result.loss_curve, title=f"{settings.architecture} training loss — {scene}"), content_type="image/svg+xml")
+        bucket.write(
+            f"{prefix}/loss_curve.svg",
+            svg(result.loss_curve, title=f"{settings.architecture} training loss — {scene}"),
+            content_type="image/svg+xml",
+        )
         losses = [p["loss"] for p in result.loss_curve]
         body = {
             "scene_id": scene,
@@ -117,11 +138,21 @@ def _main() -> int:
             "loss_curve": f"{prefix}/loss_curve.json",
             "loss_chart": f"{prefix}/loss_curve.svg",
             "train_log": f"{prefix}/train.log",
-            "command": ["lerobot-train", *[a for a in result.argv[1:] if not a.startswith(("--dataset.root=", "--output_dir="))]],
+            "command": [
+                "lerobot-train",
+                *[a for a in result.argv[1:] if not a.startswith(("--dataset.root=", "--output_dir="))],
+            ],
             "finished_at": iso_z(utc_now()),
         }
         bucket.write_json(f"{prefix}/training_result.json", body)
-    log_json(action="training_complete", scene_id=scene, model_path=model_path, steps=result.plan.steps, final_loss=body["final_loss"], wall_seconds=body["wall_seconds"])
+    log_json(
+        action="training_complete",
+        scene_id=scene,
+        model_path=model_path,
+        steps=result.plan.steps,
+        final_loss=body["final_loss"],
+        wall_seconds=body["wall_seconds"],
+    )
     return 0
 
 

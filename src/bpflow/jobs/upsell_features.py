@@ -31,17 +31,33 @@ def _main() -> int:
     if scene_path != f"scenes/{scene}":
         raise ValidationFailed(f"SCENE_PATH={scene_path!r} is not scenes/{scene}", field="SCENE_PATH")
     if tier == "standard":
-        raise ValidationFailed("BUNDLE_TIER standard has no upsell features", code="tier_without_upsell", field="BUNDLE_TIER")
+        raise ValidationFailed(
+            "BUNDLE_TIER standard has no upsell features", code="tier_without_upsell", field="BUNDLE_TIER"
+        )
     out = f"{scene_path}/episodes/upsell_outputs"
     try:
         with Workspace(bucket) as ws:
             dataset = f"{scene_path}/episodes/lerobot"
-            got = [k for sub in ("meta", "data", "videos") for k in ws.fetch_prefix(f"{dataset}/{sub}")]  # not training/ checkpoints
+            got = [
+                k for sub in ("meta", "data", "videos") for k in ws.fetch_prefix(f"{dataset}/{sub}")
+            ]  # not training/ checkpoints
             if not got:
-                raise ValidationFailed(f"no dataset under {dataset}/", code="upsell_dataset_missing", field="episodes/lerobot")
+                raise ValidationFailed(
+                    f"no dataset under {dataset}/", code="upsell_dataset_missing", field="episodes/lerobot"
+                )
             doc, svgs = analyse(Path(ws.root / dataset), read_summary(bucket, scene), tier)
     except BpflowError as exc:
-        bucket.write_json(f"{out}/.failed", {"scene_id": scene, "job_name": "upsell-features-job", "status": "failed", "timestamp": iso_z(utc_now()), "bundle_tier": tier, "error": {"code": exc.code, "message": exc.message, "type": "job_failure", "field": exc.field}})
+        bucket.write_json(
+            f"{out}/.failed",
+            {
+                "scene_id": scene,
+                "job_name": "upsell-features-job",
+                "status": "failed",
+                "timestamp": iso_z(utc_now()),
+                "bundle_tier": tier,
+                "error": {"code": exc.code, "message": exc.message, "type": "job_failure", "field": exc.field},
+            },
+        )
         raise
     for name, svg in svgs.items():
         bucket.write(f"{out}/{name}", svg.encode(), content_type="image/svg+xml")

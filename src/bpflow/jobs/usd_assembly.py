@@ -43,7 +43,11 @@ def _simready_map(bucket: Bucket, env: Stage2Env) -> dict[str, str]:
     marker = read_json_optional(bucket, f"{env.assets}/.simready_complete")
     assets = marker.get("simready_assets") if isinstance(marker, dict) else None
     if not isinstance(assets, dict):
-        raise ValidationFailed(f"{env.assets}/.simready_complete is missing or lists no simready_assets; run simready first", code="simready_missing", field="ASSETS_PREFIX")
+        raise ValidationFailed(
+            f"{env.assets}/.simready_complete is missing or lists no simready_assets; run simready first",
+            code="simready_missing",
+            field="ASSETS_PREFIX",
+        )
     return {str(k): str(v) for k, v in assets.items()}
 
 
@@ -57,7 +61,9 @@ def _articulated(bucket: Bucket, env: Stage2Env) -> dict[str, str]:
     return out
 
 
-def _required_articulation(bucket: Bucket, env: Stage2Env, manifest: Manifest, articulated: dict[str, str]) -> list[str]:
+def _required_articulation(
+    bucket: Bucket, env: Stage2Env, manifest: Manifest, articulated: dict[str, str]
+) -> list[str]:
     """Problems with required articulation (spec §9.1); empty when none is required or all are fine.
 
     "Required" is the gate's definition (``articulation.required``), not also the articulated
@@ -73,7 +79,9 @@ def _required_articulation(bucket: Bucket, env: Stage2Env, manifest: Manifest, a
     else:
         if marker.get("status") not in ("success", "partial"):
             problems.append(f".interactive_complete status is {marker.get('status')!r}")
-        failures = (marker.get("summary") or {}).get("required_failures") if isinstance(marker.get("summary"), dict) else None
+        failures = (
+            (marker.get("summary") or {}).get("required_failures") if isinstance(marker.get("summary"), dict) else None
+        )
         if failures:
             problems.append(f"required articulation failed for {failures}")
     missing = [oid for oid in required if oid not in articulated]
@@ -82,17 +90,27 @@ def _required_articulation(bucket: Bucket, env: Stage2Env, manifest: Manifest, a
     return problems
 
 
-def _sources(ws: Workspace, env: Stage2Env, manifest: Manifest, simready: dict[str, str], articulated: dict[str, str]) -> dict[str, ObjectSource]:
+def _sources(
+    ws: Workspace, env: Stage2Env, manifest: Manifest, simready: dict[str, str], articulated: dict[str, str]
+) -> dict[str, ObjectSource]:
     sources = {}
     for obj in manifest.objects:
         key = env.inside(simready.get(obj.id))
         if key is None or not ws.path(key).exists():
-            raise ValidationFailed(f"object {obj.id!r} has no simready layer ({key or 'not in .simready_complete'})", code="simready_missing", field=f"objects[{obj.index}].id")
+            raise ValidationFailed(
+                f"object {obj.id!r} has no simready layer ({key or 'not in .simready_complete'})",
+                code="simready_missing",
+                field=f"objects[{obj.index}].id",
+            )
         layer = Usd.Stage.Open(str(ws.path(key)))  # keep the stage alive while its prim is read
         root = layer.GetDefaultPrim() if layer else None
         size_attr = root.GetAttribute("bp:size").Get() if root else None
         if size_attr is None:
-            raise ValidationFailed(f"simready layer {key} has no bp:size; rerun simready", code="simready_invalid", field=f"objects[{obj.index}].id")
+            raise ValidationFailed(
+                f"simready layer {key} has no bp:size; rerun simready",
+                code="simready_invalid",
+                field=f"objects[{obj.index}].id",
+            )
         size = (float(size_attr[0]), float(size_attr[1]), float(size_attr[2]))
         chosen = env.inside(articulated.get(obj.id))
         if chosen is not None and ws.path(chosen).exists():
@@ -102,20 +120,32 @@ def _sources(ws: Workspace, env: Stage2Env, manifest: Manifest, simready: dict[s
     return sources
 
 
-def _assemble(bucket: Bucket, ws: Workspace, env: Stage2Env, manifest: Manifest, layout: Layout, layout_key: str) -> tuple[dict[str, Any], bool]:
+def _assemble(
+    bucket: Bucket, ws: Workspace, env: Stage2Env, manifest: Manifest, layout: Layout, layout_key: str
+) -> tuple[dict[str, Any], bool]:
     simready = _simready_map(bucket, env)
     articulated = _articulated(bucket, env)
     policy = env_str("INTERACTIVE_FAILURE_POLICY", "hybrid_strict")
     art_problems = _required_articulation(bucket, env, manifest, articulated)
     if art_problems and policy in ("strict", "hybrid_strict"):
-        raise ValidationFailed("; ".join(art_problems), code="articulation_required_missing", field="assets/.interactive_complete")
+        raise ValidationFailed(
+            "; ".join(art_problems), code="articulation_required_missing", field="assets/.interactive_complete"
+        )
     ws.fetch_prefix(env.assets)
     sources = _sources(ws, env, manifest, simready, articulated)
     scene_key = f"{env.usd}/scene.usda"
-    placed, box = build_scene(scene_key=scene_key, local_path=ws.path(scene_key), manifest=manifest, layout=layout, sources=sources)
+    placed, box = build_scene(
+        scene_key=scene_key, local_path=ws.path(scene_key), manifest=manifest, layout=layout, sources=sources
+    )
     stage = Usd.Stage.Open(str(ws.path(scene_key)))
-    clamps = clamp_swings(stage, {p.id: p.prim_path for p in placed}, {p.id for p in placed if p.source.articulated},
-                          box.lo, box.hi, manifest.up_axis)
+    clamps = clamp_swings(
+        stage,
+        {p.id: p.prim_path for p in placed},
+        {p.id for p in placed if p.source.articulated},
+        box.lo,
+        box.hi,
+        manifest.up_axis,
+    )
     if clamps:
         stage.GetRootLayer().Save()
     centers = {p.id: p.placement.center for p in placed}
@@ -151,15 +181,28 @@ def _assemble(bucket: Bucket, ws: Workspace, env: Stage2Env, manifest: Manifest,
         log_json(action="quality_problem", **p)
     policy = env_str("PHYSICS_ACCEPTANCE", "strict")
     if policy not in POLICIES:
-        raise ValidationFailed(f"PHYSICS_ACCEPTANCE must be one of {list(POLICIES)}, got {policy!r}", code="invalid_env", field="PHYSICS_ACCEPTANCE")
+        raise ValidationFailed(
+            f"PHYSICS_ACCEPTANCE must be one of {list(POLICIES)}, got {policy!r}",
+            code="invalid_env",
+            field="PHYSICS_ACCEPTANCE",
+        )
     if policy != "off" and (passed or bypass):
         raw_manifest = read_json_optional(bucket, f"{env.assets}/scene_manifest.json")
-        physics = run_gate(ws.path(scene_key), raw_manifest if isinstance(raw_manifest, dict) else None,
-                           read_json_optional(bucket, f"{env.assets}/simready_physics.json"), env.scene_id)
+        physics = run_gate(
+            ws.path(scene_key),
+            raw_manifest if isinstance(raw_manifest, dict) else None,
+            read_json_optional(bucket, f"{env.assets}/simready_physics.json"),
+            env.scene_id,
+        )
         physics.update(policy=policy, written_by=stamp())
         bucket.write_json(f"{env.usd}/{REPORT_NAME}", physics)
-        summary["physics_acceptance"] = {"policy": policy, "passed": physics["passed"], "report": f"{env.usd}/{REPORT_NAME}",
-                                         "summary": physics["summary"], "failures": physics["failures"]}
+        summary["physics_acceptance"] = {
+            "policy": policy,
+            "passed": physics["passed"],
+            "report": f"{env.usd}/{REPORT_NAME}",
+            "summary": physics["summary"],
+            "failures": physics["failures"],
+        }
         log_json(action="physics_acceptance", passed=physics["passed"], **physics["summary"])
         summary["physics_acceptance"]["body"] = physics
     return summary, passed or bypass

@@ -61,7 +61,9 @@ class Settings:
         self.replicator = env.replicator
         self.variation = env.variation_assets
         self.assets = env.assets
-        self.progress = check_prefix(env_str("PROGRESS_MARKER_PATH", self.variation + "/.progress.json"), self.scene_id, "PROGRESS_MARKER_PATH")
+        self.progress = check_prefix(
+            env_str("PROGRESS_MARKER_PATH", self.variation + "/.progress.json"), self.scene_id, "PROGRESS_MARKER_PATH"
+        )
         self.resume = env_bool("RESUME_FROM_PROGRESS", False)
         self.priority_filter = env_str("PRIORITY_FILTER", "")
         self.priorities = parse_priority_filter(self.priority_filter)
@@ -105,7 +107,11 @@ def _previously_done(bucket: Bucket, s: Settings) -> set[str]:
     done = {str(i) for i in progress.get("variation_gen_completed") or [] if isinstance(i, str)}
     report = progress.get("variation_gen")
     if isinstance(report, dict):
-        done |= {str(r.get("id")) for r in report.get("results") or [] if isinstance(r, dict) and r.get("status") in ("generated", "resumed")}
+        done |= {
+            str(r.get("id"))
+            for r in report.get("results") or []
+            if isinstance(r, dict) and r.get("status") in ("generated", "resumed")
+        }
     return done
 
 
@@ -124,13 +130,20 @@ def _license(bucket: Bucket, obj: SourceObject, visual_key: str) -> str:
 def _mark_progress(bucket: Bucket, s: Settings, asset_id: str, at: str) -> None:
     def merge(doc: dict[str, Any]) -> dict[str, Any]:
         done = set(doc.get("variation_gen_completed") or []) | {asset_id}
-        doc.update(scene_id=s.scene_id, variation_assets_prefix=s.variation, variation_gen_completed=sorted(done), variation_gen_updated_at=at)
+        doc.update(
+            scene_id=s.scene_id,
+            variation_assets_prefix=s.variation,
+            variation_gen_completed=sorted(done),
+            variation_gen_updated_at=at,
+        )
         return doc
 
     update_json(bucket, s.progress, merge)
 
 
-def _generate(bucket: Bucket, s: Settings, req: VariationRequest, objects: list[SourceObject], done_before: set[str]) -> Generated:
+def _generate(
+    bucket: Bucket, s: Settings, req: VariationRequest, objects: list[SourceObject], done_before: set[str]
+) -> Generated:
     obj = match_object(req, objects)
     visual = find_visual(bucket, obj, s.assets, s.scene_root)
     plan = plan_variants(req.id, req.category if req.category != "object" else obj.category, req.hint_words())
@@ -142,7 +155,15 @@ def _generate(bucket: Bucket, s: Settings, req: VariationRequest, objects: list[
             text = build_variants(ws.path(visual), plan, asset_id=req.id, category=obj.category, source_key=visual)
         bucket.write(key, text, content_type=USDA_CONTENT_TYPE)
         _mark_progress(bucket, s, req.id, iso_z(utc_now()))
-    return Generated(request=req, source=obj, plan=plan, variants_key=key, source_key=visual, license=_license(bucket, obj, visual), resumed=resumed)
+    return Generated(
+        request=req,
+        source=obj,
+        plan=plan,
+        variants_key=key,
+        source_key=visual,
+        license=_license(bucket, obj, visual),
+        resumed=resumed,
+    )
 
 
 def _replace_or_remove(bucket: Bucket, key: str, doc: dict[str, Any] | None) -> None:
@@ -163,7 +184,9 @@ class Inputs:
 
 def _inputs(bucket: Bucket, s: Settings) -> Inputs:
     """Both manifests, validated; request ids made distinct from the scene's object ids."""
-    manifest = _read_json(bucket, replicator_manifest(s.replicator), "replicator variation manifest", "REPLICATOR_PREFIX")
+    manifest = _read_json(
+        bucket, replicator_manifest(s.replicator), "replicator variation manifest", "REPLICATOR_PREFIX"
+    )
     key = s.assets + "/scene_manifest.json"
     scene_doc: dict[str, Any] = {}
     objects: list[SourceObject] = []
@@ -173,12 +196,20 @@ def _inputs(bucket: Bucket, s: Settings) -> Inputs:
     return Inputs(manifest, scene_doc, objects, requests)
 
 
-def _write_documents(bucket: Bucket, s: Settings, inp: Inputs, done: list[Generated], results: dict[str, dict[str, Any]], selected: int) -> dict[str, Any]:
+def _write_documents(
+    bucket: Bucket, s: Settings, inp: Inputs, done: list[Generated], results: dict[str, dict[str, Any]], selected: int
+) -> dict[str, Any]:
     """The catalogue, the variants' scene manifest (or their removal), the annotated manifest and
     the report; returns the report's summary."""
     now = iso_z(utc_now())
-    _replace_or_remove(bucket, s.variation + "/variation_assets.json", variation_assets_doc(s.scene_id, now, done) if done else None)
-    _replace_or_remove(bucket, s.variation + "/scene_manifest.json", variation_scene_manifest(s.scene_id, inp.scene_manifest, done) if done else None)
+    _replace_or_remove(
+        bucket, s.variation + "/variation_assets.json", variation_assets_doc(s.scene_id, now, done) if done else None
+    )
+    _replace_or_remove(
+        bucket,
+        s.variation + "/scene_manifest.json",
+        variation_scene_manifest(s.scene_id, inp.scene_manifest, done) if done else None,
+    )
     ordered = [results[r.id] for r in inp.requests]
     assets = [{**a, "generation_result": res} for a, res in zip(inp.manifest["assets"], ordered)]
     bucket.write_json(s.variation + "/manifest_with_results.json", {**inp.manifest, "assets": assets})
@@ -191,7 +222,10 @@ def _write_documents(bucket: Bucket, s: Settings, inp: Inputs, done: list[Genera
         "skipped": len(inp.requests) - selected,
         "variation_assets": len(done),
     }
-    bucket.write_json(s.variation + "/generation_report.json", {"scene_id": s.scene_id, "generated_at": now, "summary": summary, "results": ordered, "config": s.config()})
+    bucket.write_json(
+        s.variation + "/generation_report.json",
+        {"scene_id": s.scene_id, "generated_at": now, "summary": summary, "results": ordered, "config": s.config()},
+    )
     return summary
 
 
@@ -200,13 +234,29 @@ def _main() -> int:
     s = Settings()
     inp = _inputs(bucket, s)
     selected, passed_over = select(inp.requests, s.priorities, s.max_assets)
-    log_json(action="plan", scene_id=s.scene_id, requested=len(inp.requests), selected=[r.id for r in selected], passed_over=[r.id for r in passed_over])
+    log_json(
+        action="plan",
+        scene_id=s.scene_id,
+        requested=len(inp.requests),
+        selected=[r.id for r in selected],
+        passed_over=[r.id for r in passed_over],
+    )
     if selected and not inp.objects:
-        raise ConfigError(f"scene manifest {s.assets}/scene_manifest.json does not exist or lists no objects", field="ASSETS_PREFIX")
+        raise ConfigError(
+            f"scene manifest {s.assets}/scene_manifest.json does not exist or lists no objects", field="ASSETS_PREFIX"
+        )
     done_before = _previously_done(bucket, s)
 
     done: list[Generated] = []
-    results = {r.id: {"id": r.id, "name": r.name, "status": "skipped", "reason": "not selected (source_hint, PRIORITY_FILTER or MAX_ASSETS)"} for r in passed_over}
+    results = {
+        r.id: {
+            "id": r.id,
+            "name": r.name,
+            "status": "skipped",
+            "reason": "not selected (source_hint, PRIORITY_FILTER or MAX_ASSETS)",
+        }
+        for r in passed_over
+    }
     for req in selected:
         try:
             g = _generate(bucket, s, req, inp.objects, done_before)
@@ -215,14 +265,27 @@ def _main() -> int:
             log_json(action="asset_failed", asset=req.id, reason=str(exc))
             continue
         done.append(g)
-        results[req.id] = {"id": req.id, "name": req.name, "status": "resumed" if g.resumed else "generated", "source_object_id": g.source.id, "variants_path": g.variants_key}
-        log_json(action="asset_resumed" if g.resumed else "asset_generated", asset=req.id, source=g.source_key, path=g.variants_key)
+        results[req.id] = {
+            "id": req.id,
+            "name": req.name,
+            "status": "resumed" if g.resumed else "generated",
+            "source_object_id": g.source.id,
+            "variants_path": g.variants_key,
+        }
+        log_json(
+            action="asset_resumed" if g.resumed else "asset_generated",
+            asset=req.id,
+            source=g.source_key,
+            path=g.variants_key,
+        )
 
     summary = _write_documents(bucket, s, inp, done, results, len(selected))
     log_json(action="done", scene_id=s.scene_id, **summary)
     if selected and not done:
         reasons = "; ".join(f"{r['id']}: {r['reason']}" for r in results.values() if r["status"] == "failed")
-        raise JobFailed(f"none of the {len(selected)} selected assets could be varied: {reasons}", code="no_variation_assets")
+        raise JobFailed(
+            f"none of the {len(selected)} selected assets could be varied: {reasons}", code="no_variation_assets"
+        )
     return 0
 
 

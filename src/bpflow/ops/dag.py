@@ -24,7 +24,9 @@ from bpflow.core.stages import STAGES, StageSpec
 
 STAGE_DAG_ENV: Final = "BPFLOW_STAGE_DAG"
 
-_STAGE_KEYS: Final = frozenset({"name", "title", "workflow", "job", "trigger", "complete", "failed", "upstream", "description"})
+_STAGE_KEYS: Final = frozenset(
+    {"name", "title", "workflow", "job", "trigger", "complete", "failed", "upstream", "description"}
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,9 @@ class Dag:
         for st in self.stages:
             for up in st.upstream:
                 if up not in self._by_name:
-                    raise ConfigError(f"{self.source}: stage {st.name!r} waits for unknown stage {up!r}", field="upstream")
+                    raise ConfigError(
+                        f"{self.source}: stage {st.name!r} waits for unknown stage {up!r}", field="upstream"
+                    )
         self._check_acyclic()
 
     def _check_acyclic(self) -> None:
@@ -89,7 +93,9 @@ class Dag:
         for st in self.stages:
             late = [u for u in st.upstream if u not in seen]
             if late:
-                raise ConfigError(f"{self.source}: stage {st.name!r} is listed before its upstream {late}", field="upstream")
+                raise ConfigError(
+                    f"{self.source}: stage {st.name!r} is listed before its upstream {late}", field="upstream"
+                )
             seen.add(st.name)
 
     def get(self, name: str) -> Stage | None:
@@ -114,12 +120,26 @@ class Dag:
         return depth
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title, "source": self.source, "stages": [s.to_dict() for s in self.stages]}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "source": self.source,
+            "stages": [s.to_dict() for s in self.stages],
+        }
 
 
 def _node(spec: StageSpec) -> Stage:
-    return Stage(name=spec.name, workflow=spec.workflow, complete=spec.complete, failed=spec.failed, upstream=spec.upstream,
-                 job=spec.job, trigger=spec.trigger, title=spec.title, description=spec.description)
+    return Stage(
+        name=spec.name,
+        workflow=spec.workflow,
+        complete=spec.complete,
+        failed=spec.failed,
+        upstream=spec.upstream,
+        job=spec.job,
+        trigger=spec.trigger,
+        title=spec.title,
+        description=spec.description,
+    )
 
 
 #: DESIGN.md "Text path DAG", stage by stage, from the stage model (``core/stages.yaml``).
@@ -127,7 +147,9 @@ TEXT_DAG: Final = Dag(name="text", title="Text path", stages=tuple(_node(s) for 
 #: Issue 13, the learning loop: shown when the episodes are handed to training
 #: (``TRIGGER_TRAINING=true``; otherwise nothing would ever start these stages).
 LEARNING_STAGES: Final = tuple(_node(s) for s in STAGES.values() if s.learning)
-TEXT_DAG_LEARNING: Final = Dag(name="text-learning", title="Text path with the learning loop", stages=(*TEXT_DAG.stages, *LEARNING_STAGES))
+TEXT_DAG_LEARNING: Final = Dag(
+    name="text-learning", title="Text path with the learning loop", stages=(*TEXT_DAG.stages, *LEARNING_STAGES)
+)
 
 
 def _str_tuple(raw: Any, where: str, key: str) -> tuple[str, ...]:

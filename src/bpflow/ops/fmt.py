@@ -57,7 +57,9 @@ def parse_zone(name: str | None) -> tzinfo | None:
     try:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed(f"unknown time zone {name!r}: use UTC, local or an IANA name such as Europe/Paris", field="tz") from None
+        raise ValidationFailed(
+            f"unknown time zone {name!r}: use UTC, local or an IANA name such as Europe/Paris", field="tz"
+        ) from None
 
 
 def _utc(epoch: float | None) -> datetime | None:
@@ -90,7 +92,9 @@ def time_html(epoch: float | None, short: bool = False) -> Markup:
     utc = dt.strftime("%Y-%m-%d %H:%M:%S UTC")
     text = dt.strftime("%H:%M:%SZ" if short else "%Y-%m-%d %H:%M:%SZ")
     iso = dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return Markup(f'<time datetime="{iso}" data-epoch="{dt.timestamp():.3f}" data-short="{1 if short else 0}" title="{utc}">{text}</time>')
+    return Markup(
+        f'<time datetime="{iso}" data-epoch="{dt.timestamp():.3f}" data-short="{1 if short else 0}" title="{utc}">{text}</time>'
+    )
 
 
 def scene_relative(scene_id: str, key: str) -> str:

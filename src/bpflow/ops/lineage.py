@@ -44,13 +44,17 @@ class Lineage:
         return {"parent": self.parent, "seed": self.seed, "children": list(self.children)}
 
 
-def seed_count(bucket: Bucket, scene_id: str, *, listed: Listed | None = None, known_missing: bool = False) -> int | None:
+def seed_count(
+    bucket: Bucket, scene_id: str, *, listed: Listed | None = None, known_missing: bool = False
+) -> int | None:
     """The ``seed_count`` of ``scenes/<id>/prompts/scene_request.json``, None when it cannot say.
     A page of summaries passes what its listing says (the entry, or that there is none): no stat."""
     if known_missing:
         return None
     try:
-        info: ObjectInfo | Listed | None = listed if listed is not None else bucket.stat(f"scenes/{scene_id}/{REQUEST_REL}")
+        info: ObjectInfo | Listed | None = (
+            listed if listed is not None else bucket.stat(f"scenes/{scene_id}/{REQUEST_REL}")
+        )
         if info is None or info.size > _MAX_REQUEST_BYTES:
             return None
         doc = loads_bounded(bucket.read(info.key))
@@ -75,7 +79,9 @@ def parent_of(bucket: Bucket, scene_id: str) -> tuple[str, int] | None:
     return None
 
 
-def lineage(bucket: Bucket, scene_id: str, *, listing: Mapping[str, Listed] | None = None, root: str | None = None) -> Lineage:
+def lineage(
+    bucket: Bucket, scene_id: str, *, listing: Mapping[str, Listed] | None = None, root: str | None = None
+) -> Lineage:
     """``listing``: the scene's markers as a page of summaries listed them (keyed by the
     scene-relative path, ``root`` being the request's), so a scene without a request costs nothing."""
     rel = root or REQUEST_REL

@@ -78,7 +78,11 @@ def current_trigger(rt: Runtime, workflow: str, scene_id: str) -> ObjectInfo:
                 found.append(info)
     if not found:
         wanted = ", ".join(p.replace("*", scene_id, 1) for p in row.patterns)
-        raise RerunRefused(f"scene {scene_id} has no trigger object for {workflow} (expected {wanted})", code="trigger_missing", field="scene")
+        raise RerunRefused(
+            f"scene {scene_id} has no trigger object for {workflow} (expected {wanted})",
+            code="trigger_missing",
+            field="scene",
+        )
     return max(found, key=lambda i: (i.updated, i.key))
 
 
@@ -96,7 +100,12 @@ class SceneRerun:
     def to_dict(self) -> dict[str, Any]:
         if not self.seeds and len(self.results) == 1:
             return self.results[0].to_dict()
-        return {"scene_id": self.scene_id, "workflow": self.workflow, "seeds": [r.to_dict() for r in self.results], "not_rerun": self.not_rerun}
+        return {
+            "scene_id": self.scene_id,
+            "workflow": self.workflow,
+            "seeds": [r.to_dict() for r in self.results],
+            "not_rerun": self.not_rerun,
+        }
 
     def lines(self, force: bool) -> list[str]:
         """What happened, and what to do when nothing new started."""
@@ -154,7 +163,9 @@ def rerun_stage(rt: Runtime, name: str, scene_id: str, *, force: bool = False) -
     if force:
         run_id = f"{run_id}:rerun:{uuid.uuid4().hex[:8]}"
     previous = RunReader(rt).find(run_id)
-    payload = ObjectEvent(bucket=info.bucket or rt.bucket.url, name=info.key, generation=info.generation, source="rerun").payload()
+    payload = ObjectEvent(
+        bucket=info.bucket or rt.bucket.url, name=info.key, generation=info.generation, source="rerun"
+    ).payload()
     rt.dispatcher.start_run(workflow, run_id, payload)
     return RerunResult(
         workflow=workflow,
@@ -178,9 +189,15 @@ def retry_run(rt: Runtime, run_id: str) -> RerunResult:
     reader = RunReader(rt)
     info = reader.get(run_id)
     if info.active:
-        raise RerunRefused(f"run {run_id} is still {info.state}: cancel it first, or wait for it to end", code="run_active", field="run_id")
+        raise RerunRefused(
+            f"run {run_id} is still {info.state}: cancel it first, or wait for it to end",
+            code="run_active",
+            field="run_id",
+        )
     if find_workflow(info.workflow) is None:
-        raise WorkflowNotFound(f"{info.workflow} is not implemented in this build", code="not_implemented", field="workflow")
+        raise WorkflowNotFound(
+            f"{info.workflow} is not implemented in this build", code="not_implemented", field="workflow"
+        )
     if not info.payload:
         raise RerunRefused(f"run {run_id} kept no input to start again with", code="rerun_unsupported", field="run_id")
     new_id = f"{run_id.split(RETRY_MARK, 1)[0]}{RETRY_MARK}{uuid.uuid4().hex[:8]}"

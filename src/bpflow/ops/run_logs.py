@@ -83,5 +83,7 @@ def run_logs(rt: Runtime, run_id: str, *, scrubber: Scrubber | None = None) -> d
         launch["log_truncated"] = truncated
         launch["log_available"] = text is not None
         jobs.append(launch)
-    doc: dict[str, Any] = scrub.obj({"run": run.to_dict(), "steps": [s.to_dict() for s in steps], "jobs": jobs})  # a dict stays a dict
+    doc: dict[str, Any] = scrub.obj(
+        {"run": run.to_dict(), "steps": [s.to_dict() for s in steps], "jobs": jobs}
+    )  # a dict stays a dict
     return doc

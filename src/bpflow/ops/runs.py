@@ -298,12 +298,25 @@ class RunReader:
         ref = ref.strip()
         if self.find(ref) is not None or not _HEX_PREFIX.fullmatch(ref):
             return ref  # an exact id, or something only an exact id could be (a miss says so)
-        matches: builtins.list[str] = [st.workflow_id for st in self._api.list_workflows(load_input=False, load_output=False) if short_run_id(st.workflow_id).startswith(ref[:SHORT_ID_LEN]) and (len(ref) <= SHORT_ID_LEN or hashlib.sha1(st.workflow_id.encode("utf-8")).hexdigest().startswith(ref))]
+        matches: builtins.list[str] = [
+            st.workflow_id
+            for st in self._api.list_workflows(load_input=False, load_output=False)
+            if short_run_id(st.workflow_id).startswith(ref[:SHORT_ID_LEN])
+            and (len(ref) <= SHORT_ID_LEN or hashlib.sha1(st.workflow_id.encode("utf-8")).hexdigest().startswith(ref))
+        ]
         if not matches:
-            raise RunNotFound(f"no run {ref!r} (neither a run id nor the start of a short id)", field="run_id", details={"run_id": ref})
+            raise RunNotFound(
+                f"no run {ref!r} (neither a run id nor the start of a short id)",
+                field="run_id",
+                details={"run_id": ref},
+            )
         if len(matches) > 1:
             shown = ", ".join(f"{short_run_id(m)} {m}" for m in sorted(matches)[:5])
-            raise AmbiguousRunId(f"{ref!r} is the start of {len(matches)} runs' short ids ({shown}{', ...' if len(matches) > 5 else ''}): give more characters", field="run_id", details={"run_id": ref, "matches": sorted(matches)[:20]})
+            raise AmbiguousRunId(
+                f"{ref!r} is the start of {len(matches)} runs' short ids ({shown}{', ...' if len(matches) > 5 else ''}): give more characters",
+                field="run_id",
+                details={"run_id": ref, "matches": sorted(matches)[:20]},
+            )
         return matches[0]
 
     def find(self, run_id: str) -> RunInfo | None:
@@ -355,9 +368,13 @@ class RunReader:
         from bpflow.core.engine.queues import all_queues, queue_health
 
         queues = all_queues()
-        rows = self._api.list_workflows(status=["ENQUEUED", "PENDING"], queue_name=queues, load_input=False, load_output=False)
+        rows = self._api.list_workflows(
+            status=["ENQUEUED", "PENDING"], queue_name=queues, load_input=False, load_output=False
+        )
         consumers = live_consumers(system_engine(self.rt.client))
-        return queue_health([(st.queue_name, st.status, (st.created_at or 0) / 1000.0) for st in rows], time.time(), consumers, queues)
+        return queue_health(
+            [(st.queue_name, st.status, (st.created_at or 0) / 1000.0) for st in rows], time.time(), consumers, queues
+        )
 
     def count_active(self) -> dict[tuple[str, str], int]:
         """(workflow, status) → number of queued or running runs, for the metrics gauge."""
@@ -382,11 +399,14 @@ def parse_status(value: str | None) -> tuple[str | None, str | None]:
     if v.upper() in _ENGINE_STATUSES:
         return None, v.upper()
     raise ValidationFailed(
-        f"unknown status {value!r}: use one of {', '.join(RUN_STATES)} or an engine status ({', '.join(_ENGINE_STATUSES)})", field="status"
+        f"unknown status {value!r}: use one of {', '.join(RUN_STATES)} or an engine status ({', '.join(_ENGINE_STATUSES)})",
+        field="status",
     )
 
 
-def query_runs(reader: RunReader, *, workflow: str | None, status: str | None, scene: str | None, limit: int) -> list[RunInfo]:
+def query_runs(
+    reader: RunReader, *, workflow: str | None, status: str | None, scene: str | None, limit: int
+) -> list[RunInfo]:
     """Filters shared by the CLI, the API and the runs page."""
     return runs_page(reader, workflow=workflow, status=status, scene=scene, limit=limit).runs
 
@@ -413,7 +433,13 @@ def decode_run_cursor(cursor: str) -> tuple[int, str]:
 
 
 def runs_page(
-    reader: RunReader, *, workflow: str | None, status: str | None, scene: str | None, limit: int, before: str | None = None
+    reader: RunReader,
+    *,
+    workflow: str | None,
+    status: str | None,
+    scene: str | None,
+    limit: int,
+    before: str | None = None,
 ) -> RunsPage:
     """Keyset paging, newest first (creation time, then run id): ``before`` is the previous
     page's ``next_cursor``. Filters the engine cannot apply (operator state, scene of event

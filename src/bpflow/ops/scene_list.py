@@ -70,7 +70,9 @@ def find_scenes(
     needle = (q or "").strip().lower() or None
     dag = dag or load_dag(rt.env)
     if needle is None and state is None:
-        lines, next_after = scene_summaries_page(rt, reader=reader, with_runs=with_runs, limit=limit, dag=dag, now=now, after=after)
+        lines, next_after = scene_summaries_page(
+            rt, reader=reader, with_runs=with_runs, limit=limit, dag=dag, now=now, after=after
+        )
         return ScenePage(lines, next_after)
     grouped = all_scene_runs(reader or RunReader(rt), dag) if with_runs else {}
     out: list[dict[str, Any]] = []
@@ -83,7 +85,18 @@ def find_scenes(
             prompt = scene_prompt(rt.bucket, scene_id, dag, listing) if needle is not None else None
             if needle is not None and needle not in scene_id.lower() and needle not in (prompt or "").lower():
                 continue
-            status = scene_status(rt, scene_id, dag=dag, reader=None, runs=grouped.get(scene_id, []), details=False, now=now, must_exist=False, listing=listing, seed_runs=grouped)
+            status = scene_status(
+                rt,
+                scene_id,
+                dag=dag,
+                reader=None,
+                runs=grouped.get(scene_id, []),
+                details=False,
+                now=now,
+                must_exist=False,
+                listing=listing,
+                seed_runs=grouped,
+            )
             if state is not None and status.state != state:
                 continue
             if len(out) == limit:

@@ -48,7 +48,14 @@ from bpflow.workflows._orchestrator.fanout import CHILD_REQUEST
 if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
 
-PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, NOT_IMPLEMENTED = "pending", "running", "succeeded", "failed", "skipped", "not_implemented"
+PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, NOT_IMPLEMENTED = (
+    "pending",
+    "running",
+    "succeeded",
+    "failed",
+    "skipped",
+    "not_implemented",
+)
 STATES = (PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, NOT_IMPLEMENTED)
 
 #: Scene-level states: ``stalled`` means nothing runs and nothing can start (e.g. the first
@@ -83,7 +90,13 @@ class MarkerInfo:
     body: Any = None
 
     def to_dict(self, *, with_body: bool = True) -> dict[str, Any]:
-        out = {"key": self.key, "kind": self.kind, "updated": self.updated, "generation": self.generation, "size": self.size}
+        out = {
+            "key": self.key,
+            "kind": self.kind,
+            "updated": self.updated,
+            "generation": self.generation,
+            "size": self.size,
+        }
         if with_body:
             out["body"] = self.body
         return out
@@ -212,13 +225,22 @@ def _read_body(bucket: Bucket, info: ObjectInfo | Listed) -> Any:
         return raw.decode("utf-8", "replace")
 
 
-def _marker(bucket: Bucket, scene_id: str, rel: str, kind: str, with_body: bool, listing: dict[str, Listed] | None = None) -> MarkerInfo | None:
+def _marker(
+    bucket: Bucket, scene_id: str, rel: str, kind: str, with_body: bool, listing: dict[str, Listed] | None = None
+) -> MarkerInfo | None:
     if listing is not None:  # a page of summaries: the page's listing says what exists
         entry = listing.get(rel)
         if entry is None:
             return None
         # A summary shows no generation: none looked up (a HEAD each on S3); bodies by one GET.
-        return MarkerInfo(key=entry.key, kind=kind, updated=entry.updated_s, generation=0, size=entry.size, body=_read_body(bucket, entry) if with_body else None)
+        return MarkerInfo(
+            key=entry.key,
+            kind=kind,
+            updated=entry.updated_s,
+            generation=0,
+            size=entry.size,
+            body=_read_body(bucket, entry) if with_body else None,
+        )
     info = bucket.stat(f"scenes/{scene_id}/{rel}")
     if info is None:
         return None
@@ -305,7 +327,11 @@ def scene_runs(rt: Runtime, reader: RunReader, dag: Dag, scene_id: str, *, paren
     runs = reader.list(prefixes=prefixes, limit=500)
     event_wfs = _event_workflows(rt, dag)
     if event_wfs:
-        runs += [r for r in reader.list(workflows=event_wfs, limit=500) if r.scene_id == scene_id and ":scenes/" not in r.run_id]
+        runs += [
+            r
+            for r in reader.list(workflows=event_wfs, limit=500)
+            if r.scene_id == scene_id and ":scenes/" not in r.run_id
+        ]
     return runs
 
 
@@ -340,7 +366,15 @@ Implemented = Callable[[Stage], bool]
 
 class _Ctx:
     def __init__(
-        self, rt: Runtime, reader: RunReader | None, dag: Dag, scene_id: str, runs: list[RunInfo], details: bool, now: float, implemented: Implemented,
+        self,
+        rt: Runtime,
+        reader: RunReader | None,
+        dag: Dag,
+        scene_id: str,
+        runs: list[RunInfo],
+        details: bool,
+        now: float,
+        implemented: Implemented,
         seed_of: str | None = None,
     ) -> None:
         self.rt, self.reader, self.dag, self.scene_id, self.details, self.now = rt, reader, dag, scene_id, details, now
@@ -372,7 +406,15 @@ def _fresh(m: MarkerInfo | None, since: float | None) -> MarkerInfo | None:
 
 def _run_summary(r: RunInfo, now: float) -> dict[str, Any]:
     d = r.duration(now)
-    return {"run_id": r.run_id, "state": r.state, "status": r.status, "created_at": r.created_at, "duration_seconds": None if d is None else round(d, 3), "error_code": r.error_code, "message": r.message}
+    return {
+        "run_id": r.run_id,
+        "state": r.state,
+        "status": r.status,
+        "created_at": r.created_at,
+        "duration_seconds": None if d is None else round(d, 3),
+        "error_code": r.error_code,
+        "message": r.message,
+    }
 
 
 def _timing_from_steps(steps: list[StepInfo], run: RunInfo, now: float) -> tuple[float | None, float | None]:
@@ -402,8 +444,13 @@ def _evaluate_seed_root(ctx: _Ctx, stage: Stage) -> StageStatus:
     runs = ctx.by_workflow.get(stage.workflow, [])
     latest = runs[-1] if runs else None
     st = StageStatus(
-        name=stage.name, title=stage.label, workflow=stage.workflow, job=stage.job, state=PENDING,
-        implemented=ctx.is_implemented(stage), upstream=list(stage.upstream),
+        name=stage.name,
+        title=stage.label,
+        workflow=stage.workflow,
+        job=stage.job,
+        state=PENDING,
+        implemented=ctx.is_implemented(stage),
+        upstream=list(stage.upstream),
     )
     st.runs = [_run_summary(r, ctx.now) for r in reversed(runs)]
     req = _marker(ctx.rt.bucket, ctx.scene_id, CHILD_REQUEST, "complete", ctx.details, ctx.listing)
@@ -435,14 +482,21 @@ def _evaluate(ctx: _Ctx, stage: Stage, done: dict[str, StageStatus]) -> StageSta
     any_marker = _newer_wins(comp[0] if comp else None, newest_fail)
     fresh_marker = _newer_wins(_fresh(comp[0] if comp else None, since), _fresh(newest_fail, since))
     st = StageStatus(
-        name=stage.name, title=stage.label, workflow=stage.workflow, job=stage.job, state=PENDING,
-        implemented=ctx.is_implemented(stage), upstream=list(stage.upstream),
+        name=stage.name,
+        title=stage.label,
+        workflow=stage.workflow,
+        job=stage.job,
+        state=PENDING,
+        implemented=ctx.is_implemented(stage),
+        upstream=list(stage.upstream),
         markers=[m for m in (*comp, *fails) if m is not None],
     )
     st.runs = [_run_summary(r, ctx.now) for r in reversed(runs)]
     # A job stage may start while the stage whose run carries it (same workflow, no job) runs.
     upstream_ok = all(
-        done[u].state == SUCCEEDED or (done[u].workflow == stage.workflow and done[u].job is None and done[u].state == RUNNING) for u in stage.upstream
+        done[u].state == SUCCEEDED
+        or (done[u].workflow == stage.workflow and done[u].job is None and done[u].state == RUNNING)
+        for u in stage.upstream
     )
 
     def from_marker(m: MarkerInfo) -> None:
@@ -500,7 +554,9 @@ def _evaluate(ctx: _Ctx, stage: Stage, done: dict[str, StageStatus]) -> StageSta
     return st
 
 
-def _timing(ctx: _Ctx, stage: Stage, st: StageStatus, runs: list[RunInfo], latest: RunInfo | None, done: dict[str, StageStatus]) -> None:
+def _timing(
+    ctx: _Ctx, stage: Stage, st: StageStatus, runs: list[RunInfo], latest: RunInfo | None, done: dict[str, StageStatus]
+) -> None:
     """Started, duration and attempts: from the runs for a workflow stage, from the job's launch
     steps inside the parent runs for a job stage."""
     if latest is None or st.state in (PENDING, NOT_IMPLEMENTED):
@@ -567,7 +623,9 @@ def _waiting(rt: Runtime, dag: Dag, done: dict[str, StageStatus], now: float, gr
             # comes); once later stages have their own markers, nothing will start it any more.
             waiting[stage.name] = all(done[o.name].state in (PENDING, NOT_IMPLEMENTED) for o in dag.stages)
             continue
-        if any(u.state not in (SUCCEEDED, RUNNING, PENDING) for u in ups) or any(u.state == PENDING and not waiting[u.name] for u in ups):
+        if any(u.state not in (SUCCEEDED, RUNNING, PENDING) for u in ups) or any(
+            u.state == PENDING and not waiting[u.name] for u in ups
+        ):
             waiting[stage.name] = False  # an upstream failed, was skipped, cannot run or will not start
             continue
         if any(u.state in (RUNNING, PENDING) for u in ups):
@@ -669,7 +727,11 @@ def scene_status(
     if details or must_exist:
         updated = max((i.updated.timestamp() for i in rt.bucket.list(f"scenes/{scene_id}/")), default=None)
     if must_exist and updated is None and not runs:
-        raise SceneNotFound(f"no scene {scene_id!r}: no objects under scenes/{scene_id}/ and no runs", field="scene_id", details={"scene_id": scene_id})
+        raise SceneNotFound(
+            f"no scene {scene_id!r}: no objects under scenes/{scene_id}/ and no runs",
+            field="scene_id",
+            details={"scene_id": scene_id},
+        )
     if lin.parent is not None and seed_runs is not None and dag.stages:
         runs = list(runs) + [r for r in seed_runs.get(lin.parent, []) if r.workflow == dag.stages[0].workflow]
     ctx = _Ctx(rt, reader, dag, scene_id, runs, details, now, implemented, seed_of=lin.parent)
@@ -687,7 +749,15 @@ def scene_status(
         state = _parent_state(root, seeds)
         for i, child in enumerate(seeds, 1):
             line = child.summary()
-            children.append({"scene_id": child.scene_id, "seed": i, "state": child.state, "done": line["done"], "total": line["total"]})
+            children.append(
+                {
+                    "scene_id": child.scene_id,
+                    "seed": i,
+                    "state": child.state,
+                    "done": line["done"],
+                    "total": line["total"],
+                }
+            )
     return SceneStatus(
         scene_id=scene_id,
         dag=dag.name,
@@ -702,7 +772,14 @@ def scene_status(
 
 
 def _seed_statuses(
-    rt: Runtime, dag: Dag, lin: Lineage, *, reader: RunReader | None, seed_runs: Mapping[str, list[RunInfo]] | None, now: float, implemented: Implemented
+    rt: Runtime,
+    dag: Dag,
+    lin: Lineage,
+    *,
+    reader: RunReader | None,
+    seed_runs: Mapping[str, list[RunInfo]] | None,
+    now: float,
+    implemented: Implemented,
 ) -> list[SceneStatus]:
     """The seeds of a parent, judged without details (their own pages have those)."""
     out = []
@@ -710,12 +787,32 @@ def _seed_statuses(
         runs = None if seed_runs is None else list(seed_runs.get(child, []))
         if runs is None and reader is None:
             runs = []
-        out.append(scene_status(rt, child, dag=dag, reader=reader, runs=runs, details=False, now=now, must_exist=False, implemented=implemented, seed_runs=seed_runs))
+        out.append(
+            scene_status(
+                rt,
+                child,
+                dag=dag,
+                reader=reader,
+                runs=runs,
+                details=False,
+                now=now,
+                must_exist=False,
+                implemented=implemented,
+                seed_runs=seed_runs,
+            )
+        )
     return out
 
 
 def scene_summaries(
-    rt: Runtime, *, reader: RunReader | None = None, with_runs: bool = True, limit: int = 200, dag: Dag | None = None, now: float | None = None, after: str | None = None
+    rt: Runtime,
+    *,
+    reader: RunReader | None = None,
+    with_runs: bool = True,
+    limit: int = 200,
+    dag: Dag | None = None,
+    now: float | None = None,
+    after: str | None = None,
 ) -> list[dict[str, Any]]:
     """One line per scene under ``scenes/*/``, a page in id order (at most ``limit`` scenes after
     the cursor ``after``). ``with_runs=False`` judges from markers alone (no database reachable)."""
@@ -723,7 +820,14 @@ def scene_summaries(
 
 
 def scene_summaries_page(
-    rt: Runtime, *, reader: RunReader | None = None, with_runs: bool = True, limit: int = 200, dag: Dag | None = None, now: float | None = None, after: str | None = None
+    rt: Runtime,
+    *,
+    reader: RunReader | None = None,
+    with_runs: bool = True,
+    limit: int = 200,
+    dag: Dag | None = None,
+    now: float | None = None,
+    after: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """``scene_summaries`` and the cursor of the next page (None on the last)."""
     dag = dag or load_dag(rt.env)
@@ -733,7 +837,18 @@ def scene_summaries_page(
     out = []
     for scene_id in ids:
         listing = markers.get(scene_id, {})
-        status = scene_status(rt, scene_id, dag=dag, reader=None, runs=grouped.get(scene_id, []), details=False, now=now, must_exist=False, listing=listing, seed_runs=grouped)
+        status = scene_status(
+            rt,
+            scene_id,
+            dag=dag,
+            reader=None,
+            runs=grouped.get(scene_id, []),
+            details=False,
+            now=now,
+            must_exist=False,
+            listing=listing,
+            seed_runs=grouped,
+        )
         line = status.summary()
         line["updated"] = max((e.updated_s for e in listing.values()), default=None)
         line["prompt"] = scene_prompt(rt.bucket, scene_id, dag, listing)
@@ -757,4 +872,3 @@ def scene_prompt(bucket: Bucket, scene_id: str, dag: Dag, listing: dict[str, Lis
         body = request["body"] if request else None
     prompt = body.get("prompt") if isinstance(body, dict) else None
     return prompt[:160] if isinstance(prompt, str) else None
-

@@ -112,7 +112,9 @@ def read_versioned_json(bucket: Bucket, key: str) -> VersionedJson:
 Mutation = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
-def update_json(bucket: Bucket, key: str, mutate: Mutation, *, max_attempts: int = CAS_MAX_ATTEMPTS) -> dict[str, Any] | None:
+def update_json(
+    bucket: Bucket, key: str, mutate: Mutation, *, max_attempts: int = CAS_MAX_ATTEMPTS
+) -> dict[str, Any] | None:
     """Read-merge-write ``key`` with compare-and-swap; returns what was written.
 
     ``mutate`` gets a private copy of the current object and returns the object to write, or

@@ -169,7 +169,6 @@ def skip_message(scene_id: str, marker: Mapping[str, Any]) -> str:
 def blocked_error(scene_id: str, marker: Mapping[str, Any]) -> IdempotencyMarkerBlocked:
     status, job_id = marker.get("status"), marker.get("job_id")
     return IdempotencyMarkerBlocked(
-        f"Idempotency marker status {status} for scene {scene_id} (job: {job_id}). "
-        f"Set {ALLOW_RETRY_ENV} to retry.",
+        f"Idempotency marker status {status} for scene {scene_id} (job: {job_id}). Set {ALLOW_RETRY_ENV} to retry.",
         details={"scene_id": scene_id, "job_id": job_id, "status": status},
     )

@@ -83,5 +83,7 @@ class RegionRouter:
             "secondary": self.secondary,
             "failures": decision.failures,
         }
-        level = {"primary_healthy": logging.INFO, "secondary_healthy": logging.WARNING}.get(decision.reason, logging.ERROR)
+        level = {"primary_healthy": logging.INFO, "secondary_healthy": logging.WARNING}.get(
+            decision.reason, logging.ERROR
+        )
         self.log.log(level, json.dumps(record, sort_keys=True), extra={"bp_record": record})

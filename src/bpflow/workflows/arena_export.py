@@ -58,18 +58,40 @@ def arena_export(run: Run) -> Outcome:
     with scene_lock(run, "arena-export", ttl_seconds=TIMEOUT) as lock:
         if not lock.acquired:
             return Outcome.skipped(lock.message, scene_id=scene, trigger_source=source)
-        result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env=env, retry=stage_retry_profile(NAME, JOB),
-                         on_start_failure=StartFailure(run.scene(STAGE.failed[0]), "arena_export_start_failed", rollback=arena, context={"arena_prefix": arena}))
+        result = run_job(
+            run,
+            JOB,
+            timeout_seconds=stage_timeout(NAME, JOB),
+            env=env,
+            retry=stage_retry_profile(NAME, JOB),
+            on_start_failure=StartFailure(
+                run.scene(STAGE.failed[0]), "arena_export_start_failed", rollback=arena, context={"arena_prefix": arena}
+            ),
+        )
         if result.failed:
             return Outcome(
                 status="PARTIAL_SUCCESS",
                 message=f"Arena export FAILED for scene {scene} - scene is available but without Arena evaluation support",
-                details={"scene_id": scene, "failure_details": result.job_error or {"exit_code": result.exit_code, "timed_out": result.timed_out, "log": result.log_path},
-                         "trigger_source": source, "arena_execution": result.execution_id, "outputs": {"scene_usda": run.scene("usd/scene.usda")}},
+                details={
+                    "scene_id": scene,
+                    "failure_details": result.job_error
+                    or {"exit_code": result.exit_code, "timed_out": result.timed_out, "log": result.log_path},
+                    "trigger_source": source,
+                    "arena_execution": result.execution_id,
+                    "outputs": {"scene_usda": run.scene("usd/scene.usda")},
+                },
             )
         return Outcome.success(
             f"Arena export completed for scene {scene}",
             markers=[run.scene(STAGE.complete[0])],
-            scene_id=scene, trigger_source=source, arena_execution=result.execution_id,
-            outputs={"arena_manifest": f"{arena}/arena_manifest.json", "scene_module": f"{arena}/scene_module.py", "tasks_dir": f"{arena}/tasks/", "hub_config": f"{arena}/hub_config.yaml", "asset_registry": f"{arena}/asset_registry.json"},
+            scene_id=scene,
+            trigger_source=source,
+            arena_execution=result.execution_id,
+            outputs={
+                "arena_manifest": f"{arena}/arena_manifest.json",
+                "scene_module": f"{arena}/scene_module.py",
+                "tasks_dir": f"{arena}/tasks/",
+                "hub_config": f"{arena}/hub_config.yaml",
+                "asset_registry": f"{arena}/asset_registry.json",
+            },
         )

@@ -19,7 +19,17 @@ JOB = "asset-embedding-job"
 @workflow(NAME, timeout_seconds=stage_timeout(NAME, JOB) + 300)
 def asset_embedding(run: Run) -> Outcome:
     settings = get_settings()
-    prefix = str(run.param("queue_prefix", "TEXT_ASSET_EMBEDDING_QUEUE_PREFIX", settings.text_asset_embedding_queue_prefix))
-    paths = QueuePaths.of(prefix, settings.text_asset_embedding_processed_prefix, settings.text_asset_embedding_failed_prefix)
-    return consume_queue_object(run, workflow=NAME, job=JOB, paths=paths, what="an embedding",
-                                env={"TEXT_ASSET_EMBEDDING_QUEUE_PREFIX": paths.queue})
+    prefix = str(
+        run.param("queue_prefix", "TEXT_ASSET_EMBEDDING_QUEUE_PREFIX", settings.text_asset_embedding_queue_prefix)
+    )
+    paths = QueuePaths.of(
+        prefix, settings.text_asset_embedding_processed_prefix, settings.text_asset_embedding_failed_prefix
+    )
+    return consume_queue_object(
+        run,
+        workflow=NAME,
+        job=JOB,
+        paths=paths,
+        what="an embedding",
+        env={"TEXT_ASSET_EMBEDDING_QUEUE_PREFIX": paths.queue},
+    )

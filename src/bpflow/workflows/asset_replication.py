@@ -20,8 +20,22 @@ JOB = "asset-replication-job"
 @workflow(NAME, timeout_seconds=stage_timeout(NAME, JOB) + 300)
 def asset_replication(run: Run) -> Outcome:
     settings = get_settings()
-    prefix = str(run.param("queue_prefix", "TEXT_ASSET_REPLICATION_QUEUE_PREFIX", settings.text_asset_replication_queue_prefix))
-    paths = QueuePaths.of(prefix, settings.text_asset_replication_processed_prefix, settings.text_asset_replication_failed_prefix)
-    return consume_queue_object(run, workflow=NAME, job=JOB, paths=paths, what="a replication",
-                                env={"TEXT_ASSET_REPLICATION_QUEUE_PREFIX": paths.queue,
-                                     "ASSET_REPLICATION_TARGET": run.param("target", "ASSET_REPLICATION_TARGET", settings.asset_replication_target)})
+    prefix = str(
+        run.param("queue_prefix", "TEXT_ASSET_REPLICATION_QUEUE_PREFIX", settings.text_asset_replication_queue_prefix)
+    )
+    paths = QueuePaths.of(
+        prefix, settings.text_asset_replication_processed_prefix, settings.text_asset_replication_failed_prefix
+    )
+    return consume_queue_object(
+        run,
+        workflow=NAME,
+        job=JOB,
+        paths=paths,
+        what="a replication",
+        env={
+            "TEXT_ASSET_REPLICATION_QUEUE_PREFIX": paths.queue,
+            "ASSET_REPLICATION_TARGET": run.param(
+                "target", "ASSET_REPLICATION_TARGET", settings.asset_replication_target
+            ),
+        },
+    )

@@ -65,4 +65,9 @@ def canary_pipeline(run: Run) -> Outcome:
         if run.payload.get(key) is not None:
             payload[key] = run.payload[key]
     export_run = start_run(run, EXPORT, f"{EXPORT}:canary:{run.object_name}@{run.generation}:{run.run_id}", payload)
-    return Outcome.success(f"Started canary export for scene {scene}", scene_id=scene, export_run=export_run, reasons=[r for r, ok in (("tag_match", tagged), ("scene_id_allowlist", allowlisted)) if ok])
+    return Outcome.success(
+        f"Started canary export for scene {scene}",
+        scene_id=scene,
+        export_run=export_run,
+        reasons=[r for r, ok in (("tag_match", tagged), ("scene_id_allowlist", allowlisted)) if ok],
+    )

@@ -18,7 +18,9 @@ def _detail(result: JobOutcome) -> str:
     err = result.job_error or {}
     if err.get("message"):
         return str(err["message"])
-    return "integrity failures found (see the audit report)" if result.exit_code == 1 else f"exit code {result.exit_code}"
+    return (
+        "integrity failures found (see the audit report)" if result.exit_code == 1 else f"exit code {result.exit_code}"
+    )
 
 
 WORDS = MaintenanceWords("Delivery integrity audit", "Audit execution timed out after {seconds}s", _detail)
@@ -26,7 +28,9 @@ WORDS = MaintenanceWords("Delivery integrity audit", "Audit execution timed out 
 
 @workflow(NAME, timeout_seconds=stage_timeout(NAME, JOB) + 300)
 def delivery_integrity_audit(run: Run) -> Outcome:
-    bucket = str(run.param("delivery_bucket", "DELIVERY_BUCKET", None) or run.param("bucket", "GCS_BUCKET", run.bucket_name))
+    bucket = str(
+        run.param("delivery_bucket", "DELIVERY_BUCKET", None) or run.param("bucket", "GCS_BUCKET", run.bucket_name)
+    )
     options = {
         "DELIVERY_PREFIX": run.param("delivery_prefix", "DELIVERY_PREFIX", "deliveries/"),
         "AUDIT_REPORT_BUCKET": run.param("report_bucket", "AUDIT_REPORT_BUCKET", None),
@@ -34,6 +38,13 @@ def delivery_integrity_audit(run: Run) -> Outcome:
         "MAX_BUNDLES": run.param("max_bundles", "MAX_BUNDLES", "100"),
         "MAX_FILES_PER_BUNDLE": run.param("max_files_per_bundle", "MAX_FILES_PER_BUNDLE", "0"),
     }
-    result = run_maintenance_job(run, NAME, JOB, report={"workflow": NAME, "job": JOB, "delivery_bucket": bucket}, options=options,
-                                 env={"BUCKET": bucket}, words=WORDS)
+    result = run_maintenance_job(
+        run,
+        NAME,
+        JOB,
+        report={"workflow": NAME, "job": JOB, "delivery_bucket": bucket},
+        options=options,
+        env={"BUCKET": bucket},
+        words=WORDS,
+    )
     return Outcome.success(f"Delivery integrity audit triggered for bucket {bucket}", execution=result.execution_id)

@@ -11,7 +11,14 @@ from __future__ import annotations
 from bpflow.blocks.preparation import Prep, run_preparation
 from bpflow.core.engine.registry import Outcome, Run, workflow
 
-PREP = Prep(kind="dream2flow", title="Dream2Flow", enable_env="ENABLE_DREAM2FLOW", prefix_env="DREAM2FLOW_PREFIX", count_env="NUM_TASKS", robot=True)
+PREP = Prep(
+    kind="dream2flow",
+    title="Dream2Flow",
+    enable_env="ENABLE_DREAM2FLOW",
+    prefix_env="DREAM2FLOW_PREFIX",
+    count_env="NUM_TASKS",
+    robot=True,
+)
 
 
 @workflow("dream2flow-preparation-pipeline")

@@ -12,7 +12,9 @@ from __future__ import annotations
 from bpflow.blocks.preparation import Prep, run_preparation
 from bpflow.core.engine.registry import Outcome, Run, workflow
 
-PREP = Prep(kind="dwm", title="DWM", enable_env="ENABLE_DWM", prefix_env="DWM_PREFIX", count_env="NUM_TRAJECTORIES", robot=False)
+PREP = Prep(
+    kind="dwm", title="DWM", enable_env="ENABLE_DWM", prefix_env="DWM_PREFIX", count_env="NUM_TRAJECTORIES", robot=False
+)
 
 
 @workflow("dwm-preparation-pipeline")

@@ -67,7 +67,9 @@ def _legacy_failed(run: Run) -> None:
 
 def _fail(run: Run, code: str, message: str, result: JobOutcome | None, job: str, **context: Any) -> Outcome:
     if result is not None:
-        context.update(exit_code=result.exit_code, timed_out=result.timed_out, log=result.log_path, job_error=result.job_error)
+        context.update(
+            exit_code=result.exit_code, timed_out=result.timed_out, log=result.log_path, job_error=result.job_error
+        )
         if result.job_error and result.job_error.get("message"):
             message = f"{message}: {result.job_error['message']}"
     markers.write_failure(
@@ -98,7 +100,14 @@ def episode_generation(run: Run) -> Outcome:
     enforce = parse_bool(run.param("enforce_quality_gates", "ENFORCE_QUALITY_GATES", "true"), True, strict=True)
     staging = parse_bool(run.param("run_staging_e2e", "RUN_STAGING_E2E", "false"), False, strict=True)
     prefix = run.scene("episodes")
-    with fresh_attempt(run, STAGE, "episode-generation", ttl_seconds=TIMEOUT, complete=COMPLETE, done=f"Episodes already complete for scene {scene}") as skipped:
+    with fresh_attempt(
+        run,
+        STAGE,
+        "episode-generation",
+        ttl_seconds=TIMEOUT,
+        complete=COMPLETE,
+        done=f"Episodes already complete for scene {scene}",
+    ) as skipped:
         if skipped is not None:
             return skipped
         env = {
@@ -114,23 +123,65 @@ def episode_generation(run: Run) -> Outcome:
             "AUDIO_NARRATION_ENABLED": "true" if config.get("audio_narration_enabled") is True else "false",
             "SUBTITLE_GENERATION_ENABLED": "true" if config.get("subtitle_generation_enabled") is True else "false",
         }
-        result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env=env, retry=stage_retry_profile(NAME, JOB),
-                         on_start_failure=StartFailure(run.scene(FAILED), "episode_generation_start_failed", rollback=prefix, context={"episodes_prefix": prefix}))
+        result = run_job(
+            run,
+            JOB,
+            timeout_seconds=stage_timeout(NAME, JOB),
+            env=env,
+            retry=stage_retry_profile(NAME, JOB),
+            on_start_failure=StartFailure(
+                run.scene(FAILED),
+                "episode_generation_start_failed",
+                rollback=prefix,
+                context={"episodes_prefix": prefix},
+            ),
+        )
         if result.failed:
-            return _fail(run, "episode_generation_failed", f"Episode generation failed for scene {scene}", result, JOB, episodes_prefix=prefix, episodes_per_variation=per_variation)
+            return _fail(
+                run,
+                "episode_generation_failed",
+                f"Episode generation failed for scene {scene}",
+                result,
+                JOB,
+                episodes_prefix=prefix,
+                episodes_per_variation=per_variation,
+            )
         report = markers.read_json(run, run.scene("episode-generation-job/quality_gate_report.json"))
         summary = (report or {}).get("summary") if isinstance(report, dict) else None
         if not isinstance(summary, dict):
-            return _fail(run, "episode_outputs_missing", f"Episode generation for scene {scene} left no quality_gate_report.json", result, JOB, episodes_prefix=prefix)
+            return _fail(
+                run,
+                "episode_outputs_missing",
+                f"Episode generation for scene {scene} left no quality_gate_report.json",
+                result,
+                JOB,
+                episodes_prefix=prefix,
+            )
         warnings = []
         if staging:
             warnings.append("run_staging_e2e: no staging cluster in this deployment; not run")
         gate_passed = False
         if enforce:
-            gate = run_job(run, GATE_JOB, timeout_seconds=stage_timeout(NAME, GATE_JOB), env={"EPISODES_PREFIX": prefix}, retry=stage_retry_profile(NAME, GATE_JOB),
-                           on_start_failure=StartFailure(run.scene(FAILED), "quality_gate_start_failed", context={"episodes_prefix": prefix}))
+            gate = run_job(
+                run,
+                GATE_JOB,
+                timeout_seconds=stage_timeout(NAME, GATE_JOB),
+                env={"EPISODES_PREFIX": prefix},
+                retry=stage_retry_profile(NAME, GATE_JOB),
+                on_start_failure=StartFailure(
+                    run.scene(FAILED), "quality_gate_start_failed", context={"episodes_prefix": prefix}
+                ),
+            )
             if gate.failed:
-                return _fail(run, "quality_gate_failed", "Production SLIs failed; quality gate blocked delivery", gate, GATE_JOB, episodes_prefix=prefix, success_rate=summary.get("success_rate"))
+                return _fail(
+                    run,
+                    "quality_gate_failed",
+                    "Production SLIs failed; quality gate blocked delivery",
+                    gate,
+                    GATE_JOB,
+                    episodes_prefix=prefix,
+                    success_rate=summary.get("success_rate"),
+                )
             gate_passed = True
         marker = run.scene(COMPLETE)
         generation = markers.write_marker(
@@ -153,7 +204,11 @@ def episode_generation(run: Run) -> Outcome:
             f"Episode generation completed for scene {scene}",
             markers=[marker],
             scene_id=scene,
-            outputs={"episodes_path": prefix, "completion_marker": marker, "physics_validated": bool(gate_passed and summary.get("can_proceed") is True)},
+            outputs={
+                "episodes_path": prefix,
+                "completion_marker": marker,
+                "physics_validated": bool(gate_passed and summary.get("can_proceed") is True),
+            },
         )
 
 
@@ -166,4 +221,9 @@ def _hand_to_training(run: Run, prefix: str, episodes: int, generation: int) -> 
 
     job_id = f"episodes-{run.scene_id}-{generation}"
     dataset = f"{prefix}/lerobot"  # the dataset itself: training's {output_path}/.failed stays out of episodes/.failed
-    emit_event(run, "blueprintpipeline.episodes.imported", job_id, {"job_id": job_id, "scene_id": run.scene_id, "output_path": dataset, "episode_count": episodes, "source": NAME})
+    emit_event(
+        run,
+        "blueprintpipeline.episodes.imported",
+        job_id,
+        {"job_id": job_id, "scene_id": run.scene_id, "output_path": dataset, "episode_count": episodes, "source": NAME},
+    )

@@ -70,7 +70,12 @@ def choose_region(run: Run) -> dict[str, Any]:
     def _do() -> dict[str, Any]:
         env = dict(run.context.env)
         d = RegionRouter(None, None, lambda r: regions.healthy(run.settings.home, r, env)).choose()
-        return {"region": d.region, "reason": d.reason, "failures": d.failures, "runner": regions.runner_for(d.region, env)}
+        return {
+            "region": d.region,
+            "reason": d.reason,
+            "failures": d.failures,
+            "runner": regions.runner_for(d.region, env),
+        }
 
     return step("region routing", _do)
 
@@ -83,7 +88,13 @@ def canary_route(run: Run, enabled: bool) -> dict[str, Any]:
     def _do() -> dict[str, Any]:
         r = canary.route(run.bucket, str(run.scene_id), canary_enabled=enabled, rollback_marker=marker or None)
         stable = canary.CanaryConfig.from_settings().stable_image_tag
-        return {"rolled_back": r.skip, "canary_enabled": r.canary_enabled and not r.skip, "image_tag": stable if r.skip else r.image_tag, "rollback_marker": r.rollback_marker, "message": r.message}
+        return {
+            "rolled_back": r.skip,
+            "canary_enabled": r.canary_enabled and not r.skip,
+            "image_tag": stable if r.skip else r.image_tag,
+            "rollback_marker": r.rollback_marker,
+            "message": r.message,
+        }
 
     return step("canary route", _do)
 
@@ -91,6 +102,7 @@ def canary_route(run: Run, enabled: bool) -> dict[str, Any]:
 def scene_object(run: Run, rel: str) -> dict[str, Any]:
     """A scene JSON object, ``{}`` when missing or unparseable (the reference's reading of both
     ``config.json`` — Genie Sim then stays enabled — and ``task_config.json`` for the hash)."""
+
     def _do() -> dict[str, Any]:
         try:
             body = run.bucket.read_json_or_none(run.scene(rel))
@@ -103,15 +115,30 @@ def scene_object(run: Run, rel: str) -> dict[str, Any]:
 
 def read_job(run: Run) -> dict[str, Any]:
     """job.json as the workflow consumes it; unreadable → job ``unknown``, ``submitted``."""
+
     def _do() -> dict[str, Any]:
         try:
             job = run.bucket.read_json_or_none(run.scene("geniesim/job.json"))
         except ValueError:
             job = None
         if not isinstance(job, dict):
-            return {"job_id": "unknown", "status": "submitted", "episodes_prefix": None, "failure_reason": "unknown", "failure_details": None, "job_metrics": None}
+            return {
+                "job_id": "unknown",
+                "status": "submitted",
+                "episodes_prefix": None,
+                "failure_reason": "unknown",
+                "failure_details": None,
+                "job_metrics": None,
+            }
         arts = raw_arts if isinstance(raw_arts := job.get("artifacts"), dict) else {}
-        return {"job_id": str(job.get("job_id") or "unknown"), "status": str(job.get("status") or "submitted"), "episodes_prefix": arts.get("episodes_path") or arts.get("episodes_prefix"), "failure_reason": job.get("failure_reason") or "unknown", "failure_details": job.get("failure_details"), "job_metrics": job.get("job_metrics") if isinstance(job.get("job_metrics"), dict) else None}
+        return {
+            "job_id": str(job.get("job_id") or "unknown"),
+            "status": str(job.get("status") or "submitted"),
+            "episodes_prefix": arts.get("episodes_path") or arts.get("episodes_prefix"),
+            "failure_reason": job.get("failure_reason") or "unknown",
+            "failure_details": job.get("failure_details"),
+            "job_metrics": job.get("job_metrics") if isinstance(job.get("job_metrics"), dict) else None,
+        }
 
     return step("read job.json", _do)
 
@@ -126,16 +153,31 @@ def keep_or_write_failure(run: Run, result: JobOutcome, **context: Any) -> None:
     if existing is None or existing["updated"] < run_created_at(run):
         job_error = result.job_error or {}
         message = "Genie Sim export failed" + (f": {job_error['message']}" if job_error.get("message") else "")
-        markers.write_failure(run, key, job_name=EXPORT_JOB, code="geniesim_export_failed", message=message, execution_id=result.execution_id, config_context={**context, "job_error": result.job_error, "log": result.log_path})
+        markers.write_failure(
+            run,
+            key,
+            job_name=EXPORT_JOB,
+            code="geniesim_export_failed",
+            message=message,
+            execution_id=result.execution_id,
+            config_context={**context, "job_error": result.job_error, "log": result.log_path},
+        )
     markers.write_marker(run, run.scene(LEGACY_FAILED), status="failed")
 
 
 def submission_inputs(run: Run, config: dict[str, Any]) -> dict[str, Any]:
     robot_type = str(config.get("robot_type") or run.param("robot_type", None, "franka"))
     robot_types = config.get("robot_types") or run.param("robot_types", None, None) or [robot_type]
-    per_task = config.get("episodes_per_task", run.param("episodes_per_task", "EPISODES_PER_TASK", idempotency.DEFAULT_EPISODES_PER_TASK))
+    per_task = config.get(
+        "episodes_per_task", run.param("episodes_per_task", "EPISODES_PER_TASK", idempotency.DEFAULT_EPISODES_PER_TASK)
+    )
     thresholds = config.get("quality_thresholds", run.param("quality_thresholds", None, {}))
-    return {"robot_type": robot_type, "robot_types": list(robot_types), "episodes_per_task": per_task, "quality_thresholds": thresholds if isinstance(thresholds, dict) else {}}
+    return {
+        "robot_type": robot_type,
+        "robot_types": list(robot_types),
+        "episodes_per_task": per_task,
+        "quality_thresholds": thresholds if isinstance(thresholds, dict) else {},
+    }
 
 
 @workflow(NAME, timeout_seconds=TIMEOUT)
@@ -150,39 +192,93 @@ def geniesim_export(run: Run) -> Outcome:
     region = choose_region(run)
     config = scene_object(run, "config.json")
     if config.get("use_geniesim") is False:
-        return Outcome.skipped(f"Not a replicator completion marker file or Genie Sim disabled: {run.object_name}", scene_id=scene)
-    with fresh_attempt(run, STAGE, "genie-sim-export", ttl_seconds=TIMEOUT, complete=GENIESIM_COMPLETE, done=f"Genie Sim already complete for scene {scene}") as skipped:
+        return Outcome.skipped(
+            f"Not a replicator completion marker file or Genie Sim disabled: {run.object_name}", scene_id=scene
+        )
+    with fresh_attempt(
+        run,
+        STAGE,
+        "genie-sim-export",
+        ttl_seconds=TIMEOUT,
+        complete=GENIESIM_COMPLETE,
+        done=f"Genie Sim already complete for scene {scene}",
+    ) as skipped:
         if skipped is not None:
             return skipped
         if not markers.exists(run, run.scene("assets/scene_manifest.json")):
-            markers.write_failure(run, run.scene(FAILED), job_name=NAME, code="PREFLIGHT_MISSING_SCENE_MANIFEST", message=f"scene_manifest.json not found at scenes/{scene}/assets/scene_manifest.json")
-            raise StageFailed(f"Pre-flight failed: scene_manifest.json missing for {scene}", code="preflight_missing_scene_manifest", field="assets/scene_manifest.json")
+            markers.write_failure(
+                run,
+                run.scene(FAILED),
+                job_name=NAME,
+                code="PREFLIGHT_MISSING_SCENE_MANIFEST",
+                message=f"scene_manifest.json not found at scenes/{scene}/assets/scene_manifest.json",
+            )
+            raise StageFailed(
+                f"Pre-flight failed: scene_manifest.json missing for {scene}",
+                code="preflight_missing_scene_manifest",
+                field="assets/scene_manifest.json",
+            )
         inputs = submission_inputs(run, config)
         return export_and_submit(run, scene, inputs, route, region, gate["trial"])
 
 
-def export_and_submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[str, Any], region: dict[str, Any], trial: bool) -> Outcome:
+def export_and_submit(
+    run: Run, scene: str, inputs: dict[str, Any], route: dict[str, Any], region: dict[str, Any], trial: bool
+) -> Outcome:
     geniesim = run.scene("geniesim")
     env = {
-        "ASSETS_PREFIX": run.scene("assets"), "GENIESIM_PREFIX": geniesim, "VARIATION_ASSETS_PREFIX": run.scene("variation_assets"),
-        "REPLICATOR_PREFIX": run.scene("replicator"), "USD_PREFIX": run.scene("usd"), "ROBOT_TYPE": inputs["robot_type"],
-        "MAX_TASKS": str(run.param("max_tasks", "GENIESIM_MAX_TASKS", "50")), "FILTER_COMMERCIAL": "true", "COPY_USD": "true", "REQUIRE_QUALITY_GATES": "true",
-        "ENABLE_MULTI_ROBOT": "true", "ENABLE_VLA_PACKAGES": "true", "GENIESIM_REGION": region["region"],
+        "ASSETS_PREFIX": run.scene("assets"),
+        "GENIESIM_PREFIX": geniesim,
+        "VARIATION_ASSETS_PREFIX": run.scene("variation_assets"),
+        "REPLICATOR_PREFIX": run.scene("replicator"),
+        "USD_PREFIX": run.scene("usd"),
+        "ROBOT_TYPE": inputs["robot_type"],
+        "MAX_TASKS": str(run.param("max_tasks", "GENIESIM_MAX_TASKS", "50")),
+        "FILTER_COMMERCIAL": "true",
+        "COPY_USD": "true",
+        "REQUIRE_QUALITY_GATES": "true",
+        "ENABLE_MULTI_ROBOT": "true",
+        "ENABLE_VLA_PACKAGES": "true",
+        "GENIESIM_REGION": region["region"],
     }
     try:
-        result = run_job(run, EXPORT_JOB, timeout_seconds=stage_timeout(NAME, EXPORT_JOB), env=env, retry=stage_retry_profile(NAME, EXPORT_JOB), runner=region["runner"],
-                         on_start_failure=StartFailure(run.scene(FAILED), "geniesim_export_start_failed", rollback=geniesim, context={"geniesim_prefix": geniesim}))
+        result = run_job(
+            run,
+            EXPORT_JOB,
+            timeout_seconds=stage_timeout(NAME, EXPORT_JOB),
+            env=env,
+            retry=stage_retry_profile(NAME, EXPORT_JOB),
+            runner=region["runner"],
+            on_start_failure=StartFailure(
+                run.scene(FAILED),
+                "geniesim_export_start_failed",
+                rollback=geniesim,
+                context={"geniesim_prefix": geniesim},
+            ),
+        )
     except JobStartError:
         breaker_failure(run, "geniesim_export_start_failed")
         raise
     if result.failed:
         breaker_failure(run, "geniesim_export_failed")
-        keep_or_write_failure(run, result, robot_type=inputs["robot_type"], filter_commercial=True, max_tasks=env["MAX_TASKS"])
+        keep_or_write_failure(
+            run, result, robot_type=inputs["robot_type"], filter_commercial=True, max_tasks=env["MAX_TASKS"]
+        )
         return Outcome.failed(f"Genie Sim export failed for scene {scene}", scene_id=scene, job_error=result.job_error)
     provenance = run.scene("geniesim/legal/asset_provenance.json")
     if not markers.exists(run, provenance):
-        raise StageFailed(f"Missing asset provenance report at {object_uri(run.bucket_name, provenance)}", code="provenance_missing", field="legal/asset_provenance.json")
-    hashed = idempotency.build_inputs(scene, scene_object(run, "geniesim/task_config.json"), inputs["robot_types"], inputs["episodes_per_task"], inputs["quality_thresholds"])
+        raise StageFailed(
+            f"Missing asset provenance report at {object_uri(run.bucket_name, provenance)}",
+            code="provenance_missing",
+            field="legal/asset_provenance.json",
+        )
+    hashed = idempotency.build_inputs(
+        scene,
+        scene_object(run, "geniesim/task_config.json"),
+        inputs["robot_types"],
+        inputs["episodes_per_task"],
+        inputs["quality_thresholds"],
+    )
     marker = step("read idempotency marker", lambda: idempotency.read_marker(run.bucket, scene, hashed))
     allow_retry = bool(run.param("allow_idempotent_retry", "ALLOW_IDEMPOTENT_RETRY", None))
     action = idempotency.decide(marker, allow_retry)
@@ -191,27 +287,59 @@ def export_and_submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[
     if action == "raise":
         raise idempotency.blocked_error(scene, marker or {})
     job = submit(run, scene, inputs, route, region)
-    step("write idempotency marker", lambda: idempotency.write_marker(run.bucket, scene, hashed, job["job_id"], job["status"]))
+    step(
+        "write idempotency marker",
+        lambda: idempotency.write_marker(run.bucket, scene, hashed, job["job_id"], job["status"]),
+    )
     metrics = job["job_metrics"]
     sla = _sla_seconds(run)
     if job["status"] == "completed" and metrics and (metrics.get("duration_seconds") or 0) > sla:
         # After the submission marker says completed (spec §10.6, kept): a rerun SKIPs, the
         # breaker is not told (an SLA breach is no outage), no import starts.
-        observe.emit("geniesim_sla_violation", workflow=NAME, scene_id=scene, job_id=job["job_id"], sla_seconds=sla, duration_seconds=metrics.get("duration_seconds"),
-                     status=metrics.get("status"), quality_pass_rate=metrics.get("quality_pass_rate"), job_metadata_path=run.scene("geniesim/job.json"))
-        raise StageFailed(f"Genie Sim job SLA breached for scene {scene} (job: {job['job_id']})", code="geniesim_sla_violation", details={"duration_seconds": metrics.get("duration_seconds"), "sla_seconds": sla})
+        observe.emit(
+            "geniesim_sla_violation",
+            workflow=NAME,
+            scene_id=scene,
+            job_id=job["job_id"],
+            sla_seconds=sla,
+            duration_seconds=metrics.get("duration_seconds"),
+            status=metrics.get("status"),
+            quality_pass_rate=metrics.get("quality_pass_rate"),
+            job_metadata_path=run.scene("geniesim/job.json"),
+        )
+        raise StageFailed(
+            f"Genie Sim job SLA breached for scene {scene} (job: {job['job_id']})",
+            code="geniesim_sla_violation",
+            details={"duration_seconds": metrics.get("duration_seconds"), "sla_seconds": sla},
+        )
     job_path = run.scene("geniesim/job.json")
     if job["status"] == "completed":
         return import_and_complete(run, scene, job, inputs, route, region, trial)
     if job["status"] == "failed":
-        body = markers.failure_body(run, job_name="genie-sim-submit-job", code="geniesim_submit_failed", message=str(job["failure_reason"]))
+        body = markers.failure_body(
+            run, job_name="genie-sim-submit-job", code="geniesim_submit_failed", message=str(job["failure_reason"])
+        )
         body["error"]["details"] = job["failure_details"]
         body["context"].update(job_id=job["job_id"], job_metadata_path=job_path)
         step(f"write failure {FAILED}", lambda: run.bucket.write_json(run.scene(FAILED), body) and None)
-        raise StageFailed(f"Genie Sim submission failed for scene {scene}", code="geniesim_submit_failed", details={"job_id": job["job_id"], "reason": job["failure_reason"]})
+        raise StageFailed(
+            f"Genie Sim submission failed for scene {scene}",
+            code="geniesim_submit_failed",
+            details={"job_id": job["job_id"], "reason": job["failure_reason"]},
+        )
     marker_key = run.scene(SUBMITTED)
-    markers.write_marker(run, marker_key, status=job["status"], job_id=job["job_id"], job_metadata_path=job_path, region=region["region"])
-    return Outcome.success(f"Genie Sim job {job['job_id']} submitted for scene {scene}", markers=[marker_key], scene_id=scene, job_id=job["job_id"], job_status=job["status"], region=region["region"], image_tag=route["image_tag"])
+    markers.write_marker(
+        run, marker_key, status=job["status"], job_id=job["job_id"], job_metadata_path=job_path, region=region["region"]
+    )
+    return Outcome.success(
+        f"Genie Sim job {job['job_id']} submitted for scene {scene}",
+        markers=[marker_key],
+        scene_id=scene,
+        job_id=job["job_id"],
+        job_status=job["status"],
+        region=region["region"],
+        image_tag=route["image_tag"],
+    )
 
 
 def _sla_seconds(run: Run) -> float:
@@ -219,10 +347,16 @@ def _sla_seconds(run: Run) -> float:
     try:
         return float(raw)
     except (TypeError, ValueError):
-        raise StageFailed(f"GENIESIM_SLA_SECONDS must be a number of seconds, not {raw!r}", code="config_invalid", field="GENIESIM_SLA_SECONDS") from None
+        raise StageFailed(
+            f"GENIESIM_SLA_SECONDS must be a number of seconds, not {raw!r}",
+            code="config_invalid",
+            field="GENIESIM_SLA_SECONDS",
+        ) from None
 
 
-def submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[str, Any], region: dict[str, Any]) -> dict[str, Any]:
+def submit(
+    run: Run, scene: str, inputs: dict[str, Any], route: dict[str, Any], region: dict[str, Any]
+) -> dict[str, Any]:
     """Run the Genie Sim runtime; a job that did not leave a fresh job.json is a submission failure."""
     s = get_settings()
     geniesim = run.scene("geniesim")
@@ -231,21 +365,47 @@ def submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[str, Any], 
     runner = runtime.REMOTE_RUNNER if mode == runtime.REMOTE else region["runner"]
     canary_ids = str(run.param("canary_scene_ids", None, "") or "")
     env = {
-        "GENIESIM_PREFIX": geniesim, "JOB_OUTPUT_PATH": run.scene("geniesim/job.json"), "ROBOT_TYPE": inputs["robot_type"],
-        "EPISODES_PER_TASK": str(inputs["episodes_per_task"]), "NUM_VARIATIONS": "5", "OUTPUT_PREFIX": run.scene("episodes"),
-        "GENIESIM_RUNTIME": mode, "GENIESIM_ASYNC": str(run.param("geniesim_async", "GENIESIM_ASYNC", "false")).lower(),
-        "GENIESIM_REGION": region["region"], "GENIESIM_IMAGE_TAG": route["image_tag"],
+        "GENIESIM_PREFIX": geniesim,
+        "JOB_OUTPUT_PATH": run.scene("geniesim/job.json"),
+        "ROBOT_TYPE": inputs["robot_type"],
+        "EPISODES_PER_TASK": str(inputs["episodes_per_task"]),
+        "NUM_VARIATIONS": "5",
+        "OUTPUT_PREFIX": run.scene("episodes"),
+        "GENIESIM_RUNTIME": mode,
+        "GENIESIM_ASYNC": str(run.param("geniesim_async", "GENIESIM_ASYNC", "false")).lower(),
+        "GENIESIM_REGION": region["region"],
+        "GENIESIM_IMAGE_TAG": route["image_tag"],
         "CANARY_ENABLED": "true" if route["canary_enabled"] else "false",
-        "CANARY_TAGS": str(run.param("canary_tags", "CANARY_TAGS", "") or ""), "CANARY_SCENE_IDS": canary_ids,
+        "CANARY_TAGS": str(run.param("canary_tags", "CANARY_TAGS", "") or ""),
+        "CANARY_SCENE_IDS": canary_ids,
         "CANARY_PERCENT": str(run.param("canary_percent", "CANARY_PERCENT", "0")),
-        "CANARY_RELEASE_CHANNEL": str(run.param("canary_release_channel", "CANARY_RELEASE_CHANNEL", s.canary_release_channel)) if route["canary_enabled"] else "stable",
+        "CANARY_RELEASE_CHANNEL": str(
+            run.param("canary_release_channel", "CANARY_RELEASE_CHANNEL", s.canary_release_channel)
+        )
+        if route["canary_enabled"]
+        else "stable",
         "CANARY_ROLLBACK_MARKER": route["rollback_marker"],
-        "GENIESIM_HOST": s.geniesim_host, "GENIESIM_PORT": str(s.geniesim_port), "GENIESIM_ROOT": s.geniesim_root, "ISAAC_SIM_PATH": s.isaac_sim_path,
+        "GENIESIM_HOST": s.geniesim_host,
+        "GENIESIM_PORT": str(s.geniesim_port),
+        "GENIESIM_ROOT": s.geniesim_root,
+        "ISAAC_SIM_PATH": s.isaac_sim_path,
     }
     before = markers.stat(run, run.scene("geniesim/job.json"))
     try:
-        result = run_job(run, GPU_JOB, timeout_seconds=stage_timeout(NAME, GPU_JOB), env=env, retry=stage_retry_profile(NAME, GPU_JOB), runner=runner,
-                         on_start_failure=StartFailure(run.scene(FAILED), "geniesim_gpu_start_failed", rollback=geniesim, context={"geniesim_prefix": geniesim, "runtime": mode}))
+        result = run_job(
+            run,
+            GPU_JOB,
+            timeout_seconds=stage_timeout(NAME, GPU_JOB),
+            env=env,
+            retry=stage_retry_profile(NAME, GPU_JOB),
+            runner=runner,
+            on_start_failure=StartFailure(
+                run.scene(FAILED),
+                "geniesim_gpu_start_failed",
+                rollback=geniesim,
+                context={"geniesim_prefix": geniesim, "runtime": mode},
+            ),
+        )
     except JobStartError:
         breaker_failure(run, "geniesim_gpu_start_failed")
         raise
@@ -253,25 +413,64 @@ def submit(run: Run, scene: str, inputs: dict[str, Any], route: dict[str, Any], 
     fresh = after is not None and (before is None or after["generation"] != before["generation"])
     if result.failed and not fresh:
         breaker_failure(run, "geniesim_submission_failed")
-        raise StageFailed(f"Genie Sim submission failed for scene {scene}", code="geniesim_submission_failed", details={"job_error": result.job_error, "exit_code": result.exit_code, "log": result.log_path})
+        raise StageFailed(
+            f"Genie Sim submission failed for scene {scene}",
+            code="geniesim_submission_failed",
+            details={"job_error": result.job_error, "exit_code": result.exit_code, "log": result.log_path},
+        )
     return read_job(run)
 
 
-def import_and_complete(run: Run, scene: str, job: dict[str, Any], inputs: dict[str, Any], route: dict[str, Any], region: dict[str, Any], trial: bool) -> Outcome:
+def import_and_complete(
+    run: Run,
+    scene: str,
+    job: dict[str, Any],
+    inputs: dict[str, Any],
+    route: dict[str, Any],
+    region: dict[str, Any],
+    trial: bool,
+) -> Outcome:
     """Import the job's episodes inline, in this durable run (the breaker trial this run holds
     covers it): a stage run never waits on another run of its own queue tier."""
     job_path = run.scene("geniesim/job.json")
-    payload = {"data": {"bucket": run.bucket_name}, "job_id": job["job_id"], "scene_id": scene, "status": "completed", "local_episodes_prefix": job["episodes_prefix"], "job_metadata_path": job_path, "breaker_trial_of": run.run_id if trial else None}
+    payload = {
+        "data": {"bucket": run.bucket_name},
+        "job_id": job["job_id"],
+        "scene_id": scene,
+        "status": "completed",
+        "local_episodes_prefix": job["episodes_prefix"],
+        "job_metadata_path": job_path,
+        "breaker_trial_of": run.run_id if trial else None,
+    }
     for key in ("min_quality_score", "allow_idempotent_retry", "trigger_training"):
         if run.payload.get(key) is not None:
             payload[key] = run.payload[key]
     imported = import_episodes(Run(run_id=run.run_id, workflow=run.workflow, payload=payload))
     result = imported.to_dict()
     done = markers.read_json(run, run.scene(IMPORT_COMPLETE))
-    if imported.status not in ("SUCCESS", "SKIPPED") or not isinstance(done, dict) or done.get("job_id") != job["job_id"]:
-        raise StageFailed(f"Genie Sim import did not complete for scene {scene} (job: {job['job_id']})", code="geniesim_import_incomplete", details={"import_result": result})
+    if (
+        imported.status not in ("SUCCESS", "SKIPPED")
+        or not isinstance(done, dict)
+        or done.get("job_id") != job["job_id"]
+    ):
+        raise StageFailed(
+            f"Genie Sim import did not complete for scene {scene} (job: {job['job_id']})",
+            code="geniesim_import_incomplete",
+            details={"import_result": result},
+        )
     key = run.scene(GENIESIM_COMPLETE)
-    markers.write_marker(run, key, robot_type=inputs["robot_type"], commercial_only=True, ready_for_geniesim=True, job_id=job["job_id"], dataset=result.get("output_path") or done.get("output_path"), episodes_imported=result.get("episodes_imported", done.get("episodes_imported")), region=region["region"], image_tag=route["image_tag"])
+    markers.write_marker(
+        run,
+        key,
+        robot_type=inputs["robot_type"],
+        commercial_only=True,
+        ready_for_geniesim=True,
+        job_id=job["job_id"],
+        dataset=result.get("output_path") or done.get("output_path"),
+        episodes_imported=result.get("episodes_imported", done.get("episodes_imported")),
+        region=region["region"],
+        image_tag=route["image_tag"],
+    )
     breaker_success(run)
     return Outcome.success(
         f"Genie Sim export completed for scene {scene}",
@@ -280,6 +479,13 @@ def import_and_complete(run: Run, scene: str, job: dict[str, Any], inputs: dict[
         job_id=job["job_id"],
         region=region["region"],
         image_tag=route["image_tag"],
-        outputs={name: run.scene(f"geniesim/{name}.json") for name in ("scene_graph", "asset_index", "task_config")} | {"scene_config": run.scene("geniesim/scene_config.yaml"), "dataset": result.get("output_path") or done.get("output_path")},
-        next_steps=[f"Arena export starts from {GENIESIM_COMPLETE}", "Training starts from blueprintpipeline.episodes.imported"],
+        outputs={name: run.scene(f"geniesim/{name}.json") for name in ("scene_graph", "asset_index", "task_config")}
+        | {
+            "scene_config": run.scene("geniesim/scene_config.yaml"),
+            "dataset": result.get("output_path") or done.get("output_path"),
+        },
+        next_steps=[
+            f"Arena export starts from {GENIESIM_COMPLETE}",
+            "Training starts from blueprintpipeline.episodes.imported",
+        ],
     )

@@ -49,7 +49,13 @@ def parse_event(payload: dict[str, Any]) -> dict[str, Any]:
     data = raw_data if isinstance(raw_data := payload.get("data"), dict) else {}
     src = payload if "job_id" in payload else data if "job_id" in data else None
     if src is None:
-        return {"job_id": payload.get("job_id"), "status": "completed", "scene_id": "unknown", "local_episodes_prefix": None, "job_metadata_path": None}
+        return {
+            "job_id": payload.get("job_id"),
+            "status": "completed",
+            "scene_id": "unknown",
+            "local_episodes_prefix": None,
+            "job_metadata_path": None,
+        }
     return {
         "job_id": src.get("job_id"),
         "status": src.get("status", "completed"),
@@ -87,7 +93,11 @@ def quality_gate_preflight(run: Run, output_prefix: str) -> None:
     report_key = run.scene("episode-generation-job/quality_gate_report.json")
 
     def _do() -> dict[str, Any]:
-        own = [i.key for i in run.bucket.list(f"{output_prefix}/raw/certificates/") if i.key.endswith("quality_certificate.json")]
+        own = [
+            i.key
+            for i in run.bucket.list(f"{output_prefix}/raw/certificates/")
+            if i.key.endswith("quality_certificate.json")
+        ]
         if own:
             for key in own:
                 try:
@@ -102,7 +112,11 @@ def quality_gate_preflight(run: Run, output_prefix: str) -> None:
             return {"passed": False, "why": "quality gate report is not JSON"}
         if report is not None:
             summary = report.get("summary") if isinstance(report, dict) else None
-            ok = isinstance(summary, dict) and summary.get("can_proceed") is True and summary.get("blocking_failures") == 0
+            ok = (
+                isinstance(summary, dict)
+                and summary.get("can_proceed") is True
+                and summary.get("blocking_failures") == 0
+            )
             return {"passed": ok, "why": "" if ok else "quality gate report does not allow proceeding"}
         for info in run.bucket.list(run.scene("episodes/")):
             if info.key.endswith("quality_certificate.json"):
@@ -118,9 +132,21 @@ def quality_gate_preflight(run: Run, output_prefix: str) -> None:
     if verdict["passed"]:
         return
     uri = object_uri(run.bucket_name, report_key)
-    body = {"scene_id": scene, "status": "failed", "timestamp": markers.utc_iso(), "error": {"code": "quality_gate_failed", "message": "Downstream quality gate preflight blocked import", "report_path": uri, "reason": verdict["why"]}}
+    body = {
+        "scene_id": scene,
+        "status": "failed",
+        "timestamp": markers.utc_iso(),
+        "error": {
+            "code": "quality_gate_failed",
+            "message": "Downstream quality gate preflight blocked import",
+            "report_path": uri,
+            "reason": verdict["why"],
+        },
+    }
     step("write quality gate block marker", lambda: run.bucket.write_json(run.scene(EXPORT_FAILED), body) and None)
-    raise StageFailed(f"Quality gate failed; report: {uri}", code="quality_gate_failed", details={"reason": verdict["why"]})
+    raise StageFailed(
+        f"Quality gate failed; report: {uri}", code="quality_gate_failed", details={"reason": verdict["why"]}
+    )
 
 
 def emit(run: Run, event_type: str, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +156,9 @@ def emit(run: Run, event_type: str, event_id: str, data: dict[str, Any]) -> dict
     from bpflow.core.events.model import CustomEvent
 
     when = step(f"time of {event_type}", markers.utc_iso)
-    out = run.context.dispatch_custom(CustomEvent(type=event_type, id=event_id, data=data, source="geniesim-import", time=when))
+    out = run.context.dispatch_custom(
+        CustomEvent(type=event_type, id=event_id, data=data, source="geniesim-import", time=when)
+    )
     return {"type": event_type, "id": event_id, **out.to_dict()}
 
 
@@ -148,15 +176,29 @@ def read_manifest(run: Run, key: str, job_id: str) -> dict[str, Any]:
 
     got = step(f"read {key}", _do)
     if got.get("error") == "missing":
-        raise StageFailed(f"Import manifest missing at {key}", code="import_manifest_missing", field="import_manifest.json")
+        raise StageFailed(
+            f"Import manifest missing at {key}", code="import_manifest_missing", field="import_manifest.json"
+        )
     if got.get("error") == "malformed" or not isinstance(got.get("body"), dict):
-        raise StageFailed(f"Import manifest malformed for job {job_id}", code="import_manifest_malformed", field="import_manifest.json")
+        raise StageFailed(
+            f"Import manifest malformed for job {job_id}",
+            code="import_manifest_malformed",
+            field="import_manifest.json",
+        )
     body: dict[str, Any] = got["body"]
     if not isinstance(body.get("episodes"), dict) or not isinstance(body.get("quality"), dict):
-        raise StageFailed(f"Import manifest missing required sections for job {job_id}", code="import_manifest_invalid", field="episodes")
+        raise StageFailed(
+            f"Import manifest missing required sections for job {job_id}",
+            code="import_manifest_invalid",
+            field="episodes",
+        )
     for section, name in (("episodes", "downloaded"), ("episodes", "passed_validation"), ("quality", "average_score")):
         if name not in body[section]:
-            raise StageFailed(f"Import manifest missing required fields for job {job_id}", code="import_manifest_invalid", field=f"{section}.{name}")
+            raise StageFailed(
+                f"Import manifest missing required fields for job {job_id}",
+                code="import_manifest_invalid",
+                field=f"{section}.{name}",
+            )
     return body
 
 
@@ -185,7 +227,9 @@ def import_episodes(run: Run) -> Outcome:
         if not job_id:
             raise ValidationFailed("job_id is required", field="job_id")
     if scene is None:
-        raise ValidationFailed("scene_id is required: this deployment imports into a scene's own prefix only", field="scene_id")
+        raise ValidationFailed(
+            "scene_id is required: this deployment imports into a scene's own prefix only", field="scene_id"
+        )
     job_path = _key(run, ev["job_metadata_path"]) or run.scene("geniesim/job.json")
     done = step("read import marker", lambda: idempotency.read_import_marker(run.bucket, scene, job_id))
     if idempotency.import_done(done):
@@ -205,57 +249,133 @@ def import_episodes(run: Run) -> Outcome:
     with scene_lock(run, "genie-sim-import", ttl_seconds=TIMEOUT) as lock:
         if not lock.acquired:  # another import of this scene is running (export inline, poller)
             return Outcome.skipped(lock.message, job_id=job_id, scene_id=scene)
-        if idempotency.import_done(step("re-read import marker", lambda: idempotency.read_import_marker(run.bucket, scene, job_id))):
-            return Outcome.skipped("Idempotency marker indicates import already completed.", job_id=job_id, scene_id=scene)
+        if idempotency.import_done(
+            step("re-read import marker", lambda: idempotency.read_import_marker(run.bucket, scene, job_id))
+        ):
+            return Outcome.skipped(
+                "Idempotency marker indicates import already completed.", job_id=job_id, scene_id=scene
+            )
         return run_import(run, scene, job_id, job_path, output_prefix, artifacts_by_robot)
 
 
-def run_import(run: Run, scene: str, job_id: str, job_path: str, output_prefix: str, artifacts_by_robot: Any) -> Outcome:
+def run_import(
+    run: Run, scene: str, job_id: str, job_path: str, output_prefix: str, artifacts_by_robot: Any
+) -> Outcome:
     env = {
-        "GENIE_SIM_JOB_ID": job_id, "WAIT_FOR_COMPLETION": str(run.param("wait_for_completion", None, "true")),
+        "GENIE_SIM_JOB_ID": job_id,
+        "WAIT_FOR_COMPLETION": str(run.param("wait_for_completion", None, "true")),
         "MIN_QUALITY_SCORE": str(run.param("min_quality_score", "MIN_QUALITY_SCORE", "0.85")),
-        "ENABLE_VALIDATION": str(run.param("enable_validation", None, "true")), "FILTER_LOW_QUALITY": str(run.param("filter_low_quality", None, "true")),
-        "JOB_METADATA_PATH": job_path, "LOCAL_EPISODES_PREFIX": output_prefix, "OUTPUT_PREFIX": run.scene("episodes"),
-        "ARTIFACTS_BY_ROBOT": "" if artifacts_by_robot is None else json.dumps(artifacts_by_robot, separators=(",", ":")),
-        "ENABLE_FIREBASE_UPLOAD": "true", "ALLOW_IDEMPOTENT_RETRY": run.param("allow_idempotent_retry", "ALLOW_IDEMPOTENT_RETRY", None),
+        "ENABLE_VALIDATION": str(run.param("enable_validation", None, "true")),
+        "FILTER_LOW_QUALITY": str(run.param("filter_low_quality", None, "true")),
+        "JOB_METADATA_PATH": job_path,
+        "LOCAL_EPISODES_PREFIX": output_prefix,
+        "OUTPUT_PREFIX": run.scene("episodes"),
+        "ARTIFACTS_BY_ROBOT": ""
+        if artifacts_by_robot is None
+        else json.dumps(artifacts_by_robot, separators=(",", ":")),
+        "ENABLE_FIREBASE_UPLOAD": "true",
+        "ALLOW_IDEMPOTENT_RETRY": run.param("allow_idempotent_retry", "ALLOW_IDEMPOTENT_RETRY", None),
     }
     try:
-        result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env=env, retry=stage_retry_profile(NAME, JOB))
+        result = run_job(
+            run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env=env, retry=stage_retry_profile(NAME, JOB)
+        )
     except JobStartError as exc:
         markers.rollback_outputs(run, output_prefix)
-        markers.write_failure(run, f"{output_prefix}/.failed", job_name=JOB, code="genie_sim_import_start_failed", message=exc.message, config_context={"output_prefix": output_prefix})
+        markers.write_failure(
+            run,
+            f"{output_prefix}/.failed",
+            job_name=JOB,
+            code="genie_sim_import_start_failed",
+            message=exc.message,
+            config_context={"output_prefix": output_prefix},
+        )
         step("circuit breaker failure", lambda: _breaker(run).record_failure("geniesim_import_start_failed") and None)
         raise
     if result.failed:
         step("circuit breaker failure", lambda: _breaker(run).record_failure("geniesim_import_failed") and None)
-        raise StageFailed(f"Import failed for job {job_id}", code="geniesim_import_failed", details={"job_error": result.job_error, "log": result.log_path})
+        raise StageFailed(
+            f"Import failed for job {job_id}",
+            code="geniesim_import_failed",
+            details={"job_error": result.job_error, "log": result.log_path},
+        )
     manifest_key = f"{output_prefix}/import_manifest.json"
     manifest = read_manifest(run, manifest_key, job_id)
     count = int(manifest["episodes"].get("passed_validation") or 0)
     output_path = manifest.get("gcs_output_path") or manifest.get("output_dir")
     complete = run.scene(IMPORT_COMPLETE)
-    markers.write_marker(run, complete, job_id=job_id, episodes_imported=count, output_path=output_path, import_manifest=manifest_key)
+    markers.write_marker(
+        run, complete, job_id=job_id, episodes_imported=count, output_path=output_path, import_manifest=manifest_key
+    )
     step("write import marker", lambda: idempotency.write_import_marker(run.bucket, scene, job_id))
     delivery_copy = run.scene("geniesim/import_manifest.json")
     step("copy import manifest", lambda: run.bucket.write_json(delivery_copy, manifest) and None)
     try:
-        emit(run, DELIVERY_EVENT, f"{scene}:{job_id}", {"bucket": run.bucket_name, "scene_id": scene, "job_id": job_id, "output_path": output_path, "import_manifest_path": object_uri(run.bucket_name, delivery_copy)})
+        emit(
+            run,
+            DELIVERY_EVENT,
+            f"{scene}:{job_id}",
+            {
+                "bucket": run.bucket_name,
+                "scene_id": scene,
+                "job_id": job_id,
+                "output_path": output_path,
+                "import_manifest_path": object_uri(run.bucket_name, delivery_copy),
+            },
+        )
     except Exception as exc:  # noqa: BLE001 - delivery is best effort; the import itself succeeded
-        body = {"scene_id": scene, "job_id": job_id, "output_path": output_path, "import_manifest_path": delivery_copy, "status": "failed", "timestamp": markers.utc_iso(), "error": {"code": "dataset_delivery_trigger_failed", "message": str(exc), "type": "workflow_failure"}, "context": {"workflow_execution_id": run.run_id}}
-        step("write .dataset_delivery_failed", lambda: run.bucket.write_json(run.scene("geniesim/.dataset_delivery_failed"), body) and None)
+        body = {
+            "scene_id": scene,
+            "job_id": job_id,
+            "output_path": output_path,
+            "import_manifest_path": delivery_copy,
+            "status": "failed",
+            "timestamp": markers.utc_iso(),
+            "error": {"code": "dataset_delivery_trigger_failed", "message": str(exc), "type": "workflow_failure"},
+            "context": {"workflow_execution_id": run.run_id},
+        }
+        step(
+            "write .dataset_delivery_failed",
+            lambda: run.bucket.write_json(run.scene("geniesim/.dataset_delivery_failed"), body) and None,
+        )
     # One training per scene: when episode-generation already hands its dataset to training
     # (TRIGGER_TRAINING=true, e.g. `make demo`), the import does not start a second one.
     handed_off = parse_bool(run.param("local_training_handoff", "TRIGGER_TRAINING", "false"), False, strict=False)
     if parse_bool(run.param("trigger_training", None, not handed_off), not handed_off, strict=False):
-        emit(run, IMPORTED_EVENT, f"{scene}:{job_id}", {"job_id": job_id, "scene_id": scene, "output_path": output_path, "episode_count": count})
+        emit(
+            run,
+            IMPORTED_EVENT,
+            f"{scene}:{job_id}",
+            {"job_id": job_id, "scene_id": scene, "output_path": output_path, "episode_count": count},
+        )
     step("circuit breaker success", lambda: _breaker(run).record_success() and None)
     written = [complete]
-    if parse_bool(run.payload.get("complete_stage"), False, strict=False) and not markers.exists(run, run.scene(STAGE_COMPLETE)):
+    if parse_bool(run.payload.get("complete_stage"), False, strict=False) and not markers.exists(
+        run, run.scene(STAGE_COMPLETE)
+    ):
         # Async path: the export ended at .geniesim_submitted, so the stage is finished here.
         stage = run.scene(STAGE_COMPLETE)
-        markers.write_marker(run, stage, robot_type="franka", commercial_only=True, ready_for_geniesim=True, job_id=job_id, dataset=output_path, episodes_imported=count, completed_by=NAME)
+        markers.write_marker(
+            run,
+            stage,
+            robot_type="franka",
+            commercial_only=True,
+            ready_for_geniesim=True,
+            job_id=job_id,
+            dataset=output_path,
+            episodes_imported=count,
+            completed_by=NAME,
+        )
         written.append(stage)
-    return Outcome.success(f"Imported {count} episodes of job {job_id} for scene {scene}", markers=written, job_id=job_id, scene_id=scene, episodes_imported=count, output_path=output_path, import_execution_id=result.execution_id)
+    return Outcome.success(
+        f"Imported {count} episodes of job {job_id} for scene {scene}",
+        markers=written,
+        job_id=job_id,
+        scene_id=scene,
+        episodes_imported=count,
+        output_path=output_path,
+        import_execution_id=result.execution_id,
+    )
 
 
 def _decision(d: Any) -> dict[str, Any]:

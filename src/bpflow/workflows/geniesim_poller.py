@@ -26,7 +26,17 @@ IMPORT = STAGES["genie-sim-import"].workflow
 @workflow(NAME, timeout_seconds=600)
 def geniesim_import_poller(run: Run) -> Outcome:
     found = step("scan job.json", lambda: scan(run.bucket).to_dict())
-    started = [start_run(run, IMPORT, f"{IMPORT}:{job['scene_id']}:{job['job_id']}", {**job, "complete_stage": True}) for job in found["due"]]
+    started = [
+        start_run(run, IMPORT, f"{IMPORT}:{job['scene_id']}:{job['job_id']}", {**job, "complete_stage": True})
+        for job in found["due"]
+    ]
     if found["unreadable"]:
-        raise ValidationFailed(f"unreadable job.json: {', '.join(sorted(found['unreadable']))}", code="job_metadata_unreadable", field="job.json", details={"unreadable": found["unreadable"], "started": started})
-    return Outcome.success(f"started {len(started)} import(s)", bucket=run.bucket_name, started=started, skipped=len(found["skipped"]))
+        raise ValidationFailed(
+            f"unreadable job.json: {', '.join(sorted(found['unreadable']))}",
+            code="job_metadata_unreadable",
+            field="job.json",
+            details={"unreadable": found["unreadable"], "started": started},
+        )
+    return Outcome.success(
+        f"started {len(started)} import(s)", bucket=run.bucket_name, started=started, skipped=len(found["skipped"])
+    )

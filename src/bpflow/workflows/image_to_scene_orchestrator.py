@@ -36,11 +36,26 @@ def image_to_scene_orchestrator(run: Run) -> Outcome:
         down = run_downstream(run, scene_id, budgets=opts.stage_budgets, arena_required=False)
     except SourceError as exc:
         stage = str(exc.details.get("stage") or exc.stage)
-        return fail_image_run(run, FAILURE_MARKER, exc, error_type="orchestrator_failure", stage=stage, context={"completed_stages": ",".join(completed)})
+        return fail_image_run(
+            run,
+            FAILURE_MARKER,
+            exc,
+            error_type="orchestrator_failure",
+            stage=stage,
+            context={"completed_stages": ",".join(completed)},
+        )
     completed += [name for name, state in down.states.items() if state == SUCCEEDED]
     not_run = down.not_run(scene_id)
-    details: dict[str, Any] = {"scene_id": scene_id, "completed_stages": completed, "stages": down.states, "arena_export": down.states.get("arena_export"), "stages_not_run": not_run}
+    details: dict[str, Any] = {
+        "scene_id": scene_id,
+        "completed_stages": completed,
+        "stages": down.states,
+        "arena_export": down.states.get("arena_export"),
+        "stages_not_run": not_run,
+    }
     if not_run:
         missing = ", ".join(sorted({r["workflow"] for r in not_run}))
-        return Outcome(INCOMPLETE, f"Scene {scene_id} stopped after the last implemented stage; not run: {missing}", [], details)
+        return Outcome(
+            INCOMPLETE, f"Scene {scene_id} stopped after the last implemented stage; not run: {missing}", [], details
+        )
     return Outcome.success(f"Full pipeline completed for scene {scene_id}", **details)

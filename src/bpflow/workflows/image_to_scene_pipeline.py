@@ -24,7 +24,9 @@ def image_to_scene_pipeline(run: Run) -> Outcome:
         return started
     scene_id, opts = started
     try:
-        summary = reconstruct_stage1(run, scene_id, run.object_name or "", as_generation(run.generation), opts.reconstructor)
+        summary = reconstruct_stage1(
+            run, scene_id, run.object_name or "", as_generation(run.generation), opts.reconstructor
+        )
     except SourceError as exc:
         return fail_image_run(run, FAILURE_MARKER, exc, error_type="workflow_failure", stage=None, context={})
     return Outcome.success(

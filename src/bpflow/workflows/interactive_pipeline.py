@@ -22,8 +22,13 @@ NAME = "interactive-pipeline"
 JOB = "interactive-job"
 TRIGGER = re.compile(r"scenes/[^/]+/assets/scene_assets\.json")
 PASS_THROUGH = {
-    "ARTICULATION_BACKEND": "auto", "PARTICULATE_ENDPOINT": "", "DISALLOW_PLACEHOLDER_URDF": "false",
-    "INFINIGEN_ENABLED": "false", "INFINIGEN_ENDPOINT": "", "PHYSX_ANYTHING_ENABLED": "false", "PHYSX_ANYTHING_ENDPOINT": "",
+    "ARTICULATION_BACKEND": "auto",
+    "PARTICULATE_ENDPOINT": "",
+    "DISALLOW_PLACEHOLDER_URDF": "false",
+    "INFINIGEN_ENABLED": "false",
+    "INFINIGEN_ENDPOINT": "",
+    "PHYSX_ANYTHING_ENABLED": "false",
+    "PHYSX_ANYTHING_ENDPOINT": "",
 }
 
 
@@ -32,23 +37,53 @@ def interactive_pipeline(run: Run) -> Outcome:
     name = run.object_name or ""
     if not TRIGGER.fullmatch(name):
         return Outcome.skipped(f"interactive skip {name}")
-    context = {"assets_prefix": run.scene("assets"), "layout_prefix": run.scene("layout"), "multiview_prefix": run.scene("multiview")}
-    env = {"MULTIVIEW_PREFIX": context["multiview_prefix"], "ASSETS_PREFIX": context["assets_prefix"], "LAYOUT_PREFIX": context["layout_prefix"]}
+    context = {
+        "assets_prefix": run.scene("assets"),
+        "layout_prefix": run.scene("layout"),
+        "multiview_prefix": run.scene("multiview"),
+    }
+    env = {
+        "MULTIVIEW_PREFIX": context["multiview_prefix"],
+        "ASSETS_PREFIX": context["assets_prefix"],
+        "LAYOUT_PREFIX": context["layout_prefix"],
+    }
     env.update({k: str(run.param(k.lower(), k, default)) for k, default in PASS_THROUGH.items()})
     failed_key = run.scene("assets/.failed")
     failed_message = f"Interactive + simready pipeline failed for {name}"
     try:
-        result = launch(run, JOB, env, rollback=run.scene("assets/interactive"), failed_marker=failed_key,
-                        code="interactive_job_start_failed", config_context=context)
+        result = launch(
+            run,
+            JOB,
+            env,
+            rollback=run.scene("assets/interactive"),
+            failed_marker=failed_key,
+            code="interactive_job_start_failed",
+            config_context=context,
+        )
     except JobStartError as exc:
-        return Outcome.failed(failed_message, markers=[failed_key], error_code="interactive_job_start_failed", cause=exc.message)
+        return Outcome.failed(
+            failed_message, markers=[failed_key], error_code="interactive_job_start_failed", cause=exc.message
+        )
     if result.failed:
-        record_failure(run, result, failed_marker=failed_key, code="interactive_job_failed", message="Interactive job failed",
-                       config_context=context, keep_existing=False)
+        record_failure(
+            run,
+            result,
+            failed_marker=failed_key,
+            code="interactive_job_failed",
+            message="Interactive job failed",
+            config_context=context,
+            keep_existing=False,
+        )
         return Outcome.failed(failed_message, markers=[failed_key], error_code="interactive_job_failed")
     complete = run.scene("assets/.interactive_complete")
     own = markers.read_json(run, complete)
-    job_fields = {k: v for k, v in own.items() if k not in ("scene_id", "timestamp", "workflow", "run_id")} if isinstance(own, dict) else {}
+    job_fields = (
+        {k: v for k, v in own.items() if k not in ("scene_id", "timestamp", "workflow", "run_id")}
+        if isinstance(own, dict)
+        else {}
+    )
     job_fields.setdefault("status", "success")
     markers.write_marker(run, complete, **job_fields, backend=env["ARTICULATION_BACKEND"])
-    return Outcome.success(f"Interactive pipeline completed for {name}", markers=[complete], backend=env["ARTICULATION_BACKEND"])
+    return Outcome.success(
+        f"Interactive pipeline completed for {name}", markers=[complete], backend=env["ARTICULATION_BACKEND"]
+    )

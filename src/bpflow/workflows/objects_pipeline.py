@@ -47,13 +47,36 @@ def objects_pipeline(run: Run) -> Outcome:
         return Outcome.skipped(f"objects-job already completed for {name} (objects already present)")
     if state == "own_rewrite":
         return Outcome.skipped(f"objects-job already completed for {name} (layout written by objects-job)")
-    prefixes = {"da3_prefix": run.scene("da3"), "seg_dataset_prefix": run.scene("seg/dataset"), "layout_prefix": run.scene("layout")}
-    env = {"DA3_PREFIX": prefixes["da3_prefix"], "SEG_DATASET_PREFIX": prefixes["seg_dataset_prefix"], "LAYOUT_PREFIX": prefixes["layout_prefix"]}
+    prefixes = {
+        "da3_prefix": run.scene("da3"),
+        "seg_dataset_prefix": run.scene("seg/dataset"),
+        "layout_prefix": run.scene("layout"),
+    }
+    env = {
+        "DA3_PREFIX": prefixes["da3_prefix"],
+        "SEG_DATASET_PREFIX": prefixes["seg_dataset_prefix"],
+        "LAYOUT_PREFIX": prefixes["layout_prefix"],
+    }
     failed_key, legacy_key = run.scene("objects/.failed"), run.scene("objects/.objects_failed")
-    result = launch(run, JOB, env, rollback=run.scene("objects"), failed_marker=failed_key, code="objects_job_start_failed",
-                    config_context=prefixes, legacy=legacy_key)
+    result = launch(
+        run,
+        JOB,
+        env,
+        rollback=run.scene("objects"),
+        failed_marker=failed_key,
+        code="objects_job_start_failed",
+        config_context=prefixes,
+        legacy=legacy_key,
+    )
     if result.failed:
-        if record_failure(run, result, failed_marker=failed_key, code="objects_failed", message="Objects job failed", config_context=prefixes):
+        if record_failure(
+            run,
+            result,
+            failed_marker=failed_key,
+            code="objects_failed",
+            message="Objects job failed",
+            config_context=prefixes,
+        ):
             legacy_marker(run, legacy_key)
     complete = run.scene("objects/.objects_complete")
     markers.write_marker(run, complete, job_succeeded=result.succeeded)

@@ -34,7 +34,14 @@ def policy_evaluation(run: Run) -> Outcome:
     trained = markers.read_json(run, run.scene(TRAINED))
     model = trained.get("model_path") if isinstance(trained, dict) else None
     if not isinstance(model, str) or not model:
-        markers.write_failure(run, failed, job_name=JOB, code="model_path_missing", message=f"{TRAINED} names no model_path", config_context={"marker": run.object_name})
+        markers.write_failure(
+            run,
+            failed,
+            job_name=JOB,
+            code="model_path_missing",
+            message=f"{TRAINED} names no model_path",
+            config_context={"marker": run.object_name},
+        )
         return Outcome.failed(f"{TRAINED} names no model_path", scene_id=scene)
     episodes = str(run.param("eval_episodes", "EVAL_EPISODES", "10"))
     with scene_lock(run, "policy-evaluation", ttl_seconds=TIMEOUT) as lock:
@@ -45,28 +52,69 @@ def policy_evaluation(run: Run) -> Outcome:
             value = run.param(name.lower(), name, None)
             if value is not None:
                 env[name] = str(value)
-        result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env=env, retry=stage_retry_profile(NAME, JOB),
-                         on_start_failure=StartFailure(failed, "policy_evaluation_start_failed", rollback=run.scene("evaluation"), context={"model_path": model}))
+        result = run_job(
+            run,
+            JOB,
+            timeout_seconds=stage_timeout(NAME, JOB),
+            env=env,
+            retry=stage_retry_profile(NAME, JOB),
+            on_start_failure=StartFailure(
+                failed,
+                "policy_evaluation_start_failed",
+                rollback=run.scene("evaluation"),
+                context={"model_path": model},
+            ),
+        )
         if result.failed:
             err = result.job_error
-            message = f"Policy evaluation failed for scene {scene}" + (f": {err['message']}" if err and err.get("message") else "")
+            message = f"Policy evaluation failed for scene {scene}" + (
+                f": {err['message']}" if err and err.get("message") else ""
+            )
             markers.write_failure(
-                run, failed, job_name=JOB, code="policy_evaluation_failed", message=message, execution_id=result.execution_id,
+                run,
+                failed,
+                job_name=JOB,
+                code="policy_evaluation_failed",
+                message=message,
+                execution_id=result.execution_id,
                 error_type="workflow_timeout" if result.timed_out else "workflow_failure",
-                config_context={"model_path": model, "exit_code": result.exit_code, "log": result.log_path, "job_error": err},
+                config_context={
+                    "model_path": model,
+                    "exit_code": result.exit_code,
+                    "log": result.log_path,
+                    "job_error": err,
+                },
             )
             return Outcome.failed(message, scene_id=scene)
         report = markers.read_json(run, run.scene("evaluation/report.json"))
         if not isinstance(report, dict) or "success_rate" not in report:
-            markers.write_failure(run, failed, job_name=JOB, code="evaluation_report_missing", message="policy-evaluation-job left no report.json", execution_id=result.execution_id, config_context={"model_path": model})
+            markers.write_failure(
+                run,
+                failed,
+                job_name=JOB,
+                code="evaluation_report_missing",
+                message="policy-evaluation-job left no report.json",
+                execution_id=result.execution_id,
+                config_context={"model_path": model},
+            )
             return Outcome.failed("policy-evaluation-job left no report.json", scene_id=scene)
         markers.delete(run, failed)
         marker = run.scene(STAGE.complete[0])
         markers.write_marker(
-            run, marker, model_path=model, report=run.scene("evaluation/report.json"), success_rate=report["success_rate"],
-            expert_success_rate=report.get("expert_success_rate"), trials=report.get("trials"), execution_id=result.execution_id,
+            run,
+            marker,
+            model_path=model,
+            report=run.scene("evaluation/report.json"),
+            success_rate=report["success_rate"],
+            expert_success_rate=report.get("expert_success_rate"),
+            trials=report.get("trials"),
+            execution_id=result.execution_id,
         )
         return Outcome.success(
             f"Policy evaluated for scene {scene}: success rate {report['success_rate']:.0%} (scripted expert {report.get('expert_success_rate', 0):.0%})",
-            markers=[marker], scene_id=scene, model_path=model, success_rate=report["success_rate"], expert_success_rate=report.get("expert_success_rate"),
+            markers=[marker],
+            scene_id=scene,
+            model_path=model,
+            success_rate=report["success_rate"],
+            expert_success_rate=report.get("expert_success_rate"),
         )

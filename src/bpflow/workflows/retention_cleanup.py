@@ -12,7 +12,9 @@ from bpflow.core.policy.timeouts import stage_timeout
 
 NAME = "retention-cleanup"
 JOB = "retention-cleanup-job"
-WORDS = MaintenanceWords("Retention cleanup", "Cleanup execution timed out after {seconds}s", lambda r: f"exit code {r.exit_code}")
+WORDS = MaintenanceWords(
+    "Retention cleanup", "Cleanup execution timed out after {seconds}s", lambda r: f"exit code {r.exit_code}"
+)
 
 
 @workflow(NAME, timeout_seconds=stage_timeout(NAME, JOB) + 300)
@@ -23,6 +25,13 @@ def retention_cleanup(run: Run) -> Outcome:
         "PIPELINE_MARKER_RETENTION_DAYS": run.param("marker_retention_days", "PIPELINE_MARKER_RETENTION_DAYS", "30"),
         "PIPELINE_RETENTION_DRY_RUN": run.param("dry_run", "PIPELINE_RETENTION_DRY_RUN", "false"),
     }
-    result = run_maintenance_job(run, NAME, JOB, report={"workflow": NAME, "job": JOB, "bucket": bucket}, options=options,
-                                 env={"GCS_BUCKET": bucket}, words=WORDS)
+    result = run_maintenance_job(
+        run,
+        NAME,
+        JOB,
+        report={"workflow": NAME, "job": JOB, "bucket": bucket},
+        options=options,
+        env={"GCS_BUCKET": bucket},
+        words=WORDS,
+    )
     return Outcome.success(f"Retention cleanup triggered for bucket {bucket}", execution=result.execution_id)

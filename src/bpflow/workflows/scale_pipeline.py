@@ -32,16 +32,36 @@ def scale_pipeline(run: Run) -> Outcome:
     context = {"layout_prefix": run.scene("layout")}
     failed_key, legacy_key = run.scene("layout/.failed"), run.scene("layout/.scale_failed")
     try:
-        result = launch(run, JOB, {"LAYOUT_PREFIX": run.scene("layout")}, rollback=None, failed_marker=failed_key,
-                        code="scale_job_start_failed", config_context=context, legacy=legacy_key)
+        result = launch(
+            run,
+            JOB,
+            {"LAYOUT_PREFIX": run.scene("layout")},
+            rollback=None,
+            failed_marker=failed_key,
+            code="scale_job_start_failed",
+            config_context=context,
+            legacy=legacy_key,
+        )
     except Exception:
         for rel in OUTPUTS:
             markers.delete(run, run.scene(rel))
         raise
     missing = [rel for rel in OUTPUTS if not markers.exists(run, run.scene(rel))] if result.succeeded else []
     if result.failed or missing:
-        code, message = ("scale_failed", "Scale job failed") if result.failed else ("scale_outputs_missing", f"Scale job left no {', '.join(missing)}")
-        record_failure(run, result, failed_marker=failed_key, code=code, message=message, config_context=context, keep_existing=False)
+        code, message = (
+            ("scale_failed", "Scale job failed")
+            if result.failed
+            else ("scale_outputs_missing", f"Scale job left no {', '.join(missing)}")
+        )
+        record_failure(
+            run,
+            result,
+            failed_marker=failed_key,
+            code=code,
+            message=message,
+            config_context=context,
+            keep_existing=False,
+        )
         legacy_marker(run, legacy_key)
         return Outcome.failed(f"scale-job failed for {name}: {message}", markers=[failed_key], error_code=code)
     markers.write_marker(run, run.scene("layout/.scale_complete"))

@@ -64,54 +64,105 @@ def scene_batch(run: Run) -> Outcome:
     try:
         check_key(str(manifest))
     except Exception:  # noqa: BLE001 - a malformed key is the caller's mistake
-        raise ValidationFailed(f"manifest_object {manifest!r} is not a valid object key", field="manifest_object") from None
+        raise ValidationFailed(
+            f"manifest_object {manifest!r} is not a valid object key", field="manifest_object"
+        ) from None
     max_concurrent = _int(run, "max_concurrent", DEFAULT_MAX_CONCURRENT, 1)
     attempts_allowed = _int(run, "retry_attempts", 1, 1)
     retry_delay = _int(run, "retry_delay", 5)
     scene_timeout = _int(run, "scene_timeout_seconds", 7200, 1)
     poll = float(run.payload.get("poll_seconds") or 2)
     paths = BatchPaths(str(run.payload.get("batch_id") or batch_id_for(str(manifest))))
-    got = step(f"lock {paths.lock}", try_acquire, run.bucket, paths.lock, scene_id=None, workflow=NAME, run_id=run.run_id,
-               ttl_seconds=scene_timeout * attempts_allowed + 3600)
+    got = step(
+        f"lock {paths.lock}",
+        try_acquire,
+        run.bucket,
+        paths.lock,
+        scene_id=None,
+        workflow=NAME,
+        run_id=run.run_id,
+        ttl_seconds=scene_timeout * attempts_allowed + 3600,
+    )
     if not got["acquired"]:
-        return Outcome.skipped(f"batch {paths.batch_id} is already running", batch_id=paths.batch_id, lock_object=paths.lock)
+        return Outcome.skipped(
+            f"batch {paths.batch_id} is already running", batch_id=paths.batch_id, lock_object=paths.lock
+        )
     try:
         rows = _plan(run, paths, str(manifest))
-        _run_scenes(run, paths, str(manifest), rows, max_concurrent=max_concurrent, attempts_allowed=attempts_allowed,
-                    retry_delay=retry_delay, scene_timeout=scene_timeout, poll=poll)
+        _run_scenes(
+            run,
+            paths,
+            str(manifest),
+            rows,
+            max_concurrent=max_concurrent,
+            attempts_allowed=attempts_allowed,
+            retry_delay=retry_delay,
+            scene_timeout=scene_timeout,
+            poll=poll,
+        )
     finally:
         step(f"unlock {paths.lock}", release, run.bucket, paths.lock, got["generation"])
     failed = sum(1 for r in rows if r["status"] in (FAILED, INVALID))
     result = {"batch_id": paths.batch_id, "report_object": paths.report, "scene_count": len(rows), "failed": failed}
     if failed:
-        raise StageFailed(f"scene batch {paths.batch_id}: {failed} of {len(rows)} scenes failed (see {paths.report})",
-                          code="scene_batch_failed", details=result)
-    return Outcome.success(f"scene batch {paths.batch_id}: {len(rows)} scenes succeeded", markers=[paths.report], **result)
+        raise StageFailed(
+            f"scene batch {paths.batch_id}: {failed} of {len(rows)} scenes failed (see {paths.report})",
+            code="scene_batch_failed",
+            details=result,
+        )
+    return Outcome.success(
+        f"scene batch {paths.batch_id}: {len(rows)} scenes succeeded", markers=[paths.report], **result
+    )
 
 
-def _write_report(run: Run, paths: BatchPaths, manifest: str, rows: list[dict[str, Any]], status: str, error: str | None = None) -> None:
+def _write_report(
+    run: Run, paths: BatchPaths, manifest: str, rows: list[dict[str, Any]], status: str, error: str | None = None
+) -> None:
     def _do() -> None:
-        run.bucket.write_json(paths.report, report_body(paths.batch_id, manifest, rows, status=status, error=error,
-                                                        now=iso_z(utc_now()), run_id=run.run_id))
+        run.bucket.write_json(
+            paths.report,
+            report_body(
+                paths.batch_id, manifest, rows, status=status, error=error, now=iso_z(utc_now()), run_id=run.run_id
+            ),
+        )
         run.bucket.write_json(paths.dlq, dlq_body(rows))
 
     step(f"report {status} {sum(1 for r in rows if r['status'] in (SUCCESS, FAILED, SKIPPED))}", _do)
 
 
 def _plan(run: Run, paths: BatchPaths, manifest: str) -> list[dict[str, Any]]:
-    result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env={"MANIFEST_OBJECT": manifest, "BATCH_PREFIX": paths.prefix})
+    result = run_job(
+        run,
+        JOB,
+        timeout_seconds=stage_timeout(NAME, JOB),
+        env={"MANIFEST_OBJECT": manifest, "BATCH_PREFIX": paths.prefix},
+    )
     if result.failed:
         err = job_error(result) or {}
         message = str(err.get("message") or f"{JOB} failed with exit code {result.exit_code}")
         _write_report(run, paths, manifest, [], "failed", message)
-        raise ValidationFailed(message, code=str(err.get("code") or "scene_batch_job_failed"), field=err.get("field"),
-                               details={"batch_id": paths.batch_id, "report_object": paths.report})
+        raise ValidationFailed(
+            message,
+            code=str(err.get("code") or "scene_batch_job_failed"),
+            field=err.get("field"),
+            details={"batch_id": paths.batch_id, "report_object": paths.report},
+        )
     plan = step("read plan", run.bucket.read_json, paths.plan)
     return [dict(r) for r in plan["scenes"]]
 
 
-def _run_scenes(run: Run, paths: BatchPaths, manifest: str, rows: list[dict[str, Any]], *, max_concurrent: int,
-                attempts_allowed: int, retry_delay: int, scene_timeout: int, poll: float) -> None:
+def _run_scenes(
+    run: Run,
+    paths: BatchPaths,
+    manifest: str,
+    rows: list[dict[str, Any]],
+    *,
+    max_concurrent: int,
+    attempts_allowed: int,
+    retry_delay: int,
+    scene_timeout: int,
+    poll: float,
+) -> None:
     """The bounded loop: fill free slots, poll the scenes in flight, retry or settle them."""
     waiting = [r for r in rows if r["status"] == QUEUED]
     in_flight: list[dict[str, Any]] = []
@@ -126,7 +177,9 @@ def _run_scenes(run: Run, paths: BatchPaths, manifest: str, rows: list[dict[str,
                 in_flight.append(row)
             else:
                 _write_report(run, paths, manifest, rows, "running")
-        verdicts = step("poll scenes", lambda ids=[r["scene_id"] for r in in_flight]: {i: scene_outcome(run.bucket, i) for i in ids})
+        verdicts = step(
+            "poll scenes", lambda ids=[r["scene_id"] for r in in_flight]: {i: scene_outcome(run.bucket, i) for i in ids}
+        )
         now = now_epoch()
         changed = False
         for row in list(in_flight):
@@ -156,15 +209,31 @@ def _start(run: Run, row: dict[str, Any], now: float) -> bool:
     scene_id, retry = row["scene_id"], bool(row.get("retry"))
     if not retry:
         earlier = step(f"earlier outcome {scene_id}", scene_outcome, run.bucket, scene_id)
-        same = step(f"same request {scene_id}", lambda: run.bucket.read_json_or_none(f"scenes/{scene_id}/{ORCHESTRATOR.trigger}") == row["request"])
+        same = step(
+            f"same request {scene_id}",
+            lambda: run.bucket.read_json_or_none(f"scenes/{scene_id}/{ORCHESTRATOR.trigger}") == row["request"],
+        )
         if earlier is not None and earlier["status"] == SUCCESS and same:
             row.update(status=SKIPPED, attempts=row.get("attempts", 0), error=None)
             return False
         retry = earlier is not None and same  # resumed after a failure: run it again
-    how = step(f"submit {scene_id} attempt {row.get('attempts', 0) + 1}", submit_scene, run.bucket, scene_id, row["request"], retry=retry)
+    how = step(
+        f"submit {scene_id} attempt {row.get('attempts', 0) + 1}",
+        submit_scene,
+        run.bucket,
+        scene_id,
+        row["request"],
+        retry=retry,
+    )
     if how == "conflict":
-        row.update(status=INVALID, attempts=0, error="scene_exists: another request already owns this scene id",
-                   problems=[{"field": "scene_id", "message": "another request already owns this scene id", "code": "scene_exists"}])
+        row.update(
+            status=INVALID,
+            attempts=0,
+            error="scene_exists: another request already owns this scene id",
+            problems=[
+                {"field": "scene_id", "message": "another request already owns this scene id", "code": "scene_exists"}
+            ],
+        )
         return False
     row["attempts"] = row.get("attempts", 0) + 1
     row["started"] = now

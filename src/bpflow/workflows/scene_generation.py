@@ -42,8 +42,16 @@ def _job_healthy(_region: str) -> bool:
 def _publish(run: Run, folder: str, scene_id: str) -> str:
     if publish_request(run.bucket, scene_id, run.bucket.read_json(f"{folder}/requests/{scene_id}.json")) == "existing":
         return "existing"
-    run.bucket.write_json(f"scenes/{scene_id}/{COMPLETE_MARKER}", {
-        "scene_id": scene_id, "completed_at": iso_z(utc_now()), "source": JOB, "ready_for": STAGES["source-orchestrator"].workflow, "run_id": run.run_id})
+    run.bucket.write_json(
+        f"scenes/{scene_id}/{COMPLETE_MARKER}",
+        {
+            "scene_id": scene_id,
+            "completed_at": iso_z(utc_now()),
+            "source": JOB,
+            "ready_for": STAGES["source-orchestrator"].workflow,
+            "run_id": run.run_id,
+        },
+    )
     return "published"
 
 
@@ -53,23 +61,49 @@ def scene_generation(run: Run) -> Outcome:
     try:
         count = int(raw_count)
     except (TypeError, ValueError):
-        raise ValidationFailed(f"scenes_per_run must be an integer, got {raw_count!r}", field="scenes_per_run") from None
+        raise ValidationFailed(
+            f"scenes_per_run must be an integer, got {raw_count!r}", field="scenes_per_run"
+        ) from None
     bucket = str(run.param("bucket", "PRIMARY_BUCKET", run.bucket_name))
     route = step("region routing", lambda: RegionRouter(None, None, _job_healthy).choose().__dict__)
     if run.payload.get("dry_run") is True:
-        return Outcome("DRY_RUN", f"Would have generated {count} scenes", [], {"bucket": bucket, "region": route["region"]})
+        return Outcome(
+            "DRY_RUN", f"Would have generated {count} scenes", [], {"bucket": bucket, "region": route["region"]}
+        )
 
-    cleanup = parse_bool(run.param("cleanup_on_start_failure", "SCENE_GENERATION_CLEANUP_ON_START_FAILURE", "true"), True, strict=True)
-    result = run_job(run, JOB, timeout_seconds=stage_timeout(NAME, JOB), env={"SCENES_PER_RUN": count, "DRY_RUN": "false"},
-                     outputs=PREFIX + "/" if cleanup else None, failure_marker=FAILED_MARKER)
+    cleanup = parse_bool(
+        run.param("cleanup_on_start_failure", "SCENE_GENERATION_CLEANUP_ON_START_FAILURE", "true"), True, strict=True
+    )
+    result = run_job(
+        run,
+        JOB,
+        timeout_seconds=stage_timeout(NAME, JOB),
+        env={"SCENES_PER_RUN": count, "DRY_RUN": "false"},
+        outputs=PREFIX + "/" if cleanup else None,
+        failure_marker=FAILED_MARKER,
+    )
     context: dict[str, Any] = {"scenes_per_run": count, "bucket": bucket, "region": route["region"]}
     if result.failed:
         err = result.job_error or {}
-        markers.write_failure(run, FAILED_MARKER, job_name=JOB, code="scene_generation_failed",
-                              message=str(err.get("message") or "Scene generation job failed"), config_context=context)
-        raise StageFailed("Scene generation job failed", code="scene_generation_failed", details={**context, "job_error": err})
+        markers.write_failure(
+            run,
+            FAILED_MARKER,
+            job_name=JOB,
+            code="scene_generation_failed",
+            message=str(err.get("message") or "Scene generation job failed"),
+            config_context=context,
+        )
+        raise StageFailed(
+            "Scene generation job failed", code="scene_generation_failed", details={**context, "job_error": err}
+        )
     folder = run_dir(result.execution_id)
     report = markers.read_json(run, f"{folder}/report.json") or {}
     published = {sid: step(f"publish {sid}", _publish, run, folder, sid) for sid in report.get("scene_ids", [])}
-    return Outcome.success(f"Generated {len(published)} scenes successfully", markers=[f"scenes/{s}/{COMPLETE_MARKER}" for s in published],
-                           execution=result.execution_id, scene_ids=list(published), published=published, **context)
+    return Outcome.success(
+        f"Generated {len(published)} scenes successfully",
+        markers=[f"scenes/{s}/{COMPLETE_MARKER}" for s in published],
+        execution=result.execution_id,
+        scene_ids=list(published),
+        published=published,
+        **context,
+    )

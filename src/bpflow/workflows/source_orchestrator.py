@@ -37,19 +37,29 @@ def source_orchestrator(run: Run) -> Outcome:
     opts = options_step(run)
     with scene_lock(run, f"source-orchestrator-{run.generation}", ttl_seconds=opts.lock_ttl_seconds()) as lock:
         if not lock.acquired:
-            return Outcome.skipped(f"Duplicate event for generation {run.generation} (lock exists at {lock.key})", scene_id=run.scene_id)
+            return Outcome.skipped(
+                f"Duplicate event for generation {run.generation} (lock exists at {lock.key})", scene_id=run.scene_id
+            )
         markers.delete(run, run.scene(FAILED))
         intake = read_request(run)
         if intake.superseded_by is not None:
-            return Outcome.skipped(f"superseded: {run.object_name} was rewritten (generation {intake.superseded_by}); nothing rewritten", scene_id=run.scene_id)
+            return Outcome.skipped(
+                f"superseded: {run.object_name} was rewritten (generation {intake.superseded_by}); nothing rewritten",
+                scene_id=run.scene_id,
+            )
         if intake.missing:
             return Outcome.skipped(f"{run.object_name} no longer exists; nothing to do", scene_id=run.scene_id)
         # Identical content written twice while the first is still running: run it once.
         seeds = int((intake.request or {}).get("seed_count") or 1)
-        with scene_lock(run, f"source-orchestrator-request-{intake.digest}", ttl_seconds=opts.lock_ttl_seconds(seeds)) as same:
+        with scene_lock(
+            run, f"source-orchestrator-request-{intake.digest}", ttl_seconds=opts.lock_ttl_seconds(seeds)
+        ) as same:
             if not same.acquired:
                 holder = (same.holder or {}).get("run_id")
-                return Outcome.skipped(f"an identical request for scene {run.scene_id} is already running ({holder})", scene_id=run.scene_id)
+                return Outcome.skipped(
+                    f"an identical request for scene {run.scene_id} is already running ({holder})",
+                    scene_id=run.scene_id,
+                )
             record = RunRecord(run, intake, lock.key)
             if intake.error is not None:
                 err = intake.error
@@ -100,7 +110,11 @@ def image_source(record: RunRecord, opts: SourceOptions, *, fallback: bool, reas
         image = run_image_path(record.run, record.intake.image or {}, opts, request_scene_id=record.scene_id)
     except BpflowError as caught:
         exc = as_source_error(caught, stage=IMAGE_STAGE)
-        code = exc.code if exc.code in (ImageReconstructionUnavailable.code, "legacy_chain_timeout", "invalid_config") else "image_path_failed"
+        code = (
+            exc.code
+            if exc.code in (ImageReconstructionUnavailable.code, "legacy_chain_timeout", "invalid_config")
+            else "image_path_failed"
+        )
         cause = exc.to_dict() if code != exc.code else None
         prefix = f"text source failed ({reason}); image fallback failed: " if fallback else ""
         return record.fail(code=code, stage=IMAGE_STAGE, message=prefix + exc.message, field=exc.field, cause=cause)

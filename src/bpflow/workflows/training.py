@@ -42,11 +42,21 @@ EVENT_TYPE = "blueprintpipeline.episodes.imported"
 COMPLETE, FAILED = STAGE.complete[0], STAGE.failed[0]
 TIMEOUT = stage_timeout(NAME, JOB) + 600
 ERRORS = {
-    "invalid_event_payload": ("Missing required event data. Event must contain job_id and output_path.", ["job_id", "output_path"]),
+    "invalid_event_payload": (
+        "Missing required event data. Event must contain job_id and output_path.",
+        ["job_id", "output_path"],
+    ),
     "missing_job_id": ("job_id is required.", ["job_id"]),
     "missing_output_path": ("output_path is required.", ["output_path"]),
 }
-DEFAULTS = {"TRAINING_MODE": "lerobot", "MODEL_ARCHITECTURE": "act", "TRAINING_EPOCHS": "100", "BATCH_SIZE": "32", "LEARNING_RATE": "0.0001", "CHECKPOINT_INTERVAL": "10"}
+DEFAULTS = {
+    "TRAINING_MODE": "lerobot",
+    "MODEL_ARCHITECTURE": "act",
+    "TRAINING_EPOCHS": "100",
+    "BATCH_SIZE": "32",
+    "LEARNING_RATE": "0.0001",
+    "CHECKPOINT_INTERVAL": "10",
+}
 OPTIONAL = ("TRAINING_MAX_STEPS", "POLICY_SIZE", "TRAINING_THREADS", "TRAINING_SEED")
 
 
@@ -72,7 +82,13 @@ def payload_error(payload: dict[str, Any]) -> dict[str, Any] | None:
         return None
     message, required = ERRORS[code]
     raw = {k: v for k, v in payload.items() if k not in ("id", "source", "time")}
-    return {"code": code, "message": message, "required_fields": required, "remediation": f"Re-emit {EVENT_TYPE} with non-empty {', '.join(required)} (at the top level or under data).", "raw_event": raw}
+    return {
+        "code": code,
+        "message": message,
+        "required_fields": required,
+        "remediation": f"Re-emit {EVENT_TYPE} with non-empty {', '.join(required)} (at the top level or under data).",
+        "raw_event": raw,
+    }
 
 
 def _knobs(run: Run, fields: dict[str, Any]) -> dict[str, str]:
@@ -102,51 +118,117 @@ def training(run: Run) -> Outcome:
     except Exception:  # noqa: BLE001 - an invalid id is reported as data below
         scene = None
     if scene is None or scene == "unknown":
-        return Outcome.failed(f"scene_id {fields.get('scene_id')!r} is missing or invalid; training needs the scene the episodes belong to", error={"code": "invalid_scene_id", "field": "scene_id"}, job_id=job_id)
+        return Outcome.failed(
+            f"scene_id {fields.get('scene_id')!r} is missing or invalid; training needs the scene the episodes belong to",
+            error={"code": "invalid_scene_id", "field": "scene_id"},
+            job_id=job_id,
+        )
     for scheme in ("gs://", "s3://"):
         if output.startswith(scheme):
-            output = output[len(scheme):].partition("/")[2]
+            output = output[len(scheme) :].partition("/")[2]
     if not output.startswith(f"scenes/{scene}/"):
-        return Outcome.failed(f"output_path {output!r} is outside scenes/{scene}/", error={"code": "output_path_outside_scene", "field": "output_path"}, job_id=job_id)
+        return Outcome.failed(
+            f"output_path {output!r} is outside scenes/{scene}/",
+            error={"code": "output_path_outside_scene", "field": "output_path"},
+            job_id=job_id,
+        )
     try:
         count = int(fields.get("episode_count") or 0)
         override = parse_override(fields.get("timeout_override_seconds"))
     except (TypeError, ValueError, ValidationFailed) as exc:
-        return Outcome.failed(f"invalid episode_count or timeout_override_seconds: {exc}", error={"code": "invalid_event_field"}, job_id=job_id)
+        return Outcome.failed(
+            f"invalid episode_count or timeout_override_seconds: {exc}",
+            error={"code": "invalid_event_field"},
+            job_id=job_id,
+        )
     failed_marker = f"{output}/.failed"
     preflight(run, scene, blocked="training", marker=f"scenes/{scene}/{FAILED}")
     if count < 1:
-        return Outcome(status="SKIPPED", message="Insufficient episodes for training", details={"job_id": job_id, "reason": "Insufficient episodes for training"})
+        return Outcome(
+            status="SKIPPED",
+            message="Insufficient episodes for training",
+            details={"job_id": job_id, "reason": "Insufficient episodes for training"},
+        )
     timeout = override if override is not None else stage_timeout(NAME, JOB)
     with scene_lock(run, "training", ttl_seconds=timeout + 600) as lock:
         if not lock.acquired:
             return Outcome.skipped(lock.message, scene_id=scene, job_id=job_id)
         env = {"SCENE_ID": scene, "OUTPUT_PATH": output, "EPISODE_COUNT": str(count), **_knobs(run, fields)}
-        result = run_job(run, JOB, timeout_seconds=timeout, env=env, retry=stage_retry_profile(NAME, JOB),
-                         on_start_failure=StartFailure(failed_marker, "training_start_failed", rollback=f"{output}/training", context={"output_path": output, "job_id": job_id}))
+        result = run_job(
+            run,
+            JOB,
+            timeout_seconds=timeout,
+            env=env,
+            retry=stage_retry_profile(NAME, JOB),
+            on_start_failure=StartFailure(
+                failed_marker,
+                "training_start_failed",
+                rollback=f"{output}/training",
+                context={"output_path": output, "job_id": job_id},
+            ),
+        )
         if result.failed:
             job_error = result.job_error
-            message = "Training job failed" + (f": {job_error['message']}" if job_error and job_error.get("message") else "")
+            message = "Training job failed" + (
+                f": {job_error['message']}" if job_error and job_error.get("message") else ""
+            )
             markers.write_failure(
-                run, failed_marker, job_name=JOB, code="training_failed", message=message, execution_id=result.execution_id,
+                run,
+                failed_marker,
+                job_name=JOB,
+                code="training_failed",
+                message=message,
+                execution_id=result.execution_id,
                 error_type="workflow_timeout" if result.timed_out else "workflow_failure",
-                config_context={"output_path": output, "job_id": job_id, "exit_code": result.exit_code, "timed_out": result.timed_out, "log": result.log_path, "job_error": job_error},
+                config_context={
+                    "output_path": output,
+                    "job_id": job_id,
+                    "exit_code": result.exit_code,
+                    "timed_out": result.timed_out,
+                    "log": result.log_path,
+                    "job_error": job_error,
+                },
             )
             raise StageFailed(f"Training failed for job {job_id}", details={"marker": failed_marker})
         trained = markers.read_json(run, f"{output}/training/training_result.json")
         model_path = trained.get("model_path") if isinstance(trained, dict) else None
         if not model_path or not markers.exists(run, f"{model_path}/model.safetensors"):
-            markers.write_failure(run, failed_marker, job_name=JOB, code="training_outputs_missing", message="training-job succeeded but left no model", execution_id=result.execution_id, config_context={"output_path": output})
+            markers.write_failure(
+                run,
+                failed_marker,
+                job_name=JOB,
+                code="training_outputs_missing",
+                message="training-job succeeded but left no model",
+                execution_id=result.execution_id,
+                config_context={"output_path": output},
+            )
             raise StageFailed(f"Training failed for job {job_id}: no model", details={"marker": failed_marker})
         markers.delete(run, failed_marker)
         markers.delete(run, f"scenes/{scene}/{FAILED}")
         marker = f"scenes/{scene}/{COMPLETE}"
         markers.write_marker(
-            run, marker, job_id=job_id, model_path=model_path, output_path=output, episode_count=count,
-            training_result=f"{output}/training/training_result.json", architecture=trained.get("architecture"),
-            steps=trained.get("steps"), final_loss=trained.get("final_loss"), loss_chart=trained.get("loss_chart"), execution_id=result.execution_id,
+            run,
+            marker,
+            job_id=job_id,
+            model_path=model_path,
+            output_path=output,
+            episode_count=count,
+            training_result=f"{output}/training/training_result.json",
+            architecture=trained.get("architecture"),
+            steps=trained.get("steps"),
+            final_loss=trained.get("final_loss"),
+            loss_chart=trained.get("loss_chart"),
+            execution_id=result.execution_id,
         )
         return Outcome(
-            status="SUCCESS", message=f"Training completed for job {job_id}", markers=[marker],
-            details={"job_id": job_id, "scene_id": scene, "episode_count": count, "model_path": model_path, "training_execution_id": result.execution_id},
+            status="SUCCESS",
+            message=f"Training completed for job {job_id}",
+            markers=[marker],
+            details={
+                "job_id": job_id,
+                "scene_id": scene,
+                "episode_count": count,
+                "model_path": model_path,
+                "training_execution_id": result.execution_id,
+            },
         )

@@ -43,7 +43,9 @@ def upsell_features(run: Run) -> Outcome:
     out = run.scene("episodes/upsell_outputs")
     complete, failed, legacy = f"{out}/.upsell_complete", f"{out}/.failed", f"{out}/.upsell_failed"
     if tier == "standard":
-        return Outcome.skipped(f"Standard tier - no upsell features for scene {scene}", scene_id=scene, bundle_tier=tier)
+        return Outcome.skipped(
+            f"Standard tier - no upsell features for scene {scene}", scene_id=scene, bundle_tier=tier
+        )
     preflight(run, scene, blocked="upsell", marker=failed)
     if not force and markers.exists(run, complete):
         return Outcome.skipped(f"Upsell features already complete for scene {scene}", scene_id=scene, bundle_tier=tier)
@@ -52,14 +54,39 @@ def upsell_features(run: Run) -> Outcome:
             return Outcome.skipped(lock.message, scene_id=scene, bundle_tier=tier)
         markers.delete(run, failed)
         env = {"BUNDLE_TIER": tier, "SCENE_PATH": run.scene("").rstrip("/")}
-        result = run_job(run, JOB, timeout_seconds=timeout, env=env, retry=stage_retry_profile(NAME, JOB),
-                         on_start_failure=StartFailure(failed, "upsell_job_start_failed", rollback=out, context={"bundle_tier": tier, "scene_path": env["SCENE_PATH"]}))
+        result = run_job(
+            run,
+            JOB,
+            timeout_seconds=timeout,
+            env=env,
+            retry=stage_retry_profile(NAME, JOB),
+            on_start_failure=StartFailure(
+                failed,
+                "upsell_job_start_failed",
+                rollback=out,
+                context={"bundle_tier": tier, "scene_path": env["SCENE_PATH"]},
+            ),
+        )
         if result.failed:
             message = f"Upsell features failed for scene {scene}"
             if not isinstance(markers.read_json(run, failed), dict):  # keep a richer job-written marker
-                markers.write_failure(run, failed, job_name=JOB, code="upsell_features_failed", message=message, execution_id=result.execution_id,
-                                      error_type="workflow_timeout" if result.timed_out else "workflow_failure", config_context={"upsell_output_prefix": out, "bundle_tier": tier, "job_error": result.job_error})
+                markers.write_failure(
+                    run,
+                    failed,
+                    job_name=JOB,
+                    code="upsell_features_failed",
+                    message=message,
+                    execution_id=result.execution_id,
+                    error_type="workflow_timeout" if result.timed_out else "workflow_failure",
+                    config_context={"upsell_output_prefix": out, "bundle_tier": tier, "job_error": result.job_error},
+                )
             markers.write_marker(run, legacy, status="failed", bundle_tier=tier)
             return Outcome.failed(message, scene_id=scene, bundle_tier=tier)
         markers.write_marker(run, complete, bundle_tier=tier)
-        return Outcome.success(f"Upsell features completed for scene {scene}", markers=[complete], scene_id=scene, bundle_tier=tier, outputs={"upsell_path": out, "completion_marker": complete})
+        return Outcome.success(
+            f"Upsell features completed for scene {scene}",
+            markers=[complete],
+            scene_id=scene,
+            bundle_tier=tier,
+            outputs={"upsell_path": out, "completion_marker": complete},
+        )

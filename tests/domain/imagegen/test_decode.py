@@ -25,7 +25,14 @@ def test_the_corpus_is_large_enough() -> None:
     assert len(UPLOADS) >= 30 and len({u[0] for u in UPLOADS}) == len(UPLOADS)
 
 
-@pytest.mark.parametrize(("name", "data", "fmt"), [("p.png", good_png((40, 30)), "PNG"), ("p.JPG", good_jpeg((40, 30)), "JPEG"), ("p.jpeg", good_jpeg((40, 30)), "JPEG")])
+@pytest.mark.parametrize(
+    ("name", "data", "fmt"),
+    [
+        ("p.png", good_png((40, 30)), "PNG"),
+        ("p.JPG", good_jpeg((40, 30)), "JPEG"),
+        ("p.jpeg", good_jpeg((40, 30)), "JPEG"),
+    ],
+)
 def test_good_photos_pass(name: str, data: bytes, fmt: str) -> None:
     img = check_image(data, name)
     assert (img.format, img.width, img.height, img.exif_rotated) == (fmt, 40, 30, False)

@@ -42,17 +42,34 @@ def test_label_lines_never_crash(line: str) -> None:
 
 
 def test_scale_median_of_priors_references_and_room() -> None:
-    layout = {"room_box": {"min": [0, 0, 0], "max": [2, 1, 2]},
-              "objects": [{"id": 0, "class_name": "door", "obb": {"center": [0, 0.5, 0], "extents": [0.4, 0.5, 0.05], "R": []}},
-                          {"id": 1, "class_name": "coffee_table", "obb": {"center": [1, 0.1, 1], "extents": [0.3, 0.1, 0.3], "R": []}}]}
-    assert scale_samples(layout, {})["source"] == "class_priors" and scale_samples(layout, {})["factor"] == pytest.approx((2.0 + 2.25) / 2)
+    layout = {
+        "room_box": {"min": [0, 0, 0], "max": [2, 1, 2]},
+        "objects": [
+            {"id": 0, "class_name": "door", "obb": {"center": [0, 0.5, 0], "extents": [0.4, 0.5, 0.05], "R": []}},
+            {
+                "id": 1,
+                "class_name": "coffee_table",
+                "obb": {"center": [1, 0.1, 1], "extents": [0.3, 0.1, 0.3], "R": []},
+            },
+        ],
+    }
+    assert scale_samples(layout, {})["source"] == "class_priors" and scale_samples(layout, {})[
+        "factor"
+    ] == pytest.approx((2.0 + 2.25) / 2)
     meta = {"scene_metrics": {"room_height_m": 2.5}, "known_heights": [{"id": 0, "height": 2.1}]}
     s = scale_samples(layout, meta)
     assert s["source"] == "blend" and s["n_samples"] == 4
     assert prior_for("coffee table") == 0.45 and prior_for("office_chair") == 1.0 and prior_for("lamp") is None
     scaled = apply_scale(layout, {"factor": 2.0})
     assert scaled["room_box"]["max"] == [4.0, 2.0, 4.0] and scaled["objects"][0]["obb"]["extents"] == [0.8, 1.0, 0.1]
-    assert scale_samples({"objects": []}, {}) == {"factor": 1.0, "n_samples": 0, "priors_used": [], "reference_samples": [], "source": "none", "up_axis": "y"}
+    assert scale_samples({"objects": []}, {}) == {
+        "factor": 1.0,
+        "n_samples": 0,
+        "priors_used": [],
+        "reference_samples": [],
+        "source": "none",
+        "up_axis": "y",
+    }
 
 
 def test_quaternion_of_a_yaw() -> None:
@@ -79,8 +96,13 @@ def test_adapter_output_meets_the_stage1_contracts() -> None:
     assert validate("scene_layout_scaled", out["layout"]) == []
     assert validate("inventory", out["inventory"]) == []
     assert [o["id"] for o in out["manifest"]["objects"]] == ["obj_0", "obj_1"]
-    assert {d["id"]: d["reason"] for d in out["report"]["dropped"]} == {"obj_bad": "invalid_bounds", "obj_2": "invalid_pose"}
+    assert {d["id"]: d["reason"] for d in out["report"]["dropped"]} == {
+        "obj_bad": "invalid_bounds",
+        "obj_2": "invalid_pose",
+    }
     assert out["manifest"]["objects"][0]["asset"]["path"] == "scenes/sc1/assets/obj_obj_0/asset.glb"
     assert out["report"]["scale_source"] == "class_priors" and out["report"]["scale_factor"] == pytest.approx(1.0)
     table = out["layout"]["objects"][0]
-    assert table["center3d"] == pytest.approx([0, 0.375, 0]) and table["obb"]["extents"] == pytest.approx([0.6, 0.375, 0.4])
+    assert table["center3d"] == pytest.approx([0, 0.375, 0]) and table["obb"]["extents"] == pytest.approx(
+        [0.6, 0.375, 0.4]
+    )

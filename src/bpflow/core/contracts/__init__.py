@@ -75,9 +75,7 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _registry() -> Registry:
-    resources_ = [
-        (_raw_schema(n)["$id"], Resource.from_contents(_raw_schema(n))) for n in schema_names()
-    ]
+    resources_ = [(_raw_schema(n)["$id"], Resource.from_contents(_raw_schema(n))) for n in schema_names()]
     return Registry().with_resources(resources_)
 
 
@@ -126,9 +124,21 @@ def _problems_from(error: ValidationError) -> list[Problem]:
         why = error.schema.get("description") or f"must match ^{str(value).lstrip('^')}"
         return [Problem(field, f"{show(instance)} is invalid: {why}", "pattern")]
     if keyword in ("minLength", "maxLength") and isinstance(instance, str):
-        return [Problem(field, f"length {len(instance)} is {'below' if keyword == 'minLength' else 'above'} the limit {value}", keyword)]
+        return [
+            Problem(
+                field,
+                f"length {len(instance)} is {'below' if keyword == 'minLength' else 'above'} the limit {value}",
+                keyword,
+            )
+        ]
     if keyword in ("minItems", "maxItems") and isinstance(instance, list):
-        return [Problem(field, f"has {len(instance)} items; {'at least' if keyword == 'minItems' else 'at most'} {value} allowed", keyword)]
+        return [
+            Problem(
+                field,
+                f"has {len(instance)} items; {'at least' if keyword == 'minItems' else 'at most'} {value} allowed",
+                keyword,
+            )
+        ]
     if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return [Problem(field, f"{show(instance)} violates {keyword} {value}", keyword)]
     message = error.message if len(error.message) <= 200 else error.message[:197] + "..."

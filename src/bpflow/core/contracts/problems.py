@@ -54,8 +54,13 @@ def show(value: Any) -> str:
 
 #: JSON's names for Python values (bool before int: ``True`` is an ``int`` in Python).
 _JSON_TYPES: tuple[tuple[type, str], ...] = (
-    (type(None), "null"), (bool, "boolean"), (int, "integer"), (float, "number"),
-    (str, "string"), (list, "array"), (dict, "object"),
+    (type(None), "null"),
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "object"),
 )
 
 

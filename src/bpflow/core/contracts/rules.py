@@ -43,7 +43,13 @@ def unique_ids(list_key: str = "objects", id_key: str = "id") -> Rule:
             if value is None:
                 continue
             if value in seen:
-                out.append(Problem(format_path([list_key, i, id_key]), f"duplicate id {show(value)} (first at {list_key}[{seen[value]}])", "duplicate_id"))
+                out.append(
+                    Problem(
+                        format_path([list_key, i, id_key]),
+                        f"duplicate id {show(value)} (first at {list_key}[{seen[value]}])",
+                        "duplicate_id",
+                    )
+                )
             else:
                 seen[value] = i
         return out
@@ -88,7 +94,13 @@ def _rotations(doc: Any) -> list[Problem]:
             + r[0][2] * (r[1][0] * r[2][1] - r[1][1] * r[2][0])
         )
         if not math.isfinite(err) or err > _ROTATION_TOLERANCE or abs(det - 1.0) > _ROTATION_TOLERANCE:
-            out.append(Problem(format_path(["objects", i, "obb", "R"]), "must be a rotation matrix (orthonormal, det +1)", "not_rotation"))
+            out.append(
+                Problem(
+                    format_path(["objects", i, "obb", "R"]),
+                    "must be a rotation matrix (orthonormal, det +1)",
+                    "not_rotation",
+                )
+            )
     return out
 
 
@@ -102,7 +114,13 @@ def _variants_match_seeds(doc: Any) -> list[Problem]:
         want = {"scene_id": f"{scene_id}-s{i + 1:03d}", "seed": i + 1}
         for key, value in want.items():
             if variant.get(key) != value:
-                out.append(Problem(format_path(["variants", i, key]), f"must be {show(value)}; got {show(variant.get(key))}", "variant_mismatch"))
+                out.append(
+                    Problem(
+                        format_path(["variants", i, key]),
+                        f"must be {show(value)}; got {show(variant.get(key))}",
+                        "variant_mismatch",
+                    )
+                )
     return out
 
 

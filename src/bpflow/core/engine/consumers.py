@@ -26,7 +26,8 @@ STALE_SECONDS = 20.0
 
 _METADATA = sa.MetaData()
 CONSUMERS = sa.Table(
-    "bpflow_consumers", _METADATA,
+    "bpflow_consumers",
+    _METADATA,
     sa.Column("consumer_id", sa.String(255), primary_key=True),
     sa.Column("executor_id", sa.String(255), nullable=False),
     sa.Column("classes", sa.String(255), nullable=False),
@@ -54,8 +55,10 @@ class Heartbeat(threading.Thread):
         super().__init__(name="bpflow-consumer-heartbeat", daemon=True)
         self.engine = engine
         self.row = {
-            "consumer_id": f"{executor_id}@{socket.gethostname()}:{os.getpid()}", "executor_id": executor_id,
-            "classes": ",".join(classes), "queues": ",".join(queues),
+            "consumer_id": f"{executor_id}@{socket.gethostname()}:{os.getpid()}",
+            "executor_id": executor_id,
+            "classes": ",".join(classes),
+            "queues": ",".join(queues),
         }
         self._stop_event = threading.Event()
         _ensure_table(engine)

@@ -40,6 +40,7 @@ class DispatchHost(Protocol):
     @property
     def env(self) -> Mapping[str, str]: ...  # read only: a host may keep a dict
 
+
 log = logging.getLogger("bpflow.dispatcher")
 
 
@@ -55,7 +56,12 @@ class Dispatched:
     used up; re-checked for a few seconds, then left to the watcher and the scan."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_ids": self.run_ids, "not_implemented": self.not_implemented, "rejected": self.rejected, "deferred": self.deferred}
+        return {
+            "run_ids": self.run_ids,
+            "not_implemented": self.not_implemented,
+            "rejected": self.rejected,
+            "deferred": self.deferred,
+        }
 
 
 class _Memo:
@@ -93,7 +99,9 @@ def _enqueue_in_process(wf: WorkflowDef, run_id: str, payload: dict[str, Any]) -
 
 
 class Dispatcher:
-    def __init__(self, runtime: DispatchHost, enqueue: Callable[[WorkflowDef, str, dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self, runtime: DispatchHost, enqueue: Callable[[WorkflowDef, str, dict[str, Any]], None] | None = None
+    ) -> None:
         self.rt = runtime
         self._enqueue = enqueue or _enqueue_in_process
         self._memo = _Memo()
@@ -106,7 +114,14 @@ class Dispatcher:
     # -- sources hand events here -------------------------------------------------------------
     def on_write(self, info: ObjectInfo) -> None:
         """Bucket listener: never blocks the writer (which may be inside a workflow step)."""
-        self.submit(ObjectEvent(bucket=info.bucket or self.rt.bucket.url, name=info.key, generation=info.generation, source="bucket-write"))
+        self.submit(
+            ObjectEvent(
+                bucket=info.bucket or self.rt.bucket.url,
+                name=info.key,
+                generation=info.generation,
+                source="bucket-write",
+            )
+        )
 
     def submit(self, event: ObjectEvent) -> None:
         self._inbox.put(event)
@@ -205,13 +220,20 @@ class Dispatcher:
         self._start(workflow, run_id, payload, time.perf_counter(), out, source="direct")
         return out
 
-    def _start(self, workflow: str, run_id: str, payload: dict[str, Any], received_at: float, out: Dispatched, *, source: str) -> None:
+    def _start(
+        self, workflow: str, run_id: str, payload: dict[str, Any], received_at: float, out: Dispatched, *, source: str
+    ) -> None:
         wf = find_workflow(workflow)
         if wf is None:
             out.not_implemented.append(workflow)
             observe.EVENTS.labels(source, "not_implemented").inc()
             # The reconciliation scan meets the same objects every pass: it sums them up itself.
-            log.log(logging.DEBUG if source == "scan" else logging.INFO, "workflow %s matched (run %s) but has no implementation in this build; not started", workflow, run_id)
+            log.log(
+                logging.DEBUG if source == "scan" else logging.INFO,
+                "workflow %s matched (run %s) but has no implementation in this build; not started",
+                workflow,
+                run_id,
+            )
             return
         out.run_ids.append(run_id)
         if not self._memo.add_if_new(run_id):

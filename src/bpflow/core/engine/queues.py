@@ -106,14 +106,19 @@ class QueueHealth:
     def to_dict(self) -> dict[str, object]:
         age = self.oldest_queued_age_seconds
         return {
-            "queued": self.queued, "running": self.running,
-            "oldest_queued_age_seconds": None if age is None else round(age, 1), "stalled": self.stalled,
-            "consumers": self.consumers, "no_consumer": self.no_consumer,
+            "queued": self.queued,
+            "running": self.running,
+            "oldest_queued_age_seconds": None if age is None else round(age, 1),
+            "stalled": self.stalled,
+            "consumers": self.consumers,
+            "no_consumer": self.no_consumer,
         }
 
 
 def queue_health(
-    rows: list[tuple[str | None, str, float]], now: float, consumers: dict[str, int] | None = None,
+    rows: list[tuple[str | None, str, float]],
+    now: float,
+    consumers: dict[str, int] | None = None,
     queues: list[str] | None = None,
 ) -> list[QueueHealth]:
     """From (queue name, engine status, created at in epoch seconds) of every active run, and
@@ -124,7 +129,9 @@ def queue_health(
         waiting = [created for status, created in mine if status == "ENQUEUED"]
         running = sum(1 for status, _ in mine if status == "PENDING")
         oldest = max(0.0, now - min(waiting)) if waiting else None
-        out.append(QueueHealth(name, len(waiting), running, oldest, None if consumers is None else consumers.get(name, 0)))
+        out.append(
+            QueueHealth(name, len(waiting), running, oldest, None if consumers is None else consumers.get(name, 0))
+        )
     return out
 
 

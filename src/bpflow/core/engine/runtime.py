@@ -116,7 +116,11 @@ def _move_runs_to_their_tier() -> None:
             for name, queue in moves.items():
                 done = conn.execute(
                     table.update()
-                    .where(table.c.name == name, table.c.queue_name == STAGE_WORK.name, table.c.status.in_(("ENQUEUED", "PENDING")))
+                    .where(
+                        table.c.name == name,
+                        table.c.queue_name == STAGE_WORK.name,
+                        table.c.status.in_(("ENQUEUED", "PENDING")),
+                    )
                     .values(queue_name=queue)
                 )
                 if done.rowcount:
@@ -210,7 +214,9 @@ class Runtime:
 
         apply_schedules(self)
         if role == "all":
-            self._start_sources(watch=self.options.watch if watch is None else watch, scan=True if scan is None else scan)
+            self._start_sources(
+                watch=self.options.watch if watch is None else watch, scan=True if scan is None else scan
+            )
         self.launched_at = datetime.now().astimezone()
         log.info("bpflow runtime launched (role=%s, workflows=%s)", role, ",".join(registered()))
         return self
@@ -263,10 +269,17 @@ class Runtime:
                 code="runtime_not_initialised",
             )
         engine = _sqlite_engine(opts.database_url) if opts.sqlite_path else None
-        self._client = DBOSClient(system_database_url=opts.database_url, system_database_engine=engine, application_name="bpflow")
+        self._client = DBOSClient(
+            system_database_url=opts.database_url, system_database_engine=engine, application_name="bpflow"
+        )
 
         def enqueue(wf: Any, run_id: str, payload: dict[str, Any]) -> None:
-            options: dict[str, Any] = {"workflow_name": wf.name, "queue_name": wf.queue_name, "workflow_id": run_id, "app_version": opts.app_version}
+            options: dict[str, Any] = {
+                "workflow_name": wf.name,
+                "queue_name": wf.queue_name,
+                "workflow_id": run_id,
+                "app_version": opts.app_version,
+            }
             if wf.timeout_seconds:
                 options["workflow_timeout"] = wf.timeout_seconds
             self._client.enqueue(options, payload)

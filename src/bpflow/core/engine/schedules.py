@@ -30,6 +30,7 @@ class ScheduleHost(Protocol):
     @property
     def env(self) -> Mapping[str, str]: ...  # read only: a host may keep a dict
 
+
 log = logging.getLogger("bpflow.schedules")
 
 SCHEDULE_PREFIX = "bpflow:"
@@ -37,7 +38,13 @@ SCHEDULE_PREFIX = "bpflow:"
 
 def schedule_payload(workflow: str, cron: str, fire_time: datetime, bucket: str) -> dict[str, Any]:
     iso = fire_time.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    return {"type": "bpflow.schedule", "schedule": cron, "scheduled_time": iso, "data": {"bucket": bucket}, "workflow": workflow}
+    return {
+        "type": "bpflow.schedule",
+        "schedule": cron,
+        "scheduled_time": iso,
+        "data": {"bucket": bucket},
+        "workflow": workflow,
+    }
 
 
 @DBOS.workflow(name="bpflow-schedule-tick")
@@ -55,7 +62,11 @@ def apply_schedules(rt: ScheduleHost) -> list[str]:
     set (``bpflow schedules pause``) survives restarts, and a row whose ``paused`` rule holds
     (``TEXT_AUTONOMY_SCHEDULER_PAUSED=true``) is installed paused.
     """
-    was_paused = {s["schedule_name"] for s in DBOS.list_schedules(schedule_name_prefix=SCHEDULE_PREFIX) if s.get("status") == "PAUSED"}
+    was_paused = {
+        s["schedule_name"]
+        for s in DBOS.list_schedules(schedule_name_prefix=SCHEDULE_PREFIX)
+        if s.get("status") == "PAUSED"
+    }
     pause_now: list[str] = []
     wanted: list[ScheduleInput] = []
     for row in rt.triggers.schedules(env=rt.env):
@@ -102,7 +113,9 @@ def previous_fire(cron: str, tz_name: str, before: datetime) -> datetime:
 
     from croniter import croniter
 
-    fire: datetime = croniter(cron, before.astimezone(ZoneInfo(tz_name or "UTC"))).get_prev(datetime)  # croniter is untyped
+    fire: datetime = croniter(cron, before.astimezone(ZoneInfo(tz_name or "UTC"))).get_prev(
+        datetime
+    )  # croniter is untyped
     return fire
 
 
@@ -137,12 +150,21 @@ def schedule_rows(rt: ScheduleHost, api: Any, now: datetime | None = None) -> li
             except ValueError:
                 last_dt = None
         firing = state == "active"
-        out.append({
-            "workflow": row.workflow, "schedule": cron, "timezone": tz_name, "enabled": enabled, "enabled_when": row.enabled_when,
-            "state": state, "paused": state == "paused", "implemented": find_workflow(row.workflow) is not None,
-            "last_run": _both(last_dt), "next_run": _both(fire_times(cron, tz_name, now)[0]) if firing else None,
-            "next_run_if_resumed": _both(fire_times(cron, tz_name, now)[0]),
-        })
+        out.append(
+            {
+                "workflow": row.workflow,
+                "schedule": cron,
+                "timezone": tz_name,
+                "enabled": enabled,
+                "enabled_when": row.enabled_when,
+                "state": state,
+                "paused": state == "paused",
+                "implemented": find_workflow(row.workflow) is not None,
+                "last_run": _both(last_dt),
+                "next_run": _both(fire_times(cron, tz_name, now)[0]) if firing else None,
+                "next_run_if_resumed": _both(fire_times(cron, tz_name, now)[0]),
+            }
+        )
     return out
 
 
@@ -152,8 +174,11 @@ def set_paused(api: Any, workflow: str, paused: bool) -> None:
 
     name = SCHEDULE_PREFIX + workflow
     if api.get_schedule(name) is None:
-        raise BpflowError(f"no installed schedule for {workflow!r} (is it enabled? see `bpflow schedules`)", code="schedule_not_installed",
-                          field="workflow")
+        raise BpflowError(
+            f"no installed schedule for {workflow!r} (is it enabled? see `bpflow schedules`)",
+            code="schedule_not_installed",
+            field="workflow",
+        )
     if paused:
         api.pause_schedule(name)
     else:

@@ -37,6 +37,7 @@ class Run(Protocol):
     @property
     def context(self) -> RunContext: ...
 
+
 #: How long a run waits for its version to become visible, and how often it looks.
 VISIBLE_WAIT_SECONDS = 10.0
 VISIBLE_POLL_SECONDS = 0.5

@@ -55,13 +55,18 @@ def is_json_type(ctype: str) -> bool:
     return ctype in (JSON, STRUCTURED, BATCH) or (ctype.startswith("application/") and ctype.endswith("+json"))
 
 
-def parse_http(headers: Mapping[str, str], body: bytes, *, buckets: Collection[str] | None = None) -> list[ObjectEvent | CustomEvent]:
+def parse_http(
+    headers: Mapping[str, str], body: bytes, *, buckets: Collection[str] | None = None
+) -> list[ObjectEvent | CustomEvent]:
     """The events of one delivery. ``buckets``: the names this service's bucket answers to; a
     storage event naming another bucket is refused (None: any)."""
     h = {k.lower(): v for k, v in headers.items()}
     ctype = media_type(h)
     if not is_json_type(ctype):
-        raise UnsupportedMediaType(f"content-type must be JSON ({STRUCTURED}, {BATCH} or {JSON} with ce-* headers), got {ctype or 'none'!r}", field="content-type")
+        raise UnsupportedMediaType(
+            f"content-type must be JSON ({STRUCTURED}, {BATCH} or {JSON} with ce-* headers), got {ctype or 'none'!r}",
+            field="content-type",
+        )
     binary = any(k.startswith("ce-") for k in h)
     if ctype == BATCH:
         envelopes = _json(body)
@@ -80,7 +85,10 @@ def parse_http(headers: Mapping[str, str], body: bytes, *, buckets: Collection[s
         else:
             body = b"{}"
         return [_from_sdk(lambda: from_binary(HTTPMessage(headers=h, body=body), _FORMAT), buckets)]
-    raise InvalidCloudEvent("not a CloudEvent: expected ce-* headers (binary mode) or content-type application/cloudevents+json", field="content-type")
+    raise InvalidCloudEvent(
+        "not a CloudEvent: expected ce-* headers (binary mode) or content-type application/cloudevents+json",
+        field="content-type",
+    )
 
 
 #: The attributes every CloudEvent carries; the SDK would invent an ``id`` and a ``specversion``
@@ -114,7 +122,9 @@ def _from_sdk(read: Any, buckets: Collection[str] | None) -> ObjectEvent | Custo
         reasons = "; ".join(str(e) for e in exc.errors.get(field, []))
         raise InvalidCloudEvent(f"invalid CloudEvent attribute {field!r}: {reasons}", field=field) from None
     except BaseCloudEventException as exc:
-        raise InvalidCloudEvent(f"invalid CloudEvent: {exc}", field=str(getattr(exc, "attribute_name", "event"))) from None
+        raise InvalidCloudEvent(
+            f"invalid CloudEvent: {exc}", field=str(getattr(exc, "attribute_name", "event"))
+        ) from None
     except RecursionError:
         raise JsonTooDeep(f"JSON nested too deeply (more than {MAX_JSON_DEPTH} levels)", field="body") from None
     except (ValueError, TypeError, AttributeError) as exc:
@@ -153,7 +163,7 @@ def _object_event(attrs: Mapping[str, Any], data: dict[str, Any], buckets: Colle
     name = data.get("name")
     subject = attrs.get("subject")
     if not name and isinstance(subject, str) and subject.startswith("objects/"):
-        name = subject[len("objects/"):]
+        name = subject[len("objects/") :]
     if not isinstance(name, str) or not name:
         raise InvalidCloudEvent("storage event without an object name (data.name or subject)", field="data.name")
     generation = parse_generation(data.get("generation"))
@@ -165,5 +175,7 @@ def _object_event(attrs: Mapping[str, Any], data: dict[str, Any], buckets: Colle
     if bucket is not None and not isinstance(bucket, str):
         raise InvalidCloudEvent("data.bucket must be a string", field="data.bucket")
     if bucket and buckets is not None and bucket not in buckets:
-        raise InvalidCloudEvent(f"event for bucket {bucket!r}, but this service serves {', '.join(sorted(buckets))}", field=field)
+        raise InvalidCloudEvent(
+            f"event for bucket {bucket!r}, but this service serves {', '.join(sorted(buckets))}", field=field
+        )
     return ObjectEvent(bucket=str(bucket or ""), name=name, generation=generation, source="http")

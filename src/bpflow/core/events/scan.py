@@ -42,10 +42,12 @@ class ScanSource(Protocol):
 
     @property
     def env(self) -> Mapping[str, str]: ...  # read only: a host may keep a dict
+
     scan_lookback_seconds: float
 
     @property
     def submit(self) -> Callable[[ObjectEvent], Any]: ...
+
 
 log = logging.getLogger("bpflow.scan")
 
@@ -84,7 +86,12 @@ def scan_pass(rt: ScanSource, lookback_seconds: float | None = None, *, since_s:
     cutoff = time.time() - lookback
     if since_s is not None:
         cutoff = max(cutoff, since_s)
-    patterns = {_listing_glob(p) for row in rt.triggers.rows if row.kind == "object" and row.is_enabled(rt.env) for p in row.patterns}
+    patterns = {
+        _listing_glob(p)
+        for row in rt.triggers.rows
+        if row.kind == "object" and row.is_enabled(rt.env)
+        for p in row.patterns
+    }
     implemented = set(registered())
     found = ScanPass()
     for entry in rt.bucket.glob_keys(patterns):
@@ -98,7 +105,13 @@ def scan_pass(rt: ScanSource, lookback_seconds: float | None = None, *, since_s:
         found.objects += 1
         found.starts += len(workflows) - len(missing)
         found.not_implemented.update(missing)
-        log.debug("scan: %s@%s -> %s%s", info.key, info.generation, ", ".join(workflows) or "nothing", f" (not implemented: {', '.join(missing)})" if missing else "")
+        log.debug(
+            "scan: %s@%s -> %s%s",
+            info.key,
+            info.generation,
+            ", ".join(workflows) or "nothing",
+            f" (not implemented: {', '.join(missing)})" if missing else "",
+        )
         rt.submit(ObjectEvent(bucket=rt.bucket.url, name=info.key, generation=info.generation, source="scan"))
     return found
 
@@ -114,7 +127,14 @@ class Scanner:
     """The periodic scan: a full look-back pass at start-up and every ``full_every`` passes,
     incremental passes in between."""
 
-    def __init__(self, rt: ScanSource, interval_seconds: float, *, overlap_seconds: float = OVERLAP_S, full_every: int = FULL_EVERY) -> None:
+    def __init__(
+        self,
+        rt: ScanSource,
+        interval_seconds: float,
+        *,
+        overlap_seconds: float = OVERLAP_S,
+        full_every: int = FULL_EVERY,
+    ) -> None:
         self.rt = rt
         self.interval = interval_seconds
         self.overlap = overlap_seconds
@@ -138,9 +158,13 @@ class Scanner:
         full = self._last_start is None or self._passes % self.full_every == 0
         since = None if full else self._last_start - self.overlap  # type: ignore[operator]
         found = scan_pass(self.rt, since_s=since)
-        self._last_start = started  # only after a pass that finished: after a failure the next pass reaches back further
+        self._last_start = (
+            started  # only after a pass that finished: after a failure the next pass reaches back further
+        )
         self._passes += 1
-        window = f"last {self.rt.scan_lookback_seconds:g} s" if since is None else f"since {time.time() - since:.0f} s ago"
+        window = (
+            f"last {self.rt.scan_lookback_seconds:g} s" if since is None else f"since {time.time() - since:.0f} s ago"
+        )
         log.info(found.summary(window))
         return found.objects
 

@@ -158,7 +158,9 @@ def _validate_retry(policy: dict[str, Any]) -> None:
     for list_key in ("retryable_http_status", "non_retryable_http_status"):
         statuses = policy.get(list_key, [])
         if not isinstance(statuses, list) or not all(isinstance(s, int) and 100 <= s <= 599 for s in statuses):
-            raise ConfigError(f"retry_policy.{list_key} must be a list of HTTP status codes", field=f"retry_policy.{list_key}")
+            raise ConfigError(
+                f"retry_policy.{list_key} must be a list of HTTP status codes", field=f"retry_policy.{list_key}"
+            )
     profiles = _require_mapping(policy.get("profiles", {}), "retry_policy.profiles")
     for profile, values in profiles.items():
         key = f"retry_policy.profiles.{profile}"

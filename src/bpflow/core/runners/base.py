@@ -75,7 +75,9 @@ def check_available() -> None:
     """
     path = os.environ.get(DOWN_FILE_ENV)
     if path and os.path.exists(path):
-        raise JobStartError("runner unavailable", code="runner_unavailable", retryable=True, details={"down_file": path})
+        raise JobStartError(
+            "runner unavailable", code="runner_unavailable", retryable=True, details={"down_file": path}
+        )
 
 
 def resolve(spec: JobSpec, execution_id: str) -> tuple[str, dict[str, str]]:

@@ -27,20 +27,63 @@ from bpflow.jobs.env_needs import declared_env
 NEVER = frozenset({"BPFLOW_API_TOKEN"})
 PASSTHROUGH_ENV = "BPFLOW_JOB_ENV_PASSTHROUGH"
 
-BASE_NAMES = frozenset({
-    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "TZ", "TMPDIR", "TEMP", "TMP", "LANG", "LANGUAGE",
-    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "no_proxy", "all_proxy",
-    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
-    "PYTHONPATH", "PYTHONHOME", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "PYTHONWARNINGS", "PYTHONIOENCODING",
-    "VIRTUAL_ENV", "LD_LIBRARY_PATH", "CI",
-    "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-    "XDG_CACHE_HOME", "HF_HOME", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "SENTENCE_TRANSFORMERS_HOME",
-    "TORCH_HOME", "MUJOCO_GL", "PYOPENGL_PLATFORM",
-})
+BASE_NAMES = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "TERM",
+        "TZ",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "LANG",
+        "LANGUAGE",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "all_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONHASHSEED",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONWARNINGS",
+        "PYTHONIOENCODING",
+        "VIRTUAL_ENV",
+        "LD_LIBRARY_PATH",
+        "CI",
+        "OPENBLAS_CORETYPE",
+        "OPENBLAS_L2_SIZE",
+        "OPENBLAS_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "XDG_CACHE_HOME",
+        "HF_HOME",
+        "HF_HUB_OFFLINE",
+        "HF_DATASETS_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "SENTENCE_TRANSFORMERS_HOME",
+        "TORCH_HOME",
+        "MUJOCO_GL",
+        "PYOPENGL_PLATFORM",
+    }
+)
 BASE_PREFIXES = ("LC_",)
 
 #: A variable named like a credential is never passed on by a prefix rule (only by name).
-SECRET_NAME = re.compile(r"(_KEY|_TOKEN|_SECRET|_PASSWORD|_CREDENTIALS|_CREDENTIAL)$|^(?:.*_)?(?:PASSWORD|SECRET)$", re.IGNORECASE)
+SECRET_NAME = re.compile(
+    r"(_KEY|_TOKEN|_SECRET|_PASSWORD|_CREDENTIALS|_CREDENTIAL)$|^(?:.*_)?(?:PASSWORD|SECRET)$", re.IGNORECASE
+)
 
 
 def looks_secret(name: str) -> bool:
@@ -72,7 +115,9 @@ def allowed(name: str, extra: frozenset[str]) -> bool:
     return name.startswith("BPFLOW_") or name in _config_names()
 
 
-def job_process_env(job: str, contract: Mapping[str, str], service_env: Mapping[str, str] | None = None) -> dict[str, str]:
+def job_process_env(
+    job: str, contract: Mapping[str, str], service_env: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The whole environment of a job process: allowlisted service variables, then ``contract``."""
     source = os.environ if service_env is None else service_env
     passthrough = [n.strip() for n in source.get(PASSTHROUGH_ENV, "").split(",") if n.strip()]

@@ -89,5 +89,3 @@ def record_attempt(fence_dir: str, key: str, pid: int) -> None:
 
 def clear_attempt(fence_dir: str, key: str) -> None:
     _fence_path(fence_dir, key).unlink(missing_ok=True)
-
-

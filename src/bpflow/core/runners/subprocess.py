@@ -93,9 +93,7 @@ class SubprocessRunner:
 
     name = "subprocess"
 
-    def __init__(
-        self, *, python: str | None = None, grace_seconds: float = 2.0, tail_bytes: int = TAIL_BYTES
-    ) -> None:
+    def __init__(self, *, python: str | None = None, grace_seconds: float = 2.0, tail_bytes: int = TAIL_BYTES) -> None:
         self.python = python or sys.executable
         self.grace_seconds = grace_seconds
         self.tail_bytes = tail_bytes
@@ -139,12 +137,21 @@ class SubprocessRunner:
             lifeline.clear_attempt(fence_dir, fence_key)
         duration = time.monotonic() - started
 
-        return collect(spec.name, module, execution_id, readers, (proc.stdout, proc.stderr), sink, returncode, timed_out, duration)
+        return collect(
+            spec.name, module, execution_id, readers, (proc.stdout, proc.stderr), sink, returncode, timed_out, duration
+        )
 
 
 def collect(
-    job: str, module: str, execution_id: str, readers: list[_TailReader], pipes: tuple[IO[bytes] | None, ...],
-    sink: _LogSink | None, returncode: int, timed_out: bool, duration: float,
+    job: str,
+    module: str,
+    execution_id: str,
+    readers: list[_TailReader],
+    pipes: tuple[IO[bytes] | None, ...],
+    sink: _LogSink | None,
+    returncode: int,
+    timed_out: bool,
+    duration: float,
 ) -> JobResult:
     """The end of a process job, whichever runner started it: drain and close its output, keep
     the log, tell a missing module (a start failure) from a job that ran, build the result."""

@@ -50,9 +50,20 @@ log = logging.getLogger("bpflow.runners")
 #: Read by the interpreter (or the dynamic loader) when it starts: a forked child keeps the
 #: launcher's, so a job asking for other values than the launcher's gets a fresh interpreter.
 STARTUP_ENV = (
-    "PYTHONHASHSEED", "PYTHONHOME", "PYTHONIOENCODING", "PYTHONWARNINGS", "PYTHONDONTWRITEBYTECODE", "PYTHONSAFEPATH",
-    "PYTHONUTF8", "PYTHONOPTIMIZE", "PYTHONDEVMODE", "PYTHONMALLOC", "PYTHONNOUSERSITE", "PYTHONPLATLIBDIR",
-    "LD_PRELOAD", "LD_LIBRARY_PATH",
+    "PYTHONHASHSEED",
+    "PYTHONHOME",
+    "PYTHONIOENCODING",
+    "PYTHONWARNINGS",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONSAFEPATH",
+    "PYTHONUTF8",
+    "PYTHONOPTIMIZE",
+    "PYTHONDEVMODE",
+    "PYTHONMALLOC",
+    "PYTHONNOUSERSITE",
+    "PYTHONPLATLIBDIR",
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
 )
 READY_SECONDS = 60.0
 KILL_WAIT_SECONDS = 10.0
@@ -72,14 +83,20 @@ class _Launcher:
         try:
             self.proc = subprocess.Popen(
                 [python, "-c", "from bpflow.core.runners.zygote_server import main; main()", str(theirs.fileno())],
-                stdin=subprocess.DEVNULL, env=env, pass_fds=(theirs.fileno(),), start_new_session=True, close_fds=True,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+                close_fds=True,
             )
         except (FileNotFoundError, PermissionError) as exc:
             ours.close()
             raise JobStartError(f"cannot execute {python}: {exc}", code="runner_exec_failed", retryable=False) from exc
         except OSError as exc:
             ours.close()
-            raise JobStartError(f"cannot start the job launcher: {exc}", code="runner_exec_failed", retryable=True) from exc
+            raise JobStartError(
+                f"cannot start the job launcher: {exc}", code="runner_exec_failed", retryable=True
+            ) from exc
         finally:
             theirs.close()
         self.sock = ours
@@ -192,7 +209,10 @@ class ZygoteRunner:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         started = time.monotonic()
         try:
-            launcher.submit({"module": module, "argv": [], "env": env, "cwd": os.getcwd()}, [theirs.fileno(), out_w, err_w, read_end])
+            launcher.submit(
+                {"module": module, "argv": [], "env": env, "cwd": os.getcwd()},
+                [theirs.fileno(), out_w, err_w, read_end],
+            )
         except OSError as exc:
             for fd in (out_r, write_end):
                 os.close(fd)
@@ -234,7 +254,9 @@ class ZygoteRunner:
             lifeline.clear_attempt(fence_dir, fence_key)
         duration = time.monotonic() - started
 
-        return collect(spec.name, module, execution_id, readers, (stdout, stderr), sink, _returncode(status), timed_out, duration)
+        return collect(
+            spec.name, module, execution_id, readers, (stdout, stderr), sink, _returncode(status), timed_out, duration
+        )
 
     @staticmethod
     def _started(sock: socket.socket) -> int:

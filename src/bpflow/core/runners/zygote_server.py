@@ -42,8 +42,18 @@ FDS_PER_JOB = 4
 #: Imported once here so a job does not pay for them: bpflow's job contract and storage, the
 #: settings model. Only pure-Python modules that start no thread and open nothing at import.
 PRELOAD: tuple[str, ...] = (
-    "bpflow.core.job_entry", "bpflow.core.errors", "bpflow.jobs", "bpflow.core.jobkit", "bpflow.core.storage", "bpflow.core.storage.local",
-    "bpflow.core.config", "bpflow.blocks.markers", "runpy", "json", "yaml", "pydantic",
+    "bpflow.core.job_entry",
+    "bpflow.core.errors",
+    "bpflow.jobs",
+    "bpflow.core.jobkit",
+    "bpflow.core.storage",
+    "bpflow.core.storage.local",
+    "bpflow.core.config",
+    "bpflow.blocks.markers",
+    "runpy",
+    "json",
+    "yaml",
+    "pydantic",
 )
 
 
@@ -314,7 +324,10 @@ def main() -> None:
     extra = [m.strip() for m in os.environ.get(PRELOAD_ENV, "").split(",") if m.strip()]
     preload([*PRELOAD, *extra])
     if thread_count() != 1:
-        print(f"bpflow job launcher: a preloaded module started a thread ({thread_count()} threads); not forking", file=sys.stderr)
+        print(
+            f"bpflow job launcher: a preloaded module started a thread ({thread_count()} threads); not forking",
+            file=sys.stderr,
+        )
         sys.exit(3)
     send(control, {"ready": os.getpid()})
     Server(control).serve()

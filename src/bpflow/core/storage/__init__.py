@@ -9,15 +9,35 @@ __all__ = ["Bucket", "ObjectInfo", "check_key", "credential_env", "glob_to_regex
 #: Variables a client library of each remote backend reads for credentials and endpoints: what a
 #: job working on such a bucket must receive (``bpflow.core.runners.job_env``).
 S3_CREDENTIAL_ENV: tuple[str, ...] = (
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
-    "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE", "AWS_CA_BUNDLE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CA_BUNDLE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
     "AWS_EC2_METADATA_DISABLED",
 )
 GCS_CREDENTIAL_ENV: tuple[str, ...] = (
-    "GOOGLE_APPLICATION_CREDENTIALS", "STORAGE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT",
-    "CLOUDSDK_CONFIG", "GCE_METADATA_HOST", "GCE_METADATA_IP", "NO_GCE_CHECK",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "STORAGE_EMULATOR_HOST",
+    "GOOGLE_CLOUD_PROJECT",
+    "GCLOUD_PROJECT",
+    "CLOUDSDK_CONFIG",
+    "GCE_METADATA_HOST",
+    "GCE_METADATA_IP",
+    "NO_GCE_CHECK",
 )
 
 
@@ -58,9 +78,11 @@ def open_bucket(url: str) -> Bucket:
     if url.startswith("file://"):
         from bpflow.core.storage.local import LocalBucket
 
-        return LocalBucket(url[len("file://"):])
+        return LocalBucket(url[len("file://") :])
     if "://" in url:
-        raise ConfigError(f"unsupported bucket URL scheme: {url!r} (use file://, s3:// or gs://)", field="BPFLOW_BUCKET_URL")
+        raise ConfigError(
+            f"unsupported bucket URL scheme: {url!r} (use file://, s3:// or gs://)", field="BPFLOW_BUCKET_URL"
+        )
     from bpflow.core.storage.local import LocalBucket
 
     return LocalBucket(url)

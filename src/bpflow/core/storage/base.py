@@ -91,7 +91,7 @@ def split_bucket_url(url: str, scheme: str) -> tuple[str, str]:
 
     if not url.startswith(f"{scheme}://"):
         raise ConfigError(f"not a {scheme}:// bucket URL: {url!r}", field="BPFLOW_BUCKET_URL")
-    name, _, prefix = url[len(scheme) + 3:].partition("/")
+    name, _, prefix = url[len(scheme) + 3 :].partition("/")
     return name, prefix
 
 
@@ -230,7 +230,7 @@ class Bucket(ABC):
         last = None
         after = prefix + start_after + "/" if start_after else ""
         for entry in self.list_keys(prefix, start_after=after):
-            name, sep, _ = entry.key[len(prefix):].partition("/")
+            name, sep, _ = entry.key[len(prefix) :].partition("/")
             if sep and name != last and name != start_after:
                 last = name
                 yield name

@@ -152,7 +152,7 @@ class GCSBucket(RemoteBucket):
         """GCS lists in lexicographic (UTF-8 byte) order, with generation and size per object."""
         try:
             for blob in self._client.list_blobs(self._bucket, prefix=self._full(prefix), retry=RETRY):
-                yield self._info(blob.name[len(self.prefix):], blob)
+                yield self._info(blob.name[len(self.prefix) :], blob)
         except Exception as exc:  # noqa: BLE001 - translated below
             _raise(exc, prefix)
 
@@ -187,7 +187,9 @@ def _raise(exc: Exception, key: str) -> NoReturn:
     if isinstance(exc, gexc.PreconditionFailed | gexc.Conflict):
         raise PreconditionFailed(f"precondition failed for {key}: {exc}", field="key") from exc
     if isinstance(exc, gexc.NotFound):
-        raise StorageError(f"GCS resource not found for {key}: {exc}", code="bucket_not_found", retryable=False) from exc
+        raise StorageError(
+            f"GCS resource not found for {key}: {exc}", code="bucket_not_found", retryable=False
+        ) from exc
     if isinstance(exc, gexc.TooManyRequests | gexc.ServerError | gexc.RetryError):
         raise StorageError(f"GCS unavailable for {key}: {exc}", code="storage_unavailable", retryable=True) from exc
     if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout | TransportError):
@@ -195,4 +197,3 @@ def _raise(exc: Exception, key: str) -> NoReturn:
     if isinstance(exc, gexc.GoogleAPICallError):
         raise StorageError(f"GCS error on {key}: {exc}", retryable=False) from exc
     raise StorageError(f"GCS client error on {key}: {exc}", retryable=False) from exc
-

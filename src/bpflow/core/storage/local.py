@@ -323,7 +323,9 @@ class LocalBucket(Bucket):
                 raise ObjectNotFound(f"object not found: {key}", field="key")
             return fh.read()
 
-    def _walk(self, prefix: str, start_after: str, matcher: _SegmentMatcher | None) -> Iterator[tuple[str, os.stat_result]]:
+    def _walk(
+        self, prefix: str, start_after: str, matcher: _SegmentMatcher | None
+    ) -> Iterator[tuple[str, os.stat_result]]:
         """(key, stat) of each regular file under ``prefix`` after ``start_after``, in key order.
 
         Key order without collecting and sorting every key: each folder's entries are sorted by
@@ -340,10 +342,19 @@ class LocalBucket(Bucket):
         state = matcher.start(parts) if matcher is not None else None
         if matcher is not None and state is None:
             return
-        yield from self._walk_dir(str(base), base_rel + "/" if base_rel else "", len(parts), prefix, start_after, matcher, state)
+        yield from self._walk_dir(
+            str(base), base_rel + "/" if base_rel else "", len(parts), prefix, start_after, matcher, state
+        )
 
     def _walk_dir(
-        self, path: str, rel: str, depth: int, prefix: str, start_after: str, matcher: _SegmentMatcher | None, state: tuple[tuple[int, bool], ...] | None
+        self,
+        path: str,
+        rel: str,
+        depth: int,
+        prefix: str,
+        start_after: str,
+        matcher: _SegmentMatcher | None,
+        state: tuple[tuple[int, bool], ...] | None,
     ) -> Iterator[tuple[str, os.stat_result]]:
         tails = matcher.literal_tails(state, depth) if matcher is not None and state is not None else None
         if tails is not None:
@@ -382,8 +393,9 @@ class LocalBucket(Bucket):
             if _is_file(st):
                 yield key, st
 
-
-    def _probe(self, path: str, rel: str, tails: list[str], prefix: str, start_after: str) -> Iterator[tuple[str, os.stat_result]]:
+    def _probe(
+        self, path: str, rel: str, tails: list[str], prefix: str, start_after: str
+    ) -> Iterator[tuple[str, os.stat_result]]:
         """Every pattern left names exact paths below this folder: look them up instead of
         listing it (a scene folder holds thousands of files; its markers are a handful of lstats)."""
         real_dirs: dict[str, bool] = {}
@@ -447,7 +459,9 @@ class _SegmentMatcher:
             table = self._tables[(state, depth)] = _Table(self, state, depth)
         return table.tails
 
-    def step(self, state: tuple[tuple[int, bool], ...], depth: int, name: str, *, is_dir: bool, key: str) -> tuple[tuple[int, bool], ...] | None:
+    def step(
+        self, state: tuple[tuple[int, bool], ...], depth: int, name: str, *, is_dir: bool, key: str
+    ) -> tuple[tuple[int, bool], ...] | None:
         """The state below folder ``name``, or for a file a non-None value when it matches."""
         table = self._tables.get((state, depth))
         if table is None:

@@ -265,7 +265,7 @@ class S3Bucket(RemoteBucket):
         try:
             for page in paginator.paginate(Bucket=self.name, Prefix=self._full(prefix)):
                 for entry in page.get("Contents", []):
-                    key = entry["Key"][len(self.prefix):]
+                    key = entry["Key"][len(self.prefix) :]
                     info = self._listed_info(key, entry)
                     if info is not None:
                         yield info
@@ -283,7 +283,9 @@ class S3Bucket(RemoteBucket):
         try:
             for page in paginator.paginate(**kwargs):
                 for entry in page.get("Contents", []):
-                    yield Listed(entry["Key"][len(self.prefix):], int(entry["Size"]), entry["LastModified"].timestamp())
+                    yield Listed(
+                        entry["Key"][len(self.prefix) :], int(entry["Size"]), entry["LastModified"].timestamp()
+                    )
         except ClientError as exc:
             _raise(exc, prefix)
         except BotoCoreError as exc:
@@ -298,7 +300,7 @@ class S3Bucket(RemoteBucket):
         try:
             for page in paginator.paginate(**kwargs):
                 for cp in page.get("CommonPrefixes", []):
-                    name = cp["Prefix"][len(self._full(prefix)):].rstrip("/")
+                    name = cp["Prefix"][len(self._full(prefix)) :].rstrip("/")
                     if name and name != start_after:  # the cursor's own folder reappears after its StartAfter
                         yield name
         except ClientError as exc:

@@ -22,7 +22,21 @@ from bpflow.domain.sim.placement import GRIPPER_SPAN, narrowest
 from bpflow.domain.sim.scene import SimScene
 from bpflow.domain.sim.tasks import MIN_HEIGHT
 
-SUPPORT_CATEGORIES = frozenset({"table", "counter", "countertop", "desk", "shelf", "cabinet", "island", "nightstand", "dresser", "sideboard", "workbench"})
+SUPPORT_CATEGORIES = frozenset(
+    {
+        "table",
+        "counter",
+        "countertop",
+        "desk",
+        "shelf",
+        "cabinet",
+        "island",
+        "nightstand",
+        "dresser",
+        "sideboard",
+        "workbench",
+    }
+)
 MIN_TOP = 0.15
 MAX_TOP_Z = 1.6
 
@@ -35,9 +49,25 @@ def object_affordances(sim: SimScene, object_id: str) -> list[dict[str, Any]]:
         pts = sim.world_points(object_id)
         width, yaw = narrowest(pts) if len(pts) else (float(min(o.size[:2])), 0.0)
         if width <= GRIPPER_SPAN and float(o.size[2]) >= MIN_HEIGHT:
-            out.append({"type": "grasp", "approach": "top_down", "grasp_width_m": round(float(width), 4), "grasp_yaw_rad": round(float(yaw), 4), "mass_kg": round(float(o.mass), 4)})
+            out.append(
+                {
+                    "type": "grasp",
+                    "approach": "top_down",
+                    "grasp_width_m": round(float(width), 4),
+                    "grasp_yaw_rad": round(float(yaw), 4),
+                    "mass_kg": round(float(o.mass), 4),
+                }
+            )
     for j in o.joints:
-        out.append({"type": "open", "joint": j.name, "joint_type": j.type, "motion": "pull" if j.type == "slide" else "swing", "range": [round(float(j.range[0]), 4), round(float(j.range[1]), 4)]})
+        out.append(
+            {
+                "type": "open",
+                "joint": j.name,
+                "joint_type": j.type,
+                "motion": "pull" if j.type == "slide" else "swing",
+                "range": [round(float(j.range[0]), 4), round(float(j.range[1]), 4)],
+            }
+        )
     if not o.dynamic:
         pts = sim.world_points(object_id)
         top = float(pts[:, 2].max()) if len(pts) else float(sim.position(object_id)[2] + o.size[2] / 2)
@@ -57,7 +87,9 @@ def refine_with_llm(objects: dict[str, dict[str, Any]], ask: Any) -> dict[str, l
     strictly (anything else is ignored, and the geometry's answer stands)."""
     import json
 
-    rows = [{"id": oid, "category": o["category"], "size_m": o["size_m"], "kind": o["kind"]} for oid, o in objects.items()]
+    rows = [
+        {"id": oid, "category": o["category"], "size_m": o["size_m"], "kind": o["kind"]} for oid, o in objects.items()
+    ]
     prompt = (
         "For each object, list which robot affordances apply, from exactly: grasp, open, place_on. "
         'Answer only JSON: {"<id>": ["grasp", ...], ...}.\nObjects: ' + json.dumps(rows)

@@ -86,7 +86,7 @@ def resolve_package_ref(ref: str) -> Path | None:
     """
     if not is_package_ref(ref):
         return None
-    rel = ref[len(PACKAGE_SCHEME):]
+    rel = ref[len(PACKAGE_SCHEME) :]
     if not rel or rel.startswith("/") or any(seg in ("", ".", "..") for seg in rel.split("/")):
         return None
     path = LIBRARY_DIR / rel

@@ -92,8 +92,9 @@ def grouped(group: str, *parts: Part) -> list[Part]:
     return list(parts)
 
 
-def carcass(color: Color, w: float, h: float, d: float, y0: float = 0.0, z_back: float | None = None,
-            t: float = PANEL) -> list[Part]:
+def carcass(
+    color: Color, w: float, h: float, d: float, y0: float = 0.0, z_back: float | None = None, t: float = PANEL
+) -> list[Part]:
     """An open-fronted box of panels: sides, top, bottom and back; the front is at z = +d/2."""
     zb = -d / 2 if z_back is None else z_back
     depth = d / 2 - zb
@@ -107,8 +108,18 @@ def carcass(color: Color, w: float, h: float, d: float, y0: float = 0.0, z_back:
     ]
 
 
-def drawer(name: str, color: Color, pull: Color, x: float, y0: float, z_front: float, w: float, h: float, depth: float,
-           t: float = 0.012) -> list[Part]:
+def drawer(
+    name: str,
+    color: Color,
+    pull: Color,
+    x: float,
+    y0: float,
+    z_front: float,
+    w: float,
+    h: float,
+    depth: float,
+    t: float = 0.012,
+) -> list[Part]:
     """A drawer: a front with a pull and an open-topped box behind it."""
     zc = z_front - 0.02 - depth / 2
     return grouped(
@@ -120,7 +131,6 @@ def drawer(name: str, color: Color, pull: Color, x: float, y0: float, z_front: f
         box_from_bottom(f"{name}_SideR", color, x + w / 2 - 0.02 - t / 2, y0 + 0.01, zc, (t, h * 0.7, depth)),
         box_from_bottom(f"{name}_Back", color, x, y0 + 0.01, zc - depth / 2 + t / 2, (w - 0.04 - 2 * t, h * 0.7, t)),
     )
-
 
 
 def _legs(color: Color, half_x: float, half_z: float, height: float, side: float, y0: float = 0.0) -> list[Part]:
@@ -155,8 +165,9 @@ def dining_chair() -> list[Part]:
 def office_chair() -> list[Part]:
     spokes = [
         box_from_bottom(f"Spoke{i}", BLACK, x, 0.02, z, (sx, 0.04, sz))
-        for i, (x, z, sx, sz) in enumerate(((0.15, 0, 0.3, 0.05), (-0.15, 0, 0.3, 0.05), (0, 0.15, 0.05, 0.3),
-                                             (0, -0.15, 0.05, 0.3)))
+        for i, (x, z, sx, sz) in enumerate(
+            ((0.15, 0, 0.3, 0.05), (-0.15, 0, 0.3, 0.05), (0, 0.15, 0.05, 0.3), (0, -0.15, 0.05, 0.3))
+        )
     ]
     wheels = [
         cylinder(f"Wheel{i}", BLACK, (x, 0.0, z), 0.025, 0.02, 10)
@@ -193,14 +204,18 @@ def kitchen_counter() -> list[Part]:
 def tall_cabinet() -> list[Part]:
     w, h, d = 0.8, 1.8, 0.46  # the carcass; the doors hang 2 cm in front of it
     parts = carcass(WOOD, w, h, d)
-    parts += [box_from_bottom(f"Shelf{i}", WOOD, 0, 0.6 * (i + 1), 0.0, (w - 2 * PANEL, PANEL, d - 2 * PANEL))
-              for i in range(2)]
+    parts += [
+        box_from_bottom(f"Shelf{i}", WOOD, 0, 0.6 * (i + 1), 0.0, (w - 2 * PANEL, PANEL, d - 2 * PANEL))
+        for i in range(2)
+    ]
     door_w, gap = 0.39, 0.01
     for i, sign in enumerate((-1, 1)):
         x = sign * (gap / 2 + door_w / 2)
-        parts += grouped(f"door_{i}",
-                         box_from_bottom(f"Door{i}", WOOD, x, 0.02, d / 2 + 0.01, (door_w, 1.76, 0.02)),
-                         box_from_bottom(f"Handle{i}", STEEL, sign * 0.04, 0.85, d / 2 + 0.03, (0.02, 0.16, 0.02)))
+        parts += grouped(
+            f"door_{i}",
+            box_from_bottom(f"Door{i}", WOOD, x, 0.02, d / 2 + 0.01, (door_w, 1.76, 0.02)),
+            box_from_bottom(f"Handle{i}", STEEL, sign * 0.04, 0.85, d / 2 + 0.03, (0.02, 0.16, 0.02)),
+        )
     return parts
 
 
@@ -216,10 +231,16 @@ def refrigerator() -> list[Part]:
     w, h, d = 0.9, 1.8, 0.7
     parts = carcass(WHITE, w, h, d, t=0.04)
     parts.append(box_from_bottom("Divider", WHITE, 0, 1.19, 0.0, (w - 0.08, 0.04, d - 0.04)))
-    parts += grouped("door_0", box_from_bottom("FreezerDoor", WHITE, 0, 1.22, d / 2 + 0.02, (0.88, 0.57, 0.04)),
-                     box_from_bottom("FreezerHandle", STEEL, -0.38, 1.3, d / 2 + 0.055, (0.03, 0.3, 0.03)))
-    parts += grouped("door_1", box_from_bottom("FridgeDoor", WHITE, 0, 0.02, d / 2 + 0.02, (0.88, 1.18, 0.04)),
-                     box_from_bottom("FridgeHandle", STEEL, -0.38, 0.75, d / 2 + 0.055, (0.03, 0.4, 0.03)))
+    parts += grouped(
+        "door_0",
+        box_from_bottom("FreezerDoor", WHITE, 0, 1.22, d / 2 + 0.02, (0.88, 0.57, 0.04)),
+        box_from_bottom("FreezerHandle", STEEL, -0.38, 1.3, d / 2 + 0.055, (0.03, 0.3, 0.03)),
+    )
+    parts += grouped(
+        "door_1",
+        box_from_bottom("FridgeDoor", WHITE, 0, 0.02, d / 2 + 0.02, (0.88, 1.18, 0.04)),
+        box_from_bottom("FridgeHandle", STEEL, -0.38, 0.75, d / 2 + 0.055, (0.03, 0.4, 0.03)),
+    )
     return parts
 
 
@@ -233,8 +254,11 @@ def oven() -> list[Part]:
         box_from_bottom("Top", STEEL, 0, 0.86, 0.0, (w, 0.04, d)),
         box_from_bottom("Panel", BLACK, 0, 0.9, -0.25, (w, 0.1, 0.08)),
     ]
-    parts += grouped("door_0", box_from_bottom("Door", BLACK, 0, 0.1, d / 2 + 0.01, (0.7, 0.55, 0.02)),
-                     box_from_bottom("Handle", STEEL, 0, 0.6, d / 2 + 0.035, (0.6, 0.025, 0.03)))
+    parts += grouped(
+        "door_0",
+        box_from_bottom("Door", BLACK, 0, 0.1, d / 2 + 0.01, (0.7, 0.55, 0.02)),
+        box_from_bottom("Handle", STEEL, 0, 0.6, d / 2 + 0.035, (0.6, 0.025, 0.03)),
+    )
     for i, (x, z) in enumerate(((-0.18, -0.1), (0.18, -0.1), (-0.18, 0.14), (0.18, 0.14))):
         parts.append(cylinder(f"Burner{i}", BLACK, (x, 0.9, z), 0.09, 0.015, 16))
     return parts
@@ -245,8 +269,11 @@ def microwave() -> list[Part]:
     parts = carcass(GREY, w, h, d, t=0.02)
     parts.append(box_from_bottom("Wall", GREY, 0.12, 0.02, 0.0, (0.02, h - 0.04, d - 0.02)))
     parts.append(box_from_bottom("Controls", GREY, 0.185, 0.02, d / 2 + 0.01, (0.11, 0.26, 0.02)))
-    parts += grouped("door_0", box_from_bottom("Door", BLACK, -0.06, 0.02, d / 2 + 0.01, (0.36, 0.26, 0.02)),
-                     box_from_bottom("Handle", STEEL, 0.1, 0.05, d / 2 + 0.03, (0.02, 0.2, 0.02)))
+    parts += grouped(
+        "door_0",
+        box_from_bottom("Door", BLACK, -0.06, 0.02, d / 2 + 0.01, (0.36, 0.26, 0.02)),
+        box_from_bottom("Handle", STEEL, 0.1, 0.05, d / 2 + 0.03, (0.02, 0.2, 0.02)),
+    )
     return parts
 
 
@@ -254,8 +281,11 @@ def dishwasher() -> list[Part]:
     w, h, d = 0.6, 0.85, 0.56
     parts = carcass(STEEL, w, h - 0.08, d, y0=0.08, t=0.02)
     parts.append(box_from_bottom("Plinth", BLACK, 0, 0, 0.0, (w, 0.08, d)))
-    parts += grouped("door_0", box_from_bottom("Door", STEEL, 0, 0.08, d / 2 + 0.01, (0.58, 0.7, 0.02)),
-                     box_from_bottom("Handle", BLACK, 0, 0.7, d / 2 + 0.03, (0.4, 0.025, 0.02)))
+    parts += grouped(
+        "door_0",
+        box_from_bottom("Door", STEEL, 0, 0.08, d / 2 + 0.01, (0.58, 0.7, 0.02)),
+        box_from_bottom("Handle", BLACK, 0, 0.7, d / 2 + 0.03, (0.4, 0.025, 0.02)),
+    )
     return parts
 
 
@@ -343,11 +373,16 @@ def desk_lamp() -> list[Part]:
 
 def _mug(handle_radius: float, height: float, radius: float) -> list[Part]:
     wall, floor = 0.005, 0.008
-    body = lathe("Body", CERAMIC, [(0.0, 0.0), (radius, 0.0), (radius, height), (radius - wall, height),
-                                   (radius - wall, floor), (0.0, floor)], 24)
+    body = lathe(
+        "Body",
+        CERAMIC,
+        [(0.0, 0.0), (radius, 0.0), (radius, height), (radius - wall, height), (radius - wall, floor), (0.0, floor)],
+        24,
+    )
     handle = arc_handle("Handle", CERAMIC, (radius + 0.003, height * 0.52, 0.0), handle_radius, 0.01)
-    pieces = lathe_wall_pieces("Collide", CERAMIC, [(floor, radius, radius - wall), (height, radius, radius - wall)],
-                               (floor, radius))
+    pieces = lathe_wall_pieces(
+        "Collide", CERAMIC, [(floor, radius, radius - wall), (height, radius, radius - wall)], (floor, radius)
+    )
     return [body, handle, *pieces]
 
 
@@ -360,10 +395,20 @@ def tall_mug() -> list[Part]:
 
 
 def bowl() -> list[Part]:
-    profile = [(0.0, 0.0), (0.045, 0.0), (0.07, 0.03), (0.09, 0.075), (0.09, 0.08), (0.084, 0.08), (0.065, 0.035),
-               (0.04, 0.007), (0.0, 0.007)]
-    pieces = lathe_wall_pieces("Collide", CERAMIC, [(0.007, 0.0467, 0.04), (0.035, 0.0722, 0.065), (0.08, 0.09, 0.084)],
-                               (0.007, 0.045))
+    profile = [
+        (0.0, 0.0),
+        (0.045, 0.0),
+        (0.07, 0.03),
+        (0.09, 0.075),
+        (0.09, 0.08),
+        (0.084, 0.08),
+        (0.065, 0.035),
+        (0.04, 0.007),
+        (0.0, 0.007),
+    ]
+    pieces = lathe_wall_pieces(
+        "Collide", CERAMIC, [(0.007, 0.0467, 0.04), (0.035, 0.0722, 0.065), (0.08, 0.09, 0.084)], (0.007, 0.045)
+    )
     return [lathe("Body", CERAMIC, profile, 28), *pieces]
 
 
@@ -423,15 +468,20 @@ def potted_plant() -> list[Part]:
 
 def trash_bin() -> list[Part]:
     profile = [(0.0, 0.0), (0.14, 0.0), (0.16, 0.45), (0.15, 0.45), (0.133, 0.01), (0.0, 0.01)]
-    pieces = lathe_wall_pieces("Collide", GREY, [(0.01, 0.1404, 0.133), (0.45, 0.16, 0.15)], (0.01, 0.14),
-                               collision_for="Bin")
+    pieces = lathe_wall_pieces(
+        "Collide", GREY, [(0.01, 0.1404, 0.133), (0.45, 0.16, 0.15)], (0.01, 0.14), collision_for="Bin"
+    )
     return [lathe("Bin", GREY, profile, 24), *pieces]
 
 
 def pallet() -> list[Part]:
-    parts = [box_from_bottom(f"Block{i}", WOOD, x, 0, z, (0.1, 0.1, 0.1))
-             for i, (x, z) in enumerate((x, z) for x in (-0.55, 0, 0.55) for z in (-0.45, 0, 0.45))]
-    parts += [box_from_bottom(f"Stringer{i}", WOOD, 0, 0.1, z, (1.2, 0.02, 0.1)) for i, z in enumerate((-0.45, 0, 0.45))]
+    parts = [
+        box_from_bottom(f"Block{i}", WOOD, x, 0, z, (0.1, 0.1, 0.1))
+        for i, (x, z) in enumerate((x, z) for x in (-0.55, 0, 0.55) for z in (-0.45, 0, 0.45))
+    ]
+    parts += [
+        box_from_bottom(f"Stringer{i}", WOOD, 0, 0.1, z, (1.2, 0.02, 0.1)) for i, z in enumerate((-0.45, 0, 0.45))
+    ]
     parts += [box_from_bottom(f"Slat{i}", WOOD, -0.55 + i * 0.1375, 0.12, 0, (0.1, 0.024, 1.0)) for i in range(9)]
     return parts
 
@@ -481,8 +531,12 @@ def serving_tray() -> list[Part]:
 
 def drinking_glass() -> list[Part]:
     pieces = lathe_wall_pieces("Collide", GLASS, [(0.006, 0.0323, 0.029), (0.12, 0.037, 0.034)], (0.006, 0.032))
-    return [lathe("Body", GLASS, [(0.0, 0.0), (0.032, 0.0), (0.037, 0.12), (0.034, 0.12), (0.029, 0.006), (0.0, 0.006)], 20),
-            *pieces]
+    return [
+        lathe(
+            "Body", GLASS, [(0.0, 0.0), (0.032, 0.0), (0.037, 0.12), (0.034, 0.12), (0.029, 0.006), (0.0, 0.006)], 20
+        ),
+        *pieces,
+    ]
 
 
 def armchair() -> list[Part]:
@@ -533,8 +587,11 @@ def toolbox() -> list[Part]:
         box_from_bottom("Front", RED, 0, t, d / 2 - t / 2, (w - 2 * t, h - t, t)),
         box_from_bottom("Back", RED, 0, t, -d / 2 + t / 2, (w - 2 * t, h - t, t)),
     ]
-    parts += grouped("lid", box_from_bottom("Lid", RED, 0, h, 0, (w + 0.01, 0.03, d + 0.01)),
-                     box_from_bottom("Handle", BLACK, 0, h + 0.03, 0, (0.2, 0.03, 0.03)))
+    parts += grouped(
+        "lid",
+        box_from_bottom("Lid", RED, 0, h, 0, (w + 0.01, 0.03, d + 0.01)),
+        box_from_bottom("Handle", BLACK, 0, h + 0.03, 0, (0.2, 0.03, 0.03)),
+    )
     return parts
 
 
@@ -548,8 +605,20 @@ def wrench() -> list[Part]:
 
 
 def vase() -> list[Part]:
-    profile = [(0.0, 0.0), (0.05, 0.0), (0.07, 0.1), (0.05, 0.2), (0.035, 0.26), (0.045, 0.3), (0.04, 0.3),
-               (0.03, 0.26), (0.044, 0.2), (0.064, 0.1), (0.045, 0.01), (0.0, 0.01)]
+    profile = [
+        (0.0, 0.0),
+        (0.05, 0.0),
+        (0.07, 0.1),
+        (0.05, 0.2),
+        (0.035, 0.26),
+        (0.045, 0.3),
+        (0.04, 0.3),
+        (0.03, 0.26),
+        (0.044, 0.2),
+        (0.064, 0.1),
+        (0.045, 0.01),
+        (0.0, 0.01),
+    ]
     return [lathe("Body", CERAMIC, profile, 24)]
 
 
@@ -561,8 +630,10 @@ def computer_mouse() -> list[Part]:
 
 
 def phone() -> list[Part]:
-    return [box_from_bottom("Body", BLACK, 0, 0, 0, (0.075, 0.008, 0.155)),
-            box_from_bottom("Screen", GREY, 0, 0.008, 0, (0.068, 0.001, 0.145))]
+    return [
+        box_from_bottom("Body", BLACK, 0, 0, 0, (0.075, 0.008, 0.155)),
+        box_from_bottom("Screen", GREY, 0, 0.008, 0, (0.068, 0.001, 0.145)),
+    ]
 
 
 def workbench() -> list[Part]:
@@ -616,14 +687,25 @@ def barrel() -> list[Part]:
 
 
 def safety_cone() -> list[Part]:
-    return [box_from_bottom("Base", BLACK, 0, 0, 0, (0.36, 0.03, 0.36)),
-            cylinder("Cone", RED, (0, 0.03, 0), 0.15, 0.67, 20, top_radius=0.025)]
+    return [
+        box_from_bottom("Base", BLACK, 0, 0, 0, (0.36, 0.03, 0.36)),
+        cylinder("Cone", RED, (0, 0.03, 0), 0.15, 0.67, 20, top_radius=0.025),
+    ]
 
 
 def apple() -> list[Part]:
     # a sphere with its bottom flattened (a real apple sits on its base, it does not roll away)
-    profile = [(0.0, 0.0), (0.016, 0.0), (0.028, 0.008), (0.037, 0.022), (0.04, 0.04), (0.037, 0.058), (0.028, 0.072),
-               (0.015, 0.079), (0.0, 0.08)]
+    profile = [
+        (0.0, 0.0),
+        (0.016, 0.0),
+        (0.028, 0.008),
+        (0.037, 0.022),
+        (0.04, 0.04),
+        (0.037, 0.058),
+        (0.028, 0.072),
+        (0.015, 0.079),
+        (0.0, 0.08),
+    ]
     return [lathe("Fruit", RED, profile, 14), cylinder("Stem", DARK_WOOD, (0, 0.078, 0), 0.004, 0.015, 6)]
 
 
@@ -632,139 +714,521 @@ def tv_remote() -> list[Part]:
 
 
 def alarm_clock() -> list[Part]:
-    return [box_from_bottom("Body", WHITE, 0, 0, 0, (0.14, 0.08, 0.07)), box_from_bottom("Face", BLACK, 0, 0.01, 0.035, (0.11, 0.06, 0.004))]
+    return [
+        box_from_bottom("Body", WHITE, 0, 0, 0, (0.14, 0.08, 0.07)),
+        box_from_bottom("Face", BLACK, 0, 0.01, 0.035, (0.11, 0.06, 0.004)),
+    ]
 
 
 RECIPES: tuple[Recipe, ...] = (
-    Recipe("table_dining_01", "table", ("table", "dining_table", "kitchen_table"),
-           "wooden dining table with four legs", "wood", ("static",), dining_table),
-    Recipe("table_coffee_01", "coffee_table", ("coffee_table", "table", "side_table", "low_table"),
-           "low wooden coffee table with a lower shelf", "wood", ("static",), coffee_table),
-    Recipe("chair_dining_01", "chair", ("chair", "dining_chair", "seat"),
-           "wooden dining chair with a slatted back", "wood", ("static",), dining_chair),
-    Recipe("chair_office_01", "chair", ("chair", "office_chair", "swivel_chair", "seat"),
-           "upholstered swivel office chair on a five-spoke base", "fabric", ("static",), office_chair),
-    Recipe("stool_bar_01", "stool", ("stool", "bar_stool", "seat"),
-           "round bar stool on a steel pole", "metal", ("static",), bar_stool),
-    Recipe("counter_kitchen_01", "counter", ("counter", "countertop", "kitchen_counter", "island", "worktop"),
-           "kitchen base counter with a stone worktop", "wood", ("static",), kitchen_counter),
-    Recipe("cabinet_tall_01", "cabinet", ("cabinet", "cupboard", "pantry", "wardrobe", "closet"),
-           "tall two-door storage cabinet", "wood", ("articulated_furniture",), tall_cabinet),
-    Recipe("cabinet_drawers_01", "cabinet", ("cabinet", "drawer", "dresser", "chest_of_drawers"),
-           "three-drawer storage cabinet", "wood", ("articulated_furniture",), drawer_cabinet),
-    Recipe("fridge_01", "refrigerator", ("refrigerator", "fridge", "freezer", "appliance"),
-           "two-door refrigerator with a top freezer", "metal", ("articulated_appliance",), refrigerator),
-    Recipe("oven_01", "oven", ("oven", "stove", "range", "cooker", "appliance"),
-           "freestanding oven with a four-burner cooktop", "metal", ("articulated_appliance",), oven),
-    Recipe("microwave_01", "microwave", ("microwave", "microwave_oven", "appliance"),
-           "countertop microwave oven with a side-hinged door", "metal", ("articulated_appliance",), microwave),
-    Recipe("dishwasher_01", "dishwasher", ("dishwasher", "appliance"),
-           "built-in dishwasher with a drop-down door", "metal", ("articulated_appliance",), dishwasher),
-    Recipe("sink_kitchen_01", "sink", ("sink", "basin", "kitchen_sink", "faucet"),
-           "kitchen sink cabinet with a steel basin and faucet", "metal", ("static",), kitchen_sink),
-    Recipe("shelf_book_01", "shelf", ("shelf", "bookshelf", "bookcase", "rack", "shelving"),
-           "five-level wooden bookshelf", "wood", ("static",), bookshelf),
-    Recipe("sofa_01", "sofa", ("sofa", "couch", "settee"),
-           "three-seat fabric sofa with armrests", "fabric", ("static",), sofa),
-    Recipe("bed_double_01", "bed", ("bed", "double_bed", "mattress"),
-           "double bed with headboard, mattress and pillows", "wood", ("static",), double_bed),
-    Recipe("nightstand_01", "nightstand", ("nightstand", "bedside_table", "night_table"),
-           "bedside nightstand with one drawer", "wood", ("articulated_furniture",), nightstand),
-    Recipe("desk_office_01", "desk", ("desk", "office_desk", "writing_desk"),
-           "office desk with a drawer unit", "wood", ("static",), office_desk),
-    Recipe("lamp_floor_01", "lamp", ("lamp", "floor_lamp", "light"),
-           "floor lamp with a fabric shade", "metal", ("static",), floor_lamp),
-    Recipe("lamp_desk_01", "lamp", ("lamp", "desk_lamp", "light"),
-           "small desk lamp with a metal shade", "metal", ("manipulable_object",), desk_lamp),
-    Recipe("mug_01", "mug", ("mug", "cup", "coffee_mug"),
-           "ceramic coffee mug with a handle", "ceramic", ("manipulable_object",), mug),
-    Recipe("mug_02", "mug", ("mug", "cup", "tea_mug"),
-           "tall ceramic tea mug with a handle", "ceramic", ("manipulable_object",), tall_mug),
-    Recipe("bowl_01", "bowl", ("bowl", "dish", "salad_bowl"),
-           "ceramic bowl", "ceramic", ("manipulable_object",), bowl),
-    Recipe("plate_01", "plate", ("plate", "dish", "dinner_plate"),
-           "round dinner plate", "ceramic", ("manipulable_object",), plate),
-    Recipe("bottle_01", "bottle", ("bottle", "water_bottle", "flask"),
-           "glass bottle with a screw cap", "glass", ("manipulable_object",), bottle),
-    Recipe("jar_01", "jar", ("jar", "container", "canister"),
-           "glass storage jar with a metal lid", "glass", ("manipulable_object",), jar),
-    Recipe("book_01", "book", ("book", "hardcover", "magazine", "manual"),
-           "hardcover book lying flat", "paper", ("manipulable_object",), book),
-    Recipe("box_cardboard_01", "box", ("box", "carton", "cardboard_box", "package", "crate"),
-           "taped cardboard box", "cardboard", ("manipulable_object",), cardboard_box),
-    Recipe("monitor_01", "monitor", ("monitor", "screen", "display", "computer_monitor"),
-           "flat computer monitor on a stand", "plastic", ("static",), monitor),
-    Recipe("keyboard_01", "keyboard", ("keyboard", "computer_keyboard"),
-           "computer keyboard", "plastic", ("manipulable_object",), keyboard),
-    Recipe("laptop_01", "laptop", ("laptop", "notebook_computer", "computer"),
-           "open laptop computer", "plastic", ("manipulable_object",), laptop),
-    Recipe("plant_potted_01", "plant", ("plant", "potted_plant", "houseplant", "pot"),
-           "leafy plant in a terracotta pot", "terracotta", ("static",), potted_plant),
-    Recipe("bin_trash_01", "bin", ("bin", "trash_can", "wastebasket", "garbage_bin"),
-           "round waste bin", "plastic", ("static",), trash_bin),
-    Recipe("pallet_wood_01", "pallet", ("pallet", "wooden_pallet", "skid"),
-           "wooden shipping pallet", "wood", ("static",), pallet),
-    Recipe("cutting_board_01", "board", ("cutting_board", "chopping_board", "board"),
-           "wooden cutting board", "wood", ("manipulable_object",), cutting_board),
-    Recipe("knife_chef_01", "knife", ("knife", "chef_knife", "paring_knife", "kitchen_knife"),
-           "steel kitchen knife with a black handle", "metal", ("manipulable_object",), chef_knife),
-    Recipe("knife_block_01", "block", ("knife_block", "block"),
-           "wooden knife block holding three knives", "wood", ("static",), knife_block),
-    Recipe("spoon_01", "utensil", ("utensil", "spoon", "cutlery", "fork", "ladle"),
-           "steel spoon", "metal", ("manipulable_object",), spoon),
-    Recipe("tray_serving_01", "tray", ("tray", "serving_tray", "dish_rack", "spice_rack"),
-           "wooden serving tray with a rim", "wood", ("manipulable_object",), serving_tray),
-    Recipe("glass_tumbler_01", "glass", ("glass", "tumbler", "drinking_glass"),
-           "clear drinking glass", "glass", ("manipulable_object",), drinking_glass),
-    Recipe("armchair_01", "armchair", ("armchair", "lounge_chair", "chair", "seat"),
-           "upholstered armchair", "fabric", ("static",), armchair),
-    Recipe("television_01", "television", ("television", "tv", "screen", "display"),
-           "flat-panel television on a stand", "plastic", ("static",), television),
-    Recipe("tv_stand_01", "tv_stand", ("tv_stand", "media_console", "sideboard"),
-           "low media console", "wood", ("static",), tv_stand),
-    Recipe("basket_01", "basket", ("basket", "laundry_basket", "hamper"),
-           "woven round basket", "wicker", ("manipulable_object",), wicker_basket),
-    Recipe("bucket_01", "bucket", ("bucket", "pail"),
-           "plastic bucket with a steel handle", "plastic", ("manipulable_object",), bucket),
-    Recipe("toolbox_01", "toolbox", ("toolbox", "tool_box", "tool_case"),
-           "red metal toolbox", "metal", ("manipulable_object",), toolbox),
-    Recipe("wrench_01", "tool", ("tool", "wrench", "spanner", "screwdriver", "pliers"),
-           "steel combination wrench", "metal", ("manipulable_object",), wrench),
-    Recipe("vase_01", "vase", ("vase", "flower_vase"),
-           "ceramic flower vase", "ceramic", ("manipulable_object",), vase),
-    Recipe("mouse_computer_01", "mouse", ("mouse", "computer_mouse", "trackball", "controller"),
-           "computer mouse", "plastic", ("manipulable_object",), computer_mouse),
-    Recipe("phone_01", "phone", ("phone", "smartphone", "cellphone", "mobile_phone"),
-           "smartphone", "plastic", ("manipulable_object",), phone),
-    Recipe("workbench_01", "workbench", ("workbench", "lab_bench", "bench"),
-           "heavy wooden workbench on steel legs", "wood", ("static",), workbench),
-    Recipe("washing_machine_01", "washer", ("washer", "washing_machine", "dryer", "laundry_machine", "appliance"),
-           "front-loading washing machine", "metal", ("articulated_appliance",), washing_machine),
-    Recipe("toilet_01", "toilet", ("toilet", "wc"),
-           "ceramic toilet with a cistern", "ceramic", ("static",), toilet),
-    Recipe("bathtub_01", "bathtub", ("bathtub", "bath", "tub"),
-           "built-in bathtub", "ceramic", ("static",), bathtub),
-    Recipe("barrel_01", "barrel", ("barrel", "drum", "keg"),
-           "steel drum barrel", "metal", ("static",), barrel),
-    Recipe("cone_safety_01", "safety_cone", ("safety_cone", "traffic_cone", "cone"),
-           "orange traffic cone", "plastic", ("manipulable_object",), safety_cone),
-    Recipe("apple_01", "fruit", ("fruit", "apple", "orange", "banana"),
-           "red apple", "organic", ("manipulable_object",), apple),
-    Recipe("remote_tv_01", "remote", ("remote", "remote_control", "tv_remote"),
-           "television remote control", "plastic", ("manipulable_object",), tv_remote),
-    Recipe("clock_alarm_01", "alarm_clock", ("alarm_clock", "clock"),
-           "bedside alarm clock", "plastic", ("manipulable_object",), alarm_clock),
+    Recipe(
+        "table_dining_01",
+        "table",
+        ("table", "dining_table", "kitchen_table"),
+        "wooden dining table with four legs",
+        "wood",
+        ("static",),
+        dining_table,
+    ),
+    Recipe(
+        "table_coffee_01",
+        "coffee_table",
+        ("coffee_table", "table", "side_table", "low_table"),
+        "low wooden coffee table with a lower shelf",
+        "wood",
+        ("static",),
+        coffee_table,
+    ),
+    Recipe(
+        "chair_dining_01",
+        "chair",
+        ("chair", "dining_chair", "seat"),
+        "wooden dining chair with a slatted back",
+        "wood",
+        ("static",),
+        dining_chair,
+    ),
+    Recipe(
+        "chair_office_01",
+        "chair",
+        ("chair", "office_chair", "swivel_chair", "seat"),
+        "upholstered swivel office chair on a five-spoke base",
+        "fabric",
+        ("static",),
+        office_chair,
+    ),
+    Recipe(
+        "stool_bar_01",
+        "stool",
+        ("stool", "bar_stool", "seat"),
+        "round bar stool on a steel pole",
+        "metal",
+        ("static",),
+        bar_stool,
+    ),
+    Recipe(
+        "counter_kitchen_01",
+        "counter",
+        ("counter", "countertop", "kitchen_counter", "island", "worktop"),
+        "kitchen base counter with a stone worktop",
+        "wood",
+        ("static",),
+        kitchen_counter,
+    ),
+    Recipe(
+        "cabinet_tall_01",
+        "cabinet",
+        ("cabinet", "cupboard", "pantry", "wardrobe", "closet"),
+        "tall two-door storage cabinet",
+        "wood",
+        ("articulated_furniture",),
+        tall_cabinet,
+    ),
+    Recipe(
+        "cabinet_drawers_01",
+        "cabinet",
+        ("cabinet", "drawer", "dresser", "chest_of_drawers"),
+        "three-drawer storage cabinet",
+        "wood",
+        ("articulated_furniture",),
+        drawer_cabinet,
+    ),
+    Recipe(
+        "fridge_01",
+        "refrigerator",
+        ("refrigerator", "fridge", "freezer", "appliance"),
+        "two-door refrigerator with a top freezer",
+        "metal",
+        ("articulated_appliance",),
+        refrigerator,
+    ),
+    Recipe(
+        "oven_01",
+        "oven",
+        ("oven", "stove", "range", "cooker", "appliance"),
+        "freestanding oven with a four-burner cooktop",
+        "metal",
+        ("articulated_appliance",),
+        oven,
+    ),
+    Recipe(
+        "microwave_01",
+        "microwave",
+        ("microwave", "microwave_oven", "appliance"),
+        "countertop microwave oven with a side-hinged door",
+        "metal",
+        ("articulated_appliance",),
+        microwave,
+    ),
+    Recipe(
+        "dishwasher_01",
+        "dishwasher",
+        ("dishwasher", "appliance"),
+        "built-in dishwasher with a drop-down door",
+        "metal",
+        ("articulated_appliance",),
+        dishwasher,
+    ),
+    Recipe(
+        "sink_kitchen_01",
+        "sink",
+        ("sink", "basin", "kitchen_sink", "faucet"),
+        "kitchen sink cabinet with a steel basin and faucet",
+        "metal",
+        ("static",),
+        kitchen_sink,
+    ),
+    Recipe(
+        "shelf_book_01",
+        "shelf",
+        ("shelf", "bookshelf", "bookcase", "rack", "shelving"),
+        "five-level wooden bookshelf",
+        "wood",
+        ("static",),
+        bookshelf,
+    ),
+    Recipe(
+        "sofa_01",
+        "sofa",
+        ("sofa", "couch", "settee"),
+        "three-seat fabric sofa with armrests",
+        "fabric",
+        ("static",),
+        sofa,
+    ),
+    Recipe(
+        "bed_double_01",
+        "bed",
+        ("bed", "double_bed", "mattress"),
+        "double bed with headboard, mattress and pillows",
+        "wood",
+        ("static",),
+        double_bed,
+    ),
+    Recipe(
+        "nightstand_01",
+        "nightstand",
+        ("nightstand", "bedside_table", "night_table"),
+        "bedside nightstand with one drawer",
+        "wood",
+        ("articulated_furniture",),
+        nightstand,
+    ),
+    Recipe(
+        "desk_office_01",
+        "desk",
+        ("desk", "office_desk", "writing_desk"),
+        "office desk with a drawer unit",
+        "wood",
+        ("static",),
+        office_desk,
+    ),
+    Recipe(
+        "lamp_floor_01",
+        "lamp",
+        ("lamp", "floor_lamp", "light"),
+        "floor lamp with a fabric shade",
+        "metal",
+        ("static",),
+        floor_lamp,
+    ),
+    Recipe(
+        "lamp_desk_01",
+        "lamp",
+        ("lamp", "desk_lamp", "light"),
+        "small desk lamp with a metal shade",
+        "metal",
+        ("manipulable_object",),
+        desk_lamp,
+    ),
+    Recipe(
+        "mug_01",
+        "mug",
+        ("mug", "cup", "coffee_mug"),
+        "ceramic coffee mug with a handle",
+        "ceramic",
+        ("manipulable_object",),
+        mug,
+    ),
+    Recipe(
+        "mug_02",
+        "mug",
+        ("mug", "cup", "tea_mug"),
+        "tall ceramic tea mug with a handle",
+        "ceramic",
+        ("manipulable_object",),
+        tall_mug,
+    ),
+    Recipe("bowl_01", "bowl", ("bowl", "dish", "salad_bowl"), "ceramic bowl", "ceramic", ("manipulable_object",), bowl),
+    Recipe(
+        "plate_01",
+        "plate",
+        ("plate", "dish", "dinner_plate"),
+        "round dinner plate",
+        "ceramic",
+        ("manipulable_object",),
+        plate,
+    ),
+    Recipe(
+        "bottle_01",
+        "bottle",
+        ("bottle", "water_bottle", "flask"),
+        "glass bottle with a screw cap",
+        "glass",
+        ("manipulable_object",),
+        bottle,
+    ),
+    Recipe(
+        "jar_01",
+        "jar",
+        ("jar", "container", "canister"),
+        "glass storage jar with a metal lid",
+        "glass",
+        ("manipulable_object",),
+        jar,
+    ),
+    Recipe(
+        "book_01",
+        "book",
+        ("book", "hardcover", "magazine", "manual"),
+        "hardcover book lying flat",
+        "paper",
+        ("manipulable_object",),
+        book,
+    ),
+    Recipe(
+        "box_cardboard_01",
+        "box",
+        ("box", "carton", "cardboard_box", "package", "crate"),
+        "taped cardboard box",
+        "cardboard",
+        ("manipulable_object",),
+        cardboard_box,
+    ),
+    Recipe(
+        "monitor_01",
+        "monitor",
+        ("monitor", "screen", "display", "computer_monitor"),
+        "flat computer monitor on a stand",
+        "plastic",
+        ("static",),
+        monitor,
+    ),
+    Recipe(
+        "keyboard_01",
+        "keyboard",
+        ("keyboard", "computer_keyboard"),
+        "computer keyboard",
+        "plastic",
+        ("manipulable_object",),
+        keyboard,
+    ),
+    Recipe(
+        "laptop_01",
+        "laptop",
+        ("laptop", "notebook_computer", "computer"),
+        "open laptop computer",
+        "plastic",
+        ("manipulable_object",),
+        laptop,
+    ),
+    Recipe(
+        "plant_potted_01",
+        "plant",
+        ("plant", "potted_plant", "houseplant", "pot"),
+        "leafy plant in a terracotta pot",
+        "terracotta",
+        ("static",),
+        potted_plant,
+    ),
+    Recipe(
+        "bin_trash_01",
+        "bin",
+        ("bin", "trash_can", "wastebasket", "garbage_bin"),
+        "round waste bin",
+        "plastic",
+        ("static",),
+        trash_bin,
+    ),
+    Recipe(
+        "pallet_wood_01",
+        "pallet",
+        ("pallet", "wooden_pallet", "skid"),
+        "wooden shipping pallet",
+        "wood",
+        ("static",),
+        pallet,
+    ),
+    Recipe(
+        "cutting_board_01",
+        "board",
+        ("cutting_board", "chopping_board", "board"),
+        "wooden cutting board",
+        "wood",
+        ("manipulable_object",),
+        cutting_board,
+    ),
+    Recipe(
+        "knife_chef_01",
+        "knife",
+        ("knife", "chef_knife", "paring_knife", "kitchen_knife"),
+        "steel kitchen knife with a black handle",
+        "metal",
+        ("manipulable_object",),
+        chef_knife,
+    ),
+    Recipe(
+        "knife_block_01",
+        "block",
+        ("knife_block", "block"),
+        "wooden knife block holding three knives",
+        "wood",
+        ("static",),
+        knife_block,
+    ),
+    Recipe(
+        "spoon_01",
+        "utensil",
+        ("utensil", "spoon", "cutlery", "fork", "ladle"),
+        "steel spoon",
+        "metal",
+        ("manipulable_object",),
+        spoon,
+    ),
+    Recipe(
+        "tray_serving_01",
+        "tray",
+        ("tray", "serving_tray", "dish_rack", "spice_rack"),
+        "wooden serving tray with a rim",
+        "wood",
+        ("manipulable_object",),
+        serving_tray,
+    ),
+    Recipe(
+        "glass_tumbler_01",
+        "glass",
+        ("glass", "tumbler", "drinking_glass"),
+        "clear drinking glass",
+        "glass",
+        ("manipulable_object",),
+        drinking_glass,
+    ),
+    Recipe(
+        "armchair_01",
+        "armchair",
+        ("armchair", "lounge_chair", "chair", "seat"),
+        "upholstered armchair",
+        "fabric",
+        ("static",),
+        armchair,
+    ),
+    Recipe(
+        "television_01",
+        "television",
+        ("television", "tv", "screen", "display"),
+        "flat-panel television on a stand",
+        "plastic",
+        ("static",),
+        television,
+    ),
+    Recipe(
+        "tv_stand_01",
+        "tv_stand",
+        ("tv_stand", "media_console", "sideboard"),
+        "low media console",
+        "wood",
+        ("static",),
+        tv_stand,
+    ),
+    Recipe(
+        "basket_01",
+        "basket",
+        ("basket", "laundry_basket", "hamper"),
+        "woven round basket",
+        "wicker",
+        ("manipulable_object",),
+        wicker_basket,
+    ),
+    Recipe(
+        "bucket_01",
+        "bucket",
+        ("bucket", "pail"),
+        "plastic bucket with a steel handle",
+        "plastic",
+        ("manipulable_object",),
+        bucket,
+    ),
+    Recipe(
+        "toolbox_01",
+        "toolbox",
+        ("toolbox", "tool_box", "tool_case"),
+        "red metal toolbox",
+        "metal",
+        ("manipulable_object",),
+        toolbox,
+    ),
+    Recipe(
+        "wrench_01",
+        "tool",
+        ("tool", "wrench", "spanner", "screwdriver", "pliers"),
+        "steel combination wrench",
+        "metal",
+        ("manipulable_object",),
+        wrench,
+    ),
+    Recipe("vase_01", "vase", ("vase", "flower_vase"), "ceramic flower vase", "ceramic", ("manipulable_object",), vase),
+    Recipe(
+        "mouse_computer_01",
+        "mouse",
+        ("mouse", "computer_mouse", "trackball", "controller"),
+        "computer mouse",
+        "plastic",
+        ("manipulable_object",),
+        computer_mouse,
+    ),
+    Recipe(
+        "phone_01",
+        "phone",
+        ("phone", "smartphone", "cellphone", "mobile_phone"),
+        "smartphone",
+        "plastic",
+        ("manipulable_object",),
+        phone,
+    ),
+    Recipe(
+        "workbench_01",
+        "workbench",
+        ("workbench", "lab_bench", "bench"),
+        "heavy wooden workbench on steel legs",
+        "wood",
+        ("static",),
+        workbench,
+    ),
+    Recipe(
+        "washing_machine_01",
+        "washer",
+        ("washer", "washing_machine", "dryer", "laundry_machine", "appliance"),
+        "front-loading washing machine",
+        "metal",
+        ("articulated_appliance",),
+        washing_machine,
+    ),
+    Recipe("toilet_01", "toilet", ("toilet", "wc"), "ceramic toilet with a cistern", "ceramic", ("static",), toilet),
+    Recipe("bathtub_01", "bathtub", ("bathtub", "bath", "tub"), "built-in bathtub", "ceramic", ("static",), bathtub),
+    Recipe("barrel_01", "barrel", ("barrel", "drum", "keg"), "steel drum barrel", "metal", ("static",), barrel),
+    Recipe(
+        "cone_safety_01",
+        "safety_cone",
+        ("safety_cone", "traffic_cone", "cone"),
+        "orange traffic cone",
+        "plastic",
+        ("manipulable_object",),
+        safety_cone,
+    ),
+    Recipe(
+        "apple_01",
+        "fruit",
+        ("fruit", "apple", "orange", "banana"),
+        "red apple",
+        "organic",
+        ("manipulable_object",),
+        apple,
+    ),
+    Recipe(
+        "remote_tv_01",
+        "remote",
+        ("remote", "remote_control", "tv_remote"),
+        "television remote control",
+        "plastic",
+        ("manipulable_object",),
+        tv_remote,
+    ),
+    Recipe(
+        "clock_alarm_01",
+        "alarm_clock",
+        ("alarm_clock", "clock"),
+        "bedside alarm clock",
+        "plastic",
+        ("manipulable_object",),
+        alarm_clock,
+    ),
 )
 
 
 #: asset id -> {moving group: joint} (recipe coordinates; centring shifts the anchors with the parts).
 JOINTS: dict[str, dict[str, Joint]] = {
-    "cabinet_tall_01": {"door_0": Joint("revolute", "Y", (-0.4, 0.9, 0.25), -110.0, 0.0),
-                        "door_1": Joint("revolute", "Y", (0.4, 0.9, 0.25), 0.0, 110.0)},
-    "cabinet_drawers_01": {f"drawer_{i}": Joint("prismatic", "Z", (0.0, 0.16 + i * 0.29, 0.25), 0.0, 0.3) for i in range(3)},
+    "cabinet_tall_01": {
+        "door_0": Joint("revolute", "Y", (-0.4, 0.9, 0.25), -110.0, 0.0),
+        "door_1": Joint("revolute", "Y", (0.4, 0.9, 0.25), 0.0, 110.0),
+    },
+    "cabinet_drawers_01": {
+        f"drawer_{i}": Joint("prismatic", "Z", (0.0, 0.16 + i * 0.29, 0.25), 0.0, 0.3) for i in range(3)
+    },
     "nightstand_01": {"drawer_0": Joint("prismatic", "Z", (0.0, 0.38, 0.2), 0.0, 0.22)},
-    "fridge_01": {"door_0": Joint("revolute", "Y", (0.45, 1.5, 0.39), 0.0, 110.0),
-                  "door_1": Joint("revolute", "Y", (0.45, 0.6, 0.39), 0.0, 110.0)},
+    "fridge_01": {
+        "door_0": Joint("revolute", "Y", (0.45, 1.5, 0.39), 0.0, 110.0),
+        "door_1": Joint("revolute", "Y", (0.45, 0.6, 0.39), 0.0, 110.0),
+    },
     "oven_01": {"door_0": Joint("revolute", "X", (0.0, 0.1, 0.32), 0.0, 90.0)},
     "microwave_01": {"door_0": Joint("revolute", "Y", (-0.24, 0.15, 0.19), -110.0, 0.0)},
     "dishwasher_01": {"door_0": Joint("revolute", "X", (0.0, 0.08, 0.3), 0.0, 90.0)},
@@ -798,30 +1262,68 @@ def _solid(material: str) -> PartPhysics:
 
 #: asset id -> {part name prefix: physics}; the longest matching prefix wins.
 PART_PHYSICS: dict[str, dict[str, PartPhysics]] = {
-    "chair_office_01": {"Column": _shell("steel", 0.003), "Spoke": _solid("plastic"), "Wheel": _solid("plastic"),
-                        "Spine": _solid("plastic"), "Seat": _bulk(120), "Back": _bulk(120)},
+    "chair_office_01": {
+        "Column": _shell("steel", 0.003),
+        "Spoke": _solid("plastic"),
+        "Wheel": _solid("plastic"),
+        "Spine": _solid("plastic"),
+        "Seat": _bulk(120),
+        "Back": _bulk(120),
+    },
     "stool_bar_01": {"Base": _shell("steel", 0.003), "Pole": _shell("steel", 0.002), "Seat": _solid("wood")},
-    "counter_kitchen_01": {"Body": _shell("mdf", 0.018), "Plinth": _shell("mdf", 0.018), "Handle": _shell("steel", 0.002),
-                           "Top": _solid("stone")},
+    "counter_kitchen_01": {
+        "Body": _shell("mdf", 0.018),
+        "Plinth": _shell("mdf", 0.018),
+        "Handle": _shell("steel", 0.002),
+        "Top": _solid("stone"),
+    },
     "cabinet_tall_01": {"": _solid("mdf"), "Back": _solid("plywood"), "Handle": _shell("steel", 0.002)},
     "cabinet_drawers_01": {"": _solid("mdf"), "Pull": _shell("steel", 0.002)},
     "nightstand_01": {"": _solid("wood"), "Pull": _shell("steel", 0.002)},
-    "fridge_01": {"": _bulk(400), "Fridge": _bulk(250), "Freezer": _bulk(250), "FreezerHandle": _shell("steel", 0.002),
-                  "FridgeHandle": _shell("steel", 0.002)},
-    "oven_01": {"": _bulk(450), "Door": _bulk(650), "Handle": _shell("steel", 0.002), "Panel": _bulk(300),
-                "Burner": _bulk(2000)},
+    "fridge_01": {
+        "": _bulk(400),
+        "Fridge": _bulk(250),
+        "Freezer": _bulk(250),
+        "FreezerHandle": _shell("steel", 0.002),
+        "FridgeHandle": _shell("steel", 0.002),
+    },
+    "oven_01": {
+        "": _bulk(450),
+        "Door": _bulk(650),
+        "Handle": _shell("steel", 0.002),
+        "Panel": _bulk(300),
+        "Burner": _bulk(2000),
+    },
     "microwave_01": {"": _bulk(700), "Door": _bulk(800), "Controls": _bulk(500), "Handle": _solid("plastic")},
     "dishwasher_01": {"": _bulk(500), "Plinth": _bulk(300), "Door": _bulk(400), "Handle": _solid("plastic")},
     "washing_machine_01": {"Body": _bulk(250), "Door": _bulk(1000), "Panel": _bulk(300)},
-    "sink_kitchen_01": {"Cabinet": _shell("mdf", 0.018), "Top": _solid("stone"), "Basin": _shell("stainless_steel", 0.0012),
-                        "Faucet": _shell("steel", 0.002), "Spout": _shell("steel", 0.002)},
+    "sink_kitchen_01": {
+        "Cabinet": _shell("mdf", 0.018),
+        "Top": _solid("stone"),
+        "Basin": _shell("stainless_steel", 0.0012),
+        "Faucet": _shell("steel", 0.002),
+        "Spout": _shell("steel", 0.002),
+    },
     "sofa_01": {"": _bulk(45), "Leg": _solid("wood")},
     "armchair_01": {"": _bulk(45), "Leg": _solid("wood")},
-    "bed_double_01": {"Frame": _shell("softwood", 0.012), "Mattress": _bulk(50), "Headboard": _shell("softwood", 0.012),
-                      "Pillow": _bulk(30), "Leg": _solid("wood")},
-    "desk_office_01": {"Side": _solid("mdf"), "Modesty": _solid("mdf"), "DrawerUnit": _shell("mdf", 0.015),
-                       "Pull": _shell("steel", 0.002)},
-    "lamp_floor_01": {"Base": _shell("steel", 0.004), "Pole": _shell("steel", 0.0015), "Shade": _shell("fabric", 0.002)},
+    "bed_double_01": {
+        "Frame": _shell("softwood", 0.012),
+        "Mattress": _bulk(50),
+        "Headboard": _shell("softwood", 0.012),
+        "Pillow": _bulk(30),
+        "Leg": _solid("wood"),
+    },
+    "desk_office_01": {
+        "Side": _solid("mdf"),
+        "Modesty": _solid("mdf"),
+        "DrawerUnit": _shell("mdf", 0.015),
+        "Pull": _shell("steel", 0.002),
+    },
+    "lamp_floor_01": {
+        "Base": _shell("steel", 0.004),
+        "Pole": _shell("steel", 0.0015),
+        "Shade": _shell("fabric", 0.002),
+    },
     "lamp_desk_01": {"Base": _solid("steel"), "Arm": _shell("steel", 0.0015), "Shade": _shell("steel", 0.001)},
     "bottle_01": {"Body": _bulk(900), "Cap": _solid("plastic")},
     "jar_01": {"Body": _bulk(700), "Lid": _shell("steel", 0.001)},
@@ -849,7 +1351,7 @@ MATERIAL_NAMES = {"metal": "steel", "organic": "food"}
 def part_physics(recipe: Recipe, part_name: str, group: str = "") -> PartPhysics:
     table = PART_PHYSICS.get(recipe.asset_id, {})
     if group and part_name.startswith(group + "_"):
-        part_name = part_name[len(group) + 1:]
+        part_name = part_name[len(group) + 1 :]
     prefixes = sorted((p for p in table if part_name.startswith(p)), key=len, reverse=True)
     if prefixes:
         return table[prefixes[0]]

@@ -74,8 +74,9 @@ def box_from_bottom(name: str, color: Color, x: float, y0: float, z: float, size
     return box(name, color, (x, y0 + size[1] / 2.0, z), size)
 
 
-def lathe(name: str, color: Color, profile: Sequence[tuple[float, float]], segments: int = 24,
-          center: Vec3 = (0.0, 0.0, 0.0)) -> Part:
+def lathe(
+    name: str, color: Color, profile: Sequence[tuple[float, float]], segments: int = 24, center: Vec3 = (0.0, 0.0, 0.0)
+) -> Part:
     """Revolve a closed (radius, height) profile around the y axis.
 
     The profile runs from the axis at the bottom, out and up the outer wall, and (for hollow
@@ -105,8 +106,15 @@ def lathe(name: str, color: Color, profile: Sequence[tuple[float, float]], segme
     return part
 
 
-def cylinder(name: str, color: Color, center_bottom: Vec3, radius: float, height: float, segments: int = 20,
-             top_radius: float | None = None) -> Part:
+def cylinder(
+    name: str,
+    color: Color,
+    center_bottom: Vec3,
+    radius: float,
+    height: float,
+    segments: int = 20,
+    top_radius: float | None = None,
+) -> Part:
     """A closed cylinder (or frustum when ``top_radius`` differs) standing on its base."""
     top = radius if top_radius is None else top_radius
     return lathe(name, color, [(0.0, 0.0), (radius, 0.0), (top, height), (0.0, height)], segments, center_bottom)
@@ -154,8 +162,11 @@ def _signed_volume(part: Part) -> float:
         a = part.points[ring[0]]
         for k in range(1, n - 1):
             b, c = part.points[ring[k]], part.points[ring[k + 1]]
-            total += (a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0])
-                      + a[2] * (b[0] * c[1] - b[1] * c[0])) / 6.0
+            total += (
+                a[0] * (b[1] * c[2] - b[2] * c[1])
+                - a[1] * (b[0] * c[2] - b[2] * c[0])
+                + a[2] * (b[0] * c[1] - b[1] * c[0])
+            ) / 6.0
     return total
 
 
@@ -175,8 +186,15 @@ def hexahedron(name: str, color: Color, corners: Sequence[Vec3], collision_for: 
     return part
 
 
-def lathe_wall_pieces(name: str, color: Color, rings: Sequence[tuple[float, float, float]], floor: tuple[float, float],
-                      sectors: int = 12, center: Vec3 = (0.0, 0.0, 0.0), collision_for: str = "Body") -> list[Part]:
+def lathe_wall_pieces(
+    name: str,
+    color: Color,
+    rings: Sequence[tuple[float, float, float]],
+    floor: tuple[float, float],
+    sectors: int = 12,
+    center: Vec3 = (0.0, 0.0, 0.0),
+    collision_for: str = "Body",
+) -> list[Part]:
     """A thin-walled container's convex decomposition: its floor as one prism and its wall as
     ``sectors`` convex blocks per band between consecutive ``rings`` (height, outer radius,
     inner radius). This is what keeps its inside open to a simulator that collides every

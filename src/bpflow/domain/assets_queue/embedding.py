@@ -68,33 +68,54 @@ def plan_entries(body: dict[str, Any], model: str) -> tuple[list[dict[str, Any]]
 
 def _row(entry: dict[str, Any], namespace: str, queue_object: str) -> CatalogRow:
     return CatalogRow(
-        asset_id=entry["asset_id"], namespace=namespace, kind=SCENE_OBJECT, path=str(entry.get("usd_path") or ""),
-        category=str(entry.get("class_name") or "object"), tags=_strs(entry.get("tags")),
-        sim_roles=_strs(entry.get("sim_roles")), source=str(entry.get("source") or ""), dims=_dims(entry.get("dimensions")),
-        descriptor=entry["descriptor_text"], descriptor_hash=entry["descriptor_hash"],
+        asset_id=entry["asset_id"],
+        namespace=namespace,
+        kind=SCENE_OBJECT,
+        path=str(entry.get("usd_path") or ""),
+        category=str(entry.get("class_name") or "object"),
+        tags=_strs(entry.get("tags")),
+        sim_roles=_strs(entry.get("sim_roles")),
+        source=str(entry.get("source") or ""),
+        dims=_dims(entry.get("dimensions")),
+        descriptor=entry["descriptor_text"],
+        descriptor_hash=entry["descriptor_hash"],
         extra={"queue_object": queue_object, "gcs_uri": entry.get("gcs_uri") or ""},
     )
 
 
-def embed_item(body: dict[str, Any], *, queue_object: str, catalog: Catalog, embedder: Embedder, namespace: str,
-               batch_size: int, dry_run: bool) -> dict[str, Any]:
+def embed_item(
+    body: dict[str, Any],
+    *,
+    queue_object: str,
+    catalog: Catalog,
+    embedder: Embedder,
+    namespace: str,
+    batch_size: int,
+    dry_run: bool,
+) -> dict[str, Any]:
     """Process one queue item; the result dict of the reference's result object."""
     entries, skipped, errors = plan_entries(body, embedder.model)
-    processed = sum(1 for a in body.get("assets") or [] if isinstance(a, dict)) if isinstance(body.get("assets"), list) else 0
+    processed = (
+        sum(1 for a in body.get("assets") or [] if isinstance(a, dict)) if isinstance(body.get("assets"), list) else 0
+    )
     upserted = 0
     fresh: list[dict[str, Any]] = []
     known: set[str] = set()
     for entry in entries:
         existing = catalog.get(namespace, entry["asset_id"])
-        if (existing is not None and existing.embedding is not None and existing.embedding_model == embedder.model
-                and existing.descriptor_hash == entry["descriptor_hash"]):
+        if (
+            existing is not None
+            and existing.embedding is not None
+            and existing.embedding_model == embedder.model
+            and existing.descriptor_hash == entry["descriptor_hash"]
+        ):
             skipped += 1
             continue
         if existing is not None:
             known.add(entry["asset_id"])
         fresh.append(entry)
     for start in range(0, len(fresh), max(1, batch_size)):
-        batch = fresh[start:start + max(1, batch_size)]
+        batch = fresh[start : start + max(1, batch_size)]
         try:
             vectors = embedder.embed([e["descriptor_text"] for e in batch])
         except Exception as exc:  # noqa: BLE001 - one failing batch must not lose the others
@@ -110,10 +131,17 @@ def embed_item(body: dict[str, Any], *, queue_object: str, catalog: Catalog, emb
             for e, v in zip(batch, vectors, strict=True):
                 if e["asset_id"] in known:
                     upserted += int(catalog.set_embedding(namespace, e["asset_id"], v, embedder.model))
-            upserted += catalog.upsert([replace(_row(e, namespace, queue_object), embedding=v, embedding_model=embedder.model)
-                                        for e, v in new])
+            upserted += catalog.upsert(
+                [replace(_row(e, namespace, queue_object), embedding=v, embedding_model=embedder.model) for e, v in new]
+            )
         except Exception as exc:  # noqa: BLE001
             errors.append(f"vector_upsert_failed:{exc}")
-    return {"processed": processed, "upserted": upserted, "skipped": skipped, "errors": errors,
-            "provider": "catalog", "model": embedder.model, "namespace": namespace}
-
+    return {
+        "processed": processed,
+        "upserted": upserted,
+        "skipped": skipped,
+        "errors": errors,
+        "provider": "catalog",
+        "model": embedder.model,
+        "namespace": namespace,
+    }

@@ -37,7 +37,12 @@ class QueuePaths:
     def of(cls, queue_prefix: str, processed: str | None = None, failed: str | None = None) -> QueuePaths:
         queue = queue_prefix.strip("/")
         root = posixpath.dirname(queue) or queue
-        return cls(queue, (processed or f"{root}/processed").strip("/"), (failed or f"{root}/failed").strip("/"), f"{root}/claims")
+        return cls(
+            queue,
+            (processed or f"{root}/processed").strip("/"),
+            (failed or f"{root}/failed").strip("/"),
+            f"{root}/claims",
+        )
 
     def owns(self, key: str) -> bool:
         """A queue object: a ``.json`` directly or below the queue folder (reference regex)."""
@@ -58,7 +63,7 @@ def pending(bucket: Bucket, paths: QueuePaths, limit: int) -> list[str]:
     """Queue objects one level below the queue prefix, oldest name first (batch mode)."""
     out: list[str] = []
     for info in bucket.list(paths.queue + "/"):
-        rest = info.key[len(paths.queue) + 1:]
+        rest = info.key[len(paths.queue) + 1 :]
         if "/" not in rest and paths.owns(info.key):
             out.append(info.key)
     return sorted(out)[:limit]
@@ -70,9 +75,13 @@ class Claim:
     generation: int
 
 
-def claim(bucket: Bucket, paths: QueuePaths, key: str, *, owner: str, workflow: str, ttl_seconds: float) -> Claim | None:
+def claim(
+    bucket: Bucket, paths: QueuePaths, key: str, *, owner: str, workflow: str, ttl_seconds: float
+) -> Claim | None:
     """Own ``key`` or return None (another consumer has it, or it was already done)."""
-    got = try_acquire(bucket, paths.claim_key(key), scene_id=None, workflow=workflow, run_id=owner, ttl_seconds=ttl_seconds)
+    got = try_acquire(
+        bucket, paths.claim_key(key), scene_id=None, workflow=workflow, run_id=owner, ttl_seconds=ttl_seconds
+    )
     if not got["acquired"]:
         return None
     held = Claim(paths.claim_key(key), int(got["generation"]))
@@ -101,8 +110,16 @@ def read_item(bucket: Bucket, key: str) -> tuple[dict[str, Any] | None, str | No
 def finish(bucket: Bucket, paths: QueuePaths, key: str, held: Claim, result: dict[str, Any], ok: bool) -> str:
     """Write the result, then remove the queue object, then release the claim (that order)."""
     target = paths.result_key(key, ok)
-    bucket.write_json(target, {"schema_version": SCHEMA_VERSION, "status": "succeeded" if ok else "failed",
-                               "queue_object": key, "processed_at": iso_z(utc_now()), **result})
+    bucket.write_json(
+        target,
+        {
+            "schema_version": SCHEMA_VERSION,
+            "status": "succeeded" if ok else "failed",
+            "queue_object": key,
+            "processed_at": iso_z(utc_now()),
+            **result,
+        },
+    )
     bucket.delete(key)
     release(bucket, held.key, held.generation)
     return target
@@ -131,8 +148,18 @@ def drain(bucket: Bucket, paths: QueuePaths, first: str | None, limit: int) -> I
 Processor = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
-def consume(bucket: Bucket, paths: QueuePaths, *, first: str | None, limit: int, owner: str, workflow: str,
-            ttl_seconds: float, process: Processor, log: Callable[..., None]) -> list[dict[str, Any]]:
+def consume(
+    bucket: Bucket,
+    paths: QueuePaths,
+    *,
+    first: str | None,
+    limit: int,
+    owner: str,
+    workflow: str,
+    ttl_seconds: float,
+    process: Processor,
+    log: Callable[..., None],
+) -> list[dict[str, Any]]:
     """Claim and process up to ``limit`` queue objects; one outcome per object this run did.
 
     ``process(key, body)`` returns the item's result (``errors`` empty means success). An
@@ -159,8 +186,13 @@ def consume(bucket: Bucket, paths: QueuePaths, *, first: str | None, limit: int,
             result = {"scene_id": body.get("scene_id"), "queue_generation": generation, "result": outcome}
         ok = not result["result"].get("errors")
         filed = finish(bucket, paths, key, held, result, ok)
-        log(action="item_processed", queue_object=key, status="succeeded" if ok else "failed", result_object=filed,
-            errors=result["result"].get("errors", [])[:20])
+        log(
+            action="item_processed",
+            queue_object=key,
+            status="succeeded" if ok else "failed",
+            result_object=filed,
+            errors=result["result"].get("errors", [])[:20],
+        )
         done.append({"queue_object": key, "ok": ok, "result_object": filed})
     return done
 

@@ -51,7 +51,9 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def replicate_item(body: dict[str, Any], *, source: Bucket, target: Bucket, target_url: str, dry_run: bool) -> dict[str, Any]:
+def replicate_item(
+    body: dict[str, Any], *, source: Bucket, target: Bucket, target_url: str, dry_run: bool
+) -> dict[str, Any]:
     """Process one queue item; the ``result`` of the reference's result object, plus checksums."""
     pairs, skipped, errors = _files(body)
     uploaded = 0
@@ -79,5 +81,11 @@ def replicate_item(body: dict[str, Any], *, source: Bucket, target: Bucket, targ
             errors.append(f"checksum_mismatch:{path}")
             continue
         verified.append({"path": path, "target_key": key, "sha256": digest, "size_bytes": len(data)})
-    return {"uploaded": uploaded, "verified": len(verified), "skipped": skipped, "errors": errors,
-            "files": verified, "target": target_url}
+    return {
+        "uploaded": uploaded,
+        "verified": len(verified),
+        "skipped": skipped,
+        "errors": errors,
+        "files": verified,
+        "target": target_url,
+    }

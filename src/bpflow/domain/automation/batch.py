@@ -72,8 +72,9 @@ def parse_manifest(raw: bytes) -> list[Any]:
         raise ManifestError(f"Invalid manifest payload: {exc}", field="manifest_object") from None
     scenes = payload.get("scenes") if isinstance(payload, dict) and "scenes" in payload else payload
     if not isinstance(scenes, list):
-        raise ManifestError("Invalid manifest payload: expected a JSON list of scene requests or {\"scenes\": [...]}",
-                            field="scenes")
+        raise ManifestError(
+            'Invalid manifest payload: expected a JSON list of scene requests or {"scenes": [...]}', field="scenes"
+        )
     if not scenes:
         raise ManifestError("Manifest scene list is empty", field="scenes")
     return scenes
@@ -85,17 +86,34 @@ def plan_batch(entries: list[Any], settings: Settings) -> list[dict[str, Any]]:
     seen: set[str] = set()
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
-            problem = {"field": f"scenes[{index}]", "message": "each entry must be a scene_request.json object", "code": "invalid_scene_request"}
+            problem = {
+                "field": f"scenes[{index}]",
+                "message": "each entry must be a scene_request.json object",
+                "code": "invalid_scene_request",
+            }
             rows.append({"index": index, "scene_id": None, "status": INVALID, "problems": [problem]})
             continue
         scene_id = entry.get("scene_id")
         raw = json.dumps(entry, ensure_ascii=False).encode("utf-8", "surrogatepass")
-        problems = [p.to_dict() for p in validate_request(raw, scene_id_from_path=scene_id if isinstance(scene_id, str) else None,
-                                                          settings=settings)]
+        problems = [
+            p.to_dict()
+            for p in validate_request(
+                raw, scene_id_from_path=scene_id if isinstance(scene_id, str) else None, settings=settings
+            )
+        ]
         if not isinstance(scene_id, str) or not scene_id:
-            problems = problems or [{"field": "scene_id", "message": "scene_id is required in a batch", "code": "invalid_scene_request"}]
+            problems = problems or [
+                {"field": "scene_id", "message": "scene_id is required in a batch", "code": "invalid_scene_request"}
+            ]
         if problems or not isinstance(scene_id, str):  # a scene_id that is not a string always has a problem
-            rows.append({"index": index, "scene_id": scene_id if isinstance(scene_id, str) else None, "status": INVALID, "problems": problems})
+            rows.append(
+                {
+                    "index": index,
+                    "scene_id": scene_id if isinstance(scene_id, str) else None,
+                    "status": INVALID,
+                    "problems": problems,
+                }
+            )
             continue
         if scene_id in seen:
             rows.append({"index": index, "scene_id": scene_id, "status": DUPLICATE})
@@ -105,23 +123,58 @@ def plan_batch(entries: list[Any], settings: Settings) -> list[dict[str, Any]]:
     return rows
 
 
-def report_body(batch_id: str, manifest: str, rows: list[dict[str, Any]], *, status: str, error: str | None, now: str,
-                run_id: str) -> dict[str, Any]:
+def report_body(
+    batch_id: str, manifest: str, rows: list[dict[str, Any]], *, status: str, error: str | None, now: str, run_id: str
+) -> dict[str, Any]:
     counts = {k: sum(1 for r in rows if r["status"] == k) for k in (SUCCESS, FAILED, INVALID, DUPLICATE, SKIPPED)}
     pending = sum(1 for r in rows if r["status"] not in counts)
     return {
-        "schema_version": SCHEMA_VERSION, "batch_id": batch_id, "manifest": manifest, "status": status, "error": error,
-        "updated_at": now, "run_id": run_id, "total": len(rows), "success": counts[SUCCESS] + counts[SKIPPED],
-        "failed": counts[FAILED] + counts[INVALID], "invalid": counts[INVALID], "duplicates": counts[DUPLICATE],
-        "skipped": [r["scene_id"] for r in rows if r["status"] == SKIPPED], "pending": pending,
-        "scene_reports": [{k: r.get(k) for k in ("index", "scene_id", "status", "attempts", "error", "problems", "incomplete",
-                                                 "duration_seconds")} for r in rows],
+        "schema_version": SCHEMA_VERSION,
+        "batch_id": batch_id,
+        "manifest": manifest,
+        "status": status,
+        "error": error,
+        "updated_at": now,
+        "run_id": run_id,
+        "total": len(rows),
+        "success": counts[SUCCESS] + counts[SKIPPED],
+        "failed": counts[FAILED] + counts[INVALID],
+        "invalid": counts[INVALID],
+        "duplicates": counts[DUPLICATE],
+        "skipped": [r["scene_id"] for r in rows if r["status"] == SKIPPED],
+        "pending": pending,
+        "scene_reports": [
+            {
+                k: r.get(k)
+                for k in (
+                    "index",
+                    "scene_id",
+                    "status",
+                    "attempts",
+                    "error",
+                    "problems",
+                    "incomplete",
+                    "duration_seconds",
+                )
+            }
+            for r in rows
+        ],
     }
 
 
 def dlq_body(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"scene_id": r.get("scene_id"), "index": r["index"], "status": r["status"], "error": r.get("error"),
-             "problems": r.get("problems") or [], "attempts": r.get("attempts", 0)} for r in rows if r["status"] in (FAILED, INVALID)]
+    return [
+        {
+            "scene_id": r.get("scene_id"),
+            "index": r["index"],
+            "status": r["status"],
+            "error": r.get("error"),
+            "problems": r.get("problems") or [],
+            "attempts": r.get("attempts", 0),
+        }
+        for r in rows
+        if r["status"] in (FAILED, INVALID)
+    ]
 
 
 def submit_scene(bucket: Any, scene_id: str, request: dict[str, Any], *, retry: bool) -> str:

@@ -9,7 +9,11 @@ from bpflow.core.errors import ObjectNotFound, PreconditionFailed
 from bpflow.core.storage import Bucket
 from bpflow.domain.automation.state import FAILED, SUCCESS, DailyPaths
 
-COMPLETE, FAILED_MARKER, STATUS = ".source_orchestrator_complete", ".source_orchestrator_failed", "source_orchestrator_status.json"
+COMPLETE, FAILED_MARKER, STATUS = (
+    ".source_orchestrator_complete",
+    ".source_orchestrator_failed",
+    "source_orchestrator_status.json",
+)
 
 
 def read_index(bucket: Bucket, paths: DailyPaths) -> tuple[list[str], str | None]:

@@ -37,15 +37,23 @@ class EmitOptions:
 
     def check(self) -> EmitOptions:
         if not 1 <= self.quota <= MAX_QUOTA:
-            raise ConfigError(f"TEXT_DAILY_QUOTA must be between 1 and {MAX_QUOTA}, got {self.quota}", field="TEXT_DAILY_QUOTA")
+            raise ConfigError(
+                f"TEXT_DAILY_QUOTA must be between 1 and {MAX_QUOTA}, got {self.quota}", field="TEXT_DAILY_QUOTA"
+            )
         if self.text_backend not in BACKENDS:
-            raise ConfigError(f"TEXT_AUTONOMY_TEXT_BACKEND must be one of {sorted(BACKENDS)}, got {self.text_backend!r}",
-                              field="TEXT_AUTONOMY_TEXT_BACKEND")
+            raise ConfigError(
+                f"TEXT_AUTONOMY_TEXT_BACKEND must be one of {sorted(BACKENDS)}, got {self.text_backend!r}",
+                field="TEXT_AUTONOMY_TEXT_BACKEND",
+            )
         if self.quality_tier not in TIERS:
-            raise ConfigError(f"TEXT_AUTONOMY_QUALITY_TIER must be standard or premium, got {self.quality_tier!r}",
-                              field="TEXT_AUTONOMY_QUALITY_TIER")
+            raise ConfigError(
+                f"TEXT_AUTONOMY_QUALITY_TIER must be standard or premium, got {self.quality_tier!r}",
+                field="TEXT_AUTONOMY_QUALITY_TIER",
+            )
         if self.seed_count < 1:
-            raise ConfigError(f"TEXT_AUTONOMY_SEED_COUNT must be >= 1, got {self.seed_count}", field="TEXT_AUTONOMY_SEED_COUNT")
+            raise ConfigError(
+                f"TEXT_AUTONOMY_SEED_COUNT must be >= 1, got {self.seed_count}", field="TEXT_AUTONOMY_SEED_COUNT"
+            )
         return self
 
 
@@ -66,9 +74,16 @@ def request_body(opts: EmitOptions, scene_id: str, slot: int, cand: Candidate) -
             "room_type": cand.dimensions.get("archetype") or "generic_room",
             "autonomy": {"mode": "text_daily", "run_date": opts.run_date, "slot_index": slot, "job": EMITTER_JOB},
             "prompt_diversity": {
-                "prompt_hash": cand.prompt_hash, "novelty_score": cand.novelty_score, "novelty_override": cand.novelty_override,
-                "tags": cand.tags, "dimensions": cand.dimensions, "base_prompt": cand.base_prompt, "used_llm": cand.used_llm,
-                "llm_attempts": cand.llm_attempts, "llm_provider": cand.llm_provider, "llm_failure_reason": cand.llm_failure_reason,
+                "prompt_hash": cand.prompt_hash,
+                "novelty_score": cand.novelty_score,
+                "novelty_override": cand.novelty_override,
+                "tags": cand.tags,
+                "dimensions": cand.dimensions,
+                "base_prompt": cand.base_prompt,
+                "used_llm": cand.used_llm,
+                "llm_attempts": cand.llm_attempts,
+                "llm_provider": cand.llm_provider,
+                "llm_failure_reason": cand.llm_failure_reason,
             },
         },
         "provider_policy": opts.provider_policy,
@@ -79,8 +94,14 @@ def request_body(opts: EmitOptions, scene_id: str, slot: int, cand: Candidate) -
 Expand = Callable[[str, Any], tuple[str, int, str | None, str | None]]
 
 
-def emit(bucket: Bucket, paths: DailyPaths, opts: EmitOptions, *, expand: Expand | None = None,
-         log: Callable[..., None] = lambda **_: None) -> dict[str, Any]:
+def emit(
+    bucket: Bucket,
+    paths: DailyPaths,
+    opts: EmitOptions,
+    *,
+    expand: Expand | None = None,
+    log: Callable[..., None] = lambda **_: None,
+) -> dict[str, Any]:
     """Emit the quota; returns ``{"status": emitted | paused | already_emitted, ...}``."""
     opts.check()
     if bucket.exists(paths.pause_marker):
@@ -92,8 +113,16 @@ def emit(bucket: Bucket, paths: DailyPaths, opts: EmitOptions, *, expand: Expand
         return {"status": "paused"}
     now = iso_z(utc_now())
     try:
-        bucket.create_json(paths.emitter_lock, {"schema_version": SCHEMA_VERSION, "job": EMITTER_JOB, "run_date": opts.run_date,
-                                                "bucket": opts.bucket_name, "timestamp": now})
+        bucket.create_json(
+            paths.emitter_lock,
+            {
+                "schema_version": SCHEMA_VERSION,
+                "job": EMITTER_JOB,
+                "run_date": opts.run_date,
+                "bucket": opts.bucket_name,
+                "timestamp": now,
+            },
+        )
     except PreconditionFailed:
         log(action="already_emitted", lock=paths.emitter_lock)
         return {"status": "already_emitted"}
@@ -104,31 +133,75 @@ def emit(bucket: Bucket, paths: DailyPaths, opts: EmitOptions, *, expand: Expand
         cand = choose_prompt(opts.run_date, slot, opts.provider_policy, recent, expand=expand)
         scene_id = scene_id_for(opts.run_date, slot, cand)
         bucket.write_json(paths.request_draft(scene_id), request_body(opts, scene_id, slot, cand))
-        entry = {"scene_id": scene_id, "request_object": f"scenes/{scene_id}/prompts/scene_request.json",
-                 "draft_object": paths.request_draft(scene_id), "prompt_hash": cand.prompt_hash,
-                 "novelty_score": cand.novelty_score, "novelty_override": cand.novelty_override, "tags": cand.tags,
-                 "dimensions": cand.dimensions, "used_llm": cand.used_llm, "llm_attempts": cand.llm_attempts,
-                 "llm_provider": cand.llm_provider, "llm_failure_reason": cand.llm_failure_reason}
+        entry = {
+            "scene_id": scene_id,
+            "request_object": f"scenes/{scene_id}/prompts/scene_request.json",
+            "draft_object": paths.request_draft(scene_id),
+            "prompt_hash": cand.prompt_hash,
+            "novelty_score": cand.novelty_score,
+            "novelty_override": cand.novelty_override,
+            "tags": cand.tags,
+            "dimensions": cand.dimensions,
+            "used_llm": cand.used_llm,
+            "llm_attempts": cand.llm_attempts,
+            "llm_provider": cand.llm_provider,
+            "llm_failure_reason": cand.llm_failure_reason,
+        }
         emitted.append(entry)
-        recent.append({"prompt": cand.prompt, "prompt_hash": cand.prompt_hash, "dimensions": cand.dimensions,
-                       "run_date": opts.run_date, "scene_id": scene_id})
+        recent.append(
+            {
+                "prompt": cand.prompt,
+                "prompt_hash": cand.prompt_hash,
+                "dimensions": cand.dimensions,
+                "run_date": opts.run_date,
+                "scene_id": scene_id,
+            }
+        )
         log(action="emitted", scene_id=scene_id, prompt=cand.prompt, novelty=cand.novelty_score)
 
     def merge(current: dict[str, Any]) -> dict[str, Any]:
         kept = [r for r in current.get("recent_prompts") or [] if isinstance(r, dict)]
         known = {r.get("prompt_hash") for r in kept}
         kept += [r for r in recent if r.get("prompt_hash") not in known]
-        current.update({"schema_version": SCHEMA_VERSION, "recent_prompts": kept[-DEDUPE_WINDOW:],
-                        "last_emit_run_date": opts.run_date, "last_emitted_at": now})
+        current.update(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "recent_prompts": kept[-DEDUPE_WINDOW:],
+                "last_emit_run_date": opts.run_date,
+                "last_emitted_at": now,
+            }
+        )
         return current
 
     update_json(bucket, paths.state, merge)
-    bucket.write_json(paths.emitted_index, {"schema_version": SCHEMA_VERSION, "run_date": opts.run_date, "bucket": opts.bucket_name,
-                                            "scene_ids": [e["scene_id"] for e in emitted], "requests": emitted})
-    bucket.write_json(paths.emit_manifest, {
-        "schema_version": SCHEMA_VERSION, "job": EMITTER_JOB, "status": "emitted", "run_date": opts.run_date, "quota": opts.quota,
-        "quality_tier": opts.quality_tier, "text_backend": opts.text_backend, "provider_policy": opts.provider_policy,
-        "state_object": paths.state, "emitted_index_object": paths.emitted_index, "lock_object": paths.emitter_lock,
-        "lock_backend": "bucket", "emitted_count": len(emitted), "timestamp": now, "timezone": opts.timezone,
-    })
+    bucket.write_json(
+        paths.emitted_index,
+        {
+            "schema_version": SCHEMA_VERSION,
+            "run_date": opts.run_date,
+            "bucket": opts.bucket_name,
+            "scene_ids": [e["scene_id"] for e in emitted],
+            "requests": emitted,
+        },
+    )
+    bucket.write_json(
+        paths.emit_manifest,
+        {
+            "schema_version": SCHEMA_VERSION,
+            "job": EMITTER_JOB,
+            "status": "emitted",
+            "run_date": opts.run_date,
+            "quota": opts.quota,
+            "quality_tier": opts.quality_tier,
+            "text_backend": opts.text_backend,
+            "provider_policy": opts.provider_policy,
+            "state_object": paths.state,
+            "emitted_index_object": paths.emitted_index,
+            "lock_object": paths.emitter_lock,
+            "lock_backend": "bucket",
+            "emitted_count": len(emitted),
+            "timestamp": now,
+            "timezone": opts.timezone,
+        },
+    )
     return {"status": "emitted", "scene_ids": [e["scene_id"] for e in emitted]}

@@ -30,10 +30,24 @@ def generate(run_key: str, count: int, *, stamp: str, text_backend: str, quality
         recent.append({"prompt": cand.prompt, "prompt_hash": cand.prompt_hash, "dimensions": cand.dimensions})
         archetype = cand.dimensions.get("archetype") or "generic_room"
         scene_id = f"{archetype}_{stamp}_{cand.prompt_hash[:8]}"
-        out.append({
-            "schema_version": "v1", "scene_id": scene_id, "source_mode": "text", "text_backend": text_backend,
-            "prompt": cand.prompt, "quality_tier": quality_tier, "seed_count": 1,
-            "constraints": {"room_type": archetype, "generation": {"source": "scene-generation-job", "slot_index": slot,
-                                                                  "prompt_hash": cand.prompt_hash, "dimensions": cand.dimensions}},
-        })
+        out.append(
+            {
+                "schema_version": "v1",
+                "scene_id": scene_id,
+                "source_mode": "text",
+                "text_backend": text_backend,
+                "prompt": cand.prompt,
+                "quality_tier": quality_tier,
+                "seed_count": 1,
+                "constraints": {
+                    "room_type": archetype,
+                    "generation": {
+                        "source": "scene-generation-job",
+                        "slot_index": slot,
+                        "prompt_hash": cand.prompt_hash,
+                        "dimensions": cand.dimensions,
+                    },
+                },
+            }
+        )
     return out

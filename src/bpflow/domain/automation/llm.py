@@ -13,19 +13,28 @@ from typing import Any
 from bpflow.core.config import Settings
 from bpflow.domain.textgen.llm_planner import ChainEntry, resolve_chain
 
-SYSTEM = ("You reword requests for 3D indoor scenes used in robot simulation. Keep the room type and every object "
-          "named; add one or two concrete details. Answer with JSON: {\"prompt\": \"<one sentence>\"}.")
+SYSTEM = (
+    "You reword requests for 3D indoor scenes used in robot simulation. Keep the room type and every object "
+    'named; add one or two concrete details. Answer with JSON: {"prompt": "<one sentence>"}.'
+)
 MAX_PROMPT_CHARS = 600
 
 
 def _ask(entry: ChainEntry, base: str, seed: int, timeout: float) -> str:
     import openai
 
-    client = openai.OpenAI(api_key=entry.api_key, base_url=entry.base_url, max_retries=0, timeout=timeout,
-                           default_headers=dict(entry.headers) or None)
+    client = openai.OpenAI(
+        api_key=entry.api_key,
+        base_url=entry.base_url,
+        max_retries=0,
+        timeout=timeout,
+        default_headers=dict(entry.headers) or None,
+    )
     try:
         response = client.chat.completions.create(
-            model=entry.model, seed=seed, response_format={"type": "json_object"},
+            model=entry.model,
+            seed=seed,
+            response_format={"type": "json_object"},
             messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": base}],
         )
     finally:

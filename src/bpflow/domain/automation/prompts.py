@@ -33,15 +33,29 @@ from bpflow.domain.textgen.room_catalog import (
 )
 
 DIMENSIONS: dict[str, dict[str, float]] = {
-    "archetype": {"kitchen": 3, "living_room": 2, "bedroom": 2, "office": 2, "lab": 1, "warehouse": 1, "grocery": 1,
-                  "bathroom": 1, "home_laundry": 1, "utility_room": 1},
+    "archetype": {
+        "kitchen": 3,
+        "living_room": 2,
+        "bedroom": 2,
+        "office": 2,
+        "lab": 1,
+        "warehouse": 1,
+        "grocery": 1,
+        "bathroom": 1,
+        "home_laundry": 1,
+        "utility_room": 1,
+    },
     "task_family": {"pick_and_place": 3, "open_and_close": 2, "sorting": 2, "table_clearing": 2, "restocking": 1},
     "style": {"modern": 2, "compact": 1, "rustic": 1, "industrial": 1, "minimalist": 1, "bright": 1},
     "clutter": {"tidy": 1, "lived_in": 2, "busy": 1},
 }
-TASK_WORDS = {"pick_and_place": "pick-and-place practice", "open_and_close": "opening and closing doors and drawers",
-              "sorting": "sorting objects into groups", "table_clearing": "clearing the surfaces",
-              "restocking": "restocking shelves"}
+TASK_WORDS = {
+    "pick_and_place": "pick-and-place practice",
+    "open_and_close": "opening and closing doors and drawers",
+    "sorting": "sorting objects into groups",
+    "table_clearing": "clearing the surfaces",
+    "restocking": "restocking shelves",
+}
 SMALL_COUNTS = {"tidy": (1, 2), "lived_in": (2, 3), "busy": (3, 5)}
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
 MAX_CANDIDATES = 6
@@ -139,9 +153,16 @@ def base_prompt(rng: random.Random, recent_dims: Sequence[Mapping[str, str]]) ->
     return prompt, dims
 
 
-def choose_prompt(run_date: str, slot: int, policy: str, recent: Sequence[Mapping[str, Any]], *,
-                  expand: Any = None, max_candidates: int = MAX_CANDIDATES,
-                  threshold: float = NOVELTY_THRESHOLD) -> Candidate:
+def choose_prompt(
+    run_date: str,
+    slot: int,
+    policy: str,
+    recent: Sequence[Mapping[str, Any]],
+    *,
+    expand: Any = None,
+    max_candidates: int = MAX_CANDIDATES,
+    threshold: float = NOVELTY_THRESHOLD,
+) -> Candidate:
     """The prompt for one slot. ``recent`` are the state's ``recent_prompts`` entries
     (``{prompt, prompt_hash, dimensions}``); ``expand(base, rng)`` optionally rewrites a base
     prompt with an LLM and returns ``(prompt, attempts, provider, failure_reason)``."""
@@ -158,9 +179,18 @@ def choose_prompt(run_date: str, slot: int, policy: str, recent: Sequence[Mappin
         h = prompt_hash(prompt)
         if h in seen:
             continue
-        cand = Candidate(prompt=prompt, base_prompt=base, dimensions=dims, tags=sorted(set(dims.values())), prompt_hash=h,
-                         novelty_score=novelty(prompt, recent_prompts), used_llm=prompt != base, llm_attempts=attempts,
-                         llm_provider=provider, llm_failure_reason=failure)
+        cand = Candidate(
+            prompt=prompt,
+            base_prompt=base,
+            dimensions=dims,
+            tags=sorted(set(dims.values())),
+            prompt_hash=h,
+            novelty_score=novelty(prompt, recent_prompts),
+            used_llm=prompt != base,
+            llm_attempts=attempts,
+            llm_provider=provider,
+            llm_failure_reason=failure,
+        )
         if cand.novelty_score >= threshold:
             return cand
         if best is None or cand.novelty_score > best.novelty_score:
@@ -168,6 +198,13 @@ def choose_prompt(run_date: str, slot: int, policy: str, recent: Sequence[Mappin
     if best is not None:
         return Candidate(**{**best.__dict__, "novelty_override": True})
     fallback = f"a generic room with a table, a shelf and a bottle, variation {run_date} slot {slot}"
-    return Candidate(prompt=fallback, base_prompt=fallback, dimensions={"archetype": "generic_room"}, tags=["generic_room"],
-                     prompt_hash=prompt_hash(fallback), novelty_score=0.0, novelty_override=True,
-                     llm_failure_reason="novelty_generation_exhausted")
+    return Candidate(
+        prompt=fallback,
+        base_prompt=fallback,
+        dimensions={"archetype": "generic_room"},
+        tags=["generic_room"],
+        prompt_hash=prompt_hash(fallback),
+        novelty_score=0.0,
+        novelty_override=True,
+        llm_failure_reason="novelty_generation_exhausted",
+    )

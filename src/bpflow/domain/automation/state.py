@@ -108,21 +108,25 @@ def decide_status(outcomes: list[dict[str, Any]]) -> tuple[str, str]:
     return SUCCESS, ""
 
 
-def next_state(current: dict[str, Any], status: str, error: str, *, run_date: str, now: str, threshold: int) -> dict[str, Any]:
+def next_state(
+    current: dict[str, Any], status: str, error: str, *, run_date: str, now: str, threshold: int
+) -> dict[str, Any]:
     """The merged state after a finished (non-paused) run; unknown keys are kept."""
     prev = parse_state(current)
     failures = prev.consecutive_failures + 1 if status == FAILED else 0
     out = dict(current)
-    out.update({
-        "schema_version": SCHEMA_VERSION,
-        "consecutive_failures": failures,
-        "paused": failures >= threshold,
-        "paused_reason": AUTO_PAUSE if failures >= threshold else None,
-        "last_success_at": now if status == SUCCESS else prev.last_success_at,
-        "last_failure_at": now if status == FAILED else prev.last_failure_at,
-        "updated_at": now,
-        "last_run_date": run_date,
-        "last_run_status": status,
-        "last_run_error": error,
-    })
+    out.update(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "consecutive_failures": failures,
+            "paused": failures >= threshold,
+            "paused_reason": AUTO_PAUSE if failures >= threshold else None,
+            "last_success_at": now if status == SUCCESS else prev.last_success_at,
+            "last_failure_at": now if status == FAILED else prev.last_failure_at,
+            "updated_at": now,
+            "last_run_date": run_date,
+            "last_run_status": status,
+            "last_run_error": error,
+        }
+    )
     return out

@@ -60,7 +60,13 @@ def sign(manifest: dict[str, Any], key: bytes) -> dict[str, Any]:
 
 def _signature(manifest: dict[str, Any], opts: AuditOptions) -> dict[str, Any]:
     sig = manifest.get("signature")
-    out: dict[str, Any] = {"success": True, "errors": [], "expected": None, "actual": None, "required": opts.require_signature}
+    out: dict[str, Any] = {
+        "success": True,
+        "errors": [],
+        "expected": None,
+        "actual": None,
+        "required": opts.require_signature,
+    }
     if not isinstance(sig, dict):
         if opts.require_signature:
             out.update(success=False, errors=["missing_signature"])
@@ -69,7 +75,9 @@ def _signature(manifest: dict[str, Any], opts: AuditOptions) -> dict[str, Any]:
         out.update(success=False, errors=[f"unsupported_signature_alg:{sig.get('alg')}"])
         return out
     if opts.hmac_key is None:
-        out.update(success=not opts.require_signature, errors=["no_hmac_key_to_verify"] if opts.require_signature else [])
+        out.update(
+            success=not opts.require_signature, errors=["no_hmac_key_to_verify"] if opts.require_signature else []
+        )
         return out
     expected = hmac.new(opts.hmac_key, signed_payload(manifest), hashlib.sha256).hexdigest()
     out.update(expected=expected, actual=sig.get("value"))
@@ -80,13 +88,26 @@ def _signature(manifest: dict[str, Any], opts: AuditOptions) -> dict[str, Any]:
 
 def audit_bundle(bucket: Bucket, manifest_key: str, opts: AuditOptions) -> dict[str, Any]:
     prefix = bundle_prefix_of(manifest_key)
-    report: dict[str, Any] = {"bundle_prefix": prefix, "bundle_id": prefix.removeprefix(opts.prefix.rstrip("/")).strip("/"),
-                              "checksums_object": manifest_key, "checked_files": 0, "skipped_files": 0, "missing_files": [],
-                              "checksum_mismatches": [], "size_mismatches": [], "invalid_entries": [], "errors": []}
+    report: dict[str, Any] = {
+        "bundle_prefix": prefix,
+        "bundle_id": prefix.removeprefix(opts.prefix.rstrip("/")).strip("/"),
+        "checksums_object": manifest_key,
+        "checked_files": 0,
+        "skipped_files": 0,
+        "missing_files": [],
+        "checksum_mismatches": [],
+        "size_mismatches": [],
+        "invalid_entries": [],
+        "errors": [],
+    }
     try:
         manifest = json.loads(bucket.read(manifest_key))
     except (ObjectNotFound, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        report.update(success=False, errors=[f"unreadable_manifest:{exc}"], signature={"success": False, "errors": ["unreadable_manifest"]})
+        report.update(
+            success=False,
+            errors=[f"unreadable_manifest:{exc}"],
+            signature={"success": False, "errors": ["unreadable_manifest"]},
+        )
         return report
     files = manifest.get("bundle_files") if isinstance(manifest, dict) else None
     if not isinstance(files, dict):
@@ -124,6 +145,11 @@ def audit_bundle(bucket: Bucket, manifest_key: str, opts: AuditOptions) -> dict[
         if size is not None and size != len(data) and len(report["size_mismatches"]) < cap:
             report["size_mismatches"].append({"path": rel, "expected": size, "actual": len(data)})
     report["signature"] = _signature(manifest, opts)
-    report["success"] = not (report["missing_files"] or report["checksum_mismatches"] or report["size_mismatches"]
-                             or report["invalid_entries"] or not report["signature"]["success"])
+    report["success"] = not (
+        report["missing_files"]
+        or report["checksum_mismatches"]
+        or report["size_mismatches"]
+        or report["invalid_entries"]
+        or not report["signature"]["success"]
+    )
     return report

@@ -25,10 +25,19 @@ import numpy as np
 from bpflow.core.errors import ValidationFailed
 
 FEATURES = {
-    "observation.state": {"shape": [8], "names": ["joint1", "joint2", "joint3", "joint4", "joint5", "joint6", "joint7", "gripper"]},
-    "observation.velocity": {"shape": [8], "names": ["joint1", "joint2", "joint3", "joint4", "joint5", "joint6", "joint7", "gripper"]},
+    "observation.state": {
+        "shape": [8],
+        "names": ["joint1", "joint2", "joint3", "joint4", "joint5", "joint6", "joint7", "gripper"],
+    },
+    "observation.velocity": {
+        "shape": [8],
+        "names": ["joint1", "joint2", "joint3", "joint4", "joint5", "joint6", "joint7", "gripper"],
+    },
     "observation.ee_pose": {"shape": [7], "names": ["x", "y", "z", "qw", "qx", "qy", "qz"]},
-    "action": {"shape": [8], "names": ["joint1", "joint2", "joint3", "joint4", "joint5", "joint6", "joint7", "gripper"]},
+    "action": {
+        "shape": [8],
+        "names": ["joint1", "joint2", "joint3", "joint4", "joint5", "joint6", "joint7", "gripper"],
+    },
 }
 DATASET_DIR = "lerobot"
 
@@ -86,13 +95,25 @@ def count_frames(path: Path) -> int:
         return 0
 
 
-def _run_batch(usd: str, manifest: dict[str, Any] | None, target_ids: list[str] | None, items: list[tuple[int, Any, int]], dataset: str, config: GenerationConfig) -> list[EpisodeOutcome]:
+def _run_batch(
+    usd: str,
+    manifest: dict[str, Any] | None,
+    target_ids: list[str] | None,
+    items: list[tuple[int, Any, int]],
+    dataset: str,
+    config: GenerationConfig,
+) -> list[EpisodeOutcome]:
     from bpflow.domain.episodes.lerobot_writer import encode_video, video_relpath
     from bpflow.domain.episodes.recorder import RecordConfig, Recorder
     from bpflow.domain.sim import load_scene
 
     sim = load_scene(usd, manifest, robot=True, target_ids=target_ids)
-    rec = Recorder(sim, RecordConfig(fps=config.fps, cameras=config.cameras, width=config.width, height=config.height, render=config.render))
+    rec = Recorder(
+        sim,
+        RecordConfig(
+            fps=config.fps, cameras=config.cameras, width=config.width, height=config.height, render=config.render
+        ),
+    )
     out = []
     try:
         for index, task, seed in items:
@@ -122,7 +143,12 @@ def _run_batch(usd: str, manifest: dict[str, Any] | None, target_ids: list[str] 
                     video_info=infos,
                     decodable=decodable,
                     first_contact=r.first_contact,
-                    columns={"observation.state": r.state, "observation.velocity": r.velocity, "observation.ee_pose": r.ee_pose, "action": r.action},
+                    columns={
+                        "observation.state": r.state,
+                        "observation.velocity": r.velocity,
+                        "observation.ee_pose": r.ee_pose,
+                        "action": r.action,
+                    },
                     image_sample=sample,
                 )
             )
@@ -135,7 +161,9 @@ def _batch_entry(args: tuple[Any, ...]) -> list[EpisodeOutcome]:
     return _run_batch(*args)
 
 
-def plan_work(tasks: list[Any], skipped: dict[str, str], config: GenerationConfig) -> tuple[list[Any], dict[str, str], list[tuple[int, Any, int]]]:
+def plan_work(
+    tasks: list[Any], skipped: dict[str, str], config: GenerationConfig
+) -> tuple[list[Any], dict[str, str], list[tuple[int, Any, int]]]:
     """The derived tasks kept for this run, why other objects got none, and the episode list
     ``(index, task, seed)``."""
     if config.object_ids is not None:
@@ -143,13 +171,17 @@ def plan_work(tasks: list[Any], skipped: dict[str, str], config: GenerationConfi
         missing = [o for o in config.object_ids if o not in offered]
         if missing:
             why = "; ".join(f"{o}: {skipped.get(o, 'not in the scene')}" for o in missing)
-            raise EpisodeGenerationError(f"tasks the scene cannot offer ({why})", code="task_not_executable", field="suggested_tasks")
+            raise EpisodeGenerationError(
+                f"tasks the scene cannot offer ({why})", code="task_not_executable", field="suggested_tasks"
+            )
         tasks = [t for t in tasks if t.object_id in config.object_ids]
     elif config.max_tasks is not None:
         tasks = tasks[: config.max_tasks]
     if not tasks:
         why = "; ".join(f"{k}: {v}" for k, v in sorted(skipped.items())) or "the scene has no movable object"
-        raise EpisodeGenerationError(f"no pickable object the arm can work on ({why})", code="no_pickable_objects", field="objects")
+        raise EpisodeGenerationError(
+            f"no pickable object the arm can work on ({why})", code="no_pickable_objects", field="objects"
+        )
     items: list[tuple[int, Any, int]] = []
     for t_i, task in enumerate(tasks):
         for e in range(config.episodes_per_task):
@@ -157,7 +189,9 @@ def plan_work(tasks: list[Any], skipped: dict[str, str], config: GenerationConfi
     return tasks, skipped, items
 
 
-def run_episodes(usd: Path, manifest: dict[str, Any] | None, dataset: Path, config: GenerationConfig) -> tuple[list[Any], dict[str, str], list[EpisodeOutcome], dict[str, Any]]:
+def run_episodes(
+    usd: Path, manifest: dict[str, Any] | None, dataset: Path, config: GenerationConfig
+) -> tuple[list[Any], dict[str, str], list[EpisodeOutcome], dict[str, Any]]:
     """Mount the arm where it has feasible tasks (``workcell``), record every episode (in
     parallel), return tasks, outcomes and the mount."""
     from bpflow.domain.sim.workcell import load_workcell
@@ -188,7 +222,16 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def generate(usd: Path, manifest: dict[str, Any] | None, out_dir: Path, config: GenerationConfig, *, lineage: dict[str, Any], extra_info: dict[str, Any], scene_id: str) -> dict[str, Any]:
+def generate(
+    usd: Path,
+    manifest: dict[str, Any] | None,
+    out_dir: Path,
+    config: GenerationConfig,
+    *,
+    lineage: dict[str, Any],
+    extra_info: dict[str, Any],
+    scene_id: str,
+) -> dict[str, Any]:
     """Everything under ``out_dir``: ``lerobot/`` (the dataset), ``certificates/``, ``summary``.
 
     Returns the summary (also the body of ``episodes_summary.json``) with the quality report."""
@@ -202,23 +245,62 @@ def generate(usd: Path, manifest: dict[str, Any] | None, out_dir: Path, config: 
     certificates = {o.index: quality.certificate(o, config) for o in outcomes}
     report = quality.gate_report(scene_id, outcomes, certificates)
     episodes = [
-        EpisodeData(o.index, o.task, o.columns, o.videos, {"success": bool(o.success), "task_id": o.task_id, "seed": int(o.seed)})
+        EpisodeData(
+            o.index,
+            o.task,
+            o.columns,
+            o.videos,
+            {"success": bool(o.success), "task_id": o.task_id, "seed": int(o.seed)},
+        )
         for o in outcomes
     ]
     video_info = outcomes[0].video_info if outcomes else {}
     sample = {k: np.concatenate([o.image_sample[k] for o in outcomes if k in o.image_sample]) for k in video_info}
     successes = sum(1 for o in outcomes if o.success)
-    tier = (extra_info.get("data_pack") or {}).get("tier", "core") if isinstance(extra_info.get("data_pack"), dict) else "core"
+    tier = (
+        (extra_info.get("data_pack") or {}).get("tier", "core")
+        if isinstance(extra_info.get("data_pack"), dict)
+        else "core"
+    )
     info_extra = {
         "data_pack": {"tier": tier},
-        "tier_compliance": {"tier": tier, "episodes_per_variation": config.episodes_per_task, "cameras": list(video_info), "image_size": [config.height, config.width], "fps": config.fps},
+        "tier_compliance": {
+            "tier": tier,
+            "episodes_per_variation": config.episodes_per_task,
+            "cameras": list(video_info),
+            "image_size": [config.height, config.width],
+            "fps": config.fps,
+        },
         **extra_info,
-        "data_quality": {"level": extra_info.get("data_quality", {}).get("level", "production") if isinstance(extra_info.get("data_quality"), dict) else "production", "success_rate": round(successes / len(outcomes), 4), "episodes_validated": sum(1 for c in certificates.values() if c["validation_passed"]), "quality_gate": report["summary"]},
-        "lineage": {**lineage, "robot": PROVENANCE, "physics": quality.physics_parameters(), "quality_gates": report["thresholds"]},
+        "data_quality": {
+            "level": extra_info.get("data_quality", {}).get("level", "production")
+            if isinstance(extra_info.get("data_quality"), dict)
+            else "production",
+            "success_rate": round(successes / len(outcomes), 4),
+            "episodes_validated": sum(1 for c in certificates.values() if c["validation_passed"]),
+            "quality_gate": report["summary"],
+        },
+        "lineage": {
+            **lineage,
+            "robot": PROVENANCE,
+            "physics": quality.physics_parameters(),
+            "quality_gates": report["thresholds"],
+        },
     }
-    write_dataset(dataset, episodes, fps=config.fps, features=FEATURES, video_info=video_info, image_sample=sample, robot_type="franka_panda", extra_info=info_extra)
+    write_dataset(
+        dataset,
+        episodes,
+        fps=config.fps,
+        features=FEATURES,
+        video_info=video_info,
+        image_sample=sample,
+        robot_type="franka_panda",
+        extra_info=info_extra,
+    )
     for o in outcomes:
-        quality.write_json(out_dir / "certificates" / f"episode_{o.index:06d}" / "quality_certificate.json", certificates[o.index])
+        quality.write_json(
+            out_dir / "certificates" / f"episode_{o.index:06d}" / "quality_certificate.json", certificates[o.index]
+        )
     summary = {
         "scene_id": scene_id,
         "dataset": DATASET_DIR,
@@ -235,7 +317,19 @@ def generate(usd: Path, manifest: dict[str, Any] | None, out_dir: Path, config: 
         "cameras": list(video_info),
         "wall_seconds": round(time.monotonic() - started, 3),
         "episode_results": [
-            {"episode_index": o.index, "task_id": o.task_id, "object_id": o.object_id, "seed": o.seed, "success": o.success, "reason": o.judgement.get("reason"), "collision_frames": o.collision_frames, "first_contact": o.first_contact, "frames": o.frames, "videos": o.videos, "wall_seconds": o.wall_seconds}
+            {
+                "episode_index": o.index,
+                "task_id": o.task_id,
+                "object_id": o.object_id,
+                "seed": o.seed,
+                "success": o.success,
+                "reason": o.judgement.get("reason"),
+                "collision_frames": o.collision_frames,
+                "first_contact": o.first_contact,
+                "frames": o.frames,
+                "videos": o.videos,
+                "wall_seconds": o.wall_seconds,
+            }
             for o in outcomes
         ],
         "quality_gate": report["summary"],

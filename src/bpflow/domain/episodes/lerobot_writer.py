@@ -171,7 +171,15 @@ def write_dataset(
     pq.write_table(pa.table(arrays), data_path)
 
     # episodes
-    rows: dict[str, list[Any]] = {"episode_index": [], "tasks": [], "length": [], "data/chunk_index": [], "data/file_index": [], "dataset_from_index": [], "dataset_to_index": []}
+    rows: dict[str, list[Any]] = {
+        "episode_index": [],
+        "tasks": [],
+        "length": [],
+        "data/chunk_index": [],
+        "data/file_index": [],
+        "dataset_from_index": [],
+        "dataset_to_index": [],
+    }
     for key in video_info:
         for suffix in ("chunk_index", "file_index", "from_timestamp", "to_timestamp"):
             rows[f"videos/{key}/{suffix}"] = []
@@ -207,11 +215,19 @@ def write_dataset(
     # tasks
     import pandas as pd
 
-    pd.DataFrame({"task_index": list(range(len(tasks)))}, index=pd.Index(tasks)).to_parquet(root / "meta" / "tasks.parquet")
+    pd.DataFrame({"task_index": list(range(len(tasks)))}, index=pd.Index(tasks)).to_parquet(
+        root / "meta" / "tasks.parquet"
+    )
 
     # stats
     stats: dict[str, Any] = {k: _stats(np.concatenate(v)) for k, v in cols.items()}
-    for name, arr in (("timestamp", np.concatenate(ts)), ("frame_index", np.concatenate(fi)), ("episode_index", np.concatenate(ei)), ("index", np.arange(total)), ("task_index", np.concatenate(ti))):
+    for name, arr in (
+        ("timestamp", np.concatenate(ts)),
+        ("frame_index", np.concatenate(fi)),
+        ("episode_index", np.concatenate(ei)),
+        ("index", np.arange(total)),
+        ("task_index", np.concatenate(ti)),
+    ):
         stats[name] = _stats(arr.reshape(-1, 1))
     for key, frames in image_sample.items():
         stats[key] = image_stats(frames)
@@ -222,7 +238,12 @@ def write_dataset(
     for key, f in features.items():
         feats[key] = {"dtype": "float32", "shape": list(f["shape"]), "names": f.get("names")}
     for key, vinfo in video_info.items():
-        feats[key] = {"dtype": "video", "shape": [vinfo["video.height"], vinfo["video.width"], 3], "names": ["height", "width", "channels"], "info": vinfo}
+        feats[key] = {
+            "dtype": "video",
+            "shape": [vinfo["video.height"], vinfo["video.width"], 3],
+            "names": ["height", "width", "channels"],
+            "info": vinfo,
+        }
     for key in ("timestamp",):
         feats[key] = {"dtype": "float32", "shape": [1], "names": None}
     for key in ("frame_index", "episode_index", "index", "task_index"):

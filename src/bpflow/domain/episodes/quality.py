@@ -33,12 +33,22 @@ def physics_parameters() -> dict[str, Any]:
 
     from bpflow.domain.sim.scene import TIMESTEP
 
-    return {"engine": "mujoco", "version": mujoco.__version__, "timestep_s": TIMESTEP, "integrator": "euler", "cone": "elliptic", "impratio": 10.0, "gravity_m_s2": 9.81}
+    return {
+        "engine": "mujoco",
+        "version": mujoco.__version__,
+        "timestep_s": TIMESTEP,
+        "integrator": "euler",
+        "cone": "elliptic",
+        "impratio": 10.0,
+        "gravity_m_s2": 9.81,
+    }
 
 
 def certificate(outcome: Any, config: Any) -> dict[str, Any]:
     decodable = {k: n == outcome.frames for k, n in outcome.decodable.items()}
-    valid = bool(outcome.success and all(decodable.values()) and outcome.joint_limit_violations == 0 and outcome.frames > 0)
+    valid = bool(
+        outcome.success and all(decodable.values()) and outcome.joint_limit_violations == 0 and outcome.frames > 0
+    )
     if valid and outcome.collision_frames == 0:
         use = "production_training"
     elif valid:
@@ -75,7 +85,11 @@ def evaluate(certificates: list[dict[str, Any]], *, min_success_rate: float = MI
     n = len(certificates)
     successes = sum(1 for c in certificates if (c.get("slis") or {}).get("task_success") is True)
     rate = successes / n if n else 0.0
-    undecodable = [c.get("episode_index") for c in certificates if not all(((c.get("slis") or {}).get("video_decodable") or {"none": False}).values())]
+    undecodable = [
+        c.get("episode_index")
+        for c in certificates
+        if not all(((c.get("slis") or {}).get("video_decodable") or {"none": False}).values())
+    ]
     limits = sum(int((c.get("slis") or {}).get("joint_limit_violations", 0)) for c in certificates)
     collisions = sum(int((c.get("slis") or {}).get("collision_frames", 0)) for c in certificates)
     return [
@@ -89,14 +103,22 @@ def evaluate(certificates: list[dict[str, Any]], *, min_success_rate: float = MI
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     blocking = [r for r in results if r["blocking"] and not r["passed"]]
-    return {"can_proceed": not blocking, "blocking_failures": len(blocking), "failed_checks": [r["name"] for r in blocking]}
+    return {
+        "can_proceed": not blocking,
+        "blocking_failures": len(blocking),
+        "failed_checks": [r["name"] for r in blocking],
+    }
 
 
 def gate_report(scene_id: str, outcomes: list[Any], certificates: dict[int, dict[str, Any]]) -> dict[str, Any]:
     results = evaluate(list(certificates.values()))
     successes = sum(1 for o in outcomes if o.success)
     summary = summarize(results)
-    summary.update(episodes=len(outcomes), successful=successes, success_rate=round(successes / len(outcomes), 4) if outcomes else 0.0)
+    summary.update(
+        episodes=len(outcomes),
+        successful=successes,
+        success_rate=round(successes / len(outcomes), 4) if outcomes else 0.0,
+    )
     return {
         "report_version": REPORT_VERSION,
         "scene_id": scene_id,

@@ -164,7 +164,11 @@ class Recorder:
         images: dict[str, list[np.ndarray]] = {c: [] for c in self.cameras}
         collisions = violations = 0
         first_contact: dict[str, str] | None = None
-        steps = skills.actions(sim, plan, cfg.fps) if plan.error is None else iter([("hold", np.r_[sim.data.ctrl[robot.arm_act], sim.data.ctrl[robot.finger_act[0]]])] * cfg.fps)
+        steps = (
+            skills.actions(sim, plan, cfg.fps)
+            if plan.error is None
+            else iter([("hold", np.r_[sim.data.ctrl[robot.arm_act], sim.data.ctrl[robot.finger_act[0]]])] * cfg.fps)
+        )
         for name, action in steps:
             d = sim.data
             q = d.qpos[robot.arm_qpos]
@@ -188,8 +192,14 @@ class Recorder:
             if touching is not None:
                 collisions += 1
                 if first_contact is None:
-                    first_contact = {"segment": name, "arm_link": sim.model.body(touching[0]).name, "other": sim.model.body(touching[1]).name}
-            if np.any(d.qpos[robot.arm_qpos] < self.arm_range[:, 0] - 1e-3) or np.any(d.qpos[robot.arm_qpos] > self.arm_range[:, 1] + 1e-3):
+                    first_contact = {
+                        "segment": name,
+                        "arm_link": sim.model.body(touching[0]).name,
+                        "other": sim.model.body(touching[1]).name,
+                    }
+            if np.any(d.qpos[robot.arm_qpos] < self.arm_range[:, 0] - 1e-3) or np.any(
+                d.qpos[robot.arm_qpos] > self.arm_range[:, 1] + 1e-3
+            ):
                 violations += 1
         if task.kind == "close_drawer":
             judgement = skills.judge_close(sim, task, start_value=initial[0], plan_error=plan.error)
@@ -203,7 +213,9 @@ class Recorder:
             velocity=np.asarray(rows["velocity"], dtype=np.float32).reshape(n, 8),
             ee_pose=np.asarray(rows["ee"], dtype=np.float32).reshape(n, 7),
             action=np.asarray(rows["action"], dtype=np.float32).reshape(n, 8),
-            images={camera_key(c): np.asarray(v, dtype=np.uint8) for c, v in images.items()} if self.renderer is not None else {},
+            images={camera_key(c): np.asarray(v, dtype=np.uint8) for c, v in images.items()}
+            if self.renderer is not None
+            else {},
             judgement=judgement,
             collision_frames=collisions,
             joint_limit_violations=violations,

@@ -30,7 +30,13 @@ class PolicyClient:
             env.update(OMP_NUM_THREADS=str(threads), POLICY_THREADS=str(threads))
         self.log_path = log_path
         self._log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed in close()
-        self.proc = subprocess.Popen([str(venv.python), str(SERVER), str(model_dir)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env)
+        self.proc = subprocess.Popen(
+            [str(venv.python), str(SERVER), str(model_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=env,
+        )
         self.info: dict[str, Any] = json.loads(str(self._call({"cmd": "info"})["info"]))
 
     def _call(self, msg: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -45,7 +51,9 @@ class PolicyClient:
             tail = ""
             if self.log_path and self.log_path.exists():
                 tail = "\n".join(self.log_path.read_text(errors="replace").strip().splitlines()[-8:])
-            raise PolicyServerError(f"the policy server exited ({self.proc.returncode}) while loading or running the model: {tail[-1200:]}")
+            raise PolicyServerError(
+                f"the policy server exited ({self.proc.returncode}) while loading or running the model: {tail[-1200:]}"
+            )
         if "error" in reply:
             raise PolicyServerError(str(reply["error"]))
         return reply

@@ -37,10 +37,20 @@ def main(model_dir: str) -> int:
     cfg.device = "cpu"
     policy = get_policy_class(cfg.type).from_pretrained(model_dir, config=cfg)
     policy.eval()
-    pre, post = make_pre_post_processors(cfg, pretrained_path=model_dir, preprocessor_overrides={"device_processor": {"device": "cpu"}})
-    inputs = {k: {"type": str(v.type.name if hasattr(v.type, "name") else v.type), "shape": list(v.shape)} for k, v in cfg.input_features.items()}
+    pre, post = make_pre_post_processors(
+        cfg, pretrained_path=model_dir, preprocessor_overrides={"device_processor": {"device": "cpu"}}
+    )
+    inputs = {
+        k: {"type": str(v.type.name if hasattr(v.type, "name") else v.type), "shape": list(v.shape)}
+        for k, v in cfg.input_features.items()
+    }
     outputs = {k: {"shape": list(v.shape)} for k, v in cfg.output_features.items()}
-    info = {"type": cfg.type, "inputs": inputs, "outputs": outputs, "n_action_steps": getattr(cfg, "n_action_steps", None)}
+    info = {
+        "type": cfg.type,
+        "inputs": inputs,
+        "outputs": outputs,
+        "n_action_steps": getattr(cfg, "n_action_steps", None),
+    }
     while True:
         msg = read_msg(proto_in)
         if msg is None:

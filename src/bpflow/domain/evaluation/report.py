@@ -10,12 +10,37 @@ def _rate(xs: list[bool]) -> float:
     return round(sum(xs) / len(xs), 4) if xs else 0.0
 
 
-def build_report(scene: str, model: str, task_source: str, results: list[dict[str, Any]], *, policy_info: dict[str, Any], fps: int, trials_per_task: int, finished_at: str) -> dict[str, Any]:
+def build_report(
+    scene: str,
+    model: str,
+    task_source: str,
+    results: list[dict[str, Any]],
+    *,
+    policy_info: dict[str, Any],
+    fps: int,
+    trials_per_task: int,
+    finished_at: str,
+) -> dict[str, Any]:
     tasks: dict[str, dict[str, Any]] = {}
     for r in results:
         task, p, e = r["task"], r["policy"], r["expert"]
-        row = tasks.setdefault(task.task_id, {"task_id": task.task_id, "description": task.description, "object_id": task.object_id, "trials": []})
-        row["trials"].append({"seed": p.seed, "success": p.success, "frames": p.frames, "seconds": round(p.frames / fps, 2), "reason": p.reason, "expert_success": e.success, "expert_frames": e.frames, "video": r["video"], "wall_seconds": round(p.wall_seconds, 3)})
+        row = tasks.setdefault(
+            task.task_id,
+            {"task_id": task.task_id, "description": task.description, "object_id": task.object_id, "trials": []},
+        )
+        row["trials"].append(
+            {
+                "seed": p.seed,
+                "success": p.success,
+                "frames": p.frames,
+                "seconds": round(p.frames / fps, 2),
+                "reason": p.reason,
+                "expert_success": e.success,
+                "expert_frames": e.frames,
+                "video": r["video"],
+                "wall_seconds": round(p.wall_seconds, 3),
+            }
+        )
     for row in tasks.values():
         t = row["trials"]
         row["success_rate"] = _rate([x["success"] for x in t])

@@ -43,7 +43,9 @@ class Trial:
     frames_rgb: np.ndarray | None = field(default=None, repr=False)
 
 
-def observe(sim: SimScene, rec: Recorder, image_keys: dict[str, str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def observe(
+    sim: SimScene, rec: Recorder, image_keys: dict[str, str]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The dataset's observation features for the current state, and the rendered images."""
     import mujoco
 
@@ -72,7 +74,12 @@ class Evaluator:
     def __init__(self, sim: SimScene, *, image_size: tuple[int, int], cameras: list[str], fps: int = 25) -> None:
         self.sim = sim
         self.fps = fps
-        self.rec = Recorder(sim, RecordConfig(fps=fps, cameras=tuple(cameras), width=image_size[1], height=image_size[0], render=bool(cameras)))
+        self.rec = Recorder(
+            sim,
+            RecordConfig(
+                fps=fps, cameras=tuple(cameras), width=image_size[1], height=image_size[0], render=bool(cameras)
+            ),
+        )
         self.image_keys = {camera_key(c): c for c in self.rec.cameras}
         self.expert = Recorder(sim, RecordConfig(fps=fps, cameras=(), render=False))
 
@@ -82,9 +89,20 @@ class Evaluator:
 
     def expert_trial(self, task: Task, seed: int) -> Trial:
         r = self.expert.run(task, seed)
-        return Trial(task.task_id, seed, r.judgement.success, r.frames, r.judgement.reason, r.judgement.to_dict(), r.wall_seconds)
+        return Trial(
+            task.task_id, seed, r.judgement.success, r.frames, r.judgement.reason, r.judgement.to_dict(), r.wall_seconds
+        )
 
-    def policy_trial(self, policy: Policy, task: Task, seed: int, *, budget: int, keep_video: bool = True, wanted: set[str] | None = None) -> Trial:
+    def policy_trial(
+        self,
+        policy: Policy,
+        task: Task,
+        seed: int,
+        *,
+        budget: int,
+        keep_video: bool = True,
+        wanted: set[str] | None = None,
+    ) -> Trial:
         sim = self.sim
         started = time.monotonic()
         sim.reset()
@@ -111,4 +129,13 @@ class Evaluator:
                 if judgement.success:
                     break
         judgement = skills.judge_pick_place(sim, task, start=start, max_z=max_z, plan_error=None)
-        return Trial(task.task_id, seed, judgement.success, frames, judgement.reason, judgement.to_dict(), time.monotonic() - started, np.asarray(video, dtype=np.uint8) if video else None)
+        return Trial(
+            task.task_id,
+            seed,
+            judgement.success,
+            frames,
+            judgement.reason,
+            judgement.to_dict(),
+            time.monotonic() - started,
+            np.asarray(video, dtype=np.uint8) if video else None,
+        )

@@ -23,7 +23,15 @@ def summary_tasks(summary: Any) -> list[Task] | None:
     out = []
     for r in rows:
         place = r.get("place_xy")
-        out.append(Task(str(r["task_id"]), str(r["kind"]), str(r["object_id"]), str(r["description"]), (float(place[0]), float(place[1])) if place else None))
+        out.append(
+            Task(
+                str(r["task_id"]),
+                str(r["kind"]),
+                str(r["object_id"]),
+                str(r["description"]),
+                (float(place[0]), float(place[1])) if place else None,
+            )
+        )
     return out
 
 
@@ -48,20 +56,28 @@ def read_manifest(bucket: Bucket, scene: str) -> dict[str, Any]:
     return body
 
 
-def load_scene_with_tasks(bucket: Bucket, scene: str, usd_path: Path, manifest: dict[str, Any]) -> tuple[Any, list[Task], str]:
+def load_scene_with_tasks(
+    bucket: Bucket, scene: str, usd_path: Path, manifest: dict[str, Any]
+) -> tuple[Any, list[Task], str]:
     """(sim with the robot mounted, tasks, where the tasks came from)."""
     from bpflow.domain.sim import load_scene
 
     summary = read_summary(bucket, scene)
     tasks = summary_tasks(summary)
     mount = summary.get("mount") if isinstance(summary, dict) else None
-    target_ids = list(mount["target_ids"]) if isinstance(mount, dict) and isinstance(mount.get("target_ids"), list) else None
+    target_ids = (
+        list(mount["target_ids"]) if isinstance(mount, dict) and isinstance(mount.get("target_ids"), list) else None
+    )
     sim = load_scene(usd_path, manifest, robot=True, target_ids=target_ids)
     if tasks is not None:
         known = set(sim.dynamic_ids())
         missing = [t.object_id for t in tasks if t.object_id not in known]
         if missing:
-            raise ValidationFailed(f"episodes_summary.json names objects the scene does not have: {missing}", code="tasks_mismatch", field="tasks")
+            raise ValidationFailed(
+                f"episodes_summary.json names objects the scene does not have: {missing}",
+                code="tasks_mismatch",
+                field="tasks",
+            )
         return sim, tasks, f"scenes/{scene}/episodes/episodes_summary.json"
     derived, _ = derive_tasks(sim, seed=0)
     return sim, derived, "derived from the scene (domain.sim.tasks)"

@@ -27,15 +27,29 @@ SCHEMAS = ("scene_graph", "asset_index", "task_config", "export_manifest", "job_
 COMPLETION_MARKER = "_GENIESIM_EXPORT_COMPLETE"
 CONSISTENCY_PREFIX = "Genie Sim export consistency validation failed:"
 
-_TASK_REF_FIELDS = ("target_object_id", "target_object", "target_object_name", "goal_region", "goal_object_id", "goal_object", "object_id")
+_TASK_REF_FIELDS = (
+    "target_object_id",
+    "target_object",
+    "target_object_name",
+    "goal_region",
+    "goal_object_id",
+    "goal_object",
+    "object_id",
+)
 _TASK_REF_LISTS = ("objects", "object_ids", "target_objects")
 _POSITION_FIELDS = ("target_position", "place_position", "goal_position")
 _POSITION_LISTS = ("target_positions", "goal_positions")
 _COMPOSITE = frozenset({"organize", "fill", "stack"})
 _CAMERA_ALIASES = {
-    "left": "left", "left_wrist": "left", "side": "left",
-    "right": "right", "head": "right", "overhead": "right",
-    "wrist": "wrist", "hand": "wrist", "eye_in_hand": "wrist",
+    "left": "left",
+    "left_wrist": "left",
+    "side": "left",
+    "right": "right",
+    "head": "right",
+    "overhead": "right",
+    "wrist": "wrist",
+    "hand": "wrist",
+    "eye_in_hand": "wrist",
 }
 
 
@@ -48,13 +62,21 @@ class BundleInvalid(ValidationFailed):
         self.problems = problems
         first = problems[0]
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(f"{first.field}: {first.message}{more}", field=first.field, details={"problems": [p.to_dict() for p in problems]})
+        super().__init__(
+            f"{first.field}: {first.message}{more}",
+            field=first.field,
+            details={"problems": [p.to_dict() for p in problems]},
+        )
 
 
 # -- schemas ---------------------------------------------------------------------------------
 @cache
 def schema(name: str) -> dict[str, Any]:
-    text = resources.files("bpflow.core.contracts").joinpath("schemas", "geniesim", f"{name}.schema.json").read_text(encoding="utf-8")
+    text = (
+        resources.files("bpflow.core.contracts")
+        .joinpath("schemas", "geniesim", f"{name}.schema.json")
+        .read_text(encoding="utf-8")
+    )
     body: dict[str, Any] = json.loads(text)
     return body
 
@@ -117,7 +139,11 @@ def backfill_tasks(task_config: dict[str, Any]) -> dict[str, Any]:
 # -- cross-file consistency (§3.7) -------------------------------------------------------------
 def _bounds(raw: Any, where: str) -> tuple[list[float], list[float]]:
     def nums(v: Any) -> bool:
-        return isinstance(v, list) and len(v) == 3 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+        return (
+            isinstance(v, list)
+            and len(v) == 3
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+        )
 
     if isinstance(raw, list) and len(raw) == 2 and nums(raw[0]) and nums(raw[1]):
         return [float(x) for x in raw[0]], [float(x) for x in raw[1]]
@@ -151,16 +177,32 @@ def _positions(task: dict[str, Any]) -> list[tuple[str, Any]]:
     for i, obj in enumerate(task.get("target_objects") or [] if isinstance(task.get("target_objects"), list) else []):
         if isinstance(obj, dict) and "position" in obj:
             out.append((f"target_objects[{i}].position", obj["position"]))
-    return [(k, p) for k, p in out if isinstance(p, list) and len(p) == 3 and all(isinstance(x, (int, float)) for x in p)]
+    return [
+        (k, p) for k, p in out if isinstance(p, list) and len(p) == 3 and all(isinstance(x, (int, float)) for x in p)
+    ]
 
 
-def consistency_problems(scene_graph: dict[str, Any], asset_index: dict[str, Any], task_config: dict[str, Any]) -> list[Problem]:
+def consistency_problems(
+    scene_graph: dict[str, Any], asset_index: dict[str, Any], task_config: dict[str, Any]
+) -> list[Problem]:
     """Every cross-file rule that fails: node → asset, task → asset, task positions in bounds."""
     problems: list[Problem] = []
     assets = {a["asset_id"] for a in asset_index.get("assets") or [] if isinstance(a, dict) and a.get("asset_id")}
-    missing_nodes = sorted({n["asset_id"] for n in scene_graph.get("nodes") or [] if isinstance(n, dict) and n.get("asset_id") and n["asset_id"] not in assets})
+    missing_nodes = sorted(
+        {
+            n["asset_id"]
+            for n in scene_graph.get("nodes") or []
+            if isinstance(n, dict) and n.get("asset_id") and n["asset_id"] not in assets
+        }
+    )
     if missing_nodes:
-        problems.append(Problem("scene_graph.json:nodes[].asset_id", f"Scene graph references missing asset_ids {missing_nodes} (scene_graph: scene_graph.json, asset_index: asset_index.json)", "missing_asset"))
+        problems.append(
+            Problem(
+                "scene_graph.json:nodes[].asset_id",
+                f"Scene graph references missing asset_ids {missing_nodes} (scene_graph: scene_graph.json, asset_index: asset_index.json)",
+                "missing_asset",
+            )
+        )
     scene_id = str(scene_graph.get("scene_id") or "")
 
     def known(x: str) -> bool:
@@ -178,22 +220,40 @@ def consistency_problems(scene_graph: dict[str, Any], asset_index: dict[str, Any
                 field = next((k for k in _TASK_REF_FIELDS if task.get(k) == ref), "objects")
                 bad_fields.setdefault(ref, f"task_config.json:suggested_tasks[{i}].{field}")
     if bad_fields:
-        problems.append(Problem(sorted(bad_fields.values())[0], f"Task config references missing object ids {sorted(bad_fields)} (task_config: task_config.json, asset_index: asset_index.json)", "missing_object"))
+        problems.append(
+            Problem(
+                sorted(bad_fields.values())[0],
+                f"Task config references missing object ids {sorted(bad_fields)} (task_config: task_config.json, asset_index: asset_index.json)",
+                "missing_object",
+            )
+        )
     robot = robot_doc if isinstance(robot_doc := task_config.get("robot_config"), dict) else {}
     global_raw = robot.get("workspace_bounds", task_config.get("workspace_bounds"))
-    global_bounds = _bounds(global_raw, "task_config.json:robot_config.workspace_bounds") if global_raw is not None else None
+    global_bounds = (
+        _bounds(global_raw, "task_config.json:robot_config.workspace_bounds") if global_raw is not None else None
+    )
     for i, task in enumerate(tasks):
         own = task.get("workspace_bounds")
         if own is None and isinstance(task.get("robot_config"), dict):
             own = task["robot_config"].get("workspace_bounds")
-        bounds = _bounds(own, f"task_config.json:suggested_tasks[{i}].workspace_bounds") if own is not None else global_bounds
+        bounds = (
+            _bounds(own, f"task_config.json:suggested_tasks[{i}].workspace_bounds")
+            if own is not None
+            else global_bounds
+        )
         if bounds is None:
             continue
         lo, hi = bounds
         for key, p in _positions(task):
             if not all(lo[k] <= p[k] <= hi[k] for k in range(3)):
                 name = task.get("task_type") or task.get("task_name") or "unknown"
-                problems.append(Problem(f"task_config.json:suggested_tasks[{i}].{key}", f"Task[{i}] ({name}) {key}={p} outside workspace bounds min={lo} max={hi} (task_config: task_config.json)", "outside_workspace"))
+                problems.append(
+                    Problem(
+                        f"task_config.json:suggested_tasks[{i}].{key}",
+                        f"Task[{i}] ({name}) {key}={p} outside workspace bounds min={lo} max={hi} (task_config: task_config.json)",
+                        "outside_workspace",
+                    )
+                )
     return problems
 
 
@@ -204,7 +264,11 @@ def completion_marker_problems(marker: Any) -> list[Problem]:
         return [Problem(f, "must be a JSON object", "type")]
     out = []
     if marker.get("export_schema_version") != "1.0.0":
-        out.append(Problem(f"{f}:export_schema_version", f"must be '1.0.0', got {marker.get('export_schema_version')!r}", "const"))
+        out.append(
+            Problem(
+                f"{f}:export_schema_version", f"must be '1.0.0', got {marker.get('export_schema_version')!r}", "const"
+            )
+        )
     gv = str(marker.get("geniesim_schema_version") or "")
     if gv.split(".")[0] != "3":
         out.append(Problem(f"{f}:geniesim_schema_version", f"major version must be 3, got {gv!r}", "version"))
@@ -267,7 +331,9 @@ def load_bundle_dir(folder: Path) -> dict[str, Any]:
     return docs
 
 
-def bundle_problems(docs: dict[str, Any], *, require_completion: bool = True, require_manifest: bool = True) -> list[Problem]:
+def bundle_problems(
+    docs: dict[str, Any], *, require_completion: bool = True, require_manifest: bool = True
+) -> list[Problem]:
     """Schemas, then (only when the three core files parse and pass) the cross-file rules."""
     problems: list[Problem] = []
     for name in BUNDLE_JSON:

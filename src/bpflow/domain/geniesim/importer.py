@@ -82,12 +82,33 @@ def convert(raw: Path, dest: Path, *, min_score: float, validate: bool, filter_l
         s = score(cert) if cert is not None else 0.0
         valid = not problems
         keep = valid and (s >= min_score or not filter_low)
-        results.append({"episode_index": idx, "score": s, "valid": valid, "kept": keep, "problems": problems, "task": meta["tasks"][0] if meta.get("tasks") else ""})
+        results.append(
+            {
+                "episode_index": idx,
+                "score": s,
+                "valid": valid,
+                "kept": keep,
+                "problems": problems,
+                "task": meta["tasks"][0] if meta.get("tasks") else "",
+            }
+        )
         if keep:
             kept.append((idx, meta))
-    out: dict[str, Any] = {"results": results, "downloaded": len(results), "passed_validation": len(kept), "failed_validation": sum(1 for r in results if not r["valid"]), "filtered_low_quality": sum(1 for r in results if r["valid"] and not r["kept"])}
+    out: dict[str, Any] = {
+        "results": results,
+        "downloaded": len(results),
+        "passed_validation": len(kept),
+        "failed_validation": sum(1 for r in results if not r["valid"]),
+        "filtered_low_quality": sum(1 for r in results if r["valid"] and not r["kept"]),
+    }
     scores = [r["score"] for r in results]
-    out["quality"] = {"average_score": round(float(np.mean(scores)), 4) if scores else 0.0, "min_score": min(scores, default=0.0), "max_score": max(scores, default=0.0), "threshold": min_score, "kept_average_score": round(float(np.mean([r["score"] for r in results if r["kept"]])), 4) if kept else 0.0}
+    out["quality"] = {
+        "average_score": round(float(np.mean(scores)), 4) if scores else 0.0,
+        "min_score": min(scores, default=0.0),
+        "max_score": max(scores, default=0.0),
+        "threshold": min_score,
+        "kept_average_score": round(float(np.mean([r["score"] for r in results if r["kept"]])), 4) if kept else 0.0,
+    }
     if not kept:
         return out
     if dest.exists():
@@ -110,15 +131,37 @@ def convert(raw: Path, dest: Path, *, min_score: float, validate: bool, filter_l
         extra["quality_score"] = next(r["score"] for r in results if r["episode_index"] == old)
         episodes.append(EpisodeData(new, meta["tasks"][0], columns, videos, extra))
     video_info = {k: info["features"][k]["info"] for k in video_keys}
-    passthrough = {k: v for k, v in info.items() if k in ("data_pack", "tier_compliance", "lineage", "data_quality", "geniesim")}
-    passthrough["geniesim_import"] = {"min_quality_score": min_score, "source_episodes": len(results), "kept_episodes": len(kept)}
-    write_dataset(dest, episodes, fps=int(info["fps"]), features=FEATURES, video_info=video_info, image_sample={k: np.concatenate(v) for k, v in samples.items()}, robot_type=str(info.get("robot_type", "franka_panda")), extra_info=passthrough)
-    out["lerobot"] = {"codebase_version": "v3.0", "total_episodes": len(kept), "total_frames": int(sum(e.length for e in episodes))}
+    passthrough = {
+        k: v for k, v in info.items() if k in ("data_pack", "tier_compliance", "lineage", "data_quality", "geniesim")
+    }
+    passthrough["geniesim_import"] = {
+        "min_quality_score": min_score,
+        "source_episodes": len(results),
+        "kept_episodes": len(kept),
+    }
+    write_dataset(
+        dest,
+        episodes,
+        fps=int(info["fps"]),
+        features=FEATURES,
+        video_info=video_info,
+        image_sample={k: np.concatenate(v) for k, v in samples.items()},
+        robot_type=str(info.get("robot_type", "franka_panda")),
+        extra_info=passthrough,
+    )
+    out["lerobot"] = {
+        "codebase_version": "v3.0",
+        "total_episodes": len(kept),
+        "total_frames": int(sum(e.length for e in episodes)),
+    }
     return out
 
 
 def checksums(root: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for p in sorted(q for q in root.rglob("*") if q.is_file()):
-        out[p.relative_to(root).as_posix()] = {"sha256": hashlib.sha256(p.read_bytes()).hexdigest(), "size_bytes": p.stat().st_size}
+        out[p.relative_to(root).as_posix()] = {
+            "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+            "size_bytes": p.stat().st_size,
+        }
     return out

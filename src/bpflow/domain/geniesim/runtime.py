@@ -28,7 +28,11 @@ class RemoteGenieSimRunner:
 
     def run(self, spec: JobSpec) -> JobResult:
         endpoint = os.environ.get(REMOTE_ENDPOINT_ENV)
-        why = f"{REMOTE_ENDPOINT_ENV} is not set" if not endpoint else f"no remote Genie Sim client is installed for {endpoint}"
+        why = (
+            f"{REMOTE_ENDPOINT_ENV} is not set"
+            if not endpoint
+            else f"no remote Genie Sim client is installed for {endpoint}"
+        )
         raise JobStartError(
             f"GENIESIM_RUNTIME=remote: the remote Genie Sim runtime is not configured ({why}); use GENIESIM_RUNTIME=local",
             code="geniesim_remote_not_configured",

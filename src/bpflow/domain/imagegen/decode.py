@@ -45,7 +45,9 @@ def _reject(code: str, message: str, field: str = "image") -> ImageRejected:
     return ImageRejected(message, code=code, field=field)
 
 
-def check_image(data: bytes, name: str, *, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = MAX_IMAGE_PIXELS) -> CheckedImage:
+def check_image(
+    data: bytes, name: str, *, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = MAX_IMAGE_PIXELS
+) -> CheckedImage:
     """Decode ``data`` (the object ``name``) or raise :class:`ImageRejected`."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -64,23 +66,32 @@ def check_image(data: bytes, name: str, *, max_bytes: int = MAX_IMAGE_BYTES, max
         except UnidentifiedImageError:
             raise _reject("invalid_image", f"image {name} is not a PNG or JPEG file") from None
         except Image.DecompressionBombError as exc:
-            raise _reject("image_decompression_bomb", f"image {name} declares more pixels than allowed: {exc}") from None
+            raise _reject(
+                "image_decompression_bomb", f"image {name} declares more pixels than allowed: {exc}"
+            ) from None
         except (OSError, ValueError, SyntaxError) as exc:
             raise _reject("invalid_image", f"image {name} cannot be read: {type(exc).__name__}") from None
         with img:
             fmt = img.format or ""
             if fmt not in FORMATS:
-                raise _reject("image_type_unsupported", f"image {name} is {fmt or 'an unknown format'}; only PNG and JPEG are accepted")
+                raise _reject(
+                    "image_type_unsupported",
+                    f"image {name} is {fmt or 'an unknown format'}; only PNG and JPEG are accepted",
+                )
             if ext not in FORMATS[fmt]:
                 raise _reject("image_extension_mismatch", f"image {name} is a {fmt} file but is named .{ext}")
             width, height = img.size
             if width * height > max_pixels or max(width, height) > MAX_SIDE_PX:
-                raise _reject("image_decompression_bomb" if width * height > 4 * max_pixels else "image_too_many_pixels",
-                              f"image {name} is {width}x{height} ({width * height / 1e6:.1f} MP); the limit is {max_pixels / 1e6:.0f} MP and {MAX_SIDE_PX} px a side")
+                raise _reject(
+                    "image_decompression_bomb" if width * height > 4 * max_pixels else "image_too_many_pixels",
+                    f"image {name} is {width}x{height} ({width * height / 1e6:.1f} MP); the limit is {max_pixels / 1e6:.0f} MP and {MAX_SIDE_PX} px a side",
+                )
             try:
                 img.load()
             except (OSError, ValueError, SyntaxError) as exc:
-                raise _reject("image_truncated", f"image {name} is truncated or corrupt: {type(exc).__name__}") from None
+                raise _reject(
+                    "image_truncated", f"image {name} is truncated or corrupt: {type(exc).__name__}"
+                ) from None
             orientation = img.getexif().get(0x0112, 1)
             upright = ImageOps.exif_transpose(img) or img
             upright = upright.convert("RGB")

@@ -39,9 +39,16 @@ def load_frame(data: bytes) -> DepthFrame:
     for name in ("depth", "intrinsics", "extrinsics"):
         if name not in npz.files:
             raise ValidationFailed(f"da3_geom.npz has no {name} array", field=f"da3_geom.npz:{name}")
-    depth, k, e = np.asarray(npz["depth"], float), np.asarray(npz["intrinsics"], float), np.asarray(npz["extrinsics"], float)
+    depth, k, e = (
+        np.asarray(npz["depth"], float),
+        np.asarray(npz["intrinsics"], float),
+        np.asarray(npz["extrinsics"], float),
+    )
     if depth.ndim != 3 or k.shape[1:] != (3, 3) or e.shape[1:] != (3, 4) or len(depth) == 0:
-        raise ValidationFailed("da3_geom.npz arrays have the wrong shapes (depth[N,H,W], intrinsics[N,3,3], extrinsics[N,3,4])", field="da3_geom.npz")
+        raise ValidationFailed(
+            "da3_geom.npz arrays have the wrong shapes (depth[N,H,W], intrinsics[N,3,3], extrinsics[N,3,4])",
+            field="da3_geom.npz",
+        )
     conf = np.asarray(npz["conf"], float)[0] if "conf" in npz.files else None
     return DepthFrame(depth[0], conf, k[0], e[0])
 
@@ -105,15 +112,28 @@ def lift_objects(frame: DepthFrame, label_lines: list[str], names: list[str]) ->
         cls, poly = parsed
         lo, hi = poly.min(axis=0), poly.max(axis=0)
         obj: dict[str, Any] = {
-            "id": index, "class_id": cls, "class_name": names[cls] if 0 <= cls < len(names) else f"class_{cls}",
-            "bbox2d": [float((lo[0] + hi[0]) / 2), float((lo[1] + hi[1]) / 2), float(hi[0] - lo[0]), float(hi[1] - lo[1])],
-            "polygon": poly.round(6).tolist(), "center3d": None, "obb": None,
+            "id": index,
+            "class_id": cls,
+            "class_name": names[cls] if 0 <= cls < len(names) else f"class_{cls}",
+            "bbox2d": [
+                float((lo[0] + hi[0]) / 2),
+                float((lo[1] + hi[1]) / 2),
+                float(hi[0] - lo[0]),
+                float(hi[1] - lo[1]),
+            ],
+            "polygon": poly.round(6).tolist(),
+            "center3d": None,
+            "obb": None,
         }
         u, v = polygon_mask(poly * [width, height], width, height)
         pts = world_points(frame, u, v) if len(u) else np.empty((0, 3))
         if len(pts):
             p5, p95 = np.percentile(pts, 5, axis=0), np.percentile(pts, 95, axis=0)
             obj["center3d"] = np.median(pts, axis=0).round(6).tolist()
-            obj["obb"] = {"center": ((p5 + p95) / 2).round(6).tolist(), "extents": np.maximum((p95 - p5) / 2, 1e-3).round(6).tolist(), "R": IDENTITY}
+            obj["obb"] = {
+                "center": ((p5 + p95) / 2).round(6).tolist(),
+                "extents": np.maximum((p95 - p5) / 2, 1e-3).round(6).tolist(),
+                "R": IDENTITY,
+            }
         out.append(obj)
     return out

@@ -102,8 +102,15 @@ def _v(x: np.ndarray) -> list[float]:
     return [round(float(v), 6) for v in x]
 
 
-def adapt(scene_id: str, objects: list[ReconObject], info: dict[str, Any], *, environment_type: str, scale_factor: float,
-          assets_rel: str = "assets") -> dict[str, Any]:
+def adapt(
+    scene_id: str,
+    objects: list[ReconObject],
+    info: dict[str, Any],
+    *,
+    environment_type: str,
+    scale_factor: float,
+    assets_rel: str = "assets",
+) -> dict[str, Any]:
     """``{manifest, layout, inventory, report}`` for the valid objects (ids = their dir names)."""
     kept: list[dict[str, Any]] = []
     dropped: list[dict[str, str]] = []
@@ -120,8 +127,24 @@ def adapt(scene_id: str, objects: list[ReconObject], info: dict[str, Any], *, en
         if world_size.max() > OUTLIER_SIZE_M and not obj.background:
             outliers.append(obj.dir)
         category = canonical_token(obj.label or "") or ("background" if obj.background else "object")
-        kept.append({"obj": obj, "rot": rot, "scale": scl, "t": t, "center": world_center, "size": world_size, "category": category})
-    provisional = {"objects": [{"id": k["obj"].dir, "class_name": k["category"], "obb": {"extents": _v(k["size"] / 2)}} for k in kept if not k["obj"].background]}
+        kept.append(
+            {
+                "obj": obj,
+                "rot": rot,
+                "scale": scl,
+                "t": t,
+                "center": world_center,
+                "size": world_size,
+                "category": category,
+            }
+        )
+    provisional = {
+        "objects": [
+            {"id": k["obj"].dir, "class_name": k["category"], "obb": {"extents": _v(k["size"] / 2)}}
+            for k in kept
+            if not k["obj"].background
+        ]
+    }
     calibration = scale_samples(provisional, {})
     factor = float(calibration["factor"]) if calibration["source"] != "none" else float(scale_factor)
     mpu = float(info.get("meters_per_unit") or 1.0)
@@ -136,44 +159,106 @@ def adapt(scene_id: str, objects: list[ReconObject], info: dict[str, Any], *, en
         role = "background" if obj.background else default_role(k["category"], k["category"])
         floor = bool(obj.is_floor_contact) if obj.is_floor_contact is not None else False
         oid = obj.dir
-        man_objs.append({
-            "id": oid, "name": oid, "category": k["category"], "description": f"reconstructed {k['category'].replace('_', ' ')}",
-            "sim_role": role,
-            "transform": {"position": dict(zip("xyz", _v(position), strict=True)), "scale": dict(zip("xyz", _v(obj_scale), strict=True)),
-                          "rotation_quaternion": dict(zip("wxyz", quaternion_wxyz(k["rot"]), strict=True))},
-            "asset": {"path": f"scenes/{scene_id}/{assets_rel}/obj_{oid}/asset.glb", "format": "glb", "source": "3d-re-gen"},
-            "dimensions_est": {"width": round(float(size[0]), 6), "height": round(float(size[1]), 6), "depth": round(float(size[2]), 6)},
-            "semantics": {"label": obj.label} if obj.label else {}, "physics": {}, "physics_hints": {}, "relationships": [],
-            "variation_candidate": False,
-        })
+        man_objs.append(
+            {
+                "id": oid,
+                "name": oid,
+                "category": k["category"],
+                "description": f"reconstructed {k['category'].replace('_', ' ')}",
+                "sim_role": role,
+                "transform": {
+                    "position": dict(zip("xyz", _v(position), strict=True)),
+                    "scale": dict(zip("xyz", _v(obj_scale), strict=True)),
+                    "rotation_quaternion": dict(zip("wxyz", quaternion_wxyz(k["rot"]), strict=True)),
+                },
+                "asset": {
+                    "path": f"scenes/{scene_id}/{assets_rel}/obj_{oid}/asset.glb",
+                    "format": "glb",
+                    "source": "3d-re-gen",
+                },
+                "dimensions_est": {
+                    "width": round(float(size[0]), 6),
+                    "height": round(float(size[1]), 6),
+                    "depth": round(float(size[2]), 6),
+                },
+                "semantics": {"label": obj.label} if obj.label else {},
+                "physics": {},
+                "physics_hints": {},
+                "relationships": [],
+                "variation_candidate": False,
+            }
+        )
         if not obj.background:
             lo, hi = np.minimum(lo, center - size / 2), np.maximum(hi, center + size / 2)
-        lay_objs.append({
-            "id": oid, "class_name": k["category"], "center3d": _v(center),
-            "obb": {"center": _v(center), "extents": _v(size / 2), "R": [_v(row) for row in k["rot"]]},
-            "bounds": {"min": _v(center - size / 2), "max": _v(center + size / 2)}, "is_floor_contact": floor,
-        })
-        inv_objs.append({"id": oid, "category": k["category"], "short_description": f"reconstructed {k['category'].replace('_', ' ')}",
-                         "sim_role": role, "is_floor_contact": floor})
+        lay_objs.append(
+            {
+                "id": oid,
+                "class_name": k["category"],
+                "center3d": _v(center),
+                "obb": {"center": _v(center), "extents": _v(size / 2), "R": [_v(row) for row in k["rot"]]},
+                "bounds": {"min": _v(center - size / 2), "max": _v(center + size / 2)},
+                "is_floor_contact": floor,
+            }
+        )
+        inv_objs.append(
+            {
+                "id": oid,
+                "category": k["category"],
+                "short_description": f"reconstructed {k['category'].replace('_', ' ')}",
+                "sim_role": role,
+                "is_floor_contact": floor,
+            }
+        )
     if not np.isfinite(lo).all():
         lo, hi = np.array([-2.0, 0.0, -2.0]), np.array([2.0, 2.7, 2.0])
     room_min = [float(lo[0] - ROOM_MARGIN_M), min(0.0, float(lo[1])), float(lo[2] - ROOM_MARGIN_M)]
     room_max = [float(hi[0] + ROOM_MARGIN_M), max(2.7, float(hi[1]) + ROOM_MARGIN_M), float(hi[2] + ROOM_MARGIN_M)]
     dims = [room_max[i] - room_min[i] for i in range(3)]
     manifest = {
-        "version": "1.0.0", "scene_id": scene_id,
-        "scene": {"coordinate_frame": "y_up", "meters_per_unit": 1.0, "environment_type": environment_type,
-                  "room": {"bounds": {"width": round(dims[0], 6), "depth": round(dims[2], 6), "height": round(dims[1], 6)},
-                           "origin": _v((np.asarray(room_min) + np.asarray(room_max)) / 2 * [1, 0, 1])}},
+        "version": "1.0.0",
+        "scene_id": scene_id,
+        "scene": {
+            "coordinate_frame": "y_up",
+            "meters_per_unit": 1.0,
+            "environment_type": environment_type,
+            "room": {
+                "bounds": {"width": round(dims[0], 6), "depth": round(dims[2], 6), "height": round(dims[1], 6)},
+                "origin": _v((np.asarray(room_min) + np.asarray(room_max)) / 2 * [1, 0, 1]),
+            },
+        },
         "objects": man_objs,
         "assets": {"asset_root": f"scenes/{scene_id}/{assets_rel}"},
-        "metadata": {"source_pipeline": "3d-re-gen", "scale_factor": factor, "scale_calibration": calibration,
-                     "bounds_validation": {"dropped": dropped, "outliers": outliers}, "source_image_path": info.get("source_image_path")},
+        "metadata": {
+            "source_pipeline": "3d-re-gen",
+            "scale_factor": factor,
+            "scale_calibration": calibration,
+            "bounds_validation": {"dropped": dropped, "outliers": outliers},
+            "source_image_path": info.get("source_image_path"),
+        },
     }
-    layout = {"scene_id": scene_id, "objects": lay_objs, "room_box": {"min": _v(np.asarray(room_min)), "max": _v(np.asarray(room_max))},
-              "scale_factor": factor, "meters_per_unit": 1.0, "coordinate_frame": "y_up", "metadata": {"source": "3d-re-gen", "scaled": True}}
-    inventory = {"scene_id": scene_id, "environment_type": environment_type, "total_objects": len(inv_objs), "objects": inv_objs,
-                 "metadata": {"source": "3d-re-gen"}}
-    report = {"scene_id": scene_id, "objects_in": len(objects), "objects_kept": len(lay_objs), "dropped": dropped, "outliers": outliers,
-              "scale_factor": factor, "scale_source": calibration["source"] if calibration["source"] != "none" else "SCALE_FACTOR"}
+    layout = {
+        "scene_id": scene_id,
+        "objects": lay_objs,
+        "room_box": {"min": _v(np.asarray(room_min)), "max": _v(np.asarray(room_max))},
+        "scale_factor": factor,
+        "meters_per_unit": 1.0,
+        "coordinate_frame": "y_up",
+        "metadata": {"source": "3d-re-gen", "scaled": True},
+    }
+    inventory = {
+        "scene_id": scene_id,
+        "environment_type": environment_type,
+        "total_objects": len(inv_objs),
+        "objects": inv_objs,
+        "metadata": {"source": "3d-re-gen"},
+    }
+    report = {
+        "scene_id": scene_id,
+        "objects_in": len(objects),
+        "objects_kept": len(lay_objs),
+        "dropped": dropped,
+        "outliers": outliers,
+        "scale_factor": factor,
+        "scale_source": calibration["source"] if calibration["source"] != "none" else "SCALE_FACTOR",
+    }
     return {"manifest": manifest, "layout": layout, "inventory": inventory, "report": report}

@@ -13,15 +13,35 @@ import statistics
 from typing import Any
 
 #: Class height priors in metres, longest name first so "coffee table" wins over "table".
-HEIGHT_PRIORS: dict[str, float] = dict(sorted({
-    "door": 2.0, "desk": 0.75, "table": 0.75, "coffee table": 0.45, "chair": 1.0, "stool": 0.5, "sofa": 0.9,
-    "couch": 0.9, "bed": 0.6, "cabinet": 1.8, "wardrobe": 1.8, "bookshelf": 1.8, "shelf": 1.8,
-}.items(), key=lambda kv: -len(kv[0])))
+HEIGHT_PRIORS: dict[str, float] = dict(
+    sorted(
+        {
+            "door": 2.0,
+            "desk": 0.75,
+            "table": 0.75,
+            "coffee table": 0.45,
+            "chair": 1.0,
+            "stool": 0.5,
+            "sofa": 0.9,
+            "couch": 0.9,
+            "bed": 0.6,
+            "cabinet": 1.8,
+            "wardrobe": 1.8,
+            "bookshelf": 1.8,
+            "shelf": 1.8,
+        }.items(),
+        key=lambda kv: -len(kv[0]),
+    )
+)
 ROOM_AXES = {"room_width_m": 0, "room_height_m": 1, "room_depth_m": 2}
 
 
 def _num(v: Any) -> float | None:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf") else None
+    return (
+        float(v)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
+        else None
+    )
 
 
 def _height(obj: dict[str, Any]) -> float | None:
@@ -46,7 +66,12 @@ def scale_samples(layout: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any
         if not isinstance(ref, dict):
             continue
         target = _num(ref.get("height") or ref.get("height_m"))
-        match = [o for o in objects if ("id" in ref and o.get("id") == ref["id"]) or ("class_name" in ref and o.get("class_name") == ref["class_name"])]
+        match = [
+            o
+            for o in objects
+            if ("id" in ref and o.get("id") == ref["id"])
+            or ("class_name" in ref and o.get("class_name") == ref["class_name"])
+        ]
         for o in match[:1]:
             h = _height(o)
             if target and h:
@@ -68,11 +93,22 @@ def scale_samples(layout: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any
         if prior and h:
             priors.append(prior / h)
             used.append(str(o.get("class_name")))
-    kinds = {name: vals for name, vals in (("reference", reference), ("scene_metric", metric), ("class_priors", priors)) if vals}
+    kinds = {
+        name: vals
+        for name, vals in (("reference", reference), ("scene_metric", metric), ("class_priors", priors))
+        if vals
+    }
     samples = [s for vals in kinds.values() for s in vals]
     factor = statistics.median(samples) if samples else 1.0
     source = "none" if not kinds else (next(iter(kinds)) if len(kinds) == 1 else "blend")
-    return {"factor": factor, "n_samples": len(samples), "priors_used": sorted(set(used)), "reference_samples": reference, "source": source, "up_axis": "y"}
+    return {
+        "factor": factor,
+        "n_samples": len(samples),
+        "priors_used": sorted(set(used)),
+        "reference_samples": reference,
+        "source": source,
+        "up_axis": "y",
+    }
 
 
 def _scaled(vec: Any, s: float) -> Any:

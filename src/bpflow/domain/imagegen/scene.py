@@ -46,23 +46,49 @@ def describe(vision: VisionPlan) -> str:
     return f"{head.rstrip('.')}. A {room} with {listing}"
 
 
-def image_package(scene_id: str, vision: VisionPlan, llm: LLMResult, source: ImageSource, *, seed: int, tier: str,
-                  provider_policy: str, thresholds: GateThresholds) -> dict[str, Any]:
+def image_package(
+    scene_id: str,
+    vision: VisionPlan,
+    llm: LLMResult,
+    source: ImageSource,
+    *,
+    seed: int,
+    tier: str,
+    provider_policy: str,
+    thresholds: GateThresholds,
+) -> dict[str, Any]:
     """Place the photo's objects, gate the scene and return the package (or raise QualityGateFailed)."""
     prompt = describe(vision)
 
     def generate(text: str) -> dict[str, Any]:
         req = GenerationRequest(scene_id, text, {}, tier, seed, provider_policy)
-        scene = generate_scene(req, LLMOptions(), objects=list(vision.plan.objects), room_type=vision.plan.room_type, planner=PLANNER)
+        scene = generate_scene(
+            req, LLMOptions(), objects=list(vision.plan.objects), room_type=vision.plan.room_type, planner=PLANNER
+        )
         scene.llm = llm
-        package = build_package(scene, text_backend=TEXT_BACKEND, backend={"selected": TEXT_BACKEND, "backends": [{"name": BACKEND, "status": "completed", "mode": "vision_llm"}]},
-                                provider_used=llm.provider or "none", mode="vision_llm")
+        package = build_package(
+            scene,
+            text_backend=TEXT_BACKEND,
+            backend={
+                "selected": TEXT_BACKEND,
+                "backends": [{"name": BACKEND, "status": "completed", "mode": "vision_llm"}],
+            },
+            provider_used=llm.provider or "none",
+            mode="vision_llm",
+        )
         package["used_llm"] = True
         package["source_mode"] = "image"
-        package["planning"]["details"] = {"repairs": vision.plan.repairs[:50], "image_positions": vision.image_positions[:64]}
+        package["planning"]["details"] = {
+            "repairs": vision.plan.repairs[:50],
+            "image_positions": vision.image_positions[:64],
+        }
         package["provenance"]["image"] = {
-            "object": source.image_object, "generation": source.image_generation, "sha256": source.image_sha256,
-            "width": source.width, "height": source.height, "exif_rotated": source.exif_rotated,
+            "object": source.image_object,
+            "generation": source.image_generation,
+            "sha256": source.image_sha256,
+            "width": source.width,
+            "height": source.height,
+            "exif_rotated": source.exif_rotated,
         }
         return package
 

@@ -74,10 +74,13 @@ def call_vision(entry: ChainEntry, png: bytes, *, seed: int, timeout: float, sin
     """One chat-completions call with the photo attached; raises the SDK's error or PlanRejected."""
     messages: list[ChatCompletionMessageParam] = [
         {"role": "system", "content": VISION_PROMPT},
-        {"role": "user", "content": [
-            {"type": "text", "text": "Describe this room."},
-            {"type": "image_url", "image_url": {"url": data_url(png), "detail": "high"}},
-        ]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Describe this room."},
+                {"type": "image_url", "image_url": {"url": data_url(png), "detail": "high"}},
+            ],
+        },
     ]
     content = chat_content(entry, messages, timeout=timeout, seed=seed)
     vision = parse_vision(content)
@@ -85,10 +88,28 @@ def call_vision(entry: ChainEntry, png: bytes, *, seed: int, timeout: float, sin
     return vision.plan
 
 
-def ask_vision(chain: list[ChainEntry], png: bytes, *, seed: int, rounds: int, backoff_seconds: float, timeout: float,
-               sleep: Callable[[float], None]) -> tuple[LLMResult, VisionPlan | None]:
+def ask_vision(
+    chain: list[ChainEntry],
+    png: bytes,
+    *,
+    seed: int,
+    rounds: int,
+    backoff_seconds: float,
+    timeout: float,
+    sleep: Callable[[float], None],
+) -> tuple[LLMResult, VisionPlan | None]:
     """The planner's attempt loop over ``chain`` with the photo; the first usable answer wins."""
     answers: list[VisionPlan] = []
-    result = plan_with_llm(chain, "", target=0, tier="standard", seed=seed, rounds=rounds, backoff_seconds=backoff_seconds,
-                           timeout=timeout, sleep=sleep, call=lambda e: call_vision(e, png, seed=seed, timeout=timeout, sink=answers))
+    result = plan_with_llm(
+        chain,
+        "",
+        target=0,
+        tier="standard",
+        seed=seed,
+        rounds=rounds,
+        backoff_seconds=backoff_seconds,
+        timeout=timeout,
+        sleep=sleep,
+        call=lambda e: call_vision(e, png, seed=seed, timeout=timeout, sink=answers),
+    )
     return result, (answers[-1] if result.plan is not None and answers else None)

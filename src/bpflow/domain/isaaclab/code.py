@@ -88,7 +88,9 @@ def env_cfg_py(cfg: dict[str, Any]) -> str:
     for obj in cfg["task_objects"]:
         kind = "ArticulationCfg" if obj["articulated"] else "RigidObjectCfg"
         extra = ", actuators={}" if obj["articulated"] else ""
-        lines.append(f'    {_entity(obj["id"])} = {kind}(prim_path="{{ENV_REGEX_NS}}/Scene/Objects/{obj["prim_name"]}", spawn=None, init_state={kind}.InitialStateCfg(pos={_tuple(obj["isaac_position"])}){extra})')
+        lines.append(
+            f'    {_entity(obj["id"])} = {kind}(prim_path="{{ENV_REGEX_NS}}/Scene/Objects/{obj["prim_name"]}", spawn=None, init_state={kind}.InitialStateCfg(pos={_tuple(obj["isaac_position"])}){extra})'
+        )
     lines += [
         '    light = AssetBaseCfg(prim_path="/World/light", spawn=sim_utils.DomeLightCfg(intensity=2000.0))',
         "",
@@ -98,7 +100,9 @@ def env_cfg_py(cfg: dict[str, Any]) -> str:
         f'    arm_action = mdp.JointPositionActionCfg(asset_name="robot", joint_names=[{arm!r}], scale=0.5, use_default_offset=True)',
     ]
     if gripper:
-        lines.append(f'    gripper_action = mdp.BinaryJointPositionActionCfg(asset_name="robot", joint_names=[{gripper!r}], open_command_expr={{{gripper!r}: 0.04}}, close_command_expr={{{gripper!r}: 0.0}})')
+        lines.append(
+            f'    gripper_action = mdp.BinaryJointPositionActionCfg(asset_name="robot", joint_names=[{gripper!r}], open_command_expr={{{gripper!r}: 0.04}}, close_command_expr={{{gripper!r}: 0.0}})'
+        )
     lines += [
         "",
         "",
@@ -122,7 +126,9 @@ def env_cfg_py(cfg: dict[str, Any]) -> str:
         "class RewardsCfg:",
     ]
     for term in cfg["rewards"]:
-        lines.append(f"    {term['name']} = RewTerm(func={term['func']}, weight={term['weight']}, params={_params(term['params'], ee)})")
+        lines.append(
+            f"    {term['name']} = RewTerm(func={term['func']}, weight={term['weight']}, params={_params(term['params'], ee)})"
+        )
     lines += ["", "", "@configclass", "class TerminationsCfg:"]
     for term in cfg["terminations"]:
         flag = ", time_out=True" if term.get("time_out") else ""
@@ -136,7 +142,9 @@ def env_cfg_py(cfg: dict[str, Any]) -> str:
     ]
     if cfg["events"]:
         ev = cfg["events"][0]
-        lines.append(f'    reset_target = EventTerm(func={ev["func"]}, mode="reset", params={_params(ev["params"], ee)})')
+        lines.append(
+            f'    reset_target = EventTerm(func={ev["func"]}, mode="reset", params={_params(ev["params"], ee)})'
+        )
     lines += [
         "",
         "",
@@ -165,7 +173,7 @@ def _params(params: dict[str, Any], ee: str) -> str:
     parts = []
     for k, v in params.items():
         if isinstance(v, dict) and "entity" in v:
-            joint = f', joint_names=[{v["joint"]!r}]' if v.get("joint") else ""
+            joint = f", joint_names=[{v['joint']!r}]" if v.get("joint") else ""
             body = f", body_names=[{ee!r}]" if v.get("ee") else ""
             parts.append(f'"{k}": SceneEntityCfg("{_entity(v["entity"])}"{joint}{body})')
         else:
@@ -297,7 +305,13 @@ def train_cfg_yaml(cfg: dict[str, Any]) -> str:
         "save_interval": 50,
         "experiment_name": cfg["gym_id"],
         "empirical_normalization": False,
-        "policy": {"class_name": "ActorCritic", "init_noise_std": 1.0, "actor_hidden_dims": [256, 128, 64], "critic_hidden_dims": [256, 128, 64], "activation": "elu"},
+        "policy": {
+            "class_name": "ActorCritic",
+            "init_noise_std": 1.0,
+            "actor_hidden_dims": [256, 128, 64],
+            "critic_hidden_dims": [256, 128, 64],
+            "activation": "elu",
+        },
         "algorithm": {
             "class_name": "PPO",
             "value_loss_coef": 1.0,

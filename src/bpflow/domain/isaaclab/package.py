@@ -36,34 +36,84 @@ def _region_isaac(region: dict[str, Any], up_axis: str) -> tuple[list[float], li
     return [min(a[i], b[i]) for i in range(3)], [max(a[i], b[i]) for i in range(3)]
 
 
-def _terms(task: dict[str, Any], up_axis: str, floor: float, regions: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+def _terms(
+    task: dict[str, Any], up_axis: str, floor: float, regions: dict[str, dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     target = task["target_object"]
     rewards: list[dict[str, Any]] = []
     terminations: list[dict[str, Any]] = [{"name": "time_out", "func": "mdp.time_out", "time_out": True, "params": {}}]
     events: list[dict[str, Any]] = []
     if task["task_type"] == "pick_place":
         rewards += [
-            {"name": "reaching_object", "func": "reward_functions.object_ee_distance", "weight": 1.0, "params": {"std": 0.1, "object_cfg": {"entity": target}, "ee_cfg": {"entity": "robot", "ee": True}}},
-            {"name": "lifting_object", "func": "reward_functions.object_is_lifted", "weight": 15.0, "params": {"minimal_height": task["success"]["lifted_height_m"], "object_cfg": {"entity": target}}},
+            {
+                "name": "reaching_object",
+                "func": "reward_functions.object_ee_distance",
+                "weight": 1.0,
+                "params": {"std": 0.1, "object_cfg": {"entity": target}, "ee_cfg": {"entity": "robot", "ee": True}},
+            },
+            {
+                "name": "lifting_object",
+                "func": "reward_functions.object_is_lifted",
+                "weight": 15.0,
+                "params": {"minimal_height": task["success"]["lifted_height_m"], "object_cfg": {"entity": target}},
+            },
         ]
         place = regions.get(task["place_regions"][0]) if task.get("place_regions") else None
         if place is not None:
             lo, hi = _region_isaac(place, up_axis)
             goal = [round((lo[i] + hi[i]) / 2, 6) for i in range(3)]
-            rewards.append({"name": "object_goal_tracking", "func": "reward_functions.object_goal_distance", "weight": 16.0, "params": {"std": 0.3, "goal": tuple(goal), "object_cfg": {"entity": target}}})
-        terminations.append({"name": "object_dropping", "func": "mdp.root_height_below_minimum", "params": {"minimum_height": round(floor - 0.05, 6), "asset_cfg": {"entity": target}}})
+            rewards.append(
+                {
+                    "name": "object_goal_tracking",
+                    "func": "reward_functions.object_goal_distance",
+                    "weight": 16.0,
+                    "params": {"std": 0.3, "goal": tuple(goal), "object_cfg": {"entity": target}},
+                }
+            )
+        terminations.append(
+            {
+                "name": "object_dropping",
+                "func": "mdp.root_height_below_minimum",
+                "params": {"minimum_height": round(floor - 0.05, 6), "asset_cfg": {"entity": target}},
+            }
+        )
         source = regions.get(f"{task.get('source_support')}_top")
         if source is not None:
             lo, hi = _region_isaac(source, up_axis)
-            events.append({"name": "reset_target", "func": "randomizations.reset_object_on_region", "params": {"asset_cfg": {"entity": target}, "region_min": tuple(round(v, 6) for v in lo), "region_max": tuple(round(v, 6) for v in hi)}})
+            events.append(
+                {
+                    "name": "reset_target",
+                    "func": "randomizations.reset_object_on_region",
+                    "params": {
+                        "asset_cfg": {"entity": target},
+                        "region_min": tuple(round(v, 6) for v in lo),
+                        "region_max": tuple(round(v, 6) for v in hi),
+                    },
+                }
+            )
     else:
         joint = task["joint"]
         travel = joint["upper"] if joint["upper"] > 0 else joint["lower"]  # the open end of the range
         open_pos = math.radians(travel) if joint["type"] == "revolute" else travel
-        rewards.append({"name": "opening", "func": "reward_functions.joint_opening", "weight": 10.0, "params": {"asset_cfg": {"entity": target, "joint": f"{task['target_part']}_joint"}, "open_position": round(float(open_pos), 6)}})
+        rewards.append(
+            {
+                "name": "opening",
+                "func": "reward_functions.joint_opening",
+                "weight": 10.0,
+                "params": {
+                    "asset_cfg": {"entity": target, "joint": f"{task['target_part']}_joint"},
+                    "open_position": round(float(open_pos), 6),
+                },
+            }
+        )
     rewards += [
         {"name": "action_rate", "func": "mdp.action_rate_l2", "weight": -0.0001, "params": {}},
-        {"name": "joint_vel", "func": "mdp.joint_vel_l2", "weight": -0.0001, "params": {"asset_cfg": {"entity": "robot"}}},
+        {
+            "name": "joint_vel",
+            "func": "mdp.joint_vel_l2",
+            "weight": -0.0001,
+            "params": {"asset_cfg": {"entity": "robot"}},
+        },
     ]
     return rewards, terminations, events
 
@@ -105,7 +155,13 @@ def package_config(
         "scene_rotation_wxyz": list(scene_rotation(up_axis)),
         "robot": {"type": robot.type, **spawn["robot"]},
         "task_objects": [
-            {"id": oid, "prim_name": prim_names.get(oid, f"obj_{oid}"), "articulated": oid in articulated, "scene_position": list(by_id[oid].center), "isaac_position": list(to_isaac(by_id[oid].center, up_axis))}
+            {
+                "id": oid,
+                "prim_name": prim_names.get(oid, f"obj_{oid}"),
+                "articulated": oid in articulated,
+                "scene_position": list(by_id[oid].center),
+                "isaac_position": list(to_isaac(by_id[oid].center, up_axis)),
+            }
             for oid in targets
         ],
         "rewards": rewards,

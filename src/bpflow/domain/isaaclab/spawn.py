@@ -31,7 +31,11 @@ def convex_hull(points: np.ndarray) -> np.ndarray:
     def half(seq: list[tuple[float, float]]) -> list[tuple[float, float]]:
         out: list[tuple[float, float]] = []
         for p in seq:
-            while len(out) >= 2 and (out[-1][0] - out[-2][0]) * (p[1] - out[-2][1]) - (out[-1][1] - out[-2][1]) * (p[0] - out[-2][0]) <= 0:
+            while (
+                len(out) >= 2
+                and (out[-1][0] - out[-2][0]) * (p[1] - out[-2][1]) - (out[-1][1] - out[-2][1]) * (p[0] - out[-2][0])
+                <= 0
+            ):
                 out.pop()
             out.append(p)
         return out
@@ -103,6 +107,11 @@ def plan_spawn(
             free = clearance_at(p, radius, obstacles, room_lo, room_hi)
             if free >= CLEARANCE:
                 yaw = math.atan2(target[1] - p[1], target[0] - p[0])
-                return Spawn(position=(round(p[0], 6), round(p[1], 6)), yaw_rad=yaw, distance_to_target=round(r, 6), clearance=round(free, 6))
+                return Spawn(
+                    position=(round(p[0], 6), round(p[1], 6)),
+                    yaw_rad=yaw,
+                    distance_to_target=round(r, 6),
+                    clearance=round(free, 6),
+                )
         r += RING_STEP
     return None

@@ -76,7 +76,13 @@ def _to2(p: Vec3 | np.ndarray, up_axis: str) -> tuple[float, float]:
 
 
 def footprint(obj: Placed, up_axis: str) -> np.ndarray:
-    corners = [np.asarray(obj.center) + np.asarray(rotate(obj.rotation, (sx * obj.half[0], sy * obj.half[1], sz * obj.half[2]))) for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]
+    corners = [
+        np.asarray(obj.center)
+        + np.asarray(rotate(obj.rotation, (sx * obj.half[0], sy * obj.half[1], sz * obj.half[2])))
+        for sx in (-1, 1)
+        for sy in (-1, 1)
+        for sz in (-1, 1)
+    ]
     return convex_hull(np.array([_to2(c, up_axis) for c in corners]))
 
 
@@ -169,16 +175,28 @@ def build_plan(
     catalog: list[dict[str, Any]] = []
     plan: list[dict[str, Any]] = []
 
-    def add(task: dict[str, Any], target: Vec3, approach: tuple[float, float] | None, extra_obstacles: list[Obstacle]) -> None:
+    def add(
+        task: dict[str, Any], target: Vec3, approach: tuple[float, float] | None, extra_obstacles: list[Obstacle]
+    ) -> None:
         target2 = _to2(target, up_axis)
         rise = target[up] - floor - robot.shoulder
         horizontal = math.sqrt(max(robot.reach**2 - rise**2, 0.0)) if abs(rise) < robot.reach else 0.0
         spawn, conflict = None, False
         if horizontal > 0:
-            spawn = plan_spawn(target2, obstacles + extra_obstacles, lo2, hi2, radius=robot.radius, reach=horizontal, approach=approach)
+            spawn = plan_spawn(
+                target2, obstacles + extra_obstacles, lo2, hi2, radius=robot.radius, reach=horizontal, approach=approach
+            )
             if spawn is None and extra_obstacles:
-                spawn, conflict = plan_spawn(target2, obstacles, lo2, hi2, radius=robot.radius, reach=horizontal, approach=approach), True
-        entry: dict[str, Any] = {"task_id": task["task_id"], "target_object": task["target_object"], "target_point": list(target), "feasible": spawn is not None}
+                spawn, conflict = (
+                    plan_spawn(target2, obstacles, lo2, hi2, radius=robot.radius, reach=horizontal, approach=approach),
+                    True,
+                )
+        entry: dict[str, Any] = {
+            "task_id": task["task_id"],
+            "target_object": task["target_object"],
+            "target_point": list(target),
+            "feasible": spawn is not None,
+        }
         if spawn is None:
             entry["reason"] = "target out of reach" if horizontal <= 0 else "no obstacle-free base pose within reach"
         else:

@@ -30,10 +30,16 @@ class ClipSpec:
     fps: int
 
     def check(self) -> ClipSpec:
-        if not (16 <= self.width <= 4096 and 16 <= self.height <= 4096 and self.width % 2 == 0 and self.height % 2 == 0):
-            raise ValidationFailed(f"resolution {self.width}x{self.height} must be even and within 16..4096", field="RESOLUTION_WIDTH")
+        if not (
+            16 <= self.width <= 4096 and 16 <= self.height <= 4096 and self.width % 2 == 0 and self.height % 2 == 0
+        ):
+            raise ValidationFailed(
+                f"resolution {self.width}x{self.height} must be even and within 16..4096", field="RESOLUTION_WIDTH"
+            )
         if not 1 <= self.frames <= 1000 or not 1 <= self.fps <= 240:
-            raise ValidationFailed(f"{self.frames} frames at {self.fps} fps is outside 1..1000 frames, 1..240 fps", field="NUM_FRAMES")
+            raise ValidationFailed(
+                f"{self.frames} frames at {self.fps} fps is outside 1..1000 frames, 1..240 fps", field="NUM_FRAMES"
+            )
         return self
 
 
@@ -42,15 +48,24 @@ def smooth(t: float) -> float:
     return 0.5 - 0.5 * math.cos(math.pi * min(1.0, max(0.0, t)))
 
 
-def camera_arc(center: np.ndarray, radius: float, index: int, frames: int, facing: float = 90.0) -> list[dict[str, Any]]:
+def camera_arc(
+    center: np.ndarray, radius: float, index: int, frames: int, facing: float = 90.0
+) -> list[dict[str, Any]]:
     """Per frame: azimuth/elevation/distance around ``center`` (MuJoCo's z-up free camera): a 50°
     arc centred on ``facing`` (the direction the camera looks), shifted per bundle."""
     start = facing - 25.0 + (15.0 * index) % 40.0 - 20.0
     out = []
     for f in range(frames):
         t = f / max(1, frames - 1)
-        out.append({"frame": f, "lookat": [round(float(v), 4) for v in center], "azimuth": round(start + 50.0 * smooth(t), 3),
-                    "elevation": round(-25.0 - 5.0 * math.sin(math.pi * t), 3), "distance": round(radius, 4)})
+        out.append(
+            {
+                "frame": f,
+                "lookat": [round(float(v), 4) for v in center],
+                "azimuth": round(start + 50.0 * smooth(t), 3),
+                "elevation": round(-25.0 - 5.0 * math.sin(math.pi * t), 3),
+                "distance": round(radius, 4),
+            }
+        )
     return out
 
 
@@ -113,19 +128,31 @@ def render_bundles(sim: Any, clip: ClipSpec, count: int, *, actor: str) -> list[
                     data.qpos[arm_adr] = q
                     joints.append([round(float(v), 5) for v in q])
                 else:
-                    hand.append([round(float(v), 5) for v in start_hand + (goal + np.array([0.0, 0.08, 0.0]) - start_hand) * t])
+                    hand.append(
+                        [round(float(v), 5) for v in start_hand + (goal + np.array([0.0, 0.08, 0.0]) - start_hand) * t]
+                    )
                 mujoco.mj_forward(model, data)
                 cam.lookat[:] = c["lookat"]
                 cam.azimuth, cam.elevation, cam.distance = c["azimuth"], c["elevation"], c["distance"]
                 renderer.update_scene(data, camera=cam)
                 frames.append(renderer.render().copy())
             manifest: dict[str, Any] = {
-                "bundle_id": f"bundle_{b:03d}", "task": f"reach_{target}" if target else "look_around", "target_object": target,
-                "num_frames": clip.frames, "fps": clip.fps, "resolution": {"width": clip.width, "height": clip.height},
-                "video": "rgb.mp4", "camera_trajectory": cams, "status": "prepared",
+                "bundle_id": f"bundle_{b:03d}",
+                "task": f"reach_{target}" if target else "look_around",
+                "target_object": target,
+                "num_frames": clip.frames,
+                "fps": clip.fps,
+                "resolution": {"width": clip.width, "height": clip.height},
+                "video": "rgb.mp4",
+                "camera_trajectory": cams,
+                "status": "prepared",
             }
             if actor == "robot":
-                manifest["robot"] = {"name": "franka_panda", "joint_names": [f"panda0_joint{i}" for i in range(1, 8)], "joint_trajectory": joints}
+                manifest["robot"] = {
+                    "name": "franka_panda",
+                    "joint_names": [f"panda0_joint{i}" for i in range(1, 8)],
+                    "joint_trajectory": joints,
+                }
             else:
                 manifest["hand"] = {"model": "wrist_point", "wrist_trajectory": hand}
             bundles.append({"manifest": manifest, "video": encode_mp4(frames, clip.fps)})

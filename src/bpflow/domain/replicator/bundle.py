@@ -27,8 +27,27 @@ from bpflow.domain.scene.pose import axes_for
 from bpflow.domain.usd.scene_read import SceneItem
 from bpflow.domain.usd.usd_util import add_mesh, new_stage, set_custom
 
-SUPPORTS = frozenset({"table", "desk", "counter", "island", "cabinet", "drawer", "dresser", "nightstand", "shelf", "bookshelf", "stool", "bench", "dishwasher", "washing_machine"})
-CONTAINERS = frozenset({"mug", "cup", "bowl", "pot", "pan", "jar", "basket", "bucket", "vase", "glass", "sink", "trash_can"})
+SUPPORTS = frozenset(
+    {
+        "table",
+        "desk",
+        "counter",
+        "island",
+        "cabinet",
+        "drawer",
+        "dresser",
+        "nightstand",
+        "shelf",
+        "bookshelf",
+        "stool",
+        "bench",
+        "dishwasher",
+        "washing_machine",
+    }
+)
+CONTAINERS = frozenset(
+    {"mug", "cup", "bowl", "pot", "pan", "jar", "basket", "bucket", "vase", "glass", "sink", "trash_can"}
+)
 MANIPULABLE_ROLES = frozenset({"manipulable_object", "deformable_object"})
 EDGE_MARGIN = 0.03
 CONTACT_TOLERANCE = 0.02
@@ -80,7 +99,9 @@ def support_regions(items: list[SceneItem], up_axis: str) -> list[Region]:
     return regions
 
 
-def floor_region(items: list[SceneItem], room_lo: tuple[float, float, float], room_hi: tuple[float, float, float], up_axis: str) -> Region:
+def floor_region(
+    items: list[SceneItem], room_lo: tuple[float, float, float], room_hi: tuple[float, float, float], up_axis: str
+) -> Region:
     up = axes_for(up_axis).up
     axes = [i for i in range(3) if i != up]
     lo = (room_lo[axes[0]] + EDGE_MARGIN, room_lo[axes[1]] + EDGE_MARGIN)
@@ -120,7 +141,9 @@ def affordances(item: SceneItem, joints: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def variation_candidates(items: list[SceneItem], manifest_objects: dict[str, Any], simready: dict[str, str]) -> list[dict[str, Any]]:
+def variation_candidates(
+    items: list[SceneItem], manifest_objects: dict[str, Any], simready: dict[str, str]
+) -> list[dict[str, Any]]:
     assets = []
     for item in items:
         if item.sim_role not in MANIPULABLE_ROLES:
@@ -137,7 +160,12 @@ def variation_candidates(items: list[SceneItem], manifest_objects: dict[str, Any
                 "semantic_class": canonical_category(item.category),
                 "priority": "required",
                 "source_hint": "generate",
-                "example_variants": [f"{item.category} scaled 0.9x", f"{item.category} scaled 1.1x", f"{item.category} in another colour", f"{item.category} in another material"],
+                "example_variants": [
+                    f"{item.category} scaled 0.9x",
+                    f"{item.category} scaled 1.1x",
+                    f"{item.category} in another colour",
+                    f"{item.category} in another material",
+                ],
                 "physics_hints": {"material": material} if material else {},
                 "material_hint": material,
                 "style_hint": None,
@@ -151,7 +179,9 @@ def variation_candidates(items: list[SceneItem], manifest_objects: dict[str, Any
     return assets
 
 
-def policy_configs(policies: list[str], regions: list[Region], items: list[SceneItem], joints: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+def policy_configs(
+    policies: list[str], regions: list[Region], items: list[SceneItem], joints: dict[str, list[dict[str, Any]]]
+) -> dict[str, dict[str, Any]]:
     movers = [i.id for i in items if i.sim_role in MANIPULABLE_ROLES]
     out: dict[str, dict[str, Any]] = {}
     for pid in policies:
@@ -167,13 +197,21 @@ def policy_configs(policies: list[str], regions: list[Region], items: list[Scene
         elif pid == "articulation_state":
             out[pid] = {
                 "policy_id": pid,
-                "joints": [{"object": oid, "part": j["part"], "type": j["type"], "range": [j["lower"], j["upper"]]} for oid, js in sorted(joints.items()) for j in js],
+                "joints": [
+                    {"object": oid, "part": j["part"], "type": j["type"], "range": [j["lower"], j["upper"]]}
+                    for oid, js in sorted(joints.items())
+                    for j in js
+                ],
                 "distribution": "uniform",
             }
         elif pid == "lighting":
             out[pid] = {"policy_id": pid, "dome_intensity": [600.0, 1600.0], "color_temperature_k": [2700.0, 6500.0]}
         elif pid == "appearance":
-            out[pid] = {"policy_id": pid, "objects": movers, "display_color": {"hue": [0.0, 1.0], "saturation": [0.1, 0.8], "value": [0.4, 1.0]}}
+            out[pid] = {
+                "policy_id": pid,
+                "objects": movers,
+                "display_color": {"hue": [0.0, 1.0], "saturation": [0.1, 0.8], "value": [0.4, 1.0]},
+            }
         else:
             out[pid] = {"policy_id": pid, "note": "requested policy with no built-in rule; no randomisation configured"}
     return out

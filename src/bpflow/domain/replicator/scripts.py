@@ -27,7 +27,7 @@ def _objects(scene_root, ids):
 '''
 
 _BODIES = {
-    "object_placement": '''
+    "object_placement": """
 def register(scene_root="/World"):
     regions = rep.get.prims(path_pattern="|".join(f"^/PlacementRegions/{r}$" for r in CONFIG["regions"]))
     objects = _objects(scene_root, CONFIG["objects"])
@@ -36,8 +36,8 @@ def register(scene_root="/World"):
         with objects:
             rep.randomizer.scatter_2d(surface_prims=regions, check_for_collisions=True)
             rep.modify.pose(rotation=rep.distribution.uniform((0.0, lo, 0.0), (0.0, hi, 0.0)))
-''',
-    "articulation_state": '''
+""",
+    "articulation_state": """
 def register(scene_root="/World"):
     with rep.trigger.on_frame():
         for joint in CONFIG["joints"]:
@@ -45,8 +45,8 @@ def register(scene_root="/World"):
             kind = "angular" if joint["type"] == "revolute" else "linear"
             with rep.get.prims(path_pattern=f"^{path}$"):
                 rep.modify.attribute(f"state:{kind}:physics:position", rep.distribution.uniform(*joint["range"]))
-''',
-    "lighting": '''
+""",
+    "lighting": """
 def register(scene_root="/World"):
     with rep.trigger.on_frame():
         rep.create.light(
@@ -54,14 +54,14 @@ def register(scene_root="/World"):
             intensity=rep.distribution.uniform(*CONFIG["dome_intensity"]),
             temperature=rep.distribution.uniform(*CONFIG["color_temperature_k"]),
         )
-''',
-    "appearance": '''
+""",
+    "appearance": """
 def register(scene_root="/World"):
     objects = _objects(scene_root, CONFIG["objects"])
     with rep.trigger.on_frame():
         with objects:
             rep.randomizer.color(colors=rep.distribution.uniform((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)))
-''',
+""",
 }
 
 _NOOP = '''

@@ -101,8 +101,17 @@ QUALITY_TIERS = ("standard", "premium")
 PROVIDER_POLICIES = ("openrouter_qwen_primary", "openai_primary")
 DEFAULT_PROVIDER_POLICY = "openrouter_qwen_primary"
 FIELDS = (
-    "schema_version", "scene_id", "source_mode", "text_backend", "prompt", "quality_tier",
-    "seed_count", "image", "constraints", "provider_policy", "fallback",
+    "schema_version",
+    "scene_id",
+    "source_mode",
+    "text_backend",
+    "prompt",
+    "quality_tier",
+    "seed_count",
+    "image",
+    "constraints",
+    "provider_policy",
+    "fallback",
 )
 
 _SCENE_ID_RE = re.compile(SCENE_ID_PATTERN)
@@ -258,7 +267,9 @@ class _Check:
         self.problems.append(Problem(where, message, code))
         self.bad.add(where.split(".", 1)[0])
 
-    def typed(self, doc: Mapping[str, Any], key: str, kind: type, default: Any, what: str, where: str | None = None) -> Any:
+    def typed(
+        self, doc: Mapping[str, Any], key: str, kind: type, default: Any, what: str, where: str | None = None
+    ) -> Any:
         where = where or key
         if key not in doc:
             return default
@@ -294,7 +305,9 @@ def _extract_fallback(c: _Check, doc: Mapping[str, Any]) -> bool | None:
     block = c.typed(doc, "fallback", dict, {}, "an object")
     if block is None:
         return None
-    allow = c.typed(block, "allow_image_fallback", bool, True, "a boolean (true or false)", "fallback.allow_image_fallback")
+    allow = c.typed(
+        block, "allow_image_fallback", bool, True, "a boolean (true or false)", "fallback.allow_image_fallback"
+    )
     for key in block:
         if key != "allow_image_fallback":
             c.add(format_path(["fallback", key]), "unknown field (allowed: allow_image_fallback)")
@@ -380,14 +393,23 @@ def _check(
         return value is not None and name not in c.bad
 
     if ok("schema_version", schema_version) and schema_version != SCHEMA_VERSION:
-        c.add("schema_version", "required; must be \"v1\"" if "schema_version" not in doc else f"must be \"v1\"; got {show(schema_version)}")
+        c.add(
+            "schema_version",
+            'required; must be "v1"' if "schema_version" not in doc else f'must be "v1"; got {show(schema_version)}',
+        )
     if ok("scene_id", scene_id):
         if not scene_id:
             c.add("scene_id", "required; must not be empty")
         elif _SCENE_ID_RE.fullmatch(scene_id) is None:
-            c.add("scene_id", f"{show(scene_id)} is not a valid scene id: 1-128 letters, digits, '_', '.', '-', starting with a letter or digit")
+            c.add(
+                "scene_id",
+                f"{show(scene_id)} is not a valid scene id: 1-128 letters, digits, '_', '.', '-', starting with a letter or digit",
+            )
         elif scene_id_from_path is not None and scene_id != scene_id_from_path:
-            c.add("scene_id", f"must equal the scene id of the request's path ({show(scene_id_from_path)}); got {show(scene_id)}")
+            c.add(
+                "scene_id",
+                f"must equal the scene id of the request's path ({show(scene_id_from_path)}); got {show(scene_id)}",
+            )
     mode_ok = ok("source_mode", source_mode) and source_mode in SOURCE_MODES
     if ok("source_mode", source_mode) and not mode_ok:
         c.add("source_mode", f"must be one of {', '.join(SOURCE_MODES)}; got {show(doc.get('source_mode'))}")
@@ -396,23 +418,37 @@ def _check(
         if text_backend not in TEXT_BACKENDS:
             c.add("text_backend", f"must be one of {', '.join(TEXT_BACKENDS)}; got {show(text_backend)}{origin}")
         elif text_backend not in settings.text_backend_allowlist:
-            c.add("text_backend", f"{show(text_backend)}{origin} is not in TEXT_BACKEND_ALLOWLIST ({', '.join(settings.text_backend_allowlist)})")
+            c.add(
+                "text_backend",
+                f"{show(text_backend)}{origin} is not in TEXT_BACKEND_ALLOWLIST ({', '.join(settings.text_backend_allowlist)})",
+            )
     if ok("quality_tier", quality_tier) and quality_tier not in QUALITY_TIERS:
         c.add("quality_tier", f"must be one of {', '.join(QUALITY_TIERS)}; got {show(doc.get('quality_tier'))}")
     if ok("provider_policy", provider_policy) and provider_policy not in PROVIDER_POLICIES:
-        c.add("provider_policy", f"must be one of {', '.join(PROVIDER_POLICIES)} (case-sensitive); got {show(provider_policy)}")
+        c.add(
+            "provider_policy",
+            f"must be one of {', '.join(PROVIDER_POLICIES)} (case-sensitive); got {show(provider_policy)}",
+        )
     if source_mode in ("text", "auto") and ok("prompt", prompt) and not prompt.strip():
         c.add("prompt", f"required (not blank) when source_mode is {source_mode}")
     if source_mode == "image" and image is None and "image" not in c.bad:
-        c.add("image", "required when source_mode is image: {\"gcs_uri\": \"gs://<bucket>/scenes/<id>/images/<file>.png\"}")
+        c.add("image", 'required when source_mode is image: {"gcs_uri": "gs://<bucket>/scenes/<id>/images/<file>.png"}')
     max_seeds = settings.text_gen_max_seeds
     if seed_count is not None and "seed_count" not in c.bad:  # ok(), spelled out so the type narrows
         if seed_count < 1:
             c.add("seed_count", f"must be at least 1; got {seed_count}")
         elif seed_count > max_seeds:
             c.add("seed_count", f"must be at most {max_seeds} (TEXT_GEN_MAX_SEEDS); got {show(seed_count)}")
-        elif seed_count > 1 and source_mode != "image" and ok("scene_id", scene_id) and len(child_scene_id(scene_id, seed_count)) > MAX_SCENE_ID:
-            c.add("scene_id", f"is too long for {seed_count} seeds: child id {show(child_scene_id(scene_id, seed_count))} would exceed {MAX_SCENE_ID} characters")
+        elif (
+            seed_count > 1
+            and source_mode != "image"
+            and ok("scene_id", scene_id)
+            and len(child_scene_id(scene_id, seed_count)) > MAX_SCENE_ID
+        ):
+            c.add(
+                "scene_id",
+                f"is too long for {seed_count} seeds: child id {show(child_scene_id(scene_id, seed_count))} would exceed {MAX_SCENE_ID} characters",
+            )
 
     # -- 3. image path rules ---------------------------------------------------------------------
     image_ref: ImageRef | None = None
@@ -472,7 +508,13 @@ def validate_request(
     request_generation: int | str | None = None,
 ) -> list[Problem]:
     """Every problem of a request, in check order (empty: valid). What ``bpflow validate`` prints."""
-    return _check(raw, scene_id_from_path=scene_id_from_path, settings=settings, bucket=bucket, request_generation=request_generation)[1]
+    return _check(
+        raw,
+        scene_id_from_path=scene_id_from_path,
+        settings=settings,
+        bucket=bucket,
+        request_generation=request_generation,
+    )[1]
 
 
 def parse_request(
@@ -492,7 +534,11 @@ def parse_request(
     ``image.generation``.
     """
     request, problems = _check(
-        raw, scene_id_from_path=scene_id_from_path, settings=settings, bucket=bucket, request_generation=request_generation
+        raw,
+        scene_id_from_path=scene_id_from_path,
+        settings=settings,
+        bucket=bucket,
+        request_generation=request_generation,
     )
     if problems:
         raise _raise_first(problems, scene_id_from_path or "unknown")
@@ -572,10 +618,14 @@ def child_scene_id(scene_id: str, index: int) -> str:
 def _as_request(req: SceneRequest | Mapping[str, Any], settings: Settings | None) -> SceneRequest:
     if isinstance(req, SceneRequest):
         return req
-    return parse_request(json.dumps(dict(req)).encode("utf-8", "surrogatepass"), scene_id_from_path=None, settings=settings)
+    return parse_request(
+        json.dumps(dict(req)).encode("utf-8", "surrogatepass"), scene_id_from_path=None, settings=settings
+    )
 
 
-def child_request(req: SceneRequest | Mapping[str, Any], index: int, *, settings: Settings | None = None) -> dict[str, Any]:
+def child_request(
+    req: SceneRequest | Mapping[str, Any], index: int, *, settings: Settings | None = None
+) -> dict[str, Any]:
     """The request of seed ``index`` for ``scenes/<child>/internal/scene_request.generated.json``.
 
     The reference's child body, except that ``constraints`` are kept (reference bug B12: children
@@ -600,7 +650,9 @@ def child_request(req: SceneRequest | Mapping[str, Any], index: int, *, settings
     }
 
 
-def variants_index(req: SceneRequest | Mapping[str, Any], seeds: Sequence[int] | None = None, *, settings: Settings | None = None) -> dict[str, Any]:
+def variants_index(
+    req: SceneRequest | Mapping[str, Any], seeds: Sequence[int] | None = None, *, settings: Settings | None = None
+) -> dict[str, Any]:
     """``variants/index.json`` of a finished multi-seed request (contract ``variants_index``)."""
     parent = _as_request(req, settings)
     done = list(seeds) if seeds is not None else list(range(1, parent.seed_count + 1))

@@ -35,10 +35,17 @@ class AnnIndex(Generic[T]):
         self.dimension = int(vectors.shape[1]) if len(vectors) else 0
         self._index: Index | None = None
         if self.items:
-            self._index = Index(ndim=self.dimension, metric="cos", dtype="f32", connectivity=CONNECTIVITY,
-                                expansion_add=EXPANSION_ADD, expansion_search=EXPANSION_SEARCH)
-            self._index.add(np.arange(len(self.items), dtype=np.uint64), np.ascontiguousarray(vectors, dtype=np.float32),
-                            threads=1)
+            self._index = Index(
+                ndim=self.dimension,
+                metric="cos",
+                dtype="f32",
+                connectivity=CONNECTIVITY,
+                expansion_add=EXPANSION_ADD,
+                expansion_search=EXPANSION_SEARCH,
+            )
+            self._index.add(
+                np.arange(len(self.items), dtype=np.uint64), np.ascontiguousarray(vectors, dtype=np.float32), threads=1
+            )
 
     def __len__(self) -> int:
         return len(self.items)
@@ -49,4 +56,6 @@ class AnnIndex(Generic[T]):
         if vector.shape != (self.dimension,):
             raise ValueError(f"query has {vector.shape} dimensions, the index {self.dimension}")
         matches = self._index.search(np.ascontiguousarray(vector, dtype=np.float32), min(top_k, len(self.items)))
-        return [(self.items[int(key)], float(1.0 - dist)) for key, dist in zip(matches.keys, matches.distances, strict=True)]
+        return [
+            (self.items[int(key)], float(1.0 - dist)) for key, dist in zip(matches.keys, matches.distances, strict=True)
+        ]

@@ -129,26 +129,46 @@ def _to_row(record: sa.Row[Any]) -> CatalogRow:
     data = record._mapping
     blob = data["embedding"]
     return CatalogRow(
-        asset_id=data["asset_id"], namespace=data["namespace"], kind=data["kind"], path=data["path"],
-        category=data["category"] or "", tags=tuple(data["tags"] or ()), description=data["description"] or "",
-        dims=data["dims"], license=data["license"] or "", sim_roles=tuple(data["sim_roles"] or ()),
-        source=data["source"] or "", source_generation=int(data["source_generation"] or 0),
-        descriptor=data["descriptor"] or "", descriptor_hash=data["descriptor_hash"] or "",
-        embedding=from_blob(blob) if blob else None, embedding_model=data["embedding_model"],
+        asset_id=data["asset_id"],
+        namespace=data["namespace"],
+        kind=data["kind"],
+        path=data["path"],
+        category=data["category"] or "",
+        tags=tuple(data["tags"] or ()),
+        description=data["description"] or "",
+        dims=data["dims"],
+        license=data["license"] or "",
+        sim_roles=tuple(data["sim_roles"] or ()),
+        source=data["source"] or "",
+        source_generation=int(data["source_generation"] or 0),
+        descriptor=data["descriptor"] or "",
+        descriptor_hash=data["descriptor_hash"] or "",
+        embedding=from_blob(blob) if blob else None,
+        embedding_model=data["embedding_model"],
         extra=dict(data["extra"] or {}),
     )
 
 
 def _to_record(row: CatalogRow, now: str) -> dict[str, Any]:
     return {
-        "asset_id": row.asset_id, "namespace": row.namespace, "kind": row.kind, "category": row.category,
-        "tags": list(row.tags), "description": row.description, "path": row.path, "dims": row.dims,
-        "license": row.license, "sim_roles": list(row.sim_roles), "source": row.source,
-        "source_generation": row.source_generation, "descriptor": row.descriptor,
+        "asset_id": row.asset_id,
+        "namespace": row.namespace,
+        "kind": row.kind,
+        "category": row.category,
+        "tags": list(row.tags),
+        "description": row.description,
+        "path": row.path,
+        "dims": row.dims,
+        "license": row.license,
+        "sim_roles": list(row.sim_roles),
+        "source": row.source,
+        "source_generation": row.source_generation,
+        "descriptor": row.descriptor,
         "descriptor_hash": row.descriptor_hash,
         "embedding": as_blob(row.embedding) if row.embedding is not None else None,
         "embedding_model": row.embedding_model if row.embedding is not None else None,
-        "extra": row.extra, "updated_at": now,
+        "extra": row.extra,
+        "updated_at": now,
     }
 
 
@@ -209,7 +229,9 @@ class Catalog:
         now = _now()
         insert = self._insert()
         stmt = insert(assets_table)
-        update = {c.name: stmt.excluded[c.name] for c in assets_table.columns if c.name not in ("namespace", "asset_id")}
+        update = {
+            c.name: stmt.excluded[c.name] for c in assets_table.columns if c.name not in ("namespace", "asset_id")
+        }
         if keep_embedding_if_same_descriptor:
             same = assets_table.c.descriptor_hash == stmt.excluded.descriptor_hash
             for name in ("embedding", "embedding_model"):
@@ -219,14 +241,22 @@ class Catalog:
             conn.execute(stmt, [_to_record(r, now) for r in rows])
         return len(rows)
 
-    def upsert_scene(self, scene_id: str, assets_prefix: str, asset_ids: Sequence[str], description: str,
-                     extra: dict[str, Any]) -> None:
+    def upsert_scene(
+        self, scene_id: str, assets_prefix: str, asset_ids: Sequence[str], description: str, extra: dict[str, Any]
+    ) -> None:
         insert = self._insert()
-        record = {"scene_id": scene_id, "assets_prefix": assets_prefix, "asset_ids": list(asset_ids),
-                  "description": description, "extra": extra, "updated_at": _now()}
+        record = {
+            "scene_id": scene_id,
+            "assets_prefix": assets_prefix,
+            "asset_ids": list(asset_ids),
+            "description": description,
+            "extra": extra,
+            "updated_at": _now(),
+        }
         stmt = insert(scenes_table).values(record)
-        stmt = stmt.on_conflict_do_update(index_elements=["scene_id"],
-                                          set_={k: stmt.excluded[k] for k in record if k != "scene_id"})
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["scene_id"], set_={k: stmt.excluded[k] for k in record if k != "scene_id"}
+        )
         with self.engine.begin() as conn:
             conn.execute(stmt)
 
@@ -240,7 +270,9 @@ class Catalog:
             return [_to_row(r) for r in conn.execute(query)]
 
     def get(self, namespace: str, asset_id: str) -> CatalogRow | None:
-        query = sa.select(assets_table).where(assets_table.c.namespace == namespace, assets_table.c.asset_id == asset_id)
+        query = sa.select(assets_table).where(
+            assets_table.c.namespace == namespace, assets_table.c.asset_id == asset_id
+        )
         with self.engine.connect() as conn:
             record = conn.execute(query).first()
         return _to_row(record) if record is not None else None
@@ -287,9 +319,19 @@ def library_row(entry: LibraryEntry, namespace: str, sidecar: dict[str, Any] | N
         description = " ".join(sorted(entry.tokens - {"usd", "usda", "usdz"}))
     descriptor = descriptor_of(category, description, roles, tags)
     return CatalogRow(
-        asset_id=entry.asset_id, namespace=namespace, kind=LIBRARY, path=entry.path, category=category, tags=tags,
-        description=description, dims=dims, license=str(meta.get("license") or entry.license or ""),
-        sim_roles=roles, source=entry.origin, source_generation=entry.generation, descriptor=descriptor,
+        asset_id=entry.asset_id,
+        namespace=namespace,
+        kind=LIBRARY,
+        path=entry.path,
+        category=category,
+        tags=tags,
+        description=description,
+        dims=dims,
+        license=str(meta.get("license") or entry.license or ""),
+        sim_roles=roles,
+        source=entry.origin,
+        source_generation=entry.generation,
+        descriptor=descriptor,
         descriptor_hash=sha256(descriptor),
     )
 
@@ -303,14 +345,18 @@ def embed_rows(rows: Sequence[CatalogRow], embedder: Embedder) -> list[CatalogRo
 
 def _current(existing: CatalogRow | None, wanted: CatalogRow, model: str) -> bool:
     return (
-        existing is not None and existing.embedding is not None and existing.embedding_model == model
-        and existing.descriptor_hash == wanted.descriptor_hash and existing.path == wanted.path
+        existing is not None
+        and existing.embedding is not None
+        and existing.embedding_model == model
+        and existing.descriptor_hash == wanted.descriptor_hash
+        and existing.path == wanted.path
         and existing.source_generation == wanted.source_generation
     )
 
 
-def sync_library(catalog: Catalog, entries: Sequence[LibraryEntry], embedder: Embedder, namespace: str,
-                 read_sidecar: SidecarReader) -> list[CatalogRow]:
+def sync_library(
+    catalog: Catalog, entries: Sequence[LibraryEntry], embedder: Embedder, namespace: str, read_sidecar: SidecarReader
+) -> list[CatalogRow]:
     """Bring the catalog's library rows up to date with this scan; return every library row of
     the namespace embedded by ``embedder`` (rows other workers added included).
 
@@ -331,11 +377,14 @@ def sync_library(catalog: Catalog, entries: Sequence[LibraryEntry], embedder: Em
     scanned = {r.asset_id for r in stale}
     stale += [r for r in existing.values() if r.asset_id not in scanned and r.embedding_model != embedder.model]
     catalog.upsert(embed_rows(stale, embedder))
-    return [r for r in catalog.rows(namespace, LIBRARY) if r.embedding is not None and r.embedding_model == embedder.model]
+    return [
+        r for r in catalog.rows(namespace, LIBRARY) if r.embedding is not None and r.embedding_model == embedder.model
+    ]
 
 
-def memory_library(entries: Sequence[LibraryEntry], embedder: Embedder, namespace: str,
-                   read_sidecar: SidecarReader) -> list[CatalogRow]:
+def memory_library(
+    entries: Sequence[LibraryEntry], embedder: Embedder, namespace: str, read_sidecar: SidecarReader
+) -> list[CatalogRow]:
     """The same rows without a database (``TEXT_ASSET_CATALOG_ENABLED=false``)."""
     rows = [library_row(e, namespace, read_sidecar(e) if e.sidecar else None) for e in entries]
     return embed_rows(rows, embedder)

@@ -83,10 +83,23 @@ CONCEPT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("book", "magazine", "manual", "novel"),
 )
 CONCEPTS: dict[str, str] = {word: group[0] for group in CONCEPT_GROUPS for word in group}
-IGNORED = frozenset({"room", "object", "category", "sim", "role", "generated", "from", "text", "prompt", "the",
-                     "and", "with", "of"})
-ROLE_WORDS = frozenset({"static", "manipulable", "articulated", "furniture", "appliance", "deformable", "clutter",
-                        "required", "articulation", "interactive"})
+IGNORED = frozenset(
+    {"room", "object", "category", "sim", "role", "generated", "from", "text", "prompt", "the", "and", "with", "of"}
+)
+ROLE_WORDS = frozenset(
+    {
+        "static",
+        "manipulable",
+        "articulated",
+        "furniture",
+        "appliance",
+        "deformable",
+        "clutter",
+        "required",
+        "articulation",
+        "interactive",
+    }
+)
 ROLE_WEIGHT = 0.35
 ROOM_FIELD = re.compile(r"\broom:(\S+)")
 TRIGRAM_WEIGHT = 0.6
@@ -117,7 +130,7 @@ class LocalHashEmbedder:
                 key = f"c:{CONCEPTS[tok]}"
                 out[key] = out.get(key, 0.0) + weight
             marked = f"<{tok}>"
-            grams = [marked[i:i + 3] for i in range(len(marked) - 2)]
+            grams = [marked[i : i + 3] for i in range(len(marked) - 2)]
             share = TRIGRAM_WEIGHT * weight / math.sqrt(len(grams))
             for gram in grams:
                 out[f"g:{gram}"] = out.get(f"g:{gram}", 0.0) + share

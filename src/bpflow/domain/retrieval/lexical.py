@@ -53,8 +53,9 @@ def _norm(text: str) -> str:
     return text.strip().lower().replace(" ", "_")
 
 
-def choose(entries: Sequence[LibraryEntry], category: str, name: str, *, used_paths: Collection[str],
-           min_score: float) -> LexicalHit | None:
+def choose(
+    entries: Sequence[LibraryEntry], category: str, name: str, *, used_paths: Collection[str], min_score: float
+) -> LexicalHit | None:
     """The best entry not in ``used_paths``, or None."""
     terms = query_terms(category, name)
     floor = min(1.0, max(0.0, min_score))

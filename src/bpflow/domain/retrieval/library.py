@@ -49,11 +49,20 @@ def package_entries() -> list[LibraryEntry]:
     out = []
     for asset in library_assets():
         toks = token_set(asset.asset_id, asset.category, *asset.tags, f"{asset.asset_id}/{asset.file}")
-        out.append(LibraryEntry(
-            path=asset.ref, tokens=frozenset(toks), origin="package", asset_id=f"library::{asset.asset_id}",
-            category=asset.category, tags=asset.tags, description=asset.description,
-            sim_roles=asset.sim_roles, dimensions=asset.dimensions, license=asset.license,
-        ))
+        out.append(
+            LibraryEntry(
+                path=asset.ref,
+                tokens=frozenset(toks),
+                origin="package",
+                asset_id=f"library::{asset.asset_id}",
+                category=asset.category,
+                tags=asset.tags,
+                description=asset.description,
+                sim_roles=asset.sim_roles,
+                dimensions=asset.dimensions,
+                license=asset.license,
+            )
+        )
     return out
 
 
@@ -85,15 +94,22 @@ def bucket_entries(bucket: Bucket, roots: Iterable[str], max_files: int) -> list
             seen.add(key)
             stem = posixpath.splitext(posixpath.basename(key))[0]
             sidecar = posixpath.join(posixpath.dirname(key), "metadata.json")
-            out.append(LibraryEntry(
-                path=key, tokens=frozenset(token_set(stem, key)), origin="bucket", asset_id=f"lexical::{key}",
-                generation=info.generation, sidecar=sidecar if sidecar in keys else None,
-            ))
+            out.append(
+                LibraryEntry(
+                    path=key,
+                    tokens=frozenset(token_set(stem, key)),
+                    origin="bucket",
+                    asset_id=f"lexical::{key}",
+                    generation=info.generation,
+                    sidecar=sidecar if sidecar in keys else None,
+                )
+            )
     return out
 
 
-def scan_library(bucket: Bucket, *, prefixes: Iterable[str], cache_prefix: str | None, max_files: int,
-                 enabled: bool = True) -> list[LibraryEntry]:
+def scan_library(
+    bucket: Bucket, *, prefixes: Iterable[str], cache_prefix: str | None, max_files: int, enabled: bool = True
+) -> list[LibraryEntry]:
     """The whole index in scan order; empty when retrieval is disabled."""
     if not enabled:
         return []

@@ -29,8 +29,24 @@ from bpflow.domain.retrieval.planned_package import PackageObject
 from bpflow.domain.retrieval.select import Candidate, Decision
 from bpflow.domain.retrieval.validation import validate
 
-THIN_COVERINGS = frozenset({"rug", "mat", "poster", "painting", "curtain", "tablecloth", "placemat", "coaster",
-                            "doormat", "bathmat", "tapestry", "wall_art", "floor_mat", "mousepad"})
+THIN_COVERINGS = frozenset(
+    {
+        "rug",
+        "mat",
+        "poster",
+        "painting",
+        "curtain",
+        "tablecloth",
+        "placemat",
+        "coaster",
+        "doormat",
+        "bathmat",
+        "tapestry",
+        "wall_art",
+        "floor_mat",
+        "mousepad",
+    }
+)
 TEXTURE_DIRS = frozenset({"texture", "textures", "tex", "texutre", "materials"})
 BUNDLE_EXTRAS = frozenset({"metadata.json", "license", "license.txt", "license.md"})
 RETRIEVED_DIR = "retrieved_asset"
@@ -99,8 +115,16 @@ class Materialized:
 class Materializer:
     """Writes object directories for one scene; scratch files live under ``workdir``."""
 
-    def __init__(self, bucket: Bucket, assets_prefix: str, room_type: str, workdir: Path, *,
-                 soft_repair: bool = False, max_height: float | None = None) -> None:
+    def __init__(
+        self,
+        bucket: Bucket,
+        assets_prefix: str,
+        room_type: str,
+        workdir: Path,
+        *,
+        soft_repair: bool = False,
+        max_height: float | None = None,
+    ) -> None:
         self.max_height = max_height
         self.bucket = bucket
         self.assets_prefix = assets_prefix
@@ -121,7 +145,7 @@ class Materializer:
         main_name = posixpath.basename(path)
         files = {}
         for info in self.bucket.list(folder + "/" if folder else ""):
-            rel = info.key[len(folder) + 1:] if folder else info.key
+            rel = info.key[len(folder) + 1 :] if folder else info.key
             parts = rel.split("/")
             sibling = len(parts) == 1 and (rel.lower().endswith(USD_EXTENSIONS) or rel.lower() in BUNDLE_EXTRAS)
             texture = len(parts) > 1 and parts[0].lower() in TEXTURE_DIRS
@@ -144,8 +168,11 @@ class Materializer:
         written = []
         for path in sorted(p for p in scratch.rglob("*") if p.is_file()):
             key = f"{item.dir_key}/{path.relative_to(scratch).as_posix()}"
-            self.bucket.write(key, path.read_bytes(),
-                              content_type="application/json" if key.endswith(".json") else "application/octet-stream")
+            self.bucket.write(
+                key,
+                path.read_bytes(),
+                content_type="application/json" if key.endswith(".json") else "application/octet-stream",
+            )
             written.append(key)
         for info in list(self.bucket.list(item.dir_key + "/")):
             if info.key not in written:
@@ -155,8 +182,11 @@ class Materializer:
 
     def _metadata(self, item: Materialized) -> dict[str, Any]:
         w, h, d = item.obj.dimensions
-        source: dict[str, Any] = {"type": "text", "asset_strategy": item.obj.asset_strategy,
-                                  "materialization": item.materialization}
+        source: dict[str, Any] = {
+            "type": "text",
+            "asset_strategy": item.obj.asset_strategy,
+            "materialization": item.materialization,
+        }
         if item.source_path:
             source["asset_path"] = item.source_path
         out: dict[str, Any] = {
@@ -168,8 +198,11 @@ class Materializer:
         if item.fit is not None:
             out["fit"] = item.fit
         if item.library_asset_id:
-            out["asset"] = {"library_asset_id": item.library_asset_id, "license": item.license,
-                            "source_path": item.source_path}
+            out["asset"] = {
+                "library_asset_id": item.library_asset_id,
+                "license": item.license,
+                "source_path": item.source_path,
+            }
         return out
 
     def _finish(self, item: Materialized, scratch: Path, model_text: str, *, thin: bool = False) -> Materialized:
@@ -180,19 +213,29 @@ class Materializer:
         return self._upload(item, scratch)
 
     def thin_covering(self, obj: PackageObject) -> Materialized:
-        item = Materialized(obj, object_dir(self.assets_prefix, obj.id), source="generated",
-                            model_or_library="textgen_thin_covering", materialization="thin_covering_usd",
-                            retrieval_method="thin_covering", retrieval_mode=None, license="CC0-1.0")
+        item = Materialized(
+            obj,
+            object_dir(self.assets_prefix, obj.id),
+            source="generated",
+            model_or_library="textgen_thin_covering",
+            materialization="thin_covering_usd",
+            retrieval_method="thin_covering",
+            retrieval_mode=None,
+            license="CC0-1.0",
+        )
         return self._finish(item, self._scratch(obj), usd_models.thin_covering_usd(obj.dimensions), thin=True)
 
     def placeholder(self, obj: PackageObject, decision: Decision | None, reason: str | None = None) -> Materialized:
         method = decision.method if decision and decision.method != "none" else "placeholder"
         item = Materialized(
-            obj, object_dir(self.assets_prefix, obj.id),
+            obj,
+            object_dir(self.assets_prefix, obj.id),
             source="retrieved" if obj.asset_strategy == "retrieved" else "generated",
             model_or_library="partnet_mobility" if obj.asset_strategy == "retrieved" else "textgen_placeholder",
-            materialization="placeholder_usd", retrieval_method=method,
-            retrieval_mode=decision.mode if decision else None, license="CC0-1.0",
+            materialization="placeholder_usd",
+            retrieval_method=method,
+            retrieval_mode=decision.mode if decision else None,
+            license="CC0-1.0",
             fallback_reason=reason or (decision.fallback_reason if decision else None) or "retrieval_miss_placeholder",
         )
         item.validation = validate(obj.category, obj.name, "", self.room_type, obj.dimensions, "placeholder_usd")
@@ -211,19 +254,29 @@ class Materializer:
         how = usd_models.choose_fit(info, obj.dimensions, self.max_height)
         planned, obj = obj, replace(obj, dimensions=how.dims)
         item = Materialized(
-            obj, object_dir(self.assets_prefix, obj.id), source="retrieved", model_or_library="text_asset_library",
-            materialization="retrieved_asset_bundle", retrieval_method=decision.method, retrieval_mode=decision.mode,
-            source_path=candidate.path, fallback_reason=decision.fallback_reason,
-            semantic_score=decision.semantic_score, lexical_score=decision.lexical_score,
-            library_asset_id=candidate.asset_id, license=str(candidate.metadata.get("license") or ""),
+            obj,
+            object_dir(self.assets_prefix, obj.id),
+            source="retrieved",
+            model_or_library="text_asset_library",
+            materialization="retrieved_asset_bundle",
+            retrieval_method=decision.method,
+            retrieval_mode=decision.mode,
+            source_path=candidate.path,
+            fallback_reason=decision.fallback_reason,
+            semantic_score=decision.semantic_score,
+            lexical_score=decision.lexical_score,
+            library_asset_id=candidate.asset_id,
+            license=str(candidate.metadata.get("license") or ""),
         )
-        item.validation = validate(obj.category, obj.name, candidate.path, self.room_type, obj.dimensions,
-                                   "retrieved_asset_bundle")
+        item.validation = validate(
+            obj.category, obj.name, candidate.path, self.room_type, obj.dimensions, "retrieved_asset_bundle"
+        )
         if self.soft_repair and not item.validation["passed"]:
             repaired = self.placeholder(planned, decision, "asset_validation_soft_repair")
             assert repaired.validation is not None
             repaired.validation.update({"soft_repair_applied": True, "passed": True, "status": "pass"})
             return repaired
         item.fit = how.to_dict()
-        return self._finish(item, scratch, usd_models.reference_usd(f"{RETRIEVED_DIR}/{main}", info, obj.dimensions, how))
-
+        return self._finish(
+            item, scratch, usd_models.reference_usd(f"{RETRIEVED_DIR}/{main}", info, obj.dimensions, how)
+        )

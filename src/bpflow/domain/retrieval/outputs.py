@@ -84,9 +84,11 @@ def _vec(keys: str, values: Sequence[float]) -> dict[str, float]:
 def manifest_object(pkg: TextPackage, item: Materialized) -> dict[str, Any]:
     obj = item.obj
     w, h, d = obj.dimensions
-    articulation = {"required": obj.articulation_required,
-                    "backend_hint": obj.articulation.get("backend_hint") or
-                    ("particulate_first" if obj.articulation_required else "none")}
+    articulation = {
+        "required": obj.articulation_required,
+        "backend_hint": obj.articulation.get("backend_hint")
+        or ("particulate_first" if obj.articulation_required else "none"),
+    }
     for key in ("candidate", "detection_source", "requirement_source"):
         if key in obj.articulation:
             articulation[key] = obj.articulation[key]
@@ -97,18 +99,30 @@ def manifest_object(pkg: TextPackage, item: Materialized) -> dict[str, Any]:
         "description": obj.description,
         "sim_role": obj.sim_role,
         "asset": {"path": item.model_key, "source": "text_scene_gen", "format": "usd"},
-        "transform": {"position": _vec("xyz", obj.position), "scale": _vec("xyz", obj.scale),
-                      "rotation_quaternion": _vec("wxyz", obj.rotation)},
+        "transform": {
+            "position": _vec("xyz", obj.position),
+            "scale": _vec("xyz", obj.scale),
+            "rotation_quaternion": _vec("wxyz", obj.rotation),
+        },
         "dimensions_est": {"width": w, "height": h, "depth": d},
         "physics_hints": obj.physics_hints,
         "articulation": articulation,
-        "source": {"type": pkg.source_type, "generation_tier": pkg.quality_tier, "provider": pkg.provider_used,
-                   "seed": pkg.seed, "text_backend": pkg.text_backend, "asset_validation": item.validation},
+        "source": {
+            "type": pkg.source_type,
+            "generation_tier": pkg.quality_tier,
+            "provider": pkg.provider_used,
+            "seed": pkg.seed,
+            "text_backend": pkg.text_backend,
+            "asset_validation": item.validation,
+        },
         "placement": placement_fields(obj),
         "asset_generation": {
-            "method": item.retrieval_method, "materialization": item.materialization,
-            "model_or_library": item.model_or_library, "library_asset_id": item.library_asset_id,
-            "source_path": item.source_path or None, "license": item.license or None,
+            "method": item.retrieval_method,
+            "materialization": item.materialization,
+            "model_or_library": item.model_or_library,
+            "library_asset_id": item.library_asset_id,
+            "source_path": item.source_path or None,
+            "license": item.license or None,
             "fallback_reason": item.fallback_reason,
         },
     }
@@ -128,14 +142,21 @@ def manifest(pkg: TextPackage, items: Sequence[Materialized], provenance: list[d
             "coordinate_frame": "y_up",
             "meters_per_unit": 1.0,
             "environment_type": pkg.room_type,
-            "room": {"bounds": {"width": _r6(hi[0] - lo[0]), "depth": _r6(hi[2] - lo[2]), "height": _r6(hi[1] - lo[1])},
-                     "origin": [_r6((lo[0] + hi[0]) / 2.0), _r6(lo[1]), _r6((lo[2] + hi[2]) / 2.0)]},
+            "room": {
+                "bounds": {"width": _r6(hi[0] - lo[0]), "depth": _r6(hi[2] - lo[2]), "height": _r6(hi[1] - lo[1])},
+                "origin": [_r6((lo[0] + hi[0]) / 2.0), _r6(lo[1]), _r6((lo[2] + hi[2]) / 2.0)],
+            },
         },
         "objects": [manifest_object(pkg, item) for item in items],
         "metadata": {
-            "source": {"type": pkg.source_type, "request_id": pkg.scene_id, "seed": pkg.seed,
-                       "provider": pkg.provider_used, "generation_tier": pkg.quality_tier,
-                       "text_backend": pkg.text_backend},
+            "source": {
+                "type": pkg.source_type,
+                "request_id": pkg.scene_id,
+                "seed": pkg.seed,
+                "provider": pkg.provider_used,
+                "generation_tier": pkg.quality_tier,
+                "text_backend": pkg.text_backend,
+            },
             "provenance": {"assets": provenance, "request": pkg.request, "backends": []},
             "source_pipeline": SOURCE_PIPELINE,
         },
@@ -157,8 +178,13 @@ def layout(pkg: TextPackage, items: Sequence[Materialized]) -> dict[str, Any]:
         if item.validation is not None:
             entry["asset_validation"] = item.validation
         objects.append(entry)
-    return {"scene_id": pkg.scene_id, "objects": objects, "room_box": pkg.room_box,
-            "wall_thickness_m": pkg.wall_thickness_m, "openings": pkg.openings}
+    return {
+        "scene_id": pkg.scene_id,
+        "objects": objects,
+        "room_box": pkg.room_box,
+        "wall_thickness_m": pkg.wall_thickness_m,
+        "openings": pkg.openings,
+    }
 
 
 def inventory(pkg: TextPackage, items: Sequence[Materialized]) -> dict[str, Any]:
@@ -166,17 +192,26 @@ def inventory(pkg: TextPackage, items: Sequence[Materialized]) -> dict[str, Any]
     for item in items:
         obj = item.obj
         place = placement_fields(obj)
-        objects.append({
-            "id": obj.id, "name": obj.name, "category": obj.category or "object", "sim_role": obj.sim_role,
-            "description": obj.description, "asset_strategy": obj.asset_strategy,
-            "articulation_required": obj.articulation_required, "placement_stage": place["placement_stage"],
-            "parent_support_id": place["parent_support_id"] or "", "asset_validation": item.validation,
-        })
+        objects.append(
+            {
+                "id": obj.id,
+                "name": obj.name,
+                "category": obj.category or "object",
+                "sim_role": obj.sim_role,
+                "description": obj.description,
+                "asset_strategy": obj.asset_strategy,
+                "articulation_required": obj.articulation_required,
+                "placement_stage": place["placement_stage"],
+                "parent_support_id": place["parent_support_id"] or "",
+                "asset_validation": item.validation,
+            }
+        )
     return {"scene_id": pkg.scene_id, "source": "text_scene_gen", "objects": objects}
 
 
-def retrieval_report(scene_id: str, mode: str, decisions: Sequence[Decision], library_size: int,
-                     rollout: dict[str, Any]) -> dict[str, Any]:
+def retrieval_report(
+    scene_id: str, mode: str, decisions: Sequence[Decision], library_size: int, rollout: dict[str, Any]
+) -> dict[str, Any]:
     latencies = sorted(d.latency_ms for d in decisions)
     mean = sum(latencies) / len(latencies) if latencies else 0.0
     p95 = latencies[int((len(latencies) - 1) * 0.95)] if latencies else 0.0
@@ -197,9 +232,16 @@ def retrieval_report(scene_id: str, mode: str, decisions: Sequence[Decision], li
 
 
 def stage1_marker(pkg: TextPackage, objects_count: int) -> dict[str, Any]:
-    return {"scene_id": pkg.scene_id, "status": "completed", "source": "text_scene_adapter",
-            "objects_count": objects_count, "quality_tier": pkg.quality_tier, "provider": pkg.provider_used,
-            "seed": pkg.seed, "marker_type": "stage1_complete"}
+    return {
+        "scene_id": pkg.scene_id,
+        "status": "completed",
+        "source": "text_scene_adapter",
+        "objects_count": objects_count,
+        "quality_tier": pkg.quality_tier,
+        "provider": pkg.provider_used,
+        "seed": pkg.seed,
+        "marker_type": "stage1_complete",
+    }
 
 
 def stage1_marker_body(summary: dict[str, Any]) -> dict[str, Any]:

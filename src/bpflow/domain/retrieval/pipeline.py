@@ -141,8 +141,9 @@ def _sidecar_reader(bucket: Bucket) -> Callable[[LibraryEntry], dict[str, Any] |
     return read
 
 
-def build_searcher(bucket: Bucket, cfg: AdapterConfig, entries: list[LibraryEntry],
-                   catalog: Catalog | None, catalog_error: str | None) -> AnnSearcher:
+def build_searcher(
+    bucket: Bucket, cfg: AdapterConfig, entries: list[LibraryEntry], catalog: Catalog | None, catalog_error: str | None
+) -> AnnSearcher:
     """Embedder + ANN index over the catalog's library rows; on any failure, a searcher that
     reports why (ANN attempts then record it, the run goes on)."""
     try:
@@ -161,15 +162,25 @@ def build_searcher(bucket: Bucket, cfg: AdapterConfig, entries: list[LibraryEntr
         log.warning("catalog sync failed: %s", exc)
         return AnnSearcher(embedder, None, f"catalog_unavailable:{exc}")
     # Both library readers return embedded rows only (AnnIndex checks one vector per row).
-    vectors = np.stack([r.embedding for r in rows if r.embedding is not None]) if rows else np.zeros((0, embedder.dimension), np.float32)
+    vectors = (
+        np.stack([r.embedding for r in rows if r.embedding is not None])
+        if rows
+        else np.zeros((0, embedder.dimension), np.float32)
+    )
     return AnnSearcher(embedder, AnnIndex(rows, vectors))
 
 
 # -- the run -------------------------------------------------------------------------------------------
 
 
-def materialize_all(pkg: TextPackage, cfg: AdapterConfig, materializer: Materializer, entries: list[LibraryEntry],
-                    searcher: AnnSearcher | None, exists: PathChecker) -> tuple[list[Materialized], list[Decision]]:
+def materialize_all(
+    pkg: TextPackage,
+    cfg: AdapterConfig,
+    materializer: Materializer,
+    entries: list[LibraryEntry],
+    searcher: AnnSearcher | None,
+    exists: PathChecker,
+) -> tuple[list[Materialized], list[Decision]]:
     items: list[Materialized] = []
     decisions: list[Decision] = []
     used: set[str] = set()
@@ -196,11 +207,17 @@ def materialize_all(pkg: TextPackage, cfg: AdapterConfig, materializer: Material
     return items, decisions
 
 
-def publish_catalog(catalog: Catalog | None, catalog_error: str | None, cfg: AdapterConfig, pkg: TextPackage,
-                    items: list[Materialized]) -> dict[str, Any]:
-    status: dict[str, Any] = {"enabled": cfg.catalog_enabled, "assets_upserted": 0, "scene_upserted": False,
-                              "assets_collection": "bpflow_asset_catalog", "scenes_collection": "bpflow_scene_catalog",
-                              "assets": []}
+def publish_catalog(
+    catalog: Catalog | None, catalog_error: str | None, cfg: AdapterConfig, pkg: TextPackage, items: list[Materialized]
+) -> dict[str, Any]:
+    status: dict[str, Any] = {
+        "enabled": cfg.catalog_enabled,
+        "assets_upserted": 0,
+        "scene_upserted": False,
+        "assets_collection": "bpflow_asset_catalog",
+        "scenes_collection": "bpflow_scene_catalog",
+        "assets": [],
+    }
     if not cfg.catalog_enabled:
         return status
     if catalog is None:
@@ -208,24 +225,54 @@ def publish_catalog(catalog: Catalog | None, catalog_error: str | None, cfg: Ada
     rows = []
     for item in items:
         entry = queues.embedding_asset(item, cfg.scene_id, cfg.bucket_name, cfg.embedding_model, pkg.prompt)
-        rows.append(CatalogRow(
-            asset_id=entry["asset_id"], namespace=cfg.namespace, kind=SCENE_OBJECT, path=item.model_key,
-            category=entry["class_name"], tags=tuple(t for t in entry["tags"] if t), description=item.obj.description,
-            dims=entry["dimensions"], license=item.license, sim_roles=tuple(entry["sim_roles"]), source=entry["source"],
-            descriptor=entry["descriptor_text"], descriptor_hash=sha256(entry["descriptor_text"]),
-            extra={"scene_id": cfg.scene_id, "object_id": item.obj.id, "asset_strategy": item.obj.asset_strategy,
-                   "materialization": item.materialization, "source_path": item.source_path,
-                   "model_or_library": item.model_or_library, "library_asset_id": item.library_asset_id,
-                   "generation_tier": pkg.quality_tier, "provider": pkg.provider_used, "seed": pkg.seed,
-                   "gcs_uri": entry["gcs_uri"], "source_pipeline": outputs.SOURCE_PIPELINE},
-        ))
+        rows.append(
+            CatalogRow(
+                asset_id=entry["asset_id"],
+                namespace=cfg.namespace,
+                kind=SCENE_OBJECT,
+                path=item.model_key,
+                category=entry["class_name"],
+                tags=tuple(t for t in entry["tags"] if t),
+                description=item.obj.description,
+                dims=entry["dimensions"],
+                license=item.license,
+                sim_roles=tuple(entry["sim_roles"]),
+                source=entry["source"],
+                descriptor=entry["descriptor_text"],
+                descriptor_hash=sha256(entry["descriptor_text"]),
+                extra={
+                    "scene_id": cfg.scene_id,
+                    "object_id": item.obj.id,
+                    "asset_strategy": item.obj.asset_strategy,
+                    "materialization": item.materialization,
+                    "source_path": item.source_path,
+                    "model_or_library": item.model_or_library,
+                    "library_asset_id": item.library_asset_id,
+                    "generation_tier": pkg.quality_tier,
+                    "provider": pkg.provider_used,
+                    "seed": pkg.seed,
+                    "gcs_uri": entry["gcs_uri"],
+                    "source_pipeline": outputs.SOURCE_PIPELINE,
+                },
+            )
+        )
     try:
         catalog.upsert(rows, keep_embedding_if_same_descriptor=True)
         status.update(assets_upserted=len(rows), assets=[r.asset_id for r in rows])
-        catalog.upsert_scene(cfg.scene_id, cfg.assets_prefix, [r.asset_id for r in rows], pkg.prompt,
-                             {"source_type": "text", "room_type": pkg.room_type, "seed": pkg.seed,
-                              "quality_tier": pkg.quality_tier, "provider": pkg.provider_used,
-                              "text_backend": pkg.text_backend})
+        catalog.upsert_scene(
+            cfg.scene_id,
+            cfg.assets_prefix,
+            [r.asset_id for r in rows],
+            pkg.prompt,
+            {
+                "source_type": "text",
+                "room_type": pkg.room_type,
+                "seed": pkg.seed,
+                "quality_tier": pkg.quality_tier,
+                "provider": pkg.provider_used,
+                "text_backend": pkg.text_backend,
+            },
+        )
         status["scene_upserted"] = True
     except Exception as exc:  # noqa: BLE001 - reference: catalog write errors are logged, not fatal
         log.warning("catalog publish failed: %s", exc)
@@ -240,9 +287,13 @@ def run_adapter(bucket: Bucket, cfg: AdapterConfig, *, now: Callable[[], datetim
     mode = rollout.read_mode(bucket, cfg.rollout_prefix, cfg.requested_mode)
     settings = replace(cfg.retrieval, mode=mode)
     cfg = replace(cfg, retrieval=settings)
-    entries = scan_library(bucket, prefixes=cfg.library_prefixes,
-                           cache_prefix=cfg.cache_prefix if cfg.cache_enabled else None,
-                           max_files=cfg.library_max_files, enabled=cfg.retrieval_enabled)
+    entries = scan_library(
+        bucket,
+        prefixes=cfg.library_prefixes,
+        cache_prefix=cfg.cache_prefix if cfg.cache_enabled else None,
+        max_files=cfg.library_max_files,
+        enabled=cfg.retrieval_enabled,
+    )
     catalog: Catalog | None = None
     catalog_error: str | None = None
     if cfg.catalog_enabled and cfg.database_url:
@@ -260,11 +311,18 @@ def run_adapter(bucket: Bucket, cfg: AdapterConfig, *, now: Callable[[], datetim
         exists = PathChecker(bucket)
         with tempfile.TemporaryDirectory(prefix="bpflow-adapter-") as tmp:
             room_height = float(pkg.room_box["max"][1]) - float(pkg.room_box["min"][1])
-            materializer = Materializer(bucket, cfg.assets_prefix, pkg.room_type, Path(tmp), soft_repair=cfg.soft_repair,
-                                        max_height=room_height - HEADROOM)
+            materializer = Materializer(
+                bucket,
+                cfg.assets_prefix,
+                pkg.room_type,
+                Path(tmp),
+                soft_repair=cfg.soft_repair,
+                max_height=room_height - HEADROOM,
+            )
             items, decisions = materialize_all(pkg, cfg, materializer, entries, searcher, exists)
-            settled = settle_on_supports(items, lambda item: Path(tmp) / f"obj_{item.obj.id}" / "model.usd",
-                                         pkg.room_box)
+            settled = settle_on_supports(
+                items, lambda item: Path(tmp) / f"obj_{item.obj.id}" / "model.usd", pkg.room_box
+            )
         provenance = [item.provenance(cfg.scene_id) for item in items]
         manifest_key = f"{cfg.assets_prefix}/{outputs.MANIFEST_NAME}"
         layout_key = f"{cfg.layout_prefix}/{outputs.LAYOUT_NAME}"
@@ -272,7 +330,9 @@ def run_adapter(bucket: Bucket, cfg: AdapterConfig, *, now: Callable[[], datetim
         bucket.write_json(manifest_key, outputs.manifest(pkg, items, provenance))
         bucket.write_json(layout_key, outputs.layout(pkg, items))
         bucket.write_json(inventory_key, outputs.inventory(pkg, items))
-        bucket.write_json(f"{cfg.assets_prefix}/{outputs.ADAPTER_MARKER}", {"scene_id": cfg.scene_id, "status": "completed"})
+        bucket.write_json(
+            f"{cfg.assets_prefix}/{outputs.ADAPTER_MARKER}", {"scene_id": cfg.scene_id, "status": "completed"}
+        )
 
         try:
             rollout_status = rollout.record_run(bucket, cfg.rollout_prefix, decisions, cfg.requested_mode, cfg.rule)
@@ -286,13 +346,30 @@ def run_adapter(bucket: Bucket, cfg: AdapterConfig, *, now: Callable[[], datetim
         catalog_status = publish_catalog(catalog, catalog_error, cfg, pkg, items)
         stamp = clock()
         embedding_status = queues.enqueue_embedding(
-            bucket, enabled=settings.ann_enabled, catalog_assets=catalog_status["assets"], items=items,
-            scene_id=cfg.scene_id, assets_prefix=cfg.assets_prefix, bucket_name=cfg.bucket_name,
-            model=cfg.embedding_model, prompt=pkg.prompt, queue_prefix=cfg.embedding_queue_prefix, now=stamp)
+            bucket,
+            enabled=settings.ann_enabled,
+            catalog_assets=catalog_status["assets"],
+            items=items,
+            scene_id=cfg.scene_id,
+            assets_prefix=cfg.assets_prefix,
+            bucket_name=cfg.bucket_name,
+            model=cfg.embedding_model,
+            prompt=pkg.prompt,
+            queue_prefix=cfg.embedding_queue_prefix,
+            now=stamp,
+        )
         replication_status = queues.enqueue_replication(
-            bucket, enabled=cfg.replication_enabled, items=items, scene_id=cfg.scene_id,
-            assets_prefix=cfg.assets_prefix, bucket_name=cfg.bucket_name, queue_prefix=cfg.replication_queue_prefix,
-            target=cfg.replication_target, target_prefix=cfg.replication_target_prefix, now=stamp)
+            bucket,
+            enabled=cfg.replication_enabled,
+            items=items,
+            scene_id=cfg.scene_id,
+            assets_prefix=cfg.assets_prefix,
+            bucket_name=cfg.bucket_name,
+            queue_prefix=cfg.replication_queue_prefix,
+            target=cfg.replication_target,
+            target_prefix=cfg.replication_target_prefix,
+            now=stamp,
+        )
     finally:
         if catalog is not None:
             catalog.close()
@@ -317,7 +394,8 @@ def run_adapter(bucket: Bucket, cfg: AdapterConfig, *, now: Callable[[], datetim
             "retrieval_mode": mode,
             "method_counts": report["method_counts"],
             "rollout": rollout_status,
-            "catalog": {k: v for k, v in catalog_status.items() if k != "assets"} | {"assets_count": len(catalog_status["assets"])},
+            "catalog": {k: v for k, v in catalog_status.items() if k != "assets"}
+            | {"assets_count": len(catalog_status["assets"])},
             "embedding": embedding_status,
             "replication": replication_status,
             "settled_on_supports": [s.to_dict() for s in settled],

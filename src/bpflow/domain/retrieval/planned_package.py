@@ -27,8 +27,12 @@ DEFAULT_ROOM_BOX = {"min": [-3.0, 0.0, -3.0], "max": [3.0, 3.0, 3.0]}
 DEFAULT_WALL_THICKNESS = 0.12
 MIN_WALL_THICKNESS = 0.06
 
-SOURCE_TYPES = {"internal": "text", "sage": "text_sage", "scenesmith": "text_scenesmith",
-                "hybrid_serial": "text_hybrid_serial"}
+SOURCE_TYPES = {
+    "internal": "text",
+    "sage": "text_sage",
+    "scenesmith": "text_scenesmith",
+    "hybrid_serial": "text_hybrid_serial",
+}
 
 
 @dataclass(frozen=True)
@@ -236,14 +240,20 @@ def parse_package(package: Any, request: Any, scene_id: str) -> TextPackage:
         scene_id=scene_id,
         room_type=resolve_room_type(req, data),
         seed=seed,
-        quality_tier=_str(data.get("quality_tier"), "quality_tier", _str(req.get("quality_tier"), "request.quality_tier", "standard")),
+        quality_tier=_str(
+            data.get("quality_tier"), "quality_tier", _str(req.get("quality_tier"), "request.quality_tier", "standard")
+        ),
         provider_used=_str(data.get("provider_used"), "provider_used", "none"),
-        text_backend=_str(data.get("text_backend"), "text_backend", _str(req.get("text_backend"), "request.text_backend", "internal")),
+        text_backend=_str(
+            data.get("text_backend"), "text_backend", _str(req.get("text_backend"), "request.text_backend", "internal")
+        ),
         prompt=_str(data.get("prompt"), "prompt", _str(req.get("prompt"), "request.prompt")),
         objects=objects,
         room_box=_room_box(plan.get("room_box")),
-        wall_thickness_m=max(MIN_WALL_THICKNESS, _num(plan.get("wall_thickness_m"), "layout_plan.wall_thickness_m",
-                                                      DEFAULT_WALL_THICKNESS)),
+        wall_thickness_m=max(
+            MIN_WALL_THICKNESS,
+            _num(plan.get("wall_thickness_m"), "layout_plan.wall_thickness_m", DEFAULT_WALL_THICKNESS),
+        ),
         openings=openings,
         request=req,
     )

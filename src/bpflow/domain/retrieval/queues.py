@@ -41,7 +41,9 @@ def gcs_uri(bucket_name: str | None, path: str) -> str:
     return f"gs://{bucket_name}/{path}" if bucket_name else ""
 
 
-def embedding_asset(item: Materialized, scene_id: str, bucket_name: str | None, model: str, prompt: str) -> dict[str, Any]:
+def embedding_asset(
+    item: Materialized, scene_id: str, bucket_name: str | None, model: str, prompt: str
+) -> dict[str, Any]:
     """One queue entry; the catalog row of a scene object is published from the same fields."""
     obj = item.obj
     class_name = obj.category or obj.name or "object"
@@ -68,9 +70,20 @@ def embedding_asset(item: Materialized, scene_id: str, bucket_name: str | None, 
     }
 
 
-def enqueue_embedding(bucket: Bucket, *, enabled: bool, catalog_assets: Sequence[str], items: Sequence[Materialized],
-                      scene_id: str, assets_prefix: str, bucket_name: str | None, model: str, prompt: str,
-                      queue_prefix: str, now: datetime) -> dict[str, Any]:
+def enqueue_embedding(
+    bucket: Bucket,
+    *,
+    enabled: bool,
+    catalog_assets: Sequence[str],
+    items: Sequence[Materialized],
+    scene_id: str,
+    assets_prefix: str,
+    bucket_name: str | None,
+    model: str,
+    prompt: str,
+    queue_prefix: str,
+    now: datetime,
+) -> dict[str, Any]:
     """Write the embedding request for the objects the catalog published; returns the status."""
     if not enabled:
         return {"enabled": False, "queued": False}
@@ -85,12 +98,29 @@ def enqueue_embedding(bucket: Bucket, *, enabled: bool, catalog_assets: Sequence
         return {"enabled": True, "queued": False, "error": "no_valid_assets"}
     key = queue_object_name(queue_prefix, scene_id, now, len(catalog_assets))
     created = iso_z(now)
-    bucket.write_json(key, {"schema_version": "v1", "scene_id": scene_id, "created_at": created,
-                            "embedding_model": model, "source_pipeline": SOURCE_PIPELINE,
-                            "assets_prefix": assets_prefix, "assets": assets})
-    bucket.write_json(f"{assets_prefix}/{EMBEDDING_MARKER}", {
-        "scene_id": scene_id, "queue_object": key, "assets_count": len(assets), "embedding_model": model,
-        "status": "queued", "timestamp": created})
+    bucket.write_json(
+        key,
+        {
+            "schema_version": "v1",
+            "scene_id": scene_id,
+            "created_at": created,
+            "embedding_model": model,
+            "source_pipeline": SOURCE_PIPELINE,
+            "assets_prefix": assets_prefix,
+            "assets": assets,
+        },
+    )
+    bucket.write_json(
+        f"{assets_prefix}/{EMBEDDING_MARKER}",
+        {
+            "scene_id": scene_id,
+            "queue_object": key,
+            "assets_count": len(assets),
+            "embedding_model": model,
+            "status": "queued",
+            "timestamp": created,
+        },
+    )
     return {"enabled": True, "queued": True, "queue_object": key, "assets_count": len(assets), "embedding_model": model}
 
 
@@ -102,14 +132,30 @@ def replication_asset(item: Materialized, scene_id: str, bucket_name: str | None
         "source": item.source,
         "model_or_library": item.model_or_library,
         "materialization": item.materialization,
-        "files": [{"path": path, "gcs_uri": gcs_uri(bucket_name, path) or None,
-                   "target_key": f"{prefix}/{path}" if prefix else path} for path in sorted(item.files)],
+        "files": [
+            {
+                "path": path,
+                "gcs_uri": gcs_uri(bucket_name, path) or None,
+                "target_key": f"{prefix}/{path}" if prefix else path,
+            }
+            for path in sorted(item.files)
+        ],
     }
 
 
-def enqueue_replication(bucket: Bucket, *, enabled: bool, items: Sequence[Materialized], scene_id: str,
-                        assets_prefix: str, bucket_name: str | None, queue_prefix: str, target: str,
-                        target_prefix: str, now: datetime) -> dict[str, Any]:
+def enqueue_replication(
+    bucket: Bucket,
+    *,
+    enabled: bool,
+    items: Sequence[Materialized],
+    scene_id: str,
+    assets_prefix: str,
+    bucket_name: str | None,
+    queue_prefix: str,
+    target: str,
+    target_prefix: str,
+    now: datetime,
+) -> dict[str, Any]:
     if not enabled:
         return {"enabled": False, "queued": False}
     if not queue_prefix.strip("/"):
@@ -117,14 +163,28 @@ def enqueue_replication(bucket: Bucket, *, enabled: bool, items: Sequence[Materi
     assets = [replication_asset(i, scene_id, bucket_name, target_prefix) for i in items if i.files]
     key = queue_object_name(queue_prefix, scene_id, now, len(items))
     created = iso_z(now)
-    bucket.write_json(key, {
-        "schema_version": "v1", "scene_id": scene_id, "created_at": created, "source_pipeline": SOURCE_PIPELINE,
-        "storage_mode": "gcs_hot_with_async_replication",
-        "primary_storage": {"provider": "gcs", "bucket": bucket_name or "", "assets_prefix": assets_prefix},
-        "replication_target": {"provider": target, "target_prefix": target_prefix.strip("/")},
-        "assets": assets,
-    })
-    bucket.write_json(f"{assets_prefix}/{REPLICATION_MARKER}", {
-        "scene_id": scene_id, "queue_object": key, "assets_count": len(assets), "status": "queued",
-        "target": target, "timestamp": created})
+    bucket.write_json(
+        key,
+        {
+            "schema_version": "v1",
+            "scene_id": scene_id,
+            "created_at": created,
+            "source_pipeline": SOURCE_PIPELINE,
+            "storage_mode": "gcs_hot_with_async_replication",
+            "primary_storage": {"provider": "gcs", "bucket": bucket_name or "", "assets_prefix": assets_prefix},
+            "replication_target": {"provider": target, "target_prefix": target_prefix.strip("/")},
+            "assets": assets,
+        },
+    )
+    bucket.write_json(
+        f"{assets_prefix}/{REPLICATION_MARKER}",
+        {
+            "scene_id": scene_id,
+            "queue_object": key,
+            "assets_count": len(assets),
+            "status": "queued",
+            "target": target,
+            "timestamp": created,
+        },
+    )
     return {"enabled": True, "queued": True, "queue_object": key, "assets_count": len(assets), "target": target}

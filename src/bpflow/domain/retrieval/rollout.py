@@ -78,8 +78,11 @@ def state_key(prefix: str) -> str:
 def effective_mode(state: Mapping[str, Any], requested: str | None) -> str:
     """The mode a run uses, from the requested (env) mode and the stored state."""
     wanted = normalize_mode(requested)
-    if wanted == "ann_shadow" and state.get("retrieval_mode") == "ann_primary" \
-            and state.get("requested_mode") == "ann_shadow":
+    if (
+        wanted == "ann_shadow"
+        and state.get("retrieval_mode") == "ann_primary"
+        and state.get("requested_mode") == "ann_shadow"
+    ):
         return "ann_primary"
     return wanted
 
@@ -108,8 +111,15 @@ def p95(histogram: Mapping[str, int]) -> float:
 
 
 def _empty_window(now: str) -> dict[str, Any]:
-    return {"decision_count": 0, "ann_attempted_count": 0, "ann_hit_count": 0, "ann_error_count": 0,
-            "latency_histogram_ms": {}, "runs": 0, "opened_at": now}
+    return {
+        "decision_count": 0,
+        "ann_attempted_count": 0,
+        "ann_hit_count": 0,
+        "ann_error_count": 0,
+        "latency_histogram_ms": {},
+        "runs": 0,
+        "opened_at": now,
+    }
 
 
 def _judge(window: Mapping[str, Any], rule: PromotionRule, now: str) -> dict[str, Any]:
@@ -117,19 +127,30 @@ def _judge(window: Mapping[str, Any], rule: PromotionRule, now: str) -> dict[str
     hit_rate = int(window.get("ann_hit_count", 0)) / max(1, attempted)
     error_rate = int(window.get("ann_error_count", 0)) / max(1, attempted)
     latency = p95(window.get("latency_histogram_ms", {}))
-    passed = (attempted >= max(1, rule.min_decisions) and hit_rate >= rule.min_hit_rate
-              and error_rate <= rule.max_error_rate and latency <= rule.max_p95_ms)
+    passed = (
+        attempted >= max(1, rule.min_decisions)
+        and hit_rate >= rule.min_hit_rate
+        and error_rate <= rule.max_error_rate
+        and latency <= rule.max_p95_ms
+    )
     return {
-        "decision_count": int(window.get("decision_count", 0)), "ann_attempted_count": attempted,
-        "ann_hit_count": int(window.get("ann_hit_count", 0)), "ann_error_count": int(window.get("ann_error_count", 0)),
-        "ann_hit_rate": round(hit_rate, 6), "ann_error_rate": round(error_rate, 6),
-        "ann_latency_p95_ms": round(latency, 4), "window_pass": passed, "runs": int(window.get("runs", 0)),
-        "opened_at": window.get("opened_at"), "closed_at": now,
+        "decision_count": int(window.get("decision_count", 0)),
+        "ann_attempted_count": attempted,
+        "ann_hit_count": int(window.get("ann_hit_count", 0)),
+        "ann_error_count": int(window.get("ann_error_count", 0)),
+        "ann_hit_rate": round(hit_rate, 6),
+        "ann_error_rate": round(error_rate, 6),
+        "ann_latency_p95_ms": round(latency, 4),
+        "window_pass": passed,
+        "runs": int(window.get("runs", 0)),
+        "opened_at": window.get("opened_at"),
+        "closed_at": now,
     }
 
 
-def apply_run(state: dict[str, Any], run: RunWindow, requested: str | None, rule: PromotionRule,
-              now: str) -> dict[str, Any]:
+def apply_run(
+    state: dict[str, Any], run: RunWindow, requested: str | None, rule: PromotionRule, now: str
+) -> dict[str, Any]:
     """The state after one run: a pure function, so a compare-and-swap retry recomputes it."""
     wanted = normalize_mode(requested)
     active = effective_mode(state, wanted)
@@ -164,16 +185,18 @@ def apply_run(state: dict[str, Any], run: RunWindow, requested: str | None, rule
                 if consecutive >= max(1, rule.min_passing_windows):
                     active, promoted = "ann_primary", True
                     state["promoted_at"] = now
-    state.update({
-        "schema_version": SCHEMA_VERSION,
-        "retrieval_mode": active,
-        "requested_mode": wanted,
-        "total_decisions": int(state.get("total_decisions", 0) or 0) + run.decision_count,
-        "consecutive_passing_windows": consecutive,
-        "current_window": window,
-        "last_updated_at": now,
-        "promoted_to_ann_primary": promoted,
-    })
+    state.update(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "retrieval_mode": active,
+            "requested_mode": wanted,
+            "total_decisions": int(state.get("total_decisions", 0) or 0) + run.decision_count,
+            "consecutive_passing_windows": consecutive,
+            "current_window": window,
+            "last_updated_at": now,
+            "promoted_to_ann_primary": promoted,
+        }
+    )
     state.setdefault("last_window", None)
     return state
 
@@ -199,8 +222,9 @@ CAS_ROUNDS = 6
 CAS_PAUSE_SECONDS = 0.02
 
 
-def record_run(bucket: Bucket, prefix: str, decisions: Iterable[Decision], requested: str | None,
-               rule: PromotionRule) -> dict[str, Any]:
+def record_run(
+    bucket: Bucket, prefix: str, decisions: Iterable[Decision], requested: str | None, rule: PromotionRule
+) -> dict[str, Any]:
     """Add one run's decisions to the shared state; returns the report's ``rollout`` block."""
     run = RunWindow.of(decisions)
     now = iso_z(utc_now())

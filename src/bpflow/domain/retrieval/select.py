@@ -75,13 +75,23 @@ class QuerySpec:
 def query_spec(obj: PackageObject, room_type: str) -> QuerySpec:
     category = obj.category or obj.name
     name = obj.name or category
-    parts = [f"room:{room_type}" if room_type else "", f"object:{name}" if name else "",
-             f"category:{category}" if category else "", f"sim_role:{obj.sim_role}",
-             "articulation_required" if obj.articulation_required else "", obj.description]
+    parts = [
+        f"room:{room_type}" if room_type else "",
+        f"object:{name}" if name else "",
+        f"category:{category}" if category else "",
+        f"sim_role:{obj.sim_role}",
+        "articulation_required" if obj.articulation_required else "",
+        obj.description,
+    ]
     return QuerySpec(
-        category=category, name=name, description=obj.description, sim_role=obj.sim_role,
-        articulation_required=obj.articulation_required, dimensions=obj.dimensions,
-        tags=(category, name, obj.sim_role, room_type), query_text=" ".join(p for p in parts if p),
+        category=category,
+        name=name,
+        description=obj.description,
+        sim_role=obj.sim_role,
+        articulation_required=obj.articulation_required,
+        dimensions=obj.dimensions,
+        tags=(category, name, obj.sim_role, room_type),
+        query_text=" ".join(p for p in parts if p),
     )
 
 
@@ -105,11 +115,17 @@ class Candidate:
             return round(v, 6)
 
         return {
-            "asset_id": self.asset_id, "path": self.path, "source": self.source,
-            "semantic_score": r(self.semantic_score), "lexical_score": r(self.lexical_score),
-            "class_role_score": r(self.class_role_score), "dimension_score": r(self.dimension_score),
-            "bbox_l1_score": r(self.bbox_l1_score), "clip_score": r(self.clip_score),
-            "articulation_bonus": r(self.articulation_bonus), "total_score": r(self.total_score),
+            "asset_id": self.asset_id,
+            "path": self.path,
+            "source": self.source,
+            "semantic_score": r(self.semantic_score),
+            "lexical_score": r(self.lexical_score),
+            "class_role_score": r(self.class_role_score),
+            "dimension_score": r(self.dimension_score),
+            "bbox_l1_score": r(self.bbox_l1_score),
+            "clip_score": r(self.clip_score),
+            "articulation_bonus": r(self.articulation_bonus),
+            "total_score": r(self.total_score),
             "metadata": self.metadata,
         }
 
@@ -143,16 +159,24 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "mode": self.mode, "method": self.method, "candidate_count": self.candidate_count,
-            "latency_ms": round(self.latency_ms, 4), "ann_attempted": self.ann_attempted,
-            "ann_candidate_count": self.ann_candidate_count, "ann_latency_ms": round(self.ann_latency_ms, 4),
-            "ann_error": self.ann_error, "lexical_attempted": self.lexical_attempted,
-            "lexical_latency_ms": round(self.lexical_latency_ms, 4), "fallback_reason": self.fallback_reason,
-            "semantic_score": self.semantic_score, "lexical_score": self.lexical_score,
+            "mode": self.mode,
+            "method": self.method,
+            "candidate_count": self.candidate_count,
+            "latency_ms": round(self.latency_ms, 4),
+            "ann_attempted": self.ann_attempted,
+            "ann_candidate_count": self.ann_candidate_count,
+            "ann_latency_ms": round(self.ann_latency_ms, 4),
+            "ann_error": self.ann_error,
+            "lexical_attempted": self.lexical_attempted,
+            "lexical_latency_ms": round(self.lexical_latency_ms, 4),
+            "fallback_reason": self.fallback_reason,
+            "semantic_score": self.semantic_score,
+            "lexical_score": self.lexical_score,
             "selected": self.selected.to_dict() if self.selected else None,
             "ann_top_candidate": self.ann_top_candidate.to_dict() if self.ann_top_candidate else None,
             "lexical_candidate": self.lexical_candidate.to_dict() if self.lexical_candidate else None,
-            "shadow_agreement": self.shadow_agreement, "duplicate_reused": self.duplicate_reused,
+            "shadow_agreement": self.shadow_agreement,
+            "duplicate_reused": self.duplicate_reused,
         }
 
 
@@ -228,11 +252,24 @@ def rerank(query: QuerySpec, row: CatalogRow, semantic: float, settings: Retriev
     else:
         total = 0.7 * semantic + 0.2 * class_role + 0.1 * dim + bonus
     return Candidate(
-        asset_id=row.asset_id, path=row.path, source="ann", semantic_score=semantic, lexical_score=lexical,
-        class_role_score=class_role, dimension_score=dim, bbox_l1_score=bbox, clip_score=clip,
-        articulation_bonus=bonus, total_score=total,
-        metadata={"source": "ann", "class_name": row.category, "sim_roles": list(row.sim_roles),
-                  "kind": row.kind, "license": row.license},
+        asset_id=row.asset_id,
+        path=row.path,
+        source="ann",
+        semantic_score=semantic,
+        lexical_score=lexical,
+        class_role_score=class_role,
+        dimension_score=dim,
+        bbox_l1_score=bbox,
+        clip_score=clip,
+        articulation_bonus=bonus,
+        total_score=total,
+        metadata={
+            "source": "ann",
+            "class_name": row.category,
+            "sim_roles": list(row.sim_roles),
+            "kind": row.kind,
+            "license": row.license,
+        },
     )
 
 
@@ -244,8 +281,13 @@ def resolve_path(path: str) -> str:
     return path
 
 
-def ann_candidates(query: QuerySpec, searcher: AnnSearcher, settings: RetrievalSettings, used: Collection[str],
-                   exists: Callable[[str], bool]) -> list[Candidate]:
+def ann_candidates(
+    query: QuerySpec,
+    searcher: AnnSearcher,
+    settings: RetrievalSettings,
+    used: Collection[str],
+    exists: Callable[[str], bool],
+) -> list[Candidate]:
     out: list[Candidate] = []
     for row, score in searcher.search(query.query_text, settings.ann_top_k):
         path = resolve_path(row.path)
@@ -265,10 +307,20 @@ def lexical_candidate(hit: LexicalHit) -> Candidate:
     entry = hit.entry
     score = _clamp(hit.score)
     return Candidate(
-        asset_id=entry.asset_id, path=entry.path, source="lexical", lexical_score=score, class_role_score=1.0,
-        dimension_score=0.5, total_score=score,
-        metadata={"source": "lexical", "path_rel": entry.path, "class_name": entry.category,
-                  "sim_roles": list(entry.sim_roles), "license": entry.license},
+        asset_id=entry.asset_id,
+        path=entry.path,
+        source="lexical",
+        lexical_score=score,
+        class_role_score=1.0,
+        dimension_score=0.5,
+        total_score=score,
+        metadata={
+            "source": "lexical",
+            "path_rel": entry.path,
+            "class_name": entry.category,
+            "sim_roles": list(entry.sim_roles),
+            "license": entry.license,
+        },
     )
 
 
@@ -279,16 +331,22 @@ def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-def _decide(obj: PackageObject, query: QuerySpec, entries: Sequence[LibraryEntry], searcher: AnnSearcher | None,
-            settings: RetrievalSettings, used: Collection[str], exists: Callable[[str], bool]) -> Decision:
+def _decide(
+    obj: PackageObject,
+    query: QuerySpec,
+    entries: Sequence[LibraryEntry],
+    searcher: AnnSearcher | None,
+    settings: RetrievalSettings,
+    used: Collection[str],
+    exists: Callable[[str], bool],
+) -> Decision:
     started = time.perf_counter()
     decision = Decision(mode=settings.mode)
     lexical: Candidate | None = None
     if settings.lexical_enabled:
         decision.lexical_attempted = True
         t0 = time.perf_counter()
-        hit = choose(entries, obj.category or "object", obj.name, used_paths=used,
-                     min_score=settings.library_min_score)
+        hit = choose(entries, obj.category or "object", obj.name, used_paths=used, min_score=settings.library_min_score)
         if hit is not None and exists(hit.entry.path):
             lexical = lexical_candidate(hit)
         decision.lexical_latency_ms = _ms(t0)
@@ -321,8 +379,9 @@ def _decide(obj: PackageObject, query: QuerySpec, entries: Sequence[LibraryEntry
     return decision
 
 
-def _prefer(decision: Decision, first: tuple[Candidate | None, str], then: tuple[Candidate | None, str],
-            fallback_reason: str) -> None:
+def _prefer(
+    decision: Decision, first: tuple[Candidate | None, str], then: tuple[Candidate | None, str], fallback_reason: str
+) -> None:
     """Select the mode's own candidate, else the other one, saying why it fell back."""
     (candidate, method), (other, other_method) = first, then
     if candidate is not None:
@@ -348,14 +407,25 @@ def honours_kind(candidate: Candidate, obj: PackageObject, entries: Sequence[Lib
     return bool(wanted & names)
 
 
-def select_asset(obj: PackageObject, room_type: str, entries: Sequence[LibraryEntry], searcher: AnnSearcher | None,
-                 settings: RetrievalSettings, used_paths: Collection[str], exists: Callable[[str], bool]) -> Decision:
+def select_asset(
+    obj: PackageObject,
+    room_type: str,
+    entries: Sequence[LibraryEntry],
+    searcher: AnnSearcher | None,
+    settings: RetrievalSettings,
+    used_paths: Collection[str],
+    exists: Callable[[str], bool],
+) -> Decision:
     """The decision for one object (see the module docstring for the duplicate rule)."""
     query = query_spec(obj, room_type)
     used = () if settings.allow_duplicate_paths else used_paths
     decision = _decide(obj, query, entries, searcher, settings, used, exists)
-    if (decision.selected is not None and used and obj.sim_role not in HAND_HELD_ROLES
-            and not honours_kind(decision.selected, obj, entries)):
+    if (
+        decision.selected is not None
+        and used
+        and obj.sim_role not in HAND_HELD_ROLES
+        and not honours_kind(decision.selected, obj, entries)
+    ):
         # furniture and appliances: the right kind of thing already used beats a different kind
         # (a second washer, not a dishwasher standing in for one; a chair, not a stool). A small
         # hand-held thing may still take a similar stand-in (a glass for a third mug).

@@ -57,8 +57,13 @@ class Settled:
     """The support planning chose, when the object had to move to another one (or the floor)."""
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"object_id": self.object_id, "support_id": self.support_id, "dy": round(self.dy, 4),
-                               "moved_m": round(self.moved_m, 4), "stable": self.stable}
+        out: dict[str, Any] = {
+            "object_id": self.object_id,
+            "support_id": self.support_id,
+            "dy": round(self.dy, 4),
+            "moved_m": round(self.moved_m, 4),
+            "stable": self.stable,
+        }
         if self.planned_support_id is not None:
             out["planned_support_id"] = self.planned_support_id
         return out
@@ -99,8 +104,9 @@ def _flat(rest: Rest) -> bool:
     return rest.covered and rest.spread <= FLAT_TOL
 
 
-def _search(field: HeightField, u: float, v: float, hx: float, hz: float, rel: float,
-            taken: list[Footprint]) -> tuple[float, float, Rest] | None:
+def _search(
+    field: HeightField, u: float, v: float, hx: float, hz: float, rel: float, taken: list[Footprint]
+) -> tuple[float, float, Rest] | None:
     """The nearest (u, v) to the planned spot where the footprint rests stably and clear."""
     us = np.arange(field.x0, field.x0 + field.nx * field.cell, SEARCH_STEP)
     vs = np.arange(field.z0, field.z0 + field.nz * field.cell, SEARCH_STEP)
@@ -121,7 +127,9 @@ def _search(field: HeightField, u: float, v: float, hx: float, hz: float, rel: f
     return fallback
 
 
-def _floor_spot(obj: Any, standing: list[Footprint], room: Footprint | None, near: tuple[float, float]) -> Footprint | None:
+def _floor_spot(
+    obj: Any, standing: list[Footprint], room: Footprint | None, near: tuple[float, float]
+) -> Footprint | None:
     """The free floor spot nearest ``near`` for ``obj``'s footprint (its own yaw), inside the room
     and ``FLOOR_GAP`` clear of everything standing on the floor; None when there is none."""
     hx, hz, yaw = obj.dimensions[0] / 2.0, obj.dimensions[2] / 2.0, yaw_of(obj.rotation)
@@ -154,8 +162,9 @@ def _room_footprint(room_box: dict[str, list[float]] | None) -> tuple[Footprint 
     return room, float(lo[1])
 
 
-def settle_on_supports(items: list[Materialized], model_of: Callable[[Materialized], Path],
-                       room_box: dict[str, list[float]] | None = None) -> list[Settled]:
+def settle_on_supports(
+    items: list[Materialized], model_of: Callable[[Materialized], Path], room_box: dict[str, list[float]] | None = None
+) -> list[Settled]:
     """Move every supported object (in place) to rest on its support's mesh; returns what moved.
 
     ``room_box`` (the package's ``{"min", "max"}``) bounds the floor an object may be moved down
@@ -167,11 +176,24 @@ def settle_on_supports(items: list[Materialized], model_of: Callable[[Materializ
     pending: dict[str, dict[str, Footprint]] = {}
     room, floor_y = _room_footprint(room_box)
     # what stands on the floor (real footprints), and every support planning used, in scene order
-    standing = [Footprint(it.obj.position[0], it.obj.position[2], it.obj.dimensions[0] / 2, it.obj.dimensions[2] / 2,
-                          yaw_of(it.obj.rotation))
-                for it in items if (it.obj.parent_support_id or "") in FLOOR_IDS or it.obj.parent_support_id not in by_id]
-    supports = list(dict.fromkeys(it.obj.parent_support_id for it in items
-                                  if it.obj.parent_support_id in by_id and it.obj.parent_support_id not in FLOOR_IDS))
+    standing = [
+        Footprint(
+            it.obj.position[0],
+            it.obj.position[2],
+            it.obj.dimensions[0] / 2,
+            it.obj.dimensions[2] / 2,
+            yaw_of(it.obj.rotation),
+        )
+        for it in items
+        if (it.obj.parent_support_id or "") in FLOOR_IDS or it.obj.parent_support_id not in by_id
+    ]
+    supports = list(
+        dict.fromkeys(
+            it.obj.parent_support_id
+            for it in items
+            if it.obj.parent_support_id in by_id and it.obj.parent_support_id not in FLOOR_IDS
+        )
+    )
 
     def field_of(sid: str) -> HeightField | None:
         if sid not in fields:
@@ -188,8 +210,13 @@ def settle_on_supports(items: list[Materialized], model_of: Callable[[Materializ
         if sid in by_id and sid not in FLOOR_IDS:
             sup = by_id[sid].obj
             pu, pv = frame_of(sid).to_local(item.obj.position[0], item.obj.position[2])
-            pending.setdefault(sid, {})[item.obj.id] = Footprint(pu, pv, item.obj.dimensions[0] / 2, item.obj.dimensions[2] / 2,
-                                                                 yaw_of(item.obj.rotation) - yaw_of(sup.rotation))
+            pending.setdefault(sid, {})[item.obj.id] = Footprint(
+                pu,
+                pv,
+                item.obj.dimensions[0] / 2,
+                item.obj.dimensions[2] / 2,
+                yaw_of(item.obj.rotation) - yaw_of(sup.rotation),
+            )
 
     def seat(obj: Any, sid: str, search: bool) -> tuple[float, float, float, Rest] | None:
         """(u, v, relative yaw, rest) of ``obj`` on support ``sid``: its planned spot when that is
@@ -223,9 +250,14 @@ def settle_on_supports(items: list[Materialized], model_of: Callable[[Materializ
         if placed is None:  # the real top has no room left: another support that has, the same
             # kind first, then a work surface (a lamp goes to the desk rather than onto the bed), nearest first
             kind = by_id[support_id].obj.category
-            others = sorted((s for s in supports if s != support_id and s != obj.id),
-                            key=lambda s: (by_id[s].obj.category != kind, by_id[s].obj.category not in GENERIC_TOPS,
-                                           math.dist(by_id[s].obj.position[::2], obj.position[::2])))
+            others = sorted(
+                (s for s in supports if s != support_id and s != obj.id),
+                key=lambda s: (
+                    by_id[s].obj.category != kind,
+                    by_id[s].obj.category not in GENERIC_TOPS,
+                    math.dist(by_id[s].obj.position[::2], obj.position[::2]),
+                ),
+            )
             for other in others:
                 placed = seat(obj, other, search=True)
                 if placed is not None:
@@ -234,15 +266,28 @@ def settle_on_supports(items: list[Materialized], model_of: Callable[[Materializ
         if placed is None:
             spot = _floor_spot(obj, standing, room, (obj.position[0], obj.position[2]))
             if spot is None:
-                log.warning("object %s: no stable spot on %s, on any other support or on the floor; left as planned",
-                            obj.id, support_id)
+                log.warning(
+                    "object %s: no stable spot on %s, on any other support or on the floor; left as planned",
+                    obj.id,
+                    support_id,
+                )
                 out.append(Settled(obj.id, support_id, 0.0, 0.0, False))
                 continue
             log.info("object %s: no room on %s or any other support; moved to the floor", obj.id, support_id)
             standing.append(spot)
-            item.obj = replace(obj, position=(spot.cx, floor_y, spot.cz), parent_support_id=FLOOR_ID, surface_local_se2=None)
-            out.append(Settled(obj.id, FLOOR_ID, floor_y - obj.position[1], math.hypot(spot.cx - obj.position[0], spot.cz - obj.position[2]),
-                               True, planned_support_id=support_id))
+            item.obj = replace(
+                obj, position=(spot.cx, floor_y, spot.cz), parent_support_id=FLOOR_ID, surface_local_se2=None
+            )
+            out.append(
+                Settled(
+                    obj.id,
+                    FLOOR_ID,
+                    floor_y - obj.position[1],
+                    math.hypot(spot.cx - obj.position[0], spot.cz - obj.position[2]),
+                    True,
+                    planned_support_id=support_id,
+                )
+            )
             continue
         nu, nv, rel, rest = placed
         if target != support_id:
@@ -255,6 +300,14 @@ def settle_on_supports(items: list[Materialized], model_of: Callable[[Materializ
         y = top_of_frame + rest.height
         se2 = {"x": round(nu, 6), "z": round(nv, 6), "yaw_rad": round(rel, 6)}
         item.obj = replace(obj, position=(wx, y, wz), surface_local_se2=se2, parent_support_id=target)
-        out.append(Settled(obj.id, target, y - obj.position[1], math.hypot(wx - obj.position[0], wz - obj.position[2]),
-                           _ok(rest), planned_support_id=None if target == support_id else support_id))
+        out.append(
+            Settled(
+                obj.id,
+                target,
+                y - obj.position[1],
+                math.hypot(wx - obj.position[0], wz - obj.position[2]),
+                _ok(rest),
+                planned_support_id=None if target == support_id else support_id,
+            )
+        )
     return out

@@ -67,9 +67,11 @@ def inspect_asset(path: Path) -> AssetInfo:
     if min(size) <= 0 and max(size) <= 0:
         raise AssetUnusable(f"{path.name} has no extent", field="path")
     return AssetInfo(
-        prim_path=str(prim.GetPath()), default_prim=has_default,
+        prim_path=str(prim.GetPath()),
+        default_prim=has_default,
         z_up=UsdGeom.GetStageUpAxis(stage) == UsdGeom.Tokens.z,
-        low=(low[0], low[1], low[2]), high=(high[0], high[1], high[2]),
+        low=(low[0], low[1], low[2]),
+        high=(high[0], high[1], high[2]),
     )
 
 
@@ -105,8 +107,13 @@ def _export(layer: Any, materialization: str) -> str:
     return text
 
 
-def _box_mesh(layer: Any, path: str, low: tuple[float, float, float], high: tuple[float, float, float],
-              color: tuple[float, float, float]) -> None:
+def _box_mesh(
+    layer: Any,
+    path: str,
+    low: tuple[float, float, float],
+    high: tuple[float, float, float],
+    color: tuple[float, float, float],
+) -> None:
     from pxr import Gf, Sdf, Vt
 
     x0, y0, z0 = low
@@ -167,8 +174,13 @@ class Fit:
     """``stretch`` (the planned box exactly) or ``uniform`` (the asset's own proportions)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"turn_deg": self.turn_deg, "scale": [round(v, 6) for v in self.scale],
-                "dims": [round(v, 6) for v in self.dims], "anisotropy": round(self.anisotropy, 4), "mode": self.mode}
+        return {
+            "turn_deg": self.turn_deg,
+            "scale": [round(v, 6) for v in self.scale],
+            "dims": [round(v, 6) for v in self.dims],
+            "anisotropy": round(self.anisotropy, 4),
+            "mode": self.mode,
+        }
 
 
 def _turned_bounds(info: AssetInfo, turn_deg: float) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
@@ -197,15 +209,20 @@ def choose_fit(info: AssetInfo, dims: Dims, max_height: float | None = None) -> 
             s = max_height / size[1]
         fits.append(Fit(turn, (s, s, s), (s * size[0], s * size[1], s * size[2]), aniso, "uniform"))
     # The least stretched exact fit; else the uniform fit that fills the planned footprint best.
-    best = min(fits, key=lambda f: (f.mode != "stretch", f.anisotropy if f.mode == "stretch" else -f.dims[0] * f.dims[2]))
+    best = min(
+        fits, key=lambda f: (f.mode != "stretch", f.anisotropy if f.mode == "stretch" else -f.dims[0] * f.dims[2])
+    )
     if best.mode == "uniform" and max(best.dims[0], best.dims[2]) < MIN_MAIN_EXTENT * max(dims[0], dims[2]):
-        raise AssetUnusable(f"asset proportions {best.dims} do not fit the planned {dims} "
-                            f"(anisotropy {best.anisotropy:.2f})", field="dimensions_est")
+        raise AssetUnusable(
+            f"asset proportions {best.dims} do not fit the planned {dims} (anisotropy {best.anisotropy:.2f})",
+            field="dimensions_est",
+        )
     return best
 
 
-def fit(info: AssetInfo, dims: Dims, turn_deg: float = 0.0, scale: tuple[float, float, float] | None = None
-        ) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+def fit(
+    info: AssetInfo, dims: Dims, turn_deg: float = 0.0, scale: tuple[float, float, float] | None = None
+) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
     """(translate, scale) that map the asset's (turned) bound onto a box of ``dims`` at the
     origin: per axis, or with the given ``scale``."""
     lo, hi = _turned_bounds(info, turn_deg)

@@ -12,12 +12,19 @@ from typing import Any
 from bpflow.domain.retrieval.tokenize import token_set
 
 PASS_SCORE = 0.70
-WEIGHTS = {"type_match": 0.30, "style_consistency": 0.15, "single_object": 0.15, "completeness": 0.15,
-           "proportions": 0.15, "closed_state": 0.10}
+WEIGHTS = {
+    "type_match": 0.30,
+    "style_consistency": 0.15,
+    "single_object": 0.15,
+    "completeness": 0.15,
+    "proportions": 0.15,
+    "closed_state": 0.10,
+}
 
 
-def validate(category: str, name: str, source_path: str, room_type: str, dims: tuple[float, float, float],
-             source_kind: str) -> dict[str, Any]:
+def validate(
+    category: str, name: str, source_path: str, room_type: str, dims: tuple[float, float, float], source_kind: str
+) -> dict[str, Any]:
     placeholder = source_kind.startswith("placeholder")
     words = token_set(category, name)
     ratio = max(dims) / max(min(dims), 1e-6)
@@ -31,5 +38,12 @@ def validate(category: str, name: str, source_path: str, room_type: str, dims: t
     }
     score = round(sum(WEIGHTS[k] * v for k, v in checks.items()), 4)
     passed = score >= PASS_SCORE
-    return {"schema_version": "v1", "passed": passed, "status": "pass" if passed else "warn", "score": score,
-            "checks": checks, "source_kind": source_kind, "source_path": source_path}
+    return {
+        "schema_version": "v1",
+        "passed": passed,
+        "status": "pass" if passed else "warn",
+        "score": score,
+        "checks": checks,
+        "source_kind": source_kind,
+        "source_path": source_path,
+    }

@@ -118,7 +118,17 @@ def _left_door(axes: Axes, w: float, h: float, d: float, limit: float) -> list[P
     center_x = hinge_x + door_w / 2
     lower, upper = _swing_limits(axes.up, _vec(axes, door_w / 2, 0.0, 0.0), front, limit)
     return [
-        PartSpec("door", "revolute", _letter(axes.up), lower, upper, _vec(axes, center_x, 0.0, d / 2 - t / 2), _size(axes, door_w, h, t), _vec(axes, hinge_x, 0.0, d / 2), DOOR_MASS_FRACTION)
+        PartSpec(
+            "door",
+            "revolute",
+            _letter(axes.up),
+            lower,
+            upper,
+            _vec(axes, center_x, 0.0, d / 2 - t / 2),
+            _size(axes, door_w, h, t),
+            _vec(axes, hinge_x, 0.0, d / 2),
+            DOOR_MASS_FRACTION,
+        )
     ]
 
 
@@ -129,11 +139,23 @@ def _flap(axes: Axes, w: float, h: float, d: float, limit: float) -> list[PartSp
     hinge_up = -h / 2 + 0.1 * h
     lower, upper = _swing_limits(axes.width, _vec(axes, 0.0, door_h / 2, 0.0), front, limit)
     return [
-        PartSpec("door", "revolute", _letter(axes.width), lower, upper, _vec(axes, 0.0, hinge_up + door_h / 2, d / 2 - t / 2), _size(axes, w, door_h, t), _vec(axes, 0.0, hinge_up, d / 2), DOOR_MASS_FRACTION)
+        PartSpec(
+            "door",
+            "revolute",
+            _letter(axes.width),
+            lower,
+            upper,
+            _vec(axes, 0.0, hinge_up + door_h / 2, d / 2 - t / 2),
+            _size(axes, w, door_h, t),
+            _vec(axes, 0.0, hinge_up, d / 2),
+            DOOR_MASS_FRACTION,
+        )
     ]
 
 
-def _top_panel(axes: Axes, w: float, h: float, d: float, limit: float, *, name: str, hinge_depth: float, far_depth: float) -> list[PartSpec]:
+def _top_panel(
+    axes: Axes, w: float, h: float, d: float, limit: float, *, name: str, hinge_depth: float, far_depth: float
+) -> list[PartSpec]:
     """A panel lying on the top face from ``hinge_depth`` to ``far_depth`` (front-axis offsets),
     hinged across the width at ``hinge_depth`` so that positive motion lifts its free edge."""
     t = min(0.04, 0.1 * h)
@@ -142,7 +164,17 @@ def _top_panel(axes: Axes, w: float, h: float, d: float, limit: float, *, name: 
     mid = (hinge_depth + far_depth) / 2
     lower, upper = _swing_limits(axes.width, _vec(axes, 0.0, 0.0, mid - hinge_depth), up, limit)
     return [
-        PartSpec(name, "revolute", _letter(axes.width), lower, upper, _vec(axes, 0.0, h / 2 - t / 2, mid), _size(axes, w, t, length), _vec(axes, 0.0, h / 2, hinge_depth), LID_MASS_FRACTION)
+        PartSpec(
+            name,
+            "revolute",
+            _letter(axes.width),
+            lower,
+            upper,
+            _vec(axes, 0.0, h / 2 - t / 2, mid),
+            _size(axes, w, t, length),
+            _vec(axes, 0.0, h / 2, hinge_depth),
+            LID_MASS_FRACTION,
+        )
     ]
 
 
@@ -152,7 +184,19 @@ def _sash(axes: Axes, w: float, h: float, d: float, travel: float) -> list[PartS
     sash_h = 0.4 * h
     center = _vec(axes, 0.0, 0.0, d / 2 - t / 2)
     reach = round(travel * sash_h, 6)  # the up axis always points up, in both frames
-    return [PartSpec("sash", "prismatic", _letter(axes.up), 0.0, reach, center, _size(axes, 0.9 * w, sash_h, t), center, DOOR_MASS_FRACTION)]
+    return [
+        PartSpec(
+            "sash",
+            "prismatic",
+            _letter(axes.up),
+            0.0,
+            reach,
+            center,
+            _size(axes, 0.9 * w, sash_h, t),
+            center,
+            DOOR_MASS_FRACTION,
+        )
+    ]
 
 
 def _drawers(axes: Axes, w: float, h: float, d: float, travel: float, max_parts: int) -> list[PartSpec]:

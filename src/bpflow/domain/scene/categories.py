@@ -89,7 +89,9 @@ def _rows(role: str, articulation: Articulation, *names: str) -> list[Category]:
 CATEGORIES: dict[str, Category] = {
     row.name: row
     for row in [
-        *_rows(ARTICULATED_APPLIANCE, _ONE_DOOR, "refrigerator", "fridge", "freezer", "display_fridge", "washer", "dryer"),
+        *_rows(
+            ARTICULATED_APPLIANCE, _ONE_DOOR, "refrigerator", "fridge", "freezer", "display_fridge", "washer", "dryer"
+        ),
         *_rows(ARTICULATED_APPLIANCE, _FLAP, "oven", "stove", "dishwasher"),
         *_rows(ARTICULATED_APPLIANCE, Articulation(Motion.PANEL_DOOR, DOOR_LIMIT_DEG), "microwave"),
         *_rows(ARTICULATED_APPLIANCE, _LID, "centrifuge"),

@@ -15,9 +15,34 @@ CONVEX_DECOMPOSITION = "convexDecomposition"
 
 CONCAVE: frozenset[str] = frozenset(
     {
-        "mug", "cup", "glass", "bowl", "pot", "pan", "kettle", "jar", "vase", "basket", "bucket", "trash_can", "sink",
-        "table", "desk", "chair", "stool", "bench", "sofa", "couch", "bed",
-        "shelf", "bookshelf", "rack", "wardrobe", "bathtub", "plant", "lamp",
+        "mug",
+        "cup",
+        "glass",
+        "bowl",
+        "pot",
+        "pan",
+        "kettle",
+        "jar",
+        "vase",
+        "basket",
+        "bucket",
+        "trash_can",
+        "sink",
+        "table",
+        "desk",
+        "chair",
+        "stool",
+        "bench",
+        "sofa",
+        "couch",
+        "bed",
+        "shelf",
+        "bookshelf",
+        "rack",
+        "wardrobe",
+        "bathtub",
+        "plant",
+        "lamp",
     }
 )
 

@@ -45,13 +45,19 @@ def parse_json_object(raw: bytes, document: str, code: str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ValidationFailed(f"{document} is not UTF-8 text", code=code, field=document) from None
     except json.JSONDecodeError as exc:
-        raise ValidationFailed(f"{document} is not valid JSON: {exc.msg} at line {exc.lineno}", code=code, field=document) from None
+        raise ValidationFailed(
+            f"{document} is not valid JSON: {exc.msg} at line {exc.lineno}", code=code, field=document
+        ) from None
     if not isinstance(value, dict):
-        raise ValidationFailed(f"{document} must be a JSON object, got {type(value).__name__}", code=code, field=document)
+        raise ValidationFailed(
+            f"{document} must be a JSON object, got {type(value).__name__}", code=code, field=document
+        )
     return value
 
 
-def number(value: Any, path: str, problems: Problems, *, positive: bool = False, minimum: float | None = None) -> float | None:
+def number(
+    value: Any, path: str, problems: Problems, *, positive: bool = False, minimum: float | None = None
+) -> float | None:
     """A finite number (bools are not numbers here), or None after recording why not."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         problems.add(path, f"must be a finite number, got {value!r}"[:200])
@@ -65,7 +71,9 @@ def number(value: Any, path: str, problems: Problems, *, positive: bool = False,
     return float(value)
 
 
-def vec3(value: Any, path: str, problems: Problems, *, positive: bool = False, keys: tuple[str, str, str] = ("x", "y", "z")) -> tuple[float, float, float] | None:
+def vec3(
+    value: Any, path: str, problems: Problems, *, positive: bool = False, keys: tuple[str, str, str] = ("x", "y", "z")
+) -> tuple[float, float, float] | None:
     """A 3-vector given as ``[a, b, c]`` or ``{"x": a, "y": b, "z": c}`` (or other ``keys``)."""
     if isinstance(value, dict):
         items = [(f"{path}.{k}", value.get(k)) for k in keys]
@@ -101,7 +109,11 @@ def quat_wxyz(value: Any, path: str, problems: Problems) -> tuple[float, float, 
 
 def matrix3(value: Any, path: str, problems: Problems) -> tuple[tuple[float, float, float], ...] | None:
     """A 3×3 rotation matrix (rows), checked to be orthonormal with determinant +1."""
-    if not (isinstance(value, (list, tuple)) and len(value) == 3 and all(isinstance(r, (list, tuple)) and len(r) == 3 for r in value)):
+    if not (
+        isinstance(value, (list, tuple))
+        and len(value) == 3
+        and all(isinstance(r, (list, tuple)) and len(r) == 3 for r in value)
+    ):
         problems.add(path, "must be a 3x3 matrix (three rows of three numbers)")
         return None
     rows = [[number(v, f"{path}[{i}][{j}]", problems) for j, v in enumerate(row)] for i, row in enumerate(value)]

@@ -87,9 +87,15 @@ def parse_layout(raw: bytes, *, document: str = "scene_layout_scaled.json", unit
         if oid in objects:
             problems.add(f"{path}.id", f"duplicate layout id {oid!r}")
             continue
-        center3d = _m(vec3(item["center3d"], f"{path}.center3d", problems), unit) if item.get("center3d") is not None else None
+        center3d = (
+            _m(vec3(item["center3d"], f"{path}.center3d", problems), unit) if item.get("center3d") is not None else None
+        )
         obb = _obb(item["obb"], f"{path}.obb", problems, unit) if item.get("obb") is not None else None
-        rot = quat_wxyz(item["rotation_quaternion"], f"{path}.rotation_quaternion", problems) if item.get("rotation_quaternion") is not None else None
+        rot = (
+            quat_wxyz(item["rotation_quaternion"], f"{path}.rotation_quaternion", problems)
+            if item.get("rotation_quaternion") is not None
+            else None
+        )
         objects[oid] = LayoutObject(id=oid, center3d=center3d, obb=obb, rotation_wxyz=rot)
     room_min = room_max = None
     box = data.get("room_box")
@@ -104,7 +110,10 @@ def parse_layout(raw: bytes, *, document: str = "scene_layout_scaled.json", unit
                 room_min = room_max = None
     thickness = DEFAULT_WALL_THICKNESS
     if data.get("wall_thickness_m") is not None:
-        thickness = max(MIN_WALL_THICKNESS, number(data["wall_thickness_m"], "wall_thickness_m", problems, positive=True) or DEFAULT_WALL_THICKNESS)
+        thickness = max(
+            MIN_WALL_THICKNESS,
+            number(data["wall_thickness_m"], "wall_thickness_m", problems, positive=True) or DEFAULT_WALL_THICKNESS,
+        )
     openings = data.get("openings") or []
     if not isinstance(openings, list):
         problems.add("openings", "must be a list")

@@ -144,7 +144,9 @@ def _object(raw: Any, i: int, problems: Problems, seen: set[str], unit: float) -
             rotation = quat_wxyz(transform["rotation_quaternion"], f"{path}.transform.rotation_quaternion", problems)
     dims = None
     if raw.get("dimensions_est") is not None:
-        dims = vec3(raw["dimensions_est"], f"{path}.dimensions_est", problems, positive=True, keys=("width", "height", "depth"))
+        dims = vec3(
+            raw["dimensions_est"], f"{path}.dimensions_est", problems, positive=True, keys=("width", "height", "depth")
+        )
         if dims is not None and max(dims) * unit > 100:
             problems.add(f"{path}.dimensions_est", "must be at most 100 m on each side")
             dims = None
@@ -156,7 +158,9 @@ def _object(raw: Any, i: int, problems: Problems, seen: set[str], unit: float) -
     if not isinstance(art, dict):
         problems.add(f"{path}.articulation", "must be an object")
         art = {}
-    sim_role = text(raw.get("sim_role"), f"{path}.sim_role", problems, default="manipulable_object") or "manipulable_object"
+    sim_role = (
+        text(raw.get("sim_role"), f"{path}.sim_role", problems, default="manipulable_object") or "manipulable_object"
+    )
     return SceneObject(
         id=oid,
         name=text(raw.get("name"), f"{path}.name", problems, default=oid) or oid,

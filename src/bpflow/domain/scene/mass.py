@@ -48,10 +48,14 @@ class Body:
         return Body(0.0, np.zeros(3), np.zeros((3, 3)))
 
     def __add__(self, other: Body) -> Body:
-        return Body(self.mass + other.mass, self.first_moment + other.first_moment, self.inertia_origin + other.inertia_origin)
+        return Body(
+            self.mass + other.mass, self.first_moment + other.first_moment, self.inertia_origin + other.inertia_origin
+        )
 
     def __sub__(self, other: Body) -> Body:
-        return Body(self.mass - other.mass, self.first_moment - other.first_moment, self.inertia_origin - other.inertia_origin)
+        return Body(
+            self.mass - other.mass, self.first_moment - other.first_moment, self.inertia_origin - other.inertia_origin
+        )
 
 
 def _shift(mass: float, com: np.ndarray, inertia_com: np.ndarray) -> np.ndarray:
@@ -65,7 +69,9 @@ def mesh_body(mesh: trimesh.Trimesh, density: float) -> Body:
     m = mesh.copy()
     m.density = density
     com = np.asarray(m.center_mass, dtype=float)
-    return Body(float(m.mass), float(m.mass) * com, _shift(float(m.mass), com, np.asarray(m.moment_inertia, dtype=float)))
+    return Body(
+        float(m.mass), float(m.mass) * com, _shift(float(m.mass), com, np.asarray(m.moment_inertia, dtype=float))
+    )
 
 
 def _inset(mesh: trimesh.Trimesh, thickness: float) -> trimesh.Trimesh | None:
@@ -92,8 +98,12 @@ def piece_body(mesh: trimesh.Trimesh, material: PartMaterial) -> Body:
 def _manifold(mesh: trimesh.Trimesh):  # type: ignore[no-untyped-def]
     import manifold3d
 
-    m = manifold3d.Manifold(manifold3d.Mesh(vert_properties=np.asarray(mesh.vertices, dtype=np.float32),
-                                            tri_verts=np.asarray(mesh.faces, dtype=np.uint32)))
+    m = manifold3d.Manifold(
+        manifold3d.Mesh(
+            vert_properties=np.asarray(mesh.vertices, dtype=np.float32),
+            tri_verts=np.asarray(mesh.faces, dtype=np.uint32),
+        )
+    )
     return m if m.status() == manifold3d.Error.NoError else None
 
 

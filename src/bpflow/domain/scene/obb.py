@@ -107,7 +107,9 @@ class Footprint:
         (ax, az), (bx, bz) = self.axes()
         out = []
         for sx, sz in ((1, 1), (1, -1), (-1, -1), (-1, 1)):
-            out.append((self.cx + sx * self.hx * ax + sz * self.hz * bx, self.cz + sx * self.hx * az + sz * self.hz * bz))
+            out.append(
+                (self.cx + sx * self.hx * ax + sz * self.hz * bx, self.cz + sx * self.hx * az + sz * self.hz * bz)
+            )
         return out
 
     def aabb(self) -> tuple[float, float, float, float]:

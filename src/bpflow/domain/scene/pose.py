@@ -111,7 +111,9 @@ def world_half_extent(q: Quat, half: Vec3, axis: int) -> float:
     return sum(abs(row[j]) * half[j] for j in range(3))
 
 
-def resolve_placement(obj: SceneObject, layout_obj: LayoutObject | None, up_axis: str, asset_size: Vec3 | None = None) -> Placement:
+def resolve_placement(
+    obj: SceneObject, layout_obj: LayoutObject | None, up_axis: str, asset_size: Vec3 | None = None
+) -> Placement:
     """The object's centre, orientation and box; raises when nothing places it."""
     axes = axes_for(up_axis)
     if layout_obj is not None and layout_obj.obb is not None:

@@ -103,8 +103,10 @@ class HeightField:
         contact = np.isfinite(h) & (h >= top - CONTACT_TOL)
         # The contact points must surround the centre: some on each side along both axes.
         stable = bool(
-            (contact & (a <= 1e-9)).any() and (contact & (a >= -1e-9)).any()
-            and (contact & (b <= 1e-9)).any() and (contact & (b >= -1e-9)).any()
+            (contact & (a <= 1e-9)).any()
+            and (contact & (a >= -1e-9)).any()
+            and (contact & (b <= 1e-9)).any()
+            and (contact & (b >= -1e-9)).any()
             and _surrounds(a[contact], b[contact])
         )
         return Rest(top, top - float(finite.min()), covered, stable)

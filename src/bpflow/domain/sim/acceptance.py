@@ -54,8 +54,14 @@ class AcceptanceReport:
     limits: Limits = field(default_factory=Limits)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"passed": self.passed, "limits": self.limits.to_dict(), "summary": self.summary,
-                "failures": self.failures, "objects": self.objects, "joints": self.joints}
+        return {
+            "passed": self.passed,
+            "limits": self.limits.to_dict(),
+            "summary": self.summary,
+            "failures": self.failures,
+            "objects": self.objects,
+            "joints": self.joints,
+        }
 
 
 def _body_owner(sim: SimScene) -> dict[int, str]:
@@ -114,7 +120,9 @@ def _drive(sim: SimScene, joints: list[SimJoint], limits: Limits) -> dict[str, f
     return {j.name: sim.joint_value(j) for j in joints}
 
 
-def run_acceptance(usd_path: str | Path, manifest: dict[str, Any] | None = None, limits: Limits | None = None) -> AcceptanceReport:
+def run_acceptance(
+    usd_path: str | Path, manifest: dict[str, Any] | None = None, limits: Limits | None = None
+) -> AcceptanceReport:
     """Load, settle, drive and judge the scene; never raises for a scene that merely fails."""
     limits = limits or Limits()
     sim = load_scene(usd_path, manifest)
@@ -128,15 +136,22 @@ def run_acceptance(usd_path: str | Path, manifest: dict[str, Any] | None = None,
     objects = []
     stable = 0
     for oid, obj in sim.objects.items():
-        row: dict[str, Any] = {"id": oid, "category": obj.category, "kind": obj.kind, "mass_kg": round(obj.mass, 4),
-                               "initial_penetration_m": round(start.get(oid, 0.0), 5)}
+        row: dict[str, Any] = {
+            "id": oid,
+            "category": obj.category,
+            "kind": obj.kind,
+            "mass_kg": round(obj.mass, 4),
+            "initial_penetration_m": round(start.get(oid, 0.0), 5),
+        }
         if oid in pos0:
             moved = float(np.linalg.norm(sim.position(oid) - pos0[oid]))
             turned = _angle_deg(quat0[oid], sim.quat(oid))
             fell = bool(sim.position(oid)[2] < -0.05)
             ok = moved < limits.max_drift_m and turned < limits.max_tilt_deg and not fell
             stable += ok
-            row.update(displacement_m=round(moved, 5), rotation_deg=round(turned, 3), fell_through_floor=fell, stable=ok)
+            row.update(
+                displacement_m=round(moved, 5), rotation_deg=round(turned, 3), fell_through_floor=fell, stable=ok
+            )
             if not ok:
                 failures.append(f"{oid} not stable: moved {moved:.3f} m, turned {turned:.1f}°")
         if start.get(oid, 0.0) > limits.max_penetration_m:
@@ -158,9 +173,18 @@ def run_acceptance(usd_path: str | Path, manifest: dict[str, Any] | None = None,
             part_body = int(sim.model.jnt_bodyid[j.joint_id])
             hit = max(_penetrations(sim, owner, only_body=part_body).values(), default=0.0)
             ok = fraction >= limits.min_joint_fraction and hit <= limits.max_penetration_m
-            joints_out.append({"object_id": oid, "joint": j.name, "type": j.type, "range": [round(v, 5) for v in j.range],
-                               "reached": round(reached[j.name], 5), "fraction": round(fraction, 4),
-                               "penetration_at_limit_m": round(hit, 5), "ok": ok})
+            joints_out.append(
+                {
+                    "object_id": oid,
+                    "joint": j.name,
+                    "type": j.type,
+                    "range": [round(v, 5) for v in j.range],
+                    "reached": round(reached[j.name], 5),
+                    "fraction": round(fraction, 4),
+                    "penetration_at_limit_m": round(hit, 5),
+                    "ok": ok,
+                }
+            )
             if fraction < limits.min_joint_fraction:
                 failures.append(f"{j.name} reached {fraction:.0%} of its range (jammed)")
             if hit > limits.max_penetration_m:
@@ -170,9 +194,18 @@ def run_acceptance(usd_path: str | Path, manifest: dict[str, Any] | None = None,
         mujoco.mj_forward(sim.model, sim.data)
     fraction_stable = stable / len(dynamic) if dynamic else 1.0
     max_start = max(start.values(), default=0.0)
-    passed = (fraction_stable >= limits.min_stable_fraction and max_start <= limits.max_penetration_m
-              and all(j["ok"] for j in joints_out))
-    summary = {"objects": len(sim.objects), "dynamic": len(dynamic), "stable": stable,
-               "stable_fraction": round(fraction_stable, 4), "max_initial_penetration_m": round(max_start, 5),
-               "joints": len(joints_out), "joints_ok": sum(1 for j in joints_out if j["ok"])}
+    passed = (
+        fraction_stable >= limits.min_stable_fraction
+        and max_start <= limits.max_penetration_m
+        and all(j["ok"] for j in joints_out)
+    )
+    summary = {
+        "objects": len(sim.objects),
+        "dynamic": len(dynamic),
+        "stable": stable,
+        "stable_fraction": round(fraction_stable, 4),
+        "max_initial_penetration_m": round(max_start, 5),
+        "joints": len(joints_out),
+        "joints_ok": sum(1 for j in joints_out if j["ok"]),
+    }
     return AcceptanceReport(passed, objects, joints_out, summary, failures, limits)

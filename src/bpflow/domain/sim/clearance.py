@@ -38,6 +38,7 @@ class SimScene(Protocol):
     mount: dict[str, Any]
     objects: dict[str, Any]
 
+
 LINK_MARGIN = 0.015
 """Free space the arm's links keep from obstacles along a plan, metres."""
 FINGER_MARGIN = 0.004
@@ -75,6 +76,7 @@ class Clearance:
         self.model = copy.copy(sim.model)
         self.data = mujoco.MjData(self.model)
         m = self.model
+
         def name(b: int) -> str:
             return str(m.body(b).name)
 
@@ -141,7 +143,9 @@ class Clearance:
                     return limit
         return None
 
-    def connect(self, q_from: np.ndarray, q_to: np.ndarray, grip: float, *, allow: frozenset[int] = frozenset(), seed: int = 0) -> list[np.ndarray] | None:
+    def connect(
+        self, q_from: np.ndarray, q_to: np.ndarray, grip: float, *, allow: frozenset[int] = frozenset(), seed: int = 0
+    ) -> list[np.ndarray] | None:
         """Via configurations (excluding both ends) of a collision-free joint-space path, ``[]``
         when the straight move is free, None when none was found within the budget.
 
@@ -151,12 +155,17 @@ class Clearance:
         rng = np.random.default_rng(seed)
         trees: tuple[list[np.ndarray], list[np.ndarray]] = ([q_from], [q_to])
         parents: tuple[list[int], list[int]] = ([-1], [-1])
+
         def free(a: np.ndarray, b: np.ndarray) -> bool:
             return self.first_hit([a, b], grip, allow=allow) is None
 
         for it in range(RRT_ITERATIONS):
             a, b = (0, 1) if it % 2 == 0 else (1, 0)
-            sample = rng.uniform(self.lo + LIMIT_MARGIN_RAD, self.hi - LIMIT_MARGIN_RAD) if rng.random() > 0.1 else trees[b][0]
+            sample = (
+                rng.uniform(self.lo + LIMIT_MARGIN_RAD, self.hi - LIMIT_MARGIN_RAD)
+                if rng.random() > 0.1
+                else trees[b][0]
+            )
             new = self._extend(trees[a], parents[a], sample, free)
             if new is None:
                 continue
@@ -181,7 +190,13 @@ class Clearance:
                     return self._shortcut(path, free, rng)[1:-1]
         return None
 
-    def _extend(self, tree: list[np.ndarray], parents: list[int], sample: np.ndarray, free: Callable[[np.ndarray, np.ndarray], bool]) -> int | None:
+    def _extend(
+        self,
+        tree: list[np.ndarray],
+        parents: list[int],
+        sample: np.ndarray,
+        free: Callable[[np.ndarray, np.ndarray], bool],
+    ) -> int | None:
         near = int(np.argmin([float(np.max(np.abs(q - sample))) for q in tree]))
         q = tree[near]
         gap = sample - q
@@ -196,7 +211,12 @@ class Clearance:
         return len(tree) - 1
 
     @staticmethod
-    def _shortcut(path: list[np.ndarray], free: Callable[[np.ndarray, np.ndarray], bool], rng: np.random.Generator, tries: int = 60) -> list[np.ndarray]:
+    def _shortcut(
+        path: list[np.ndarray],
+        free: Callable[[np.ndarray, np.ndarray], bool],
+        rng: np.random.Generator,
+        tries: int = 60,
+    ) -> list[np.ndarray]:
         path = list(path)
         for _ in range(tries):
             if len(path) <= 2:

@@ -129,12 +129,22 @@ def target_groups(scene: SceneSpec, kinds: tuple[str, ...] | None = None) -> lis
     ``kinds``: for ``pick_place`` the graspable objects grouped that way, then for
     ``close_drawer`` each cabinet with a drawer on its own. Deterministic: ties keep scene order."""
     dynamic = [o for o in scene.objects if o.dynamic]
-    graspable = [o for o in dynamic if narrowest(outline(o.body))[0] <= GRIPPER_SPAN + 1e-4 and float(o.size[2]) >= MIN_GRASP_HEIGHT - 1e-4]
-    drawers = [o for o in scene.objects if o.kind == "articulated" and any(p.joint is not None and p.joint.type == "slide" for p in o.parts)]
+    graspable = [
+        o
+        for o in dynamic
+        if narrowest(outline(o.body))[0] <= GRIPPER_SPAN + 1e-4 and float(o.size[2]) >= MIN_GRASP_HEIGHT - 1e-4
+    ]
+    drawers = [
+        o
+        for o in scene.objects
+        if o.kind == "articulated" and any(p.joint is not None and p.joint.type == "slide" for p in o.parts)
+    ]
     if kinds is None:
         movable = graspable or dynamic or [o for o in scene.objects if o.kind == "articulated"]
         if not movable:
-            raise SceneReadError("the scene has no movable or articulated object to work on", code="no_task_objects", field="objects")
+            raise SceneReadError(
+                "the scene has no movable or articulated object to work on", code="no_task_objects", field="objects"
+            )
         return _by_support(scene, movable)
     out = _by_support(scene, graspable) if "pick_place" in kinds else []
     if "close_drawer" in kinds:
@@ -203,7 +213,15 @@ def _mount(scene: SceneSpec, targets: list[ObjectSpec]) -> dict[str, Any]:
         top = ground
     centres = np.array([(lambda b: (b[0] + b[1]) / 2)(aabb(t)) for t in targets])
     # a drawer the arm works on slides out towards it: stand clear of its whole travel
-    travel = max((max(abs(p.joint.lower), abs(p.joint.upper)) for t in targets for p in t.parts if p.joint is not None and p.joint.type == "slide"), default=0.0)
+    travel = max(
+        (
+            max(abs(p.joint.lower), abs(p.joint.upper))
+            for t in targets
+            for p in t.parts
+            if p.joint is not None and p.joint.type == "slide"
+        ),
+        default=0.0,
+    )
     standoff = STANDOFF_M + (travel + DRAWER_ROOM if travel > 0 else 0.0)
     opens = _opening_direction(targets)
     centroid = centres.mean(axis=0)
@@ -217,15 +235,23 @@ def _mount(scene: SceneSpec, targets: list[ObjectSpec]) -> dict[str, Any]:
         edge = slo[axis] if side < 0 else shi[axis]
         base[axis] = edge + side * standoff
         other = 1 - axis
-        base[other] = float(np.clip(centroid[other], slo[other] + 0.05, shi[other] - 0.05)) if shi[other] - slo[other] > 0.1 else centroid[other]
+        base[other] = (
+            float(np.clip(centroid[other], slo[other] + 0.05, shi[other] - 0.05))
+            if shi[other] - slo[other] > 0.1
+            else centroid[other]
+        )
         inward = np.zeros(2)
         inward[axis] = -side
         yaw = float(np.arctan2(inward[1], inward[0]))
         # movable objects are reached at their centre; furniture at its nearest face
-        dists = np.array([
-            float(np.linalg.norm(np.clip(base, aabb(t)[0][:2], aabb(t)[1][:2]) - base)) if t.kind == "articulated" else float(np.linalg.norm(c[:2] - base))
-            for t, c in zip(targets, centres)
-        ])
+        dists = np.array(
+            [
+                float(np.linalg.norm(np.clip(base, aabb(t)[0][:2], aabb(t)[1][:2]) - base))
+                if t.kind == "articulated"
+                else float(np.linalg.norm(c[:2] - base))
+                for t, c in zip(targets, centres)
+            ]
+        )
         far = float(dists.max())
         near = float(dists.min())
         if near < NEAR_M and far + (NEAR_M - near) <= REACH_M:
@@ -237,10 +263,17 @@ def _mount(scene: SceneSpec, targets: list[ObjectSpec]) -> dict[str, Any]:
             continue
         if room is not None:
             rlo, rhi = room
-            if not (rlo[0] + PEDESTAL_HALF < base[0] < rhi[0] - PEDESTAL_HALF and rlo[1] + PEDESTAL_HALF < base[1] < rhi[1] - PEDESTAL_HALF):
+            if not (
+                rlo[0] + PEDESTAL_HALF < base[0] < rhi[0] - PEDESTAL_HALF
+                and rlo[1] + PEDESTAL_HALF < base[1] < rhi[1] - PEDESTAL_HALF
+            ):
                 continue
         blocked = any(
-            olo[0] < base[0] + PEDESTAL_HALF and ohi[0] > base[0] - PEDESTAL_HALF and olo[1] < base[1] + PEDESTAL_HALF and ohi[1] > base[1] - PEDESTAL_HALF and ohi[2] > ground + 0.02
+            olo[0] < base[0] + PEDESTAL_HALF
+            and ohi[0] > base[0] - PEDESTAL_HALF
+            and olo[1] < base[1] + PEDESTAL_HALF
+            and ohi[1] > base[1] - PEDESTAL_HALF
+            and ohi[2] > ground + 0.02
             for olo, ohi in others
         )
         if blocked:

@@ -61,7 +61,9 @@ class RobotModelMissing(ValidationFailed):
 def assets_dir() -> Path:
     spec = importlib.util.find_spec("gymnasium_robotics")
     if spec is None or not spec.submodule_search_locations:
-        raise RobotModelMissing("the Panda model comes from the gymnasium-robotics package, which is not installed", field="robot")
+        raise RobotModelMissing(
+            "the Panda model comes from the gymnasium-robotics package, which is not installed", field="robot"
+        )
     root = Path(list(spec.submodule_search_locations)[0]) / "envs/assets/kitchen_franka/franka_assets"
     if not (root / "chain.xml").is_file():
         raise RobotModelMissing(f"gymnasium-robotics has no Franka assets at {root}", field="robot")
@@ -207,14 +209,18 @@ class IKSolver:
         q[7:9] = GRIPPER_OPEN
         self.posture.set_target(q)
 
-    def solve(self, pos_base: np.ndarray, rot_base: np.ndarray, q_arm: np.ndarray, *, iterations: int = 300, tol: float = 2e-3) -> tuple[np.ndarray, float]:
+    def solve(
+        self, pos_base: np.ndarray, rot_base: np.ndarray, q_arm: np.ndarray, *, iterations: int = 300, tol: float = 2e-3
+    ) -> tuple[np.ndarray, float]:
         """Arm joints reaching the pose (base frame) from ``q_arm``, and the position error left."""
         mink = self._mink
         q = np.zeros(self.model.nq)
         q[:7] = q_arm
         q[7:9] = GRIPPER_OPEN
         self.config.update(q)
-        target = mink.SE3.from_rotation_and_translation(mink.SO3.from_matrix(np.asarray(rot_base)), np.asarray(pos_base, dtype=float))
+        target = mink.SE3.from_rotation_and_translation(
+            mink.SO3.from_matrix(np.asarray(rot_base)), np.asarray(pos_base, dtype=float)
+        )
         self.task.set_target(target)
         dt = 0.05
         err = np.inf

@@ -102,7 +102,17 @@ class _Builder:
         self.spec = spec
         self.meshes = 0
 
-    def geom(self, body: Any, c: Collider, body_pos: np.ndarray, body_rot: np.ndarray, *, friction: float, mass: float | None, rgba: tuple[float, ...] | None = None) -> None:
+    def geom(
+        self,
+        body: Any,
+        c: Collider,
+        body_pos: np.ndarray,
+        body_rot: np.ndarray,
+        *,
+        friction: float,
+        mass: float | None,
+        rgba: tuple[float, ...] | None = None,
+    ) -> None:
         inv = body_rot.T
         kw: dict[str, Any] = {"friction": [float(friction), 0.005, 0.0001], "rgba": list(rgba or c.rgba)}
         if c.kind == "box" and c.half is not None:
@@ -141,7 +151,16 @@ def _thicken(pts: np.ndarray) -> np.ndarray:
     return out
 
 
-def _body(b: _Builder, parent: Any, spec_body: BodySpec, parent_pos: np.ndarray, parent_rot: np.ndarray, *, fixed: bool, rgba: tuple[float, ...] | None = None) -> Any:
+def _body(
+    b: _Builder,
+    parent: Any,
+    spec_body: BodySpec,
+    parent_pos: np.ndarray,
+    parent_rot: np.ndarray,
+    *,
+    fixed: bool,
+    rgba: tuple[float, ...] | None = None,
+) -> Any:
     rel_pos = parent_rot.T @ (spec_body.pos - parent_pos)
     rel_rot = parent_rot.T @ spec_body.rot
     body = parent.add_body(name=_safe(spec_body.name), pos=[float(v) for v in rel_pos], quat=mat_quat(rel_rot))
@@ -158,7 +177,14 @@ def _body(b: _Builder, parent: Any, spec_body: BodySpec, parent_pos: np.ndarray,
 
 
 def _palette(i: int) -> tuple[float, float, float, float]:
-    colors = [(0.85, 0.33, 0.1, 1), (0.2, 0.55, 0.85, 1), (0.3, 0.7, 0.3, 1), (0.85, 0.75, 0.2, 1), (0.6, 0.35, 0.7, 1), (0.9, 0.5, 0.6, 1)]
+    colors = [
+        (0.85, 0.33, 0.1, 1),
+        (0.2, 0.55, 0.85, 1),
+        (0.3, 0.7, 0.3, 1),
+        (0.85, 0.75, 0.2, 1),
+        (0.6, 0.35, 0.7, 1),
+        (0.9, 0.5, 0.6, 1),
+    ]
     return colors[i % len(colors)]
 
 
@@ -178,7 +204,13 @@ def build_spec(scene: SceneSpec) -> tuple[mujoco.MjSpec, dict[str, dict[str, Any
     eye = np.eye(3)
     zero = np.zeros(3)
     world = spec.worldbody
-    world.add_light(pos=[0.0, 0.0, 3.0], dir=[0.0, 0.0, -1.0], type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL, diffuse=[0.7, 0.7, 0.7], castshadow=0)
+    world.add_light(
+        pos=[0.0, 0.0, 3.0],
+        dir=[0.0, 0.0, -1.0],
+        type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL,
+        diffuse=[0.7, 0.7, 0.7],
+        castshadow=0,
+    )
     spec.visual.headlight.ambient = [0.35, 0.35, 0.35]
     if scene.room:
         room = world.add_body(name="room")
@@ -189,7 +221,9 @@ def build_spec(scene: SceneSpec) -> tuple[mujoco.MjSpec, dict[str, dict[str, Any
     names: dict[str, dict[str, Any]] = {}
     for i, obj in enumerate(scene.objects):
         if not obj.body.colliders and not obj.parts:
-            raise SceneReadError(f"object {obj.id!r} has no collider in the USD", code="sim_object_without_collider", field=obj.prim_path)
+            raise SceneReadError(
+                f"object {obj.id!r} has no collider in the USD", code="sim_object_without_collider", field=obj.prim_path
+            )
         if obj.kind == "dynamic":
             body = _body(b, world, obj.body, zero, eye, fixed=False, rgba=_palette(i))
             body.add_freejoint(name=_safe(f"obj_{obj.id}/free"))
@@ -225,7 +259,16 @@ def build_spec(scene: SceneSpec) -> tuple[mujoco.MjSpec, dict[str, dict[str, Any
 class SimScene:
     """A compiled scene: model, data, objects by manifest id, optional robot and cameras."""
 
-    def __init__(self, scene: SceneSpec, spec: mujoco.MjSpec, names: dict[str, dict[str, Any]], *, robot: Any = None, cameras: tuple[str, ...] = (), mount: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        scene: SceneSpec,
+        spec: mujoco.MjSpec,
+        names: dict[str, dict[str, Any]],
+        *,
+        robot: Any = None,
+        cameras: tuple[str, ...] = (),
+        mount: dict[str, Any] | None = None,
+    ) -> None:
         self.scene = scene
         self.spec = spec
         self.model = spec.compile()
@@ -239,14 +282,31 @@ class SimScene:
             joints = []
             for jname, part_body, j in n["joints"]:
                 jid = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_JOINT, jname)
-                joints.append(SimJoint(jname, obj.id, part_body, j.type, (j.lower, j.upper), jid, int(self.model.jnt_qposadr[jid]), int(self.model.jnt_dofadr[jid])))
+                joints.append(
+                    SimJoint(
+                        jname,
+                        obj.id,
+                        part_body,
+                        j.type,
+                        (j.lower, j.upper),
+                        jid,
+                        int(self.model.jnt_qposadr[jid]),
+                        int(self.model.jnt_dofadr[jid]),
+                    )
+                )
             qadr = None
             if obj.kind == "dynamic":
                 jid = int(self.model.body_jntadr[bid])
                 qadr = int(self.model.jnt_qposadr[jid])
-            mass = float(self.model.body_subtreemass[bid]) if obj.kind == "dynamic" else float((obj.body.mass or 0.0) + sum(p.mass or 0.0 for p in obj.parts))
+            mass = (
+                float(self.model.body_subtreemass[bid])
+                if obj.kind == "dynamic"
+                else float((obj.body.mass or 0.0) + sum(p.mass or 0.0 for p in obj.parts))
+            )
             local = (outline(obj.body) - obj.body.pos) @ obj.body.rot
-            self.objects[obj.id] = SimObject(obj.id, obj.category, obj.sim_role, obj.kind, n["body"], bid, mass, obj.size.copy(), joints, qadr, local)
+            self.objects[obj.id] = SimObject(
+                obj.id, obj.category, obj.sim_role, obj.kind, n["body"], bid, mass, obj.size.copy(), joints, qadr, local
+            )
         self.robot = None
         if robot is not None:
             from bpflow.domain.sim.robot import RobotHandle
@@ -339,20 +399,37 @@ class SimScene:
     def joint_value(self, joint: SimJoint) -> float:
         return float(self.data.qpos[joint.qpos_adr])
 
-    def drive_joint(self, joint: SimJoint, target: float, seconds: float, *, stiffness: float = 200.0, damping: float = 20.0, max_force: float = 100.0) -> float:
+    def drive_joint(
+        self,
+        joint: SimJoint,
+        target: float,
+        seconds: float,
+        *,
+        stiffness: float = 200.0,
+        damping: float = 20.0,
+        max_force: float = 100.0,
+    ) -> float:
         """Push an articulated part towards ``target`` (rad or m) with a bounded PD force for
         ``seconds`` of simulated time — a hand opening a door — and return where it ended."""
         dt = float(self.model.opt.timestep)
         for _ in range(max(1, int(round(seconds / dt)))):
             q = float(self.data.qpos[joint.qpos_adr])
             qd = float(self.data.qvel[joint.dof_adr])
-            self.data.qfrc_applied[joint.dof_adr] = float(np.clip(stiffness * (target - q) - damping * qd, -max_force, max_force))
+            self.data.qfrc_applied[joint.dof_adr] = float(
+                np.clip(stiffness * (target - q) - damping * qd, -max_force, max_force)
+            )
             mujoco.mj_step(self.model, self.data)
         self.data.qfrc_applied[joint.dof_adr] = 0.0
         return self.joint_value(joint)
 
 
-def load_scene(usd_path: str | Path, manifest: dict[str, Any] | None = None, *, robot: bool = False, target_ids: list[str] | None = None) -> SimScene:
+def load_scene(
+    usd_path: str | Path,
+    manifest: dict[str, Any] | None = None,
+    *,
+    robot: bool = False,
+    target_ids: list[str] | None = None,
+) -> SimScene:
     """Build the simulation of ``usd_path``.
 
     ``manifest`` (the ``scene_manifest.json`` body) is checked against the USD: every manifest
@@ -366,14 +443,18 @@ def load_scene(usd_path: str | Path, manifest: dict[str, Any] | None = None, *, 
         found = {o.id for o in scene.objects}
         missing = sorted(set(roles) - found)
         if missing:
-            raise SceneReadError(f"manifest objects missing from the USD: {missing}", code="sim_object_missing", field="objects")
+            raise SceneReadError(
+                f"manifest objects missing from the USD: {missing}", code="sim_object_missing", field="objects"
+            )
         for o in scene.objects:
             m = roles.get(o.id)
             if m:
                 o.sim_role = str(m.get("sim_role") or o.sim_role)
                 o.category = str(m.get("category") or o.category)
     if not scene.objects:
-        raise SceneReadError("the scene has no objects (no prim carries bp:object_id)", code="sim_scene_empty", field="usd_path")
+        raise SceneReadError(
+            "the scene has no objects (no prim carries bp:object_id)", code="sim_scene_empty", field="usd_path"
+        )
     spec, names = build_spec(scene)
     if not robot:
         return SimScene(scene, spec, names)

@@ -131,7 +131,16 @@ def plan_pick_place(sim: SimScene, ik: IKSolver, task: Task, clearance: Clearanc
 PICKED_SEGMENTS = 4
 """approach, descend, close, lift: a plan that got this far has the object in hand."""
 #: Per waypoint: whether the fingers may touch the target there (it is in or between them).
-_TOUCHES_TARGET = {"approach": False, "descend": True, "close": True, "lift": True, "carry": True, "lower": True, "open": True, "retreat": True}
+_TOUCHES_TARGET = {
+    "approach": False,
+    "descend": True,
+    "close": True,
+    "lift": True,
+    "carry": True,
+    "lower": True,
+    "open": True,
+    "retreat": True,
+}
 #: Moves planned in joint space (free paths found by ``Clearance.connect``); the others are
 #: straight vertical lines of the hand.
 _FREE_MOVES = ("approach", "carry")
@@ -164,7 +173,15 @@ def _plan_with_yaw(sim: SimScene, ik: IKSolver, task: Task, yaw: float, clearanc
     return _follow_checked(sim, ik, waypoints, rot, clearance, target)
 
 
-def _follow_checked(sim: SimScene, ik: IKSolver, waypoints: list[tuple[str, np.ndarray | None, float, float]], rot: np.ndarray, clearance: Clearance, target: frozenset[int], moved: dict[str, Callable[[Clearance], None]] | None = None) -> Plan:
+def _follow_checked(
+    sim: SimScene,
+    ik: IKSolver,
+    waypoints: list[tuple[str, np.ndarray | None, float, float]],
+    rot: np.ndarray,
+    clearance: Clearance,
+    target: frozenset[int],
+    moved: dict[str, Callable[[Clearance], None]] | None = None,
+) -> Plan:
     """IK for each waypoint, collision-checked: vertical moves as straight lines of the hand
     (2 cm IK steps), joint-space moves as free paths; ``target`` may touch the hand where
     ``_TOUCHES_TARGET`` says so. ``moved[name]`` updates the checked scene before that segment
@@ -202,10 +219,16 @@ def _follow_checked(sim: SimScene, ik: IKSolver, waypoints: list[tuple[str, np.n
             if hit is not None:
                 plan.error = _blocked_by(f"{name} pose", hit)
                 return plan
-            path = clearance.connect(q, q_new, max(grip, grip_now) if name == "approach" else grip, allow=allow, seed=len(plan.segments))
+            path = clearance.connect(
+                q, q_new, max(grip, grip_now) if name == "approach" else grip, allow=allow, seed=len(plan.segments)
+            )
             if path is None:
                 hit = clearance.first_hit([q, q_new], grip, allow=allow)
-                plan.error = f"arm_collision: {name}: no free path ({hit})" if hit is None or hit.other != JOINT_LIMIT else _blocked_by(name, hit)
+                plan.error = (
+                    f"arm_collision: {name}: no free path ({hit})"
+                    if hit is None or hit.other != JOINT_LIMIT
+                    else _blocked_by(name, hit)
+                )
                 return plan
             via = path
         else:  # a vertical line of the hand: IK every 2 cm from the previous solution
@@ -244,7 +267,15 @@ def _blocked_by(where: str, hit: Hit) -> str:
     return f"arm_collision: {where}: {hit}"
 
 
-def _ik_clear(ik: IKSolver, clearance: Clearance, pos_base: np.ndarray, rot_base: np.ndarray, q_seed: np.ndarray, grip: float, allow: frozenset[int]) -> tuple[np.ndarray, float]:
+def _ik_clear(
+    ik: IKSolver,
+    clearance: Clearance,
+    pos_base: np.ndarray,
+    rot_base: np.ndarray,
+    q_seed: np.ndarray,
+    grip: float,
+    allow: frozenset[int],
+) -> tuple[np.ndarray, float]:
     """An IK solution for the pose whose arm is clear of obstacles and inside its limits: from
     ``q_seed``, else from the IK posture turned towards the target (wrist turned either way) for
     reach, else with the elbow swung round its free circle for clearance; the best reach when
@@ -334,7 +365,9 @@ class Judgement:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 
-def judge_pick_place(sim: SimScene, task: Task, *, start: np.ndarray, max_z: float, plan_error: str | None) -> Judgement:
+def judge_pick_place(
+    sim: SimScene, task: Task, *, start: np.ndarray, max_z: float, plan_error: str | None
+) -> Judgement:
     """Success from the simulated state only: lifted ≥ 5 cm, within 5 cm of the spot, at rest."""
     assert task.place_xy is not None
     final = sim.position(task.object_id)
@@ -448,7 +481,10 @@ def plan_push(sim: SimScene, ik: IKSolver, task: Task, clearance: Clearance | No
     best = Plan([])
     # pointing down: the fingers' flat side on the front, or their edge (the wrist's offset from
     # the hand then points along the front, not into the cabinet)
-    ways = [(level, push_rotation(out, r)) for r in (0.0, np.pi)] + [(down, grasp_rotation(y)) for y in (yaw, yaw + np.pi, yaw - np.pi / 2, yaw + np.pi / 2)]
+    ways = [(level, push_rotation(out, r)) for r in (0.0, np.pi)] + [
+        (down, grasp_rotation(y)) for y in (yaw, yaw + np.pi, yaw - np.pi / 2, yaw + np.pi / 2)
+    ]
+
     def shut(check: Clearance) -> None:
         check.data.qpos[j.qpos_adr] = closed
 

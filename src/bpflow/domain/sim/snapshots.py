@@ -25,12 +25,17 @@ def write_png(path: Path, rgb: np.ndarray) -> None:
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
 
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IEND", b"")
+    )
 
 
-def render_states(usd_path: Path, manifest: dict[str, Any] | None, out_dir: Path, stem: str,
-                  size: tuple[int, int] = (480, 640)) -> list[Path]:
+def render_states(
+    usd_path: Path, manifest: dict[str, Any] | None, out_dir: Path, stem: str, size: tuple[int, int] = (480, 640)
+) -> list[Path]:
     """``<stem>_t0.png`` (as assembled) and ``<stem>_open.png`` (every joint at its opening limit)."""
     import mujoco
 

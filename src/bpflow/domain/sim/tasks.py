@@ -65,11 +65,26 @@ def _fixed_boxes(sim: SimScene, skip: str | None = None) -> list[tuple[str, np.n
     return out
 
 
-def _blocked(boxes: list[tuple[str, np.ndarray, np.ndarray]], lo: np.ndarray, hi: np.ndarray, *, margin: float, floor_z: float, ceiling_z: float) -> str | None:
+def _blocked(
+    boxes: list[tuple[str, np.ndarray, np.ndarray]],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    *,
+    margin: float,
+    floor_z: float,
+    ceiling_z: float,
+) -> str | None:
     """The first fixed object intruding into the column above ``lo..hi`` (xy grown by ``margin``)
     between ``floor_z`` and ``ceiling_z``: the fingers' vertical approach would hit it."""
     for oid, blo, bhi in boxes:
-        if blo[0] < hi[0] + margin and bhi[0] > lo[0] - margin and blo[1] < hi[1] + margin and bhi[1] > lo[1] - margin and bhi[2] > floor_z and blo[2] < ceiling_z:
+        if (
+            blo[0] < hi[0] + margin
+            and bhi[0] > lo[0] - margin
+            and blo[1] < hi[1] + margin
+            and bhi[1] > lo[1] - margin
+            and bhi[2] > floor_z
+            and blo[2] < ceiling_z
+        ):
             return oid
     return None
 
@@ -92,7 +107,14 @@ def pickable(sim: SimScene, object_id: str) -> tuple[bool, str]:
         return False, f"not resting on the work surface (bottom at {lo[2]:.2f} m, surface at {surface_top(sim):.2f} m)"
     # the surface's own box is no obstacle (a compound piece's box may rise above the top it
     # holds things on); its real shape is checked with the plan (``clearance``)
-    hit = _blocked(_fixed_boxes(sim, skip=sim.mount.get("surface_id")), lo, hi, margin=0.03, floor_z=lo[2] + 0.03, ceiling_z=hi[2] + HOVER_CLEARANCE)
+    hit = _blocked(
+        _fixed_boxes(sim, skip=sim.mount.get("surface_id")),
+        lo,
+        hi,
+        margin=0.03,
+        floor_z=lo[2] + 0.03,
+        ceiling_z=hi[2] + HOVER_CLEARANCE,
+    )
     if hit is not None:
         return False, f"no clear approach from above ({hit} is in the way)"
     return True, ""
@@ -140,14 +162,27 @@ def _place_spot(sim: SimScene, object_id: str, rng: np.random.Generator) -> tupl
             p = np.array([rng.uniform(lo[0] + 0.05, hi[0] - 0.05), rng.uniform(lo[1] + 0.05, hi[1] - 0.05)])
             if not PLACE_MIN_M <= np.linalg.norm(p - start) <= PLACE_MAX_M:
                 continue
-            if any(np.all(p - half - PLACE_CLEARANCE < qhi) and np.all(p + half + PLACE_CLEARANCE > qlo) for qlo, qhi in others):
+            if any(
+                np.all(p - half - PLACE_CLEARANCE < qhi) and np.all(p + half + PLACE_CLEARANCE > qlo)
+                for qlo, qhi in others
+            ):
                 continue
             if not MIN_REACH <= np.linalg.norm(p - base) <= REACH_M - 0.1:
                 continue
             if not _supported(sim, p, half, top):
                 continue
             fixed = [b for b in _fixed_boxes(sim, skip=sim.mount.get("surface_id")) if b[0] != sid]
-            if _blocked(fixed, np.r_[p - half, top], np.r_[p + half, top + height], margin=0.04, floor_z=top + 0.01, ceiling_z=top + height + HOVER_CLEARANCE) is not None:
+            if (
+                _blocked(
+                    fixed,
+                    np.r_[p - half, top],
+                    np.r_[p + half, top + height],
+                    margin=0.04,
+                    floor_z=top + 0.01,
+                    ceiling_z=top + height + HOVER_CLEARANCE,
+                )
+                is not None
+            ):
                 continue
             return float(p[0]), float(p[1]), sid
     return None
@@ -181,7 +216,14 @@ DEFAULT_KINDS = ("pick_place",)
 """``close_drawer`` is opt-in (``EPISODE_TASKS``) until its mount handles drawers on the floor."""
 
 
-def derive_tasks(sim: SimScene, *, seed: int = 0, max_tasks: int | None = None, kinds: tuple[str, ...] = DEFAULT_KINDS, check: bool = True) -> tuple[list[Task], dict[str, str]]:
+def derive_tasks(
+    sim: SimScene,
+    *,
+    seed: int = 0,
+    max_tasks: int | None = None,
+    kinds: tuple[str, ...] = DEFAULT_KINDS,
+    check: bool = True,
+) -> tuple[list[Task], dict[str, str]]:
     """The scene's tasks and, per object that got none, why (for the report and errors).
 
     With ``check`` (the default) a pick-and-place is only offered when the arm can plan it from
@@ -211,7 +253,11 @@ def derive_tasks(sim: SimScene, *, seed: int = 0, max_tasks: int | None = None, 
         for spot, back in spots:
             surface = sim.objects.get(str(spot[2]))
             where = surface.category if surface is not None else "floor"
-            text = f"pick up the {o.category} and put it back down on the {where}" if back else f"pick up the {o.category} and place it on the {where}"
+            text = (
+                f"pick up the {o.category} and put it back down on the {where}"
+                if back
+                else f"pick up the {o.category} and place it on the {where}"
+            )
             candidate = Task(f"pick_place_{oid}", "pick_place", oid, text, (spot[0], spot[1]))
             if not check:
                 task = candidate
@@ -258,7 +304,13 @@ def drawer_tasks(sim: SimScene) -> list[tuple[Task | None, tuple[str, str]]]:
         for j in o.joints:
             if j.type != "slide":
                 continue
-            task = Task(f"close_drawer_{oid}_{j.name.rsplit('/', 1)[-1]}", "close_drawer", oid, f"push the {o.category}'s drawer closed", joint=j.name)
+            task = Task(
+                f"close_drawer_{oid}_{j.name.rsplit('/', 1)[-1]}",
+                "close_drawer",
+                oid,
+                f"push the {o.category}'s drawer closed",
+                joint=j.name,
+            )
             ik = ik or IKSolver()
             clearance = clearance or Clearance(sim)
             saved = sim.data.qpos.copy()
@@ -268,8 +320,9 @@ def drawer_tasks(sim: SimScene) -> list[tuple[Task | None, tuple[str, str]]]:
             sim.data.qvel[:] = 0.0
             sim.reset_forward()
             if plan.error:
-                out.append((None, (f"{oid}/{j.name.rsplit('/', 1)[-1]}", f"drawer not reachable for a push ({plan.error})")))
+                out.append(
+                    (None, (f"{oid}/{j.name.rsplit('/', 1)[-1]}", f"drawer not reachable for a push ({plan.error})"))
+                )
             else:
                 out.append((task, ("", "")))
     return out
-

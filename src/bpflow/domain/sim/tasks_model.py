@@ -24,7 +24,14 @@ class Task:
     """For ``close_drawer``: the MuJoCo name of the drawer's slide joint."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"task_id": self.task_id, "kind": self.kind, "object_id": self.object_id, "description": self.description, "place_xy": list(self.place_xy) if self.place_xy else None, "joint": self.joint}
+        return {
+            "task_id": self.task_id,
+            "kind": self.kind,
+            "object_id": self.object_id,
+            "description": self.description,
+            "place_xy": list(self.place_xy) if self.place_xy else None,
+            "joint": self.joint,
+        }
 
 
 def grasp_axis(sim: SimScene, object_id: str) -> tuple[float, float, np.ndarray]:

@@ -242,7 +242,15 @@ def _rigid(frame: _Frame, prim: Usd.Prim, name: str, *, stop_at_bodies: bool) ->
     split = _orthonormal(m[:3, :3])
     rot = split[0] if split is not None else np.eye(3)
     friction, restitution = _surface(prim)
-    return BodySpec(name=name, pos=m[:3, 3].copy(), rot=rot, colliders=_colliders(frame, prim, stop_at_bodies=stop_at_bodies), mass=_mass(prim), friction=friction, restitution=restitution)
+    return BodySpec(
+        name=name,
+        pos=m[:3, 3].copy(),
+        rot=rot,
+        colliders=_colliders(frame, prim, stop_at_bodies=stop_at_bodies),
+        mass=_mass(prim),
+        friction=friction,
+        restitution=restitution,
+    )
 
 
 def _str_attr(prim: Usd.Prim, name: str, default: str = "") -> str:
@@ -279,13 +287,22 @@ def _joint(frame: _Frame, stage: Usd.Stage, joint_prim: Usd.Prim, object_id: str
     lower = joint.GetLowerLimitAttr().Get()
     upper = joint.GetUpperLimitAttr().Get()
     if lower is None or upper is None or float(lower) > float(upper):
-        raise SceneReadError(f"joint {where} has no valid limits (lower={lower}, upper={upper})", field=str(joint_prim.GetPath()))
+        raise SceneReadError(
+            f"joint {where} has no valid limits (lower={lower}, upper={upper})", field=str(joint_prim.GetPath())
+        )
     if is_rev:
         lo, hi = np.radians(float(lower)), np.radians(float(upper))
     else:
         lo, hi = float(lower) * frame.mpu, float(upper) * frame.mpu
     name = joint_prim.GetName()
-    return str(body1[0]), JointSpec(name=name, type="hinge" if is_rev else "slide", anchor=anchor, axis=axis / norm, lower=float(lo), upper=float(hi))
+    return str(body1[0]), JointSpec(
+        name=name,
+        type="hinge" if is_rev else "slide",
+        anchor=anchor,
+        axis=axis / norm,
+        lower=float(lo),
+        upper=float(hi),
+    )
 
 
 def outline(body: BodySpec) -> np.ndarray:
@@ -317,7 +334,9 @@ def _object(frame: _Frame, stage: Usd.Stage, prim: Usd.Prim) -> ObjectSpec:
     oid = _str_attr(prim, "bp:object_id")
     category = _str_attr(prim, "bp:category", "object")
     role = _str_attr(prim, "bp:sim_role", "")
-    articulated = prim.HasAPI(UsdPhysics.ArticulationRootAPI) or bool(prim.GetAttribute("bp:articulated") and prim.GetAttribute("bp:articulated").Get())
+    articulated = prim.HasAPI(UsdPhysics.ArticulationRootAPI) or bool(
+        prim.GetAttribute("bp:articulated") and prim.GetAttribute("bp:articulated").Get()
+    )
     if articulated:
         base_prim = prim.GetChild("Base")
         if not base_prim:
@@ -331,7 +350,9 @@ def _object(frame: _Frame, stage: Usd.Stage, prim: Usd.Prim) -> ObjectSpec:
             target, spec = _joint(frame, stage, jp, oid)
             part_prim = stage.GetPrimAtPath(target)
             if not part_prim:
-                raise SceneReadError(f"joint {jp.GetPath()} moves {target}, which does not exist", field=str(jp.GetPath()))
+                raise SceneReadError(
+                    f"joint {jp.GetPath()} moves {target}, which does not exist", field=str(jp.GetPath())
+                )
             part = _rigid(frame, part_prim, f"obj_{oid}/{part_prim.GetName()}", stop_at_bodies=True)
             part.joint = spec
             parts.append(part)
@@ -342,7 +363,9 @@ def _object(frame: _Frame, stage: Usd.Stage, prim: Usd.Prim) -> ObjectSpec:
     else:
         kinematic = True  # no rigid body at all: scenery
     body = _rigid(frame, prim, f"obj_{oid}", stop_at_bodies=False)
-    return ObjectSpec(oid, str(prim.GetPath()), category, role, "static" if kinematic else "dynamic", body, [], _aabb_size(body, []))
+    return ObjectSpec(
+        oid, str(prim.GetPath()), category, role, "static" if kinematic else "dynamic", body, [], _aabb_size(body, [])
+    )
 
 
 def read_scene(usd_path: str | Path) -> SceneSpec:
@@ -353,7 +376,11 @@ def read_scene(usd_path: str | Path) -> SceneSpec:
     try:
         stage = Usd.Stage.Open(str(path))
     except Exception as exc:  # noqa: BLE001 - the USD library raises its own error types
-        raise SceneReadError(f"scene USD {path.name} does not open: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}", code="usd_unreadable", field="usd_path") from None
+        raise SceneReadError(
+            f"scene USD {path.name} does not open: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",
+            code="usd_unreadable",
+            field="usd_path",
+        ) from None
     if stage is None:
         raise SceneReadError(f"scene USD {path.name} does not open", code="usd_unreadable", field="usd_path")
     frame = _Frame(stage)
@@ -379,7 +406,9 @@ def read_scene(usd_path: str | Path) -> SceneSpec:
             it.PruneChildren()
     world = stage.GetPrimAtPath("/World")
     scene_id = _str_attr(world, "bp:scene_id") or None if world else None
-    return SceneSpec(scene_id=scene_id, up_axis=frame.up, meters_per_unit=frame.mpu, gravity=gravity, room=room, objects=objects)
+    return SceneSpec(
+        scene_id=scene_id, up_axis=frame.up, meters_per_unit=frame.mpu, gravity=gravity, room=room, objects=objects
+    )
 
 
 def manifest_roles(manifest: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -392,6 +421,8 @@ def manifest_roles(manifest: dict[str, Any] | None) -> dict[str, dict[str, Any]]
     out = {}
     for i, o in enumerate(objs):
         if not isinstance(o, dict) or not isinstance(o.get("id"), (str, int)):
-            raise SceneReadError(f"scene manifest objects[{i}] has no id", code="manifest_invalid", field=f"objects[{i}].id")
+            raise SceneReadError(
+                f"scene manifest objects[{i}] has no id", code="manifest_invalid", field=f"objects[{i}].id"
+            )
         out[str(o["id"])] = o
     return out

@@ -28,7 +28,9 @@ MAX_CANDIDATES = 6
 SETTLE_S = 1.0
 
 
-def candidate_targets(usd: str | Path, manifest: dict[str, Any] | None, kinds: tuple[str, ...] = DEFAULT_KINDS) -> list[list[str]]:
+def candidate_targets(
+    usd: str | Path, manifest: dict[str, Any] | None, kinds: tuple[str, ...] = DEFAULT_KINDS
+) -> list[list[str]]:
     """Object ids of each mount candidate, best first (geometry only)."""
     from bpflow.domain.sim import placement
 
@@ -42,7 +44,14 @@ def candidate_targets(usd: str | Path, manifest: dict[str, Any] | None, kinds: t
     return [list(c["target_ids"]) for c in placement.mount_candidates(scene, kinds)]
 
 
-def load_workcell(usd: str | Path, manifest: dict[str, Any] | None, *, seed: int = 0, kinds: tuple[str, ...] = DEFAULT_KINDS, max_tasks: int | None = None) -> tuple[SimScene, list[Task], dict[str, str]]:
+def load_workcell(
+    usd: str | Path,
+    manifest: dict[str, Any] | None,
+    *,
+    seed: int = 0,
+    kinds: tuple[str, ...] = DEFAULT_KINDS,
+    max_tasks: int | None = None,
+) -> tuple[SimScene, list[Task], dict[str, str]]:
     """The scene with the arm where it has the most feasible tasks, settled, with those tasks
     and why the other objects got none. ``sim.mount["target_ids"]`` reloads the same mount.
 

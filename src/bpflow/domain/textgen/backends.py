@@ -45,8 +45,9 @@ class BackendConfig:
     action_demo: bool = False
 
 
-def resolve_backend(*, env_override: str | None, cli: str | None, request_value: str | None, default: str,
-                    allowlist: list[str]) -> tuple[str, str]:
+def resolve_backend(
+    *, env_override: str | None, cli: str | None, request_value: str | None, default: str, allowlist: list[str]
+) -> tuple[str, str]:
     """(backend, why): env TEXT_BACKEND > --backend > request > TEXT_BACKEND_DEFAULT; an unknown
     default means ``sage``; a backend outside the allowlist falls back to ``internal``."""
     chosen, source = default, "default"
@@ -102,21 +103,34 @@ def _scenesmith(req: GenerationRequest, llm: LLMOptions, cfg: BackendConfig) -> 
     dense = densify(req.constraints)
     dreq = replace(req, constraints=dense)
     block: dict[str, Any] = {
-        "status": "completed", "runtime_mode": cfg.scenesmith_runtime_mode,
+        "status": "completed",
+        "runtime_mode": cfg.scenesmith_runtime_mode,
         "server_url": redact_url(cfg.scenesmith_url) if cfg.scenesmith_url else None,
-        "live_requested": bool(cfg.scenesmith_url), "live_used": False, "stages": list(SCENESMITH_STAGES),
+        "live_requested": bool(cfg.scenesmith_url),
+        "live_used": False,
+        "stages": list(SCENESMITH_STAGES),
     }
     stage: _Stage | None = None
     if cfg.scenesmith_url:
-        body = {"schema_version": "v1", "scene_id": req.scene_id, "prompt": req.prompt, "quality_tier": req.quality_tier,
-                "seed": req.seed, "provider_policy": req.provider_policy, "constraints": dense,
-                "pipeline_stages": list(SCENESMITH_STAGES)}
+        body = {
+            "schema_version": "v1",
+            "scene_id": req.scene_id,
+            "prompt": req.prompt,
+            "quality_tier": req.quality_tier,
+            "seed": req.seed,
+            "provider_policy": req.provider_policy,
+            "constraints": dense,
+            "pipeline_stages": list(SCENESMITH_STAGES),
+        }
         try:
             data = post_json(cfg.scenesmith_url, body, cfg.scenesmith_timeout_seconds)
             scene, layout_source = scene_from_remote(dreq, data, room_type=None, v2=cfg.v2)
             block["live_used"] = True
-            block["live_invocation"] = {"request_id": data.get("request_id"), "layout_source": layout_source,
-                                        "object_count": len(scene.placement.placed)}
+            block["live_invocation"] = {
+                "request_id": data.get("request_id"),
+                "layout_source": layout_source,
+                "object_count": len(scene.placement.placed),
+            }
             stage = _Stage(scene, SCENESMITH, "scenesmith_live")
         except RemoteFailure as exc:
             block["live_error"] = exc.reason
@@ -135,17 +149,30 @@ def _sage(req: GenerationRequest, base: _Stage, source_backend: str, cfg: Backen
     started = time.monotonic()
     before = len(base.scene.placement.placed)
     block: dict[str, Any] = {
-        "status": "completed", "runtime_mode": cfg.sage_runtime_mode,
-        "server_url": redact_url(cfg.sage_url) if cfg.sage_url else None, "source_backend": source_backend,
-        "live_requested": bool(cfg.sage_url), "live_used": False,
+        "status": "completed",
+        "runtime_mode": cfg.sage_runtime_mode,
+        "server_url": redact_url(cfg.sage_url) if cfg.sage_url else None,
+        "source_backend": source_backend,
+        "live_requested": bool(cfg.sage_url),
+        "live_used": False,
     }
     scene = base.scene
     if cfg.sage_url:
         records, _ = build_records(base.scene.placement.placed)
-        body = {"schema_version": "v1", "scene_id": req.scene_id, "prompt": req.prompt, "quality_tier": req.quality_tier,
-                "seed": req.seed, "source_backend": source_backend, "constraints": dict(base.constraints or req.constraints),
-                "base_scene": {"room_type": scene.layout.room_type, "room_box": scene.layout.plan()["room_box"],
-                               "objects": records}}
+        body = {
+            "schema_version": "v1",
+            "scene_id": req.scene_id,
+            "prompt": req.prompt,
+            "quality_tier": req.quality_tier,
+            "seed": req.seed,
+            "source_backend": source_backend,
+            "constraints": dict(base.constraints or req.constraints),
+            "base_scene": {
+                "room_type": scene.layout.room_type,
+                "room_box": scene.layout.plan()["room_box"],
+                "objects": records,
+            },
+        }
         try:
             data = post_json(cfg.sage_url, body, cfg.sage_timeout_seconds)
             sreq = replace(req, constraints=base.constraints or req.constraints)
@@ -155,12 +182,19 @@ def _sage(req: GenerationRequest, base: _Stage, source_backend: str, cfg: Backen
         except RemoteFailure as exc:
             block["live_error"] = exc.reason
     after = len(scene.placement.placed)
-    block.update(object_count_before_refinement=before, object_count_after_refinement=after,
-                 object_count_delta=after - before)
-    stage = _Stage(scene, SAGE, "sage_live" if block["live_used"] else "sage_refined",
-                   entries=base.entries + [_entry(SAGE, started, mode="live" if block["live_used"] else "local",
-                                                  source_backend=source_backend)],
-                   blocks={**base.blocks, SAGE: block}, timing=dict(base.timing), constraints=base.constraints)
+    block.update(
+        object_count_before_refinement=before, object_count_after_refinement=after, object_count_delta=after - before
+    )
+    stage = _Stage(
+        scene,
+        SAGE,
+        "sage_live" if block["live_used"] else "sage_refined",
+        entries=base.entries
+        + [_entry(SAGE, started, mode="live" if block["live_used"] else "local", source_backend=source_backend)],
+        blocks={**base.blocks, SAGE: block},
+        timing=dict(base.timing),
+        constraints=base.constraints,
+    )
     stage.timing["sage_refinement_seconds"] = round(time.monotonic() - started, 3)
     return stage
 
@@ -177,9 +211,12 @@ def _refine_package(package: dict[str, Any], stage: _Stage) -> None:
         package["physics_hints"][obj["id"]] = obj["physics_hints"]
     block["refined_object_ids"] = [o["id"] for o in refined]
     package["quality_gate_report"]["refinement"] = {
-        "source_backend": block["source_backend"], "live_requested": block["live_requested"],
-        "live_used": block["live_used"], "object_count_before": block["object_count_before_refinement"],
-        "object_count_after": block["object_count_after_refinement"], "object_count_delta": block["object_count_delta"],
+        "source_backend": block["source_backend"],
+        "live_requested": block["live_requested"],
+        "live_used": block["live_used"],
+        "object_count_before": block["object_count_before_refinement"],
+        "object_count_after": block["object_count_after_refinement"],
+        "object_count_delta": block["object_count_delta"],
         "task_refined_object_count": len(refined),
     }
     package["provenance"]["generation"]["refined_by"] = SAGE
@@ -191,11 +228,17 @@ def action_demo(package: Mapping[str, Any]) -> dict[str, Any] | None:
     if not targets:
         return None
     target = targets[0]
-    supports = [s["owner_object_id"] for s in package["support_surfaces"] if s["owner_object_id"] != target["parent_support_id"]]
+    supports = [
+        s["owner_object_id"] for s in package["support_surfaces"] if s["owner_object_id"] != target["parent_support_id"]
+    ]
     place_on = supports[0] if supports else target["parent_support_id"]
     return {
-        "schema_version": "v1", "status": "generated", "action_source": "sage", "robot_type": "franka",
-        "scene_id": package["scene_id"], "seed": package["seed"],
+        "schema_version": "v1",
+        "status": "generated",
+        "action_source": "sage",
+        "robot_type": "franka",
+        "scene_id": package["scene_id"],
+        "seed": package["seed"],
         "planned_actions": [
             {"name": "reach", "target_object_id": target["id"]},
             {"name": "grasp", "target_object_id": target["id"]},
@@ -217,12 +260,20 @@ def run_backend(name: str, req: GenerationRequest, llm: LLMOptions, cfg: Backend
         stage.entries.append({"name": HYBRID, "status": "completed", "composition": "scenesmith_then_sage"})
     else:
         raise ValueError(f"unknown text backend {name!r}")
-    package = build_package(stage.scene, text_backend=name, backend={"selected": name, "backends": stage.entries},
-                            provider_used=stage.provider, mode=stage.mode, constraints=stage.constraints)
+    package = build_package(
+        stage.scene,
+        text_backend=name,
+        backend={"selected": name, "backends": stage.entries},
+        provider_used=stage.provider,
+        mode=stage.mode,
+        constraints=stage.constraints,
+    )
     package.update(stage.blocks)
     package["quality_gate_report"]["timing"].update(stage.timing)
     if SCENESMITH in stage.blocks:
-        package["quality_gate_report"][SCENESMITH] = {k: stage.blocks[SCENESMITH][k] for k in ("live_requested", "live_used")}
+        package["quality_gate_report"][SCENESMITH] = {
+            k: stage.blocks[SCENESMITH][k] for k in ("live_requested", "live_used")
+        }
     if SAGE in stage.blocks:
         _refine_package(package, stage)
         if cfg.action_demo:

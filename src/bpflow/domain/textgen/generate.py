@@ -78,14 +78,24 @@ def ask_llm(req: GenerationRequest, opts: LLMOptions, target: int) -> LLMResult:
         return LLMResult(None, None, 0, "llm_disabled", skipped_providers=list(opts.skipped))
     if not opts.chain:
         return LLMResult(None, None, 0, "llm_no_api_key", skipped_providers=list(opts.skipped))
-    result = plan_with_llm(list(opts.chain), req.prompt, target=target, tier=req.quality_tier, seed=req.seed,
-                           rounds=opts.rounds, backoff_seconds=opts.backoff_seconds, timeout=opts.timeout_seconds,
-                           sleep=opts.sleep)
+    result = plan_with_llm(
+        list(opts.chain),
+        req.prompt,
+        target=target,
+        tier=req.quality_tier,
+        seed=req.seed,
+        rounds=opts.rounds,
+        backoff_seconds=opts.backoff_seconds,
+        timeout=opts.timeout_seconds,
+        sleep=opts.sleep,
+    )
     result.skipped_providers = list(opts.skipped)
     return result
 
 
-def merge_with_prompt(llm_objects: list[PlannedObject], prompt: str, target: int) -> tuple[list[PlannedObject], set[str], int]:
+def merge_with_prompt(
+    llm_objects: list[PlannedObject], prompt: str, target: int
+) -> tuple[list[PlannedObject], set[str], int]:
     """The LLM's objects, with what the prompt names guaranteed: matching objects are marked
     required (kept first), missing ones added; the rest trimmed to the target. Returns the
     objects, the exclusions, and how many were added from the prompt."""
@@ -110,9 +120,15 @@ def merge_with_prompt(llm_objects: list[PlannedObject], prompt: str, target: int
     return head + others[: max(0, target - len(head))], excluded, len(missing)
 
 
-def generate_scene(req: GenerationRequest, llm_opts: LLMOptions, *, v2: bool = False,
-                   objects: list[PlannedObject] | None = None, room_type: str | None = None,
-                   planner: str = "remote") -> GeneratedScene:
+def generate_scene(
+    req: GenerationRequest,
+    llm_opts: LLMOptions,
+    *,
+    v2: bool = False,
+    objects: list[PlannedObject] | None = None,
+    room_type: str | None = None,
+    planner: str = "remote",
+) -> GeneratedScene:
     """Plan and place one scene. With ``objects`` (a remote backend's list) planning is skipped
     and only the room and the placement are computed here."""
     started = time.monotonic()
@@ -132,17 +148,27 @@ def generate_scene(req: GenerationRequest, llm_opts: LLMOptions, *, v2: bool = F
         plan = ScenePlan(room, list(objects), planner)
     elif llm.plan is not None:
         merged, excluded, added = merge_with_prompt(llm.plan.objects, req.prompt, target)
-        filled = compose_objects(room, target, rng, req.constraints, existing=merged, excluded=excluded, floor_area_m2=area)
-        plan = ScenePlan(room, filled, "llm", {
-            "llm_object_count": len(llm.plan.objects), "added_from_prompt": added,
-            "template_fill_count": len(filled) - len(merged), "repairs": llm.plan.repairs[:50],
-        })
+        filled = compose_objects(
+            room, target, rng, req.constraints, existing=merged, excluded=excluded, floor_area_m2=area
+        )
+        plan = ScenePlan(
+            room,
+            filled,
+            "llm",
+            {
+                "llm_object_count": len(llm.plan.objects),
+                "added_from_prompt": added,
+                "template_fill_count": len(filled) - len(merged),
+                "repairs": llm.plan.repairs[:50],
+            },
+        )
     else:
         plan = template_plan(req.prompt, room, target, rng, req.constraints, area)
     placement = place_objects(layout, plan.objects, rng)
     if not placement.placed:
         raise PlacementFailed(
             f"no object fits in the {room} room ({layout.box.width:.2f} x {layout.box.depth:.2f} m)",
-            field="constraints", details={"room_type": room},
+            field="constraints",
+            details={"room_type": room},
         )
     return GeneratedScene(req, layout, plan, placement, llm, target, time.monotonic() - started)

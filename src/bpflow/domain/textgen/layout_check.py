@@ -92,8 +92,9 @@ def check_layout(objects: Sequence[Mapping[str, Any]], room_box: Mapping[str, Se
     report = LayoutReport(len(bodies))
     for body in bodies:
         box = body.box
-        if not (contains(room, box.footprint, tol=TOLERANCE) and box.y0 >= lo[1] - TOLERANCE
-                and box.y1 <= hi[1] + TOLERANCE):
+        if not (
+            contains(room, box.footprint, tol=TOLERANCE) and box.y0 >= lo[1] - TOLERANCE and box.y1 <= hi[1] + TOLERANCE
+        ):
             report.outside_room.append(body.id)
         reason = _support_problem(body, by_id, lo[1])
         if reason:

@@ -42,11 +42,37 @@ MIN_LLM_DIMENSION_M, MAX_LLM_DIMENSION_M = 0.01, 6.0
 DEFAULT_TIMEOUT_SECONDS = 120.0
 
 #: Things that are part of the building, or hang on walls / ceilings: not resting objects.
-NOT_RESTING = frozenset({
-    "wall", "floor", "ceiling", "window", "door", "room", "painting", "poster", "picture", "picture_frame",
-    "mirror", "wall_clock", "clock", "ceiling_light", "ceiling_fan", "chandelier", "light_fixture", "curtain",
-    "curtains", "blinds", "wall_art", "tapestry", "rug", "carpet", "wall_shelf", "shelf_bracket", "window_blinds",
-})
+NOT_RESTING = frozenset(
+    {
+        "wall",
+        "floor",
+        "ceiling",
+        "window",
+        "door",
+        "room",
+        "painting",
+        "poster",
+        "picture",
+        "picture_frame",
+        "mirror",
+        "wall_clock",
+        "clock",
+        "ceiling_light",
+        "ceiling_fan",
+        "chandelier",
+        "light_fixture",
+        "curtain",
+        "curtains",
+        "blinds",
+        "wall_art",
+        "tapestry",
+        "rug",
+        "carpet",
+        "wall_shelf",
+        "shelf_bracket",
+        "window_blinds",
+    }
+)
 
 SYSTEM_PROMPT = """You plan the contents of one indoor room for a robot simulation.
 Answer with a single compact JSON object and nothing else, shaped as:
@@ -113,13 +139,20 @@ def resolve_chain(settings: Settings, provider_policy: str) -> tuple[list[ChainE
     ``openai_primary``: ``openai`` (OPENAI_API_KEY), ``gemini``, ``anthropic``.
     """
     openai_entry = ("openai", settings.openai_model, settings.openai_base_url, _secret(settings.openai_api_key))
-    anthropic_entry = ("anthropic", settings.anthropic_model, ANTHROPIC_OPENAI_BASE_URL,
-                       _secret(settings.anthropic_api_key))
+    anthropic_entry = (
+        "anthropic",
+        settings.anthropic_model,
+        ANTHROPIC_OPENAI_BASE_URL,
+        _secret(settings.anthropic_api_key),
+    )
     wanted: list[tuple[str, str, str | None, str | None, dict[str, str]]] = []
     if provider_policy == "openai_primary":
         gemini_key = _secret(settings.gemini_api_key) or _secret(settings.google_api_key)
-        for name, model, url, key in (openai_entry, ("gemini", settings.gemini_model, GEMINI_OPENAI_BASE_URL, gemini_key),
-                                      anthropic_entry):
+        for name, model, url, key in (
+            openai_entry,
+            ("gemini", settings.gemini_model, GEMINI_OPENAI_BASE_URL, gemini_key),
+            anthropic_entry,
+        ):
             wanted.append((name, model, url, key, {}))
     else:
         key = _secret(settings.effective_openrouter_api_key)
@@ -158,7 +191,11 @@ def _llm_dims(raw: Any) -> tuple[float, float, float] | None:
     values = []
     for key in ("width", "height", "depth"):
         v = raw.get(key)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not MIN_LLM_DIMENSION_M <= v <= MAX_LLM_DIMENSION_M:
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, (int, float))
+            or not MIN_LLM_DIMENSION_M <= v <= MAX_LLM_DIMENSION_M
+        ):
             return None
         values.append(float(v))
     return values[0], values[1], values[2]
@@ -245,19 +282,35 @@ def _user_message(prompt: str, target: int) -> str:
 
 def call_once(entry: ChainEntry, prompt: str, *, target: int, tier: str, seed: int, timeout: float) -> LLMPlan:
     """One chat-completions call; raises the SDK's error or ``PlanRejected``."""
-    messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": _user_message(prompt, target)}]
-    return parse_plan(chat_content(entry, messages, timeout=timeout, seed=seed, reasoning_effort="high" if tier == "premium" else "medium"))
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": _user_message(prompt, target)},
+    ]
+    return parse_plan(
+        chat_content(
+            entry, messages, timeout=timeout, seed=seed, reasoning_effort="high" if tier == "premium" else "medium"
+        )
+    )
 
 
-def chat_content(entry: ChainEntry, messages: list[ChatCompletionMessageParam], *, timeout: float, **options: Any) -> str | None:
+def chat_content(
+    entry: ChainEntry, messages: list[ChatCompletionMessageParam], *, timeout: float, **options: Any
+) -> str | None:
     """One JSON-mode chat-completions call (SDK retries off); the answer's text, or
     ``PlanRejected("empty_response")`` when it has no choice. SDK errors propagate."""
     import openai
 
-    client = openai.OpenAI(api_key=entry.api_key, base_url=entry.base_url, max_retries=0, timeout=timeout,
-                           default_headers=dict(entry.headers) or None)
+    client = openai.OpenAI(
+        api_key=entry.api_key,
+        base_url=entry.base_url,
+        max_retries=0,
+        timeout=timeout,
+        default_headers=dict(entry.headers) or None,
+    )
     try:
-        response = client.chat.completions.create(model=entry.model, messages=messages, response_format={"type": "json_object"}, **options)
+        response = client.chat.completions.create(
+            model=entry.model, messages=messages, response_format={"type": "json_object"}, **options
+        )
     finally:
         client.close()
     choices = getattr(response, "choices", None) or []
@@ -267,10 +320,19 @@ def chat_content(entry: ChainEntry, messages: list[ChatCompletionMessageParam], 
     return content if isinstance(content, str) else None
 
 
-def plan_with_llm(chain: list[ChainEntry], prompt: str, *, target: int, tier: str, seed: int, rounds: int,
-                  backoff_seconds: float, timeout: float = DEFAULT_TIMEOUT_SECONDS,
-                  sleep: Callable[[float], None] = time.sleep,
-                  call: Callable[[ChainEntry], LLMPlan] | None = None) -> LLMResult:
+def plan_with_llm(
+    chain: list[ChainEntry],
+    prompt: str,
+    *,
+    target: int,
+    tier: str,
+    seed: int,
+    rounds: int,
+    backoff_seconds: float,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+    call: Callable[[ChainEntry], LLMPlan] | None = None,
+) -> LLMResult:
     """Try the chain for up to ``rounds`` rounds; the first usable plan wins. ``call`` replaces
     the text prompt's chat call (the image path sends a photo instead), keeping this loop's
     accounting, backoff and Retry-After handling."""
@@ -285,7 +347,11 @@ def plan_with_llm(chain: list[ChainEntry], prompt: str, *, target: int, tier: st
             record: dict[str, Any] = {"round": round_index, "provider": entry.provider, "model": entry.model}
             started = time.monotonic()
             try:
-                plan = call(entry) if call is not None else call_once(entry, prompt, target=target, tier=tier, seed=seed, timeout=timeout)
+                plan = (
+                    call(entry)
+                    if call is not None
+                    else call_once(entry, prompt, target=target, tier=tier, seed=seed, timeout=timeout)
+                )
             except PlanRejected as exc:
                 record["outcome"] = exc.reason
             except openai.APIStatusError as exc:

@@ -30,8 +30,15 @@ def generation_mode(used_llm: bool) -> str:
     return "llm" if used_llm else "deterministic_fallback"
 
 
-def build_package(scene: GeneratedScene, *, text_backend: str, backend: Mapping[str, Any], provider_used: str,
-                  mode: str | None = None, constraints: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def build_package(
+    scene: GeneratedScene,
+    *,
+    text_backend: str,
+    backend: Mapping[str, Any],
+    provider_used: str,
+    mode: str | None = None,
+    constraints: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The whole package for one placed scene; ``quality_gate_report`` carries the metrics, the
     gate adds its checks and status (``quality_gate.apply_gate``)."""
     req = scene.request
@@ -61,8 +68,9 @@ def build_package(scene: GeneratedScene, *, text_backend: str, backend: Mapping[
         "conventions": dict(CONVENTIONS),
         "objects": records,
         "layout_plan": layout_plan,
-        "placement_stages": placement_stages(records, scene.placement.placed, critic, len(dropped),
-                                             layout_plan["room_box"], scene.placement.stats),
+        "placement_stages": placement_stages(
+            records, scene.placement.placed, critic, len(dropped), layout_plan["room_box"], scene.placement.stats
+        ),
         "critic_scores": critic,
         "support_surfaces": support_surfaces(records),
         "faithfulness_report": faith,
@@ -72,7 +80,9 @@ def build_package(scene: GeneratedScene, *, text_backend: str, backend: Mapping[
             "planner": scene.plan.planner,
             "target_object_count": scene.target,
             "placed_object_count": len(records),
-            "dropped_objects": [{"name": o.name, "category": o.category, "reason": why} for o, why in dropped][:MAX_LOGGED_DROPS],
+            "dropped_objects": [{"name": o.name, "category": o.category, "reason": why} for o, why in dropped][
+                :MAX_LOGGED_DROPS
+            ],
             "details": dict(scene.plan.details),
             "llm_attempt_log": llm.log,
             "llm_skipped_providers": llm.skipped_providers,
@@ -84,7 +94,9 @@ def build_package(scene: GeneratedScene, *, text_backend: str, backend: Mapping[
                     "strategy": r["asset_strategy"],
                     "provider": provider_used,
                     "source": "library" if r["asset_strategy"] == "retrieved" else "generated",
-                    "model_or_library": "partnet_mobility" if r["asset_strategy"] == "retrieved" else "textgen_placeholder",
+                    "model_or_library": "partnet_mobility"
+                    if r["asset_strategy"] == "retrieved"
+                    else "textgen_placeholder",
                 }
                 for r in records
             ],
@@ -121,8 +133,16 @@ def build_package(scene: GeneratedScene, *, text_backend: str, backend: Mapping[
     }
 
 
-def textgen_complete(package: Mapping[str, Any], *, source_mode: str, profile: str, request_object: str,
-                     textgen_prefix: str, action_demo: Mapping[str, Any], timestamp: str) -> dict[str, Any]:
+def textgen_complete(
+    package: Mapping[str, Any],
+    *,
+    source_mode: str,
+    profile: str,
+    request_object: str,
+    textgen_prefix: str,
+    action_demo: Mapping[str, Any],
+    timestamp: str,
+) -> dict[str, Any]:
     """The ``.textgen_complete`` body (spec §1.6): generation_mode is llm iff the LLM planned it."""
     used_llm = bool(package["used_llm"])
     attempts = int(package["llm_attempts"])

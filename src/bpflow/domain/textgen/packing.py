@@ -44,10 +44,26 @@ GRID_STEP = 0.15
 YAW_STEP_DEG = 15
 
 #: Supports any small object may use when its preferred ones are full or absent.
-GENERIC_TOPS = frozenset({
-    "table", "desk", "counter", "island", "coffee_table", "side_table", "shelf", "workbench", "lab_bench",
-    "dresser", "nightstand", "tv_stand", "checkout_counter", "medical_cart", "vanity", "tool_cabinet",
-})
+GENERIC_TOPS = frozenset(
+    {
+        "table",
+        "desk",
+        "counter",
+        "island",
+        "coffee_table",
+        "side_table",
+        "shelf",
+        "workbench",
+        "lab_bench",
+        "dresser",
+        "nightstand",
+        "tv_stand",
+        "checkout_counter",
+        "medical_cart",
+        "vanity",
+        "tool_cabinet",
+    }
+)
 
 WALLS: dict[str, float] = {"south": 0.0, "north": math.pi, "west": math.pi / 2, "east": -math.pi / 2}
 RIGHT_ANGLES = (0.0, math.pi / 2, math.pi, -math.pi / 2)
@@ -84,8 +100,12 @@ class Solver:
         self.rng = rng
         b = layout.box
         self.room = Footprint((b.min_x + b.max_x) / 2, (b.min_z + b.max_z) / 2, b.width / 2, b.depth / 2, 0.0)
-        self.zones = [Footprint((z.min_x + z.max_x) / 2, (z.min_z + z.max_z) / 2, (z.max_x - z.min_x) / 2,
-                                (z.max_z - z.min_z) / 2) for z in layout.keep_clear()]
+        self.zones = [
+            Footprint(
+                (z.min_x + z.max_x) / 2, (z.min_z + z.max_z) / 2, (z.max_x - z.min_x) / 2, (z.max_z - z.min_z) / 2
+            )
+            for z in layout.keep_clear()
+        ]
         self.placed: list[Placed] = []
         self.floor: list[tuple[int, Footprint]] = []
         self.on_support: dict[int, list[Footprint]] = {}
@@ -120,8 +140,9 @@ class Solver:
 
     def _commit_floor(self, index: int, obj: PlannedObject, fp: Footprint, stage: str, cand: _Candidate) -> None:
         self.floor.append((len(self.placed), fp))
-        self.placed.append(Placed(obj, index, fp.cx, 0.0, fp.cz, normalize_angle(fp.yaw), stage, None, None,
-                                  cand.wall, cand.facing))
+        self.placed.append(
+            Placed(obj, index, fp.cx, 0.0, fp.cz, normalize_angle(fp.yaw), stage, None, None, cand.wall, cand.facing)
+        )
 
     def _place_floor(self, index: int, obj: PlannedObject, stage: str) -> bool:
         for cand in self._floor_candidates(obj):
@@ -220,8 +241,12 @@ class Solver:
         out = []
         for anchor_index, anchor in anchors[:4]:
             (ax, az), (bx, bz) = anchor.axes()
-            sides = [((bx, bz), anchor.hz, anchor.hx, (ax, az)), ((-bx, -bz), anchor.hz, anchor.hx, (ax, az)),
-                     ((ax, az), anchor.hx, anchor.hz, (bx, bz)), ((-ax, -az), anchor.hx, anchor.hz, (bx, bz))]
+            sides = [
+                ((bx, bz), anchor.hz, anchor.hx, (ax, az)),
+                ((-bx, -bz), anchor.hz, anchor.hx, (ax, az)),
+                ((ax, az), anchor.hx, anchor.hz, (bx, bz)),
+                ((-ax, -az), anchor.hx, anchor.hz, (bx, bz)),
+            ]
             for (nx, nz), reach, slide, (sx, sz) in sides:
                 offset = reach + COMPANION_GAP + obj.depth / 2
                 yaw = math.atan2(-nx, -nz)  # the seat's front (local +z) faces the anchor
@@ -248,7 +273,8 @@ class Solver:
     def _supports_for(self, obj: PlannedObject) -> list[int]:
         room_h = self.layout.box.height
         usable = [
-            i for i, _ in self.floor
+            i
+            for i, _ in self.floor
             if self.placed[i].obj.spec.support
             and self.placed[i].obj.height <= MAX_SUPPORT_TOP
             and self.placed[i].obj.height + obj.height <= room_h - HEADROOM
@@ -265,8 +291,13 @@ class Solver:
         aligned = not obj.sim_role.endswith("_object")  # static things (a TV, a monitor) face the room
         for support_index in self._supports_for(obj):
             support = self.placed[support_index]
-            top = Footprint(support.x, support.z, support.obj.width / 2 - SURFACE_MARGIN,
-                            support.obj.depth / 2 - SURFACE_MARGIN, support.yaw)
+            top = Footprint(
+                support.x,
+                support.z,
+                support.obj.width / 2 - SURFACE_MARGIN,
+                support.obj.depth / 2 - SURFACE_MARGIN,
+                support.yaw,
+            )
             if top.hx <= 0 or top.hz <= 0:
                 continue
             for k in range(RANDOM_SURFACE_TRIES):
@@ -292,8 +323,19 @@ class Solver:
                 if all(footprints_clear(other, fp, ITEM_GAP) for other in neighbours):
                     neighbours.append(fp)
                     y = support.y + support.obj.height
-                    self.placed.append(Placed(obj, index, x, y, z, normalize_angle(fp.yaw), "manipulands", support_index,
-                                              (u, v, normalize_angle(rel))))
+                    self.placed.append(
+                        Placed(
+                            obj,
+                            index,
+                            x,
+                            y,
+                            z,
+                            normalize_angle(fp.yaw),
+                            "manipulands",
+                            support_index,
+                            (u, v, normalize_angle(rel)),
+                        )
+                    )
                     return True
         return False
 

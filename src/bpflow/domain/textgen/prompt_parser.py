@@ -20,10 +20,34 @@ MAX_PHRASE_WORDS = 3
 LOOKBACK_TOKENS = 3
 
 NUMBER_WORDS: dict[str, int] = {
-    "a": 1, "an": 1, "one": 1, "single": 1, "another": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "pair": 2, "couple": 2,
-    "both": 2, "few": 3, "several": 3, "some": 2, "many": 4, "multiple": 3, "dozen": 12, "no": 0,
-    "zero": 0, "without": 0,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "single": 1,
+    "another": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "pair": 2,
+    "couple": 2,
+    "both": 2,
+    "few": 3,
+    "several": 3,
+    "some": 2,
+    "many": 4,
+    "multiple": 3,
+    "dozen": 12,
+    "no": 0,
+    "zero": 0,
+    "without": 0,
 }
 #: Words that are also common verbs: only their plural names the object ("cans", not "can").
 PLURAL_ONLY = frozenset({"can"})

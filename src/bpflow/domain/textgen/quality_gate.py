@@ -59,8 +59,13 @@ def evaluate(package: Mapping[str, Any], t: GateThresholds) -> list[dict[str, An
         ("out_of_bounds_count", _num(metrics.get("out_of_bounds_count"), 0.0), "<=", t.max_out_of_bounds),
     )
     return [
-        {"check": name, "value": value, "op": op, "threshold": limit,
-         "passed": value >= limit if op == ">=" else value <= limit}
+        {
+            "check": name,
+            "value": value,
+            "op": op,
+            "threshold": limit,
+            "passed": value >= limit if op == ">=" else value <= limit,
+        }
         for name, value, op, limit in values
     ]
 
@@ -72,16 +77,19 @@ def apply_gate(package: dict[str, Any], t: GateThresholds) -> bool:
     report = package.setdefault("quality_gate_report", {})
     report["checks"] = checks
     report["thresholds"] = {
-        "min_object_count": t.min_object_count, "max_collision_rate_pct": t.max_collision_rate_pct,
-        "min_stability_pct": t.min_stability_pct, "min_faithfulness_score": t.min_faithfulness_score,
+        "min_object_count": t.min_object_count,
+        "max_collision_rate_pct": t.max_collision_rate_pct,
+        "min_stability_pct": t.min_stability_pct,
+        "min_faithfulness_score": t.min_faithfulness_score,
         "max_out_of_bounds": t.max_out_of_bounds,
     }
     report["status"] = "passed" if passed else "failed"
     return passed
 
 
-def generate_with_gate(generate: Callable[[str], dict[str, Any]], prompt: str, tier: str,
-                       t: GateThresholds) -> dict[str, Any]:
+def generate_with_gate(
+    generate: Callable[[str], dict[str, Any]], prompt: str, tier: str, t: GateThresholds
+) -> dict[str, Any]:
     """Generate, gate, retry once (standard tier, simplified prompt), or raise."""
     package = generate(prompt)
     if apply_gate(package, t):
@@ -90,8 +98,13 @@ def generate_with_gate(generate: Callable[[str], dict[str, Any]], prompt: str, t
     simplified = simplify_prompt(prompt)
     if tier == "standard" and simplified and simplified != prompt:
         package = generate(simplified)
-        package["retry"] = {"used": True, "reason": "initial_quality_failed", "original_prompt": prompt,
-                            "simplified_prompt": simplified, "initial_failed_checks": first_failures}
+        package["retry"] = {
+            "used": True,
+            "reason": "initial_quality_failed",
+            "original_prompt": prompt,
+            "simplified_prompt": simplified,
+            "initial_failed_checks": first_failures,
+        }
         if apply_gate(package, t):
             return package
     failed = [c for c in package["quality_gate_report"]["checks"] if not c["passed"]]

@@ -28,8 +28,21 @@ CONVENTIONS: dict[str, str] = {
     "obb": "obb.center is the geometric centre; obb.extents are half sizes; obb.R is row-major, local → world",
 }
 
-_CLOTH = ("towel", "cloth", "fabric", "shirt", "sock", "blanket", "gloves", "bag", "napkin", "curtain", "sheet",
-          "scarf", "apron")
+_CLOTH = (
+    "towel",
+    "cloth",
+    "fabric",
+    "shirt",
+    "sock",
+    "blanket",
+    "gloves",
+    "bag",
+    "napkin",
+    "curtain",
+    "sheet",
+    "scarf",
+    "apron",
+)
 _FOAM = ("sponge", "pillow", "cushion")
 
 
@@ -46,8 +59,13 @@ def physics_hints(obj: PlannedObject) -> dict[str, Any]:
     """Rigid-body hints, or soft-body ones for deformables (spec §1.3 h)."""
     spec = obj.spec
     if obj.sim_role == DEFORMABLE:
-        kind = "foam" if any(w in obj.category for w in _FOAM) else "rope" if any(
-            w in obj.category for w in ("rope", "cable")) else "cloth"
+        kind = (
+            "foam"
+            if any(w in obj.category for w in _FOAM)
+            else "rope"
+            if any(w in obj.category for w in ("rope", "cable"))
+            else "cloth"
+        )
         area = max(1e-4, spec.width * spec.depth)
         return {
             "is_deformable": True,
@@ -92,33 +110,39 @@ def build_records(placed: list[Placed]) -> tuple[list[dict[str, Any]], dict[int,
         fp = Footprint(x, z, w / 2, d / 2, yaw)
         x0, z0, x1, z1 = fp.aabb()
         articulated = obj.sim_role in ARTICULATED_ROLES
-        records.append({
-            "id": ids[pi],
-            "name": obj.name,
-            "category": obj.category,
-            "sim_role": obj.sim_role,
-            "description": f"{obj.category.replace('_', ' ')} generated from text prompt",
-            "transform": {
-                "position": {"x": x, "y": y, "z": z},
-                "scale": {"x": 1.0, "y": 1.0, "z": 1.0},
-                "rotation_quaternion": q,
-            },
-            "dimensions_est": {"width": w, "height": h, "depth": d},
-            "dimensions_source": obj.dims_source,
-            "physics_hints": physics_hints(obj),
-            "asset_strategy": "retrieved" if articulated else "generated",
-            "placement_stage": p.stage,
-            "parent_support_id": ids[p.support] if p.support is not None else FLOOR_ID,
-            "surface_local_se2": None if p.local_se2 is None else {
-                "x": _r(p.local_se2[0]), "z": _r(p.local_se2[1]), "yaw_rad": _r(p.local_se2[2], 6)},
-            "articulation": {"required": articulated, "backend_hint": "particulate_first" if articulated else "none"},
-            "obb": {
-                "center": [x, _r(y + h / 2), z],
-                "extents": [_r(w / 2, 6), _r(h / 2, 6), _r(d / 2, 6)],
-                "R": [[_r(v, 6) for v in row] for row in yaw_matrix(yaw)],
-            },
-            "bounds": {"min": [_r(x0), y, _r(z0)], "max": [_r(x1), _r(y + h), _r(z1)]},
-            "yaw_deg": _r(math.degrees(yaw), 3),
-            "requested_in_prompt": obj.required,
-        })
+        records.append(
+            {
+                "id": ids[pi],
+                "name": obj.name,
+                "category": obj.category,
+                "sim_role": obj.sim_role,
+                "description": f"{obj.category.replace('_', ' ')} generated from text prompt",
+                "transform": {
+                    "position": {"x": x, "y": y, "z": z},
+                    "scale": {"x": 1.0, "y": 1.0, "z": 1.0},
+                    "rotation_quaternion": q,
+                },
+                "dimensions_est": {"width": w, "height": h, "depth": d},
+                "dimensions_source": obj.dims_source,
+                "physics_hints": physics_hints(obj),
+                "asset_strategy": "retrieved" if articulated else "generated",
+                "placement_stage": p.stage,
+                "parent_support_id": ids[p.support] if p.support is not None else FLOOR_ID,
+                "surface_local_se2": None
+                if p.local_se2 is None
+                else {"x": _r(p.local_se2[0]), "z": _r(p.local_se2[1]), "yaw_rad": _r(p.local_se2[2], 6)},
+                "articulation": {
+                    "required": articulated,
+                    "backend_hint": "particulate_first" if articulated else "none",
+                },
+                "obb": {
+                    "center": [x, _r(y + h / 2), z],
+                    "extents": [_r(w / 2, 6), _r(h / 2, 6), _r(d / 2, 6)],
+                    "R": [[_r(v, 6) for v in row] for row in yaw_matrix(yaw)],
+                },
+                "bounds": {"min": [_r(x0), y, _r(z0)], "max": [_r(x1), _r(y + h), _r(z1)]},
+                "yaw_deg": _r(math.degrees(yaw), 3),
+                "requested_in_prompt": obj.required,
+            }
+        )
     return records, ids

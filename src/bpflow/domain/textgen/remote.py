@@ -115,10 +115,16 @@ def remote_objects(data: Mapping[str, Any]) -> tuple[str | None, list[RemoteObje
         role = canonical_token(item["sim_role"]) if isinstance(item.get("sim_role"), str) else ""
         obj = make_object(name, category or name, role if role in SIM_ROLES else None)
         dims = item.get("dimensions_est")
-        if isinstance(dims, Mapping) and all(_finite(dims.get(k)) and MIN_DIM <= dims[k] <= MAX_DIM
-                                             for k in ("width", "height", "depth")):
-            obj = replace(obj, spec=replace(obj.spec, width=float(dims["width"]), height=float(dims["height"]),
-                                            depth=float(dims["depth"])), dims_source="remote")
+        if isinstance(dims, Mapping) and all(
+            _finite(dims.get(k)) and MIN_DIM <= dims[k] <= MAX_DIM for k in ("width", "height", "depth")
+        ):
+            obj = replace(
+                obj,
+                spec=replace(
+                    obj.spec, width=float(dims["width"]), height=float(dims["height"]), depth=float(dims["depth"])
+                ),
+                dims_source="remote",
+            )
         rid = str(item.get("id") or f"remote_{n:03d}")
         parent = item.get("parent_support_id")
         out.append(RemoteObject(rid, obj, _pose(item.get("transform")), parent if isinstance(parent, str) else None))
@@ -143,16 +149,30 @@ def _scene_with_poses(base: GeneratedScene, objs: list[RemoteObject]) -> Generat
     records, _ = build_records(placed)
     if not check_layout(records, base.layout.plan()["room_box"]).ok:
         return None
-    return GeneratedScene(base.request, base.layout, base.plan,
-                          PlacementResult(placed, [], {"remote_layout_kept": 1}), base.llm, base.target, base.seconds)
+    return GeneratedScene(
+        base.request,
+        base.layout,
+        base.plan,
+        PlacementResult(placed, [], {"remote_layout_kept": 1}),
+        base.llm,
+        base.target,
+        base.seconds,
+    )
 
 
-def scene_from_remote(req: GenerationRequest, data: Mapping[str, Any], *, room_type: str | None,
-                      v2: bool) -> tuple[GeneratedScene, str]:
+def scene_from_remote(
+    req: GenerationRequest, data: Mapping[str, Any], *, room_type: str | None, v2: bool
+) -> tuple[GeneratedScene, str]:
     """A scene from a remote answer, and where its layout came from (``remote`` or
     ``local_replaced`` when the remote poses were missing or physically invalid)."""
     remote_room, objs = remote_objects(data)
-    scene = generate_scene(req, LLMOptions(), v2=v2, objects=unique_names([o.planned for o in objs]),
-                           room_type=remote_room or room_type, planner="remote")
+    scene = generate_scene(
+        req,
+        LLMOptions(),
+        v2=v2,
+        objects=unique_names([o.planned for o in objs]),
+        room_type=remote_room or room_type,
+        planner="remote",
+    )
     kept = _scene_with_poses(scene, objs)
     return (kept, "remote") if kept is not None else (scene, "local_replaced")

@@ -30,27 +30,40 @@ def support_surfaces(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
         if r["id"] not in holders and r["placement_stage"] != "furniture":
             continue
         p = r["transform"]["position"]
-        out.append({
-            "id": f"surface_{r['id']}_top",
-            "owner_object_id": r["id"],
-            "kind": "top_face",
-            "center": {"x": p["x"], "y": round(p["y"] + dims["height"], 4), "z": p["z"]},
-            "extents": {"x": round(dims["width"] / 2 - SURFACE_MARGIN, 4), "z": round(dims["depth"] / 2 - SURFACE_MARGIN, 4)},
-            "yaw_rad": round(body_of(r).box.footprint.yaw, 6),
-            "normal": [0.0, 1.0, 0.0],
-            "supported_object_ids": [o["id"] for o in records if o["parent_support_id"] == r["id"]],
-        })
+        out.append(
+            {
+                "id": f"surface_{r['id']}_top",
+                "owner_object_id": r["id"],
+                "kind": "top_face",
+                "center": {"x": p["x"], "y": round(p["y"] + dims["height"], 4), "z": p["z"]},
+                "extents": {
+                    "x": round(dims["width"] / 2 - SURFACE_MARGIN, 4),
+                    "z": round(dims["depth"] / 2 - SURFACE_MARGIN, 4),
+                },
+                "yaw_rad": round(body_of(r).box.footprint.yaw, 6),
+                "normal": [0.0, 1.0, 0.0],
+                "supported_object_ids": [o["id"] for o in records if o["parent_support_id"] == r["id"]],
+            }
+        )
     return out
 
 
-def placement_graph(records: Sequence[Mapping[str, Any]], placed: Sequence[Placed], ids: Mapping[int, str]) -> dict[str, Any]:
+def placement_graph(
+    records: Sequence[Mapping[str, Any]], placed: Sequence[Placed], ids: Mapping[int, str]
+) -> dict[str, Any]:
     """Relations that hold in the placed scene: on / on_surface, against_wall, aligned (same
     wall), adjacent (footprints within 0.3 m), near (same surface), facing (a seat and its table)."""
     rel: list[dict[str, Any]] = []
     for r in records:
         if r["parent_support_id"] != FLOOR_ID:
-            rel.append({"type": "on_surface", "subject_id": r["id"], "object_id": r["parent_support_id"],
-                        "surface_name": f"surface_{r['parent_support_id']}_top"})
+            rel.append(
+                {
+                    "type": "on_surface",
+                    "subject_id": r["id"],
+                    "object_id": r["parent_support_id"],
+                    "surface_name": f"surface_{r['parent_support_id']}_top",
+                }
+            )
         elif r["sim_role"] in MOVABLE_ROLES:
             rel.append({"type": "on", "subject_id": r["id"], "object_id": FLOOR_ID})
     by_wall: dict[str, list[str]] = {}
@@ -62,7 +75,9 @@ def placement_graph(records: Sequence[Mapping[str, Any]], placed: Sequence[Place
             rel.append({"type": "facing", "subject_id": ids[i], "object_id": ids[p.facing]})
     for wall in sorted(by_wall):
         members = sorted(by_wall[wall])
-        rel += [{"type": "aligned", "subject_id": a, "object_id": b, "wall": wall} for a, b in zip(members, members[1:])]
+        rel += [
+            {"type": "aligned", "subject_id": a, "object_id": b, "wall": wall} for a, b in zip(members, members[1:])
+        ]
     floor = [r for r in records if r["parent_support_id"] == FLOOR_ID]
     bodies = {r["id"]: body_of(r) for r in floor}
     for i, a in enumerate(floor):
@@ -126,14 +141,16 @@ def critic_scores(placed: Sequence[Placed], metrics: Mapping[str, Any], faithful
     for stage in ("furniture", "manipulands"):
         semantic = 10.0 * faithfulness
         align = 10.0 * _alignment(placed, stage)
-        out.append({
-            "stage": stage,
-            "semantic_plausibility": round(semantic, 3),
-            "physical_feasibility": round(physics, 3),
-            "alignment": round(align, 3),
-            "collision_rate": round(collision, 5),
-            "total": round(0.45 * semantic + 0.35 * physics + 0.20 * align, 3),
-        })
+        out.append(
+            {
+                "stage": stage,
+                "semantic_plausibility": round(semantic, 3),
+                "physical_feasibility": round(physics, 3),
+                "alignment": round(align, 3),
+                "collision_rate": round(collision, 5),
+                "total": round(0.45 * semantic + 0.35 * physics + 0.20 * align, 3),
+            }
+        )
     return out
 
 
@@ -154,39 +171,52 @@ def topdown_ascii(records: Sequence[Mapping[str, Any]], room_box: Mapping[str, S
     return ["".join(row) for row in grid]
 
 
-def placement_stages(records: Sequence[Mapping[str, Any]], placed: Sequence[Placed], critic: Sequence[Mapping[str, Any]],
-                     dropped: int, room_box: Mapping[str, Sequence[float]], tries: Mapping[str, int]) -> list[dict[str, Any]]:
+def placement_stages(
+    records: Sequence[Mapping[str, Any]],
+    placed: Sequence[Placed],
+    critic: Sequence[Mapping[str, Any]],
+    dropped: int,
+    room_box: Mapping[str, Sequence[float]],
+    tries: Mapping[str, int],
+) -> list[dict[str, Any]]:
     ascii_map = topdown_ascii(records, room_box)
     out = []
     for entry in critic:
         stage = entry["stage"]
-        out.append({
-            "stage": stage,
-            "accepted_iteration": 1,
-            "iterations": [{
-                "iteration": 1,
-                "critic": dict(entry),
-                "observation": {
-                    "object_count": len(records),
-                    "furniture_count": sum(p.stage == "furniture" for p in placed),
-                    "manipuland_count": sum(p.stage == "manipulands" for p in placed),
-                    "articulated_count": sum(p.obj.sim_role in ARTICULATED_ROLES for p in placed),
-                    "dropped_count": dropped,
-                    "candidates_tried": dict(tries),
-                    "topdown_ascii": ascii_map,
-                },
-            }],
-        })
+        out.append(
+            {
+                "stage": stage,
+                "accepted_iteration": 1,
+                "iterations": [
+                    {
+                        "iteration": 1,
+                        "critic": dict(entry),
+                        "observation": {
+                            "object_count": len(records),
+                            "furniture_count": sum(p.stage == "furniture" for p in placed),
+                            "manipuland_count": sum(p.stage == "manipulands" for p in placed),
+                            "articulated_count": sum(p.obj.sim_role in ARTICULATED_ROLES for p in placed),
+                            "dropped_count": dropped,
+                            "candidates_tried": dict(tries),
+                            "topdown_ascii": ascii_map,
+                        },
+                    }
+                ],
+            }
+        )
     return out
 
 
-def quality_metrics(records: Sequence[Mapping[str, Any]], room_box: Mapping[str, Sequence[float]], *,
-                    dropped: int) -> tuple[dict[str, Any], LayoutReport]:
+def quality_metrics(
+    records: Sequence[Mapping[str, Any]], room_box: Mapping[str, Sequence[float]], *, dropped: int
+) -> tuple[dict[str, Any], LayoutReport]:
     """Spec §1.3 n, measured on the written records (stability and collisions are real checks)."""
     report = check_layout(records, room_box)
     n = len(records)
     metrics: dict[str, Any] = {"object_count": n}
     metrics.update(report.metrics())
-    metrics["articulated_coverage_pct"] = round(100.0 * sum(r["articulation"]["required"] for r in records) / n, 2) if n else 0.0
+    metrics["articulated_coverage_pct"] = (
+        round(100.0 * sum(r["articulation"]["required"] for r in records) / n, 2) if n else 0.0
+    )
     metrics["dropped_object_count"] = dropped
     return metrics, report

@@ -89,18 +89,29 @@ class RoomLayout:
         return {
             "schema_version": "v1",
             "room_type": self.room_type,
-            "room_box": {"min": [round(b.min_x, 4), 0.0, round(b.min_z, 4)], "max": [round(b.max_x, 4), round(b.height, 4), round(b.max_z, 4)]},
+            "room_box": {
+                "min": [round(b.min_x, 4), 0.0, round(b.min_z, 4)],
+                "max": [round(b.max_x, 4), round(b.height, 4), round(b.max_z, 4)],
+            },
             "room_dimensions": {"width": round(b.width, 4), "depth": round(b.depth, 4), "height": round(b.height, 4)},
             "wall_thickness_m": self.wall_thickness_m,
             "openings": [
                 {
-                    "id": "opening_door_main", "type": "door", "wall": "south",
-                    "center": [0.0, 0.0, round(b.min_z, 4)], "width_m": self.door_width_m, "height_m": DOOR_HEIGHT_M,
+                    "id": "opening_door_main",
+                    "type": "door",
+                    "wall": "south",
+                    "center": [0.0, 0.0, round(b.min_z, 4)],
+                    "width_m": self.door_width_m,
+                    "height_m": DOOR_HEIGHT_M,
                 },
                 {
-                    "id": "opening_window_main", "type": "window", "wall": "east",
+                    "id": "opening_window_main",
+                    "type": "window",
+                    "wall": "east",
                     "center": [round(b.max_x, 4), round(self.window_sill_m + self.window_height_m / 2, 4), 0.0],
-                    "width_m": self.window_width_m, "height_m": self.window_height_m, "sill_height_m": self.window_sill_m,
+                    "width_m": self.window_width_m,
+                    "height_m": self.window_height_m,
+                    "sill_height_m": self.window_sill_m,
                 },
             ],
             "keep_clear": [

@@ -132,8 +132,15 @@ def _area(obj: PlannedObject) -> float:
 
 
 class _Composer:
-    def __init__(self, room_type: str, target: int, rng: random.Random, existing: Iterable[PlannedObject],
-                 excluded: set[str], floor_budget_m2: float) -> None:
+    def __init__(
+        self,
+        room_type: str,
+        target: int,
+        rng: random.Random,
+        existing: Iterable[PlannedObject],
+        excluded: set[str],
+        floor_budget_m2: float,
+    ) -> None:
         self.rng = rng
         self.target = target
         self.objects = list(existing)
@@ -180,9 +187,16 @@ class _Composer:
         return self.objects
 
 
-def compose_objects(room_type: str, target: int, rng: random.Random, constraints: Mapping[str, Any], *,
-                    existing: Iterable[PlannedObject] = (), excluded: set[str] | None = None,
-                    floor_area_m2: float) -> list[PlannedObject]:
+def compose_objects(
+    room_type: str,
+    target: int,
+    rng: random.Random,
+    constraints: Mapping[str, Any],
+    *,
+    existing: Iterable[PlannedObject] = (),
+    excluded: set[str] | None = None,
+    floor_area_m2: float,
+) -> list[PlannedObject]:
     """Fill ``existing`` (the prompt's or the LLM's objects) up to ``target`` from the room's
     catalog (spec §1.3 g quotas), substitute some manipulables, trim, and name uniquely."""
     existing = list(existing)
@@ -219,15 +233,19 @@ def unique_names(objects: list[PlannedObject]) -> list[PlannedObject]:
         n = seen.get(obj.name, 0) + 1
         seen[obj.name] = n
         if n > 1:
-            obj = PlannedObject(f"{obj.name}_{n:03d}", obj.category, obj.sim_role, obj.spec, obj.dims_source, obj.required)
+            obj = PlannedObject(
+                f"{obj.name}_{n:03d}", obj.category, obj.sim_role, obj.spec, obj.dims_source, obj.required
+            )
         out.append(obj)
     return out
 
 
-def template_plan(prompt: str, room_type: str, target: int, rng: random.Random, constraints: Mapping[str, Any],
-                  floor_area_m2: float) -> ScenePlan:
+def template_plan(
+    prompt: str, room_type: str, target: int, rng: random.Random, constraints: Mapping[str, Any], floor_area_m2: float
+) -> ScenePlan:
     """The whole deterministic plan for a room whose type and size are already fixed."""
     required, excluded = prompt_objects(prompt)
-    objects = compose_objects(room_type, target, rng, constraints, existing=required, excluded=excluded,
-                              floor_area_m2=floor_area_m2)
+    objects = compose_objects(
+        room_type, target, rng, constraints, existing=required, excluded=excluded, floor_area_m2=floor_area_m2
+    )
     return ScenePlan(room_type, objects, "template", {"prompt_objects": len(required), "excluded": sorted(excluded)})

@@ -11,7 +11,9 @@ import re
 from html import escape
 from typing import Any
 
-_LINE = re.compile(r"\bstep:(?P<step>[0-9.]+[KMBT]?)\s.*?\bloss:(?P<loss>[-+0-9.eE]+)(?:.*?\bupdt_s:(?P<updt>[0-9.eE+-]+))?")
+_LINE = re.compile(
+    r"\bstep:(?P<step>[0-9.]+[KMBT]?)\s.*?\bloss:(?P<loss>[-+0-9.eE]+)(?:.*?\bupdt_s:(?P<updt>[0-9.eE+-]+))?"
+)
 _SUFFIX = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000, "T": 1_000_000_000_000}
 
 
@@ -43,10 +45,16 @@ def svg(points: list[dict[str, Any]], *, width: int = 560, height: int = 240, ti
 
     pad_l, pad_r, pad_t, pad_b = 56, 16, 28, 36
     head = f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">'
-    parts = [head, f'<rect width="{width}" height="{height}" fill="#fff"/>', f'<text x="{pad_l}" y="18" font-size="13" font-family="sans-serif">{escape(title)}</text>']
+    parts = [
+        head,
+        f'<rect width="{width}" height="{height}" fill="#fff"/>',
+        f'<text x="{pad_l}" y="18" font-size="13" font-family="sans-serif">{escape(title)}</text>',
+    ]
     pts = [p for p in points if isinstance(p.get("loss"), (int, float)) and math.isfinite(p["loss"])]
     if not pts:
-        parts.append(f'<text x="{pad_l}" y="{height // 2}" font-size="12" font-family="sans-serif">no loss logged</text></svg>')
+        parts.append(
+            f'<text x="{pad_l}" y="{height // 2}" font-size="12" font-family="sans-serif">no loss logged</text></svg>'
+        )
         return "".join(parts)
     steps = [float(p["step"]) for p in pts]
     losses = [float(p["loss"]) for p in pts]
@@ -62,15 +70,25 @@ def svg(points: list[dict[str, Any]], *, width: int = 560, height: int = 240, ti
     def sy(v: float) -> float:
         return pad_t + (1 - (v - y0) / (y1 - y0)) * ph
 
-    parts.append(f'<line x1="{pad_l}" y1="{pad_t + ph}" x2="{pad_l + pw}" y2="{pad_t + ph}" stroke="#444"/><line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{pad_t + ph}" stroke="#444"/>')
+    parts.append(
+        f'<line x1="{pad_l}" y1="{pad_t + ph}" x2="{pad_l + pw}" y2="{pad_t + ph}" stroke="#444"/><line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{pad_t + ph}" stroke="#444"/>'
+    )
     for frac in (0.0, 0.5, 1.0):
         yv = y0 + frac * (y1 - y0)
         label = 10**yv if log_scale else yv
-        parts.append(f'<text x="{pad_l - 6}" y="{sy(yv) + 4:.1f}" font-size="11" text-anchor="end" font-family="sans-serif">{label:.3g}</text>')
+        parts.append(
+            f'<text x="{pad_l - 6}" y="{sy(yv) + 4:.1f}" font-size="11" text-anchor="end" font-family="sans-serif">{label:.3g}</text>'
+        )
         xv = x0 + frac * (x1 - x0)
-        parts.append(f'<text x="{sx(xv):.1f}" y="{pad_t + ph + 16}" font-size="11" text-anchor="middle" font-family="sans-serif">{int(xv)}</text>')
-    parts.append(f'<text x="{pad_l + pw / 2}" y="{height - 4}" font-size="11" text-anchor="middle" font-family="sans-serif">step</text>')
-    parts.append(f'<text x="12" y="{pad_t + ph / 2}" font-size="11" font-family="sans-serif" transform="rotate(-90 12 {pad_t + ph / 2})" text-anchor="middle">loss{" (log)" if log_scale else ""}</text>')
+        parts.append(
+            f'<text x="{sx(xv):.1f}" y="{pad_t + ph + 16}" font-size="11" text-anchor="middle" font-family="sans-serif">{int(xv)}</text>'
+        )
+    parts.append(
+        f'<text x="{pad_l + pw / 2}" y="{height - 4}" font-size="11" text-anchor="middle" font-family="sans-serif">step</text>'
+    )
+    parts.append(
+        f'<text x="12" y="{pad_t + ph / 2}" font-size="11" font-family="sans-serif" transform="rotate(-90 12 {pad_t + ph / 2})" text-anchor="middle">loss{" (log)" if log_scale else ""}</text>'
+    )
     path = " ".join(f"{'M' if i == 0 else 'L'}{sx(x):.1f},{sy(y):.1f}" for i, (x, y) in enumerate(zip(steps, ys)))
     parts.append(f'<path d="{path}" fill="none" stroke="#2563eb" stroke-width="2"/>')
     if len(pts) == 1:

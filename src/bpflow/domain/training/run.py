@@ -47,7 +47,9 @@ def find_dataset(root: Path) -> Path:
     for cand in (root, root / "lerobot"):
         if (cand / "meta" / "info.json").is_file():
             return cand
-    raise DatasetInvalid(f"no LeRobot dataset (meta/info.json) under {root.name}/ or {root.name}/lerobot/", field="OUTPUT_PATH")
+    raise DatasetInvalid(
+        f"no LeRobot dataset (meta/info.json) under {root.name}/ or {root.name}/lerobot/", field="OUTPUT_PATH"
+    )
 
 
 def dataset_info(dataset: Path) -> dict[str, Any]:
@@ -58,7 +60,10 @@ def dataset_info(dataset: Path) -> dict[str, Any]:
     if not isinstance(info, dict):
         raise DatasetInvalid(f"meta/info.json is not a JSON object (a {type(info).__name__})", field="meta/info.json")
     if info.get("codebase_version") != "v3.0":
-        raise DatasetInvalid(f"dataset codebase_version is {info.get('codebase_version')!r}; LeRobot 0.4 trains on v3.0", field="codebase_version")
+        raise DatasetInvalid(
+            f"dataset codebase_version is {info.get('codebase_version')!r}; LeRobot 0.4 trains on v3.0",
+            field="codebase_version",
+        )
     if not isinstance(info.get("total_frames"), int) or info["total_frames"] < 1:
         raise DatasetInvalid("dataset has no frames", field="total_frames")
     if "action" not in (info.get("features") or {}):
@@ -73,12 +78,23 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def train(dataset: Path, work: Path, settings: TrainSettings, *, job_name: str, timeout_s: float | None = None, threads: int | None = None) -> TrainingResult:
+def train(
+    dataset: Path,
+    work: Path,
+    settings: TrainSettings,
+    *,
+    job_name: str,
+    timeout_s: float | None = None,
+    threads: int | None = None,
+) -> TrainingResult:
     info = dataset_info(dataset)
     plan = plan_steps(settings.validate(), int(info["total_frames"]))
     venv = find_train_venv()
     out = work / "run"
-    argv = [str(venv.lerobot_train), *lerobot_argv(settings, plan, dataset_root=dataset, output_dir=out, job_name=job_name)]
+    argv = [
+        str(venv.lerobot_train),
+        *lerobot_argv(settings, plan, dataset_root=dataset, output_dir=out, job_name=job_name),
+    ]
     n = str(threads or default_threads())
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TMPDIR", "HOME", "USER")}
     env = {
@@ -100,12 +116,20 @@ def train(dataset: Path, work: Path, settings: TrainSettings, *, job_name: str, 
         try:
             proc = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work, timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            raise TrainingFailed(f"lerobot-train did not finish within {timeout_s:.0f} s", code="training_timeout") from None
+            raise TrainingFailed(
+                f"lerobot-train did not finish within {timeout_s:.0f} s", code="training_timeout"
+            ) from None
     text = log_path.read_text(errors="replace")
     if proc.returncode != 0:
         tail = "\n".join(text.strip().splitlines()[-12:])
         raise TrainingFailed(f"lerobot-train exited with {proc.returncode}: {tail[-1500:]}")
-    checkpoints = sorted(p / "pretrained_model" for p in (out / "checkpoints").glob("[0-9]*") if (p / "pretrained_model" / "model.safetensors").is_file())
+    checkpoints = sorted(
+        p / "pretrained_model"
+        for p in (out / "checkpoints").glob("[0-9]*")
+        if (p / "pretrained_model" / "model.safetensors").is_file()
+    )
     if not checkpoints:
         raise TrainingFailed("lerobot-train finished but saved no checkpoint", code="training_no_checkpoint")
-    return TrainingResult(out, log_path, checkpoints, checkpoints[-1], parse_log(text), plan, time.monotonic() - started, argv)
+    return TrainingResult(
+        out, log_path, checkpoints, checkpoints[-1], parse_log(text), plan, time.monotonic() - started, argv
+    )

@@ -22,8 +22,23 @@ from bpflow.core.errors import ValidationFailed
 
 ARCHITECTURES = ("act", "diffusion")
 CPU_POLICY: dict[str, dict[str, str]] = {
-    "act": {"dim_model": "256", "dim_feedforward": "1024", "n_heads": "4", "chunk_size": "20", "n_action_steps": "10", "n_encoder_layers": "2"},
-    "diffusion": {"down_dims": "[64,128,256]", "n_obs_steps": "2", "horizon": "16", "n_action_steps": "8", "num_inference_steps": "10", "crop_shape": "null", "diffusion_step_embed_dim": "64"},
+    "act": {
+        "dim_model": "256",
+        "dim_feedforward": "1024",
+        "n_heads": "4",
+        "chunk_size": "20",
+        "n_action_steps": "10",
+        "n_encoder_layers": "2",
+    },
+    "diffusion": {
+        "down_dims": "[64,128,256]",
+        "n_obs_steps": "2",
+        "horizon": "16",
+        "n_action_steps": "8",
+        "num_inference_steps": "10",
+        "crop_shape": "null",
+        "diffusion_step_embed_dim": "64",
+    },
 }
 
 
@@ -45,11 +60,19 @@ class TrainSettings:
 
     def validate(self) -> TrainSettings:
         checks = [
-            (self.architecture in ARCHITECTURES, "MODEL_ARCHITECTURE", f"must be one of {list(ARCHITECTURES)}, not {self.architecture!r}"),
+            (
+                self.architecture in ARCHITECTURES,
+                "MODEL_ARCHITECTURE",
+                f"must be one of {list(ARCHITECTURES)}, not {self.architecture!r}",
+            ),
             (self.epochs >= 1, "TRAINING_EPOCHS", f"must be ≥ 1, not {self.epochs}"),
             (self.batch_size >= 1, "BATCH_SIZE", f"must be ≥ 1, not {self.batch_size}"),
             (0 < self.learning_rate < 1, "LEARNING_RATE", f"must be in (0, 1), not {self.learning_rate}"),
-            (self.checkpoint_interval >= 1, "CHECKPOINT_INTERVAL", f"must be ≥ 1 epoch, not {self.checkpoint_interval}"),
+            (
+                self.checkpoint_interval >= 1,
+                "CHECKPOINT_INTERVAL",
+                f"must be ≥ 1 epoch, not {self.checkpoint_interval}",
+            ),
             (self.max_steps is None or self.max_steps >= 1, "TRAINING_MAX_STEPS", f"must be ≥ 1, not {self.max_steps}"),
             (self.policy_size in ("cpu", "full"), "POLICY_SIZE", f"must be 'cpu' or 'full', not {self.policy_size!r}"),
         ]

@@ -47,7 +47,10 @@ def find_train_venv() -> TrainVenv:
         if venv.python.exists() and venv.lerobot_train.exists():
             return venv
     looked = ", ".join(str(c) for c in candidates())
-    raise TrainVenvMissing(f"no training venv with lerobot-train (looked in {looked}); run `make venv-train` or set BPFLOW_TRAIN_VENV", field="BPFLOW_TRAIN_VENV")
+    raise TrainVenvMissing(
+        f"no training venv with lerobot-train (looked in {looked}); run `make venv-train` or set BPFLOW_TRAIN_VENV",
+        field="BPFLOW_TRAIN_VENV",
+    )
 
 
 def readiness(*, probe: bool = False) -> dict[str, object]:
@@ -58,7 +61,12 @@ def readiness(*, probe: bool = False) -> dict[str, object]:
         return {"ready": False, "reason": exc.message}
     out: dict[str, object] = {"ready": True, "path": str(venv.root)}
     if probe:
-        got = subprocess.run([str(venv.python), "-c", "import importlib.metadata as m; print(m.version('lerobot'), m.version('torch'))"], capture_output=True, text=True, timeout=120)
+        got = subprocess.run(
+            [str(venv.python), "-c", "import importlib.metadata as m; print(m.version('lerobot'), m.version('torch'))"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if got.returncode != 0:
             return {"ready": False, "path": str(venv.root), "reason": got.stderr.strip()[-300:]}
         lerobot, torch = got.stdout.split()

@@ -31,7 +31,13 @@ class DatasetUnreadable(ValidationFailed):
 def _stats(xs: list[float]) -> dict[str, float | None]:
     if not xs:
         return {"count": 0, "mean": None, "std": None, "min": None, "max": None}
-    return {"count": len(xs), "mean": round(mean(xs), 4), "std": round(pstdev(xs), 4), "min": round(min(xs), 4), "max": round(max(xs), 4)}
+    return {
+        "count": len(xs),
+        "mean": round(mean(xs), 4),
+        "std": round(pstdev(xs), 4),
+        "min": round(min(xs), 4),
+        "max": round(max(xs), 4),
+    }
 
 
 def _read(root: Path) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
@@ -40,7 +46,9 @@ def _read(root: Path) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
         episodes = pq.read_table(root / "meta" / "episodes" / "chunk-000" / "file-000.parquet").to_pylist()
         data = pq.read_table(root / "data" / "chunk-000" / "file-000.parquet")
     except (OSError, ValueError) as exc:
-        raise DatasetUnreadable(f"the episodes' LeRobot dataset does not open: {exc}", field="episodes/lerobot") from None
+        raise DatasetUnreadable(
+            f"the episodes' LeRobot dataset does not open: {exc}", field="episodes/lerobot"
+        ) from None
     return info, episodes, data
 
 
@@ -83,8 +91,15 @@ def distributions(info: dict[str, Any], data: Any) -> dict[str, Any]:
         for i, name in enumerate(names):
             col = arr[:, i]
             hist, edges = np.histogram(col, bins=12)
-            per[str(name)] = {"mean": round(float(col.mean()), 5), "std": round(float(col.std()), 5), "min": round(float(col.min()), 5), "max": round(float(col.max()), 5),
-                              "p05": round(float(np.percentile(col, 5)), 5), "p95": round(float(np.percentile(col, 95)), 5), "histogram": {"counts": hist.tolist(), "edges": [round(float(e), 5) for e in edges]}}
+            per[str(name)] = {
+                "mean": round(float(col.mean()), 5),
+                "std": round(float(col.std()), 5),
+                "min": round(float(col.min()), 5),
+                "max": round(float(col.max()), 5),
+                "p05": round(float(np.percentile(col, 5)), 5),
+                "p95": round(float(np.percentile(col, 95)), 5),
+                "histogram": {"counts": hist.tolist(), "edges": [round(float(e), 5) for e in edges]},
+            }
         out[key] = per
     return out
 
@@ -94,7 +109,13 @@ def workspace(data: Any) -> dict[str, Any]:
         return {}
     ee = np.asarray(data.column("observation.ee_pose").to_pylist(), dtype=np.float64)[:, :3]
     lo, hi = ee.min(axis=0), ee.max(axis=0)
-    return {"ee_min_m": [round(float(v), 4) for v in lo], "ee_max_m": [round(float(v), 4) for v in hi], "ee_extent_m": [round(float(v), 4) for v in hi - lo], "frames": int(len(ee)), "_xy": ee[:, :2]}
+    return {
+        "ee_min_m": [round(float(v), 4) for v in lo],
+        "ee_max_m": [round(float(v), 4) for v in hi],
+        "ee_extent_m": [round(float(v), 4) for v in hi - lo],
+        "frames": int(len(ee)),
+        "_xy": ee[:, :2],
+    }
 
 
 def camera_coverage(root: Path, info: dict[str, Any], episodes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -106,7 +127,9 @@ def camera_coverage(root: Path, info: dict[str, Any], episodes: list[dict[str, A
             continue
         decoded, brightness, motion = 0, [], []
         for ep in episodes:
-            path = root / info["video_path"].format(video_key=key, chunk_index=ep[f"videos/{key}/chunk_index"], file_index=ep[f"videos/{key}/file_index"])
+            path = root / info["video_path"].format(
+                video_key=key, chunk_index=ep[f"videos/{key}/chunk_index"], file_index=ep[f"videos/{key}/file_index"]
+            )
             try:
                 with av.open(str(path)) as c:
                     frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
@@ -140,21 +163,45 @@ def analyse(root: Path, summary: dict[str, Any] | None, tier: str) -> tuple[dict
     ws = workspace(data)
     svgs: dict[str, str] = {}
     labels = list(tasks)
-    svgs["success_by_task.svg"] = charts.bar_chart("success rate per task", labels, [tasks[t]["success_rate"] * 100 for t in labels], unit="%", vmax=100)
-    svgs["duration_by_task.svg"] = charts.bar_chart("episode duration per task (mean ± std)", labels, [tasks[t]["duration_s"]["mean"] or 0 for t in labels], unit=" s", errors=[tasks[t]["duration_s"]["std"] or 0 for t in labels])
+    svgs["success_by_task.svg"] = charts.bar_chart(
+        "success rate per task", labels, [tasks[t]["success_rate"] * 100 for t in labels], unit="%", vmax=100
+    )
+    svgs["duration_by_task.svg"] = charts.bar_chart(
+        "episode duration per task (mean ± std)",
+        labels,
+        [tasks[t]["duration_s"]["mean"] or 0 for t in labels],
+        unit=" s",
+        errors=[tasks[t]["duration_s"]["std"] or 0 for t in labels],
+    )
     for key, fname in (("action", "action_distribution.svg"), ("observation.state", "state_distribution.svg")):
         if key in dists:
             names = list(dists[key])
-            svgs[fname] = charts.range_chart(f"{key}: range per joint (bar) and mean (tick)", names, [dists[key][n]["min"] for n in names], [dists[key][n]["max"] for n in names], [dists[key][n]["mean"] for n in names])
+            svgs[fname] = charts.range_chart(
+                f"{key}: range per joint (bar) and mean (tick)",
+                names,
+                [dists[key][n]["min"] for n in names],
+                [dists[key][n]["max"] for n in names],
+                [dists[key][n]["mean"] for n in names],
+            )
     xy = ws.pop("_xy", None)
     if xy is not None:
         step = max(1, len(xy) // 2000)
         spots = [tuple(t["place_xy"]) for t in (summary or {}).get("tasks", []) if t.get("place_xy")]
-        svgs["ee_workspace.svg"] = charts.scatter_xy("end-effector path, top view", xy[::step, 0].tolist(), xy[::step, 1].tolist(), marks=spots)
+        svgs["ee_workspace.svg"] = charts.scatter_xy(
+            "end-effector path, top view", xy[::step, 0].tolist(), xy[::step, 1].tolist(), marks=spots
+        )
     doc: dict[str, Any] = {
         "bundle_tier": tier,
-        "dataset": {"episodes": len(episodes), "frames": int(info.get("total_frames") or data.num_rows), "fps": info.get("fps"), "codebase_version": info.get("codebase_version")},
-        "overall": {"success_rate": round(sum(1 for e in episodes if e.get("success")) / len(episodes), 4), "duration_s": _stats([e["length"] / float(info.get("fps") or 25) for e in episodes])},
+        "dataset": {
+            "episodes": len(episodes),
+            "frames": int(info.get("total_frames") or data.num_rows),
+            "fps": info.get("fps"),
+            "codebase_version": info.get("codebase_version"),
+        },
+        "overall": {
+            "success_rate": round(sum(1 for e in episodes if e.get("success")) / len(episodes), 4),
+            "duration_s": _stats([e["length"] / float(info.get("fps") or 25) for e in episodes]),
+        },
         "tasks": tasks,
         "distributions": dists,
         "workspace": ws,
@@ -163,6 +210,12 @@ def analyse(root: Path, summary: dict[str, Any] | None, tier: str) -> tuple[dict
         cov = camera_coverage(root, info, episodes)
         doc["camera_coverage"] = cov
         cams = list(cov)
-        svgs["camera_coverage.svg"] = charts.bar_chart("camera coverage: share of the picture that changes during an episode", [c.removeprefix("observation.images.") for c in cams], [(cov[c]["changing_pixel_fraction"] or 0) * 100 for c in cams], unit="%", vmax=100)
+        svgs["camera_coverage.svg"] = charts.bar_chart(
+            "camera coverage: share of the picture that changes during an episode",
+            [c.removeprefix("observation.images.") for c in cams],
+            [(cov[c]["changing_pixel_fraction"] or 0) * 100 for c in cams],
+            unit="%",
+            vmax=100,
+        )
     doc["charts"] = sorted(svgs)
     return doc, svgs

@@ -16,26 +16,48 @@ def _frame(title: str) -> list[str]:
     ]
 
 
-def bar_chart(title: str, labels: list[str], values: list[float], *, unit: str = "", errors: list[float] | None = None, vmax: float | None = None) -> str:
+def bar_chart(
+    title: str,
+    labels: list[str],
+    values: list[float],
+    *,
+    unit: str = "",
+    errors: list[float] | None = None,
+    vmax: float | None = None,
+) -> str:
     """Vertical bars with their value on top; optional ± error whiskers."""
     parts = _frame(title)
     pw, ph = W - PAD_L - PAD_R, H - PAD_T - PAD_B
-    top = vmax if vmax is not None else max([v + (e or 0) for v, e in zip(values, errors or [0] * len(values))] + [1e-9])
+    top = (
+        vmax if vmax is not None else max([v + (e or 0) for v, e in zip(values, errors or [0] * len(values))] + [1e-9])
+    )
     parts.append(f'<line x1="{PAD_L}" y1="{PAD_T + ph}" x2="{PAD_L + pw}" y2="{PAD_T + ph}" stroke="#444"/>')
-    parts.append(f'<text x="{PAD_L - 6}" y="{PAD_T + 4}" font-size="11" text-anchor="end" font-family="sans-serif">{top:.3g}{escape(unit)}</text>')
-    parts.append(f'<text x="{PAD_L - 6}" y="{PAD_T + ph}" font-size="11" text-anchor="end" font-family="sans-serif">0</text>')
+    parts.append(
+        f'<text x="{PAD_L - 6}" y="{PAD_T + 4}" font-size="11" text-anchor="end" font-family="sans-serif">{top:.3g}{escape(unit)}</text>'
+    )
+    parts.append(
+        f'<text x="{PAD_L - 6}" y="{PAD_T + ph}" font-size="11" text-anchor="end" font-family="sans-serif">0</text>'
+    )
     n = max(1, len(values))
     slot = pw / n
     for i, (label, v) in enumerate(zip(labels, values)):
         h = max(0.0, v) / top * ph if top else 0
         x = PAD_L + i * slot + slot * 0.15
-        parts.append(f'<rect x="{x:.1f}" y="{PAD_T + ph - h:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" fill="#2563eb"/>')
-        parts.append(f'<text x="{x + slot * 0.35:.1f}" y="{PAD_T + ph - h - 4:.1f}" font-size="10" text-anchor="middle" font-family="sans-serif">{v:.3g}{escape(unit)}</text>')
+        parts.append(
+            f'<rect x="{x:.1f}" y="{PAD_T + ph - h:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" fill="#2563eb"/>'
+        )
+        parts.append(
+            f'<text x="{x + slot * 0.35:.1f}" y="{PAD_T + ph - h - 4:.1f}" font-size="10" text-anchor="middle" font-family="sans-serif">{v:.3g}{escape(unit)}</text>'
+        )
         if errors:
             e = errors[i] / top * ph if top else 0
             cx = x + slot * 0.35
-            parts.append(f'<line x1="{cx:.1f}" y1="{PAD_T + ph - h - e:.1f}" x2="{cx:.1f}" y2="{PAD_T + ph - h + e:.1f}" stroke="#111"/>')
-        parts.append(f'<text x="{x + slot * 0.35:.1f}" y="{PAD_T + ph + 14}" font-size="10" text-anchor="end" font-family="sans-serif" transform="rotate(-30 {x + slot * 0.35:.1f} {PAD_T + ph + 14})">{escape(label[:28])}</text>')
+            parts.append(
+                f'<line x1="{cx:.1f}" y1="{PAD_T + ph - h - e:.1f}" x2="{cx:.1f}" y2="{PAD_T + ph - h + e:.1f}" stroke="#111"/>'
+            )
+        parts.append(
+            f'<text x="{x + slot * 0.35:.1f}" y="{PAD_T + ph + 14}" font-size="10" text-anchor="end" font-family="sans-serif" transform="rotate(-30 {x + slot * 0.35:.1f} {PAD_T + ph + 14})">{escape(label[:28])}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -52,13 +74,21 @@ def range_chart(title: str, labels: list[str], lows: list[float], highs: list[fl
 
     parts.append(f'<line x1="{PAD_L}" y1="{sy(0):.1f}" x2="{PAD_L + pw}" y2="{sy(0):.1f}" stroke="#bbb"/>')
     for v in (lo, hi):
-        parts.append(f'<text x="{PAD_L - 6}" y="{sy(v) + 4:.1f}" font-size="11" text-anchor="end" font-family="sans-serif">{v:.3g}</text>')
+        parts.append(
+            f'<text x="{PAD_L - 6}" y="{sy(v) + 4:.1f}" font-size="11" text-anchor="end" font-family="sans-serif">{v:.3g}</text>'
+        )
     slot = pw / max(1, len(labels))
     for i, label in enumerate(labels):
         x = PAD_L + i * slot + slot * 0.3
-        parts.append(f'<rect x="{x:.1f}" y="{sy(highs[i]):.1f}" width="{slot * 0.4:.1f}" height="{max(1.0, sy(lows[i]) - sy(highs[i])):.1f}" fill="#93c5fd"/>')
-        parts.append(f'<line x1="{x:.1f}" y1="{sy(means[i]):.1f}" x2="{x + slot * 0.4:.1f}" y2="{sy(means[i]):.1f}" stroke="#1e3a8a" stroke-width="2"/>')
-        parts.append(f'<text x="{x + slot * 0.2:.1f}" y="{PAD_T + ph + 14}" font-size="10" text-anchor="end" font-family="sans-serif" transform="rotate(-30 {x + slot * 0.2:.1f} {PAD_T + ph + 14})">{escape(label)}</text>')
+        parts.append(
+            f'<rect x="{x:.1f}" y="{sy(highs[i]):.1f}" width="{slot * 0.4:.1f}" height="{max(1.0, sy(lows[i]) - sy(highs[i])):.1f}" fill="#93c5fd"/>'
+        )
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{sy(means[i]):.1f}" x2="{x + slot * 0.4:.1f}" y2="{sy(means[i]):.1f}" stroke="#1e3a8a" stroke-width="2"/>'
+        )
+        parts.append(
+            f'<text x="{x + slot * 0.2:.1f}" y="{PAD_T + ph + 14}" font-size="10" text-anchor="end" font-family="sans-serif" transform="rotate(-30 {x + slot * 0.2:.1f} {PAD_T + ph + 14})">{escape(label)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -84,6 +114,8 @@ def scatter_xy(title: str, xs: list[float], ys: list[float], *, marks: list[tupl
     for x, y in marks or []:
         cx, cy = p(x, y)
         parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="none" stroke="#dc2626" stroke-width="2"/>')
-    parts.append(f'<text x="{PAD_L}" y="{H - 8}" font-size="11" font-family="sans-serif">x {x0:.2f}…{x1:.2f} m, y {y0:.2f}…{y1:.2f} m (top view; rings: place spots)</text>')
+    parts.append(
+        f'<text x="{PAD_L}" y="{H - 8}" font-size="11" font-family="sans-serif">x {x0:.2f}…{x1:.2f} m, y {y0:.2f}…{y1:.2f} m (top view; rings: place spots)</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)

@@ -103,7 +103,9 @@ def _anchor_root_joint(stage: Usd.Stage, prim: Usd.Prim, placement: Placement) -
     fixed.GetLocalRot0Attr().Set(Gf.Quatf(float(w), float(x), float(y), float(z)))
 
 
-def _place(stage: Usd.Stage, scene_key: str, obj: SceneObject, name: str, source: ObjectSource, placement: Placement) -> PlacedObject:
+def _place(
+    stage: Usd.Stage, scene_key: str, obj: SceneObject, name: str, source: ObjectSource, placement: Placement
+) -> PlacedObject:
     path = f"{OBJECTS}/{name}"
     prim = stage.DefinePrim(path)
     prim.GetReferences().AddReference(relative_asset_path(scene_key, source.key))

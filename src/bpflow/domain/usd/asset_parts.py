@@ -81,9 +81,18 @@ def authored_parts(stage: Usd.Stage, root: Usd.Prim) -> list[AuthoredPart]:
             box = bounds.ComputeWorldBound(mesh)
             box.Transform(root_inv)
             rng.UnionWith(box.ComputeAlignedRange())
-        out.append(AuthoredPart(
-            name=prim.GetName(), members=tuple(m.GetPath() for m in meshes), joint=str(attr.Get()), axis="XYZ"[index],
-            lower=round(lower, 6) + 0.0, upper=round(upper, 6) + 0.0, anchor=_vec(anchor), parent_matrix=parent,
-            center=_vec(rng.GetMidpoint()), size=_vec(rng.GetSize()),
-        ))
+        out.append(
+            AuthoredPart(
+                name=prim.GetName(),
+                members=tuple(m.GetPath() for m in meshes),
+                joint=str(attr.Get()),
+                axis="XYZ"[index],
+                lower=round(lower, 6) + 0.0,
+                upper=round(upper, 6) + 0.0,
+                anchor=_vec(anchor),
+                parent_matrix=parent,
+                center=_vec(rng.GetMidpoint()),
+                size=_vec(rng.GetSize()),
+            )
+        )
     return out

@@ -80,8 +80,12 @@ def overlapping_pairs(boxes: dict[str, Box], tolerance: float = OVERLAP_TOLERANC
     return pairs
 
 
-def check_scene(stage: Usd.Stage, centers: dict[str, tuple[float, float, float]], articulated: set[str],
-                resting: set[frozenset[str]] | None = None) -> list[dict[str, str]]:
+def check_scene(
+    stage: Usd.Stage,
+    centers: dict[str, tuple[float, float, float]],
+    articulated: set[str],
+    resting: set[frozenset[str]] | None = None,
+) -> list[dict[str, str]]:
     """Every problem found, as ``{"check", "object", "message"}`` dicts. ``resting`` pairs (an
     object and the support it stands on) may overlap as boxes: the object rests on the support's
     real surface, which can lie below the support's box top (a cooktop under a back panel); their

@@ -78,10 +78,16 @@ def check_usd_visual(ws: Workspace, files: ObjectFiles, key: str, obj: SceneObje
     path = ws.fetch(key) if not ws.path(key).exists() else ws.path(key)
     stage = Usd.Stage.Open(str(path)) if path is not None else None
     if stage is None:
-        raise ValidationFailed(f"object {obj.id!r}: {key} does not open as USD", code="asset_invalid", field=f"objects[{obj.index}].asset.path")
+        raise ValidationFailed(
+            f"object {obj.id!r}: {key} does not open as USD",
+            code="asset_invalid",
+            field=f"objects[{obj.index}].asset.path",
+        )
     prim = stage.GetDefaultPrim() or stage.GetPseudoRoot()
     if local_range(prim) is None:
-        raise ValidationFailed(f"object {obj.id!r}: {key} has no geometry", code="asset_invalid", field=f"objects[{obj.index}].asset.path")
+        raise ValidationFailed(
+            f"object {obj.id!r}: {key} has no geometry", code="asset_invalid", field=f"objects[{obj.index}].asset.path"
+        )
 
 
 def convert_object(ws: Workspace, env: Stage2Env, obj: SceneObject, up_axis: str) -> Conversion:

@@ -31,7 +31,9 @@ def load_manifest(bucket: Bucket, env: Stage2Env, *, allow_variation_list: bool 
         if raw is not None:
             expected = env.scene_id if name == MANIFEST_NAME else None
             return parse_manifest(raw, document=key, expected_scene=expected), key
-    raise ValidationFailed(f"{env.assets}/{MANIFEST_NAME} does not exist", code="manifest_missing", field="ASSETS_PREFIX")
+    raise ValidationFailed(
+        f"{env.assets}/{MANIFEST_NAME} does not exist", code="manifest_missing", field="ASSETS_PREFIX"
+    )
 
 
 def load_layout(bucket: Bucket, env: Stage2Env, manifest: Manifest) -> tuple[Layout, str]:
@@ -41,7 +43,11 @@ def load_layout(bucket: Bucket, env: Stage2Env, manifest: Manifest) -> tuple[Lay
         raw = _read(bucket, key)
         if raw is not None:
             return parse_layout(raw, document=key, unit=manifest.meters_per_unit), key
-    raise ValidationFailed(f"no layout under {env.layout}/ (looked for {', '.join(LAYOUT_FILES)})", code="layout_missing", field="LAYOUT_PREFIX")
+    raise ValidationFailed(
+        f"no layout under {env.layout}/ (looked for {', '.join(LAYOUT_FILES)})",
+        code="layout_missing",
+        field="LAYOUT_PREFIX",
+    )
 
 
 def read_json_optional(bucket: Bucket, key: str) -> Any:

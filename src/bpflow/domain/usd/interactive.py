@@ -72,9 +72,18 @@ def _root_joint(stage: Usd.Stage, scope: Sdf.Path, base: Usd.Prim) -> None:
     fixed.CreateLocalRot1Attr(Gf.Quatf(1, 0, 0, 0))
 
 
-def _define_joint(stage: Usd.Stage, scope: Sdf.Path, name: str, kind: str, axis: str, limits: tuple[float, float],
-                  base: Usd.Prim, body: Usd.Prim, pos0: tuple[float, float, float],
-                  pos1: tuple[float, float, float]) -> UsdPhysics.Joint:
+def _define_joint(
+    stage: Usd.Stage,
+    scope: Sdf.Path,
+    name: str,
+    kind: str,
+    axis: str,
+    limits: tuple[float, float],
+    base: Usd.Prim,
+    body: Usd.Prim,
+    pos0: tuple[float, float, float],
+    pos1: tuple[float, float, float],
+) -> UsdPhysics.Joint:
     """One limited revolute/prismatic joint from ``base`` to ``body`` (anchor given in each body)."""
     schema = UsdPhysics.RevoluteJoint if kind == "revolute" else UsdPhysics.PrismaticJoint
     joint = schema.Define(stage, scope.AppendChild(f"{name}_joint"))
@@ -109,16 +118,43 @@ def _scaffold(stage: Usd.Stage, base: Usd.Prim) -> tuple[UsdShade.Material, Sdf.
     return material, joints_scope.GetPath()
 
 
-def _join_part(stage: Usd.Stage, joints: Sdf.Path, material: UsdShade.Material, base: Usd.Prim, body: Usd.Prim,
-               part: PartSpec | AuthoredPart, anchor_in_base: Vec3, anchor_in_body: Vec3) -> JointRecord:
+def _join_part(
+    stage: Usd.Stage,
+    joints: Sdf.Path,
+    material: UsdShade.Material,
+    base: Usd.Prim,
+    body: Usd.Prim,
+    part: PartSpec | AuthoredPart,
+    anchor_in_base: Vec3,
+    anchor_in_body: Vec3,
+) -> JointRecord:
     """Bind the shared material to a part's body and joint it to the base; its record."""
     if material:
         UsdShade.MaterialBindingAPI.Apply(body).Bind(material, UsdShade.Tokens.weakerThanDescendants, "physics")
-    joint = _define_joint(stage, joints, part.name, part.joint, part.axis, (part.lower, part.upper),
-                          base, body, anchor_in_base, anchor_in_body)
+    joint = _define_joint(
+        stage,
+        joints,
+        part.name,
+        part.joint,
+        part.axis,
+        (part.lower, part.upper),
+        base,
+        body,
+        anchor_in_base,
+        anchor_in_body,
+    )
     set_custom(body, "bp:part", part.name, Sdf.ValueTypeNames.String)
-    return JointRecord(part.name, part.joint, part.axis, part.lower, part.upper,
-                       str(joint.GetPath()).replace("/Root/", "", 1), part.center, part.size, anchor_in_base)
+    return JointRecord(
+        part.name,
+        part.joint,
+        part.axis,
+        part.lower,
+        part.upper,
+        str(joint.GetPath()).replace("/Root/", "", 1),
+        part.center,
+        part.size,
+        anchor_in_base,
+    )
 
 
 def _close_layer(stage: Usd.Stage, root: Usd.Prim, object_id: str, source: str | None = None) -> None:
@@ -226,12 +262,17 @@ def build_interactive_authored(
     rel = relative_asset_path(out_key, simready_key)
     stage, root, base = _open_layer(out_local, up_axis, rel)
     for member in sorted(member_paths):  # the moving parts' meshes leave the base
-        stage.OverridePrim(Sdf.Path("/Root/Base").AppendPath(member.MakeRelativePath(src_root.GetPath()))).SetActive(False)
+        stage.OverridePrim(Sdf.Path("/Root/Base").AppendPath(member.MakeRelativePath(src_root.GetPath()))).SetActive(
+            False
+        )
     UsdPhysics.RigidBodyAPI.Apply(base).CreateKinematicEnabledAttr(False)
     part_masses = {p.name: _group_mass(moving[p.name], total_mass, 0.1 / len(parts)) for p in parts}
     moving_mass = sum(m.mass for m in part_masses.values() if m is not None)
-    _author_mass(base, _group_mass(still, total_mass, max(0.05, 1.0 - moving_mass / max(total_mass, 1e-9))),
-                 total_mass - moving_mass)
+    _author_mass(
+        base,
+        _group_mass(still, total_mass, max(0.05, 1.0 - moving_mass / max(total_mass, 1e-9))),
+        total_mass - moving_mass,
+    )
     material, joints = _scaffold(stage, base)
 
     records: list[JointRecord] = []

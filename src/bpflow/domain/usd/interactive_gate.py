@@ -53,7 +53,11 @@ def from_marker(job_failed: bool, marker: Any, summary: Any) -> InteractiveState
     failures = summary_body.get("required_failures")
     count = len(failures) if isinstance(failures, list) else 0
     summary_missing = not isinstance(summary, dict)
-    if not summary_missing and isinstance(summary.get("required_failure_count"), int) and not isinstance(summary.get("required_failure_count"), bool):
+    if (
+        not summary_missing
+        and isinstance(summary.get("required_failure_count"), int)
+        and not isinstance(summary.get("required_failure_count"), bool)
+    ):
         count = summary["required_failure_count"]
     return InteractiveState(False, marker_missing, status, count, summary_missing)
 
@@ -79,9 +83,13 @@ def evaluate(policy: str, candidate: int, required: int, state: InteractiveState
         return GateDecision(True, f"marker status {state.marker_status}")
     if policy == "hybrid_strict":
         if state.marker_missing:
-            return GateDecision(False, "interactive marker missing" if not state.job_failed else "interactive job failed (no marker)")
+            return GateDecision(
+                False, "interactive marker missing" if not state.job_failed else "interactive job failed (no marker)"
+            )
         if required > 0 and (state.job_failed or state.marker_status == "failure" or failures > 0):
-            return GateDecision(False, f"{failures} of {required} required articulations failed (status {state.marker_status})")
+            return GateDecision(
+                False, f"{failures} of {required} required articulations failed (status {state.marker_status})"
+            )
         return GateDecision(True, f"marker status {state.marker_status}, {failures} required failures")
     return GateDecision(True, f"policy {policy!r} has no gate")
 

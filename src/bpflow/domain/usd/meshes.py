@@ -49,17 +49,29 @@ def _gprim_mesh(prim: Usd.Prim) -> trimesh.Trimesh | None:
             return None
         faces = _fan(list(counts), list(indices))
         if (faces >= len(points)).any() or (faces < 0).any():
-            raise ValidationFailed(f"mesh {prim.GetPath()} has face indices outside its points", code="asset_invalid", field=str(prim.GetPath()))
+            raise ValidationFailed(
+                f"mesh {prim.GetPath()} has face indices outside its points",
+                code="asset_invalid",
+                field=str(prim.GetPath()),
+            )
         return trimesh.Trimesh(vertices=np.asarray(points, dtype=float), faces=faces, process=True)
     if prim.IsA(UsdGeom.Cube):
         size = UsdGeom.Cube(prim).GetSizeAttr().Get() or 2.0
         box: trimesh.Trimesh = trimesh.creation.box(extents=[size] * 3)
         return box
     if prim.IsA(UsdGeom.Sphere):
-        sphere: trimesh.Trimesh = trimesh.creation.icosphere(subdivisions=2, radius=UsdGeom.Sphere(prim).GetRadiusAttr().Get() or 1.0)
+        sphere: trimesh.Trimesh = trimesh.creation.icosphere(
+            subdivisions=2, radius=UsdGeom.Sphere(prim).GetRadiusAttr().Get() or 1.0
+        )
         return sphere
     if prim.IsA(UsdGeom.Cylinder) or prim.IsA(UsdGeom.Cone) or prim.IsA(UsdGeom.Capsule):
-        schema = UsdGeom.Cylinder(prim) if prim.IsA(UsdGeom.Cylinder) else UsdGeom.Cone(prim) if prim.IsA(UsdGeom.Cone) else UsdGeom.Capsule(prim)
+        schema = (
+            UsdGeom.Cylinder(prim)
+            if prim.IsA(UsdGeom.Cylinder)
+            else UsdGeom.Cone(prim)
+            if prim.IsA(UsdGeom.Cone)
+            else UsdGeom.Capsule(prim)
+        )
         radius = schema.GetRadiusAttr().Get() or 1.0
         height = schema.GetHeightAttr().Get() or 2.0
         if prim.IsA(UsdGeom.Cylinder):
@@ -83,14 +95,19 @@ def usd_parts(stage: Usd.Stage, target_up: str, root: Usd.Prim | None = None) ->
     return [mesh for mesh, _ in usd_parts_with_prims(stage, target_up, root)]
 
 
-def usd_parts_with_prims(stage: Usd.Stage, target_up: str, root: Usd.Prim | None = None,
-                         purposes: tuple[str, ...] = BOUND_PURPOSES) -> list[tuple[trimesh.Trimesh, Usd.Prim]]:
+def usd_parts_with_prims(
+    stage: Usd.Stage, target_up: str, root: Usd.Prim | None = None, purposes: tuple[str, ...] = BOUND_PURPOSES
+) -> list[tuple[trimesh.Trimesh, Usd.Prim]]:
     """Like :func:`usd_parts`, each mesh with the prim it came from (for its authored physics)."""
     mpu = stage_meters_per_unit(stage)
     fix = up_axis_correction(stage_up_axis(stage), target_up)
     cache = UsdGeom.XformCache()
     parts: list[tuple[trimesh.Trimesh, Usd.Prim]] = []
-    prims = Usd.PrimRange(root, Usd.TraverseInstanceProxies()) if root is not None else Usd.PrimRange.Stage(stage, Usd.TraverseInstanceProxies())
+    prims = (
+        Usd.PrimRange(root, Usd.TraverseInstanceProxies())
+        if root is not None
+        else Usd.PrimRange.Stage(stage, Usd.TraverseInstanceProxies())
+    )
     for prim in prims:
         if not prim.IsA(UsdGeom.Gprim) or UsdGeom.Imageable(prim).ComputePurpose() not in purposes:
             continue
@@ -115,7 +132,9 @@ def file_parts(path: Path, target_up: str) -> list[trimesh.Trimesh]:
     parts = []
     for geom in scene.dump(concatenate=False):
         if isinstance(geom, trimesh.Trimesh) and len(geom.faces):
-            parts.append(trimesh.Trimesh(vertices=geom.vertices @ fix.T, faces=geom.faces, process=False, visual=geom.visual))
+            parts.append(
+                trimesh.Trimesh(vertices=geom.vertices @ fix.T, faces=geom.faces, process=False, visual=geom.visual)
+            )
     if not parts:
         raise ValidationFailed(f"mesh {path.name} has no triangles", code="asset_invalid", field=path.name)
     return parts

@@ -21,7 +21,18 @@ MESH_EXTENSIONS = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")
 #: USD visuals in preference order: converted first (spec §9.2 / text §3.2 lookup orders).
 VISUAL_NAMES = ("asset.usdz", "model.usdz", "mesh.usdz", "model.usd", "model.usdc", "model.usda", "variants.usda")
 #: Non-USD meshes convert looks for (spec §9.1: asset/model/mesh.glb, then any mesh file).
-MESH_NAMES = ("asset.glb", "model.glb", "mesh.glb", "asset.gltf", "model.gltf", "model.obj", "mesh.obj", "model.ply", "mesh.ply", "model.stl")
+MESH_NAMES = (
+    "asset.glb",
+    "model.glb",
+    "mesh.glb",
+    "asset.gltf",
+    "model.gltf",
+    "model.obj",
+    "mesh.obj",
+    "model.ply",
+    "mesh.ply",
+    "model.stl",
+)
 CONVERTED_NAME = "asset.usdz"
 
 
@@ -100,4 +111,6 @@ def usd_visual(files: ObjectFiles) -> str | None:
 
 def no_visual(obj: SceneObject, hint: str) -> ValidationFailed:
     """The error for an object that has nothing to show (``hint`` says what to do about it)."""
-    return ValidationFailed(f"object {obj.id!r} has no visual asset: {hint}", code="asset_missing", field=f"objects[{obj.index}].asset.path")
+    return ValidationFailed(
+        f"object {obj.id!r} has no visual asset: {hint}", code="asset_missing", field=f"objects[{obj.index}].asset.path"
+    )

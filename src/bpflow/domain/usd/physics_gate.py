@@ -27,8 +27,14 @@ def mass_findings(simready_physics: Any) -> list[dict[str, Any]]:
     out = []
     for o in objects if isinstance(objects, list) else []:
         if isinstance(o, dict) and o.get("mass_check") not in (None, "ok"):
-            out.append({"id": o.get("id"), "mass_kg": o.get("mass_kg"), "range_kg": o.get("mass_range_kg"),
-                        "verdict": o.get("mass_check")})
+            out.append(
+                {
+                    "id": o.get("id"),
+                    "mass_kg": o.get("mass_kg"),
+                    "range_kg": o.get("mass_range_kg"),
+                    "verdict": o.get("mass_check"),
+                }
+            )
     return out
 
 
@@ -39,7 +45,9 @@ def run_gate(scene_path: Path, manifest: dict[str, Any] | None, simready_physics
     report = run_acceptance(scene_path, manifest).to_dict()
     masses = mass_findings(simready_physics)
     report["masses_out_of_range"] = masses
-    report["failures"] = report["failures"] + [f"{m['id']} weighs {m['mass_kg']} kg, outside {m['range_kg']}" for m in masses]
+    report["failures"] = report["failures"] + [
+        f"{m['id']} weighs {m['mass_kg']} kg, outside {m['range_kg']}" for m in masses
+    ]
     report["passed"] = bool(report["passed"]) and not masses
     report["scene_id"] = scene_id
     return report
@@ -49,4 +57,6 @@ def decide(policy: str, report: dict[str, Any]) -> None:
     """Raise :class:`PhysicsAcceptanceFailed` when ``strict`` and the scene did not pass."""
     if policy == "strict" and not report.get("passed"):
         first = "; ".join(report.get("failures", [])[:3])
-        raise PhysicsAcceptanceFailed(f"the scene fails the physics acceptance test: {first}", field=f"usd/{REPORT_NAME}")
+        raise PhysicsAcceptanceFailed(
+            f"the scene fails the physics acceptance test: {first}", field=f"usd/{REPORT_NAME}"
+        )

@@ -78,7 +78,12 @@ def build_room(stage: Usd.Stage, path: str, up_axis: str, box: RoomBox) -> list[
     made = []
     center, size = _slab(axes, box, axes.up, -1)
     made.append(add_box(stage, f"{path}/Floor", center, size, color=(0.55, 0.5, 0.45)))
-    for name, axis, side in (("Wall_minus_x", axes.width, -1), ("Wall_plus_x", axes.width, 1), ("Wall_minus_depth", axes.depth, -1), ("Wall_plus_depth", axes.depth, 1)):
+    for name, axis, side in (
+        ("Wall_minus_x", axes.width, -1),
+        ("Wall_plus_x", axes.width, 1),
+        ("Wall_minus_depth", axes.depth, -1),
+        ("Wall_plus_depth", axes.depth, 1),
+    ):
         c, s = _slab(axes, box, axis, side)
         made.append(add_box(stage, f"{path}/{name}", c, s, color=(0.9, 0.9, 0.88)))
     for cube in made:

@@ -105,7 +105,9 @@ def authored_materials(prims: list[Usd.Prim]) -> list[PartMaterial] | None:
         if str(material) not in MATERIAL_DENSITY:
             return None
         thickness = prim.GetAttribute("bp:shell_thickness").Get() if prim.GetAttribute("bp:shell_thickness") else None
-        out.append(PartMaterial(str(construction), MATERIAL_DENSITY[str(material)], float(thickness or 0.0), str(material)))
+        out.append(
+            PartMaterial(str(construction), MATERIAL_DENSITY[str(material)], float(thickness or 0.0), str(material))
+        )
     return out
 
 
@@ -163,12 +165,20 @@ def build_simready(
     """Write ``out_local`` (the layer for bucket key ``out_key``) and return its physics."""
     visual = Usd.Stage.Open(str(visual_local))
     if visual is None:
-        raise ValidationFailed(f"object {obj.id!r}: {visual_key} does not open as USD", code="asset_invalid", field=f"objects[{obj.index}].asset.path")
+        raise ValidationFailed(
+            f"object {obj.id!r}: {visual_key} does not open as USD",
+            code="asset_invalid",
+            field=f"objects[{obj.index}].asset.path",
+        )
     source_root = visual_root(visual, visual_key)
     pairs = usd_parts_with_prims(visual, up_axis, source_root)
     parts = [mesh for mesh, _ in pairs]
     if not parts:
-        raise ValidationFailed(f"object {obj.id!r}: {visual_key} has no geometry", code="asset_invalid", field=f"objects[{obj.index}].asset.path")
+        raise ValidationFailed(
+            f"object {obj.id!r}: {visual_key} has no geometry",
+            code="asset_invalid",
+            field=f"objects[{obj.index}].asset.path",
+        )
     verts = np.vstack([p.vertices for p in parts])
     lo, hi = verts.min(axis=0), verts.max(axis=0)
     center, size = (lo + hi) / 2, hi - lo
@@ -185,10 +195,17 @@ def build_simready(
         density = choose_density(obj.kind, obj.material_hint, volume)
         mass = max(volume.volume_m3 * density.density_kg_m3, 1e-3)
         hint = obj.physics_hints.get("mass_kg")
-        if density.source == "default" and isinstance(hint, (int, float)) and not isinstance(hint, bool) and 0 < hint < 1e4:
+        if (
+            density.source == "default"
+            and isinstance(hint, (int, float))
+            and not isinstance(hint, bool)
+            and 0 < hint < 1e4
+        ):
             # no table knows the thing, the planner does: its typical mass beats a guessed density
             mass = float(hint)
-            density = DensityChoice(mass / max(volume.volume_m3, 1e-12), "planner_mass", density.material, "physics_hints.mass_kg")
+            density = DensityChoice(
+                mass / max(volume.volume_m3, 1e-12), "planner_mass", density.material, "physics_hints.mass_kg"
+            )
         props = mass_props(parts, None, mass)
     verdict = mass_verdict(row, mass)
     surface = surface_for(density.material)
@@ -275,4 +292,3 @@ def build_simready(
         diagonal_inertia=diag,
         dynamic=not kinematic,
     )
-

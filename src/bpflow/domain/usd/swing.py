@@ -33,8 +33,13 @@ class Clamp:
     blocked_by: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"object_id": self.object_id, "joint": self.joint, "before_deg": round(self.before_deg, 3),
-                "after_deg": round(self.after_deg, 3), "blocked_by": self.blocked_by}
+        return {
+            "object_id": self.object_id,
+            "joint": self.joint,
+            "before_deg": round(self.before_deg, 3),
+            "after_deg": round(self.after_deg, 3),
+            "blocked_by": self.blocked_by,
+        }
 
 
 def _points(bbox: Gf.BBox3d, spacing: float = 0.03) -> np.ndarray:
@@ -57,8 +62,13 @@ def _rotate(points: np.ndarray, pivot: np.ndarray, axis: np.ndarray, angle: floa
     return rotated
 
 
-def _hit(points: np.ndarray, room_lo: np.ndarray, room_hi: np.ndarray, horizontal: list[int],
-         others: dict[str, tuple[np.ndarray, np.ndarray]]) -> str | None:
+def _hit(
+    points: np.ndarray,
+    room_lo: np.ndarray,
+    room_hi: np.ndarray,
+    horizontal: list[int],
+    others: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> str | None:
     for axis in horizontal:
         if (points[:, axis] < room_lo[axis] - TOLERANCE).any() or (points[:, axis] > room_hi[axis] + TOLERANCE).any():
             return "wall"
@@ -73,8 +83,14 @@ def _units_per_metre(stage: Usd.Stage) -> float:
     return 1.0 / float(UsdGeom.GetStageMetersPerUnit(stage) or 1.0)
 
 
-def clamp_swings(stage: Usd.Stage, objects: dict[str, str], articulated: set[str], room_lo: tuple[float, float, float],
-                 room_hi: tuple[float, float, float], up_axis: str) -> list[Clamp]:
+def clamp_swings(
+    stage: Usd.Stage,
+    objects: dict[str, str],
+    articulated: set[str],
+    room_lo: tuple[float, float, float],
+    room_hi: tuple[float, float, float],
+    up_axis: str,
+) -> list[Clamp]:
     """Limit every revolute joint of the ``articulated`` objects (``objects``: id → prim path)
     to the swing the room allows; returns what was changed."""
     cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
@@ -112,8 +128,11 @@ def clamp_swings(stage: Usd.Stage, objects: dict[str, str], articulated: set[str
             amount = step
             while amount <= abs(opening) + 1e-9:
                 signed = math.copysign(amount, opening)
-                moved = (_rotate(points, pivot, axis, math.radians(signed)) if revolute
-                         else points + axis / np.linalg.norm(axis) * signed)
+                moved = (
+                    _rotate(points, pivot, axis, math.radians(signed))
+                    if revolute
+                    else points + axis / np.linalg.norm(axis) * signed
+                )
                 what = _hit(moved, lo, hi, horizontal, others)
                 if what is not None:
                     allowed, blocker = max(0.0, amount - step - margin), what

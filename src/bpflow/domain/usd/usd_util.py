@@ -21,7 +21,9 @@ Quat = tuple[float, float, float, float]
 BOUND_PURPOSES = (UsdGeom.Tokens.default_, UsdGeom.Tokens.render)
 
 
-def new_stage(path: str | Path, up_axis: str, *, default_prim: str = "Root", prim_type: str = "Xform") -> tuple[Usd.Stage, Usd.Prim]:
+def new_stage(
+    path: str | Path, up_axis: str, *, default_prim: str = "Root", prim_type: str = "Xform"
+) -> tuple[Usd.Stage, Usd.Prim]:
     """A new layer on disk with metersPerUnit 1, the given up axis and a default prim."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -39,7 +41,9 @@ def gf_quat(q: Quat) -> Gf.Quatd:
     return Gf.Quatd(float(q[0]), Gf.Vec3d(float(q[1]), float(q[2]), float(q[3])))
 
 
-def set_transform(prim: Usd.Prim, *, translate: Vec3 | None = None, orient: Quat | None = None, scale: float | Vec3 | None = None) -> None:
+def set_transform(
+    prim: Usd.Prim, *, translate: Vec3 | None = None, orient: Quat | None = None, scale: float | Vec3 | None = None
+) -> None:
     """Replace the prim's transform with translate · orient · scale ops (double precision)."""
     xf = UsdGeom.Xformable(prim)
     xf.ClearXformOpOrder()
@@ -52,7 +56,9 @@ def set_transform(prim: Usd.Prim, *, translate: Vec3 | None = None, orient: Quat
         xf.AddScaleOp(UsdGeom.XformOp.PrecisionDouble).Set(Gf.Vec3d(*map(float, s)))
 
 
-def add_mesh(stage: Usd.Stage, path: str, vertices: Any, faces: Any, *, color: Sequence[float] | None = None) -> UsdGeom.Mesh:
+def add_mesh(
+    stage: Usd.Stage, path: str, vertices: Any, faces: Any, *, color: Sequence[float] | None = None
+) -> UsdGeom.Mesh:
     """A triangle mesh prim with its extent authored (what bounds and colliders need)."""
     v = np.asarray(vertices, dtype=float).reshape(-1, 3)
     f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
@@ -68,7 +74,9 @@ def add_mesh(stage: Usd.Stage, path: str, vertices: Any, faces: Any, *, color: S
     return mesh
 
 
-def add_box(stage: Usd.Stage, path: str, center: Vec3, size: Vec3, *, color: Sequence[float] | None = None) -> UsdGeom.Cube:
+def add_box(
+    stage: Usd.Stage, path: str, center: Vec3, size: Vec3, *, color: Sequence[float] | None = None
+) -> UsdGeom.Cube:
     """An axis-aligned box as a unit ``Cube`` scaled to ``size`` (an analytic box collider)."""
     cube = UsdGeom.Cube.Define(stage, path)
     cube.CreateSizeAttr(1.0)
@@ -115,7 +123,9 @@ def oriented_world_bound(prim: Usd.Prim, cache: UsdGeom.BBoxCache | None = None)
 
 
 def stage_meters_per_unit(stage: Usd.Stage) -> float:
-    return float(UsdGeom.GetStageMetersPerUnit(stage)) if stage.HasAuthoredMetadata(UsdGeom.Tokens.metersPerUnit) else 1.0
+    return (
+        float(UsdGeom.GetStageMetersPerUnit(stage)) if stage.HasAuthoredMetadata(UsdGeom.Tokens.metersPerUnit) else 1.0
+    )
 
 
 def stage_up_axis(stage: Usd.Stage) -> str:

@@ -41,7 +41,9 @@ def variant_list(plan: VariantPlan) -> list[dict[str, Any]]:
     """Every variant with the opinion it authors, so a reader need not open the USD to know."""
     # Mass goes with volume: simready computes it for the default (scale 1) selection, so a
     # consumer that picks another size multiplies the mass by ``mass_factor`` (= scale³).
-    out: list[dict[str, Any]] = [{"variant_set": SCALE_SET, "name": n, "scale": f, "mass_factor": round(f**3, 6)} for n, f in plan.scales]
+    out: list[dict[str, Any]] = [
+        {"variant_set": SCALE_SET, "name": n, "scale": f, "mass_factor": round(f**3, 6)} for n, f in plan.scales
+    ]
     out += [{"variant_set": COLOR_SET, "name": n, "display_color": list(rgb)} for n, rgb in plan.colors]
     out += [
         {
@@ -75,7 +77,13 @@ def catalog_object(g: Generated) -> dict[str, Any]:
         "source_object_id": g.source.id,
         "transform": g.source.transform,
         "physics_hints": _physics_hints(g),
-        "asset": {"path": g.variants_key, "format": "usda", "source": SOURCE, "license": g.license, "source_asset": g.source_key},
+        "asset": {
+            "path": g.variants_key,
+            "format": "usda",
+            "source": SOURCE,
+            "license": g.license,
+            "source_asset": g.source_key,
+        },
         "variant_sets": g.plan.names(),
         "default_variants": g.plan.defaults(),
         "variants": variant_list(g.plan),
@@ -93,7 +101,11 @@ def variation_assets_doc(scene_id: str, generated_at: str, done: list[Generated]
         "generated_at": generated_at,
         "source": SOURCE,
         "objects": objects,
-        "metadata": {"total_objects": len(objects), "total_variants": variant_count, "generation_type": "variation_assets"},
+        "metadata": {
+            "total_objects": len(objects),
+            "total_variants": variant_count,
+            "generation_type": "variation_assets",
+        },
     }
 
 
@@ -102,7 +114,9 @@ def variation_scene_manifest(scene_id: str, base_manifest: dict[str, Any], done:
     return {
         "version": str(base_manifest.get("version") or "1.0.0"),
         "scene_id": scene_id,
-        "scene": base_manifest.get("scene") if isinstance(base_manifest.get("scene"), dict) else {"coordinate_frame": "y_up", "meters_per_unit": 1.0},
+        "scene": base_manifest.get("scene")
+        if isinstance(base_manifest.get("scene"), dict)
+        else {"coordinate_frame": "y_up", "meters_per_unit": 1.0},
         "objects": [
             {
                 "id": g.request.id,

@@ -34,7 +34,11 @@ from bpflow.domain.variation.paths import Stage3Paths
 REFRESH_JOB = "isaac-lab-refresh-job"
 MODE = "refresh_only"
 FEASIBILITY_MODES = ("strict", "warn", "off", "auto")
-PLAN_REFRESH, PLAN_CURRENT, PLAN_BASELINE = "task_spawn_plan_refresh.json", "task_spawn_plan.json", "task_spawn_plan_baseline.json"
+PLAN_REFRESH, PLAN_CURRENT, PLAN_BASELINE = (
+    "task_spawn_plan_refresh.json",
+    "task_spawn_plan.json",
+    "task_spawn_plan_baseline.json",
+)
 CFG_MODULE = "variation_assets_cfg.py"
 TARGET_KEYS = ("target_object", "target_object_id", "object_id")
 IDENTITY = (1.0, 0.0, 0.0, 0.0)
@@ -97,7 +101,11 @@ class Spawn:
 def _vec(value: Any) -> Vec3 | None:
     if isinstance(value, dict):
         value = [value.get("x"), value.get("y"), value.get("z")]
-    if isinstance(value, list) and len(value) == 3 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+    if (
+        isinstance(value, list)
+        and len(value) == 3
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    ):
         return (float(value[0]), float(value[1]), float(value[2]))
     return None
 
@@ -105,7 +113,11 @@ def _vec(value: Any) -> Vec3 | None:
 def _quat(value: Any) -> Quat:
     if isinstance(value, dict):
         value = [value.get("w"), value.get("x"), value.get("y"), value.get("z")]
-    if isinstance(value, list) and len(value) == 4 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+    if (
+        isinstance(value, list)
+        and len(value) == 4
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    ):
         return (float(value[0]), float(value[1]), float(value[2]), float(value[3]))
     return IDENTITY
 
@@ -122,7 +134,9 @@ def placements(assembly: Any) -> tuple[str, dict[str, dict[str, Any]]]:
     if not isinstance(assembly, dict):
         return "Y", {}
     up = "Z" if assembly.get("up_axis") == "Z" else "Y"
-    objects = {o["id"]: o for o in assembly.get("objects") or [] if isinstance(o, dict) and isinstance(o.get("id"), str)}
+    objects = {
+        o["id"]: o for o in assembly.get("objects") or [] if isinstance(o, dict) and isinstance(o.get("id"), str)
+    }
     return up, objects
 
 
@@ -134,7 +148,9 @@ def _pose(obj: dict[str, Any], up_axis: str, placed: dict[str, dict[str, Any]]) 
         rotation = _quat(entry.get("rotation_wxyz"))
         scale = entry.get("fit_scale")
         pos, orient = _to_isaac(center, rotation, up_axis)
-        return Pose(center, rotation, pos, orient, float(scale) if isinstance(scale, (int, float)) else 1.0, "usd_assembly")
+        return Pose(
+            center, rotation, pos, orient, float(scale) if isinstance(scale, (int, float)) else 1.0, "usd_assembly"
+        )
     transform = transform_doc if isinstance(transform_doc := obj.get("transform"), dict) else {}
     position = _vec(transform.get("position")) or (0.0, 0.0, 0.0)
     rotation = _quat(transform.get("rotation_quaternion"))
@@ -142,7 +158,9 @@ def _pose(obj: dict[str, Any], up_axis: str, placed: dict[str, dict[str, Any]]) 
     return Pose(position, rotation, pos, orient, 1.0, "manifest")
 
 
-def available_spawns(variation_doc: dict[str, Any], simready_doc: Any, assembly_doc: Any = None) -> tuple[list[Spawn], dict[str, Any]]:
+def available_spawns(
+    variation_doc: dict[str, Any], simready_doc: Any, assembly_doc: Any = None
+) -> tuple[list[Spawn], dict[str, Any]]:
     """(spawns, summary). Ids come from ``variation_assets.json``; when the simready marker
     lists any assets, only those count and their ``simready.usda`` is spawned (physics on)."""
     objects = [o for o in variation_doc.get("objects") or [] if isinstance(o, dict) and isinstance(o.get("id"), str)]
@@ -275,7 +293,12 @@ def cfg_module(scene_id: str, spawns: list[Spawn], isaac_prefix: str) -> str:
     lines += [f"    {json.dumps(s.asset_id)}: {name}," for name, s in names]
     lines += ["}", "", "VARIANT_CHOICES = {"]
     lines += [f"    {json.dumps(s.asset_id)}: {json.dumps(s.variant_sets, sort_keys=True)}," for _, s in names]
-    lines += ["}", "", "# where each asset's variant sets live, relative to its spawned prim (\"\" = the prim itself)", "VARIANT_PRIMS = {"]
+    lines += [
+        "}",
+        "",
+        '# where each asset\'s variant sets live, relative to its spawned prim ("" = the prim itself)',
+        "VARIANT_PRIMS = {",
+    ]
     lines += [f"    {json.dumps(s.asset_id)}: {json.dumps(s.variant_prim)}," for _, s in names]
     lines += ["}", "", "REPLACES = {"]
     lines += [f"    {json.dumps(s.asset_id)}: {json.dumps(s.replaces)}," for _, s in names]

@@ -72,7 +72,15 @@ MATERIALS: dict[str, Look] = {
     "stone": Look((0.58, 0.56, 0.53), roughness=0.70),
     "paper": Look((0.88, 0.86, 0.80), roughness=0.90),
 }
-MATERIAL_ALIASES = {"stainless": "steel", "aluminium": "aluminum", "wooden": "wood", "marble": "stone", "granite": "stone", "cloth": "fabric", "cardboard": "paper"}
+MATERIAL_ALIASES = {
+    "stainless": "steel",
+    "aluminium": "aluminum",
+    "wooden": "wood",
+    "marble": "stone",
+    "granite": "stone",
+    "cloth": "fabric",
+    "cardboard": "paper",
+}
 
 #: The usual materials of a category, most typical first; matched on words of the category.
 CATEGORY_MATERIALS: dict[str, tuple[str, ...]] = {
@@ -151,7 +159,9 @@ def plan_variants(asset_id: str, category: str, hint_words: Sequence[str]) -> Va
     materials = _first_unique([*hinted_materials, *_category_materials(category), *DEFAULT_MATERIALS], PER_SET)
     names = list(COLORS)
     start = zlib.crc32(asset_id.encode("utf-8")) % len(names)
-    rotation = [names[(start + 5 * i) % len(names)] for i in range(len(names))]  # 5 is coprime with 12: all colours, spread out
+    rotation = [
+        names[(start + 5 * i) % len(names)] for i in range(len(names))
+    ]  # 5 is coprime with 12: all colours, spread out
     hinted_colors = [_canonical(w, COLORS, COLOR_ALIASES) for w in hint_words]  # type: ignore[arg-type]
     colors = _first_unique([*hinted_colors, *rotation], PER_SET)
     return VariantPlan(

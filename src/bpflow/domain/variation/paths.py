@@ -83,18 +83,36 @@ class Stage3Paths:
     def isaac_refresh_marker(self) -> str:
         return self.isaac_lab + "/.isaac_lab_refresh_complete"
 
-
     # -- each job's env (the workflow passes these; the jobs read them) ---------------------
     def variation_gen_env(self, resume: bool) -> dict[str, object]:
-        return {"REPLICATOR_PREFIX": self.replicator, "VARIATION_ASSETS_PREFIX": self.variation_assets, "ASSETS_PREFIX": self.assets,
-                "PROGRESS_MARKER_PATH": self.progress, "RESUME_FROM_PROGRESS": resume, "PRIORITY_FILTER": ""}
+        return {
+            "REPLICATOR_PREFIX": self.replicator,
+            "VARIATION_ASSETS_PREFIX": self.variation_assets,
+            "ASSETS_PREFIX": self.assets,
+            "PROGRESS_MARKER_PATH": self.progress,
+            "RESUME_FROM_PROGRESS": resume,
+            "PRIORITY_FILTER": "",
+        }
 
     def simready_env(self, resume: bool) -> dict[str, object]:
-        return {"ASSETS_PREFIX": self.variation_assets, "SIMREADY_PHYSICS_MODE": "deterministic", "PROGRESS_MARKER_PATH": self.progress, "RESUME_FROM_PROGRESS": resume}
+        return {
+            "ASSETS_PREFIX": self.variation_assets,
+            "SIMREADY_PHYSICS_MODE": "deterministic",
+            "PROGRESS_MARKER_PATH": self.progress,
+            "RESUME_FROM_PROGRESS": resume,
+        }
 
     def refresh_env(self) -> dict[str, object]:
-        return {"ASSETS_PREFIX": self.assets, "USD_PREFIX": self.usd, "REPLICATOR_PREFIX": self.replicator, "ISAAC_LAB_PREFIX": self.isaac_lab,
-                "VARIATION_ASSETS_PREFIX": self.variation_assets, "ISAAC_REFRESH_ONLY": "true", "RUN_RUNTIME_VALIDATION": "false"}
+        return {
+            "ASSETS_PREFIX": self.assets,
+            "USD_PREFIX": self.usd,
+            "REPLICATOR_PREFIX": self.replicator,
+            "ISAAC_LAB_PREFIX": self.isaac_lab,
+            "VARIATION_ASSETS_PREFIX": self.variation_assets,
+            "ISAAC_REFRESH_ONLY": "true",
+            "RUN_RUNTIME_VALIDATION": "false",
+        }
+
 
 def replicator_manifest(replicator_prefix: str) -> str:
     """The replicator's list of assets to vary: variation-gen's one required input."""

@@ -97,7 +97,9 @@ def _one(asset: Any, index: int, taken: set[str]) -> VariationRequest:
         raise ValidationFailed(f"{where}.name is required (a non-empty string)", field=f"{where}.name")
     base = asset_id(name)
     if not base:
-        raise ValidationFailed(f"{where}.name {name!r} has no letters or digits to make an id from", field=f"{where}.name")
+        raise ValidationFailed(
+            f"{where}.name {name!r} has no letters or digits to make an id from", field=f"{where}.name"
+        )
     ident, n = base, 1
     while ident in taken:  # two assets with one name still get two directories
         n += 1
@@ -105,7 +107,9 @@ def _one(asset: Any, index: int, taken: set[str]) -> VariationRequest:
     taken.add(ident)
     priority = (_opt_str(asset, "priority", where) or DEFAULT_PRIORITY).lower()
     if priority not in PRIORITIES:
-        raise ValidationFailed(f"{where}.priority must be one of {', '.join(PRIORITIES)}, got {priority!r}", field=f"{where}.priority")
+        raise ValidationFailed(
+            f"{where}.priority must be one of {', '.join(PRIORITIES)}, got {priority!r}", field=f"{where}.priority"
+        )
     hints = asset.get("physics_hints")
     if hints is not None and not isinstance(hints, dict):
         raise ValidationFailed(f"{where}.physics_hints must be an object", field=f"{where}.physics_hints")
@@ -129,7 +133,9 @@ def _one(asset: Any, index: int, taken: set[str]) -> VariationRequest:
 def parse_manifest(doc: Any) -> list[VariationRequest]:
     """Every asset of the manifest, in manifest order. Raises ValidationFailed on the first bad field."""
     if not isinstance(doc, dict):
-        raise ValidationFailed(f"the variation manifest must be a JSON object, got {type(doc).__name__}", field="manifest")
+        raise ValidationFailed(
+            f"the variation manifest must be a JSON object, got {type(doc).__name__}", field="manifest"
+        )
     assets = doc.get("assets")
     if not isinstance(assets, list):
         raise ValidationFailed("the variation manifest needs an 'assets' list", field="assets")
@@ -159,11 +165,15 @@ def parse_priority_filter(raw: str | None, env_name: str = "PRIORITY_FILTER") ->
     wanted = frozenset(p.strip().lower() for p in (raw or "").split(",") if p.strip())
     unknown = sorted(wanted - set(PRIORITIES))
     if unknown:
-        raise ConfigError(f"{env_name} has unknown priorities {unknown}; known: {', '.join(PRIORITIES)}", field=env_name)
+        raise ConfigError(
+            f"{env_name} has unknown priorities {unknown}; known: {', '.join(PRIORITIES)}", field=env_name
+        )
     return wanted
 
 
-def select(requests: Iterable[VariationRequest], priorities: frozenset[str], max_assets: int) -> tuple[list[VariationRequest], list[VariationRequest]]:
+def select(
+    requests: Iterable[VariationRequest], priorities: frozenset[str], max_assets: int
+) -> tuple[list[VariationRequest], list[VariationRequest]]:
     """(selected, passed over): assets that need generating and pass the priority filter,
     required ones first, cut at ``max_assets`` (0 = no limit)."""
     rank = {p: i for i, p in enumerate(PRIORITIES)}

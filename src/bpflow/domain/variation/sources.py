@@ -83,5 +83,7 @@ def find_visual(bucket: Bucket, obj: SourceObject, assets_prefix: str, scene_roo
     """The object's USD visual, found the way Stage 2 finds it (same folders, same order)."""
     key = usd_visual(list_object_files(bucket, assets_prefix, scene_root, obj.manifest_object))
     if key is None:
-        raise SourceMissing(f"object {obj.id!r} has no USD visual under {assets_prefix}/obj_{obj.id}/ (nor at its manifest asset.path)")
+        raise SourceMissing(
+            f"object {obj.id!r} has no USD visual under {assets_prefix}/obj_{obj.id}/ (nor at its manifest asset.path)"
+        )
     return key

@@ -76,7 +76,9 @@ def _author_color(root: Usd.Prim, gprims: list[Usd.Prim], plan: VariantPlan) -> 
         vset.SetVariantSelection(name)
         with vset.GetVariantEditContext():
             for prim in gprims:
-                primvar = UsdGeom.PrimvarsAPI(prim).CreatePrimvar("displayColor", Sdf.ValueTypeNames.Color3fArray, UsdGeom.Tokens.constant)
+                primvar = UsdGeom.PrimvarsAPI(prim).CreatePrimvar(
+                    "displayColor", Sdf.ValueTypeNames.Color3fArray, UsdGeom.Tokens.constant
+                )
                 primvar.Set([Gf.Vec3f(*rgb)])
                 if primvar.IsIndexed():  # the source's indices would index past our one colour
                     primvar.BlockIndices()

@@ -25,7 +25,15 @@ def has_earlier_output(bucket: Bucket, p: Stage3Paths) -> bool:
 
 def write_progress(bucket: Bucket, p: Stage3Paths, **fields: Any) -> None:
     """A full overwrite of the progress marker, as the reference does after each stage."""
-    bucket.write_json(p.progress, {"scene_id": p.scene_id, "variation_assets_prefix": p.variation_assets, "updated_at": iso_z(utc_now()), **fields})
+    bucket.write_json(
+        p.progress,
+        {
+            "scene_id": p.scene_id,
+            "variation_assets_prefix": p.variation_assets,
+            "updated_at": iso_z(utc_now()),
+            **fields,
+        },
+    )
 
 
 def variation_asset_count(bucket: Bucket, p: Stage3Paths) -> int:

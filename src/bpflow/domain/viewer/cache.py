@@ -60,7 +60,9 @@ class ViewerCache:
         key = f"scenes/{scene_id}/{USD_REL}"
         info = self.bucket.stat(key)
         if info is None:
-            raise SceneUsdMissing(f"scene {scene_id} has no {USD_REL} yet (the usd-assembly stage writes it)", field="scene_id")
+            raise SceneUsdMissing(
+                f"scene {scene_id} has no {USD_REL} yet (the usd-assembly stage writes it)", field="scene_id"
+            )
         folder = self.root / scene_id
         target = folder / f"{info.generation}-v{CONVERTER_VERSION}.{suffix}"
         if target.is_file():

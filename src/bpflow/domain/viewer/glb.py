@@ -32,7 +32,11 @@ def to_glb(scene: ViewerScene, *, generator: str = "bpflow") -> bytes:
         "scene": 0,
         "scenes": [{"name": "scene", "nodes": [0]}],
         "nodes": [{"name": "scene", "children": []}],
-        "meshes": [], "materials": [], "accessors": [], "bufferViews": [], "buffers": [],
+        "meshes": [],
+        "materials": [],
+        "accessors": [],
+        "bufferViews": [],
+        "buffers": [],
     }
     blob = bytearray()
     materials: dict[tuple[tuple[float, float, float], str], int] = {}
@@ -47,17 +51,32 @@ def to_glb(scene: ViewerScene, *, generator: str = "bpflow") -> bytes:
         key = (COLLIDER_COLOR if role == "collider" else color, role)
         if key not in materials:
             r, g, b = key[0]
-            doc["materials"].append({
-                "name": role if role == "collider" else f"display_{r:.2f}_{g:.2f}_{b:.2f}",
-                "pbrMetallicRoughness": {"baseColorFactor": [r, g, b, 1.0], "metallicFactor": 0.0, "roughnessFactor": 0.85},
-                "doubleSided": True,
-                "extras": {"role": role},
-            })
+            doc["materials"].append(
+                {
+                    "name": role if role == "collider" else f"display_{r:.2f}_{g:.2f}_{b:.2f}",
+                    "pbrMetallicRoughness": {
+                        "baseColorFactor": [r, g, b, 1.0],
+                        "metallicFactor": 0.0,
+                        "roughnessFactor": 0.85,
+                    },
+                    "doubleSided": True,
+                    "extras": {"role": role},
+                }
+            )
             materials[key] = len(doc["materials"]) - 1
         return materials[key]
 
     for group in scene.groups:
-        gnode: dict[str, Any] = {"name": group.name, "children": [], "extras": {"object_id": group.name, "prim_path": group.prim_path, "category": group.category, "kind": group.kind}}
+        gnode: dict[str, Any] = {
+            "name": group.name,
+            "children": [],
+            "extras": {
+                "object_id": group.name,
+                "prim_path": group.prim_path,
+                "category": group.category,
+                "kind": group.kind,
+            },
+        }
         doc["nodes"].append(gnode)
         doc["nodes"][0]["children"].append(len(doc["nodes"]) - 1)
         for part in group.parts:
@@ -65,27 +84,63 @@ def to_glb(scene: ViewerScene, *, generator: str = "bpflow") -> bytes:
             tri = np.ascontiguousarray(part.triangles, dtype="<u4")
             if not len(pos) or not len(tri):
                 continue
-            doc["accessors"].append({
-                "bufferView": view(pos.tobytes(), _ARRAY_BUFFER), "componentType": _FLOAT, "count": int(len(pos)), "type": "VEC3",
-                "min": [float(v) for v in pos.min(axis=0)], "max": [float(v) for v in pos.max(axis=0)],
-            })
+            doc["accessors"].append(
+                {
+                    "bufferView": view(pos.tobytes(), _ARRAY_BUFFER),
+                    "componentType": _FLOAT,
+                    "count": int(len(pos)),
+                    "type": "VEC3",
+                    "min": [float(v) for v in pos.min(axis=0)],
+                    "max": [float(v) for v in pos.max(axis=0)],
+                }
+            )
             pos_acc = len(doc["accessors"]) - 1
-            doc["accessors"].append({"bufferView": view(tri.tobytes(), _ELEMENT_ARRAY_BUFFER), "componentType": _UINT32, "count": int(tri.size), "type": "SCALAR"})
-            doc["meshes"].append({"name": part.name, "primitives": [{"attributes": {"POSITION": pos_acc}, "indices": len(doc["accessors"]) - 1, "material": material(part.color, part.role)}]})
-            doc["nodes"].append({
-                "name": part.name, "mesh": len(doc["meshes"]) - 1,
-                "extras": {"prim_path": part.prim_path, "object_id": group.name, "role": part.role, "collides": part.collides},
-            })
+            doc["accessors"].append(
+                {
+                    "bufferView": view(tri.tobytes(), _ELEMENT_ARRAY_BUFFER),
+                    "componentType": _UINT32,
+                    "count": int(tri.size),
+                    "type": "SCALAR",
+                }
+            )
+            doc["meshes"].append(
+                {
+                    "name": part.name,
+                    "primitives": [
+                        {
+                            "attributes": {"POSITION": pos_acc},
+                            "indices": len(doc["accessors"]) - 1,
+                            "material": material(part.color, part.role),
+                        }
+                    ],
+                }
+            )
+            doc["nodes"].append(
+                {
+                    "name": part.name,
+                    "mesh": len(doc["meshes"]) - 1,
+                    "extras": {
+                        "prim_path": part.prim_path,
+                        "object_id": group.name,
+                        "role": part.role,
+                        "collides": part.collides,
+                    },
+                }
+            )
             gnode["children"].append(len(doc["nodes"]) - 1)
     doc["buffers"].append({"byteLength": len(blob)})
     json_chunk = _pad(json.dumps(doc, separators=(",", ":")).encode(), b" ")
     bin_chunk = _pad(bytes(blob), b"\0")
     total = 12 + 8 + len(json_chunk) + 8 + len(bin_chunk)
-    return b"".join([
-        struct.pack("<4sII", b"glTF", 2, total),
-        struct.pack("<I4s", len(json_chunk), b"JSON"), json_chunk,
-        struct.pack("<I4s", len(bin_chunk), b"BIN\0"), bin_chunk,
-    ])
+    return b"".join(
+        [
+            struct.pack("<4sII", b"glTF", 2, total),
+            struct.pack("<I4s", len(json_chunk), b"JSON"),
+            json_chunk,
+            struct.pack("<I4s", len(bin_chunk), b"BIN\0"),
+            bin_chunk,
+        ]
+    )
 
 
 def read_glb(data: bytes) -> tuple[dict[str, Any], bytes]:

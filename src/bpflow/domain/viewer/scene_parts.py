@@ -95,7 +95,9 @@ def read_scene(usd_path: Path) -> ViewerScene:
     try:
         stage = Usd.Stage.Open(str(usd_path))
     except Exception as exc:  # noqa: BLE001 - pxr raises its own Tf errors for any unreadable layer
-        raise SceneUnreadable(f"usd/scene.usda does not open: {str(exc).strip()[:300]}", field="usd/scene.usda") from None
+        raise SceneUnreadable(
+            f"usd/scene.usda does not open: {str(exc).strip()[:300]}", field="usd/scene.usda"
+        ) from None
     objects: dict[str, Usd.Prim] = {}
     root = stage.GetPrimAtPath(OBJECTS_PATH)
     if root:
@@ -110,7 +112,9 @@ def read_scene(usd_path: Path) -> ViewerScene:
         if owner is not None:
             oid = str(owner.GetAttribute("bp:object_id").Get())
             cat = owner.GetAttribute("bp:category")
-            group = groups.setdefault(oid, Group(oid, str(owner.GetPath()), str(cat.Get()) if cat and cat.HasValue() else "", "object"))
+            group = groups.setdefault(
+                oid, Group(oid, str(owner.GetPath()), str(cat.Get()) if cat and cat.HasValue() else "", "object")
+            )
         elif path.startswith(ROOM_PATH + "/"):
             group = groups.setdefault("Room", Group("Room", ROOM_PATH, "room", "room"))
         else:
@@ -119,9 +123,13 @@ def read_scene(usd_path: Path) -> ViewerScene:
         guide = UsdGeom.Imageable(prim).ComputePurpose() == UsdGeom.Tokens.guide
         group.parts.append(
             Part(
-                prim_path=path, group=group.name, role="collider" if guide else "visual",
-                collides=prim.HasAPI(UsdPhysics.CollisionAPI), color=_color(prim),
-                positions=np.asarray(mesh.vertices, dtype=np.float32), triangles=np.asarray(mesh.faces, dtype=np.uint32),
+                prim_path=path,
+                group=group.name,
+                role="collider" if guide else "visual",
+                collides=prim.HasAPI(UsdPhysics.CollisionAPI),
+                color=_color(prim),
+                positions=np.asarray(mesh.vertices, dtype=np.float32),
+                triangles=np.asarray(mesh.faces, dtype=np.uint32),
             )
         )
     scene = ViewerScene(sorted(groups.values(), key=lambda g: (g.kind != "room", g.name)))

@@ -45,11 +45,18 @@ def run_image_path(run: Run, image: dict[str, Any], opts: SourceOptions, *, requ
     workflow = opts.image_orchestrator_workflow if mode == ORCHESTRATOR else opts.image_legacy_workflow
     image_object = str(image.get("object_name") or "")
     out: dict[str, Any] = {
-        "mode": mode, "workflow_name": workflow, "workflow_execution": None, "image_object": image_object,
-        "requested_generation": image.get("generation"), "waited_for_downstream": False, "stages_not_run": [],
+        "mode": mode,
+        "workflow_name": workflow,
+        "workflow_execution": None,
+        "image_object": image_object,
+        "requested_generation": image.get("generation"),
+        "waited_for_downstream": False,
+        "stages_not_run": [],
     }
     if not implemented(workflow):
-        out["stages_not_run"].append({"scene_id": request_scene_id, "stage": "image_path", "workflow": workflow, "state": NOT_IMPLEMENTED})
+        out["stages_not_run"].append(
+            {"scene_id": request_scene_id, "stage": "image_path", "workflow": workflow, "state": NOT_IMPLEMENTED}
+        )
         return out
     try:
         run_id = start_stage(run, workflow, image_object)
@@ -62,7 +69,11 @@ def run_image_path(run: Run, image: dict[str, Any], opts: SourceOptions, *, requ
     if status.startswith("FAILED"):  # any other ending counts, as for Stages 2-4
         code = str(result.get("error_code") or "image_path_failed")
         detail = result.get("message") or result.get("error") or ""
-        raise _failed(f"{workflow} failed for {image_object} (status={status}): {detail}".rstrip(": "), code=code, field=result.get("field"))
+        raise _failed(
+            f"{workflow} failed for {image_object} (status={status}): {detail}".rstrip(": "),
+            code=code,
+            field=result.get("field"),
+        )
     out["stages"] = result.get("stages")
     out["stages_not_run"] += list(result.get("stages_not_run") or [])
     if mode == LEGACY_CHAIN:
@@ -73,14 +84,17 @@ def run_image_path(run: Run, image: dict[str, Any], opts: SourceOptions, *, requ
 def _await_legacy_chain(run: Run, out: dict[str, Any], opts: SourceOptions, scene_id: str) -> None:
     missing = chain_missing()
     if missing:
-        out["stages_not_run"] += [{"scene_id": scene_id, "stage": "legacy_chain", "workflow": wf, "state": NOT_IMPLEMENTED} for wf in missing]
+        out["stages_not_run"] += [
+            {"scene_id": scene_id, "stage": "legacy_chain", "workflow": wf, "state": NOT_IMPLEMENTED} for wf in missing
+        ]
         return
     marker = f"scenes/{scene_id}/{STAGES['genie-sim-import'].complete[0]}"
     try:
         wait_for_marker(run, marker, policy="job_status", deadline_seconds=opts.image_legacy_chain_wait_seconds)
     except MarkerTimeout:
         raise _failed(
-            f"Timed out waiting for marker {marker} after {opts.image_legacy_chain_wait_seconds:.0f} seconds", code="legacy_chain_timeout"
+            f"Timed out waiting for marker {marker} after {opts.image_legacy_chain_wait_seconds:.0f} seconds",
+            code="legacy_chain_timeout",
         ) from None
     out["waited_for_downstream"] = True
     out["downstream_marker"] = marker

@@ -53,14 +53,19 @@ class StageDef:
 
 #: The order and exact payloads of §2.3.F (names, workflows and triggers: ``core/stages.yaml``).
 STAGES = (
-    StageDef.of("usd-assembly", {"interactive_failure_policy": "hybrid_strict", "require_replicator": True, "require_isaac": True}),
+    StageDef.of(
+        "usd-assembly",
+        {"interactive_failure_policy": "hybrid_strict", "require_replicator": True, "require_isaac": True},
+    ),
     StageDef.of("variation-assets", {"enable_stage3_isaac_refresh": True, "require_isaac": True}),
     StageDef.of("genie-sim-export"),
     StageDef.of("arena-export"),
 )
 ARENA = MODEL["arena-export"].status_name
 #: The workflows that carry a scene from Stage 1 to ``geniesim/.geniesim_complete`` by markers.
-LEGACY_CHAIN = tuple(MODEL[n].workflow for n in ("usd-assembly", "variation-assets", "genie-sim-export", "genie-sim-import"))
+LEGACY_CHAIN = tuple(
+    MODEL[n].workflow for n in ("usd-assembly", "variation-assets", "genie-sim-export", "genie-sim-import")
+)
 
 
 @dataclass
@@ -113,7 +118,9 @@ def _run_stage(run: Run, scene_id: str, stage: StageDef, budgets: dict[str, floa
         run_id = start_stage(run, stage.workflow, f"scenes/{scene_id}/{stage.trigger}", extra=stage.payload)
     except BpflowError as exc:
         raise StageFailedForSeed(
-            f"{stage.workflow} could not start for scene {scene_id}: {exc.message}", code=exc.code, details={"stage": stage.name}
+            f"{stage.workflow} could not start for scene {scene_id}: {exc.message}",
+            code=exc.code,
+            details={"stage": stage.name},
         ) from None
     return run_id, wait_stage(run, run_id, budgets.get(stage.workflow, 3600.0))
 
@@ -141,7 +148,9 @@ def run_downstream(
     """Stages 2-5 for ``scene_id``. Raises StageFailedForSeed when a blocking stage fails."""
     down = Downstream(workflows={s.name: s.workflow for s in stages})
     if not markers.exists(run, f"scenes/{scene_id}/assets/scene_manifest.json"):
-        raise StageFailedForSeed(f"Stage 1 output incomplete: scene_manifest.json missing for {scene_id}", code="stage1_output_incomplete")
+        raise StageFailedForSeed(
+            f"Stage 1 output incomplete: scene_manifest.json missing for {scene_id}", code="stage1_output_incomplete"
+        )
     for index, stage in enumerate(stages):
         if not requested(stage.workflow):
             return _stop(down, stages[index:], NOT_REQUESTED)
@@ -164,7 +173,9 @@ def run_downstream(
             # a bpflow stage reports failure as FAILED (its Outcome) or an error (await_stage).
             down.states[stage.name] = FAILED
             raise StageFailedForSeed(
-                f"{stage.workflow} did not succeed for scene {scene_id} (status={status}): {result.get('error') or result.get('message') or ''}".rstrip(": "),
+                f"{stage.workflow} did not succeed for scene {scene_id} (status={status}): {result.get('error') or result.get('message') or ''}".rstrip(
+                    ": "
+                ),
                 code=f"{stage.name}_failed",
                 details={"stage": stage.name, "run_id": run_id},
             )

@@ -71,7 +71,9 @@ def read_image(bucket: Bucket, image_object: str) -> bytes:
     try:
         data = bucket.read(image_object)
     except ObjectNotFound:
-        raise ImageReconstructionFailed(f"image {image_object} does not exist", code="image_missing", field="image.gcs_uri") from None
+        raise ImageReconstructionFailed(
+            f"image {image_object} does not exist", code="image_missing", field="image.gcs_uri"
+        ) from None
     try:
         check_image(data, image_object)
     except ImageRejected as exc:
@@ -150,22 +152,35 @@ def resolve_reconstructor(spec: str | None) -> ImageReconstructor:
             f"{RECONSTRUCTOR_ENV}={spec!r} cannot be loaded: {exc}", field=RECONSTRUCTOR_ENV
         ) from None
     if not isinstance(reconstructor, ImageReconstructor):
-        raise ImageReconstructionUnavailable(f"{RECONSTRUCTOR_ENV}={spec!r} is not an ImageReconstructor", field=RECONSTRUCTOR_ENV)
+        raise ImageReconstructionUnavailable(
+            f"{RECONSTRUCTOR_ENV}={spec!r} is not an ImageReconstructor", field=RECONSTRUCTOR_ENV
+        )
     return reconstructor
 
 
 def _reconstruct(bucket: Bucket, spec: str | None, scene_id: str, image_object: str, generation: int) -> dict[str, Any]:
     """One step: errors come back as data so the workflow decides (and replays) on plain values."""
     try:
-        summary = resolve_reconstructor(spec).reconstruct(bucket, scene_id=scene_id, image_object=image_object, image_generation=generation)
+        summary = resolve_reconstructor(spec).reconstruct(
+            bucket, scene_id=scene_id, image_object=image_object, image_generation=generation
+        )
     except SourceError as exc:
         return {"error": {"code": exc.code, "message": exc.message, "field": exc.field, "stage": exc.stage}}
     except BpflowError as exc:
-        return {"error": {"code": "image_reconstruction_failed", "message": f"{exc.code}: {exc.message}", "field": exc.field, "stage": "reconstruction"}}
+        return {
+            "error": {
+                "code": "image_reconstruction_failed",
+                "message": f"{exc.code}: {exc.message}",
+                "field": exc.field,
+                "stage": "reconstruction",
+            }
+        }
     return {"summary": summary}
 
 
-def reconstruct_stage1(run: Run, scene_id: str, image_object: str, generation: int, reconstructor: str | None) -> dict[str, Any]:
+def reconstruct_stage1(
+    run: Run, scene_id: str, image_object: str, generation: int, reconstructor: str | None
+) -> dict[str, Any]:
     """Reconstruct, check the bundle, then write ``.reconstruction_complete`` and the Stage-2
     trigger ``assets/.regen3d_complete``. Raises a SourceError naming what went wrong."""
     from bpflow.workflows._orchestrator.image_vision import VISION, run_vision
@@ -173,15 +188,23 @@ def reconstruct_stage1(run: Run, scene_id: str, image_object: str, generation: i
     checked = step(f"check image {image_object}", _check_upload, run.bucket, image_object)
     if "error" in checked:
         err = checked["error"]
-        raise ImageReconstructionFailed(err["message"], code=err["code"], field=err.get("field"), stage="reconstruction")
+        raise ImageReconstructionFailed(
+            err["message"], code=err["code"], field=err.get("field"), stage="reconstruction"
+        )
     vision = (reconstructor or VISION) == VISION
     if vision:
         got = {"summary": run_vision(run, scene_id, image_object, generation)}
     else:
-        got = step(f"reconstruct {image_object}", _reconstruct, run.bucket, reconstructor, scene_id, image_object, generation)
+        got = step(
+            f"reconstruct {image_object}", _reconstruct, run.bucket, reconstructor, scene_id, image_object, generation
+        )
     if "error" in got:
         err = got["error"]
-        cls = ImageReconstructionUnavailable if err["code"] == ImageReconstructionUnavailable.code else ImageReconstructionFailed
+        cls = (
+            ImageReconstructionUnavailable
+            if err["code"] == ImageReconstructionUnavailable.code
+            else ImageReconstructionFailed
+        )
         raise cls(err["message"], code=err["code"], field=err.get("field"), stage="reconstruction")
     check = step(f"check stage1 outputs {scene_id}", check_stage1_outputs, run.bucket, scene_id, text=vision)
     if check["problems"]:
@@ -191,12 +214,25 @@ def reconstruct_stage1(run: Run, scene_id: str, image_object: str, generation: i
             details={"problems": check["problems"]},
         )
     base = f"scenes/{scene_id}/"
-    markers.write_marker(run, base + RECONSTRUCTION_COMPLETE, scene_id=scene_id, input_object=image_object, input_generation=generation, reconstructor=got["summary"].get("reconstructor"))
+    markers.write_marker(
+        run,
+        base + RECONSTRUCTION_COMPLETE,
+        scene_id=scene_id,
+        input_object=image_object,
+        input_generation=generation,
+        reconstructor=got["summary"].get("reconstructor"),
+    )
     if vision and check["marker"]:
         fields = {**check["marker"], "source": "image_reconstruction"}
         fields.pop("scene_id", None)
     else:
-        fields = regen3d_marker_fields(source="image_reconstruction", objects_count=check["objects_count"], quality_tier=None, provider=check["provider"], seed=1)
+        fields = regen3d_marker_fields(
+            source="image_reconstruction",
+            objects_count=check["objects_count"],
+            quality_tier=None,
+            provider=check["provider"],
+            seed=1,
+        )
     fields = {k: v for k, v in fields.items() if v is not None}
     markers.write_marker(run, base + STAGES["text-scene-adapter"].complete[0], scene_id=scene_id, **fields)
     return {"objects_count": check["objects_count"], **got["summary"]}

@@ -59,12 +59,19 @@ def begin_image_run(run: Run, failure_marker: str) -> Outcome | tuple[str, Sourc
     return scene_id, options_step(run)
 
 
-def fail_image_run(run: Run, failure_marker: str, exc: SourceError, *, error_type: str, stage: str | None, context: dict[str, Any]) -> Outcome:
+def fail_image_run(
+    run: Run, failure_marker: str, exc: SourceError, *, error_type: str, stage: str | None, context: dict[str, Any]
+) -> Outcome:
     """Write the workflow's failure marker and end the run FAILED, naming code, field and stage."""
     body = failed_body(
-        scene_id=run.scene_id or "", input_object=run.object_name, input_generation=run.generation,
-        error=error_body(exc.code, exc.message, error_type, stage=stage, field=exc.field), context={"workflow_execution_id": run.run_id, **context},
+        scene_id=run.scene_id or "",
+        input_object=run.object_name,
+        input_generation=run.generation,
+        error=error_body(exc.code, exc.message, error_type, stage=stage, field=exc.field),
+        context={"workflow_execution_id": run.run_id, **context},
     )
     write_body(run, run.scene(failure_marker), body)
     message = f"[{stage}] {exc.message}" if stage else exc.message
-    return Outcome.failed(message, markers=[run.scene(failure_marker)], error_code=exc.code, field=exc.field, stage=stage or exc.stage)
+    return Outcome.failed(
+        message, markers=[run.scene(failure_marker)], error_code=exc.code, field=exc.field, stage=stage or exc.stage
+    )

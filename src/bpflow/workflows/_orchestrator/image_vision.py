@@ -36,8 +36,13 @@ def vision_env(run: Run, scene_id: str, image_object: str, generation: int) -> t
         "REQUEST_OBJECT": f"scenes/{scene_id}/imagegen/image_request.json",
     }
     gen = {**gen_job_env(settings), **base, "IMAGE_OBJECT": image_object, "IMAGE_GENERATION": str(generation)}
-    adapter = {**retrieval_env(settings), **base, "ASSETS_PREFIX": f"scenes/{scene_id}/assets",
-               "LAYOUT_PREFIX": f"scenes/{scene_id}/layout", "SEG_PREFIX": f"scenes/{scene_id}/seg"}
+    adapter = {
+        **retrieval_env(settings),
+        **base,
+        "ASSETS_PREFIX": f"scenes/{scene_id}/assets",
+        "LAYOUT_PREFIX": f"scenes/{scene_id}/layout",
+        "SEG_PREFIX": f"scenes/{scene_id}/seg",
+    }
     return gen, adapter
 
 
@@ -48,17 +53,43 @@ def run_vision(run: Run, scene_id: str, image_object: str, generation: int) -> d
     gen_env, adapter_env = step(f"vision env {scene_id}", vision_env, run, scene_id, image_object, generation)
     timeout = stage_timeout(run.workflow, BUDGET_STEP)
     jobs = []
-    for job, env, outputs in ((GEN_JOB, gen_env, f"scenes/{scene_id}/textgen/"), (ADAPTER_JOB, adapter_env, f"scenes/{scene_id}/assets/")):
+    for job, env, outputs in (
+        (GEN_JOB, gen_env, f"scenes/{scene_id}/textgen/"),
+        (ADAPTER_JOB, adapter_env, f"scenes/{scene_id}/assets/"),
+    ):
         try:
-            outcome = run_job(run, job, timeout_seconds=timeout, env=env, outputs=outputs, retry=stage_retry_profile(run.workflow, BUDGET_STEP))
+            outcome = run_job(
+                run,
+                job,
+                timeout_seconds=timeout,
+                env=env,
+                outputs=outputs,
+                retry=stage_retry_profile(run.workflow, BUDGET_STEP),
+            )
         except JobStartError as exc:
-            raise ImageReconstructionFailed(f"{job} could not be started for scene {scene_id}: {exc.message}", code="image_reconstruction_start_failed", stage="reconstruction") from None
+            raise ImageReconstructionFailed(
+                f"{job} could not be started for scene {scene_id}: {exc.message}",
+                code="image_reconstruction_start_failed",
+                stage="reconstruction",
+            ) from None
         jobs.append({"job": job, "exit_code": outcome.exit_code, "execution_id": outcome.execution_id})
         if outcome.failed:
             err = outcome.job_error or {}
-            code = str(err.get("code") or ("image_reconstruction_timeout" if outcome.timed_out else "image_reconstruction_failed"))
+            code = str(
+                err.get("code")
+                or ("image_reconstruction_timeout" if outcome.timed_out else "image_reconstruction_failed")
+            )
             message = str(err.get("message") or f"{job} exited {outcome.exit_code}")[:1000]
-            cls = ImageReconstructionUnavailable if code == ImageReconstructionUnavailable.code else ImageReconstructionFailed
-            raise cls(f"{job} failed for scene {scene_id}: {message}", code=code, field=err.get("field") or "image", stage="reconstruction",
-                      details={"job": job, "exit_code": outcome.exit_code, "timed_out": outcome.timed_out})
+            cls = (
+                ImageReconstructionUnavailable
+                if code == ImageReconstructionUnavailable.code
+                else ImageReconstructionFailed
+            )
+            raise cls(
+                f"{job} failed for scene {scene_id}: {message}",
+                code=code,
+                field=err.get("field") or "image",
+                stage="reconstruction",
+                details={"job": job, "exit_code": outcome.exit_code, "timed_out": outcome.timed_out},
+            )
     return {"reconstructor": VISION, "jobs": jobs}

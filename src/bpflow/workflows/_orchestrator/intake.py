@@ -62,16 +62,36 @@ def _read_and_check(run: Run) -> dict[str, Any]:
         return {"digest": "", "request": None, "image": None, "error": None, "missing": True}
     if run.object_generation is not None and info.generation != run.object_generation:
         # Rewritten since the run started: these bytes are another version's, not this run's.
-        return {"digest": "", "request": None, "image": None, "error": None, "missing": True, "superseded_by": info.generation}
+        return {
+            "digest": "",
+            "request": None,
+            "image": None,
+            "error": None,
+            "missing": True,
+            "superseded_by": info.generation,
+        }
     digest = hashlib.sha256(raw).hexdigest()[:20]
     try:
-        req = parse_request(raw, scene_id_from_path=run.scene_id, settings=run.settings, request_generation=run.generation)
+        req = parse_request(
+            raw, scene_id_from_path=run.scene_id, settings=run.settings, request_generation=run.generation
+        )
     except RequestInvalid as exc:
-        error = {"code": exc.code, "field": exc.field, "stage": exc.stage, "message": exc.message, "problems": exc.details.get("problems", [])}
+        error = {
+            "code": exc.code,
+            "field": exc.field,
+            "stage": exc.stage,
+            "message": exc.message,
+            "problems": exc.details.get("problems", []),
+        }
         return {"digest": digest, "request": None, "image": None, "error": error}
     image = None
     if req.image is not None:
-        image = {"gcs_uri": req.image.gcs_uri, "generation": req.image.generation, "object_name": req.image.object_name, "usable": req.image.usable}
+        image = {
+            "gcs_uri": req.image.gcs_uri,
+            "generation": req.image.generation,
+            "object_name": req.image.object_name,
+            "usable": req.image.usable,
+        }
     return {"digest": digest, "request": req.to_dict(), "image": image, "error": None}
 
 

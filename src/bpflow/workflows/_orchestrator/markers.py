@@ -29,7 +29,15 @@ FAILURE_TYPE = "source_orchestrator_failure"
 INCOMPLETE = "INCOMPLETE"
 
 
-def error_body(code: str, message: str, error_type: str, *, stage: str | None = None, field: str | None = None, cause: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_body(
+    code: str,
+    message: str,
+    error_type: str,
+    *,
+    stage: str | None = None,
+    field: str | None = None,
+    cause: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The ``error`` object of a failure marker: what failed, where and why; never a stack trace."""
     error: dict[str, Any] = {"code": code, "message": message, "type": error_type}
     for key, value in (("stage", stage), ("field", field), ("cause", cause)):
@@ -38,7 +46,15 @@ def error_body(code: str, message: str, error_type: str, *, stage: str | None = 
     return error
 
 
-def failed_body(*, scene_id: str, input_object: str | None, input_generation: str, error: dict[str, Any], context: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def failed_body(
+    *,
+    scene_id: str,
+    input_object: str | None,
+    input_generation: str,
+    error: dict[str, Any],
+    context: dict[str, Any],
+    **extra: Any,
+) -> dict[str, Any]:
     """The failure-marker shape every source workflow shares (spec §0.6)."""
     return {
         "scene_id": scene_id,

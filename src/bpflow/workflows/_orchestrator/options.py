@@ -26,7 +26,10 @@ WORKFLOW = STAGES["source-orchestrator"].workflow
 
 #: Stage workflows the orchestrator may start, with the budget of each when its own workflow
 #: declares no timeout (the sum of its jobs' timeouts in timeouts.yaml).
-DOWNSTREAM_WORKFLOWS = tuple(STAGES[s].workflow for s in ("usd-assembly", "variation-assets", "genie-sim-export", "genie-sim-import", "arena-export"))
+DOWNSTREAM_WORKFLOWS = tuple(
+    STAGES[s].workflow
+    for s in ("usd-assembly", "variation-assets", "genie-sim-export", "genie-sim-import", "arena-export")
+)
 
 #: Our own setting (not the seed's): which image reconstructor the image path uses.
 RECONSTRUCTOR_ENV = "BPFLOW_IMAGE_RECONSTRUCTOR"
@@ -150,7 +153,9 @@ def load_options(settings: Settings, env: dict[str, str], bucket_name: str) -> S
     budgets = {wf: workflow_budget_seconds(wf) for wf in DOWNSTREAM_WORKFLOWS}
     downstream = sum(budgets[wf] for wf in DOWNSTREAM_WORKFLOWS)
     # The image orchestrator runs Stages 2-5 itself, so waiting on it takes their budget too.
-    budgets[settings.image_orchestrator_workflow_name] = workflow_budget_seconds(settings.image_orchestrator_workflow_name) + downstream
+    budgets[settings.image_orchestrator_workflow_name] = (
+        workflow_budget_seconds(settings.image_orchestrator_workflow_name) + downstream
+    )
     budgets[settings.image_legacy_workflow_name] = workflow_budget_seconds(settings.image_legacy_workflow_name)
     per_seed = gen_timeout + adapter_timeout + downstream
     image_budget = max(budgets[settings.image_orchestrator_workflow_name], budgets[settings.image_legacy_workflow_name])

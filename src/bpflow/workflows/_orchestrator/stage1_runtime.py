@@ -119,13 +119,26 @@ def _run_jobs(run: Run, child: Child, opts: SourceOptions, runtime: str) -> Stag
                 transient=_is_transient(runtime, start_failed=True, timed_out=False),
                 details={"job": job, "runtime": runtime},
             ) from None
-        result.jobs.append({"job": job, "exit_code": outcome.exit_code, "duration_seconds": round(outcome.duration_seconds, 3), "execution_id": outcome.execution_id, "log_path": outcome.log_path})
+        result.jobs.append(
+            {
+                "job": job,
+                "exit_code": outcome.exit_code,
+                "duration_seconds": round(outcome.duration_seconds, 3),
+                "execution_id": outcome.execution_id,
+                "log_path": outcome.log_path,
+            }
+        )
         if outcome.failed:
             raise Stage1Failed(
                 f"[{runtime}] {outcome.describe(child.scene_id)}",
                 code="stage1_job_timeout" if outcome.timed_out else "stage1_job_failed",
                 transient=_is_transient(runtime, start_failed=False, timed_out=outcome.timed_out),
-                details={"job": job, "runtime": runtime, "exit_code": outcome.exit_code, "job_error": outcome.job_error},
+                details={
+                    "job": job,
+                    "runtime": runtime,
+                    "exit_code": outcome.exit_code,
+                    "job_error": outcome.job_error,
+                },
             )
     return result
 

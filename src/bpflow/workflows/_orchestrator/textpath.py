@@ -33,7 +33,9 @@ def _write_child_request(bucket: Bucket, request: dict[str, Any], child: Child) 
     return bucket.write_json(child.request_object, body).generation
 
 
-def run_child(run: Run, child: Child, intake: Intake, opts: SourceOptions, *, delegate_after_stage3: bool) -> dict[str, Any]:
+def run_child(
+    run: Run, child: Child, intake: Intake, opts: SourceOptions, *, delegate_after_stage3: bool
+) -> dict[str, Any]:
     """Everything for one seed; returns its record, raises a SourceError when the seed fails."""
     request = intake.request or {}
     if child.generated:
@@ -49,7 +51,13 @@ def run_child(run: Run, child: Child, intake: Intake, opts: SourceOptions, *, de
         )
     # The adapter's own body for the marker (§2.5), written by the workflow now that it checked out.
     markers.write_marker(run, child.key(STAGES["text-scene-adapter"].complete[0]), **check["marker"])
-    down = run_downstream(run, child.scene_id, budgets=opts.stage_budgets, arena_required=opts.arena_export_required, delegate_after_stage3=delegate_after_stage3)
+    down = run_downstream(
+        run,
+        child.scene_id,
+        budgets=opts.stage_budgets,
+        arena_required=opts.arena_export_required,
+        delegate_after_stage3=delegate_after_stage3,
+    )
     return {
         "scene_id": child.scene_id,
         "seed": child.seed,

@@ -59,7 +59,9 @@ class _Checker:
             return None
         if schema is not None:
             for p in _validate(schema, obj):
-                self.problems.append(_problem(f"{rel}:{p['field']}" if p["field"] else rel, p["message"], p["code"] or "schema"))
+                self.problems.append(
+                    _problem(f"{rel}:{p['field']}" if p["field"] else rel, p["message"], p["code"] or "schema")
+                )
         return obj
 
     def asset_key(self, obj: dict[str, Any]) -> str:
@@ -78,7 +80,13 @@ class _Checker:
             model = self.asset_key(obj)
             info = self.bucket.stat(model)
             if info is None or info.size == 0:
-                self.problems.append(_problem(f"assets/scene_manifest.json:objects[{i}].asset.path", f"model file {model} is missing or empty", "missing_asset"))
+                self.problems.append(
+                    _problem(
+                        f"assets/scene_manifest.json:objects[{i}].asset.path",
+                        f"model file {model} is missing or empty",
+                        "missing_asset",
+                    )
+                )
                 continue
             meta_key = model.rsplit("/", 1)[0] + "/metadata.json"
             self.load(meta_key.removeprefix(self.prefix), "asset_metadata")
@@ -88,7 +96,13 @@ class _Checker:
         placed = {o.get("id") for o in layout.get("objects") or [] if isinstance(o, dict)}
         missing = sorted(str(i) for i in ids - placed)
         if missing:
-            self.problems.append(_problem("layout/scene_layout_scaled.json:objects", f"objects missing from the layout: {', '.join(missing[:10])}", "layout_mismatch"))
+            self.problems.append(
+                _problem(
+                    "layout/scene_layout_scaled.json:objects",
+                    f"objects missing from the layout: {', '.join(missing[:10])}",
+                    "layout_mismatch",
+                )
+            )
 
     def text_marker(self, scene_id: str, objects_count: int) -> dict[str, Any] | None:
         """The adapter's own ``.regen3d_complete`` body (from its summary), checked against the
@@ -105,7 +119,13 @@ class _Checker:
             self.problems.append(_problem(rel, str(exc), "invalid_summary"))
             return None
         if body.get("scene_id") != scene_id or body.get("objects_count") != objects_count:
-            self.problems.append(_problem(f"{rel}:regen3d_marker", f"describes scene {body.get('scene_id')!r} with {body.get('objects_count')} objects; the manifest has {objects_count} for {scene_id!r}", "summary_mismatch"))
+            self.problems.append(
+                _problem(
+                    f"{rel}:regen3d_marker",
+                    f"describes scene {body.get('scene_id')!r} with {body.get('objects_count')} objects; the manifest has {objects_count} for {scene_id!r}",
+                    "summary_mismatch",
+                )
+            )
         for p in _validate("regen3d_complete_marker", body):
             self.problems.append(_problem(f"{rel}:regen3d_marker.{p['field']}", p["message"], p["code"]))
         return body
@@ -123,15 +143,25 @@ def check_stage1_outputs(bucket: Bucket, scene_id: str, *, text: bool) -> dict[s
     if isinstance(manifest, dict):
         checker.check_assets(manifest)
         objects_count = len(manifest.get("objects") or [])
-        source = ((manifest.get("metadata") or {}).get("source") or {}) if isinstance(manifest.get("metadata"), dict) else {}
+        source = (
+            ((manifest.get("metadata") or {}).get("source") or {}) if isinstance(manifest.get("metadata"), dict) else {}
+        )
         provider = source.get("provider") if isinstance(source, dict) else None
         if isinstance(layout, dict):
             checker.check_layout_matches(manifest, layout)
     marker = checker.text_marker(scene_id, objects_count) if text else None
-    return {"problems": checker.problems[:MAX_PROBLEMS], "problem_count": len(checker.problems), "objects_count": objects_count, "provider": provider, "marker": marker}
+    return {
+        "problems": checker.problems[:MAX_PROBLEMS],
+        "problem_count": len(checker.problems),
+        "objects_count": objects_count,
+        "provider": provider,
+        "marker": marker,
+    }
 
 
-def regen3d_marker_fields(*, source: str, objects_count: int, quality_tier: str | None, provider: str | None, seed: int) -> dict[str, Any]:
+def regen3d_marker_fields(
+    *, source: str, objects_count: int, quality_tier: str | None, provider: str | None, seed: int
+) -> dict[str, Any]:
     """The §2.5 body of ``assets/.regen3d_complete`` (scene_id, status and timestamp are added
     by the marker writer)."""
     return {
