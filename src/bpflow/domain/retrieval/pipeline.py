@@ -320,9 +320,7 @@ def run_adapter(bucket: Bucket, cfg: AdapterConfig, *, now: Callable[[], datetim
                 max_height=room_height - HEADROOM,
             )
             items, decisions = materialize_all(pkg, cfg, materializer, entries, searcher, exists)
-            settled = settle_on_supports(
-                items, lambda item: Path(tmp) / f"obj_{item.obj.id}" / "model.usd", pkg.room_box
-            )
+            settled = settle_on_supports(items, lambda item: Path(tmp) / f"obj_{item.obj.id}" / "model.usd")
         provenance = [item.provenance(cfg.scene_id) for item in items]
         manifest_key = f"{cfg.assets_prefix}/{outputs.MANIFEST_NAME}"
         layout_key = f"{cfg.layout_prefix}/{outputs.LAYOUT_NAME}"
