@@ -122,12 +122,14 @@ def measure(bucket: Any, label: str, scenes: int) -> dict[str, Any]:
     from bpflow.ops.scene_status import scene_summaries_page
 
     env = dict(os.environ)
+    counter = CountingDispatcher()
     rt = SimpleNamespace(
         bucket=bucket,
         env=env,
         triggers=TriggerMap.default(env=env),
         scan_lookback_seconds=DAY,
-        dispatcher=CountingDispatcher(),
+        dispatcher=counter,
+        submit=counter.submit,  # the scan hands events to the source's submit (ScanSource)
     )
     out: dict[str, Any] = {}
     t0, c0 = time.monotonic(), time.process_time()
