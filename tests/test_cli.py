@@ -8,30 +8,9 @@ import sys
 from pathlib import Path
 
 from tests.conftest import runtime_env
+from tests.support.seed_workflows import SEED_TABLE_WORKFLOWS
 
-SEED_WORKFLOWS = {
-    "asset-embedding-pipeline",
-    "arena-export-pipeline",
-    "dream2flow-preparation-pipeline",
-    "dwm-preparation-pipeline",
-    "episode-generation-pipeline",
-    "genie-sim-export-pipeline",
-    "genie-sim-import-pipeline",
-    "genie-sim-import-poller",
-    "interactive-pipeline",
-    "objects-pipeline",
-    "regen3d-pipeline",
-    "retention-cleanup",
-    "scale-pipeline",
-    "scene-batch",
-    "scene-generation-pipeline",
-    "source-orchestrator",
-    "text-autonomy-daily",
-    "training-pipeline",
-    "upsell-features-pipeline",
-    "usd-assembly-pipeline",
-    "variation-assets-pipeline",
-}
+SEED_WORKFLOWS = SEED_TABLE_WORKFLOWS
 
 
 def bpflow(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -15,30 +15,8 @@ import pytest
 
 from bpflow.core.errors import ConfigError, InvalidSceneId, WorkflowNotFound
 from bpflow.core.triggers import ObjectMatch, Trigger, TriggerMap, compile_pattern, validate_scene_id
+from tests.support.seed_workflows import SEED_TABLE_WORKFLOWS
 
-SEED_TABLE_WORKFLOWS = {
-    "asset-embedding-pipeline",
-    "arena-export-pipeline",
-    "dream2flow-preparation-pipeline",
-    "dwm-preparation-pipeline",
-    "episode-generation-pipeline",
-    "genie-sim-export-pipeline",
-    "genie-sim-import-pipeline",
-    "genie-sim-import-poller",
-    "interactive-pipeline",
-    "objects-pipeline",
-    "regen3d-pipeline",
-    "retention-cleanup",
-    "scale-pipeline",
-    "scene-batch",
-    "scene-generation-pipeline",
-    "source-orchestrator",
-    "text-autonomy-daily",
-    "training-pipeline",
-    "upsell-features-pipeline",
-    "usd-assembly-pipeline",
-    "variation-assets-pipeline",
-}
 EXTRA_WORKFLOWS = {
     "asset-replication-pipeline",
     "delivery-integrity-audit",

@@ -1,0 +1,25 @@
+"""The workflows of the seed's trigger table (shared by the trigger-map and CLI tests)."""
+
+SEED_TABLE_WORKFLOWS = {
+    "asset-embedding-pipeline",
+    "arena-export-pipeline",
+    "dream2flow-preparation-pipeline",
+    "dwm-preparation-pipeline",
+    "episode-generation-pipeline",
+    "genie-sim-export-pipeline",
+    "genie-sim-import-pipeline",
+    "genie-sim-import-poller",
+    "interactive-pipeline",
+    "objects-pipeline",
+    "regen3d-pipeline",
+    "retention-cleanup",
+    "scale-pipeline",
+    "scene-batch",
+    "scene-generation-pipeline",
+    "source-orchestrator",
+    "text-autonomy-daily",
+    "training-pipeline",
+    "upsell-features-pipeline",
+    "usd-assembly-pipeline",
+    "variation-assets-pipeline",
+}
