@@ -315,9 +315,10 @@ def test_an_item_claimed_by_a_consumer_that_died_is_taken_over_and_processed_onc
     b.write_json(EMB.claim_key(key), {"run_id": "killed-worker", "expires_at": 1.0})  # long expired
     b.write_json(key, embedding_item(7))
     wait_until(lambda: b.exists(f"{EMB.processed}/orphan.json"), timeout=120)
-    assert not b.exists(EMB.claim_key(key)) and not b.exists(key)
-    # the job's log is whole once its run has finished (the marker lands before the last lines)
+    # the result is filed first, then the queue object removed, then the claim released:
+    # both are gone once the run has finished (and the job's log is whole by then too)
     wait_until(lambda: [w for w in finished_runs("asset-embedding-pipeline") if w.status == "SUCCESS"], timeout=60)
+    assert not b.exists(EMB.claim_key(key)) and not b.exists(key)
     records = [
         r
         for r in job_log_records(rt, "asset-embedding-job")
