@@ -19,7 +19,7 @@ import os
 from typing import Any
 
 from bpflow.core.errors import ValidationFailed
-from bpflow.core.jobkit import env_bool, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.jobkit import env_bool, env_scene_prefix, env_str, job_bucket, log_json, require_env, run_main
 from bpflow.domain.usd.workspace import Workspace
 from bpflow.state.cas_json import iso_z, utc_now
 
@@ -83,12 +83,9 @@ def _main() -> int:
 
     bucket = job_bucket()
     scene = require_env("SCENE_ID")
-    arena = (env_str("ARENA_PREFIX", f"scenes/{scene}/arena") or "").rstrip("/")
-    usd_prefix = (env_str("USD_PREFIX", f"scenes/{scene}/usd") or "").rstrip("/")
-    assets = (env_str("ASSETS_PREFIX", f"scenes/{scene}/assets") or "").rstrip("/")
-    for name, prefix in (("ARENA_PREFIX", arena), ("USD_PREFIX", usd_prefix), ("ASSETS_PREFIX", assets)):
-        if not prefix.startswith(f"scenes/{scene}/"):
-            raise ValidationFailed(f"{name}={prefix!r} is outside the scene's prefix scenes/{scene}/", field=name)
+    arena = env_scene_prefix(scene, "ARENA_PREFIX", f"scenes/{scene}/arena")
+    usd_prefix = env_scene_prefix(scene, "USD_PREFIX", f"scenes/{scene}/usd")
+    assets = env_scene_prefix(scene, "ASSETS_PREFIX", f"scenes/{scene}/assets")
     source = env_str("TRIGGER_SOURCE", "usd")
     if source not in TRIGGER_SOURCES:
         raise ValidationFailed(
