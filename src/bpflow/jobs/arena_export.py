@@ -16,14 +16,18 @@ before anything is written; the tasks are the evaluation's (``domain.evaluation.
 from __future__ import annotations
 
 import os
+import posixpath
 from typing import Any
 
 from bpflow.core.errors import ValidationFailed
 from bpflow.core.jobkit import env_bool, env_scene_prefix, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.stages import STAGES
 from bpflow.domain.usd.workspace import Workspace
 from bpflow.state.cas_json import iso_z, utc_now
 
 TRIGGER_SOURCES = ("usd", "geniesim", "isaac_lab")
+#: The arena stage's completion marker's name (``core/stages.yaml``), written last in ``ARENA_PREFIX``.
+COMPLETE_NAME = posixpath.basename(STAGES["arena-export"].complete_in("arena"))
 
 
 def _llm_ask() -> Any:
@@ -136,7 +140,7 @@ def _main() -> int:
         bucket.write(f"{arena}/{rel}", text.encode(), content_type=ctype)
     affordances = sum(len(o["affordances"]) for o in registry["objects"].values())
     bucket.write_json(
-        f"{arena}/.arena_export_complete",
+        f"{arena}/{COMPLETE_NAME}",
         {
             "status": "complete",
             "scene_id": scene,
