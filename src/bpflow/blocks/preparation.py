@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from bpflow.blocks import markers
 from bpflow.blocks.lock import scene_lock
+from bpflow.blocks.params import recorded_params
 from bpflow.blocks.stage_job import launch, legacy_marker, record_failure
 from bpflow.blocks.wait import wait_for_marker
 from bpflow.core.engine.durable import step
@@ -72,8 +73,10 @@ def run_preparation(run: Run, prep: Prep) -> Outcome:
     if not TRIGGER.fullmatch(name):
         return Outcome.skipped(f"Not a completion marker file: {name}")
     scene_id = run.scene_id or ""
-    if not enabled(prep):
+    if not step(f"read {prep.enable_env}", enabled, prep):  # recorded: a replay takes the same branch
         return Outcome.skipped(f"{prep.title} disabled for scene {scene_id}", scene_id=scene_id)
+    count_param = prep.count_env.lower()
+    count = recorded_params(run, {count_param: (f"{prep.kind.upper()}_{prep.count_env}", "5")})[count_param]
     prefix = run.scene(prep.kind)
     complete, inference_complete = f"{prefix}/.{prep.kind}_complete", f"{prefix}/.{prep.kind}_inference_complete"
     failed = f"{prefix}/.failed"
@@ -113,7 +116,7 @@ def run_preparation(run: Run, prep: Prep) -> Outcome:
             "ASSETS_PREFIX": run.scene("assets"),
             "USD_PREFIX": run.scene("usd"),
             prep.prefix_env: prefix,
-            prep.count_env: str(run.param(prep.count_env.lower(), f"{prep.kind.upper()}_{prep.count_env}", "5")),
+            prep.count_env: str(count),
             "RESOLUTION_WIDTH": "720",
             "RESOLUTION_HEIGHT": "480",
             "NUM_FRAMES": "49",

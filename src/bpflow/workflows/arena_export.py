@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from bpflow.blocks.jobs import StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
+from bpflow.blocks.params import recorded_params
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
@@ -28,6 +29,11 @@ JOB = "arena-export-job"
 TIMEOUT = stage_timeout(NAME, JOB) + 600
 #: Each trigger object and the source it names: its folder (``usd``, ``isaac_lab``, ``geniesim``).
 SOURCES = tuple((scene_key_re(key), key.split("/", 1)[0]) for key in STAGE.triggers)
+
+PARAMS = {
+    "enable_hub_registration": ("ENABLE_HUB_REGISTRATION", "false"),
+    "hub_namespace": ("HUB_NAMESPACE", "blueprint-robotics"),
+}
 
 
 def trigger_source(name: str | None) -> str | None:
@@ -43,8 +49,8 @@ def arena_export(run: Run) -> Outcome:
     if source is None or run.scene_id is None:
         return Outcome.skipped(f"Not an Arena trigger marker file: {run.object_name}")
     scene = run.scene_id
-    arena = run.scene("arena")
-    hub = parse_bool(run.param("enable_hub_registration", "ENABLE_HUB_REGISTRATION", "false"), False)
+    arena, p = run.scene("arena"), recorded_params(run, PARAMS)
+    hub = parse_bool(p["enable_hub_registration"], False)
     env = {
         "ASSETS_PREFIX": run.scene("assets"),
         "USD_PREFIX": run.scene("usd"),
@@ -53,7 +59,7 @@ def arena_export(run: Run) -> Outcome:
         "TRIGGER_SOURCE": source,
         "USE_LLM_AFFORDANCES": "true",
         "ENABLE_HUB_REGISTRATION": "true" if hub else "false",
-        "HUB_NAMESPACE": str(run.param("hub_namespace", "HUB_NAMESPACE", "blueprint-robotics")),
+        "HUB_NAMESPACE": str(p["hub_namespace"]),
     }
     with scene_lock(run, "arena-export", ttl_seconds=TIMEOUT) as lock:
         if not lock.acquired:

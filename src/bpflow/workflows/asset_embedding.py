@@ -6,6 +6,7 @@ failed/. Reference: spec-maintenance-queues-retrieval-policy.md §1.3, §2.4, §
 
 from __future__ import annotations
 
+from bpflow.blocks.params import recorded_params
 from bpflow.core.config import get_settings
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.policy.timeouts import stage_timeout
@@ -19,9 +20,10 @@ JOB = "asset-embedding-job"
 @workflow(NAME, timeout_seconds=stage_timeout(NAME, JOB) + 300)
 def asset_embedding(run: Run) -> Outcome:
     settings = get_settings()
-    prefix = str(
-        run.param("queue_prefix", "TEXT_ASSET_EMBEDDING_QUEUE_PREFIX", settings.text_asset_embedding_queue_prefix)
+    p = recorded_params(
+        run, {"queue_prefix": ("TEXT_ASSET_EMBEDDING_QUEUE_PREFIX", settings.text_asset_embedding_queue_prefix)}
     )
+    prefix = str(p["queue_prefix"])
     paths = QueuePaths.of(
         prefix, settings.text_asset_embedding_processed_prefix, settings.text_asset_embedding_failed_prefix
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bpflow.blocks.params import recorded_params
 from bpflow.blocks.stages import start_run
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.durable import step
@@ -21,6 +22,15 @@ from bpflow.core.stages import STAGES
 NAME = "canary-pipeline"
 EXPORT = STAGES["genie-sim-export"].workflow
 TRIGGER = STAGES["genie-sim-export"].trigger_re
+PARAMS = {
+    "canary_tags": ("CANARY_TAGS", ""),
+    "canary_scene_ids": ("CANARY_SCENE_IDS", ""),
+    "canary_enabled": (None, True),
+    "canary_percent": ("CANARY_PERCENT", "0"),
+    "canary_release_channel": ("CANARY_RELEASE_CHANNEL", "canary"),
+    "canary_image_tag": ("GENIESIM_CANARY_IMAGE_TAG", "isaacsim-canary"),
+    "canary_rollback_marker": (None, ""),
+}
 
 
 def _items(raw: Any) -> list[str]:
@@ -32,7 +42,7 @@ def _items(raw: Any) -> list[str]:
 def canary_pipeline(run: Run) -> Outcome:
     if not TRIGGER.fullmatch(run.object_name or "") or run.scene_id is None:
         return Outcome.skipped(f"Not a replicator completion marker file: {run.object_name}")
-    scene = run.scene_id
+    scene, p = run.scene_id, recorded_params(run, PARAMS)
 
     def _config() -> dict[str, Any]:
         try:
@@ -44,9 +54,9 @@ def canary_pipeline(run: Run) -> Outcome:
     config = step("read scene config", _config)
     scene_tags = config.get("tags") or config.get("scene_tags") or []
     scene_tags = _items(scene_tags)
-    raw_tags = str(run.param("canary_tags", "CANARY_TAGS", "") or "")
-    raw_ids = str(run.param("canary_scene_ids", "CANARY_SCENE_IDS", "") or "")
-    enabled = parse_bool(run.param("canary_enabled", None, True), True, strict=False)
+    raw_tags = str(p["canary_tags"] or "")
+    raw_ids = str(p["canary_scene_ids"] or "")
+    enabled = parse_bool(p["canary_enabled"], True, strict=False)
     tagged = any(t in scene_tags for t in _items(raw_tags))
     allowlisted = scene in _items(raw_ids)
     if not (enabled and (tagged or allowlisted)):
@@ -56,10 +66,10 @@ def canary_pipeline(run: Run) -> Outcome:
         "canary_enabled": True,
         "canary_tags": raw_tags,
         "canary_scene_ids": f"{raw_ids},{scene}" if raw_ids else scene,
-        "canary_percent": str(run.param("canary_percent", "CANARY_PERCENT", "0")),
-        "canary_release_channel": str(run.param("canary_release_channel", "CANARY_RELEASE_CHANNEL", "canary")),
-        "canary_image_tag": str(run.param("canary_image_tag", "GENIESIM_CANARY_IMAGE_TAG", "isaacsim-canary")),
-        "canary_rollback_marker": str(run.param("canary_rollback_marker", None, "") or ""),
+        "canary_percent": str(p["canary_percent"]),
+        "canary_release_channel": str(p["canary_release_channel"]),
+        "canary_image_tag": str(p["canary_image_tag"]),
+        "canary_rollback_marker": str(p["canary_rollback_marker"] or ""),
     }
     for key in ("allow_idempotent_retry",):
         if run.payload.get(key) is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bpflow.blocks.jobs import JobOutcome
 from bpflow.blocks.maintenance import MaintenanceWords, run_maintenance_job
+from bpflow.blocks.params import recorded_params
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.policy.timeouts import stage_timeout
 
@@ -24,19 +25,27 @@ def _detail(result: JobOutcome) -> str:
 
 
 WORDS = MaintenanceWords("Delivery integrity audit", "Audit execution timed out after {seconds}s", _detail)
+PARAMS = {
+    "delivery_bucket": ("DELIVERY_BUCKET", None),
+    "bucket": ("GCS_BUCKET", None),  # None: the run's bucket
+    "delivery_prefix": ("DELIVERY_PREFIX", "deliveries/"),
+    "report_bucket": ("AUDIT_REPORT_BUCKET", None),
+    "report_prefix": ("AUDIT_REPORT_PREFIX", "audit-reports/delivery-integrity"),
+    "max_bundles": ("MAX_BUNDLES", "100"),
+    "max_files_per_bundle": ("MAX_FILES_PER_BUNDLE", "0"),
+}
 
 
 @workflow(NAME, timeout_seconds=stage_timeout(NAME, JOB) + 300)
 def delivery_integrity_audit(run: Run) -> Outcome:
-    bucket = str(
-        run.param("delivery_bucket", "DELIVERY_BUCKET", None) or run.param("bucket", "GCS_BUCKET", run.bucket_name)
-    )
+    p = recorded_params(run, PARAMS)
+    bucket = str(p["delivery_bucket"] or (run.bucket_name if p["bucket"] is None else p["bucket"]))
     options = {
-        "DELIVERY_PREFIX": run.param("delivery_prefix", "DELIVERY_PREFIX", "deliveries/"),
-        "AUDIT_REPORT_BUCKET": run.param("report_bucket", "AUDIT_REPORT_BUCKET", None),
-        "AUDIT_REPORT_PREFIX": run.param("report_prefix", "AUDIT_REPORT_PREFIX", "audit-reports/delivery-integrity"),
-        "MAX_BUNDLES": run.param("max_bundles", "MAX_BUNDLES", "100"),
-        "MAX_FILES_PER_BUNDLE": run.param("max_files_per_bundle", "MAX_FILES_PER_BUNDLE", "0"),
+        "DELIVERY_PREFIX": p["delivery_prefix"],
+        "AUDIT_REPORT_BUCKET": p["report_bucket"],
+        "AUDIT_REPORT_PREFIX": p["report_prefix"],
+        "MAX_BUNDLES": p["max_bundles"],
+        "MAX_FILES_PER_BUNDLE": p["max_files_per_bundle"],
     }
     result = run_maintenance_job(
         run,

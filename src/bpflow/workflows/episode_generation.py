@@ -30,6 +30,7 @@ from typing import Any
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, StartFailure, run_job
 from bpflow.blocks.lock import fresh_attempt
+from bpflow.blocks.params import recorded_params
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
@@ -43,6 +44,13 @@ JOB, GATE_JOB = "episode-generation-job", "quality-gate-job"
 TRIGGER = STAGE.trigger_re
 TIMEOUT = stage_timeout(NAME, JOB) + stage_timeout(NAME, GATE_JOB) + 600
 TIERS = {"standard": "core", "pro": "plus"}
+PARAMS = {
+    "bundle_tier": ("BUNDLE_TIER", "standard"),
+    "episodes_per_variation": ("EPISODES_PER_VARIATION", None),  # None: the tier's default (``derive``)
+    "enforce_quality_gates": ("ENFORCE_QUALITY_GATES", "true"),
+    "run_staging_e2e": ("RUN_STAGING_E2E", "false"),
+    "trigger_training": ("TRIGGER_TRAINING", "false"),
+}
 
 
 def derive(bundle_tier: str) -> tuple[str, str]:
@@ -90,15 +98,15 @@ def _fail(run: Run, code: str, message: str, result: JobOutcome | None, job: str
 def episode_generation(run: Run) -> Outcome:
     if not TRIGGER.fullmatch(run.object_name or "") or run.scene_id is None:
         return Outcome.skipped(f"Not a USD completion marker file: {run.object_name}")
-    scene = run.scene_id
-    bundle_tier = str(run.param("bundle_tier", "BUNDLE_TIER", "standard") or "standard")
+    scene, p = run.scene_id, recorded_params(run, PARAMS)
+    bundle_tier = str(p["bundle_tier"] or "standard")
     config = _scene_config(run)
     if isinstance(config.get("bundle_tier"), str) and config["bundle_tier"].strip():
         bundle_tier = config["bundle_tier"].strip()
     data_pack, per_variation = derive(bundle_tier)
-    per_variation = str(run.param("episodes_per_variation", "EPISODES_PER_VARIATION", per_variation))
-    enforce = parse_bool(run.param("enforce_quality_gates", "ENFORCE_QUALITY_GATES", "true"), True, strict=True)
-    staging = parse_bool(run.param("run_staging_e2e", "RUN_STAGING_E2E", "false"), False, strict=True)
+    per_variation = str(per_variation if p["episodes_per_variation"] is None else p["episodes_per_variation"])
+    enforce = parse_bool(p["enforce_quality_gates"], True, strict=True)
+    staging = parse_bool(p["run_staging_e2e"], False, strict=True)
     prefix = run.scene("episodes")
     with fresh_attempt(
         run,
@@ -198,7 +206,7 @@ def episode_generation(run: Run) -> Outcome:
             warnings=warnings,
             execution_id=result.execution_id,
         )
-        if parse_bool(run.param("trigger_training", "TRIGGER_TRAINING", "false"), False):
+        if parse_bool(p["trigger_training"], False):
             _hand_to_training(run, prefix, int(summary.get("episodes") or 0), generation)
         return Outcome.success(
             f"Episode generation completed for scene {scene}",

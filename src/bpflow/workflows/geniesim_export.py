@@ -21,6 +21,7 @@ from typing import Any
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, StartFailure, run_job
 from bpflow.blocks.lock import fresh_attempt
+from bpflow.blocks.params import recorded_params
 from bpflow.core import observe
 from bpflow.core.config import get_settings, parse_bool
 from bpflow.core.engine.durable import step
@@ -44,6 +45,23 @@ TRIGGER = STAGE.trigger_re
 SLA_SECONDS = 14400  # the generation SLA (spec §1.2); GENIESIM_SLA_SECONDS overrides it
 IMPORT_TIMEOUT = stage_timeout(IMPORT, "genie-sim-import-job") + 600  # the import runs inline
 TIMEOUT = stage_timeout(NAME, EXPORT_JOB) + stage_timeout(NAME, GPU_JOB) + IMPORT_TIMEOUT
+PARAMS = {
+    "canary_enabled": (None, False),
+    "canary_rollback_marker": ("CANARY_ROLLBACK_MARKER", ""),
+    "robot_type": (None, "franka"),
+    "robot_types": (None, None),
+    "episodes_per_task": ("EPISODES_PER_TASK", idempotency.DEFAULT_EPISODES_PER_TASK),
+    "quality_thresholds": (None, {}),
+    "max_tasks": ("GENIESIM_MAX_TASKS", "50"),
+    "allow_idempotent_retry": ("ALLOW_IDEMPOTENT_RETRY", None),
+    "sla_seconds": ("GENIESIM_SLA_SECONDS", SLA_SECONDS),
+    "geniesim_runtime": ("GENIESIM_RUNTIME", "local"),
+    "canary_scene_ids": (None, ""),
+    "geniesim_async": ("GENIESIM_ASYNC", "false"),
+    "canary_tags": ("CANARY_TAGS", ""),
+    "canary_percent": ("CANARY_PERCENT", "0"),
+    "canary_release_channel": ("CANARY_RELEASE_CHANNEL", None),  # None: the settings' channel
+}
 
 
 def _breaker(run: Run) -> CircuitBreaker:
@@ -80,10 +98,11 @@ def choose_region(run: Run) -> dict[str, Any]:
     return step("region routing", _do)
 
 
-def canary_route(run: Run, enabled: bool) -> dict[str, Any]:
+def canary_route(run: Run, p: dict[str, Any]) -> dict[str, Any]:
     """The image for this run. A rollback marker sends the scene back to stable (it stays there
     until an operator deletes the marker)."""
-    marker = str(run.param("canary_rollback_marker", "CANARY_ROLLBACK_MARKER", "") or "")
+    enabled = parse_bool(p["canary_enabled"], False, strict=False)
+    marker = str(p["canary_rollback_marker"] or "")
 
     def _do() -> dict[str, Any]:
         r = canary.route(run.bucket, str(run.scene_id), canary_enabled=enabled, rollback_marker=marker or None)
@@ -165,13 +184,11 @@ def keep_or_write_failure(run: Run, result: JobOutcome, **context: Any) -> None:
     markers.write_marker(run, run.scene(LEGACY_FAILED), status="failed")
 
 
-def submission_inputs(run: Run, config: dict[str, Any]) -> dict[str, Any]:
-    robot_type = str(config.get("robot_type") or run.param("robot_type", None, "franka"))
-    robot_types = config.get("robot_types") or run.param("robot_types", None, None) or [robot_type]
-    per_task = config.get(
-        "episodes_per_task", run.param("episodes_per_task", "EPISODES_PER_TASK", idempotency.DEFAULT_EPISODES_PER_TASK)
-    )
-    thresholds = config.get("quality_thresholds", run.param("quality_thresholds", None, {}))
+def submission_inputs(p: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    robot_type = str(config.get("robot_type") or p["robot_type"])
+    robot_types = config.get("robot_types") or p["robot_types"] or [robot_type]
+    per_task = config.get("episodes_per_task", p["episodes_per_task"])
+    thresholds = config.get("quality_thresholds", p["quality_thresholds"])
     return {
         "robot_type": robot_type,
         "robot_types": list(robot_types),
@@ -185,10 +202,11 @@ def geniesim_export(run: Run) -> Outcome:
     if not TRIGGER.fullmatch(run.object_name or "") or run.scene_id is None:
         return Outcome.skipped(f"Not a replicator completion marker file or Genie Sim disabled: {run.object_name}")
     scene = run.scene_id
+    p = recorded_params(run, PARAMS)
     gate = breaker_check(run)
     if not gate["allowed"]:
         return Outcome.skipped(gate["message"], scene_id=scene)
-    route = canary_route(run, parse_bool(run.param("canary_enabled", None, False), False, strict=False))
+    route = canary_route(run, p)
     region = choose_region(run)
     config = scene_object(run, "config.json")
     if config.get("use_geniesim") is False:
@@ -218,12 +236,18 @@ def geniesim_export(run: Run) -> Outcome:
                 code="preflight_missing_scene_manifest",
                 field="assets/scene_manifest.json",
             )
-        inputs = submission_inputs(run, config)
-        return export_and_submit(run, scene, inputs, route, region, gate["trial"])
+        inputs = submission_inputs(p, config)
+        return export_and_submit(run, scene, inputs, route, region, gate["trial"], p)
 
 
 def export_and_submit(
-    run: Run, scene: str, inputs: dict[str, Any], route: dict[str, Any], region: dict[str, Any], trial: bool
+    run: Run,
+    scene: str,
+    inputs: dict[str, Any],
+    route: dict[str, Any],
+    region: dict[str, Any],
+    trial: bool,
+    p: dict[str, Any],
 ) -> Outcome:
     geniesim = run.scene("geniesim")
     env = {
@@ -233,7 +257,7 @@ def export_and_submit(
         "REPLICATOR_PREFIX": run.scene("replicator"),
         "USD_PREFIX": run.scene("usd"),
         "ROBOT_TYPE": inputs["robot_type"],
-        "MAX_TASKS": str(run.param("max_tasks", "GENIESIM_MAX_TASKS", "50")),
+        "MAX_TASKS": str(p["max_tasks"]),
         "FILTER_COMMERCIAL": "true",
         "COPY_USD": "true",
         "REQUIRE_QUALITY_GATES": "true",
@@ -280,19 +304,19 @@ def export_and_submit(
         inputs["quality_thresholds"],
     )
     marker = step("read idempotency marker", lambda: idempotency.read_marker(run.bucket, scene, hashed))
-    allow_retry = bool(run.param("allow_idempotent_retry", "ALLOW_IDEMPOTENT_RETRY", None))
+    allow_retry = bool(p["allow_idempotent_retry"])
     action = idempotency.decide(marker, allow_retry)
     if action == "skip":
         return Outcome.skipped(idempotency.skip_message(scene, marker or {}), scene_id=scene)
     if action == "raise":
         raise idempotency.blocked_error(scene, marker or {})
-    job = submit(run, scene, inputs, route, region)
+    job = submit(run, scene, inputs, route, region, p)
     step(
         "write idempotency marker",
         lambda: idempotency.write_marker(run.bucket, scene, hashed, job["job_id"], job["status"]),
     )
     metrics = job["job_metrics"]
-    sla = _sla_seconds(run)
+    sla = _sla_seconds(p["sla_seconds"])
     if job["status"] == "completed" and metrics and (metrics.get("duration_seconds") or 0) > sla:
         # After the submission marker says completed (spec §10.6, kept): a rerun SKIPs, the
         # breaker is not told (an SLA breach is no outage), no import starts.
@@ -342,8 +366,7 @@ def export_and_submit(
     )
 
 
-def _sla_seconds(run: Run) -> float:
-    raw = run.param("sla_seconds", "GENIESIM_SLA_SECONDS", SLA_SECONDS)
+def _sla_seconds(raw: Any) -> float:
     try:
         return float(raw)
     except (TypeError, ValueError):
@@ -355,15 +378,15 @@ def _sla_seconds(run: Run) -> float:
 
 
 def submit(
-    run: Run, scene: str, inputs: dict[str, Any], route: dict[str, Any], region: dict[str, Any]
+    run: Run, scene: str, inputs: dict[str, Any], route: dict[str, Any], region: dict[str, Any], p: dict[str, Any]
 ) -> dict[str, Any]:
     """Run the Genie Sim runtime; a job that did not leave a fresh job.json is a submission failure."""
     s = get_settings()
     geniesim = run.scene("geniesim")
-    mode = str(run.param("geniesim_runtime", "GENIESIM_RUNTIME", "local")).lower()
+    mode = str(p["geniesim_runtime"]).lower()
     runtime.ensure_registered()
     runner = runtime.REMOTE_RUNNER if mode == runtime.REMOTE else region["runner"]
-    canary_ids = str(run.param("canary_scene_ids", None, "") or "")
+    canary_ids = str(p["canary_scene_ids"] or "")
     env = {
         "GENIESIM_PREFIX": geniesim,
         "JOB_OUTPUT_PATH": run.scene("geniesim/job.json"),
@@ -372,15 +395,15 @@ def submit(
         "NUM_VARIATIONS": "5",
         "OUTPUT_PREFIX": run.scene("episodes"),
         "GENIESIM_RUNTIME": mode,
-        "GENIESIM_ASYNC": str(run.param("geniesim_async", "GENIESIM_ASYNC", "false")).lower(),
+        "GENIESIM_ASYNC": str(p["geniesim_async"]).lower(),
         "GENIESIM_REGION": region["region"],
         "GENIESIM_IMAGE_TAG": route["image_tag"],
         "CANARY_ENABLED": "true" if route["canary_enabled"] else "false",
-        "CANARY_TAGS": str(run.param("canary_tags", "CANARY_TAGS", "") or ""),
+        "CANARY_TAGS": str(p["canary_tags"] or ""),
         "CANARY_SCENE_IDS": canary_ids,
-        "CANARY_PERCENT": str(run.param("canary_percent", "CANARY_PERCENT", "0")),
+        "CANARY_PERCENT": str(p["canary_percent"]),
         "CANARY_RELEASE_CHANNEL": str(
-            run.param("canary_release_channel", "CANARY_RELEASE_CHANNEL", s.canary_release_channel)
+            s.canary_release_channel if p["canary_release_channel"] is None else p["canary_release_channel"]
         )
         if route["canary_enabled"]
         else "stable",

@@ -23,6 +23,7 @@ from typing import Any
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import run_job
 from bpflow.blocks.lock import scene_lock
+from bpflow.blocks.params import recorded_params
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
@@ -42,6 +43,15 @@ JOB = "genie-sim-import-job"
 TIMEOUT = stage_timeout(NAME, JOB) + 600
 DELIVERY_EVENT = "blueprintpipeline.dataset.delivery.requested"
 IMPORTED_EVENT = "blueprintpipeline.episodes.imported"
+PARAMS = {
+    "wait_for_completion": (None, "true"),
+    "min_quality_score": ("MIN_QUALITY_SCORE", "0.85"),
+    "enable_validation": (None, "true"),
+    "filter_low_quality": (None, "true"),
+    "allow_idempotent_retry": ("ALLOW_IDEMPOTENT_RETRY", None),
+    "local_training_handoff": ("TRIGGER_TRAINING", "false"),
+    "trigger_training": (None, None),  # None: start training unless episode generation hands off
+}
 
 
 def parse_event(payload: dict[str, Any]) -> dict[str, Any]:
@@ -261,12 +271,13 @@ def import_episodes(run: Run) -> Outcome:
 def run_import(
     run: Run, scene: str, job_id: str, job_path: str, output_prefix: str, artifacts_by_robot: Any
 ) -> Outcome:
+    p = recorded_params(run, PARAMS)
     env = {
         "GENIE_SIM_JOB_ID": job_id,
-        "WAIT_FOR_COMPLETION": str(run.param("wait_for_completion", None, "true")),
-        "MIN_QUALITY_SCORE": str(run.param("min_quality_score", "MIN_QUALITY_SCORE", "0.85")),
-        "ENABLE_VALIDATION": str(run.param("enable_validation", None, "true")),
-        "FILTER_LOW_QUALITY": str(run.param("filter_low_quality", None, "true")),
+        "WAIT_FOR_COMPLETION": str(p["wait_for_completion"]),
+        "MIN_QUALITY_SCORE": str(p["min_quality_score"]),
+        "ENABLE_VALIDATION": str(p["enable_validation"]),
+        "FILTER_LOW_QUALITY": str(p["filter_low_quality"]),
         "JOB_METADATA_PATH": job_path,
         "LOCAL_EPISODES_PREFIX": output_prefix,
         "OUTPUT_PREFIX": run.scene("episodes"),
@@ -274,7 +285,7 @@ def run_import(
         if artifacts_by_robot is None
         else json.dumps(artifacts_by_robot, separators=(",", ":")),
         "ENABLE_FIREBASE_UPLOAD": "true",
-        "ALLOW_IDEMPOTENT_RETRY": run.param("allow_idempotent_retry", "ALLOW_IDEMPOTENT_RETRY", None),
+        "ALLOW_IDEMPOTENT_RETRY": p["allow_idempotent_retry"],
     }
     try:
         result = run_job(
@@ -340,8 +351,9 @@ def run_import(
         )
     # One training per scene: when episode-generation already hands its dataset to training
     # (TRIGGER_TRAINING=true, e.g. `make demo`), the import does not start a second one.
-    handed_off = parse_bool(run.param("local_training_handoff", "TRIGGER_TRAINING", "false"), False, strict=False)
-    if parse_bool(run.param("trigger_training", None, not handed_off), not handed_off, strict=False):
+    handed_off = parse_bool(p["local_training_handoff"], False, strict=False)
+    trigger = p["trigger_training"]
+    if parse_bool(not handed_off if trigger is None else trigger, not handed_off, strict=False):
         emit(
             run,
             IMPORTED_EVENT,

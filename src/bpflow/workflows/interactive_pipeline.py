@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from bpflow.blocks import markers
+from bpflow.blocks.params import recorded_params
 from bpflow.blocks.stage_job import launch, record_failure
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import JobStartError
@@ -47,7 +48,8 @@ def interactive_pipeline(run: Run) -> Outcome:
         "ASSETS_PREFIX": context["assets_prefix"],
         "LAYOUT_PREFIX": context["layout_prefix"],
     }
-    env.update({k: str(run.param(k.lower(), k, default)) for k, default in PASS_THROUGH.items()})
+    params = recorded_params(run, {k.lower(): (k, default) for k, default in PASS_THROUGH.items()})
+    env.update({k: str(params[k.lower()]) for k in PASS_THROUGH})
     failed_key = run.scene("assets/.failed")
     failed_message = f"Interactive + simready pipeline failed for {name}"
     try:

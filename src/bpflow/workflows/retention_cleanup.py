@@ -7,6 +7,7 @@ maintenance retry policy, bounds it by its timeout and reports start/complete/fa
 from __future__ import annotations
 
 from bpflow.blocks.maintenance import MaintenanceWords, run_maintenance_job
+from bpflow.blocks.params import recorded_params
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.policy.timeouts import stage_timeout
 
@@ -16,14 +17,22 @@ WORDS = MaintenanceWords(
     "Retention cleanup", "Cleanup execution timed out after {seconds}s", lambda r: f"exit code {r.exit_code}"
 )
 
+PARAMS = {
+    "bucket": ("GCS_BUCKET", None),  # None: the run's bucket
+    "retention_days": ("PIPELINE_RETENTION_DAYS", "30"),
+    "marker_retention_days": ("PIPELINE_MARKER_RETENTION_DAYS", "30"),
+    "dry_run": ("PIPELINE_RETENTION_DRY_RUN", "false"),
+}
+
 
 @workflow(NAME, timeout_seconds=stage_timeout(NAME, JOB) + 300)
 def retention_cleanup(run: Run) -> Outcome:
-    bucket = str(run.param("bucket", "GCS_BUCKET", run.bucket_name))
+    p = recorded_params(run, PARAMS)
+    bucket = str(run.bucket_name if p["bucket"] is None else p["bucket"])
     options = {
-        "PIPELINE_RETENTION_DAYS": run.param("retention_days", "PIPELINE_RETENTION_DAYS", "30"),
-        "PIPELINE_MARKER_RETENTION_DAYS": run.param("marker_retention_days", "PIPELINE_MARKER_RETENTION_DAYS", "30"),
-        "PIPELINE_RETENTION_DRY_RUN": run.param("dry_run", "PIPELINE_RETENTION_DRY_RUN", "false"),
+        "PIPELINE_RETENTION_DAYS": p["retention_days"],
+        "PIPELINE_MARKER_RETENTION_DAYS": p["marker_retention_days"],
+        "PIPELINE_RETENTION_DRY_RUN": p["dry_run"],
     }
     result = run_maintenance_job(
         run,

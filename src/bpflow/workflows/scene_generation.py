@@ -14,6 +14,7 @@ from typing import Any
 
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import run_job
+from bpflow.blocks.params import recorded_params
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import Outcome, Run, workflow
@@ -29,6 +30,11 @@ from bpflow.state.routing import RegionRouter
 
 NAME = "scene-generation-pipeline"
 JOB = "scene-generation-job"
+PARAMS = {
+    "scenes_per_run": ("SCENES_PER_RUN", 10),
+    "bucket": ("PRIMARY_BUCKET", None),  # None: the run's bucket
+    "cleanup_on_start_failure": ("SCENE_GENERATION_CLEANUP_ON_START_FAILURE", "true"),
+}
 
 
 def _job_healthy(_region: str) -> bool:
@@ -57,23 +63,22 @@ def _publish(run: Run, folder: str, scene_id: str) -> str:
 
 @workflow(NAME, timeout_seconds=stage_timeout(NAME, JOB) + 300)
 def scene_generation(run: Run) -> Outcome:
-    raw_count = run.param("scenes_per_run", "SCENES_PER_RUN", 10)
+    p = recorded_params(run, PARAMS)
+    raw_count = p["scenes_per_run"]
     try:
         count = int(raw_count)
     except (TypeError, ValueError):
         raise ValidationFailed(
             f"scenes_per_run must be an integer, got {raw_count!r}", field="scenes_per_run"
         ) from None
-    bucket = str(run.param("bucket", "PRIMARY_BUCKET", run.bucket_name))
+    bucket = str(run.bucket_name if p["bucket"] is None else p["bucket"])
     route = step("region routing", lambda: RegionRouter(None, None, _job_healthy).choose().__dict__)
     if run.payload.get("dry_run") is True:
         return Outcome(
             "DRY_RUN", f"Would have generated {count} scenes", [], {"bucket": bucket, "region": route["region"]}
         )
 
-    cleanup = parse_bool(
-        run.param("cleanup_on_start_failure", "SCENE_GENERATION_CLEANUP_ON_START_FAILURE", "true"), True, strict=True
-    )
+    cleanup = parse_bool(p["cleanup_on_start_failure"], True, strict=True)
     result = run_job(
         run,
         JOB,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import JobOutcome, run_job
 from bpflow.blocks.lock import release, try_acquire
+from bpflow.blocks.params import recorded_params
 from bpflow.core.config import get_settings
 from bpflow.core.engine.durable import now_epoch, sleep, step
 from bpflow.core.engine.registry import Outcome, Run, workflow
@@ -72,7 +73,8 @@ def _wait_scene(run: Run, scene_id: str, *, timeout: float, poll: float) -> dict
 def text_autonomy_daily(run: Run) -> Outcome:
     s = get_settings()
     tz_name = s.text_autonomy_timezone
-    bucket_name = str(run.param("bucket", "PRIMARY_BUCKET", run.bucket_name))
+    bucket = recorded_params(run, {"bucket": ("PRIMARY_BUCKET", None)})["bucket"]  # None: the run's bucket
+    bucket_name = str(run.bucket_name if bucket is None else bucket)
     paths = DailyPaths(s.text_autonomy_state_prefix.strip("/"), _run_date(run, tz_name))
     now = step("run timestamp", lambda: iso_z(utc_now()))
 

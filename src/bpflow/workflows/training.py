@@ -28,6 +28,7 @@ from typing import Any
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
+from bpflow.blocks.params import recorded_params
 from bpflow.blocks.quality_preflight import preflight
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import ConfigError, StageFailed, ValidationFailed
@@ -94,13 +95,12 @@ def payload_error(payload: dict[str, Any]) -> dict[str, Any] | None:
 
 def _knobs(run: Run, fields: dict[str, Any]) -> dict[str, str]:
     """Training options: the event's (lower-case names) → the runtime env → the reference's defaults."""
+    spec = {**{k.lower(): (k, default) for k, default in DEFAULTS.items()}, **{k.lower(): (k, None) for k in OPTIONAL}}
+    recorded = recorded_params(run, spec)
     out: dict[str, str] = {}
-    for env_name, default in DEFAULTS.items():
+    for env_name in (*DEFAULTS, *OPTIONAL):
         value = fields.get(env_name.lower())
-        out[env_name] = str(value if value is not None else run.param(env_name.lower(), env_name, default))
-    for env_name in OPTIONAL:
-        value = fields.get(env_name.lower())
-        value = value if value is not None else run.param(env_name.lower(), env_name, None)
+        value = value if value is not None else recorded[env_name.lower()]
         if value is not None:
             out[env_name] = str(value)
     return out

@@ -19,6 +19,7 @@ from __future__ import annotations
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
+from bpflow.blocks.params import recorded_params
 from bpflow.blocks.quality_preflight import preflight
 from bpflow.core.config import parse_bool
 from bpflow.core.engine.registry import Outcome, Run, workflow
@@ -30,15 +31,16 @@ JOB = "upsell-features-job"
 #: Started by hand with the payload of episode generation's completion marker.
 TRIGGER = scene_key_re(STAGES["episode-generation"].complete[0])
 MAX_TIMEOUT = 2700
+PARAMS = {"bundle_tier": (None, "standard"), "force_reprocess": (None, False)}
 
 
 @workflow(NAME, timeout_seconds=None)
 def upsell_features(run: Run) -> Outcome:
     if not TRIGGER.fullmatch(run.object_name or "") or run.scene_id is None:
         return Outcome.skipped(f"Not an episodes completion marker file: {run.object_name}")
-    scene = run.scene_id
-    tier = str(run.param("bundle_tier", None, "standard") or "standard").strip().lower()
-    force = parse_bool(run.param("force_reprocess", None, False), False)
+    scene, p = run.scene_id, recorded_params(run, PARAMS)
+    tier = str(p["bundle_tier"] or "standard").strip().lower()
+    force = parse_bool(p["force_reprocess"], False)
     timeout = select_timeout(tier, None, run.payload.get("timeout_override_seconds"), default=1800)
     out = run.scene("episodes/upsell_outputs")
     complete, failed, legacy = f"{out}/.upsell_complete", f"{out}/.failed", f"{out}/.upsell_failed"
