@@ -22,10 +22,21 @@ class PolicyServerError(BpflowError):
 
 
 class PolicyClient:
-    def __init__(self, model_dir: Path, *, threads: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        threads: int | None = None,
+        log_path: Path | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> None:
+        """``overrides``: inference-time policy options set on the checkpoint's config before
+        the policy is built (e.g. ACT ``n_action_steps``, ``temporal_ensemble_coeff``)."""
         venv = find_train_venv()
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
         env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PYTHONUNBUFFERED="1")
+        if overrides:
+            env["POLICY_OVERRIDES"] = json.dumps(overrides)
         if threads:
             env.update(OMP_NUM_THREADS=str(threads), POLICY_THREADS=str(threads))
         self.log_path = log_path

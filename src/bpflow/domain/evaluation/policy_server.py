@@ -35,6 +35,12 @@ def main(model_dir: str) -> int:
         torch.set_num_threads(threads)
     cfg = PreTrainedConfig.from_pretrained(model_dir)
     cfg.device = "cpu"
+    # inference-time options (ACT: n_action_steps, temporal_ensemble_coeff) the evaluator may
+    # change without retraining; set before the policy is built, which reads them
+    for key, value in json.loads(os.environ.get("POLICY_OVERRIDES", "") or "{}").items():
+        if not hasattr(cfg, key):
+            raise SystemExit(f"POLICY_OVERRIDES: the {cfg.type} config has no option {key!r}")
+        setattr(cfg, key, value)
     policy = get_policy_class(cfg.type).from_pretrained(model_dir, config=cfg)
     policy.eval()
     pre, post = make_pre_post_processors(
@@ -50,6 +56,7 @@ def main(model_dir: str) -> int:
         "inputs": inputs,
         "outputs": outputs,
         "n_action_steps": getattr(cfg, "n_action_steps", None),
+        "temporal_ensemble_coeff": getattr(cfg, "temporal_ensemble_coeff", None),
     }
     while True:
         msg = read_msg(proto_in)
