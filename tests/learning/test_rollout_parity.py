@@ -33,7 +33,7 @@ class Replay:
 
     def act(self, observation: dict[str, np.ndarray], task: str) -> np.ndarray:
         self.seen.append({k: np.array(v) for k, v in observation.items()})
-        return self.actions[min(len(self.seen) - 1, len(self.actions) - 1)]
+        return np.asarray(self.actions[min(len(self.seen) - 1, len(self.actions) - 1)])
 
 
 def _first_frame(path: Path) -> np.ndarray:
