@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from typing import IO, Protocol
 
 from bpflow.core.errors import JobStartError
@@ -159,7 +160,7 @@ def collect(
     job: str,
     module: str,
     execution_id: str,
-    readers: list[_TailReader] | list[TailSource],
+    readers: Sequence[TailSource],
     pipes: tuple[Closable | None, ...],
     sink: _LogSink | None,
     returncode: int,
