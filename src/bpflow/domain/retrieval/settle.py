@@ -291,7 +291,7 @@ class _Settler:
     def seat(self, obj: PackageObject, sid: str) -> tuple[float, float, Rest] | None:
         """(u, v, rest) of ``obj`` on its own support: the planned spot when that is flat and
         clear, else the nearest stable clear one wholly on the top, else the planned spot when it
-        overhangs the top but rests on it around its centre (a television wider than its stand);
+        overhangs the top but holds (``overhang_holds``: a television wider than its stand);
         None when the real top has no room for it."""
         field = self.field(sid)
         assert field is not None
@@ -303,9 +303,18 @@ class _Settler:
         if _flat(rest) and clear:
             return u, v, rest
         found = _search(field, u, v, hx, hz, rel, mine)
-        if found is None and clear and rest.stable:
+        if found is None and clear and rest.stable and self.overhang_holds(obj, field, u, v, rel):
             return u, v, rest
         return found
+
+    @staticmethod
+    def overhang_holds(obj: PackageObject, field: HeightField, u: float, v: float, rel: float) -> bool:
+        """Whether an object overhanging the top stays: a rigid one whose central half lies wholly
+        on it (a blanket half over the edge of a dresser slides off, a television wider than its
+        stand does not)."""
+        if obj.sim_role == "deformable_object":
+            return False
+        return field.rest(u, v, obj.dimensions[0] / 4.0, obj.dimensions[2] / 4.0, rel).covered
 
     # -- where an object the real top cannot hold goes -----------------------------------------
     def nearby_seat(self, obj: PackageObject, own: str) -> tuple[str, float, float, Rest] | None:
