@@ -43,3 +43,39 @@ def test_evaluation_failures_are_clear_markers(runtime: Any) -> None:
     run_id = f"{WF}:manual:other"
     runtime.dispatcher.start_manual(WF, {"data": {"name": "scenes/x/training/.failed"}}, run_id=run_id)
     assert outcome(run_id)["message"] == "Not a training completion marker file: scenes/x/training/.failed"
+
+
+def test_a_replay_on_a_worker_with_other_env_passes_the_recorded_options(runtime: Any) -> None:
+    """The job's options are read in a recorded step: re-executing the run from its job step (a
+    DBOS fork replays every step before it) on a worker whose ``EVAL_EPISODES`` is invalid still
+    hands the job the first execution's value, so the job fails the same way (no manifest), never
+    on ``EVAL_EPISODES``."""
+    import dataclasses
+
+    from dbos import DBOS
+
+    from bpflow.core.engine import context
+    from tests.stage2.helpers import finished
+
+    b = runtime.bucket
+    first = _trigger(runtime, "ev-replay", {"model_path": "scenes/ev-replay/training/model"})
+    assert outcome(first, timeout=300)["status"] == "FAILED"
+    steps = DBOS.list_workflow_steps(first)
+    recorded = next(s for s in steps if s["function_name"] == "read parameters")
+    assert recorded["output"]["eval_episodes"] == "10"
+    job_step = next(s for s in steps if s["function_name"].startswith("job policy-evaluation-job"))
+    assert recorded["function_id"] < job_step["function_id"]
+    before = b.read_json("scenes/ev-replay/evaluation/.failed")["context"]["config_context"]["job_error"]
+    assert before["code"] == "manifest_missing"
+
+    installed = context.installed()
+    context.install(dataclasses.replace(installed, env={**installed.env, "EVAL_EPISODES": "0"}))
+    try:
+        fork = DBOS.fork_workflow(first, job_step["function_id"]).get_workflow_id()
+        assert finished(fork, timeout=300).status == "SUCCESS"
+    finally:
+        context.install(installed)
+    body = b.read_json("scenes/ev-replay/evaluation/.failed")
+    assert body["context"]["workflow_execution_id"] == fork  # the replay ran the job again
+    after = body["context"]["config_context"]["job_error"]
+    assert after["code"] == "manifest_missing" and after.get("field") != "EVAL_EPISODES"

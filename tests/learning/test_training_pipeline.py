@@ -48,6 +48,21 @@ def test_malformed_events_get_the_three_structured_errors(runtime: Any) -> None:
     assert not list(runtime.bucket.list("scenes/s1/"))  # nothing written for a malformed event
 
 
+def test_an_output_path_that_leaves_the_scene_is_refused_before_anything_is_written(runtime: Any) -> None:
+    paths = ("scenes/s1/../s2/episodes", "scenes/s2/episodes", "gs://b/scenes/s1/", "scenes/s1/a//b")
+    runs = [
+        _emit(runtime, {"job_id": "j1", "scene_id": "s1", "output_path": p, "episode_count": 5}, f"e-out{i}")
+        for i, p in enumerate(paths)
+    ]
+    for path, run_id in zip(paths, runs, strict=True):
+        result = outcome(run_id)
+        assert result["status"] == "FAILED", path
+        err = result["error"]
+        assert err["code"] == "output_path_outside_scene" and err["field"] == "output_path", path
+        assert err["reason"] in ("invalid_path", "outside_scene", "scene_root"), path
+    assert not list(runtime.bucket.list("scenes/"))
+
+
 def test_a_failing_quality_gate_blocks_training_with_a_marker(runtime: Any) -> None:
     b = runtime.bucket
     b.write_json(

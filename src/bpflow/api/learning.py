@@ -15,10 +15,14 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, Response
 
+from bpflow.core.stages import STAGES
 from bpflow.core.triggers import validate_scene_id
 
 if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
+
+#: The training stage's completion marker (scene-relative, ``core/stages.yaml``): it names the model.
+TRAINED = STAGES["training"].complete[0]
 
 
 def _json(rt: Runtime, key: str) -> dict[str, Any] | None:
@@ -31,7 +35,7 @@ def _json(rt: Runtime, key: str) -> dict[str, Any] | None:
 
 def _trained(rt: Runtime, scene_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
     """(training marker, training_result.json, the loss chart's key) — keys only inside the scene."""
-    marker = _json(rt, f"scenes/{scene_id}/training/.training_complete")
+    marker = _json(rt, f"scenes/{scene_id}/{TRAINED}")
     result_key = (marker or {}).get("training_result")
     own = f"scenes/{scene_id}/"
     trained = (

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from bpflow.api.episodes import VIDEO_ROOT, episode_list
-from bpflow.api.learning import _json, learning_view
+from bpflow.api.learning import TRAINED, _json, learning_view
 from bpflow.core.errors import ObjectNotFound
 from bpflow.core.triggers import validate_scene_id
 
@@ -97,7 +97,7 @@ def trajectory(rt: Runtime, scene_id: str, episode: int) -> dict[str, Any]:
 def loss_points(rt: Runtime, scene_id: str) -> dict[str, Any]:
     """The training loss curve: ``{"step": [...], "loss": [...]}`` (empty before training)."""
     view = learning_view(rt, validate_scene_id(scene_id))
-    marker = _json(rt, f"scenes/{scene_id}/training/.training_complete") or {}
+    marker = _json(rt, f"scenes/{scene_id}/{TRAINED}") or {}
     result_key = marker.get("training_result")
     result = (
         _json(rt, result_key) if isinstance(result_key, str) and result_key.startswith(f"scenes/{scene_id}/") else None

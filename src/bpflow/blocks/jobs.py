@@ -140,21 +140,7 @@ def job_env(run: Run, job: str, extra: dict[str, Any] | None) -> dict[str, str]:
 def _launch(run: Run, job: str, env: dict[str, str], timeout_seconds: float, runner_name: str | None) -> dict[str, Any]:
     """One launch attempt, as a step: the job's result, or the start error as data."""
     started = time.time()
-    observe.emit(
-        "job_invocation",
-        event="start",
-        workflow=run.workflow,
-        run_id=run.run_id,
-        job=job,
-        scene_id=run.scene_id,
-        timeout_seconds=timeout_seconds,
-        duration_seconds=0,
-        timeout_usage_ratio=0,
-        timed_out=False,
-        status="STARTED",
-        start_time=_iso(started),
-        end_time=None,
-    )
+    _emit_invocation(run, job, timeout_seconds, "start", status="STARTED", started=started, ended=None)
     try:
         log_dir = os.path.join(run.settings.home, "logs", "jobs")
         result: JobResult = get_runner(runner_name).run(
@@ -166,27 +152,54 @@ def _launch(run: Run, job: str, env: dict[str, str], timeout_seconds: float, run
     return {"result": asdict(result), "started": started}
 
 
+def _emit_invocation(
+    run: Run,
+    job: str,
+    timeout_seconds: float,
+    event: str,
+    *,
+    status: str,
+    started: float,
+    ended: float | None,
+    **measured: Any,
+) -> None:
+    """The one ``job_invocation`` event shape (start, completion, start failure), so dashboards
+    and log queries see the same fields whichever way a launch ended. ``measured`` overrides the
+    zero duration/ratio a launch that never ran reports."""
+    fields: dict[str, Any] = {"duration_seconds": 0, "timeout_usage_ratio": 0, "timed_out": False, **measured}
+    observe.emit(
+        "job_invocation",
+        event=event,
+        workflow=run.workflow,
+        run_id=run.run_id,
+        job=job,
+        scene_id=run.scene_id,
+        timeout_seconds=timeout_seconds,
+        status=status,
+        start_time=_iso(started),
+        end_time=None if ended is None else _iso(ended),
+        **fields,
+    )
+
+
 def _record_completion(run: Run, job: str, result: JobResult, timeout_seconds: float, started: float) -> None:
     """Inside the launch step, so a replayed workflow does not count the job twice."""
     status = "SUCCEEDED" if result.succeeded else "FAILED"
     ratio = result.duration_seconds / timeout_seconds if timeout_seconds else 0.0
     observe.JOB_DURATION.labels(run.workflow, job, status).observe(result.duration_seconds)
     observe.JOB_TIMEOUT_RATIO.labels(run.workflow, job).observe(ratio)
-    observe.emit(
-        "job_invocation",
-        event="complete",
-        workflow=run.workflow,
-        run_id=run.run_id,
-        job=job,
-        scene_id=run.scene_id,
-        timeout_seconds=timeout_seconds,
+    _emit_invocation(
+        run,
+        job,
+        timeout_seconds,
+        "complete",
+        status=status,
+        started=started,
+        ended=started + result.duration_seconds,
         duration_seconds=round(result.duration_seconds, 3),
         timeout_usage_ratio=round(ratio, 4),
         timed_out=result.timed_out or result.duration_seconds >= timeout_seconds,
-        status=status,
         execution_name=result.execution_id,
-        start_time=_iso(started),
-        end_time=_iso(started + result.duration_seconds),
     )
 
 
@@ -236,20 +249,8 @@ def run_job(
             attempts=attempt,
             error=err.get("message"),
         )
-        observe.emit(
-            "job_invocation",
-            event="complete",
-            workflow=run.workflow,
-            run_id=run.run_id,
-            job=job,
-            scene_id=run.scene_id,
-            timeout_seconds=timeout_seconds,
-            duration_seconds=0,
-            timeout_usage_ratio=0,
-            timed_out=False,
-            status="FAILED",
-            start_time=_iso(got["started"]),
-            end_time=_iso(time.time()),
+        _emit_invocation(
+            run, job, timeout_seconds, "complete", status="FAILED", started=got["started"], ended=time.time()
         )
         start_error = JobStartError(
             err.get("message", "job could not be started"),

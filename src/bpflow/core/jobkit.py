@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
-from bpflow.core.errors import BpflowError, ConfigError
-from bpflow.core.storage import Bucket, open_bucket
+from bpflow.core.errors import BpflowError, ConfigError, InvalidObjectKey, InvalidSceneId
+from bpflow.core.storage import Bucket, check_key, open_bucket
 
 if TYPE_CHECKING:
     from bpflow.core.config import Settings
@@ -111,6 +111,54 @@ def require_env(name: str) -> str:
     if value is None:
         raise ConfigError(f"{name} is required", field=name)
     return value
+
+
+#: The scene's own folder: every key a job writes starts with it (DESIGN: bad input never touches
+#: another scene).
+SCENE_ROOT = "scenes/{scene_id}/"
+
+
+def scene_prefix(scene_id: str, name: str, value: str, *, code: str | None = None, root_ok: bool = False) -> str:
+    """``value`` (a prefix or key the job reads or writes, from env variable ``name``) without its
+    surrounding slashes, when it lies inside ``scenes/<scene_id>/``.
+
+    The one check for every path a workflow or an operator hands a job: a job never writes outside
+    its own scene's prefix, so a path that leaves it (another scene, ``..``, an empty segment) is
+    refused before anything is touched, with a ConfigError naming the variable and the reason
+    (``details.reason``: ``invalid_path`` | ``outside_scene`` | ``scene_root``). ``code`` keeps a
+    job's own established error code; ``root_ok`` admits the scene's folder itself."""
+    # Deferred: core.triggers parses the stage model on import, a cost every job start (noop-job
+    # included) would pay although most jobs never check a prefix.
+    from bpflow.core.triggers import validate_scene_id
+
+    try:
+        root = SCENE_ROOT.format(scene_id=validate_scene_id(scene_id))
+    except InvalidSceneId as exc:
+        raise ConfigError(exc.message, field="SCENE_ID", details={"variable": "SCENE_ID"}) from None
+    prefix = value.strip().strip("/")
+    reason: tuple[str, str] | None = None
+    try:
+        check_key(prefix)
+    except InvalidObjectKey:
+        reason = ("invalid_path", "is not a valid object path (an empty, '.' or '..' segment, a backslash or a NUL)")
+    else:
+        if not (prefix + "/").startswith(root):
+            reason = ("outside_scene", f"is outside the scene's prefix {root}")
+        elif prefix + "/" == root and not root_ok:
+            reason = ("scene_root", f"is the scene's folder {root} itself, not a folder inside it")
+    if reason is not None:
+        raise ConfigError(
+            f"{name}={value[:300]!r} {reason[1]}",
+            code=code,
+            field=name,
+            details={"variable": name, "reason": reason[0], "scene_prefix": root},
+        )
+    return prefix
+
+
+def env_scene_prefix(scene_id: str, name: str, default: str, *, code: str | None = None) -> str:
+    """Env variable ``name`` (``default`` when unset or blank) through :func:`scene_prefix`."""
+    return scene_prefix(scene_id, name, env_str(name, default), code=code)
 
 
 def job_bucket() -> Bucket:

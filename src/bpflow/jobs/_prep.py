@@ -20,10 +20,10 @@ import json
 from dataclasses import dataclass
 
 from bpflow.core.errors import BpflowError, ObjectNotFound, ValidationFailed
-from bpflow.core.jobkit import env_int, env_str, job_bucket, log_json, require_env
+from bpflow.core.jobkit import env_int, env_str, job_bucket, log_json, require_env, scene_prefix
 from bpflow.core.triggers import validate_scene_id
 from bpflow.domain.usd.workspace import Workspace
-from bpflow.jobs.text_scene_gen import env_float, scene_prefix
+from bpflow.jobs.text_scene_gen import env_float
 from bpflow.state.cas_json import iso_z, utc_now
 
 

@@ -16,14 +16,18 @@ before anything is written; the tasks are the evaluation's (``domain.evaluation.
 from __future__ import annotations
 
 import os
+import posixpath
 from typing import Any
 
 from bpflow.core.errors import ValidationFailed
-from bpflow.core.jobkit import env_bool, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.jobkit import env_bool, env_scene_prefix, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.stages import STAGES
 from bpflow.domain.usd.workspace import Workspace
 from bpflow.state.cas_json import iso_z, utc_now
 
 TRIGGER_SOURCES = ("usd", "geniesim", "isaac_lab")
+#: The arena stage's completion marker's name (``core/stages.yaml``), written last in ``ARENA_PREFIX``.
+COMPLETE_NAME = posixpath.basename(STAGES["arena-export"].complete_in("arena"))
 
 
 def _llm_ask() -> Any:
@@ -83,12 +87,9 @@ def _main() -> int:
 
     bucket = job_bucket()
     scene = require_env("SCENE_ID")
-    arena = (env_str("ARENA_PREFIX", f"scenes/{scene}/arena") or "").rstrip("/")
-    usd_prefix = (env_str("USD_PREFIX", f"scenes/{scene}/usd") or "").rstrip("/")
-    assets = (env_str("ASSETS_PREFIX", f"scenes/{scene}/assets") or "").rstrip("/")
-    for name, prefix in (("ARENA_PREFIX", arena), ("USD_PREFIX", usd_prefix), ("ASSETS_PREFIX", assets)):
-        if not prefix.startswith(f"scenes/{scene}/"):
-            raise ValidationFailed(f"{name}={prefix!r} is outside the scene's prefix scenes/{scene}/", field=name)
+    arena = env_scene_prefix(scene, "ARENA_PREFIX", f"scenes/{scene}/arena")
+    usd_prefix = env_scene_prefix(scene, "USD_PREFIX", f"scenes/{scene}/usd")
+    assets = env_scene_prefix(scene, "ASSETS_PREFIX", f"scenes/{scene}/assets")
     source = env_str("TRIGGER_SOURCE", "usd")
     if source not in TRIGGER_SOURCES:
         raise ValidationFailed(
@@ -139,7 +140,7 @@ def _main() -> int:
         bucket.write(f"{arena}/{rel}", text.encode(), content_type=ctype)
     affordances = sum(len(o["affordances"]) for o in registry["objects"].values())
     bucket.write_json(
-        f"{arena}/.arena_export_complete",
+        f"{arena}/{COMPLETE_NAME}",
         {
             "status": "complete",
             "scene_id": scene,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bpflow.core.errors import ValidationFailed
-from bpflow.core.jobkit import env_int, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.jobkit import env_int, env_scene_prefix, env_str, job_bucket, log_json, require_env, run_main
 from bpflow.core.storage import Bucket
 from bpflow.domain.usd.workspace import Workspace
 from bpflow.state.cas_json import iso_z, utc_now
@@ -92,12 +92,9 @@ def _main() -> int:
 
     bucket = job_bucket()
     scene = require_env("SCENE_ID")
-    assets = env_str("ASSETS_PREFIX", f"scenes/{scene}/assets").rstrip("/")
-    usd_prefix = env_str("USD_PREFIX", f"scenes/{scene}/usd").rstrip("/")
-    episodes = env_str("EPISODES_PREFIX", f"scenes/{scene}/episodes").rstrip("/")
-    for name, prefix in (("ASSETS_PREFIX", assets), ("USD_PREFIX", usd_prefix), ("EPISODES_PREFIX", episodes)):
-        if not prefix.startswith(f"scenes/{scene}/"):
-            raise ValidationFailed(f"{name}={prefix!r} is outside the scene's prefix scenes/{scene}/", field=name)
+    assets = env_scene_prefix(scene, "ASSETS_PREFIX", f"scenes/{scene}/assets")
+    usd_prefix = env_scene_prefix(scene, "USD_PREFIX", f"scenes/{scene}/usd")
+    episodes = env_scene_prefix(scene, "EPISODES_PREFIX", f"scenes/{scene}/episodes")
     config = _config()
     manifest = _manifest(bucket, assets)
     usd_key = f"{usd_prefix}/scene.usda"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bpflow.core.errors import ValidationFailed
-from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.jobkit import env_bool, env_int, env_scene_prefix, env_str, job_bucket, log_json, require_env, run_main
 from bpflow.core.storage import Bucket
 from bpflow.domain.usd.workspace import Workspace
 
@@ -229,18 +229,10 @@ def build_bundle(
 def _main() -> int:
     bucket = job_bucket()
     scene = require_env("SCENE_ID")
-    assets = env_str("ASSETS_PREFIX", f"scenes/{scene}/assets").rstrip("/")
-    geniesim = env_str("GENIESIM_PREFIX", f"scenes/{scene}/geniesim").rstrip("/")
-    variation = env_str("VARIATION_ASSETS_PREFIX", f"scenes/{scene}/variation_assets").rstrip("/")
-    usd_prefix = env_str("USD_PREFIX", f"scenes/{scene}/usd").rstrip("/")
-    for name, prefix in (
-        ("ASSETS_PREFIX", assets),
-        ("GENIESIM_PREFIX", geniesim),
-        ("VARIATION_ASSETS_PREFIX", variation),
-        ("USD_PREFIX", usd_prefix),
-    ):
-        if not prefix.startswith(f"scenes/{scene}/"):
-            raise ValidationFailed(f"{name}={prefix!r} is outside the scene's prefix scenes/{scene}/", field=name)
+    assets = env_scene_prefix(scene, "ASSETS_PREFIX", f"scenes/{scene}/assets")
+    geniesim = env_scene_prefix(scene, "GENIESIM_PREFIX", f"scenes/{scene}/geniesim")
+    variation = env_scene_prefix(scene, "VARIATION_ASSETS_PREFIX", f"scenes/{scene}/variation_assets")
+    usd_prefix = env_scene_prefix(scene, "USD_PREFIX", f"scenes/{scene}/usd")
     robot_type = (env_str("ROBOT_TYPE", "franka") or "franka").strip()
     if robot_type != "franka":
         raise ValidationFailed(

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bpflow.core.errors import BpflowError, ValidationFailed
-from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.jobkit import env_bool, env_int, env_scene_prefix, env_str, job_bucket, log_json, require_env, run_main
 from bpflow.domain.usd.workspace import Workspace
 from bpflow.state.cas_json import iso_z, utc_now
 
@@ -51,18 +51,10 @@ class Ctx:
         self.bucket = job_bucket()
         self.scene = require_env("SCENE_ID")
         s = self.scene
-        self.geniesim = env_str("GENIESIM_PREFIX", f"scenes/{s}/geniesim").rstrip("/")
-        self.job_path = env_str("JOB_OUTPUT_PATH", f"{self.geniesim}/job.json")
-        self.output_prefix = env_str("OUTPUT_PREFIX", f"scenes/{s}/episodes").rstrip("/")
-        self.rollback = env_str("CANARY_ROLLBACK_MARKER") or f"{self.geniesim}/.canary_rollback"
-        for name, key in (
-            ("GENIESIM_PREFIX", self.geniesim),
-            ("JOB_OUTPUT_PATH", self.job_path),
-            ("OUTPUT_PREFIX", self.output_prefix),
-            ("CANARY_ROLLBACK_MARKER", self.rollback),
-        ):
-            if not key.startswith(f"scenes/{s}/"):
-                raise ValidationFailed(f"{name}={key!r} is outside the scene's prefix scenes/{s}/", field=name)
+        self.geniesim = env_scene_prefix(s, "GENIESIM_PREFIX", f"scenes/{s}/geniesim")
+        self.job_path = env_scene_prefix(s, "JOB_OUTPUT_PATH", f"{self.geniesim}/job.json")
+        self.output_prefix = env_scene_prefix(s, "OUTPUT_PREFIX", f"scenes/{s}/episodes")
+        self.rollback = env_scene_prefix(s, "CANARY_ROLLBACK_MARKER", f"{self.geniesim}/.canary_rollback")
         self.robot = (env_str("ROBOT_TYPE", "franka") or "franka").strip()
         self.bucket_name = env_str("BUCKET", "local") or "local"
 

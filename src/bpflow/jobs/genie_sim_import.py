@@ -24,7 +24,7 @@ from typing import Any
 
 from bpflow.core.config import parse_bool
 from bpflow.core.errors import PreconditionFailed, ValidationFailed
-from bpflow.core.jobkit import env_bool, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.jobkit import env_bool, env_str, job_bucket, log_json, require_env, run_main, scene_prefix
 from bpflow.core.storage import Bucket, object_uri
 from bpflow.domain.geniesim.contracts import sha256_json
 from bpflow.domain.usd.workspace import Workspace
@@ -83,19 +83,21 @@ def _main() -> int:
     scene = require_env("SCENE_ID")
     job_id = require_env("GENIE_SIM_JOB_ID")
     bucket_name = env_str("BUCKET", "local") or "local"
-    output_prefix = bucket_key(env_str("OUTPUT_PREFIX", f"scenes/{scene}/episodes") or "", bucket_name, "OUTPUT_PREFIX")
-    local = env_str("LOCAL_EPISODES_PREFIX")
-    out = bucket_key(local, bucket_name, "LOCAL_EPISODES_PREFIX") if local else f"{output_prefix}/geniesim_{job_id}"
-    meta_key = bucket_key(
-        env_str("JOB_METADATA_PATH") or f"scenes/{scene}/geniesim/job.json", bucket_name, "JOB_METADATA_PATH"
+    output_prefix = scene_prefix(
+        scene,
+        "OUTPUT_PREFIX",
+        bucket_key(env_str("OUTPUT_PREFIX", f"scenes/{scene}/episodes"), bucket_name, "OUTPUT_PREFIX"),
     )
-    for name, key in (
-        ("OUTPUT_PREFIX", output_prefix),
-        ("LOCAL_EPISODES_PREFIX", out),
-        ("JOB_METADATA_PATH", meta_key),
-    ):
-        if not key.startswith(f"scenes/{scene}/"):
-            raise ValidationFailed(f"{name}={key!r} is outside the scene's prefix scenes/{scene}/", field=name)
+    local = env_str("LOCAL_EPISODES_PREFIX")
+    if local:
+        out = scene_prefix(scene, "LOCAL_EPISODES_PREFIX", bucket_key(local, bucket_name, "LOCAL_EPISODES_PREFIX"))
+    else:  # the job id is part of the path: one that would leave the scene is refused by its name
+        out = scene_prefix(scene, "GENIE_SIM_JOB_ID", f"{output_prefix}/geniesim_{job_id}")
+    meta_key = scene_prefix(
+        scene,
+        "JOB_METADATA_PATH",
+        bucket_key(env_str("JOB_METADATA_PATH", f"scenes/{scene}/geniesim/job.json"), bucket_name, "JOB_METADATA_PATH"),
+    )
     min_score = _float("MIN_QUALITY_SCORE", 0.85)
     if not 0.0 <= min_score <= 1.0:
         raise ValidationFailed(f"MIN_QUALITY_SCORE must be within 0..1, not {min_score}", field="MIN_QUALITY_SCORE")

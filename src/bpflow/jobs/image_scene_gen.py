@@ -24,7 +24,7 @@ import json
 import time
 
 from bpflow.core.errors import BpflowError, ConfigError, ObjectNotFound
-from bpflow.core.jobkit import env_int, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.jobkit import env_int, env_str, job_bucket, log_json, require_env, run_main, scene_prefix
 from bpflow.core.triggers import validate_scene_id
 from bpflow.domain.imagegen.decode import ImageRejected, check_image
 from bpflow.domain.imagegen.scene import ImageSource, image_package
@@ -32,7 +32,7 @@ from bpflow.domain.imagegen.vision import ask_vision
 from bpflow.domain.request.contract import DEFAULT_PROVIDER_POLICY, PROVIDER_POLICIES
 from bpflow.domain.textgen.llm_planner import resolve_chain
 from bpflow.domain.textgen.package import textgen_complete
-from bpflow.jobs.text_scene_gen import _scrub, env_float, job_settings, scene_prefix, thresholds
+from bpflow.jobs.text_scene_gen import _scrub, env_float, job_settings, thresholds
 from bpflow.state.cas_json import iso_z, utc_now
 
 JOB_NAME = "image-scene-gen-job"

@@ -16,10 +16,9 @@ from typing import Any
 import yaml
 
 from bpflow.core.errors import ObjectNotFound, ValidationFailed
-from bpflow.core.jobkit import job_bucket, log_json, require_env, run_main
+from bpflow.core.jobkit import job_bucket, log_json, require_env, run_main, scene_prefix
 from bpflow.core.triggers import validate_scene_id
 from bpflow.domain.imagegen.objects3d import lift_objects, load_frame
-from bpflow.jobs.text_scene_gen import scene_prefix
 from bpflow.state.cas_json import iso_z, utc_now
 
 

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from bpflow.core.errors import ValidationFailed
-from bpflow.core.jobkit import env_int, job_bucket, log_json, require_env, run_main
+from bpflow.core.jobkit import env_int, job_bucket, log_json, require_env, run_main, scene_prefix
 from bpflow.domain.usd.workspace import Workspace
 from bpflow.state.cas_json import iso_z, utc_now
 
@@ -31,11 +31,7 @@ def _main() -> int:
 
     bucket = job_bucket()
     scene = require_env("SCENE_ID")
-    model = require_env("MODEL_PATH").strip().strip("/")
-    if not model.startswith(f"scenes/{scene}/") or ".." in model.split("/"):
-        raise ValidationFailed(
-            f"MODEL_PATH={model!r} is not under scenes/{scene}/", code="model_path_outside_scene", field="MODEL_PATH"
-        )
+    model = scene_prefix(scene, "MODEL_PATH", require_env("MODEL_PATH"), code="model_path_outside_scene")
     trials = env_int("EVAL_EPISODES", 10)
     if not 1 <= trials <= 1000:
         raise ValidationFailed(f"EVAL_EPISODES must be in 1..1000, not {trials}", field="EVAL_EPISODES")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bpflow.core.errors import ValidationFailed
-from bpflow.core.jobkit import EXIT_FAILED, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.jobkit import EXIT_FAILED, env_scene_prefix, env_str, job_bucket, log_json, require_env, run_main
 from bpflow.state.cas_json import iso_z, utc_now
 
 
@@ -40,7 +40,7 @@ def _main() -> int:
 
     bucket = job_bucket()
     scene = require_env("SCENE_ID")
-    episodes = env_str("EPISODES_PREFIX", f"scenes/{scene}/episodes").rstrip("/")
+    episodes = env_scene_prefix(scene, "EPISODES_PREFIX", f"scenes/{scene}/episodes")
     min_rate = _min_rate()
     certs: list[dict[str, Any]] = []
     for info in bucket.list(f"{episodes}/certificates/"):

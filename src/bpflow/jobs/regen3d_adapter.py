@@ -22,11 +22,11 @@ import posixpath
 from typing import Any
 
 from bpflow.core.errors import BpflowError, ConfigError, ValidationFailed
-from bpflow.core.jobkit import EXIT_FAILED, env_bool, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.jobkit import EXIT_FAILED, env_bool, env_str, job_bucket, log_json, require_env, run_main, scene_prefix
 from bpflow.core.storage import Bucket
 from bpflow.core.triggers import validate_scene_id
 from bpflow.domain.imagegen.regen3d import ReconObject, adapt
-from bpflow.jobs.text_scene_gen import env_float, scene_prefix
+from bpflow.jobs.text_scene_gen import env_float
 from bpflow.state.cas_json import iso_z, utc_now
 
 MESH_NAMES = ("mesh.glb", "model.glb", "asset.glb", "mesh.obj")

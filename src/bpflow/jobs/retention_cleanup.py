@@ -32,6 +32,7 @@ from typing import Any
 
 from bpflow.core.errors import BpflowError, ConfigError, PreconditionFailed
 from bpflow.core.jobkit import env_int, env_str, job_bucket, log_json, run_main
+from bpflow.core.stages import STAGES
 from bpflow.core.storage import Bucket, ObjectInfo
 
 SCENE_PREFIX = "scenes"
@@ -53,8 +54,16 @@ FOLDER_CLASSES: dict[str, str] = {
     "log": LOGS,
 }
 
+#: The Genie Sim import's completion marker (stage model), kept as a marker in its folder and, as
+#: the reference's table lists it, at the scene's top level too.
+GENIESIM_COMPLETE = STAGES["genie-sim-import"].complete[0]
 MARKER_PATHS = frozenset(
-    {".circuit_breaker.json", ".geniesim_complete", "geniesim/.geniesim_complete", "geniesim/.circuit_breaker.json"}
+    {
+        ".circuit_breaker.json",
+        posixpath.basename(GENIESIM_COMPLETE),
+        GENIESIM_COMPLETE,
+        "geniesim/.circuit_breaker.json",
+    }
 )
 
 DRY_RUN_TRUE = frozenset({"1", "true", "yes", "y", "on", "json"})

@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from bpflow.core.errors import ObjectNotFound, ValidationFailed
-from bpflow.core.jobkit import env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.jobkit import env_str, job_bucket, log_json, require_env, run_main, scene_prefix
 from bpflow.core.triggers import validate_scene_id
 from bpflow.domain.imagegen.scale import apply_scale, scale_samples
-from bpflow.jobs.text_scene_gen import scene_prefix
 
 
 def _main() -> int:

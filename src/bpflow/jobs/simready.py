@@ -17,10 +17,10 @@ from __future__ import annotations
 import posixpath
 
 from bpflow.core.errors import ConfigError
-from bpflow.core.jobkit import env_str, job_bucket, log_json, run_main
+from bpflow.core.jobkit import env_scene_prefix, env_str, job_bucket, log_json, run_main
 from bpflow.domain.usd.inputs import load_manifest, stamp
 from bpflow.domain.usd.object_files import list_object_files, no_visual, usd_visual
-from bpflow.domain.usd.prefixes import check_prefix, load_env
+from bpflow.domain.usd.prefixes import load_env
 from bpflow.domain.usd.simready import SIMREADY_NAME, build_simready
 from bpflow.domain.usd.workspace import Workspace
 from bpflow.state.cas_json import iso_z, update_json, utc_now
@@ -48,9 +48,7 @@ def _main() -> int:
     mode = _mode()
     bucket = job_bucket()
     manifest, manifest_key = load_manifest(bucket, env, allow_variation_list=True)
-    progress_key = check_prefix(
-        env_str("PROGRESS_MARKER_PATH") or f"{env.assets}/.progress.json", env.scene_id, "PROGRESS_MARKER_PATH"
-    )
+    progress_key = env_scene_prefix(env.scene_id, "PROGRESS_MARKER_PATH", f"{env.assets}/.progress.json")
     visuals = []
     for obj in manifest.objects:  # every object's visual is found before anything is written
         files = list_object_files(bucket, env.assets, env.root, obj)

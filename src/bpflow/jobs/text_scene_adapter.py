@@ -27,7 +27,17 @@ from __future__ import annotations
 
 from bpflow.core.config import Settings
 from bpflow.core.errors import ConfigError
-from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, job_settings, log_json, require_env, run_main
+from bpflow.core.jobkit import (
+    env_bool,
+    env_int,
+    env_scene_prefix,
+    env_str,
+    job_bucket,
+    job_settings,
+    log_json,
+    require_env,
+    run_main,
+)
 from bpflow.core.storage import check_key
 from bpflow.domain.retrieval.pipeline import AdapterConfig, run_adapter
 from bpflow.domain.retrieval.rollout import PromotionRule
@@ -44,19 +54,6 @@ PROVIDER_ENV = {
         ("TEXT_HUNYUAN_API_HOST", "HUNYUAN_API_HOST", "TEXT_HUNYUAN_BASE_URL"),
     ),
 }
-
-
-def scene_prefix(name: str, scene_id: str, default: str) -> str:
-    """A prefix option, which must stay inside ``scenes/<scene_id>/``: the job writes nowhere else."""
-    value = (env_str(name) or default).strip().strip("/")
-    root = f"scenes/{scene_id}/"
-    try:
-        check_key(value)
-    except Exception:  # noqa: BLE001 - any malformed key is the caller's mistake
-        raise ConfigError(f"{name}={value!r} is not a valid object prefix", field=name) from None
-    if not value.startswith(root):
-        raise ConfigError(f"{name}={value!r} must be inside {root}", field=name)
-    return value
 
 
 def configured_providers(chain: list[str]) -> list[str]:
@@ -101,10 +98,10 @@ def build_config(settings: Settings, scene_id: str) -> AdapterConfig:
         scene_id=scene_id,
         bucket_name=env_str("BUCKET"),
         request_object=request_object,
-        textgen_prefix=scene_prefix("TEXTGEN_PREFIX", scene_id, f"{root}/textgen"),
-        assets_prefix=scene_prefix("ASSETS_PREFIX", scene_id, f"{root}/assets"),
-        layout_prefix=scene_prefix("LAYOUT_PREFIX", scene_id, f"{root}/layout"),
-        seg_prefix=scene_prefix("SEG_PREFIX", scene_id, f"{root}/seg"),
+        textgen_prefix=env_scene_prefix(scene_id, "TEXTGEN_PREFIX", f"{root}/textgen"),
+        assets_prefix=env_scene_prefix(scene_id, "ASSETS_PREFIX", f"{root}/assets"),
+        layout_prefix=env_scene_prefix(scene_id, "LAYOUT_PREFIX", f"{root}/layout"),
+        seg_prefix=env_scene_prefix(scene_id, "SEG_PREFIX", f"{root}/seg"),
         retrieval=retrieval,
         requested_mode=settings.text_asset_retrieval_mode,
         retrieval_enabled=settings.text_asset_retrieval_enabled,

@@ -29,7 +29,17 @@ from typing import Any
 
 from bpflow.core.config import Settings, load_settings
 from bpflow.core.errors import ConfigError, InvalidSceneId, ObjectNotFound
-from bpflow.core.jobkit import env_bool, env_int, env_raw, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.jobkit import (
+    env_bool,
+    env_int,
+    env_raw,
+    env_str,
+    job_bucket,
+    log_json,
+    require_env,
+    run_main,
+    scene_prefix,
+)
 from bpflow.core.storage import Bucket
 from bpflow.core.triggers import validate_scene_id
 from bpflow.domain.request.contract import RequestInvalid, SceneRequest, parse_request
@@ -94,15 +104,6 @@ def env_float(name: str, default: float) -> float:
     if not math.isfinite(out):
         raise ConfigError(f"{name} must be a finite number", field=name)
     return out
-
-
-def scene_prefix(scene_id: str, name: str, value: str) -> str:
-    """A prefix the job may write under: inside ``scenes/<scene_id>/``, no ``..``/empty segments."""
-    prefix = value.strip().strip("/")
-    segments = prefix.split("/")
-    if len(segments) < 3 or segments[:2] != ["scenes", scene_id] or any(s in ("", ".", "..") for s in segments):
-        raise ConfigError(f"{name} must be a path inside scenes/{scene_id}/ (got {value!r})", field=name)
-    return prefix
 
 
 def read_request(bucket: Bucket, key: str, scene_id: str, settings: Settings) -> SceneRequest:

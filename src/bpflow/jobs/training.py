@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from bpflow.core.errors import ValidationFailed
-from bpflow.core.jobkit import env_int, env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.jobkit import env_int, env_str, job_bucket, log_json, require_env, run_main, scene_prefix
 from bpflow.domain.training.settings import TrainSettings
 from bpflow.domain.usd.workspace import Workspace
 from bpflow.state.cas_json import iso_z, utc_now
@@ -38,14 +38,7 @@ def normalise_output_path(raw: str, scene: str) -> str:
     for scheme in ("gs://", "s3://", "file://"):
         if key.startswith(scheme):
             key = key[len(scheme) :].split("/", 1)[1] if "/" in key[len(scheme) :] else ""
-    key = key.strip("/")
-    if not key.startswith(f"scenes/{scene}/") or ".." in key.split("/"):
-        raise ValidationFailed(
-            f"OUTPUT_PATH={raw!r} is not under the scene's prefix scenes/{scene}/",
-            code="output_path_outside_scene",
-            field="OUTPUT_PATH",
-        )
-    return key
+    return scene_prefix(scene, "OUTPUT_PATH", key, code="output_path_outside_scene")
 
 
 def _float(name: str, default: float) -> float:

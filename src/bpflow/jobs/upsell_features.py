@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bpflow.core.errors import BpflowError, ValidationFailed
-from bpflow.core.jobkit import env_str, job_bucket, log_json, require_env, run_main
+from bpflow.core.jobkit import env_str, job_bucket, log_json, require_env, run_main, scene_prefix
 from bpflow.domain.usd.workspace import Workspace
 from bpflow.state.cas_json import iso_z, utc_now
 
@@ -27,8 +27,8 @@ def _main() -> int:
     bucket = job_bucket()
     scene = require_env("SCENE_ID")
     tier = (env_str("BUNDLE_TIER", "pro") or "pro").lower()
-    scene_path = (env_str("SCENE_PATH", f"scenes/{scene}") or "").rstrip("/")
-    if scene_path != f"scenes/{scene}":
+    scene_path = scene_prefix(scene, "SCENE_PATH", env_str("SCENE_PATH", f"scenes/{scene}"), root_ok=True)
+    if scene_path != f"scenes/{scene}":  # inside the scene, but the dataset is read from the scene's own folder
         raise ValidationFailed(f"SCENE_PATH={scene_path!r} is not scenes/{scene}", field="SCENE_PATH")
     if tier == "standard":
         raise ValidationFailed(

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bpflow.core.errors import ConfigError, JobFailed, ObjectNotFound, ValidationFailed
-from bpflow.core.jobkit import env_bool, env_int, env_str, job_bucket, log_json, run_main
+from bpflow.core.jobkit import env_bool, env_int, env_scene_prefix, env_str, job_bucket, log_json, run_main
 from bpflow.core.storage import Bucket
-from bpflow.domain.usd.prefixes import check_prefix, load_env
+from bpflow.domain.usd.prefixes import load_env
 from bpflow.domain.usd.workspace import Workspace
 from bpflow.domain.variation.documents import UNKNOWN_LICENSE, Generated, variation_assets_doc, variation_scene_manifest
 from bpflow.domain.variation.palette import plan_variants
@@ -61,9 +61,7 @@ class Settings:
         self.replicator = env.replicator
         self.variation = env.variation_assets
         self.assets = env.assets
-        self.progress = check_prefix(
-            env_str("PROGRESS_MARKER_PATH", self.variation + "/.progress.json"), self.scene_id, "PROGRESS_MARKER_PATH"
-        )
+        self.progress = env_scene_prefix(self.scene_id, "PROGRESS_MARKER_PATH", self.variation + "/.progress.json")
         self.resume = env_bool("RESUME_FROM_PROGRESS", False)
         self.priority_filter = env_str("PRIORITY_FILTER", "")
         self.priorities = parse_priority_filter(self.priority_filter)

@@ -18,10 +18,11 @@ from bpflow.ops.runs import RunReader
 from bpflow.ops.scene_status import (
     SCENE_STATES,
     all_scene_runs,
+    list_line,
+    listed_status,
     page_markers,
     scene_page,
     scene_prompt,
-    scene_status,
     scene_summaries_page,
 )
 
@@ -85,26 +86,14 @@ def find_scenes(
             prompt = scene_prompt(rt.bucket, scene_id, dag, listing) if needle is not None else None
             if needle is not None and needle not in scene_id.lower() and needle not in (prompt or "").lower():
                 continue
-            status = scene_status(
-                rt,
-                scene_id,
-                dag=dag,
-                reader=None,
-                runs=grouped.get(scene_id, []),
-                details=False,
-                now=now,
-                must_exist=False,
-                listing=listing,
-                seed_runs=grouped,
-            )
+            status = listed_status(rt, scene_id, dag=dag, grouped=grouped, listing=listing, now=now)
             if state is not None and status.state != state:
                 continue
             if len(out) == limit:
                 return ScenePage(out, out[-1]["scene_id"])
-            line = status.summary()
-            line["updated"] = max((e.updated_s for e in listing.values()), default=None)
-            line["prompt"] = prompt if needle is not None else scene_prompt(rt.bucket, scene_id, dag, listing)
-            out.append(line)
+            if needle is None:
+                prompt = scene_prompt(rt.bucket, scene_id, dag, listing)
+            out.append(list_line(status, listing, prompt))
         if more is None:
             return ScenePage(out, None)
         cursor = more

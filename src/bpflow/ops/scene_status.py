@@ -837,23 +837,42 @@ def scene_summaries_page(
     out = []
     for scene_id in ids:
         listing = markers.get(scene_id, {})
-        status = scene_status(
-            rt,
-            scene_id,
-            dag=dag,
-            reader=None,
-            runs=grouped.get(scene_id, []),
-            details=False,
-            now=now,
-            must_exist=False,
-            listing=listing,
-            seed_runs=grouped,
-        )
-        line = status.summary()
-        line["updated"] = max((e.updated_s for e in listing.values()), default=None)
-        line["prompt"] = scene_prompt(rt.bucket, scene_id, dag, listing)
-        out.append(line)
+        status = listed_status(rt, scene_id, dag=dag, grouped=grouped, listing=listing, now=now)
+        out.append(list_line(status, listing, scene_prompt(rt.bucket, scene_id, dag, listing)))
     return out, next_after
+
+
+def listed_status(
+    rt: Runtime,
+    scene_id: str,
+    *,
+    dag: Dag,
+    grouped: Mapping[str, list[RunInfo]],
+    listing: dict[str, Listed],
+    now: float | None,
+) -> SceneStatus:
+    """One scene of a list page, judged from the page's own marker listing and the runs read once
+    for the page (``grouped``, by scene): no query and no listing per scene, and no details."""
+    return scene_status(
+        rt,
+        scene_id,
+        dag=dag,
+        reader=None,
+        runs=grouped.get(scene_id, []),
+        details=False,
+        now=now,
+        must_exist=False,
+        listing=listing,
+        seed_runs=grouped,
+    )
+
+
+def list_line(status: SceneStatus, listing: dict[str, Listed], prompt: str | None) -> dict[str, Any]:
+    """A list page's line of one scene: its summary, when its markers last changed, its prompt."""
+    line = status.summary()
+    line["updated"] = max((e.updated_s for e in listing.values()), default=None)
+    line["prompt"] = prompt
+    return line
 
 
 def scene_prompt(bucket: Bucket, scene_id: str, dag: Dag, listing: dict[str, Listed] | None = None) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from bpflow.blocks import markers
 from bpflow.blocks.jobs import StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
+from bpflow.blocks.params import recorded_params
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 from bpflow.core.stages import STAGES
@@ -23,6 +24,15 @@ TRAINED = STAGES["training"].complete[0]
 JOB = "policy-evaluation-job"
 TRIGGER = STAGE.trigger_re
 TIMEOUT = stage_timeout(NAME, JOB) + 600
+#: The job's options: payload field, else the worker's env var, else default (None: not passed).
+#: Read once in a recorded step, so a replay on a worker with other env vars passes the same.
+PARAMS = {
+    "eval_episodes": ("EVAL_EPISODES", "10"),
+    "eval_seed": ("EVAL_SEED", None),
+    "eval_max_tasks": ("EVAL_MAX_TASKS", None),
+    "eval_videos": ("EVAL_VIDEOS", None),
+    "policy_threads": ("POLICY_THREADS", None),
+}
 
 
 @workflow(NAME, timeout_seconds=TIMEOUT)
@@ -43,15 +53,12 @@ def policy_evaluation(run: Run) -> Outcome:
             config_context={"marker": run.object_name},
         )
         return Outcome.failed(f"{TRAINED} names no model_path", scene_id=scene)
-    episodes = str(run.param("eval_episodes", "EVAL_EPISODES", "10"))
+    params = recorded_params(run, PARAMS)
     with scene_lock(run, "policy-evaluation", ttl_seconds=TIMEOUT) as lock:
         if not lock.acquired:
             return Outcome.skipped(lock.message, scene_id=scene)
-        env = {"MODEL_PATH": model, "EVAL_EPISODES": episodes}
-        for name in ("EVAL_SEED", "EVAL_MAX_TASKS", "EVAL_VIDEOS", "POLICY_THREADS"):
-            value = run.param(name.lower(), name, None)
-            if value is not None:
-                env[name] = str(value)
+        env = {"MODEL_PATH": model}
+        env.update({var: str(params[name]) for name, (var, _) in PARAMS.items() if params[name] is not None})
         result = run_job(
             run,
             JOB,

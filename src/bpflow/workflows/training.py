@@ -30,7 +30,8 @@ from bpflow.blocks.jobs import StartFailure, run_job
 from bpflow.blocks.lock import scene_lock
 from bpflow.blocks.quality_preflight import preflight
 from bpflow.core.engine.registry import Outcome, Run, workflow
-from bpflow.core.errors import StageFailed, ValidationFailed
+from bpflow.core.errors import ConfigError, StageFailed, ValidationFailed
+from bpflow.core.jobkit import scene_prefix
 from bpflow.core.policy.timeouts import parse_override, stage_retry_profile, stage_timeout
 from bpflow.core.stages import STAGES
 from bpflow.core.triggers import validate_scene_id
@@ -126,10 +127,12 @@ def training(run: Run) -> Outcome:
     for scheme in ("gs://", "s3://"):
         if output.startswith(scheme):
             output = output[len(scheme) :].partition("/")[2]
-    if not output.startswith(f"scenes/{scene}/"):
+    try:
+        output = scene_prefix(scene, "output_path", output, code="output_path_outside_scene")
+    except ConfigError as exc:  # another scene, '..', or the scene folder itself: nothing is written
         return Outcome.failed(
-            f"output_path {output!r} is outside scenes/{scene}/",
-            error={"code": "output_path_outside_scene", "field": "output_path"},
+            exc.message,
+            error={"code": "output_path_outside_scene", "field": "output_path", **exc.details},
             job_id=job_id,
         )
     try:

@@ -6,14 +6,14 @@ import json
 from typing import Any
 
 from bpflow.core.errors import ObjectNotFound, PreconditionFailed
+from bpflow.core.stages import STAGES
 from bpflow.core.storage import Bucket
 from bpflow.domain.automation.state import FAILED, SUCCESS, DailyPaths
 
-COMPLETE, FAILED_MARKER, STATUS = (
-    ".source_orchestrator_complete",
-    ".source_orchestrator_failed",
-    "source_orchestrator_status.json",
-)
+#: The orchestrator's request (its trigger) and outcome markers, from the stage model (``core/stages.yaml``).
+ORCHESTRATOR = STAGES["source-orchestrator"]
+REQUEST = ORCHESTRATOR.trigger
+(COMPLETE, STATUS), (FAILED_MARKER,) = ORCHESTRATOR.complete, ORCHESTRATOR.failed
 
 
 def read_index(bucket: Bucket, paths: DailyPaths) -> tuple[list[str], str | None]:
@@ -36,7 +36,7 @@ def publish_request(bucket: Bucket, scene_id: str, body: dict[str, Any]) -> str:
     """Write a scene's request to its trigger path, create-only: ``published`` or ``existing``
     (a re-run never re-triggers a scene, and never overwrites someone else's request)."""
     try:
-        bucket.create_json(f"scenes/{scene_id}/prompts/scene_request.json", body)
+        bucket.create_json(f"scenes/{scene_id}/{REQUEST}", body)
     except PreconditionFailed:
         return "existing"
     return "published"

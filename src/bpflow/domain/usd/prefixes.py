@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bpflow.core.errors import ConfigError, InvalidSceneId
-from bpflow.core.jobkit import env_str, require_env
+from bpflow.core.jobkit import env_str, require_env, scene_prefix
 from bpflow.core.triggers import validate_scene_id
 
 #: env name → the scene-relative default folder (spec §2.2 "derived prefixes").
@@ -30,16 +30,6 @@ PREFIX_DEFAULTS: dict[str, str] = {
 
 def scene_root(scene_id: str) -> str:
     return f"scenes/{validate_scene_id(scene_id)}/"
-
-
-def check_prefix(value: str, scene_id: str, field: str) -> str:
-    """``value`` without a trailing slash, if it names a folder inside the scene."""
-    prefix = value.strip().strip("/")
-    root = scene_root(scene_id)
-    parts = prefix.split("/")
-    if any(p in ("", ".", "..") for p in parts) or not (prefix + "/").startswith(root) or prefix + "/" == root:
-        raise ConfigError(f"{field} must be a folder inside {root} (got {value!r})", field=field)
-    return prefix
 
 
 VARIATION_SUFFIX = "_variation"
@@ -88,7 +78,7 @@ def load_env() -> Stage2Env:
     values: dict[str, str] = {}
     for name, default in PREFIX_DEFAULTS.items():
         given = env_str(name)
-        values[name] = check_prefix(given, scene_id, name) if given else f"scenes/{scene_id}/{default}"
+        values[name] = scene_prefix(scene_id, name, given) if given else f"scenes/{scene_id}/{default}"
     return Stage2Env(
         scene_id=scene_id,
         assets=values["ASSETS_PREFIX"],
