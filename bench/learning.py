@@ -9,11 +9,15 @@
 ``python -m bench.learning`` (``make bench-learning``): 50 scripted episodes of one
 pick-and-place task → ACT trained for BENCH_TRAIN_STEPS (default 3000) → the evaluated success
 rate over BENCH_EVAL_TRIALS (default 20) randomised trials, beside the scripted expert's.
+The policy acts with the evaluator's inference defaults (``policy_client.INFERENCE_DEFAULTS``:
+ACT with temporal ensembling); ``BENCH_EVAL_OVERRIDES`` (JSON, policy type → options) replaces
+them, e.g. ``{}`` for the checkpoint's own chunked execution (n_action_steps 10).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -35,7 +39,7 @@ def run(quick: bool) -> dict[str, Any]:
     from tests.sim.simscenes import write_scene
 
     from bpflow.domain.episodes.generate import GenerationConfig, generate
-    from bpflow.domain.evaluation.policy_client import PolicyClient
+    from bpflow.domain.evaluation.policy_client import INFERENCE_DEFAULTS, PolicyClient
     from bpflow.domain.evaluation.rollout import BUDGET_FACTOR, Evaluator
     from bpflow.domain.sim import load_scene
     from bpflow.domain.sim.tasks import derive_tasks
@@ -83,7 +87,9 @@ def run(quick: bool) -> dict[str, Any]:
     )
     sim = load_scene(usd, manifest, robot=True)
     (task,) = [t for t in derive_tasks(sim, seed=0)[0] if t.object_id == "block"]
-    with PolicyClient(result.final_checkpoint, log_path=tmp / "policy_server.log") as policy:
+    raw = os.environ.get("BENCH_EVAL_OVERRIDES")
+    overrides = json.loads(raw) if raw is not None else INFERENCE_DEFAULTS
+    with PolicyClient(result.final_checkpoint, log_path=tmp / "policy_server.log", overrides=overrides) as policy:
         ev = Evaluator(sim, image_size=(size, size), cameras=["front", "wrist"])
         wanted = set(policy.info["inputs"])
         walls, wins, expert_wins = [], 0, 0
@@ -99,6 +105,7 @@ def run(quick: bool) -> dict[str, Any]:
         ev.close()
     out.update(
         eval_trials=trials,
+        eval_inference=json.dumps(overrides.get(str(policy.info["type"]), {})),
         eval_episode_s=round(statistics.mean(walls), 3),
         success_rate=round(wins / trials, 4),
         expert_success_rate=round(expert_wins / trials, 4),

@@ -33,10 +33,13 @@ def wait_for(pred: Callable[[], Any], timeout: float, what: str = "runs", interv
         time.sleep(interval)
 
 
-def chain_figures(walls: list[float], scenes: int) -> dict[str, Any]:
-    """Wall times of the repetitions → the figures peers.json reports (median repetition)."""
+def chain_figures(walls: list[float], scenes: int, cpus: list[float] | None = None) -> dict[str, Any]:
+    """Wall times of the repetitions → the figures peers.json reports (median repetition).
+
+    ``cpus``: CPU seconds the contender's processes used in each repetition (``tree_cpu_seconds``
+    deltas). On a shared machine wall time follows the load; CPU time per stage hardly does."""
     wall = statistics.median(walls)
-    return {
+    out: dict[str, Any] = {
         "scenes": scenes,
         "stages": STAGES,
         "repetitions": len(walls),
@@ -44,6 +47,43 @@ def chain_figures(walls: list[float], scenes: int) -> dict[str, Any]:
         "wall_s_each": [round(w, 3) for w in walls],
         "per_stage_ms": round(wall * 1000 / (scenes * STAGES), 2),
     }
+    if cpus:
+        cpu = statistics.median(cpus)
+        out["cpu_s_each"] = [round(c, 3) for c in cpus]
+        out["cpu_per_stage_ms"] = round(cpu * 1000 / (scenes * STAGES), 2)
+    return out
+
+
+def tree_cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by this process, its reaped children, and every
+    live descendant with the children it reaped (a job launcher and the jobs it forked)."""
+    t = os.times()
+    total = t.user + t.system + t.children_user + t.children_system
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        parents: dict[int, int] = {}
+        times: dict[int, float] = {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid = int(name)
+            parents[pid] = int(fields[1])
+            times[pid] = sum(int(v) for v in fields[11:15]) / tick  # utime stime cutime cstime
+    except (OSError, ValueError, AttributeError):
+        return total
+    me = os.getpid()
+    for pid in times:
+        p, seen = parents.get(pid), 0
+        while p and p != me and seen < 64:
+            p, seen = parents.get(p), seen + 1
+        if p == me and pid != me:
+            total += times[pid]
+    return total
 
 
 def pct(values: list[float], q: float) -> float:

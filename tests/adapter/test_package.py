@@ -68,6 +68,11 @@ def test_tiny_dimensions_are_floored(request_doc: dict[str, Any]) -> None:
         (lambda p: p.update(scene_id="other_scene"), "scene_id"),
         (lambda p: p["layout_plan"].update(room_box={"min": [0, 0, 0], "max": [0, 1, 1]}), "layout_plan.room_box"),
         (lambda p: p.update(seed="1"), "seed"),
+        (lambda p: p["layout_plan"].update(keep_clear={"min": [0, 0, 0]}), "layout_plan.keep_clear"),
+        (
+            lambda p: p["layout_plan"].update(keep_clear=[{"min": [0, 0, 0], "max": [1, 0]}]),
+            "layout_plan.keep_clear[0].max",
+        ),
     ],
 )
 def test_bad_values_name_their_field(
@@ -79,6 +84,13 @@ def test_bad_values_name_their_field(
     assert err.value.field == field
     assert err.value.code == "invalid_text_package"
     assert field in str(err.value)
+
+
+def test_zones_planning_kept_clear_are_read(package: dict[str, Any], request_doc: dict[str, Any]) -> None:
+    """The internal planner's door clearance (settle keeps objects moved to the floor out of it)."""
+    assert parse_package(package, request_doc, "scene_k").keep_clear == ()
+    package["layout_plan"]["keep_clear"] = [{"id": "door", "min": [0.55, 0.0, -3.0], "max": [-0.55, 0.0, -2.1]}]
+    assert parse_package(package, request_doc, "scene_k").keep_clear == ((-0.55, -3.0, 0.55, -2.1),)
 
 
 def test_room_type_resolution_and_aliases(package: dict[str, Any], request_doc: dict[str, Any]) -> None:

@@ -105,7 +105,9 @@ def test_bowl_planned_on_the_oven_panel_drops_to_the_cooktop(materializer: Mater
     bowl2 = retrieve(
         materializer, planned("mug", "mug", "mug", (0.12, 0.1, 0.08), position=(1.1, 0.9, 2.1), parent="oven")
     )
-    moved = settle_on_supports([oven, bowl, bowl2], lambda item: tmp_path / "work" / f"obj_{item.obj.id}" / "model.usd")
+    done = settle_on_supports([oven, bowl, bowl2], lambda item: tmp_path / "work" / f"obj_{item.obj.id}" / "model.usd")
+    moved = done.moved
+    assert done.dropped == []
     assert {m.object_id for m in moved} == {"bowl", "mug"} and all(m.stable for m in moved)
     cooktop = 0.9 * 0.9  # the asset's 0.9 m body top, scaled by 0.9 to the planned 0.9 m total height
     for item in (bowl, bowl2):

@@ -150,3 +150,18 @@ def write_scene(
     manifest = {"scene_id": scene_id, "version": "1.0", "objects": objects}
     (folder / "scene_manifest.json").write_text(json.dumps(manifest))
     return path, manifest
+
+
+def first_task_episode(sim: Any) -> tuple[Any, dict[str, str]]:
+    """The judgement of one unrendered episode (seed 0) of the first task derived from ``sim``
+    (asserted to exist), and why other objects got none: the physics' word on a derived task."""
+    from bpflow.domain.episodes.recorder import RecordConfig, Recorder
+    from bpflow.domain.sim.tasks import derive_tasks
+
+    tasks, skipped = derive_tasks(sim, max_tasks=1)
+    assert tasks, skipped
+    rec = Recorder(sim, RecordConfig(fps=25, cameras=(), width=32, height=32, render=False))
+    try:
+        return rec.run(tasks[0], 0).judgement, skipped
+    finally:
+        rec.close()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bpflow.domain.sim import SceneReadError, load_scene
-from tests.sim.simscenes import TABLE_TOP, write_scene
+from tests.sim.simscenes import TABLE_TOP, first_task_episode, write_scene
 
 
 @pytest.mark.parametrize("up", ["Z", "Y"])
@@ -109,9 +109,7 @@ def test_the_arm_is_not_mounted_against_a_wall_when_another_edge_reaches(tmp_pat
     """A mug at the back of a counter pushed against the wall: the nearest edge (the counter's
     end, 15 cm from the wall) would pin the arm's elbow against the wall so the hand never gets
     down to the mug; the arm stands at the front edge instead and the pick succeeds."""
-    from bpflow.domain.episodes.recorder import RecordConfig, Recorder
     from bpflow.domain.sim.placement import ARM_WALL_CLEARANCE, wall_distance
-    from bpflow.domain.sim.tasks import derive_tasks
 
     usd, manifest = write_scene(
         tmp_path, cubes=[{"id": "a", "xy": (-0.45, 0.2)}], table_size=(1.2, 0.6), back_wall_y=0.35
@@ -120,11 +118,5 @@ def test_the_arm_is_not_mounted_against_a_wall_when_another_edge_reaches(tmp_pat
     base = sim.mount["base"]
     assert base[1] < -0.3  # the front edge, facing the wall
     assert wall_distance(sim.scene, base[:2]) >= ARM_WALL_CLEARANCE
-    tasks, skipped = derive_tasks(sim, max_tasks=1)
-    assert tasks, skipped
-    rec = Recorder(sim, RecordConfig(fps=25, cameras=(), width=32, height=32, render=False))
-    try:
-        result = rec.run(tasks[0], 0)
-    finally:
-        rec.close()
-    assert result.judgement.success, result.judgement
+    judgement, _ = first_task_episode(sim)
+    assert judgement.success, judgement

@@ -447,7 +447,15 @@ class Settings(BaseSettings):
         pattern=r"^[a-z, ]+$",
     )
     bpflow_queue_poll_seconds: float = _setting(
-        "BPFLOW_QUEUE_POLL_SECONDS", 0.01, group=RUNTIME, doc="How often a worker polls the run queue.", gt=0
+        "BPFLOW_QUEUE_POLL_SECONDS", 0.01, group=RUNTIME, doc="How often a worker polls the stage-run queue.", gt=0
+    )
+    bpflow_orchestrator_queue_poll_seconds: float = _setting(
+        "BPFLOW_ORCHESTRATOR_QUEUE_POLL_SECONDS",
+        0.1,
+        group=RUNTIME,
+        doc="How often a worker polls the orchestrator queues (orchestrators are few and run for minutes; "
+        "each poll of each queue is a few database reads in every worker).",
+        gt=0,
     )
     bpflow_scan_interval_seconds: float = _setting(
         "BPFLOW_SCAN_INTERVAL_SECONDS",

@@ -52,6 +52,7 @@ class EngineOptions:
     worker_concurrency: int
     orchestrator_concurrency: int
     queue_poll_seconds: float
+    orchestrator_queue_poll_seconds: float
     scan_interval_seconds: float
     scan_lookback_seconds: float
     watch: bool
@@ -70,6 +71,7 @@ def engine_options(settings: Settings) -> EngineOptions:
         worker_concurrency=settings.bpflow_worker_concurrency,
         orchestrator_concurrency=settings.bpflow_orchestrator_concurrency or settings.bpflow_worker_concurrency,
         queue_poll_seconds=settings.bpflow_queue_poll_seconds,
+        orchestrator_queue_poll_seconds=settings.bpflow_orchestrator_queue_poll_seconds,
         scan_interval_seconds=settings.bpflow_scan_interval_seconds,
         scan_lookback_seconds=settings.bpflow_scan_lookback_seconds,
         watch=settings.bpflow_watch,
@@ -249,7 +251,9 @@ class Runtime:
             DBOS.register_queue(
                 name,
                 worker_concurrency=opts.worker_concurrency if tier is STAGE_WORK else opts.orchestrator_concurrency,
-                polling_interval_sec=opts.queue_poll_seconds,
+                polling_interval_sec=opts.queue_poll_seconds
+                if tier is STAGE_WORK
+                else opts.orchestrator_queue_poll_seconds,
                 on_conflict="always_update",
             )
         for _, name in mine:

@@ -17,7 +17,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from watchdog.events import FileClosedEvent, FileMovedEvent, FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 
 from bpflow.core.events.model import ObjectEvent
@@ -30,6 +36,11 @@ log = logging.getLogger("bpflow.watcher")
 
 SETTLE_SECONDS = 0.1
 """How long a created file may wait for its close event before it counts as complete."""
+
+#: The only events the handler acts on. Passed to watchdog as its filter, which also narrows the
+#: inotify mask: opens, reads (the ledger is read on every generation lookup), modifications and
+#: attribute changes never reach this process, only creations, moves and closes after writing.
+EVENTS = [FileClosedEvent, FileMovedEvent, FileCreatedEvent]
 
 
 class _Handler(FileSystemEventHandler):
@@ -145,7 +156,7 @@ class BucketWatcher:
     def __init__(self, bucket: LocalBucket, submit: Submit) -> None:
         self.bucket = bucket
         self.observer = Observer(timeout=0.02)  # how often the emitter hands events over
-        self.observer.schedule(_Handler(bucket, submit), str(bucket.root), recursive=True)
+        self.observer.schedule(_Handler(bucket, submit), str(bucket.root), recursive=True, event_filter=EVENTS)
 
     def start(self) -> None:
         self.observer.start()

@@ -22,7 +22,8 @@ import subprocess
 import sys
 import threading
 import time
-from typing import IO
+from collections.abc import Sequence
+from typing import IO, Protocol
 
 from bpflow.core.errors import JobStartError
 from bpflow.core.runners import lifeline
@@ -66,6 +67,19 @@ class _TailReader(threading.Thread):
     def text(self) -> str:
         with self._lock:
             return tail(bytes(self._buf), self._limit)
+
+
+class TailSource(Protocol):
+    """What ``collect`` reads a stream's tail from: a reader thread, or a stream drained by the
+    supervising thread itself (the zygote runner's ``_Streams``)."""
+
+    def join(self, timeout: float | None = None) -> None: ...
+
+    def text(self) -> str: ...
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
 
 
 class _LogSink:
@@ -146,8 +160,8 @@ def collect(
     job: str,
     module: str,
     execution_id: str,
-    readers: list[_TailReader],
-    pipes: tuple[IO[bytes] | None, ...],
+    readers: Sequence[TailSource],
+    pipes: tuple[Closable | None, ...],
     sink: _LogSink | None,
     returncode: int,
     timed_out: bool,

@@ -17,7 +17,10 @@ job. Every property of the subprocess runner holds, each for the same reason:
   the worker closes, which the kernel does whatever killed the worker. Independently, the child
   watches a lifeline pipe whose only write end is the worker's (``lifeline``);
 * **whole log kept, tails returned, exit code reported, older attempts fenced**: the same code
-  as the subprocess runner (``_LogSink``, ``_TailReader``, ``lifeline.fence_previous``).
+  as the subprocess runner (``_LogSink``, ``collect``, ``lifeline.fence_previous``); the job's
+  two output pipes and its status socket are watched by the thread that runs the job, in one
+  ``poll`` (no reader thread per stream: a worker runs many jobs at once, and each thread is a
+  start, a join and a wait for the interpreter lock).
 
 If the launcher cannot be made safe (a preloaded module started a thread) the runner falls back
 to the subprocess runner with a warning rather than fork a threaded process.
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import select
 import signal
@@ -40,9 +44,17 @@ from typing import Any
 from bpflow.core.errors import JobStartError
 from bpflow.core.job_entry import LIFELINE_FD_ENV, PARENT_PID_ENV
 from bpflow.core.runners import lifeline
-from bpflow.core.runners.base import TAIL_BYTES, JobResult, JobSpec, check_available, new_execution_id, resolve
+from bpflow.core.runners.base import (
+    TAIL_BYTES,
+    JobResult,
+    JobSpec,
+    check_available,
+    new_execution_id,
+    resolve,
+    tail,
+)
 from bpflow.core.runners.job_env import job_process_env
-from bpflow.core.runners.subprocess import SubprocessRunner, _LogSink, _TailReader, collect
+from bpflow.core.runners.subprocess import READ_CHUNK, READER_JOIN_SECONDS, SubprocessRunner, _LogSink, collect
 from bpflow.core.runners.zygote_server import MAX_MESSAGE, PRELOAD_ENV, JobRequest
 
 log = logging.getLogger("bpflow.runners")
@@ -222,32 +234,19 @@ class ZygoteRunner:
             theirs.close()
             for fd in (out_w, err_w, read_end):
                 os.close(fd)
-        stdout, stderr = open(out_r, "rb"), open(err_r, "rb")  # noqa: SIM115 - closed below
+        streams = _Streams(out_r, err_r, self.tail_bytes)
         try:
             pid = self._started(ours)
         except JobStartError:
             ours.close()
             os.close(write_end)
-            stdout.close()
-            stderr.close()
+            streams.close()
             raise
         lifeline.record_attempt(fence_dir, fence_key, pid)
-        sink = _LogSink(os.path.join(spec.log_dir, f"{execution_id}.log")) if spec.log_dir else None
-        readers = [_TailReader(stdout, self.tail_bytes, sink), _TailReader(stderr, self.tail_bytes, sink)]
-        for reader in readers:
-            reader.start()
+        streams.sink = _LogSink(os.path.join(spec.log_dir, f"{execution_id}.log")) if spec.log_dir else None
 
-        status: int | None = None
-        timed_out = False
         try:
-            status = _receive_status(ours, spec.timeout_seconds)
-            if status is None:
-                timed_out = True
-                _send_kill(ours, signal.SIGTERM)
-                status = _receive_status(ours, self.grace_seconds)
-                if status is None:
-                    _send_kill(ours, signal.SIGKILL)
-                    status = _receive_status(ours, KILL_WAIT_SECONDS)
+            status, timed_out = _supervise(ours, streams, spec.timeout_seconds, self.grace_seconds)
         finally:  # closing our end makes the launcher kill the group if it still runs
             ours.close()
             os.close(write_end)
@@ -255,7 +254,15 @@ class ZygoteRunner:
         duration = time.monotonic() - started
 
         return collect(
-            spec.name, module, execution_id, readers, (stdout, stderr), sink, _returncode(status), timed_out, duration
+            spec.name,
+            module,
+            execution_id,
+            [streams.tail_of(out_r), streams.tail_of(err_r)],
+            (streams,),
+            streams.sink,
+            _returncode(status),
+            timed_out,
+            duration,
         )
 
     @staticmethod
@@ -265,6 +272,103 @@ class ZygoteRunner:
             why = (doc or {}).get("error", "no answer from the job launcher")
             raise JobStartError(f"cannot start job process: {why}", code="runner_exec_failed", retryable=True)
         return int(doc["pid"])
+
+
+class _Tail:
+    """One stream's kept tail, as ``collect`` reads it (already drained: nothing to join)."""
+
+    def __init__(self, data: bytes, limit: int) -> None:
+        self._text = tail(data, limit)
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+    def text(self) -> str:
+        return self._text
+
+
+class _Streams:
+    """A job's stdout and stderr pipes, read by the supervising thread whenever ``poll`` says
+    so: each chunk goes to the whole log (``sink``) and the last ``limit`` bytes are kept."""
+
+    def __init__(self, out_r: int, err_r: int, limit: int) -> None:
+        self.fds = (out_r, err_r)
+        self.open = set(self.fds)
+        self.limit = limit
+        self.sink: _LogSink | None = None
+        self._bufs = {fd: bytearray() for fd in self.fds}
+
+    def read(self, fd: int) -> bool:
+        """Read what ``fd`` has; False at end of file (every writer has closed it)."""
+        try:
+            chunk = os.read(fd, READ_CHUNK)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.open.discard(fd)
+            return False
+        if self.sink is not None:
+            self.sink.write(chunk)
+        buf = self._bufs[fd]
+        buf += chunk
+        if len(buf) > 2 * self.limit:
+            del buf[: len(buf) - self.limit]
+        return True
+
+    def tail_of(self, fd: int) -> _Tail:
+        return _Tail(bytes(self._bufs[fd]), self.limit)
+
+    def close(self) -> None:
+        for fd in self.fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.open.clear()
+
+
+def _supervise(sock: socket.socket, streams: _Streams, timeout: float, grace: float) -> tuple[int | None, bool]:
+    """Wait for the job's wait status while draining its output, on this thread alone.
+
+    Past ``timeout`` the group gets SIGTERM, ``grace`` seconds later SIGKILL (both through the
+    launcher); a launcher that never answers after that leaves the status None. Once the status
+    is in, the pipes are drained to end of file, for at most ``READER_JOIN_SECONDS`` (a helper
+    that escaped the group may hold them open). Returns (wait status or None, timed out)."""
+    poller = select.poll()
+    for fd in streams.open:
+        poller.register(fd, select.POLLIN)
+    sock_fd = sock.fileno()
+    poller.register(sock_fd, select.POLLIN)
+    status: int | None = None
+    ended = timed_out = False
+    escalation = [(signal.SIGTERM, grace), (signal.SIGKILL, KILL_WAIT_SECONDS)]
+    deadline = time.monotonic() + timeout
+    while True:
+        now = time.monotonic()
+        if ended and not streams.open:
+            break
+        if now >= deadline:
+            if ended or not escalation:
+                break  # drained as long as we wait, or the launcher never answered
+            sig, wait = escalation.pop(0)
+            timed_out = True
+            _send_kill(sock, sig)
+            deadline = now + wait
+            continue
+        for fd, _events in poller.poll(max(1, math.ceil((deadline - now) * 1000))):
+            if fd == sock_fd:
+                poller.unregister(sock_fd)
+                try:
+                    data = sock.recv(MAX_MESSAGE)
+                except OSError:
+                    data = b""
+                doc = json.loads(data) if data else {}
+                status = int(doc["status"]) if "status" in doc else signal.SIGKILL  # no status: the launcher died
+                ended = True
+                deadline = time.monotonic() + READER_JOIN_SECONDS
+            elif not streams.read(fd):
+                poller.unregister(fd)
+    return status, timed_out
 
 
 def _receive(sock: socket.socket, timeout: float) -> dict[str, Any] | None:
@@ -277,15 +381,6 @@ def _receive(sock: socket.socket, timeout: float) -> dict[str, Any] | None:
     except OSError:
         return {}
     return json.loads(data) if data else {}
-
-
-def _receive_status(sock: socket.socket, timeout: float) -> int | None:
-    """The job's wait status; None if it is still running after ``timeout``. A launcher that
-    died meanwhile (its jobs die with it) reads as a SIGKILL."""
-    doc = _receive(sock, timeout)
-    if doc is None:
-        return None
-    return int(doc["status"]) if "status" in doc else signal.SIGKILL
 
 
 def _send_kill(sock: socket.socket, sig: signal.Signals) -> None:

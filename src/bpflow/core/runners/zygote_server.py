@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import array
 import atexit
+import gc
 import importlib
 import json
 import os
@@ -329,6 +330,10 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(3)
+    # Everything imported so far lives as long as the launcher: out of the collector's reach, a
+    # forked job's collections never walk (and so never copy-on-write) the launcher's pages.
+    gc.collect()
+    gc.freeze()
     send(control, {"ready": os.getpid()})
     Server(control).serve()
 

@@ -17,15 +17,35 @@ from bpflow.domain.training.venv import find_train_venv
 SERVER = Path(__file__).with_name("policy_server.py")
 
 
+INFERENCE_DEFAULTS: dict[str, dict[str, Any]] = {
+    # ACT: predict a chunk every frame and average the overlapping predictions for the current
+    # frame (temporal ensembling, the ACT paper's coefficient 0.01) instead of playing 10 frames
+    # of one chunk blind; issue 13, same checkpoint: see docs/decisions.md
+    "act": {"n_action_steps": 1, "temporal_ensemble_coeff": 0.01},
+}
+"""Inference-time options per policy type, applied over the checkpoint's config."""
+
+
 class PolicyServerError(BpflowError):
     code = "policy_server_failed"
 
 
 class PolicyClient:
-    def __init__(self, model_dir: Path, *, threads: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        threads: int | None = None,
+        log_path: Path | None = None,
+        overrides: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """``overrides``: policy type → inference-time options set on the checkpoint's config
+        before the policy is built (ACT ``n_action_steps``, ``temporal_ensemble_coeff``);
+        ``None`` takes :data:`INFERENCE_DEFAULTS`, ``{}`` the checkpoint's own settings."""
         venv = find_train_venv()
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
         env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PYTHONUNBUFFERED="1")
+        env["POLICY_OVERRIDES"] = json.dumps(INFERENCE_DEFAULTS if overrides is None else overrides)
         if threads:
             env.update(OMP_NUM_THREADS=str(threads), POLICY_THREADS=str(threads))
         self.log_path = log_path

@@ -3,7 +3,7 @@ LeRobot checkpoint (``pretrained_model/``: weights, config, saved normalisers) a
 evaluator over stdin/stdout with ``wire`` messages:
 
 * ``{cmd: "info"}`` → ``{info: <json>}`` — policy type and its input features with shapes;
-* ``{cmd: "reset"}`` → ``{ok}`` — a new episode (clears the action chunk queue);
+* ``{cmd: "reset"}`` → ``{ok}`` — a new episode (clears the action queue or the temporal ensembler);
 * ``{cmd: "act", <feature key>: array, ...}`` → ``{action: float32[action_dim]}``; images come
   as uint8 H×W×3 and are turned into what LeRobot's datasets yield (float 3×H×W in [0, 1]).
 
@@ -35,6 +35,13 @@ def main(model_dir: str) -> int:
         torch.set_num_threads(threads)
     cfg = PreTrainedConfig.from_pretrained(model_dir)
     cfg.device = "cpu"
+    # inference-time options (ACT: n_action_steps, temporal_ensemble_coeff) the evaluator sets
+    # per policy type without retraining; before the policy is built, which reads them
+    by_type = json.loads(os.environ.get("POLICY_OVERRIDES", "") or "{}")
+    for key, value in by_type.get(cfg.type, {}).items():
+        if not hasattr(cfg, key):
+            raise SystemExit(f"POLICY_OVERRIDES: the {cfg.type} config has no option {key!r}")
+        setattr(cfg, key, value)
     policy = get_policy_class(cfg.type).from_pretrained(model_dir, config=cfg)
     policy.eval()
     pre, post = make_pre_post_processors(
@@ -50,6 +57,7 @@ def main(model_dir: str) -> int:
         "inputs": inputs,
         "outputs": outputs,
         "n_action_steps": getattr(cfg, "n_action_steps", None),
+        "temporal_ensemble_coeff": getattr(cfg, "temporal_ensemble_coeff", None),
     }
     while True:
         msg = read_msg(proto_in)

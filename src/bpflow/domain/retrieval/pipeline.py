@@ -207,6 +207,20 @@ def materialize_all(
     return items, decisions
 
 
+def leave_out(bucket: Bucket, items: list[Materialized], dropped: set[str]) -> list[Materialized]:
+    """``items`` without the dropped objects, whose object directories are deleted: every later
+    output (manifest, layout, inventory, catalog, queues, the Stage-2 marker's count) and every
+    later stage then sees one consistent object list."""
+    kept = []
+    for item in items:
+        if item.obj.id not in dropped:
+            kept.append(item)
+            continue
+        for key in item.files:
+            bucket.delete(key)
+    return kept
+
+
 def publish_catalog(
     catalog: Catalog | None, catalog_error: str | None, cfg: AdapterConfig, pkg: TextPackage, items: list[Materialized]
 ) -> dict[str, Any]:
@@ -320,7 +334,10 @@ def run_adapter(bucket: Bucket, cfg: AdapterConfig, *, now: Callable[[], datetim
                 max_height=room_height - HEADROOM,
             )
             items, decisions = materialize_all(pkg, cfg, materializer, entries, searcher, exists)
-            settled = settle_on_supports(items, lambda item: Path(tmp) / f"obj_{item.obj.id}" / "model.usd")
+            settlement = settle_on_supports(
+                items, lambda item: Path(tmp) / f"obj_{item.obj.id}" / "model.usd", pkg.room_box, pkg.keep_clear
+            )
+            items = leave_out(bucket, items, settlement.dropped_ids)
         provenance = [item.provenance(cfg.scene_id) for item in items]
         manifest_key = f"{cfg.assets_prefix}/{outputs.MANIFEST_NAME}"
         layout_key = f"{cfg.layout_prefix}/{outputs.LAYOUT_NAME}"
@@ -396,7 +413,8 @@ def run_adapter(bucket: Bucket, cfg: AdapterConfig, *, now: Callable[[], datetim
             | {"assets_count": len(catalog_status["assets"])},
             "embedding": embedding_status,
             "replication": replication_status,
-            "settled_on_supports": [s.to_dict() for s in settled],
+            "settled_on_supports": [s.to_dict() for s in settlement.moved],
+            "dropped_objects": [d.to_dict() for d in settlement.dropped],
         },
         "regen3d_marker": outputs.stage1_marker(pkg, len(items)),
         "completed_at": iso_z(clock()),

@@ -77,6 +77,8 @@ class TextPackage:
     wall_thickness_m: float
     openings: list[Any]
     request: dict[str, Any]
+    keep_clear: tuple[tuple[float, float, float, float], ...] = ()
+    """Floor zones planning left free (the way in through the door): (min x, min z, max x, max z)."""
 
     @property
     def source_type(self) -> str:
@@ -203,6 +205,25 @@ def _room_box(value: Any) -> dict[str, list[float]]:
     return out
 
 
+def _keep_clear(value: Any) -> tuple[tuple[float, float, float, float], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _fail("layout_plan.keep_clear", "expected a list of zones")
+    zones = []
+    for i, raw in enumerate(value):
+        corners = []
+        for key in ("min", "max"):
+            fld = f"layout_plan.keep_clear[{i}].{key}"
+            vec = _obj(raw, f"layout_plan.keep_clear[{i}]").get(key)
+            if not isinstance(vec, list) or len(vec) != 3:
+                raise _fail(fld, "expected a list of three numbers")
+            corners.append([_num(v, f"{fld}[{k}]", 0.0) for k, v in enumerate(vec)])
+        (x0, _, z0), (x1, _, z1) = corners
+        zones.append((min(x0, x1), min(z0, z1), max(x0, x1), max(z0, z1)))
+    return tuple(zones)
+
+
 def resolve_room_type(request: dict[str, Any], package: dict[str, Any]) -> str:
     """Reference §2.1: request constraint, then the package, then the prompt archetype."""
     constraints = constraints_doc if isinstance(constraints_doc := request.get("constraints"), dict) else {}
@@ -256,4 +277,5 @@ def parse_package(package: Any, request: Any, scene_id: str) -> TextPackage:
         ),
         openings=openings,
         request=req,
+        keep_clear=_keep_clear(plan.get("keep_clear")),
     )

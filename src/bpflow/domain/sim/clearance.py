@@ -43,6 +43,10 @@ LINK_MARGIN = 0.015
 """Free space the arm's links keep from obstacles along a plan, metres."""
 FINGER_MARGIN = 0.004
 """The fingers must slide past the target's neighbours and stop 5 mm above supports."""
+SELF_MARGIN = 0.0
+"""Closest two of the arm's own links (not joined to each other) may come, metres: any overlap
+of their collision shapes is a fold of the arm into itself, which the physics resists (a
+forearm pressed into the shoulder column stalls the 12 Nm wrist servos 0.8 rad short)."""
 STEP_RAD = 0.03
 """Largest joint change between two checked configurations of a path (~2 cm at the hand)."""
 RRT_ITERATIONS = 600
@@ -82,6 +86,7 @@ class Clearance:
 
         self.base = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, BASE_LINK)
         self.hand = frozenset(b for b in robot.body_ids if name(b) in HAND_LINKS)
+        self.parent = {b: int(m.body_parentid[b]) for b in robot.body_ids}
         for g in range(m.ngeom):
             b = int(m.geom_bodyid[g])
             if b in robot.body_ids and b != self.base:
@@ -98,7 +103,9 @@ class Clearance:
 
     def hits(self, q_arm: np.ndarray, grip: float, *, allow: frozenset[int] = frozenset()) -> list[Hit]:
         """Arm links within their margin of anything but the arm, the mount and ``allow``
-        (bodies the hand and fingers may touch: the target object)."""
+        (bodies the hand and fingers may touch: the target object), and two links of the arm
+        closer than ``SELF_MARGIN`` to each other (a reach close to the base folds the forearm
+        into the shoulder; links joined to each other, and the hand's own parts, are exempt)."""
         m, d, robot = self.model, self.data, self.robot
         d.qpos[robot.arm_qpos] = q_arm
         d.qpos[robot.finger_qpos] = grip
@@ -109,13 +116,23 @@ class Clearance:
             c = d.contact[i]
             b1, b2 = int(m.geom_bodyid[c.geom1]), int(m.geom_bodyid[c.geom2])
             r1, r2 = b1 in robot.body_ids, b2 in robot.body_ids
-            if r1 == r2:
+            if r1 and r2:
+                if self._folded(b1, b2, float(c.dist)):
+                    out.append(Hit(m.body(b1).name, m.body(b2).name))
+                continue
+            if not (r1 or r2):
                 continue
             arm, other = (b1, b2) if r1 else (b2, b1)
             if arm == self.base or (other in allow and (arm in self.hand or c.dist >= 0.0)):
                 continue  # the hand may touch what it works on; the other links may come near it
             out.append(Hit(m.body(arm).name, m.body(other).name))
         return out
+
+    def _folded(self, b1: int, b2: int, dist: float) -> bool:
+        """Whether a contact between two of the arm's own bodies is a fold into itself."""
+        if dist >= SELF_MARGIN or self.parent.get(b1) == b2 or self.parent.get(b2) == b1:
+            return False
+        return not (b1 in self.hand and b2 in self.hand)
 
     def within_limits(self, q: np.ndarray, margin: np.ndarray | float = LIMIT_MARGIN_RAD) -> bool:
         return bool(np.all(q >= self.lo + margin) and np.all(q <= self.hi - margin))
