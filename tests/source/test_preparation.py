@@ -24,13 +24,14 @@ def test_disabled_is_skipped_before_any_io(make_runtime: Callable[..., Any]) -> 
     b = rt.bucket
     b.write_json("scenes/off/assets/.regen3d_complete", {"scene_id": "off", "status": "completed", "objects_count": 1})
     before = sorted(i.key for i in b.list(""))
-    for wf, title in zip(WORKFLOWS, ("Dream2Flow", "DWM"), strict=True):
+    for wf, title, flag in zip(WORKFLOWS, ("Dream2Flow", "DWM"), ("ENABLE_DREAM2FLOW", "ENABLE_DWM"), strict=True):
         run_id = rt.dispatcher.start_manual(
             wf, {"data": {"bucket": b.url, "name": "scenes/off/assets/.regen3d_complete"}}
         ).run_ids[0]
         out = result_of(run_id)
         assert out["status"] == "SKIPPED" and out["message"] == f"{title} disabled for scene off", out
-        assert [s["function_name"] for s in DBOS.list_workflow_steps(run_id)] == []  # not even a lock step
+        # not even a lock step: only the recorded enable flag (a replay takes the same branch)
+        assert [s["function_name"] for s in DBOS.list_workflow_steps(run_id)] == [f"read {flag}"]
         other = rt.dispatcher.start_manual(
             wf, {"data": {"bucket": b.url, "name": "scenes/off/usd/.usd_complete"}}
         ).run_ids[0]
