@@ -77,12 +77,6 @@ class InvalidSceneId(BpflowError):
     code = "invalid_scene_id"
 
 
-class ParamOutsideStep(BpflowError):
-    """A workflow body read a flag outside a durable step: a replay could branch differently."""
-
-    code = "param_outside_step"
-
-
 class ValidationFailed(BpflowError):
     code = "validation_failed"
 

@@ -19,10 +19,10 @@ from dbos import DBOS
 from bpflow.core import observe
 from bpflow.core.engine.context import RunContext
 from bpflow.core.engine.context import installed as installed_context
-from bpflow.core.engine.durable import in_workflow
+from bpflow.core.engine.durable import in_workflow, step
 from bpflow.core.engine.queues import STAGE_WORK, QueueTier
 from bpflow.core.engine.version import version_gone as check_version
-from bpflow.core.errors import InvalidSceneId, ParamOutsideStep, WorkflowNotFound
+from bpflow.core.errors import InvalidSceneId, WorkflowNotFound
 from bpflow.core.storage import Bucket
 
 if TYPE_CHECKING:
@@ -133,15 +133,16 @@ class Run:
     def param(self, name: str, env_name: str | None = None, default: Any = None) -> Any:
         """Reference precedence: payload field if not null, else env var if set, else default.
 
-        Refused in a workflow body outside a durable step: the env is the worker's, so a replay on
-        another worker could take another branch. ``blocks.params.recorded_params`` reads it in one.
+        Read in a workflow body, it is its own recorded step: the env is the worker's, so a replay
+        on another worker must see the first execution's value. The project's workflows read their
+        flags together in one step (``blocks.params.recorded_params``); a plug-in workflow that
+        calls this in its body stays correct, one step per read.
         """
         if in_workflow():
-            raise ParamOutsideStep(
-                f"Run.param({name!r}) read in the body of {self.workflow!r} outside a durable step; "
-                "read it with blocks.params.recorded_params",
-                field=name,
-            )
+            return step(f"read parameter {name}", self._read_param, name, env_name, default)
+        return self._read_param(name, env_name, default)
+
+    def _read_param(self, name: str, env_name: str | None, default: Any) -> Any:
         value = self.payload.get(name)
         if value is not None:
             return value
