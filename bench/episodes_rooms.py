@@ -172,19 +172,26 @@ def classify(episode: dict[str, Any]) -> str | None:
     return reason.split(" ", 1)[0] or "unknown"
 
 
-def run_scene(
-    bucket: LocalBucket, home: Path, scene: str, room: str, prompt: str, *, episodes: int, max_tasks: int
-) -> dict[str, Any]:
+def request_scene(bucket: LocalBucket, home: Path, scene: str, prompt: str, run: str) -> dict[str, str]:
+    """Write ``scene``'s offline text request; the env every job of that scene runs with."""
     bucket.write_json(
         f"scenes/{scene}/prompts/scene_request.json", build_request(prompt, scene_id=scene, backend="internal")
     )
-    base = {
+    return {
         "BPFLOW_BUCKET_URL": bucket.url,
         "BPFLOW_HOME": str(home),
         "BUCKET": "bench",
         "SCENE_ID": scene,
-        "BPFLOW_RUN_ID": f"bench:{scene}",
+        "BPFLOW_RUN_ID": f"{run}:{scene}",
         **OFFLINE,
+    }
+
+
+def run_scene(
+    bucket: LocalBucket, home: Path, scene: str, room: str, prompt: str, *, episodes: int, max_tasks: int
+) -> dict[str, Any]:
+    base = {
+        **request_scene(bucket, home, scene, prompt, "bench"),
         **SIM,
         "EPISODES_PER_TASK": str(episodes),
         "MAX_TASKS": str(max_tasks),

@@ -25,11 +25,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.episodes_rooms import OFFLINE, _job_error, _read, prompts
+from bench.episodes_rooms import _job_error, _read, prompts, request_scene
 from bpflow.core.runners.base import JobSpec
 from bpflow.core.runners.inprocess import InProcessRunner
 from bpflow.core.storage.local import LocalBucket
-from bpflow.domain.request.contract import build_request
 
 TOUR_PROMPT = "a bedroom with a bed and a lamp"
 
@@ -62,18 +61,7 @@ def jobs(scene: str, through: int) -> list[tuple[str, dict[str, str]]]:
 
 
 def run_scene(bucket: LocalBucket, home: Path, scene: str, prompt: str, seed: int, through: int) -> dict[str, Any]:
-    bucket.write_json(
-        f"scenes/{scene}/prompts/scene_request.json", build_request(prompt, scene_id=scene, backend="internal")
-    )
-    base = {
-        "BPFLOW_BUCKET_URL": bucket.url,
-        "BPFLOW_HOME": str(home),
-        "BUCKET": "bench",
-        "SCENE_ID": scene,
-        "TEXT_SEED": str(seed),
-        "BPFLOW_RUN_ID": f"settle:{scene}",
-        **OFFLINE,
-    }
+    base = {**request_scene(bucket, home, scene, prompt, "settle"), "TEXT_SEED": str(seed)}
     runner = InProcessRunner()
     record: dict[str, Any] = {"scene_id": scene, "seed": seed, "passed": False}
     started = time.monotonic()
