@@ -37,19 +37,39 @@ READER_JOIN_SECONDS = 5.0
 _RUNPY_NOT_FOUND = re.compile(r"^[^\n]*: (No module named |Error while finding module specification for )")
 
 
+class KeptTail:
+    """The last ``limit`` bytes of a stream, fed chunk by chunk by whoever drains it; memory
+    stays bounded whatever the job prints. Read once the stream is drained (``join`` has
+    nothing to wait for), or through ``_TailReader``, which drains it on a thread."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._buf = bytearray()
+
+    def add(self, chunk: bytes) -> None:
+        self._buf += chunk
+        if len(self._buf) > 2 * self._limit:
+            del self._buf[: len(self._buf) - self._limit]
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+    def text(self) -> str:
+        return tail(bytes(self._buf), self._limit)
+
+
 class _TailReader(threading.Thread):
-    """Drains one pipe to EOF, keeping only the last ``limit`` bytes.
+    """Drains one pipe to EOF into the whole log and a ``KeptTail``.
 
     Draining on a thread is what keeps a chatty job from blocking on a full pipe (and the runner
-    from deadlocking on it) while memory stays bounded whatever the job prints.
+    from deadlocking on it).
     """
 
     def __init__(self, pipe: IO[bytes], limit: int, sink: _LogSink | None = None) -> None:
         super().__init__(daemon=True)
         self._pipe = pipe
         self._sink = sink
-        self._limit = limit
-        self._buf = bytearray()
+        self._kept = KeptTail(limit)
         self._lock = threading.Lock()
 
     def run(self) -> None:
@@ -58,20 +78,18 @@ class _TailReader(threading.Thread):
                 if self._sink is not None:
                     self._sink.write(chunk)
                 with self._lock:
-                    self._buf += chunk
-                    if len(self._buf) > 2 * self._limit:
-                        del self._buf[: len(self._buf) - self._limit]
+                    self._kept.add(chunk)
         except (OSError, ValueError):
             pass  # pipe closed under us: keep what we have
 
     def text(self) -> str:
         with self._lock:
-            return tail(bytes(self._buf), self._limit)
+            return self._kept.text()
 
 
 class TailSource(Protocol):
-    """What ``collect`` reads a stream's tail from: a reader thread, or a stream drained by the
-    supervising thread itself (the zygote runner's ``_Streams``)."""
+    """What ``collect`` reads a stream's tail from: a reader thread, or a ``KeptTail`` fed by
+    the supervising thread itself (the zygote runner's ``_Streams``)."""
 
     def join(self, timeout: float | None = None) -> None: ...
 

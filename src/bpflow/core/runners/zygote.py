@@ -51,10 +51,16 @@ from bpflow.core.runners.base import (
     check_available,
     new_execution_id,
     resolve,
-    tail,
 )
 from bpflow.core.runners.job_env import job_process_env
-from bpflow.core.runners.subprocess import READ_CHUNK, READER_JOIN_SECONDS, SubprocessRunner, _LogSink, collect
+from bpflow.core.runners.subprocess import (
+    READ_CHUNK,
+    READER_JOIN_SECONDS,
+    KeptTail,
+    SubprocessRunner,
+    _LogSink,
+    collect,
+)
 from bpflow.core.runners.zygote_server import MAX_MESSAGE, PRELOAD_ENV, JobRequest
 
 log = logging.getLogger("bpflow.runners")
@@ -257,7 +263,7 @@ class ZygoteRunner:
             spec.name,
             module,
             execution_id,
-            [streams.tail_of(out_r), streams.tail_of(err_r)],
+            [streams.kept[out_r], streams.kept[err_r]],
             (streams,),
             streams.sink,
             _returncode(status),
@@ -274,19 +280,6 @@ class ZygoteRunner:
         return int(doc["pid"])
 
 
-class _Tail:
-    """One stream's kept tail, as ``collect`` reads it (already drained: nothing to join)."""
-
-    def __init__(self, data: bytes, limit: int) -> None:
-        self._text = tail(data, limit)
-
-    def join(self, timeout: float | None = None) -> None:
-        return None
-
-    def text(self) -> str:
-        return self._text
-
-
 class _Streams:
     """A job's stdout and stderr pipes, read by the supervising thread whenever ``poll`` says
     so: each chunk goes to the whole log (``sink``) and the last ``limit`` bytes are kept."""
@@ -294,9 +287,8 @@ class _Streams:
     def __init__(self, out_r: int, err_r: int, limit: int) -> None:
         self.fds = (out_r, err_r)
         self.open = set(self.fds)
-        self.limit = limit
         self.sink: _LogSink | None = None
-        self._bufs = {fd: bytearray() for fd in self.fds}
+        self.kept = {fd: KeptTail(limit) for fd in self.fds}
 
     def read(self, fd: int) -> bool:
         """Read what ``fd`` has; False at end of file (every writer has closed it)."""
@@ -309,14 +301,8 @@ class _Streams:
             return False
         if self.sink is not None:
             self.sink.write(chunk)
-        buf = self._bufs[fd]
-        buf += chunk
-        if len(buf) > 2 * self.limit:
-            del buf[: len(buf) - self.limit]
+        self.kept[fd].add(chunk)
         return True
-
-    def tail_of(self, fd: int) -> _Tail:
-        return _Tail(bytes(self._bufs[fd]), self.limit)
 
     def close(self) -> None:
         for fd in self.fds:
