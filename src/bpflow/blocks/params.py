@@ -7,7 +7,7 @@ here, the first execution's values are recorded and every replay sees them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from bpflow.core.config import parse_bool
@@ -20,11 +20,21 @@ if TYPE_CHECKING:
 ParamSpec = Mapping[str, tuple[str | None, Any]]  # read only, so a table of str env names fits
 
 
-def recorded_params(run: Run, spec: ParamSpec) -> dict[str, Any]:
-    """Each name's value (payload, else env, else default), recorded as one step."""
-    return step(
-        "read parameters", lambda: {name: run.param(name, env, default) for name, (env, default) in spec.items()}
-    )
+def recorded_params(
+    run: Run,
+    spec: ParamSpec,
+    *,
+    name: str = "read parameters",
+    also: Callable[[], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Each name's value (payload, else env, else default), recorded as one step; ``also``
+    adds values read another way (a worker-wide flag) to the same step."""
+
+    def read() -> dict[str, Any]:
+        values = {key: run.param(key, env, default) for key, (env, default) in spec.items()}
+        return {**values, **(also() if also else {})}
+
+    return step(name, read)
 
 
 def flag(value: Any, default: bool) -> bool:

@@ -73,10 +73,16 @@ def run_preparation(run: Run, prep: Prep) -> Outcome:
     if not TRIGGER.fullmatch(name):
         return Outcome.skipped(f"Not a completion marker file: {name}")
     scene_id = run.scene_id or ""
-    if not step(f"read {prep.enable_env}", enabled, prep):  # recorded: a replay takes the same branch
-        return Outcome.skipped(f"{prep.title} disabled for scene {scene_id}", scene_id=scene_id)
     count_param = prep.count_env.lower()
-    count = recorded_params(run, {count_param: (f"{prep.kind.upper()}_{prep.count_env}", "5")})[count_param]
+    flags = recorded_params(  # one recorded step: a replay takes the same branch with the same count
+        run,
+        {count_param: (f"{prep.kind.upper()}_{prep.count_env}", "5")},
+        name=f"read {prep.enable_env}",
+        also=lambda: {"enabled": enabled(prep)},
+    )
+    if not flags["enabled"]:
+        return Outcome.skipped(f"{prep.title} disabled for scene {scene_id}", scene_id=scene_id)
+    count = flags[count_param]
     prefix = run.scene(prep.kind)
     complete, inference_complete = f"{prefix}/.{prep.kind}_complete", f"{prefix}/.{prep.kind}_inference_complete"
     failed = f"{prefix}/.failed"
