@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -115,13 +115,7 @@ class Dropped:
     detail: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "object_id": self.object_id,
-            "category": self.category,
-            "planned_support_id": self.planned_support_id,
-            "reason": self.reason,
-            "detail": self.detail,
-        }
+        return asdict(self)
 
 
 @dataclass
@@ -215,12 +209,6 @@ def approach_band(obj: PackageObject) -> Footprint:
     frame = footprint_of(obj)
     cx, cz = frame.to_world(0.0, d / 2.0 + APPROACH_DEPTH / 2.0)
     return Footprint(cx, cz, w / 2.0 + APPROACH_SIDE, APPROACH_DEPTH / 2.0, yaw)
-
-
-def _distance_to(fp: Footprint, x: float, z: float) -> float:
-    """Distance from a point to a rectangle (0 inside)."""
-    u, v = fp.to_local(x, z)
-    return math.hypot(max(abs(u) - fp.hx, 0.0), max(abs(v) - fp.hz, 0.0))
 
 
 def _kind(obj: PackageObject) -> set[str]:
@@ -335,7 +323,7 @@ class _Settler:
                 continue
             kind = _kind(sup)
             rank = 0 if kind & own_kind else 1 if kind & preferred else 2 if kind & GENERIC_TOPS else None
-            distance = _distance_to(footprint_of(sup), px, pz)
+            distance = footprint_of(sup).distance_to(px, pz)
             if rank is not None and distance <= NEAR_SUPPORT_M:
                 candidates.append((rank, distance, sup.id))
         for _, _, sid in sorted(candidates):

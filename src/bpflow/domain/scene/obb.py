@@ -129,6 +129,11 @@ class Footprint:
         (ax, az), (bx, bz) = self.axes()
         return self.cx + u * ax + v * bx, self.cz + u * az + v * bz
 
+    def distance_to(self, x: float, z: float) -> float:
+        """From world point (x, z) to this rectangle; 0 inside it."""
+        u, v = self.to_local(x, z)
+        return math.hypot(max(abs(u) - self.hx, 0.0), max(abs(v) - self.hz, 0.0))
+
 
 def _project(corners: Sequence[Vec2], axis: Vec2) -> tuple[float, float]:
     values = [x * axis[0] + z * axis[1] for x, z in corners]
