@@ -156,6 +156,16 @@ def scene_prefix(scene_id: str, name: str, value: str, *, code: str | None = Non
     return prefix
 
 
+def scene_url_prefix(scene_id: str, name: str, raw: str, *, code: str | None = None) -> str:
+    """:func:`scene_prefix` of a path that may be given as a bucket URL (``gs://b/x``,
+    ``s3://b/x``, ``file://…``: the key after the bucket), as events and operators write them."""
+    key = raw.strip()
+    for scheme in ("gs://", "s3://", "file://"):
+        if key.startswith(scheme):
+            key = key[len(scheme) :].partition("/")[2]
+    return scene_prefix(scene_id, name, key, code=code)
+
+
 def env_scene_prefix(scene_id: str, name: str, default: str, *, code: str | None = None) -> str:
     """Env variable ``name`` (``default`` when unset or blank) through :func:`scene_prefix`."""
     return scene_prefix(scene_id, name, env_str(name, default), code=code)

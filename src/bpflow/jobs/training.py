@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from bpflow.core.errors import ValidationFailed
-from bpflow.core.jobkit import env_int, env_str, job_bucket, log_json, require_env, run_main, scene_prefix
+from bpflow.core.jobkit import env_int, env_str, job_bucket, log_json, require_env, run_main, scene_url_prefix
 from bpflow.domain.training.settings import TrainSettings
 from bpflow.domain.usd.workspace import Workspace
 from bpflow.state.cas_json import iso_z, utc_now
@@ -30,15 +30,6 @@ CONTENT_TYPES = {
     ".log": "text/plain",
     ".safetensors": "application/octet-stream",
 }
-
-
-def normalise_output_path(raw: str, scene: str) -> str:
-    """A bucket-relative key prefix: ``gs://b/x`` / ``s3://b/x`` → ``x``; must be the scene's own."""
-    key = raw.strip()
-    for scheme in ("gs://", "s3://", "file://"):
-        if key.startswith(scheme):
-            key = key[len(scheme) :].split("/", 1)[1] if "/" in key[len(scheme) :] else ""
-    return scene_prefix(scene, "OUTPUT_PATH", key, code="output_path_outside_scene")
 
 
 def _float(name: str, default: float) -> float:
@@ -79,7 +70,7 @@ def _main() -> int:
 
     bucket = job_bucket()
     scene = require_env("SCENE_ID")
-    output = normalise_output_path(require_env("OUTPUT_PATH"), scene)
+    output = scene_url_prefix(scene, "OUTPUT_PATH", require_env("OUTPUT_PATH"), code="output_path_outside_scene")
     settings = settings_from_env()
     find_train_venv()  # fail before any download when there is nothing to train with
     prefix = f"{output}/training"

@@ -32,7 +32,7 @@ from bpflow.blocks.params import recorded_params
 from bpflow.blocks.quality_preflight import preflight
 from bpflow.core.engine.registry import Outcome, Run, workflow
 from bpflow.core.errors import ConfigError, StageFailed, ValidationFailed
-from bpflow.core.jobkit import scene_prefix
+from bpflow.core.jobkit import scene_url_prefix
 from bpflow.core.policy.timeouts import parse_override, stage_retry_profile, stage_timeout
 from bpflow.core.stages import STAGES
 from bpflow.core.triggers import validate_scene_id
@@ -124,11 +124,8 @@ def training(run: Run) -> Outcome:
             error={"code": "invalid_scene_id", "field": "scene_id"},
             job_id=job_id,
         )
-    for scheme in ("gs://", "s3://"):
-        if output.startswith(scheme):
-            output = output[len(scheme) :].partition("/")[2]
     try:
-        output = scene_prefix(scene, "output_path", output, code="output_path_outside_scene")
+        output = scene_url_prefix(scene, "output_path", output, code="output_path_outside_scene")
     except ConfigError as exc:  # another scene, '..', or the scene folder itself: nothing is written
         return Outcome.failed(
             exc.message,
