@@ -55,6 +55,14 @@ def test_a_flag_read_in_a_plugin_workflow_body_is_recorded_as_its_own_step(
     assert outcome(run_id)["value"] == "set"
     steps = [s for s in DBOS.list_workflow_steps(run_id) if s["function_name"] == "read parameter probe_flag"]
     assert len(steps) == 1 and steps[0]["output"] == "set"
+    # re-executed after that step on a worker whose PROBE_FLAG differs: the recorded value holds
+    installed = context.installed()
+    context.install(dataclasses.replace(installed, env={**installed.env, "PROBE_FLAG": "changed"}))
+    try:
+        fork = DBOS.fork_workflow(run_id, steps[0]["function_id"] + 1).get_workflow_id()
+        assert outcome(fork)["value"] == "set"
+    finally:
+        context.install(installed)
 
 
 def test_a_replayed_canary_run_on_a_worker_with_other_env_keeps_its_recorded_flags(runtime: Any) -> None:
