@@ -451,7 +451,7 @@ class Settings(BaseSettings):
         0.25,
         group=RUNTIME,
         doc="How often a worker polls the stage-run queue for work nobody announced. A run enqueued by this "
-        "process (or, on PostgreSQL, by any) and a run that ends wake the poller at once (core/engine/queue_wake.py).",
+        "process (or, on PostgreSQL, by any) and a run that ends wake the poller at once (core/engine/queue_polling.py).",
         gt=0,
     )
     bpflow_orchestrator_queue_poll_seconds: float = _setting(

@@ -174,7 +174,7 @@ class WorkflowDef:
         """Durably queue a run of this workflow under ``run_id`` (a repeat attaches to the run
         already there) and tell the queue's pollers: the one way a process starts a run."""
         from bpflow.core.engine.consumers import system_engine
-        from bpflow.core.engine.queue_wake import announce
+        from bpflow.core.engine.queue_polling import announce
 
         queue = self.queue_name
         with SetWorkflowID(run_id), SetWorkflowTimeout(self.timeout_seconds):

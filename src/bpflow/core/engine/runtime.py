@@ -23,10 +23,10 @@ from sqlalchemy import event as sa_event
 from bpflow import __version__
 from bpflow.core.config import Settings, load_settings
 from bpflow.core.engine import context as run_context
-from bpflow.core.engine import queue_wake
+from bpflow.core.engine import queue_polling
 from bpflow.core.engine.context import RunContext
 from bpflow.core.engine.dispatcher import Dispatcher
-from bpflow.core.engine.queues import STAGE_WORK, queues_of, split_by_class
+from bpflow.core.engine.queues import STAGE_WORK, QueueTier, queues_of, split_by_class
 from bpflow.core.engine.registry import import_workflow_modules, registered
 from bpflow.core.errors import BpflowError, ConfigError
 from bpflow.core.job_classes import CLASSES, parse_classes
@@ -167,7 +167,7 @@ class Runtime:
         self._watcher: Any = None
         self._scanner: Any = None
         self._heartbeat: Any = None
-        self._wake_listener: queue_wake.Listener | None = None
+        self._wake_listener: queue_polling.Listener | None = None
         self.launched_at: datetime | None = None
 
     def submit(self, event: Any) -> Any:
@@ -243,9 +243,9 @@ class Runtime:
         executor_id = opts.executor_id or ("local" if opts.sqlite_path else socket.gethostname())
         cfg["executor_id"] = executor_id
         dbos = DBOS(config=cfg)
-        queue_wake.install(dbos)
         classes = opts.worker_classes if opts.sqlite_path is None else CLASSES  # SQLite: one process takes all
         mine = queues_of(classes)
+        queue_polling.install(dbos, {name: self._slots(tier) for tier, name in queues_of(CLASSES)})
         if set(classes) != set(CLASSES):
             DBOS.listen_queues([name for _, name in mine])  # DBOS dequeues only these here
         DBOS.launch()
@@ -253,7 +253,7 @@ class Runtime:
         for tier, name in queues_of(CLASSES):  # every queue exists, whoever listens to it
             DBOS.register_queue(
                 name,
-                worker_concurrency=opts.worker_concurrency if tier is STAGE_WORK else opts.orchestrator_concurrency,
+                worker_concurrency=self._slots(tier),
                 polling_interval_sec=opts.queue_poll_seconds
                 if tier is STAGE_WORK
                 else opts.orchestrator_queue_poll_seconds,
@@ -266,8 +266,13 @@ class Runtime:
         self._heartbeat = Heartbeat(system_engine(), executor_id, classes, [name for _, name in mine])
         self._heartbeat.start()
         if not opts.sqlite_path:  # other processes enqueue here too: hear their announcements
-            self._wake_listener = queue_wake.Listener(system_engine())
+            self._wake_listener = queue_polling.Listener(system_engine())
             self._wake_listener.start()
+
+    def _slots(self, tier: QueueTier) -> int:
+        """Runs of ``tier`` this process executes at once (a per-process setting)."""
+        opts = self.options
+        return opts.worker_concurrency if tier is STAGE_WORK else opts.orchestrator_concurrency
 
     def _connect_client(self) -> None:
         from dbos import DBOSClient
@@ -293,7 +298,7 @@ class Runtime:
             if wf.timeout_seconds:
                 options["workflow_timeout"] = wf.timeout_seconds
             self._client.enqueue(options, payload)
-            queue_wake.announce(wf.queue_name, self._client._sys_db.engine)
+            queue_polling.announce(wf.queue_name, self._client._sys_db.engine)
 
         self.dispatcher = Dispatcher(self, enqueue=enqueue)
 

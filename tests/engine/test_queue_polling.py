@@ -1,4 +1,4 @@
-"""Queue pollers are woken by work (core/engine/queue_wake.py): with the safety-net poll set to a
+"""Queue pollers are woken by work (core/engine/queue_polling.py): with the safety-net poll set to a
 minute, runs still start and queues still drain at once, in one process on SQLite and across
 processes on PostgreSQL. A DBOS whose internals moved fails here, not silently in production."""
 
@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from bpflow.core.engine import queue_wake
-from bpflow.core.engine.queue_wake import WakeableStop
+from bpflow.core.engine import queue_polling
+from bpflow.core.engine.queue_polling import WakeableStop
 from bpflow.core.engine.runtime import Runtime
+from bpflow.core.events.model import ObjectEvent
 from bpflow.core.storage.local import LocalBucket
 from tests.conftest import REPO, runtime_env, wait_until
 from tests.engine.test_processes import BPFLOW, _log_says, _process
@@ -75,7 +76,7 @@ def test_the_wake_is_installed_on_this_dbos(make_runtime: Any) -> None:
     import dbos._dbos as dbos_module
     from dbos._dbos import _get_dbos_instance
 
-    assert dbos_module.queue_thread.__name__ == "queue_thread" and queue_wake._PATCHED
+    assert dbos_module.queue_thread.__name__ == "queue_thread" and queue_polling._PATCHED
     assert type(_get_dbos_instance()._active_workflows_set).__name__ == "PulsingActiveRuns"
     assert any(isinstance(e, WakeableStop) for e in _get_dbos_instance().background_thread_stop_events)
 
@@ -96,39 +97,56 @@ def test_runs_start_and_a_full_queue_drains_without_polling(make_runtime: Any) -
     )
 
 
+def _most_at_once(spans: list[tuple[float, float]]) -> int:
+    edges = sorted([(t, 1) for t, _ in spans] + [(t, -1) for _, t in spans], key=lambda e: (e[0], e[1]))
+    now = most = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
+
+
 @pytest.mark.timeout(600)
-def test_a_run_enqueued_by_another_process_wakes_a_postgresql_worker(tmp_path: Path, postgres_url: str) -> None:
-    """The client (a CLI, ``bpflow up``'s dispatcher) announces with NOTIFY; the worker, polling
-    once in ten minutes, takes the run at once."""
+def test_postgresql_workers_are_woken_by_another_process_and_keep_their_own_limits(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """A client (a CLI, ``bpflow up``'s dispatcher) announces its runs with NOTIFY; two workers
+    polling once in ten minutes take them at once, each within its own slot limit: the small
+    one, started last, no longer imposes its limit on the big one through DBOS's shared queue row."""
     home = tmp_path / "home"
     base = runtime_env(
         home,
         BPFLOW_DATABASE_URL=postgres_url,
-        BPFLOW_RUNNER="inprocess",
         BPFLOW_QUEUE_POLL_SECONDS=NEVER,
         BPFLOW_ORCHESTRATOR_QUEUE_POLL_SECONDS=NEVER,
-        BPFLOW_WORKFLOW_MODULES="tests.fixtures.classes",
-        BPFLOW_TRIGGER_FILES=str(REPO / "tests" / "fixtures" / "classes_triggers.yaml"),
-        BPFLOW_EXECUTOR_ID="wake-worker",
     )
     bucket = LocalBucket(home / "bucket")
-    log = tmp_path / "worker.log"
-    with _process([*BPFLOW, "worker"], base, log) as worker:
-        wait_until(lambda: _log_says(log, "bpflow worker:") or worker.poll() is not None, timeout=120)
-        assert worker.poll() is None, log.read_text()
-        saved = dict(os.environ)
-        client = Runtime(env=base)
-        try:
-            client.launch(role="client")
-            for n in range(3):  # one after the other: each is an announcement the worker must hear
-                key = f"scenes/w-{n}/where/sim.json"
-                started = client.dispatcher.start_manual(
-                    "test-class-sim", {"scene_id": f"w-{n}"}, run_id=f"test-class-sim:wake:{n}"
-                )
-                assert started.run_ids, started
-                wait_until(lambda k=key: bucket.exists(k), timeout=60, interval=0.1)  # type: ignore[misc]
-                assert json.loads(bucket.read(key))["executor"] == "wake-worker"
-        finally:
-            client.shutdown()
-            os.environ.clear()
-            os.environ.update(saved)
+    limits = {"big": 3, "small": 1}
+    logs = {name: tmp_path / f"{name}.log" for name in limits}
+    env = {n: {**base, "BPFLOW_EXECUTOR_ID": n, "BPFLOW_WORKER_CONCURRENCY": str(k)} for n, k in limits.items()}
+    with _process([*BPFLOW, "worker"], env["big"], logs["big"]) as big:
+        wait_until(lambda: _log_says(logs["big"], "bpflow worker:") or big.poll() is not None, timeout=120)
+        with _process([*BPFLOW, "worker"], env["small"], logs["small"]) as small:
+            wait_until(lambda: _log_says(logs["small"], "bpflow worker:") or small.poll() is not None, timeout=120)
+            assert big.poll() is None and small.poll() is None, logs["small"].read_text()
+            saved = dict(os.environ)
+            client = Runtime(env=base)
+            try:
+                client.launch(role="client")
+                keys = []
+                for i in range(12):
+                    info = bucket.write_json(f"scenes/lim{i:02d}/test/slow.json", {"i": i})
+                    client.dispatcher.dispatch_object(
+                        ObjectEvent(bucket=bucket.url, name=info.key, generation=info.generation, source="test")
+                    )
+                    keys.append(f"scenes/lim{i:02d}/test/slow_done.json")
+                wait_until(lambda: all(bucket.exists(k) for k in keys), timeout=120, interval=0.1)
+            finally:
+                client.shutdown()
+                os.environ.clear()
+                os.environ.update(saved)
+
+    done = [bucket.read_json(k) for k in keys]
+    spans = {n: [(d["started"], d["ended"]) for d in done if d["executor"] == n] for n in limits}
+    assert _most_at_once(spans["small"]) == 1, spans
+    assert 2 <= _most_at_once(spans["big"]) <= 3, spans

@@ -1,4 +1,14 @@
-"""Queue pollers woken by work, so they need not poll fast.
+"""How DBOS polls bpflow's queues: woken by work, with this process's own slot limits.
+
+**Per-process limits.** DBOS keeps one row per queue in the system database and every poller
+re-reads it before each poll, so on PostgreSQL the ``worker_concurrency`` the *last* process
+registered applied to every process: a ``bpflow up`` meant to run one run at a time and a big
+worker meant to run sixteen both ran whatever the last one to start said. bpflow's limits
+(``BPFLOW_WORKER_CONCURRENCY``, ``BPFLOW_ORCHESTRATOR_CONCURRENCY``) are per process, so this
+process's pollers read the row through :func:`install`'s wrapper, which puts this process's
+limit in it (and keeps the row for a second instead of reading it before every poll).
+
+**Wake-ups.**
 
 DBOS takes queued runs by polling each queue from its own thread. Every poll is several database
 reads, whether or not there is work, and a run waits for the next poll. Polling every 10 ms
@@ -18,7 +28,7 @@ DBOS has no hook for this. Its queue threads sleep on the stop event it hands th
 swaps that event for one whose ``wait`` also ends when the waiting thread's queue is pulsed
 (DBOS names each queue's thread ``queue-worker-<queue>``). A DBOS that changed those internals
 leaves ``install`` a no-op and bpflow polling at the configured interval, logged once;
-``tests/engine/test_queue_wake.py`` fails on such a DBOS so an upgrade cannot lose it silently.
+``tests/engine/test_queue_polling.py`` fails on such a DBOS so an upgrade cannot lose it silently.
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ import sqlalchemy as sa
 
 log = logging.getLogger("bpflow.runtime")
 
-CHANNEL = "bpflow_queue_wake"
+CHANNEL = "bpflow_queue_polling"
 MIN_POLL_GAP_SECONDS = 0.01
 """A woken poller polls at most this often: in a burst (a hundred events at once, runs ending
 together) one poll takes every run it has slots for instead of one poll per announcement."""
@@ -83,11 +93,13 @@ _STOP: WakeableStop | None = None
 _PATCHED = False
 
 
-def install(dbos: Any) -> bool:
+def install(dbos: Any, limits: dict[str, int]) -> bool:
     """Between ``DBOS(config=...)`` and ``DBOS.launch()``: DBOS's queue threads get a wakeable
-    stop event, and a run that ends pulses its queue. ``dbos``: the DBOS instance just built.
-    False when this DBOS's internals are not the ones this relies on (bpflow then polls)."""
-    global _PATCHED
+    stop event and read the queue rows with this process's ``limits`` (queue name → runs at once
+    here) from their first poll, and a run that ends pulses its queue. ``dbos``: the DBOS
+    instance just built. False when this DBOS's internals are not the ones this relies on
+    (bpflow then polls, with the database's limits)."""
+    global _PATCHED, _LIMITS
     try:
         import dbos._dbos as dbos_module
         from dbos._core import ActiveWorkflowById
@@ -97,6 +109,7 @@ def install(dbos: Any) -> bool:
         getattr(dbos, "_active_workflows_set", None), ActiveWorkflowById
     ):
         return _unsupported("DBOS's queue thread or active-run set is not where bpflow expects it")
+    _LIMITS = dict(limits)
     if not _PATCHED:
         dbos_module.queue_thread = _wakeable_queue_thread(dbos_module.queue_thread)
         _PATCHED = True
@@ -104,9 +117,13 @@ def install(dbos: Any) -> bool:
     return True
 
 
+_LIMITS: dict[str, int] = {}
+
+
 def _wakeable_queue_thread(original: Any) -> Any:
     """DBOS's queue manager thread, run with a WakeableStop in place of DBOS's stop event (also
-    in DBOS's own list, so ``DBOS.destroy`` stops it as before)."""
+    in DBOS's own list, so ``DBOS.destroy`` stops it as before) and, before any queue is polled,
+    this process's limits on the queue rows its pollers read."""
 
     def queue_thread(stop_event: threading.Event, instance: Any) -> None:
         global _STOP
@@ -118,14 +135,54 @@ def _wakeable_queue_thread(original: Any) -> Any:
         if stop_event.is_set():  # destroyed before the swap
             wakeable.set()
         _STOP = wakeable
+        sys_db = instance._sys_db
+        active = instance._active_workflows_set
+        if callable(getattr(sys_db, "get_queue", None)) and callable(getattr(sys_db, "start_queued_workflows", None)):
+            sys_db.get_queue = _local_queue_rows(sys_db.get_queue, _LIMITS)
+            if hasattr(active, "claimed"):
+                sys_db.start_queued_workflows = _counting_claims(sys_db.start_queued_workflows, active)
+        else:
+            _unsupported("DBOS's system database is not shaped as expected", what="per-process queue limits")
         original(wakeable, instance)
 
     return queue_thread
 
 
+#: A claimed run whose execution has not registered after this long is no longer counted (its
+#: start failed; DBOS's recovery owns it now), so a lost start cannot hold a slot for good.
+CLAIM_SECONDS = 30.0
+
+
 def _pulsing_active_runs(base: type) -> type:
     class PulsingActiveRuns(base):  # type: ignore[misc]
-        """A run that ends frees a slot of its queue: let the queue's poller fill it now."""
+        """DBOS's set of this process's running runs, which also
+
+        * counts runs **claimed but not started yet**: DBOS claims a run in one thread and its
+          execution registers here from another, a moment later; a poll in that moment (a wake-up
+          makes it likely) saw the slot as free and took one run too many;
+        * pulses the queue when a run ends: its slot is free, the poller can fill it now."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.claimed: dict[str, tuple[str, float]] = {}  # run id -> (queue, claimed at)
+
+        def claim(self, key: str, queue: str) -> None:
+            with self._lock:
+                self.claimed[key] = (queue, time.monotonic())
+
+        def add(self, key: str, queue_name: Any = None, queue_partition_key: Any = None) -> Any:
+            with self._lock:
+                self.claimed.pop(key, None)
+            return super().add(key, queue_name, queue_partition_key)
+
+        def count_for_queue(self, queue_name: str) -> int:
+            now = time.monotonic()
+            with self._lock:
+                for key, (_, at) in list(self.claimed.items()):
+                    if now - at > CLAIM_SECONDS:
+                        del self.claimed[key]
+                waiting = sum(1 for queue, _ in self.claimed.values() if queue == queue_name)
+            return int(super().count_for_queue(queue_name)) + waiting
 
         def _remove(self, key: str, bucket: Any) -> None:
             super()._remove(key, bucket)
@@ -135,8 +192,47 @@ def _pulsing_active_runs(base: type) -> type:
     return PulsingActiveRuns
 
 
-def _unsupported(why: str) -> bool:
-    log.warning("queue wake-ups unavailable (%s): queues are polled every BPFLOW_QUEUE_POLL_SECONDS", why)
+def _counting_claims(claim: Any, active: Any) -> Any:
+    """DBOS's ``start_queued_workflows`` of this process: what it claims counts as running here
+    until its execution registers."""
+
+    def start_queued_workflows(queue: Any, *args: Any, **kwargs: Any) -> Any:
+        result = claim(queue, *args, **kwargs)
+        for key in result[0]:
+            active.claim(key, queue.name)
+        return result
+
+    return start_queued_workflows
+
+
+#: How long a poller keeps a queue's row before reading it again.
+QUEUE_ROW_SECONDS = 1.0
+
+
+def _local_queue_rows(read: Any, limits: dict[str, int]) -> Any:
+    """DBOS's ``get_queue`` of this process: the row with this process's limit, kept briefly."""
+    kept: dict[str, tuple[float, Any]] = {}
+    lock = threading.Lock()
+
+    def get_queue(name: str, **kwargs: Any) -> Any:
+        if name not in limits or kwargs.get("client_system_database") is not None:
+            return read(name, **kwargs)
+        with lock:
+            hit = kept.get(name)
+        if hit is not None and time.monotonic() - hit[0] < QUEUE_ROW_SECONDS:
+            return hit[1]
+        row = read(name, **kwargs)
+        if row is not None:
+            row._worker_concurrency = limits[name]
+            with lock:
+                kept[name] = (time.monotonic(), row)
+        return row
+
+    return get_queue
+
+
+def _unsupported(why: str, what: str = "queue wake-ups (queues are polled every BPFLOW_QUEUE_POLL_SECONDS)") -> bool:
+    log.warning("%s unavailable: %s", what, why)
     return False
 
 
