@@ -18,7 +18,7 @@ from bpflow.core.engine.queue_polling import WakeableStop
 from bpflow.core.engine.runtime import Runtime
 from bpflow.core.events.model import ObjectEvent
 from bpflow.core.storage.local import LocalBucket
-from tests.conftest import REPO, runtime_env, wait_until
+from tests.conftest import runtime_env, wait_until
 from tests.engine.test_processes import BPFLOW, _log_says, _process
 
 #: Far longer than any wait below: a run that starts at all started because it was announced.
