@@ -110,9 +110,10 @@ def _most_at_once(spans: list[tuple[float, float]]) -> int:
 def test_postgresql_workers_are_woken_by_another_process_and_keep_their_own_limits(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    """A client (a CLI, ``bpflow up``'s dispatcher) announces its runs with NOTIFY; two workers
-    polling once in ten minutes take them at once, each within its own slot limit: the small
-    one, started last, no longer imposes its limit on the big one through DBOS's shared queue row."""
+    """Runs queued by a client (a CLI, ``bpflow up``'s dispatcher) are announced by the database
+    (a trigger on DBOS's run table); two workers polling once in ten minutes take them at once,
+    each within its own slot limit: the small one, started last, no longer imposes its limit on
+    the big one through DBOS's shared queue row."""
     home = tmp_path / "home"
     base = runtime_env(
         home,

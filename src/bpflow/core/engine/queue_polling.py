@@ -8,21 +8,22 @@ worker meant to run sixteen both ran whatever the last one to start said. bpflow
 process's pollers read the row through :func:`install`'s wrapper, which puts this process's
 limit in it (and keeps the row for a second instead of reading it before every poll).
 
-**Wake-ups.**
-
-DBOS takes queued runs by polling each queue from its own thread. Every poll is several database
+**Wake-ups.** DBOS takes queued runs by polling each queue from its own thread. Every poll is several database
 reads, whether or not there is work, and a run waits for the next poll. Polling every 10 ms
 kept that wait short but cost a good part of a core per process in idle reads, and on
 PostgreSQL every worker pays it for every queue. So bpflow tells the poller when there is
 something to take instead:
 
 * **a run was enqueued** in this process (the dispatcher, a stage starting a stage): that queue's
-  poller polls at once; on PostgreSQL a ``NOTIFY`` tells the pollers of every other process;
+  poller polls at once; on PostgreSQL a trigger on DBOS's run table notifies every process of
+  every run queued by anyone (:func:`database_announces`), heard by a :class:`Listener`;
 * **a run of this process ended**: its slot is free, so its queue's poller looks for the next
   queued run at once.
 
 The configured poll interval (``BPFLOW_QUEUE_POLL_SECONDS``) stays as the safety net for work
-nobody announced (a run enqueued by a CLI on SQLite, a resumed run), so it can be long.
+nobody announced (a run enqueued by a CLI on SQLite), so it can be long. A woken poller polls at
+most every ``MIN_POLL_GAP_SECONDS``, so a burst is taken in a few polls, not one per run; and
+the runs it claimed count against its limit until they start (:func:`_pulsing_active_runs`).
 
 DBOS has no hook for this. Its queue threads sleep on the stop event it hands them; ``install``
 swaps that event for one whose ``wait`` also ends when the waiting thread's queue is pulsed
@@ -42,7 +43,7 @@ import sqlalchemy as sa
 
 log = logging.getLogger("bpflow.runtime")
 
-CHANNEL = "bpflow_queue_polling"
+CHANNEL = "bpflow_queued_runs"
 MIN_POLL_GAP_SECONDS = 0.01
 """A woken poller polls at most this often: in a burst (a hundred events at once, runs ending
 together) one poll takes every run it has slots for instead of one poll per announcement."""
@@ -139,6 +140,8 @@ def _wakeable_queue_thread(original: Any) -> Any:
         active = instance._active_workflows_set
         if callable(getattr(sys_db, "get_queue", None)) and callable(getattr(sys_db, "start_queued_workflows", None)):
             sys_db.get_queue = _local_queue_rows(sys_db.get_queue, _LIMITS)
+            if callable(getattr(sys_db, "_is_latest_version", None)):
+                sys_db._is_latest_version = _kept_answer(sys_db._is_latest_version)
             if hasattr(active, "claimed"):
                 sys_db.start_queued_workflows = _counting_claims(sys_db.start_queued_workflows, active)
         else:
@@ -192,6 +195,23 @@ def _pulsing_active_runs(base: type) -> type:
     return PulsingActiveRuns
 
 
+def _kept_answer(ask: Any) -> Any:
+    """DBOS's "is this the latest application version?" of this process, answered from a read at
+    most ``QUEUE_ROW_SECONDS`` old: DBOS asks it on every enqueue and every poll, and a new
+    version deployed takes over the queues that much later."""
+    kept: dict[str, tuple[float, bool]] = {}
+
+    def is_latest_version(app_version: str, c: Any = None) -> bool:
+        hit = kept.get(app_version)
+        if hit is not None and time.monotonic() - hit[0] < QUEUE_ROW_SECONDS:
+            return hit[1]
+        answer = bool(ask(app_version, c))
+        kept[app_version] = (time.monotonic(), answer)
+        return answer
+
+    return is_latest_version
+
+
 def _counting_claims(claim: Any, active: Any) -> Any:
     """DBOS's ``start_queued_workflows`` of this process: what it claims counts as running here
     until its execution registers."""
@@ -243,17 +263,43 @@ def pulse_local(queue: str) -> None:
         stop.pulse(queue)
 
 
-def announce(queue: str, engine: sa.Engine | None) -> None:
-    """A run was just enqueued on ``queue``: this process's poller, and on PostgreSQL every
-    listening process's, polls now. Best effort: a lost announcement costs one poll interval."""
+def announce(queue: str) -> None:
+    """A run was just enqueued on ``queue`` by this process: its poller polls now. (On
+    PostgreSQL the database announces every queued run to every process: :func:`database_announces`.)"""
     pulse_local(queue)
-    if engine is None or engine.dialect.name != "postgresql":
-        return
+
+
+_ANNOUNCE_SQL = """
+SELECT pg_advisory_xact_lock(hashtext('bpflow_queue_announcements'));
+CREATE OR REPLACE FUNCTION "{schema}".bpflow_announce_queued() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('{channel}', NEW.queue_name);
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER bpflow_announce_inserted AFTER INSERT ON "{schema}".workflow_status
+    FOR EACH ROW WHEN (NEW.status = 'ENQUEUED' AND NEW.queue_name IS NOT NULL)
+    EXECUTE FUNCTION "{schema}".bpflow_announce_queued();
+CREATE OR REPLACE TRIGGER bpflow_announce_requeued AFTER UPDATE OF status ON "{schema}".workflow_status
+    FOR EACH ROW WHEN (NEW.status = 'ENQUEUED' AND OLD.status IS DISTINCT FROM 'ENQUEUED' AND NEW.queue_name IS NOT NULL)
+    EXECUTE FUNCTION "{schema}".bpflow_announce_queued();
+"""
+
+
+def database_announces(engine: sa.Engine, schema: str) -> bool:
+    """PostgreSQL: a trigger on DBOS's run table notifies ``CHANNEL`` with the queue's name when a
+    run is queued or queued again, at commit, whoever queued it (``bpflow up``, a worker, a CLI,
+    DBOS's own recovery). A duplicate event that attaches to an existing run inserts nothing and
+    announces nothing, and no process spends a round trip on it. Idempotent; every runtime on
+    the database installs it at launch (under a lock, so two launching at once do not collide).
+    False (logged: pollers fall back to the poll interval) when it cannot be installed."""
+    if engine.dialect.name != "postgresql":
+        return False
     try:
         with engine.begin() as conn:
-            conn.execute(sa.text("SELECT pg_notify(:channel, :queue)"), {"channel": CHANNEL, "queue": queue})
-    except sa.exc.DatabaseError:
-        log.debug("could not announce a run on %s", queue, exc_info=True)
+            conn.exec_driver_sql(_ANNOUNCE_SQL.format(schema=schema.replace('"', ""), channel=CHANNEL))
+    except sa.exc.DatabaseError as exc:
+        return _unsupported(str(exc).splitlines()[0], what="database announcements of queued runs")
+    return True
 
 
 class Listener(threading.Thread):

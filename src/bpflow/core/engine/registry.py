@@ -173,13 +173,12 @@ class WorkflowDef:
     def enqueue(self, run_id: str, payload: dict[str, Any]) -> None:
         """Durably queue a run of this workflow under ``run_id`` (a repeat attaches to the run
         already there) and tell the queue's pollers: the one way a process starts a run."""
-        from bpflow.core.engine.consumers import system_engine
         from bpflow.core.engine.queue_polling import announce
 
         queue = self.queue_name
         with SetWorkflowID(run_id), SetWorkflowTimeout(self.timeout_seconds):
             DBOS.enqueue_workflow(queue, self.dbos_fn, payload)
-        announce(queue, system_engine())
+        announce(queue)
 
 
 _WORKFLOWS: dict[str, WorkflowDef] = {}

@@ -265,9 +265,10 @@ class Runtime:
 
         self._heartbeat = Heartbeat(system_engine(), executor_id, classes, [name for _, name in mine])
         self._heartbeat.start()
-        if not opts.sqlite_path:  # other processes enqueue here too: hear their announcements
-            self._wake_listener = queue_polling.Listener(system_engine())
-            self._wake_listener.start()
+        if not opts.sqlite_path:  # other processes enqueue here too: hear the database's announcements
+            if queue_polling.database_announces(system_engine(), dbos._sys_db.schema or "dbos"):
+                self._wake_listener = queue_polling.Listener(system_engine())
+                self._wake_listener.start()
 
     def _slots(self, tier: QueueTier) -> int:
         """Runs of ``tier`` this process executes at once (a per-process setting)."""
@@ -298,7 +299,6 @@ class Runtime:
             if wf.timeout_seconds:
                 options["workflow_timeout"] = wf.timeout_seconds
             self._client.enqueue(options, payload)
-            queue_polling.announce(wf.queue_name, self._client._sys_db.engine)
 
         self.dispatcher = Dispatcher(self, enqueue=enqueue)
 
