@@ -1,8 +1,8 @@
 """``make bench-scale``: scale-out on PostgreSQL, 1, 2 and 4 ``bpflow worker`` processes in turn.
 
 For each worker count: a fresh database on one throwaway PostgreSQL cluster (tests/support/services.py
-starts it), a fresh local bucket, one ``bpflow up`` (watcher, HTTP; it also executes runs, capped
-to one at a time per queue here so the workers do the work) and N ``bpflow worker`` processes
+starts it), a fresh local bucket, one ``bpflow up`` (watcher, dispatcher, HTTP; ``BPFLOW_WORKER_CONCURRENCY=0``: it executes no
+run, so the figure is the workers') and N ``bpflow worker`` processes
 (``BPFLOW_WORKER_CONCURRENCY`` 8 each). Figures, printed and written to bench/scale.json:
 
 * ``chain_runs_per_s``: the 6-stage chain of bench/chain.py × SCALE_SCENES scenes, each scene's
@@ -38,6 +38,9 @@ SCENES = int(os.environ.get("SCALE_SCENES", 120))
 TEXT_SCENES = int(os.environ.get("SCALE_TEXT_SCENES", 4))
 JOB_SLEEP_S = float(os.environ.get("SCALE_JOB_SLEEP_SECONDS", 0.5))
 CONCURRENCY = 8
+UP_CONCURRENCY = os.environ.get("SCALE_UP_CONCURRENCY", "0")
+"""``bpflow up`` is the front (watcher, dispatcher, HTTP) and executes no run: the figure is the
+workers'. SCALE_UP_CONCURRENCY=1 lets it take one run per queue too."""
 OFFLINE_TEXT = {
     "TEXT_GEN_USE_LLM": "false",
     "TEXT_ASSET_RETRIEVAL_MODE": "lexical_primary",
@@ -62,6 +65,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent not idle since boot (/proc/stat): every process, PostgreSQL too."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_for(pred: Any, timeout: float, what: str) -> None:
@@ -96,13 +106,9 @@ class Cluster:
             PYTHONPATH=os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
         )
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.names: list[str] = []
         bpflow = str(Path(sys.executable).parent / "bpflow")
-        up_env = {
-            **self.env,
-            "BPFLOW_WORKER_CONCURRENCY": "1",
-            "BPFLOW_ORCHESTRATOR_CONCURRENCY": "1",
-            "BPFLOW_EXECUTOR_ID": "up",
-        }
+        up_env = {**self.env, "BPFLOW_WORKER_CONCURRENCY": UP_CONCURRENCY, "BPFLOW_EXECUTOR_ID": "up"}
         self._start([bpflow, "up"], up_env, "up")
         wait_for(self._healthy, 180, "bpflow up")
         for i in range(workers):
@@ -117,6 +123,7 @@ class Cluster:
         self.procs.append(
             subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         )
+        self.names.append(name)
 
     def _healthy(self) -> bool:
         try:
@@ -129,6 +136,18 @@ class Cluster:
         from bpflow.core.storage.local import LocalBucket
 
         return LocalBucket(self.home / "bucket")
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds (user + system) each live process of the cluster has used so far."""
+        tick = os.sysconf("SC_CLK_TCK")
+        out: dict[str, float] = {}
+        for name, p in zip(self.names, self.procs, strict=True):
+            try:
+                fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[name] = round((int(fields[11]) + int(fields[12])) / tick, 2)
+        return out
 
     def stop(self) -> None:
         for p in self.procs:
@@ -160,6 +179,7 @@ def chain_run(pg_url: str, workers: int) -> dict[str, Any]:
     try:
         bucket = cluster.bucket()
         ids = [f"c{i:04d}" for i in range(SCENES)]
+        cpu0, busy0 = cluster.cpu_seconds(), machine_busy_seconds()
         t0 = time.monotonic()
         for scene in ids:  # another process's writes: up's watcher dispatches them
             bucket.write(f"scenes/{scene}/{START}", "{}")
@@ -171,6 +191,7 @@ def chain_run(pg_url: str, workers: int) -> dict[str, Any]:
 
         wait_for(all_done, 1800, f"{SCENES} chains")
         wall = time.monotonic() - t0
+        cpu1, busy = cluster.cpu_seconds(), machine_busy_seconds() - busy0
     finally:
         cluster.stop()
     runs = SCENES * STAGES
@@ -180,6 +201,9 @@ def chain_run(pg_url: str, workers: int) -> dict[str, Any]:
         "runs": runs,
         "wall_s": round(wall, 2),
         "runs_per_s": round(runs / wall, 2),
+        "cpu_ms_per_run": {k: round((cpu1[k] - cpu0.get(k, 0.0)) * 1000 / runs, 1) for k in cpu1},
+        "machine_busy_ms_per_run": round(busy * 1000 / runs, 1),
+        "machine_busy_share": round(busy / (wall * (os.cpu_count() or 1)), 2),
         "load_before": round(load, 1),
         "load_after": round(os.getloadavg()[0], 1),
     }

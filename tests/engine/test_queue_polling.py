@@ -16,10 +16,11 @@ import pytest
 from bpflow.core.engine import queue_polling
 from bpflow.core.engine.queue_polling import WakeableStop
 from bpflow.core.engine.runtime import Runtime
+from bpflow.core.errors import ConfigError
 from bpflow.core.events.model import ObjectEvent
 from bpflow.core.storage.local import LocalBucket
 from tests.conftest import runtime_env, wait_until
-from tests.engine.test_processes import BPFLOW, _log_says, _process
+from tests.engine.test_processes import BPFLOW, _free_port, _log_says, _process
 
 #: Far longer than any wait below: a run that starts at all started because it was announced.
 NEVER = "600"
@@ -71,6 +72,13 @@ def test_a_pulse_wakes_only_its_queue_and_is_never_lost() -> None:
     assert waiting and waiting[0][0] is True
 
 
+def test_a_front_that_executes_nothing_needs_postgresql(tmp_path: Path) -> None:
+    rt = Runtime(env=runtime_env(tmp_path / "home", BPFLOW_WORKER_CONCURRENCY="0"))
+    with pytest.raises(ConfigError) as err:
+        rt.launch(role="all")
+    assert err.value.field == "BPFLOW_WORKER_CONCURRENCY" and "PostgreSQL" in err.value.message
+
+
 def test_the_wake_is_installed_on_this_dbos(make_runtime: Any) -> None:
     make_runtime()
     import dbos._dbos as dbos_module
@@ -113,7 +121,7 @@ def test_postgresql_workers_are_woken_by_another_process_and_keep_their_own_limi
     """Runs queued by a client (a CLI, ``bpflow up``'s dispatcher) are announced by the database
     (a trigger on DBOS's run table); two workers polling once in ten minutes take them at once,
     each within its own slot limit: the small one, started last, no longer imposes its limit on
-    the big one through DBOS's shared queue row."""
+    the big one through DBOS's shared queue row. A ``bpflow up`` with no slots runs none."""
     home = tmp_path / "home"
     base = runtime_env(
         home,
@@ -125,7 +133,14 @@ def test_postgresql_workers_are_woken_by_another_process_and_keep_their_own_limi
     limits = {"big": 3, "small": 1}
     logs = {name: tmp_path / f"{name}.log" for name in limits}
     env = {n: {**base, "BPFLOW_EXECUTOR_ID": n, "BPFLOW_WORKER_CONCURRENCY": str(k)} for n, k in limits.items()}
-    with _process([*BPFLOW, "worker"], env["big"], logs["big"]) as big:
+    front_log = tmp_path / "front.log"
+    front_env = {**base, "BPFLOW_EXECUTOR_ID": "front", "BPFLOW_WORKER_CONCURRENCY": "0"}
+    with (
+        _process([*BPFLOW, "up", "--port", str(_free_port())], front_env, front_log) as front,
+        _process([*BPFLOW, "worker"], env["big"], logs["big"]) as big,
+    ):
+        wait_until(lambda: _log_says(front_log, "bpflow up:") or front.poll() is not None, timeout=120)
+        assert front.poll() is None, front_log.read_text()
         wait_until(lambda: _log_says(logs["big"], "bpflow worker:") or big.poll() is not None, timeout=120)
         with _process([*BPFLOW, "worker"], env["small"], logs["small"]) as small:
             wait_until(lambda: _log_says(logs["small"], "bpflow worker:") or small.poll() is not None, timeout=120)
@@ -148,6 +163,7 @@ def test_postgresql_workers_are_woken_by_another_process_and_keep_their_own_limi
                 os.environ.update(saved)
 
     done = [bucket.read_json(k) for k in keys]
+    assert {d["executor"] for d in done} <= set(limits)  # the front (BPFLOW_WORKER_CONCURRENCY=0) ran none
     spans = {n: [(d["started"], d["ended"]) for d in done if d["executor"] == n] for n in limits}
     assert _most_at_once(spans["small"]) == 1, spans
     assert 2 <= _most_at_once(spans["big"]) <= 3, spans

@@ -420,7 +420,12 @@ class Settings(BaseSettings):
         pattern=r"^[a-z][a-z0-9_-]*$",
     )
     bpflow_worker_concurrency: int = _setting(
-        "BPFLOW_WORKER_CONCURRENCY", 8, group=RUNTIME, doc="Runs one worker process executes at once.", ge=1
+        "BPFLOW_WORKER_CONCURRENCY",
+        8,
+        group=RUNTIME,
+        doc="Runs one worker process executes at once. 0 (PostgreSQL only): `bpflow up` is a front that "
+        "ingests events, dispatches and serves HTTP but executes no run; its `bpflow worker`s do.",
+        ge=0,
     )
     bpflow_orchestrator_concurrency: int | None = _setting(
         "BPFLOW_ORCHESTRATOR_CONCURRENCY",

@@ -198,6 +198,12 @@ class Runtime:
         global _CURRENT
         if _CURRENT is not None and _CURRENT is not self:
             raise BpflowError("another bpflow runtime is already launched in this process", code="runtime_busy")
+        if self.options.worker_concurrency == 0 and (self.options.sqlite_path or role == "worker"):
+            raise ConfigError(
+                "BPFLOW_WORKER_CONCURRENCY=0 makes a `bpflow up` on PostgreSQL a front that executes no run "
+                "(its `bpflow worker`s do); a worker, or a runtime on the embedded SQLite, needs at least 1",
+                field="BPFLOW_WORKER_CONCURRENCY",
+            )
         if role == "worker" and self.options.sqlite_path:
             raise ConfigError(
                 "bpflow worker needs a shared PostgreSQL database (BPFLOW_DATABASE_URL=postgresql://...); "
@@ -244,16 +250,16 @@ class Runtime:
         cfg["executor_id"] = executor_id
         dbos = DBOS(config=cfg)
         classes = opts.worker_classes if opts.sqlite_path is None else CLASSES  # SQLite: one process takes all
-        mine = queues_of(classes)
+        mine = queues_of(classes) if opts.worker_concurrency > 0 else []  # 0: a front that executes nothing
         queue_polling.install(dbos, {name: self._slots(tier) for tier, name in queues_of(CLASSES)})
-        if set(classes) != set(CLASSES):
+        if set(classes) != set(CLASSES) or not mine:
             DBOS.listen_queues([name for _, name in mine])  # DBOS dequeues only these here
         DBOS.launch()
         _move_runs_to_their_tier()
         for tier, name in queues_of(CLASSES):  # every queue exists, whoever listens to it
             DBOS.register_queue(
                 name,
-                worker_concurrency=self._slots(tier),
+                worker_concurrency=max(1, self._slots(tier)),  # the row's; each process applies its own
                 polling_interval_sec=opts.queue_poll_seconds
                 if tier is STAGE_WORK
                 else opts.orchestrator_queue_poll_seconds,
