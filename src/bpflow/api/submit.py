@@ -21,6 +21,7 @@ from bpflow.domain.request.contract import CODE_INVALID_REQUEST, SCHEMA_VERSION,
 if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
 
+
 class RequestRejected(ValidationFailed):
     """Every problem of a request; ``field`` is the first one's."""
 

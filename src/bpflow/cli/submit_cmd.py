@@ -23,6 +23,7 @@ from bpflow.core.stages import STAGES
 from bpflow.core.storage import open_bucket
 from bpflow.domain.request.contract import build_request, image_object_key, new_scene_id, parse_request
 
+
 def _enqueue(bucket_url: str, key: str, generation: int) -> dict[str, Any]:
     """Start the run now through the runtime's database, if there is one; the write itself
     remains the trigger (a watcher or the reconciliation scan finds it otherwise)."""
