@@ -9,6 +9,7 @@ orchestration and not this machine's 2 cores. The runner is ``BPFLOW_RUNNER``'s,
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -21,6 +22,10 @@ STAGES = 6
 START = "bench/chain/start.json"
 register_job("bench-sleep-job", "bench.sleep_job")
 
+JOB_SLEEP = os.environ.get("BENCH_JOB_SLEEP_SECONDS") or None
+"""Worker-wide, read once at import like any worker setting: a per-run read would be a recorded
+step of its own, which the peers' chains do not have."""
+
 FINISHED: dict[str, float] = {}
 """scene id → wall-clock time its last stage ended (runs executed by this process only)."""
 
@@ -32,9 +37,8 @@ def marker(stage: int) -> str:
 
 def _stage(n: int) -> Callable[[Run], Outcome]:
     def body(run: Run) -> Outcome:
-        sleep = run.param("job_sleep", "BENCH_JOB_SLEEP_SECONDS")
-        job = "bench-sleep-job" if sleep else "noop-job"
-        result = run_job(run, job, timeout_seconds=60, env={"BENCH_JOB_SLEEP_SECONDS": sleep})
+        job = "bench-sleep-job" if JOB_SLEEP else "noop-job"
+        result = run_job(run, job, timeout_seconds=60, env={"BENCH_JOB_SLEEP_SECONDS": JOB_SLEEP})
         if result.failed:
             return Outcome.failed(f"{job} failed: exit {result.exit_code}")
         markers.write_marker(run, run.scene(marker(n)))

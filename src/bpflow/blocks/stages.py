@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dbos import DBOS, SetWorkflowID, SetWorkflowTimeout
+from dbos import DBOS
 
 from bpflow.blocks import markers
 from bpflow.core.engine.durable import now_epoch, sleep, step
@@ -43,8 +43,7 @@ def start_stage(run: Run, workflow: str, trigger_key: str, *, extra: dict[str, A
         bucket=run.bucket_name, name=trigger_key, generation=info["generation"], source="orchestrator"
     ).payload()
     payload.update(extra or {})
-    with SetWorkflowID(run_id), SetWorkflowTimeout(wf.timeout_seconds):
-        DBOS.enqueue_workflow(wf.queue_name, wf.dbos_fn, payload)
+    wf.enqueue(run_id, payload)
     return run_id
 
 
@@ -86,6 +85,5 @@ def start_run(run: Run, workflow: str, run_id: str, payload: dict[str, Any]) -> 
     wf = find_workflow(workflow)
     if wf is None:
         raise WorkflowNotFound(f"stage {workflow} is not implemented in this build", field="workflow")
-    with SetWorkflowID(run_id), SetWorkflowTimeout(wf.timeout_seconds):
-        DBOS.enqueue_workflow(wf.queue_name, wf.dbos_fn, payload)
+    wf.enqueue(run_id, payload)
     return run_id

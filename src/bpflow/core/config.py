@@ -447,14 +447,18 @@ class Settings(BaseSettings):
         pattern=r"^[a-z, ]+$",
     )
     bpflow_queue_poll_seconds: float = _setting(
-        "BPFLOW_QUEUE_POLL_SECONDS", 0.01, group=RUNTIME, doc="How often a worker polls the stage-run queue.", gt=0
+        "BPFLOW_QUEUE_POLL_SECONDS",
+        0.25,
+        group=RUNTIME,
+        doc="How often a worker polls the stage-run queue for work nobody announced. A run enqueued by this "
+        "process (or, on PostgreSQL, by any) and a run that ends wake the poller at once (core/engine/queue_wake.py).",
+        gt=0,
     )
     bpflow_orchestrator_queue_poll_seconds: float = _setting(
         "BPFLOW_ORCHESTRATOR_QUEUE_POLL_SECONDS",
-        0.1,
+        0.5,
         group=RUNTIME,
-        doc="How often a worker polls the orchestrator queues (orchestrators are few and run for minutes; "
-        "each poll of each queue is a few database reads in every worker).",
+        doc="The same for the orchestrator queues (announced runs wake them at once too).",
         gt=0,
     )
     bpflow_scan_interval_seconds: float = _setting(

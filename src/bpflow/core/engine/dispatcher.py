@@ -17,8 +17,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from dbos import DBOS, SetWorkflowID, SetWorkflowTimeout
-
 from bpflow.core import observe
 from bpflow.core.engine.registry import WorkflowDef, find_workflow
 from bpflow.core.events.model import CustomEvent, ObjectEvent
@@ -94,8 +92,7 @@ NOT_VISIBLE_RETRIES = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 def _enqueue_in_process(wf: WorkflowDef, run_id: str, payload: dict[str, Any]) -> None:
-    with SetWorkflowID(run_id), SetWorkflowTimeout(wf.timeout_seconds):
-        DBOS.enqueue_workflow(wf.queue_name, wf.dbos_fn, payload)
+    wf.enqueue(run_id, payload)
 
 
 class Dispatcher:

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from dbos import DBOS
+from dbos import DBOS, SetWorkflowID, SetWorkflowTimeout
 
 from bpflow.core import observe
 from bpflow.core.engine.context import RunContext
 from bpflow.core.engine.context import installed as installed_context
-from bpflow.core.engine.durable import in_workflow, step
+from bpflow.core.engine.durable import CheckFailed, checked_before_first_step, in_workflow, step
 from bpflow.core.engine.queues import STAGE_WORK, QueueTier
 from bpflow.core.engine.version import version_gone as check_version
 from bpflow.core.errors import InvalidSceneId, WorkflowNotFound
@@ -170,6 +170,17 @@ class WorkflowDef:
 
         return queue_name(self.queue, workflow_class(self.name))
 
+    def enqueue(self, run_id: str, payload: dict[str, Any]) -> None:
+        """Durably queue a run of this workflow under ``run_id`` (a repeat attaches to the run
+        already there) and tell the queue's pollers: the one way a process starts a run."""
+        from bpflow.core.engine.consumers import system_engine
+        from bpflow.core.engine.queue_wake import announce
+
+        queue = self.queue_name
+        with SetWorkflowID(run_id), SetWorkflowTimeout(self.timeout_seconds):
+            DBOS.enqueue_workflow(queue, self.dbos_fn, payload)
+        announce(queue, system_engine())
+
 
 _WORKFLOWS: dict[str, WorkflowDef] = {}
 
@@ -191,8 +202,10 @@ def workflow(
         def run_workflow(payload: dict[str, Any]) -> dict[str, Any]:
             run = Run(run_id=DBOS.workflow_id or "", workflow=name, payload=payload, ctx=installed_context())
             try:
-                gone = version_gone(run)
-                outcome = Outcome.skipped(gone, version_mismatch=True) if gone is not None else body(run)
+                with checked_before_first_step(lambda: version_gone(run)):
+                    outcome = body(run)
+            except CheckFailed as gone:
+                outcome = Outcome.skipped(gone.reason, version_mismatch=True)
             except Exception:
                 observe.RUNS.labels(name, "ERROR").inc()
                 raise

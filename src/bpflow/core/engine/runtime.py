@@ -23,6 +23,7 @@ from sqlalchemy import event as sa_event
 from bpflow import __version__
 from bpflow.core.config import Settings, load_settings
 from bpflow.core.engine import context as run_context
+from bpflow.core.engine import queue_wake
 from bpflow.core.engine.context import RunContext
 from bpflow.core.engine.dispatcher import Dispatcher
 from bpflow.core.engine.queues import STAGE_WORK, queues_of, split_by_class
@@ -166,6 +167,7 @@ class Runtime:
         self._watcher: Any = None
         self._scanner: Any = None
         self._heartbeat: Any = None
+        self._wake_listener: queue_wake.Listener | None = None
         self.launched_at: datetime | None = None
 
     def submit(self, event: Any) -> Any:
@@ -240,7 +242,8 @@ class Runtime:
             cfg["system_database_engine"] = _sqlite_engine(opts.database_url)
         executor_id = opts.executor_id or ("local" if opts.sqlite_path else socket.gethostname())
         cfg["executor_id"] = executor_id
-        DBOS(config=cfg)
+        dbos = DBOS(config=cfg)
+        queue_wake.install(dbos)
         classes = opts.worker_classes if opts.sqlite_path is None else CLASSES  # SQLite: one process takes all
         mine = queues_of(classes)
         if set(classes) != set(CLASSES):
@@ -262,6 +265,9 @@ class Runtime:
 
         self._heartbeat = Heartbeat(system_engine(), executor_id, classes, [name for _, name in mine])
         self._heartbeat.start()
+        if not opts.sqlite_path:  # other processes enqueue here too: hear their announcements
+            self._wake_listener = queue_wake.Listener(system_engine())
+            self._wake_listener.start()
 
     def _connect_client(self) -> None:
         from dbos import DBOSClient
@@ -287,6 +293,7 @@ class Runtime:
             if wf.timeout_seconds:
                 options["workflow_timeout"] = wf.timeout_seconds
             self._client.enqueue(options, payload)
+            queue_wake.announce(wf.queue_name, self._client._sys_db.engine)
 
         self.dispatcher = Dispatcher(self, enqueue=enqueue)
 
@@ -314,6 +321,9 @@ class Runtime:
         if self._heartbeat is not None:
             self._heartbeat.stop()
             self._heartbeat = None
+        if self._wake_listener is not None:
+            self._wake_listener.stop()
+            self._wake_listener = None
         self.bucket.remove_listener(self.dispatcher.on_write)
         try:
             if self._client is not None:

@@ -10,14 +10,18 @@ anything, it checks the trigger object's current generation:
 * older or absent: the version is not visible yet; wait a bounded time, then end SKIPPED
   (the dispatcher already holds such events back, so a run rarely gets here; an object deleted
   since its event was dispatched ends here too, and a re-created object gets a new generation).
+
+The check runs inside the run's first step, before that step's work (``durable.
+checked_before_first_step``): every side effect is a step, so nothing is done before it, and its
+verdict is recorded with that step for replays.
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Protocol
 
 from bpflow.core.engine.context import RunContext
-from bpflow.core.engine.durable import now_epoch, sleep, step
 
 if TYPE_CHECKING:
     from bpflow.core.storage import Bucket
@@ -53,12 +57,12 @@ def version_gone(run: Run) -> str | None:
     current = _generation(run, key)
     if current == wanted:
         return None
-    start = now_epoch()
+    start = time.monotonic()
     while current is None or current < wanted:
-        if now_epoch() - start >= VISIBLE_WAIT_SECONDS:
+        if time.monotonic() - start >= VISIBLE_WAIT_SECONDS:
             seen = "does not exist" if current is None else f"is at an older generation {current}"
             return f"{key} {seen}; generation {wanted} never became visible, nothing done"
-        sleep(VISIBLE_POLL_SECONDS)
+        time.sleep(VISIBLE_POLL_SECONDS)
         current = _generation(run, key)
     if current == wanted:
         return None
@@ -70,8 +74,5 @@ def _is_trigger(run: Run, key: str) -> bool:
 
 
 def _generation(run: Run, key: str) -> int | None:
-    def _do() -> int | None:
-        info = run.bucket.stat(key)
-        return None if info is None else info.generation
-
-    return step(f"version {key}", _do)
+    info = run.bucket.stat(key)
+    return None if info is None else info.generation

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -40,11 +41,38 @@ def load_policy(name: str) -> dict[str, Any]:
     """
     if name not in POLICY_NAMES:
         raise ConfigError(f"unknown policy {name!r}; known: {', '.join(POLICY_NAMES)}", field="policy")
-    policy = deep_merge(copy.deepcopy(_packaged(name)), _user_override(name))
-    if name == "retry_policy":
-        _apply_retry_env(policy)
-    _VALIDATORS[name](policy)
-    return policy
+    settings = get_settings()
+    source = (settings, _override_signature(name))
+    with _LOADED_LOCK:
+        loaded = _LOADED.get(name)
+    if loaded is None or loaded[0][0] is not source[0] or loaded[0][1] != source[1]:
+        policy = deep_merge(copy.deepcopy(_packaged(name)), _user_override(name))
+        if name == "retry_policy":
+            _apply_retry_env(policy)
+        _VALIDATORS[name](policy)
+        loaded = (source, policy)
+        with _LOADED_LOCK:
+            _LOADED[name] = loaded
+    return copy.deepcopy(loaded[1])
+
+
+#: name -> ((settings it was built under, override file signature), validated policy). Every
+#: dispatch and job launch reads a policy: parsing, merging and validating YAML each time cost
+#: more than the run's own bookkeeping. A changed override file (or reloaded settings) is
+#: noticed by its stat, so an edit still takes effect without a restart.
+_LOADED: dict[str, tuple[tuple[Any, Any], dict[str, Any]]] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def _override_signature(name: str) -> tuple[int, int, int] | None:
+    root = get_settings().bpflow_policy_dir
+    if root is None:
+        return None
+    try:
+        st = (root / f"{name}.yaml").stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
