@@ -23,8 +23,8 @@ SRC = ROOT / "src" / "bpflow"
 SEED = Path("/work/shared/seeds/000_20305a210cb2ecd4.txt")
 TRIGGERS_FILE = SRC / "core" / "triggers.yaml"
 #: Code whose stage facts come from the model; none may spell one out again (docstrings aside:
-#: prose may name a marker). Every workflow module, the blocks they use, the status DAG and the
-#: Stage 3 key helper.
+#: prose may name a marker). Every workflow module, the blocks they use, the status DAG, the
+#: Stage 3 key helper, and every module that writes or reads a scene's request.
 DERIVED = sorted(
     str(p.relative_to(ROOT))
     for p in [
@@ -33,6 +33,15 @@ DERIVED = sorted(
         SRC / "ops" / "dag.py",
         SRC / "domain" / "variation" / "paths.py",
         SRC / "domain" / "automation" / "daily.py",
+        SRC / "domain" / "automation" / "batch.py",
+        SRC / "domain" / "automation" / "emitter.py",
+        SRC / "jobs" / "text_scene_gen.py",
+        SRC / "jobs" / "text_scene_adapter.py",
+        SRC / "ops" / "lineage.py",
+        SRC / "api" / "submit.py",
+        SRC / "cli" / "submit_cmd.py",
+        SRC / "cli" / "demo_cmd.py",
+        SRC / "cli" / "validate_cmd.py",
         SRC / "jobs" / "arena_export.py",
         SRC / "jobs" / "retention_cleanup.py",
         SRC / "api" / "learning.py",
@@ -157,10 +166,14 @@ def _facts() -> set[str]:
 
 def _spells(text: str, facts: set[str]) -> list[str]:
     """The facts ``text`` spells out: as the whole text, a word of it, or a key under a scene
-    (``scenes/*/``, ``scenes/{}/`` of an f-string, ``scenes/[^/]+/`` of a regex, whose ``\\.``
-    counts as ``.``). A key under another folder (``{prefix}/simready/.failed``) is another object."""
+    (``scenes/*/``, ``scenes/{}/`` of an f-string, ``scenes/{scene_id}/`` of a format template,
+    ``scenes/[^/]+/`` or ``scenes/([^/]+)/`` of a regex, whose ``\\.`` counts as ``.``). A key
+    under another folder (``{prefix}/simready/.failed``) is another object."""
     text = text.replace("\\.", ".")
-    before = r"(?:^|(?<=[\s\"'(\[])|(?<=scenes/\*/)|(?<=scenes/\{\}/)|(?<=scenes/\[\^/\]\+/))"
+    before = (
+        r"(?:^|(?<=[\s\"'(\[])|(?<=scenes/\*/)|(?<=scenes/\{\}/)|(?<=scenes/\[\^/\]\+/)"
+        r"|(?<=scenes/\(\[\^/\]\+\)/)|(?<=scenes/\{scene_id\}/))"
+    )
     return sorted(f for f in facts if re.search(before + re.escape(f) + r"(?![\w.-])", text))
 
 
@@ -203,6 +216,8 @@ STAGES["source-orchestrator"]
 E = f"{prefix}/simready/.failed"
 F = "usd/.usd_complete.tmp"
 G = "write failure geniesim/.failed"
+H = "scenes/{scene_id}/prompts/scene_request.json"
+I = re.compile(r"(?:^|/)scenes/([^/]+)/prompts/scene_request\\.json$")
 """
     found = {line: _spells(text, facts) for line, text in _strings(source)}
     assert found == {
@@ -213,6 +228,8 @@ G = "write failure geniesim/.failed"
         9: [],
         10: [],
         11: ["geniesim/.failed"],
+        12: ["prompts/scene_request.json"],
+        13: ["prompts/scene_request.json"],
     }
 
 
@@ -289,3 +306,12 @@ def test_a_bad_model_is_refused_with_the_field() -> None:
     with pytest.raises(ConfigError) as err:
         parse_stages("stages: [{name: a, workflow: w, complete: [/abs]}]", "t.yaml")
     assert err.value.field == "complete"
+
+
+def test_a_trigger_key_is_the_trigger_under_one_scene() -> None:
+    """What the request writers and readers use (``submit``, the batch, the emitter, the jobs)."""
+    assert STAGES["source-orchestrator"].trigger_key("s1") == "scenes/s1/prompts/scene_request.json"
+    assert STAGES["source-orchestrator"].trigger_re.fullmatch(STAGES["source-orchestrator"].trigger_key("s1"))
+    with pytest.raises(ConfigError, match="text-scene-gen has no trigger object") as err:
+        STAGES["text-scene-gen"].trigger_key("s1")
+    assert err.value.field == "triggers"

@@ -122,7 +122,7 @@ def test_job_writes_every_stage1_output(tmp_path: Path, bucket: LocalBucket) -> 
     assert by_id["obj_004"]["placement"]["parent_support_id"] == "room_floor"
     moved = {m["object_id"]: m for m in summary["outputs"]["settled_on_supports"]}
     assert moved["obj_004"]["planned_support_id"] == "obj_001"
-    assert summary["outputs"]["dropped_objects"] == []
+    assert summary["outputs"]["dropped_objects"] == [] and summary["outputs"]["relationships_removed"] == 0
 
     for obj in manifest["objects"]:
         folder = f"{root}assets/obj_{obj['id']}"

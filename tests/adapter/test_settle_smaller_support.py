@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from bpflow.core.storage.local import LocalBucket
+from bpflow.domain.retrieval import outputs
 from bpflow.domain.retrieval.library import package_entries
 from bpflow.domain.retrieval.materialize import Materialized, Materializer
 from bpflow.domain.retrieval.pipeline import leave_out
-from bpflow.domain.retrieval.planned_package import PackageObject, parse_object
+from bpflow.domain.retrieval.planned_package import PackageObject, parse_object, parse_package
 from bpflow.domain.retrieval.select import RetrievalSettings, select_asset
 from bpflow.domain.retrieval.settle import (
     BESIDE_M,
@@ -194,20 +197,23 @@ def test_a_support_next_to_the_planned_spot_takes_what_the_real_top_cannot(tmp_p
     assert footprints_clear(footprint_of(lamp), footprint_of(glass), RELOCATE_GAP - 1e-9)
 
 
+#: The dresser in a niche (walls tight on three sides, its drawers' approach side in front), no
+#: support near, and a glass planned on the lamp.
+NICHE_ROWS = (
+    *LAYOUT,
+    ("obj_021", "glass", "manipulable_object", "obj_009", (2.724, 1.25, -2.3976), 0.0, (0.07, 0.12, 0.07)),
+)
+NICHE_ROOM = {"min": [-2.9971, 0.0, -2.33], "max": [2.9971, 3.0, -1.55]}
+
+
 def test_an_object_with_nowhere_near_to_stand_leaves_the_scene_with_what_stood_on_it(tmp_path: Path) -> None:
-    """The dresser in a niche (walls tight on three sides, its drawers' approach side in front)
-    and no support near: the lamp is dropped (a lamp that falls would fail the whole scene's
-    physics gate), and so is a glass planned on it. The adapter then deletes their object
-    directories, so no later stage sees them."""
-    rows = (
-        *LAYOUT,
-        ("obj_021", "glass", "manipulable_object", "obj_009", (2.724, 1.25, -2.3976), 0.0, (0.07, 0.12, 0.07)),
-    )
-    room = {"min": [-2.9971, 0.0, -2.33], "max": [2.9971, 3.0, -1.55]}
-    items = materialize(tmp_path, rows)
+    """The dresser in the niche: the lamp is dropped (a lamp that falls would fail the whole
+    scene's physics gate), and so is the glass planned on it. The adapter then deletes their
+    object directories, so no later stage sees them."""
+    items = materialize(tmp_path, NICHE_ROWS)
     by_id = {i.obj.id: i for i in items}
 
-    done = settle_on_supports(items, model_of_in(tmp_path), room)
+    done = settle_on_supports(items, model_of_in(tmp_path), NICHE_ROOM)
 
     assert [(d.object_id, d.planned_support_id, d.reason) for d in done.dropped] == [
         ("obj_009", "obj_012", NO_ROOM),
@@ -220,3 +226,42 @@ def test_an_object_with_nowhere_near_to_stand_leaves_the_scene_with_what_stood_o
     assert {i.obj.id for i in kept} == set(by_id) - {"obj_009", "obj_021"}
     assert not any(bucket.list(f"{ASSETS}/obj_obj_009/")) and not any(bucket.list(f"{ASSETS}/obj_obj_021/"))
     assert bucket.exists(f"{ASSETS}/obj_obj_012/model.usd")
+
+
+def test_relationships_to_a_dropped_object_leave_with_it(tmp_path: Path) -> None:
+    """Planners' relationships in the shapes they write them (an id under any key, a bare id, a
+    list of ids): those of kept objects naming the dropped lamp or the glass on it are removed,
+    counted for the adapter summary, and the manifest names no object it does not list."""
+    items = materialize(tmp_path, NICHE_ROWS)
+    relations: dict[str, list[Any]] = {
+        "obj_012": [{"type": "supports", "object_id": "obj_009"}, {"type": "supports", "object_id": "obj_003"}],
+        "obj_003": [{"relation": "next_to", "target": "obj_009"}, {"relation": "on", "target": "obj_012"}],
+        "obj_006": [{"type": "near", "objects": ["obj_001", "obj_021"]}, "obj_001"],
+        "obj_002": [{"type": "facing", "subject_id": "obj_002", "object_id": "obj_008"}],
+        "obj_009": [{"type": "on", "object_id": "obj_012"}],
+    }
+    for item in items:
+        item.obj = replace(item.obj, relationships=relations.get(item.obj.id, []))
+
+    done = settle_on_supports(items, model_of_in(tmp_path), NICHE_ROOM)
+
+    assert done.dropped_ids == {"obj_009", "obj_021"}
+    assert done.relationships_removed == 3
+    kept = leave_out(LocalBucket(tmp_path / "bucket"), items, done.dropped_ids)
+    by_id = {i.obj.id: i.obj for i in kept}
+    assert by_id["obj_012"].relationships == [{"type": "supports", "object_id": "obj_003"}]
+    assert by_id["obj_003"].relationships == [{"relation": "on", "target": "obj_012"}]
+    assert by_id["obj_006"].relationships == ["obj_001"]
+    assert by_id["obj_002"].relationships == relations["obj_002"]
+    doc = outputs.manifest(parse_package({"objects": []}, {}, "s1"), kept, [])
+    listed = {o["id"] for o in doc["objects"]}
+    named = {v for o in doc["objects"] for r in o.get("relationships", []) for v in _strings(r)}
+    assert named and named <= listed, named - listed
+
+
+def _strings(entry: Any) -> list[str]:
+    if isinstance(entry, dict):
+        return [s for v in entry.values() for s in _strings(v)]
+    if isinstance(entry, list):
+        return [s for v in entry for s in _strings(v)]
+    return [entry] if isinstance(entry, str) and entry.startswith("obj_") else []

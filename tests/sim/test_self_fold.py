@@ -15,8 +15,9 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+from bpflow.domain.episodes.recorder import RecordConfig, Recorder, arm_contact
 from bpflow.domain.sim import load_scene, skills
-from bpflow.domain.sim.clearance import Clearance
+from bpflow.domain.sim.clearance import ArmBodies, Clearance
 from bpflow.domain.sim.robot import READY_Q, IKSolver
 from bpflow.domain.sim.scene import SimScene
 from bpflow.domain.sim.tasks import Task
@@ -85,3 +86,34 @@ def test_a_place_spot_beside_the_base_is_not_reached_by_folding_the_arm(tmp_path
     # the tasks derived from here are done by the physics
     judgement, _ = first_task_episode(sim)
     assert judgement.success, judgement
+
+
+def test_a_frame_with_the_arm_folded_into_itself_is_a_collision_frame(tmp_path: Path) -> None:
+    """The recorder counts self-contact as the plan check sees it: an episode that starts folded
+    (its plan refused for that) holds the pose, link 5 pressed into link 1 in the physics, and
+    every frame of it is a collision frame, first contact link1 x link5; the ready pose with the
+    hand closed (fingers touching, joined links touching) is none."""
+    sim = _sim(tmp_path)
+    robot = sim.robot
+    assert robot is not None
+    arm, cube = ArmBodies.of(sim.model, robot), sim.objects["a"].body_id
+    sim.reset()
+    sim.data.qpos[robot.finger_qpos] = 0.0
+    mujoco.mj_forward(sim.model, sim.data)
+    assert arm_contact(sim, arm, cube) is None
+
+    robot.start_q = tuple(float(v) for v in FOLDED_LOWER)
+    x, y, _ = sim.position("a")
+    task = Task("pick_place_a", "pick_place", "a", "pick up the block", (float(x) + 0.1, float(y)))
+    rec = Recorder(sim, RecordConfig(fps=25, cameras=(), render=False))
+    try:
+        episode = rec.run(task, 0)
+    finally:
+        rec.close()
+    assert episode.judgement.reason.startswith("arm_collision: start pose"), episode.judgement
+    assert episode.frames == 25 and episode.collision_frames == episode.frames
+    assert episode.first_contact is not None
+    assert {episode.first_contact["arm_link"], episode.first_contact["other"]} == {
+        "robot/panda0_link1",
+        "robot/panda0_link5",
+    }

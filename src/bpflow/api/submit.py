@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bpflow.core.errors import BpflowError, PreconditionFailed, ValidationFailed
+from bpflow.core.stages import STAGES
 from bpflow.domain.request.contract import CODE_INVALID_REQUEST, SCHEMA_VERSION, new_scene_id, validate_request
 
 if TYPE_CHECKING:
     from bpflow.core.engine.runtime import Runtime
-
-REQUEST_KEY = "scenes/{scene_id}/prompts/scene_request.json"
 
 
 class RequestRejected(ValidationFailed):
@@ -78,7 +77,7 @@ def submit_request(rt: Runtime, doc: Any, *, form_problems: list[dict[str, str]]
     if problems:
         raise RequestRejected(problems)
     scene_id = str(doc["scene_id"])
-    key = REQUEST_KEY.format(scene_id=scene_id)
+    key = STAGES["source-orchestrator"].trigger_key(scene_id)
     try:
         info = rt.bucket.create(
             key, json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n", content_type="application/json"

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bpflow.cli.consoles import console, err_console, print_json
+from bpflow.core.stages import STAGES
 
 DEFAULT_PROMPT = "a kitchen with a fridge, a table and two mugs"
 DEMO_SCENE_ID = "a-kitchen-with-a-fridge-a-table-and-two-a9af27"
@@ -87,7 +88,7 @@ def _learning(bucket: Any, scene_id: str) -> dict[str, Any]:
             return None
         return str(bucket.path_for(key)) if hasattr(bucket, "path_for") else key
 
-    trained, evaluated = read("training/.training_complete"), read("evaluation/.evaluation_complete")
+    trained, evaluated = read(STAGES["training"].complete[0]), read(STAGES["policy-evaluation"].complete[0])
     return {
         "model_path": path(trained.get("model_path")),
         "evaluation_report": path(evaluated.get("report")),
@@ -119,7 +120,7 @@ def demo_command(*, prompt: str, timeout: float, json_output: bool) -> int:
         rt.launch(role="all", watch=False)
         request = build_request(prompt, settings=settings, scene_id=scene_id)
         scene_id = request["scene_id"]
-        key = f"scenes/{scene_id}/prompts/scene_request.json"
+        key = STAGES["source-orchestrator"].trigger_key(scene_id)
         rt.bucket.write_json(key, request)  # the write is the trigger
         out: Console = err_console if json_output else console
         out.print(f"demo scene [bold]{scene_id}[/bold]: {prompt!r}")

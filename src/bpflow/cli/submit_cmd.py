@@ -19,10 +19,9 @@ from bpflow.cli.consoles import console, err_console, print_json
 from bpflow.core.config import get_settings
 from bpflow.core.errors import BpflowError
 from bpflow.core.events.model import ObjectEvent
+from bpflow.core.stages import STAGES
 from bpflow.core.storage import open_bucket
 from bpflow.domain.request.contract import build_request, image_object_key, new_scene_id, parse_request
-
-REQUEST_OBJECT = "scenes/{scene_id}/prompts/scene_request.json"
 
 
 def _enqueue(bucket_url: str, key: str, generation: int) -> dict[str, Any]:
@@ -57,7 +56,7 @@ def submit_command(
     settings = get_settings()
     request = build_request(prompt, scene_id=scene_id, seeds=seeds, tier=tier, backend=backend, settings=settings)
     sid = request["scene_id"]
-    key = REQUEST_OBJECT.format(scene_id=sid)
+    key = STAGES["source-orchestrator"].trigger_key(sid)
     body = json.dumps(request, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     # What lands in the bucket is exactly what the orchestrator will read: check those bytes.
     parse_request(body.encode("utf-8"), scene_id_from_path=sid, settings=settings)
@@ -138,7 +137,7 @@ def submit_image_command(
     parse_request(body.encode("utf-8"), scene_id_from_path=sid, settings=settings)
     bucket = open_bucket(settings.bucket_url)
     image_info = bucket.write(image_key, data, content_type="image/png" if checked.format == "PNG" else "image/jpeg")
-    key = REQUEST_OBJECT.format(scene_id=sid)
+    key = STAGES["source-orchestrator"].trigger_key(sid)
     info = bucket.write(key, body, content_type="application/json")
     image_dispatch = _enqueue(image_info.bucket or bucket.url, image_key, image_info.generation)
     dispatch = _enqueue(info.bucket or bucket.url, key, info.generation)

@@ -19,6 +19,7 @@ from rich.text import Text
 from bpflow.cli.consoles import console, err_console
 from bpflow.core.config import get_settings
 from bpflow.core.contracts import Problem
+from bpflow.core.stages import STAGES
 from bpflow.domain.request import RequestInvalid, parse_request
 from bpflow.domain.request.contract import MAX_REQUEST_BYTES, new_scene_id
 
@@ -29,7 +30,7 @@ EXIT_UNREADABLE = 2
 #: Files up to this size are read whole (so the size problem states the real size); beyond it
 #: only enough to prove the request is too large.
 _READ_WHOLE = 16 * 1024 * 1024
-_REQUEST_PATH = re.compile(r"(?:^|/)scenes/([^/]+)/prompts/scene_request\.json$")
+_REQUEST_PATH = re.compile(r"(?:^|/)scenes/([^/]+)/" + re.escape(STAGES["source-orchestrator"].trigger_object) + "$")
 
 
 def _read(path: str) -> bytes:

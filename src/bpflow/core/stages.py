@@ -60,6 +60,18 @@ class StageSpec:
         return self.primary or (self.triggers[0] if self.triggers else None)
 
     @property
+    def trigger_object(self) -> str:
+        """:attr:`trigger` where the caller needs one: a stage without a trigger object is a
+        ConfigError naming it (the caller asked the wrong stage)."""
+        if self.trigger is None:
+            raise ConfigError(f"stage {self.name} has no trigger object", field="triggers")
+        return self.trigger
+
+    def trigger_key(self, scene_id: str) -> str:
+        """The full object key of the primary trigger in scene ``scene_id``."""
+        return f"scenes/{scene_id}/{self.trigger_object}"
+
+    @property
     def trigger_re(self) -> re.Pattern[str]:
         """The full object key of the primary trigger, any scene (one path segment)."""
         return scene_key_re(self.trigger or "")

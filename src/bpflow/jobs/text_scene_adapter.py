@@ -38,6 +38,7 @@ from bpflow.core.jobkit import (
     require_env,
     run_main,
 )
+from bpflow.core.stages import STAGES
 from bpflow.core.storage import check_key
 from bpflow.domain.retrieval.pipeline import AdapterConfig, run_adapter
 from bpflow.domain.retrieval.rollout import PromotionRule
@@ -73,7 +74,7 @@ def build_config(settings: Settings, scene_id: str) -> AdapterConfig:
                 "implement them; set TEXT_ASSET_GENERATION_ENABLED=false or unset their API host/key",
                 field="TEXT_ASSET_GENERATION_PROVIDER_CHAIN",
             )
-    request_object = (env_str("REQUEST_OBJECT") or f"{root}/prompts/scene_request.json").strip("/")
+    request_object = (env_str("REQUEST_OBJECT") or STAGES["source-orchestrator"].trigger_key(scene_id)).strip("/")
     check_key(request_object)
     retrieval = RetrievalSettings(
         mode=settings.text_asset_retrieval_mode,

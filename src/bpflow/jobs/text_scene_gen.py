@@ -40,6 +40,7 @@ from bpflow.core.jobkit import (
     run_main,
     scene_prefix,
 )
+from bpflow.core.stages import STAGES
 from bpflow.core.storage import Bucket
 from bpflow.core.triggers import validate_scene_id
 from bpflow.domain.request.contract import RequestInvalid, SceneRequest, parse_request
@@ -161,7 +162,7 @@ def _main(argv: Sequence[str] = ()) -> int:
         validate_scene_id(scene_id)
     except InvalidSceneId as exc:
         raise ConfigError(exc.message[:300], field="SCENE_ID") from None
-    request_object = env_str("REQUEST_OBJECT", f"scenes/{scene_id}/prompts/scene_request.json").strip("/")
+    request_object = env_str("REQUEST_OBJECT", STAGES["source-orchestrator"].trigger_key(scene_id)).strip("/")
     textgen_prefix = scene_prefix(scene_id, "TEXTGEN_PREFIX", env_str("TEXTGEN_PREFIX", f"scenes/{scene_id}/textgen"))
     seed = env_int("TEXT_SEED", 1)
     if seed < 1:

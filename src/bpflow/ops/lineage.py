@@ -16,12 +16,14 @@ from typing import Any
 
 from bpflow.core.contracts.json_limits import JsonTooDeep, loads_bounded
 from bpflow.core.errors import BpflowError
+from bpflow.core.stages import STAGES
 from bpflow.core.storage import Bucket, ObjectInfo
 from bpflow.core.storage.base import Listed
 from bpflow.domain.request.contract import child_scene_id
 from bpflow.workflows._orchestrator.fanout import CHILD_REQUEST
 
-REQUEST_REL = "prompts/scene_request.json"
+#: A scene's own request (the orchestrator's trigger), scene-relative, from the stage model.
+REQUEST_REL = STAGES["source-orchestrator"].trigger_object
 _CHILD_ID = re.compile(r"^(?P<parent>.+)-s(?P<seed>\d{3})$")
 #: Requests are small JSON documents; a bigger object is not read to learn its seed count.
 _MAX_REQUEST_BYTES = 256 * 1024
@@ -53,7 +55,7 @@ def seed_count(
         return None
     try:
         info: ObjectInfo | Listed | None = (
-            listed if listed is not None else bucket.stat(f"scenes/{scene_id}/{REQUEST_REL}")
+            listed if listed is not None else bucket.stat(STAGES["source-orchestrator"].trigger_key(scene_id))
         )
         if info is None or info.size > _MAX_REQUEST_BYTES:
             return None

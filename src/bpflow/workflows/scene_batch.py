@@ -211,7 +211,7 @@ def _start(run: Run, row: dict[str, Any], now: float) -> bool:
         earlier = step(f"earlier outcome {scene_id}", scene_outcome, run.bucket, scene_id)
         same = step(
             f"same request {scene_id}",
-            lambda: run.bucket.read_json_or_none(f"scenes/{scene_id}/{ORCHESTRATOR.trigger}") == row["request"],
+            lambda: run.bucket.read_json_or_none(ORCHESTRATOR.trigger_key(scene_id)) == row["request"],
         )
         if earlier is not None and earlier["status"] == SUCCESS and same:
             row.update(status=SKIPPED, attempts=row.get("attempts", 0), error=None)

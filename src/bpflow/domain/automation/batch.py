@@ -184,9 +184,9 @@ def submit_scene(bucket: Any, scene_id: str, request: dict[str, Any], *, retry: 
     A retry clears the previous verdict first, so the wait cannot read the old failure, then
     rewrites the request: a new generation, hence a new source-orchestrator run.
     """
-    from bpflow.domain.automation.daily import FAILED_MARKER, STATUS, publish_request
+    from bpflow.domain.automation.daily import FAILED_MARKER, ORCHESTRATOR, STATUS, publish_request
 
-    key = f"scenes/{scene_id}/prompts/scene_request.json"
+    key = ORCHESTRATOR.trigger_key(scene_id)
     if retry:
         bucket.delete(f"scenes/{scene_id}/{FAILED_MARKER}")
         bucket.delete(f"scenes/{scene_id}/{STATUS}")

@@ -10,9 +10,9 @@ from bpflow.core.stages import STAGES
 from bpflow.core.storage import Bucket
 from bpflow.domain.automation.state import FAILED, SUCCESS, DailyPaths
 
-#: The orchestrator's request (its trigger) and outcome markers, from the stage model (``core/stages.yaml``).
+#: The orchestrator: its request (its trigger, ``ORCHESTRATOR.trigger_key``) and outcome markers, from
+#: the stage model (``core/stages.yaml``).
 ORCHESTRATOR = STAGES["source-orchestrator"]
-REQUEST = ORCHESTRATOR.trigger
 (COMPLETE, STATUS), (FAILED_MARKER,) = ORCHESTRATOR.complete, ORCHESTRATOR.failed
 
 
@@ -36,7 +36,7 @@ def publish_request(bucket: Bucket, scene_id: str, body: dict[str, Any]) -> str:
     """Write a scene's request to its trigger path, create-only: ``published`` or ``existing``
     (a re-run never re-triggers a scene, and never overwrites someone else's request)."""
     try:
-        bucket.create_json(f"scenes/{scene_id}/{REQUEST}", body)
+        bucket.create_json(ORCHESTRATOR.trigger_key(scene_id), body)
     except PreconditionFailed:
         return "existing"
     return "published"

@@ -14,6 +14,7 @@ from typing import Any
 
 from bpflow.core.errors import ConfigError, PreconditionFailed
 from bpflow.core.storage import Bucket
+from bpflow.domain.automation.daily import ORCHESTRATOR
 from bpflow.domain.automation.prompts import DEDUPE_WINDOW, Candidate, choose_prompt
 from bpflow.domain.automation.state import EMITTER_JOB, SCHEMA_VERSION, DailyPaths, parse_state
 from bpflow.state.cas_json import iso_z, read_versioned_json, update_json, utc_now
@@ -135,7 +136,7 @@ def emit(
         bucket.write_json(paths.request_draft(scene_id), request_body(opts, scene_id, slot, cand))
         entry = {
             "scene_id": scene_id,
-            "request_object": f"scenes/{scene_id}/prompts/scene_request.json",
+            "request_object": ORCHESTRATOR.trigger_key(scene_id),
             "draft_object": paths.request_draft(scene_id),
             "prompt_hash": cand.prompt_hash,
             "novelty_score": cand.novelty_score,

@@ -6,9 +6,10 @@ quaternion), the commanded action (7 joint targets + gripper opening) and one RG
 camera. The episode's initial pose is randomised from its seed (the target object shifted up to
 ±2 cm and turned up to ±0.3 rad about the vertical, then settled for 1 s) so episodes of one task
 differ; a variation the arm cannot plan a clear grip from is drawn again (up to
-``RANDOM_TRIES``, the last without variation). Measured as it runs: contacts between the arm and
-anything but the target object (``collision_frames``), frames with an arm joint outside its
-limits, the object's highest point.
+``RANDOM_TRIES``, the last without variation). Measured as it runs: frames in which the arm
+touches anything but the target object, or touches itself (two links not joined to each other:
+the plan check's ``clearance.ArmBodies`` rule), counted as ``collision_frames``; frames with an
+arm joint outside its limits; the object's highest point.
 The outcome comes from :func:`skills.judge_pick_place` — physics, not the script's opinion.
 """
 
@@ -26,6 +27,7 @@ import mujoco  # noqa: E402
 
 from bpflow.domain.sim import skills  # noqa: E402
 from bpflow.domain.sim.cameras import GL_LOCK  # noqa: E402
+from bpflow.domain.sim.clearance import ArmBodies  # noqa: E402
 from bpflow.domain.sim.robot import IKSolver  # noqa: E402
 from bpflow.domain.sim.scene import SimScene  # noqa: E402
 from bpflow.domain.sim.tasks import Task  # noqa: E402
@@ -77,6 +79,27 @@ def camera_key(name: str) -> str:
     return "observation.images." + name.split("/")[-1]
 
 
+def arm_contact(sim: SimScene, arm: ArmBodies, target_body: int) -> tuple[int, int] | None:
+    """The first pair of bodies in the simulation's current contacts (shapes overlapping) with the
+    arm in it: (arm body, scene body) other than ``target_body``, or two of the arm's links that
+    fold into each other (``ArmBodies.folds``). None when there is none."""
+    m, d = sim.model, sim.data
+    for i in range(d.ncon):
+        c = d.contact[i]
+        if c.dist >= 0:
+            continue
+        b1, b2 = int(m.geom_bodyid[c.geom1]), int(m.geom_bodyid[c.geom2])
+        r1, r2 = b1 in arm.ids, b2 in arm.ids
+        if r1 and r2:
+            if arm.folds(b1, b2):
+                return b1, b2
+        elif r1 or r2:
+            other = b2 if r1 else b1
+            if other != target_body:
+                return (b1, b2) if r1 else (b2, b1)
+    return None
+
+
 class Recorder:
     """Owns one scene, its IK solver and its renderer; runs episodes one after another."""
 
@@ -96,6 +119,7 @@ class Recorder:
         assert sim.robot is not None
         m = sim.model
         self.arm_range = np.array([m.jnt_range[m.dof_jntid[d]] for d in sim.robot.arm_dof])
+        self.arm = ArmBodies.of(m, sim.robot)
 
     def close(self) -> None:
         if self.renderer is not None:
@@ -115,22 +139,6 @@ class Recorder:
         sim.set_pose(task.object_id, new_pos, new_q)
         sim.settle(SETTLE_S)
         return [float(v) for v in np.r_[sim.position(task.object_id), sim.quat(task.object_id)]]
-
-    def _contacts(self, target_body: int) -> tuple[int, int] | None:
-        """The first (arm body, other body) pair in contact, the target object excepted."""
-        sim = self.sim
-        assert sim.robot is not None
-        robot = sim.robot.body_ids
-        m, d = sim.model, sim.data
-        for i in range(d.ncon):
-            c = d.contact[i]
-            b1, b2 = int(m.geom_bodyid[c.geom1]), int(m.geom_bodyid[c.geom2])
-            r1, r2 = b1 in robot, b2 in robot
-            if r1 != r2:
-                other = b2 if r1 else b1
-                if other != target_body and c.dist < 0:
-                    return (b1, b2) if r1 else (b2, b1)
-        return None
 
     def run(self, task: Task, seed: int) -> EpisodeRecord:
         sim, cfg = self.sim, self.config
@@ -188,7 +196,7 @@ class Recorder:
             skills.apply_action(sim, action)
             sim.step(substeps)
             max_z = max(max_z, float(sim.position(task.object_id)[2]))
-            touching = self._contacts(target_body)
+            touching = arm_contact(sim, self.arm, target_body)
             if touching is not None:
                 collisions += 1
                 if first_contact is None:

@@ -415,6 +415,7 @@ def run_adapter(bucket: Bucket, cfg: AdapterConfig, *, now: Callable[[], datetim
             "replication": replication_status,
             "settled_on_supports": [s.to_dict() for s in settlement.moved],
             "dropped_objects": [d.to_dict() for d in settlement.dropped],
+            "relationships_removed": settlement.relationships_removed,
         },
         "regen3d_marker": outputs.stage1_marker(pkg, len(items)),
         "completed_at": iso_z(clock()),

@@ -21,7 +21,9 @@ fall in the physics gate), and it never costs another support its tasks; in this
    support's or articulated object's approach side (the band in front of it where a robot
    stands and drawers and doors sweep);
 3. out of the scene: a :class:`Dropped` entry says why (a missing lamp costs one object; a lamp
-   that falls fails the whole scene's physics gate). What stood on a dropped object goes too.
+   that falls fails the whole scene's physics gate). What stood on a dropped object goes too, and
+   so does every relationship a kept object has to a dropped one (an "on" or "next_to" naming an
+   object the manifest no longer lists would send a consumer looking for it).
 """
 
 from __future__ import annotations
@@ -124,6 +126,8 @@ class Settlement:
 
     moved: list[Settled] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
+    relationships_removed: int = 0
+    """Relationship entries of kept objects removed because they named a dropped object."""
 
     @property
     def dropped_ids(self) -> set[str]:
@@ -459,6 +463,36 @@ class _Settler:
                     grew = True
 
 
+def names_any(entry: Any, ids: set[str]) -> bool:
+    """Whether a relationship entry names one of ``ids``. Planners shape entries their own way
+    (``{"type": "on", "object_id": ...}``, ``{"relation": "next_to", "target": ...}``, a bare id),
+    so any string value in it, at any depth, that is a whole object id counts; a relation's kind
+    ("on") is never an object's id (ids are checked, and planners number them)."""
+    if isinstance(entry, str):
+        return entry in ids
+    if isinstance(entry, dict):
+        return any(names_any(v, ids) for v in entry.values())
+    if isinstance(entry, list | tuple):
+        return any(names_any(v, ids) for v in entry)
+    return False
+
+
+def prune_relationships(items: list[Materialized], dropped: set[str]) -> int:
+    """Remove (in place) every relationship of a kept object that names a dropped one; how many."""
+    removed = 0
+    if not dropped:
+        return removed
+    for item in items:
+        obj = item.obj
+        if obj.id in dropped or not obj.relationships:
+            continue
+        kept = [r for r in obj.relationships if not names_any(r, dropped)]
+        if len(kept) != len(obj.relationships):
+            removed += len(obj.relationships) - len(kept)
+            item.obj = replace(obj, relationships=kept)
+    return removed
+
+
 def settle_on_supports(
     items: list[Materialized],
     model_of: Callable[[Materialized], Path],
@@ -466,7 +500,8 @@ def settle_on_supports(
     keep_clear: Sequence[tuple[float, float, float, float]] = (),
 ) -> Settlement:
     """Move every supported object (in place) to rest on a real surface; says what moved and what
-    found no place (the caller leaves those out of the scene).
+    found no place (the caller leaves those out of the scene; the kept objects' relationships to
+    them are already gone).
 
     ``room_box`` (the package's ``{"min", "max"}``) bounds the floor an object may move down to
     (without it, only the furniture around bounds it); ``keep_clear`` (the package's zones, as
@@ -475,4 +510,5 @@ def settle_on_supports(
     for item in items:
         settler.settle(item)
     settler.drop_orphans()
+    settler.out.relationships_removed = prune_relationships(items, settler.out.dropped_ids)
     return settler.out

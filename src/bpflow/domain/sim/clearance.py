@@ -59,6 +59,35 @@ FINGERS = ("robot/panda0_leftfinger", "robot/panda0_rightfinger")
 
 
 @dataclass(frozen=True)
+class ArmBodies:
+    """The arm's bodies in a compiled scene, and which two of them touching is the arm folding
+    into itself. Shared by the plan check and the episode recorder so a plan offered as clear and
+    a recorded frame count the same contacts. Exempt: a link and the one it is joined to (MuJoCo
+    already skips parent-child pairs by default; kept here so a model that enables them changes
+    nothing) and two parts of the hand (the fingers close against each other by design)."""
+
+    ids: frozenset[int]
+    parent: dict[int, int]
+    hand: frozenset[int]
+
+    @classmethod
+    def of(cls, model: mujoco.MjModel, robot: RobotHandle) -> ArmBodies:
+        return cls(
+            ids=robot.body_ids,
+            parent={b: int(model.body_parentid[b]) for b in robot.body_ids},
+            hand=frozenset(b for b in robot.body_ids if model.body(b).name in HAND_LINKS),
+        )
+
+    def folds(self, b1: int, b2: int) -> bool:
+        """Whether a contact between bodies ``b1`` and ``b2`` is the arm touching itself."""
+        if b1 not in self.ids or b2 not in self.ids or b1 == b2:
+            return False
+        if self.parent.get(b1) == b2 or self.parent.get(b2) == b1:
+            return False
+        return not (b1 in self.hand and b2 in self.hand)
+
+
+@dataclass(frozen=True)
 class Hit:
     """An arm link too close to (or in) another body."""
 
@@ -85,8 +114,8 @@ class Clearance:
             return str(m.body(b).name)
 
         self.base = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, BASE_LINK)
-        self.hand = frozenset(b for b in robot.body_ids if name(b) in HAND_LINKS)
-        self.parent = {b: int(m.body_parentid[b]) for b in robot.body_ids}
+        self.arm = ArmBodies.of(m, robot)
+        self.hand = self.arm.hand
         for g in range(m.ngeom):
             b = int(m.geom_bodyid[g])
             if b in robot.body_ids and b != self.base:
@@ -117,7 +146,7 @@ class Clearance:
             b1, b2 = int(m.geom_bodyid[c.geom1]), int(m.geom_bodyid[c.geom2])
             r1, r2 = b1 in robot.body_ids, b2 in robot.body_ids
             if r1 and r2:
-                if self._folded(b1, b2, float(c.dist)):
+                if c.dist < SELF_MARGIN and self.arm.folds(b1, b2):
                     out.append(Hit(m.body(b1).name, m.body(b2).name))
                 continue
             if not (r1 or r2):
@@ -127,12 +156,6 @@ class Clearance:
                 continue  # the hand may touch what it works on; the other links may come near it
             out.append(Hit(m.body(arm).name, m.body(other).name))
         return out
-
-    def _folded(self, b1: int, b2: int, dist: float) -> bool:
-        """Whether a contact between two of the arm's own bodies is a fold into itself."""
-        if dist >= SELF_MARGIN or self.parent.get(b1) == b2 or self.parent.get(b2) == b1:
-            return False
-        return not (b1 in self.hand and b2 in self.hand)
 
     def within_limits(self, q: np.ndarray, margin: np.ndarray | float = LIMIT_MARGIN_RAD) -> bool:
         return bool(np.all(q >= self.lo + margin) and np.all(q <= self.hi - margin))
