@@ -62,11 +62,26 @@ class WakeableStop(threading.Event):
         self._pulses: dict[str, int] = {}
         self._seen: dict[str, int] = {}
         self._polled: dict[str, float] = {}
+        self._queue_conds: dict[str, threading.Condition] = {}  # share the event's lock
+
+    def _cond_of(self, queue: str) -> threading.Condition:
+        """Under the lock: the condition only ``queue``'s thread waits on, so a pulse wakes it
+        alone, not every queue's thread."""
+        cond = self._queue_conds.get(queue)
+        if cond is None:
+            cond = self._queue_conds[queue] = threading.Condition(self._cond._lock)  # type: ignore[attr-defined]
+        return cond
 
     def pulse(self, queue: str) -> None:
         with self._cond:  # type: ignore[attr-defined]
             self._pulses[queue] = self._pulses.get(queue, 0) + 1
-            self._cond.notify_all()  # type: ignore[attr-defined]
+            self._cond_of(queue).notify_all()
+
+    def set(self) -> None:
+        super().set()
+        with self._cond:  # type: ignore[attr-defined]
+            for cond in self._queue_conds.values():
+                cond.notify_all()
 
     def wait(self, timeout: float | None = None) -> bool:
         name = threading.current_thread().name
@@ -86,7 +101,7 @@ class WakeableStop(threading.Event):
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
-                self._cond.wait(remaining)  # type: ignore[attr-defined]
+                (self._cond if queue is None else self._cond_of(queue)).wait(remaining)  # type: ignore[attr-defined]
             return True
 
 
