@@ -52,6 +52,13 @@ def checked_before_first_step(check: Callable[[], str | None]) -> Iterator[None]
         _FIRST_STEP_CHECK.reset(token)
 
 
+def check_now() -> None:
+    """A side effect that is not a step (a run started as a child of this one) is about to
+    happen: settle a pending first-step check first, in a step of its own."""
+    if in_workflow() and _FIRST_STEP_CHECK.get() is not None:
+        step("check before starting a run", lambda: None)
+
+
 def step(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     if not in_workflow():
         return fn(*args, **kwargs)

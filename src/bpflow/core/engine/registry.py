@@ -19,7 +19,7 @@ from dbos import DBOS, SetWorkflowID, SetWorkflowTimeout
 from bpflow.core import observe
 from bpflow.core.engine.context import RunContext
 from bpflow.core.engine.context import installed as installed_context
-from bpflow.core.engine.durable import CheckFailed, checked_before_first_step, in_workflow, step
+from bpflow.core.engine.durable import CheckFailed, check_now, checked_before_first_step, in_workflow, step
 from bpflow.core.engine.queues import STAGE_WORK, QueueTier
 from bpflow.core.engine.version import version_gone as check_version
 from bpflow.core.errors import InvalidSceneId, WorkflowNotFound
@@ -175,6 +175,7 @@ class WorkflowDef:
         already there) and tell the queue's pollers: the one way a process starts a run."""
         from bpflow.core.engine.queue_polling import announce
 
+        check_now()  # inside a run: its own version check comes before it starts another
         queue = self.queue_name
         with SetWorkflowID(run_id), SetWorkflowTimeout(self.timeout_seconds):
             DBOS.enqueue_workflow(queue, self.dbos_fn, payload)
