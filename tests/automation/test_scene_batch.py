@@ -14,6 +14,7 @@ from dbos import DBOS
 
 from tests.conftest import runtime_env, wait_until
 from tests.source.conftest import OFFLINE_STAGE1, request_body
+from tests.support.overlap import most_at_once
 
 WF = "scene-batch"
 PROMPTS = [
@@ -40,15 +41,6 @@ def scene_keys(rt: Any) -> set[str]:
     return {i.key for i in rt.bucket.list("scenes/")}
 
 
-def max_overlap(runs: list[Any]) -> int:
-    edges = sorted([(r.created_at, 1) for r in runs] + [(r.updated_at, -1) for r in runs])
-    cur = best = 0
-    for _t, d in edges:
-        cur += d
-        best = max(best, cur)
-    return best
-
-
 @pytest.mark.long(65)
 @pytest.mark.timeout(1200)  # a load-bound machine must not fail it: the wall time is measured in bench/
 def test_a_batch_of_20_scenes_completes_with_bounded_parallelism(
@@ -71,7 +63,9 @@ def test_a_batch_of_20_scenes_completes_with_bounded_parallelism(
         assert rt.bucket.exists(f"scenes/b20_{i:02d}/assets/.regen3d_complete")
     orchestrators = [w for w in DBOS.list_workflows(name="source-orchestrator")]
     assert len(orchestrators) == 20
-    assert max_overlap(orchestrators) <= 3 + 1  # +1: a finished scene's run may still be closing when the next starts
+    assert (
+        most_at_once([(r.created_at, r.updated_at) for r in orchestrators]) <= 3 + 1
+    )  # +1: a finished scene's run may still be closing when the next starts
     assert rt.bucket.read_json("batches/b20/dead_letter_queue.json") == []
 
     # the results table, as a user asks for it (a separate process reading the same home)

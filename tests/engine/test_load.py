@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bench.batch import PROMPTS
 
-from bpflow.core.engine.runtime import Runtime
-from bpflow.core.events.model import ObjectEvent
 from bpflow.core.storage.local import LocalBucket
 from tests.conftest import THROUGH_STAGE3, runtime_env, wait_until
-from tests.engine.test_processes import BPFLOW, _log_says, _process
+from tests.engine.test_processes import BPFLOW, _log_says, _process, dispatch_as_client
 from tests.source.conftest import OFFLINE_STAGE1, REQUEST, request_body
 
 #: Stage 1 offline, and jobs on threads of the worker (the real job code, without paying an
@@ -107,19 +104,8 @@ def test_ten_requests_on_two_postgres_workers_all_complete(tmp_path: Path, postg
         for proc, log in ((w1, logs[0]), (w2, logs[1])):
             wait_until(lambda: _log_says(log, "bpflow worker:") or proc.poll() is not None, timeout=90)
             assert proc.poll() is None, log.read_text()
-        saved = dict(os.environ)
-        try:
-            client = Runtime(env=base).launch(role="client")
-            requests = _requests(10, "pgload")
-            for scene, body in requests:
-                info = bucket.write_json(REQUEST.format(scene), body)
-                client.dispatcher.dispatch_object(
-                    ObjectEvent(bucket=bucket.url, name=info.key, generation=info.generation, source="test")
-                )
-            client.shutdown()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        requests = _requests(10, "pgload")
+        dispatch_as_client(base, bucket, [(REQUEST.format(scene), body) for scene, body in requests])
         scenes = [scene for scene, _ in requests]
         wait_until(lambda: _settled(bucket, scenes), timeout=840, interval=1.0)
     _assert_all_completed(bucket, scenes)

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from bpflow.core.engine.runtime import Runtime
 from bpflow.core.events.model import ObjectEvent
@@ -44,6 +45,25 @@ def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subpro
 
 def _log_says(log: Path, text: str) -> bool:
     return log.exists() and text in log.read_text(errors="replace")
+
+
+def dispatch_as_client(base: dict[str, str], bucket: LocalBucket, objects: list[tuple[str, Any]]) -> None:
+    """Write each object and dispatch its event from a client runtime in this test process, as a
+    CLI or another machine's front would: the runs go to the shared queues, never to this process."""
+    saved = dict(os.environ)
+    try:
+        client = Runtime(env=base).launch(role="client")
+        try:
+            for key, body in objects:
+                info = bucket.write_json(key, body)
+                client.dispatcher.dispatch_object(
+                    ObjectEvent(bucket=bucket.url, name=info.key, generation=info.generation, source="test")
+                )
+        finally:
+            client.shutdown()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def test_sigkill_after_first_step_then_restart_completes_once(tmp_path: Path) -> None:
@@ -88,20 +108,8 @@ def test_two_workers_on_postgres_share_twenty_runs(tmp_path: Path, postgres_url:
             wait_until(lambda: _log_says(logs[1], "bpflow worker:") or w2.poll() is not None, timeout=60)
             assert w2.poll() is None, logs[1].read_text()
 
-            saved = dict(os.environ)
-            try:
-                client = Runtime(env=base).launch(role="client")
-                keys = []
-                for i in range(20):
-                    info = bucket.write_json(f"scenes/share{i:02d}/test/slow.json", {"i": i})
-                    client.dispatcher.dispatch_object(
-                        ObjectEvent(bucket=bucket.url, name=info.key, generation=info.generation, source="test")
-                    )
-                    keys.append(f"scenes/share{i:02d}/test/slow_done.json")
-                client.shutdown()
-            finally:
-                os.environ.clear()
-                os.environ.update(saved)
+            dispatch_as_client(base, bucket, [(f"scenes/share{i:02d}/test/slow.json", {"i": i}) for i in range(20)])
+            keys = [f"scenes/share{i:02d}/test/slow_done.json" for i in range(20)]
 
             wait_until(lambda: all(bucket.exists(k) for k in keys), timeout=120)
 

@@ -5,7 +5,6 @@ processes on PostgreSQL. A DBOS whose internals moved fails here, not silently i
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from pathlib import Path
@@ -17,10 +16,10 @@ from bpflow.core.engine import queue_polling
 from bpflow.core.engine.queue_polling import WakeableStop
 from bpflow.core.engine.runtime import Runtime
 from bpflow.core.errors import ConfigError
-from bpflow.core.events.model import ObjectEvent
 from bpflow.core.storage.local import LocalBucket
 from tests.conftest import runtime_env, wait_until
-from tests.engine.test_processes import BPFLOW, _free_port, _log_says, _process
+from tests.engine.test_processes import BPFLOW, _free_port, _log_says, _process, dispatch_as_client
+from tests.support.overlap import most_at_once
 
 #: Far longer than any wait below: a run that starts at all started because it was announced.
 NEVER = "600"
@@ -105,15 +104,6 @@ def test_runs_start_and_a_full_queue_drains_without_polling(make_runtime: Any) -
     )
 
 
-def _most_at_once(spans: list[tuple[float, float]]) -> int:
-    edges = sorted([(t, 1) for t, _ in spans] + [(t, -1) for _, t in spans], key=lambda e: (e[0], e[1]))
-    now = most = 0
-    for _, step in edges:
-        now += step
-        most = max(most, now)
-    return most
-
-
 @pytest.mark.timeout(600)
 def test_postgresql_workers_are_woken_by_another_process_and_keep_their_own_limits(
     tmp_path: Path, postgres_url: str
@@ -145,25 +135,13 @@ def test_postgresql_workers_are_woken_by_another_process_and_keep_their_own_limi
         with _process([*BPFLOW, "worker"], env["small"], logs["small"]) as small:
             wait_until(lambda: _log_says(logs["small"], "bpflow worker:") or small.poll() is not None, timeout=120)
             assert big.poll() is None and small.poll() is None, logs["small"].read_text()
-            saved = dict(os.environ)
-            client = Runtime(env=base)
-            try:
-                client.launch(role="client")
-                keys = []
-                for i in range(12):
-                    info = bucket.write_json(f"scenes/lim{i:02d}/test/slow.json", {"i": i})
-                    client.dispatcher.dispatch_object(
-                        ObjectEvent(bucket=bucket.url, name=info.key, generation=info.generation, source="test")
-                    )
-                    keys.append(f"scenes/lim{i:02d}/test/slow_done.json")
-                wait_until(lambda: all(bucket.exists(k) for k in keys), timeout=120, interval=0.1)
-            finally:
-                client.shutdown()
-                os.environ.clear()
-                os.environ.update(saved)
+            objects = [(f"scenes/lim{i:02d}/test/slow.json", {"i": i}) for i in range(12)]
+            dispatch_as_client(base, bucket, objects)
+            keys = [f"scenes/lim{i:02d}/test/slow_done.json" for i in range(12)]
+            wait_until(lambda: all(bucket.exists(k) for k in keys), timeout=120, interval=0.1)
 
     done = [bucket.read_json(k) for k in keys]
     assert {d["executor"] for d in done} <= set(limits)  # the front (BPFLOW_WORKER_CONCURRENCY=0) ran none
     spans = {n: [(d["started"], d["ended"]) for d in done if d["executor"] == n] for n in limits}
-    assert _most_at_once(spans["small"]) == 1, spans
-    assert 2 <= _most_at_once(spans["big"]) <= 3, spans
+    assert most_at_once(spans["small"]) == 1, spans
+    assert 2 <= most_at_once(spans["big"]) <= 3, spans
