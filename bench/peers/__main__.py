@@ -166,6 +166,7 @@ def main() -> int:
     if os.environ.get("BENCH_PEERS_ONLY") and OUT.exists():  # a partial rerun updates its rows only
         results = json.loads(OUT.read_text()).get("results", {})
     venvs: dict[str, tuple[Path | None, str]] = {}
+    invocation = datetime.now(UTC).isoformat(timespec="seconds")  # rows of one invocation are comparable
     for c in contenders():
         key, peer = c["key"], c["peer"]
         if peer is None:
@@ -191,6 +192,7 @@ def main() -> int:
             "load_before": before,
             "load_after": load(),
             "measured_at": datetime.now(UTC).isoformat(timespec="minutes"),
+            "invocation": invocation,
             "seconds": round(time.monotonic() - started, 1),
         }
         if doc is None:
