@@ -53,7 +53,10 @@ def render(report: dict[str, Any]) -> str:
         "| contender | version | per stage (ms) | wall (s) | bpflow in-process ÷ it | bpflow default (zygote) ÷ it | load |",
         "|---|---|---|---|---|---|---|",
     ]
-    if len({e.get("invocation") or e.get("measured_at", "")[:13] for e in results.values() if e.get("status") == "ok"}) > 1:
+    if (
+        len({e.get("invocation") or e.get("measured_at", "")[:13] for e in results.values() if e.get("status") == "ok"})
+        > 1
+    ):
         lines[0] += (
             " Some rows were re-measured in a later, partial run (`BENCH_PEERS_ONLY`): read each ratio"
             " with the two rows' loads."
