@@ -31,6 +31,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench.peers.common import proc_stat
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "scale.json"
 WORKER_COUNTS = tuple(int(n) for n in os.environ.get("SCALE_WORKERS", "1,2,4").split(","))
@@ -142,11 +144,9 @@ class Cluster:
         tick = os.sysconf("SC_CLK_TCK")
         out: dict[str, float] = {}
         for name, p in zip(self.names, self.procs, strict=True):
-            try:
-                fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            out[name] = round((int(fields[11]) + int(fields[12])) / tick, 2)
+            fields = proc_stat(p.pid)
+            if fields is not None:
+                out[name] = round((int(fields[11]) + int(fields[12])) / tick, 2)
         return out
 
     def stop(self) -> None:

@@ -54,6 +54,16 @@ def chain_figures(walls: list[float], scenes: int, cpus: list[float] | None = No
     return out
 
 
+def proc_stat(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (``[1]`` the parent, ``[11:15]``
+    utime, stime, cutime, cstime in clock ticks); None for a process that is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def tree_cpu_seconds() -> float:
     """CPU seconds (user + system) used so far by this process, its reaped children, and every
     live descendant with the children it reaped (a job launcher and the jobs it forked)."""
@@ -66,10 +76,8 @@ def tree_cpu_seconds() -> float:
         for name in os.listdir("/proc"):
             if not name.isdigit():
                 continue
-            try:
-                with open(f"/proc/{name}/stat") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-            except OSError:
+            fields = proc_stat(name)
+            if fields is None:
                 continue
             pid = int(name)
             parents[pid] = int(fields[1])

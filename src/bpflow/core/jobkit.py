@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from bpflow.core.errors import BpflowError, ConfigError, InvalidObjectKey, InvalidSceneId
-from bpflow.core.storage import Bucket, check_key, open_bucket
+from bpflow.core.storage import Bucket, bucket_key, check_key, open_bucket
 
 if TYPE_CHECKING:
     from bpflow.core.config import Settings
@@ -159,11 +159,7 @@ def scene_prefix(scene_id: str, name: str, value: str, *, code: str | None = Non
 def scene_url_prefix(scene_id: str, name: str, raw: str, *, code: str | None = None) -> str:
     """:func:`scene_prefix` of a path that may be given as a bucket URL (``gs://b/x``,
     ``s3://b/x``, ``file://…``: the key after the bucket), as events and operators write them."""
-    key = raw.strip()
-    for scheme in ("gs://", "s3://", "file://"):
-        if key.startswith(scheme):
-            key = key[len(scheme) :].partition("/")[2]
-    return scene_prefix(scene_id, name, key, code=code)
+    return scene_prefix(scene_id, name, bucket_key(raw.strip()), code=code)
 
 
 def env_scene_prefix(scene_id: str, name: str, default: str, *, code: str | None = None) -> str:

@@ -91,16 +91,12 @@ _FROM_THE_BUCKET = frozenset({"bucket-write", "watcher", "scan"})
 NOT_VISIBLE_RETRIES = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
-def _enqueue_in_process(wf: WorkflowDef, run_id: str, payload: dict[str, Any]) -> None:
-    wf.enqueue(run_id, payload)
-
-
 class Dispatcher:
     def __init__(
         self, runtime: DispatchHost, enqueue: Callable[[WorkflowDef, str, dict[str, Any]], None] | None = None
     ) -> None:
         self.rt = runtime
-        self._enqueue = enqueue or _enqueue_in_process
+        self._enqueue = enqueue or WorkflowDef.enqueue
         self._memo = _Memo()
         self._inbox: queue.Queue[ObjectEvent | None] = queue.Queue()
         self._thread: threading.Thread | None = None

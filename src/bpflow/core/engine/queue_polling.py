@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -107,6 +108,7 @@ class WakeableStop(threading.Event):
 
 _STOP: WakeableStop | None = None
 _PATCHED = False
+_LIMITS: dict[str, int] = {}
 
 
 def install(dbos: Any, limits: dict[str, int]) -> bool:
@@ -131,9 +133,6 @@ def install(dbos: Any, limits: dict[str, int]) -> bool:
         _PATCHED = True
     dbos._active_workflows_set = _pulsing_active_runs(ActiveWorkflowById)()
     return True
-
-
-_LIMITS: dict[str, int] = {}
 
 
 def _wakeable_queue_thread(original: Any) -> Any:
@@ -205,7 +204,7 @@ def _pulsing_active_runs(base: type) -> type:
         def _remove(self, key: str, bucket: Any) -> None:
             super()._remove(key, bucket)
             if bucket is not None:
-                pulse_local(bucket[0])
+                wake(bucket[0])
 
     return PulsingActiveRuns
 
@@ -214,15 +213,10 @@ def _kept_answer(ask: Any) -> Any:
     """DBOS's "is this the latest application version?" of this process, answered from a read at
     most ``QUEUE_ROW_SECONDS`` old: DBOS asks it on every enqueue and every poll, and a new
     version deployed takes over the queues that much later."""
-    kept: dict[str, tuple[float, bool]] = {}
+    kept = _Kept()
 
     def is_latest_version(app_version: str, c: Any = None) -> bool:
-        hit = kept.get(app_version)
-        if hit is not None and time.monotonic() - hit[0] < QUEUE_ROW_SECONDS:
-            return hit[1]
-        answer = bool(ask(app_version, c))
-        kept[app_version] = (time.monotonic(), answer)
-        return answer
+        return bool(kept.get(app_version, lambda: bool(ask(app_version, c))))
 
     return is_latest_version
 
@@ -240,28 +234,44 @@ def _counting_claims(claim: Any, active: Any) -> Any:
     return start_queued_workflows
 
 
-#: How long a poller keeps a queue's row before reading it again.
+#: How long a poller keeps a queue's row (and the latest-version answer) before reading it again.
 QUEUE_ROW_SECONDS = 1.0
+
+
+class _Kept:
+    """Answers read from the database, kept ``QUEUE_ROW_SECONDS`` per key. None is not kept: a
+    queue registered a moment later must be found at the next read."""
+
+    def __init__(self) -> None:
+        self._answers: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, read: Callable[[], Any]) -> Any:
+        with self._lock:
+            hit = self._answers.get(key)
+        if hit is not None and time.monotonic() - hit[0] < QUEUE_ROW_SECONDS:
+            return hit[1]
+        answer = read()
+        if answer is not None:
+            with self._lock:
+                self._answers[key] = (time.monotonic(), answer)
+        return answer
 
 
 def _local_queue_rows(read: Any, limits: dict[str, int]) -> Any:
     """DBOS's ``get_queue`` of this process: the row with this process's limit, kept briefly."""
-    kept: dict[str, tuple[float, Any]] = {}
-    lock = threading.Lock()
+    kept = _Kept()
+
+    def with_local_limit(name: str, kwargs: dict[str, Any]) -> Any:
+        row = read(name, **kwargs)
+        if row is not None:
+            row._worker_concurrency = limits[name]
+        return row
 
     def get_queue(name: str, **kwargs: Any) -> Any:
         if name not in limits or kwargs.get("client_system_database") is not None:
             return read(name, **kwargs)
-        with lock:
-            hit = kept.get(name)
-        if hit is not None and time.monotonic() - hit[0] < QUEUE_ROW_SECONDS:
-            return hit[1]
-        row = read(name, **kwargs)
-        if row is not None:
-            row._worker_concurrency = limits[name]
-            with lock:
-                kept[name] = (time.monotonic(), row)
-        return row
+        return kept.get(name, lambda: with_local_limit(name, kwargs))
 
     return get_queue
 
@@ -271,17 +281,13 @@ def _unsupported(why: str, what: str = "queue wake-ups (queues are polled every 
     return False
 
 
-def pulse_local(queue: str) -> None:
-    """This process's poller of ``queue`` polls now (no-op before launch or without install)."""
+def wake(queue: str) -> None:
+    """This process's poller of ``queue`` polls now: a run was queued here, or one of this
+    process's runs ended, or the database announced a run queued elsewhere. A no-op before
+    launch or without :func:`install`."""
     stop = _STOP
     if stop is not None:
         stop.pulse(queue)
-
-
-def announce(queue: str) -> None:
-    """A run was just enqueued on ``queue`` by this process: its poller polls now. (On
-    PostgreSQL the database announces every queued run to every process: :func:`database_announces`.)"""
-    pulse_local(queue)
 
 
 _ANNOUNCE_SQL = """
@@ -337,7 +343,7 @@ class Listener(threading.Thread):
                     self.listening.set()
                     while not self._stop_event.is_set():
                         for note in conn.notifies(timeout=0.5):
-                            pulse_local(note.payload)
+                            wake(note.payload)
             except psycopg.Error:
                 self.listening.clear()
                 log.warning("queue wake-up listener lost its connection; reconnecting", exc_info=True)

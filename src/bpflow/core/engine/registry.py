@@ -173,13 +173,13 @@ class WorkflowDef:
     def enqueue(self, run_id: str, payload: dict[str, Any]) -> None:
         """Durably queue a run of this workflow under ``run_id`` (a repeat attaches to the run
         already there) and tell the queue's pollers: the one way a process starts a run."""
-        from bpflow.core.engine.queue_polling import announce
+        from bpflow.core.engine.queue_polling import wake
 
         check_now()  # inside a run: its own version check comes before it starts another
         queue = self.queue_name
         with SetWorkflowID(run_id), SetWorkflowTimeout(self.timeout_seconds):
             DBOS.enqueue_workflow(queue, self.dbos_fn, payload)
-        announce(queue)
+        wake(queue)
 
 
 _WORKFLOWS: dict[str, WorkflowDef] = {}

@@ -63,6 +63,15 @@ def object_uri(bucket: str, key: str) -> str:
     return f"gs://{bucket}/{key}"
 
 
+def bucket_key(url: str, schemes: tuple[str, ...] = ("gs://", "s3://", "file://")) -> str:
+    """The object key a bucket URL names: ``gs://b/scenes/x`` → ``scenes/x`` (what follows the
+    bucket name). A path in none of ``schemes`` is already a key and comes back unchanged."""
+    for scheme in schemes:
+        if url.startswith(scheme):
+            return url[len(scheme) :].partition("/")[2]
+    return url
+
+
 def open_bucket(url: str) -> Bucket:
     """``file:///abs/path`` (or a bare path), ``s3://name``, ``gs://name``."""
     from bpflow.core.errors import ConfigError

@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bpflow.core.storage import bucket_key
 from bpflow.domain.retrieval.ann import AnnIndex
 from bpflow.domain.retrieval.asset_catalog import CatalogRow
 from bpflow.domain.retrieval.embeddings import Embedder
@@ -275,10 +276,7 @@ def rerank(query: QuerySpec, row: CatalogRow, semantic: float, settings: Retriev
 
 def resolve_path(path: str) -> str:
     """A catalog path as a library path: ``gs://bucket/key`` → ``key``; others unchanged."""
-    if path.startswith(("gs://", "s3://")):
-        rest = path.split("://", 1)[1]
-        return rest.split("/", 1)[1] if "/" in rest else ""
-    return path
+    return bucket_key(path, ("gs://", "s3://"))
 
 
 def ann_candidates(
