@@ -50,15 +50,20 @@ def _log_says(log: Path, text: str) -> bool:
 def dispatch_as_client(base: dict[str, str], bucket: LocalBucket, objects: list[tuple[str, Any]]) -> None:
     """Write each object and dispatch its event from a client runtime in this test process, as a
     CLI or another machine's front would: the runs go to the shared queues, never to this process."""
+    infos = [bucket.write_json(key, body) for key, body in objects]
+    dispatch_events(
+        base, [ObjectEvent(bucket=bucket.url, name=i.key, generation=i.generation, source="test") for i in infos]
+    )
+
+
+def dispatch_events(base: dict[str, str], events: list[ObjectEvent]) -> None:
+    """Dispatch ``events`` as they are (duplicates, stale generations) from a client runtime."""
     saved = dict(os.environ)
     try:
         client = Runtime(env=base).launch(role="client")
         try:
-            for key, body in objects:
-                info = bucket.write_json(key, body)
-                client.dispatcher.dispatch_object(
-                    ObjectEvent(bucket=bucket.url, name=info.key, generation=info.generation, source="test")
-                )
+            for event in events:
+                client.dispatcher.dispatch_object(event)
         finally:
             client.shutdown()
     finally:

@@ -5,6 +5,8 @@ processes on PostgreSQL. A DBOS whose internals moved fails here, not silently i
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -16,9 +18,10 @@ from bpflow.core.engine import queue_polling
 from bpflow.core.engine.queue_polling import WakeableStop
 from bpflow.core.engine.runtime import Runtime
 from bpflow.core.errors import ConfigError
+from bpflow.core.events.model import ObjectEvent
 from bpflow.core.storage.local import LocalBucket
 from tests.conftest import runtime_env, wait_until
-from tests.engine.test_processes import BPFLOW, _free_port, _log_says, _process, dispatch_as_client
+from tests.engine.test_processes import BPFLOW, _free_port, _log_says, _process, dispatch_as_client, dispatch_events
 from tests.support.overlap import most_at_once
 
 #: Far longer than any wait below: a run that starts at all started because it was announced.
@@ -145,3 +148,61 @@ def test_postgresql_workers_are_woken_by_another_process_and_keep_their_own_limi
     spans = {n: [(d["started"], d["ended"]) for d in done if d["executor"] == n] for n in limits}
     assert most_at_once(spans["small"]) == 1, spans
     assert 2 <= most_at_once(spans["big"]) <= 3, spans
+
+
+@pytest.mark.timeout(600)
+def test_postgresql_duplicates_a_stale_event_and_a_killed_worker_with_polling_off(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The world's events with the safety-net poll at ten minutes: 8 scenes on 2 slots, every
+    event delivered twice, one scene rewritten and its older version's event delivered after the
+    newer one's, and the worker SIGKILLed while runs are in their step. Restarted with the same
+    executor id, DBOS puts its runs back in the queue, which the database announces: every scene
+    completes once, for its newest version; the stale version does nothing; only the steps
+    in flight at the kill (at most the 2 slots) ran a second time."""
+    home = tmp_path / "home"
+    base = runtime_env(
+        home,
+        BPFLOW_DATABASE_URL=postgres_url,
+        BPFLOW_QUEUE_POLL_SECONDS=NEVER,
+        BPFLOW_ORCHESTRATOR_QUEUE_POLL_SECONDS=NEVER,
+    )
+    bucket = LocalBucket(home / "bucket")
+    worker_env = {**base, "BPFLOW_EXECUTOR_ID": "w1", "BPFLOW_WORKER_CONCURRENCY": "2"}
+    log = tmp_path / "w1.log"
+    side_effects = home / "side_effects.log"
+
+    def ran() -> list[str]:
+        return side_effects.read_text().splitlines() if side_effects.exists() else []
+
+    keys = [f"scenes/kill{i:02d}/test/slow.json" for i in range(8)]
+    infos = [bucket.write_json(k, {"v": 1}) for k in keys]
+    stale = infos[0]
+    infos[0] = bucket.write_json(keys[0], {"v": 2})  # rewritten: its v1 event arrives last
+    events = [ObjectEvent(bucket=bucket.url, name=i.key, generation=i.generation, source="test") for i in infos]
+    events = [e for e in events for _ in range(2)]
+    events.append(ObjectEvent(bucket=bucket.url, name=stale.key, generation=stale.generation, source="test"))
+
+    with _process([*BPFLOW, "worker"], worker_env, log) as first:
+        wait_until(lambda: _log_says(log, "bpflow worker:") or first.poll() is not None, timeout=120)
+        assert first.poll() is None, log.read_text()
+        dispatch_events(base, events)
+        wait_until(lambda: len(ran()) >= 3, timeout=120, interval=0.02)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    before_kill = ran()
+    assert len(before_kill) < len(keys) + 2, "the kill came after the work: nothing was in flight"
+
+    done = [k.replace("slow.json", "slow_done.json") for k in keys]
+    with _process([*BPFLOW, "worker"], worker_env, log) as second:
+        wait_until(lambda: all(bucket.exists(k) for k in done), timeout=180, interval=0.1)
+        assert second.poll() is None
+
+    newest = {i.key: f"@{i.generation}" for i in infos}
+    run_ids = [bucket.read_json(k)["run_id"] for k in done]
+    assert all(r.endswith(newest[k]) for r, k in zip(run_ids, keys, strict=True)), run_ids
+    executions = ran()
+    assert set(executions) == set(run_ids), "a duplicate or the stale version started work of its own"
+    twice = {r for r in run_ids if executions.count(r) == 2}
+    assert all(executions.count(r) <= 2 for r in run_ids)
+    assert len(twice) <= 2 and twice <= set(before_kill), (twice, before_kill)

@@ -325,11 +325,16 @@ def database_announces(engine: sa.Engine, schema: str) -> bool:
 
 class Listener(threading.Thread):
     """PostgreSQL only: turns other processes' announcements into pulses of this process's
-    pollers. Its own connection (LISTEN holds it); reconnects after a database blip."""
+    pollers. Its own connection (LISTEN holds it); reconnects after a database blip.
 
-    def __init__(self, engine: sa.Engine) -> None:
+    An announcement made while nobody listens is lost (before the first LISTEN, runs put back
+    in the queue by DBOS's recovery at launch; during a reconnect): each time it starts
+    listening it wakes every one of ``queues`` once, so whatever was announced before is taken."""
+
+    def __init__(self, engine: sa.Engine, queues: list[str]) -> None:
         super().__init__(name="bpflow-queue-wake-listener", daemon=True)
         self.url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.queues = list(queues)
         self._stop_event = threading.Event()
         self.listening = threading.Event()
 
@@ -341,6 +346,8 @@ class Listener(threading.Thread):
                 with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self.listening.set()
+                    for queue in self.queues:
+                        wake(queue)
                     while not self._stop_event.is_set():
                         for note in conn.notifies(timeout=0.5):
                             wake(note.payload)

@@ -273,7 +273,7 @@ class Runtime:
         self._heartbeat.start()
         if not opts.sqlite_path:  # other processes enqueue here too: hear the database's announcements
             if queue_polling.database_announces(system_engine(), dbos._sys_db.schema or "dbos"):
-                self._wake_listener = queue_polling.Listener(system_engine())
+                self._wake_listener = queue_polling.Listener(system_engine(), [name for _, name in mine])
                 self._wake_listener.start()
 
     def _slots(self, tier: QueueTier) -> int:
