@@ -19,6 +19,7 @@ CHAIN_ORDER = (
     "bpflow-zygote",
     "bpflow-subprocess",
     "dbos",
+    "dbos-shape",
     "prefect",
     "prefect-sequential",
     "dagster-memory",
@@ -106,6 +107,18 @@ def render(report: dict[str, Any]) -> str:
         lines += [
             "",
             "Targets (issue 17): " + ", ".join(f"`{k}` {'met' if v else 'not met'}" for k, v in checks.items()) + ".",
+        ]
+    fl = report.get("dbos_floor") or {}
+    if "dbos_shape_over_dbos" in fl:
+        lines += [
+            "",
+            f"DBOS alone, doing what a bpflow stage records (a workflow per stage, two steps, the next stage enqueued), "
+            f"takes {_num(fl['dbos_shape_over_dbos'], 2)}× its plain chain per stage"
+            + (
+                f"; bpflow in-process takes {_num(fl['bpflow_inprocess_over_dbos_shape'], 2)}× that shape."
+                if "bpflow_inprocess_over_dbos_shape" in fl
+                else "."
+            ),
         ]
     lines += [
         "",

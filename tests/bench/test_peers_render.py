@@ -104,3 +104,22 @@ def test_splicing_replaces_only_the_generated_section(tmp_path: Path) -> None:
         again.count(BEGIN) == 1 and f"{BEGIN}\nnew table\n{END}" in again and again.endswith("## Later section\nkept\n")
     )
     assert "intro" in again and "Prefect" not in again
+
+
+def test_the_dbos_floor_says_what_dbos_itself_spends_on_bpflows_shape() -> None:
+    from bench.peers.__main__ import floor
+
+    results = {
+        **RESULTS,
+        "dbos-shape": {
+            "status": "ok",
+            "name": "DBOS (raw, in bpflow's shape)",
+            "version": "3.4.0",
+            "chain": {"per_stage_ms": 3.2, "wall_s": 1.9},
+        },
+    }
+    assert floor(results) == {"dbos_shape_over_dbos": 1.6, "bpflow_inprocess_over_dbos_shape": 1.25}
+    assert floor(RESULTS) == {}  # no shape row: nothing to say
+    text = render({**report(), "results": results, "dbos_floor": floor(results)})
+    assert "takes 1.60× its plain chain per stage; bpflow in-process takes 1.25× that shape." in text
+    assert "| DBOS (raw, in bpflow's shape) | 3.4.0 | 3.20 |" in text

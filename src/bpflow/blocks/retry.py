@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from bpflow.core.errors import BpflowError, ConfigError
-from bpflow.core.policy import load_policy, retry_profile_values
+from bpflow.core.policy import retry_profile_values, shared_policy
 
 T = TypeVar("T")
 
@@ -102,7 +102,7 @@ class RetryPolicy:
     @classmethod
     def from_policy(cls, name: str = "default") -> RetryPolicy:
         """A profile of ``retry_policy.yaml`` ("default" = its top level, or e.g. "maintenance")."""
-        policy = load_policy("retry_policy")
+        policy = shared_policy("retry_policy")
         values = retry_profile_values(policy, name)
         return cls(
             max_retries=int(values["max_retries"]),
@@ -171,7 +171,7 @@ class PollSchedule:
 
     @classmethod
     def from_policy(cls, name: str) -> PollSchedule:
-        schedules = load_policy("polling")
+        schedules = shared_policy("polling")
         if name not in schedules:
             known = ", ".join(sorted(schedules))
             raise ConfigError(f"unknown polling schedule {name!r}; known: {known}", field="polling")

@@ -28,7 +28,7 @@ from bpflow.core.engine.context import RunContext
 from bpflow.core.engine.dispatcher import Dispatcher
 from bpflow.core.engine.queues import STAGE_WORK, QueueTier, queues_of, split_by_class
 from bpflow.core.engine.registry import import_workflow_modules, registered
-from bpflow.core.errors import BpflowError, ConfigError
+from bpflow.core.errors import BpflowError, ConfigError, StorageError
 from bpflow.core.job_classes import CLASSES, parse_classes
 from bpflow.core.storage import Bucket, open_bucket
 from bpflow.core.triggers import TriggerMap
@@ -314,8 +314,12 @@ class Runtime:
         if watch and isinstance(self.bucket, LocalBucket):
             from bpflow.core.events.watcher import BucketWatcher
 
-            self._watcher = BucketWatcher(self.bucket, self.submit)
-            self._watcher.start()
+            try:
+                self._watcher = BucketWatcher(self.bucket, self.submit)
+                self._watcher.start()
+            except StorageError as exc:  # e.g. not Linux, or no inotify watches left
+                self._watcher = None
+                log.warning("%s; dropped files are found by the reconciliation scan only", exc)
         if scan and self.options.scan_interval_seconds > 0:
             from bpflow.core.events.scan import Scanner
 

@@ -1,12 +1,13 @@
 """Files dropped into a local bucket by another program start their workflows.
 
-inotify (through watchdog) reports a file once it is closed after writing or moved into place,
-so a half-written file is never dispatched. A created file without a close event yet counts only
-once no process has it open for writing (a slow writer that creates the file, then writes it
-half a second later, is dispatched on its close, not while it is still empty). Writes made through
-this runtime's Bucket were dispatched when they were made: the watcher recognises them by the file's
-identity (``LocalBucket.notified``) and leaves them alone. Writes by other bpflow processes (a job)
-are dispatched here; their generation is the one the writer recorded.
+inotify reports a file once it is closed after writing or moved into place, so a half-written file
+is never dispatched. A created file without a close event yet counts only once no process has it
+open for writing (a slow writer that creates the file, then writes it half a second later, is
+dispatched on its close, not while it is still empty). Writes made through this runtime's Bucket
+were dispatched when they were made: the watcher recognises them by the file's identity
+(``LocalBucket.notified``) and leaves them alone. Writes by other bpflow processes (a job) are
+dispatched here; their generation is the one the writer recorded. The bucket's own folder
+(``.bpflow``: ledger, lock, temporary files) is not watched at all (``events/inotify.py``).
 """
 
 from __future__ import annotations
@@ -14,18 +15,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from watchdog.events import (
-    FileClosedEvent,
-    FileCreatedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-    FileSystemEventHandler,
-)
-from watchdog.observers import Observer
-
+from bpflow.core.events.inotify import IN_ATTRIB, IN_CLOSE_WRITE, IN_CREATE, IN_MOVED_TO, Change, TreeWatch
 from bpflow.core.events.model import ObjectEvent
 from bpflow.core.storage.local import INTERNAL_DIR, LocalBucket
 
@@ -34,95 +29,97 @@ Submit = Callable[[ObjectEvent], Any]
 
 log = logging.getLogger("bpflow.watcher")
 
+QUIET_SECONDS = 0.02
+"""A finished file (closed after writing, or moved in) is dispatched once nothing more happened
+to it for this long: ``cp -p`` and ``rsync -t`` set the file's times just after closing it, and
+the dispatched version must be the one with those times."""
+
 SETTLE_SECONDS = 0.1
-"""How long a created file may wait for its close event before it counts as complete."""
-
-#: The only events the handler acts on. Passed to watchdog as its filter, which also narrows the
-#: inotify mask: opens, reads (the ledger is read on every generation lookup), modifications and
-#: attribute changes never reach this process, only creations, moves and closes after writing.
-EVENTS = [FileClosedEvent, FileMovedEvent, FileCreatedEvent]
+"""How long a created (or re-timed) file may wait for its close event before it counts as
+complete, provided no process has it open for writing."""
 
 
-class _Handler(FileSystemEventHandler):
+@dataclass
+class _Pending:
+    due: float
+    complete: bool  # closed after writing or moved in: no look for writers needed
+    seen: tuple[int, int] | None  # (size, mtime) when scheduled, for the settle check
+
+
+class _Handler:
+    """Decides, per path, when a change is a finished version to dispatch. Runs on the watcher's
+    one thread; the pending table needs no lock."""
+
     def __init__(self, bucket: LocalBucket, submit: Submit) -> None:
         self.bucket = bucket
         self.submit = submit
         self.root = str(bucket.root)
         self.internal = os.path.join(self.root, INTERNAL_DIR) + os.sep
-        self._pending: dict[str, tuple[int, int]] = {}
-        self._lock = threading.Lock()
+        self._pending: dict[str, _Pending] = {}
 
     def _key(self, path: str) -> str | None:
         if not path.startswith(self.root + os.sep) or path.startswith(self.internal):
             return None
         return os.path.relpath(path, self.root).replace(os.sep, "/")
 
-    def _ours(self, key: str, path: str) -> bool:
-        """A write this runtime's Bucket made and already dispatched (a stat; no ledger read)."""
-        try:
-            return self.bucket.notified(key, os.stat(path))
-        except OSError:
-            return False
+    def _ours(self, key: str, st: os.stat_result) -> bool:
+        """A write this runtime's Bucket made and already dispatched (no ledger read)."""
+        return self.bucket.notified(key, st)
 
-    def _submit(self, path: str) -> None:
+    def changed(self, path: str, *, complete: bool) -> None:
+        """``complete``: closed after writing or moved into place; otherwise created or re-timed,
+        which counts once the file has settled and no process writes it."""
         key = self._key(path)
-        if key is None or self._ours(key, path):
+        if key is None:
             return
         try:
+            st = os.stat(path)
+        except OSError:
+            self._pending.pop(path, None)
+            return
+        if not self.bucket.writing(key) and self._ours(key, st):
+            self._pending.pop(path, None)  # dispatched when it was written
+            return
+        before = self._pending.get(path)
+        complete = complete or (before is not None and before.complete)
+        delay = QUIET_SECONDS if complete else SETTLE_SECONDS
+        self._pending[path] = _Pending(time.monotonic() + delay, complete, (st.st_size, st.st_mtime_ns))
+
+    def next_due(self) -> float | None:
+        """Seconds until the earliest pending path is due (None: nothing pending)."""
+        if not self._pending:
+            return None
+        return max(0.0, min(p.due for p in self._pending.values()) - time.monotonic())
+
+    def run_due(self) -> None:
+        now = time.monotonic()
+        for path in [p for p, pending in self._pending.items() if pending.due <= now]:
+            pending = self._pending.pop(path)
+            key = self._key(path)
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if key is None:
+                continue
+            if self.bucket.writing(key):  # our own write is still being recorded: look again
+                self._pending[path] = _Pending(now + QUIET_SECONDS, pending.complete, pending.seen)
+                continue
+            if self._ours(key, st):
+                continue
+            if not pending.complete and ((st.st_size, st.st_mtime_ns) != pending.seen or _open_for_writing(path)):
+                # still being written: wait for its close
+                self._pending[path] = _Pending(now + SETTLE_SECONDS, False, (st.st_size, st.st_mtime_ns))
+                continue
+            self._dispatch(key)
+
+    def _dispatch(self, key: str) -> None:
+        try:
             info = self.bucket.stat(key)
-        except Exception:  # an invalid key (e.g. a stray name) is simply not an event
+        except Exception:  # an invalid key (e.g. a stray name, a link out) is simply not an event
             return
         if info is not None:
             self.submit(ObjectEvent(bucket=self.bucket.url, name=key, generation=info.generation, source="watcher"))
-
-    def on_closed(self, event: FileSystemEvent) -> None:
-        if isinstance(event, FileClosedEvent) and not event.is_directory:
-            with self._lock:
-                self._pending.pop(str(event.src_path), None)
-            self._submit(str(event.src_path))
-
-    def on_moved(self, event: FileSystemEvent) -> None:
-        if isinstance(event, FileMovedEvent) and not event.is_directory:
-            self._submit(str(event.dest_path))
-
-    def on_created(self, event: FileSystemEvent) -> None:
-        # A file written in place is followed by a close event; one renamed or linked into the
-        # bucket from outside arrives complete with none. Give the close event a moment, then
-        # dispatch whatever is still waiting and no longer changing.
-        if event.is_directory:
-            return
-        path = str(event.src_path)
-        key = self._key(path)  # the bucket's own temporary files and ledger are never objects
-        if key is not None and not self._ours(key, path):
-            self._pending_created(path)
-
-    def _pending_created(self, path: str) -> None:
-        try:
-            st = os.stat(path)
-        except OSError:
-            return
-        with self._lock:
-            self._pending[path] = (st.st_size, st.st_mtime_ns)
-        timer = threading.Timer(SETTLE_SECONDS, self._settle, args=(path,))
-        timer.daemon = True
-        timer.start()
-
-    def _settle(self, path: str) -> None:
-        with self._lock:
-            seen = self._pending.pop(path, None)
-        if seen is None:  # a close event already dispatched it
-            return
-        key = self._key(path)
-        if key is None or self._ours(key, path):  # before the costly look for writers in /proc
-            return
-        try:
-            st = os.stat(path)
-        except OSError:
-            return
-        if (st.st_size, st.st_mtime_ns) != seen or _open_for_writing(path):  # still being written: wait for its close
-            self._pending_created(path)
-            return
-        self._submit(path)
 
 
 def _open_for_writing(path: str) -> bool:
@@ -153,15 +150,59 @@ def _open_for_writing(path: str) -> bool:
 
 
 class BucketWatcher:
+    """One thread reads inotify for the whole bucket tree and dispatches finished files (no
+    second hand-over thread, no timer threads: per event it does a stat)."""
+
     def __init__(self, bucket: LocalBucket, submit: Submit) -> None:
         self.bucket = bucket
-        self.observer = Observer(timeout=0.02)  # how often the emitter hands events over
-        self.observer.schedule(_Handler(bucket, submit), str(bucket.root), recursive=True, event_filter=EVENTS)
+        self.handler = _Handler(bucket, submit)
+        root = str(bucket.root)
+        self.tree = TreeWatch(root, os.path.join(root, INTERNAL_DIR))
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self.observer.start()
+        # The watches exist when start returns; files already in the bucket are the scan's.
+        try:
+            for _existing in self.tree.add_tree(self.tree.root):
+                pass
+        except BaseException:
+            self.tree.close()
+            raise
+        self._thread = threading.Thread(target=self._loop, name="bpflow-watcher", daemon=True)
+        self._thread.start()
         log.info("watching %s for dropped files", self.bucket.root)
 
+    def _loop(self) -> None:
+        while (changes := self.tree.read(self.handler.next_due())) is not None:
+            for change in changes:
+                try:
+                    self._handle(change)
+                except Exception:  # one bad path must not end the watch
+                    log.exception("watcher: could not handle %s", change.path)
+            try:
+                self.handler.run_due()
+            except Exception:
+                log.exception("watcher: dispatching finished files failed")
+
+    def _handle(self, change: Change) -> None:
+        if change.overflow:
+            log.warning("inotify dropped events (queue full): the reconciliation scan finds what was missed")
+            return
+        if self.tree.skipped(change.path):
+            return
+        if change.is_dir:
+            if change.mask & (IN_CREATE | IN_MOVED_TO):  # a new folder: watch it, and take what is in it
+                for path in self.tree.add_tree(change.path):
+                    self.handler.changed(path, complete=False)
+        elif change.mask & (IN_CLOSE_WRITE | IN_MOVED_TO):
+            self.handler.changed(change.path, complete=True)
+        elif change.mask & (IN_CREATE | IN_ATTRIB):
+            self.handler.changed(change.path, complete=False)
+
     def stop(self) -> None:
-        self.observer.stop()
-        self.observer.join(timeout=5)
+        self.tree.wake()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            if self._thread.is_alive():  # still inside a handler: leave the descriptors to the process
+                return
+        self.tree.close()

@@ -35,10 +35,17 @@ RETRY_ENV_OVERRIDES = ("PIPELINE_RETRY_MAX", "PIPELINE_RETRY_BASE_DELAY", "PIPEL
 def load_policy(name: str) -> dict[str, Any]:
     """The named policy: packaged YAML, deep-merged user override, env overrides, validated.
 
-    The override file is re-read on each call (the files are tiny), so editing it takes effect
-    without a restart; env values come from the process settings (``bpflow.core.config``). The
-    caller gets its own copy to keep.
+    The override file is re-read when it changes (its stat is checked), so editing it takes
+    effect without a restart; env values come from the process settings (``bpflow.core.config``).
+    The caller gets its own copy to keep; bpflow's own readers use :func:`shared_policy`.
     """
+    return copy.deepcopy(shared_policy(name))
+
+
+def shared_policy(name: str) -> dict[str, Any]:
+    """The same policy as :func:`load_policy`, not copied: the object cached for every reader
+    in the process, so it must not be changed. Every dispatch and job launch reads a policy, and
+    a deep copy of it cost as much as the rest of the launch."""
     if name not in POLICY_NAMES:
         raise ConfigError(f"unknown policy {name!r}; known: {', '.join(POLICY_NAMES)}", field="policy")
     settings = get_settings()
@@ -53,7 +60,7 @@ def load_policy(name: str) -> dict[str, Any]:
         loaded = (source, policy)
         with _LOADED_LOCK:
             _LOADED[name] = loaded
-    return copy.deepcopy(loaded[1])
+    return loaded[1]
 
 
 #: name -> ((settings it was built under, override file signature), validated policy). Every

@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 from bpflow.core.errors import ConfigError
-from bpflow.core.policy import load_policy, require_positive
+from bpflow.core.policy import require_positive, shared_policy
 
 log = logging.getLogger("bpflow.timeouts")
 
@@ -74,7 +74,7 @@ def select_timeout(
     override = parse_override(timeout_override_seconds)
     if override is not None:
         return override
-    policy = load_policy("adaptive_timeouts")
+    policy = shared_policy("adaptive_timeouts")
     matched = [
         v
         for v in (
@@ -103,7 +103,7 @@ def _workflow_spec(policy: dict[str, Any], workflow: str) -> tuple[str, dict[str
 def _job_spec(workflow: str, job: str | None) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """(workflow name, workflow spec, job spec as a mapping). ``job`` may be omitted when the
     workflow has exactly one, and unknown jobs are errors: a typo must not pick a default."""
-    name, spec = _workflow_spec(load_policy("timeouts"), workflow)
+    name, spec = _workflow_spec(shared_policy("timeouts"), workflow)
     jobs = spec["jobs"]
     if job is None:
         if len(jobs) != 1:
@@ -137,9 +137,19 @@ def stage_job_name(workflow: str, job: str | None = None) -> str:
 
 
 def workflow_jobs(workflow: str) -> tuple[str, ...]:
-    """The container jobs a workflow runs by the table (none for a workflow it does not list)."""
+    """The container jobs a workflow runs by the table (none for a workflow it does not list).
+    Asked at every enqueue (the job class picks the queue): kept per policy object."""
+    policy = shared_policy("timeouts")
+    kept = _WORKFLOW_JOBS.get(workflow)
+    if kept is not None and kept[0] is policy:
+        return kept[1]
     try:
-        name, spec = _workflow_spec(load_policy("timeouts"), workflow)
+        name, spec = _workflow_spec(policy, workflow)
+        jobs = tuple(stage_job_name(name, step) for step in spec["jobs"])
     except ConfigError:
-        return ()
-    return tuple(stage_job_name(name, step) for step in spec["jobs"])
+        jobs = ()
+    _WORKFLOW_JOBS[workflow] = (policy, jobs)
+    return jobs
+
+
+_WORKFLOW_JOBS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {}

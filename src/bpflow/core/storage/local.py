@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import os
 import stat as _stat
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -50,6 +51,10 @@ class LocalBucket(Bucket):
         # key → identity of the last version written through this Bucket while it had listeners:
         # those were told at once, so the file watcher need not dispatch that version again.
         self._notified: dict[str, tuple[int, ...]] = {}
+        # key → writes through this Bucket in progress: between the rename that makes a version
+        # visible and its entry in ``_notified``, the watcher must wait, not dispatch it.
+        self._writing: dict[str, int] = {}
+        self._writing_lock = threading.Lock()
 
     # -- helpers ---------------------------------------------------------------------------
     def path_for(self, key: str) -> Path:
@@ -142,6 +147,23 @@ class LocalBucket(Bucket):
         identity (its ctime at least), so a foreign version is never mistaken for ours."""
         return self._notified.get(key) == _identity(st)
 
+    def writing(self, key: str) -> bool:
+        """Whether this Bucket is in the middle of writing ``key`` (its version may be visible
+        already, but ``notified`` cannot say yet whether it is ours)."""
+        return key in self._writing
+
+    @contextmanager
+    def _announcing(self, key: str) -> Iterator[None]:
+        with self._writing_lock:
+            self._writing[key] = self._writing.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            with self._writing_lock:
+                left = self._writing.pop(key) - 1
+                if left:
+                    self._writing[key] = left
+
     def _next_generation(self, key: str, current: ObjectInfo | None) -> int:
         if current is not None:  # its generation is the ledger's latest for the key
             return max(time.time_ns(), current.generation + 1)
@@ -202,7 +224,7 @@ class LocalBucket(Bucket):
         path = self.path_for(key)
         tmp = self._tmp_file(data)
         try:
-            with self._locked():
+            with self._announcing(key), self._locked():
                 # Under the lock: a concurrent delete prunes empty folders, which must not
                 # remove this folder between its creation and the link/rename below.
                 try:

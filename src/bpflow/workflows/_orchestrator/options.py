@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bpflow.core.config import RETRIEVAL, Settings, env_fields
 from bpflow.core.engine.durable import step
 from bpflow.core.engine.registry import find_workflow
-from bpflow.core.policy import load_policy
+from bpflow.core.policy import shared_policy
 from bpflow.core.policy.timeouts import stage_retry_profile, stage_timeout
 from bpflow.core.stages import STAGES
 
@@ -69,7 +69,7 @@ def workflow_budget_seconds(workflow: str) -> float:
     wf = find_workflow(workflow)
     if wf is not None and wf.timeout_seconds:
         return float(wf.timeout_seconds)
-    policy = load_policy("timeouts")
+    policy = shared_policy("timeouts")
     spec = policy.get("workflows", {}).get(workflow)
     if isinstance(spec, dict) and spec.get("jobs"):
         return float(sum(stage_timeout(workflow, job) for job in spec["jobs"]))
