@@ -66,9 +66,9 @@ class _Handler:
         """A write this runtime's Bucket made and already dispatched (no ledger read)."""
         return self.bucket.notified(key, st)
 
-    def changed(self, path: str, *, complete: bool) -> None:
+    def changed(self, path: str, *, complete: bool, settle: float = SETTLE_SECONDS) -> None:
         """``complete``: closed after writing or moved into place; otherwise created or re-timed,
-        which counts once the file has settled and no process writes it."""
+        which counts once it has not changed for ``settle`` seconds and no process writes it."""
         key = self._key(path)
         if key is None:
             return
@@ -82,7 +82,7 @@ class _Handler:
             return
         before = self._pending.get(path)
         complete = complete or (before is not None and before.complete)
-        delay = QUIET_SECONDS if complete else SETTLE_SECONDS
+        delay = QUIET_SECONDS if complete else settle
         self._pending[path] = _Pending(time.monotonic() + delay, complete, (st.st_size, st.st_mtime_ns))
 
     def next_due(self) -> float | None:
@@ -193,7 +193,9 @@ class BucketWatcher:
         if change.is_dir:
             if change.mask & (IN_CREATE | IN_MOVED_TO):  # a new folder: watch it, and take what is in it
                 for path in self.tree.add_tree(change.path):
-                    self.handler.changed(path, complete=False)
+                    # Written before the watch: its close may never be reported, so no point
+                    # waiting for one; unchanged and with no writer, it is complete.
+                    self.handler.changed(path, complete=False, settle=QUIET_SECONDS)
         elif change.mask & (IN_CLOSE_WRITE | IN_MOVED_TO):
             self.handler.changed(change.path, complete=True)
         elif change.mask & (IN_CREATE | IN_ATTRIB):
