@@ -114,3 +114,17 @@ def test_a_file_still_open_for_writing_waits_for_its_close(watched: tuple[LocalB
         fh.write("}")
     wait_until(lambda: seen, timeout=10)
     assert bucket.read_text("scenes/s4/big.json") == "{}"
+
+
+def test_a_burst_of_files_is_dispatched_once_each(watched: tuple[LocalBucket, list[ObjectEvent]]) -> None:
+    """Many writers at once (a bulk copy into the bucket): every file once, none twice."""
+    bucket, seen = watched
+    folder = bucket.root / "scenes" / "bulk"
+    folder.mkdir(parents=True)
+    time.sleep(0.2)
+    for i in range(400):
+        (folder / f"f{i:03d}.json").write_text("{}")
+    wait_until(lambda: len(seen) >= 400, timeout=30)
+    time.sleep(0.5)
+    names = [e.name for e in seen]
+    assert len(names) == 400 and set(names) == {f"scenes/bulk/f{i:03d}.json" for i in range(400)}

@@ -12,6 +12,7 @@ dispatched here; their generation is the one the writer recorded. The bucket's o
 
 from __future__ import annotations
 
+import heapq
 import logging
 import os
 import threading
@@ -56,6 +57,9 @@ class _Handler:
         self.root = str(bucket.root)
         self.internal = os.path.join(self.root, INTERNAL_DIR) + os.sep
         self._pending: dict[str, _Pending] = {}
+        # (due, path) of every scheduling; an entry whose due no longer matches the table is stale.
+        # A heap, so a bulk copy of many files costs log n per file, not a scan of the table.
+        self._due: list[tuple[float, str]] = []
 
     def _key(self, path: str) -> str | None:
         if not path.startswith(self.root + os.sep) or path.startswith(self.internal):
@@ -83,18 +87,30 @@ class _Handler:
         before = self._pending.get(path)
         complete = complete or (before is not None and before.complete)
         delay = QUIET_SECONDS if complete else settle
-        self._pending[path] = _Pending(time.monotonic() + delay, complete, (st.st_size, st.st_mtime_ns))
+        self._schedule(path, _Pending(time.monotonic() + delay, complete, (st.st_size, st.st_mtime_ns)))
+
+    def _schedule(self, path: str, pending: _Pending) -> None:
+        self._pending[path] = pending
+        heapq.heappush(self._due, (pending.due, path))
 
     def next_due(self) -> float | None:
         """Seconds until the earliest pending path is due (None: nothing pending)."""
-        if not self._pending:
-            return None
-        return max(0.0, min(p.due for p in self._pending.values()) - time.monotonic())
+        while self._due:
+            due, path = self._due[0]
+            pending = self._pending.get(path)
+            if pending is not None and pending.due == due:
+                return max(0.0, due - time.monotonic())
+            heapq.heappop(self._due)  # rescheduled or dropped since
+        return None
 
     def run_due(self) -> None:
         now = time.monotonic()
-        for path in [p for p, pending in self._pending.items() if pending.due <= now]:
-            pending = self._pending.pop(path)
+        while self._due and self._due[0][0] <= now:
+            due, path = heapq.heappop(self._due)
+            pending = self._pending.get(path)
+            if pending is None or pending.due != due:
+                continue
+            del self._pending[path]
             key = self._key(path)
             try:
                 st = os.stat(path)
@@ -103,13 +119,13 @@ class _Handler:
             if key is None:
                 continue
             if self.bucket.writing(key):  # our own write is still being recorded: look again
-                self._pending[path] = _Pending(now + QUIET_SECONDS, pending.complete, pending.seen)
+                self._schedule(path, _Pending(now + QUIET_SECONDS, pending.complete, pending.seen))
                 continue
             if self._ours(key, st):
                 continue
             if not pending.complete and ((st.st_size, st.st_mtime_ns) != pending.seen or _open_for_writing(path)):
                 # still being written: wait for its close
-                self._pending[path] = _Pending(now + SETTLE_SECONDS, False, (st.st_size, st.st_mtime_ns))
+                self._schedule(path, _Pending(now + SETTLE_SECONDS, False, (st.st_size, st.st_mtime_ns)))
                 continue
             self._dispatch(key)
 
