@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import logging
 import os
 import select
 import struct
@@ -34,6 +35,7 @@ IN_CLOEXEC = os.O_CLOEXEC
 IN_NONBLOCK = os.O_NONBLOCK
 
 MASK = IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR | IN_DONT_FOLLOW
+log = logging.getLogger("bpflow.watcher")
 _HEADER = struct.Struct("iIII")  # wd, mask, cookie, len (struct inotify_event)
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -78,6 +80,7 @@ class TreeWatch:
         self._paths: dict[int, str] = {}
         self._wake_r, self._wake_w = os.pipe()
         self._closed = False
+        self.limit_reached = False
         self._fds: tuple[int, ...] = (fd, self._wake_r, self._wake_w)
 
     def skipped(self, path: str) -> bool:
@@ -88,6 +91,15 @@ class TreeWatch:
         if wd < 0:
             err = ctypes.get_errno()
             if err in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):  # gone, or a link: nothing to watch
+                return False
+            if err == errno.ENOSPC:  # fs.inotify.max_user_watches: say it once, keep what is watched
+                if not self.limit_reached:
+                    self.limit_reached = True
+                    log.warning(
+                        "inotify watch limit reached (fs.inotify.max_user_watches) at %s: files in folders "
+                        "not watched are found by the reconciliation scan only",
+                        path,
+                    )
                 return False
             raise StorageError(f"cannot watch {path}: {os.strerror(err)}", retryable=False)
         self._paths[wd] = path
