@@ -113,15 +113,20 @@ def run(python: str, argv: list[str], env: dict[str, str]) -> tuple[dict[str, An
     return None, (err or out)[-3000:] or f"exit {proc.returncode} without a result"
 
 
+def per_stage_ms(results: dict[str, dict[str, Any]], key: str) -> float | None:
+    """A contender's per-stage figure, None when it did not run (or measured no chain)."""
+    return (results.get(key) or {}).get("chain", {}).get("per_stage_ms")
+
+
 def ratios(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
     """bpflow's per-stage time over each peer's (below 1: bpflow is faster)."""
     out: dict[str, dict[str, float]] = {}
     for mine in BPFLOW:
-        ms = (results.get(mine) or {}).get("chain", {}).get("per_stage_ms")
+        ms = per_stage_ms(results, mine)
         if not ms:
             continue
-        for key, doc in results.items():
-            peer_ms = (doc.get("chain") or {}).get("per_stage_ms")
+        for key in results:
+            peer_ms = per_stage_ms(results, key)
             if key.startswith("bpflow") or not peer_ms:
                 continue
             out.setdefault(mine, {})[key] = round(ms / peer_ms, 3)
@@ -130,7 +135,7 @@ def ratios(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 def targets(results: dict[str, dict[str, Any]], ratio: dict[str, dict[str, float]]) -> dict[str, Any]:
     def ms(key: str) -> float | None:
-        return (results.get(key) or {}).get("chain", {}).get("per_stage_ms")
+        return per_stage_ms(results, key)
 
     checks: dict[str, Any] = {}
     if ms("bpflow-inprocess") is not None:
@@ -148,12 +153,8 @@ def targets(results: dict[str, dict[str, Any]], ratio: dict[str, dict[str, float
 def floor(results: dict[str, dict[str, Any]]) -> dict[str, float]:
     """How much of the 3×-DBOS target DBOS itself uses: its own cost of bpflow's durable shape
     over its plain chain, and bpflow in-process over that shape (bpflow's own share)."""
-
-    def ms(key: str) -> float | None:
-        return (results.get(key) or {}).get("chain", {}).get("per_stage_ms")
-
     out: dict[str, float] = {}
-    plain, shape, mine = ms("dbos"), ms("dbos-shape"), ms("bpflow-inprocess")
+    plain, shape, mine = (per_stage_ms(results, k) for k in ("dbos", "dbos-shape", "bpflow-inprocess"))
     if plain and shape:
         out["dbos_shape_over_dbos"] = round(shape / plain, 2)
     if shape and mine:

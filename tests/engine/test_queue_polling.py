@@ -28,6 +28,15 @@ from tests.support.overlap import most_at_once
 NEVER = "600"
 
 
+#: Queues polled once in ten minutes: a run that is not woken for shows up as a timeout.
+NEVER_POLLED = {"BPFLOW_QUEUE_POLL_SECONDS": NEVER, "BPFLOW_ORCHESTRATOR_QUEUE_POLL_SECONDS": NEVER}
+
+
+def _postgres_polling_off(home: Path, postgres_url: str) -> tuple[dict[str, str], LocalBucket]:
+    """The env every process of a PostgreSQL test shares (queues never polled) and its bucket."""
+    return runtime_env(home, BPFLOW_DATABASE_URL=postgres_url, **NEVER_POLLED), LocalBucket(home / "bucket")
+
+
 def _waiter(stop: WakeableStop, queue: str, timeout: float, out: list[tuple[bool, float]]) -> threading.Thread:
     def wait() -> None:
         t0 = time.monotonic()
@@ -94,11 +103,7 @@ def test_the_wake_is_installed_on_this_dbos(make_runtime: Any) -> None:
 def test_runs_start_and_a_full_queue_drains_without_polling(make_runtime: Any) -> None:
     """Twelve events on two slots with the poll a minute off: every run is taken the moment it is
     announced or a slot frees (a run ending wakes its queue), none waits for the poll."""
-    rt = make_runtime(
-        BPFLOW_QUEUE_POLL_SECONDS=NEVER,
-        BPFLOW_ORCHESTRATOR_QUEUE_POLL_SECONDS=NEVER,
-        BPFLOW_WORKER_CONCURRENCY="2",
-    )
+    rt = make_runtime(**NEVER_POLLED, BPFLOW_WORKER_CONCURRENCY="2")
     scenes = [f"wake{i:02d}" for i in range(12)]
     for scene in scenes:
         rt.bucket.write(f"scenes/{scene}/test/input.json", json.dumps({"scene": scene}))
@@ -116,13 +121,7 @@ def test_postgresql_workers_are_woken_by_another_process_and_keep_their_own_limi
     each within its own slot limit: the small one, started last, no longer imposes its limit on
     the big one through DBOS's shared queue row. A ``bpflow up`` with no slots runs none."""
     home = tmp_path / "home"
-    base = runtime_env(
-        home,
-        BPFLOW_DATABASE_URL=postgres_url,
-        BPFLOW_QUEUE_POLL_SECONDS=NEVER,
-        BPFLOW_ORCHESTRATOR_QUEUE_POLL_SECONDS=NEVER,
-    )
-    bucket = LocalBucket(home / "bucket")
+    base, bucket = _postgres_polling_off(home, postgres_url)
     limits = {"big": 3, "small": 1}
     logs = {name: tmp_path / f"{name}.log" for name in limits}
     env = {n: {**base, "BPFLOW_EXECUTOR_ID": n, "BPFLOW_WORKER_CONCURRENCY": str(k)} for n, k in limits.items()}
@@ -161,13 +160,7 @@ def test_postgresql_duplicates_a_stale_event_and_a_killed_worker_with_polling_of
     completes once, for its newest version; the stale version does nothing; only the steps
     in flight at the kill (at most the 2 slots) ran a second time."""
     home = tmp_path / "home"
-    base = runtime_env(
-        home,
-        BPFLOW_DATABASE_URL=postgres_url,
-        BPFLOW_QUEUE_POLL_SECONDS=NEVER,
-        BPFLOW_ORCHESTRATOR_QUEUE_POLL_SECONDS=NEVER,
-    )
-    bucket = LocalBucket(home / "bucket")
+    base, bucket = _postgres_polling_off(home, postgres_url)
     worker_env = {**base, "BPFLOW_EXECUTOR_ID": "w1", "BPFLOW_WORKER_CONCURRENCY": "2"}
     log = tmp_path / "w1.log"
     side_effects = home / "side_effects.log"

@@ -82,6 +82,9 @@ class TreeWatch:
         self._closed = False
         self.limit_reached = False
         self._fds: tuple[int, ...] = (fd, self._wake_r, self._wake_w)
+        self._poller = select.poll()
+        self._poller.register(fd, select.POLLIN)
+        self._poller.register(self._wake_r, select.POLLIN)
 
     def skipped(self, path: str) -> bool:
         return path == self.skip or path.startswith(self.skip + os.sep)
@@ -123,12 +126,9 @@ class TreeWatch:
     def read(self, timeout: float | None = None) -> list[Change] | None:
         """The kernel's next events, waiting at most ``timeout`` seconds (None: until there are
         some); [] when the time ran out, None once :meth:`wake` was called."""
-        poller = select.poll()
-        poller.register(self.fd, select.POLLIN)
-        poller.register(self._wake_r, select.POLLIN)
         if self._closed:
             return None
-        ready = {fd for fd, _ in poller.poll(None if timeout is None else max(1, int(timeout * 1000 + 0.999)))}
+        ready = {fd for fd, _ in self._poller.poll(None if timeout is None else max(1, int(timeout * 1000 + 0.999)))}
         if self._wake_r in ready or self._closed:
             return None
         if self.fd not in ready:

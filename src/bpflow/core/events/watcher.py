@@ -42,6 +42,7 @@ complete, provided no process has it open for writing."""
 
 @dataclass
 class _Pending:
+    key: str
     due: float
     complete: bool  # closed after writing or moved in: no look for writers needed
     seen: tuple[int, int] | None  # (size, mtime) when scheduled, for the settle check
@@ -55,20 +56,16 @@ class _Handler:
         self.bucket = bucket
         self.submit = submit
         self.root = str(bucket.root)
-        self.internal = os.path.join(self.root, INTERNAL_DIR) + os.sep
         self._pending: dict[str, _Pending] = {}
         # (due, path) of every scheduling; an entry whose due no longer matches the table is stale.
         # A heap, so a bulk copy of many files costs log n per file, not a scan of the table.
         self._due: list[tuple[float, str]] = []
 
     def _key(self, path: str) -> str | None:
-        if not path.startswith(self.root + os.sep) or path.startswith(self.internal):
+        """The object key of ``path`` (the bucket's own folder never gets here: it is not watched)."""
+        if not path.startswith(self.root + os.sep):
             return None
         return os.path.relpath(path, self.root).replace(os.sep, "/")
-
-    def _ours(self, key: str, st: os.stat_result) -> bool:
-        """A write this runtime's Bucket made and already dispatched (no ledger read)."""
-        return self.bucket.notified(key, st)
 
     def changed(self, path: str, *, complete: bool, settle: float = SETTLE_SECONDS) -> None:
         """``complete``: closed after writing or moved into place; otherwise created or re-timed,
@@ -81,13 +78,13 @@ class _Handler:
         except OSError:
             self._pending.pop(path, None)
             return
-        if not self.bucket.writing(key) and self._ours(key, st):
-            self._pending.pop(path, None)  # dispatched when it was written
+        if not self.bucket.writing(key) and self.bucket.notified(key, st):
+            self._pending.pop(path, None)  # the runtime's own write: dispatched when it was made
             return
         before = self._pending.get(path)
         complete = complete or (before is not None and before.complete)
         delay = QUIET_SECONDS if complete else settle
-        self._schedule(path, _Pending(time.monotonic() + delay, complete, (st.st_size, st.st_mtime_ns)))
+        self._schedule(path, _Pending(key, time.monotonic() + delay, complete, (st.st_size, st.st_mtime_ns)))
 
     def _schedule(self, path: str, pending: _Pending) -> None:
         self._pending[path] = pending
@@ -111,21 +108,19 @@ class _Handler:
             if pending is None or pending.due != due:
                 continue
             del self._pending[path]
-            key = self._key(path)
+            key = pending.key
             try:
                 st = os.stat(path)
             except OSError:
                 continue
-            if key is None:
-                continue
             if self.bucket.writing(key):  # our own write is still being recorded: look again
-                self._schedule(path, _Pending(now + QUIET_SECONDS, pending.complete, pending.seen))
+                self._schedule(path, _Pending(key, now + QUIET_SECONDS, pending.complete, pending.seen))
                 continue
-            if self._ours(key, st):
+            if self.bucket.notified(key, st):
                 continue
             if not pending.complete and ((st.st_size, st.st_mtime_ns) != pending.seen or _open_for_writing(path)):
                 # still being written: wait for its close
-                self._schedule(path, _Pending(now + SETTLE_SECONDS, False, (st.st_size, st.st_mtime_ns)))
+                self._schedule(path, _Pending(key, now + SETTLE_SECONDS, False, (st.st_size, st.st_mtime_ns)))
                 continue
             self._dispatch(key)
 
